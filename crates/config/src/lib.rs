@@ -1,0 +1,444 @@
+//! meetvault's configuration: the typed tree, its defaults, and how it is loaded
+//! (defaults < `meetvault.toml` < `MEETVAULT_*` environment < flags).
+//! Pure data and validation: no I/O beyond reading the config file and `_FILE` secrets.
+
+mod load;
+mod secret;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+pub use load::{ConfigError, ConfigSource, ENV_PREFIX, Overrides, load};
+pub use secret::{DatabaseKind, DatabaseUrl, REDACTED, Secret, lenient_string};
+
+/// The annotated example file printed by `meetvault config example`; a test keeps it in step with
+/// the defaults.
+pub const EXAMPLE_TOML: &str = include_str!("../meetvault.example.toml");
+
+/// The whole configuration. Every section has defaults, so an empty file is a working embedded setup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the SQLite database, blob files and generated keys live.
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub blobs: BlobConfig,
+    pub log: LogConfig,
+    pub security_txt: SecurityTxtConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./meetvault-data"),
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            blobs: BlobConfig::default(),
+            log: LogConfig::default(),
+            security_txt: SecurityTxtConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The database URL in force: the configured one, or the SQLite file in the data directory.
+    pub fn database_url(&self) -> DatabaseUrl {
+        match &self.database.url {
+            Some(url) => url.clone(),
+            None => DatabaseUrl::sqlite_file(&self.data_dir.join("meetvault.db")),
+        }
+    }
+
+    /// The filesystem blob root in force.
+    pub fn blob_path(&self) -> PathBuf {
+        self.blobs
+            .path
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("blobs"))
+    }
+
+    /// Where generated key material is kept (directory 0700, files 0600).
+    pub fn keys_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+
+    /// Checks that hold across keys; each error names the key at fault.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: key.to_owned(),
+                message: message.to_owned(),
+            })
+        };
+        if self.data_dir.as_os_str().is_empty() {
+            return invalid("data_dir", "must not be empty");
+        }
+        if self.server.request_timeout_secs == 0 {
+            return invalid("server.request_timeout_secs", "must be at least 1");
+        }
+        if self.server.body_limit_bytes < 1024 {
+            return invalid("server.body_limit_bytes", "must be at least 1024");
+        }
+        if let Some(url) = &self.server.public_url
+            && !matches!(url.scheme(), "http" | "https")
+        {
+            return invalid("server.public_url", "must be an http:// or https:// URL");
+        }
+        if let Some(tls) = &self.server.tls
+            && tls.redirect_listen == Some(self.server.listen)
+        {
+            return invalid(
+                "server.tls.redirect_listen",
+                "must differ from server.listen (the HTTPS listener)",
+            );
+        }
+        if self.blobs.backend == BlobBackend::S3 {
+            match &self.blobs.s3 {
+                None => return invalid("blobs.s3", "is required when blobs.backend = \"s3\""),
+                Some(s3) if s3.bucket.trim().is_empty() => {
+                    return invalid("blobs.s3.bucket", "must not be empty");
+                }
+                Some(s3) if s3.access_key_id.is_some() != s3.secret_access_key.is_some() => {
+                    return invalid(
+                        "blobs.s3.secret_access_key",
+                        "access_key_id and secret_access_key must be set together",
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+        if self.blobs.multipart_threshold_bytes < 5 * 1024 * 1024 {
+            return invalid(
+                "blobs.multipart_threshold_bytes",
+                "must be at least 5242880 (S3's smallest multipart part)",
+            );
+        }
+        if self.security_txt.expires_days == 0 || self.security_txt.expires_days > 366 {
+            return invalid(
+                "security_txt.expires_days",
+                "must be between 1 and 366 (RFC 9116 advises less than a year)",
+            );
+        }
+        for (i, contact) in self.security_txt.contact.iter().enumerate() {
+            let ok = Url::parse(contact)
+                .map(|u| matches!(u.scheme(), "mailto" | "https" | "tel"))
+                .unwrap_or(false);
+            if !ok {
+                return invalid(
+                    &format!("security_txt.contact[{i}]"),
+                    "must be a mailto:, https: or tel: URI",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address of the main listener (HTTPS when `tls` is set, plain HTTP otherwise).
+    pub listen: SocketAddr,
+    /// The URL users reach this server at; used for redirects and security.txt's Canonical.
+    pub public_url: Option<Url>,
+    /// A request that takes longer is answered 503 with code `timeout`.
+    pub request_timeout_secs: u64,
+    /// Largest request body read into memory (JSON and forms); streaming uploads have their own limits.
+    pub body_limit_bytes: usize,
+    /// How long shutdown waits for in-flight requests before closing them.
+    pub shutdown_grace_secs: u64,
+    pub tls: Option<TlsConfig>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            request_timeout_secs: 30,
+            body_limit_bytes: 1024 * 1024,
+            shutdown_grace_secs: 30,
+            tls: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+    /// Optional plain-HTTP listener that answers every request with 301 to the HTTPS URL.
+    #[serde(default)]
+    pub redirect_listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`; unset means
+    /// `DATA_DIR/meetvault.db`.
+    pub url: Option<DatabaseUrl>,
+    /// Pool size; unset picks 5 for SQLite and 10 for PostgreSQL.
+    pub max_connections: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Eq, PartialEq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobBackend {
+    #[default]
+    Filesystem,
+    S3,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlobConfig {
+    pub backend: BlobBackend,
+    /// Filesystem root; unset means `DATA_DIR/blobs`.
+    pub path: Option<PathBuf>,
+    /// Objects larger than this are uploaded in parts of this size.
+    pub multipart_threshold_bytes: usize,
+    pub s3: Option<S3Config>,
+}
+
+impl Default for BlobConfig {
+    fn default() -> Self {
+        Self {
+            backend: BlobBackend::Filesystem,
+            path: None,
+            multipart_threshold_bytes: 8 * 1024 * 1024,
+            s3: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    #[serde(deserialize_with = "lenient_string")]
+    pub bucket: String,
+    /// Any S3-compatible endpoint; unset means AWS's regional endpoint.
+    #[serde(default)]
+    pub endpoint: Option<Url>,
+    #[serde(default = "default_region", deserialize_with = "lenient_string")]
+    pub region: String,
+    /// Key prefix inside the bucket, so one bucket can hold several deployments.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub prefix: String,
+    #[serde(default)]
+    pub access_key_id: Option<Secret>,
+    #[serde(default)]
+    pub secret_access_key: Option<Secret>,
+    /// Path-style addressing (`endpoint/bucket/key`), needed by most self-hosted S3 servers.
+    #[serde(default)]
+    pub path_style: bool,
+    /// Permit a plain `http://` endpoint (loopback test servers); off by default.
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+fn default_region() -> String {
+    "us-east-1".to_owned()
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Eq, PartialEq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `debug`, or per target (`meetvault_http=debug,info`).
+    #[serde(deserialize_with = "lenient_string")]
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".to_owned(),
+            format: LogFormat::Json,
+        }
+    }
+}
+
+/// RFC 9116 `/.well-known/security.txt`. Served only once at least one contact is configured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityTxtConfig {
+    /// `mailto:`, `https:` or `tel:` URIs, in order of preference.
+    pub contact: Vec<String>,
+    /// Expires is written as now + this many days, so the file never goes stale while served.
+    pub expires_days: u32,
+    pub preferred_languages: Vec<String>,
+    /// Defaults to `server.public_url` + `/.well-known/security.txt` when that is set.
+    pub canonical: Option<Url>,
+    pub policy: Option<Url>,
+    pub encryption: Option<Url>,
+    pub acknowledgments: Option<Url>,
+}
+
+impl Default for SecurityTxtConfig {
+    fn default() -> Self {
+        Self {
+            contact: Vec::new(),
+            expires_days: 180,
+            preferred_languages: vec!["en".to_owned()],
+            canonical: None,
+            policy: None,
+            encryption: None,
+            acknowledgments: None,
+        }
+    }
+}
+
+/// The config file used when none is named: `meetvault.toml` in the working directory, if present.
+pub fn default_config_path() -> &'static Path {
+    Path::new("meetvault.toml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(c: &Config) -> serde_json::Value {
+        serde_json::to_value(c).unwrap()
+    }
+
+    fn load_with(toml: Option<&str>, env: &[(&str, &str)], o: &Overrides) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let source = match toml {
+            Some(text) => {
+                let path = dir.path().join("meetvault.toml");
+                std::fs::write(&path, text).unwrap();
+                ConfigSource::File(path)
+            }
+            None => ConfigSource::File(PathBuf::from("/nonexistent/meetvault.toml")),
+        };
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        load(&source, env, o)
+    }
+
+    #[test]
+    fn the_example_file_parses_to_exactly_the_defaults() {
+        let c = load_with(Some(EXAMPLE_TOML), &[], &Overrides::default()).unwrap();
+        assert_eq!(json(&c), json(&Config::default()));
+    }
+
+    #[test]
+    fn every_default_key_appears_in_the_example() {
+        // Keys of the serialized defaults must each be mentioned (set or commented) in the example.
+        fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+            if let serde_json::Value::Object(map) = v {
+                for (k, v) in map {
+                    out.push(k.clone());
+                    walk(&format!("{prefix}{k}."), v, out);
+                }
+            }
+        }
+        let mut keys = Vec::new();
+        walk("", &json(&Config::default()), &mut keys);
+        for key in ["tls", "url", "max_connections", "path", "s3", "bucket", "endpoint", "region",
+            "prefix", "access_key_id", "secret_access_key", "path_style", "allow_http", "contact",
+            "canonical", "policy", "encryption", "acknowledgments", "public_url", "cert_file",
+            "key_file", "redirect_listen"] {
+            keys.push(key.to_owned());
+        }
+        for key in keys {
+            assert!(EXAMPLE_TOML.contains(&format!("{key} =")) || EXAMPLE_TOML.contains(&format!("[{key}]"))
+                || EXAMPLE_TOML.contains(&format!(".{key}]")), "example file does not mention `{key}`");
+        }
+    }
+
+    #[test]
+    fn layers_apply_in_order_file_env_flags() {
+        let toml = "[server]\nlisten = \"127.0.0.1:1000\"\nrequest_timeout_secs = 5\n[log]\nlevel = \"warn\"\n";
+        let env = [("MEETVAULT_SERVER__LISTEN", "127.0.0.1:2000"), ("MEETVAULT_LOG__LEVEL", "debug")];
+        let flags = Overrides { listen: Some("127.0.0.1:3000".parse().unwrap()), ..Default::default() };
+        let c = load_with(Some(toml), &env, &flags).unwrap();
+        assert_eq!(c.server.listen.port(), 3000, "flag beats env");
+        assert_eq!(c.log.level, "debug", "env beats file");
+        assert_eq!(c.server.request_timeout_secs, 5, "file beats default");
+        assert_eq!(c.server.body_limit_bytes, 1024 * 1024, "default stays");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_naming_the_key() {
+        let err = load_with(Some("[server]\nlisten_addr = \"x\"\n"), &[], &Overrides::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("listen_addr") && msg.contains("server"), "{msg}");
+
+        let err = load_with(None, &[("MEETVAULT_SERVR__LISTEN", "127.0.0.1:1")], &Overrides::default());
+        // A missing explicit file is itself an error; check env rejection with defaults only.
+        assert!(matches!(err, Err(ConfigError::MissingFile { .. })));
+        let env = [("MEETVAULT_SERVR__LISTEN".to_string(), "127.0.0.1:1".to_string())];
+        let err = load(&ConfigSource::Default, env, &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("servr") && err.contains("MEETVAULT_SERVR__LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_are_rejected_naming_the_key() {
+        let err = load_with(Some("[server]\nlisten = \"not-an-address\"\n"), &[], &Overrides::default())
+            .unwrap_err().to_string();
+        assert!(err.contains("server.listen"), "{err}");
+        let err = load_with(Some("[server]\nrequest_timeout_secs = 0\n"), &[], &Overrides::default())
+            .unwrap_err().to_string();
+        assert!(err.contains("server.request_timeout_secs"), "{err}");
+        let err = load_with(Some("[blobs]\nbackend = \"s3\"\n"), &[], &Overrides::default())
+            .unwrap_err().to_string();
+        assert!(err.contains("blobs.s3"), "{err}");
+        let err = load_with(Some("[database]\nurl = \"mysql://a@b/c\"\n"), &[], &Overrides::default())
+            .unwrap_err().to_string();
+        assert!(err.contains("database.url") && err.contains("mysql"), "{err}");
+        let err = load_with(Some("[security_txt]\ncontact = [\"security@example.com\"]\n"), &[], &Overrides::default())
+            .unwrap_err().to_string();
+        assert!(err.contains("security_txt.contact[0]"), "{err}");
+    }
+
+    #[test]
+    fn numeric_looking_env_secrets_keep_their_exact_text() {
+        let env = [
+            ("MEETVAULT_BLOBS__BACKEND", "s3"),
+            ("MEETVAULT_BLOBS__S3__BUCKET", "2024"),
+            ("MEETVAULT_BLOBS__S3__ACCESS_KEY_ID", "0123"),
+            ("MEETVAULT_BLOBS__S3__SECRET_ACCESS_KEY", "00042"),
+        ];
+        let c = load(&ConfigSource::Default, env.iter().map(|(k, v)| (k.to_string(), v.to_string())), &Overrides::default()).unwrap();
+        let s3 = c.blobs.s3.unwrap();
+        assert_eq!(s3.bucket, "2024");
+        assert_eq!(s3.access_key_id.unwrap().expose(), "0123");
+        assert_eq!(s3.secret_access_key.unwrap().expose(), "00042");
+    }
+
+    #[test]
+    fn file_variants_read_secrets_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("db-url");
+        std::fs::write(&secret, "postgres://mv:from-file@127.0.0.1/mv\n").unwrap();
+        let env = [("MEETVAULT_DATABASE__URL_FILE".to_string(), secret.display().to_string())];
+        let c = load(&ConfigSource::Default, env, &Overrides::default()).unwrap();
+        assert_eq!(c.database_url().expose(), "postgres://mv:from-file@127.0.0.1/mv");
+        assert!(!serde_json::to_string(&c).unwrap().contains("from-file"));
+    }
+
+    #[test]
+    fn embedded_defaults_are_sqlite_and_files_in_the_data_dir() {
+        let c = Config::default();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url().kind(), DatabaseKind::Sqlite);
+        assert_eq!(c.database_url().expose(), "sqlite://./meetvault-data/meetvault.db");
+        assert_eq!(c.blob_path(), PathBuf::from("./meetvault-data/blobs"));
+    }
+}

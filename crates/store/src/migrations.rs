@@ -1,0 +1,63 @@
+//! Migrations embedded in the binary, one list per backend. A change adds one file to each list.
+
+use std::borrow::Cow;
+
+use futures::future::BoxFuture;
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+
+/// (version, description, SQL) for one backend.
+type Embedded = &'static [(i64, &'static str, &'static str)];
+
+pub(crate) const SQLITE: Embedded = &[(
+    1,
+    "instance",
+    include_str!("../migrations/sqlite/0001_instance.sql"),
+)];
+
+pub(crate) const POSTGRES: Embedded = &[(
+    1,
+    "instance",
+    include_str!("../migrations/postgres/0001_instance.sql"),
+)];
+
+#[derive(Debug)]
+struct Source(Embedded);
+
+impl MigrationSource<'static> for Source {
+    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+pub(crate) async fn migrator(list: Embedded) -> Result<Migrator, sqlx::migrate::MigrateError> {
+    Migrator::new(Source(list)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_have_the_same_migration_versions_in_order() {
+        let versions = |l: Embedded| l.iter().map(|(v, d, _)| (*v, *d)).collect::<Vec<_>>();
+        assert_eq!(versions(SQLITE), versions(POSTGRES));
+        for pair in SQLITE.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "versions must increase");
+        }
+    }
+}
