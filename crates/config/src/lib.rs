@@ -151,6 +151,8 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// How long shutdown waits for in-flight requests before closing them.
     pub shutdown_grace_secs: u64,
+    /// If set, `/metrics` requires `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
     pub tls: Option<TlsConfig>,
 }
 
@@ -162,6 +164,7 @@ impl Default for ServerConfig {
             request_timeout_secs: 30,
             body_limit_bytes: 1024 * 1024,
             shutdown_grace_secs: 30,
+            metrics_token: None,
             tls: None,
         }
     }
@@ -317,7 +320,11 @@ mod tests {
         serde_json::to_value(c).unwrap()
     }
 
-    fn load_with(toml: Option<&str>, env: &[(&str, &str)], o: &Overrides) -> Result<Config, ConfigError> {
+    fn load_with(
+        toml: Option<&str>,
+        env: &[(&str, &str)],
+        o: &Overrides,
+    ) -> Result<Config, ConfigError> {
         let dir = tempfile::tempdir().unwrap();
         let source = match toml {
             Some(text) => {
@@ -350,23 +357,54 @@ mod tests {
         }
         let mut keys = Vec::new();
         walk("", &json(&Config::default()), &mut keys);
-        for key in ["tls", "url", "max_connections", "path", "s3", "bucket", "endpoint", "region",
-            "prefix", "access_key_id", "secret_access_key", "path_style", "allow_http", "contact",
-            "canonical", "policy", "encryption", "acknowledgments", "public_url", "cert_file",
-            "key_file", "redirect_listen"] {
+        for key in [
+            "tls",
+            "url",
+            "max_connections",
+            "path",
+            "s3",
+            "bucket",
+            "endpoint",
+            "region",
+            "prefix",
+            "access_key_id",
+            "secret_access_key",
+            "path_style",
+            "allow_http",
+            "contact",
+            "metrics_token",
+            "canonical",
+            "policy",
+            "encryption",
+            "acknowledgments",
+            "public_url",
+            "cert_file",
+            "key_file",
+            "redirect_listen",
+        ] {
             keys.push(key.to_owned());
         }
         for key in keys {
-            assert!(EXAMPLE_TOML.contains(&format!("{key} =")) || EXAMPLE_TOML.contains(&format!("[{key}]"))
-                || EXAMPLE_TOML.contains(&format!(".{key}]")), "example file does not mention `{key}`");
+            assert!(
+                EXAMPLE_TOML.contains(&format!("{key} ="))
+                    || EXAMPLE_TOML.contains(&format!("[{key}]"))
+                    || EXAMPLE_TOML.contains(&format!(".{key}]")),
+                "example file does not mention `{key}`"
+            );
         }
     }
 
     #[test]
     fn layers_apply_in_order_file_env_flags() {
         let toml = "[server]\nlisten = \"127.0.0.1:1000\"\nrequest_timeout_secs = 5\n[log]\nlevel = \"warn\"\n";
-        let env = [("MEETVAULT_SERVER__LISTEN", "127.0.0.1:2000"), ("MEETVAULT_LOG__LEVEL", "debug")];
-        let flags = Overrides { listen: Some("127.0.0.1:3000".parse().unwrap()), ..Default::default() };
+        let env = [
+            ("MEETVAULT_SERVER__LISTEN", "127.0.0.1:2000"),
+            ("MEETVAULT_LOG__LEVEL", "debug"),
+        ];
+        let flags = Overrides {
+            listen: Some("127.0.0.1:3000".parse().unwrap()),
+            ..Default::default()
+        };
         let c = load_with(Some(toml), &env, &flags).unwrap();
         assert_eq!(c.server.listen.port(), 3000, "flag beats env");
         assert_eq!(c.log.level, "debug", "env beats file");
@@ -376,34 +414,82 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected_naming_the_key() {
-        let err = load_with(Some("[server]\nlisten_addr = \"x\"\n"), &[], &Overrides::default()).unwrap_err();
+        let err = load_with(
+            Some("[server]\nlisten_addr = \"x\"\n"),
+            &[],
+            &Overrides::default(),
+        )
+        .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("listen_addr") && msg.contains("server"), "{msg}");
+        assert!(
+            msg.contains("listen_addr") && msg.contains("server"),
+            "{msg}"
+        );
 
-        let err = load_with(None, &[("MEETVAULT_SERVR__LISTEN", "127.0.0.1:1")], &Overrides::default());
+        let err = load_with(
+            None,
+            &[("MEETVAULT_SERVR__LISTEN", "127.0.0.1:1")],
+            &Overrides::default(),
+        );
         // A missing explicit file is itself an error; check env rejection with defaults only.
         assert!(matches!(err, Err(ConfigError::MissingFile { .. })));
-        let env = [("MEETVAULT_SERVR__LISTEN".to_string(), "127.0.0.1:1".to_string())];
-        let err = load(&ConfigSource::Default, env, &Overrides::default()).unwrap_err().to_string();
-        assert!(err.contains("servr") && err.contains("MEETVAULT_SERVR__LISTEN"), "{err}");
+        let env = [(
+            "MEETVAULT_SERVR__LISTEN".to_string(),
+            "127.0.0.1:1".to_string(),
+        )];
+        let err = load(&ConfigSource::Default, env, &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("servr") && err.contains("MEETVAULT_SERVR__LISTEN"),
+            "{err}"
+        );
     }
 
     #[test]
     fn invalid_values_are_rejected_naming_the_key() {
-        let err = load_with(Some("[server]\nlisten = \"not-an-address\"\n"), &[], &Overrides::default())
-            .unwrap_err().to_string();
+        let err = load_with(
+            Some("[server]\nlisten = \"not-an-address\"\n"),
+            &[],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("server.listen"), "{err}");
-        let err = load_with(Some("[server]\nrequest_timeout_secs = 0\n"), &[], &Overrides::default())
-            .unwrap_err().to_string();
+        let err = load_with(
+            Some("[server]\nrequest_timeout_secs = 0\n"),
+            &[],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("server.request_timeout_secs"), "{err}");
-        let err = load_with(Some("[blobs]\nbackend = \"s3\"\n"), &[], &Overrides::default())
-            .unwrap_err().to_string();
+        let err = load_with(
+            Some("[blobs]\nbackend = \"s3\"\n"),
+            &[],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("blobs.s3"), "{err}");
-        let err = load_with(Some("[database]\nurl = \"mysql://a@b/c\"\n"), &[], &Overrides::default())
-            .unwrap_err().to_string();
-        assert!(err.contains("database.url") && err.contains("mysql"), "{err}");
-        let err = load_with(Some("[security_txt]\ncontact = [\"security@example.com\"]\n"), &[], &Overrides::default())
-            .unwrap_err().to_string();
+        let err = load_with(
+            Some("[database]\nurl = \"mysql://a@b/c\"\n"),
+            &[],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("database.url") && err.contains("mysql"),
+            "{err}"
+        );
+        let err = load_with(
+            Some("[security_txt]\ncontact = [\"security@example.com\"]\n"),
+            &[],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("security_txt.contact[0]"), "{err}");
     }
 
@@ -415,7 +501,12 @@ mod tests {
             ("MEETVAULT_BLOBS__S3__ACCESS_KEY_ID", "0123"),
             ("MEETVAULT_BLOBS__S3__SECRET_ACCESS_KEY", "00042"),
         ];
-        let c = load(&ConfigSource::Default, env.iter().map(|(k, v)| (k.to_string(), v.to_string())), &Overrides::default()).unwrap();
+        let c = load(
+            &ConfigSource::Default,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+            &Overrides::default(),
+        )
+        .unwrap();
         let s3 = c.blobs.s3.unwrap();
         assert_eq!(s3.bucket, "2024");
         assert_eq!(s3.access_key_id.unwrap().expose(), "0123");
@@ -427,9 +518,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let secret = dir.path().join("db-url");
         std::fs::write(&secret, "postgres://mv:from-file@127.0.0.1/mv\n").unwrap();
-        let env = [("MEETVAULT_DATABASE__URL_FILE".to_string(), secret.display().to_string())];
+        let env = [(
+            "MEETVAULT_DATABASE__URL_FILE".to_string(),
+            secret.display().to_string(),
+        )];
         let c = load(&ConfigSource::Default, env, &Overrides::default()).unwrap();
-        assert_eq!(c.database_url().expose(), "postgres://mv:from-file@127.0.0.1/mv");
+        assert_eq!(
+            c.database_url().expose(),
+            "postgres://mv:from-file@127.0.0.1/mv"
+        );
         assert!(!serde_json::to_string(&c).unwrap().contains("from-file"));
     }
 
@@ -438,7 +535,10 @@ mod tests {
         let c = Config::default();
         assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.database_url().kind(), DatabaseKind::Sqlite);
-        assert_eq!(c.database_url().expose(), "sqlite://./meetvault-data/meetvault.db");
+        assert_eq!(
+            c.database_url().expose(),
+            "sqlite://./meetvault-data/meetvault.db"
+        );
         assert_eq!(c.blob_path(), PathBuf::from("./meetvault-data/blobs"));
     }
 }

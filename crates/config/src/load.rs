@@ -57,8 +57,9 @@ pub fn load(
     let mut figment = Figment::from(Serialized::defaults(Config::default()));
 
     let path = match source {
-        ConfigSource::Default => Some(crate::default_config_path().to_path_buf())
-            .filter(|p| p.exists()),
+        ConfigSource::Default => {
+            Some(crate::default_config_path().to_path_buf()).filter(|p| p.exists())
+        }
         ConfigSource::File(path) if path.exists() => Some(path.clone()),
         ConfigSource::File(path) => {
             return Err(ConfigError::MissingFile { path: path.clone() });
@@ -115,13 +116,23 @@ fn env_provider(vars: Vec<(String, String)>) -> Figment {
         let parsed: Value = raw.parse().unwrap_or_else(|_| Value::from(raw.clone()));
         let keep_parsed = match &parsed {
             Value::Array(..) | Value::Dict(..) => true,
-            Value::Num(_, n) => n.to_u128().map(|v| v.to_string()) == Some(raw.clone())
-                || n.to_i128().map(|v| v.to_string()) == Some(raw.clone()),
+            Value::Num(_, n) => {
+                n.to_u128().map(|v| v.to_string()) == Some(raw.clone())
+                    || n.to_i128().map(|v| v.to_string()) == Some(raw.clone())
+            }
             Value::Bool(_, b) => b.to_string() == raw,
             _ => false,
         };
-        let value = if keep_parsed { parsed } else { Value::from(raw) };
-        figment = figment.merge(Named::new(format!("environment variable {key}"), &key, value));
+        let value = if keep_parsed {
+            parsed
+        } else {
+            Value::from(raw)
+        };
+        figment = figment.merge(Named::new(
+            format!("environment variable {key}"),
+            &key,
+            value,
+        ));
     }
     figment
 }

@@ -1,1 +1,91 @@
-//! placeholder
+//! The domain: meetvault's services as plain Rust types. It opens the stores, owns the rules,
+//! and knows nothing of HTTP, JSON bodies or status codes; `http` maps its errors.
+
+mod error;
+pub mod instance;
+
+use std::sync::Arc;
+
+use meetvault_config::Config;
+use meetvault_store::{BlobStore, Database, KeyMaterial, keyfile};
+
+pub use error::CoreError;
+
+/// Everything the services need, opened once at start. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Core {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Arc<Config>,
+    db: Database,
+    blobs: BlobStore,
+    /// 256-bit instance secret (`DATA_DIR/keys/instance.key`, 0600); the root for server-side
+    /// MACs and peppers that later capabilities derive from it.
+    instance_key: KeyMaterial,
+}
+
+impl Core {
+    /// Connects the database, applies pending migrations, opens the blob store and loads (or
+    /// generates) the instance key.
+    pub async fn open(config: Arc<Config>) -> Result<Self, CoreError> {
+        meetvault_store::fs_perms::private_dir(&config.data_dir)?;
+        let db = Database::connect(&config.database_url(), config.database.max_connections).await?;
+        let applied = db.migrate().await?;
+        if applied > 0 {
+            tracing::info!(applied, "database migrations applied");
+        }
+        let blobs = BlobStore::open(&config)?;
+        let instance_key = keyfile::load_or_generate(&config.keys_dir().join("instance.key"))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                db,
+                blobs,
+                instance_key,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.inner.db
+    }
+
+    pub fn blobs(&self) -> &BlobStore {
+        &self.inner.blobs
+    }
+
+    pub fn instance_key(&self) -> &KeyMaterial {
+        &self.inner.instance_key
+    }
+
+    /// Checks each dependency once; the outcome of each, with its failure kept for the log.
+    pub async fn readiness(&self) -> Readiness {
+        let (database, blobs) = futures::join!(self.inner.db.ping(), self.inner.blobs.ping());
+        Readiness { database, blobs }
+    }
+
+    /// Closes the pools at shutdown.
+    pub async fn close(&self) {
+        self.inner.db.close().await;
+    }
+}
+
+/// The result of a readiness probe. Failures are for logs; callers only see which part failed.
+#[derive(Debug)]
+pub struct Readiness {
+    pub database: Result<(), meetvault_store::StoreError>,
+    pub blobs: Result<(), meetvault_store::StoreError>,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.database.is_ok() && self.blobs.is_ok()
+    }
+}

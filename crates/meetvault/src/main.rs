@@ -1,1 +1,251 @@
-fn main() {}
+//! The `meetvault` command: parses flags, loads configuration, and wires the crates together.
+//! No business logic lives here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use meetvault_config::{Config, ConfigSource, LogFormat, Overrides};
+use meetvault_telemetry::{Format, Output};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "meetvault",
+    version,
+    about = "Self-hosted, privacy-first meeting bot and meeting-intelligence server",
+    long_about = "Self-hosted, privacy-first meeting bot and meeting-intelligence server.\n\n\
+        Configuration comes from built-in defaults, then meetvault.toml (or --config FILE), then \
+        MEETVAULT_* environment variables (MEETVAULT_SERVER__LISTEN=…), then these flags. \
+        `meetvault config example` prints an annotated file."
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// Configuration file (default: ./meetvault.toml if it exists).
+    #[arg(long, short = 'c', global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory for the SQLite database, blobs and keys (default ./meetvault-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Log filter: info, debug, or per target (meetvault_http=debug,info).
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (applies pending migrations first).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print the OpenAPI 3.1 document of the HTTP API.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration and print the effective values, secrets shown as [redacted].
+    Check {
+        /// Print JSON instead of TOML.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print an annotated example meetvault.toml with every default.
+    Example,
+}
+
+/// Exit codes: 0 success, 1 runtime failure, 2 bad configuration or usage.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(e)) => {
+            eprintln!("error: {e:#}");
+            eprintln!("hint: `meetvault config example` prints every key with its default.");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+enum Failure {
+    Config(anyhow::Error),
+    Runtime(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Runtime(e)
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let listen = match &cli.command {
+        Command::Serve { listen } => *listen,
+        _ => None,
+    };
+    if let Command::Config(ConfigCommand::Example) = cli.command {
+        print!("{}", meetvault_config::EXAMPLE_TOML);
+        return Ok(());
+    }
+    if let Command::Openapi = cli.command {
+        let doc = meetvault_http::openapi_json().context("generating the OpenAPI document")?;
+        print!("{doc}");
+        return Ok(());
+    }
+    let config = load_config(&cli.global, listen).map_err(Failure::Config)?;
+    match cli.command {
+        Command::Serve { .. } => {
+            init_logs(&config, Output::Stdout).map_err(Failure::Config)?;
+            serve(config).await?;
+        }
+        Command::Migrate { json } => {
+            init_logs(&config, Output::Stderr).map_err(Failure::Config)?;
+            migrate(&config, json).await?;
+        }
+        Command::Config(ConfigCommand::Check { json }) => {
+            meetvault_telemetry::parse_filter(&config.log.level).map_err(|e| {
+                Failure::Config(anyhow::anyhow!("invalid configuration: `log.level`: {e}"))
+            })?;
+            let text = if json {
+                serde_json::to_string_pretty(&config).context("printing configuration")? + "\n"
+            } else {
+                toml::to_string_pretty(&config).context("printing configuration")?
+            };
+            print!("{text}");
+        }
+        Command::Config(ConfigCommand::Example) | Command::Openapi => {}
+    }
+    Ok(())
+}
+
+fn load_config(global: &GlobalArgs, listen: Option<SocketAddr>) -> anyhow::Result<Config> {
+    let source = match &global.config {
+        Some(path) => ConfigSource::File(path.clone()),
+        None => ConfigSource::Default,
+    };
+    let overrides = Overrides {
+        listen,
+        data_dir: global.data_dir.clone(),
+        database_url: global.database_url.clone(),
+        log_level: global.log_level.clone(),
+    };
+    Ok(meetvault_config::load(
+        &source,
+        std::env::vars(),
+        &overrides,
+    )?)
+}
+
+fn init_logs(config: &Config, output: Output) -> anyhow::Result<()> {
+    let format = match config.log.format {
+        LogFormat::Json => Format::Json,
+        LogFormat::Pretty => Format::Pretty,
+    };
+    meetvault_telemetry::init(&config.log.level, format, output)
+        .map_err(|e| anyhow::anyhow!("invalid configuration: `log.level`: {e}"))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    if config.security_txt.contact.is_empty() {
+        tracing::warn!("security_txt.contact is not set: /.well-known/security.txt answers 404");
+    }
+    let core = meetvault_core::Core::open(config.clone())
+        .await
+        .context("opening storage")?;
+    let server = meetvault_http::Server::bind(core).await?;
+    tracing::info!(
+        addr = %server.local_addr(),
+        scheme = server.scheme(),
+        redirect_addr = server.redirect_addr().map(|a| a.to_string()),
+        database = ?config.database_url().kind(),
+        blobs = ?config.blobs.backend,
+        version = env!("CARGO_PKG_VERSION"),
+        "listening"
+    );
+    server.run(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn migrate(config: &Config, json: bool) -> anyhow::Result<()> {
+    let url = config.database_url();
+    if url.kind() == meetvault_config::DatabaseKind::Sqlite {
+        meetvault_store::fs_perms::private_dir(&config.data_dir)?;
+    }
+    let db = meetvault_store::Database::connect(&url, config.database.max_connections)
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    let applied = db.migrate().await.context("applying migrations")?;
+    let total = db.applied_migrations().await?;
+    db.close().await;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "applied": applied, "total": total })
+        );
+    } else {
+        println!("applied {applied} migration(s); the database is at version {total}");
+    }
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!(signal = "SIGINT", "shutdown requested"),
+        () = terminate => tracing::info!(signal = "SIGTERM", "shutdown requested"),
+    }
+}

@@ -18,8 +18,9 @@ pub fn private_file(path: &Path) -> Result<(), StoreError> {
 #[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) -> Result<(), StoreError> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(StoreError::io(format!("setting permissions of {}", path.display())))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(StoreError::io(
+        format!("setting permissions of {}", path.display()),
+    ))
 }
 
 #[cfg(not(unix))]

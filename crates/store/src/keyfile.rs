@@ -93,7 +93,10 @@ mod tests {
             assert_eq!(mode(&path), 0o600);
             assert_eq!(mode(path.parent().unwrap()), 0o700);
         }
-        assert!(!format!("{first:?}").contains(&format!("{}", first.expose()[0])) || format!("{first:?}").contains("redacted"));
+        assert!(
+            !format!("{first:?}").contains(&format!("{}", first.expose()[0]))
+                || format!("{first:?}").contains("redacted")
+        );
     }
 
     #[test]

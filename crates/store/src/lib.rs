@@ -1,1 +1,15 @@
-//! placeholder
+//! Persistence: the relational store (SQLite by default, PostgreSQL by URL) with its embedded
+//! migrations, the blob store (filesystem or S3), and generated key files.
+//! SQL lives here and in `migrations/` only; nothing here knows HTTP.
+
+mod blob;
+mod db;
+mod error;
+pub mod fs_perms;
+pub mod keyfile;
+mod migrations;
+
+pub use blob::{BlobKey, BlobMeta, BlobStore, BlobStream};
+pub use db::{Database, InstanceRow};
+pub use error::StoreError;
+pub use keyfile::KeyMaterial;

@@ -25,7 +25,9 @@ pub enum Format {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
-    #[error("invalid log filter `{filter}`: {message} (try `info`, `debug` or `meetvault_http=debug,info`)")]
+    #[error(
+        "invalid log filter `{filter}`: {message} (try `info`, `debug` or `meetvault_http=debug,info`)"
+    )]
     Filter { filter: String, message: String },
     #[error("a global logger is already installed")]
     AlreadyInstalled,
@@ -41,13 +43,25 @@ pub fn parse_filter(filter: &str) -> Result<EnvFilter, TelemetryError> {
         })
 }
 
-/// Installs the redacting logger for the process, writing to stdout.
-pub fn init(filter: &str, format: Format) -> Result<(), TelemetryError> {
+/// Where log lines go: stdout for the server, stderr for commands whose stdout is their output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    Stderr,
+}
+
+/// Installs the redacting logger for the process.
+pub fn init(filter: &str, format: Format, output: Output) -> Result<(), TelemetryError> {
     let filter = parse_filter(filter)?;
-    tracing_subscriber::registry()
-        .with(RedactingLayer::new(std::io::stdout, format).with_filter(filter))
-        .try_init()
-        .map_err(|_| TelemetryError::AlreadyInstalled)
+    let result = match output {
+        Output::Stdout => tracing_subscriber::registry()
+            .with(RedactingLayer::new(std::io::stdout, format).with_filter(filter))
+            .try_init(),
+        Output::Stderr => tracing_subscriber::registry()
+            .with(RedactingLayer::new(std::io::stderr, format).with_filter(filter))
+            .try_init(),
+    };
+    result.map_err(|_| TelemetryError::AlreadyInstalled)
 }
 
 /// A tracing layer that formats events itself so that redaction cannot be bypassed.
@@ -216,7 +230,8 @@ mod tests {
 
     fn capture(format: Format, f: impl FnOnce()) -> String {
         let buf = Buffer::default();
-        let subscriber = tracing_subscriber::registry().with(RedactingLayer::new(buf.clone(), format));
+        let subscriber =
+            tracing_subscriber::registry().with(RedactingLayer::new(buf.clone(), format));
         tracing::subscriber::with_default(subscriber, f);
         String::from_utf8(buf.0.lock().unwrap().clone()).unwrap()
     }
@@ -225,10 +240,18 @@ mod tests {
     fn secrets_in_fields_spans_bodies_and_header_maps_never_reach_the_output() {
         for format in [Format::Json, Format::Pretty] {
             let out = capture(format, || {
-                let span = tracing::info_span!("request", request_id = "req-1", authorization = "Bearer span-secret");
+                let span = tracing::info_span!(
+                    "request",
+                    request_id = "req-1",
+                    authorization = "Bearer span-secret"
+                );
                 let _g = span.enter();
-                let headers: std::collections::BTreeMap<&str, &str> =
-                    [("cookie", "sid=cookie-secret"), ("x-api-key", "header-secret"), ("accept", "*/*")].into();
+                let headers: std::collections::BTreeMap<&str, &str> = [
+                    ("cookie", "sid=cookie-secret"),
+                    ("x-api-key", "header-secret"),
+                    ("accept", "*/*"),
+                ]
+                .into();
                 tracing::info!(
                     password = "field-secret",
                     api_key = %"display-secret",
@@ -237,8 +260,16 @@ mod tests {
                     "login for user with password=message-secret"
                 );
             });
-            for secret in ["span-secret", "field-secret", "display-secret", "nested-secret",
-                "tok-secret", "cookie-secret", "header-secret", "message-secret"] {
+            for secret in [
+                "span-secret",
+                "field-secret",
+                "display-secret",
+                "nested-secret",
+                "tok-secret",
+                "cookie-secret",
+                "header-secret",
+                "message-secret",
+            ] {
                 assert!(!out.contains(secret), "{format:?}: {secret} leaked: {out}");
             }
             assert!(out.contains("req-1") && out.contains("*/*"), "{out}");

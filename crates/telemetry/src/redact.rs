@@ -47,8 +47,12 @@ pub fn scrub_text(text: &str) -> String {
     let (Some(kv), Some(scheme), Some(key)) = (&*KEY_VALUE, &*AUTH_SCHEME, &*API_KEY) else {
         return REDACTED.to_owned();
     };
-    let out = kv.replace_all(text, |c: &regex::Captures<'_>| format!("{}{REDACTED}", &c[1]));
-    let out = scheme.replace_all(&out, |c: &regex::Captures<'_>| format!("{} {REDACTED}", &c[1]));
+    let out = kv.replace_all(text, |c: &regex::Captures<'_>| {
+        format!("{}{REDACTED}", &c[1])
+    });
+    let out = scheme.replace_all(&out, |c: &regex::Captures<'_>| {
+        format!("{} {REDACTED}", &c[1])
+    });
     key.replace_all(&out, REDACTED).into_owned()
 }
 
@@ -93,8 +97,19 @@ mod tests {
 
     #[test]
     fn sensitive_names_are_recognised_in_any_spelling() {
-        for name in ["password", "new_password", "X-Api-Key", "api_key", "Authorization",
-            "set-cookie", "Cookie", "client_secret", "access_token", "private_key", "PEPPER"] {
+        for name in [
+            "password",
+            "new_password",
+            "X-Api-Key",
+            "api_key",
+            "Authorization",
+            "set-cookie",
+            "Cookie",
+            "client_secret",
+            "access_token",
+            "private_key",
+            "PEPPER",
+        ] {
             assert!(is_sensitive_key(name), "{name}");
         }
         for name in ["request_id", "method", "status", "route", "user_agent"] {
@@ -106,7 +121,12 @@ mod tests {
     fn free_text_secrets_are_masked() {
         let text = "login password=hunter2hunter2&user=bob token: abc123 Authorization: Bearer eyJhbGciOi.x.y key mvk_AbCdEf0123456789xyz";
         let out = scrub_text(text);
-        for secret in ["hunter2hunter2", "abc123", "eyJhbGciOi", "mvk_AbCdEf0123456789xyz"] {
+        for secret in [
+            "hunter2hunter2",
+            "abc123",
+            "eyJhbGciOi",
+            "mvk_AbCdEf0123456789xyz",
+        ] {
             assert!(!out.contains(secret), "{secret} survived in {out}");
         }
         assert!(out.contains("user=bob"), "{out}");

@@ -1,0 +1,227 @@
+//! The one error type of the API and the middleware that renders it.
+//!
+//! A handler returns `ApiError`; its `IntoResponse` only records what happened (an [`ErrorReport`]
+//! in the response extensions). [`render_errors`] then writes the body
+//! `{"error": {"code", "message", "request_id"}}` once, with the request id, and logs internal
+//! failures with their whole source chain under that id. A 5xx body never carries more than
+//! "Something went wrong on our side" and the request id.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use meetvault_core::CoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::middleware::request_id::RequestId;
+
+/// What a caller of a 5xx sees, in full.
+pub const INTERNAL_MESSAGE: &str = "Something went wrong on our side";
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not well-formed JSON.
+    #[error("{0}")]
+    MalformedJson(String),
+    /// Well-formed JSON that does not fit the expected shape; names the field.
+    #[error("{0}")]
+    InvalidJson(String),
+    #[error("request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("expected Content-Type: {expected}")]
+    UnsupportedMediaType { expected: &'static str },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed for this path")]
+    MethodNotAllowed,
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    #[error("the request took too long and was stopped")]
+    Timeout,
+    #[error("{0}")]
+    Unavailable(String),
+    /// Anything the caller cannot fix. The source goes to the log only.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl ApiError {
+    pub fn internal(source: impl Into<BoxError>) -> Self {
+        Self::Internal(source.into())
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            Self::InvalidJson(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
+            Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::UnsupportedMediaType { .. } => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        // Exhaustive on purpose: a new domain error must be given its HTTP meaning here.
+        match e {
+            CoreError::Storage(_) => Self::Internal(Box::new(e)),
+        }
+    }
+}
+
+/// The record an error response carries until [`render_errors`] writes it out.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    code: &'static str,
+    message: String,
+    source: Option<Arc<BoxError>>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = self.to_string();
+        let source = match self {
+            Self::Internal(source) => Some(Arc::new(source)),
+            _ => None,
+        };
+        let mut response = status.into_response();
+        response.extensions_mut().insert(ErrorReport {
+            code,
+            message,
+            source,
+        });
+        response
+    }
+}
+
+/// The error body every failing response has.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `not_found`, `malformed_json`, `internal`, …
+    pub code: String,
+    /// For people: what was wrong and, where it helps, what to do.
+    pub message: String,
+    /// Quote this when reporting a problem; the server log has the detail under it.
+    pub request_id: String,
+}
+
+/// Writes every error response's body, and logs internal errors once with their cause.
+pub async fn render_errors(request: Request, next: Next) -> Response {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.as_str().to_owned())
+        .unwrap_or_default();
+    let mut response = next.run(request).await;
+    let status = response.status();
+    let report = response.extensions_mut().remove::<ErrorReport>();
+    let report = match report {
+        Some(report) => report,
+        // Errors produced outside a handler (a layer, the router): give them the same shape.
+        None if (status.is_client_error() || status.is_server_error()) && !is_json(&response) => {
+            ErrorReport {
+                code: fallback_code(status),
+                message: fallback_message(status),
+                source: None,
+            }
+        }
+        None => return response,
+    };
+    let message = if status.is_server_error()
+        && report.code != "timeout"
+        && report.code != "unavailable"
+    {
+        match &report.source {
+            Some(source) => tracing::error!(
+                request_id = %request_id,
+                status = status.as_u16(),
+                error = %chain(source.as_ref().as_ref()),
+                "internal error"
+            ),
+            None => {
+                tracing::error!(request_id = %request_id, status = status.as_u16(), "internal error")
+            }
+        }
+        INTERNAL_MESSAGE.to_owned()
+    } else {
+        report.message
+    };
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: report.code.to_owned(),
+            message,
+            request_id,
+        },
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+    let (mut parts, _) = response.into_parts();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+fn fallback_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    }
+}
+
+fn fallback_message(status: StatusCode) -> String {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "method not allowed for this path; the Allow header lists the methods it takes"
+                .to_owned()
+        }
+        StatusCode::NOT_FOUND => "no such route; see /api/v1/openapi.json for the API".to_owned(),
+        other => other.canonical_reason().unwrap_or("error").to_owned(),
+    }
+}
+
+/// An error and all its sources, for the log.
+pub fn chain(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
