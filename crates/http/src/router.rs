@@ -63,12 +63,17 @@ pub fn openapi_json() -> Result<String, serde_json::Error> {
 
 /// The whole application for `state`, with every layer in place.
 pub fn app(state: AppState) -> Result<Router, serde_json::Error> {
+    let (router, _) = api_routes().split_for_parts();
+    finish(router, state)
+}
+
+/// Adds the fallback, the state and the middleware stack to a router of routes.
+fn finish(router: Router<AppState>, state: AppState) -> Result<Router, serde_json::Error> {
     let config = state.core.config();
     let limit = config.server.body_limit_bytes;
     let request_timeout = RequestTimeout(Duration::from_secs(config.server.request_timeout_secs));
     let metrics = state.metrics.clone();
     let doc = OpenApiJson(Arc::new(openapi_json()?));
-    let (router, _) = api_routes().split_for_parts();
     let layers = ServiceBuilder::new()
         .layer(from_fn(request_id::request_id_and_log))
         .layer(from_fn(security_headers::security_headers))
@@ -97,4 +102,130 @@ fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response 
         .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
         .unwrap_or_else(|| "unknown panic".to_owned());
     ApiError::internal(Panicked(message)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The JSON extractor and error rendering through the real middleware stack.
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::post;
+    use tower::ServiceExt;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Input {
+        name: String,
+        settings: Settings,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Settings {
+        retention_days: u16,
+    }
+
+    async fn accept(crate::ApiJson(input): crate::ApiJson<Input>) -> crate::ApiJson<String> {
+        crate::ApiJson(input.name)
+    }
+
+    async fn test_app() -> (Router, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = meetvault_config::Config {
+            data_dir: dir.path().join("data"),
+            ..Default::default()
+        };
+        config.server.body_limit_bytes = 4096;
+        let core = meetvault_core::Core::open(Arc::new(config)).await.unwrap();
+        let state = AppState {
+            core,
+            metrics: Arc::new(crate::middleware::metrics::Metrics::new()),
+        };
+        let router = finish(Router::new().route("/input", post(accept)), state).unwrap();
+        (router, dir)
+    }
+
+    async fn send(router: &Router, content_type: Option<&str>, body: Vec<u8>) -> (StatusCode, serde_json::Value) {
+        let mut request = Request::post("/input");
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        let response = router.clone().oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn json_errors_say_precisely_what_was_wrong() {
+        let (router, _dir) = test_app().await;
+        let json = Some("application/json");
+
+        let (status, body) = send(&router, json, br#"{"name":"a","settings":{"retention_days":30}}"#.to_vec()).await;
+        assert_eq!((status, body), (StatusCode::OK, serde_json::json!("a")));
+
+        let (status, body) = send(&router, json, br#"{"name":"a","settings":{"retention_days":"x"}}"#.to_vec()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body["error"]["code"], "invalid_json");
+        assert!(body["error"]["message"].as_str().unwrap().contains("`settings.retention_days`"), "{body}");
+
+        let (status, body) = send(&router, json, br#"{"settings":{"retention_days":1}}"#.to_vec()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body["error"]["message"].as_str().unwrap().contains("missing field `name`"), "{body}");
+
+        let (status, body) = send(&router, json, b"{\"name\": ".to_vec()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], "malformed_json");
+        assert!(body["error"]["message"].as_str().unwrap().contains("line 1"), "{body}");
+
+        let (status, body) = send(&router, Some("text/plain"), b"{}".to_vec()).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(body["error"]["code"], "unsupported_media_type");
+        let (status, _) = send(&router, None, b"{}".to_vec()).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+        let big = format!(r#"{{"name":"{}","settings":{{"retention_days":1}}}}"#, "x".repeat(10_000));
+        let (status, body) = send(&router, json, big.into_bytes()).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body["error"]["code"], "payload_too_large");
+        assert!(body["error"]["message"].as_str().unwrap().contains("4096"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_a_generic_500() {
+        async fn boom() -> &'static str {
+            panic!("secret detail: /var/lib/db password=hunter2")
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let config = meetvault_config::Config { data_dir: dir.path().join("data"), ..Default::default() };
+        let core = meetvault_core::Core::open(Arc::new(config)).await.unwrap();
+        let state = AppState { core, metrics: Arc::new(crate::middleware::metrics::Metrics::new()) };
+        let router = finish(Router::new().route("/boom", axum::routing::get(boom)), state).unwrap();
+        let response = router.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()["x-frame-options"], "DENY");
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        assert!(text.contains("Something went wrong on our side"), "{text}");
+        assert!(!text.contains("secret") && !text.contains("hunter2") && !text.contains("/var"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_slow_request_times_out_with_a_json_503() {
+        async fn slow() -> &'static str {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            "late"
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = meetvault_config::Config { data_dir: dir.path().join("data"), ..Default::default() };
+        config.server.request_timeout_secs = 1;
+        let core = meetvault_core::Core::open(Arc::new(config)).await.unwrap();
+        let state = AppState { core, metrics: Arc::new(crate::middleware::metrics::Metrics::new()) };
+        let router = finish(Router::new().route("/slow", axum::routing::get(slow)), state).unwrap();
+        let response = router.oneshot(Request::get("/slow").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["error"]["code"], "timeout");
+    }
 }

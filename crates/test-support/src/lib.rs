@@ -1,1 +1,198 @@
-//! placeholder
+//! The test harness: [`TestApp`] starts the whole application in-process on a random loopback
+//! port with a fresh database and blob store; [`services`] finds the loopback PostgreSQL and S3
+//! servers the suite runs against, or fails loudly saying how to start them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test tooling: a failure here is a test failure
+
+pub mod services;
+mod tidy;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Once};
+
+use meetvault_config::{BlobBackend, Config, DatabaseUrl};
+use meetvault_core::Core;
+use meetvault_store::Database;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use services::{Backend, BlobBackendChoice};
+
+/// A running meetvault for one test. Shuts down when dropped.
+#[derive(Debug)]
+pub struct TestApp {
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT` (or `https://localhost:PORT` with TLS).
+    pub base_url: String,
+    pub redirect_addr: Option<SocketAddr>,
+    pub client: reqwest::Client,
+    pub config: Arc<Config>,
+    core: Core,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), meetvault_http::ServerError>>>,
+    _dir: Arc<TempDir>,
+}
+
+impl TestApp {
+    /// The app on this run's backends (`TEST_DATABASE`, `TEST_BLOBS`) with default settings.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Like [`spawn`](Self::spawn), after `adjust` has changed the configuration.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        init_test_logs();
+        let dir = Arc::new(tempfile::tempdir().expect("creating a temp dir"));
+        let mut config = fresh_config(dir.path()).await;
+        adjust(&mut config);
+        let config = Arc::new(config);
+        let core = Core::open(config.clone()).await.expect("opening the stores");
+        let server = meetvault_http::Server::bind(core.clone())
+            .await
+            .expect("binding the server");
+        let addr = server.local_addr();
+        let redirect_addr = server.redirect_addr();
+        let scheme = server.scheme();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async move {
+            let _ = rx.await;
+        }));
+        let base_url = match scheme {
+            "https" => format!("https://localhost:{}", addr.port()),
+            _ => format!("http://{addr}"),
+        };
+        let app = Self {
+            addr,
+            base_url,
+            redirect_addr,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            config,
+            core,
+            shutdown: Some(tx),
+            task: Some(task),
+            _dir: dir,
+        };
+        if scheme == "http" {
+            app.wait_until_healthy().await;
+        }
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// The database the app uses, for tests that must reach under the API.
+    pub fn db(&self) -> &Database {
+        self.core.db()
+    }
+
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// Polls `/healthz` until it answers (never sleeps a fixed time).
+    async fn wait_until_healthy(&self) {
+        for _ in 0..200 {
+            if let Ok(r) = self.client.get(self.url("/healthz")).send().await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the test app did not become healthy at {}", self.base_url);
+    }
+
+    /// Stops the server the way SIGTERM does and waits for it to finish.
+    pub async fn shutdown(mut self) -> Result<(), meetvault_http::ServerError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.expect("server task panicked"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A configuration for a new app: a fresh database and blob store on this run's backends.
+pub async fn fresh_config(dir: &std::path::Path) -> Config {
+    let mut config = Config {
+        data_dir: dir.join("data"),
+        ..Config::default()
+    };
+    config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.database.url = Some(fresh_database_url(dir).await);
+    match services::blob_backend() {
+        BlobBackendChoice::Filesystem => config.blobs.backend = BlobBackend::Filesystem,
+        BlobBackendChoice::S3 => {
+            config.blobs.backend = BlobBackend::S3;
+            config.blobs.s3 = Some(services::s3_config(&format!("app-{}", uuid::Uuid::new_v4().simple())).await);
+        }
+    }
+    config
+}
+
+/// A URL to a new, empty database on this run's backend (a SQLite file in `dir`, or a new
+/// PostgreSQL database).
+pub async fn fresh_database_url(dir: &std::path::Path) -> DatabaseUrl {
+    match services::database_backend() {
+        Backend::Sqlite => DatabaseUrl::sqlite_file(&dir.join("test.db")),
+        Backend::Postgres => services::fresh_postgres_database().await,
+    }
+}
+
+/// Runs raw SQL against the app's database (to break it on purpose, or to inspect it).
+pub async fn execute(db: &Database, sql: &str) {
+    match db {
+        Database::Sqlite(pool) => {
+            sqlx::raw_sql(sql).execute(pool).await.unwrap();
+        }
+        Database::Postgres(pool) => {
+            sqlx::raw_sql(sql).execute(pool).await.unwrap();
+        }
+    }
+}
+
+static LOGS: Once = Once::new();
+
+/// Tracing is silent in tests unless `TEST_LOG` is set (to a filter such as `debug`).
+fn init_test_logs() {
+    LOGS.call_once(|| {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = meetvault_telemetry::init(
+                &filter,
+                meetvault_telemetry::Format::Pretty,
+                meetvault_telemetry::Output::Stderr,
+            );
+        }
+    });
+}
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`, written as PEM files into `dir`.
+pub fn self_signed_cert(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .unwrap();
+    let cert_pem = certified.cert.pem();
+    let cert_path = dir.join("cert.pem");
+    let key_path = dir.join("key.pem");
+    std::fs::write(&cert_path, &cert_pem).unwrap();
+    std::fs::write(&key_path, certified.key_pair.serialize_pem()).unwrap();
+    (cert_path, key_path, cert_pem.into_bytes())
+}

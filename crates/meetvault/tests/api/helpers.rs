@@ -1,0 +1,124 @@
+//! Running the real `meetvault` binary as a child process, with its log captured line by line.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub fn meetvault() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meetvault"));
+    // The child sees only the configuration a test gives it.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("MEETVAULT_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// `meetvault serve` on a random loopback port, killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    pub addr: SocketAddr,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl ServerProcess {
+    /// Starts the server in `dir` with extra environment and waits for its "listening" line.
+    pub fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
+        let mut cmd = meetvault();
+        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("starting meetvault");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for reader in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(reader).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        let mut process = Self {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            lines,
+        };
+        let line = process.wait_for_log(|l| l.contains("\"listening\""), Duration::from_secs(30));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        process.addr = v["addr"].as_str().unwrap().parse().unwrap();
+        process
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Everything the process has logged so far.
+    pub fn log(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// Waits for a log line matching `pred` (polling; fails with the log so far on timeout).
+    pub fn wait_for_log(&mut self, pred: impl Fn(&str) -> bool, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(line) = self.lines.lock().unwrap().iter().find(|l| pred(l)) {
+                return line.clone();
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("meetvault exited ({status}) before the expected log line:\n{}", self.log());
+            }
+            assert!(start.elapsed() < timeout, "expected log line did not appear:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader threads drain what the process wrote last.
+                std::thread::sleep(Duration::from_millis(100));
+                return status;
+            }
+            assert!(start.elapsed() < timeout, "meetvault did not exit:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The database URL environment for a child process on this run's backend.
+pub async fn database_env(dir: &Path) -> String {
+    meetvault_test_support::fresh_database_url(dir)
+        .await
+        .expose()
+        .to_owned()
+}

@@ -1,0 +1,12 @@
+//! The integration suite: every test drives meetvault through HTTP or its CLI, on the backends
+//! this run selects (`TEST_DATABASE`, `TEST_BLOBS`; see `meetvault-test-support`).
+
+mod blobs;
+mod cli;
+mod errors;
+mod headers;
+mod helpers;
+mod logging;
+mod observability;
+mod shutdown;
+mod tls;

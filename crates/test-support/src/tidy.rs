@@ -1,0 +1,114 @@
+//! The `tidy` checks: invariants reviews forget. Every Rust file starts with a `//!` doc line;
+//! crate dependencies point one way; no file grows past 800 lines unless listed here with a
+//! reason; no test carries the ignore attribute.
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    /// Which workspace crates each crate may depend on (normal dependencies).
+    const ALLOWED: &[(&str, &[&str])] = &[
+        ("meetvault-config", &[]),
+        ("meetvault-telemetry", &[]),
+        ("meetvault-store", &["meetvault-config"]),
+        ("meetvault-core", &["meetvault-config", "meetvault-store"]),
+        ("meetvault-http", &["meetvault-config", "meetvault-core", "meetvault-store"]),
+        (
+            "meetvault",
+            &["meetvault-config", "meetvault-core", "meetvault-http", "meetvault-store", "meetvault-telemetry"],
+        ),
+        (
+            "meetvault-test-support",
+            &["meetvault-config", "meetvault-core", "meetvault-http", "meetvault-store", "meetvault-telemetry"],
+        ),
+    ];
+
+    /// Files allowed past 800 lines, each with its reason.
+    const LONG_FILES: &[(&str, &str)] = &[];
+
+    const MAX_LINES: usize = 800;
+
+    fn workspace_root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    }
+
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if path.file_name().is_some_and(|n| n == "target") {
+                    continue;
+                }
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    fn all_rust_files() -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        rust_files(&workspace_root().join("crates"), &mut files);
+        assert!(files.len() > 10, "tidy found too few files: {files:?}");
+        files
+    }
+
+    #[test]
+    fn every_rust_file_starts_with_a_module_doc() {
+        let bad: Vec<_> = all_rust_files()
+            .into_iter()
+            .filter(|p| !std::fs::read_to_string(p).unwrap().starts_with("//!"))
+            .collect();
+        assert!(bad.is_empty(), "these files must start with a `//!` line: {bad:#?}");
+    }
+
+    #[test]
+    fn no_file_grows_past_the_limit_without_a_reason() {
+        let root = workspace_root();
+        let bad: Vec<_> = all_rust_files()
+            .into_iter()
+            .filter(|p| {
+                let rel = p.strip_prefix(&root).unwrap().to_string_lossy().to_string();
+                std::fs::read_to_string(p).unwrap().lines().count() > MAX_LINES
+                    && !LONG_FILES.iter().any(|(f, _)| *f == rel)
+            })
+            .collect();
+        assert!(bad.is_empty(), "split these files or add them to LONG_FILES with a reason: {bad:#?}");
+    }
+
+    #[test]
+    fn no_test_is_ignored() {
+        let needle = ["#[", "ignore"].concat();
+        let bad: Vec<_> = all_rust_files()
+            .into_iter()
+            .filter(|p| std::fs::read_to_string(p).unwrap().contains(&needle))
+            .collect();
+        assert!(bad.is_empty(), "every test runs in CI or is deleted: {bad:#?}");
+    }
+
+    #[test]
+    fn crate_dependencies_point_one_way() {
+        let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+        let crates_dir = workspace_root().join("crates");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&crates_dir).unwrap() {
+            let manifest = entry.unwrap().path().join("Cargo.toml");
+            let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+            let doc: toml::Table = text.parse().unwrap();
+            let name = doc["package"]["name"].as_str().unwrap().to_owned();
+            let permitted = allowed
+                .get(name.as_str())
+                .unwrap_or_else(|| panic!("crate {name} is not in tidy's ALLOWED table: add it with its allowed dependencies"));
+            let deps = doc.get("dependencies").and_then(|d| d.as_table()).cloned().unwrap_or_default();
+            for dep in deps.keys().filter(|d| d.starts_with("meetvault")) {
+                assert!(
+                    permitted.contains(&dep.as_str()),
+                    "{name} must not depend on {dep}: dependencies point http → core → store/config"
+                );
+            }
+            seen += 1;
+        }
+        assert_eq!(seen, ALLOWED.len(), "every crate is checked");
+    }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs and this machine lacks: PostgreSQL (Debian package) and the
+# S3 API server moto (PyPI, in a private virtualenv). Idempotent: a no-op when all are present.
+set -euo pipefail
+
+TOOLS_DIR="${MEETVAULT_TOOLS_DIR:-$HOME/.cache/meetvault-tools}"
+VENV="$TOOLS_DIR/venv"
+MOTO_SPEC='moto[server]>=5.1,<6'
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_missing=()
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_missing+=(postgresql)
+command -v curl >/dev/null || apt_missing+=(curl)
+for pkg in "$@"; do  # extra packages named by the caller (e.g. wrk for the benchmark)
+  command -v "$pkg" >/dev/null || apt_missing+=("$pkg")
+done
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  echo "deps: installing ${apt_missing[*]} with apt-get" >&2
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >&2
+fi
+
+if ! "$VENV/bin/moto_server" --help >/dev/null 2>&1; then
+  echo "deps: installing $MOTO_SPEC into $VENV" >&2
+  mkdir -p "$TOOLS_DIR"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_SPEC" >&2
+fi
