@@ -145,14 +145,24 @@ mod tests {
         (router, dir)
     }
 
-    async fn send(router: &Router, content_type: Option<&str>, body: Vec<u8>) -> (StatusCode, serde_json::Value) {
+    async fn send(
+        router: &Router,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, serde_json::Value) {
         let mut request = Request::post("/input");
         if let Some(ct) = content_type {
             request = request.header("content-type", ct);
         }
-        let response = router.clone().oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
+        let response = router
+            .clone()
+            .oneshot(request.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
         let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
         (status, serde_json::from_slice(&bytes).unwrap())
     }
 
@@ -161,22 +171,55 @@ mod tests {
         let (router, _dir) = test_app().await;
         let json = Some("application/json");
 
-        let (status, body) = send(&router, json, br#"{"name":"a","settings":{"retention_days":30}}"#.to_vec()).await;
+        let (status, body) = send(
+            &router,
+            json,
+            br#"{"name":"a","settings":{"retention_days":30}}"#.to_vec(),
+        )
+        .await;
         assert_eq!((status, body), (StatusCode::OK, serde_json::json!("a")));
 
-        let (status, body) = send(&router, json, br#"{"name":"a","settings":{"retention_days":"x"}}"#.to_vec()).await;
+        let (status, body) = send(
+            &router,
+            json,
+            br#"{"name":"a","settings":{"retention_days":"x"}}"#.to_vec(),
+        )
+        .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(body["error"]["code"], "invalid_json");
-        assert!(body["error"]["message"].as_str().unwrap().contains("`settings.retention_days`"), "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("`settings.retention_days`"),
+            "{body}"
+        );
 
-        let (status, body) = send(&router, json, br#"{"settings":{"retention_days":1}}"#.to_vec()).await;
+        let (status, body) = send(
+            &router,
+            json,
+            br#"{"settings":{"retention_days":1}}"#.to_vec(),
+        )
+        .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(body["error"]["message"].as_str().unwrap().contains("missing field `name`"), "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("missing field `name`"),
+            "{body}"
+        );
 
         let (status, body) = send(&router, json, b"{\"name\": ".to_vec()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["error"]["code"], "malformed_json");
-        assert!(body["error"]["message"].as_str().unwrap().contains("line 1"), "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("line 1"),
+            "{body}"
+        );
 
         let (status, body) = send(&router, Some("text/plain"), b"{}".to_vec()).await;
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -184,11 +227,17 @@ mod tests {
         let (status, _) = send(&router, None, b"{}".to_vec()).await;
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
-        let big = format!(r#"{{"name":"{}","settings":{{"retention_days":1}}}}"#, "x".repeat(10_000));
+        let big = format!(
+            r#"{{"name":"{}","settings":{{"retention_days":1}}}}"#,
+            "x".repeat(10_000)
+        );
         let (status, body) = send(&router, json, big.into_bytes()).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(body["error"]["code"], "payload_too_large");
-        assert!(body["error"]["message"].as_str().unwrap().contains("4096"), "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("4096"),
+            "{body}"
+        );
     }
 
     #[tokio::test]
@@ -197,17 +246,35 @@ mod tests {
             panic!("secret detail: /var/lib/db password=hunter2")
         }
         let dir = tempfile::tempdir().unwrap();
-        let config = meetvault_config::Config { data_dir: dir.path().join("data"), ..Default::default() };
+        let config = meetvault_config::Config {
+            data_dir: dir.path().join("data"),
+            ..Default::default()
+        };
         let core = meetvault_core::Core::open(Arc::new(config)).await.unwrap();
-        let state = AppState { core, metrics: Arc::new(crate::middleware::metrics::Metrics::new()) };
-        let router = finish(Router::new().route("/boom", axum::routing::get(boom)), state).unwrap();
-        let response = router.oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        let state = AppState {
+            core,
+            metrics: Arc::new(crate::middleware::metrics::Metrics::new()),
+        };
+        let router = finish(
+            Router::new().route("/boom", axum::routing::get(boom)),
+            state,
+        )
+        .unwrap();
+        let response = router
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers()["x-frame-options"], "DENY");
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
         let text = String::from_utf8(bytes.to_vec()).unwrap();
         assert!(text.contains("Something went wrong on our side"), "{text}");
-        assert!(!text.contains("secret") && !text.contains("hunter2") && !text.contains("/var"), "{text}");
+        assert!(
+            !text.contains("secret") && !text.contains("hunter2") && !text.contains("/var"),
+            "{text}"
+        );
     }
 
     #[tokio::test]
@@ -217,14 +284,29 @@ mod tests {
             "late"
         }
         let dir = tempfile::tempdir().unwrap();
-        let mut config = meetvault_config::Config { data_dir: dir.path().join("data"), ..Default::default() };
+        let mut config = meetvault_config::Config {
+            data_dir: dir.path().join("data"),
+            ..Default::default()
+        };
         config.server.request_timeout_secs = 1;
         let core = meetvault_core::Core::open(Arc::new(config)).await.unwrap();
-        let state = AppState { core, metrics: Arc::new(crate::middleware::metrics::Metrics::new()) };
-        let router = finish(Router::new().route("/slow", axum::routing::get(slow)), state).unwrap();
-        let response = router.oneshot(Request::get("/slow").body(Body::empty()).unwrap()).await.unwrap();
+        let state = AppState {
+            core,
+            metrics: Arc::new(crate::middleware::metrics::Metrics::new()),
+        };
+        let router = finish(
+            Router::new().route("/slow", axum::routing::get(slow)),
+            state,
+        )
+        .unwrap();
+        let response = router
+            .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
         let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(body["error"]["code"], "timeout");
     }

@@ -46,7 +46,9 @@ impl TestApp {
         let mut config = fresh_config(dir.path()).await;
         adjust(&mut config);
         let config = Arc::new(config);
-        let core = Core::open(config.clone()).await.expect("opening the stores");
+        let core = Core::open(config.clone())
+            .await
+            .expect("opening the stores");
         let server = meetvault_http::Server::bind(core.clone())
             .await
             .expect("binding the server");
@@ -143,7 +145,8 @@ pub async fn fresh_config(dir: &std::path::Path) -> Config {
         BlobBackendChoice::Filesystem => config.blobs.backend = BlobBackend::Filesystem,
         BlobBackendChoice::S3 => {
             config.blobs.backend = BlobBackend::S3;
-            config.blobs.s3 = Some(services::s3_config(&format!("app-{}", uuid::Uuid::new_v4().simple())).await);
+            config.blobs.s3 =
+                Some(services::s3_config(&format!("app-{}", uuid::Uuid::new_v4().simple())).await);
         }
     }
     config
@@ -186,9 +189,12 @@ fn init_test_logs() {
 }
 
 /// A self-signed certificate for `localhost` and `127.0.0.1`, written as PEM files into `dir`.
-pub fn self_signed_cert(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .unwrap();
+pub fn self_signed_cert(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
     let cert_pem = certified.cert.pem();
     let cert_path = dir.join("cert.pem");
     let key_path = dir.join("key.pem");

@@ -13,14 +13,29 @@ mod tests {
         ("meetvault-telemetry", &[]),
         ("meetvault-store", &["meetvault-config"]),
         ("meetvault-core", &["meetvault-config", "meetvault-store"]),
-        ("meetvault-http", &["meetvault-config", "meetvault-core", "meetvault-store"]),
+        (
+            "meetvault-http",
+            &["meetvault-config", "meetvault-core", "meetvault-store"],
+        ),
         (
             "meetvault",
-            &["meetvault-config", "meetvault-core", "meetvault-http", "meetvault-store", "meetvault-telemetry"],
+            &[
+                "meetvault-config",
+                "meetvault-core",
+                "meetvault-http",
+                "meetvault-store",
+                "meetvault-telemetry",
+            ],
         ),
         (
             "meetvault-test-support",
-            &["meetvault-config", "meetvault-core", "meetvault-http", "meetvault-store", "meetvault-telemetry"],
+            &[
+                "meetvault-config",
+                "meetvault-core",
+                "meetvault-http",
+                "meetvault-store",
+                "meetvault-telemetry",
+            ],
         ),
     ];
 
@@ -30,7 +45,10 @@ mod tests {
     const MAX_LINES: usize = 800;
 
     fn workspace_root() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .canonicalize()
+            .unwrap()
     }
 
     fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -60,7 +78,10 @@ mod tests {
             .into_iter()
             .filter(|p| !std::fs::read_to_string(p).unwrap().starts_with("//!"))
             .collect();
-        assert!(bad.is_empty(), "these files must start with a `//!` line: {bad:#?}");
+        assert!(
+            bad.is_empty(),
+            "these files must start with a `//!` line: {bad:#?}"
+        );
     }
 
     #[test]
@@ -74,7 +95,10 @@ mod tests {
                     && !LONG_FILES.iter().any(|(f, _)| *f == rel)
             })
             .collect();
-        assert!(bad.is_empty(), "split these files or add them to LONG_FILES with a reason: {bad:#?}");
+        assert!(
+            bad.is_empty(),
+            "split these files or add them to LONG_FILES with a reason: {bad:#?}"
+        );
     }
 
     #[test]
@@ -84,7 +108,10 @@ mod tests {
             .into_iter()
             .filter(|p| std::fs::read_to_string(p).unwrap().contains(&needle))
             .collect();
-        assert!(bad.is_empty(), "every test runs in CI or is deleted: {bad:#?}");
+        assert!(
+            bad.is_empty(),
+            "every test runs in CI or is deleted: {bad:#?}"
+        );
     }
 
     #[test]
@@ -94,13 +121,19 @@ mod tests {
         let mut seen = 0;
         for entry in std::fs::read_dir(&crates_dir).unwrap() {
             let manifest = entry.unwrap().path().join("Cargo.toml");
-            let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+            let Ok(text) = std::fs::read_to_string(&manifest) else {
+                continue;
+            };
             let doc: toml::Table = text.parse().unwrap();
             let name = doc["package"]["name"].as_str().unwrap().to_owned();
             let permitted = allowed
                 .get(name.as_str())
                 .unwrap_or_else(|| panic!("crate {name} is not in tidy's ALLOWED table: add it with its allowed dependencies"));
-            let deps = doc.get("dependencies").and_then(|d| d.as_table()).cloned().unwrap_or_default();
+            let deps = doc
+                .get("dependencies")
+                .and_then(|d| d.as_table())
+                .cloned()
+                .unwrap_or_default();
             for dep in deps.keys().filter(|d| d.starts_with("meetvault")) {
                 assert!(
                     permitted.contains(&dep.as_str()),

@@ -4,11 +4,17 @@
 use meetvault_test_support::{TestApp, execute};
 
 const EXPECTED: &[(&str, &str)] = &[
-    ("strict-transport-security", "max-age=31536000; includeSubDomains"),
+    (
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains",
+    ),
     ("x-frame-options", "DENY"),
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "strict-origin-when-cross-origin"),
-    ("permissions-policy", "camera=(), geolocation=(), microphone=(self)"),
+    (
+        "permissions-policy",
+        "camera=(), geolocation=(), microphone=(self)",
+    ),
 ];
 
 pub fn assert_security_headers(response: &reqwest::Response) {
@@ -26,17 +32,35 @@ pub fn assert_security_headers(response: &reqwest::Response) {
         .get("content-security-policy")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_else(|| panic!("no CSP on {}", response.url()));
-    for directive in ["default-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"] {
+    for directive in [
+        "default-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ] {
         assert!(csp.contains(directive), "CSP lacks {directive}: {csp}");
     }
-    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "CSP too loose: {csp}");
-    assert!(headers.get("x-request-id").is_some(), "x-request-id on {}", response.url());
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "CSP too loose: {csp}"
+    );
+    assert!(
+        headers.get("x-request-id").is_some(),
+        "x-request-id on {}",
+        response.url()
+    );
 }
 
 #[tokio::test]
 async fn security_headers_are_on_success_responses() {
     let app = TestApp::spawn().await;
-    for path in ["/healthz", "/readyz", "/metrics", "/api/v1/openapi.json", "/api/v1/instance"] {
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/v1/openapi.json",
+        "/api/v1/instance",
+    ] {
         let r = app.get(path).await;
         assert!(r.status().is_success(), "{path}: {}", r.status());
         assert_security_headers(&r);

@@ -78,9 +78,16 @@ impl ServerProcess {
                 return line.clone();
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("meetvault exited ({status}) before the expected log line:\n{}", self.log());
+                panic!(
+                    "meetvault exited ({status}) before the expected log line:\n{}",
+                    self.log()
+                );
             }
-            assert!(start.elapsed() < timeout, "expected log line did not appear:\n{}", self.log());
+            assert!(
+                start.elapsed() < timeout,
+                "expected log line did not appear:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -102,7 +109,11 @@ impl ServerProcess {
                 std::thread::sleep(Duration::from_millis(100));
                 return status;
             }
-            assert!(start.elapsed() < timeout, "meetvault did not exit:\n{}", self.log());
+            assert!(
+                start.elapsed() < timeout,
+                "meetvault did not exit:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -1,5 +1,7 @@
 //! The integration suite: every test drives meetvault through HTTP or its CLI, on the backends
 //! this run selects (`TEST_DATABASE`, `TEST_BLOBS`; see `meetvault-test-support`).
+// Test code: an unwrap that fails is a failing test, with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod blobs;
 mod cli;
