@@ -129,20 +129,30 @@ mod tests {
         crate::ApiJson(input.name)
     }
 
-    async fn test_app() -> (Router, tempfile::TempDir) {
+    /// `routes` behind the real fallback, state and middleware, on a fresh SQLite data dir.
+    async fn with_stack(
+        routes: Router<AppState>,
+        adjust: impl FnOnce(&mut meetvault_config::Config),
+    ) -> (Router, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let mut config = meetvault_config::Config {
             data_dir: dir.path().join("data"),
             ..Default::default()
         };
-        config.server.body_limit_bytes = 4096;
+        adjust(&mut config);
         let core = meetvault_core::Core::open(Arc::new(config)).await.unwrap();
         let state = AppState {
             core,
             metrics: Arc::new(crate::middleware::metrics::Metrics::new()),
         };
-        let router = finish(Router::new().route("/input", post(accept)), state).unwrap();
-        (router, dir)
+        (finish(routes, state).unwrap(), dir)
+    }
+
+    async fn test_app() -> (Router, tempfile::TempDir) {
+        with_stack(Router::new().route("/input", post(accept)), |c| {
+            c.server.body_limit_bytes = 4096;
+        })
+        .await
     }
 
     async fn send(
@@ -245,21 +255,11 @@ mod tests {
         async fn boom() -> &'static str {
             panic!("secret detail: /var/lib/db password=hunter2")
         }
-        let dir = tempfile::tempdir().unwrap();
-        let config = meetvault_config::Config {
-            data_dir: dir.path().join("data"),
-            ..Default::default()
-        };
-        let core = meetvault_core::Core::open(Arc::new(config)).await.unwrap();
-        let state = AppState {
-            core,
-            metrics: Arc::new(crate::middleware::metrics::Metrics::new()),
-        };
-        let router = finish(
+        let (router, _dir) = with_stack(
             Router::new().route("/boom", axum::routing::get(boom)),
-            state,
+            |_| {},
         )
-        .unwrap();
+        .await;
         let response = router
             .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
             .await
@@ -283,22 +283,13 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_secs(5)).await;
             "late"
         }
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = meetvault_config::Config {
-            data_dir: dir.path().join("data"),
-            ..Default::default()
-        };
-        config.server.request_timeout_secs = 1;
-        let core = meetvault_core::Core::open(Arc::new(config)).await.unwrap();
-        let state = AppState {
-            core,
-            metrics: Arc::new(crate::middleware::metrics::Metrics::new()),
-        };
-        let router = finish(
+        let (router, _dir) = with_stack(
             Router::new().route("/slow", axum::routing::get(slow)),
-            state,
+            |config| {
+                config.server.request_timeout_secs = 1;
+            },
         )
-        .unwrap();
+        .await;
         let response = router
             .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
             .await

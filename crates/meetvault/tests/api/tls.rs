@@ -92,22 +92,26 @@ fn tls11_client_hello() -> Vec<u8> {
     record
 }
 
+/// Sends raw bytes and returns the first `n` bytes of the answer.
+async fn first_bytes(addr: std::net::SocketAddr, hello: Vec<u8>, n: usize) -> Vec<u8> {
+    tokio::task::spawn_blocking(move || {
+        let mut tcp = TcpStream::connect(addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        tcp.write_all(&hello).unwrap();
+        let mut buf = vec![0u8; n];
+        tcp.read_exact(&mut buf)
+            .unwrap_or_else(|e| panic!("no {n}-byte answer: {e}"));
+        buf
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn tls_1_1_is_refused_with_a_protocol_version_alert() {
     let dir = tempfile::tempdir().unwrap();
     let (app, _) = tls_app(dir.path(), None).await;
-    let addr = app.addr;
-    let reply = tokio::task::spawn_blocking(move || {
-        let mut tcp = TcpStream::connect(addr).unwrap();
-        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        tcp.write_all(&tls11_client_hello()).unwrap();
-        let mut reply = Vec::new();
-        let _ = tcp.read_to_end(&mut reply);
-        reply
-    })
-    .await
-    .unwrap();
-    assert!(reply.len() >= 7, "no alert received: {reply:?}");
+    let reply = first_bytes(app.addr, tls11_client_hello(), 7).await;
     assert_eq!(
         reply[0], 0x15,
         "an alert record, not a ServerHello: {reply:?}"
@@ -116,18 +120,9 @@ async fn tls_1_1_is_refused_with_a_protocol_version_alert() {
     assert_eq!(reply[6], 70, "protocol_version");
 
     // The same hello offering TLS 1.2 is answered with a ServerHello, proving the probe is valid.
-    let reply = tokio::task::spawn_blocking(move || {
-        let mut hello = tls11_client_hello();
-        hello[10] = 0x03; // client_version 3.3 = TLS 1.2 (record 5 + handshake header 4 + 1)
-        let mut tcp = TcpStream::connect(addr).unwrap();
-        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        tcp.write_all(&hello).unwrap();
-        let mut buf = [0u8; 6];
-        tcp.read_exact(&mut buf).unwrap();
-        buf
-    })
-    .await
-    .unwrap();
+    let mut hello = tls11_client_hello();
+    hello[10] = 0x03; // client_version 3.3 = TLS 1.2 (record header 5 + handshake header 4 + 1)
+    let reply = first_bytes(app.addr, hello, 6).await;
     assert_eq!(reply[0], 0x16, "handshake record");
     assert_eq!(reply[5], 0x02, "ServerHello");
 }
