@@ -20,7 +20,7 @@ done
 scripts/deps.sh wrk
 echo "building release binary..." >&2
 cargo build --release --locked -q -p meetvault
-BIN=${CARGO_TARGET_DIR:-target}/release/meetvault
+BIN=$(realpath "${CARGO_TARGET_DIR:-target}/release/meetvault")
 
 work=$(mktemp -d)
 trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -140,8 +140,45 @@ impl Database {
         Ok(())
     }
 
-    /// The installation's identity, created on first call.
+    /// The installation's identity, created on first call. Afterwards a single read.
     pub async fn instance(&self) -> Result<InstanceRow, StoreError> {
+        if let Some(row) = self.read_instance().await? {
+            return Ok(row);
+        }
+        self.create_instance().await?;
+        self.read_instance()
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the instance row vanished after creation".into()))
+    }
+
+    async fn read_instance(&self) -> Result<Option<InstanceRow>, StoreError> {
+        let sql = "SELECT instance_id, created_at FROM instance WHERE singleton = 1";
+        match self {
+            Self::Sqlite(pool) => {
+                let Some(row) = sqlx::query(sql).fetch_optional(pool).await? else {
+                    return Ok(None);
+                };
+                let id: String = row.try_get(0)?;
+                Ok(Some(InstanceRow {
+                    instance_id: Uuid::parse_str(&id)
+                        .map_err(|_| StoreError::Corrupt("instance id is not a UUID".into()))?,
+                    created_at: row.try_get(1)?,
+                }))
+            }
+            Self::Postgres(pool) => {
+                let Some(row) = sqlx::query(sql).fetch_optional(pool).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(InstanceRow {
+                    instance_id: row.try_get(0)?,
+                    created_at: row.try_get(1)?,
+                }))
+            }
+        }
+    }
+
+    /// Inserts the identity row unless another process got there first.
+    async fn create_instance(&self) -> Result<(), StoreError> {
         let new_id = Uuid::new_v4();
         let now = Utc::now();
         match self {
@@ -154,16 +191,6 @@ impl Database {
                 .bind(now)
                 .execute(pool)
                 .await?;
-                let row =
-                    sqlx::query("SELECT instance_id, created_at FROM instance WHERE singleton = 1")
-                        .fetch_one(pool)
-                        .await?;
-                let id: String = row.try_get(0)?;
-                Ok(InstanceRow {
-                    instance_id: Uuid::parse_str(&id)
-                        .map_err(|_| StoreError::Corrupt("instance id is not a UUID".into()))?,
-                    created_at: row.try_get(1)?,
-                })
             }
             Self::Postgres(pool) => {
                 sqlx::query(
@@ -174,16 +201,9 @@ impl Database {
                 .bind(now)
                 .execute(pool)
                 .await?;
-                let row =
-                    sqlx::query("SELECT instance_id, created_at FROM instance WHERE singleton = 1")
-                        .fetch_one(pool)
-                        .await?;
-                Ok(InstanceRow {
-                    instance_id: row.try_get(0)?,
-                    created_at: row.try_get(1)?,
-                })
             }
         }
+        Ok(())
     }
 
     /// Closes every pooled connection (used at shutdown so SQLite checkpoints its WAL).

@@ -60,7 +60,8 @@ async fn sigterm_lets_an_in_flight_request_finish() {
     );
     let lock = lock_instance_table(&db).await;
 
-    // This request blocks on the lock inside the handler.
+    // The first request creates the instance row, so it waits on the lock inside the handler
+    // (a write on SQLite; any access on PostgreSQL under ACCESS EXCLUSIVE).
     let url = server.url("/api/v1/instance");
     let in_flight = tokio::spawn(async move { reqwest::get(url).await });
     server.wait_for_log(
