@@ -36,6 +36,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("expected Content-Type: {expected}")]
     UnsupportedMediaType { expected: &'static str },
+    /// A request that is malformed in a way other than its JSON body (a header, a path).
+    #[error("{0}")]
+    BadRequest(String),
     #[error("{0}")]
     NotFound(String),
     #[error("method not allowed for this path")]
@@ -64,6 +67,7 @@ impl ApiError {
             Self::UnsupportedMediaType { .. } => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),

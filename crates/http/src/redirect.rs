@@ -59,7 +59,7 @@ async fn redirect(State(target): State<Target>, request: Request) -> Result<Resp
                 .and_then(|h| Authority::from_str(h).ok())
                 .filter(|a| !a.as_str().contains('@'))
                 .ok_or_else(|| {
-                    ApiError::MalformedJson("a valid Host header is required".to_owned())
+                    ApiError::BadRequest("a valid Host header is required".to_owned())
                 })?;
             let port = match target.https_port {
                 443 => String::new(),
@@ -69,7 +69,7 @@ async fn redirect(State(target): State<Target>, request: Request) -> Result<Resp
         }
     };
     let location = HeaderValue::from_str(&location)
-        .map_err(|_| ApiError::MalformedJson("the request path cannot be redirected".to_owned()))?;
+        .map_err(|_| ApiError::BadRequest("the request path cannot be redirected".to_owned()))?;
     Ok((
         StatusCode::MOVED_PERMANENTLY,
         [(header::LOCATION, location)],

@@ -81,9 +81,10 @@ impl Database {
 
     /// Applies every embedded migration not yet applied; returns how many ran.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
-        let (list, applied_before) = match self {
-            Self::Sqlite(_) => (migrations::SQLITE, self.applied_migrations().await?),
-            Self::Postgres(_) => (migrations::POSTGRES, self.applied_migrations().await?),
+        let applied_before = self.applied_migrations().await?;
+        let list = match self {
+            Self::Sqlite(_) => migrations::SQLITE,
+            Self::Postgres(_) => migrations::POSTGRES,
         };
         let migrator = migrations::migrator(list).await?;
         match self {

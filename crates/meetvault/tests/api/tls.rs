@@ -127,35 +127,49 @@ async fn tls_1_1_is_refused_with_a_protocol_version_alert() {
     assert_eq!(reply[5], 0x02, "ServerHello");
 }
 
-#[tokio::test]
-async fn plain_http_is_redirected_to_https_with_301() {
+/// What the plain listener of an app with `public_url` answers to `method path` sent with `host`.
+async fn redirect_for(
+    public_url: Option<&str>,
+    method: reqwest::Method,
+    path: &str,
+    host: &str,
+) -> (reqwest::Response, u16) {
     let dir = tempfile::tempdir().unwrap();
-    let (app, _) = tls_app(dir.path(), None).await;
+    let (app, _) = tls_app(dir.path(), public_url).await;
     let plain = format!("http://{}", app.redirect_addr.unwrap());
     let r = app
         .client
-        .get(format!("{plain}/api/v1/instance?x=1"))
-        .header("host", "localhost")
+        .request(method, format!("{plain}{path}"))
+        .header("host", host)
         .send()
         .await
         .unwrap();
+    (r, app.addr.port())
+}
+
+#[tokio::test]
+async fn plain_http_is_redirected_to_https_with_301() {
+    let (r, https_port) = redirect_for(
+        None,
+        reqwest::Method::GET,
+        "/api/v1/instance?x=1",
+        "localhost",
+    )
+    .await;
     assert_eq!(r.status(), 301);
     assert_eq!(
         r.headers()["location"],
-        format!("https://localhost:{}/api/v1/instance?x=1", app.addr.port()).as_str()
+        format!("https://localhost:{https_port}/api/v1/instance?x=1").as_str()
     );
     assert_security_headers(&r);
 
-    let dir = tempfile::tempdir().unwrap();
-    let (app, _) = tls_app(dir.path(), Some("https://meetvault.example.com")).await;
-    let plain = format!("http://{}", app.redirect_addr.unwrap());
-    let r = app
-        .client
-        .post(format!("{plain}/a/b"))
-        .header("host", "evil.example")
-        .send()
-        .await
-        .unwrap();
+    let (r, _) = redirect_for(
+        Some("https://meetvault.example.com"),
+        reqwest::Method::POST,
+        "/a/b",
+        "evil.example",
+    )
+    .await;
     assert_eq!(r.status(), 301);
     assert_eq!(
         r.headers()["location"],
