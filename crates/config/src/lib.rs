@@ -29,6 +29,9 @@ pub struct Config {
     pub blobs: BlobConfig,
     pub log: LogConfig,
     pub security_txt: SecurityTxtConfig,
+    pub auth: AuthConfig,
+    pub rate_limit: RateLimitConfig,
+    pub audit: AuditConfig,
 }
 
 impl Default for Config {
@@ -40,6 +43,9 @@ impl Default for Config {
             blobs: BlobConfig::default(),
             log: LogConfig::default(),
             security_txt: SecurityTxtConfig::default(),
+            auth: AuthConfig::default(),
+            rate_limit: RateLimitConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -123,6 +129,42 @@ impl Config {
                 "must be between 1 and 366 (RFC 9116 advises less than a year)",
             );
         }
+        for (i, proxy) in self.server.trusted_proxies.iter().enumerate() {
+            if parse_ip_range(proxy).is_none() {
+                return invalid(
+                    &format!("server.trusted_proxies[{i}]"),
+                    "must be an IP address or a CIDR range such as 10.0.0.0/8",
+                );
+            }
+        }
+        let a = &self.auth;
+        if a.argon2_memory_kib < 19456 || a.argon2_iterations < 2 || a.argon2_parallelism < 1 {
+            return invalid(
+                "auth.argon2_memory_kib",
+                "Argon2id parameters must be at least the OWASP minimum (memory 19456 KiB, 2 iterations, parallelism 1)",
+            );
+        }
+        if a.password_hash_concurrency == 0 {
+            return invalid("auth.password_hash_concurrency", "must be at least 1");
+        }
+        if a.session_idle_timeout_secs == 0 || a.session_idle_timeout_secs > a.session_ttl_secs {
+            return invalid(
+                "auth.session_idle_timeout_secs",
+                "must be at least 1 and at most auth.session_ttl_secs",
+            );
+        }
+        if self.rate_limit.attempts == 0 || self.rate_limit.period_secs == 0 {
+            return invalid(
+                "rate_limit.attempts",
+                "attempts and period_secs must be at least 1",
+            );
+        }
+        if self.audit.checkpoint_every == 0 || self.audit.checkpoint_interval_secs == 0 {
+            return invalid(
+                "audit.checkpoint_every",
+                "checkpoint_every and checkpoint_interval_secs must be at least 1",
+            );
+        }
         for (i, contact) in self.security_txt.contact.iter().enumerate() {
             let ok = Url::parse(contact)
                 .map(|u| matches!(u.scheme(), "mailto" | "https" | "tel"))
@@ -153,6 +195,9 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// If set, `/metrics` requires `Authorization: Bearer <token>`.
     pub metrics_token: Option<Secret>,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed; from any other
+    /// peer the header is ignored and the peer address is the client.
+    pub trusted_proxies: Vec<String>,
     pub tls: Option<TlsConfig>,
 }
 
@@ -165,6 +210,7 @@ impl Default for ServerConfig {
             body_limit_bytes: 1024 * 1024,
             shutdown_grace_secs: 30,
             metrics_token: None,
+            trusted_proxies: Vec::new(),
             tls: None,
         }
     }
@@ -307,6 +353,98 @@ impl Default for SecurityTxtConfig {
     }
 }
 
+/// Accounts, sessions and passwords.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// After the first user, anyone may register a new organization (otherwise: by invitation).
+    pub open_registration: bool,
+    /// Absolute lifetime of a browser session.
+    pub session_ttl_secs: u64,
+    /// A session unused for this long ends.
+    pub session_idle_timeout_secs: u64,
+    /// Argon2id cost; below the OWASP minimum is refused. Raising it re-hashes on next login.
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// Password hashes computed at once; more wait, so a login storm cannot starve the server.
+    pub password_hash_concurrency: usize,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            open_registration: false,
+            session_ttl_secs: 7 * 24 * 3600,
+            session_idle_timeout_secs: 24 * 3600,
+            argon2_memory_kib: 19456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            password_hash_concurrency: 2,
+        }
+    }
+}
+
+/// Limits on login, registration, password change, invitation accept and support-key use.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Attempts allowed per client IP and per target account in `period_secs` (GCRA).
+    pub attempts: u32,
+    pub period_secs: u64,
+    /// Share the limits between instances through Redis; unset keeps them in process.
+    /// The plain `REDIS_URL` environment variable is honoured too.
+    pub redis_url: Option<Secret>,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            attempts: 10,
+            period_secs: 300,
+            redis_url: None,
+        }
+    }
+}
+
+/// The tamper-evident audit log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// A signed checkpoint is written after this many new entries…
+    pub checkpoint_every: u64,
+    /// …or this often when the log has grown.
+    pub checkpoint_interval_secs: u64,
+    /// The checkpoint origin line; unset: `<public_url host>/meetvault/audit` or
+    /// `meetvault/<instance id>`.
+    pub origin: Option<String>,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            checkpoint_every: 100,
+            checkpoint_interval_secs: 300,
+            origin: None,
+        }
+    }
+}
+
+/// Parses `10.0.0.0/8`, `::1/128` or a bare address into (network, prefix length).
+pub fn parse_ip_range(text: &str) -> Option<(std::net::IpAddr, u8)> {
+    let (addr, len) = match text.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (text, None),
+    };
+    let addr: std::net::IpAddr = addr.trim().parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match len {
+        Some(l) => l.trim().parse::<u8>().ok().filter(|l| *l <= max)?,
+        None => max,
+    };
+    Some((addr, len))
+}
+
 /// The config file used when none is named: `meetvault.toml` in the working directory, if present.
 pub fn default_config_path() -> &'static Path {
     Path::new("meetvault.toml")
@@ -381,6 +519,8 @@ mod tests {
             "cert_file",
             "key_file",
             "redirect_listen",
+            "redis_url",
+            "origin",
         ] {
             keys.push(key.to_owned());
         }
@@ -392,6 +532,56 @@ mod tests {
                 "example file does not mention `{key}`"
             );
         }
+    }
+
+    #[test]
+    fn redis_url_comes_from_the_conventional_variable_below_the_prefixed_one() {
+        let c = load_with(
+            Some(""),
+            &[("REDIS_URL", "redis://127.0.0.1:1/")],
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.rate_limit.redis_url.unwrap().expose(),
+            "redis://127.0.0.1:1/"
+        );
+        let env = [
+            ("REDIS_URL", "redis://127.0.0.1:1/"),
+            ("MEETVAULT_RATE_LIMIT__REDIS_URL", "redis://127.0.0.1:2/"),
+        ];
+        let c = load_with(Some(""), &env, &Overrides::default()).unwrap();
+        assert_eq!(
+            c.rate_limit.redis_url.unwrap().expose(),
+            "redis://127.0.0.1:2/"
+        );
+    }
+
+    #[test]
+    fn weak_argon2_parameters_and_bad_proxy_ranges_are_refused() {
+        let err = load_with(
+            Some("[auth]\nargon2_memory_kib = 4096\n"),
+            &[],
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("auth.argon2_memory_kib"), "{err}");
+        let err = load_with(
+            Some("[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n"),
+            &[],
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("server.trusted_proxies[0]"),
+            "{err}"
+        );
+        let ok = load_with(
+            Some("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n"),
+            &[],
+            &Overrides::default(),
+        );
+        assert!(ok.is_ok());
     }
 
     #[test]

@@ -74,6 +74,10 @@ pub fn load(
         figment = figment.merge(Toml::file_exact(path));
     }
 
+    // The conventional variable, below MEETVAULT_RATE_LIMIT__REDIS_URL in precedence.
+    if let Some((_, url)) = env.iter().find(|(k, v)| k == "REDIS_URL" && !v.is_empty()) {
+        figment = figment.merge(Serialized::default("rate_limit.redis_url", url));
+    }
     let plain: Vec<(String, String)> = env
         .iter()
         .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !k.ends_with("_FILE"))

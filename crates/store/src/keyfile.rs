@@ -60,6 +60,29 @@ pub fn load_or_generate(path: &Path) -> Result<KeyMaterial, StoreError> {
     }
 }
 
+/// Reads the (already sealed) key blob at `path`, or writes `create()`'s output there (0600) if
+/// none exists. For wrapped keys: the bytes are ciphertext, so no zeroizing is needed.
+pub fn load_or_create(path: &Path, create: impl FnOnce() -> Vec<u8>) -> Result<Vec<u8>, StoreError> {
+    if let Some(dir) = path.parent() {
+        fs_perms::private_dir(dir)?;
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            fs_perms::private_file(path)?;
+            Ok(bytes)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let bytes = create();
+            write_new(path, &bytes)?;
+            Ok(bytes)
+        }
+        Err(e) => Err(StoreError::Io {
+            context: format!("reading key file {}", path.display()),
+            source: e,
+        }),
+    }
+}
+
 fn write_new(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let context = || format!("writing key file {}", path.display());
     let mut options = std::fs::OpenOptions::new();

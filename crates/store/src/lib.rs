@@ -2,13 +2,16 @@
 //! migrations, the blob store (filesystem or S3), and generated key files.
 //! SQL lives here and in `migrations/` only; nothing here knows HTTP.
 
+mod audit;
 mod blob;
 mod db;
 mod error;
 pub mod fs_perms;
+pub mod identity;
 pub mod keyfile;
 mod migrations;
 
+pub use audit::{AuditFilter, AuditRow, CheckpointRow};
 pub use blob::{BlobKey, BlobMeta, BlobStore, BlobStream};
 pub use db::{Database, InstanceRow};
 pub use error::StoreError;

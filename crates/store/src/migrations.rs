@@ -9,17 +9,41 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 /// (version, description, SQL) for one backend.
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-pub(crate) const SQLITE: Embedded = &[(
-    1,
-    "instance",
-    include_str!("../migrations/sqlite/0001_instance.sql"),
-)];
+pub(crate) const SQLITE: Embedded = &[
+    (
+        1,
+        "instance",
+        include_str!("../migrations/sqlite/0001_instance.sql"),
+    ),
+    (
+        2,
+        "identity",
+        include_str!("../migrations/sqlite/0002_identity.sql"),
+    ),
+    (
+        3,
+        "audit",
+        include_str!("../migrations/sqlite/0003_audit.sql"),
+    ),
+];
 
-pub(crate) const POSTGRES: Embedded = &[(
-    1,
-    "instance",
-    include_str!("../migrations/postgres/0001_instance.sql"),
-)];
+pub(crate) const POSTGRES: Embedded = &[
+    (
+        1,
+        "instance",
+        include_str!("../migrations/postgres/0001_instance.sql"),
+    ),
+    (
+        2,
+        "identity",
+        include_str!("../migrations/postgres/0002_identity.sql"),
+    ),
+    (
+        3,
+        "audit",
+        include_str!("../migrations/postgres/0003_audit.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct Source(Embedded);

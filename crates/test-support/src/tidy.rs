@@ -11,8 +11,20 @@ mod tests {
     const ALLOWED: &[(&str, &[&str])] = &[
         ("meetvault-config", &[]),
         ("meetvault-telemetry", &[]),
+        ("meetvault-crypto", &[]),
+        ("meetvault-auth", &[]),
+        ("meetvault-ratelimit", &[]),
         ("meetvault-store", &["meetvault-config"]),
-        ("meetvault-core", &["meetvault-config", "meetvault-store"]),
+        (
+            "meetvault-core",
+            &[
+                "meetvault-auth",
+                "meetvault-config",
+                "meetvault-crypto",
+                "meetvault-ratelimit",
+                "meetvault-store",
+            ],
+        ),
         (
             "meetvault-http",
             &["meetvault-config", "meetvault-core", "meetvault-store"],
