@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs and this machine lacks: PostgreSQL (Debian package) and the
-# S3 API server moto (PyPI, in a private virtualenv). Idempotent: a no-op when all are present.
+# Installs what the test suite needs and this machine lacks: PostgreSQL and Redis (Debian
+# packages) and the S3 API server moto (PyPI, in a private virtualenv). Idempotent: a no-op when
+# all are present.
 set -euo pipefail
 
 TOOLS_DIR="${MEETVAULT_TOOLS_DIR:-$HOME/.cache/meetvault-tools}"
@@ -13,6 +14,7 @@ as_root() {
 
 apt_missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_missing+=(postgresql)
+command -v redis-server >/dev/null || apt_missing+=(redis-server)
 command -v curl >/dev/null || apt_missing+=(curl)
 for pkg in "$@"; do  # extra packages named by the caller (e.g. wrk for the benchmark)
   command -v "$pkg" >/dev/null || apt_missing+=("$pkg")

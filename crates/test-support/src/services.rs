@@ -1,7 +1,8 @@
 //! The real services the suite runs against, all on loopback, chosen by environment:
 //! `TEST_DATABASE=sqlite|postgres` with `TEST_POSTGRES_URL`, and `TEST_BLOBS=filesystem|s3` with
-//! `TEST_S3_ENDPOINT`. `scripts/test` starts PostgreSQL and the S3 server and sets these. A test
-//! that needs a service that is not configured fails with the reason; it never skips.
+//! `TEST_S3_ENDPOINT`; Redis at `TEST_REDIS_URL`. `scripts/test` starts PostgreSQL, the S3 server
+//! and Redis and sets these. A test that needs a service that is not configured fails with the
+//! reason; it never skips.
 
 use meetvault_config::{DatabaseUrl, S3Config, Secret};
 use url::Url;
@@ -40,8 +41,8 @@ fn required(var: &str, what: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {
         panic!(
             "{var} is not set, so this test cannot reach {what}. Run the suite with `scripts/test` \
-             (it installs and starts PostgreSQL and the S3 server on loopback), or start them with \
-             `scripts/services.sh start` and export the variables it prints."
+             (it installs and starts PostgreSQL, the S3 server and Redis on loopback), or start \
+             them with `scripts/services.sh start` and export the variables it prints."
         )
     })
 }
@@ -79,6 +80,19 @@ pub fn s3_endpoint() -> Url {
         "TEST_S3_ENDPOINT must be on loopback, not {host}"
     );
     url
+}
+
+/// The loopback Redis server's URL, `redis://127.0.0.1:PORT`. Tests share the server, so each
+/// uses keys of its own (a UUID in the key) rather than a database of its own.
+pub fn redis_url() -> String {
+    let raw = required("TEST_REDIS_URL", "Redis");
+    let url = Url::parse(&raw).unwrap_or_else(|e| panic!("TEST_REDIS_URL={raw}: {e}"));
+    let host = url.host_str().unwrap_or_default();
+    assert!(
+        host == "127.0.0.1" || host == "localhost" || host == "[::1]",
+        "TEST_REDIS_URL must be on loopback, not {host}"
+    );
+    raw
 }
 
 /// An S3 configuration for the test bucket under a unique `prefix`, creating the bucket if needed.
