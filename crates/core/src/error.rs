@@ -2,9 +2,57 @@
 
 use meetvault_store::StoreError;
 
+use crate::access::Denied;
+
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
     /// A storage failure the caller cannot fix (database down, disk error, corrupt row).
     #[error("storage failure")]
     Storage(#[from] StoreError),
+    /// Anything else internal (a crypto or serialization failure); logged, never shown.
+    #[error("internal failure")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// No valid credential.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// Wrong email or password (which of them is never said).
+    #[error("the email or password is incorrect")]
+    InvalidCredentials,
+    /// The password was right; a second factor is needed (or the one given was wrong).
+    #[error("a second factor is required")]
+    MfaRequired,
+    #[error("permission denied")]
+    Forbidden(Denied),
+    /// A rule of the domain forbids this (last owner, self-demotion, closed registration…).
+    #[error("{0}")]
+    NotAllowed(String),
+    /// The resource does not exist in the caller's org (or exists in another: same answer).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    /// Input that parsed but breaks a rule; names the field.
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("too many attempts")]
+    RateLimited { retry_after_secs: u64 },
+    /// A dependency (Redis) is down; the action was refused rather than done unprotected.
+    #[error("{0} is unavailable")]
+    Unavailable(&'static str),
+}
+
+impl CoreError {
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(e))
+    }
+
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid { field, message: message.into() }
+    }
+}
+
+impl From<Denied> for CoreError {
+    fn from(d: Denied) -> Self {
+        Self::Forbidden(d)
+    }
 }

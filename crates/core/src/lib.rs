@@ -1,15 +1,25 @@
 //! The domain: meetvault's services as plain Rust types. It opens the stores, owns the rules,
 //! and knows nothing of HTTP, JSON bodies or status codes; `http` maps its errors.
 
+pub mod access;
+pub mod audit;
+pub mod auth;
 mod error;
+pub mod ids;
 pub mod instance;
+pub mod org;
+mod secrets;
 
 use std::sync::Arc;
 
+use meetvault_auth::password::{Argon2Params, PasswordHasher};
 use meetvault_config::Config;
+use meetvault_ratelimit::RateLimiter;
 use meetvault_store::{BlobStore, Database, KeyMaterial, keyfile};
 
+use crate::audit::AuditSigner;
 pub use error::CoreError;
+pub use secrets::ServerKeys;
 
 /// Everything the services need, opened once at start. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -25,6 +35,10 @@ struct Inner {
     /// 256-bit instance secret (`DATA_DIR/keys/instance.key`, 0600); the root for server-side
     /// MACs and peppers that later capabilities derive from it.
     instance_key: KeyMaterial,
+    keys: ServerKeys,
+    signer: AuditSigner,
+    hasher: PasswordHasher,
+    limiter: RateLimiter,
 }
 
 impl Core {
@@ -39,12 +53,39 @@ impl Core {
         }
         let blobs = BlobStore::open(&config)?;
         let instance_key = keyfile::load_or_generate(&config.keys_dir().join("instance.key"))?;
+        let keys = ServerKeys::derive(instance_key.expose());
+        let signer = AuditSigner::load_or_generate(
+            &config.keys_dir().join("audit-signing.key.sealed"),
+            &keys.audit_signing_wrap,
+            config.audit.origin.clone(),
+            config.server.public_url.as_ref(),
+        )?;
+        let a = &config.auth;
+        let params = Argon2Params {
+            memory_kib: a.argon2_memory_kib,
+            iterations: a.argon2_iterations,
+            parallelism: a.argon2_parallelism,
+        };
+        let hasher = PasswordHasher::new(params, a.password_hash_concurrency)
+            .map_err(CoreError::internal)?;
+        let limiter = match &config.rate_limit.redis_url {
+            Some(url) => RateLimiter::redis(url.expose()).await.map_err(|e| {
+                tracing::error!(error = %e, "cannot reach Redis for rate limits");
+                CoreError::Unavailable("Redis (rate_limit.redis_url)")
+            })?,
+            None => RateLimiter::in_process(),
+        };
+        tracing::info!(backend = limiter.backend_name(), "rate limiter ready");
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 db,
                 blobs,
                 instance_key,
+                keys,
+                signer,
+                hasher,
+                limiter,
             }),
         })
     }
@@ -63,6 +104,22 @@ impl Core {
 
     pub fn instance_key(&self) -> &KeyMaterial {
         &self.inner.instance_key
+    }
+
+    pub fn keys(&self) -> &ServerKeys {
+        &self.inner.keys
+    }
+
+    pub(crate) fn signer(&self) -> &AuditSigner {
+        &self.inner.signer
+    }
+
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.inner.hasher
+    }
+
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.inner.limiter
     }
 
     /// Checks each dependency once; the outcome of each, with its failure kept for the log.

@@ -116,6 +116,16 @@ impl InProcessLimiter {
         decision
     }
 
+    /// What `check` would answer, without counting the request.
+    pub fn peek(&self, key: &str, quota: Quota) -> Decision {
+        let now = Instant::now();
+        let shard = lock(self.shard(key));
+        match gcra(now, shard.tats.get(key).copied(), quota) {
+            Ok(_) => Decision::Allowed,
+            Err(retry_after) => Decision::Limited { retry_after },
+        }
+    }
+
     /// How many keys are tracked, expired ones not yet pruned included.
     pub fn tracked_keys(&self) -> usize {
         self.inner.shards.iter().map(|s| lock(s).tats.len()).sum()

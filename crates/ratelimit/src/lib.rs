@@ -67,6 +67,15 @@ impl RateLimiter {
         }
     }
 
+    /// What `check` would answer now, without counting a request: for paths that count only
+    /// failures but must refuse every attempt while the budget is spent.
+    pub async fn peek(&self, key: &str, quota: Quota) -> Result<Decision, RateLimitError> {
+        match self {
+            Self::InProcess(limiter) => Ok(limiter.peek(key, quota)),
+            Self::Redis(limiter) => limiter.peek(key, quota).await,
+        }
+    }
+
     /// Whether the backend answers, for readiness checks.
     pub async fn ping(&self) -> Result<(), RateLimitError> {
         match self {

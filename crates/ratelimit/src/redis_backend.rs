@@ -39,6 +39,9 @@ if ahead > tolerance then
   return {0, ahead - tolerance}
 end
 local new_tat = tat + interval
+if ARGV[3] == '1' then
+  return {1, 0}
+end
 -- The entry means nothing once its TAT has passed, so let Redis drop it then.
 local ttl_ms = math.ceil((new_tat - now) / 1000)
 -- %d, not tostring: Lua would print a 16-digit number as 1.7e+15 and lose microseconds.
@@ -103,12 +106,22 @@ impl RedisLimiter {
     /// One atomic check-and-update in Redis. EVALSHA first; on NOSCRIPT (a fresh or flushed
     /// Redis) the script is loaded and the call repeated.
     pub async fn check(&self, key: &str, quota: Quota) -> Result<Decision, RateLimitError> {
+        self.run(key, quota, false).await
+    }
+
+    /// What `check` would answer, without counting the request.
+    pub async fn peek(&self, key: &str, quota: Quota) -> Result<Decision, RateLimitError> {
+        self.run(key, quota, true).await
+    }
+
+    async fn run(&self, key: &str, quota: Quota, dry: bool) -> Result<Decision, RateLimitError> {
         let mut conn = self.conn.clone();
         let (allowed, retry_after_us): (i64, i64) = self
             .script
             .key(format!("{KEY_PREFIX}{key}"))
             .arg(quota.interval_us())
             .arg(quota.tolerance_us())
+            .arg(if dry { "1" } else { "0" })
             .invoke_async(&mut conn)
             .await
             .map_err(|source| self.command_error(source))?;

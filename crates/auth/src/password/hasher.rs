@@ -156,7 +156,17 @@ impl PasswordHasher {
 
     /// Hashes a policy-checked password into a PHC string with a random 16-byte salt.
     pub async fn hash(&self, password: &NewPassword) -> Result<String, HashError> {
-        let plaintext = Zeroizing::new(password.expose().to_owned());
+        self.hash_str(password.expose()).await
+    }
+
+    /// Re-hashes a password that was just verified (`needs_rehash`) under the current
+    /// parameters. The policy is not re-applied: it is the user's existing password.
+    pub async fn rehash(&self, verified: &str) -> Result<String, HashError> {
+        self.hash_str(verified).await
+    }
+
+    async fn hash_str(&self, password: &str) -> Result<String, HashError> {
+        let plaintext = Zeroizing::new(password.to_owned());
         self.run_blocking(move |inner| {
             let mut salt = [0u8; SALT_BYTES];
             rand::rng().fill_bytes(&mut salt);

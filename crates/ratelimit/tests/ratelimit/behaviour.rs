@@ -133,6 +133,16 @@ pub async fn concurrent_checks_spend_the_burst_exactly_once(rl: RateLimiter) {
     assert_eq!(allowed, 10);
 }
 
+pub async fn peek_reports_without_spending(rl: RateLimiter) {
+    let key = unique_key("peek");
+    let q = Quota::per_period(2, Duration::from_secs(60));
+    for _ in 0..5 {
+        assert!(rl.peek(&key, q).await.unwrap().is_allowed(), "peeking spends nothing");
+    }
+    assert_eq!(count_allowed(&rl, &key, q, 3).await, 2);
+    assert!(!rl.peek(&key, q).await.unwrap().is_allowed(), "peek sees the spent budget");
+}
+
 macro_rules! behaviour_tests {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -149,6 +159,11 @@ macro_rules! behaviour_tests {
             #[tokio::test]
             async fn limited_requests_do_not_extend_the_lockout() {
                 super::limited_requests_do_not_extend_the_lockout($make.await).await;
+            }
+
+            #[tokio::test]
+            async fn peek_reports_without_spending() {
+                super::peek_reports_without_spending($make.await).await;
             }
 
             #[tokio::test]

@@ -1,0 +1,421 @@
+//! Who may do what: roles, permissions, the matrix between them (mirrored in
+//! `docs/permissions.md`, which a test keeps equal), and the `Scope` that only a successful
+//! permission check hands out. Every service that touches tenant data takes a `&Scope`, so a
+//! handler that skipped the check has nothing to call.
+
+use std::fmt;
+
+use crate::ids::{ApiKeyId, OrgId, SessionId, SupportKeyId, UserId, WorkspaceId};
+
+/// One thing a caller may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Permission {
+    MeetingsRead,
+    MeetingsWrite,
+    MeetingsDelete,
+    BotsWrite,
+    WebhooksManage,
+    MembersManage,
+    AuditRead,
+    KeysManage,
+    BillingRead,
+    OrgManage,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 10] = [
+        Self::MeetingsRead,
+        Self::MeetingsWrite,
+        Self::MeetingsDelete,
+        Self::BotsWrite,
+        Self::WebhooksManage,
+        Self::MembersManage,
+        Self::AuditRead,
+        Self::KeysManage,
+        Self::BillingRead,
+        Self::OrgManage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MeetingsRead => "meetings:read",
+            Self::MeetingsWrite => "meetings:write",
+            Self::MeetingsDelete => "meetings:delete",
+            Self::BotsWrite => "bots:write",
+            Self::WebhooksManage => "webhooks:manage",
+            Self::MembersManage => "members:manage",
+            Self::AuditRead => "audit:read",
+            Self::KeysManage => "keys:manage",
+            Self::BillingRead => "billing:read",
+            Self::OrgManage => "org:manage",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// What a support-access key may use of its user's permissions: reading their data.
+    pub fn support_may_use(self) -> bool {
+        matches!(self, Self::MeetingsRead | Self::BillingRead)
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Permissions(u16);
+
+impl Permissions {
+    pub fn of(list: &[Permission]) -> Self {
+        Self(list.iter().fold(0, |acc, p| acc | p.bit()))
+    }
+    pub fn all() -> Self {
+        Self::of(&Permission::ALL)
+    }
+    pub fn contains(self, p: Permission) -> bool {
+        self.0 & p.bit() != 0
+    }
+    pub fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+    pub fn intersect(self, other: Self) -> Self {
+        Self(self.0 & other.0)
+    }
+    pub fn iter(self) -> impl Iterator<Item = Permission> {
+        Permission::ALL.into_iter().filter(move |p| self.contains(*p))
+    }
+    /// Space-separated names, as stored.
+    pub fn to_names(self) -> Vec<&'static str> {
+        self.iter().map(Permission::as_str).collect()
+    }
+    /// Parses stored or requested names; the first unknown name is the error.
+    pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+        let mut set = Self::default();
+        for name in names {
+            let p = Permission::parse(name).ok_or_else(|| name.to_owned())?;
+            set = set.union(Self::of(&[p]));
+        }
+        Ok(set)
+    }
+}
+
+/// A role, in an organization or in one of its workspaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+    Viewer,
+    Billing,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Self::Owner,
+        Self::Admin,
+        Self::Member,
+        Self::Viewer,
+        Self::Billing,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Admin => "admin",
+            Self::Member => "member",
+            Self::Viewer => "viewer",
+            Self::Billing => "billing",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The permission matrix. `docs/permissions.md` shows the same table; a test compares them.
+    pub fn permissions(self) -> Permissions {
+        use Permission::*;
+        match self {
+            Self::Owner | Self::Admin => Permissions::all(),
+            Self::Member => Permissions::of(&[MeetingsRead, MeetingsWrite, MeetingsDelete, BotsWrite]),
+            Self::Viewer => Permissions::of(&[MeetingsRead]),
+            Self::Billing => Permissions::of(&[BillingRead]),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who acts, as the audit log names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    User(UserId),
+    ApiKey(ApiKeyId),
+    Support(SupportKeyId),
+    System,
+    Anonymous,
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::User(id) => write!(f, "{id}"),
+            Self::ApiKey(id) => write!(f, "{id}"),
+            Self::Support(id) => write!(f, "{id}"),
+            Self::System => f.write_str("system"),
+            Self::Anonymous => f.write_str("anonymous"),
+        }
+    }
+}
+
+/// The credential a request was authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    Session(SessionId),
+    ApiKey(ApiKeyId),
+    Support(SupportKeyId),
+}
+
+/// Where a request came from, for the audit log and rate limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub ip: Option<std::net::IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+/// An authenticated caller, before any permission check.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub org_id: OrgId,
+    /// The user the credential belongs to (an API key's creator; a support key's user).
+    pub user_id: UserId,
+    pub role: Role,
+    pub credential: Credential,
+    pub meta: RequestMeta,
+    /// The org requires MFA and this user has not enrolled: only enrolment is open to them.
+    pub mfa_enrollment_required: bool,
+    pub(crate) org_permissions: Permissions,
+    pub(crate) workspace_roles: Vec<(WorkspaceId, Role)>,
+    /// What the credential itself allows (an API key's list; all for a session).
+    pub(crate) credential_permissions: Permissions,
+    pub(crate) credential_workspace: Option<WorkspaceId>,
+}
+
+/// Why a permission check failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    Missing(Permission),
+    MfaEnrollmentRequired,
+    SessionRequired,
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        match self.credential {
+            Credential::Session(_) => Actor::User(self.user_id),
+            Credential::ApiKey(id) => Actor::ApiKey(id),
+            Credential::Support(id) => Actor::Support(id),
+        }
+    }
+
+    /// The permissions this caller holds at organization level.
+    pub fn permissions(&self) -> Permissions {
+        if self.credential_workspace.is_some() {
+            // A workspace-bound key acts only inside its workspace.
+            return Permissions::default();
+        }
+        self.org_permissions.intersect(self.credential_permissions)
+    }
+
+    /// The permissions this caller holds inside one workspace.
+    pub fn permissions_in(&self, workspace: WorkspaceId) -> Permissions {
+        if self.credential_workspace.is_some_and(|w| w != workspace) {
+            return Permissions::default();
+        }
+        let ws = self
+            .workspace_roles
+            .iter()
+            .filter(|(w, _)| *w == workspace)
+            .fold(Permissions::default(), |acc, (_, r)| acc.union(r.permissions()));
+        self.org_permissions.union(ws).intersect(self.credential_permissions)
+    }
+
+    fn check(&self) -> Result<(), Denied> {
+        if self.mfa_enrollment_required {
+            return Err(Denied::MfaEnrollmentRequired);
+        }
+        Ok(())
+    }
+
+    /// The only way to an org-level `Scope`: holding `permission`.
+    pub fn authorize(&self, permission: Permission) -> Result<Scope, Denied> {
+        self.check()?;
+        if !self.permissions().contains(permission) {
+            return Err(Denied::Missing(permission));
+        }
+        Ok(Scope::new(self, None))
+    }
+
+    /// A `Scope` inside one workspace, for `permission` there. The workspace's existence in the
+    /// caller's org is checked by the service that loads it (404 otherwise).
+    pub fn authorize_in(&self, workspace: WorkspaceId, permission: Permission) -> Result<Scope, Denied> {
+        self.check()?;
+        if !self.permissions_in(workspace).contains(permission) {
+            return Err(Denied::Missing(permission));
+        }
+        Ok(Scope::new(self, Some(workspace)))
+    }
+
+    /// A scope over the caller's own account (their sessions, password, MFA, support keys):
+    /// only for a browser session, since an API key or support key must not change the account
+    /// that issued it. Open during MFA enrolment.
+    pub fn own_account(&self) -> Result<Scope, Denied> {
+        match self.credential {
+            Credential::Session(_) => Ok(Scope::new(self, None)),
+            Credential::ApiKey(_) | Credential::Support(_) => Err(Denied::SessionRequired),
+        }
+    }
+}
+
+/// Proof that a permission check passed: the org (and workspace) every query is confined to,
+/// and who acts. Only `Principal`'s checks construct one.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    org_id: OrgId,
+    workspace_id: Option<WorkspaceId>,
+    user_id: UserId,
+    actor: Actor,
+    credential: Credential,
+    meta: RequestMeta,
+}
+
+impl Scope {
+    fn new(p: &Principal, workspace_id: Option<WorkspaceId>) -> Self {
+        Self {
+            org_id: p.org_id,
+            workspace_id,
+            user_id: p.user_id,
+            actor: p.actor(),
+            credential: p.credential,
+            meta: p.meta.clone(),
+        }
+    }
+
+    /// The scope of a system task (no caller) over one org: named `unsafe_` because it skips
+    /// the permission check; every use is on tidy's allow-list.
+    pub fn unsafe_system(org_id: OrgId, user_id: UserId) -> Self {
+        Self {
+            org_id,
+            workspace_id: None,
+            user_id,
+            actor: Actor::System,
+            credential: Credential::Session(SessionId::new()),
+            meta: RequestMeta::default(),
+        }
+    }
+
+    pub fn org_id(&self) -> OrgId {
+        self.org_id
+    }
+    pub fn workspace_id(&self) -> Option<WorkspaceId> {
+        self.workspace_id
+    }
+    pub fn user_id(&self) -> UserId {
+        self.user_id
+    }
+    pub fn actor(&self) -> Actor {
+        self.actor
+    }
+    pub fn credential(&self) -> Credential {
+        self.credential
+    }
+    pub fn meta(&self) -> &RequestMeta {
+        &self.meta
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role, key: Option<Permissions>) -> Principal {
+        Principal {
+            org_id: OrgId::new(),
+            user_id: UserId::new(),
+            role,
+            credential: match key {
+                Some(_) => Credential::ApiKey(ApiKeyId::new()),
+                None => Credential::Session(SessionId::new()),
+            },
+            meta: RequestMeta::default(),
+            mfa_enrollment_required: false,
+            org_permissions: role.permissions(),
+            workspace_roles: vec![],
+            credential_permissions: key.unwrap_or_else(Permissions::all),
+            credential_workspace: None,
+        }
+    }
+
+    #[test]
+    fn a_viewer_cannot_manage_keys_and_an_owner_can() {
+        assert_eq!(
+            principal(Role::Viewer, None).authorize(Permission::KeysManage).unwrap_err(),
+            Denied::Missing(Permission::KeysManage)
+        );
+        assert!(principal(Role::Owner, None).authorize(Permission::KeysManage).is_ok());
+    }
+
+    #[test]
+    fn an_api_key_is_capped_by_its_list_and_by_its_creators_role() {
+        let key = Permissions::of(&[Permission::AuditRead, Permission::MeetingsRead]);
+        let owner_key = principal(Role::Owner, Some(key));
+        assert!(owner_key.authorize(Permission::AuditRead).is_ok());
+        assert!(owner_key.authorize(Permission::KeysManage).is_err());
+        let viewer_key = principal(Role::Viewer, Some(key));
+        assert!(viewer_key.authorize(Permission::AuditRead).is_err());
+        assert!(owner_key.own_account().is_err(), "keys cannot change their account");
+    }
+
+    #[test]
+    fn a_workspace_role_adds_permissions_only_in_that_workspace() {
+        let mut p = principal(Role::Viewer, None);
+        let ws = WorkspaceId::new();
+        p.workspace_roles.push((ws, Role::Member));
+        assert!(p.authorize_in(ws, Permission::MeetingsWrite).is_ok());
+        assert!(p.authorize_in(WorkspaceId::new(), Permission::MeetingsWrite).is_err());
+        assert!(p.authorize(Permission::MeetingsWrite).is_err());
+    }
+
+    #[test]
+    fn a_pending_mfa_enrolment_blocks_everything_but_the_own_account() {
+        let mut p = principal(Role::Owner, None);
+        p.mfa_enrollment_required = true;
+        assert_eq!(
+            p.authorize(Permission::MeetingsRead).unwrap_err(),
+            Denied::MfaEnrollmentRequired
+        );
+        assert!(p.own_account().is_ok());
+    }
+
+    #[test]
+    fn permission_names_round_trip() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(Permissions::parse(["audit:read", "nope"]), Err("nope".to_owned()));
+    }
+}

@@ -1,0 +1,269 @@
+//! API keys and support-access keys: created and shown once, stored as a peppered HMAC found by
+//! a short lookup prefix, verified in constant time, and turned into a `Principal` on use.
+//! A key never outlives its creator's rights: its permissions are intersected with the
+//! creator's current role on every request.
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use meetvault_auth::token::{API_KEY, SUPPORT_KEY, Token};
+use meetvault_crypto::keys::ct_eq;
+use meetvault_store::identity::{ApiKeyRow, SupportKeyRow};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Limited, parse_role};
+use crate::access::{Actor, Credential, Permission, Permissions, Principal, RequestMeta, Scope};
+use crate::audit::{Event, Outcome, Personal};
+use crate::ids::{ApiKeyId, SupportKeyId, UserId, WorkspaceId};
+use crate::{Core, CoreError};
+
+#[derive(Debug)]
+pub struct NewApiKey {
+    pub name: String,
+    pub permissions: Vec<String>,
+    pub workspace_id: Option<WorkspaceId>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKeyView {
+    pub id: ApiKeyId,
+    pub name: String,
+    /// The public lookup part (`mvk_` and 8 characters): enough to recognise a key, not to use it.
+    pub prefix: String,
+    pub permissions: Vec<String>,
+    pub workspace_id: Option<WorkspaceId>,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A new key: `key` is shown this once and never again.
+#[derive(Debug, Serialize)]
+pub struct ApiKeyCreated {
+    pub key: String,
+    #[serde(flatten)]
+    pub view: ApiKeyView,
+}
+
+#[derive(Debug)]
+pub struct NewSupportKey {
+    pub note: String,
+    pub expires_in_hours: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SupportKeyView {
+    pub id: SupportKeyId,
+    pub note: String,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SupportKeyCreated {
+    pub key: String,
+    #[serde(flatten)]
+    pub view: SupportKeyView,
+}
+
+/// The longest a support-access key may live.
+pub const SUPPORT_KEY_MAX_HOURS: u32 = 72;
+
+impl Core {
+    pub async fn create_api_key(&self, scope: &Scope, req: NewApiKey) -> Result<ApiKeyCreated, CoreError> {
+        let name = super::parse_name("name", &req.name)?;
+        let requested = Permissions::parse(req.permissions.iter().map(String::as_str))
+            .map_err(|bad| CoreError::invalid("permissions", format!("`{bad}` is not a permission; see docs/permissions.md")))?;
+        if requested == Permissions::default() {
+            return Err(CoreError::invalid("permissions", "must name at least one permission"));
+        }
+        let creator = self.own_user(scope).await?;
+        let held = parse_role(&creator.role)?.permissions();
+        if let Some(p) = requested.iter().find(|p| !held.contains(*p)) {
+            return Err(CoreError::invalid("permissions", format!("you do not hold `{p}` yourself, so a key of yours cannot")));
+        }
+        if let Some(ws) = req.workspace_id
+            && self.db().workspace(scope.org_id().uuid(), ws.uuid()).await?.is_none()
+        {
+            return Err(CoreError::invalid("workspace_id", "no such workspace in your organization"));
+        }
+        let now = Utc::now();
+        if req.expires_at.is_some_and(|e| e <= now) {
+            return Err(CoreError::invalid("expires_at", "must be in the future"));
+        }
+        let token = Token::generate(API_KEY);
+        let (pepper_version, mac) = self.keys().current_credential_mac(token.expose());
+        let row = ApiKeyRow {
+            id: Uuid::new_v4(),
+            org_id: scope.org_id().uuid(),
+            created_by: creator.id,
+            workspace_id: req.workspace_id.map(WorkspaceId::uuid),
+            name,
+            lookup: token.lookup().to_owned(),
+            mac: mac.to_vec(),
+            pepper_version,
+            permissions: requested.to_names().join(" "),
+            created_at: now,
+            last_used_at: None,
+            expires_at: req.expires_at,
+            revoked_at: None,
+        };
+        self.db().insert_api_key(&row).await?;
+        self.audit(Event::by(scope, "api_key.create").resource(ApiKeyId::from(row.id))).await?;
+        Ok(ApiKeyCreated { key: token.expose().to_owned(), view: api_key_view(row) })
+    }
+
+    pub async fn api_keys(&self, scope: &Scope) -> Result<Vec<ApiKeyView>, CoreError> {
+        Ok(self.db().api_keys(scope.org_id().uuid()).await?.into_iter().map(api_key_view).collect())
+    }
+
+    pub async fn revoke_api_key(&self, scope: &Scope, id: ApiKeyId) -> Result<(), CoreError> {
+        if !self.db().revoke_api_key(scope.org_id().uuid(), id.uuid(), Utc::now()).await? {
+            return Err(CoreError::NotFound("API key"));
+        }
+        self.audit(Event::by(scope, "api_key.revoke").resource(id)).await?;
+        Ok(())
+    }
+
+    pub async fn create_support_key(&self, scope: &Scope, req: NewSupportKey) -> Result<SupportKeyCreated, CoreError> {
+        if req.expires_in_hours == 0 || req.expires_in_hours > SUPPORT_KEY_MAX_HOURS {
+            return Err(CoreError::invalid("expires_in_hours", format!("must be between 1 and {SUPPORT_KEY_MAX_HOURS}")));
+        }
+        let note = super::parse_name("note", &req.note)?;
+        let now = Utc::now();
+        let token = Token::generate(SUPPORT_KEY);
+        let (pepper_version, mac) = self.keys().current_credential_mac(token.expose());
+        let row = SupportKeyRow {
+            id: Uuid::new_v4(),
+            org_id: scope.org_id().uuid(),
+            user_id: scope.user_id().uuid(),
+            note,
+            lookup: token.lookup().to_owned(),
+            mac: mac.to_vec(),
+            pepper_version,
+            created_at: now,
+            expires_at: now + ChronoDuration::hours(i64::from(req.expires_in_hours)),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        self.db().insert_support_key(&row).await?;
+        self.audit(Event::by(scope, "support_key.create").resource(SupportKeyId::from(row.id))).await?;
+        Ok(SupportKeyCreated { key: token.expose().to_owned(), view: support_key_view(row) })
+    }
+
+    pub async fn support_keys(&self, scope: &Scope) -> Result<Vec<SupportKeyView>, CoreError> {
+        let rows = self.db().support_keys_of(scope.org_id().uuid(), scope.user_id().uuid()).await?;
+        Ok(rows.into_iter().map(support_key_view).collect())
+    }
+
+    pub async fn revoke_support_key(&self, scope: &Scope, id: SupportKeyId) -> Result<(), CoreError> {
+        let revoked = self
+            .db()
+            .revoke_support_key(scope.org_id().uuid(), scope.user_id().uuid(), id.uuid(), Utc::now())
+            .await?;
+        if !revoked {
+            return Err(CoreError::NotFound("support key"));
+        }
+        self.audit(Event::by(scope, "support_key.revoke").resource(id)).await?;
+        Ok(())
+    }
+
+    /// The principal behind `Authorization: Bearer …`: an API key (`mvk_…`) or a support key
+    /// (`mvs_…`). A typo fails its checksum before any lookup.
+    pub async fn authenticate_bearer(&self, raw: &str, meta: RequestMeta) -> Result<Principal, CoreError> {
+        if raw.starts_with("mvs_") {
+            return self.authenticate_support_key(raw, meta).await;
+        }
+        let token = Token::parse(API_KEY, raw).map_err(|_| CoreError::Unauthenticated)?;
+        let row = self.db().api_key_by_lookup(token.lookup()).await?.ok_or(CoreError::Unauthenticated)?;
+        let mac = self.keys().credential_mac(row.pepper_version, token.expose()).ok_or(CoreError::Unauthenticated)?;
+        let now = Utc::now();
+        if !ct_eq(&mac, &row.mac) || row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
+            return Err(CoreError::Unauthenticated);
+        }
+        let creator = self.db().user(row.org_id, row.created_by).await?.ok_or(CoreError::Unauthenticated)?;
+        let permissions = Permissions::parse(row.permissions.split_whitespace()).map_err(|bad| {
+            CoreError::Storage(meetvault_store::StoreError::Corrupt(format!("API key holds unknown permission `{bad}`")))
+        })?;
+        if row.last_used_at.is_none_or(|t| now - t > ChronoDuration::seconds(60)) {
+            self.db().touch_api_key(row.id, now).await?;
+        }
+        let ws = row.workspace_id.map(WorkspaceId::from);
+        self.principal_for(&creator, Credential::ApiKey(row.id.into()), permissions, ws, meta).await
+    }
+
+    /// Support keys: failures count against the IP and the key's lookup; while either budget is
+    /// spent, every attempt is refused. Every successful use is audited.
+    async fn authenticate_support_key(&self, raw: &str, meta: RequestMeta) -> Result<Principal, CoreError> {
+        let lookup = raw.get(..12).unwrap_or(raw).to_owned();
+        self.refuse_if_spent(Limited::SupportKey, meta.ip, Some(&lookup)).await?;
+        let now = Utc::now();
+        let row = match Token::parse(SUPPORT_KEY, raw) {
+            Ok(token) => match self.db().support_key_by_lookup(token.lookup()).await? {
+                Some(row)
+                    if self
+                        .keys()
+                        .credential_mac(row.pepper_version, token.expose())
+                        .is_some_and(|mac| ct_eq(&mac, &row.mac))
+                        && row.revoked_at.is_none()
+                        && row.expires_at > now =>
+                {
+                    Some(row)
+                }
+                _ => None,
+            },
+            Err(_) => None,
+        };
+        let Some(row) = row else {
+            self.count_attempt(Limited::SupportKey, meta.ip, Some(&lookup)).await?;
+            return Err(CoreError::Unauthenticated);
+        };
+        let user = self.db().user(row.org_id, row.user_id).await?.ok_or(CoreError::Unauthenticated)?;
+        let read_only = Permissions::of(
+            &Permission::ALL.into_iter().filter(|p| p.support_may_use()).collect::<Vec<_>>(),
+        );
+        let id = SupportKeyId::from(row.id);
+        let mut event = Event::new("support_key.use", Actor::Support(id), Outcome::Success);
+        event.org_id = Some(row.org_id.into());
+        event.subject = Some(row.user_id.into());
+        event.resource = Some(id.to_string());
+        event.personal = Personal::from_meta(&meta, None);
+        self.audit(event).await?;
+        if row.last_used_at.is_none_or(|t| now - t > ChronoDuration::seconds(60)) {
+            self.db().touch_support_key(row.id, now).await?;
+        }
+        self.principal_for(&user, Credential::Support(id), read_only, None, meta).await
+    }
+}
+
+fn api_key_view(r: ApiKeyRow) -> ApiKeyView {
+    ApiKeyView {
+        id: r.id.into(),
+        name: r.name,
+        prefix: r.lookup,
+        permissions: r.permissions.split_whitespace().map(str::to_owned).collect(),
+        workspace_id: r.workspace_id.map(WorkspaceId::from),
+        created_by: r.created_by.into(),
+        created_at: r.created_at,
+        last_used_at: r.last_used_at,
+        expires_at: r.expires_at,
+        revoked_at: r.revoked_at,
+    }
+}
+
+fn support_key_view(r: SupportKeyRow) -> SupportKeyView {
+    SupportKeyView {
+        id: r.id.into(),
+        note: r.note,
+        prefix: r.lookup,
+        created_at: r.created_at,
+        expires_at: r.expires_at,
+        last_used_at: r.last_used_at,
+        revoked_at: r.revoked_at,
+    }
+}

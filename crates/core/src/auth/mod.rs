@@ -1,0 +1,222 @@
+//! Accounts and credentials: registration, login with optional TOTP, sessions, password change,
+//! MFA, API keys and support-access keys; turning a credential into a `Principal`; and the rate
+//! limits on every path an attacker can guess on.
+
+mod account;
+mod keys;
+mod login;
+mod mfa;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use meetvault_ratelimit::{Decision, Quota};
+use meetvault_store::identity::UserRow;
+use serde::Serialize;
+
+use crate::access::{Credential, Permissions, Principal, RequestMeta, Role};
+use crate::ids::{OrgId, UserId, WorkspaceId};
+use crate::{Core, CoreError, ServerKeys};
+
+pub use account::{RegisterRequest, SessionView};
+pub use keys::{ApiKeyCreated, ApiKeyView, NewApiKey, NewSupportKey, SupportKeyCreated, SupportKeyView};
+pub use login::{LoginOutcome, LoginRequest};
+pub use mfa::{TotpEnrolment, TotpEnabled};
+
+/// A normalized email address: trimmed, lowercased, one `@` with text on both sides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        let email = raw.trim().to_lowercase();
+        let bad = || CoreError::invalid("email", "must be an email address such as jane@example.com");
+        if email.len() > 254 || email.chars().any(char::is_whitespace) {
+            return Err(bad());
+        }
+        match email.split_once('@') {
+            Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@') => {
+                Ok(Self(email))
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A display name: 1–200 characters after trimming.
+pub fn parse_name(field: &'static str, raw: &str) -> Result<String, CoreError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(CoreError::invalid(field, "must be between 1 and 200 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// The actions whose attempts are rate limited per IP and per target account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    Login,
+    Register,
+    PasswordChange,
+    InvitationAccept,
+    SupportKey,
+}
+
+impl Limited {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Register => "register",
+            Self::PasswordChange => "password",
+            Self::InvitationAccept => "invitation",
+            Self::SupportKey => "support",
+        }
+    }
+}
+
+impl Core {
+    fn quota(&self) -> Quota {
+        let r = &self.config().rate_limit;
+        Quota::per_period(r.attempts, Duration::from_secs(r.period_secs))
+    }
+
+    /// The two buckets of an attempt: the client IP, and an HMAC of the target account (so 100
+    /// IPs against one account are stopped too, and the limiter never holds the raw email).
+    fn limit_keys(&self, action: Limited, ip: Option<IpAddr>, account: Option<&str>) -> Vec<String> {
+        let mut keys = Vec::with_capacity(2);
+        if let Some(ip) = ip {
+            keys.push(format!("{}:ip:{ip}", action.name()));
+        }
+        if let Some(account) = account {
+            let mac = ServerKeys::mac_hex(&self.keys().account_limit, account);
+            keys.push(format!("{}:acct:{}", action.name(), &mac[..32]));
+        }
+        keys
+    }
+
+    /// Counts one attempt in every bucket; refuses when any is spent.
+    pub(crate) async fn count_attempt(
+        &self,
+        action: Limited,
+        ip: Option<IpAddr>,
+        account: Option<&str>,
+    ) -> Result<(), CoreError> {
+        let mut retry = 0;
+        for key in self.limit_keys(action, ip, account) {
+            let decision = self.limiter().check(&key, self.quota()).await.map_err(|e| {
+                tracing::error!(error = %e, "rate limiter unavailable; refusing the attempt");
+                CoreError::Unavailable("the rate limiter")
+            })?;
+            if let Decision::Limited { .. } = decision {
+                retry = retry.max(decision.retry_after_secs());
+            }
+        }
+        if retry > 0 {
+            return Err(CoreError::RateLimited { retry_after_secs: retry });
+        }
+        Ok(())
+    }
+
+    /// Refuses while any bucket is spent, without counting (for paths that count failures only).
+    pub(crate) async fn refuse_if_spent(
+        &self,
+        action: Limited,
+        ip: Option<IpAddr>,
+        account: Option<&str>,
+    ) -> Result<(), CoreError> {
+        for key in self.limit_keys(action, ip, account) {
+            let decision = self.limiter().peek(&key, self.quota()).await.map_err(|e| {
+                tracing::error!(error = %e, "rate limiter unavailable; refusing the attempt");
+                CoreError::Unavailable("the rate limiter")
+            })?;
+            if let Decision::Limited { .. } = decision {
+                return Err(CoreError::RateLimited { retry_after_secs: decision.retry_after_secs() });
+            }
+        }
+        Ok(())
+    }
+
+    /// A principal for `user` holding `credential`, with the org's MFA rule applied.
+    pub(crate) async fn principal_for(
+        &self,
+        user: &UserRow,
+        credential: Credential,
+        credential_permissions: Permissions,
+        credential_workspace: Option<WorkspaceId>,
+        meta: RequestMeta,
+    ) -> Result<Principal, CoreError> {
+        let role = parse_role(&user.role)?;
+        let org = self.db().org(user.org_id).await?.ok_or(CoreError::Unauthenticated)?;
+        let workspace_roles = self
+            .db()
+            .workspace_roles(user.org_id, user.id)
+            .await?
+            .into_iter()
+            .filter_map(|m| Role::parse(&m.role).map(|r| (WorkspaceId::from(m.workspace_id), r)))
+            .collect();
+        Ok(Principal {
+            org_id: OrgId::from(user.org_id),
+            user_id: UserId::from(user.id),
+            role,
+            credential,
+            meta,
+            mfa_enrollment_required: org.require_mfa
+                && !user.totp_enabled
+                && matches!(credential, Credential::Session(_)),
+            org_permissions: role.permissions(),
+            workspace_roles,
+            credential_permissions,
+            credential_workspace,
+        })
+    }
+}
+
+pub(crate) fn parse_role(text: &str) -> Result<Role, CoreError> {
+    Role::parse(text).ok_or_else(|| {
+        CoreError::Storage(meetvault_store::StoreError::Corrupt(format!("unknown role `{text}` in the database")))
+    })
+}
+
+/// A user as the API shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    pub id: UserId,
+    pub org_id: OrgId,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub mfa_enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&UserRow> for UserView {
+    fn from(u: &UserRow) -> Self {
+        Self {
+            id: u.id.into(),
+            org_id: u.org_id.into(),
+            email: u.email.clone(),
+            name: u.name.clone(),
+            role: u.role.clone(),
+            mfa_enabled: u.totp_enabled,
+            created_at: u.created_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalized_and_checked() {
+        assert_eq!(EmailAddress::parse("  Jane@Example.COM ").unwrap().as_str(), "jane@example.com");
+        for bad in ["", "jane", "@example.com", "jane@", "jane@localhost", "a b@example.com", "a@b@c.com"] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
