@@ -280,6 +280,12 @@ impl Principal {
         Ok(Scope::new(self, Some(workspace)))
     }
 
+    /// A scope to read the caller's own identity (`GET /me`): any credential, even during MFA
+    /// enrolment; grants nothing else.
+    pub fn whoami(&self) -> Scope {
+        Scope::new(self, None)
+    }
+
     /// A scope over the caller's own account (their sessions, password, MFA, support keys):
     /// only for a browser session, since an API key or support key must not change the account
     /// that issued it. Open during MFA enrolment.
@@ -312,19 +318,6 @@ impl Scope {
             actor: p.actor(),
             credential: p.credential,
             meta: p.meta.clone(),
-        }
-    }
-
-    /// The scope of a system task (no caller) over one org: named `unsafe_` because it skips
-    /// the permission check; every use is on tidy's allow-list.
-    pub fn unsafe_system(org_id: OrgId, user_id: UserId) -> Self {
-        Self {
-            org_id,
-            workspace_id: None,
-            user_id,
-            actor: Actor::System,
-            credential: Credential::Session(SessionId::new()),
-            meta: RequestMeta::default(),
         }
     }
 

@@ -14,6 +14,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use meetvault_core::CoreError;
+use meetvault_core::access::Denied;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -45,6 +46,24 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("missing or invalid credentials")]
     Unauthorized,
+    /// No valid credential on a protected route.
+    #[error("sign in first: send the session cookie or `Authorization: Bearer mvk_…`")]
+    Unauthenticated,
+    #[error("the email or password is incorrect")]
+    InvalidCredentials,
+    #[error("this account uses two-factor authentication: send `totp_code` (or a `recovery_code`)")]
+    MfaRequired,
+    /// Authenticated, but not allowed; `code` names why (`forbidden`, `mfa_enrollment_required`,
+    /// `session_required`, `csrf_failed`, `registration_closed`…).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    /// Input that parsed but breaks a rule; names the field.
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
     #[error("the request took too long and was stopped")]
     Timeout,
     #[error("{0}")]
@@ -71,6 +90,13 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            Self::MfaRequired => (StatusCode::UNAUTHORIZED, "mfa_required"),
+            Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -82,7 +108,40 @@ impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         // Exhaustive on purpose: a new domain error must be given its HTTP meaning here.
         match e {
-            CoreError::Storage(_) => Self::Internal(Box::new(e)),
+            CoreError::Storage(_) | CoreError::Internal(_) => Self::Internal(Box::new(e)),
+            CoreError::Unauthenticated => Self::Unauthenticated,
+            CoreError::InvalidCredentials => Self::InvalidCredentials,
+            CoreError::MfaRequired => Self::MfaRequired,
+            CoreError::Forbidden(denied) => denied.into(),
+            CoreError::NotAllowed(message) => Self::Forbidden { code: "not_allowed", message },
+            CoreError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            CoreError::Conflict(message) => Self::Conflict(message),
+            CoreError::Invalid { field, message } => Self::Invalid { field, message },
+            CoreError::RateLimited { retry_after_secs } => Self::RateLimited { retry_after_secs },
+            CoreError::Unavailable(what) => {
+                Self::Unavailable(format!("{what} is unavailable; try again shortly"))
+            }
+        }
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::Missing(p) => Self::Forbidden {
+                code: "forbidden",
+                message: format!("this needs the `{p}` permission, which your role or key does not grant"),
+            },
+            Denied::MfaEnrollmentRequired => Self::Forbidden {
+                code: "mfa_enrollment_required",
+                message: "your organization requires two-factor authentication: enrol at \
+                          POST /api/v1/auth/mfa/totp first"
+                    .to_owned(),
+            },
+            Denied::SessionRequired => Self::Forbidden {
+                code: "session_required",
+                message: "this changes your account and needs a browser session, not a key".to_owned(),
+            },
         }
     }
 }
@@ -99,11 +158,18 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let message = self.to_string();
+        let retry_after = match &self {
+            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let source = match self {
             Self::Internal(source) => Some(Arc::new(source)),
             _ => None,
         };
         let mut response = status.into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
         response.extensions_mut().insert(ErrorReport {
             code,
             message,

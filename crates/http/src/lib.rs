@@ -2,6 +2,7 @@
 //! OpenAPI, TLS and the server lifecycle. The only crate that knows HTTP and JSON bodies;
 //! handlers are thin and call `meetvault-core`.
 
+pub mod auth;
 pub mod error;
 mod json;
 pub mod middleware;

@@ -33,6 +33,10 @@ use crate::state::AppState;
     tags(
         (name = "operations", description = "Health, readiness, metrics and documents about the server"),
         (name = "instance", description = "This installation"),
+        (name = "auth", description = "Accounts, sessions, passwords and two-factor authentication"),
+        (name = "keys", description = "API keys and support-access keys"),
+        (name = "org", description = "The organization, its members, workspaces and invitations"),
+        (name = "audit", description = "The tamper-evident audit log"),
     )
 )]
 struct ApiDoc;
@@ -46,6 +50,34 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::openapi::openapi_json))
         .routes(routes!(routes::security_txt::security_txt))
         .routes(routes!(routes::instance::get_instance))
+        .routes(routes!(routes::auth::register))
+        .routes(routes!(routes::auth::login))
+        .routes(routes!(routes::auth::logout))
+        .routes(routes!(routes::auth::me))
+        .routes(routes!(routes::auth::sessions))
+        .routes(routes!(routes::auth::revoke_session))
+        .routes(routes!(routes::auth::change_password))
+        .routes(routes!(routes::mfa::totp_begin, routes::mfa::totp_disable))
+        .routes(routes!(routes::mfa::totp_confirm))
+        .routes(routes!(routes::keys::create_api_key, routes::keys::list_api_keys))
+        .routes(routes!(routes::keys::revoke_api_key))
+        .routes(routes!(routes::keys::create_support_key, routes::keys::list_support_keys))
+        .routes(routes!(routes::keys::revoke_support_key))
+        .routes(routes!(routes::org::get_org, routes::org::patch_org))
+        .routes(routes!(routes::org::list_members))
+        .routes(routes!(routes::org::patch_member, routes::org::remove_member))
+        .routes(routes!(routes::org::reset_member_mfa))
+        .routes(routes!(routes::org::list_workspaces, routes::org::create_workspace))
+        .routes(routes!(routes::org::patch_workspace))
+        .routes(routes!(routes::org::put_workspace_member))
+        .routes(routes!(routes::org::create_invitation, routes::org::list_invitations))
+        .routes(routes!(routes::org::revoke_invitation))
+        .routes(routes!(routes::org::accept_invitation))
+        .routes(routes!(routes::audit::list))
+        .routes(routes!(routes::audit::export))
+        .routes(routes!(routes::audit::proof))
+        .routes(routes!(routes::audit::checkpoint))
+        .routes(routes!(routes::audit::signing_key))
 }
 
 /// The OpenAPI document (also committed as `docs/openapi.json`; a test keeps them equal).

@@ -63,6 +63,28 @@ enum Command {
     Config(ConfigCommand),
     /// Print the OpenAPI 3.1 document of the HTTP API.
     Openapi,
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the audit log: re-hash every entry, find the first one edited, removed, inserted
+    /// or reordered, check every checkpoint signature and that each checkpoint is consistent
+    /// with the one before. Exit 0 when intact, 3 when tampering is found.
+    Verify {
+        /// Verify an export (`GET /api/v1/audit/export`) instead of this server's database.
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+        /// The verifier key to trust (as served at /.well-known/meetvault-signing-key); for an
+        /// export, defaults to the key in its own header, which only proves self-consistency.
+        #[arg(long, value_name = "KEY")]
+        public_key: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,12 +123,15 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
+        Err(Failure::Tampered) => ExitCode::from(3),
     }
 }
 
 enum Failure {
     Config(anyhow::Error),
     Runtime(anyhow::Error),
+    /// `audit verify` found tampering (already reported).
+    Tampered,
 }
 
 impl From<anyhow::Error> for Failure {
@@ -123,6 +148,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Config(ConfigCommand::Example) = cli.command {
         print!("{}", meetvault_config::EXAMPLE_TOML);
         return Ok(());
+    }
+    if let Command::Audit(AuditCommand::Verify { export: Some(file), public_key, json }) = &cli.command {
+        return audit_verify_export(file, public_key.as_deref(), *json);
     }
     if let Command::Openapi = cli.command {
         let doc = meetvault_http::openapi_json().context("generating the OpenAPI document")?;
@@ -150,9 +178,62 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             };
             print!("{text}");
         }
+        Command::Audit(AuditCommand::Verify { public_key, json, .. }) => {
+            init_logs(&config, Output::Stderr).map_err(Failure::Config)?;
+            let core = meetvault_core::Core::open(Arc::new(config))
+                .await
+                .context("opening storage")?;
+            let report = core.audit_verify_database().await.context("reading the audit log")?;
+            let own = core.audit_verifier().to_vkey();
+            core.close().await;
+            if let Some(key) = public_key
+                && key.trim() != own
+            {
+                return Err(Failure::Runtime(anyhow::anyhow!(
+                    "this server's signing key is {own}, not the key given with --public-key"
+                )));
+            }
+            return print_report(&report, json);
+        }
         Command::Config(ConfigCommand::Example) | Command::Openapi => {}
     }
     Ok(())
+}
+
+fn audit_verify_export(file: &std::path::Path, key: Option<&str>, json: bool) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading {}", file.display()))
+        .map_err(Failure::Config)?;
+    let trusted = key
+        .map(|k| meetvault_core::audit::NoteVerifier::parse(k.trim()))
+        .transpose()
+        .map_err(|e| Failure::Config(anyhow::anyhow!("--public-key: {e}")))?;
+    let report = meetvault_core::audit::verify_export(&text, trusted.as_ref())
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{}: {e}", file.display())))?;
+    print_report(&report, json)
+}
+
+/// Prints the report; tampering is exit code 3 so scripts can tell it from an I/O failure.
+fn print_report(report: &meetvault_core::audit::Report, json: bool) -> Result<(), Failure> {
+    if json {
+        let mut value = serde_json::to_value(report).context("printing the report")?;
+        value["ok"] = serde_json::Value::Bool(report.ok());
+        value["first_problem"] = serde_json::json!(report.first_problem().map(ToString::to_string));
+        println!("{value}");
+    } else if report.ok() {
+        println!(
+            "audit log intact: {} entries, {} signed checkpoint(s) verified and consistent",
+            report.entries, report.checkpoints
+        );
+    } else {
+        if let Some(first) = report.first_problem() {
+            println!("TAMPERING DETECTED: {first}");
+        }
+        for p in &report.problems {
+            println!("  - {p}");
+        }
+    }
+    if report.ok() { Ok(()) } else { Err(Failure::Tampered) }
 }
 
 fn load_config(global: &GlobalArgs, listen: Option<SocketAddr>) -> anyhow::Result<Config> {
@@ -190,6 +271,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let core = meetvault_core::Core::open(config.clone())
         .await
         .context("opening storage")?;
+    spawn_checkpointer(core.clone());
     let server = meetvault_http::Server::bind(core).await?;
     tracing::info!(
         addr = %server.local_addr(),
@@ -224,6 +306,21 @@ async fn migrate(config: &Config, json: bool) -> anyhow::Result<()> {
         println!("applied {applied} migration(s); the database is at version {total}");
     }
     Ok(())
+}
+
+/// Signs an audit checkpoint every `audit.checkpoint_interval_secs` when the log has grown.
+fn spawn_checkpointer(core: meetvault_core::Core) {
+    let every = std::time::Duration::from_secs(core.config().audit.checkpoint_interval_secs);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = core.checkpoint().await {
+                tracing::error!(error = %e, "signing the periodic audit checkpoint failed");
+            }
+        }
+    });
 }
 
 /// Resolves on SIGTERM or Ctrl-C (SIGINT).

@@ -9,7 +9,7 @@ pub mod verify;
 use chrono::{DateTime, Utc};
 use meetvault_crypto::keys::{self, SymmetricKey};
 use meetvault_crypto::merkle::{self, Hash};
-use meetvault_crypto::note::{Checkpoint, NoteVerifier};
+use meetvault_crypto::note::Checkpoint;
 use meetvault_store::{AuditFilter, AuditRow, CheckpointRow, StoreError};
 use serde::Serialize;
 use uuid::Uuid;
@@ -20,6 +20,7 @@ use crate::{Core, CoreError};
 
 pub use entry::{Entry, Personal};
 pub use signing::AuditSigner;
+pub use meetvault_crypto::note::NoteVerifier;
 pub use verify::{Columns, LogItem, Problem, Report};
 
 /// Whether the recorded action succeeded.

@@ -6,3 +6,31 @@ pub mod instance;
 pub mod metrics;
 pub mod openapi;
 pub mod security_txt;
+pub mod audit;
+pub mod auth;
+pub mod keys;
+pub mod mfa;
+pub mod org;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use meetvault_core::access::RequestMeta;
+
+use crate::ApiError;
+use crate::state::AppState;
+
+/// The client's address and user agent, for handlers that run before authentication.
+#[derive(Debug)]
+pub struct Meta(pub RequestMeta);
+
+impl FromRequestParts<AppState> for Meta {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Self(crate::auth::request_meta(parts, state.core.config())))
+    }
+}
+
+/// Parses a typed id from a path segment: the wrong kind of id is a clear 400.
+pub fn parse_id<T: std::str::FromStr<Err = meetvault_core::ids::IdError>>(raw: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|e: meetvault_core::ids::IdError| ApiError::BadRequest(e.to_string()))
+}

@@ -1,0 +1,182 @@
+//! Accounts and sessions: register, login, logout, the caller's sessions, password change and
+//! `GET /me`. Login and registration set the session cookie (HttpOnly, Secure, SameSite=Lax,
+//! `__Host-` over HTTPS); the body returns the CSRF token for non-browser-origin callers.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use meetvault_core::auth::{LoginOutcome, LoginRequest, RegisterRequest};
+use meetvault_core::ids::SessionId;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{AnyCaller, Auth, OwnAccount, cookie, device_cookie_name, origin_is_ours, set_cookie};
+use crate::state::AppState;
+use crate::{ApiError, ApiJson};
+
+use super::Meta;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    pub email: String,
+    /// 12–1024 characters, not a commonly used password.
+    pub password: String,
+    pub name: String,
+    pub org_name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub email: String,
+    pub password: String,
+    /// The current code of the authenticator app, when two-factor authentication is on.
+    pub totp_code: Option<String>,
+    /// One of the recovery codes, instead of `totp_code`.
+    pub recovery_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// A new session (its token is in the cookie only).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionCreated {
+    #[schema(value_type = Object)]
+    pub user: serde_json::Value,
+    pub session_id: String,
+    /// Send as `X-CSRF-Token` on cookie-authenticated changes when no same-site `Origin` is sent.
+    pub csrf_token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordChanged {
+    /// How many other sessions were ended.
+    pub sessions_ended: u64,
+}
+
+/// Refuses a cross-site POST to the cookie-setting routes (login CSRF).
+pub(crate) fn same_site_or_no_origin(headers: &HeaderMap, app: &AppState) -> Result<(), ApiError> {
+    match headers.get(header::ORIGIN) {
+        Some(origin) if !origin_is_ours(origin, headers, app.core.config()) => Err(crate::auth::csrf_failed()),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn session_response(app: &AppState, outcome: LoginOutcome, status: StatusCode) -> Result<Response, ApiError> {
+    let config = app.core.config();
+    let session = set_cookie(
+        crate::auth::session_cookie_name(config),
+        outcome.token.expose(),
+        config.auth.session_ttl_secs,
+    );
+    let device = set_cookie(device_cookie_name(config), &outcome.device, 365 * 24 * 3600);
+    let body = SessionCreated {
+        user: serde_json::to_value(&outcome.user).map_err(ApiError::internal)?,
+        session_id: outcome.session_id.to_string(),
+        csrf_token: outcome.csrf_token.clone(),
+        expires_at: outcome.expires_at,
+    };
+    Ok((status, AppendHeaders([(header::SET_COOKIE, session), (header::SET_COOKIE, device)]), ApiJson(body)).into_response())
+}
+
+/// Creates an account. The first user of an instance becomes the owner of a new organization;
+/// afterwards registration is by invitation unless `auth.open_registration` is on.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Registered and signed in", body = SessionCreated),
+        (status = 403, description = "Registration is by invitation", body = crate::error::ErrorBody),
+        (status = 409, description = "Email taken", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid input (e.g. a common password)", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many attempts", body = crate::error::ErrorBody),
+    ))]
+pub async fn register(State(app): State<AppState>, Meta(meta): Meta, headers: HeaderMap, ApiJson(body): ApiJson<RegisterBody>) -> Result<Response, ApiError> {
+    same_site_or_no_origin(&headers, &app)?;
+    let outcome = app
+        .core
+        .register(RegisterRequest { email: body.email, password: body.password, name: body.name, org_name: body.org_name, meta })
+        .await?;
+    session_response(&app, outcome, StatusCode::CREATED)
+}
+
+/// Signs in with email and password (and a second factor when enabled).
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set", body = SessionCreated),
+        (status = 401, description = "Wrong email or password, or a second factor is required", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many attempts", body = crate::error::ErrorBody),
+    ))]
+pub async fn login(State(app): State<AppState>, Meta(meta): Meta, headers: HeaderMap, ApiJson(body): ApiJson<LoginBody>) -> Result<Response, ApiError> {
+    same_site_or_no_origin(&headers, &app)?;
+    let device = cookie(&headers, device_cookie_name(app.core.config()));
+    let outcome = app
+        .core
+        .login(LoginRequest {
+            email: body.email,
+            password: body.password,
+            totp_code: body.totp_code,
+            recovery_code: body.recovery_code,
+            device,
+            meta,
+        })
+        .await?;
+    session_response(&app, outcome, StatusCode::OK)
+}
+
+/// Ends the current session and clears its cookie.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204, description = "Signed out"), (status = 401, description = "Not signed in", body = crate::error::ErrorBody)))]
+pub async fn logout(State(app): State<AppState>, Auth(scope, ..): Auth<OwnAccount>) -> Result<Response, ApiError> {
+    app.core.logout(&scope).await?;
+    let clear = set_cookie(crate::auth::session_cookie_name(app.core.config()), "", 0);
+    Ok((StatusCode::NO_CONTENT, AppendHeaders([(header::SET_COOKIE, clear)])).into_response())
+}
+
+/// The caller: their account (for a key, its creator's).
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, description = "The caller", body = Object), (status = 401, description = "Not signed in", body = crate::error::ErrorBody)))]
+pub async fn me(State(app): State<AppState>, Auth(scope, ..): Auth<AnyCaller>) -> Result<impl IntoResponse, ApiError> {
+    let user = app.core.me(&scope).await?;
+    Ok(ApiJson(serde_json::json!({
+        "user": user,
+        "credential": match scope.credential() {
+            meetvault_core::access::Credential::Session(_) => "session",
+            meetvault_core::access::Credential::ApiKey(_) => "api_key",
+            meetvault_core::access::Credential::Support(_) => "support_key",
+        },
+    })))
+}
+
+/// The caller's sessions, with where and when each was used.
+#[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth",
+    responses((status = 200, description = "Sessions", body = Object), (status = 401, description = "Not signed in", body = crate::error::ErrorBody)))]
+pub async fn sessions(State(app): State<AppState>, Auth(scope, ..): Auth<OwnAccount>) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(serde_json::json!({ "sessions": app.core.sessions(&scope).await? })))
+}
+
+/// Ends one of the caller's sessions.
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", params(("id" = String, Path, description = "ses_…")),
+    responses((status = 204, description = "Ended"), (status = 404, description = "No such session of yours", body = crate::error::ErrorBody)))]
+pub async fn revoke_session(State(app): State<AppState>, Auth(scope, ..): Auth<OwnAccount>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let id: SessionId = super::parse_id(&id)?;
+    app.core.revoke_session(&scope, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Changes the caller's password and ends every other session.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordBody,
+    responses(
+        (status = 200, description = "Changed", body = PasswordChanged),
+        (status = 422, description = "Wrong current password or a weak new one", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many attempts", body = crate::error::ErrorBody),
+    ))]
+pub async fn change_password(State(app): State<AppState>, Auth(scope, ..): Auth<OwnAccount>, ApiJson(body): ApiJson<PasswordBody>) -> Result<ApiJson<PasswordChanged>, ApiError> {
+    let sessions_ended = app.core.change_password(&scope, &body.current_password, body.new_password).await?;
+    Ok(ApiJson(PasswordChanged { sessions_ended }))
+}
