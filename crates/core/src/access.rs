@@ -411,4 +411,72 @@ mod tests {
         }
         assert_eq!(Permissions::parse(["audit:read", "nope"]), Err("nope".to_owned()));
     }
+
+    /// The matrix table of `docs/permissions.md`: the role names of its header, then each row's
+    /// permission name and cells, as written.
+    fn documented_matrix(doc: &str) -> (Vec<String>, Vec<(String, Vec<String>)>) {
+        let cells = |line: &str| -> Vec<String> {
+            let inner = line.trim().trim_start_matches('|').trim_end_matches('|');
+            inner.split('|').map(|c| c.trim().to_owned()).collect()
+        };
+        let mut lines = doc
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with("| Permission |"))
+            .take_while(|l| l.trim_start().starts_with('|'));
+        let header = cells(lines.next().expect("docs/permissions.md has no `| Permission |` table"));
+        let separator = cells(lines.next().expect("the matrix has no separator row"));
+        assert!(
+            separator.iter().all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':'))),
+            "the matrix's second line is not a separator: {separator:?}"
+        );
+        let rows = lines
+            .map(|l| {
+                let mut row = cells(l);
+                let name = row.remove(0);
+                let name = name
+                    .strip_prefix('`')
+                    .and_then(|n| n.strip_suffix('`'))
+                    .unwrap_or_else(|| panic!("permission `{name}` is not in backticks"))
+                    .to_owned();
+                (name, row)
+            })
+            .collect();
+        (header[1..].to_vec(), rows)
+    }
+
+    #[test]
+    fn docs_permissions_md_shows_exactly_the_role_matrix() {
+        let (roles, rows) = documented_matrix(include_str!("../../../docs/permissions.md"));
+        let expected_roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(roles, expected_roles, "the matrix's columns must be the roles, in this order");
+
+        let documented: Vec<&str> = rows.iter().map(|(name, _)| name.as_str()).collect();
+        for p in Permission::ALL {
+            let count = documented.iter().filter(|n| **n == p.as_str()).count();
+            assert_eq!(count, 1, "`{p}` must have exactly one row in docs/permissions.md");
+        }
+        assert_eq!(
+            rows.len(),
+            Permission::ALL.len(),
+            "docs/permissions.md lists permissions the code does not have: {documented:?}"
+        );
+
+        for (name, cells) in &rows {
+            let p = Permission::parse(name).expect("checked above");
+            assert_eq!(cells.len(), Role::ALL.len(), "`{p}` row has {} cells", cells.len());
+            for (role, cell) in Role::ALL.into_iter().zip(cells) {
+                let documented = match cell.as_str() {
+                    "✓" => true,
+                    "–" => false,
+                    other => panic!("`{p}` / {role}: cell `{other}` is neither ✓ nor –"),
+                };
+                assert_eq!(
+                    documented,
+                    role.permissions().contains(p),
+                    "docs/permissions.md says {role} {} `{p}`; Role::permissions() disagrees",
+                    if documented { "holds" } else { "lacks" }
+                );
+            }
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! servers the suite runs against, or fails loudly saying how to start them.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test tooling: a failure here is a test failure
 
+mod accounts;
 pub mod services;
 mod tidy;
 
@@ -16,6 +17,7 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use accounts::{Cred, Session, PASSWORD};
 pub use services::{Backend, BlobBackendChoice};
 
 /// A running meetvault for one test. Shuts down when dropped.
@@ -45,6 +47,18 @@ impl TestApp {
         let dir = Arc::new(tempfile::tempdir().expect("creating a temp dir"));
         let mut config = fresh_config(dir.path()).await;
         adjust(&mut config);
+        Self::start(config, dir).await
+    }
+
+    /// A second instance of the same installation (same data dir, keys and database), as a
+    /// horizontally scaled deployment runs it, with `adjust` applied to a copy of the config.
+    pub async fn spawn_sibling(&self, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = (*self.config).clone();
+        adjust(&mut config);
+        Self::start(config, self._dir.clone()).await
+    }
+
+    async fn start(config: Config, dir: Arc<TempDir>) -> Self {
         let config = Arc::new(config);
         let core = Core::open(config.clone())
             .await

@@ -10,5 +10,6 @@ mod headers;
 mod helpers;
 mod logging;
 mod observability;
+mod probe;
 mod shutdown;
 mod tls;

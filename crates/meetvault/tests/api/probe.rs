@@ -1,0 +1,241 @@
+//! The probe suite: tenant isolation and authorization checked at the route layer, for every
+//! route in the OpenAPI document (which the router is built from). Each route must be classified
+//! below — an unclassified route fails the suite — and every non-public route is probed with no
+//! credentials (401), another org's session (404 for this org's resources; never their data),
+//! a viewer (403 unless the viewer holds the permission), an API key without the permission
+//! (403), and revoked and expired keys (401).
+
+use std::collections::BTreeSet;
+
+use meetvault_test_support::{Cred, Session, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Public,
+    /// Any authenticated caller (GET /me).
+    AnyCaller,
+    /// The caller's own account; browser session only.
+    OwnAccount,
+    /// An org-level permission.
+    Perm(&'static str),
+}
+
+/// Every route: (method, path template, class, whether the path names a resource of the org).
+const ROUTES: &[(&str, &str, Class, bool)] = &[
+    ("GET", "/healthz", Class::Public, false),
+    ("GET", "/readyz", Class::Public, false),
+    ("GET", "/metrics", Class::Public, false),
+    ("GET", "/api/v1/openapi.json", Class::Public, false),
+    ("GET", "/.well-known/security.txt", Class::Public, false),
+    ("GET", "/.well-known/meetvault-signing-key", Class::Public, false),
+    ("GET", "/api/v1/instance", Class::Public, false),
+    ("POST", "/api/v1/auth/register", Class::Public, false),
+    ("POST", "/api/v1/auth/login", Class::Public, false),
+    ("POST", "/api/v1/invitations/{token}/accept", Class::Public, false),
+    ("GET", "/api/v1/audit/checkpoint", Class::Public, false),
+    ("GET", "/api/v1/me", Class::AnyCaller, false),
+    ("POST", "/api/v1/auth/logout", Class::OwnAccount, false),
+    ("GET", "/api/v1/auth/sessions", Class::OwnAccount, false),
+    ("DELETE", "/api/v1/auth/sessions/{id}", Class::OwnAccount, true),
+    ("POST", "/api/v1/auth/password", Class::OwnAccount, false),
+    ("POST", "/api/v1/auth/mfa/totp", Class::OwnAccount, false),
+    ("DELETE", "/api/v1/auth/mfa/totp", Class::OwnAccount, false),
+    ("POST", "/api/v1/auth/mfa/totp/confirm", Class::OwnAccount, false),
+    ("POST", "/api/v1/support-keys", Class::OwnAccount, false),
+    ("GET", "/api/v1/support-keys", Class::OwnAccount, false),
+    ("DELETE", "/api/v1/support-keys/{id}", Class::OwnAccount, true),
+    ("POST", "/api/v1/api-keys", Class::Perm("keys:manage"), false),
+    ("GET", "/api/v1/api-keys", Class::Perm("keys:manage"), false),
+    ("DELETE", "/api/v1/api-keys/{id}", Class::Perm("keys:manage"), true),
+    ("GET", "/api/v1/org", Class::Perm("org:manage"), false),
+    ("PATCH", "/api/v1/org", Class::Perm("org:manage"), false),
+    ("GET", "/api/v1/members", Class::Perm("members:manage"), false),
+    ("PATCH", "/api/v1/members/{id}", Class::Perm("members:manage"), true),
+    ("DELETE", "/api/v1/members/{id}", Class::Perm("members:manage"), true),
+    ("DELETE", "/api/v1/members/{id}/mfa", Class::Perm("members:manage"), true),
+    ("GET", "/api/v1/workspaces", Class::Perm("org:manage"), false),
+    ("POST", "/api/v1/workspaces", Class::Perm("org:manage"), false),
+    ("PATCH", "/api/v1/workspaces/{id}", Class::Perm("org:manage"), true),
+    ("PUT", "/api/v1/workspaces/{id}/members/{user_id}", Class::Perm("members:manage"), true),
+    ("POST", "/api/v1/invitations", Class::Perm("members:manage"), false),
+    ("GET", "/api/v1/invitations", Class::Perm("members:manage"), false),
+    ("DELETE", "/api/v1/invitations/{id}", Class::Perm("members:manage"), true),
+    ("GET", "/api/v1/audit", Class::Perm("audit:read"), false),
+    ("GET", "/api/v1/audit/export", Class::Perm("audit:read"), false),
+    ("GET", "/api/v1/audit/proof/{seq}", Class::Perm("audit:read"), true),
+];
+
+/// Org A's resources that path templates are filled with, and everything that identifies A.
+struct Fixture {
+    owner: Session,
+    viewer: Session,
+    other: Session,
+    narrow_key: String,
+    revoked_key: String,
+    expired_key: String,
+    key_id: String,
+    support_key_id: String,
+    workspace_id: String,
+    invitation_id: String,
+    markers: Vec<String>,
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let owner = app.register("owner-a@example.com", "Org A").await;
+    let viewer = app.user_with_role(&owner, "viewer").await;
+    let other = app.register("owner-b@example.com", "Org B").await;
+    let (narrow_key, narrow_id) = app.api_key(&owner, &["billing:read"]).await;
+    let (revoked_key, revoked_id) = app.api_key(&owner, &["keys:manage", "audit:read"]).await;
+    let r = app.send(&Cred::Session(owner.clone()), Method::DELETE, &format!("/api/v1/api-keys/{revoked_id}"), None).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (expired_key, expired_id) = app.api_key(&owner, &["keys:manage", "audit:read"]).await;
+    let past = match app.db().kind() {
+        meetvault_config::DatabaseKind::Sqlite => "2000-01-01T00:00:00+00:00",
+        meetvault_config::DatabaseKind::Postgres => "2000-01-01T00:00:00Z",
+    };
+    let lookup = &expired_key[..12];
+    meetvault_test_support::execute(app.db(), &format!("UPDATE api_keys SET expires_at = '{past}' WHERE lookup = '{lookup}'")).await;
+    let owner_cred = Cred::Session(owner.clone());
+    let r = app.send(&owner_cred, Method::POST, "/api/v1/support-keys", Some(json!({"note": "vendor ticket 1", "expires_in_hours": 24}))).await;
+    let support_key_id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let r = app.send(&owner_cred, Method::GET, "/api/v1/workspaces", None).await;
+    let workspace_id = r.json::<Value>().await.unwrap()["workspaces"][0]["id"].as_str().unwrap().to_owned();
+    let r = app.send(&owner_cred, Method::POST, "/api/v1/invitations", Some(json!({"email": "pending-a@example.com", "role": "member"}))).await;
+    let invitation_id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let markers = vec![
+        owner.org_id.clone(),
+        owner.user_id.clone(),
+        viewer.user_id.clone(),
+        owner.email.clone(),
+        viewer.email.clone(),
+        narrow_id.clone(),
+        expired_id,
+        support_key_id.clone(),
+        workspace_id.clone(),
+        invitation_id.clone(),
+        "Org A".to_owned(),
+    ];
+    Fixture { owner, viewer, other, narrow_key, revoked_key, expired_key, key_id: narrow_id, support_key_id, workspace_id, invitation_id, markers }
+}
+
+fn fill(path: &str, f: &Fixture) -> String {
+    let id = if path.starts_with("/api/v1/auth/sessions/") {
+        f.owner.session_id.clone()
+    } else if path.starts_with("/api/v1/api-keys/") {
+        f.key_id.clone()
+    } else if path.starts_with("/api/v1/support-keys/") {
+        f.support_key_id.clone()
+    } else if path.starts_with("/api/v1/members/") {
+        f.viewer.user_id.clone()
+    } else if path.starts_with("/api/v1/workspaces/") {
+        f.workspace_id.clone()
+    } else if path.starts_with("/api/v1/invitations/") {
+        f.invitation_id.clone()
+    } else {
+        String::new()
+    };
+    path.replace("{id}", &id)
+        .replace("{user_id}", &f.viewer.user_id)
+        .replace("{seq}", "1")
+        .replace("{token}", "mvi_notarealtoken")
+}
+
+/// A body the route would accept from a caller allowed to use it.
+fn body(method: &str, path: &str) -> Option<Value> {
+    if method == "GET" || (method == "DELETE" && path != "/api/v1/auth/mfa/totp") {
+        return None;
+    }
+    Some(match path {
+        "/api/v1/auth/password" => json!({"current_password": "x", "new_password": "y"}),
+        "/api/v1/auth/mfa/totp/confirm" => json!({"code": "000000"}),
+        "/api/v1/auth/mfa/totp" if method == "DELETE" => json!({"password": "x"}),
+        "/api/v1/support-keys" => json!({"note": "probe", "expires_in_hours": 1}),
+        "/api/v1/api-keys" => json!({"name": "probe", "permissions": ["audit:read"]}),
+        "/api/v1/org" => json!({"name": "Renamed"}),
+        "/api/v1/workspaces" => json!({"name": "Probe"}),
+        "/api/v1/invitations" => json!({"email": "probe@example.com", "role": "viewer"}),
+        p if p.starts_with("/api/v1/members/") => json!({"role": "member"}),
+        p if p.contains("/members/") => json!({"role": "member"}),
+        p if p.starts_with("/api/v1/workspaces/") => json!({"name": "Renamed"}),
+        _ => json!({}),
+    })
+}
+
+#[tokio::test]
+async fn every_route_is_classified_and_enforces_its_requirement_across_tenants_roles_and_keys() {
+    let app = TestApp::spawn_with(|c| c.auth.open_registration = true).await;
+    // Every documented operation must be classified here.
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let classified: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p, ..)| ((*m).to_owned(), (*p).to_owned())).collect();
+    let unclassified: Vec<_> = documented.difference(&classified).collect();
+    assert!(unclassified.is_empty(), "routes missing from the probe suite's table: {unclassified:?}");
+    let stale: Vec<_> = classified.difference(&documented).collect();
+    assert!(stale.is_empty(), "the probe table names routes that no longer exist: {stale:?}");
+
+    let f = fixture(&app).await;
+    let mut checked = 0;
+    for (method, template, class, resource) in ROUTES {
+        if *class == Class::Public {
+            continue;
+        }
+        let path = fill(template, &f);
+        let m = Method::from_bytes(method.as_bytes()).unwrap();
+        let b = || body(method, template);
+        let what = format!("{method} {template}");
+
+        let r = app.send(&Cred::None, m.clone(), &path, b()).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{what} without credentials");
+        checked += 1;
+
+        for (name, key) in [("revoked", &f.revoked_key), ("expired", &f.expired_key)] {
+            let r = app.send(&Cred::Bearer(key.clone()), m.clone(), &path, b()).await;
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{what} with a {name} key");
+            checked += 1;
+        }
+
+        let r = app.send(&Cred::Bearer(f.narrow_key.clone()), m.clone(), &path, b()).await;
+        match class {
+            Class::AnyCaller => assert_eq!(r.status(), StatusCode::OK, "{what} with a key"),
+            _ => assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what} with a key lacking the permission"),
+        }
+        checked += 1;
+
+        if let Class::Perm(_) = class {
+            let r = app.send(&Cred::Session(f.viewer.clone()), m.clone(), &path, b()).await;
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what} as a viewer");
+            checked += 1;
+        }
+
+        // Logging the other org out would end the probe; its session is needed below.
+        if *template == "/api/v1/auth/logout" {
+            continue;
+        }
+        let r = app.send(&Cred::Session(f.other.clone()), m.clone(), &path, b()).await;
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        if *resource {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{what} as another org: {text}");
+        }
+        for marker in &f.markers {
+            assert!(!text.contains(marker.as_str()), "{what} as another org leaked `{marker}`: {text}");
+        }
+        checked += 1;
+    }
+
+    // Nothing the probes did reached org A: its viewer and keys are as they were.
+    let r = app.send(&Cred::Session(f.viewer.clone()), Method::GET, "/api/v1/me", None).await;
+    assert_eq!(r.status(), StatusCode::OK, "the viewer survived every probe");
+    let r = app.send(&Cred::Session(f.owner.clone()), Method::GET, "/api/v1/api-keys", None).await;
+    let keys: Value = r.json().await.unwrap();
+    assert!(keys["api_keys"].as_array().unwrap().iter().any(|k| k["id"] == f.key_id.as_str() && k["revoked_at"].is_null()));
+    let non_public = ROUTES.iter().filter(|r| r.2 != Class::Public).count();
+    println!("probe suite: {} routes ({non_public} protected) × probes = {checked} checks passed", ROUTES.len());
+}
