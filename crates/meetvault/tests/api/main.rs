@@ -3,6 +3,7 @@
 // Test code: an unwrap that fails is a failing test, with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod blobs;
 mod cli;
 mod errors;
