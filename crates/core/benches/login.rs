@@ -37,7 +37,9 @@ async fn main() -> Result<()> {
     };
     // Every attempt here would otherwise count against the same account bucket.
     config.rate_limit.attempts = 1_000_000;
-    let core = Core::open(Arc::new(config)).await.context("opening the core")?;
+    let core = Core::open(Arc::new(config))
+        .await
+        .context("opening the core")?;
     let params = core.hasher().params();
 
     core.register(RegisterRequest {
@@ -77,20 +79,28 @@ async fn main() -> Result<()> {
         params.parallelism,
         std::thread::available_parallelism().map_or(0, usize::from),
     );
-    println!("{:<32} {:>10} {:>10} {:>10}", "case", "mean ms", "median ms", "p95 ms");
+    println!(
+        "{:<32} {:>10} {:>10} {:>10}",
+        "case", "mean ms", "median ms", "p95 ms"
+    );
     for (name, s) in [
         ("wrong password, existing email", &wrong),
         ("unknown email", &unknown),
         ("correct password (reference)", &correct),
     ] {
-        println!("{name:<32} {:>10.2} {:>10.2} {:>10.2}", s.mean, s.median, s.p95);
+        println!(
+            "{name:<32} {:>10.2} {:>10.2} {:>10.2}",
+            s.mean, s.median, s.p95
+        );
     }
     println!(
         "unknown / wrong: mean {:.3}, median {:.3}",
         unknown.mean / wrong.mean,
         unknown.median / wrong.median
     );
-    println!("dummy Argon2id verifications during the measured unknown-email logins: {dummy} of {iters}");
+    println!(
+        "dummy Argon2id verifications during the measured unknown-email logins: {dummy} of {iters}"
+    );
     if dummy != iters as u64 {
         bail!("expected one dummy verification per unknown-email login, saw {dummy} for {iters}");
     }
@@ -104,7 +114,8 @@ async fn failed_login(core: &Core, email: &str, password: &str) -> Result<Durati
     let elapsed = start.elapsed();
     match outcome {
         Err(CoreError::InvalidCredentials) => Ok(elapsed),
-        Err(e) => Err(e).with_context(|| format!("login as {email} failed, but not as invalid credentials")),
+        Err(e) => Err(e)
+            .with_context(|| format!("login as {email} failed, but not as invalid credentials")),
         Ok(_) => bail!("login as {email} with a wrong password succeeded"),
     }
 }
@@ -141,7 +152,11 @@ impl Stats {
         let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
         ms.sort_by(f64::total_cmp);
         let n = ms.len();
-        let at = |rank: usize| ms.get(rank.clamp(1, n.max(1)) - 1).copied().unwrap_or(f64::NAN);
+        let at = |rank: usize| {
+            ms.get(rank.clamp(1, n.max(1)) - 1)
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
         let median = if n % 2 == 0 {
             (at(n / 2) + at(n / 2 + 1)) / 2.0
         } else {

@@ -92,7 +92,9 @@ impl Permissions {
         Self(self.0 & other.0)
     }
     pub fn iter(self) -> impl Iterator<Item = Permission> {
-        Permission::ALL.into_iter().filter(move |p| self.contains(*p))
+        Permission::ALL
+            .into_iter()
+            .filter(move |p| self.contains(*p))
     }
     /// Space-separated names, as stored.
     pub fn to_names(self) -> Vec<&'static str> {
@@ -147,7 +149,9 @@ impl Role {
         use Permission::*;
         match self {
             Self::Owner | Self::Admin => Permissions::all(),
-            Self::Member => Permissions::of(&[MeetingsRead, MeetingsWrite, MeetingsDelete, BotsWrite]),
+            Self::Member => {
+                Permissions::of(&[MeetingsRead, MeetingsWrite, MeetingsDelete, BotsWrite])
+            }
             Self::Viewer => Permissions::of(&[MeetingsRead]),
             Self::Billing => Permissions::of(&[BillingRead]),
         }
@@ -250,8 +254,12 @@ impl Principal {
             .workspace_roles
             .iter()
             .filter(|(w, _)| *w == workspace)
-            .fold(Permissions::default(), |acc, (_, r)| acc.union(r.permissions()));
-        self.org_permissions.union(ws).intersect(self.credential_permissions)
+            .fold(Permissions::default(), |acc, (_, r)| {
+                acc.union(r.permissions())
+            });
+        self.org_permissions
+            .union(ws)
+            .intersect(self.credential_permissions)
     }
 
     fn check(&self) -> Result<(), Denied> {
@@ -272,7 +280,11 @@ impl Principal {
 
     /// A `Scope` inside one workspace, for `permission` there. The workspace's existence in the
     /// caller's org is checked by the service that loads it (404 otherwise).
-    pub fn authorize_in(&self, workspace: WorkspaceId, permission: Permission) -> Result<Scope, Denied> {
+    pub fn authorize_in(
+        &self,
+        workspace: WorkspaceId,
+        permission: Permission,
+    ) -> Result<Scope, Denied> {
         self.check()?;
         if !self.permissions_in(workspace).contains(permission) {
             return Err(Denied::Missing(permission));
@@ -366,10 +378,16 @@ mod tests {
     #[test]
     fn a_viewer_cannot_manage_keys_and_an_owner_can() {
         assert_eq!(
-            principal(Role::Viewer, None).authorize(Permission::KeysManage).unwrap_err(),
+            principal(Role::Viewer, None)
+                .authorize(Permission::KeysManage)
+                .unwrap_err(),
             Denied::Missing(Permission::KeysManage)
         );
-        assert!(principal(Role::Owner, None).authorize(Permission::KeysManage).is_ok());
+        assert!(
+            principal(Role::Owner, None)
+                .authorize(Permission::KeysManage)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -380,7 +398,10 @@ mod tests {
         assert!(owner_key.authorize(Permission::KeysManage).is_err());
         let viewer_key = principal(Role::Viewer, Some(key));
         assert!(viewer_key.authorize(Permission::AuditRead).is_err());
-        assert!(owner_key.own_account().is_err(), "keys cannot change their account");
+        assert!(
+            owner_key.own_account().is_err(),
+            "keys cannot change their account"
+        );
     }
 
     #[test]
@@ -389,7 +410,10 @@ mod tests {
         let ws = WorkspaceId::new();
         p.workspace_roles.push((ws, Role::Member));
         assert!(p.authorize_in(ws, Permission::MeetingsWrite).is_ok());
-        assert!(p.authorize_in(WorkspaceId::new(), Permission::MeetingsWrite).is_err());
+        assert!(
+            p.authorize_in(WorkspaceId::new(), Permission::MeetingsWrite)
+                .is_err()
+        );
         assert!(p.authorize(Permission::MeetingsWrite).is_err());
     }
 
@@ -409,7 +433,10 @@ mod tests {
         for p in Permission::ALL {
             assert_eq!(Permission::parse(p.as_str()), Some(p));
         }
-        assert_eq!(Permissions::parse(["audit:read", "nope"]), Err("nope".to_owned()));
+        assert_eq!(
+            Permissions::parse(["audit:read", "nope"]),
+            Err("nope".to_owned())
+        );
     }
 
     /// The matrix table of `docs/permissions.md`: the role names of its header, then each row's
@@ -423,10 +450,16 @@ mod tests {
             .lines()
             .skip_while(|l| !l.trim_start().starts_with("| Permission |"))
             .take_while(|l| l.trim_start().starts_with('|'));
-        let header = cells(lines.next().expect("docs/permissions.md has no `| Permission |` table"));
+        let header = cells(
+            lines
+                .next()
+                .expect("docs/permissions.md has no `| Permission |` table"),
+        );
         let separator = cells(lines.next().expect("the matrix has no separator row"));
         assert!(
-            separator.iter().all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':'))),
+            separator
+                .iter()
+                .all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':'))),
             "the matrix's second line is not a separator: {separator:?}"
         );
         let rows = lines
@@ -448,12 +481,18 @@ mod tests {
     fn docs_permissions_md_shows_exactly_the_role_matrix() {
         let (roles, rows) = documented_matrix(include_str!("../../../docs/permissions.md"));
         let expected_roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-        assert_eq!(roles, expected_roles, "the matrix's columns must be the roles, in this order");
+        assert_eq!(
+            roles, expected_roles,
+            "the matrix's columns must be the roles, in this order"
+        );
 
         let documented: Vec<&str> = rows.iter().map(|(name, _)| name.as_str()).collect();
         for p in Permission::ALL {
             let count = documented.iter().filter(|n| **n == p.as_str()).count();
-            assert_eq!(count, 1, "`{p}` must have exactly one row in docs/permissions.md");
+            assert_eq!(
+                count, 1,
+                "`{p}` must have exactly one row in docs/permissions.md"
+            );
         }
         assert_eq!(
             rows.len(),
@@ -463,7 +502,12 @@ mod tests {
 
         for (name, cells) in &rows {
             let p = Permission::parse(name).expect("checked above");
-            assert_eq!(cells.len(), Role::ALL.len(), "`{p}` row has {} cells", cells.len());
+            assert_eq!(
+                cells.len(),
+                Role::ALL.len(),
+                "`{p}` row has {} cells",
+                cells.len()
+            );
             for (role, cell) in Role::ALL.into_iter().zip(cells) {
                 let documented = match cell.as_str() {
                     "✓" => true,

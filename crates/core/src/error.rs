@@ -33,7 +33,10 @@ pub enum CoreError {
     Conflict(String),
     /// Input that parsed but breaks a rule; names the field.
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("too many attempts")]
     RateLimited { retry_after_secs: u64 },
     /// A dependency (Redis) is down; the action was refused rather than done unprotected.
@@ -47,7 +50,10 @@ impl CoreError {
     }
 
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Invalid { field, message: message.into() }
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
     }
 }
 

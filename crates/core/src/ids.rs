@@ -106,6 +106,10 @@ mod tests {
         assert_eq!(err.kind, "organization");
         assert!(err.to_string().contains("org_"), "{err}");
         assert!("org_xyz".parse::<OrgId>().is_err());
-        assert!(format!("org_{}", Uuid::new_v4().hyphenated()).parse::<OrgId>().is_err());
+        assert!(
+            format!("org_{}", Uuid::new_v4().hyphenated())
+                .parse::<OrgId>()
+                .is_err()
+        );
     }
 }

@@ -52,29 +52,57 @@ pub struct InvitationCreated {
 pub const INVITATION_DAYS: i64 = 7;
 
 pub fn parse_role(field: &'static str, text: &str) -> Result<Role, CoreError> {
-    Role::parse(text).ok_or_else(|| CoreError::invalid(field, "must be one of owner, admin, member, viewer, billing"))
+    Role::parse(text).ok_or_else(|| {
+        CoreError::invalid(
+            field,
+            "must be one of owner, admin, member, viewer, billing",
+        )
+    })
 }
 
 impl Core {
     pub async fn org_view(&self, scope: &Scope) -> Result<OrgView, CoreError> {
-        let org = self.db().org(scope.org_id().uuid()).await?.ok_or(CoreError::NotFound("organization"))?;
-        Ok(OrgView { id: org.id.into(), name: org.name, require_mfa: org.require_mfa, created_at: org.created_at })
+        let org = self
+            .db()
+            .org(scope.org_id().uuid())
+            .await?
+            .ok_or(CoreError::NotFound("organization"))?;
+        Ok(OrgView {
+            id: org.id.into(),
+            name: org.name,
+            require_mfa: org.require_mfa,
+            created_at: org.created_at,
+        })
     }
 
-    pub async fn update_org(&self, scope: &Scope, name: Option<&str>, require_mfa: Option<bool>) -> Result<OrgView, CoreError> {
+    pub async fn update_org(
+        &self,
+        scope: &Scope,
+        name: Option<&str>,
+        require_mfa: Option<bool>,
+    ) -> Result<OrgView, CoreError> {
         let current = self.org_view(scope).await?;
         let name = match name {
             Some(n) => parse_name("name", n)?,
             None => current.name,
         };
         let require_mfa = require_mfa.unwrap_or(current.require_mfa);
-        self.db().update_org(scope.org_id().uuid(), &name, require_mfa).await?;
-        self.audit(Event::by(scope, "org.update").resource(scope.org_id())).await?;
+        self.db()
+            .update_org(scope.org_id().uuid(), &name, require_mfa)
+            .await?;
+        self.audit(Event::by(scope, "org.update").resource(scope.org_id()))
+            .await?;
         self.org_view(scope).await
     }
 
     pub async fn members(&self, scope: &Scope) -> Result<Vec<UserView>, CoreError> {
-        Ok(self.db().users(scope.org_id().uuid()).await?.iter().map(UserView::from).collect())
+        Ok(self
+            .db()
+            .users(scope.org_id().uuid())
+            .await?
+            .iter()
+            .map(UserView::from)
+            .collect())
     }
 
     async fn caller_role(&self, scope: &Scope) -> Result<Role, CoreError> {
@@ -84,55 +112,110 @@ impl Core {
     /// Changes a member's org role. Only owners grant or take away the owner role, and the last
     /// owner stays. The change applies on the member's very next request (roles are read on
     /// every request).
-    pub async fn set_member_role(&self, scope: &Scope, user: UserId, role: Role) -> Result<UserView, CoreError> {
+    pub async fn set_member_role(
+        &self,
+        scope: &Scope,
+        user: UserId,
+        role: Role,
+    ) -> Result<UserView, CoreError> {
         let org = scope.org_id().uuid();
-        let target = self.db().user(org, user.uuid()).await?.ok_or(CoreError::NotFound("member"))?;
+        let target = self
+            .db()
+            .user(org, user.uuid())
+            .await?
+            .ok_or(CoreError::NotFound("member"))?;
         let target_role = crate::auth::parse_role(&target.role)?;
-        if (role == Role::Owner || target_role == Role::Owner) && self.caller_role(scope).await? != Role::Owner {
-            return Err(CoreError::NotAllowed("only an owner can grant or change the owner role".into()));
+        if (role == Role::Owner || target_role == Role::Owner)
+            && self.caller_role(scope).await? != Role::Owner
+        {
+            return Err(CoreError::NotAllowed(
+                "only an owner can grant or change the owner role".into(),
+            ));
         }
-        if target_role == Role::Owner && role != Role::Owner && self.db().count_owners(org).await? <= 1 {
-            return Err(CoreError::NotAllowed("an organization keeps at least one owner; make someone else owner first".into()));
+        if target_role == Role::Owner
+            && role != Role::Owner
+            && self.db().count_owners(org).await? <= 1
+        {
+            return Err(CoreError::NotAllowed(
+                "an organization keeps at least one owner; make someone else owner first".into(),
+            ));
         }
-        self.db().set_user_role(org, user.uuid(), role.as_str()).await?;
-        self.audit(Event::by(scope, "member.role_change").resource(format!("{user} {target_role}->{role}"))).await?;
-        let updated = self.db().user(org, user.uuid()).await?.ok_or(CoreError::NotFound("member"))?;
+        self.db()
+            .set_user_role(org, user.uuid(), role.as_str())
+            .await?;
+        self.audit(
+            Event::by(scope, "member.role_change")
+                .resource(format!("{user} {target_role}->{role}")),
+        )
+        .await?;
+        let updated = self
+            .db()
+            .user(org, user.uuid())
+            .await?
+            .ok_or(CoreError::NotFound("member"))?;
         Ok(UserView::from(&updated))
     }
 
     /// Removes a member: their sessions, keys and memberships go with them.
     pub async fn remove_member(&self, scope: &Scope, user: UserId) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();
-        let target = self.db().user(org, user.uuid()).await?.ok_or(CoreError::NotFound("member"))?;
+        let target = self
+            .db()
+            .user(org, user.uuid())
+            .await?
+            .ok_or(CoreError::NotFound("member"))?;
         if crate::auth::parse_role(&target.role)? == Role::Owner {
             if self.caller_role(scope).await? != Role::Owner {
-                return Err(CoreError::NotAllowed("only an owner can remove an owner".into()));
+                return Err(CoreError::NotAllowed(
+                    "only an owner can remove an owner".into(),
+                ));
             }
             if self.db().count_owners(org).await? <= 1 {
-                return Err(CoreError::NotAllowed("the last owner cannot be removed".into()));
+                return Err(CoreError::NotAllowed(
+                    "the last owner cannot be removed".into(),
+                ));
             }
         }
         self.db().delete_user(org, user.uuid()).await?;
-        self.audit(Event::by(scope, "member.remove").resource(user)).await?;
+        self.audit(Event::by(scope, "member.remove").resource(user))
+            .await?;
         Ok(())
     }
 
     /// Clears a member's TOTP and recovery codes (a lost device) and ends all their sessions.
     pub async fn reset_member_mfa(&self, scope: &Scope, user: UserId) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();
-        self.db().user(org, user.uuid()).await?.ok_or(CoreError::NotFound("member"))?;
+        self.db()
+            .user(org, user.uuid())
+            .await?
+            .ok_or(CoreError::NotFound("member"))?;
         self.db().set_totp(org, user.uuid(), None, false).await?;
-        self.db().replace_recovery_codes(org, user.uuid(), &[]).await?;
-        self.db().delete_sessions_except(org, user.uuid(), None).await?;
-        self.audit(Event::by(scope, "auth.mfa_reset").resource(user)).await?;
+        self.db()
+            .replace_recovery_codes(org, user.uuid(), &[])
+            .await?;
+        self.db()
+            .delete_sessions_except(org, user.uuid(), None)
+            .await?;
+        self.audit(Event::by(scope, "auth.mfa_reset").resource(user))
+            .await?;
         Ok(())
     }
 
     pub async fn workspaces(&self, scope: &Scope) -> Result<Vec<WorkspaceView>, CoreError> {
-        Ok(self.db().workspaces(scope.org_id().uuid()).await?.into_iter().map(workspace_view).collect())
+        Ok(self
+            .db()
+            .workspaces(scope.org_id().uuid())
+            .await?
+            .into_iter()
+            .map(workspace_view)
+            .collect())
     }
 
-    pub async fn create_workspace(&self, scope: &Scope, name: &str) -> Result<WorkspaceView, CoreError> {
+    pub async fn create_workspace(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> Result<WorkspaceView, CoreError> {
         let row = WorkspaceRow {
             id: Uuid::new_v4(),
             org_id: scope.org_id().uuid(),
@@ -140,43 +223,92 @@ impl Core {
             created_at: Utc::now(),
         };
         self.db().insert_workspace(&row).await?;
-        self.audit(Event::by(scope, "workspace.create").resource(WorkspaceId::from(row.id))).await?;
+        self.audit(Event::by(scope, "workspace.create").resource(WorkspaceId::from(row.id)))
+            .await?;
         Ok(workspace_view(row))
     }
 
-    pub async fn rename_workspace(&self, scope: &Scope, id: WorkspaceId, name: &str) -> Result<WorkspaceView, CoreError> {
+    pub async fn rename_workspace(
+        &self,
+        scope: &Scope,
+        id: WorkspaceId,
+        name: &str,
+    ) -> Result<WorkspaceView, CoreError> {
         let name = parse_name("name", name)?;
-        if !self.db().rename_workspace(scope.org_id().uuid(), id.uuid(), &name).await? {
+        if !self
+            .db()
+            .rename_workspace(scope.org_id().uuid(), id.uuid(), &name)
+            .await?
+        {
             return Err(CoreError::NotFound("workspace"));
         }
-        self.audit(Event::by(scope, "workspace.update").resource(id)).await?;
-        let row = self.db().workspace(scope.org_id().uuid(), id.uuid()).await?.ok_or(CoreError::NotFound("workspace"))?;
+        self.audit(Event::by(scope, "workspace.update").resource(id))
+            .await?;
+        let row = self
+            .db()
+            .workspace(scope.org_id().uuid(), id.uuid())
+            .await?
+            .ok_or(CoreError::NotFound("workspace"))?;
         Ok(workspace_view(row))
     }
 
     /// Sets (or with `None` removes) a member's role in a workspace.
-    pub async fn set_workspace_role(&self, scope: &Scope, ws: WorkspaceId, user: UserId, role: Option<Role>) -> Result<(), CoreError> {
+    pub async fn set_workspace_role(
+        &self,
+        scope: &Scope,
+        ws: WorkspaceId,
+        user: UserId,
+        role: Option<Role>,
+    ) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();
-        self.db().workspace(org, ws.uuid()).await?.ok_or(CoreError::NotFound("workspace"))?;
-        self.db().user(org, user.uuid()).await?.ok_or(CoreError::NotFound("member"))?;
-        self.db().set_workspace_role(org, ws.uuid(), user.uuid(), role.map(Role::as_str)).await?;
+        self.db()
+            .workspace(org, ws.uuid())
+            .await?
+            .ok_or(CoreError::NotFound("workspace"))?;
+        self.db()
+            .user(org, user.uuid())
+            .await?
+            .ok_or(CoreError::NotFound("member"))?;
+        self.db()
+            .set_workspace_role(org, ws.uuid(), user.uuid(), role.map(Role::as_str))
+            .await?;
         let what = role.map_or("removed".to_owned(), |r| r.to_string());
-        self.audit(Event::by(scope, "workspace.member_set").resource(format!("{ws} {user} {what}"))).await?;
+        self.audit(
+            Event::by(scope, "workspace.member_set").resource(format!("{ws} {user} {what}")),
+        )
+        .await?;
         Ok(())
     }
 
-    pub async fn invite(&self, scope: &Scope, email: &str, role: Role, workspace: Option<WorkspaceId>) -> Result<InvitationCreated, CoreError> {
+    pub async fn invite(
+        &self,
+        scope: &Scope,
+        email: &str,
+        role: Role,
+        workspace: Option<WorkspaceId>,
+    ) -> Result<InvitationCreated, CoreError> {
         let email = EmailAddress::parse(email)?;
         if role == Role::Owner && self.caller_role(scope).await? != Role::Owner {
-            return Err(CoreError::NotAllowed("only an owner can invite an owner".into()));
+            return Err(CoreError::NotAllowed(
+                "only an owner can invite an owner".into(),
+            ));
         }
         if let Some(ws) = workspace
-            && self.db().workspace(scope.org_id().uuid(), ws.uuid()).await?.is_none()
+            && self
+                .db()
+                .workspace(scope.org_id().uuid(), ws.uuid())
+                .await?
+                .is_none()
         {
-            return Err(CoreError::invalid("workspace_id", "no such workspace in your organization"));
+            return Err(CoreError::invalid(
+                "workspace_id",
+                "no such workspace in your organization",
+            ));
         }
         if self.db().email_taken(email.as_str()).await? {
-            return Err(CoreError::Conflict("an account with this email already exists".into()));
+            return Err(CoreError::Conflict(
+                "an account with this email already exists".into(),
+            ));
         }
         let token = Token::generate(INVITATION);
         let (pepper_version, mac) = self.keys().current_credential_mac(token.expose());
@@ -198,26 +330,51 @@ impl Core {
         };
         self.db().insert_invitation(&row).await?;
         let mut event = Event::by(scope, "invitation.create").resource(InvitationId::from(row.id));
-        event.personal = Personal { email: Some(row.email.clone()), ..event.personal };
+        event.personal = Personal {
+            email: Some(row.email.clone()),
+            ..event.personal
+        };
         self.audit(event).await?;
-        Ok(InvitationCreated { token: token.expose().to_owned(), view: invitation_view(row) })
+        Ok(InvitationCreated {
+            token: token.expose().to_owned(),
+            view: invitation_view(row),
+        })
     }
 
     pub async fn invitations(&self, scope: &Scope) -> Result<Vec<InvitationView>, CoreError> {
-        Ok(self.db().invitations(scope.org_id().uuid()).await?.into_iter().map(invitation_view).collect())
+        Ok(self
+            .db()
+            .invitations(scope.org_id().uuid())
+            .await?
+            .into_iter()
+            .map(invitation_view)
+            .collect())
     }
 
-    pub async fn revoke_invitation(&self, scope: &Scope, id: InvitationId) -> Result<(), CoreError> {
-        if !self.db().revoke_invitation(scope.org_id().uuid(), id.uuid(), Utc::now()).await? {
+    pub async fn revoke_invitation(
+        &self,
+        scope: &Scope,
+        id: InvitationId,
+    ) -> Result<(), CoreError> {
+        if !self
+            .db()
+            .revoke_invitation(scope.org_id().uuid(), id.uuid(), Utc::now())
+            .await?
+        {
             return Err(CoreError::NotFound("invitation"));
         }
-        self.audit(Event::by(scope, "invitation.revoke").resource(id)).await?;
+        self.audit(Event::by(scope, "invitation.revoke").resource(id))
+            .await?;
         Ok(())
     }
 }
 
 fn workspace_view(r: WorkspaceRow) -> WorkspaceView {
-    WorkspaceView { id: r.id.into(), name: r.name, created_at: r.created_at }
+    WorkspaceView {
+        id: r.id.into(),
+        name: r.name,
+        created_at: r.created_at,
+    }
 }
 
 fn invitation_view(r: InvitationRow) -> InvitationView {

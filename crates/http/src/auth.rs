@@ -13,9 +13,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use meetvault_config::{Config, parse_ip_range};
 use meetvault_core::access::{Permission, Principal, RequestMeta, Scope};
 
+use crate::ApiError;
 use crate::server::PeerAddr;
 use crate::state::AppState;
-use crate::ApiError;
 
 /// What a route requires of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,8 +62,16 @@ pub mod perm {
         )*};
     }
     markers!(
-        MeetingsRead, MeetingsWrite, MeetingsDelete, BotsWrite, WebhooksManage, MembersManage,
-        AuditRead, KeysManage, BillingRead, OrgManage,
+        MeetingsRead,
+        MeetingsWrite,
+        MeetingsDelete,
+        BotsWrite,
+        WebhooksManage,
+        MembersManage,
+        AuditRead,
+        KeysManage,
+        BillingRead,
+        OrgManage,
     );
 }
 
@@ -96,7 +104,8 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Principal, 
             .ok_or(ApiError::Unauthenticated)?;
         return Ok(state.core.authenticate_bearer(bearer.trim(), meta).await?);
     }
-    let token = session_cookie(&parts.headers, state.core.config()).ok_or(ApiError::Unauthenticated)?;
+    let token =
+        session_cookie(&parts.headers, state.core.config()).ok_or(ApiError::Unauthenticated)?;
     let principal = state.core.authenticate_session(&token, meta).await?;
     if !is_safe(&parts.method) {
         check_csrf(parts, state, &principal)?;
@@ -118,7 +127,9 @@ fn check_csrf(parts: &Parts, state: &AppState, principal: &Principal) -> Result<
     }
     if let (Some(token), meetvault_core::access::Credential::Session(id)) =
         (parts.headers.get("x-csrf-token"), principal.credential)
-        && token.to_str().is_ok_and(|t| state.core.csrf_token_matches(id, t))
+        && token
+            .to_str()
+            .is_ok_and(|t| state.core.csrf_token_matches(id, t))
     {
         return Ok(());
     }
@@ -143,7 +154,11 @@ pub(crate) fn origin_is_ours(origin: &HeaderValue, headers: &HeaderMap, config: 
     match &config.server.public_url {
         Some(url) => url.origin().ascii_serialization() == origin,
         None => {
-            let scheme = if config.server.tls.is_some() { "https" } else { "http" };
+            let scheme = if config.server.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
             headers
                 .get(header::HOST)
                 .and_then(|h| h.to_str().ok())
@@ -154,15 +169,28 @@ pub(crate) fn origin_is_ours(origin: &HeaderValue, headers: &HeaderMap, config: 
 
 /// Served over HTTPS (TLS here, or an https public URL behind a proxy): cookies get `__Host-`.
 pub fn is_https(config: &Config) -> bool {
-    config.server.tls.is_some() || config.server.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
+    config.server.tls.is_some()
+        || config
+            .server
+            .public_url
+            .as_ref()
+            .is_some_and(|u| u.scheme() == "https")
 }
 
 pub fn session_cookie_name(config: &Config) -> &'static str {
-    if is_https(config) { "__Host-mv_session" } else { "mv_session" }
+    if is_https(config) {
+        "__Host-mv_session"
+    } else {
+        "mv_session"
+    }
 }
 
 pub fn device_cookie_name(config: &Config) -> &'static str {
-    if is_https(config) { "__Host-mv_device" } else { "mv_device" }
+    if is_https(config) {
+        "__Host-mv_device"
+    } else {
+        "mv_device"
+    }
 }
 
 /// The value of cookie `name`, if sent.
@@ -205,7 +233,12 @@ pub fn request_meta(parts: &Parts, config: &Config) -> RequestMeta {
 /// Walks `X-Forwarded-For` from the right while the hop is a trusted proxy; the first untrusted
 /// address is the client. From an untrusted peer the header is ignored.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[String]) -> IpAddr {
-    let is_trusted = |ip: IpAddr| trusted.iter().filter_map(|t| parse_ip_range(t)).any(|(net, len)| in_range(ip, net, len));
+    let is_trusted = |ip: IpAddr| {
+        trusted
+            .iter()
+            .filter_map(|t| parse_ip_range(t))
+            .any(|(net, len)| in_range(ip, net, len))
+    };
     if !is_trusted(peer) {
         return peer;
     }
@@ -258,16 +291,30 @@ mod tests {
         let stranger: IpAddr = "203.0.113.9".parse().unwrap();
         let trusted = vec!["10.0.0.0/8".to_owned()];
         let h = xff("198.51.100.7, 10.0.0.9");
-        assert_eq!(client_ip(proxy, &h, &trusted), "198.51.100.7".parse::<IpAddr>().unwrap());
-        assert_eq!(client_ip(stranger, &h, &trusted), stranger, "untrusted peer: header ignored");
-        assert_eq!(client_ip(proxy, &h, &[]), proxy, "no trusted proxies: header ignored");
+        assert_eq!(
+            client_ip(proxy, &h, &trusted),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_ip(stranger, &h, &trusted),
+            stranger,
+            "untrusted peer: header ignored"
+        );
+        assert_eq!(
+            client_ip(proxy, &h, &[]),
+            proxy,
+            "no trusted proxies: header ignored"
+        );
         assert_eq!(client_ip(proxy, &xff("not-an-ip"), &trusted), proxy);
     }
 
     #[test]
     fn cookies_are_found_by_name() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; mv_session=tok; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; mv_session=tok; b=2"),
+        );
         assert_eq!(cookie(&h, "mv_session").as_deref(), Some("tok"));
         assert_eq!(cookie(&h, "nope"), None);
     }

@@ -61,7 +61,10 @@ pub enum ApiError {
     Conflict(String),
     /// Input that parsed but breaks a rule; names the field.
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
     #[error("the request took too long and was stopped")]
@@ -113,7 +116,10 @@ impl From<CoreError> for ApiError {
             CoreError::InvalidCredentials => Self::InvalidCredentials,
             CoreError::MfaRequired => Self::MfaRequired,
             CoreError::Forbidden(denied) => denied.into(),
-            CoreError::NotAllowed(message) => Self::Forbidden { code: "not_allowed", message },
+            CoreError::NotAllowed(message) => Self::Forbidden {
+                code: "not_allowed",
+                message,
+            },
             CoreError::NotFound(what) => Self::NotFound(format!("{what} not found")),
             CoreError::Conflict(message) => Self::Conflict(message),
             CoreError::Invalid { field, message } => Self::Invalid { field, message },
@@ -130,7 +136,9 @@ impl From<Denied> for ApiError {
         match d {
             Denied::Missing(p) => Self::Forbidden {
                 code: "forbidden",
-                message: format!("this needs the `{p}` permission, which your role or key does not grant"),
+                message: format!(
+                    "this needs the `{p}` permission, which your role or key does not grant"
+                ),
             },
             Denied::MfaEnrollmentRequired => Self::Forbidden {
                 code: "mfa_enrollment_required",
@@ -140,7 +148,8 @@ impl From<Denied> for ApiError {
             },
             Denied::SessionRequired => Self::Forbidden {
                 code: "session_required",
-                message: "this changes your account and needs a browser session, not a key".to_owned(),
+                message: "this changes your account and needs a browser session, not a key"
+                    .to_owned(),
             },
         }
     }
@@ -168,7 +177,9 @@ impl IntoResponse for ApiError {
         };
         let mut response = status.into_response();
         if let Some(secs) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         response.extensions_mut().insert(ErrorReport {
             code,

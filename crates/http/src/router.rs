@@ -59,18 +59,33 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::auth::change_password))
         .routes(routes!(routes::mfa::totp_begin, routes::mfa::totp_disable))
         .routes(routes!(routes::mfa::totp_confirm))
-        .routes(routes!(routes::keys::create_api_key, routes::keys::list_api_keys))
+        .routes(routes!(
+            routes::keys::create_api_key,
+            routes::keys::list_api_keys
+        ))
         .routes(routes!(routes::keys::revoke_api_key))
-        .routes(routes!(routes::keys::create_support_key, routes::keys::list_support_keys))
+        .routes(routes!(
+            routes::keys::create_support_key,
+            routes::keys::list_support_keys
+        ))
         .routes(routes!(routes::keys::revoke_support_key))
         .routes(routes!(routes::org::get_org, routes::org::patch_org))
         .routes(routes!(routes::org::list_members))
-        .routes(routes!(routes::org::patch_member, routes::org::remove_member))
+        .routes(routes!(
+            routes::org::patch_member,
+            routes::org::remove_member
+        ))
         .routes(routes!(routes::org::reset_member_mfa))
-        .routes(routes!(routes::org::list_workspaces, routes::org::create_workspace))
+        .routes(routes!(
+            routes::org::list_workspaces,
+            routes::org::create_workspace
+        ))
         .routes(routes!(routes::org::patch_workspace))
         .routes(routes!(routes::org::put_workspace_member))
-        .routes(routes!(routes::org::create_invitation, routes::org::list_invitations))
+        .routes(routes!(
+            routes::org::create_invitation,
+            routes::org::list_invitations
+        ))
         .routes(routes!(routes::org::revoke_invitation))
         .routes(routes!(routes::org::accept_invitation))
         .routes(routes!(routes::audit::list))

@@ -149,7 +149,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         print!("{}", meetvault_config::EXAMPLE_TOML);
         return Ok(());
     }
-    if let Command::Audit(AuditCommand::Verify { export: Some(file), public_key, json }) = &cli.command {
+    if let Command::Audit(AuditCommand::Verify {
+        export: Some(file),
+        public_key,
+        json,
+    }) = &cli.command
+    {
         return audit_verify_export(file, public_key.as_deref(), *json);
     }
     if let Command::Openapi = cli.command {
@@ -178,12 +183,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             };
             print!("{text}");
         }
-        Command::Audit(AuditCommand::Verify { public_key, json, .. }) => {
+        Command::Audit(AuditCommand::Verify {
+            public_key, json, ..
+        }) => {
             init_logs(&config, Output::Stderr).map_err(Failure::Config)?;
             let core = meetvault_core::Core::open(Arc::new(config))
                 .await
                 .context("opening storage")?;
-            let report = core.audit_verify_database().await.context("reading the audit log")?;
+            let report = core
+                .audit_verify_database()
+                .await
+                .context("reading the audit log")?;
             let own = core.audit_verifier().to_vkey();
             core.close().await;
             if let Some(key) = public_key
@@ -200,7 +210,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     Ok(())
 }
 
-fn audit_verify_export(file: &std::path::Path, key: Option<&str>, json: bool) -> Result<(), Failure> {
+fn audit_verify_export(
+    file: &std::path::Path,
+    key: Option<&str>,
+    json: bool,
+) -> Result<(), Failure> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("reading {}", file.display()))
         .map_err(Failure::Config)?;
@@ -233,7 +247,11 @@ fn print_report(report: &meetvault_core::audit::Report, json: bool) -> Result<()
             println!("  - {p}");
         }
     }
-    if report.ok() { Ok(()) } else { Err(Failure::Tampered) }
+    if report.ok() {
+        Ok(())
+    } else {
+        Err(Failure::Tampered)
+    }
 }
 
 fn load_config(global: &GlobalArgs, listen: Option<SocketAddr>) -> anyhow::Result<Config> {

@@ -76,7 +76,11 @@ impl Database {
     }
 
     /// An org's entries, oldest first after the cursor.
-    pub async fn audit_entries(&self, org_id: Uuid, f: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
+    pub async fn audit_entries(
+        &self,
+        org_id: Uuid,
+        f: &AuditFilter,
+    ) -> Result<Vec<AuditRow>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM audit_log WHERE org_id = $1 \
              AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR actor = $3) \
@@ -90,7 +94,11 @@ impl Database {
     }
 
     /// One entry, if it belongs to `org_id`.
-    pub async fn audit_entry(&self, org_id: Uuid, seq: i64) -> Result<Option<AuditRow>, StoreError> {
+    pub async fn audit_entry(
+        &self,
+        org_id: Uuid,
+        seq: i64,
+    ) -> Result<Option<AuditRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM audit_log WHERE org_id = $1 AND seq = $2");
         with_pool!(self, pool => Ok(sqlx::query_as::<_, AuditRow>(&sql).bind(org_id).bind(seq).fetch_optional(pool).await?))
     }
@@ -136,7 +144,12 @@ impl Database {
         ).fetch_all(pool).await?))
     }
 
-    pub async fn insert_audit_subject(&self, id: Uuid, key: &[u8], now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn insert_audit_subject(
+        &self,
+        id: Uuid,
+        key: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query("INSERT INTO audit_subjects (id, subject_key, created_at) VALUES ($1, $2, $3) \
                          ON CONFLICT (id) DO NOTHING")
@@ -155,7 +168,11 @@ impl Database {
     }
 
     /// Crypto-shreds a subject: its sealed personal data becomes unreadable, proofs stay valid.
-    pub async fn erase_audit_subject(&self, id: Uuid, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn erase_audit_subject(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         with_pool!(self, pool => Ok(sqlx::query(
             "UPDATE audit_subjects SET subject_key = NULL, erased_at = $1 WHERE id = $2 AND subject_key IS NOT NULL",
         ).bind(now).bind(id).execute(pool).await?.rows_affected() > 0))

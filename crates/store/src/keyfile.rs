@@ -62,7 +62,10 @@ pub fn load_or_generate(path: &Path) -> Result<KeyMaterial, StoreError> {
 
 /// Reads the (already sealed) key blob at `path`, or writes `create()`'s output there (0600) if
 /// none exists. For wrapped keys: the bytes are ciphertext, so no zeroizing is needed.
-pub fn load_or_create(path: &Path, create: impl FnOnce() -> Vec<u8>) -> Result<Vec<u8>, StoreError> {
+pub fn load_or_create(
+    path: &Path,
+    create: impl FnOnce() -> Vec<u8>,
+) -> Result<Vec<u8>, StoreError> {
     if let Some(dir) = path.parent() {
         fs_perms::private_dir(dir)?;
     }

@@ -39,7 +39,12 @@ impl TestApp {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED, "register {email}: {}", r.text().await.unwrap());
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "register {email}: {}",
+            r.text().await.unwrap()
+        );
         self.session_from(r, email).await
     }
 
@@ -79,10 +84,23 @@ impl TestApp {
     pub async fn user_with_role(&self, owner: &Session, role: &str) -> Session {
         let email = format!("{role}-{}@example.com", uuid::Uuid::new_v4().simple());
         let r = self
-            .send(&Cred::Session(owner.clone()), Method::POST, "/api/v1/invitations", Some(json!({"email": email, "role": role})))
+            .send(
+                &Cred::Session(owner.clone()),
+                Method::POST,
+                "/api/v1/invitations",
+                Some(json!({"email": email, "role": role})),
+            )
             .await;
-        assert_eq!(r.status(), StatusCode::CREATED, "invite: {}", r.text().await.unwrap());
-        let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "invite: {}",
+            r.text().await.unwrap()
+        );
+        let token = r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let r = self
             .client
             .post(self.url(&format!("/api/v1/invitations/{token}/accept")))
@@ -90,26 +108,54 @@ impl TestApp {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED, "accept: {}", r.text().await.unwrap());
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "accept: {}",
+            r.text().await.unwrap()
+        );
         self.session_from(r, &email).await
     }
 
     /// A new API key of `owner` with `permissions`; returns (key, key id).
     pub async fn api_key(&self, owner: &Session, permissions: &[&str]) -> (String, String) {
         let r = self
-            .send(&Cred::Session(owner.clone()), Method::POST, "/api/v1/api-keys", Some(json!({"name": "test key", "permissions": permissions})))
+            .send(
+                &Cred::Session(owner.clone()),
+                Method::POST,
+                "/api/v1/api-keys",
+                Some(json!({"name": "test key", "permissions": permissions})),
+            )
             .await;
-        assert_eq!(r.status(), StatusCode::CREATED, "api key: {}", r.text().await.unwrap());
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "api key: {}",
+            r.text().await.unwrap()
+        );
         let body: Value = r.json().await.unwrap();
-        (body["key"].as_str().unwrap().to_owned(), body["id"].as_str().unwrap().to_owned())
+        (
+            body["key"].as_str().unwrap().to_owned(),
+            body["id"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// A request as `cred`. Sessions send their cookie and CSRF token (no Origin).
-    pub async fn send(&self, cred: &Cred, method: Method, path: &str, body: Option<Value>) -> Response {
+    pub async fn send(
+        &self,
+        cred: &Cred,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Response {
         let mut req = self.client.request(method, self.url(path));
         match cred {
             Cred::None => {}
-            Cred::Session(s) => req = req.header("cookie", &s.cookie).header("x-csrf-token", &s.csrf),
+            Cred::Session(s) => {
+                req = req
+                    .header("cookie", &s.cookie)
+                    .header("x-csrf-token", &s.csrf)
+            }
             Cred::Bearer(key) => req = req.bearer_auth(key),
         }
         if let Some(body) = body {

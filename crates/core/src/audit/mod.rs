@@ -19,8 +19,8 @@ use crate::ids::{OrgId, UserId};
 use crate::{Core, CoreError};
 
 pub use entry::{Entry, Personal};
-pub use signing::AuditSigner;
 pub use meetvault_crypto::note::NoteVerifier;
+pub use signing::AuditSigner;
 pub use verify::{Columns, LogItem, Problem, Report};
 
 /// Whether the recorded action succeeded.
@@ -175,7 +175,11 @@ impl Core {
                 })
             })
             .await?;
-        let latest = self.db().latest_checkpoint().await?.map_or(0, |c| c.tree_size);
+        let latest = self
+            .db()
+            .latest_checkpoint()
+            .await?
+            .map_or(0, |c| c.tree_size);
         if u64::try_from(row.seq - latest).unwrap_or(0) >= self.config().audit.checkpoint_every {
             self.checkpoint().await?;
         }
@@ -183,24 +187,31 @@ impl Core {
     }
 
     /// The subject's key (created on first use), unwrapped.
-    async fn subject_key(&self, subject: Uuid, now: DateTime<Utc>) -> Result<SymmetricKey, CoreError> {
+    async fn subject_key(
+        &self,
+        subject: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<SymmetricKey, CoreError> {
         let wrap = &self.keys().audit_subject_wrap;
         if self.db().audit_subject_key(subject).await?.is_none() {
             let fresh = SymmetricKey::generate();
             let wrapped = keys::seal(wrap, fresh.expose(), subject.as_bytes());
-            self.db().insert_audit_subject(subject, &wrapped, now).await?;
+            self.db()
+                .insert_audit_subject(subject, &wrapped, now)
+                .await?;
         }
-        let wrapped = self
-            .db()
-            .audit_subject_key(subject)
-            .await?
-            .ok_or_else(|| CoreError::internal(StoreError::Corrupt("audit subject vanished".into())))?;
+        let wrapped = self.db().audit_subject_key(subject).await?.ok_or_else(|| {
+            CoreError::internal(StoreError::Corrupt("audit subject vanished".into()))
+        })?;
         unwrap_key(wrap, &wrapped, subject)
     }
 
     /// Crypto-shreds a user's audit personal data: the entries and every proof stay valid.
     pub async fn erase_audit_subject(&self, user: UserId) -> Result<bool, CoreError> {
-        Ok(self.db().erase_audit_subject(user.uuid(), Utc::now()).await?)
+        Ok(self
+            .db()
+            .erase_audit_subject(user.uuid(), Utc::now())
+            .await?)
     }
 
     /// Signs a checkpoint at the current size unless the latest already covers it; returns the
@@ -220,8 +231,16 @@ impl Core {
             root,
             extensions: Vec::new(),
         };
-        let note = self.signer().sign(&cp.to_text()).map_err(CoreError::internal)?;
-        let row = CheckpointRow { tree_size: size, root_hash: root.to_vec(), note, created_at: Utc::now() };
+        let note = self
+            .signer()
+            .sign(&cp.to_text())
+            .map_err(CoreError::internal)?;
+        let row = CheckpointRow {
+            tree_size: size,
+            root_hash: root.to_vec(),
+            note,
+            created_at: Utc::now(),
+        };
         self.db().insert_checkpoint(&row).await?;
         tracing::info!(tree_size = size, "audit checkpoint signed");
         Ok(row)
@@ -233,8 +252,9 @@ impl Core {
             .await?
             .into_iter()
             .map(|h| {
-                <Hash>::try_from(h.as_slice())
-                    .map_err(|_| CoreError::internal(StoreError::Corrupt("leaf hash is not 32 bytes".into())))
+                <Hash>::try_from(h.as_slice()).map_err(|_| {
+                    CoreError::internal(StoreError::Corrupt("leaf hash is not 32 bytes".into()))
+                })
             })
             .collect()
     }
@@ -245,8 +265,15 @@ impl Core {
     }
 
     /// An org's entries after `filter.after_seq`.
-    pub async fn audit_list(&self, scope: &Scope, filter: &AuditFilter) -> Result<Vec<AuditView>, CoreError> {
-        let rows = self.db().audit_entries(scope.org_id().uuid(), filter).await?;
+    pub async fn audit_list(
+        &self,
+        scope: &Scope,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditView>, CoreError> {
+        let rows = self
+            .db()
+            .audit_entries(scope.org_id().uuid(), filter)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             out.push(self.view(row).await?);
@@ -274,7 +301,11 @@ impl Core {
         })
     }
 
-    async fn open_personal(&self, subject: Uuid, sealed: &[u8]) -> Result<Option<Personal>, CoreError> {
+    async fn open_personal(
+        &self,
+        subject: Uuid,
+        sealed: &[u8],
+    ) -> Result<Option<Personal>, CoreError> {
         let Some(wrapped) = self.db().audit_subject_key(subject).await? else {
             return Ok(None); // erased
         };
@@ -298,8 +329,9 @@ impl Core {
         let cp = cp.ok_or(CoreError::NotFound("audit checkpoint"))?;
         let leaves = self.leaves(cp.tree_size).await?;
         let index = u64::try_from(seq - 1).unwrap_or(0);
-        let proof = merkle::inclusion_proof(&leaves, index)
-            .ok_or_else(|| CoreError::internal(StoreError::Corrupt("entry outside its checkpoint".into())))?;
+        let proof = merkle::inclusion_proof(&leaves, index).ok_or_else(|| {
+            CoreError::internal(StoreError::Corrupt("entry outside its checkpoint".into()))
+        })?;
         Ok(InclusionProof {
             seq,
             leaf_index: index,
@@ -328,14 +360,24 @@ impl Core {
                 break;
             }
             let line = if row.org_id == Some(org) {
-                ExportLine::Entry { seq: row.seq, entry: row.entry, leaf_hash: hex::encode(&row.leaf_hash) }
+                ExportLine::Entry {
+                    seq: row.seq,
+                    entry: row.entry,
+                    leaf_hash: hex::encode(&row.leaf_hash),
+                }
             } else {
-                ExportLine::Leaf { seq: row.seq, leaf_hash: hex::encode(&row.leaf_hash) }
+                ExportLine::Leaf {
+                    seq: row.seq,
+                    leaf_hash: hex::encode(&row.leaf_hash),
+                }
             };
             lines.push(export_line(&line)?);
         }
         for cp in self.db().checkpoints().await? {
-            lines.push(export_line(&ExportLine::Checkpoint { tree_size: cp.tree_size, note: cp.note })?);
+            lines.push(export_line(&ExportLine::Checkpoint {
+                tree_size: cp.tree_size,
+                note: cp.note,
+            })?);
         }
         Ok(lines)
     }
@@ -362,7 +404,13 @@ impl Core {
                 leaf_hash: row.leaf_hash,
             })
             .collect::<Vec<_>>();
-        let notes: Vec<String> = self.db().checkpoints().await?.into_iter().map(|c| c.note).collect();
+        let notes: Vec<String> = self
+            .db()
+            .checkpoints()
+            .await?
+            .into_iter()
+            .map(|c| c.note)
+            .collect();
         Ok(verify::verify(&items, &notes, &self.audit_verifier()))
     }
 }
@@ -371,10 +419,24 @@ impl Core {
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ExportLine {
-    Header { format: &'static str, origin: String, verifier_key: String },
-    Entry { seq: i64, entry: String, leaf_hash: String },
-    Leaf { seq: i64, leaf_hash: String },
-    Checkpoint { tree_size: i64, note: String },
+    Header {
+        format: &'static str,
+        origin: String,
+        verifier_key: String,
+    },
+    Entry {
+        seq: i64,
+        entry: String,
+        leaf_hash: String,
+    },
+    Leaf {
+        seq: i64,
+        leaf_hash: String,
+    },
+    Checkpoint {
+        tree_size: i64,
+        note: String,
+    },
 }
 
 fn export_line(line: &ExportLine) -> Result<String, CoreError> {
@@ -387,26 +449,52 @@ pub fn verify_export(text: &str, trusted: Option<&NoteVerifier>) -> Result<Repor
     let mut items = Vec::new();
     let mut notes = Vec::new();
     let mut header_key = None;
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let parsed: serde_json::Value =
             serde_json::from_str(line).map_err(|e| format!("line {}: not JSON ({e})", i + 1))?;
         match parsed.get("type").and_then(|t| t.as_str()) {
             Some("header") => {
-                let key = parsed.get("verifier_key").and_then(|k| k.as_str()).unwrap_or_default();
-                header_key = Some(NoteVerifier::parse(key).map_err(|e| format!("line {}: verifier key: {e}", i + 1))?);
+                let key = parsed
+                    .get("verifier_key")
+                    .and_then(|k| k.as_str())
+                    .unwrap_or_default();
+                header_key = Some(
+                    NoteVerifier::parse(key)
+                        .map_err(|e| format!("line {}: verifier key: {e}", i + 1))?,
+                );
             }
             Some("entry") | Some("leaf") => {
-                let seq = parsed.get("seq").and_then(|s| s.as_i64()).ok_or(format!("line {}: no seq", i + 1))?;
-                let leaf = parsed.get("leaf_hash").and_then(|s| s.as_str()).unwrap_or_default();
+                let seq = parsed
+                    .get("seq")
+                    .and_then(|s| s.as_i64())
+                    .ok_or(format!("line {}: no seq", i + 1))?;
+                let leaf = parsed
+                    .get("leaf_hash")
+                    .and_then(|s| s.as_str())
+                    .unwrap_or_default();
                 items.push(LogItem {
                     seq,
-                    entry: parsed.get("entry").and_then(|e| e.as_str()).map(str::to_owned),
-                    leaf_hash: hex::decode(leaf).map_err(|_| format!("line {}: leaf_hash is not hex", i + 1))?,
+                    entry: parsed
+                        .get("entry")
+                        .and_then(|e| e.as_str())
+                        .map(str::to_owned),
+                    leaf_hash: hex::decode(leaf)
+                        .map_err(|_| format!("line {}: leaf_hash is not hex", i + 1))?,
                     columns: None,
                 });
             }
             Some("checkpoint") => {
-                notes.push(parsed.get("note").and_then(|n| n.as_str()).unwrap_or_default().to_owned());
+                notes.push(
+                    parsed
+                        .get("note")
+                        .and_then(|n| n.as_str())
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
             }
             _ => return Err(format!("line {}: unknown line type", i + 1)),
         }
@@ -414,14 +502,23 @@ pub fn verify_export(text: &str, trusted: Option<&NoteVerifier>) -> Result<Repor
     let verifier = match (trusted, header_key.as_ref()) {
         (Some(k), _) => k,
         (None, Some(k)) => k,
-        (None, None) => return Err("the export has no header with a verifier key; pass --public-key".into()),
+        (None, None) => {
+            return Err("the export has no header with a verifier key; pass --public-key".into());
+        }
     };
     Ok(verify::verify(&items, &notes, verifier))
 }
 
-fn unwrap_key(wrap: &SymmetricKey, wrapped: &[u8], subject: Uuid) -> Result<SymmetricKey, CoreError> {
+fn unwrap_key(
+    wrap: &SymmetricKey,
+    wrapped: &[u8],
+    subject: Uuid,
+) -> Result<SymmetricKey, CoreError> {
     let plain = keys::open(wrap, wrapped, subject.as_bytes()).map_err(CoreError::internal)?;
-    let bytes = <[u8; 32]>::try_from(plain.as_slice())
-        .map_err(|_| CoreError::internal(StoreError::Corrupt("audit subject key is not 32 bytes".into())))?;
+    let bytes = <[u8; 32]>::try_from(plain.as_slice()).map_err(|_| {
+        CoreError::internal(StoreError::Corrupt(
+            "audit subject key is not 32 bytes".into(),
+        ))
+    })?;
     Ok(SymmetricKey::from_bytes(bytes))
 }

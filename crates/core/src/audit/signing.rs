@@ -36,19 +36,25 @@ impl AuditSigner {
                 path.display()
             )))
         })?;
-        let seed = <[u8; 32]>::try_from(seed.as_slice())
-            .map_err(|_| CoreError::Storage(StoreError::Corrupt(format!("{} holds a bad seed", path.display()))))?;
+        let seed = <[u8; 32]>::try_from(seed.as_slice()).map_err(|_| {
+            CoreError::Storage(StoreError::Corrupt(format!(
+                "{} holds a bad seed",
+                path.display()
+            )))
+        })?;
         // Unset origin: the public host, or (stable per instance) a fingerprint of this key.
         let origin = match (origin, public_url.and_then(|u| u.host_str())) {
             (Some(o), _) => o,
             (None, Some(host)) => format!("{host}/meetvault/audit"),
             (None, None) => {
-                let probe = NoteSigner::from_seed("meetvault", &seed).map_err(CoreError::internal)?;
+                let probe =
+                    NoteSigner::from_seed("meetvault", &seed).map_err(CoreError::internal)?;
                 let pk = probe.verifier().public_key();
                 format!("meetvault/{}", hex::encode(&pk[..8]))
             }
         };
-        let signer = NoteSigner::from_seed(&key_name(&origin), &seed).map_err(CoreError::internal)?;
+        let signer =
+            NoteSigner::from_seed(&key_name(&origin), &seed).map_err(CoreError::internal)?;
         Ok(Self { signer, origin })
     }
 
@@ -69,6 +75,12 @@ impl AuditSigner {
 fn key_name(origin: &str) -> String {
     origin
         .chars()
-        .map(|c| if c.is_whitespace() || c == '+' { '-' } else { c })
+        .map(|c| {
+            if c.is_whitespace() || c == '+' {
+                '-'
+            } else {
+                c
+            }
+        })
         .collect()
 }

@@ -54,7 +54,8 @@ impl Problem {
         match self {
             Self::Removed { seq } | Self::Inserted { seq, .. } | Self::Edited { seq, .. } => *seq,
             Self::Reordered { position, .. } => *position,
-            Self::CheckpointMismatch { tree_size } | Self::CheckpointBeyondLog { tree_size, .. } => {
+            Self::CheckpointMismatch { tree_size }
+            | Self::CheckpointBeyondLog { tree_size, .. } => {
                 i64::try_from(*tree_size).unwrap_or(i64::MAX)
             }
             Self::Inconsistent { to, .. } => i64::try_from(*to).unwrap_or(i64::MAX),
@@ -69,11 +70,17 @@ impl fmt::Display for Problem {
             Self::Removed { seq } => write!(f, "entry {seq} was removed"),
             Self::Inserted { seq, detail } => write!(f, "an entry was inserted at {seq}: {detail}"),
             Self::Reordered { position, found } => {
-                write!(f, "entries were reordered: position {position} holds entry {found}")
+                write!(
+                    f,
+                    "entries were reordered: position {position} holds entry {found}"
+                )
             }
             Self::Edited { seq, detail } => write!(f, "entry {seq} was edited: {detail}"),
             Self::BadSignature { checkpoint, detail } => {
-                write!(f, "checkpoint #{checkpoint} has no valid signature: {detail}")
+                write!(
+                    f,
+                    "checkpoint #{checkpoint} has no valid signature: {detail}"
+                )
             }
             Self::CheckpointMismatch { tree_size } => write!(
                 f,
@@ -84,7 +91,10 @@ impl fmt::Display for Problem {
                 f,
                 "checkpoint {to} is not consistent with checkpoint {from}: history was rewritten"
             ),
-            Self::CheckpointBeyondLog { tree_size, log_size } => write!(
+            Self::CheckpointBeyondLog {
+                tree_size,
+                log_size,
+            } => write!(
                 f,
                 "a signed checkpoint covers {tree_size} entries but the log holds {log_size}: \
                  entries were removed from the end"
@@ -125,7 +135,10 @@ pub fn verify(items: &[LogItem], checkpoints: &[String], verifier: &NoteVerifier
                 detail: "two entries share this sequence number".into(),
             });
         } else if item.seq != position && items.iter().any(|o| o.seq == position) {
-            problems.push(Problem::Reordered { position, found: item.seq });
+            problems.push(Problem::Reordered {
+                position,
+                found: item.seq,
+            });
         }
     }
     let max_seq = by_seq.keys().next_back().copied().unwrap_or(0);
@@ -191,19 +204,28 @@ pub fn verify(items: &[LogItem], checkpoints: &[String], verifier: &NoteVerifier
         let text = match verifier.verify(note) {
             Ok(text) => text,
             Err(e) => {
-                problems.push(Problem::BadSignature { checkpoint: i + 1, detail: e.to_string() });
+                problems.push(Problem::BadSignature {
+                    checkpoint: i + 1,
+                    detail: e.to_string(),
+                });
                 continue;
             }
         };
         match Checkpoint::parse(&text) {
             Ok(cp) => parsed.push(cp),
-            Err(e) => problems.push(Problem::BadSignature { checkpoint: i + 1, detail: e.to_string() }),
+            Err(e) => problems.push(Problem::BadSignature {
+                checkpoint: i + 1,
+                detail: e.to_string(),
+            }),
         }
     }
     parsed.sort_by_key(|c| c.size);
     for cp in parsed {
         if cp.size > log_size {
-            problems.push(Problem::CheckpointBeyondLog { tree_size: cp.size, log_size });
+            problems.push(Problem::CheckpointBeyondLog {
+                tree_size: cp.size,
+                log_size,
+            });
         } else {
             let prefix = leaves.get(..cp.size as usize).unwrap_or(&[]);
             if merkle::root(prefix) != cp.root {
@@ -211,14 +233,21 @@ pub fn verify(items: &[LogItem], checkpoints: &[String], verifier: &NoteVerifier
             } else if let Some(prev) = &previous {
                 let proof = merkle::consistency_proof(prefix, prev.size).unwrap_or_default();
                 if !merkle::verify_consistency(prev.size, cp.size, &prev.root, &cp.root, &proof) {
-                    problems.push(Problem::Inconsistent { from: prev.size, to: cp.size });
+                    problems.push(Problem::Inconsistent {
+                        from: prev.size,
+                        to: cp.size,
+                    });
                 }
             }
         }
         previous = Some(cp);
     }
 
-    Report { entries: log_size, checkpoints: checkpoints.len(), problems }
+    Report {
+        entries: log_size,
+        checkpoints: checkpoints.len(),
+        problems,
+    }
 }
 
 fn column_mismatch(e: &Entry, c: &Columns) -> Option<&'static str> {

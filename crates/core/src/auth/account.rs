@@ -40,7 +40,8 @@ pub struct SessionView {
 }
 
 pub(crate) fn new_password(raw: String, email: &str, name: &str) -> Result<NewPassword, CoreError> {
-    NewPassword::parse_for(raw, email, name).map_err(|e| CoreError::invalid("password", e.to_string()))
+    NewPassword::parse_for(raw, email, name)
+        .map_err(|e| CoreError::invalid("password", e.to_string()))
 }
 
 impl Core {
@@ -48,16 +49,28 @@ impl Core {
     /// ones only with `auth.open_registration`.
     pub async fn register(&self, req: RegisterRequest) -> Result<LoginOutcome, CoreError> {
         let email = EmailAddress::parse(&req.email)?;
-        self.count_attempt(Limited::Register, req.meta.ip, Some(email.as_str())).await?;
+        self.count_attempt(Limited::Register, req.meta.ip, Some(email.as_str()))
+            .await?;
         let name = parse_name("name", &req.name)?;
         let org_name = parse_name("org_name", &req.org_name)?;
         let password = new_password(req.password, email.as_str(), &name)?;
         if self.db().email_taken(email.as_str()).await? {
-            return Err(CoreError::Conflict("an account with this email already exists; log in instead".into()));
+            return Err(CoreError::Conflict(
+                "an account with this email already exists; log in instead".into(),
+            ));
         }
-        let hash = self.hasher().hash(&password).await.map_err(CoreError::internal)?;
+        let hash = self
+            .hasher()
+            .hash(&password)
+            .await
+            .map_err(CoreError::internal)?;
         let now = Utc::now();
-        let org = OrgRow { id: Uuid::new_v4(), name: org_name, require_mfa: false, created_at: now };
+        let org = OrgRow {
+            id: Uuid::new_v4(),
+            name: org_name,
+            require_mfa: false,
+            created_at: now,
+        };
         let user = UserRow {
             id: Uuid::new_v4(),
             org_id: org.id,
@@ -70,14 +83,27 @@ impl Core {
             totp_last_step: None,
             created_at: now,
         };
-        let workspace = WorkspaceRow { id: Uuid::new_v4(), org_id: org.id, name: "Default".into(), created_at: now };
+        let workspace = WorkspaceRow {
+            id: Uuid::new_v4(),
+            org_id: org.id,
+            name: "Default".into(),
+            created_at: now,
+        };
         let only_if_first = !self.config().auth.open_registration;
-        if !self.db().create_org_with_owner(&org, &user, &workspace, only_if_first).await? {
+        if !self
+            .db()
+            .create_org_with_owner(&org, &user, &workspace, only_if_first)
+            .await?
+        {
             return Err(CoreError::NotAllowed(
                 "registration is by invitation on this server; ask an admin of your organization to invite you".into(),
             ));
         }
-        let mut event = Event::new("auth.register", Actor::User(user.id.into()), Outcome::Success);
+        let mut event = Event::new(
+            "auth.register",
+            Actor::User(user.id.into()),
+            Outcome::Success,
+        );
         event.org_id = Some(org.id.into());
         event.subject = Some(user.id.into());
         event.resource = Some(crate::ids::OrgId::from(org.id).to_string());
@@ -95,18 +121,35 @@ impl Core {
         meta: RequestMeta,
     ) -> Result<LoginOutcome, CoreError> {
         let lookup = raw_token.get(..12).unwrap_or(raw_token);
-        self.count_attempt(Limited::InvitationAccept, meta.ip, Some(lookup)).await?;
-        let gone = || CoreError::NotFound("invitation (it may have expired, been revoked or been used)");
+        self.count_attempt(Limited::InvitationAccept, meta.ip, Some(lookup))
+            .await?;
+        let gone =
+            || CoreError::NotFound("invitation (it may have expired, been revoked or been used)");
         let token = Token::parse(INVITATION, raw_token).map_err(|_| gone())?;
-        let inv = self.db().invitation_by_lookup(token.lookup()).await?.ok_or_else(gone)?;
-        let mac = self.keys().credential_mac(inv.pepper_version, token.expose()).ok_or_else(gone)?;
+        let inv = self
+            .db()
+            .invitation_by_lookup(token.lookup())
+            .await?
+            .ok_or_else(gone)?;
+        let mac = self
+            .keys()
+            .credential_mac(inv.pepper_version, token.expose())
+            .ok_or_else(gone)?;
         let now = Utc::now();
-        if !ct_eq(&mac, &inv.mac) || inv.accepted_at.is_some() || inv.revoked_at.is_some() || inv.expires_at <= now {
+        if !ct_eq(&mac, &inv.mac)
+            || inv.accepted_at.is_some()
+            || inv.revoked_at.is_some()
+            || inv.expires_at <= now
+        {
             return Err(gone());
         }
         let name = parse_name("name", name)?;
         let password = new_password(password, &inv.email, &name)?;
-        let hash = self.hasher().hash(&password).await.map_err(CoreError::internal)?;
+        let hash = self
+            .hasher()
+            .hash(&password)
+            .await
+            .map_err(CoreError::internal)?;
         let user = UserRow {
             id: Uuid::new_v4(),
             org_id: inv.org_id,
@@ -124,7 +167,11 @@ impl Core {
                 "this invitation was just used, or an account with its email already exists".into(),
             ));
         }
-        let mut event = Event::new("invitation.accept", Actor::User(user.id.into()), Outcome::Success);
+        let mut event = Event::new(
+            "invitation.accept",
+            Actor::User(user.id.into()),
+            Outcome::Success,
+        );
         event.org_id = Some(inv.org_id.into());
         event.subject = Some(user.id.into());
         event.resource = Some(InvitationId::from(inv.id).to_string());
@@ -148,7 +195,10 @@ impl Core {
             Credential::Session(id) => Some(id.uuid()),
             _ => None,
         };
-        let rows = self.db().sessions_of(scope.org_id().uuid(), scope.user_id().uuid()).await?;
+        let rows = self
+            .db()
+            .sessions_of(scope.org_id().uuid(), scope.user_id().uuid())
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| SessionView {
@@ -165,37 +215,64 @@ impl Core {
 
     /// Ends one of the caller's sessions; another user's session id is "not found".
     pub async fn revoke_session(&self, scope: &Scope, id: SessionId) -> Result<(), CoreError> {
-        if !self.db().delete_session(scope.org_id().uuid(), scope.user_id().uuid(), id.uuid()).await? {
+        if !self
+            .db()
+            .delete_session(scope.org_id().uuid(), scope.user_id().uuid(), id.uuid())
+            .await?
+        {
             return Err(CoreError::NotFound("session"));
         }
-        self.audit(Event::by(scope, "auth.session_revoke").resource(id)).await?;
+        self.audit(Event::by(scope, "auth.session_revoke").resource(id))
+            .await?;
         Ok(())
     }
 
     /// Changes the caller's password and ends every other session; returns how many ended.
-    pub async fn change_password(&self, scope: &Scope, current: &str, new: String) -> Result<u64, CoreError> {
+    pub async fn change_password(
+        &self,
+        scope: &Scope,
+        current: &str,
+        new: String,
+    ) -> Result<u64, CoreError> {
         let user = self
             .db()
             .user(scope.org_id().uuid(), scope.user_id().uuid())
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        self.count_attempt(Limited::PasswordChange, scope.meta().ip, Some(&user.email)).await?;
-        let ok = self.hasher().verify(current, Some(&user.password_hash)).await.map_err(CoreError::internal)?;
+        self.count_attempt(Limited::PasswordChange, scope.meta().ip, Some(&user.email))
+            .await?;
+        let ok = self
+            .hasher()
+            .verify(current, Some(&user.password_hash))
+            .await
+            .map_err(CoreError::internal)?;
         if !ok.ok {
             let mut event = Event::by(scope, "auth.password_change");
             event.outcome = Outcome::Failure;
             event.reason = Some("bad_password");
             self.audit(event).await?;
-            return Err(CoreError::invalid("current_password", "is not your current password"));
+            return Err(CoreError::invalid(
+                "current_password",
+                "is not your current password",
+            ));
         }
         let password = new_password(new, &user.email, &user.name)?;
-        let hash = self.hasher().hash(&password).await.map_err(CoreError::internal)?;
-        self.db().set_password_hash(user.org_id, user.id, &hash).await?;
+        let hash = self
+            .hasher()
+            .hash(&password)
+            .await
+            .map_err(CoreError::internal)?;
+        self.db()
+            .set_password_hash(user.org_id, user.id, &hash)
+            .await?;
         let keep = match scope.credential() {
             Credential::Session(id) => Some(id.uuid()),
             _ => None,
         };
-        let ended = self.db().delete_sessions_except(user.org_id, user.id, keep).await?;
+        let ended = self
+            .db()
+            .delete_sessions_except(user.org_id, user.id, keep)
+            .await?;
         self.audit(Event::by(scope, "auth.password_change")).await?;
         Ok(ended)
     }

@@ -75,22 +75,44 @@ pub struct SupportKeyCreated {
 pub const SUPPORT_KEY_MAX_HOURS: u32 = 72;
 
 impl Core {
-    pub async fn create_api_key(&self, scope: &Scope, req: NewApiKey) -> Result<ApiKeyCreated, CoreError> {
+    pub async fn create_api_key(
+        &self,
+        scope: &Scope,
+        req: NewApiKey,
+    ) -> Result<ApiKeyCreated, CoreError> {
         let name = super::parse_name("name", &req.name)?;
-        let requested = Permissions::parse(req.permissions.iter().map(String::as_str))
-            .map_err(|bad| CoreError::invalid("permissions", format!("`{bad}` is not a permission; see docs/permissions.md")))?;
+        let requested =
+            Permissions::parse(req.permissions.iter().map(String::as_str)).map_err(|bad| {
+                CoreError::invalid(
+                    "permissions",
+                    format!("`{bad}` is not a permission; see docs/permissions.md"),
+                )
+            })?;
         if requested == Permissions::default() {
-            return Err(CoreError::invalid("permissions", "must name at least one permission"));
+            return Err(CoreError::invalid(
+                "permissions",
+                "must name at least one permission",
+            ));
         }
         let creator = self.own_user(scope).await?;
         let held = parse_role(&creator.role)?.permissions();
         if let Some(p) = requested.iter().find(|p| !held.contains(*p)) {
-            return Err(CoreError::invalid("permissions", format!("you do not hold `{p}` yourself, so a key of yours cannot")));
+            return Err(CoreError::invalid(
+                "permissions",
+                format!("you do not hold `{p}` yourself, so a key of yours cannot"),
+            ));
         }
         if let Some(ws) = req.workspace_id
-            && self.db().workspace(scope.org_id().uuid(), ws.uuid()).await?.is_none()
+            && self
+                .db()
+                .workspace(scope.org_id().uuid(), ws.uuid())
+                .await?
+                .is_none()
         {
-            return Err(CoreError::invalid("workspace_id", "no such workspace in your organization"));
+            return Err(CoreError::invalid(
+                "workspace_id",
+                "no such workspace in your organization",
+            ));
         }
         let now = Utc::now();
         if req.expires_at.is_some_and(|e| e <= now) {
@@ -114,25 +136,47 @@ impl Core {
             revoked_at: None,
         };
         self.db().insert_api_key(&row).await?;
-        self.audit(Event::by(scope, "api_key.create").resource(ApiKeyId::from(row.id))).await?;
-        Ok(ApiKeyCreated { key: token.expose().to_owned(), view: api_key_view(row) })
+        self.audit(Event::by(scope, "api_key.create").resource(ApiKeyId::from(row.id)))
+            .await?;
+        Ok(ApiKeyCreated {
+            key: token.expose().to_owned(),
+            view: api_key_view(row),
+        })
     }
 
     pub async fn api_keys(&self, scope: &Scope) -> Result<Vec<ApiKeyView>, CoreError> {
-        Ok(self.db().api_keys(scope.org_id().uuid()).await?.into_iter().map(api_key_view).collect())
+        Ok(self
+            .db()
+            .api_keys(scope.org_id().uuid())
+            .await?
+            .into_iter()
+            .map(api_key_view)
+            .collect())
     }
 
     pub async fn revoke_api_key(&self, scope: &Scope, id: ApiKeyId) -> Result<(), CoreError> {
-        if !self.db().revoke_api_key(scope.org_id().uuid(), id.uuid(), Utc::now()).await? {
+        if !self
+            .db()
+            .revoke_api_key(scope.org_id().uuid(), id.uuid(), Utc::now())
+            .await?
+        {
             return Err(CoreError::NotFound("API key"));
         }
-        self.audit(Event::by(scope, "api_key.revoke").resource(id)).await?;
+        self.audit(Event::by(scope, "api_key.revoke").resource(id))
+            .await?;
         Ok(())
     }
 
-    pub async fn create_support_key(&self, scope: &Scope, req: NewSupportKey) -> Result<SupportKeyCreated, CoreError> {
+    pub async fn create_support_key(
+        &self,
+        scope: &Scope,
+        req: NewSupportKey,
+    ) -> Result<SupportKeyCreated, CoreError> {
         if req.expires_in_hours == 0 || req.expires_in_hours > SUPPORT_KEY_MAX_HOURS {
-            return Err(CoreError::invalid("expires_in_hours", format!("must be between 1 and {SUPPORT_KEY_MAX_HOURS}")));
+            return Err(CoreError::invalid(
+                "expires_in_hours",
+                format!("must be between 1 and {SUPPORT_KEY_MAX_HOURS}"),
+            ));
         }
         let note = super::parse_name("note", &req.note)?;
         let now = Utc::now();
@@ -152,56 +196,109 @@ impl Core {
             revoked_at: None,
         };
         self.db().insert_support_key(&row).await?;
-        self.audit(Event::by(scope, "support_key.create").resource(SupportKeyId::from(row.id))).await?;
-        Ok(SupportKeyCreated { key: token.expose().to_owned(), view: support_key_view(row) })
+        self.audit(Event::by(scope, "support_key.create").resource(SupportKeyId::from(row.id)))
+            .await?;
+        Ok(SupportKeyCreated {
+            key: token.expose().to_owned(),
+            view: support_key_view(row),
+        })
     }
 
     pub async fn support_keys(&self, scope: &Scope) -> Result<Vec<SupportKeyView>, CoreError> {
-        let rows = self.db().support_keys_of(scope.org_id().uuid(), scope.user_id().uuid()).await?;
+        let rows = self
+            .db()
+            .support_keys_of(scope.org_id().uuid(), scope.user_id().uuid())
+            .await?;
         Ok(rows.into_iter().map(support_key_view).collect())
     }
 
-    pub async fn revoke_support_key(&self, scope: &Scope, id: SupportKeyId) -> Result<(), CoreError> {
+    pub async fn revoke_support_key(
+        &self,
+        scope: &Scope,
+        id: SupportKeyId,
+    ) -> Result<(), CoreError> {
         let revoked = self
             .db()
-            .revoke_support_key(scope.org_id().uuid(), scope.user_id().uuid(), id.uuid(), Utc::now())
+            .revoke_support_key(
+                scope.org_id().uuid(),
+                scope.user_id().uuid(),
+                id.uuid(),
+                Utc::now(),
+            )
             .await?;
         if !revoked {
             return Err(CoreError::NotFound("support key"));
         }
-        self.audit(Event::by(scope, "support_key.revoke").resource(id)).await?;
+        self.audit(Event::by(scope, "support_key.revoke").resource(id))
+            .await?;
         Ok(())
     }
 
     /// The principal behind `Authorization: Bearer …`: an API key (`mvk_…`) or a support key
     /// (`mvs_…`). A typo fails its checksum before any lookup.
-    pub async fn authenticate_bearer(&self, raw: &str, meta: RequestMeta) -> Result<Principal, CoreError> {
+    pub async fn authenticate_bearer(
+        &self,
+        raw: &str,
+        meta: RequestMeta,
+    ) -> Result<Principal, CoreError> {
         if raw.starts_with("mvs_") {
             return self.authenticate_support_key(raw, meta).await;
         }
         let token = Token::parse(API_KEY, raw).map_err(|_| CoreError::Unauthenticated)?;
-        let row = self.db().api_key_by_lookup(token.lookup()).await?.ok_or(CoreError::Unauthenticated)?;
-        let mac = self.keys().credential_mac(row.pepper_version, token.expose()).ok_or(CoreError::Unauthenticated)?;
+        let row = self
+            .db()
+            .api_key_by_lookup(token.lookup())
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let mac = self
+            .keys()
+            .credential_mac(row.pepper_version, token.expose())
+            .ok_or(CoreError::Unauthenticated)?;
         let now = Utc::now();
-        if !ct_eq(&mac, &row.mac) || row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
+        if !ct_eq(&mac, &row.mac)
+            || row.revoked_at.is_some()
+            || row.expires_at.is_some_and(|e| e <= now)
+        {
             return Err(CoreError::Unauthenticated);
         }
-        let creator = self.db().user(row.org_id, row.created_by).await?.ok_or(CoreError::Unauthenticated)?;
-        let permissions = Permissions::parse(row.permissions.split_whitespace()).map_err(|bad| {
-            CoreError::Storage(meetvault_store::StoreError::Corrupt(format!("API key holds unknown permission `{bad}`")))
-        })?;
-        if row.last_used_at.is_none_or(|t| now - t > ChronoDuration::seconds(60)) {
+        let creator = self
+            .db()
+            .user(row.org_id, row.created_by)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let permissions =
+            Permissions::parse(row.permissions.split_whitespace()).map_err(|bad| {
+                CoreError::Storage(meetvault_store::StoreError::Corrupt(format!(
+                    "API key holds unknown permission `{bad}`"
+                )))
+            })?;
+        if row
+            .last_used_at
+            .is_none_or(|t| now - t > ChronoDuration::seconds(60))
+        {
             self.db().touch_api_key(row.id, now).await?;
         }
         let ws = row.workspace_id.map(WorkspaceId::from);
-        self.principal_for(&creator, Credential::ApiKey(row.id.into()), permissions, ws, meta).await
+        self.principal_for(
+            &creator,
+            Credential::ApiKey(row.id.into()),
+            permissions,
+            ws,
+            meta,
+        )
+        .await
     }
 
     /// Support keys: failures count against the IP and the key's lookup; while either budget is
     /// spent, every attempt is refused. Every successful use is audited.
-    async fn authenticate_support_key(&self, raw: &str, meta: RequestMeta) -> Result<Principal, CoreError> {
+    async fn authenticate_support_key(
+        &self,
+        raw: &str,
+        meta: RequestMeta,
+    ) -> Result<Principal, CoreError> {
         let lookup = raw.get(..12).unwrap_or(raw).to_owned();
-        self.refuse_if_spent(Limited::SupportKey, meta.ip, Some(&lookup)).await?;
+        self.refuse_if_spent(Limited::SupportKey, meta.ip, Some(&lookup))
+            .await?;
         let now = Utc::now();
         let row = match Token::parse(SUPPORT_KEY, raw) {
             Ok(token) => match self.db().support_key_by_lookup(token.lookup()).await? {
@@ -220,12 +317,20 @@ impl Core {
             Err(_) => None,
         };
         let Some(row) = row else {
-            self.count_attempt(Limited::SupportKey, meta.ip, Some(&lookup)).await?;
+            self.count_attempt(Limited::SupportKey, meta.ip, Some(&lookup))
+                .await?;
             return Err(CoreError::Unauthenticated);
         };
-        let user = self.db().user(row.org_id, row.user_id).await?.ok_or(CoreError::Unauthenticated)?;
+        let user = self
+            .db()
+            .user(row.org_id, row.user_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
         let read_only = Permissions::of(
-            &Permission::ALL.into_iter().filter(|p| p.support_may_use()).collect::<Vec<_>>(),
+            &Permission::ALL
+                .into_iter()
+                .filter(|p| p.support_may_use())
+                .collect::<Vec<_>>(),
         );
         let id = SupportKeyId::from(row.id);
         let mut event = Event::new("support_key.use", Actor::Support(id), Outcome::Success);
@@ -234,10 +339,14 @@ impl Core {
         event.resource = Some(id.to_string());
         event.personal = Personal::from_meta(&meta, None);
         self.audit(event).await?;
-        if row.last_used_at.is_none_or(|t| now - t > ChronoDuration::seconds(60)) {
+        if row
+            .last_used_at
+            .is_none_or(|t| now - t > ChronoDuration::seconds(60))
+        {
             self.db().touch_support_key(row.id, now).await?;
         }
-        self.principal_for(&user, Credential::Support(id), read_only, None, meta).await
+        self.principal_for(&user, Credential::Support(id), read_only, None, meta)
+            .await
     }
 }
 
@@ -246,7 +355,11 @@ fn api_key_view(r: ApiKeyRow) -> ApiKeyView {
         id: r.id.into(),
         name: r.name,
         prefix: r.lookup,
-        permissions: r.permissions.split_whitespace().map(str::to_owned).collect(),
+        permissions: r
+            .permissions
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
         workspace_id: r.workspace_id.map(WorkspaceId::from),
         created_by: r.created_by.into(),
         created_at: r.created_at,

@@ -48,26 +48,35 @@ impl Core {
             _ => false,
         };
         let account = (!known_device).then_some(email.as_str());
-        if let Err(e) = self.count_attempt(Limited::Login, req.meta.ip, account).await {
+        if let Err(e) = self
+            .count_attempt(Limited::Login, req.meta.ip, account)
+            .await
+        {
             if matches!(e, CoreError::RateLimited { .. }) {
-                self.audit_login_failure(user.as_ref(), &email, &req.meta, "rate_limited").await?;
+                self.audit_login_failure(user.as_ref(), &email, &req.meta, "rate_limited")
+                    .await?;
             }
             return Err(e);
         }
 
         let verification = self
             .hasher()
-            .verify(&req.password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .verify(
+                &req.password,
+                user.as_ref().map(|u| u.password_hash.as_str()),
+            )
             .await
             .map_err(CoreError::internal)?;
         let user = match user {
             Some(u) if verification.ok => u,
             Some(u) => {
-                self.audit_login_failure(Some(&u), &email, &req.meta, "bad_password").await?;
+                self.audit_login_failure(Some(&u), &email, &req.meta, "bad_password")
+                    .await?;
                 return Err(CoreError::InvalidCredentials);
             }
             None => {
-                self.audit_login_failure(None, &email, &req.meta, "unknown_user").await?;
+                self.audit_login_failure(None, &email, &req.meta, "unknown_user")
+                    .await?;
                 return Err(CoreError::InvalidCredentials);
             }
         };
@@ -75,7 +84,8 @@ impl Core {
         if user.totp_enabled {
             let reason = self.second_factor(&user, &req).await?;
             if let Some(reason) = reason {
-                self.audit_login_failure(Some(&user), &email, &req.meta, reason).await?;
+                self.audit_login_failure(Some(&user), &email, &req.meta, reason)
+                    .await?;
                 return Err(CoreError::MfaRequired);
             }
         }
@@ -83,12 +93,22 @@ impl Core {
         if verification.needs_rehash {
             // Parameters were raised since this hash was made: upgrade it now that we hold the
             // plaintext. The policy is not re-applied; this is the user's existing password.
-            let hash = self.hasher().rehash(&req.password).await.map_err(CoreError::internal)?;
-            self.db().set_password_hash(user.org_id, user.id, &hash).await?;
+            let hash = self
+                .hasher()
+                .rehash(&req.password)
+                .await
+                .map_err(CoreError::internal)?;
+            self.db()
+                .set_password_hash(user.org_id, user.id, &hash)
+                .await?;
         }
 
         let outcome = self.start_session(&user, &req.meta).await?;
-        let mut event = Event::new("auth.login", crate::access::Actor::User(user.id.into()), Outcome::Success);
+        let mut event = Event::new(
+            "auth.login",
+            crate::access::Actor::User(user.id.into()),
+            Outcome::Success,
+        );
         event.org_id = Some(user.org_id.into());
         event.subject = Some(user.id.into());
         event.resource = Some(outcome.session_id.to_string());
@@ -98,10 +118,17 @@ impl Core {
     }
 
     /// Checks the TOTP or recovery code of a login; the failure reason if it does not pass.
-    async fn second_factor(&self, user: &UserRow, req: &LoginRequest) -> Result<Option<&'static str>, CoreError> {
+    async fn second_factor(
+        &self,
+        user: &UserRow,
+        req: &LoginRequest,
+    ) -> Result<Option<&'static str>, CoreError> {
         if let Some(code) = req.recovery_code.as_deref() {
             let hash = ServerKeys::mac_hex(&self.keys().recovery, &recovery::normalize(code));
-            let used = self.db().use_recovery_code(user.org_id, user.id, &hash, Utc::now()).await?;
+            let used = self
+                .db()
+                .use_recovery_code(user.org_id, user.id, &hash, Utc::now())
+                .await?;
             return Ok((!used).then_some("bad_recovery_code"));
         }
         let Some(code) = req.totp_code.as_deref() else {
@@ -114,7 +141,10 @@ impl Core {
             return Ok(Some("bad_totp"));
         };
         let step = i64::try_from(step).unwrap_or(i64::MAX);
-        let fresh = self.db().advance_totp_step(user.org_id, user.id, step).await?;
+        let fresh = self
+            .db()
+            .advance_totp_step(user.org_id, user.id, step)
+            .await?;
         Ok((!fresh).then_some("replayed_totp"))
     }
 
@@ -125,7 +155,11 @@ impl Core {
         meta: &RequestMeta,
         reason: &'static str,
     ) -> Result<(), CoreError> {
-        let mut event = Event::new("auth.login", crate::access::Actor::Anonymous, Outcome::Failure);
+        let mut event = Event::new(
+            "auth.login",
+            crate::access::Actor::Anonymous,
+            Outcome::Failure,
+        );
         event.reason = Some(reason);
         event.org_id = user.map(|u| u.org_id.into());
         event.subject = user.map(|u| u.id.into());
@@ -134,9 +168,15 @@ impl Core {
     }
 
     /// Creates a session for `user` (login, registration, invitation accept).
-    pub(crate) async fn start_session(&self, user: &UserRow, meta: &RequestMeta) -> Result<LoginOutcome, CoreError> {
+    pub(crate) async fn start_session(
+        &self,
+        user: &UserRow,
+        meta: &RequestMeta,
+    ) -> Result<LoginOutcome, CoreError> {
         let now = Utc::now();
-        let ttl = ChronoDuration::seconds(i64::try_from(self.config().auth.session_ttl_secs).unwrap_or(i64::MAX / 2));
+        let ttl = ChronoDuration::seconds(
+            i64::try_from(self.config().auth.session_ttl_secs).unwrap_or(i64::MAX / 2),
+        );
         let token = SessionToken::generate();
         let row = SessionRow {
             id: Uuid::new_v4(),
@@ -146,9 +186,14 @@ impl Core {
             last_seen_at: now,
             expires_at: now + ttl,
             ip: meta.ip.map(|ip| ip.to_string()),
-            user_agent: meta.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
+            user_agent: meta
+                .user_agent
+                .as_ref()
+                .map(|ua| ua.chars().take(512).collect()),
         };
-        self.db().insert_session(&row, &sha256_hex(token.expose())).await?;
+        self.db()
+            .insert_session(&row, &sha256_hex(token.expose()))
+            .await?;
         let session_id = SessionId::from(row.id);
         Ok(LoginOutcome {
             token,
@@ -161,7 +206,11 @@ impl Core {
     }
 
     /// The principal behind a session cookie, or `Unauthenticated` (unknown, expired, idle).
-    pub async fn authenticate_session(&self, token: &str, meta: RequestMeta) -> Result<Principal, CoreError> {
+    pub async fn authenticate_session(
+        &self,
+        token: &str,
+        meta: RequestMeta,
+    ) -> Result<Principal, CoreError> {
         let token = SessionToken::parse(token).map_err(|_| CoreError::Unauthenticated)?;
         let row = self
             .db()
@@ -169,24 +218,41 @@ impl Core {
             .await?
             .ok_or(CoreError::Unauthenticated)?;
         let now = Utc::now();
-        let idle = ChronoDuration::seconds(i64::try_from(self.config().auth.session_idle_timeout_secs).unwrap_or(i64::MAX / 2));
+        let idle = ChronoDuration::seconds(
+            i64::try_from(self.config().auth.session_idle_timeout_secs).unwrap_or(i64::MAX / 2),
+        );
         if row.expires_at <= now || row.last_seen_at + idle <= now {
-            self.db().delete_session(row.org_id, row.user_id, row.id).await?;
+            self.db()
+                .delete_session(row.org_id, row.user_id, row.id)
+                .await?;
             return Err(CoreError::Unauthenticated);
         }
-        let user = self.db().user(row.org_id, row.user_id).await?.ok_or(CoreError::Unauthenticated)?;
+        let user = self
+            .db()
+            .user(row.org_id, row.user_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
         if now - row.last_seen_at > ChronoDuration::seconds(60) {
             self.db().touch_session(row.id, now).await?;
         }
-        self.principal_for(&user, Credential::Session(row.id.into()), Permissions::all(), None, meta)
-            .await
+        self.principal_for(
+            &user,
+            Credential::Session(row.id.into()),
+            Permissions::all(),
+            None,
+            meta,
+        )
+        .await
     }
 
     /// Ends the caller's own session.
     pub async fn logout(&self, scope: &Scope) -> Result<(), CoreError> {
         if let Credential::Session(id) = scope.credential() {
-            self.db().delete_session(scope.org_id().uuid(), scope.user_id().uuid(), id.uuid()).await?;
-            self.audit(Event::by(scope, "auth.logout").resource(id)).await?;
+            self.db()
+                .delete_session(scope.org_id().uuid(), scope.user_id().uuid(), id.uuid())
+                .await?;
+            self.audit(Event::by(scope, "auth.logout").resource(id))
+                .await?;
         }
         Ok(())
     }
@@ -215,7 +281,9 @@ impl Core {
         };
         let expected = hex::encode(hmac_sha256(&self.keys().device, body.as_bytes()));
         ct_eq(expected.as_bytes(), mac.as_bytes())
-            && body.split_once('.').is_some_and(|(u, _)| u == user.simple().to_string())
+            && body
+                .split_once('.')
+                .is_some_and(|(u, _)| u == user.simple().to_string())
     }
 }
 

@@ -2,8 +2,8 @@
 //! recovery codes are stored as MACs. Enabling or removing MFA ends every other session.
 
 use chrono::Utc;
-use meetvault_auth::totp::{self, TotpSecret};
 use meetvault_auth::recovery;
+use meetvault_auth::totp::{self, TotpSecret};
 use meetvault_crypto::keys;
 use meetvault_store::identity::UserRow;
 use serde::Serialize;
@@ -32,11 +32,19 @@ impl Core {
     pub async fn totp_begin(&self, scope: &Scope) -> Result<TotpEnrolment, CoreError> {
         let user = self.own_user(scope).await?;
         if user.totp_enabled {
-            return Err(CoreError::Conflict("two-factor authentication is already on; turn it off first to re-enrol".into()));
+            return Err(CoreError::Conflict(
+                "two-factor authentication is already on; turn it off first to re-enrol".into(),
+            ));
         }
         let secret = TotpSecret::generate();
-        let sealed = keys::seal(&self.keys().totp_seal, secret.as_bytes(), user.id.as_bytes());
-        self.db().set_totp(user.org_id, user.id, Some(&sealed), false).await?;
+        let sealed = keys::seal(
+            &self.keys().totp_seal,
+            secret.as_bytes(),
+            user.id.as_bytes(),
+        );
+        self.db()
+            .set_totp(user.org_id, user.id, Some(&sealed), false)
+            .await?;
         Ok(TotpEnrolment {
             secret: secret.to_base32(),
             otpauth_uri: totp::otpauth_uri(&secret, "meetvault", &user.email),
@@ -47,35 +55,63 @@ impl Core {
     pub async fn totp_confirm(&self, scope: &Scope, code: &str) -> Result<TotpEnabled, CoreError> {
         let user = self.own_user(scope).await?;
         if user.totp_enabled || user.totp_secret.is_none() {
-            return Err(CoreError::Conflict("no enrolment is in progress; start one first".into()));
+            return Err(CoreError::Conflict(
+                "no enrolment is in progress; start one first".into(),
+            ));
         }
         let secret = self.totp_secret(&user)?;
         let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
         let Some(step) = totp::verify(&secret, code, now, None) else {
-            return Err(CoreError::invalid("code", "does not match; check the time on your device and try the current code"));
+            return Err(CoreError::invalid(
+                "code",
+                "does not match; check the time on your device and try the current code",
+            ));
         };
-        self.db().set_totp(user.org_id, user.id, user.totp_secret.as_deref(), true).await?;
-        self.db().advance_totp_step(user.org_id, user.id, i64::try_from(step).unwrap_or(i64::MAX)).await?;
+        self.db()
+            .set_totp(user.org_id, user.id, user.totp_secret.as_deref(), true)
+            .await?;
+        self.db()
+            .advance_totp_step(
+                user.org_id,
+                user.id,
+                i64::try_from(step).unwrap_or(i64::MAX),
+            )
+            .await?;
         let codes = recovery::generate(RECOVERY_CODES);
         let hashes: Vec<String> = codes
             .iter()
             .map(|c| ServerKeys::mac_hex(&self.keys().recovery, &recovery::normalize(c)))
             .collect();
-        self.db().replace_recovery_codes(user.org_id, user.id, &hashes).await?;
+        self.db()
+            .replace_recovery_codes(user.org_id, user.id, &hashes)
+            .await?;
         self.end_other_sessions(scope).await?;
         self.audit(Event::by(scope, "auth.mfa_enable")).await?;
-        Ok(TotpEnabled { recovery_codes: codes })
+        Ok(TotpEnabled {
+            recovery_codes: codes,
+        })
     }
 
     /// Turns MFA off after re-checking the password; ends every other session.
     pub async fn totp_disable(&self, scope: &Scope, password: &str) -> Result<(), CoreError> {
         let user = self.own_user(scope).await?;
-        let ok = self.hasher().verify(password, Some(&user.password_hash)).await.map_err(CoreError::internal)?;
+        let ok = self
+            .hasher()
+            .verify(password, Some(&user.password_hash))
+            .await
+            .map_err(CoreError::internal)?;
         if !ok.ok {
-            return Err(CoreError::invalid("password", "is not your current password"));
+            return Err(CoreError::invalid(
+                "password",
+                "is not your current password",
+            ));
         }
-        self.db().set_totp(user.org_id, user.id, None, false).await?;
-        self.db().replace_recovery_codes(user.org_id, user.id, &[]).await?;
+        self.db()
+            .set_totp(user.org_id, user.id, None, false)
+            .await?;
+        self.db()
+            .replace_recovery_codes(user.org_id, user.id, &[])
+            .await?;
         self.end_other_sessions(scope).await?;
         self.audit(Event::by(scope, "auth.mfa_disable")).await?;
         Ok(())
@@ -86,7 +122,10 @@ impl Core {
             Credential::Session(id) => Some(id.uuid()),
             _ => None,
         };
-        Ok(self.db().delete_sessions_except(scope.org_id().uuid(), scope.user_id().uuid(), keep).await?)
+        Ok(self
+            .db()
+            .delete_sessions_except(scope.org_id().uuid(), scope.user_id().uuid(), keep)
+            .await?)
     }
 
     pub(crate) async fn own_user(&self, scope: &Scope) -> Result<UserRow, CoreError> {
@@ -101,7 +140,8 @@ impl Core {
             .totp_secret
             .as_deref()
             .ok_or_else(|| CoreError::Conflict("two-factor authentication is not set up".into()))?;
-        let plain = keys::open(&self.keys().totp_seal, sealed, user.id.as_bytes()).map_err(CoreError::internal)?;
+        let plain = keys::open(&self.keys().totp_seal, sealed, user.id.as_bytes())
+            .map_err(CoreError::internal)?;
         Ok(TotpSecret::from_bytes(plain.to_vec()))
     }
 }

@@ -20,9 +20,11 @@ use crate::ids::{OrgId, UserId, WorkspaceId};
 use crate::{Core, CoreError, ServerKeys};
 
 pub use account::{RegisterRequest, SessionView};
-pub use keys::{ApiKeyCreated, ApiKeyView, NewApiKey, NewSupportKey, SupportKeyCreated, SupportKeyView};
+pub use keys::{
+    ApiKeyCreated, ApiKeyView, NewApiKey, NewSupportKey, SupportKeyCreated, SupportKeyView,
+};
 pub use login::{LoginOutcome, LoginRequest};
-pub use mfa::{TotpEnrolment, TotpEnabled};
+pub use mfa::{TotpEnabled, TotpEnrolment};
 
 /// A normalized email address: trimmed, lowercased, one `@` with text on both sides.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,12 +33,15 @@ pub struct EmailAddress(String);
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, CoreError> {
         let email = raw.trim().to_lowercase();
-        let bad = || CoreError::invalid("email", "must be an email address such as jane@example.com");
+        let bad =
+            || CoreError::invalid("email", "must be an email address such as jane@example.com");
         if email.len() > 254 || email.chars().any(char::is_whitespace) {
             return Err(bad());
         }
         match email.split_once('@') {
-            Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@') => {
+            Some((local, domain))
+                if !local.is_empty() && domain.contains('.') && !domain.contains('@') =>
+            {
                 Ok(Self(email))
             }
             _ => Err(bad()),
@@ -52,7 +57,10 @@ impl EmailAddress {
 pub fn parse_name(field: &'static str, raw: &str) -> Result<String, CoreError> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(CoreError::invalid(field, "must be between 1 and 200 characters"));
+        return Err(CoreError::invalid(
+            field,
+            "must be between 1 and 200 characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -87,7 +95,12 @@ impl Core {
 
     /// The two buckets of an attempt: the client IP, and an HMAC of the target account (so 100
     /// IPs against one account are stopped too, and the limiter never holds the raw email).
-    fn limit_keys(&self, action: Limited, ip: Option<IpAddr>, account: Option<&str>) -> Vec<String> {
+    fn limit_keys(
+        &self,
+        action: Limited,
+        ip: Option<IpAddr>,
+        account: Option<&str>,
+    ) -> Vec<String> {
         let mut keys = Vec::with_capacity(2);
         if let Some(ip) = ip {
             keys.push(format!("{}:ip:{ip}", action.name()));
@@ -108,16 +121,22 @@ impl Core {
     ) -> Result<(), CoreError> {
         let mut retry = 0;
         for key in self.limit_keys(action, ip, account) {
-            let decision = self.limiter().check(&key, self.quota()).await.map_err(|e| {
-                tracing::error!(error = %e, "rate limiter unavailable; refusing the attempt");
-                CoreError::Unavailable("the rate limiter")
-            })?;
+            let decision = self
+                .limiter()
+                .check(&key, self.quota())
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "rate limiter unavailable; refusing the attempt");
+                    CoreError::Unavailable("the rate limiter")
+                })?;
             if let Decision::Limited { .. } = decision {
                 retry = retry.max(decision.retry_after_secs());
             }
         }
         if retry > 0 {
-            return Err(CoreError::RateLimited { retry_after_secs: retry });
+            return Err(CoreError::RateLimited {
+                retry_after_secs: retry,
+            });
         }
         Ok(())
     }
@@ -135,7 +154,9 @@ impl Core {
                 CoreError::Unavailable("the rate limiter")
             })?;
             if let Decision::Limited { .. } = decision {
-                return Err(CoreError::RateLimited { retry_after_secs: decision.retry_after_secs() });
+                return Err(CoreError::RateLimited {
+                    retry_after_secs: decision.retry_after_secs(),
+                });
             }
         }
         Ok(())
@@ -151,7 +172,11 @@ impl Core {
         meta: RequestMeta,
     ) -> Result<Principal, CoreError> {
         let role = parse_role(&user.role)?;
-        let org = self.db().org(user.org_id).await?.ok_or(CoreError::Unauthenticated)?;
+        let org = self
+            .db()
+            .org(user.org_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
         let workspace_roles = self
             .db()
             .workspace_roles(user.org_id, user.id)
@@ -178,7 +203,9 @@ impl Core {
 
 pub(crate) fn parse_role(text: &str) -> Result<Role, CoreError> {
     Role::parse(text).ok_or_else(|| {
-        CoreError::Storage(meetvault_store::StoreError::Corrupt(format!("unknown role `{text}` in the database")))
+        CoreError::Storage(meetvault_store::StoreError::Corrupt(format!(
+            "unknown role `{text}` in the database"
+        )))
     })
 }
 
@@ -214,8 +241,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalized_and_checked() {
-        assert_eq!(EmailAddress::parse("  Jane@Example.COM ").unwrap().as_str(), "jane@example.com");
-        for bad in ["", "jane", "@example.com", "jane@", "jane@localhost", "a b@example.com", "a@b@c.com"] {
+        assert_eq!(
+            EmailAddress::parse("  Jane@Example.COM ").unwrap().as_str(),
+            "jane@example.com"
+        );
+        for bad in [
+            "",
+            "jane",
+            "@example.com",
+            "jane@",
+            "jane@localhost",
+            "a b@example.com",
+            "a@b@c.com",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
     }

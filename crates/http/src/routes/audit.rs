@@ -30,32 +30,66 @@ pub struct AuditQuery {
 
 /// The organization's audit entries, oldest first, with cursor pagination.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "Entries", body = Object)))]
-pub async fn list(State(app): State<AppState>, Auth(scope, ..): Auth<perm::AuditRead>, Query(q): Query<AuditQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn list(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::AuditRead>,
+    Query(q): Query<AuditQuery>,
+) -> Result<impl IntoResponse, ApiError> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::Invalid { field: "limit", message: "must be between 1 and 500".into() });
+        return Err(ApiError::Invalid {
+            field: "limit",
+            message: "must be between 1 and 500".into(),
+        });
     }
-    let filter = AuditFilter { action: q.action, actor: q.actor, since: q.since, until: q.until, after_seq: q.cursor, limit };
+    let filter = AuditFilter {
+        action: q.action,
+        actor: q.actor,
+        since: q.since,
+        until: q.until,
+        after_seq: q.cursor,
+        limit,
+    };
     let entries = app.core.audit_list(&scope, &filter).await?;
-    let next_cursor = (entries.len() as i64 == limit).then(|| entries.last().map(|e| e.seq)).flatten();
-    Ok(ApiJson(serde_json::json!({ "entries": entries, "next_cursor": next_cursor })))
+    let next_cursor = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.seq))
+        .flatten();
+    Ok(ApiJson(
+        serde_json::json!({ "entries": entries, "next_cursor": next_cursor }),
+    ))
 }
 
 /// The organization's log as JSON Lines (header, every position, checkpoints): feed it to
 /// `meetvault audit verify --export FILE`.
 #[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", responses((status = 200, description = "JSON Lines", content_type = "application/x-ndjson")))]
-pub async fn export(State(app): State<AppState>, Auth(scope, ..): Auth<perm::AuditRead>) -> Result<Response, ApiError> {
+pub async fn export(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::AuditRead>,
+) -> Result<Response, ApiError> {
     let mut body = app.core.audit_export(&scope).await?.join("\n");
     body.push('\n');
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        body,
+    )
+        .into_response())
 }
 
 /// An inclusion proof (RFC 9162) of one of the organization's entries against the latest
 /// signed checkpoint.
 #[utoipa::path(get, path = "/api/v1/audit/proof/{seq}", tag = "audit", params(("seq" = i64, Path, description = "Entry number")),
     responses((status = 200, description = "Proof", body = Object), (status = 404, description = "No such entry of yours", body = crate::error::ErrorBody)))]
-pub async fn proof(State(app): State<AppState>, Auth(scope, ..): Auth<perm::AuditRead>, Path(seq): Path<String>) -> Result<impl IntoResponse, ApiError> {
-    let seq: i64 = seq.parse().ok().filter(|s| *s >= 1).ok_or_else(|| ApiError::BadRequest("seq must be a positive entry number".into()))?;
+pub async fn proof(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::AuditRead>,
+    Path(seq): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let seq: i64 = seq
+        .parse()
+        .ok()
+        .filter(|s| *s >= 1)
+        .ok_or_else(|| ApiError::BadRequest("seq must be a positive entry number".into()))?;
     Ok(ApiJson(app.core.audit_proof(&scope, seq).await?))
 }
 
@@ -63,7 +97,11 @@ pub async fn proof(State(app): State<AppState>, Auth(scope, ..): Auth<perm::Audi
 #[utoipa::path(get, path = "/api/v1/audit/checkpoint", tag = "audit", responses((status = 200, description = "Signed note", content_type = "text/plain")))]
 pub async fn checkpoint(State(app): State<AppState>) -> Result<Response, ApiError> {
     let cp = app.core.checkpoint().await?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], cp.note).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        cp.note,
+    )
+        .into_response())
 }
 
 /// The audit signing key as a note verifier key (`name+keyid+base64`).

@@ -10,7 +10,9 @@ use meetvault_core::ids::SessionId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{AnyCaller, Auth, OwnAccount, cookie, device_cookie_name, origin_is_ours, set_cookie};
+use crate::auth::{
+    AnyCaller, Auth, OwnAccount, cookie, device_cookie_name, origin_is_ours, set_cookie,
+};
 use crate::state::AppState;
 use crate::{ApiError, ApiJson};
 
@@ -64,12 +66,18 @@ pub struct PasswordChanged {
 /// Refuses a cross-site POST to the cookie-setting routes (login CSRF).
 pub(crate) fn same_site_or_no_origin(headers: &HeaderMap, app: &AppState) -> Result<(), ApiError> {
     match headers.get(header::ORIGIN) {
-        Some(origin) if !origin_is_ours(origin, headers, app.core.config()) => Err(crate::auth::csrf_failed()),
+        Some(origin) if !origin_is_ours(origin, headers, app.core.config()) => {
+            Err(crate::auth::csrf_failed())
+        }
         _ => Ok(()),
     }
 }
 
-pub(crate) fn session_response(app: &AppState, outcome: LoginOutcome, status: StatusCode) -> Result<Response, ApiError> {
+pub(crate) fn session_response(
+    app: &AppState,
+    outcome: LoginOutcome,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     let config = app.core.config();
     let session = set_cookie(
         crate::auth::session_cookie_name(config),
@@ -83,7 +91,12 @@ pub(crate) fn session_response(app: &AppState, outcome: LoginOutcome, status: St
         csrf_token: outcome.csrf_token.clone(),
         expires_at: outcome.expires_at,
     };
-    Ok((status, AppendHeaders([(header::SET_COOKIE, session), (header::SET_COOKIE, device)]), ApiJson(body)).into_response())
+    Ok((
+        status,
+        AppendHeaders([(header::SET_COOKIE, session), (header::SET_COOKIE, device)]),
+        ApiJson(body),
+    )
+        .into_response())
 }
 
 /// Creates an account. The first user of an instance becomes the owner of a new organization;
@@ -96,11 +109,22 @@ pub(crate) fn session_response(app: &AppState, outcome: LoginOutcome, status: St
         (status = 422, description = "Invalid input (e.g. a common password)", body = crate::error::ErrorBody),
         (status = 429, description = "Too many attempts", body = crate::error::ErrorBody),
     ))]
-pub async fn register(State(app): State<AppState>, Meta(meta): Meta, headers: HeaderMap, ApiJson(body): ApiJson<RegisterBody>) -> Result<Response, ApiError> {
+pub async fn register(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RegisterBody>,
+) -> Result<Response, ApiError> {
     same_site_or_no_origin(&headers, &app)?;
     let outcome = app
         .core
-        .register(RegisterRequest { email: body.email, password: body.password, name: body.name, org_name: body.org_name, meta })
+        .register(RegisterRequest {
+            email: body.email,
+            password: body.password,
+            name: body.name,
+            org_name: body.org_name,
+            meta,
+        })
         .await?;
     session_response(&app, outcome, StatusCode::CREATED)
 }
@@ -112,7 +136,12 @@ pub async fn register(State(app): State<AppState>, Meta(meta): Meta, headers: He
         (status = 401, description = "Wrong email or password, or a second factor is required", body = crate::error::ErrorBody),
         (status = 429, description = "Too many attempts", body = crate::error::ErrorBody),
     ))]
-pub async fn login(State(app): State<AppState>, Meta(meta): Meta, headers: HeaderMap, ApiJson(body): ApiJson<LoginBody>) -> Result<Response, ApiError> {
+pub async fn login(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<Response, ApiError> {
     same_site_or_no_origin(&headers, &app)?;
     let device = cookie(&headers, device_cookie_name(app.core.config()));
     let outcome = app
@@ -132,16 +161,26 @@ pub async fn login(State(app): State<AppState>, Meta(meta): Meta, headers: Heade
 /// Ends the current session and clears its cookie.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204, description = "Signed out"), (status = 401, description = "Not signed in", body = crate::error::ErrorBody)))]
-pub async fn logout(State(app): State<AppState>, Auth(scope, ..): Auth<OwnAccount>) -> Result<Response, ApiError> {
+pub async fn logout(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<OwnAccount>,
+) -> Result<Response, ApiError> {
     app.core.logout(&scope).await?;
     let clear = set_cookie(crate::auth::session_cookie_name(app.core.config()), "", 0);
-    Ok((StatusCode::NO_CONTENT, AppendHeaders([(header::SET_COOKIE, clear)])).into_response())
+    Ok((
+        StatusCode::NO_CONTENT,
+        AppendHeaders([(header::SET_COOKIE, clear)]),
+    )
+        .into_response())
 }
 
 /// The caller: their account (for a key, its creator's).
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
     responses((status = 200, description = "The caller", body = Object), (status = 401, description = "Not signed in", body = crate::error::ErrorBody)))]
-pub async fn me(State(app): State<AppState>, Auth(scope, ..): Auth<AnyCaller>) -> Result<impl IntoResponse, ApiError> {
+pub async fn me(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<AnyCaller>,
+) -> Result<impl IntoResponse, ApiError> {
     let user = app.core.me(&scope).await?;
     Ok(ApiJson(serde_json::json!({
         "user": user,
@@ -156,14 +195,23 @@ pub async fn me(State(app): State<AppState>, Auth(scope, ..): Auth<AnyCaller>) -
 /// The caller's sessions, with where and when each was used.
 #[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth",
     responses((status = 200, description = "Sessions", body = Object), (status = 401, description = "Not signed in", body = crate::error::ErrorBody)))]
-pub async fn sessions(State(app): State<AppState>, Auth(scope, ..): Auth<OwnAccount>) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(serde_json::json!({ "sessions": app.core.sessions(&scope).await? })))
+pub async fn sessions(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<OwnAccount>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(
+        serde_json::json!({ "sessions": app.core.sessions(&scope).await? }),
+    ))
 }
 
 /// Ends one of the caller's sessions.
 #[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", params(("id" = String, Path, description = "ses_…")),
     responses((status = 204, description = "Ended"), (status = 404, description = "No such session of yours", body = crate::error::ErrorBody)))]
-pub async fn revoke_session(State(app): State<AppState>, Auth(scope, ..): Auth<OwnAccount>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn revoke_session(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<OwnAccount>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let id: SessionId = super::parse_id(&id)?;
     app.core.revoke_session(&scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -176,7 +224,14 @@ pub async fn revoke_session(State(app): State<AppState>, Auth(scope, ..): Auth<O
         (status = 422, description = "Wrong current password or a weak new one", body = crate::error::ErrorBody),
         (status = 429, description = "Too many attempts", body = crate::error::ErrorBody),
     ))]
-pub async fn change_password(State(app): State<AppState>, Auth(scope, ..): Auth<OwnAccount>, ApiJson(body): ApiJson<PasswordBody>) -> Result<ApiJson<PasswordChanged>, ApiError> {
-    let sessions_ended = app.core.change_password(&scope, &body.current_password, body.new_password).await?;
+pub async fn change_password(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<OwnAccount>,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> Result<ApiJson<PasswordChanged>, ApiError> {
+    let sessions_ended = app
+        .core
+        .change_password(&scope, &body.current_password, body.new_password)
+        .await?;
     Ok(ApiJson(PasswordChanged { sessions_ended }))
 }

@@ -38,50 +38,98 @@ pub struct SupportKeyBody {
 /// Creates an API key; the key is in this response only.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "keys", request_body = ApiKeyBody,
     responses((status = 201, description = "Created; `key` is shown once", body = Object), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
-pub async fn create_api_key(State(app): State<AppState>, Auth(scope, ..): Auth<perm::KeysManage>, ApiJson(body): ApiJson<ApiKeyBody>) -> Result<impl IntoResponse, ApiError> {
-    let workspace_id = body.workspace_id.as_deref().map(parse_id::<WorkspaceId>).transpose()?;
+pub async fn create_api_key(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::KeysManage>,
+    ApiJson(body): ApiJson<ApiKeyBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let workspace_id = body
+        .workspace_id
+        .as_deref()
+        .map(parse_id::<WorkspaceId>)
+        .transpose()?;
     let created = app
         .core
-        .create_api_key(&scope, NewApiKey { name: body.name, permissions: body.permissions, workspace_id, expires_at: body.expires_at })
+        .create_api_key(
+            &scope,
+            NewApiKey {
+                name: body.name,
+                permissions: body.permissions,
+                workspace_id,
+                expires_at: body.expires_at,
+            },
+        )
         .await?;
     Ok((StatusCode::CREATED, ApiJson(created)))
 }
 
 /// The organization's API keys, without secrets.
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "keys", responses((status = 200, description = "Keys", body = Object)))]
-pub async fn list_api_keys(State(app): State<AppState>, Auth(scope, ..): Auth<perm::KeysManage>) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(serde_json::json!({ "api_keys": app.core.api_keys(&scope).await? })))
+pub async fn list_api_keys(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::KeysManage>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(
+        serde_json::json!({ "api_keys": app.core.api_keys(&scope).await? }),
+    ))
 }
 
 /// Revokes an API key; it fails on its very next use.
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "keys", params(("id" = String, Path, description = "key_…")),
     responses((status = 204, description = "Revoked"), (status = 404, description = "No such key", body = crate::error::ErrorBody)))]
-pub async fn revoke_api_key(State(app): State<AppState>, Auth(scope, ..): Auth<perm::KeysManage>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    app.core.revoke_api_key(&scope, parse_id::<ApiKeyId>(&id)?).await?;
+pub async fn revoke_api_key(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::KeysManage>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    app.core
+        .revoke_api_key(&scope, parse_id::<ApiKeyId>(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Creates a support-access key: read-only access to your data for at most 72 hours.
 #[utoipa::path(post, path = "/api/v1/support-keys", tag = "keys", request_body = SupportKeyBody,
     responses((status = 201, description = "Created; `key` is shown once", body = Object), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
-pub async fn create_support_key(State(app): State<AppState>, Auth(scope, ..): Auth<OwnAccount>, ApiJson(body): ApiJson<SupportKeyBody>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create_support_key(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<OwnAccount>,
+    ApiJson(body): ApiJson<SupportKeyBody>,
+) -> Result<impl IntoResponse, ApiError> {
     let created = app
         .core
-        .create_support_key(&scope, NewSupportKey { note: body.note, expires_in_hours: body.expires_in_hours })
+        .create_support_key(
+            &scope,
+            NewSupportKey {
+                note: body.note,
+                expires_in_hours: body.expires_in_hours,
+            },
+        )
         .await?;
     Ok((StatusCode::CREATED, ApiJson(created)))
 }
 
 /// Your support-access keys.
 #[utoipa::path(get, path = "/api/v1/support-keys", tag = "keys", responses((status = 200, description = "Keys", body = Object)))]
-pub async fn list_support_keys(State(app): State<AppState>, Auth(scope, ..): Auth<OwnAccount>) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(serde_json::json!({ "support_keys": app.core.support_keys(&scope).await? })))
+pub async fn list_support_keys(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<OwnAccount>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(
+        serde_json::json!({ "support_keys": app.core.support_keys(&scope).await? }),
+    ))
 }
 
 /// Revokes one of your support-access keys.
 #[utoipa::path(delete, path = "/api/v1/support-keys/{id}", tag = "keys", params(("id" = String, Path, description = "sup_…")),
     responses((status = 204, description = "Revoked"), (status = 404, description = "No such key", body = crate::error::ErrorBody)))]
-pub async fn revoke_support_key(State(app): State<AppState>, Auth(scope, ..): Auth<OwnAccount>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    app.core.revoke_support_key(&scope, parse_id::<SupportKeyId>(&id)?).await?;
+pub async fn revoke_support_key(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<OwnAccount>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    app.core
+        .revoke_support_key(&scope, parse_id::<SupportKeyId>(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

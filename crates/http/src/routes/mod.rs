@@ -1,16 +1,16 @@
 //! The routes, one module per resource. Each handler is annotated for OpenAPI and registered in
 //! [`crate::router`], so the served document is generated from the handlers themselves.
 
-pub mod health;
-pub mod instance;
-pub mod metrics;
-pub mod openapi;
-pub mod security_txt;
 pub mod audit;
 pub mod auth;
+pub mod health;
+pub mod instance;
 pub mod keys;
+pub mod metrics;
 pub mod mfa;
+pub mod openapi;
 pub mod org;
+pub mod security_txt;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -31,6 +31,9 @@ impl FromRequestParts<AppState> for Meta {
 }
 
 /// Parses a typed id from a path segment: the wrong kind of id is a clear 400.
-pub fn parse_id<T: std::str::FromStr<Err = meetvault_core::ids::IdError>>(raw: &str) -> Result<T, ApiError> {
-    raw.parse().map_err(|e: meetvault_core::ids::IdError| ApiError::BadRequest(e.to_string()))
+pub fn parse_id<T: std::str::FromStr<Err = meetvault_core::ids::IdError>>(
+    raw: &str,
+) -> Result<T, ApiError> {
+    raw.parse()
+        .map_err(|e: meetvault_core::ids::IdError| ApiError::BadRequest(e.to_string()))
 }

@@ -60,95 +60,191 @@ pub struct AcceptBody {
 
 /// The caller's organization.
 #[utoipa::path(get, path = "/api/v1/org", tag = "org", responses((status = 200, description = "The organization", body = Object)))]
-pub async fn get_org(State(app): State<AppState>, Auth(scope, ..): Auth<perm::OrgManage>) -> Result<impl IntoResponse, ApiError> {
+pub async fn get_org(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(ApiJson(app.core.org_view(&scope).await?))
 }
 
 /// Changes the organization's name or MFA requirement.
 #[utoipa::path(patch, path = "/api/v1/org", tag = "org", request_body = OrgPatch, responses((status = 200, description = "Updated", body = Object)))]
-pub async fn patch_org(State(app): State<AppState>, Auth(scope, ..): Auth<perm::OrgManage>, ApiJson(body): ApiJson<OrgPatch>) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(app.core.update_org(&scope, body.name.as_deref(), body.require_mfa).await?))
+pub async fn patch_org(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+    ApiJson(body): ApiJson<OrgPatch>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(
+        app.core
+            .update_org(&scope, body.name.as_deref(), body.require_mfa)
+            .await?,
+    ))
 }
 
 /// The organization's members.
 #[utoipa::path(get, path = "/api/v1/members", tag = "org", responses((status = 200, description = "Members", body = Object)))]
-pub async fn list_members(State(app): State<AppState>, Auth(scope, ..): Auth<perm::MembersManage>) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(serde_json::json!({ "members": app.core.members(&scope).await? })))
+pub async fn list_members(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MembersManage>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(
+        serde_json::json!({ "members": app.core.members(&scope).await? }),
+    ))
 }
 
 /// Changes a member's organization role; it applies on their very next request.
 #[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "org", request_body = RoleBody, params(("id" = String, Path, description = "usr_…")),
     responses((status = 200, description = "Updated", body = Object), (status = 404, description = "No such member", body = crate::error::ErrorBody)))]
-pub async fn patch_member(State(app): State<AppState>, Auth(scope, ..): Auth<perm::MembersManage>, Path(id): Path<String>, ApiJson(body): ApiJson<RoleBody>) -> Result<impl IntoResponse, ApiError> {
+pub async fn patch_member(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MembersManage>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> Result<impl IntoResponse, ApiError> {
     let role = parse_role("role", &body.role)?;
-    Ok(ApiJson(app.core.set_member_role(&scope, parse_id::<UserId>(&id)?, role).await?))
+    Ok(ApiJson(
+        app.core
+            .set_member_role(&scope, parse_id::<UserId>(&id)?, role)
+            .await?,
+    ))
 }
 
 /// Removes a member with their sessions and keys.
 #[utoipa::path(delete, path = "/api/v1/members/{id}", tag = "org", params(("id" = String, Path, description = "usr_…")),
     responses((status = 204, description = "Removed"), (status = 404, description = "No such member", body = crate::error::ErrorBody)))]
-pub async fn remove_member(State(app): State<AppState>, Auth(scope, ..): Auth<perm::MembersManage>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    app.core.remove_member(&scope, parse_id::<UserId>(&id)?).await?;
+pub async fn remove_member(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MembersManage>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    app.core
+        .remove_member(&scope, parse_id::<UserId>(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Resets a member's two-factor authentication (a lost device) and ends their sessions.
 #[utoipa::path(delete, path = "/api/v1/members/{id}/mfa", tag = "org", params(("id" = String, Path, description = "usr_…")),
     responses((status = 204, description = "Reset"), (status = 404, description = "No such member", body = crate::error::ErrorBody)))]
-pub async fn reset_member_mfa(State(app): State<AppState>, Auth(scope, ..): Auth<perm::MembersManage>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    app.core.reset_member_mfa(&scope, parse_id::<UserId>(&id)?).await?;
+pub async fn reset_member_mfa(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MembersManage>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    app.core
+        .reset_member_mfa(&scope, parse_id::<UserId>(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The organization's workspaces.
 #[utoipa::path(get, path = "/api/v1/workspaces", tag = "org", responses((status = 200, description = "Workspaces", body = Object)))]
-pub async fn list_workspaces(State(app): State<AppState>, Auth(scope, ..): Auth<perm::OrgManage>) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(serde_json::json!({ "workspaces": app.core.workspaces(&scope).await? })))
+pub async fn list_workspaces(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(
+        serde_json::json!({ "workspaces": app.core.workspaces(&scope).await? }),
+    ))
 }
 
 /// Creates a workspace.
 #[utoipa::path(post, path = "/api/v1/workspaces", tag = "org", request_body = NameBody, responses((status = 201, description = "Created", body = Object)))]
-pub async fn create_workspace(State(app): State<AppState>, Auth(scope, ..): Auth<perm::OrgManage>, ApiJson(body): ApiJson<NameBody>) -> Result<impl IntoResponse, ApiError> {
-    Ok((StatusCode::CREATED, ApiJson(app.core.create_workspace(&scope, &body.name).await?)))
+pub async fn create_workspace(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+    ApiJson(body): ApiJson<NameBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(app.core.create_workspace(&scope, &body.name).await?),
+    ))
 }
 
 /// Renames a workspace.
 #[utoipa::path(patch, path = "/api/v1/workspaces/{id}", tag = "org", request_body = NameBody, params(("id" = String, Path, description = "wsp_…")),
     responses((status = 200, description = "Renamed", body = Object), (status = 404, description = "No such workspace", body = crate::error::ErrorBody)))]
-pub async fn patch_workspace(State(app): State<AppState>, Auth(scope, ..): Auth<perm::OrgManage>, Path(id): Path<String>, ApiJson(body): ApiJson<NameBody>) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(app.core.rename_workspace(&scope, parse_id::<WorkspaceId>(&id)?, &body.name).await?))
+pub async fn patch_workspace(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NameBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(
+        app.core
+            .rename_workspace(&scope, parse_id::<WorkspaceId>(&id)?, &body.name)
+            .await?,
+    ))
 }
 
 /// Sets or removes a member's role in a workspace.
 #[utoipa::path(put, path = "/api/v1/workspaces/{id}/members/{user_id}", tag = "org", request_body = WorkspaceRoleBody,
     params(("id" = String, Path, description = "wsp_…"), ("user_id" = String, Path, description = "usr_…")),
     responses((status = 204, description = "Set"), (status = 404, description = "No such workspace or member", body = crate::error::ErrorBody)))]
-pub async fn put_workspace_member(State(app): State<AppState>, Auth(scope, ..): Auth<perm::MembersManage>, Path((id, user_id)): Path<(String, String)>, ApiJson(body): ApiJson<WorkspaceRoleBody>) -> Result<StatusCode, ApiError> {
-    let role = body.role.as_deref().map(|r| parse_role("role", r)).transpose()?;
-    app.core.set_workspace_role(&scope, parse_id::<WorkspaceId>(&id)?, parse_id::<UserId>(&user_id)?, role).await?;
+pub async fn put_workspace_member(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MembersManage>,
+    Path((id, user_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<WorkspaceRoleBody>,
+) -> Result<StatusCode, ApiError> {
+    let role = body
+        .role
+        .as_deref()
+        .map(|r| parse_role("role", r))
+        .transpose()?;
+    app.core
+        .set_workspace_role(
+            &scope,
+            parse_id::<WorkspaceId>(&id)?,
+            parse_id::<UserId>(&user_id)?,
+            role,
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Invites someone by email; the token (for the invitee) is in this response only.
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "org", request_body = InvitationBody,
     responses((status = 201, description = "Invited", body = Object), (status = 409, description = "Email taken", body = crate::error::ErrorBody)))]
-pub async fn create_invitation(State(app): State<AppState>, Auth(scope, ..): Auth<perm::MembersManage>, ApiJson(body): ApiJson<InvitationBody>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create_invitation(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MembersManage>,
+    ApiJson(body): ApiJson<InvitationBody>,
+) -> Result<impl IntoResponse, ApiError> {
     let role = parse_role("role", &body.role)?;
-    let ws = body.workspace_id.as_deref().map(parse_id::<WorkspaceId>).transpose()?;
-    Ok((StatusCode::CREATED, ApiJson(app.core.invite(&scope, &body.email, role, ws).await?)))
+    let ws = body
+        .workspace_id
+        .as_deref()
+        .map(parse_id::<WorkspaceId>)
+        .transpose()?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(app.core.invite(&scope, &body.email, role, ws).await?),
+    ))
 }
 
 /// Pending and past invitations.
 #[utoipa::path(get, path = "/api/v1/invitations", tag = "org", responses((status = 200, description = "Invitations", body = Object)))]
-pub async fn list_invitations(State(app): State<AppState>, Auth(scope, ..): Auth<perm::MembersManage>) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(serde_json::json!({ "invitations": app.core.invitations(&scope).await? })))
+pub async fn list_invitations(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MembersManage>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(
+        serde_json::json!({ "invitations": app.core.invitations(&scope).await? }),
+    ))
 }
 
 /// Revokes a pending invitation.
 #[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "org", params(("id" = String, Path, description = "inv_…")),
     responses((status = 204, description = "Revoked"), (status = 404, description = "No such pending invitation", body = crate::error::ErrorBody)))]
-pub async fn revoke_invitation(State(app): State<AppState>, Auth(scope, ..): Auth<perm::MembersManage>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    app.core.revoke_invitation(&scope, parse_id::<InvitationId>(&id)?).await?;
+pub async fn revoke_invitation(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MembersManage>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    app.core
+        .revoke_invitation(&scope, parse_id::<InvitationId>(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -157,8 +253,17 @@ pub async fn revoke_invitation(State(app): State<AppState>, Auth(scope, ..): Aut
     responses((status = 201, description = "Account created and signed in", body = super::auth::SessionCreated),
               (status = 404, description = "Unknown, expired, revoked or used", body = crate::error::ErrorBody),
               (status = 429, description = "Too many attempts", body = crate::error::ErrorBody)))]
-pub async fn accept_invitation(State(app): State<AppState>, Meta(meta): Meta, headers: HeaderMap, Path(token): Path<String>, ApiJson(body): ApiJson<AcceptBody>) -> Result<Response, ApiError> {
+pub async fn accept_invitation(
+    State(app): State<AppState>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    ApiJson(body): ApiJson<AcceptBody>,
+) -> Result<Response, ApiError> {
     super::auth::same_site_or_no_origin(&headers, &app)?;
-    let outcome = app.core.accept_invitation(&token, &body.name, body.password, meta).await?;
+    let outcome = app
+        .core
+        .accept_invitation(&token, &body.name, body.password, meta)
+        .await?;
     super::auth::session_response(&app, outcome, StatusCode::CREATED)
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod audit;
 mod blobs;
 mod cli;
 mod errors;
@@ -12,5 +13,6 @@ mod helpers;
 mod logging;
 mod observability;
 mod probe;
+mod ratelimit;
 mod shutdown;
 mod tls;

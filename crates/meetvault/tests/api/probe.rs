@@ -29,42 +29,142 @@ const ROUTES: &[(&str, &str, Class, bool)] = &[
     ("GET", "/metrics", Class::Public, false),
     ("GET", "/api/v1/openapi.json", Class::Public, false),
     ("GET", "/.well-known/security.txt", Class::Public, false),
-    ("GET", "/.well-known/meetvault-signing-key", Class::Public, false),
+    (
+        "GET",
+        "/.well-known/meetvault-signing-key",
+        Class::Public,
+        false,
+    ),
     ("GET", "/api/v1/instance", Class::Public, false),
     ("POST", "/api/v1/auth/register", Class::Public, false),
     ("POST", "/api/v1/auth/login", Class::Public, false),
-    ("POST", "/api/v1/invitations/{token}/accept", Class::Public, false),
+    (
+        "POST",
+        "/api/v1/invitations/{token}/accept",
+        Class::Public,
+        false,
+    ),
     ("GET", "/api/v1/audit/checkpoint", Class::Public, false),
     ("GET", "/api/v1/me", Class::AnyCaller, false),
     ("POST", "/api/v1/auth/logout", Class::OwnAccount, false),
     ("GET", "/api/v1/auth/sessions", Class::OwnAccount, false),
-    ("DELETE", "/api/v1/auth/sessions/{id}", Class::OwnAccount, true),
+    (
+        "DELETE",
+        "/api/v1/auth/sessions/{id}",
+        Class::OwnAccount,
+        true,
+    ),
     ("POST", "/api/v1/auth/password", Class::OwnAccount, false),
     ("POST", "/api/v1/auth/mfa/totp", Class::OwnAccount, false),
     ("DELETE", "/api/v1/auth/mfa/totp", Class::OwnAccount, false),
-    ("POST", "/api/v1/auth/mfa/totp/confirm", Class::OwnAccount, false),
+    (
+        "POST",
+        "/api/v1/auth/mfa/totp/confirm",
+        Class::OwnAccount,
+        false,
+    ),
     ("POST", "/api/v1/support-keys", Class::OwnAccount, false),
     ("GET", "/api/v1/support-keys", Class::OwnAccount, false),
-    ("DELETE", "/api/v1/support-keys/{id}", Class::OwnAccount, true),
-    ("POST", "/api/v1/api-keys", Class::Perm("keys:manage"), false),
+    (
+        "DELETE",
+        "/api/v1/support-keys/{id}",
+        Class::OwnAccount,
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/api-keys",
+        Class::Perm("keys:manage"),
+        false,
+    ),
     ("GET", "/api/v1/api-keys", Class::Perm("keys:manage"), false),
-    ("DELETE", "/api/v1/api-keys/{id}", Class::Perm("keys:manage"), true),
+    (
+        "DELETE",
+        "/api/v1/api-keys/{id}",
+        Class::Perm("keys:manage"),
+        true,
+    ),
     ("GET", "/api/v1/org", Class::Perm("org:manage"), false),
     ("PATCH", "/api/v1/org", Class::Perm("org:manage"), false),
-    ("GET", "/api/v1/members", Class::Perm("members:manage"), false),
-    ("PATCH", "/api/v1/members/{id}", Class::Perm("members:manage"), true),
-    ("DELETE", "/api/v1/members/{id}", Class::Perm("members:manage"), true),
-    ("DELETE", "/api/v1/members/{id}/mfa", Class::Perm("members:manage"), true),
-    ("GET", "/api/v1/workspaces", Class::Perm("org:manage"), false),
-    ("POST", "/api/v1/workspaces", Class::Perm("org:manage"), false),
-    ("PATCH", "/api/v1/workspaces/{id}", Class::Perm("org:manage"), true),
-    ("PUT", "/api/v1/workspaces/{id}/members/{user_id}", Class::Perm("members:manage"), true),
-    ("POST", "/api/v1/invitations", Class::Perm("members:manage"), false),
-    ("GET", "/api/v1/invitations", Class::Perm("members:manage"), false),
-    ("DELETE", "/api/v1/invitations/{id}", Class::Perm("members:manage"), true),
+    (
+        "GET",
+        "/api/v1/members",
+        Class::Perm("members:manage"),
+        false,
+    ),
+    (
+        "PATCH",
+        "/api/v1/members/{id}",
+        Class::Perm("members:manage"),
+        true,
+    ),
+    (
+        "DELETE",
+        "/api/v1/members/{id}",
+        Class::Perm("members:manage"),
+        true,
+    ),
+    (
+        "DELETE",
+        "/api/v1/members/{id}/mfa",
+        Class::Perm("members:manage"),
+        true,
+    ),
+    (
+        "GET",
+        "/api/v1/workspaces",
+        Class::Perm("org:manage"),
+        false,
+    ),
+    (
+        "POST",
+        "/api/v1/workspaces",
+        Class::Perm("org:manage"),
+        false,
+    ),
+    (
+        "PATCH",
+        "/api/v1/workspaces/{id}",
+        Class::Perm("org:manage"),
+        true,
+    ),
+    (
+        "PUT",
+        "/api/v1/workspaces/{id}/members/{user_id}",
+        Class::Perm("members:manage"),
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/invitations",
+        Class::Perm("members:manage"),
+        false,
+    ),
+    (
+        "GET",
+        "/api/v1/invitations",
+        Class::Perm("members:manage"),
+        false,
+    ),
+    (
+        "DELETE",
+        "/api/v1/invitations/{id}",
+        Class::Perm("members:manage"),
+        true,
+    ),
     ("GET", "/api/v1/audit", Class::Perm("audit:read"), false),
-    ("GET", "/api/v1/audit/export", Class::Perm("audit:read"), false),
-    ("GET", "/api/v1/audit/proof/{seq}", Class::Perm("audit:read"), true),
+    (
+        "GET",
+        "/api/v1/audit/export",
+        Class::Perm("audit:read"),
+        false,
+    ),
+    (
+        "GET",
+        "/api/v1/audit/proof/{seq}",
+        Class::Perm("audit:read"),
+        true,
+    ),
 ];
 
 /// Org A's resources that path templates are filled with, and everything that identifies A.
@@ -88,7 +188,14 @@ async fn fixture(app: &TestApp) -> Fixture {
     let other = app.register("owner-b@example.com", "Org B").await;
     let (narrow_key, narrow_id) = app.api_key(&owner, &["billing:read"]).await;
     let (revoked_key, revoked_id) = app.api_key(&owner, &["keys:manage", "audit:read"]).await;
-    let r = app.send(&Cred::Session(owner.clone()), Method::DELETE, &format!("/api/v1/api-keys/{revoked_id}"), None).await;
+    let r = app
+        .send(
+            &Cred::Session(owner.clone()),
+            Method::DELETE,
+            &format!("/api/v1/api-keys/{revoked_id}"),
+            None,
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let (expired_key, expired_id) = app.api_key(&owner, &["keys:manage", "audit:read"]).await;
     let past = match app.db().kind() {
@@ -96,14 +203,43 @@ async fn fixture(app: &TestApp) -> Fixture {
         meetvault_config::DatabaseKind::Postgres => "2000-01-01T00:00:00Z",
     };
     let lookup = &expired_key[..12];
-    meetvault_test_support::execute(app.db(), &format!("UPDATE api_keys SET expires_at = '{past}' WHERE lookup = '{lookup}'")).await;
+    meetvault_test_support::execute(
+        app.db(),
+        &format!("UPDATE api_keys SET expires_at = '{past}' WHERE lookup = '{lookup}'"),
+    )
+    .await;
     let owner_cred = Cred::Session(owner.clone());
-    let r = app.send(&owner_cred, Method::POST, "/api/v1/support-keys", Some(json!({"note": "vendor ticket 1", "expires_in_hours": 24}))).await;
-    let support_key_id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let r = app.send(&owner_cred, Method::GET, "/api/v1/workspaces", None).await;
-    let workspace_id = r.json::<Value>().await.unwrap()["workspaces"][0]["id"].as_str().unwrap().to_owned();
-    let r = app.send(&owner_cred, Method::POST, "/api/v1/invitations", Some(json!({"email": "pending-a@example.com", "role": "member"}))).await;
-    let invitation_id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let r = app
+        .send(
+            &owner_cred,
+            Method::POST,
+            "/api/v1/support-keys",
+            Some(json!({"note": "vendor ticket 1", "expires_in_hours": 24})),
+        )
+        .await;
+    let support_key_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .send(&owner_cred, Method::GET, "/api/v1/workspaces", None)
+        .await;
+    let workspace_id = r.json::<Value>().await.unwrap()["workspaces"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .send(
+            &owner_cred,
+            Method::POST,
+            "/api/v1/invitations",
+            Some(json!({"email": "pending-a@example.com", "role": "member"})),
+        )
+        .await;
+    let invitation_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let markers = vec![
         owner.org_id.clone(),
         owner.user_id.clone(),
@@ -117,7 +253,19 @@ async fn fixture(app: &TestApp) -> Fixture {
         invitation_id.clone(),
         "Org A".to_owned(),
     ];
-    Fixture { owner, viewer, other, narrow_key, revoked_key, expired_key, key_id: narrow_id, support_key_id, workspace_id, invitation_id, markers }
+    Fixture {
+        owner,
+        viewer,
+        other,
+        narrow_key,
+        revoked_key,
+        expired_key,
+        key_id: narrow_id,
+        support_key_id,
+        workspace_id,
+        invitation_id,
+        markers,
+    }
 }
 
 fn fill(path: &str, f: &Fixture) -> String {
@@ -174,11 +322,20 @@ async fn every_route_is_classified_and_enforces_its_requirement_across_tenants_r
             documented.insert((method.to_uppercase(), path.clone()));
         }
     }
-    let classified: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p, ..)| ((*m).to_owned(), (*p).to_owned())).collect();
+    let classified: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p, ..)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
     let unclassified: Vec<_> = documented.difference(&classified).collect();
-    assert!(unclassified.is_empty(), "routes missing from the probe suite's table: {unclassified:?}");
+    assert!(
+        unclassified.is_empty(),
+        "routes missing from the probe suite's table: {unclassified:?}"
+    );
     let stale: Vec<_> = classified.difference(&documented).collect();
-    assert!(stale.is_empty(), "the probe table names routes that no longer exist: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "the probe table names routes that no longer exist: {stale:?}"
+    );
 
     let f = fixture(&app).await;
     let mut checked = 0;
@@ -192,24 +349,42 @@ async fn every_route_is_classified_and_enforces_its_requirement_across_tenants_r
         let what = format!("{method} {template}");
 
         let r = app.send(&Cred::None, m.clone(), &path, b()).await;
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{what} without credentials");
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "{what} without credentials"
+        );
         checked += 1;
 
         for (name, key) in [("revoked", &f.revoked_key), ("expired", &f.expired_key)] {
-            let r = app.send(&Cred::Bearer(key.clone()), m.clone(), &path, b()).await;
-            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{what} with a {name} key");
+            let r = app
+                .send(&Cred::Bearer(key.clone()), m.clone(), &path, b())
+                .await;
+            assert_eq!(
+                r.status(),
+                StatusCode::UNAUTHORIZED,
+                "{what} with a {name} key"
+            );
             checked += 1;
         }
 
-        let r = app.send(&Cred::Bearer(f.narrow_key.clone()), m.clone(), &path, b()).await;
+        let r = app
+            .send(&Cred::Bearer(f.narrow_key.clone()), m.clone(), &path, b())
+            .await;
         match class {
             Class::AnyCaller => assert_eq!(r.status(), StatusCode::OK, "{what} with a key"),
-            _ => assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what} with a key lacking the permission"),
+            _ => assert_eq!(
+                r.status(),
+                StatusCode::FORBIDDEN,
+                "{what} with a key lacking the permission"
+            ),
         }
         checked += 1;
 
         if let Class::Perm(_) = class {
-            let r = app.send(&Cred::Session(f.viewer.clone()), m.clone(), &path, b()).await;
+            let r = app
+                .send(&Cred::Session(f.viewer.clone()), m.clone(), &path, b())
+                .await;
             assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what} as a viewer");
             checked += 1;
         }
@@ -218,24 +393,60 @@ async fn every_route_is_classified_and_enforces_its_requirement_across_tenants_r
         if *template == "/api/v1/auth/logout" {
             continue;
         }
-        let r = app.send(&Cred::Session(f.other.clone()), m.clone(), &path, b()).await;
+        let r = app
+            .send(&Cred::Session(f.other.clone()), m.clone(), &path, b())
+            .await;
         let status = r.status();
         let text = r.text().await.unwrap();
         if *resource {
-            assert_eq!(status, StatusCode::NOT_FOUND, "{what} as another org: {text}");
+            assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{what} as another org: {text}"
+            );
         }
         for marker in &f.markers {
-            assert!(!text.contains(marker.as_str()), "{what} as another org leaked `{marker}`: {text}");
+            assert!(
+                !text.contains(marker.as_str()),
+                "{what} as another org leaked `{marker}`: {text}"
+            );
         }
         checked += 1;
     }
 
     // Nothing the probes did reached org A: its viewer and keys are as they were.
-    let r = app.send(&Cred::Session(f.viewer.clone()), Method::GET, "/api/v1/me", None).await;
-    assert_eq!(r.status(), StatusCode::OK, "the viewer survived every probe");
-    let r = app.send(&Cred::Session(f.owner.clone()), Method::GET, "/api/v1/api-keys", None).await;
+    let r = app
+        .send(
+            &Cred::Session(f.viewer.clone()),
+            Method::GET,
+            "/api/v1/me",
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "the viewer survived every probe"
+    );
+    let r = app
+        .send(
+            &Cred::Session(f.owner.clone()),
+            Method::GET,
+            "/api/v1/api-keys",
+            None,
+        )
+        .await;
     let keys: Value = r.json().await.unwrap();
-    assert!(keys["api_keys"].as_array().unwrap().iter().any(|k| k["id"] == f.key_id.as_str() && k["revoked_at"].is_null()));
+    assert!(
+        keys["api_keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["id"] == f.key_id.as_str() && k["revoked_at"].is_null())
+    );
     let non_public = ROUTES.iter().filter(|r| r.2 != Class::Public).count();
-    println!("probe suite: {} routes ({non_public} protected) × probes = {checked} checks passed", ROUTES.len());
+    println!(
+        "probe suite: {} routes ({non_public} protected) × probes = {checked} checks passed",
+        ROUTES.len()
+    );
 }

@@ -137,10 +137,16 @@ pub async fn peek_reports_without_spending(rl: RateLimiter) {
     let key = unique_key("peek");
     let q = Quota::per_period(2, Duration::from_secs(60));
     for _ in 0..5 {
-        assert!(rl.peek(&key, q).await.unwrap().is_allowed(), "peeking spends nothing");
+        assert!(
+            rl.peek(&key, q).await.unwrap().is_allowed(),
+            "peeking spends nothing"
+        );
     }
     assert_eq!(count_allowed(&rl, &key, q, 3).await, 2);
-    assert!(!rl.peek(&key, q).await.unwrap().is_allowed(), "peek sees the spent budget");
+    assert!(
+        !rl.peek(&key, q).await.unwrap().is_allowed(),
+        "peek sees the spent budget"
+    );
 }
 
 macro_rules! behaviour_tests {
