@@ -157,7 +157,7 @@ impl Stats {
                 .copied()
                 .unwrap_or(f64::NAN)
         };
-        let median = if n % 2 == 0 {
+        let median = if n.is_multiple_of(2) {
             (at(n / 2) + at(n / 2 + 1)) / 2.0
         } else {
             at(n / 2 + 1)
