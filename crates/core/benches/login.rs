@@ -14,8 +14,8 @@ use meetvault_core::{Core, CoreError};
 
 const EMAIL: &str = "bench@example.com";
 const UNKNOWN_EMAIL: &str = "nobody@example.com";
-const PASSWORD: &str = "kq8#vLm2pX9z-bench";
-const WRONG_PASSWORD: &str = "kq8#vLm2pX9z-wrong";
+const PASSWORD: &str = "kq8#vLm2pX9z-Tq4w";
+const WRONG_PASSWORD: &str = "kq8#vLm2pX9z-Zr7y";
 
 #[tokio::main]
 async fn main() -> Result<()> {
