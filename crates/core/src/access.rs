@@ -348,6 +348,13 @@ impl Scope {
     pub fn credential(&self) -> Credential {
         self.credential
     }
+    /// The browser session making the request, if it is one.
+    pub fn session_id(&self) -> Option<SessionId> {
+        match self.credential {
+            Credential::Session(id) => Some(id),
+            Credential::ApiKey(_) | Credential::Support(_) => None,
+        }
+    }
     pub fn meta(&self) -> &RequestMeta {
         &self.meta
     }

@@ -50,6 +50,13 @@ impl ServerKeys {
             .map(|(_, key)| hmac_sha256(key, secret.as_bytes()))
     }
 
+    /// Whether `secret` is the credential whose stored MAC (made under pepper `version`) is
+    /// `stored`: constant time, and false for an unknown pepper version or a length mismatch.
+    pub fn credential_matches(&self, version: i32, secret: &str, stored: &[u8]) -> bool {
+        self.credential_mac(version, secret)
+            .is_some_and(|mac| meetvault_crypto::keys::ct_eq(&mac, stored))
+    }
+
     /// The MAC under the current pepper, with its version.
     pub fn current_credential_mac(&self, secret: &str) -> (i32, [u8; 32]) {
         let mac = self

@@ -5,16 +5,15 @@
 use chrono::{DateTime, Utc};
 use meetvault_auth::password::NewPassword;
 use meetvault_auth::token::{INVITATION, Token};
-use meetvault_crypto::keys::ct_eq;
 use meetvault_store::identity::{OrgRow, UserRow, WorkspaceRow};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::login::LoginOutcome;
 use super::{EmailAddress, Limited, parse_name};
-use crate::access::{Actor, Credential, RequestMeta, Role, Scope};
-use crate::audit::{Event, Outcome, Personal};
-use crate::ids::{InvitationId, SessionId};
+use crate::access::{Actor, RequestMeta, Role, Scope};
+use crate::audit::{Event, Outcome};
+use crate::ids::{InvitationId, OrgId, SessionId, UserId};
 use crate::{Core, CoreError};
 
 #[derive(Debug)]
@@ -99,16 +98,16 @@ impl Core {
                 "registration is by invitation on this server; ask an admin of your organization to invite you".into(),
             ));
         }
-        let mut event = Event::new(
+        let (org_id, user_id) = (OrgId::from(org.id), UserId::from(user.id));
+        let event = Event::about(
             "auth.register",
-            Actor::User(user.id.into()),
-            Outcome::Success,
+            Actor::User(user_id),
+            org_id,
+            user_id,
+            &req.meta,
+            Some(email.as_str()),
         );
-        event.org_id = Some(org.id.into());
-        event.subject = Some(user.id.into());
-        event.resource = Some(crate::ids::OrgId::from(org.id).to_string());
-        event.personal = Personal::from_meta(&req.meta, Some(email.as_str()));
-        self.audit(event).await?;
+        self.audit(event.resource(org_id)).await?;
         self.start_session(&user, &req.meta).await
     }
 
@@ -131,12 +130,10 @@ impl Core {
             .invitation_by_lookup(token.lookup())
             .await?
             .ok_or_else(gone)?;
-        let mac = self
-            .keys()
-            .credential_mac(inv.pepper_version, token.expose())
-            .ok_or_else(gone)?;
         let now = Utc::now();
-        if !ct_eq(&mac, &inv.mac)
+        if !self
+            .keys()
+            .credential_matches(inv.pepper_version, token.expose(), &inv.mac)
             || inv.accepted_at.is_some()
             || inv.revoked_at.is_some()
             || inv.expires_at <= now
@@ -167,34 +164,27 @@ impl Core {
                 "this invitation was just used, or an account with its email already exists".into(),
             ));
         }
-        let mut event = Event::new(
+        let user_id = UserId::from(user.id);
+        let event = Event::about(
             "invitation.accept",
-            Actor::User(user.id.into()),
-            Outcome::Success,
+            Actor::User(user_id),
+            inv.org_id.into(),
+            user_id,
+            &meta,
+            Some(&inv.email),
         );
-        event.org_id = Some(inv.org_id.into());
-        event.subject = Some(user.id.into());
-        event.resource = Some(InvitationId::from(inv.id).to_string());
-        event.personal = Personal::from_meta(&meta, Some(&inv.email));
-        self.audit(event).await?;
+        self.audit(event.resource(InvitationId::from(inv.id)))
+            .await?;
         self.start_session(&user, &meta).await
     }
 
     /// The caller's account.
     pub async fn me(&self, scope: &Scope) -> Result<super::UserView, CoreError> {
-        let user = self
-            .db()
-            .user(scope.org_id().uuid(), scope.user_id().uuid())
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
-        Ok(super::UserView::from(&user))
+        Ok(super::UserView::from(&self.own_user(scope).await?))
     }
 
     pub async fn sessions(&self, scope: &Scope) -> Result<Vec<SessionView>, CoreError> {
-        let current = match scope.credential() {
-            Credential::Session(id) => Some(id.uuid()),
-            _ => None,
-        };
+        let current = scope.session_id().map(SessionId::uuid);
         let rows = self
             .db()
             .sessions_of(scope.org_id().uuid(), scope.user_id().uuid())
@@ -234,11 +224,7 @@ impl Core {
         current: &str,
         new: String,
     ) -> Result<u64, CoreError> {
-        let user = self
-            .db()
-            .user(scope.org_id().uuid(), scope.user_id().uuid())
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
+        let user = self.own_user(scope).await?;
         self.count_attempt(Limited::PasswordChange, scope.meta().ip, Some(&user.email))
             .await?;
         let ok = self
@@ -265,14 +251,7 @@ impl Core {
         self.db()
             .set_password_hash(user.org_id, user.id, &hash)
             .await?;
-        let keep = match scope.credential() {
-            Credential::Session(id) => Some(id.uuid()),
-            _ => None,
-        };
-        let ended = self
-            .db()
-            .delete_sessions_except(user.org_id, user.id, keep)
-            .await?;
+        let ended = self.end_other_sessions(scope).await?;
         self.audit(Event::by(scope, "auth.password_change")).await?;
         Ok(ended)
     }

@@ -5,14 +5,13 @@
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use meetvault_auth::token::{API_KEY, SUPPORT_KEY, Token};
-use meetvault_crypto::keys::ct_eq;
 use meetvault_store::identity::{ApiKeyRow, SupportKeyRow};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Limited, parse_role};
 use crate::access::{Actor, Credential, Permission, Permissions, Principal, RequestMeta, Scope};
-use crate::audit::{Event, Outcome, Personal};
+use crate::audit::Event;
 use crate::ids::{ApiKeyId, SupportKeyId, UserId, WorkspaceId};
 use crate::{Core, CoreError};
 
@@ -250,12 +249,10 @@ impl Core {
             .api_key_by_lookup(token.lookup())
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        let mac = self
-            .keys()
-            .credential_mac(row.pepper_version, token.expose())
-            .ok_or(CoreError::Unauthenticated)?;
         let now = Utc::now();
-        if !ct_eq(&mac, &row.mac)
+        if !self
+            .keys()
+            .credential_matches(row.pepper_version, token.expose(), &row.mac)
             || row.revoked_at.is_some()
             || row.expires_at.is_some_and(|e| e <= now)
         {
@@ -272,10 +269,7 @@ impl Core {
                     "API key holds unknown permission `{bad}`"
                 )))
             })?;
-        if row
-            .last_used_at
-            .is_none_or(|t| now - t > ChronoDuration::seconds(60))
-        {
+        if super::due_for_touch(row.last_used_at, now) {
             self.db().touch_api_key(row.id, now).await?;
         }
         let ws = row.workspace_id.map(WorkspaceId::from);
@@ -303,11 +297,11 @@ impl Core {
         let row = match Token::parse(SUPPORT_KEY, raw) {
             Ok(token) => match self.db().support_key_by_lookup(token.lookup()).await? {
                 Some(row)
-                    if self
-                        .keys()
-                        .credential_mac(row.pepper_version, token.expose())
-                        .is_some_and(|mac| ct_eq(&mac, &row.mac))
-                        && row.revoked_at.is_none()
+                    if self.keys().credential_matches(
+                        row.pepper_version,
+                        token.expose(),
+                        &row.mac,
+                    ) && row.revoked_at.is_none()
                         && row.expires_at > now =>
                 {
                     Some(row)
@@ -333,16 +327,16 @@ impl Core {
                 .collect::<Vec<_>>(),
         );
         let id = SupportKeyId::from(row.id);
-        let mut event = Event::new("support_key.use", Actor::Support(id), Outcome::Success);
-        event.org_id = Some(row.org_id.into());
-        event.subject = Some(row.user_id.into());
-        event.resource = Some(id.to_string());
-        event.personal = Personal::from_meta(&meta, None);
-        self.audit(event).await?;
-        if row
-            .last_used_at
-            .is_none_or(|t| now - t > ChronoDuration::seconds(60))
-        {
+        let event = Event::about(
+            "support_key.use",
+            Actor::Support(id),
+            row.org_id.into(),
+            row.user_id.into(),
+            &meta,
+            None,
+        );
+        self.audit(event.resource(id)).await?;
+        if super::due_for_touch(row.last_used_at, now) {
             self.db().touch_support_key(row.id, now).await?;
         }
         self.principal_for(&user, Credential::Support(id), read_only, None, meta)

@@ -104,16 +104,10 @@ impl Core {
         }
 
         let outcome = self.start_session(&user, &req.meta).await?;
-        let mut event = Event::new(
-            "auth.login",
-            crate::access::Actor::User(user.id.into()),
-            Outcome::Success,
-        );
-        event.org_id = Some(user.org_id.into());
-        event.subject = Some(user.id.into());
-        event.resource = Some(outcome.session_id.to_string());
-        event.personal = Personal::from_meta(&req.meta, None);
-        self.audit(event).await?;
+        let (org, user_id) = (user.org_id.into(), user.id.into());
+        let actor = crate::access::Actor::User(user_id);
+        let event = Event::about("auth.login", actor, org, user_id, &req.meta, None);
+        self.audit(event.resource(outcome.session_id)).await?;
         Ok(outcome)
     }
 
@@ -232,7 +226,7 @@ impl Core {
             .user(row.org_id, row.user_id)
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        if now - row.last_seen_at > ChronoDuration::seconds(60) {
+        if super::due_for_touch(Some(row.last_seen_at), now) {
             self.db().touch_session(row.id, now).await?;
         }
         self.principal_for(
@@ -247,7 +241,7 @@ impl Core {
 
     /// Ends the caller's own session.
     pub async fn logout(&self, scope: &Scope) -> Result<(), CoreError> {
-        if let Credential::Session(id) = scope.credential() {
+        if let Some(id) = scope.session_id() {
             self.db()
                 .delete_session(scope.org_id().uuid(), scope.user_id().uuid(), id.uuid())
                 .await?;

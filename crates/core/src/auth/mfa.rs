@@ -8,8 +8,9 @@ use meetvault_crypto::keys;
 use meetvault_store::identity::UserRow;
 use serde::Serialize;
 
-use crate::access::{Credential, Scope};
+use crate::access::Scope;
 use crate::audit::Event;
+use crate::ids::SessionId;
 use crate::{Core, CoreError, ServerKeys};
 
 /// What the user scans into an authenticator app. Shown once.
@@ -117,11 +118,9 @@ impl Core {
         Ok(())
     }
 
-    async fn end_other_sessions(&self, scope: &Scope) -> Result<u64, CoreError> {
-        let keep = match scope.credential() {
-            Credential::Session(id) => Some(id.uuid()),
-            _ => None,
-        };
+    /// Ends every session of the caller but the one making the request; returns how many.
+    pub(crate) async fn end_other_sessions(&self, scope: &Scope) -> Result<u64, CoreError> {
+        let keep = scope.session_id().map(SessionId::uuid);
         Ok(self
             .db()
             .delete_sessions_except(scope.org_id().uuid(), scope.user_id().uuid(), keep)

@@ -201,6 +201,12 @@ impl Core {
     }
 }
 
+/// Whether a "last used" time is old enough to rewrite: at most one write a minute per
+/// credential, so a busy key or session does not write on every request.
+pub(crate) fn due_for_touch(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last.is_none_or(|t| now - t > chrono::Duration::seconds(60))
+}
+
 pub(crate) fn parse_role(text: &str) -> Result<Role, CoreError> {
     Role::parse(text).ok_or_else(|| {
         CoreError::Storage(meetvault_store::StoreError::Corrupt(format!(

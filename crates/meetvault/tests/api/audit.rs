@@ -155,8 +155,6 @@ async fn checkpoints_proofs_and_exports_verify_against_the_served_key() {
             .is_ok()
     );
 
-    let other = TestApp::spawn().await;
-    drop(other);
     let export = app
         .send(
             &Cred::Session(owner),
@@ -170,37 +168,21 @@ async fn checkpoints_proofs_and_exports_verify_against_the_served_key() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("audit.jsonl");
-    std::fs::write(&file, &export).unwrap();
-    let out = meetvault()
-        .args([
-            "audit",
-            "verify",
-            "--export",
-            file.to_str().unwrap(),
-            "--public-key",
-            vkey.trim(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let tampered = export.replacen("workspace.create", "workspace.erased", 1);
-    std::fs::write(&file, tampered).unwrap();
-    let out = meetvault()
-        .args([
-            "audit",
-            "verify",
-            "--export",
-            file.to_str().unwrap(),
-            "--public-key",
-            vkey.trim(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("was edited"));
+    let verify_export = |text: &str| {
+        std::fs::write(&file, text).unwrap();
+        let out = meetvault()
+            .args(["audit", "verify", "--export", file.to_str().unwrap()])
+            .args(["--public-key", vkey.trim()])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = verify_export(&export);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = verify_export(&export.replacen("workspace.create", "workspace.erased", 1));
+    assert_eq!(code, Some(3));
+    assert!(out.contains("was edited"), "{out}");
 }
