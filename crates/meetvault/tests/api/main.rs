@@ -10,6 +10,7 @@ mod cli;
 mod errors;
 mod headers;
 mod helpers;
+mod lifecycle;
 mod logging;
 mod observability;
 mod probe;
