@@ -32,6 +32,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
     pub audit: AuditConfig,
+    pub keys: KeysConfig,
 }
 
 impl Default for Config {
@@ -46,6 +47,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             rate_limit: RateLimitConfig::default(),
             audit: AuditConfig::default(),
+            keys: KeysConfig::default(),
         }
     }
 }
@@ -70,6 +72,14 @@ impl Config {
     /// Where generated key material is kept (directory 0700, files 0600).
     pub fn keys_dir(&self) -> PathBuf {
         self.data_dir.join("keys")
+    }
+
+    /// The local master key file in force.
+    pub fn master_key_path(&self) -> PathBuf {
+        self.keys
+            .master_key_file
+            .clone()
+            .unwrap_or_else(|| self.keys_dir().join("master.key"))
     }
 
     /// Checks that hold across keys; each error names the key at fault.
@@ -164,6 +174,31 @@ impl Config {
                 "audit.checkpoint_every",
                 "checkpoint_every and checkpoint_interval_secs must be at least 1",
             );
+        }
+        let k = &self.keys;
+        if k.zero_access_memory_kib < 65536
+            || k.zero_access_iterations < 3
+            || k.zero_access_parallelism < 4
+        {
+            return invalid(
+                "keys.zero_access_memory_kib",
+                "zero-access Argon2id parameters must be at least RFC 9106's second recommendation (65536 KiB, 3 iterations, parallelism 4)",
+            );
+        }
+        match (k.provider, &k.aws_kms) {
+            (KeyProvider::AwsKms, None) => {
+                return invalid(
+                    "keys.aws_kms",
+                    "keys.provider is \"aws-kms\" but [keys.aws_kms] is missing",
+                );
+            }
+            (KeyProvider::AwsKms, Some(kms)) if kms.key_id.is_none() => {
+                return invalid(
+                    "keys.aws_kms.key_id",
+                    "the master key id (or ARN) is required when keys.provider is \"aws-kms\"",
+                );
+            }
+            _ => {}
         }
         for (i, contact) in self.security_txt.contact.iter().enumerate() {
             let ok = Url::parse(contact)
@@ -430,6 +465,70 @@ impl Default for AuditConfig {
     }
 }
 
+/// Where the master key (the key-encryption key above every org key) comes from.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Eq, PartialEq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyProvider {
+    /// A 256-bit key file (generated on first start, 0600) or `keys.master_key`.
+    #[default]
+    Local,
+    /// AWS KMS (or any KMS-compatible API): GenerateDataKey / Decrypt / Encrypt.
+    AwsKms,
+}
+
+/// Encryption at rest: the master-key provider and zero-access key derivation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    pub provider: KeyProvider,
+    /// The local master key file; unset: `DATA_DIR/keys/master.key`.
+    pub master_key_file: Option<PathBuf>,
+    /// The local master key itself (64 hex digits), e.g. from `MEETVAULT_KEYS__MASTER_KEY` or
+    /// `MEETVAULT_KEYS__MASTER_KEY_FILE`; overrides the key file (and cannot be rotated by
+    /// `meetvault keys rotate-master`).
+    pub master_key: Option<Secret>,
+    /// Argon2id cost for zero-access password keys (RFC 9106 second option at least).
+    pub zero_access_memory_kib: u32,
+    pub zero_access_iterations: u32,
+    pub zero_access_parallelism: u32,
+    /// The KMS endpoint and master key, for `provider = "aws-kms"` and for orgs that bring
+    /// their own KMS key.
+    pub aws_kms: Option<AwsKmsConfig>,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            provider: KeyProvider::Local,
+            master_key_file: None,
+            master_key: None,
+            zero_access_memory_kib: 65536,
+            zero_access_iterations: 3,
+            zero_access_parallelism: 4,
+            aws_kms: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsKmsConfig {
+    /// The master key id or ARN (required when `keys.provider = "aws-kms"`).
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// Any KMS-compatible endpoint; unset means AWS's regional endpoint.
+    #[serde(default)]
+    pub endpoint: Option<Url>,
+    #[serde(default = "default_region", deserialize_with = "lenient_string")]
+    pub region: String,
+    #[serde(default)]
+    pub access_key_id: Option<Secret>,
+    #[serde(default)]
+    pub secret_access_key: Option<Secret>,
+    #[serde(default)]
+    pub session_token: Option<Secret>,
+}
+
 /// Parses `10.0.0.0/8`, `::1/128` or a bare address into (network, prefix length).
 pub fn parse_ip_range(text: &str) -> Option<(std::net::IpAddr, u8)> {
     let (addr, len) = match text.split_once('/') {
@@ -521,6 +620,11 @@ mod tests {
             "redirect_listen",
             "redis_url",
             "origin",
+            "master_key_file",
+            "master_key",
+            "aws_kms",
+            "key_id",
+            "session_token",
         ] {
             keys.push(key.to_owned());
         }

@@ -42,6 +42,17 @@ pub enum CoreError {
     /// A dependency (Redis) is down; the action was refused rather than done unprotected.
     #[error("{0} is unavailable")]
     Unavailable(&'static str),
+    /// The content belongs to a zero-access user with no unlocked session: the server cannot
+    /// read it until that user logs in (or unlocks) again.
+    #[error("this content is locked by zero-access encryption")]
+    Locked,
+    /// Stored ciphertext failed authentication (tampered, swapped or its key destroyed); nothing
+    /// was returned. Names what failed, never any content.
+    #[error("stored data failed its integrity check: {0}")]
+    Integrity(String),
+    /// The master key (local file or KMS) cannot be used; the message says why and what to do.
+    #[error("{0}")]
+    KeyUnavailable(String),
 }
 
 impl CoreError {

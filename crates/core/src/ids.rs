@@ -85,6 +85,8 @@ typed_id!(SessionId, "ses", "session");
 typed_id!(ApiKeyId, "key", "API key");
 typed_id!(SupportKeyId, "sup", "support key");
 typed_id!(InvitationId, "inv", "invitation");
+typed_id!(MeetingId, "mtg", "meeting");
+typed_id!(RecordingId, "rec", "recording");
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod instance;
 pub mod org;
 mod secrets;
+pub mod vault;
 
 use std::sync::Arc;
 
@@ -39,6 +40,7 @@ struct Inner {
     signer: AuditSigner,
     hasher: PasswordHasher,
     limiter: RateLimiter,
+    vault: vault::Vault,
 }
 
 impl Core {
@@ -76,6 +78,10 @@ impl Core {
             None => RateLimiter::in_process(),
         };
         tracing::info!(backend = limiter.backend_name(), "rate limiter ready");
+        let kms = vault::kms_client(&config)?;
+        let master = vault::master_from_config(&config, kms.as_ref())?;
+        tracing::info!(provider = master.provider(), "master key ready");
+        let vault = vault::Vault::new(master, kms);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -86,6 +92,7 @@ impl Core {
                 signer,
                 hasher,
                 limiter,
+                vault,
             }),
         })
     }

@@ -196,6 +196,7 @@ impl Core {
         self.db()
             .delete_sessions_except(org, user.uuid(), None)
             .await?;
+        self.vault().lock_user(user.uuid(), None);
         self.audit(Event::by(scope, "auth.mfa_reset").resource(user))
             .await?;
         Ok(())

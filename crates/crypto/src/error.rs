@@ -58,4 +58,16 @@ pub enum CryptoError {
     /// Authentication failed: wrong key, wrong associated data or corrupted data.
     #[error("decryption failed")]
     DecryptionFailed,
+    /// Input is not in the expected shape.
+    #[error("malformed input: {0}")]
+    Malformed(&'static str),
+    /// An encrypted blob ends early (cut at or inside a segment).
+    #[error("encrypted blob is truncated")]
+    StreamTruncated,
+    /// One segment of an encrypted blob failed authentication (altered, reordered or swapped).
+    #[error("encrypted blob segment {index} failed authentication")]
+    SegmentFailed {
+        /// Index of the failing segment.
+        index: u64,
+    },
 }

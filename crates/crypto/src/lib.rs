@@ -1,8 +1,14 @@
-//! Cryptographic building blocks for meetvault: RFC 9162 Merkle proofs, C2SP signed notes and checkpoints, and symmetric key handling; no I/O.
+//! Cryptographic building blocks for meetvault: RFC 9162 Merkle proofs, C2SP signed notes and checkpoints, symmetric key handling, and the encryption-at-rest layer (field envelopes, blob streams, HPKE
+//! sealing, password-derived keys, the master-key trait); no I/O.
 
+pub mod envelope;
 mod error;
+pub mod kek;
 pub mod keys;
 pub mod merkle;
 pub mod note;
+pub mod passkey;
+pub mod recipient;
+pub mod stream;
 
 pub use error::CryptoError;

@@ -71,6 +71,17 @@ pub enum ApiError {
     Timeout,
     #[error("{0}")]
     Unavailable(String),
+    /// Zero-access content while its owner has no unlocked session.
+    #[error(
+        "this content is protected by zero-access encryption and its owner's key is locked: \
+             the owner must log in again (or POST /api/v1/me/encryption/unlock) before it can be read"
+    )]
+    Locked,
+    /// Stored data failed authentication; nothing was returned. The detail goes to the log.
+    #[error(
+        "stored data failed its integrity check and was not returned; the operator has been told (see the server log)"
+    )]
+    Integrity(String),
     /// Anything the caller cannot fix. The source goes to the log only.
     #[error("internal error")]
     Internal(#[source] BoxError),
@@ -102,6 +113,8 @@ impl ApiError {
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Locked => (StatusCode::LOCKED, "content_locked"),
+            Self::Integrity(_) => (StatusCode::INTERNAL_SERVER_ERROR, "integrity_failure"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -126,6 +139,17 @@ impl From<CoreError> for ApiError {
             CoreError::RateLimited { retry_after_secs } => Self::RateLimited { retry_after_secs },
             CoreError::Unavailable(what) => {
                 Self::Unavailable(format!("{what} is unavailable; try again shortly"))
+            }
+            CoreError::Locked => Self::Locked,
+            CoreError::Integrity(detail) => {
+                tracing::error!(detail = %detail, "stored data failed its integrity check");
+                Self::Integrity(detail)
+            }
+            CoreError::KeyUnavailable(detail) => {
+                tracing::error!(detail = %detail, "master key unavailable");
+                Self::Unavailable(
+                    "the encryption key service is unavailable; the operator has been told (see the server log)".into(),
+                )
             }
         }
     }

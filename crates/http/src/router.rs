@@ -93,6 +93,31 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::audit::proof))
         .routes(routes!(routes::audit::checkpoint))
         .routes(routes!(routes::audit::signing_key))
+        .routes(routes!(routes::meetings::create_meeting))
+        .routes(routes!(
+            routes::meetings::get_meeting,
+            routes::meetings::delete_meeting
+        ))
+        .routes(routes!(
+            routes::meetings::add_segments,
+            routes::meetings::transcript
+        ))
+        .routes(routes!(
+            routes::meetings::upload_recording,
+            routes::meetings::list_recordings
+        ))
+        .routes(routes!(routes::meetings::download_recording))
+        .routes(routes!(routes::encryption::status))
+        .routes(routes!(routes::encryption::enable_zero_access))
+        .routes(routes!(routes::encryption::disable_zero_access))
+        .routes(routes!(routes::encryption::unlock))
+        .routes(routes!(routes::encryption::recover))
+        .routes(routes!(routes::encryption::list_secrets))
+        .routes(routes!(
+            routes::encryption::put_secret,
+            routes::encryption::delete_secret
+        ))
+        .routes(routes!(routes::encryption::set_org_kms))
 }
 
 /// The OpenAPI document (also committed as `docs/openapi.json`; a test keeps them equal).

@@ -1,6 +1,8 @@
 //! The `meetvault` command: parses flags, loads configuration, and wires the crates together.
 //! No business logic lives here.
 
+mod keys_cmd;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -66,6 +68,9 @@ enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Encryption keys: rotate the master key or org keys.
+    #[command(subcommand)]
+    Keys(keys_cmd::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +209,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 )));
             }
             return print_report(&report, json);
+        }
+        Command::Keys(command) => {
+            init_logs(&config, Output::Stderr).map_err(Failure::Config)?;
+            keys_cmd::run(config, command).await?;
         }
         Command::Config(ConfigCommand::Example) | Command::Openapi => {}
     }

@@ -40,6 +40,8 @@ impl Database {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
+                    // Deleted rows (shredded meeting keys above all) are zeroed, not left in free pages.
+                    .pragma("secure_delete", "ON")
                     .busy_timeout(Duration::from_secs(10));
                 let path = options.get_filename().to_path_buf();
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

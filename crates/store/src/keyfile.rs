@@ -86,6 +86,80 @@ pub fn load_or_create(
     }
 }
 
+/// Length of one record of a versioned key file: version (u32 BE) and the 32-byte key.
+const VERSIONED_RECORD: usize = 4 + 32;
+
+/// Loads a versioned key file (the local master key: one or more `(version, key)` records),
+/// generating version 1 on first start. Ascending by version.
+pub fn load_or_generate_versioned(path: &Path) -> Result<Vec<(u32, KeyMaterial)>, StoreError> {
+    let bytes = zeroize::Zeroizing::new(load_or_create(path, || {
+        let mut record = vec![0u8; VERSIONED_RECORD];
+        record[..4].copy_from_slice(&1u32.to_be_bytes());
+        rand::rng().fill_bytes(&mut record[4..]);
+        record
+    })?);
+    if bytes.is_empty() || bytes.len() % VERSIONED_RECORD != 0 {
+        return Err(StoreError::Corrupt(format!(
+            "master key file {} holds {} bytes, not a whole number of 36-byte records; restore it \
+             from backup (without it, no encrypted content can be read)",
+            path.display(),
+            bytes.len()
+        )));
+    }
+    let mut keys: Vec<(u32, KeyMaterial)> = bytes
+        .chunks(VERSIONED_RECORD)
+        .map(|r| {
+            let version = u32::from_be_bytes([r[0], r[1], r[2], r[3]]);
+            let mut key = [0u8; 32];
+            key.copy_from_slice(&r[4..]);
+            let material = KeyMaterial(key);
+            key.zeroize();
+            (version, material)
+        })
+        .collect();
+    keys.sort_by_key(|(v, _)| *v);
+    Ok(keys)
+}
+
+/// Replaces a versioned key file atomically (write a 0600 temporary file, fsync, rename), so an
+/// interruption leaves either the old or the new file, never a torn one.
+pub fn write_versioned(path: &Path, keys: &[(u32, &KeyMaterial)]) -> Result<(), StoreError> {
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(keys.len() * VERSIONED_RECORD));
+    for (version, key) in keys {
+        bytes.extend_from_slice(&version.to_be_bytes());
+        bytes.extend_from_slice(key.expose());
+    }
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    write_new(&tmp, &bytes)?;
+    std::fs::rename(&tmp, path).map_err(StoreError::io(format!(
+        "replacing key file {}",
+        path.display()
+    )))?;
+    if let Some(dir) = path.parent() {
+        if let Ok(dir) = std::fs::File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
+}
+
+impl KeyMaterial {
+    /// A fresh random key.
+    pub fn random() -> Self {
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        let material = Self(key);
+        key.zeroize();
+        material
+    }
+
+    /// Wraps existing bytes (e.g. a key given in configuration).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
 fn write_new(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let context = || format!("writing key file {}", path.display());
     let mut options = std::fs::OpenOptions::new();

@@ -10,6 +10,7 @@ pub mod fs_perms;
 pub mod identity;
 pub mod keyfile;
 mod migrations;
+pub mod vault;
 
 pub use audit::{AuditFilter, AuditRow, CheckpointRow};
 pub use blob::{BlobKey, BlobMeta, BlobStore, BlobStream};

@@ -25,6 +25,11 @@ pub(crate) const SQLITE: Embedded = &[
         "audit",
         include_str!("../migrations/sqlite/0003_audit.sql"),
     ),
+    (
+        4,
+        "keys",
+        include_str!("../migrations/sqlite/0004_keys.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -42,6 +47,11 @@ pub(crate) const POSTGRES: Embedded = &[
         3,
         "audit",
         include_str!("../migrations/postgres/0003_audit.sql"),
+    ),
+    (
+        4,
+        "keys",
+        include_str!("../migrations/postgres/0004_keys.sql"),
     ),
 ];
 

@@ -212,6 +212,7 @@ impl Core {
         {
             return Err(CoreError::NotFound("session"));
         }
+        self.vault().lock_session(id.uuid());
         self.audit(Event::by(scope, "auth.session_revoke").resource(id))
             .await?;
         Ok(())
@@ -248,6 +249,9 @@ impl Core {
             .hash(&password)
             .await
             .map_err(CoreError::internal)?;
+        // Zero-access: the user key is re-wrapped under the new password (no content changes).
+        self.rewrap_for_new_password(user.org_id, user.id, current, password.expose())
+            .await?;
         self.db()
             .set_password_hash(user.org_id, user.id, &hash)
             .await?;

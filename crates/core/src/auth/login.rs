@@ -104,6 +104,15 @@ impl Core {
         }
 
         let outcome = self.start_session(&user, &req.meta).await?;
+        // A zero-access user's key is unwrapped now, while the password is in hand, and kept in
+        // memory for this session only.
+        self.unlock_at_login(
+            user.org_id,
+            user.id,
+            outcome.session_id.uuid(),
+            &req.password,
+        )
+        .await?;
         let (org, user_id) = (user.org_id.into(), user.id.into());
         let actor = crate::access::Actor::User(user_id);
         let event = Event::about("auth.login", actor, org, user_id, &req.meta, None);
@@ -245,6 +254,7 @@ impl Core {
             self.db()
                 .delete_session(scope.org_id().uuid(), scope.user_id().uuid(), id.uuid())
                 .await?;
+            self.vault().lock_session(id.uuid());
             self.audit(Event::by(scope, "auth.logout").resource(id))
                 .await?;
         }

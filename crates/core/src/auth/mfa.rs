@@ -121,6 +121,7 @@ impl Core {
     /// Ends every session of the caller but the one making the request; returns how many.
     pub(crate) async fn end_other_sessions(&self, scope: &Scope) -> Result<u64, CoreError> {
         let keep = scope.session_id().map(SessionId::uuid);
+        self.vault().lock_user(scope.user_id().uuid(), keep);
         Ok(self
             .db()
             .delete_sessions_except(scope.org_id().uuid(), scope.user_id().uuid(), keep)

@@ -2,7 +2,7 @@
 //! MFA, API keys and support-access keys; turning a credential into a `Principal`; and the rate
 //! limits on every path an attacker can guess on.
 
-mod account;
+pub(crate) mod account;
 mod keys;
 mod login;
 mod mfa;
@@ -73,6 +73,7 @@ pub enum Limited {
     PasswordChange,
     InvitationAccept,
     SupportKey,
+    Recovery,
 }
 
 impl Limited {
@@ -83,6 +84,7 @@ impl Limited {
             Self::PasswordChange => "password",
             Self::InvitationAccept => "invitation",
             Self::SupportKey => "support",
+            Self::Recovery => "recovery",
         }
     }
 }

@@ -3,9 +3,11 @@
 
 pub mod audit;
 pub mod auth;
+pub mod encryption;
 pub mod health;
 pub mod instance;
 pub mod keys;
+pub mod meetings;
 pub mod metrics;
 pub mod mfa;
 pub mod openapi;

@@ -1,0 +1,250 @@
+//! Meetings and their encrypted content: title and participants, transcript segments, and
+//! recordings (streamed in and out through the blob encryption layer, with byte ranges).
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::{StreamExt, TryStreamExt};
+use meetvault_core::ids::{MeetingId, RecordingId, WorkspaceId};
+use meetvault_core::vault::{NewParticipant, NewSegment};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::{Auth, perm};
+use crate::state::AppState;
+use crate::{ApiError, ApiJson};
+
+use super::parse_id;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingBody {
+    pub title: String,
+    /// `wsp_…`; the org's first workspace when absent.
+    pub workspace_id: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub participants: Vec<NewParticipant>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentsBody {
+    /// `{start_ms, end_ms, speaker, text}` each; at most 5000 per request.
+    #[schema(value_type = Vec<Object>)]
+    pub segments: Vec<NewSegment>,
+}
+
+/// Creates a meeting; its title and participants are encrypted under a new meeting key.
+#[utoipa::path(post, path = "/api/v1/meetings", tag = "meetings", request_body = MeetingBody,
+    responses((status = 201, description = "Created", body = Object), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
+pub async fn create_meeting(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsWrite>,
+    ApiJson(body): ApiJson<MeetingBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let workspace = body
+        .workspace_id
+        .as_deref()
+        .map(parse_id::<WorkspaceId>)
+        .transpose()?;
+    let view = app
+        .core
+        .create_meeting(
+            &scope,
+            workspace.map(WorkspaceId::uuid),
+            &body.title,
+            &body.participants,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, ApiJson(view)))
+}
+
+/// A meeting, decrypted (`423` while its zero-access owner's key is locked).
+#[utoipa::path(get, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
+    responses((status = 200, description = "The meeting", body = Object), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+pub async fn get_meeting(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsRead>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    Ok(ApiJson(app.core.meeting(&scope, id.uuid()).await?))
+}
+
+/// Deletes a meeting by destroying its keys (crypto-shredding), then its rows and blobs.
+#[utoipa::path(delete, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such meeting", body = crate::error::ErrorBody)))]
+pub async fn delete_meeting(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsDelete>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    app.core.delete_meeting(&scope, id.uuid()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Appends transcript segments (imported, or from an engine); each field is encrypted.
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/transcript", tag = "meetings", params(("id" = String, Path, description = "mtg_…")), request_body = SegmentsBody,
+    responses((status = 201, description = "Stored", body = Object), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
+pub async fn add_segments(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsWrite>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SegmentsBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    let stored = app
+        .core
+        .add_segments(&scope, id.uuid(), &body.segments)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(serde_json::json!({ "stored": stored })),
+    ))
+}
+
+/// The transcript, decrypted.
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/transcript", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
+    responses((status = 200, description = "Segments", body = Object), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+pub async fn transcript(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsRead>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    let segments = app.core.transcript(&scope, id.uuid()).await?;
+    Ok(ApiJson(serde_json::json!({ "segments": segments })))
+}
+
+/// Uploads a recording as the raw request body (streamed and encrypted in 64 KiB segments;
+/// never held whole in memory).
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/recordings", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, description = "Stored", body = Object), (status = 404, description = "No such meeting", body = crate::error::ErrorBody)))]
+pub async fn upload_recording(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsWrite>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let view = app
+        .core
+        .put_recording(&scope, id.uuid(), &content_type, stream)
+        .await?;
+    Ok((StatusCode::CREATED, ApiJson(view)))
+}
+
+/// The meeting's recordings.
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/recordings", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
+    responses((status = 200, description = "Recordings", body = Object)))]
+pub async fn list_recordings(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsRead>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    Ok(ApiJson(
+        serde_json::json!({ "recordings": app.core.recordings(&scope, id.uuid()).await? }),
+    ))
+}
+
+/// Parses `Range: bytes=a-b`, `bytes=a-` or `bytes=-n` (one range) against `size`.
+fn parse_range(value: &str, size: u64) -> Result<std::ops::Range<u64>, ApiError> {
+    let bad = || {
+        ApiError::BadRequest(format!(
+            "unsupported Range header `{}`: use one `bytes=START-END` range",
+            value.chars().take(60).collect::<String>()
+        ))
+    };
+    let spec = value.strip_prefix("bytes=").ok_or_else(bad)?;
+    let (a, b) = spec.split_once('-').ok_or_else(bad)?;
+    let range = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().map_err(|_| bad())?;
+            size.saturating_sub(n)..size
+        }
+        (a, "") => a.parse().map_err(|_| bad())?..size,
+        (a, b) => {
+            let (a, b): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+            if b < a {
+                return Err(bad());
+            }
+            a..b.saturating_add(1).min(size)
+        }
+    };
+    if range.start >= size && size > 0 {
+        return Err(ApiError::BadRequest(format!(
+            "Range starts beyond the recording's {size} bytes"
+        )));
+    }
+    Ok(range)
+}
+
+/// Downloads a recording, decrypting only the segments the `Range` covers.
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/recordings/{recording}", tag = "meetings",
+    params(("id" = String, Path, description = "mtg_…"), ("recording" = String, Path, description = "rec_…")),
+    responses((status = 200, description = "The recording"), (status = 206, description = "The requested range"), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+pub async fn download_recording(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsRead>,
+    Path((id, recording)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    let recording = parse_id::<RecordingId>(&recording)?;
+    let size = app
+        .core
+        .recordings(&scope, id.uuid())
+        .await?
+        .into_iter()
+        .find(|r| r.id == recording)
+        .map(|r| u64::try_from(r.size).unwrap_or(0))
+        .ok_or_else(|| ApiError::NotFound("recording not found".into()))?;
+    let range = headers
+        .get(header::RANGE)
+        .map(|v| parse_range(v.to_str().unwrap_or(""), size))
+        .transpose()?;
+    let partial = range.is_some();
+    let (view, served, mut stream) = app
+        .core
+        .read_recording(&scope, id.uuid(), recording.uuid(), range)
+        .await?;
+    // The first segment is checked before the status goes out, so a tampered or shredded blob
+    // is a clear error rather than a truncated download.
+    let first = match stream.next().await {
+        Some(Ok(bytes)) => Some(bytes),
+        Some(Err(e)) => return Err(ApiError::Integrity(e.to_string())),
+        None => None,
+    };
+    let body = futures::stream::iter(first.map(Ok)).chain(stream);
+    let mut response = Response::builder()
+        .status(if partial {
+            StatusCode::PARTIAL_CONTENT
+        } else {
+            StatusCode::OK
+        })
+        .header(header::CONTENT_TYPE, view.content_type)
+        .header(header::CONTENT_LENGTH, served.end - served.start)
+        .header(header::ACCEPT_RANGES, "bytes");
+    if partial {
+        let last = served.end.saturating_sub(1).max(served.start);
+        response = response.header(
+            header::CONTENT_RANGE,
+            format!("bytes {}-{last}/{size}", served.start),
+        );
+    }
+    response
+        .body(Body::from_stream(body))
+        .map_err(ApiError::internal)
+}

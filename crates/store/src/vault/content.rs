@@ -1,0 +1,238 @@
+//! Encrypted content rows. Every `Vec<u8>` content column is an envelope made by the caller.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::identity::with_pool;
+use crate::{Database, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MeetingRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub workspace_id: Uuid,
+    pub owner_id: Uuid,
+    pub title: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ParticipantRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub meeting_id: Uuid,
+    pub position: i32,
+    pub name: Vec<u8>,
+    pub email: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SegmentRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub meeting_id: Uuid,
+    pub position: i32,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub speaker: Vec<u8>,
+    pub text: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RecordingRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub meeting_id: Uuid,
+    pub blob_key: String,
+    /// Plaintext bytes.
+    pub size: i64,
+    /// Ciphertext bytes in the blob store.
+    pub stored_size: i64,
+    pub content_type: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserSecretRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub value: Vec<u8>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Database {
+    /// Creates a meeting with its participants in one transaction.
+    pub async fn insert_meeting(
+        &self,
+        meeting: &MeetingRow,
+        participants: &[ParticipantRow],
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO meetings (id, org_id, workspace_id, owner_id, title, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(meeting.id).bind(meeting.org_id).bind(meeting.workspace_id).bind(meeting.owner_id)
+                .bind(&meeting.title).bind(meeting.created_at)
+                .execute(&mut *tx).await?;
+            for p in participants {
+                sqlx::query("INSERT INTO meeting_participants (id, org_id, meeting_id, position, name, email) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(p.id).bind(p.org_id).bind(p.meeting_id).bind(p.position).bind(&p.name).bind(&p.email)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn meeting(
+        &self,
+        org_id: Uuid,
+        meeting_id: Uuid,
+    ) -> Result<Option<MeetingRow>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, MeetingRow>(
+            "SELECT id, org_id, workspace_id, owner_id, title, created_at FROM meetings WHERE org_id = $1 AND id = $2",
+        ).bind(org_id).bind(meeting_id).fetch_optional(pool).await?))
+    }
+
+    /// Meetings of an org, newest first.
+    pub async fn meetings(&self, org_id: Uuid, limit: i64) -> Result<Vec<MeetingRow>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, MeetingRow>(
+            "SELECT id, org_id, workspace_id, owner_id, title, created_at FROM meetings WHERE org_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT $2",
+        ).bind(org_id).bind(limit).fetch_all(pool).await?))
+    }
+
+    pub async fn participants(
+        &self,
+        org_id: Uuid,
+        meeting_id: Uuid,
+    ) -> Result<Vec<ParticipantRow>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, ParticipantRow>(
+            "SELECT id, org_id, meeting_id, position, name, email FROM meeting_participants \
+             WHERE org_id = $1 AND meeting_id = $2 ORDER BY position",
+        ).bind(org_id).bind(meeting_id).fetch_all(pool).await?))
+    }
+
+    /// Appends transcript segments in one transaction.
+    pub async fn insert_segments(&self, segments: &[SegmentRow]) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for s in segments {
+                sqlx::query(
+                    "INSERT INTO transcript_segments (id, org_id, meeting_id, position, start_ms, end_ms, speaker, text) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(s.id).bind(s.org_id).bind(s.meeting_id).bind(s.position).bind(s.start_ms).bind(s.end_ms)
+                .bind(&s.speaker).bind(&s.text)
+                .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The next free segment position of a meeting.
+    pub async fn next_segment_position(
+        &self,
+        org_id: Uuid,
+        meeting_id: Uuid,
+    ) -> Result<i32, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_scalar::<_, i32>(
+            "SELECT COALESCE(MAX(position) + 1, 0) FROM transcript_segments WHERE org_id = $1 AND meeting_id = $2",
+        ).bind(org_id).bind(meeting_id).fetch_one(pool).await?))
+    }
+
+    pub async fn segments(
+        &self,
+        org_id: Uuid,
+        meeting_id: Uuid,
+    ) -> Result<Vec<SegmentRow>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, SegmentRow>(
+            "SELECT id, org_id, meeting_id, position, start_ms, end_ms, speaker, text FROM transcript_segments \
+             WHERE org_id = $1 AND meeting_id = $2 ORDER BY position",
+        ).bind(org_id).bind(meeting_id).fetch_all(pool).await?))
+    }
+
+    pub async fn insert_recording(&self, row: &RecordingRow) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO recordings (id, org_id, meeting_id, blob_key, size, stored_size, content_type, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(row.id).bind(row.org_id).bind(row.meeting_id).bind(&row.blob_key).bind(row.size)
+            .bind(row.stored_size).bind(&row.content_type).bind(row.created_at)
+            .execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    pub async fn recording(
+        &self,
+        org_id: Uuid,
+        meeting_id: Uuid,
+        recording_id: Uuid,
+    ) -> Result<Option<RecordingRow>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, RecordingRow>(
+            "SELECT id, org_id, meeting_id, blob_key, size, stored_size, content_type, created_at FROM recordings \
+             WHERE org_id = $1 AND meeting_id = $2 AND id = $3",
+        ).bind(org_id).bind(meeting_id).bind(recording_id).fetch_optional(pool).await?))
+    }
+
+    pub async fn recordings(
+        &self,
+        org_id: Uuid,
+        meeting_id: Uuid,
+    ) -> Result<Vec<RecordingRow>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, RecordingRow>(
+            "SELECT id, org_id, meeting_id, blob_key, size, stored_size, content_type, created_at FROM recordings \
+             WHERE org_id = $1 AND meeting_id = $2 ORDER BY created_at, id",
+        ).bind(org_id).bind(meeting_id).fetch_all(pool).await?))
+    }
+
+    /// Deletes a meeting's rows (participants, segments and recording rows cascade). The caller
+    /// destroys its keys first and its blobs after.
+    pub async fn delete_meeting(&self, org_id: Uuid, meeting_id: Uuid) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let done = sqlx::query("DELETE FROM meetings WHERE org_id = $1 AND id = $2")
+                .bind(org_id).bind(meeting_id).execute(pool).await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Stores (or replaces) a named secret of a user.
+    pub async fn put_user_secret(&self, row: &UserSecretRow) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO user_secrets (id, org_id, user_id, name, value, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (user_id, name) DO UPDATE SET id = excluded.id, value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(row.id).bind(row.org_id).bind(row.user_id).bind(&row.name).bind(&row.value).bind(row.updated_at)
+            .execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    pub async fn user_secrets(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<Vec<UserSecretRow>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, UserSecretRow>(
+            "SELECT id, org_id, user_id, name, value, updated_at FROM user_secrets WHERE org_id = $1 AND user_id = $2 ORDER BY name",
+        ).bind(org_id).bind(user_id).fetch_all(pool).await?))
+    }
+
+    pub async fn delete_user_secret(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let done = sqlx::query("DELETE FROM user_secrets WHERE org_id = $1 AND user_id = $2 AND name = $3")
+                .bind(org_id).bind(user_id).bind(name).execute(pool).await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+}
