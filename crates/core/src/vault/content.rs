@@ -502,10 +502,25 @@ impl Core {
         .map_err(integrity("recording"))?;
         let span =
             stream::span(range.unwrap_or(0..u64::MAX), stored).map_err(integrity("recording"))?;
-        let source = self
+        let source = match self
             .blobs()
             .get_range_stream(&blob_key, span.ciphertext.clone())
-            .await?;
+            .await
+        {
+            Ok(source) => source,
+            Err(e) => {
+                // An object shorter or longer than recorded has been cut or altered.
+                let actual = self.blobs().head(&blob_key).await.map(|m| m.size);
+                if let Ok(size) = actual
+                    && size != stored
+                {
+                    return Err(CoreError::Integrity(format!(
+                        "recording is {size} bytes in the blob store, {stored} when written (truncated or altered)"
+                    )));
+                }
+                return Err(e.into());
+            }
+        };
         let plain_start = span.first_segment * stream::SEGMENT_LEN as u64 + span.skip as u64;
         let view = RecordingView {
             id: rec.id.into(),

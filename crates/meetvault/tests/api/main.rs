@@ -7,6 +7,7 @@ mod accounts;
 mod audit;
 mod blobs;
 mod cli;
+mod encryption;
 mod errors;
 mod headers;
 mod helpers;

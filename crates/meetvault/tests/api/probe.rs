@@ -46,6 +46,88 @@ const ROUTES: &[(&str, &str, Class, bool)] = &[
     ),
     ("GET", "/api/v1/audit/checkpoint", Class::Public, false),
     ("GET", "/api/v1/me", Class::AnyCaller, false),
+    ("POST", "/api/v1/auth/recover", Class::Public, false),
+    (
+        "POST",
+        "/api/v1/meetings",
+        Class::Perm("meetings:write"),
+        false,
+    ),
+    (
+        "GET",
+        "/api/v1/meetings/{id}",
+        Class::Perm("meetings:read"),
+        true,
+    ),
+    (
+        "DELETE",
+        "/api/v1/meetings/{id}",
+        Class::Perm("meetings:delete"),
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/meetings/{id}/transcript",
+        Class::Perm("meetings:write"),
+        true,
+    ),
+    (
+        "GET",
+        "/api/v1/meetings/{id}/transcript",
+        Class::Perm("meetings:read"),
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/meetings/{id}/recordings",
+        Class::Perm("meetings:write"),
+        true,
+    ),
+    (
+        "GET",
+        "/api/v1/meetings/{id}/recordings",
+        Class::Perm("meetings:read"),
+        true,
+    ),
+    (
+        "GET",
+        "/api/v1/meetings/{id}/recordings/{recording}",
+        Class::Perm("meetings:read"),
+        true,
+    ),
+    ("GET", "/api/v1/me/encryption", Class::OwnAccount, false),
+    (
+        "POST",
+        "/api/v1/me/encryption/zero-access",
+        Class::OwnAccount,
+        false,
+    ),
+    (
+        "POST",
+        "/api/v1/me/encryption/zero-access/disable",
+        Class::OwnAccount,
+        false,
+    ),
+    (
+        "POST",
+        "/api/v1/me/encryption/unlock",
+        Class::OwnAccount,
+        false,
+    ),
+    ("GET", "/api/v1/me/secrets", Class::OwnAccount, false),
+    ("PUT", "/api/v1/me/secrets/{name}", Class::OwnAccount, false),
+    (
+        "DELETE",
+        "/api/v1/me/secrets/{name}",
+        Class::OwnAccount,
+        false,
+    ),
+    (
+        "PUT",
+        "/api/v1/org/encryption",
+        Class::Perm("org:manage"),
+        false,
+    ),
     ("POST", "/api/v1/auth/logout", Class::OwnAccount, false),
     ("GET", "/api/v1/auth/sessions", Class::OwnAccount, false),
     (
@@ -179,6 +261,8 @@ struct Fixture {
     support_key_id: String,
     workspace_id: String,
     invitation_id: String,
+    meeting_id: String,
+    recording_id: String,
     markers: Vec<String>,
 }
 
@@ -240,7 +324,57 @@ async fn fixture(app: &TestApp) -> Fixture {
         .as_str()
         .unwrap()
         .to_owned();
+    let r = app
+        .send(
+            &owner_cred,
+            Method::POST,
+            "/api/v1/meetings",
+            Some(json!({"title": "Org A meeting title", "participants": [{"name": "Alice A", "email": "alice-a@example.com"}]})),
+        )
+        .await;
+    let meeting_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let segments = json!({"segments": [{"start_ms": 0, "end_ms": 1, "speaker": "Alice A", "text": "Org A transcript words"}]});
+    let r = app
+        .send(
+            &owner_cred,
+            Method::POST,
+            &format!("/api/v1/meetings/{meeting_id}/transcript"),
+            Some(segments),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = app
+        .send(
+            &owner_cred,
+            Method::POST,
+            &format!("/api/v1/meetings/{meeting_id}/recordings"),
+            Some(json!({"audio": "Org A recording bytes"})),
+        )
+        .await;
+    let recording_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .send(
+            &owner_cred,
+            Method::PUT,
+            "/api/v1/me/secrets/probe-secret",
+            Some(json!({"value": "Org A secret value"})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
     let markers = vec![
+        meeting_id.clone(),
+        recording_id.clone(),
+        "Org A meeting title".to_owned(),
+        "alice-a@example.com".to_owned(),
+        "Org A transcript words".to_owned(),
+        "Org A recording bytes".to_owned(),
+        "Org A secret value".to_owned(),
         owner.org_id.clone(),
         owner.user_id.clone(),
         viewer.user_id.clone(),
@@ -264,6 +398,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         support_key_id,
         workspace_id,
         invitation_id,
+        meeting_id,
+        recording_id,
         markers,
     }
 }
@@ -279,6 +415,8 @@ fn fill(path: &str, f: &Fixture) -> String {
         f.viewer.user_id.clone()
     } else if path.starts_with("/api/v1/workspaces/") {
         f.workspace_id.clone()
+    } else if path.starts_with("/api/v1/meetings/") {
+        f.meeting_id.clone()
     } else if path.starts_with("/api/v1/invitations/") {
         f.invitation_id.clone()
     } else {
@@ -287,6 +425,8 @@ fn fill(path: &str, f: &Fixture) -> String {
     path.replace("{id}", &id)
         .replace("{user_id}", &f.viewer.user_id)
         .replace("{seq}", "1")
+        .replace("{recording}", &f.recording_id)
+        .replace("{name}", "probe-secret")
         .replace("{token}", "mvi_notarealtoken")
 }
 
@@ -302,6 +442,14 @@ fn body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/support-keys" => json!({"note": "probe", "expires_in_hours": 1}),
         "/api/v1/api-keys" => json!({"name": "probe", "permissions": ["audit:read"]}),
         "/api/v1/org" => json!({"name": "Renamed"}),
+        "/api/v1/org/encryption" => json!({"kms_key_id": null}),
+        "/api/v1/meetings" => json!({"title": "Probe"}),
+        "/api/v1/me/secrets/{name}" => json!({"value": "probe"}),
+        "/api/v1/auth/recover" => {
+            json!({"email": "x@example.com", "recovery_key": "x", "new_password": "y"})
+        }
+        p if p.starts_with("/api/v1/me/encryption/") => json!({"password": "x"}),
+        p if p.ends_with("/transcript") => json!({"segments": []}),
         "/api/v1/workspaces" => json!({"name": "Probe"}),
         "/api/v1/invitations" => json!({"email": "probe@example.com", "role": "viewer"}),
         p if p.starts_with("/api/v1/members/") => json!({"role": "member"}),
@@ -381,11 +529,20 @@ async fn every_route_is_classified_and_enforces_its_requirement_across_tenants_r
         }
         checked += 1;
 
-        if let Class::Perm(_) = class {
+        if let Class::Perm(permission) = class {
             let r = app
                 .send(&Cred::Session(f.viewer.clone()), m.clone(), &path, b())
                 .await;
-            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what} as a viewer");
+            // The viewer role holds exactly `meetings:read` (docs/permissions.md).
+            if *permission == "meetings:read" {
+                assert!(
+                    r.status().is_success(),
+                    "{what} as a viewer: {}",
+                    r.status()
+                );
+            } else {
+                assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what} as a viewer");
+            }
             checked += 1;
         }
 
