@@ -136,10 +136,10 @@ pub fn write_versioned(path: &Path, keys: &[(u32, &KeyMaterial)]) -> Result<(), 
         "replacing key file {}",
         path.display()
     )))?;
-    if let Some(dir) = path.parent() {
-        if let Ok(dir) = std::fs::File::open(dir) {
-            let _ = dir.sync_all();
-        }
+    if let Some(dir) = path.parent()
+        && let Ok(dir) = std::fs::File::open(dir)
+    {
+        let _ = dir.sync_all();
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ mod tests {
         ("meetvault-crypto", &[]),
         ("meetvault-auth", &[]),
         ("meetvault-ratelimit", &[]),
+        ("meetvault-kms", &[]),
         ("meetvault-store", &["meetvault-config"]),
         (
             "meetvault-core",
@@ -21,6 +22,7 @@ mod tests {
                 "meetvault-auth",
                 "meetvault-config",
                 "meetvault-crypto",
+                "meetvault-kms",
                 "meetvault-ratelimit",
                 "meetvault-store",
             ],

@@ -6,6 +6,7 @@
 mod accounts;
 mod audit;
 mod blobs;
+mod canary;
 mod cli;
 mod encryption;
 mod errors;
