@@ -3,6 +3,7 @@
 //!   beside a plain copy of the same bytes;
 //! - fields: reading a 2-hour transcript (2,000 segments, speaker and text each encrypted) through
 //!   the service, beside the same rows read from the database without decrypting.
+//!
 //! `BENCH_ITERS` sets the repetitions (default 20). Run through `bench/encryption.sh`.
 
 use std::sync::Arc;
