@@ -480,7 +480,7 @@ mod tests {
         let spaced = shown.0.replace('-', " ").to_uppercase();
         assert_eq!(parse_recovery_key(&spaced).unwrap().expose(), wrap.expose());
         assert!(parse_recovery_key(&shown.0[..60]).is_none());
-        assert!(parse_recovery_key(&format!("{}z", shown.0)).is_none());
+        assert!(parse_recovery_key(&format!("{}z", shown.0.as_str())).is_none());
         assert_eq!(format!("{shown:?}"), "RecoveryKey([redacted])");
     }
 }
