@@ -108,7 +108,7 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
                 json,
                 "master key rotated",
                 &report,
-                serde_json::json!({ "provider": format!("{:?}", config.keys.provider).to_lowercase() }),
+                serde_json::json!({ "provider": config.keys.provider }),
             )
         }
         KeysCommand::RotateOrg { org, all, json } => {

@@ -95,18 +95,7 @@ impl Core {
 
     /// Turns MFA off after re-checking the password; ends every other session.
     pub async fn totp_disable(&self, scope: &Scope, password: &str) -> Result<(), CoreError> {
-        let user = self.own_user(scope).await?;
-        let ok = self
-            .hasher()
-            .verify(password, Some(&user.password_hash))
-            .await
-            .map_err(CoreError::internal)?;
-        if !ok.ok {
-            return Err(CoreError::invalid(
-                "password",
-                "is not your current password",
-            ));
-        }
+        let user = self.own_user_checked(scope, password).await?;
         self.db()
             .set_totp(user.org_id, user.id, None, false)
             .await?;
@@ -126,6 +115,27 @@ impl Core {
             .db()
             .delete_sessions_except(scope.org_id().uuid(), scope.user_id().uuid(), keep)
             .await?)
+    }
+
+    /// The caller's user row after re-checking their password (for changes that need it).
+    pub(crate) async fn own_user_checked(
+        &self,
+        scope: &Scope,
+        password: &str,
+    ) -> Result<UserRow, CoreError> {
+        let user = self.own_user(scope).await?;
+        let ok = self
+            .hasher()
+            .verify(password, Some(&user.password_hash))
+            .await
+            .map_err(CoreError::internal)?;
+        if !ok.ok {
+            return Err(CoreError::invalid(
+                "password",
+                "is not your current password",
+            ));
+        }
+        Ok(user)
     }
 
     pub(crate) async fn own_user(&self, scope: &Scope) -> Result<UserRow, CoreError> {

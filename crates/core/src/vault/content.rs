@@ -122,6 +122,17 @@ pub struct RecordingView {
     pub created_at: DateTime<Utc>,
 }
 
+impl From<RecordingRow> for RecordingView {
+    fn from(r: RecordingRow) -> Self {
+        Self {
+            id: r.id.into(),
+            size: r.size,
+            content_type: r.content_type,
+            created_at: r.created_at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SecretView {
     pub name: String,
@@ -439,12 +450,7 @@ impl Core {
         }
         self.audit(Event::by(scope, "recording.upload").resource(id))
             .await?;
-        Ok(RecordingView {
-            id: id.into(),
-            size: recording.size,
-            content_type: recording.content_type,
-            created_at: recording.created_at,
-        })
+        Ok(recording.into())
     }
 
     pub async fn recordings(
@@ -458,13 +464,23 @@ impl Core {
             .recordings(row.org_id, row.id)
             .await?
             .into_iter()
-            .map(|r| RecordingView {
-                id: r.id.into(),
-                size: r.size,
-                content_type: r.content_type,
-                created_at: r.created_at,
-            })
+            .map(RecordingView::from)
             .collect())
+    }
+
+    /// One recording of a meeting (its size, for a `Range` request).
+    pub async fn recording(
+        &self,
+        scope: &Scope,
+        meeting: Uuid,
+        recording: Uuid,
+    ) -> Result<RecordingView, CoreError> {
+        let row = self.meeting_row(scope, meeting).await?;
+        self.db()
+            .recording(row.org_id, row.id, recording)
+            .await?
+            .map(RecordingView::from)
+            .ok_or(CoreError::NotFound("recording"))
     }
 
     /// Reads a recording, whole or the plaintext byte `range`: only the segments covering the
@@ -522,13 +538,9 @@ impl Core {
             }
         };
         let plain_start = span.first_segment * stream::SEGMENT_LEN as u64 + span.skip as u64;
-        let view = RecordingView {
-            id: rec.id.into(),
-            size: rec.size,
-            content_type: rec.content_type,
-            created_at: rec.created_at,
-        };
-        self.audit(Event::by(scope, "recording.read").resource(rec.id))
+        let rec_id = rec.id;
+        let view = RecordingView::from(rec);
+        self.audit(Event::by(scope, "recording.read").resource(rec_id))
             .await?;
         Ok((
             view,

@@ -162,12 +162,13 @@ impl Core {
         shown
     }
 
-    /// Opens a zero-access user key with the password (None when the password does not open it).
+    /// Opens a zero-access user key with the password. Every caller has checked the password
+    /// against its hash first, so a password that does not open the key means the row is damaged.
     async fn open_with_password(
         &self,
         row: &UserKeyRow,
         password: &str,
-    ) -> Result<Option<SymmetricKey>, CoreError> {
+    ) -> Result<SymmetricKey, CoreError> {
         let params = Self::stored_params(row)?;
         let pw_key = Self::password_key(password, params).await?;
         let binding = bind(row.org_id, "user_keys", row.user_id, "password_wrap");
@@ -175,23 +176,8 @@ impl Core {
             .password_wrapped
             .as_deref()
             .ok_or_else(|| CoreError::Integrity("no password wrapping".into()))?;
-        Ok(envelope::unwrap_key(&pw_key, &binding, wrapped).ok())
-    }
-
-    async fn verify_password(&self, scope: &Scope, password: &str) -> Result<(), CoreError> {
-        let user = self.own_user(scope).await?;
-        let ok = self
-            .hasher()
-            .verify(password, Some(&user.password_hash))
-            .await
-            .map_err(CoreError::internal)?;
-        if !ok.ok {
-            return Err(CoreError::invalid(
-                "password",
-                "is not your current password",
-            ));
-        }
-        Ok(())
+        envelope::unwrap_key(&pw_key, &binding, wrapped)
+            .map_err(|_| CoreError::Integrity("the password does not open the user key".into()))
     }
 
     pub async fn encryption_status(&self, scope: &Scope) -> Result<EncryptionStatus, CoreError> {
@@ -228,7 +214,7 @@ impl Core {
         let session = scope.session_id().ok_or(CoreError::NotAllowed(
             "zero-access mode is turned on from a browser session".into(),
         ))?;
-        self.verify_password(scope, password).await?;
+        self.own_user_checked(scope, password).await?;
         let (org, user) = (scope.org_id().uuid(), scope.user_id().uuid());
         let row = self.user_key_row(org, user).await?;
         if row.mode == "zero_access" {
@@ -259,18 +245,13 @@ impl Core {
         scope: &Scope,
         password: &str,
     ) -> Result<(), CoreError> {
-        self.verify_password(scope, password).await?;
+        self.own_user_checked(scope, password).await?;
         let (org, user) = (scope.org_id().uuid(), scope.user_id().uuid());
         let row = self.user_key_row(org, user).await?;
         if row.mode != "zero_access" {
             return Err(CoreError::Conflict("zero-access mode is not on".into()));
         }
-        let key = self
-            .open_with_password(&row, password)
-            .await?
-            .ok_or_else(|| {
-                CoreError::Integrity("the password does not open the user key".into())
-            })?;
+        let key = self.open_with_password(&row, password).await?;
         let (version, org_key) = self.org_key(org).await?;
         let mut next = row.clone();
         next.mode = "org".into();
@@ -332,12 +313,8 @@ impl Core {
         if row.mode != "zero_access" {
             return Ok(());
         }
-        match self.open_with_password(&row, password).await? {
-            Some(key) => self.unlock_session(org, user, session, Arc::new(key)).await,
-            None => Err(CoreError::Integrity(
-                "the password does not open the user key".into(),
-            )),
-        }
+        let key = self.open_with_password(&row, password).await?;
+        self.unlock_session(org, user, session, Arc::new(key)).await
     }
 
     /// Unlocks the caller's zero-access key on this instance for this session (after a login on
@@ -346,19 +323,14 @@ impl Core {
         let session = scope.session_id().ok_or(CoreError::NotAllowed(
             "unlocking needs a browser session".into(),
         ))?;
-        self.verify_password(scope, password).await?;
+        self.own_user_checked(scope, password).await?;
         let row = self
             .user_key_row(scope.org_id().uuid(), scope.user_id().uuid())
             .await?;
         if row.mode != "zero_access" {
             return Ok(());
         }
-        let key = self
-            .open_with_password(&row, password)
-            .await?
-            .ok_or_else(|| {
-                CoreError::Integrity("the password does not open the user key".into())
-            })?;
+        let key = self.open_with_password(&row, password).await?;
         self.unlock_session(row.org_id, row.user_id, session.uuid(), Arc::new(key))
             .await?;
         self.audit(Event::by(scope, "encryption.unlock")).await?;
@@ -380,9 +352,7 @@ impl Core {
         if row.mode != "zero_access" {
             return Ok(());
         }
-        let key = self.open_with_password(&row, old).await?.ok_or_else(|| {
-            CoreError::Integrity("the password does not open the user key".into())
-        })?;
+        let key = self.open_with_password(&row, old).await?;
         let mut next = row.clone();
         self.wrap_for_password(&mut next, &key, new).await?;
         next.updated_at = Utc::now();

@@ -205,12 +205,10 @@ pub async fn download_recording(
     let recording = parse_id::<RecordingId>(&recording)?;
     let size = app
         .core
-        .recordings(&scope, id.uuid())
+        .recording(&scope, id.uuid(), recording.uuid())
         .await?
-        .into_iter()
-        .find(|r| r.id == recording)
-        .map(|r| u64::try_from(r.size).unwrap_or(0))
-        .ok_or_else(|| ApiError::NotFound("recording not found".into()))?;
+        .size;
+    let size = u64::try_from(size).unwrap_or(0);
     let range = headers
         .get(header::RANGE)
         .map(|v| parse_range(v.to_str().unwrap_or(""), size))
