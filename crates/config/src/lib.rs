@@ -3,6 +3,7 @@
 //! Pure data and validation: no I/O beyond reading the config file and `_FILE` secrets.
 
 mod load;
+mod media;
 mod secret;
 
 use std::net::SocketAddr;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use load::{ConfigError, ConfigSource, ENV_PREFIX, Overrides, load};
+pub use media::{JobsConfig, RecordingsConfig, TranscriptionConfig, TranscriptionProvider};
 pub use secret::{DatabaseKind, DatabaseUrl, REDACTED, Secret, lenient_string};
 
 /// The annotated example file printed by `meetvault config example`; a test keeps it in step with
@@ -33,6 +35,9 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub audit: AuditConfig,
     pub keys: KeysConfig,
+    pub recordings: RecordingsConfig,
+    pub transcription: TranscriptionConfig,
+    pub jobs: JobsConfig,
 }
 
 impl Default for Config {
@@ -48,6 +53,9 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             audit: AuditConfig::default(),
             keys: KeysConfig::default(),
+            recordings: RecordingsConfig::default(),
+            transcription: TranscriptionConfig::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -80,6 +88,14 @@ impl Config {
             .master_key_file
             .clone()
             .unwrap_or_else(|| self.keys_dir().join("master.key"))
+    }
+
+    /// The local Whisper model folder in force.
+    pub fn model_dir(&self) -> PathBuf {
+        self.transcription
+            .model_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("models").join("whisper-tiny.en"))
     }
 
     /// Checks that hold across keys; each error names the key at fault.
@@ -200,6 +216,7 @@ impl Config {
             }
             _ => {}
         }
+        media::validate(&self.recordings, &self.transcription, &self.jobs)?;
         for (i, contact) in self.security_txt.contact.iter().enumerate() {
             let ok = Url::parse(contact)
                 .map(|u| matches!(u.scheme(), "mailto" | "https" | "tel"))

@@ -74,6 +74,7 @@ fn every_default_key_appears_in_the_example() {
         "aws_kms",
         "key_id",
         "session_token",
+        "model_dir",
     ] {
         keys.push(key.to_owned());
     }

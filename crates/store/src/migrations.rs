@@ -30,6 +30,11 @@ pub(crate) const SQLITE: Embedded = &[
         "keys",
         include_str!("../migrations/sqlite/0004_keys.sql"),
     ),
+    (
+        5,
+        "transcription",
+        include_str!("../migrations/sqlite/0005_transcription.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -52,6 +57,11 @@ pub(crate) const POSTGRES: Embedded = &[
         4,
         "keys",
         include_str!("../migrations/postgres/0004_keys.sql"),
+    ),
+    (
+        5,
+        "transcription",
+        include_str!("../migrations/postgres/0005_transcription.sql"),
     ),
 ];
 

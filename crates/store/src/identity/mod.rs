@@ -45,6 +45,7 @@ pub(crate) use with_write_tx;
 /// Advisory lock ids (PostgreSQL) of the serialized writers.
 pub(crate) const LOCK_REGISTRATION: i64 = 7201;
 pub(crate) const LOCK_AUDIT_APPEND: i64 = 7202;
+pub(crate) const LOCK_JOB_ENQUEUE: i64 = 7203;
 
 /// Inserts a user row inside an open transaction (`$tx`), on either backend.
 macro_rules! insert_user {

@@ -1,0 +1,149 @@
+//! Recordings, transcription and the job queue that runs it.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ConfigError;
+
+/// Uploaded recordings: what is accepted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingsConfig {
+    /// The largest upload accepted, in bytes (streamed: memory use does not grow with it).
+    pub max_bytes: u64,
+    /// The longest recording accepted, in seconds of audio (checked while decoding).
+    pub max_duration_secs: u64,
+}
+
+impl Default for RecordingsConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: 4 * 1024 * 1024 * 1024,
+            max_duration_secs: 6 * 3600,
+        }
+    }
+}
+
+/// Which engine transcribes a meeting unless the meeting names another.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Eq, PartialEq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum TranscriptionProvider {
+    /// Whisper on this machine (`transcription.model_dir`); nothing leaves the server.
+    #[default]
+    Local,
+    /// An OpenAI-compatible `/v1/audio/transcriptions` service (the meeting names it).
+    Openai,
+    /// Deepgram's pre-recorded API (the meeting names it).
+    Deepgram,
+}
+
+/// Local transcription.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TranscriptionConfig {
+    /// Upload a recording and its meeting is transcribed (per track) without being asked.
+    pub auto: bool,
+    pub default_provider: TranscriptionProvider,
+    /// The local Whisper model folder (faster-whisper/CTranslate2 or Hugging Face); unset:
+    /// `DATA_DIR/models/whisper-tiny.en` (installed by `scripts/models.sh`).
+    pub model_dir: Option<PathBuf>,
+    /// 1 = greedy decoding; 5 = beam search as in the Whisper paper (slower, sometimes better).
+    pub beam_size: u32,
+    /// Skip silence before decoding (energy voice-activity detection).
+    pub vad: bool,
+    /// Serve the OpenAI-compatible `POST /v1/audio/transcriptions` (API keys with
+    /// `transcribe`), backed by the local engine.
+    pub openai_endpoint: bool,
+    /// Requests of the OpenAI-compatible endpoint that may wait for the engine at once; more
+    /// get 429.
+    pub endpoint_queue: u32,
+}
+
+impl Default for TranscriptionConfig {
+    fn default() -> Self {
+        Self {
+            auto: true,
+            default_provider: TranscriptionProvider::Local,
+            model_dir: None,
+            beam_size: 1,
+            vad: true,
+            openai_endpoint: true,
+            endpoint_queue: 4,
+        }
+    }
+}
+
+/// The durable job queue (transcription and, later, every background task).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// A worker holds a job this long without a heartbeat before another may take it over.
+    pub lease_secs: u64,
+    /// Attempts before a job is dead-lettered.
+    pub max_attempts: u32,
+    /// Retry delay: base × 2^(attempt−1), at most `backoff_max_secs`.
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
+    /// How often an idle worker looks for due jobs (a new job on this instance wakes it at once).
+    pub poll_interval_ms: u64,
+    /// Transcription jobs run at once on this instance; each uses every core.
+    pub transcription_concurrency: u32,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            lease_secs: 30,
+            max_attempts: 5,
+            backoff_base_secs: 5,
+            backoff_max_secs: 600,
+            poll_interval_ms: 1000,
+            transcription_concurrency: 1,
+        }
+    }
+}
+
+pub(crate) fn validate(
+    recordings: &RecordingsConfig,
+    transcription: &TranscriptionConfig,
+    jobs: &JobsConfig,
+) -> Result<(), ConfigError> {
+    let invalid = |key: &str, message: &str| {
+        Err(ConfigError::Invalid {
+            key: key.to_owned(),
+            message: message.to_owned(),
+        })
+    };
+    if recordings.max_bytes == 0 || recordings.max_duration_secs == 0 {
+        return invalid(
+            "recordings.max_bytes",
+            "max_bytes and max_duration_secs must be at least 1",
+        );
+    }
+    if !matches!(transcription.beam_size, 1..=16) {
+        return invalid("transcription.beam_size", "must be between 1 and 16");
+    }
+    if transcription.endpoint_queue == 0 {
+        return invalid("transcription.endpoint_queue", "must be at least 1");
+    }
+    if jobs.lease_secs < 5 {
+        return invalid("jobs.lease_secs", "must be at least 5");
+    }
+    if jobs.max_attempts == 0 || jobs.max_attempts > 100 {
+        return invalid("jobs.max_attempts", "must be between 1 and 100");
+    }
+    if jobs.backoff_base_secs == 0 || jobs.backoff_max_secs < jobs.backoff_base_secs {
+        return invalid(
+            "jobs.backoff_base_secs",
+            "must be at least 1 and at most jobs.backoff_max_secs",
+        );
+    }
+    if jobs.poll_interval_ms < 10 {
+        return invalid("jobs.poll_interval_ms", "must be at least 10");
+    }
+    if jobs.transcription_concurrency == 0 {
+        return invalid("jobs.transcription_concurrency", "must be at least 1");
+    }
+    Ok(())
+}
