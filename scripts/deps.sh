@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs and this machine lacks: PostgreSQL and Redis (Debian
+# Installs what the test suite needs and this machine lacks: PostgreSQL, Redis, libopus, ffmpeg
+# and espeak-ng (Debian
 # packages) and the S3 API server moto (PyPI, in a private virtualenv). Idempotent: a no-op when
 # all are present.
 set -euo pipefail
@@ -16,6 +17,12 @@ apt_missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_missing+=(postgresql)
 command -v redis-server >/dev/null || apt_missing+=(redis-server)
 command -v curl >/dev/null || apt_missing+=(curl)
+# Audio: libopus (Opus decoding, linked through pkg-config); ffmpeg and espeak-ng make the test
+# recordings (real speech in every supported format).
+command -v pkg-config >/dev/null || apt_missing+=(pkg-config)
+[ -f /usr/include/opus/opus.h ] || apt_missing+=(libopus-dev)
+command -v ffmpeg >/dev/null || apt_missing+=(ffmpeg)
+command -v espeak-ng >/dev/null || apt_missing+=(espeak-ng)
 for pkg in "$@"; do  # extra packages named by the caller (e.g. wrk for the benchmark)
   command -v "$pkg" >/dev/null || apt_missing+=("$pkg")
 done
