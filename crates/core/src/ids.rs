@@ -87,6 +87,7 @@ typed_id!(SupportKeyId, "sup", "support key");
 typed_id!(InvitationId, "inv", "invitation");
 typed_id!(MeetingId, "mtg", "meeting");
 typed_id!(RecordingId, "rec", "recording");
+typed_id!(JobId, "job", "job");
 
 #[cfg(test)]
 mod tests {

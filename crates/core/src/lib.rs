@@ -5,10 +5,14 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 mod error;
+pub mod events;
 pub mod ids;
 pub mod instance;
+mod media;
+pub mod meetings;
 pub mod org;
 mod secrets;
+pub mod transcription;
 pub mod vault;
 
 use std::sync::Arc;
@@ -41,6 +45,9 @@ struct Inner {
     hasher: PasswordHasher,
     limiter: RateLimiter,
     vault: vault::Vault,
+    queue: meetvault_jobs::Queue,
+    events: events::EventHub,
+    engine: transcription::LocalEngine,
 }
 
 impl Core {
@@ -82,6 +89,18 @@ impl Core {
         let master = vault::master_from_config(&config, kms.as_ref())?;
         tracing::info!(provider = master.provider(), "master key ready");
         let vault = vault::Vault::new(master, kms);
+        let j = &config.jobs;
+        let queue = meetvault_jobs::Queue::new(
+            db.clone(),
+            meetvault_jobs::Settings {
+                lease: std::time::Duration::from_secs(j.lease_secs),
+                max_attempts: j.max_attempts,
+                backoff_base: std::time::Duration::from_secs(j.backoff_base_secs),
+                backoff_max: std::time::Duration::from_secs(j.backoff_max_secs),
+                poll_interval: std::time::Duration::from_millis(j.poll_interval_ms),
+            },
+        );
+        let engine = transcription::LocalEngine::new(&config);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -93,6 +112,9 @@ impl Core {
                 hasher,
                 limiter,
                 vault,
+                queue,
+                events: events::EventHub::default(),
+                engine,
             }),
         })
     }
@@ -129,6 +151,31 @@ impl Core {
         &self.inner.limiter
     }
 
+    pub fn queue(&self) -> &meetvault_jobs::Queue {
+        &self.inner.queue
+    }
+
+    pub fn events(&self) -> &events::EventHub {
+        &self.inner.events
+    }
+
+    /// The local transcription engine (its model loads on first use).
+    pub fn engine(&self) -> &transcription::LocalEngine {
+        &self.inner.engine
+    }
+
+    /// Starts this instance's job workers (transcription); stop them with
+    /// [`meetvault_jobs::Workers::shutdown`] before closing.
+    pub fn start_workers(&self, owner: &str) -> meetvault_jobs::Workers {
+        meetvault_jobs::Workers::start(
+            &self.inner.queue,
+            owner,
+            vec![Arc::new(transcription::TranscribeHandler::new(
+                self.clone(),
+            ))],
+        )
+    }
+
     /// Checks each dependency once; the outcome of each, with its failure kept for the log.
     pub async fn readiness(&self) -> Readiness {
         let (database, blobs) = futures::join!(self.inner.db.ping(), self.inner.blobs.ping());
@@ -138,6 +185,14 @@ impl Core {
     /// Closes the pools at shutdown.
     pub async fn close(&self) {
         self.inner.db.close().await;
+    }
+}
+
+/// A queue failure is a storage failure to the caller.
+pub(crate) fn jobs_error(e: meetvault_jobs::QueueError) -> CoreError {
+    match e {
+        meetvault_jobs::QueueError::Store(e) => CoreError::Storage(e),
+        other => CoreError::internal(other),
     }
 }
 

@@ -71,6 +71,11 @@ pub enum ApiError {
     Timeout,
     #[error("{0}")]
     Unavailable(String),
+    /// An uploaded file that cannot be used: `code` is specific (`audio_corrupt`,
+    /// `audio_truncated`, `audio_empty`, `audio_too_long`; `audio_unsupported` and
+    /// `audio_no_audio_track` answer 415).
+    #[error("{message}")]
+    BadMedia { code: &'static str, message: String },
     /// Zero-access content while its owner has no unlocked session.
     #[error(
         "this content is protected by zero-access encryption and its owner's key is locked: \
@@ -113,6 +118,11 @@ impl ApiError {
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::BadMedia {
+                code: code @ ("audio_unsupported" | "audio_no_audio_track"),
+                ..
+            } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, code),
+            Self::BadMedia { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             Self::Locked => (StatusCode::LOCKED, "content_locked"),
             Self::Integrity(_) => (StatusCode::INTERNAL_SERVER_ERROR, "integrity_failure"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -145,6 +155,11 @@ impl From<CoreError> for ApiError {
                 tracing::error!(detail = %detail, "stored data failed its integrity check");
                 Self::Integrity(detail)
             }
+            CoreError::BadMedia { code, message } => Self::BadMedia { code, message },
+            CoreError::TooLarge { limit } => Self::PayloadTooLarge {
+                limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            },
+            CoreError::TranscriptionUnavailable(message) => Self::Unavailable(message),
             CoreError::KeyUnavailable(detail) => {
                 tracing::error!(detail = %detail, "master key unavailable");
                 Self::Unavailable(

@@ -93,11 +93,19 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::audit::proof))
         .routes(routes!(routes::audit::checkpoint))
         .routes(routes!(routes::audit::signing_key))
-        .routes(routes!(routes::meetings::create_meeting))
+        .routes(routes!(
+            routes::meetings::create_meeting,
+            routes::meetings::list_meetings
+        ))
         .routes(routes!(
             routes::meetings::get_meeting,
+            routes::meetings::patch_meeting,
             routes::meetings::delete_meeting
         ))
+        .routes(routes!(routes::transcription::transcribe_meeting))
+        .routes(routes!(routes::transcription::meeting_events))
+        .routes(routes!(routes::transcription::get_job))
+        .routes(routes!(routes::transcription::openai_transcriptions))
         .routes(routes!(
             routes::meetings::add_segments,
             routes::meetings::transcript

@@ -2,6 +2,7 @@
 //! No business logic lives here.
 
 mod keys_cmd;
+mod transcribe_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -71,6 +72,12 @@ enum Command {
     /// Encryption keys: rotate the master key or org keys.
     #[command(subcommand)]
     Keys(keys_cmd::KeysCommand),
+    /// Transcribe audio files on this machine with the local Whisper model (no server, no
+    /// network): prints the transcript, or writes it with --output.
+    Transcribe(transcribe_cmd::TranscribeArgs),
+    /// Local transcription models.
+    #[command(subcommand)]
+    Models(transcribe_cmd::ModelsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +176,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
     let config = load_config(&cli.global, listen).map_err(Failure::Config)?;
     match cli.command {
+        Command::Transcribe(args) => {
+            tokio::task::spawn_blocking(move || transcribe_cmd::transcribe(&config, args))
+                .await
+                .context("the transcription thread stopped")??;
+        }
+        Command::Models(command) => transcribe_cmd::models(&config, command)?,
         Command::Serve { .. } => {
             init_logs(&config, Output::Stdout).map_err(Failure::Config)?;
             serve(config).await?;
@@ -299,7 +312,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .context("opening storage")?;
     spawn_checkpointer(core.clone());
-    let server = meetvault_http::Server::bind(core).await?;
+    let server = meetvault_http::Server::bind(core.clone()).await?;
     tracing::info!(
         addr = %server.local_addr(),
         scheme = server.scheme(),
@@ -309,7 +322,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "listening"
     );
-    server.run(shutdown_signal()).await?;
+    let workers = core.start_workers(&format!("pid{}", std::process::id()));
+    server
+        .run(async move {
+            shutdown_signal().await;
+            // Running jobs go back to the queue at once (another instance, or this one
+            // restarted, resumes them) before the database closes.
+            workers.shutdown().await;
+        })
+        .await?;
     Ok(())
 }
 

@@ -140,6 +140,30 @@ impl TestApp {
         )
     }
 
+    /// Uploads raw bytes (a recording) as `cred`.
+    pub async fn send_bytes(
+        &self,
+        cred: &Cred,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type);
+        match cred {
+            Cred::None => {}
+            Cred::Session(s) => {
+                req = req
+                    .header("cookie", &s.cookie)
+                    .header("x-csrf-token", &s.csrf)
+            }
+            Cred::Bearer(key) => req = req.bearer_auth(key),
+        }
+        req.body(body).send().await.unwrap()
+    }
+
     /// A request as `cred`. Sessions send their cookie and CSRF token (no Origin).
     pub async fn send(
         &self,

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test tooling: a failure here is a test failure
 
 mod accounts;
+pub mod media;
 pub mod services;
 mod tidy;
 
@@ -70,8 +71,10 @@ impl TestApp {
         let redirect_addr = server.redirect_addr();
         let scheme = server.scheme();
         let (tx, rx) = oneshot::channel::<()>();
+        let workers = core.start_workers("test");
         let task = tokio::spawn(server.run(async move {
             let _ = rx.await;
+            workers.shutdown().await;
         }));
         let base_url = match scheme {
             "https" => format!("https://localhost:{}", addr.port()),
@@ -155,6 +158,10 @@ pub async fn fresh_config(dir: &std::path::Path) -> Config {
     };
     config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.database.url = Some(fresh_database_url(dir).await);
+    // Transcription runs only where a test asks for it (it keeps both cores busy); the model
+    // is the shared one the test tools cache holds.
+    config.transcription.auto = false;
+    config.transcription.model_dir = Some(media_model_dir());
     match services::blob_backend() {
         BlobBackendChoice::Filesystem => config.blobs.backend = BlobBackend::Filesystem,
         BlobBackendChoice::S3 => {
@@ -164,6 +171,17 @@ pub async fn fresh_config(dir: &std::path::Path) -> Config {
         }
     }
     config
+}
+
+/// Where the model is (or will be, once a transcription test installs it): no install here.
+fn media_model_dir() -> std::path::PathBuf {
+    match std::env::var("TEST_WHISPER_MODEL") {
+        Ok(dir) => dir.into(),
+        Err(_) => {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+                .join(".cache/meetvault-tools/models/whisper-tiny.en")
+        }
+    }
 }
 
 /// A URL to a new, empty database on this run's backend (a SQLite file in `dir`, or a new

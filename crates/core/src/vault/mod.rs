@@ -31,8 +31,8 @@ use meetvault_crypto::recipient::{self, RecipientPublic, RecipientSecret};
 use meetvault_store::vault::{MeetingKeyRow, OrgKeyRow, UserKeyRow};
 use uuid::Uuid;
 
-pub use content::{MeetingKeys, NewParticipant, NewSegment};
-pub use content::{MeetingView, ParticipantView, RecordingView, SecretView, SegmentView};
+pub use content::{MeetingKeys, SecretView};
+pub(crate) use content::{check_text, decrypt_stream, encrypt_stream};
 pub use master::{
     RotationProgress, RotationReport, begin_local_master_rotation, finish_local_master_rotation,
 };

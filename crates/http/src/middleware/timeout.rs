@@ -1,4 +1,7 @@
-//! Stops a request that runs longer than `server.request_timeout_secs` with 503 `timeout`.
+//! Stops a request that runs longer than `server.request_timeout_secs` with 503 `timeout`,
+//! except the routes whose work grows with what the caller sends and that have limits of their
+//! own: recording uploads (`recordings.max_bytes`, `recordings.max_duration_secs`) and the
+//! OpenAI-compatible transcription endpoint (its file limit and the engine's waiting line).
 
 use std::time::Duration;
 
@@ -16,6 +19,9 @@ pub async fn timeout(
     request: Request,
     next: Next,
 ) -> Response {
+    if long_running(request.method(), request.uri().path()) {
+        return next.run(request).await;
+    }
     match tokio::time::timeout(limit.0, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -23,4 +29,11 @@ pub async fn timeout(
             ApiError::Timeout.into_response()
         }
     }
+}
+
+/// Uploads and synchronous transcription: bounded by size and duration, not by the clock.
+fn long_running(method: &axum::http::Method, path: &str) -> bool {
+    method == axum::http::Method::POST
+        && (path == "/v1/audio/transcriptions"
+            || (path.starts_with("/api/v1/meetings/") && path.ends_with("/recordings")))
 }

@@ -2,14 +2,14 @@
 //! recordings (streamed in and out through the blob encryption layer, with byte ranges).
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, TryStreamExt};
 use meetvault_core::ids::{MeetingId, RecordingId, WorkspaceId};
-use meetvault_core::vault::{NewParticipant, NewSegment};
+use meetvault_core::meetings::{ListMeetings, MeetingPatch, NewMeeting, NewSegment, UploadOptions};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Auth, perm};
 use crate::state::AppState;
@@ -17,16 +17,16 @@ use crate::{ApiError, ApiJson};
 
 use super::parse_id;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MeetingBody {
-    pub title: String,
-    /// `wsp_…`; the org's first workspace when absent.
-    pub workspace_id: Option<String>,
-    #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
-    pub participants: Vec<NewParticipant>,
-}
+/// A new meeting: `{title, workspace_id?, participants?: [{name, email?}], started_at?, language?,
+/// transcription?: {provider?, model?, beam_size?, base_url?, secret?}}`.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct MeetingBody(pub NewMeeting);
+
+/// A partial update (absent fields stay; `null` clears `started_at` and `language`).
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct PatchBody(pub MeetingPatch);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -37,28 +37,83 @@ pub struct SegmentsBody {
 }
 
 /// Creates a meeting; its title and participants are encrypted under a new meeting key.
-#[utoipa::path(post, path = "/api/v1/meetings", tag = "meetings", request_body = MeetingBody,
+#[utoipa::path(post, path = "/api/v1/meetings", tag = "meetings", request_body = Object,
     responses((status = 201, description = "Created", body = Object), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
 pub async fn create_meeting(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsWrite>,
     ApiJson(body): ApiJson<MeetingBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let workspace = body
-        .workspace_id
-        .as_deref()
-        .map(parse_id::<WorkspaceId>)
-        .transpose()?;
-    let view = app
-        .core
-        .create_meeting(
-            &scope,
-            workspace.map(WorkspaceId::uuid),
-            &body.title,
-            &body.participants,
-        )
-        .await?;
+    let view = app.core.create_meeting(&scope, &body.0).await?;
     Ok((StatusCode::CREATED, ApiJson(view)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `wsp_…`: only this workspace's meetings.
+    pub workspace_id: Option<String>,
+    /// Created at or after (RFC 3339).
+    pub from: Option<String>,
+    /// Created before (RFC 3339).
+    pub to: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1–200, default 50.
+    pub limit: Option<u32>,
+}
+
+fn parse_time(
+    field: &'static str,
+    value: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    value
+        .map(|v| {
+            chrono::DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|_| ApiError::Invalid {
+                    field,
+                    message: "must be an RFC 3339 time such as 2026-11-24T09:00:00Z".into(),
+                })
+        })
+        .transpose()
+}
+
+/// The org's meetings, newest first, a page at a time (filter by workspace and creation date).
+#[utoipa::path(get, path = "/api/v1/meetings", tag = "meetings", params(ListQuery),
+    responses((status = 200, description = "`{meetings, next_cursor}`", body = Object), (status = 422, description = "Invalid filter", body = crate::error::ErrorBody)))]
+pub async fn list_meetings(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsRead>,
+    Query(q): Query<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let filter = ListMeetings {
+        workspace_id: q
+            .workspace_id
+            .as_deref()
+            .map(parse_id::<WorkspaceId>)
+            .transpose()?,
+        from: parse_time("from", q.from.as_deref())?,
+        to: parse_time("to", q.to.as_deref())?,
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    Ok(ApiJson(app.core.list_meetings(&scope, &filter).await?))
+}
+
+/// Changes a meeting (title, workspace, start time, participants, language, transcription).
+#[utoipa::path(patch, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = String, Path, description = "mtg_…")), request_body = Object,
+    responses((status = 200, description = "The meeting", body = Object), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
+pub async fn patch_meeting(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsWrite>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PatchBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    Ok(ApiJson(
+        app.core.update_meeting(&scope, id.uuid(), &body.0).await?,
+    ))
 }
 
 /// A meeting, decrypted (`423` while its zero-access owner's key is locked).
@@ -106,28 +161,78 @@ pub async fn add_segments(
     ))
 }
 
-/// The transcript, decrypted.
-#[utoipa::path(get, path = "/api/v1/meetings/{id}/transcript", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
-    responses((status = 200, description = "Segments", body = Object), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptQuery {
+    /// `json` (default: the segments as JSON), or an export: `srt`, `vtt`, `md`, `txt`.
+    pub format: Option<String>,
+}
+
+/// The transcript, decrypted and merged by time across tracks; or an export (SRT, WebVTT,
+/// Markdown, text, JSON document) with `?format=`, each export audited.
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/transcript", tag = "meetings", params(("id" = String, Path, description = "mtg_…"), TranscriptQuery),
+    responses((status = 200, description = "Segments, or the export", body = Object), (status = 422, description = "Unknown format", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
 pub async fn transcript(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsRead>,
     Path(id): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
+    Query(q): Query<TranscriptQuery>,
+) -> Result<Response, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    let segments = app.core.transcript(&scope, id.uuid()).await?;
-    Ok(ApiJson(serde_json::json!({ "segments": segments })))
+    let Some(format) = q.format else {
+        let segments = app.core.transcript(&scope, id.uuid()).await?;
+        return Ok(ApiJson(serde_json::json!({ "segments": segments })).into_response());
+    };
+    let format: meetvault_stt::ExportFormat =
+        format
+            .parse()
+            .map_err(|e: meetvault_stt::UnknownExportFormat| ApiError::Invalid {
+                field: "format",
+                message: e.to_string(),
+            })?;
+    let text = app
+        .core
+        .export_transcript(&scope, id.uuid(), format)
+        .await?;
+    Response::builder()
+        .header(header::CONTENT_TYPE, format.content_type())
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"transcript-{id}.{}\"",
+                format.extension()
+            ),
+        )
+        .body(Body::from(text))
+        .map_err(ApiError::internal)
 }
 
-/// Uploads a recording as the raw request body (streamed and encrypted in 64 KiB segments;
-/// never held whole in memory).
-#[utoipa::path(post, path = "/api/v1/meetings/{id}/recordings", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// The speaker of this track (one file per speaker); absent for a mixed recording.
+    pub speaker: Option<String>,
+    /// The file's name; its extension hints at the format (the content decides).
+    pub filename: Option<String>,
+    /// Queue transcription (default: `transcription.auto`).
+    pub transcribe: Option<bool>,
+}
+
+/// Uploads a recording as the raw request body: streamed and encrypted in 64 KiB segments
+/// (never held whole in memory), then decoded once to check it. WAV, FLAC, MP3, AAC/M4A, Ogg
+/// Vorbis, Ogg and WebM Opus. A corrupt, truncated, empty, unsupported or over-long file is
+/// refused (`415`/`422` naming the problem; `413` over `recordings.max_bytes`) and leaves
+/// nothing behind. Queues the track's transcription (`job_id`).
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/recordings", tag = "meetings", params(("id" = String, Path, description = "mtg_…"), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, description = "Stored", body = Object), (status = 404, description = "No such meeting", body = crate::error::ErrorBody)))]
+    responses((status = 201, description = "Stored", body = Object), (status = 404, description = "No such meeting", body = crate::error::ErrorBody),
+        (status = 413, description = "Too large", body = crate::error::ErrorBody), (status = 415, description = "Not a supported audio format", body = crate::error::ErrorBody),
+        (status = 422, description = "Corrupt, truncated, empty or too long", body = crate::error::ErrorBody)))]
 pub async fn upload_recording(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsWrite>,
     Path(id): Path<String>,
+    Query(q): Query<UploadQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -135,12 +240,28 @@ pub async fn upload_recording(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/octet-stream")
-        .to_owned();
+        .map(str::to_owned);
+    let limit = app.core.config().recordings.max_bytes;
+    if let Some(length) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && length > limit
+    {
+        return Err(ApiError::PayloadTooLarge {
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        });
+    }
+    let opts = UploadOptions {
+        content_type,
+        speaker: q.speaker,
+        filename: q.filename,
+        transcribe: q.transcribe,
+    };
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let view = app
         .core
-        .put_recording(&scope, id.uuid(), &content_type, stream)
+        .put_recording(&scope, id.uuid(), &opts, stream)
         .await?;
     Ok((StatusCode::CREATED, ApiJson(view)))
 }

@@ -13,6 +13,7 @@ pub mod mfa;
 pub mod openapi;
 pub mod org;
 pub mod security_txt;
+pub mod transcription;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

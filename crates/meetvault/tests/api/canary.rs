@@ -228,11 +228,13 @@ async fn canary(provider: &str) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let mut audio = Vec::new();
+    let mut payload = Vec::new();
     for i in 0..20_000u32 {
-        audio.extend_from_slice(CANARY_AUDIO.as_bytes());
-        audio.extend_from_slice(&i.to_le_bytes());
+        payload.extend_from_slice(CANARY_AUDIO.as_bytes());
+        payload.extend_from_slice(&i.to_le_bytes());
     }
+    // A real recording (the upload is decoded to check it) whose samples carry the canary.
+    let audio = meetvault_test_support::media::wav_with_payload(&payload);
     let r = c
         .req(Method::POST, &format!("/api/v1/meetings/{id}/recordings"))
         .header("content-type", "audio/wav")

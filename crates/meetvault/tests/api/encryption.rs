@@ -252,7 +252,7 @@ async fn upload(app: &TestApp, cred: &Cred, id: &str, body: Vec<u8>) -> String {
         .post(app.url(&format!("/api/v1/meetings/{id}/recordings")))
         .header("cookie", &s.cookie)
         .header("x-csrf-token", &s.csrf)
-        .header("content-type", "audio/ogg")
+        .header("content-type", "audio/wav")
         .body(body)
         .send()
         .await
@@ -374,7 +374,8 @@ async fn tampered_and_swapped_ciphertexts_fail_clearly() {
 
     // A recording of four segments: truncated at a segment boundary, segments reordered, one
     // bit flipped — each is refused; the intact blob and its ranges read back.
-    let audio: Vec<u8> = (0..(3 * 65536 + 1000)).map(|i| (i % 253) as u8).collect();
+    let payload: Vec<u8> = (0..(3 * 65536 + 1000)).map(|i| (i % 253) as u8).collect();
+    let audio = meetvault_test_support::media::wav_with_payload(&payload);
     let rec = upload(&app, &a, &id, audio.clone()).await;
     let (status, body) = download(&app, &a, &id, &rec, Some("bytes=70000-70009")).await;
     assert_eq!(
@@ -439,7 +440,7 @@ async fn a_shredded_meeting_stays_unreadable_when_old_copies_are_restored() {
     let s = app.register("shred@example.com", "S").await;
     let me = Cred::Session(s.clone());
     let id = meeting_with_transcript(&app, &me, "to be forgotten").await;
-    let audio = vec![7u8; 100_000];
+    let audio = meetvault_test_support::media::wav_with_payload(&[7u8; 100_000]);
     let rec = upload(&app, &me, &id, audio).await;
     let db = app.db();
     let (org, m) = (uid(&s.org_id), meeting_uuid(&id));

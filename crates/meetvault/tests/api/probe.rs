@@ -55,9 +55,45 @@ const ROUTES: &[(&str, &str, Class, bool)] = &[
     ),
     (
         "GET",
+        "/api/v1/meetings",
+        Class::Perm("meetings:read"),
+        false,
+    ),
+    (
+        "GET",
         "/api/v1/meetings/{id}",
         Class::Perm("meetings:read"),
         true,
+    ),
+    (
+        "PATCH",
+        "/api/v1/meetings/{id}",
+        Class::Perm("meetings:write"),
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/meetings/{id}/transcribe",
+        Class::Perm("meetings:write"),
+        true,
+    ),
+    (
+        "GET",
+        "/api/v1/meetings/{id}/events",
+        Class::Perm("meetings:read"),
+        true,
+    ),
+    (
+        "GET",
+        "/api/v1/jobs/{id}",
+        Class::Perm("meetings:read"),
+        true,
+    ),
+    (
+        "POST",
+        "/v1/audio/transcriptions",
+        Class::Perm("meetings:write"),
+        false,
     ),
     (
         "DELETE",
@@ -263,6 +299,7 @@ struct Fixture {
     invitation_id: String,
     meeting_id: String,
     recording_id: String,
+    job_id: String,
     markers: Vec<String>,
 }
 
@@ -347,13 +384,14 @@ async fn fixture(app: &TestApp) -> Fixture {
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let r = app
-        .send(
+        .send_bytes(
             &owner_cred,
-            Method::POST,
             &format!("/api/v1/meetings/{meeting_id}/recordings"),
-            Some(json!({"audio": "Org A recording bytes"})),
+            "audio/wav",
+            meetvault_test_support::media::wav_with_payload(b"Org A recording bytes"),
         )
         .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
     let recording_id = r.json::<Value>().await.unwrap()["id"]
         .as_str()
         .unwrap()
@@ -367,8 +405,23 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
+    // A transcription job on the meeting (its engine run is short: the recording is tiny).
+    let r = app
+        .send(
+            &owner_cred,
+            Method::POST,
+            &format!("/api/v1/meetings/{meeting_id}/transcribe"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let job_id = r.json::<Value>().await.unwrap()["jobs"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let markers = vec![
         meeting_id.clone(),
+        job_id.clone(),
         recording_id.clone(),
         "Org A meeting title".to_owned(),
         "alice-a@example.com".to_owned(),
@@ -400,6 +453,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         invitation_id,
         meeting_id,
         recording_id,
+        job_id,
         markers,
     }
 }
@@ -417,6 +471,8 @@ fn fill(path: &str, f: &Fixture) -> String {
         f.workspace_id.clone()
     } else if path.starts_with("/api/v1/meetings/") {
         f.meeting_id.clone()
+    } else if path.starts_with("/api/v1/jobs/") {
+        f.job_id.clone()
     } else if path.starts_with("/api/v1/invitations/") {
         f.invitation_id.clone()
     } else {

@@ -14,6 +14,12 @@ pub struct MeetingRow {
     pub owner_id: Uuid,
     pub title: Vec<u8>,
     pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    /// A BCP-47-ish language code (`en`), or none for detection.
+    pub language: Option<String>,
+    /// The transcription settings as JSON (provider, model, beam size, secret name).
+    pub transcription: String,
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -26,7 +32,7 @@ pub struct ParticipantRow {
     pub email: Option<Vec<u8>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct SegmentRow {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -36,6 +42,10 @@ pub struct SegmentRow {
     pub end_ms: i64,
     pub speaker: Vec<u8>,
     pub text: Vec<u8>,
+    /// The track it was transcribed from; none for imported segments.
+    pub recording_id: Option<Uuid>,
+    pub avg_logprob: Option<f32>,
+    pub no_speech_prob: Option<f32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -50,6 +60,11 @@ pub struct RecordingRow {
     pub stored_size: i64,
     pub content_type: String,
     pub created_at: DateTime<Utc>,
+    /// The track's speaker label (encrypted), when the upload named one.
+    pub speaker: Option<Vec<u8>>,
+    /// What decoding the upload found.
+    pub duration_ms: Option<i64>,
+    pub codec: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -62,6 +77,37 @@ pub struct UserSecretRow {
     pub updated_at: DateTime<Utc>,
 }
 
+const MEETING_COLUMNS: &str =
+    "id, org_id, workspace_id, owner_id, title, created_at, started_at, language, transcription, updated_at";
+const SEGMENT_COLUMNS: &str = "id, org_id, meeting_id, position, start_ms, end_ms, speaker, text, recording_id, avg_logprob, no_speech_prob";
+const RECORDING_COLUMNS: &str = "id, org_id, meeting_id, blob_key, size, stored_size, content_type, created_at, speaker, duration_ms, codec";
+
+/// Inserts one segment row on an open connection or transaction.
+macro_rules! insert_segment {
+    ($conn:expr, $s:expr) => {{
+        let s: &SegmentRow = $s;
+        sqlx::query(&format!(
+            "INSERT INTO transcript_segments ({SEGMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(s.id).bind(s.org_id).bind(s.meeting_id).bind(s.position).bind(s.start_ms).bind(s.end_ms)
+        .bind(&s.speaker).bind(&s.text).bind(s.recording_id).bind(s.avg_logprob).bind(s.no_speech_prob)
+        .execute($conn)
+        .await?
+    }};
+}
+
+/// Which meetings to list.
+#[derive(Debug, Clone)]
+pub struct MeetingQuery {
+    pub org_id: Uuid,
+    pub workspace_id: Option<Uuid>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// The last row of the previous page (`created_at`, `id`).
+    pub before: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
 impl Database {
     /// Creates a meeting with its participants in one transaction.
     pub async fn insert_meeting(
@@ -71,9 +117,10 @@ impl Database {
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO meetings (id, org_id, workspace_id, owner_id, title, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            sqlx::query(&format!("INSERT INTO meetings ({MEETING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
                 .bind(meeting.id).bind(meeting.org_id).bind(meeting.workspace_id).bind(meeting.owner_id)
-                .bind(&meeting.title).bind(meeting.created_at)
+                .bind(&meeting.title).bind(meeting.created_at).bind(meeting.started_at).bind(&meeting.language)
+                .bind(&meeting.transcription).bind(meeting.updated_at)
                 .execute(&mut *tx).await?;
             for p in participants {
                 sqlx::query("INSERT INTO meeting_participants (id, org_id, meeting_id, position, name, email) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -90,17 +137,77 @@ impl Database {
         org_id: Uuid,
         meeting_id: Uuid,
     ) -> Result<Option<MeetingRow>, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query_as::<_, MeetingRow>(
-            "SELECT id, org_id, workspace_id, owner_id, title, created_at FROM meetings WHERE org_id = $1 AND id = $2",
-        ).bind(org_id).bind(meeting_id).fetch_optional(pool).await?))
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, MeetingRow>(&format!(
+            "SELECT {MEETING_COLUMNS} FROM meetings WHERE org_id = $1 AND id = $2",
+        )).bind(org_id).bind(meeting_id).fetch_optional(pool).await?))
     }
 
-    /// Meetings of an org, newest first.
-    pub async fn meetings(&self, org_id: Uuid, limit: i64) -> Result<Vec<MeetingRow>, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query_as::<_, MeetingRow>(
-            "SELECT id, org_id, workspace_id, owner_id, title, created_at FROM meetings WHERE org_id = $1 \
-             ORDER BY created_at DESC, id DESC LIMIT $2",
-        ).bind(org_id).bind(limit).fetch_all(pool).await?))
+    /// A page of an org's meetings, newest first: those created before the cursor
+    /// (`created_at`, `id`), optionally in one workspace and created within `[from, to)`.
+    pub async fn meetings_page(&self, q: &MeetingQuery) -> Result<Vec<MeetingRow>, StoreError> {
+        let sql = format!(
+            "SELECT {MEETING_COLUMNS} FROM meetings WHERE org_id = $1 \
+             AND ($2 IS NULL OR workspace_id = $2) \
+             AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at < $4) \
+             AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)) \
+             ORDER BY created_at DESC, id DESC LIMIT $7"
+        );
+        let (after_at, after_id) = match q.before {
+            Some((at, id)) => (Some(at), Some(id)),
+            None => (None, None),
+        };
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, MeetingRow>(&sql)
+            .bind(q.org_id).bind(q.workspace_id).bind(q.from).bind(q.to).bind(after_at).bind(after_id).bind(q.limit)
+            .fetch_all(pool).await?))
+    }
+
+    /// Updates a meeting's plain and encrypted columns; replaces its participants when given.
+    pub async fn update_meeting(
+        &self,
+        meeting: &MeetingRow,
+        participants: Option<&[ParticipantRow]>,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE meetings SET workspace_id = $1, title = $2, started_at = $3, language = $4, transcription = $5, \
+                 updated_at = $6 WHERE org_id = $7 AND id = $8",
+            )
+            .bind(meeting.workspace_id).bind(&meeting.title).bind(meeting.started_at).bind(&meeting.language)
+            .bind(&meeting.transcription).bind(meeting.updated_at).bind(meeting.org_id).bind(meeting.id)
+            .execute(&mut *tx).await?;
+            if let Some(participants) = participants {
+                sqlx::query("DELETE FROM meeting_participants WHERE org_id = $1 AND meeting_id = $2")
+                    .bind(meeting.org_id).bind(meeting.id).execute(&mut *tx).await?;
+                for p in participants {
+                    sqlx::query("INSERT INTO meeting_participants (id, org_id, meeting_id, position, name, email) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(p.id).bind(p.org_id).bind(p.meeting_id).bind(p.position).bind(&p.name).bind(&p.email)
+                        .execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Replaces the segments transcribed from one track, in one transaction (a transcription
+    /// that runs again after a crash leaves one copy).
+    pub async fn replace_track_segments(
+        &self,
+        org_id: Uuid,
+        recording_id: Uuid,
+        segments: &[SegmentRow],
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM transcript_segments WHERE org_id = $1 AND recording_id = $2")
+                .bind(org_id).bind(recording_id).execute(&mut *tx).await?;
+            for s in segments {
+                insert_segment!(&mut *tx, s);
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     pub async fn participants(
@@ -119,13 +226,7 @@ impl Database {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             for s in segments {
-                sqlx::query(
-                    "INSERT INTO transcript_segments (id, org_id, meeting_id, position, start_ms, end_ms, speaker, text) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(s.id).bind(s.org_id).bind(s.meeting_id).bind(s.position).bind(s.start_ms).bind(s.end_ms)
-                .bind(&s.speaker).bind(&s.text)
-                .execute(&mut *tx).await?;
+                insert_segment!(&mut *tx, s);
             }
             tx.commit().await?;
             Ok(())
@@ -148,20 +249,20 @@ impl Database {
         org_id: Uuid,
         meeting_id: Uuid,
     ) -> Result<Vec<SegmentRow>, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query_as::<_, SegmentRow>(
-            "SELECT id, org_id, meeting_id, position, start_ms, end_ms, speaker, text FROM transcript_segments \
-             WHERE org_id = $1 AND meeting_id = $2 ORDER BY position",
-        ).bind(org_id).bind(meeting_id).fetch_all(pool).await?))
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, SegmentRow>(&format!(
+            "SELECT {SEGMENT_COLUMNS} FROM transcript_segments \
+             WHERE org_id = $1 AND meeting_id = $2 ORDER BY start_ms, position"
+        )).bind(org_id).bind(meeting_id).fetch_all(pool).await?))
     }
 
     pub async fn insert_recording(&self, row: &RecordingRow) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO recordings (id, org_id, meeting_id, blob_key, size, stored_size, content_type, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
+            sqlx::query(&format!(
+                "INSERT INTO recordings ({RECORDING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ))
             .bind(row.id).bind(row.org_id).bind(row.meeting_id).bind(&row.blob_key).bind(row.size)
-            .bind(row.stored_size).bind(&row.content_type).bind(row.created_at)
+            .bind(row.stored_size).bind(&row.content_type).bind(row.created_at).bind(&row.speaker)
+            .bind(row.duration_ms).bind(&row.codec)
             .execute(pool).await?;
             Ok(())
         })
@@ -173,10 +274,10 @@ impl Database {
         meeting_id: Uuid,
         recording_id: Uuid,
     ) -> Result<Option<RecordingRow>, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query_as::<_, RecordingRow>(
-            "SELECT id, org_id, meeting_id, blob_key, size, stored_size, content_type, created_at FROM recordings \
-             WHERE org_id = $1 AND meeting_id = $2 AND id = $3",
-        ).bind(org_id).bind(meeting_id).bind(recording_id).fetch_optional(pool).await?))
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, RecordingRow>(&format!(
+            "SELECT {RECORDING_COLUMNS} FROM recordings \
+             WHERE org_id = $1 AND meeting_id = $2 AND id = $3"
+        )).bind(org_id).bind(meeting_id).bind(recording_id).fetch_optional(pool).await?))
     }
 
     pub async fn recordings(
@@ -184,10 +285,10 @@ impl Database {
         org_id: Uuid,
         meeting_id: Uuid,
     ) -> Result<Vec<RecordingRow>, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query_as::<_, RecordingRow>(
-            "SELECT id, org_id, meeting_id, blob_key, size, stored_size, content_type, created_at FROM recordings \
-             WHERE org_id = $1 AND meeting_id = $2 ORDER BY created_at, id",
-        ).bind(org_id).bind(meeting_id).fetch_all(pool).await?))
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, RecordingRow>(&format!(
+            "SELECT {RECORDING_COLUMNS} FROM recordings \
+             WHERE org_id = $1 AND meeting_id = $2 ORDER BY created_at, id"
+        )).bind(org_id).bind(meeting_id).fetch_all(pool).await?))
     }
 
     /// Deletes a meeting's rows (participants, segments and recording rows cascade). The caller

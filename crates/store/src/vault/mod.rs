@@ -5,5 +5,7 @@
 mod content;
 mod keys;
 
-pub use content::{MeetingRow, ParticipantRow, RecordingRow, SegmentRow, UserSecretRow};
+pub use content::{
+    MeetingQuery, MeetingRow, ParticipantRow, RecordingRow, SegmentRow, UserSecretRow,
+};
 pub use keys::{MeetingKeyRow, OrgKeyRow, UserKeyRow};

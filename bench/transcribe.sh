@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Local transcription speed and accuracy beside faster-whisper, on the same files, the same model
+# folder (Whisper tiny.en, CTranslate2) and the same thread count, in one run. Prints a table:
+# audio seconds, wall seconds (model load + transcription, whole process), real-time factor,
+# peak RSS, word error rate, and meetvault's wall time as a ratio of each faster-whisper run.
+#   bench/transcribe.sh                 beam 1 and 5, 2 threads
+#   BENCH_THREADS=1 bench/transcribe.sh
+# Installs what it lacks: espeak-ng, ffmpeg, time (Debian); faster-whisper (PyPI, in
+# ~/.cache/meetvault-tools/fw-venv); the model (scripts/models.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+case "${1:-}" in
+  -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+  "") ;;
+  *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+esac
+THREADS="${BENCH_THREADS:-2}"
+[[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_THREADS must be a positive integer" >&2; exit 2; }
+
+TOOLS_DIR="${MEETVAULT_TOOLS_DIR:-$HOME/.cache/meetvault-tools}"
+scripts/deps.sh time >/dev/null
+MODEL="$(scripts/models.sh "$TOOLS_DIR/models")"
+FW_VENV="$TOOLS_DIR/fw-venv"
+if ! "$FW_VENV/bin/python" -c 'import faster_whisper' 2>/dev/null; then
+  echo "bench: installing faster-whisper into $FW_VENV" >&2
+  python3 -m venv "$FW_VENV"
+  "$FW_VENV/bin/pip" install -q --disable-pip-version-check 'faster-whisper>=1.1,<2' >&2
+fi
+
+echo "bench: building meetvault (release)..." >&2
+cargo build --locked -q --release -p meetvault
+BIN=target/release/meetvault
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+# Two recordings of known text: ~70 s read by one voice, and ~25 s by another.
+"$FW_VENV/bin/python" bench/transcribe_peer.py make-audio "$WORK" >&2
+
+RESULTS="$WORK/results.tsv"
+: > "$RESULTS"
+measure() { # name file cmd...  -> appends "name file wall_s peak_kb textfile"
+  local name="$1" file="$2"; shift 2
+  local out="$WORK/$name-$(basename "$file").txt"
+  /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" > "$out"
+  read -r wall rss < "$WORK/time"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$file" "$wall" "$rss" "$out" >> "$RESULTS"
+}
+for file in "$WORK"/*.wav; do
+  for beam in 1 5; do
+    echo "bench: $(basename "$file") beam $beam" >&2
+    RAYON_NUM_THREADS="$THREADS" measure "meetvault/beam$beam" "$file" \
+      "$BIN" transcribe "$file" --model "$MODEL" --beam "$beam" --language en --json
+    for compute in int8 float32; do
+      measure "faster-whisper-$compute/beam$beam" "$file" \
+        "$FW_VENV/bin/python" bench/transcribe_peer.py run "$MODEL" "$compute" "$beam" "$THREADS" "$file"
+    done
+  done
+done
+"$FW_VENV/bin/python" bench/transcribe_peer.py table "$WORK" "$RESULTS" "$THREADS"

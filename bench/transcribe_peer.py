@@ -1,0 +1,101 @@
+"""Helpers for bench/transcribe.sh: make the speech files, run faster-whisper, print the table.
+
+    make-audio DIR                          espeak-ng speech (known text) as 16 kHz WAV in DIR
+    run MODEL COMPUTE BEAM THREADS FILE     faster-whisper on FILE; prints the text
+    table DIR RESULTS THREADS               the comparison table
+"""
+import os
+import re
+import subprocess
+import sys
+
+SENTENCES = [
+    "The meeting started a few minutes late because the projector would not turn on.",
+    "We agreed to move the product launch to the second week of next month.",
+    "Everyone should review the budget before the end of the day on Friday.",
+    "The design team will share new drawings of the home page tomorrow morning.",
+    "Our customers asked for a simpler way to export their reports.",
+    "The support queue is shorter than it was last quarter, which is good news.",
+    "Please send your questions to the project channel instead of by email.",
+    "We need one more engineer to help with the database migration.",
+    "The security review found two small issues that are already fixed.",
+    "Sales expects a strong finish to the year if the new plan works.",
+    "Let us meet again next week to check the progress on each task.",
+    "Remember to update your password before the old one expires.",
+    "The office will be closed on Monday for the public holiday.",
+    "Thank you all for joining, and have a great rest of your afternoon.",
+]
+FILES = {
+    "long-en-us": ("en-us", SENTENCES),
+    "short-en-gb": ("en-gb+m3", SENTENCES[:5]),
+}
+
+
+def make_audio(out):
+    for name, (voice, sentences) in FILES.items():
+        raw = os.path.join(out, name + ".raw.wav")
+        subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", raw, " ".join(sentences)], check=True)
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", raw, "-ar", "16000", "-ac", "1",
+                        os.path.join(out, name + ".wav")], check=True)
+        os.remove(raw)
+        with open(os.path.join(out, name + ".ref"), "w") as f:
+            f.write(" ".join(sentences))
+
+
+def run(model, compute, beam, threads, path):
+    from faster_whisper import WhisperModel
+    m = WhisperModel(model, device="cpu", compute_type=compute, cpu_threads=int(threads))
+    segments, _ = m.transcribe(path, beam_size=int(beam), language="en", vad_filter=True)
+    print(" ".join(s.text.strip() for s in segments))
+
+
+def words(text):
+    return [w for w in (re.sub(r"[^\w']", "", t).lower() for t in text.split()) if w]
+
+
+def wer(ref, hyp):
+    r, h = words(ref), words(hyp)
+    prev = list(range(len(h) + 1))
+    for i, rw in enumerate(r, 1):
+        cur = [i] + [0] * len(h)
+        for j, hw in enumerate(h, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (rw != hw))
+        prev = cur
+    return prev[-1] / max(len(r), 1)
+
+
+def duration(path):
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path],
+                         check=True, capture_output=True, text=True)
+    return float(out.stdout.strip())
+
+
+def table(work, results, threads):
+    rows = [line.rstrip("\n").split("\t") for line in open(results) if line.strip()]
+    print(f"\nWhisper tiny.en (CTranslate2 folder), {threads} threads, {os.cpu_count()} cores; "
+          "wall = whole process (model load + decode)\n")
+    print(f"{'engine/beam':<28} {'file':<14} {'audio s':>8} {'wall s':>8} {'RTF':>6} {'RSS MB':>7} {'WER %':>6}  vs fw-int8  vs fw-f32")
+    by = {}
+    for name, path, wall, rss, out in rows:
+        by[(name, path)] = float(wall)
+    for name, path, wall, rss, out in rows:
+        ref = open(path[:-4] + ".ref").read()
+        hyp = open(out).read()
+        if hyp.lstrip().startswith("{"):  # meetvault transcribe --json
+            import json
+            hyp = " ".join(s["text"] for s in json.loads(hyp)["segments"])
+        audio = duration(path)
+        ratio = ""
+        if name.startswith("meetvault/"):
+            beam = name.split("/")[1]
+            for compute in ("int8", "float32"):
+                peer = by.get((f"faster-whisper-{compute}/{beam}", path))
+                ratio += f"  {float(wall) / peer:8.2f}×" if peer else "          "
+        print(f"{name:<28} {os.path.basename(path)[:-4]:<14} {audio:8.1f} {float(wall):8.2f} "
+              f"{float(wall) / audio:6.3f} {int(rss) / 1024:7.0f} {100 * wer(ref, hyp):6.1f}{ratio}")
+    print("\nratio < 1: meetvault is faster than that faster-whisper run.")
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    {"make-audio": make_audio, "run": run, "table": table}[cmd](*args)

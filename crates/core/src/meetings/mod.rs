@@ -1,0 +1,560 @@
+//! Meetings: create, read, list (cursor pagination, by workspace and date), update and delete
+//! (crypto-shredding). The title and every participant name and email are encrypted under the
+//! meeting's key; the schedule, language and transcription settings are not content and stay
+//! plain so they can be filtered on.
+
+mod recordings;
+mod transcript;
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use meetvault_config::TranscriptionProvider;
+use meetvault_crypto::envelope::{self, KeyRef};
+use meetvault_crypto::keys::SymmetricKey;
+use meetvault_store::BlobKey;
+use meetvault_store::vault::{MeetingQuery, MeetingRow, ParticipantRow};
+use serde::{Deserialize, Deserializer, Serialize};
+use url::Url;
+use uuid::Uuid;
+
+use crate::access::Scope;
+use crate::audit::Event;
+use crate::ids::{MeetingId, UserId, WorkspaceId};
+use crate::vault::{bind, check_text};
+use crate::{Core, CoreError};
+
+pub use recordings::{RecordingView, UploadOptions};
+
+/// The decoder's hint for an uploaded file's name.
+pub(crate) fn upload_hint(filename: Option<&str>) -> meetvault_audio::Hint {
+    recordings::hint(filename, "application/octet-stream")
+}
+
+/// The decoder's hint for a stored recording (its declared media type).
+pub(crate) fn recordings_hint(content_type: &str) -> meetvault_audio::Hint {
+    recordings::hint(None, content_type)
+}
+pub use transcript::{NewSegment, SegmentView, TrackSegment};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewParticipant {
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ParticipantView {
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// How a meeting is transcribed. Names the owner's stored secret holding a remote provider's
+/// API key; never the key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptionSettings {
+    /// `local` (Whisper on this server), `openai` (any OpenAI-compatible service) or
+    /// `deepgram`; unset: the server's `transcription.default_provider`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<TranscriptionProvider>,
+    /// The remote model (`whisper-1`, `nova-2`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Local engine: 1 = greedy, up to 16 (beam search).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beam_size: Option<u32>,
+    /// The remote service's base URL (required for `openai`; Deepgram's by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<Url>,
+    /// The name of the meeting owner's secret (`PUT /api/v1/me/secrets/{name}`) holding the
+    /// remote provider's API key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl TranscriptionSettings {
+    fn check(&self) -> Result<(), CoreError> {
+        if let Some(beam) = self.beam_size
+            && !(1..=16).contains(&beam)
+        {
+            return Err(CoreError::invalid(
+                "transcription.beam_size",
+                "must be between 1 and 16",
+            ));
+        }
+        if let Some(model) = &self.model {
+            check_text("transcription.model", model, 100)?;
+        }
+        if let Some(url) = &self.base_url
+            && !matches!(url.scheme(), "http" | "https")
+        {
+            return Err(CoreError::invalid(
+                "transcription.base_url",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        match self.provider {
+            Some(TranscriptionProvider::Openai) if self.base_url.is_none() => Err(
+                CoreError::invalid("transcription.base_url", "is required for provider openai"),
+            ),
+            Some(TranscriptionProvider::Openai | TranscriptionProvider::Deepgram)
+                if self.secret.is_none() =>
+            {
+                Err(CoreError::invalid(
+                    "transcription.secret",
+                    "names your stored secret holding the provider's API key (PUT /api/v1/me/secrets/{name}); required for remote providers",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn parse(json: &str) -> Self {
+        serde_json::from_str(json).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MeetingView {
+    pub id: MeetingId,
+    pub workspace_id: WorkspaceId,
+    pub owner_id: UserId,
+    pub title: String,
+    pub participants: Vec<ParticipantView>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub language: Option<String>,
+    pub transcription: TranscriptionSettings,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// One row of a meeting list. `title` is absent (and `locked` true) when the meeting belongs
+/// to a zero-access user who is not logged in.
+#[derive(Debug, Clone, Serialize)]
+pub struct MeetingSummary {
+    pub id: MeetingId,
+    pub workspace_id: WorkspaceId,
+    pub owner_id: UserId,
+    pub title: Option<String>,
+    pub locked: bool,
+    pub started_at: Option<DateTime<Utc>>,
+    pub language: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MeetingPage {
+    pub meetings: Vec<MeetingSummary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A new meeting.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMeeting {
+    pub title: String,
+    /// `wsp_…`; the org's first workspace when absent.
+    #[serde(default)]
+    pub workspace_id: Option<WorkspaceId>,
+    #[serde(default)]
+    pub participants: Vec<NewParticipant>,
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub transcription: TranscriptionSettings,
+}
+
+/// A partial update: absent fields stay, `null` clears the optional ones.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingPatch {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub workspace_id: Option<WorkspaceId>,
+    /// Replaces the whole list.
+    #[serde(default)]
+    pub participants: Option<Vec<NewParticipant>>,
+    #[serde(default, deserialize_with = "present")]
+    pub started_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "present")]
+    pub language: Option<Option<String>>,
+    #[serde(default)]
+    pub transcription: Option<TranscriptionSettings>,
+}
+
+/// `Some(None)` for an explicit `null`, `None` (the default) for an absent field.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Filters and paging of `GET /meetings`.
+#[derive(Debug, Clone, Default)]
+pub struct ListMeetings {
+    pub workspace_id: Option<WorkspaceId>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+fn check_language(language: &Option<String>) -> Result<Option<String>, CoreError> {
+    match language.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(l)
+            if (2..=12).contains(&l.len())
+                && l.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') =>
+        {
+            Ok(Some(l.to_ascii_lowercase()))
+        }
+        Some(_) => Err(CoreError::invalid(
+            "language",
+            "must be a language code such as en or pt-br",
+        )),
+    }
+}
+
+fn check_participants(participants: &[NewParticipant]) -> Result<(), CoreError> {
+    if participants.len() > 1000 {
+        return Err(CoreError::invalid(
+            "participants",
+            "at most 1000 per meeting",
+        ));
+    }
+    for p in participants {
+        if p.name.trim().is_empty() {
+            return Err(CoreError::invalid("participants.name", "must not be empty"));
+        }
+        check_text("participants.name", &p.name, 200)?;
+        if let Some(email) = &p.email {
+            crate::auth::EmailAddress::parse(email)
+                .map_err(|_| CoreError::invalid("participants.email", "is not an email address"))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_title(title: &str) -> Result<&str, CoreError> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(CoreError::invalid("title", "must not be empty"));
+    }
+    check_text("title", title, 500)?;
+    Ok(title)
+}
+
+fn encrypt_participants(
+    key: &SymmetricKey,
+    kref: KeyRef,
+    org: Uuid,
+    meeting: Uuid,
+    participants: &[NewParticipant],
+) -> Vec<ParticipantRow> {
+    participants
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let pid = Uuid::new_v4();
+            ParticipantRow {
+                id: pid,
+                org_id: org,
+                meeting_id: meeting,
+                position: i32::try_from(i).unwrap_or(i32::MAX),
+                name: envelope::encrypt(
+                    key,
+                    kref,
+                    &bind(org, "meeting_participants", pid, "name"),
+                    p.name.trim().as_bytes(),
+                ),
+                email: p.email.as_ref().map(|e| {
+                    envelope::encrypt(
+                        key,
+                        kref,
+                        &bind(org, "meeting_participants", pid, "email"),
+                        e.trim().as_bytes(),
+                    )
+                }),
+            }
+        })
+        .collect()
+}
+
+fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.to_rfc3339()))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), CoreError> {
+    let bad = || CoreError::invalid("cursor", "is not a cursor from a previous page");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (at, id) = text.split_once('|').ok_or_else(bad)?;
+    let at = DateTime::parse_from_rfc3339(at).map_err(|_| bad())?;
+    Ok((
+        at.with_timezone(&Utc),
+        Uuid::parse_str(id).map_err(|_| bad())?,
+    ))
+}
+
+impl Core {
+    async fn workspace_of(
+        &self,
+        org: Uuid,
+        wanted: Option<WorkspaceId>,
+    ) -> Result<Uuid, CoreError> {
+        let workspaces = self.db().workspaces(org).await?;
+        match wanted {
+            Some(id) => workspaces
+                .iter()
+                .find(|w| w.id == id.uuid())
+                .map(|w| w.id)
+                .ok_or(CoreError::invalid(
+                    "workspace_id",
+                    "no such workspace in your org",
+                )),
+            None => workspaces.first().map(|w| w.id).ok_or(CoreError::invalid(
+                "workspace_id",
+                "your org has no workspace",
+            )),
+        }
+    }
+
+    /// Creates a meeting owned by the caller, in one of the org's workspaces.
+    pub async fn create_meeting(
+        &self,
+        scope: &Scope,
+        new: &NewMeeting,
+    ) -> Result<MeetingView, CoreError> {
+        let org = scope.org_id().uuid();
+        let title = check_title(&new.title)?;
+        check_participants(&new.participants)?;
+        let language = check_language(&new.language)?;
+        new.transcription.check()?;
+        let workspace = self.workspace_of(org, new.workspace_id).await?;
+        let id = Uuid::new_v4();
+        let owner = scope.user_id().uuid();
+        let (kref, key) = self.meeting_write_key(org, id, owner).await?;
+        let row = MeetingRow {
+            id,
+            org_id: org,
+            workspace_id: workspace,
+            owner_id: owner,
+            title: envelope::encrypt(
+                &key,
+                kref,
+                &bind(org, "meetings", id, "title"),
+                title.as_bytes(),
+            ),
+            created_at: Utc::now(),
+            started_at: new.started_at,
+            language,
+            transcription: serde_json::to_string(&new.transcription)
+                .map_err(CoreError::internal)?,
+            updated_at: None,
+        };
+        let rows = encrypt_participants(&key, kref, org, id, &new.participants);
+        if let Err(e) = self.db().insert_meeting(&row, &rows).await {
+            self.shred_meeting_keys(org, id).await?;
+            return Err(e.into());
+        }
+        self.audit(Event::by(scope, "meeting.create").resource(id))
+            .await?;
+        self.meeting_view(&row).await
+    }
+
+    pub async fn meeting(&self, scope: &Scope, meeting: Uuid) -> Result<MeetingView, CoreError> {
+        let row = self.meeting_row(scope, meeting).await?;
+        self.meeting_view(&row).await
+    }
+
+    async fn meeting_view(&self, row: &MeetingRow) -> Result<MeetingView, CoreError> {
+        let keys = self
+            .meeting_read_keys(row.org_id, row.id, row.owner_id)
+            .await?;
+        let title = keys.text(row.org_id, "meetings", row.id, "title", &row.title)?;
+        let mut participants = Vec::new();
+        for p in self.db().participants(row.org_id, row.id).await? {
+            participants.push(ParticipantView {
+                name: keys.text(row.org_id, "meeting_participants", p.id, "name", &p.name)?,
+                email: p
+                    .email
+                    .as_deref()
+                    .map(|e| keys.text(row.org_id, "meeting_participants", p.id, "email", e))
+                    .transpose()?,
+            });
+        }
+        Ok(MeetingView {
+            id: row.id.into(),
+            workspace_id: row.workspace_id.into(),
+            owner_id: row.owner_id.into(),
+            title,
+            participants,
+            started_at: row.started_at,
+            language: row.language.clone(),
+            transcription: TranscriptionSettings::parse(&row.transcription),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+
+    /// A page of the org's meetings, newest first.
+    pub async fn list_meetings(
+        &self,
+        scope: &Scope,
+        q: &ListMeetings,
+    ) -> Result<MeetingPage, CoreError> {
+        let limit = i64::from(q.limit.unwrap_or(50));
+        if !(1..=200).contains(&limit) {
+            return Err(CoreError::invalid("limit", "must be between 1 and 200"));
+        }
+        if let (Some(from), Some(to)) = (q.from, q.to)
+            && from >= to
+        {
+            return Err(CoreError::invalid("from", "must be before `to`"));
+        }
+        let before = q.cursor.as_deref().map(decode_cursor).transpose()?;
+        let rows = self
+            .db()
+            .meetings_page(&MeetingQuery {
+                org_id: scope.org_id().uuid(),
+                workspace_id: q.workspace_id.map(WorkspaceId::uuid),
+                from: q.from,
+                to: q.to,
+                before,
+                limit: limit + 1,
+            })
+            .await?;
+        let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+        let mut meetings = Vec::new();
+        for row in rows
+            .iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        {
+            let title = match self
+                .meeting_read_keys(row.org_id, row.id, row.owner_id)
+                .await
+            {
+                Ok(keys) => Some(keys.text(row.org_id, "meetings", row.id, "title", &row.title)?),
+                Err(CoreError::Locked) => None,
+                Err(e) => return Err(e),
+            };
+            meetings.push(MeetingSummary {
+                id: row.id.into(),
+                workspace_id: row.workspace_id.into(),
+                owner_id: row.owner_id.into(),
+                locked: title.is_none(),
+                title,
+                started_at: row.started_at,
+                language: row.language.clone(),
+                created_at: row.created_at,
+            });
+        }
+        let next_cursor = match (more, meetings.last()) {
+            (true, Some(last)) => Some(encode_cursor(last.created_at, last.id.uuid())),
+            _ => None,
+        };
+        Ok(MeetingPage {
+            meetings,
+            next_cursor,
+        })
+    }
+
+    /// Changes a meeting; participants, when given, replace the list.
+    pub async fn update_meeting(
+        &self,
+        scope: &Scope,
+        meeting: Uuid,
+        patch: &MeetingPatch,
+    ) -> Result<MeetingView, CoreError> {
+        let mut row = self.meeting_row(scope, meeting).await?;
+        let org = row.org_id;
+        let title = patch.title.as_deref().map(check_title).transpose()?;
+        if let Some(p) = &patch.participants {
+            check_participants(p)?;
+        }
+        let language = patch.language.as_ref().map(check_language).transpose()?;
+        if let Some(t) = &patch.transcription {
+            t.check()?;
+        }
+        if let Some(ws) = patch.workspace_id {
+            row.workspace_id = self.workspace_of(org, Some(ws)).await?;
+        }
+        let needs_key = title.is_some() || patch.participants.is_some();
+        let mut participants = None;
+        if needs_key {
+            let (kref, key) = self.meeting_write_key(org, row.id, row.owner_id).await?;
+            if let Some(title) = title {
+                row.title = envelope::encrypt(
+                    &key,
+                    kref,
+                    &bind(org, "meetings", row.id, "title"),
+                    title.as_bytes(),
+                );
+            }
+            if let Some(p) = &patch.participants {
+                participants = Some(encrypt_participants(&key, kref, org, row.id, p));
+            }
+        }
+        if let Some(at) = patch.started_at {
+            row.started_at = at;
+        }
+        if let Some(language) = language {
+            row.language = language;
+        }
+        if let Some(t) = &patch.transcription {
+            row.transcription = serde_json::to_string(t).map_err(CoreError::internal)?;
+        }
+        row.updated_at = Some(Utc::now());
+        if !self
+            .db()
+            .update_meeting(&row, participants.as_deref())
+            .await?
+        {
+            return Err(CoreError::NotFound("meeting"));
+        }
+        self.audit(Event::by(scope, "meeting.update").resource(row.id))
+            .await?;
+        self.meeting_view(&row).await
+    }
+
+    /// Deletes a meeting by destroying its keys first (crypto-shredding: every copy of its
+    /// ciphertext anywhere becomes unreadable), then its jobs, rows and blobs. Idempotent.
+    pub async fn delete_meeting(&self, scope: &Scope, meeting: Uuid) -> Result<(), CoreError> {
+        let org = scope.org_id().uuid();
+        let Some(row) = self.db().meeting(org, meeting).await? else {
+            // Already gone; make sure no key survived an interrupted earlier delete.
+            self.shred_meeting_keys(org, meeting).await?;
+            return Err(CoreError::NotFound("meeting"));
+        };
+        self.queue()
+            .cancel_for(org, row.id)
+            .await
+            .map_err(crate::jobs_error)?;
+        let recordings = self.db().recordings(org, row.id).await?;
+        let destroyed = self.shred_meeting_keys(org, row.id).await?;
+        self.db().delete_meeting(org, row.id).await?;
+        for r in recordings {
+            let key = BlobKey::parse(&r.blob_key)?;
+            if let Err(e) = self.blobs().delete(&key).await {
+                // The blob is unreadable already (its key is gone); log and go on.
+                tracing::warn!(error = %e, "deleting a shredded recording blob");
+            }
+        }
+        let mut event = Event::by(scope, "meeting.delete").resource(row.id);
+        event.reason = Some(if destroyed > 0 {
+            "keys_destroyed"
+        } else {
+            "no_keys"
+        });
+        self.audit(event).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,367 @@
+//! Recordings: streamed in through the blob encryption layer (bounded memory, size-capped),
+//! checked by decoding them once in-process (a corrupt, truncated, empty, unsupported or
+//! over-long file is refused and leaves no row and no blob), and read back whole or by byte
+//! range. Each may carry a speaker label (one track per speaker, as the bot records), and its
+//! upload queues a transcription job.
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
+use meetvault_crypto::envelope;
+use meetvault_crypto::stream::{self, StreamDecryptor, StreamEncryptor};
+use meetvault_store::vault::{MeetingRow, RecordingRow};
+use meetvault_store::{BlobKey, BlobStream};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::super::media::{BlobReader, audio_error};
+use crate::access::Scope;
+use crate::audit::Event;
+use crate::ids::{JobId, RecordingId};
+use crate::vault::{bind, check_text, decrypt_stream, encrypt_stream, integrity};
+use crate::{Core, CoreError};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordingView {
+    pub id: RecordingId,
+    pub size: i64,
+    pub content_type: String,
+    /// The track's speaker label, when the upload named one.
+    pub speaker: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub codec: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The transcription job this upload queued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<JobId>,
+}
+
+/// What comes with an upload besides its bytes.
+#[derive(Debug, Clone, Default)]
+pub struct UploadOptions {
+    pub content_type: Option<String>,
+    /// The speaker of this track (one file per speaker); absent for a mixed recording.
+    pub speaker: Option<String>,
+    /// The file's name, whose extension hints at the format (the content decides).
+    pub filename: Option<String>,
+    /// Queue transcription (default: `transcription.auto`).
+    pub transcribe: Option<bool>,
+}
+
+impl Core {
+    fn recording_view(
+        &self,
+        row: &MeetingRow,
+        r: RecordingRow,
+        keys: Option<&crate::vault::MeetingKeys>,
+    ) -> Result<RecordingView, CoreError> {
+        let speaker = match (&r.speaker, keys) {
+            (Some(ct), Some(keys)) => {
+                Some(keys.text(row.org_id, "recordings", r.id, "speaker", ct)?)
+            }
+            _ => None,
+        };
+        Ok(RecordingView {
+            id: r.id.into(),
+            size: r.size,
+            content_type: r.content_type,
+            speaker,
+            duration_ms: r.duration_ms,
+            codec: r.codec,
+            created_at: r.created_at,
+            job_id: None,
+        })
+    }
+
+    /// Stores a recording from a stream, encrypting segment by segment (bounded memory: the
+    /// plaintext never reaches the blob store or the disk), then decodes it once to check it.
+    /// A refused or failed upload leaves no row and no blob.
+    pub async fn put_recording<S>(
+        &self,
+        scope: &Scope,
+        meeting: Uuid,
+        opts: &UploadOptions,
+        body: S,
+    ) -> Result<RecordingView, CoreError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send,
+    {
+        let row = self.meeting_row(scope, meeting).await?;
+        let content_type = opts
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".into());
+        if content_type.len() > 200 || content_type.chars().any(|c| c.is_control()) {
+            return Err(CoreError::invalid("content-type", "is not a media type"));
+        }
+        let speaker = match opts.speaker.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => {
+                check_text("speaker", s, 200)?;
+                Some(s.to_owned())
+            }
+        };
+        let org = row.org_id;
+        let id = Uuid::new_v4();
+        let (kref, key) = self.meeting_write_key(org, row.id, row.owner_id).await?;
+        let binding = bind(org, "recordings", id, "blob");
+        let (encryptor, header) = StreamEncryptor::new(&key, kref, &binding);
+        let blob_key = BlobKey::parse(&format!("orgs/{org}/meetings/{}/recordings/{id}", row.id))?;
+        let max = self.config().recordings.max_bytes;
+        let size = Arc::new(AtomicU64::new(0));
+        let too_big = Arc::new(AtomicBool::new(false));
+        let (counted, flag) = (size.clone(), too_big.clone());
+        let limited = body.map(move |c| {
+            let chunk = c?;
+            let total =
+                counted.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64;
+            if total > max {
+                flag.store(true, Ordering::Relaxed);
+                return Err(std::io::Error::other("upload exceeds recordings.max_bytes"));
+            }
+            Ok(chunk)
+        });
+        let stored = match self
+            .blobs()
+            .put_stream(&blob_key, encrypt_stream(encryptor, header, limited))
+            .await
+        {
+            Ok(stored) => stored,
+            Err(e) => {
+                let _ = self.blobs().delete(&blob_key).await;
+                if too_big.load(Ordering::Relaxed) {
+                    return Err(CoreError::TooLarge { limit: max });
+                }
+                return Err(e.into());
+            }
+        };
+        let plain = size.load(Ordering::Relaxed);
+        // Decode it once, from the encrypted blob, to refuse what cannot be transcribed.
+        let info = match self
+            .probe_recording(
+                &blob_key,
+                &binding,
+                &key,
+                stored,
+                opts.filename.as_deref(),
+                &content_type,
+            )
+            .await
+        {
+            Ok(info) => info,
+            Err(e) => {
+                let _ = self.blobs().delete(&blob_key).await;
+                return Err(e);
+            }
+        };
+        let recording = RecordingRow {
+            id,
+            org_id: org,
+            meeting_id: row.id,
+            blob_key: blob_key.as_str().to_owned(),
+            size: i64::try_from(plain).unwrap_or(i64::MAX),
+            stored_size: i64::try_from(stored).unwrap_or(i64::MAX),
+            content_type: content_type.clone(),
+            created_at: Utc::now(),
+            speaker: speaker.as_ref().map(|s| {
+                envelope::encrypt(
+                    &key,
+                    kref,
+                    &bind(org, "recordings", id, "speaker"),
+                    s.as_bytes(),
+                )
+            }),
+            duration_ms: Some((info.duration_secs * 1000.0).round() as i64),
+            codec: Some(format!("{}/{}", info.container, info.codec)),
+        };
+        if let Err(e) = self.db().insert_recording(&recording).await {
+            let _ = self.blobs().delete(&blob_key).await;
+            return Err(e.into());
+        }
+        self.audit(Event::by(scope, "recording.upload").resource(id))
+            .await?;
+        let mut view = RecordingView {
+            speaker,
+            ..self.recording_view(&row, recording, None)?
+        };
+        if opts.transcribe.unwrap_or(self.config().transcription.auto) {
+            view.job_id = Some(self.enqueue_transcription(org, row.id, id).await?);
+        }
+        Ok(view)
+    }
+
+    /// Decodes a stored recording without keeping the audio: format, duration, and whether it
+    /// is whole.
+    async fn probe_recording(
+        &self,
+        blob_key: &BlobKey,
+        binding: &meetvault_crypto::envelope::Binding<'_>,
+        key: &meetvault_crypto::keys::SymmetricKey,
+        stored: u64,
+        filename: Option<&str>,
+        content_type: &str,
+    ) -> Result<meetvault_audio::AudioInfo, CoreError> {
+        let header = self
+            .blobs()
+            .get_range(blob_key, 0..stream::HEADER_LEN as u64)
+            .await?;
+        let decryptor =
+            StreamDecryptor::new(key, binding, &header).map_err(integrity("recording"))?;
+        let reader = BlobReader::new(self.blobs().clone(), blob_key.clone(), decryptor, stored)?;
+        let hint = hint(filename, content_type);
+        let limits = meetvault_audio::Limits {
+            max_duration_secs: self.config().recordings.max_duration_secs as f64,
+        };
+        tokio::task::spawn_blocking(move || {
+            meetvault_audio::decode(reader, &hint, &limits, &mut |_| {})
+        })
+        .await
+        .map_err(CoreError::internal)?
+        .map_err(audio_error)
+    }
+
+    pub async fn recordings(
+        &self,
+        scope: &Scope,
+        meeting: Uuid,
+    ) -> Result<Vec<RecordingView>, CoreError> {
+        let row = self.meeting_row(scope, meeting).await?;
+        let keys = self
+            .meeting_read_keys(row.org_id, row.id, row.owner_id)
+            .await?;
+        self.db()
+            .recordings(row.org_id, row.id)
+            .await?
+            .into_iter()
+            .map(|r| self.recording_view(&row, r, Some(&keys)))
+            .collect()
+    }
+
+    /// One recording of a meeting (its size, for a `Range` request).
+    pub async fn recording(
+        &self,
+        scope: &Scope,
+        meeting: Uuid,
+        recording: Uuid,
+    ) -> Result<RecordingView, CoreError> {
+        let row = self.meeting_row(scope, meeting).await?;
+        let rec = self
+            .db()
+            .recording(row.org_id, row.id, recording)
+            .await?
+            .ok_or(CoreError::NotFound("recording"))?;
+        let keys = self
+            .meeting_read_keys(row.org_id, row.id, row.owner_id)
+            .await?;
+        self.recording_view(&row, rec, Some(&keys))
+    }
+
+    /// Opens a stored recording for decoding (synchronous reads, for a blocking thread).
+    pub(crate) async fn recording_reader(
+        &self,
+        row: &MeetingRow,
+        rec: &RecordingRow,
+    ) -> Result<BlobReader, CoreError> {
+        let keys = self
+            .meeting_read_keys(row.org_id, row.id, row.owner_id)
+            .await?;
+        let blob_key = BlobKey::parse(&rec.blob_key)?;
+        let header = self
+            .blobs()
+            .get_range(&blob_key, 0..stream::HEADER_LEN as u64)
+            .await?;
+        let kref = stream::header_key_ref(&header).map_err(integrity("recording"))?;
+        let decryptor = StreamDecryptor::new(
+            keys.find(kref)?,
+            &bind(row.org_id, "recordings", rec.id, "blob"),
+            &header,
+        )
+        .map_err(integrity("recording"))?;
+        BlobReader::new(
+            self.blobs().clone(),
+            blob_key,
+            decryptor,
+            u64::try_from(rec.stored_size).unwrap_or(0),
+        )
+    }
+
+    /// Reads a recording, whole or the plaintext byte `range`: only the segments covering the
+    /// range are fetched and decrypted. A tampered, truncated or shredded blob ends the stream
+    /// with an error; no unauthenticated byte is ever yielded.
+    pub async fn read_recording(
+        &self,
+        scope: &Scope,
+        meeting: Uuid,
+        recording: Uuid,
+        range: Option<Range<u64>>,
+    ) -> Result<(RecordingView, Range<u64>, BlobStream), CoreError> {
+        let row = self.meeting_row(scope, meeting).await?;
+        let rec = self
+            .db()
+            .recording(row.org_id, row.id, recording)
+            .await?
+            .ok_or(CoreError::NotFound("recording"))?;
+        let keys = self
+            .meeting_read_keys(row.org_id, row.id, row.owner_id)
+            .await?;
+        let blob_key = BlobKey::parse(&rec.blob_key)?;
+        let stored = u64::try_from(rec.stored_size).unwrap_or(0);
+        let header = self
+            .blobs()
+            .get_range(&blob_key, 0..stream::HEADER_LEN as u64)
+            .await?;
+        let kref = stream::header_key_ref(&header).map_err(integrity("recording"))?;
+        let key = keys.find(kref)?;
+        let decryptor = StreamDecryptor::new(
+            key,
+            &bind(row.org_id, "recordings", rec.id, "blob"),
+            &header,
+        )
+        .map_err(integrity("recording"))?;
+        let span =
+            stream::span(range.unwrap_or(0..u64::MAX), stored).map_err(integrity("recording"))?;
+        let source = match self
+            .blobs()
+            .get_range_stream(&blob_key, span.ciphertext.clone())
+            .await
+        {
+            Ok(source) => source,
+            Err(e) => {
+                // An object shorter or longer than recorded has been cut or altered.
+                let actual = self.blobs().head(&blob_key).await.map(|m| m.size);
+                if let Ok(size) = actual
+                    && size != stored
+                {
+                    return Err(CoreError::Integrity(format!(
+                        "recording is {size} bytes in the blob store, {stored} when written (truncated or altered)"
+                    )));
+                }
+                return Err(e.into());
+            }
+        };
+        let plain_start = span.first_segment * stream::SEGMENT_LEN as u64 + span.skip as u64;
+        let rec_id = rec.id;
+        let view = self.recording_view(&row, rec, Some(&keys))?;
+        self.audit(Event::by(scope, "recording.read").resource(rec_id))
+            .await?;
+        Ok((
+            view,
+            plain_start..plain_start + span.len,
+            decrypt_stream(decryptor, span, source),
+        ))
+    }
+}
+
+/// The decoder's format hint: the file name's extension and the declared media type.
+pub(crate) fn hint(filename: Option<&str>, content_type: &str) -> meetvault_audio::Hint {
+    let extension = filename
+        .and_then(|f| f.rsplit_once('.'))
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .filter(|e| e.len() <= 8 && e.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let mime = Some(content_type.to_owned()).filter(|m| m != "application/octet-stream");
+    meetvault_audio::Hint { extension, mime }
+}

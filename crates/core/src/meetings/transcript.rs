@@ -1,0 +1,247 @@
+//! Transcript segments: imported through the API or produced per track by a transcription job,
+//! each speaker and text encrypted under the meeting's key and bound to its row; read back merged
+//! by time, and exported as JSON, SRT, WebVTT, Markdown or plain text (each export audited).
+
+use meetvault_crypto::envelope::{self, KeyRef};
+use meetvault_crypto::keys::SymmetricKey;
+use meetvault_store::vault::{MeetingRow, SegmentRow};
+use meetvault_stt::{ExportFormat, ExportMeta};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::access::Scope;
+use crate::audit::Event;
+use crate::ids::RecordingId;
+use crate::vault::{bind, check_text};
+use crate::{Core, CoreError};
+
+const MAX_SEGMENTS_PER_CALL: usize = 5000;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSegment {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub speaker: String,
+    pub text: String,
+}
+
+/// A segment produced by an engine for one track.
+#[derive(Debug, Clone)]
+pub struct TrackSegment {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub speaker: String,
+    pub text: String,
+    pub avg_logprob: Option<f32>,
+    pub no_speech_prob: Option<f32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentView {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub speaker: String,
+    pub text: String,
+    /// The track it was transcribed from (absent for imported segments).
+    pub recording_id: Option<RecordingId>,
+    pub avg_logprob: Option<f32>,
+    pub no_speech_prob: Option<f32>,
+}
+
+fn seal(
+    key: &SymmetricKey,
+    kref: KeyRef,
+    row: &MeetingRow,
+    position: i32,
+    recording: Option<Uuid>,
+    s: &TrackSegment,
+) -> SegmentRow {
+    let id = Uuid::new_v4();
+    let org = row.org_id;
+    SegmentRow {
+        id,
+        org_id: org,
+        meeting_id: row.id,
+        position,
+        start_ms: s.start_ms,
+        end_ms: s.end_ms,
+        speaker: envelope::encrypt(
+            key,
+            kref,
+            &bind(org, "transcript_segments", id, "speaker"),
+            s.speaker.as_bytes(),
+        ),
+        text: envelope::encrypt(
+            key,
+            kref,
+            &bind(org, "transcript_segments", id, "text"),
+            s.text.as_bytes(),
+        ),
+        recording_id: recording,
+        avg_logprob: s.avg_logprob.filter(|v| v.is_finite()),
+        no_speech_prob: s.no_speech_prob.filter(|v| v.is_finite()),
+    }
+}
+
+impl Core {
+    /// Appends transcript segments (imported), encrypted one field at a time.
+    pub async fn add_segments(
+        &self,
+        scope: &Scope,
+        meeting: Uuid,
+        segments: &[NewSegment],
+    ) -> Result<usize, CoreError> {
+        let row = self.meeting_row(scope, meeting).await?;
+        if segments.len() > MAX_SEGMENTS_PER_CALL {
+            return Err(CoreError::invalid(
+                "segments",
+                format!("at most {MAX_SEGMENTS_PER_CALL} per request"),
+            ));
+        }
+        for s in segments {
+            if s.start_ms < 0 || s.end_ms < s.start_ms {
+                return Err(CoreError::invalid(
+                    "segments",
+                    "each needs 0 <= start_ms <= end_ms",
+                ));
+            }
+            check_text("segments.speaker", &s.speaker, 200)?;
+            check_text("segments.text", &s.text, 20_000)?;
+        }
+        let org = row.org_id;
+        let (kref, key) = self.meeting_write_key(org, row.id, row.owner_id).await?;
+        let first = self.db().next_segment_position(org, row.id).await?;
+        let rows: Vec<SegmentRow> = segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let seg = TrackSegment {
+                    start_ms: s.start_ms,
+                    end_ms: s.end_ms,
+                    speaker: s.speaker.clone(),
+                    text: s.text.clone(),
+                    avg_logprob: None,
+                    no_speech_prob: None,
+                };
+                let position = first.saturating_add(i32::try_from(i).unwrap_or(i32::MAX));
+                seal(&key, kref, &row, position, None, &seg)
+            })
+            .collect();
+        self.db().insert_segments(&rows).await?;
+        Ok(rows.len())
+    }
+
+    /// Replaces one track's transcribed segments (a job that runs twice leaves one copy).
+    pub(crate) async fn store_track_segments(
+        &self,
+        row: &MeetingRow,
+        recording: Uuid,
+        segments: &[TrackSegment],
+    ) -> Result<(), CoreError> {
+        let org = row.org_id;
+        let (kref, key) = self.meeting_write_key(org, row.id, row.owner_id).await?;
+        let rows: Vec<SegmentRow> = segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let mut s = s.clone();
+                s.speaker = s.speaker.chars().take(200).collect();
+                s.text = s
+                    .text
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(20_000)
+                    .collect();
+                seal(
+                    &key,
+                    kref,
+                    row,
+                    i32::try_from(i).unwrap_or(i32::MAX),
+                    Some(recording),
+                    &s,
+                )
+            })
+            .collect();
+        self.db()
+            .replace_track_segments(org, recording, &rows)
+            .await?;
+        Ok(())
+    }
+
+    /// The transcript, decrypted, every track merged by time.
+    pub async fn transcript(
+        &self,
+        scope: &Scope,
+        meeting: Uuid,
+    ) -> Result<Vec<SegmentView>, CoreError> {
+        let row = self.meeting_row(scope, meeting).await?;
+        self.transcript_of(&row).await
+    }
+
+    async fn transcript_of(&self, row: &MeetingRow) -> Result<Vec<SegmentView>, CoreError> {
+        let keys = self
+            .meeting_read_keys(row.org_id, row.id, row.owner_id)
+            .await?;
+        self.db()
+            .segments(row.org_id, row.id)
+            .await?
+            .iter()
+            .map(|s| {
+                Ok(SegmentView {
+                    start_ms: s.start_ms,
+                    end_ms: s.end_ms,
+                    speaker: keys.text(
+                        row.org_id,
+                        "transcript_segments",
+                        s.id,
+                        "speaker",
+                        &s.speaker,
+                    )?,
+                    text: keys.text(row.org_id, "transcript_segments", s.id, "text", &s.text)?,
+                    recording_id: s.recording_id.map(RecordingId::from),
+                    avg_logprob: s.avg_logprob,
+                    no_speech_prob: s.no_speech_prob,
+                })
+            })
+            .collect()
+    }
+
+    /// The transcript in an export format; audited as `transcript.export` with the format.
+    pub async fn export_transcript(
+        &self,
+        scope: &Scope,
+        meeting: Uuid,
+        format: ExportFormat,
+    ) -> Result<String, CoreError> {
+        let meeting_view = self.meeting(scope, meeting).await?;
+        let row = self.meeting_row(scope, meeting).await?;
+        let segments: Vec<meetvault_stt::Segment> = self
+            .transcript_of(&row)
+            .await?
+            .into_iter()
+            .map(|s| meetvault_stt::Segment {
+                speaker: s.speaker,
+                start: s.start_ms as f64 / 1000.0,
+                end: s.end_ms as f64 / 1000.0,
+                text: s.text,
+                avg_logprob: s.avg_logprob,
+                no_speech_prob: s.no_speech_prob,
+            })
+            .collect();
+        let started = meeting_view.started_at.map(|t| t.to_rfc3339());
+        let text = meetvault_stt::export(
+            format,
+            &ExportMeta {
+                title: &meeting_view.title,
+                started_at: started.as_deref(),
+                language: meeting_view.language.as_deref(),
+            },
+            &segments,
+        );
+        let mut event = Event::by(scope, "transcript.export").resource(row.id);
+        event.reason = Some(format.extension());
+        self.audit(event).await?;
+        Ok(text)
+    }
+}

@@ -1,0 +1,607 @@
+//! Transcription: one durable job per recording (track). The job decodes the encrypted
+//! recording in memory, runs the meeting's engine (local Whisper, or a remote provider with the
+//! owner's stored API key), and replaces that track's segments in one transaction, so a job that
+//! runs again after a crash leaves exactly one transcript. Progress and segments are published
+//! on the meeting's event stream as they are produced.
+//!
+//! The local model is loaded once, on first use, and shared; inference runs on blocking threads
+//! behind a semaphore (`jobs.transcription_concurrency` permits), which the OpenAI-compatible
+//! endpoint shares so that it queues behind jobs instead of starving them.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use meetvault_config::TranscriptionProvider;
+use meetvault_jobs::{Handler, Job, JobContext, JobError, NewJob};
+use meetvault_stt::Engine as _;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OnceCell, Semaphore};
+use uuid::Uuid;
+
+use crate::events::MeetingEvent;
+use crate::ids::{JobId, RecordingId};
+use crate::meetings::{TrackSegment, TranscriptionSettings};
+use crate::{Core, CoreError};
+
+/// The job kind of a track's transcription.
+pub const KIND: &str = "transcribe";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Payload {
+    meeting: Uuid,
+    recording: Uuid,
+}
+
+/// The local engine, loaded on first use, and the semaphore every inference waits on.
+#[derive(Debug)]
+pub struct LocalEngine {
+    dir: PathBuf,
+    model: OnceCell<Arc<meetvault_whisper::Model>>,
+    permits: Arc<Semaphore>,
+    endpoint_queue: Arc<Semaphore>,
+}
+
+impl LocalEngine {
+    pub(crate) fn new(config: &meetvault_config::Config) -> Self {
+        Self {
+            dir: config.model_dir(),
+            model: OnceCell::new(),
+            permits: Arc::new(Semaphore::new(
+                usize::try_from(config.jobs.transcription_concurrency)
+                    .unwrap_or(1)
+                    .max(1),
+            )),
+            endpoint_queue: Arc::new(Semaphore::new(
+                usize::try_from(config.transcription.endpoint_queue)
+                    .unwrap_or(1)
+                    .max(1),
+            )),
+        }
+    }
+
+    pub fn model_dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// The loaded model (loading it now if needed).
+    pub async fn model(&self) -> Result<Arc<meetvault_whisper::Model>, CoreError> {
+        self.model
+            .get_or_try_init(|| async {
+                let dir = self.dir.clone();
+                let loaded = tokio::task::spawn_blocking(move || meetvault_whisper::Model::load(&dir))
+                    .await
+                    .map_err(CoreError::internal)?;
+                match loaded {
+                    Ok(model) => {
+                        tracing::info!(dir = %self.dir.display(), "local transcription model loaded");
+                        Ok(Arc::new(model))
+                    }
+                    Err(e) => {
+                        tracing::warn!(dir = %self.dir.display(), error = %e, "cannot load the local transcription model");
+                        Err(CoreError::TranscriptionUnavailable(format!(
+                            "the local transcription model at {} cannot be loaded ({e}); install it with `scripts/models.sh` or set transcription.model_dir",
+                            self.dir.display()
+                        )))
+                    }
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    /// Runs the local engine on 16 kHz mono samples, on a blocking thread, once a permit is
+    /// free. `on_progress` sees progress and each segment; returning `Break` cancels.
+    pub async fn run(
+        &self,
+        pcm: Vec<f32>,
+        opts: meetvault_whisper::DecodeOptions,
+        mut on_progress: impl FnMut(meetvault_whisper::Progress<'_>) -> ControlFlow<()> + Send + 'static,
+    ) -> Result<meetvault_whisper::Transcript, CoreError> {
+        let model = self.model().await?;
+        let _permit = self.permits.acquire().await.map_err(CoreError::internal)?;
+        tokio::task::spawn_blocking(move || model.transcribe(&pcm, &opts, &mut on_progress))
+            .await
+            .map_err(CoreError::internal)?
+            .map_err(|e| match e {
+                meetvault_whisper::WhisperError::Cancelled => {
+                    CoreError::Conflict("transcription was cancelled".into())
+                }
+                other => CoreError::internal(other),
+            })
+    }
+
+    /// A place in the endpoint's bounded waiting line, or `None` when it is full (answer 429).
+    pub fn try_queue(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.endpoint_queue.clone().try_acquire_owned().ok()
+    }
+}
+
+/// Decode options from the server's defaults and the meeting's settings.
+pub(crate) fn decode_options(
+    config: &meetvault_config::Config,
+    beam: Option<u32>,
+    language: Option<String>,
+) -> meetvault_whisper::DecodeOptions {
+    meetvault_whisper::DecodeOptions {
+        language,
+        beam_size: usize::try_from(beam.unwrap_or(config.transcription.beam_size))
+            .unwrap_or(1)
+            .max(1),
+        vad: config.transcription.vad,
+        ..meetvault_whisper::DecodeOptions::default()
+    }
+}
+
+impl Core {
+    /// Queues the transcription of one recording (a waiting identical job is reused).
+    pub(crate) async fn enqueue_transcription(
+        &self,
+        org: Uuid,
+        meeting: Uuid,
+        recording: Uuid,
+    ) -> Result<JobId, CoreError> {
+        let payload =
+            serde_json::to_value(Payload { meeting, recording }).map_err(CoreError::internal)?;
+        let id = self
+            .queue()
+            .enqueue(NewJob {
+                org_id: Some(org),
+                kind: KIND,
+                payload,
+                resource_id: Some(meeting),
+            })
+            .await
+            .map_err(crate::jobs_error)?;
+        self.events().publish(
+            meeting,
+            MeetingEvent::Job {
+                job_id: id.into(),
+                state: "queued".into(),
+                progress: 0,
+                error: None,
+            },
+        );
+        Ok(id.into())
+    }
+
+    /// Queues transcription of every recording of a meeting (after its settings changed, say).
+    pub async fn transcribe_meeting(
+        &self,
+        scope: &crate::access::Scope,
+        meeting: Uuid,
+    ) -> Result<Vec<JobId>, CoreError> {
+        let row = self.meeting_row(scope, meeting).await?;
+        let mut jobs = Vec::new();
+        for rec in self.db().recordings(row.org_id, row.id).await? {
+            jobs.push(
+                self.enqueue_transcription(row.org_id, row.id, rec.id)
+                    .await?,
+            );
+        }
+        if jobs.is_empty() {
+            return Err(CoreError::invalid(
+                "recordings",
+                "the meeting has no recording to transcribe; upload one first",
+            ));
+        }
+        self.audit(crate::audit::Event::by(scope, "meeting.transcribe").resource(row.id))
+            .await?;
+        Ok(jobs)
+    }
+
+    async fn run_transcription(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
+        let p: Payload = serde_json::from_str(&job.payload).map_err(|_| {
+            JobError::Permanent("the job's payload is not a transcription request".into())
+        })?;
+        let org = job
+            .org_id
+            .ok_or_else(|| JobError::Permanent("the job names no org".into()))?;
+        let job_id = JobId::from(job.id);
+        let Some(row) = self.db().meeting(org, p.meeting).await.map_err(retry)? else {
+            return Err(JobError::Permanent("the meeting was deleted".into()));
+        };
+        let Some(rec) = self
+            .db()
+            .recording(org, row.id, p.recording)
+            .await
+            .map_err(retry)?
+        else {
+            return Err(JobError::Permanent("the recording was deleted".into()));
+        };
+        let publish = {
+            let events = self.events().clone();
+            move |e: MeetingEvent| events.publish(p.meeting, e)
+        };
+        publish(MeetingEvent::Job {
+            job_id,
+            state: "running".into(),
+            progress: 0,
+            error: None,
+        });
+        let keys = self
+            .meeting_read_keys(org, row.id, row.owner_id)
+            .await
+            .map_err(core_to_job)?;
+        let speaker = match &rec.speaker {
+            Some(ct) => keys
+                .text(org, "recordings", rec.id, "speaker", ct)
+                .map_err(core_to_job)?,
+            None => "unknown".to_owned(),
+        };
+        drop(keys);
+        // Decode in memory (the plaintext audio never touches the disk).
+        let reader = self
+            .recording_reader(&row, &rec)
+            .await
+            .map_err(core_to_job)?;
+        let hint = crate::meetings::recordings_hint(&rec.content_type);
+        let limits = meetvault_audio::Limits {
+            max_duration_secs: self.config().recordings.max_duration_secs as f64,
+        };
+        let (pcm, _info) = tokio::task::spawn_blocking(move || {
+            meetvault_audio::decode_to_vec(reader, &hint, &limits)
+        })
+        .await
+        .map_err(|e| JobError::Retryable(format!("the decoder stopped: {e}")))?
+        .map_err(|e| match e {
+            meetvault_audio::AudioError::Io(_) => {
+                JobError::Retryable("reading the recording failed".into())
+            }
+            other => JobError::Permanent(other.to_string()),
+        })?;
+        ctx.set_progress(5);
+        let settings = TranscriptionSettings::parse(&row.transcription);
+        let provider = settings
+            .provider
+            .unwrap_or(self.config().transcription.default_provider);
+        let segments = match provider {
+            TranscriptionProvider::Local => {
+                let opts = decode_options(self.config(), settings.beam_size, row.language.clone());
+                let (ctx2, publish2, speaker2, rec_id) = (
+                    ctx.clone(),
+                    publish.clone(),
+                    speaker.clone(),
+                    RecordingId::from(rec.id),
+                );
+                let out = self
+                    .engine()
+                    .run(pcm, opts, move |progress| {
+                        if ctx2.cancelled().is_cancelled() {
+                            return ControlFlow::Break(());
+                        }
+                        match progress {
+                            meetvault_whisper::Progress::Advanced {
+                                done_secs,
+                                total_secs,
+                            } => {
+                                let pct = if total_secs > 0.0 {
+                                    5.0 + 90.0 * done_secs / total_secs
+                                } else {
+                                    95.0
+                                };
+                                ctx2.set_progress(pct.clamp(0.0, 99.0) as u8);
+                            }
+                            meetvault_whisper::Progress::Segment(s) => {
+                                publish2(MeetingEvent::Segment {
+                                    job_id,
+                                    recording_id: rec_id,
+                                    speaker: speaker2.clone(),
+                                    start_ms: (s.start * 1000.0).round() as i64,
+                                    end_ms: (s.end * 1000.0).round() as i64,
+                                    text: s.text.trim().to_owned(),
+                                })
+                            }
+                        }
+                        ControlFlow::Continue(())
+                    })
+                    .await;
+                if ctx.cancelled().is_cancelled() {
+                    return Err(JobError::Cancelled);
+                }
+                let transcript = out.map_err(|e| match e {
+                    CoreError::TranscriptionUnavailable(m) => JobError::Permanent(m),
+                    other => core_to_job(other),
+                })?;
+                transcript
+                    .segments
+                    .into_iter()
+                    .map(|s| TrackSegment {
+                        start_ms: (s.start * 1000.0).round() as i64,
+                        end_ms: (s.end * 1000.0).round() as i64,
+                        speaker: speaker.clone(),
+                        text: s.text.trim().to_owned(),
+                        avg_logprob: Some(s.avg_logprob),
+                        no_speech_prob: Some(s.no_speech_prob),
+                    })
+                    .collect::<Vec<_>>()
+            }
+            TranscriptionProvider::Openai | TranscriptionProvider::Deepgram => {
+                let raw = self.run_remote(&row, &settings, provider, pcm).await?;
+                raw.into_iter()
+                    .map(|s| TrackSegment {
+                        start_ms: (s.start * 1000.0).round() as i64,
+                        end_ms: (s.end * 1000.0).round() as i64,
+                        speaker: speaker.clone(),
+                        text: s.text.trim().to_owned(),
+                        avg_logprob: s.avg_logprob,
+                        no_speech_prob: s.no_speech_prob,
+                    })
+                    .collect()
+            }
+        };
+        let segments: Vec<TrackSegment> = segments
+            .into_iter()
+            .filter(|s| !s.text.is_empty())
+            .collect();
+        self.store_track_segments(&row, rec.id, &segments)
+            .await
+            .map_err(core_to_job)?;
+        publish(MeetingEvent::TranscriptUpdated {
+            recording_id: rec.id.into(),
+        });
+        publish(MeetingEvent::Job {
+            job_id,
+            state: "succeeded".into(),
+            progress: 100,
+            error: None,
+        });
+        Ok(())
+    }
+
+    async fn run_remote(
+        &self,
+        row: &meetvault_store::vault::MeetingRow,
+        settings: &TranscriptionSettings,
+        provider: TranscriptionProvider,
+        pcm: Vec<f32>,
+    ) -> Result<Vec<meetvault_stt::RawSegment>, JobError> {
+        let secret_name = settings.secret.as_deref().ok_or_else(|| {
+            JobError::Permanent("the meeting names no secret holding the provider's API key".into())
+        })?;
+        let key = self
+            .secret_value(row.org_id, row.owner_id, secret_name)
+            .await
+            .map_err(core_to_job)?
+            .ok_or_else(|| {
+                JobError::Permanent(format!(
+                    "the meeting owner has no secret named `{secret_name}`"
+                ))
+            })?;
+        let key = secrecy::SecretString::from(key.as_str().to_owned());
+        let wav = bytes::Bytes::from(meetvault_audio::encode_wav_16k(&pcm));
+        drop(pcm);
+        let request = meetvault_stt::Request {
+            language: row.language.clone(),
+            ..meetvault_stt::Request::default()
+        };
+        let result = match provider {
+            TranscriptionProvider::Openai => {
+                let base = settings.base_url.clone().ok_or_else(|| {
+                    JobError::Permanent("provider openai needs transcription.base_url".into())
+                })?;
+                let engine = meetvault_stt::OpenAiCompatible::new(
+                    base,
+                    key,
+                    settings.model.clone().unwrap_or_else(|| "whisper-1".into()),
+                )
+                .map_err(stt_to_job)?;
+                engine.transcribe(wav, &request).await
+            }
+            _ => {
+                let base = match settings.base_url.clone() {
+                    Some(url) => url,
+                    None => url::Url::parse(meetvault_stt::Deepgram::DEFAULT_BASE_URL)
+                        .map_err(|e| JobError::Permanent(format!("bad Deepgram URL: {e}")))?,
+                };
+                let model = settings
+                    .model
+                    .clone()
+                    .unwrap_or_else(|| meetvault_stt::Deepgram::DEFAULT_MODEL.into());
+                let engine = meetvault_stt::Deepgram::new(base, key, model).map_err(stt_to_job)?;
+                engine.transcribe(wav, &request).await
+            }
+        };
+        result.map(|(_, segments)| segments).map_err(stt_to_job)
+    }
+}
+
+fn retry(e: impl std::fmt::Display) -> JobError {
+    JobError::Retryable(format!("storage: {e}"))
+}
+
+fn stt_to_job(e: meetvault_stt::SttError) -> JobError {
+    if e.retryable() {
+        JobError::Retryable(e.to_string())
+    } else {
+        JobError::Permanent(e.to_string())
+    }
+}
+
+fn core_to_job(e: CoreError) -> JobError {
+    match e {
+        CoreError::Locked => JobError::Retryable(
+            "the meeting is locked by zero-access encryption until its owner logs in".into(),
+        ),
+        CoreError::Integrity(what) => {
+            JobError::Permanent(format!("stored data failed its integrity check ({what})"))
+        }
+        CoreError::NotFound(what) => JobError::Permanent(format!("{what} not found")),
+        CoreError::TranscriptionUnavailable(m) => JobError::Permanent(m),
+        other => {
+            tracing::warn!(error = ?other, "transcription job failed");
+            JobError::Retryable("an internal error occurred; the job will be retried".into())
+        }
+    }
+}
+
+/// The job handler registered with the workers.
+#[derive(Debug)]
+pub struct TranscribeHandler {
+    core: Core,
+}
+
+impl TranscribeHandler {
+    pub fn new(core: Core) -> Self {
+        Self { core }
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for TranscribeHandler {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+    fn concurrency(&self) -> usize {
+        usize::try_from(self.core.config().jobs.transcription_concurrency)
+            .unwrap_or(1)
+            .max(1)
+    }
+    async fn run(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
+        let result = self.core.run_transcription(job, ctx).await;
+        if let (Err(e), Some(meeting)) = (&result, job.resource_id) {
+            let state = match e {
+                JobError::Retryable(_) if job.attempts < job.max_attempts => "retrying",
+                JobError::Cancelled => "cancelled",
+                _ => "dead",
+            };
+            self.core.events().publish(
+                meeting,
+                MeetingEvent::Job {
+                    job_id: job.id.into(),
+                    state: state.into(),
+                    progress: 0,
+                    error: Some(e.to_string()),
+                },
+            );
+        }
+        result
+    }
+}
+
+/// A job as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobView {
+    pub id: JobId,
+    pub kind: String,
+    /// `queued`, `running`, `succeeded`, `dead` (failed for good) or `cancelled`.
+    pub state: String,
+    pub progress: i32,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    /// Why the last attempt failed (a curated message).
+    pub error: Option<String>,
+    pub meeting_id: Option<crate::ids::MeetingId>,
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When a queued retry is due.
+    pub run_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<Job> for JobView {
+    fn from(j: Job) -> Self {
+        let at = chrono::DateTime::from_timestamp_millis;
+        Self {
+            id: j.id.into(),
+            kind: j.kind,
+            state: j.state,
+            progress: j.progress,
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            error: j.last_error,
+            meeting_id: j.resource_id.map(Into::into),
+            created_at: at(j.created_at),
+            updated_at: at(j.updated_at),
+            finished_at: j.finished_at.and_then(at),
+            run_at: at(j.run_at),
+        }
+    }
+}
+
+/// What the OpenAI-compatible endpoint returns: the engine's transcript and the audio's length.
+#[derive(Debug)]
+pub struct AdHocTranscript {
+    pub transcript: meetvault_whisper::Transcript,
+    pub duration_secs: f64,
+}
+
+impl Core {
+    pub async fn job(&self, scope: &crate::access::Scope, id: Uuid) -> Result<JobView, CoreError> {
+        self.queue()
+            .job(scope.org_id().uuid(), id)
+            .await
+            .map_err(crate::jobs_error)?
+            .map(JobView::from)
+            .ok_or(CoreError::NotFound("job"))
+    }
+
+    /// A meeting's jobs, oldest first (checks the meeting is the caller's org's).
+    pub async fn meeting_jobs(
+        &self,
+        scope: &crate::access::Scope,
+        meeting: Uuid,
+    ) -> Result<Vec<JobView>, CoreError> {
+        let row = self.meeting_row(scope, meeting).await?;
+        Ok(self
+            .queue()
+            .jobs_for(row.org_id, row.id)
+            .await
+            .map_err(crate::jobs_error)?
+            .into_iter()
+            .map(JobView::from)
+            .collect())
+    }
+
+    /// Transcribes an uploaded file at once with the local engine (the OpenAI-compatible
+    /// endpoint). Nothing is stored; the call is audited without content. A full waiting line
+    /// is a 429.
+    pub async fn transcribe_now(
+        &self,
+        scope: &crate::access::Scope,
+        audio: Vec<u8>,
+        filename: Option<&str>,
+        language: Option<String>,
+    ) -> Result<AdHocTranscript, CoreError> {
+        let _place = self.engine().try_queue().ok_or(CoreError::RateLimited {
+            retry_after_secs: 10,
+        })?;
+        let hint = crate::meetings::upload_hint(filename);
+        let limits = meetvault_audio::Limits {
+            max_duration_secs: self.config().recordings.max_duration_secs as f64,
+        };
+        let (pcm, info) = tokio::task::spawn_blocking(move || {
+            meetvault_audio::decode_to_vec(std::io::Cursor::new(audio), &hint, &limits)
+        })
+        .await
+        .map_err(CoreError::internal)?
+        .map_err(crate::media::audio_error)?;
+        let language = match language.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(l)
+                if (2..=12).contains(&l.len())
+                    && l.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') =>
+            {
+                Some(l.to_ascii_lowercase())
+            }
+            Some(_) => {
+                return Err(CoreError::invalid(
+                    "language",
+                    "must be a language code such as en",
+                ));
+            }
+        };
+        let opts = decode_options(self.config(), None, language);
+        let transcript = self
+            .engine()
+            .run(pcm, opts, |_| ControlFlow::Continue(()))
+            .await?;
+        let mut event = crate::audit::Event::by(scope, "transcription.api");
+        event.reason = Some("local");
+        self.audit(event).await?;
+        Ok(AdHocTranscript {
+            transcript,
+            duration_secs: info.duration_secs,
+        })
+    }
+}

@@ -1,0 +1,316 @@
+//! Transcription: job status, a meeting's live events (Server-Sent Events), re-running a
+//! meeting's transcription, and the OpenAI-compatible `POST /v1/audio/transcriptions` backed by
+//! the local engine (so existing OpenAI SDKs can use meetvault with an API key).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use meetvault_core::events::MeetingEvent;
+use meetvault_core::ids::{JobId, MeetingId};
+use meetvault_core::transcription::JobView;
+use meetvault_stt::openai::VerboseJson;
+use meetvault_stt::{ExportFormat, ExportMeta, RawSegment};
+use tokio::sync::broadcast;
+
+use crate::auth::{Auth, perm};
+use crate::state::AppState;
+use crate::{ApiError, ApiJson};
+
+use super::parse_id;
+
+/// A job's state and progress (transcription and later background work).
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "job_…")),
+    responses((status = 200, description = "The job: state, progress, attempts, error", body = Object), (status = 404, description = "No such job", body = crate::error::ErrorBody)))]
+pub async fn get_job(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsRead>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id::<JobId>(&id)?;
+    Ok(ApiJson(app.core.job(&scope, id.uuid()).await?))
+}
+
+/// Queues transcription of every recording of the meeting again (after changing its settings).
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/transcribe", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
+    responses((status = 202, description = "`{jobs: [job_…]}`", body = Object), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "No recording", body = crate::error::ErrorBody)))]
+pub async fn transcribe_meeting(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsWrite>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    let jobs = app.core.transcribe_meeting(&scope, id.uuid()).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        ApiJson(serde_json::json!({ "jobs": jobs })),
+    ))
+}
+
+fn job_event(j: &JobView) -> MeetingEvent {
+    MeetingEvent::Job {
+        job_id: j.id,
+        state: j.state.clone(),
+        progress: j.progress,
+        error: j.error.clone(),
+    }
+}
+
+fn sse(event: &MeetingEvent) -> Event {
+    Event::default()
+        .event(event.name())
+        .json_data(event)
+        .unwrap_or_else(|_| Event::default().comment("unserializable event"))
+}
+
+struct Watch {
+    app: AppState,
+    scope: meetvault_core::access::Scope,
+    meeting: uuid::Uuid,
+    rx: broadcast::Receiver<MeetingEvent>,
+    pending: std::collections::VecDeque<MeetingEvent>,
+    seen: std::collections::HashMap<JobId, (String, i32)>,
+    poll: tokio::time::Interval,
+}
+
+impl Watch {
+    /// Queues job events whose state or progress changed since last seen.
+    fn note_jobs(&mut self, jobs: &[JobView]) {
+        for j in jobs {
+            let now = (j.state.clone(), j.progress);
+            if self.seen.get(&j.id) != Some(&now) {
+                self.seen.insert(j.id, now);
+                self.pending.push_back(job_event(j));
+            }
+        }
+    }
+}
+
+/// The meeting's live events as Server-Sent Events: `job` (state and progress, polled from the
+/// database too, so jobs on other instances show), `segment` (each transcript segment as the
+/// engine produces it) and `transcript_updated`.
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/events", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
+    responses((status = 200, description = "text/event-stream"), (status = 404, description = "No such meeting", body = crate::error::ErrorBody)))]
+pub async fn meeting_events(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsRead>,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    // Subscribe before the snapshot, so nothing falls between them.
+    let rx = app.core.events().subscribe(id.uuid());
+    let jobs = app.core.meeting_jobs(&scope, id.uuid()).await?;
+    let mut watch = Watch {
+        app,
+        scope,
+        meeting: id.uuid(),
+        rx,
+        pending: Default::default(),
+        seen: Default::default(),
+        poll: tokio::time::interval(Duration::from_secs(1)),
+    };
+    watch.note_jobs(&jobs);
+    let stream = futures::stream::unfold(watch, |mut w| async move {
+        loop {
+            if let Some(event) = w.pending.pop_front() {
+                return Some((Ok(sse(&event)), w));
+            }
+            tokio::select! {
+                received = w.rx.recv() => match received {
+                    Ok(event) => {
+                        if let MeetingEvent::Job { job_id, state, progress, .. } = &event {
+                            w.seen.insert(*job_id, (state.clone(), *progress));
+                        }
+                        return Some((Ok(sse(&event)), w));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        let note = Event::default().comment(format!("{n} events dropped (slow reader)"));
+                        return Some((Ok(note), w));
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = w.poll.tick() => {
+                    match w.app.core.meeting_jobs(&w.scope, w.meeting).await {
+                        Ok(jobs) => w.note_jobs(&jobs),
+                        // The meeting is gone (deleted) or unreadable: end the stream.
+                        Err(_) => return None,
+                    }
+                }
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// The largest file the OpenAI-compatible endpoint reads (it holds it in memory).
+const MAX_ENDPOINT_FILE: usize = 512 * 1024 * 1024;
+
+/// OpenAI-compatible transcription with the local engine: multipart `file` (any supported
+/// format), `model` (any value; the local model answers), optional `language`,
+/// `response_format` (`json` default, `text`, `srt`, `vtt`, `verbose_json`); `prompt`,
+/// `temperature` and `timestamp_granularities[]` are accepted and ignored. Authenticate with an
+/// API key holding `meetings:write` (`Authorization: Bearer mvk_…`). Nothing is stored.
+#[utoipa::path(post, path = "/v1/audio/transcriptions", tag = "transcription",
+    request_body(content = Object, content_type = "multipart/form-data"),
+    responses((status = 200, description = "The transcript in the asked format", body = Object), (status = 415, description = "Not a supported audio format", body = crate::error::ErrorBody),
+        (status = 422, description = "Missing file, corrupt audio", body = crate::error::ErrorBody), (status = 429, description = "The engine's waiting line is full", body = crate::error::ErrorBody),
+        (status = 503, description = "No local model installed", body = crate::error::ErrorBody)))]
+pub async fn openai_transcriptions(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsWrite>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if !app.core.config().transcription.openai_endpoint {
+        return Err(ApiError::NotFound(
+            "the OpenAI-compatible endpoint is turned off (transcription.openai_endpoint)".into(),
+        ));
+    }
+    // Parsed here rather than by axum's extractor: the file may be far larger than
+    // `server.body_limit_bytes` (which is for JSON), up to its own limit.
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let boundary =
+        multer::parse_boundary(content_type).map_err(|_| ApiError::UnsupportedMediaType {
+            expected: "multipart/form-data",
+        })?;
+    let mut form = multer::Multipart::with_constraints(
+        body.into_data_stream(),
+        boundary,
+        multer::Constraints::new().size_limit(
+            multer::SizeLimit::new()
+                .whole_stream(MAX_ENDPOINT_FILE as u64 + 64 * 1024)
+                .for_field("file", MAX_ENDPOINT_FILE as u64)
+                .per_field(64 * 1024),
+        ),
+    );
+    let bad = |e: multer::Error| match e {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
+            ApiError::PayloadTooLarge {
+                limit: MAX_ENDPOINT_FILE,
+            }
+        }
+        other => ApiError::BadRequest(format!("malformed multipart body: {other}")),
+    };
+    let (mut file, mut filename, mut language, mut format) =
+        (None, None, None, String::from("json"));
+    while let Some(mut field) = form.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "file" => {
+                filename = field.file_name().map(str::to_owned);
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    bytes.extend_from_slice(&chunk);
+                }
+                file = Some(bytes);
+            }
+            "language" => language = Some(field.text().await.map_err(bad)?),
+            "response_format" => {
+                format = field.text().await.map_err(bad)?.trim().to_ascii_lowercase()
+            }
+            "model"
+            | "prompt"
+            | "temperature"
+            | "timestamp_granularities[]"
+            | "timestamp_granularities"
+            | "stream" => {
+                let _ = field.text().await.map_err(bad)?;
+            }
+            other => {
+                return Err(ApiError::Invalid {
+                    field: "multipart",
+                    message: format!(
+                        "unknown field `{}`",
+                        other.chars().take(40).collect::<String>()
+                    ),
+                });
+            }
+        }
+    }
+    if !matches!(
+        format.as_str(),
+        "json" | "text" | "srt" | "vtt" | "verbose_json"
+    ) {
+        return Err(ApiError::Invalid {
+            field: "response_format",
+            message: "must be json, text, srt, vtt or verbose_json".into(),
+        });
+    }
+    let file = file.ok_or(ApiError::Invalid {
+        field: "file",
+        message: "the audio file is required".into(),
+    })?;
+    let out = app
+        .core
+        .transcribe_now(&scope, file, filename.as_deref(), language)
+        .await?;
+    let raw: Vec<RawSegment> = out
+        .transcript
+        .segments
+        .iter()
+        .map(|s| RawSegment {
+            start: s.start,
+            end: s.end,
+            text: s.text.trim().to_owned(),
+            avg_logprob: Some(s.avg_logprob),
+            no_speech_prob: Some(s.no_speech_prob),
+        })
+        .collect();
+    let text = raw
+        .iter()
+        .map(|s| s.text.as_str())
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let plain = |content_type: &'static str, body: String| {
+        Response::builder()
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .map_err(ApiError::internal)
+    };
+    match format.as_str() {
+        "text" => plain("text/plain; charset=utf-8", text),
+        "srt" | "vtt" => {
+            let export = if format == "srt" {
+                ExportFormat::Srt
+            } else {
+                ExportFormat::Vtt
+            };
+            let segments: Vec<meetvault_stt::Segment> = raw
+                .into_iter()
+                .map(|s| meetvault_stt::Segment {
+                    speaker: String::new(),
+                    start: s.start,
+                    end: s.end,
+                    text: s.text,
+                    avg_logprob: s.avg_logprob,
+                    no_speech_prob: s.no_speech_prob,
+                })
+                .collect();
+            let meta = ExportMeta {
+                title: "",
+                started_at: None,
+                language: Some(out.transcript.language.as_str()),
+            };
+            plain(
+                export.content_type(),
+                meetvault_stt::export(export, &meta, &segments),
+            )
+        }
+        "verbose_json" => Ok(ApiJson(VerboseJson::from_segments(
+            Some(out.transcript.language.as_str()),
+            out.duration_secs,
+            &raw,
+        ))
+        .into_response()),
+        _ => Ok(ApiJson(serde_json::json!({ "text": text })).into_response()),
+    }
+}

@@ -1,0 +1,187 @@
+//! The durable job queue through the real binary: SIGKILL the server in the middle of a
+//! transcription, start it again, and the job resumes and completes once, with one transcript.
+
+use std::time::{Duration, Instant};
+
+use meetvault_test_support::media::whisper_model_dir;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{ServerProcess, database_env};
+use crate::speech;
+
+struct Caller {
+    http: reqwest::Client,
+    cookie: String,
+    csrf: String,
+}
+
+impl Caller {
+    async fn register(base: &str) -> Self {
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(&json!({"email": "kill@example.com", "password": "correct horse battery staple 9", "name": "K", "org_name": "Kill"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let cookie = r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let body: Value = r.json().await.unwrap();
+        Self {
+            http,
+            cookie,
+            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    fn req(&self, method: reqwest::Method, url: String) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, url)
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf)
+    }
+
+    async fn job(&self, server: &ServerProcess, id: &str) -> Value {
+        let r = self
+            .req(
+                reqwest::Method::GET,
+                server.url(&format!("/api/v1/jobs/{id}")),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_transcription_survives_sigkill_of_the_server_and_completes_once() {
+    let model = whisper_model_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_env(dir.path()).await;
+    let model = model.to_str().unwrap().to_owned();
+    let env = [
+        ("MEETVAULT_DATABASE__URL", db.as_str()),
+        ("MEETVAULT_TRANSCRIPTION__MODEL_DIR", model.as_str()),
+        ("MEETVAULT_JOBS__LEASE_SECS", "5"),
+        ("MEETVAULT_JOBS__POLL_INTERVAL_MS", "200"),
+        ("MEETVAULT_LOG__LEVEL", "info"),
+    ];
+    let mut server = ServerProcess::start(dir.path(), &env);
+    let c = Caller::register(&server.url("")).await;
+    let r = c
+        .req(reqwest::Method::POST, server.url("/api/v1/meetings"))
+        .json(&json!({"title": "Killed mid-job"}))
+        .send()
+        .await
+        .unwrap();
+    let meeting = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (path, text) = speech::single_speaker();
+    let r = c
+        .req(
+            reqwest::Method::POST,
+            server.url(&format!("/api/v1/meetings/{meeting}/recordings")),
+        )
+        .header("content-type", "audio/wav")
+        .body(std::fs::read(path).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let job = r.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Wait until the engine is working on it, then kill the server without warning.
+    let start = Instant::now();
+    loop {
+        let j = c.job(&server, &job).await;
+        if j["state"] == "running" && j["progress"].as_i64().unwrap() > 5 {
+            break;
+        }
+        assert_ne!(
+            j["state"], "succeeded",
+            "the job finished before it could be killed; use longer audio"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "the job never got going: {j}\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.signal("KILL");
+    server.wait(Duration::from_secs(10));
+
+    // Start again: the lease runs out and the job resumes from the start.
+    let server = ServerProcess::start(dir.path(), &env);
+    let start = Instant::now();
+    let done = loop {
+        let j = c.job(&server, &job).await;
+        match j["state"].as_str().unwrap() {
+            "succeeded" => break j,
+            "dead" | "cancelled" => panic!("the job did not survive: {j}\n{}", server.log()),
+            _ => {}
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "the job did not resume: {j}\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(
+        done["attempts"], 2,
+        "one attempt killed, one that finished: {done}"
+    );
+    assert_eq!(done["progress"], 100);
+
+    // One transcript: no segment twice.
+    let r = c
+        .req(
+            reqwest::Method::GET,
+            server.url(&format!("/api/v1/meetings/{meeting}/transcript")),
+        )
+        .send()
+        .await
+        .unwrap();
+    let segments = r.json::<Value>().await.unwrap()["segments"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(!segments.is_empty());
+    let mut keys: Vec<(i64, String)> = segments
+        .iter()
+        .map(|s| {
+            (
+                s["start_ms"].as_i64().unwrap(),
+                s["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let before = keys.len();
+    keys.dedup();
+    assert_eq!(
+        keys.len(),
+        before,
+        "a segment was stored twice: {segments:?}"
+    );
+    let heard: Vec<&str> = segments
+        .iter()
+        .map(|s| s["text"].as_str().unwrap())
+        .collect();
+    let wer = meetvault_stt::word_error_rate(text, &heard.join(" "));
+    assert!(wer <= 0.15, "word error rate {wer:.3}");
+}

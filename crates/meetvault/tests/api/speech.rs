@@ -1,0 +1,169 @@
+//! Real speech for the transcription tests: known sentences spoken by espeak-ng, assembled into
+//! a single-speaker recording or one track per speaker with interleaved turns, and a word error
+//! rate to hold the engine to. Generated once per test binary run (under the target's temp dir).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use meetvault_test_support::media::{ffmpeg, speak};
+
+/// Plain sentences of meeting talk, common words only.
+pub const SENTENCES: &[&str] = &[
+    "The meeting started a few minutes late because the projector would not turn on.",
+    "We agreed to move the product launch to the second week of next month.",
+    "Everyone should review the budget before the end of the day on Friday.",
+    "The design team will share new drawings of the home page tomorrow morning.",
+    "Our customers asked for a simpler way to export their reports.",
+    "The support queue is shorter than it was last quarter, which is good news.",
+    "Please send your questions to the project channel instead of by email.",
+    "We need one more engineer to help with the database migration.",
+    "The security review found two small issues that are already fixed.",
+    "Sales expects a strong finish to the year if the new plan works.",
+    "Let us meet again next week to check the progress on each task.",
+    "Remember to update your password before the old one expires.",
+    "The office will be closed on Monday for the public holiday.",
+    "Thank you all for joining, and have a great rest of your afternoon.",
+];
+
+/// The three speakers of the multi-track recording: label and espeak-ng voice.
+pub const SPEAKERS: &[(&str, &str)] = &[
+    ("Alice", "en-gb+f3"),
+    ("Bob", "en-us+m1"),
+    ("Carol", "en-gb+m3"),
+];
+
+const RATE: u32 = 22_050;
+
+fn dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("speech-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Reads espeak-ng's 16-bit mono WAV samples.
+fn read_wav(path: &Path) -> Vec<i16> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut at = 12;
+    while at + 8 <= bytes.len() {
+        let id = &bytes[at..at + 4];
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        if id == b"data" {
+            let end = (at + 8 + len).min(bytes.len());
+            return bytes[at + 8..end]
+                .chunks_exact(2)
+                .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                .collect();
+        }
+        at += 8 + len + (len & 1);
+    }
+    panic!("no data chunk in {}", path.display());
+}
+
+fn write_wav(path: &Path, samples: &[i16]) {
+    let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let len = data.len() as u32;
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&RATE.to_le_bytes());
+    wav.extend_from_slice(&(RATE * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&len.to_le_bytes());
+    wav.extend_from_slice(&data);
+    std::fs::write(path, wav).unwrap();
+}
+
+fn spoken(text: &str, voice: &str, name: &str) -> Vec<i16> {
+    let path = dir().join(format!("{name}.wav"));
+    speak(text, voice, &path);
+    read_wav(&path)
+}
+
+/// One speaker reading every sentence, with pauses: over 60 seconds. (WAV path, text.)
+pub fn single_speaker() -> &'static (PathBuf, String) {
+    static ONE: OnceLock<(PathBuf, String)> = OnceLock::new();
+    ONE.get_or_init(|| {
+        let mut all = Vec::new();
+        for (i, s) in SENTENCES.iter().enumerate() {
+            all.extend(spoken(s, "en-us", &format!("single-{i}")));
+            all.extend(std::iter::repeat_n(0i16, RATE as usize * 3 / 5));
+        }
+        let path = dir().join("single.wav");
+        write_wav(&path, &all);
+        (path, SENTENCES.join(" "))
+    })
+}
+
+/// A turn of the multi-track recording.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub speaker: &'static str,
+    pub text: &'static str,
+    pub start: f64,
+    pub end: f64,
+}
+
+/// Three tracks (one per speaker, silence outside their turns) of six interleaved turns:
+/// (label, track WAV path) and the turns.
+pub fn three_tracks() -> &'static (Vec<(&'static str, PathBuf)>, Vec<Turn>) {
+    static THREE: OnceLock<(Vec<(&'static str, PathBuf)>, Vec<Turn>)> = OnceLock::new();
+    THREE.get_or_init(|| {
+        let mut turns = Vec::new();
+        let mut clips = Vec::new();
+        let mut at = RATE as usize / 2;
+        for (i, text) in SENTENCES.iter().take(6).enumerate() {
+            let (speaker, voice) = SPEAKERS[i % SPEAKERS.len()];
+            let clip = spoken(text, voice, &format!("turn-{i}"));
+            turns.push(Turn {
+                speaker,
+                text,
+                start: at as f64 / f64::from(RATE),
+                end: (at + clip.len()) as f64 / f64::from(RATE),
+            });
+            clips.push((i % SPEAKERS.len(), at, clip.clone()));
+            at += clip.len() + RATE as usize * 4 / 5;
+        }
+        let total = at + RATE as usize / 2;
+        let mut tracks = Vec::new();
+        for (n, (label, _)) in SPEAKERS.iter().enumerate() {
+            let mut samples = vec![0i16; total];
+            for (who, start, clip) in &clips {
+                if *who == n {
+                    samples[*start..*start + clip.len()].copy_from_slice(clip);
+                }
+            }
+            let path = dir().join(format!("track-{label}.wav"));
+            write_wav(&path, &samples);
+            tracks.push((*label, path));
+        }
+        (tracks, turns)
+    })
+}
+
+/// `input` converted by ffmpeg to the format its new extension names.
+pub fn convert(input: &Path, extension: &str, args: &[&str]) -> PathBuf {
+    let out = input.with_extension(extension);
+    if !out.exists() {
+        ffmpeg(input, &out, args);
+    }
+    out
+}
+
+/// Words of `text`, lowercased, punctuation stripped.
+pub fn words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'')
+                .collect::<String>()
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
