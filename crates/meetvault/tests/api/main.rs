@@ -8,6 +8,7 @@ mod audit;
 mod blobs;
 mod canary;
 mod cli;
+mod cli_transcribe;
 mod encryption;
 mod errors;
 mod headers;
