@@ -1,0 +1,176 @@
+//! The few layers Whisper is made of: linear (f32 or int8-quantised), layer norm, and multi-head
+//! attention with the shapes the encoder and the cached decoder need.
+
+use std::collections::HashMap;
+
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+use candle_core::{D, Module, Tensor};
+
+use crate::error::{Result, WhisperError};
+
+/// How linear layers store their weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// f32 weights, f32 products.
+    F32,
+    /// Weights quantised to 8-bit blocks (GGML `Q8_0`) at load; activations are quantised on the
+    /// fly, so the products are int8 dot products, as CTranslate2's `int8` compute type.
+    Int8,
+}
+
+/// Takes named tensors out of a checkpoint, with a precise error for a missing or misshapen one.
+#[derive(Debug)]
+pub struct Weights {
+    tensors: HashMap<String, Tensor>,
+    precision: Precision,
+}
+
+impl Weights {
+    /// Wrap a checkpoint's tensors.
+    pub fn new(tensors: HashMap<String, Tensor>, precision: Precision) -> Self {
+        Self { tensors, precision }
+    }
+
+    /// The tensor `name` with exactly `shape`.
+    pub fn get(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
+        let t = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| WhisperError::ModelFormat(format!("tensor `{name}` is missing")))?;
+        if t.dims() != shape {
+            return Err(WhisperError::ModelFormat(format!(
+                "tensor `{name}` has dims {:?}, expected {shape:?}",
+                t.dims()
+            )));
+        }
+        Ok(t.clone())
+    }
+
+    /// A linear layer `prefix/weight` (`[out, in]`) with an optional `prefix/bias`.
+    pub fn linear(&self, prefix: &str, out: usize, inp: usize) -> Result<Linear> {
+        let w = self.get(&format!("{prefix}/weight"), &[out, inp])?;
+        let bias = match self.tensors.contains_key(&format!("{prefix}/bias")) {
+            true => Some(self.get(&format!("{prefix}/bias"), &[out])?),
+            false => None,
+        };
+        Linear::new(w, bias, self.precision)
+    }
+
+    /// A layer norm `prefix/gamma`, `prefix/beta`.
+    pub fn layer_norm(&self, prefix: &str, n: usize) -> Result<LayerNorm> {
+        Ok(LayerNorm {
+            gamma: self.get(&format!("{prefix}/gamma"), &[n])?,
+            beta: self.get(&format!("{prefix}/beta"), &[n])?,
+        })
+    }
+
+    /// The precision linear layers are built with.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+}
+
+/// `y = x Wᵀ + b`.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    weight: LinearWeight,
+    bias: Option<Tensor>,
+    out: usize,
+}
+
+#[derive(Debug, Clone)]
+enum LinearWeight {
+    F32(Tensor),
+    Quantized(QMatMul),
+}
+
+impl Linear {
+    /// Build from an f32 `[out, in]` weight.
+    pub fn new(weight: Tensor, bias: Option<Tensor>, precision: Precision) -> Result<Self> {
+        let (out, inp) = weight.dims2()?;
+        // Q8_0 packs 32 values per block along the input dimension.
+        let weight = if precision == Precision::Int8 && inp % 32 == 0 {
+            LinearWeight::Quantized(QMatMul::from_qtensor(QTensor::quantize(
+                &weight,
+                GgmlDType::Q8_0,
+            )?)?)
+        } else {
+            LinearWeight::F32(weight)
+        };
+        Ok(Self { weight, bias, out })
+    }
+
+    /// Apply to `[.., in]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims().to_vec();
+        let inp = dims.last().copied().unwrap_or(0);
+        let rows = x.elem_count() / inp.max(1);
+        let x2 = x.reshape((rows, inp))?;
+        let y = match &self.weight {
+            LinearWeight::F32(w) => x2.matmul(&w.t()?)?,
+            LinearWeight::Quantized(q) => q.forward(&x2)?,
+        };
+        let y = match &self.bias {
+            Some(b) => y.broadcast_add(b)?,
+            None => y,
+        };
+        let mut out_dims = dims;
+        if let Some(last) = out_dims.last_mut() {
+            *last = self.out;
+        }
+        Ok(y.reshape(out_dims)?)
+    }
+}
+
+/// Layer normalisation over the last dimension (ε = 1e-5).
+#[derive(Debug, Clone)]
+pub struct LayerNorm {
+    gamma: Tensor,
+    beta: Tensor,
+}
+
+impl LayerNorm {
+    /// Apply to `[.., n]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(candle_nn::ops::layer_norm(
+            &x.contiguous()?,
+            &self.gamma,
+            &self.beta,
+            1e-5,
+        )?)
+    }
+}
+
+/// Split `[b, t, h × d]` into heads: `[b, h, t, d]`, contiguous.
+pub fn split_heads(x: &Tensor, heads: usize) -> Result<Tensor> {
+    let (b, t, c) = x.dims3()?;
+    Ok(x.reshape((b, t, heads, c / heads))?
+        .transpose(1, 2)?
+        .contiguous()?)
+}
+
+/// Merge heads back: `[b, h, t, d]` to `[b, t, h × d]`.
+pub fn merge_heads(x: &Tensor) -> Result<Tensor> {
+    let (b, h, t, d) = x.dims4()?;
+    Ok(x.transpose(1, 2)?.contiguous()?.reshape((b, t, h * d))?)
+}
+
+/// `softmax(q kᵀ / √d + mask) v` for `[b, h, tq, d]` queries, keys already transposed to
+/// `[b, h, d, tk]` (contiguous, which the matrix product is much faster with) and `[b, h, tk, d]`
+/// values.
+pub fn attention(q: &Tensor, k_t: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+    let d = q.dim(D::Minus1)?;
+    let q = (q * (1.0 / (d as f64).sqrt()))?;
+    let scores = q.matmul(k_t)?;
+    let scores = match mask {
+        Some(m) => scores.broadcast_add(m)?,
+        None => scores,
+    };
+    let p = crate::kernels::softmax_last_dim(&scores)?;
+    Ok(p.matmul(v)?)
+}
+
+/// `[b, h, t, d]` keys to the contiguous `[b, h, d, t]` that [`attention`] takes.
+pub fn transpose_keys(k: &Tensor) -> Result<Tensor> {
+    Ok(k.t()?.contiguous()?)
+}

