@@ -109,10 +109,13 @@ pub struct Turn {
     pub end: f64,
 }
 
+/// Each speaker's label and track file, and the turns across them.
+pub type Tracks = (Vec<(&'static str, PathBuf)>, Vec<Turn>);
+
 /// Three tracks (one per speaker, silence outside their turns) of six interleaved turns:
 /// (label, track WAV path) and the turns.
-pub fn three_tracks() -> &'static (Vec<(&'static str, PathBuf)>, Vec<Turn>) {
-    static THREE: OnceLock<(Vec<(&'static str, PathBuf)>, Vec<Turn>)> = OnceLock::new();
+pub fn three_tracks() -> &'static Tracks {
+    static THREE: OnceLock<Tracks> = OnceLock::new();
     THREE.get_or_init(|| {
         let mut turns = Vec::new();
         let mut clips = Vec::new();

@@ -77,8 +77,7 @@ pub struct UserSecretRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const MEETING_COLUMNS: &str =
-    "id, org_id, workspace_id, owner_id, title, created_at, started_at, language, transcription, updated_at";
+const MEETING_COLUMNS: &str = "id, org_id, workspace_id, owner_id, title, created_at, started_at, language, transcription, updated_at";
 const SEGMENT_COLUMNS: &str = "id, org_id, meeting_id, position, start_ms, end_ms, speaker, text, recording_id, avg_logprob, no_speech_prob";
 const RECORDING_COLUMNS: &str = "id, org_id, meeting_id, blob_key, size, stored_size, content_type, created_at, speaker, duration_ms, codec";
 
