@@ -170,13 +170,23 @@ const CANARY_NAME: &str = "Canaryname Qwxzt";
 const CANARY_TEXT: &str = "canary-transcript-a41d03 the launch slips to March";
 const CANARY_TOKEN: &str = "xoxb-canary-token-9e8d7c";
 const CANARY_AUDIO: &str = "canary-recording-c0ffee";
+/// Spoken, transcribed by the local engine, stored: the engine's output is content too.
+const CANARY_SPOKEN: &str = "The marmalade was delicious this morning.";
+const CANARY_HEARD: &str = "marmalade";
+const CANARY_SPEAKER: &str = "Canaryspeaker Vqkz";
 
 async fn canary(provider: &str) {
     let dir = tempfile::tempdir().unwrap();
     let db = database_env(dir.path()).await;
+    let model = meetvault_test_support::media::whisper_model_dir();
     let mut env: Vec<(String, String)> = vec![
         ("MEETVAULT_LOG__LEVEL".into(), "debug".into()),
         ("MEETVAULT_DATABASE__URL".into(), db.clone()),
+        (
+            "MEETVAULT_TRANSCRIPTION__MODEL_DIR".into(),
+            model.to_str().unwrap().to_owned(),
+        ),
+        ("MEETVAULT_TRANSCRIPTION__AUTO".into(), "false".into()),
     ];
     let prefix = format!("canary-{}", uuid::Uuid::new_v4().simple());
     let s3 = services::blob_backend() == BlobBackendChoice::S3;
@@ -309,6 +319,65 @@ async fn canary(provider: &str) {
         "a secret's value is never returned"
     );
 
+    // Speech the local engine transcribes: its transcript and the track's speaker label.
+    let speech_dir = tempfile::tempdir().unwrap();
+    let spoken = speech_dir.path().join("canary-spoken.wav");
+    meetvault_test_support::media::speak(CANARY_SPOKEN, "en-us+m1", &spoken);
+    let r = c
+        .req(
+            Method::POST,
+            &format!(
+                "/api/v1/meetings/{id}/recordings?transcribe=true&speaker=Canaryspeaker%20Vqkz"
+            ),
+        )
+        .header("content-type", "audio/wav")
+        .body(std::fs::read(&spoken).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let job = r.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut state = Value::Null;
+    for _ in 0..600 {
+        state = c
+            .req(Method::GET, &format!("/api/v1/jobs/{job}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if state["state"] == "succeeded" || state["state"] == "dead" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(state["state"], "succeeded", "{state}");
+    let t: Value = c
+        .req(Method::GET, &format!("/api/v1/meetings/{id}/transcript"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        t["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["speaker"] == CANARY_SPEAKER
+                && s["text"]
+                    .as_str()
+                    .unwrap()
+                    .to_lowercase()
+                    .contains(CANARY_HEARD)),
+        "the engine heard the canary: {t}"
+    );
+
     // …and appears nowhere at rest or in the log.
     drop(server.log());
     let storage = storage_bytes(dir.path(), &db, s3.then_some(prefix.as_str())).await;
@@ -324,6 +393,8 @@ async fn canary(provider: &str) {
         "canary-transcript-a41d03",
         CANARY_TOKEN,
         CANARY_AUDIO,
+        CANARY_HEARD,
+        CANARY_SPEAKER,
     ] {
         for (name, bytes) in &storage {
             assert!(
