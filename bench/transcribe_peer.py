@@ -9,22 +9,9 @@ import re
 import subprocess
 import sys
 
-SENTENCES = [
-    "The meeting started a few minutes late because the projector would not turn on.",
-    "We agreed to move the product launch to the second week of next month.",
-    "Everyone should review the budget before the end of the day on Friday.",
-    "The design team will share new drawings of the home page tomorrow morning.",
-    "Our customers asked for a simpler way to export their reports.",
-    "The support queue is shorter than it was last quarter, which is good news.",
-    "Please send your questions to the project channel instead of by email.",
-    "We need one more engineer to help with the database migration.",
-    "The security review found two small issues that are already fixed.",
-    "Sales expects a strong finish to the year if the new plan works.",
-    "Let us meet again next week to check the progress on each task.",
-    "Remember to update your password before the old one expires.",
-    "The office will be closed on Monday for the public holiday.",
-    "Thank you all for joining, and have a great rest of your afternoon.",
-]
+# The same sentences the integration tests speak.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "sentences.txt")) as _f:
+    SENTENCES = [line.strip() for line in _f if line.strip()]
 FILES = {
     "long-en-us": ("en-us", SENTENCES),
     "short-en-gb": ("en-gb+m3", SENTENCES[:5]),

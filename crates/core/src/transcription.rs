@@ -117,6 +117,20 @@ impl LocalEngine {
     }
 }
 
+/// The local engine's segments as a provider-neutral track (text trimmed).
+pub fn raw_segments(t: &meetvault_whisper::Transcript) -> Vec<meetvault_stt::RawSegment> {
+    t.segments
+        .iter()
+        .map(|s| meetvault_stt::RawSegment {
+            start: s.start,
+            end: s.end,
+            text: s.text.trim().to_owned(),
+            avg_logprob: Some(s.avg_logprob),
+            no_speech_prob: Some(s.no_speech_prob),
+        })
+        .collect()
+}
+
 /// Decode options from the server's defaults and the meeting's settings.
 pub(crate) fn decode_options(
     config: &meetvault_config::Config,
@@ -303,36 +317,23 @@ impl Core {
                     CoreError::TranscriptionUnavailable(m) => JobError::Permanent(m),
                     other => core_to_job(other),
                 })?;
-                transcript
-                    .segments
-                    .into_iter()
-                    .map(|s| TrackSegment {
-                        start_ms: (s.start * 1000.0).round() as i64,
-                        end_ms: (s.end * 1000.0).round() as i64,
-                        speaker: speaker.clone(),
-                        text: s.text.trim().to_owned(),
-                        avg_logprob: Some(s.avg_logprob),
-                        no_speech_prob: Some(s.no_speech_prob),
-                    })
-                    .collect::<Vec<_>>()
+                raw_segments(&transcript)
             }
             TranscriptionProvider::Openai | TranscriptionProvider::Deepgram => {
-                let raw = self.run_remote(&row, &settings, provider, pcm).await?;
-                raw.into_iter()
-                    .map(|s| TrackSegment {
-                        start_ms: (s.start * 1000.0).round() as i64,
-                        end_ms: (s.end * 1000.0).round() as i64,
-                        speaker: speaker.clone(),
-                        text: s.text.trim().to_owned(),
-                        avg_logprob: s.avg_logprob,
-                        no_speech_prob: s.no_speech_prob,
-                    })
-                    .collect()
+                self.run_remote(&row, &settings, provider, pcm).await?
             }
         };
         let segments: Vec<TrackSegment> = segments
             .into_iter()
-            .filter(|s| !s.text.is_empty())
+            .filter(|s| !s.text.trim().is_empty())
+            .map(|s| TrackSegment {
+                start_ms: (s.start * 1000.0).round() as i64,
+                end_ms: (s.end * 1000.0).round() as i64,
+                speaker: speaker.clone(),
+                text: s.text.trim().to_owned(),
+                avg_logprob: s.avg_logprob,
+                no_speech_prob: s.no_speech_prob,
+            })
             .collect();
         self.store_track_segments(&row, rec.id, &segments)
             .await

@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use meetvault_config::Config;
-use meetvault_stt::{ExportFormat, ExportMeta, RawSegment, TrackTranscript};
+use meetvault_stt::{ExportFormat, ExportMeta, TrackTranscript};
 use sha2::Digest as _;
 
 #[derive(Debug, Args)]
@@ -155,17 +155,7 @@ pub fn transcribe(config: &Config, args: TranscribeArgs) -> anyhow::Result<()> {
         tracks.push(TrackTranscript {
             speaker,
             language: Some(transcript.language.clone()),
-            segments: transcript
-                .segments
-                .iter()
-                .map(|s| RawSegment {
-                    start: s.start,
-                    end: s.end,
-                    text: s.text.trim().to_owned(),
-                    avg_logprob: Some(s.avg_logprob),
-                    no_speech_prob: Some(s.no_speech_prob),
-                })
-                .collect(),
+            segments: meetvault_core::transcription::raw_segments(&transcript),
         });
     }
     let language = reports.first().map(|r| r.language.clone());

@@ -260,15 +260,14 @@ impl Core {
         self.recording_view(&row, rec, Some(&keys))
     }
 
-    /// Opens a stored recording for decoding (synchronous reads, for a blocking thread).
-    pub(crate) async fn recording_reader(
+    /// A stored recording's blob key and a decryptor under the key its header names (a
+    /// destroyed or foreign key is an integrity error).
+    async fn open_blob(
         &self,
         row: &MeetingRow,
         rec: &RecordingRow,
-    ) -> Result<BlobReader, CoreError> {
-        let keys = self
-            .meeting_read_keys(row.org_id, row.id, row.owner_id)
-            .await?;
+        keys: &crate::vault::MeetingKeys,
+    ) -> Result<(BlobKey, StreamDecryptor), CoreError> {
         let blob_key = BlobKey::parse(&rec.blob_key)?;
         let header = self
             .blobs()
@@ -281,6 +280,19 @@ impl Core {
             &header,
         )
         .map_err(integrity("recording"))?;
+        Ok((blob_key, decryptor))
+    }
+
+    /// Opens a stored recording for decoding (synchronous reads, for a blocking thread).
+    pub(crate) async fn recording_reader(
+        &self,
+        row: &MeetingRow,
+        rec: &RecordingRow,
+    ) -> Result<BlobReader, CoreError> {
+        let keys = self
+            .meeting_read_keys(row.org_id, row.id, row.owner_id)
+            .await?;
+        let (blob_key, decryptor) = self.open_blob(row, rec, &keys).await?;
         BlobReader::new(
             self.blobs().clone(),
             blob_key,
@@ -308,20 +320,8 @@ impl Core {
         let keys = self
             .meeting_read_keys(row.org_id, row.id, row.owner_id)
             .await?;
-        let blob_key = BlobKey::parse(&rec.blob_key)?;
+        let (blob_key, decryptor) = self.open_blob(&row, &rec, &keys).await?;
         let stored = u64::try_from(rec.stored_size).unwrap_or(0);
-        let header = self
-            .blobs()
-            .get_range(&blob_key, 0..stream::HEADER_LEN as u64)
-            .await?;
-        let kref = stream::header_key_ref(&header).map_err(integrity("recording"))?;
-        let key = keys.find(kref)?;
-        let decryptor = StreamDecryptor::new(
-            key,
-            &bind(row.org_id, "recordings", rec.id, "blob"),
-            &header,
-        )
-        .map_err(integrity("recording"))?;
         let span =
             stream::span(range.unwrap_or(0..u64::MAX), stored).map_err(integrity("recording"))?;
         let source = match self

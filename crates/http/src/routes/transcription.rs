@@ -15,7 +15,7 @@ use meetvault_core::events::MeetingEvent;
 use meetvault_core::ids::{JobId, MeetingId};
 use meetvault_core::transcription::JobView;
 use meetvault_stt::openai::VerboseJson;
-use meetvault_stt::{ExportFormat, ExportMeta, RawSegment};
+use meetvault_stt::{ExportFormat, ExportMeta};
 use tokio::sync::broadcast;
 
 use crate::auth::{Auth, perm};
@@ -252,18 +252,7 @@ pub async fn openai_transcriptions(
         .core
         .transcribe_now(&scope, file, filename.as_deref(), language)
         .await?;
-    let raw: Vec<RawSegment> = out
-        .transcript
-        .segments
-        .iter()
-        .map(|s| RawSegment {
-            start: s.start,
-            end: s.end,
-            text: s.text.trim().to_owned(),
-            avg_logprob: Some(s.avg_logprob),
-            no_speech_prob: Some(s.no_speech_prob),
-        })
-        .collect();
+    let raw = meetvault_core::transcription::raw_segments(&out.transcript);
     let text = raw
         .iter()
         .map(|s| s.text.as_str())
@@ -284,17 +273,11 @@ pub async fn openai_transcriptions(
             } else {
                 ExportFormat::Vtt
             };
-            let segments: Vec<meetvault_stt::Segment> = raw
-                .into_iter()
-                .map(|s| meetvault_stt::Segment {
-                    speaker: String::new(),
-                    start: s.start,
-                    end: s.end,
-                    text: s.text,
-                    avg_logprob: s.avg_logprob,
-                    no_speech_prob: s.no_speech_prob,
-                })
-                .collect();
+            let segments = meetvault_stt::merge_tracks(vec![meetvault_stt::TrackTranscript {
+                speaker: String::new(),
+                language: None,
+                segments: raw,
+            }]);
             let meta = ExportMeta {
                 title: "",
                 started_at: None,

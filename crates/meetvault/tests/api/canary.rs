@@ -5,11 +5,11 @@
 
 use std::path::Path;
 
-use meetvault_test_support::{BlobBackendChoice, PASSWORD, services};
+use meetvault_test_support::{BlobBackendChoice, services};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{ServerProcess, database_env};
+use crate::helpers::{Client, ServerProcess, database_env};
 
 /// A new symmetric key in the loopback KMS (moto), and the endpoint.
 pub(crate) async fn kms_key() -> (String, String) {
@@ -118,50 +118,6 @@ fn glob_one(root: &str, suffix: &str) -> std::path::PathBuf {
         .map(|e| e.path().join(suffix))
         .find(|p| p.exists())
         .unwrap_or_else(|| panic!("no {suffix} under {root}"))
-}
-
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    cookie: String,
-    csrf: String,
-}
-
-impl Client {
-    async fn register(base: &str, email: &str) -> Self {
-        let http = reqwest::Client::new();
-        let r = http
-            .post(format!("{base}/api/v1/auth/register"))
-            .json(&json!({"email": email, "password": PASSWORD, "name": "Canary Owner", "org_name": "Canary Org"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED);
-        let cookie = r
-            .headers()
-            .get("set-cookie")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let body: Value = r.json().await.unwrap();
-        Self {
-            http,
-            base: base.to_owned(),
-            cookie,
-            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .header("x-csrf-token", &self.csrf)
-    }
 }
 
 const CANARY_TITLE: &str = "canary-title-5b1e9f";

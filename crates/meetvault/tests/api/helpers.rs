@@ -7,6 +7,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use meetvault_test_support::PASSWORD;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
 pub fn meetvault() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_meetvault"));
     // The child sees only the configuration a test gives it.
@@ -132,4 +136,57 @@ pub async fn database_env(dir: &Path) -> String {
         .await
         .expose()
         .to_owned()
+}
+
+/// A browser-like caller of a server process: registers, then sends its session cookie and
+/// CSRF token.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+impl Client {
+    pub async fn register(base: &str, email: &str) -> Self {
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(
+                &json!({"email": email, "password": PASSWORD, "name": "Owner", "org_name": "Org"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let body: Value = r.json().await.unwrap();
+        Self {
+            http,
+            base: base.to_owned(),
+            cookie,
+            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Points the client at a restarted server (a new port); the session stays valid.
+    pub fn rebase(&mut self, base: &str) {
+        self.base = base.to_owned();
+    }
+
+    pub fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf)
+    }
 }

@@ -4,62 +4,20 @@
 use std::time::{Duration, Instant};
 
 use meetvault_test_support::media::whisper_model_dir;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{ServerProcess, database_env};
+use crate::helpers::{Client, ServerProcess, database_env};
 use crate::speech;
 
-struct Caller {
-    http: reqwest::Client,
-    cookie: String,
-    csrf: String,
-}
-
-impl Caller {
-    async fn register(base: &str) -> Self {
-        let http = reqwest::Client::new();
-        let r = http
-            .post(format!("{base}/api/v1/auth/register"))
-            .json(&json!({"email": "kill@example.com", "password": "correct horse battery staple 9", "name": "K", "org_name": "Kill"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED);
-        let cookie = r.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let body: Value = r.json().await.unwrap();
-        Self {
-            http,
-            cookie,
-            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    fn req(&self, method: reqwest::Method, url: String) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, url)
-            .header("cookie", &self.cookie)
-            .header("x-csrf-token", &self.csrf)
-    }
-
-    async fn job(&self, server: &ServerProcess, id: &str) -> Value {
-        let r = self
-            .req(
-                reqwest::Method::GET,
-                server.url(&format!("/api/v1/jobs/{id}")),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        r.json().await.unwrap()
-    }
+async fn job_state(c: &Client, id: &str) -> Value {
+    let r = c
+        .req(Method::GET, &format!("/api/v1/jobs/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
 }
 
 #[tokio::test]
@@ -76,9 +34,9 @@ async fn a_transcription_survives_sigkill_of_the_server_and_completes_once() {
         ("MEETVAULT_LOG__LEVEL", "info"),
     ];
     let mut server = ServerProcess::start(dir.path(), &env);
-    let c = Caller::register(&server.url("")).await;
+    let mut c = Client::register(&server.url(""), "kill@example.com").await;
     let r = c
-        .req(reqwest::Method::POST, server.url("/api/v1/meetings"))
+        .req(Method::POST, "/api/v1/meetings")
         .json(&json!({"title": "Killed mid-job"}))
         .send()
         .await
@@ -90,8 +48,8 @@ async fn a_transcription_survives_sigkill_of_the_server_and_completes_once() {
     let (path, text) = speech::single_speaker();
     let r = c
         .req(
-            reqwest::Method::POST,
-            server.url(&format!("/api/v1/meetings/{meeting}/recordings")),
+            Method::POST,
+            &format!("/api/v1/meetings/{meeting}/recordings"),
         )
         .header("content-type", "audio/wav")
         .body(std::fs::read(path).unwrap())
@@ -107,7 +65,7 @@ async fn a_transcription_survives_sigkill_of_the_server_and_completes_once() {
     // Wait until the engine is working on it, then kill the server without warning.
     let start = Instant::now();
     loop {
-        let j = c.job(&server, &job).await;
+        let j = job_state(&c, &job).await;
         if j["state"] == "running" && j["progress"].as_i64().unwrap() > 5 {
             break;
         }
@@ -127,9 +85,10 @@ async fn a_transcription_survives_sigkill_of_the_server_and_completes_once() {
 
     // Start again: the lease runs out and the job resumes from the start.
     let server = ServerProcess::start(dir.path(), &env);
+    c.rebase(&server.url(""));
     let start = Instant::now();
     let done = loop {
-        let j = c.job(&server, &job).await;
+        let j = job_state(&c, &job).await;
         match j["state"].as_str().unwrap() {
             "succeeded" => break j,
             "dead" | "cancelled" => panic!("the job did not survive: {j}\n{}", server.log()),
@@ -151,8 +110,8 @@ async fn a_transcription_survives_sigkill_of_the_server_and_completes_once() {
     // One transcript: no segment twice.
     let r = c
         .req(
-            reqwest::Method::GET,
-            server.url(&format!("/api/v1/meetings/{meeting}/transcript")),
+            Method::GET,
+            &format!("/api/v1/meetings/{meeting}/transcript"),
         )
         .send()
         .await

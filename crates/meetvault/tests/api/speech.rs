@@ -7,23 +7,13 @@ use std::sync::OnceLock;
 
 use meetvault_test_support::media::{ffmpeg, speak};
 
-/// Plain sentences of meeting talk, common words only.
-pub const SENTENCES: &[&str] = &[
-    "The meeting started a few minutes late because the projector would not turn on.",
-    "We agreed to move the product launch to the second week of next month.",
-    "Everyone should review the budget before the end of the day on Friday.",
-    "The design team will share new drawings of the home page tomorrow morning.",
-    "Our customers asked for a simpler way to export their reports.",
-    "The support queue is shorter than it was last quarter, which is good news.",
-    "Please send your questions to the project channel instead of by email.",
-    "We need one more engineer to help with the database migration.",
-    "The security review found two small issues that are already fixed.",
-    "Sales expects a strong finish to the year if the new plan works.",
-    "Let us meet again next week to check the progress on each task.",
-    "Remember to update your password before the old one expires.",
-    "The office will be closed on Monday for the public holiday.",
-    "Thank you all for joining, and have a great rest of your afternoon.",
-];
+/// Plain sentences of meeting talk, common words only (shared with `bench/transcribe.sh`).
+pub fn sentences() -> Vec<&'static str> {
+    include_str!("../../../../bench/sentences.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
 
 /// The three speakers of the multi-track recording: label and espeak-ng voice.
 pub const SPEAKERS: &[(&str, &str)] = &[
@@ -90,13 +80,13 @@ pub fn single_speaker() -> &'static (PathBuf, String) {
     static ONE: OnceLock<(PathBuf, String)> = OnceLock::new();
     ONE.get_or_init(|| {
         let mut all = Vec::new();
-        for (i, s) in SENTENCES.iter().enumerate() {
+        for (i, s) in sentences().iter().enumerate() {
             all.extend(spoken(s, "en-us", &format!("single-{i}")));
             all.extend(std::iter::repeat_n(0i16, RATE as usize * 3 / 5));
         }
         let path = dir().join("single.wav");
         write_wav(&path, &all);
-        (path, SENTENCES.join(" "))
+        (path, sentences().join(" "))
     })
 }
 
@@ -120,7 +110,7 @@ pub fn three_tracks() -> &'static Tracks {
         let mut turns = Vec::new();
         let mut clips = Vec::new();
         let mut at = RATE as usize / 2;
-        for (i, text) in SENTENCES.iter().take(6).enumerate() {
+        for (i, text) in sentences().into_iter().take(6).enumerate() {
             let (speaker, voice) = SPEAKERS[i % SPEAKERS.len()];
             let clip = spoken(text, voice, &format!("turn-{i}"));
             turns.push(Turn {
