@@ -32,12 +32,19 @@ fn fast_exp(x: f32) -> f32 {
     p * f32::from_bits(bits)
 }
 
+/// The machine's cores, asked once: `available_parallelism` reads three cgroup files per call,
+/// and the kernels run thousands of times per transcription.
+fn threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// Run `f` over `rows`-sized chunks of `data`, in parallel when it is big enough.
 fn for_rows(data: &mut [f32], row: usize, f: impl Fn(&mut [f32]) + Sync) {
     if row == 0 {
         return;
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = threads();
     let rows = data.len() / row;
     if threads <= 1 || data.len() < PARALLEL_MIN || rows < 2 {
         data.chunks_mut(row).for_each(&f);

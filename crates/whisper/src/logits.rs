@@ -85,9 +85,10 @@ impl LogitRules {
             mask(logits, tb + MAX_INITIAL_TIMESTAMP_INDEX as usize + 1..n);
         }
         // If the timestamps together are likelier than any single text token, take a timestamp.
-        let lp = log_softmax(logits);
-        let ts_mass = log_sum_exp(lp.get(tb..).unwrap_or(&[]));
-        let best_text = lp
+        // Both sides are log-probabilities less the same log-partition, so raw logits compare
+        // alike: no softmax over the vocabulary (once per token and beam) is needed.
+        let ts_mass = log_sum_exp(logits.get(tb..).unwrap_or(&[]));
+        let best_text = logits
             .get(..tb)
             .unwrap_or(&[])
             .iter()

@@ -5,7 +5,10 @@ use candle_core::{DType, Device, IndexOp, Tensor};
 
 use crate::checkpoint::Dims;
 use crate::error::{Result, WhisperError};
-use crate::nn::{LayerNorm, Linear, Weights, attention, merge_heads, split_heads, transpose_keys};
+use crate::nn::{
+    LayerNorm, Linear, Weights, attention, attention_per_head, merge_heads, split_heads,
+    transpose_keys,
+};
 
 struct Mlp {
     ln: LayerNorm,
@@ -92,12 +95,13 @@ impl Encoder {
     pub fn forward(&self, mel: &Tensor) -> Result<Tensor> {
         let x = mel
             .conv1d(&self.conv1.0, 1, 1, 1, 1)?
-            .broadcast_add(&self.conv1.1)?
-            .gelu_erf()?;
+            .broadcast_add(&self.conv1.1)?;
+        // Our GELU, not candle's: 13 ms against about 2 on the first convolution's output.
+        let x = crate::kernels::gelu_erf(&x)?;
         let x = x
             .conv1d(&self.conv2.0, 1, 2, 1, 1)?
-            .broadcast_add(&self.conv2.1)?
-            .gelu_erf()?;
+            .broadcast_add(&self.conv2.1)?;
+        let x = crate::kernels::gelu_erf(&x)?;
         let mut x = x.transpose(1, 2)?.broadcast_add(&self.positions)?;
         for layer in &self.layers {
             let h = layer.ln.forward(&x)?;
@@ -106,7 +110,7 @@ impl Encoder {
             let q = split_heads(&qkv.narrow(2, 0, d)?, self.heads)?;
             let k = split_heads(&qkv.narrow(2, d, d)?, self.heads)?;
             let v = split_heads(&qkv.narrow(2, 2 * d, d)?, self.heads)?;
-            let a = merge_heads(&attention(&q, &transpose_keys(&k)?, &v, None)?)?;
+            let a = merge_heads(&attention_per_head(&q, &transpose_keys(&k)?, &v)?)?;
             x = (x + layer.out.forward(&a)?)?;
             x = layer.mlp.residual(&x)?;
         }
