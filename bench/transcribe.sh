@@ -41,7 +41,7 @@ RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
 measure() { # name file cmd...  -> appends "name file wall_s peak_kb textfile"
   local name="$1" file="$2"; shift 2
-  local out="$WORK/$name-$(basename "$file").txt"
+  local out="$WORK/${name//\//-}-$(basename "$file").txt"
   /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" > "$out"
   read -r wall rss < "$WORK/time"
   printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$file" "$wall" "$rss" "$out" >> "$RESULTS"
