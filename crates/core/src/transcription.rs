@@ -335,6 +335,20 @@ impl Core {
                 no_speech_prob: s.no_speech_prob,
             })
             .collect();
+        // Inference takes a while: a meeting deleted meanwhile (its keys shredded) must not get
+        // a new key or rows now.
+        if ctx.cancelled().is_cancelled() {
+            return Err(JobError::Cancelled);
+        }
+        if self
+            .db()
+            .meeting(org, row.id)
+            .await
+            .map_err(retry)?
+            .is_none()
+        {
+            return Err(JobError::Permanent("the meeting was deleted".into()));
+        }
         self.store_track_segments(&row, rec.id, &segments)
             .await
             .map_err(core_to_job)?;

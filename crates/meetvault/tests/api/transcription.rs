@@ -418,3 +418,69 @@ async fn exports_are_valid_srt_and_webvtt_with_speakers_and_each_is_audited() {
     let exports = audit["entries"].as_array().map(|e| e.len()).unwrap_or(0);
     assert_eq!(exports, 5, "one audit entry per export: {audit}");
 }
+
+#[tokio::test]
+async fn deleting_a_meeting_mid_transcription_cancels_the_job_and_leaves_no_key_or_segment() {
+    let app = app().await;
+    let s = app.register("speech-delete@example.com", "Speech").await;
+    let id = meeting(&app, &s, json!({"title": "Deleted while transcribing"})).await;
+    let (path, _) = speech::single_speaker();
+    let r = upload(&app, &s, &id, "", "audio/wav", std::fs::read(path).unwrap()).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let job = r.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cred = Cred::Session(s.clone());
+    let job_path = format!("/api/v1/jobs/{job}");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let j: Value = app
+            .send(&cred, Method::GET, &job_path, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if j["state"] == "running" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the job never started: {j}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = app
+        .send(
+            &cred,
+            Method::DELETE,
+            &format!("/api/v1/meetings/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let j: Value = app
+        .send(&cred, Method::GET, &job_path, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(j["state"], "cancelled", "{j}");
+    // Let the engine run out (it stops at its next heartbeat, or finishes and is refused).
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let j: Value = app
+        .send(&cred, Method::GET, &job_path, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(j["state"], "cancelled", "the job stays cancelled: {j}");
+    let org = uuid::Uuid::parse_str(s.org_id.trim_start_matches("org_")).unwrap();
+    let meeting = uuid::Uuid::parse_str(id.trim_start_matches("mtg_")).unwrap();
+    assert!(
+        app.db()
+            .meeting_keys(org, meeting)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no key came back"
+    );
+    assert!(app.db().segments(org, meeting).await.unwrap().is_empty());
+}
