@@ -131,8 +131,15 @@ pub fn raw_segments(t: &meetvault_whisper::Transcript) -> Vec<meetvault_stt::Raw
         .collect()
 }
 
-/// Decode options from the server's defaults and the meeting's settings.
-pub(crate) fn decode_options(
+/// What decoding an upload may accept (`recordings.max_duration_secs`).
+pub fn audio_limits(config: &meetvault_config::Config) -> meetvault_audio::Limits {
+    meetvault_audio::Limits {
+        max_duration_secs: config.recordings.max_duration_secs as f64,
+    }
+}
+
+/// Decode options from the server's defaults and the meeting's (or caller's) settings.
+pub fn decode_options(
     config: &meetvault_config::Config,
     beam: Option<u32>,
     language: Option<String>,
@@ -250,9 +257,7 @@ impl Core {
             .await
             .map_err(core_to_job)?;
         let hint = crate::meetings::recordings_hint(&rec.content_type);
-        let limits = meetvault_audio::Limits {
-            max_duration_secs: self.config().recordings.max_duration_secs as f64,
-        };
+        let limits = audio_limits(self.config());
         let (pcm, _info) = tokio::task::spawn_blocking(move || {
             meetvault_audio::decode_to_vec(reader, &hint, &limits)
         })
@@ -582,30 +587,14 @@ impl Core {
             retry_after_secs: 10,
         })?;
         let hint = crate::meetings::upload_hint(filename);
-        let limits = meetvault_audio::Limits {
-            max_duration_secs: self.config().recordings.max_duration_secs as f64,
-        };
+        let limits = audio_limits(self.config());
         let (pcm, info) = tokio::task::spawn_blocking(move || {
             meetvault_audio::decode_to_vec(std::io::Cursor::new(audio), &hint, &limits)
         })
         .await
         .map_err(CoreError::internal)?
         .map_err(crate::media::audio_error)?;
-        let language = match language.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(l)
-                if (2..=12).contains(&l.len())
-                    && l.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') =>
-            {
-                Some(l.to_ascii_lowercase())
-            }
-            Some(_) => {
-                return Err(CoreError::invalid(
-                    "language",
-                    "must be a language code such as en",
-                ));
-            }
-        };
+        let language = crate::meetings::check_language(&language)?;
         let opts = decode_options(self.config(), None, language);
         let transcript = self
             .engine()

@@ -251,14 +251,20 @@ async fn claim_loop(
 ) {
     let slots = Arc::new(Semaphore::new(handler.concurrency().max(1)));
     let mut running = tokio::task::JoinSet::new();
+    let mut next_sweep = 0;
     loop {
         let permit = tokio::select! {
             _ = stop.cancelled() => break,
             p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
         };
         let now = now_ms();
-        if let Err(e) = queue.db.bury_exhausted_jobs(now).await {
-            tracing::warn!(error = %e, "dead-lettering exhausted jobs");
+        // A job is exhausted only once a lease runs out, so one sweep per lease length is
+        // enough (not a write on every idle poll).
+        if now >= next_sweep {
+            next_sweep = now + ms(queue.settings.lease);
+            if let Err(e) = queue.db.bury_exhausted_jobs(now).await {
+                tracing::warn!(error = %e, "dead-lettering exhausted jobs");
+            }
         }
         let claimed = queue
             .db

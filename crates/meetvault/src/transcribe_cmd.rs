@@ -92,9 +92,7 @@ pub fn transcribe(config: &Config, args: TranscribeArgs) -> anyhow::Result<()> {
             dir.display()
         )
     })?;
-    let limits = meetvault_audio::Limits {
-        max_duration_secs: config.recordings.max_duration_secs as f64,
-    };
+    let limits = meetvault_core::transcription::audio_limits(config);
     let mut tracks = Vec::new();
     let mut reports = Vec::new();
     for file in &args.files {
@@ -107,13 +105,9 @@ pub fn transcribe(config: &Config, args: TranscribeArgs) -> anyhow::Result<()> {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "unknown".into())
         };
-        let opts = meetvault_whisper::DecodeOptions {
-            language: args.language.clone(),
-            beam_size: usize::try_from(args.beam.unwrap_or(config.transcription.beam_size))
-                .unwrap_or(1),
-            vad: config.transcription.vad && !args.no_vad,
-            ..meetvault_whisper::DecodeOptions::default()
-        };
+        let mut opts =
+            meetvault_core::transcription::decode_options(config, args.beam, args.language.clone());
+        opts.vad &= !args.no_vad;
         let progress = bar(args.json, info.duration_secs, file);
         let started = Instant::now();
         let transcript = model

@@ -205,7 +205,7 @@ pub struct ListMeetings {
     pub limit: Option<u32>,
 }
 
-fn check_language(language: &Option<String>) -> Result<Option<String>, CoreError> {
+pub(crate) fn check_language(language: &Option<String>) -> Result<Option<String>, CoreError> {
     match language.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(l)

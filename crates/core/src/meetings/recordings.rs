@@ -213,9 +213,7 @@ impl Core {
             StreamDecryptor::new(key, binding, &header).map_err(integrity("recording"))?;
         let reader = BlobReader::new(self.blobs().clone(), blob_key.clone(), decryptor, stored)?;
         let hint = hint(filename, content_type);
-        let limits = meetvault_audio::Limits {
-            max_duration_secs: self.config().recordings.max_duration_secs as f64,
-        };
+        let limits = crate::transcription::audio_limits(self.config());
         tokio::task::spawn_blocking(move || {
             meetvault_audio::decode(reader, &hint, &limits, &mut |_| {})
         })
