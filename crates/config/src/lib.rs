@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use load::{ConfigError, ConfigSource, ENV_PREFIX, Overrides, load};
-pub use media::{JobsConfig, RecordingsConfig, TranscriptionConfig, TranscriptionProvider};
+pub use media::{
+    JobsConfig, OutboundConfig, RecordingsConfig, TranscriptionConfig, TranscriptionProvider,
+};
 pub use secret::{DatabaseKind, DatabaseUrl, REDACTED, Secret, lenient_string};
 
 /// The annotated example file printed by `meetvault config example`; a test keeps it in step with
@@ -38,6 +40,7 @@ pub struct Config {
     pub recordings: RecordingsConfig,
     pub transcription: TranscriptionConfig,
     pub jobs: JobsConfig,
+    pub outbound: OutboundConfig,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             recordings: RecordingsConfig::default(),
             transcription: TranscriptionConfig::default(),
             jobs: JobsConfig::default(),
+            outbound: OutboundConfig::default(),
         }
     }
 }

@@ -147,3 +147,14 @@ pub(crate) fn validate(
     }
     Ok(())
 }
+
+/// Where the server may connect on a user's behalf (a meeting's transcription provider; later
+/// webhooks and the customer's bucket). Every such URL must be `https` to a host that resolves
+/// only to public addresses, except the hosts listed here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundConfig {
+    /// Hosts (`host` or `host:port`) the operator trusts: users may point at them over plain
+    /// `http` and on private addresses (an in-house Whisper server, say).
+    pub allow_hosts: Vec<String>,
+}

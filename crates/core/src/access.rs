@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
+
 use crate::ids::{ApiKeyId, OrgId, SessionId, SupportKeyId, UserId, WorkspaceId};
 
 /// One thing a caller may be allowed to do.
@@ -60,6 +62,15 @@ impl Permission {
         matches!(self, Self::MeetingsRead | Self::BillingRead)
     }
 
+    /// Whether a workspace role (or a workspace-bound key) can grant this permission inside
+    /// one workspace. Everything else is organization-level only.
+    pub fn workspace_scoped(self) -> bool {
+        matches!(
+            self,
+            Self::MeetingsRead | Self::MeetingsWrite | Self::MeetingsDelete | Self::BotsWrite
+        )
+    }
+
     fn bit(self) -> u16 {
         1 << (self as u16)
     }
@@ -90,6 +101,10 @@ impl Permissions {
     }
     pub fn intersect(self, other: Self) -> Self {
         Self(self.0 & other.0)
+    }
+    /// Whether every permission of `self` is in `other`.
+    pub fn is_subset_of(self, other: Self) -> bool {
+        self.0 & !other.0 == 0
     }
     pub fn iter(self) -> impl Iterator<Item = Permission> {
         Permission::ALL
@@ -217,6 +232,9 @@ pub struct Principal {
     /// What the credential itself allows (an API key's list; all for a session).
     pub(crate) credential_permissions: Permissions,
     pub(crate) credential_workspace: Option<WorkspaceId>,
+    /// When the credential itself expires (an API or support key); `None` for a session, which
+    /// is the user in person.
+    pub(crate) credential_expires_at: Option<DateTime<Utc>>,
 }
 
 /// Why a permission check failed.
@@ -269,27 +287,31 @@ impl Principal {
         Ok(())
     }
 
-    /// The only way to an org-level `Scope`: holding `permission`.
+    /// The only way to a `Scope` for `permission`: holding it at organization level (the scope
+    /// reaches every workspace), or — for a workspace-scoped permission — inside one or more
+    /// workspaces through a workspace role or a workspace-bound key (the scope reaches only
+    /// those, and services confine every read and write to them).
     pub fn authorize(&self, permission: Permission) -> Result<Scope, Denied> {
         self.check()?;
-        if !self.permissions().contains(permission) {
-            return Err(Denied::Missing(permission));
+        if self.permissions().contains(permission) {
+            return Ok(Scope::new(self, Some(permission)));
         }
-        Ok(Scope::new(self, None))
+        if permission.workspace_scoped()
+            && self
+                .workspaces()
+                .any(|w| self.permissions_in(w).contains(permission))
+        {
+            return Ok(Scope::new(self, Some(permission)));
+        }
+        Err(Denied::Missing(permission))
     }
 
-    /// A `Scope` inside one workspace, for `permission` there. The workspace's existence in the
-    /// caller's org is checked by the service that loads it (404 otherwise).
-    pub fn authorize_in(
-        &self,
-        workspace: WorkspaceId,
-        permission: Permission,
-    ) -> Result<Scope, Denied> {
-        self.check()?;
-        if !self.permissions_in(workspace).contains(permission) {
-            return Err(Denied::Missing(permission));
-        }
-        Ok(Scope::new(self, Some(workspace)))
+    /// The workspaces where this caller's rights may differ from its org-level ones.
+    fn workspaces(&self) -> impl Iterator<Item = WorkspaceId> + '_ {
+        self.workspace_roles
+            .iter()
+            .map(|(w, _)| *w)
+            .chain(self.credential_workspace)
     }
 
     /// A scope to read the caller's own identity (`GET /me`): any credential, even during MFA
@@ -309,35 +331,55 @@ impl Principal {
     }
 }
 
-/// Proof that a permission check passed: the org (and workspace) every query is confined to,
-/// and who acts. Only `Principal`'s checks construct one.
+/// Proof that a permission check passed: the org every query is confined to, who acts, the
+/// permission proved and where it reaches (the whole org, or some workspaces), and what the
+/// caller holds — so what it grants others (keys, roles, invitations) can be capped by it.
+/// Only `Principal`'s checks construct one.
 #[derive(Debug, Clone)]
 pub struct Scope {
     org_id: OrgId,
-    workspace_id: Option<WorkspaceId>,
     user_id: UserId,
     actor: Actor,
     credential: Credential,
     meta: RequestMeta,
+    /// The permission this scope was proved for (`None` for own-account and whoami scopes).
+    permission: Option<Permission>,
+    /// What the caller holds at organization level, now.
+    org_permissions: Permissions,
+    /// What the caller holds inside the workspaces where it differs from the org level.
+    workspace_permissions: Vec<(WorkspaceId, Permissions)>,
+    credential_workspace: Option<WorkspaceId>,
+    credential_expires_at: Option<DateTime<Utc>>,
+}
+
+/// Where a scope's permission holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Every workspace of the org.
+    Org,
+    /// Only these workspaces.
+    Workspaces(Vec<WorkspaceId>),
 }
 
 impl Scope {
-    fn new(p: &Principal, workspace_id: Option<WorkspaceId>) -> Self {
+    fn new(p: &Principal, permission: Option<Permission>) -> Self {
+        let workspace_permissions = p.workspaces().map(|w| (w, p.permissions_in(w))).collect();
         Self {
             org_id: p.org_id,
-            workspace_id,
             user_id: p.user_id,
             actor: p.actor(),
             credential: p.credential,
             meta: p.meta.clone(),
+            permission,
+            org_permissions: p.permissions(),
+            workspace_permissions,
+            credential_workspace: p.credential_workspace,
+            credential_expires_at: p.credential_expires_at,
         }
     }
 
     pub fn org_id(&self) -> OrgId {
         self.org_id
-    }
-    pub fn workspace_id(&self) -> Option<WorkspaceId> {
-        self.workspace_id
     }
     pub fn user_id(&self) -> UserId {
         self.user_id
@@ -357,6 +399,60 @@ impl Scope {
     }
     pub fn meta(&self) -> &RequestMeta {
         &self.meta
+    }
+    /// The permission this scope was proved for.
+    pub fn permission(&self) -> Option<Permission> {
+        self.permission
+    }
+
+    /// What the caller holds at organization level: the most it may grant to a key, a role or
+    /// an invitation.
+    pub fn org_permissions(&self) -> Permissions {
+        self.org_permissions
+    }
+
+    /// The workspace the credential is confined to (a workspace-bound key).
+    pub fn credential_workspace(&self) -> Option<WorkspaceId> {
+        self.credential_workspace
+    }
+
+    /// When the credential expires (an API or support key), if it does.
+    pub fn credential_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.credential_expires_at
+    }
+
+    /// What the caller holds inside `workspace`.
+    pub fn permissions_in(&self, workspace: WorkspaceId) -> Permissions {
+        if self.credential_workspace.is_some_and(|w| w != workspace) {
+            return Permissions::default();
+        }
+        self.workspace_permissions
+            .iter()
+            .find(|(w, _)| *w == workspace)
+            .map_or(self.org_permissions, |(_, p)| *p)
+    }
+
+    /// Where the proved permission holds. A scope proved for no permission reaches nothing.
+    pub fn reach(&self) -> Reach {
+        let Some(p) = self.permission else {
+            return Reach::Workspaces(Vec::new());
+        };
+        if self.org_permissions.contains(p) {
+            return Reach::Org;
+        }
+        Reach::Workspaces(
+            self.workspace_permissions
+                .iter()
+                .filter(|(_, held)| held.contains(p))
+                .map(|(w, _)| *w)
+                .collect(),
+        )
+    }
+
+    /// Whether the proved permission holds in `workspace`.
+    pub fn reaches(&self, workspace: WorkspaceId) -> bool {
+        self.permission
+            .is_some_and(|p| self.permissions_in(workspace).contains(p))
     }
 }
 
@@ -379,6 +475,7 @@ mod tests {
             workspace_roles: vec![],
             credential_permissions: key.unwrap_or_else(Permissions::all),
             credential_workspace: None,
+            credential_expires_at: None,
         }
     }
 
@@ -416,12 +513,43 @@ mod tests {
         let mut p = principal(Role::Viewer, None);
         let ws = WorkspaceId::new();
         p.workspace_roles.push((ws, Role::Member));
-        assert!(p.authorize_in(ws, Permission::MeetingsWrite).is_ok());
-        assert!(
-            p.authorize_in(WorkspaceId::new(), Permission::MeetingsWrite)
-                .is_err()
+        let write = p.authorize(Permission::MeetingsWrite).unwrap();
+        assert_eq!(write.reach(), Reach::Workspaces(vec![ws]));
+        assert!(write.reaches(ws));
+        assert!(!write.reaches(WorkspaceId::new()));
+        let read = p.authorize(Permission::MeetingsRead).unwrap();
+        assert_eq!(read.reach(), Reach::Org, "the org role reads everywhere");
+        assert_eq!(
+            p.authorize(Permission::KeysManage).unwrap_err(),
+            Denied::Missing(Permission::KeysManage),
+            "a workspace role grants nothing at organization level"
         );
-        assert!(p.authorize(Permission::MeetingsWrite).is_err());
+        let mut admin_in_ws = principal(Role::Viewer, None);
+        admin_in_ws.workspace_roles.push((ws, Role::Admin));
+        assert!(
+            admin_in_ws.authorize(Permission::MembersManage).is_err(),
+            "org-level permissions never come from a workspace role"
+        );
+    }
+
+    #[test]
+    fn a_workspace_bound_key_reaches_only_its_workspace() {
+        let ws = WorkspaceId::new();
+        let mut key = principal(
+            Role::Owner,
+            Some(Permissions::of(&[
+                Permission::MeetingsRead,
+                Permission::MeetingsWrite,
+                Permission::KeysManage,
+            ])),
+        );
+        key.credential_workspace = Some(ws);
+        let scope = key.authorize(Permission::MeetingsWrite).unwrap();
+        assert_eq!(scope.reach(), Reach::Workspaces(vec![ws]));
+        assert!(!scope.reaches(WorkspaceId::new()));
+        assert_eq!(scope.org_permissions(), Permissions::default());
+        assert!(key.authorize(Permission::KeysManage).is_err());
+        assert!(key.authorize(Permission::MeetingsDelete).is_err());
     }
 
     #[test]

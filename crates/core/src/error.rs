@@ -46,6 +46,10 @@ pub enum CoreError {
     /// read it until that user logs in (or unlocks) again.
     #[error("this content is locked by zero-access encryption")]
     Locked,
+    /// The content belongs to a zero-access user and the caller is someone else: only its
+    /// owner's own credentials may read it, even while it is unlocked.
+    #[error("this content is protected by its owner's zero-access encryption")]
+    ZeroAccessOwnerOnly,
     /// Stored ciphertext failed authentication (tampered, swapped or its key destroyed); nothing
     /// was returned. Names what failed, never any content.
     #[error("stored data failed its integrity check: {0}")]

@@ -48,6 +48,7 @@ struct Inner {
     queue: meetvault_jobs::Queue,
     events: events::EventHub,
     engine: transcription::LocalEngine,
+    outbound: meetvault_outbound::Policy,
 }
 
 impl Core {
@@ -101,6 +102,7 @@ impl Core {
             },
         );
         let engine = transcription::LocalEngine::new(&config);
+        let outbound = meetvault_outbound::Policy::new(&config.outbound.allow_hosts);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -115,6 +117,7 @@ impl Core {
                 queue,
                 events: events::EventHub::default(),
                 engine,
+                outbound,
             }),
         })
     }
@@ -157,6 +160,11 @@ impl Core {
 
     pub fn events(&self) -> &events::EventHub {
         &self.inner.events
+    }
+
+    /// The rules for URLs users enter (transcription providers), from `outbound.allow_hosts`.
+    pub fn outbound(&self) -> &meetvault_outbound::Policy {
+        &self.inner.outbound
     }
 
     /// The local transcription engine (its model loads on first use).

@@ -60,6 +60,17 @@ pub fn parse_role(field: &'static str, text: &str) -> Result<Role, CoreError> {
     })
 }
 
+/// A role is granted (to a member, in a workspace, or by invitation) only by a caller that holds
+/// every permission it carries: a narrow key with `members:manage` cannot make an admin.
+fn check_grantable(held: crate::access::Permissions, role: Role) -> Result<(), CoreError> {
+    if let Some(p) = role.permissions().iter().find(|p| !held.contains(*p)) {
+        return Err(CoreError::NotAllowed(format!(
+            "the `{role}` role includes `{p}`, which the credential making this request does not hold, so it cannot grant it"
+        )));
+    }
+    Ok(())
+}
+
 impl Core {
     pub async fn org_view(&self, scope: &Scope) -> Result<OrgView, CoreError> {
         let org = self
@@ -125,6 +136,7 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound("member"))?;
         let target_role = crate::auth::parse_role(&target.role)?;
+        check_grantable(scope.org_permissions(), role)?;
         if (role == Role::Owner || target_role == Role::Owner)
             && self.caller_role(scope).await? != Role::Owner
         {
@@ -266,6 +278,9 @@ impl Core {
             .workspace(org, ws.uuid())
             .await?
             .ok_or(CoreError::NotFound("workspace"))?;
+        if let Some(role) = role {
+            check_grantable(scope.permissions_in(ws), role)?;
+        }
         self.db()
             .user(org, user.uuid())
             .await?
@@ -289,6 +304,7 @@ impl Core {
         workspace: Option<WorkspaceId>,
     ) -> Result<InvitationCreated, CoreError> {
         let email = EmailAddress::parse(email)?;
+        check_grantable(scope.org_permissions(), role)?;
         if role == Role::Owner && self.caller_role(scope).await? != Role::Owner {
             return Err(CoreError::NotAllowed(
                 "only an owner can invite an owner".into(),
@@ -325,7 +341,12 @@ impl Core {
             mac: mac.to_vec(),
             pepper_version,
             created_at: now,
-            expires_at: now + ChronoDuration::days(INVITATION_DAYS),
+            // An invitation outlives neither its week nor the key that made it.
+            expires_at: scope
+                .credential_expires_at()
+                .map_or(now + ChronoDuration::days(INVITATION_DAYS), |limit| {
+                    limit.min(now + ChronoDuration::days(INVITATION_DAYS))
+                }),
             accepted_at: None,
             revoked_at: None,
         };

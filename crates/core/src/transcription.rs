@@ -376,17 +376,29 @@ impl Core {
         provider: TranscriptionProvider,
         pcm: Vec<f32>,
     ) -> Result<Vec<meetvault_stt::RawSegment>, JobError> {
-        let secret_name = settings.secret.as_deref().ok_or_else(|| {
-            JobError::Permanent("the meeting names no secret holding the provider's API key".into())
-        })?;
+        // A key is used only on behalf of the user who owns it and configured its use: the
+        // meeting's owner. Settings from before that rule, or tampered with, are refused.
+        let owner = row.owner_id;
+        let (Some(secret_name), Some(_)) = (
+            settings.secret.as_deref(),
+            settings.configured_by.filter(|u| u.uuid() == owner),
+        ) else {
+            return Err(JobError::Permanent(
+                "the meeting's remote transcription was not set up by its owner: the owner must \
+                 set `transcription` again"
+                    .into(),
+            ));
+        };
         let key = self
-            .secret_value(row.org_id, row.owner_id, secret_name)
+            .secret_value(row.org_id, owner, secret_name)
             .await
             .map_err(core_to_job)?
             .ok_or_else(|| {
-                JobError::Permanent(format!(
-                    "the meeting owner has no secret named `{secret_name}`"
-                ))
+                JobError::Permanent(
+                    "the API key for the meeting's transcription provider is no longer stored: \
+                     its owner must store it again"
+                        .into(),
+                )
             })?;
         let key = secrecy::SecretString::from(key.as_str().to_owned());
         let wav = bytes::Bytes::from(meetvault_audio::encode_wav_16k(&pcm));
@@ -395,31 +407,51 @@ impl Core {
             language: row.language.clone(),
             ..meetvault_stt::Request::default()
         };
+        let base = match (provider, settings.base_url.clone()) {
+            (_, Some(url)) => url,
+            (TranscriptionProvider::Deepgram, None) => {
+                url::Url::parse(meetvault_stt::Deepgram::DEFAULT_BASE_URL)
+                    .map_err(|e| JobError::Permanent(format!("bad Deepgram URL: {e}")))?
+            }
+            (_, None) => {
+                return Err(JobError::Permanent(
+                    "provider openai needs transcription.base_url".into(),
+                ));
+            }
+        };
+        // Resolved and checked now, and the connection pinned to what passed: a name that
+        // resolves to this server's own network is refused even if it did not when configured.
+        let addrs = self.outbound().resolve(&base).await.map_err(|e| match e {
+            meetvault_outbound::OutboundError::Unresolvable => {
+                JobError::Retryable(format!("the provider's base URL {e}"))
+            }
+            other => JobError::Permanent(format!("the provider's base URL {other}")),
+        })?;
         let result = match provider {
             TranscriptionProvider::Openai => {
-                let base = settings.base_url.clone().ok_or_else(|| {
-                    JobError::Permanent("provider openai needs transcription.base_url".into())
-                })?;
                 let engine = meetvault_stt::OpenAiCompatible::new(
                     base,
                     key,
                     settings.model.clone().unwrap_or_else(|| "whisper-1".into()),
                 )
+                .and_then(|e| e.pinned_to(&addrs))
                 .map_err(stt_to_job)?;
                 engine.transcribe(wav, &request).await
             }
-            _ => {
-                let base = match settings.base_url.clone() {
-                    Some(url) => url,
-                    None => url::Url::parse(meetvault_stt::Deepgram::DEFAULT_BASE_URL)
-                        .map_err(|e| JobError::Permanent(format!("bad Deepgram URL: {e}")))?,
-                };
+            TranscriptionProvider::Deepgram => {
                 let model = settings
                     .model
                     .clone()
                     .unwrap_or_else(|| meetvault_stt::Deepgram::DEFAULT_MODEL.into());
-                let engine = meetvault_stt::Deepgram::new(base, key, model).map_err(stt_to_job)?;
+                let engine = meetvault_stt::Deepgram::new(base, key, model)
+                    .and_then(|e| e.pinned_to(&addrs))
+                    .map_err(stt_to_job)?;
                 engine.transcribe(wav, &request).await
+            }
+            TranscriptionProvider::Local => {
+                return Err(JobError::Permanent(
+                    "the local engine is not a remote provider".into(),
+                ));
             }
         };
         result.map(|(_, segments)| segments).map_err(stt_to_job)
@@ -548,12 +580,20 @@ pub struct AdHocTranscript {
 
 impl Core {
     pub async fn job(&self, scope: &crate::access::Scope, id: Uuid) -> Result<JobView, CoreError> {
-        self.queue()
+        let job = self
+            .queue()
             .job(scope.org_id().uuid(), id)
             .await
             .map_err(crate::jobs_error)?
-            .map(JobView::from)
-            .ok_or(CoreError::NotFound("job"))
+            .ok_or(CoreError::NotFound("job"))?;
+        // A caller confined to some workspaces sees only the jobs of meetings there.
+        if scope.reach() != crate::access::Reach::Org {
+            let meeting = job.resource_id.ok_or(CoreError::NotFound("job"))?;
+            self.meeting_row(scope, meeting)
+                .await
+                .map_err(|_| CoreError::NotFound("job"))?;
+        }
+        Ok(JobView::from(job))
     }
 
     /// A meeting's jobs, oldest first (checks the meeting is the caller's org's).
@@ -571,6 +611,19 @@ impl Core {
             .into_iter()
             .map(JobView::from)
             .collect())
+    }
+
+    /// What a meeting's event stream may show `scope` now: the meeting's jobs, if the caller
+    /// may still read the meeting's content (its events carry transcript text). The stream
+    /// calls it every second with a freshly re-checked scope.
+    pub async fn watch_meeting(
+        &self,
+        scope: &crate::access::Scope,
+        meeting: Uuid,
+    ) -> Result<Vec<JobView>, CoreError> {
+        let row = self.meeting_row(scope, meeting).await?;
+        self.check_content_reader(scope, &row).await?;
+        self.meeting_jobs(scope, meeting).await
     }
 
     /// Transcribes an uploaded file at once with the local engine (the OpenAI-compatible

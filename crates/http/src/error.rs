@@ -151,6 +151,12 @@ impl From<CoreError> for ApiError {
                 Self::Unavailable(format!("{what} is unavailable; try again shortly"))
             }
             CoreError::Locked => Self::Locked,
+            CoreError::ZeroAccessOwnerOnly => Self::Forbidden {
+                code: "zero_access_owner_only",
+                message: "this content is protected by its owner's zero-access encryption: \
+                          only its owner can read it"
+                    .to_owned(),
+            },
             CoreError::Integrity(detail) => {
                 tracing::error!(detail = %detail, "stored data failed its integrity check");
                 Self::Integrity(detail)

@@ -90,13 +90,7 @@ impl Remote {
         }
         let api_key = SecretString::from(key.to_owned());
         let endpoint = endpoint(&base_url, path);
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            // The key must reach the host it was configured for, and nowhere else.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("meetvault/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| SttError::InvalidConfig(format!("cannot set up the HTTP client: {e}")))?;
+        let http = http_client(None)?;
         Ok(Self {
             provider,
             base_url,
@@ -125,6 +119,14 @@ impl Remote {
 
     pub(crate) fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
+    }
+
+    /// Connects only to `addrs` for the base URL's host (addresses the caller resolved and
+    /// checked), so a DNS answer that changes later cannot send the key elsewhere.
+    pub(crate) fn pin(&mut self, addrs: &[std::net::SocketAddr]) -> Result<(), SttError> {
+        let host = self.base_url.host_str().unwrap_or_default().to_owned();
+        self.http = http_client(Some((&host, addrs)))?;
+        Ok(())
     }
 
     pub(crate) fn endpoint(&self) -> &Url {
@@ -367,6 +369,23 @@ fn looks_like_secret(word: &str) -> bool {
 
 /// The plaintext-HTTP rule and the shape of a base URL: https, or http to a loopback host
 /// only; no credentials, query or fragment.
+/// The HTTP client every provider uses: timeouts, no redirects (the key must reach the host it
+/// was configured for and nowhere else), optionally pinned to checked addresses.
+fn http_client(
+    pinned: Option<(&str, &[std::net::SocketAddr])>,
+) -> Result<reqwest::Client, SttError> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("meetvault/", env!("CARGO_PKG_VERSION")));
+    if let Some((host, addrs)) = pinned {
+        builder = builder.resolve_to_addrs(host, addrs);
+    }
+    builder
+        .build()
+        .map_err(|e| SttError::InvalidConfig(format!("cannot set up the HTTP client: {e}")))
+}
+
 fn check_base_url(url: &Url) -> Result<(), SttError> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(SttError::InvalidConfig(

@@ -18,6 +18,7 @@ mod tests {
         ("meetvault-whisper", &[]),
         ("meetvault-audio", &[]),
         ("meetvault-stt", &[]),
+        ("meetvault-outbound", &[]),
         ("meetvault-jobs", &["meetvault-store"]),
         ("meetvault-store", &["meetvault-config"]),
         (
@@ -29,6 +30,7 @@ mod tests {
                 "meetvault-crypto",
                 "meetvault-jobs",
                 "meetvault-kms",
+                "meetvault-outbound",
                 "meetvault-ratelimit",
                 "meetvault-store",
                 "meetvault-stt",

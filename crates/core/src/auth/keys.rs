@@ -9,7 +9,7 @@ use meetvault_store::identity::{ApiKeyRow, SupportKeyRow};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Limited, parse_role};
+use super::Limited;
 use crate::access::{Actor, Credential, Permission, Permissions, Principal, RequestMeta, Scope};
 use crate::audit::Event;
 use crate::ids::{ApiKeyId, SupportKeyId, UserId, WorkspaceId};
@@ -94,14 +94,29 @@ impl Core {
             ));
         }
         let creator = self.own_user(scope).await?;
-        let held = parse_role(&creator.role)?.permissions();
+        // A key never holds more than the credential creating it: its permissions, its
+        // workspace and its lifetime are capped by the caller's (a narrow or short-lived key
+        // cannot mint a broader or longer-lived one).
+        let held = scope.org_permissions();
         if let Some(p) = requested.iter().find(|p| !held.contains(*p)) {
             return Err(CoreError::invalid(
                 "permissions",
-                format!("you do not hold `{p}` yourself, so a key of yours cannot"),
+                format!(
+                    "`{p}` is not held by the credential making this request, so a key it creates cannot hold it"
+                ),
             ));
         }
-        if let Some(ws) = req.workspace_id
+        let workspace_id = match (scope.credential_workspace(), req.workspace_id) {
+            (Some(bound), Some(ws)) if ws != bound => {
+                return Err(CoreError::invalid(
+                    "workspace_id",
+                    "a workspace-bound key can only create keys bound to its own workspace",
+                ));
+            }
+            (Some(bound), _) => Some(bound),
+            (None, ws) => ws,
+        };
+        if let Some(ws) = workspace_id
             && self
                 .db()
                 .workspace(scope.org_id().uuid(), ws.uuid())
@@ -117,13 +132,26 @@ impl Core {
         if req.expires_at.is_some_and(|e| e <= now) {
             return Err(CoreError::invalid("expires_at", "must be in the future"));
         }
+        let expires_at = match (scope.credential_expires_at(), req.expires_at) {
+            (Some(limit), Some(wanted)) if wanted > limit => {
+                return Err(CoreError::invalid(
+                    "expires_at",
+                    format!(
+                        "must be no later than the expiry of the key making this request ({})",
+                        limit.to_rfc3339()
+                    ),
+                ));
+            }
+            (Some(limit), None) => Some(limit),
+            (_, wanted) => wanted,
+        };
         let token = Token::generate(API_KEY);
         let (pepper_version, mac) = self.keys().current_credential_mac(token.expose());
         let row = ApiKeyRow {
             id: Uuid::new_v4(),
             org_id: scope.org_id().uuid(),
             created_by: creator.id,
-            workspace_id: req.workspace_id.map(WorkspaceId::uuid),
+            workspace_id: workspace_id.map(WorkspaceId::uuid),
             name,
             lookup: token.lookup().to_owned(),
             mac: mac.to_vec(),
@@ -131,7 +159,7 @@ impl Core {
             permissions: requested.to_names().join(" "),
             created_at: now,
             last_used_at: None,
-            expires_at: req.expires_at,
+            expires_at,
             revoked_at: None,
         };
         self.db().insert_api_key(&row).await?;
@@ -253,9 +281,25 @@ impl Core {
         if !self
             .keys()
             .credential_matches(row.pepper_version, token.expose(), &row.mac)
-            || row.revoked_at.is_some()
-            || row.expires_at.is_some_and(|e| e <= now)
         {
+            return Err(CoreError::Unauthenticated);
+        }
+        let principal = self.api_key_principal(&row, meta, now).await?;
+        if super::due_for_touch(row.last_used_at, now) {
+            self.db().touch_api_key(row.id, now).await?;
+        }
+        Ok(principal)
+    }
+
+    /// The principal of a stored API key that is neither revoked nor expired, with its
+    /// creator's current role.
+    pub(crate) async fn api_key_principal(
+        &self,
+        row: &ApiKeyRow,
+        meta: RequestMeta,
+        now: DateTime<Utc>,
+    ) -> Result<Principal, CoreError> {
+        if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
             return Err(CoreError::Unauthenticated);
         }
         let creator = self
@@ -269,15 +313,45 @@ impl Core {
                     "API key holds unknown permission `{bad}`"
                 )))
             })?;
-        if super::due_for_touch(row.last_used_at, now) {
-            self.db().touch_api_key(row.id, now).await?;
-        }
-        let ws = row.workspace_id.map(WorkspaceId::from);
         self.principal_for(
             &creator,
             Credential::ApiKey(row.id.into()),
             permissions,
-            ws,
+            row.workspace_id.map(WorkspaceId::from),
+            row.expires_at,
+            meta,
+        )
+        .await
+    }
+
+    /// The principal of a stored support key that is neither revoked nor expired: read-only,
+    /// for its user.
+    pub(crate) async fn support_key_principal(
+        &self,
+        row: &SupportKeyRow,
+        meta: RequestMeta,
+        now: DateTime<Utc>,
+    ) -> Result<Principal, CoreError> {
+        if row.revoked_at.is_some() || row.expires_at <= now {
+            return Err(CoreError::Unauthenticated);
+        }
+        let user = self
+            .db()
+            .user(row.org_id, row.user_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let read_only = Permissions::of(
+            &Permission::ALL
+                .into_iter()
+                .filter(|p| p.support_may_use())
+                .collect::<Vec<_>>(),
+        );
+        self.principal_for(
+            &user,
+            Credential::Support(row.id.into()),
+            read_only,
+            None,
+            Some(row.expires_at),
             meta,
         )
         .await
@@ -315,17 +389,7 @@ impl Core {
                 .await?;
             return Err(CoreError::Unauthenticated);
         };
-        let user = self
-            .db()
-            .user(row.org_id, row.user_id)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
-        let read_only = Permissions::of(
-            &Permission::ALL
-                .into_iter()
-                .filter(|p| p.support_may_use())
-                .collect::<Vec<_>>(),
-        );
+        let principal = self.support_key_principal(&row, meta.clone(), now).await?;
         let id = SupportKeyId::from(row.id);
         let event = Event::about(
             "support_key.use",
@@ -339,8 +403,7 @@ impl Core {
         if super::due_for_touch(row.last_used_at, now) {
             self.db().touch_support_key(row.id, now).await?;
         }
-        self.principal_for(&user, Credential::Support(id), read_only, None, meta)
-            .await
+        Ok(principal)
     }
 }
 

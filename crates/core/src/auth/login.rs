@@ -221,6 +221,21 @@ impl Core {
             .await?
             .ok_or(CoreError::Unauthenticated)?;
         let now = Utc::now();
+        let principal = self.session_principal(&row, meta, now).await?;
+        if super::due_for_touch(Some(row.last_seen_at), now) {
+            self.db().touch_session(row.id, now).await?;
+        }
+        Ok(principal)
+    }
+
+    /// The principal of a stored session that has neither expired nor gone idle (an expired
+    /// one is deleted), with its user's current roles.
+    pub(crate) async fn session_principal(
+        &self,
+        row: &SessionRow,
+        meta: RequestMeta,
+        now: DateTime<Utc>,
+    ) -> Result<Principal, CoreError> {
         let idle = ChronoDuration::seconds(
             i64::try_from(self.config().auth.session_idle_timeout_secs).unwrap_or(i64::MAX / 2),
         );
@@ -235,13 +250,11 @@ impl Core {
             .user(row.org_id, row.user_id)
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        if super::due_for_touch(Some(row.last_seen_at), now) {
-            self.db().touch_session(row.id, now).await?;
-        }
         self.principal_for(
             &user,
             Credential::Session(row.id.into()),
             Permissions::all(),
+            None,
             None,
             meta,
         )

@@ -171,6 +171,7 @@ impl Core {
         credential: Credential,
         credential_permissions: Permissions,
         credential_workspace: Option<WorkspaceId>,
+        credential_expires_at: Option<DateTime<Utc>>,
         meta: RequestMeta,
     ) -> Result<Principal, CoreError> {
         let role = parse_role(&user.role)?;
@@ -199,7 +200,50 @@ impl Core {
             workspace_roles,
             credential_permissions,
             credential_workspace,
+            credential_expires_at,
         })
+    }
+}
+
+impl Core {
+    /// The scope's credential checked again, now: a long-lived request (an event stream) calls
+    /// this every few seconds, so a logout, a revoked or expired key, a demotion or a removal
+    /// ends it. Answers a fresh scope for the same permission, or why it no longer holds.
+    pub async fn recheck(
+        &self,
+        scope: &crate::access::Scope,
+    ) -> Result<crate::access::Scope, CoreError> {
+        let (org, meta, now) = (scope.org_id().uuid(), scope.meta().clone(), Utc::now());
+        let principal = match scope.credential() {
+            Credential::Session(id) => {
+                let row = self
+                    .db()
+                    .session_by_id(org, id.uuid())
+                    .await?
+                    .ok_or(CoreError::Unauthenticated)?;
+                self.session_principal(&row, meta, now).await?
+            }
+            Credential::ApiKey(id) => {
+                let row = self
+                    .db()
+                    .api_key_by_id(org, id.uuid())
+                    .await?
+                    .ok_or(CoreError::Unauthenticated)?;
+                self.api_key_principal(&row, meta, now).await?
+            }
+            Credential::Support(id) => {
+                let row = self
+                    .db()
+                    .support_key_by_id(org, id.uuid())
+                    .await?
+                    .ok_or(CoreError::Unauthenticated)?;
+                self.support_key_principal(&row, meta, now).await?
+            }
+        };
+        match scope.permission() {
+            Some(p) => Ok(principal.authorize(p)?),
+            None => Ok(principal.whoami()),
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 use uuid::Uuid;
 
-use crate::access::Scope;
+use crate::access::{Reach, Scope};
 use crate::audit::Event;
 use crate::ids::{MeetingId, UserId, WorkspaceId};
 use crate::vault::{bind, check_text};
@@ -69,9 +69,13 @@ pub struct TranscriptionSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<Url>,
     /// The name of the meeting owner's secret (`PUT /api/v1/me/secrets/{name}`) holding the
-    /// remote provider's API key.
+    /// remote provider's API key. Only the owner may name one: the key is theirs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// Set by the server, never by the caller: the user who named `secret` (always the
+    /// meeting's owner). A job uses a key only on behalf of the user who configured its use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configured_by: Option<UserId>,
 }
 
 impl TranscriptionSettings {
@@ -305,26 +309,86 @@ fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), CoreError> {
 }
 
 impl Core {
+    /// The workspace a meeting goes to: the one asked for (it must be the org's, and the
+    /// scope must reach it), else the first of the org's workspaces the scope reaches.
     async fn workspace_of(
         &self,
-        org: Uuid,
+        scope: &Scope,
         wanted: Option<WorkspaceId>,
     ) -> Result<Uuid, CoreError> {
-        let workspaces = self.db().workspaces(org).await?;
+        let workspaces = self.db().workspaces(scope.org_id().uuid()).await?;
         match wanted {
-            Some(id) => workspaces
+            Some(id) => {
+                let ws = workspaces
+                    .iter()
+                    .find(|w| w.id == id.uuid())
+                    .map(|w| w.id)
+                    .ok_or(CoreError::invalid(
+                        "workspace_id",
+                        "no such workspace in your org",
+                    ))?;
+                if !scope.reaches(id) {
+                    return Err(CoreError::NotAllowed(
+                        "your role or key does not allow this in that workspace".into(),
+                    ));
+                }
+                Ok(ws)
+            }
+            None => workspaces
                 .iter()
-                .find(|w| w.id == id.uuid())
                 .map(|w| w.id)
+                .find(|w| scope.reaches(WorkspaceId::from(*w)))
                 .ok_or(CoreError::invalid(
                     "workspace_id",
-                    "no such workspace in your org",
+                    "no workspace of your org is open to you for this; name one you may use",
                 )),
-            None => workspaces.first().map(|w| w.id).ok_or(CoreError::invalid(
-                "workspace_id",
-                "your org has no workspace",
-            )),
         }
+    }
+
+    /// Checks transcription settings as `scope` sets them on a meeting of `owner`. A stored API
+    /// key is used only on behalf of the user who owns it and who configured its use: only the
+    /// meeting's owner may name one of their secrets, the secret must exist, and the provider's
+    /// URL must pass the outbound rules (https to a public host, or one the operator trusts).
+    async fn settle_transcription(
+        &self,
+        scope: &Scope,
+        owner: Uuid,
+        settings: &TranscriptionSettings,
+    ) -> Result<TranscriptionSettings, CoreError> {
+        settings.check()?;
+        let mut settled = TranscriptionSettings {
+            configured_by: None,
+            ..settings.clone()
+        };
+        if let Some(url) = &settled.base_url {
+            self.outbound()
+                .check_url(url)
+                .map_err(|e| CoreError::invalid("transcription.base_url", e.to_string()))?;
+        }
+        if let Some(name) = &settled.secret {
+            if scope.user_id().uuid() != owner {
+                return Err(CoreError::NotAllowed(
+                    "only the meeting's owner can have it transcribed with a stored API key \
+                     (transcription.secret): the key is theirs and is used on their behalf"
+                        .into(),
+                ));
+            }
+            let exists = self
+                .db()
+                .user_secrets(scope.org_id().uuid(), owner)
+                .await?
+                .iter()
+                .any(|r| r.name == *name);
+            if !exists {
+                return Err(CoreError::invalid(
+                    "transcription.secret",
+                    "you have no stored secret of that name: store the provider's API key first \
+                     with PUT /api/v1/me/secrets/{name}",
+                ));
+            }
+            settled.configured_by = Some(scope.user_id());
+        }
+        Ok(settled)
     }
 
     /// Creates a meeting owned by the caller, in one of the org's workspaces.
@@ -337,10 +401,12 @@ impl Core {
         let title = check_title(&new.title)?;
         check_participants(&new.participants)?;
         let language = check_language(&new.language)?;
-        new.transcription.check()?;
-        let workspace = self.workspace_of(org, new.workspace_id).await?;
-        let id = Uuid::new_v4();
         let owner = scope.user_id().uuid();
+        let transcription = self
+            .settle_transcription(scope, owner, &new.transcription)
+            .await?;
+        let workspace = self.workspace_of(scope, new.workspace_id).await?;
+        let id = Uuid::new_v4();
         let (kref, key) = self.meeting_write_key(org, id, owner).await?;
         let row = MeetingRow {
             id,
@@ -356,8 +422,7 @@ impl Core {
             created_at: Utc::now(),
             started_at: new.started_at,
             language,
-            transcription: serde_json::to_string(&new.transcription)
-                .map_err(CoreError::internal)?,
+            transcription: serde_json::to_string(&transcription).map_err(CoreError::internal)?,
             updated_at: None,
         };
         let rows = encrypt_participants(&key, kref, org, id, &new.participants);
@@ -367,18 +432,20 @@ impl Core {
         }
         self.audit(Event::by(scope, "meeting.create").resource(id))
             .await?;
-        self.meeting_view(&row).await
+        self.meeting_view(scope, &row).await
     }
 
     pub async fn meeting(&self, scope: &Scope, meeting: Uuid) -> Result<MeetingView, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
-        self.meeting_view(&row).await
+        self.meeting_view(scope, &row).await
     }
 
-    async fn meeting_view(&self, row: &MeetingRow) -> Result<MeetingView, CoreError> {
-        let keys = self
-            .meeting_read_keys(row.org_id, row.id, row.owner_id)
-            .await?;
+    async fn meeting_view(
+        &self,
+        scope: &Scope,
+        row: &MeetingRow,
+    ) -> Result<MeetingView, CoreError> {
+        let keys = self.meeting_keys_for(scope, row).await?;
         let title = keys.text(row.org_id, "meetings", row.id, "title", &row.title)?;
         let mut participants = Vec::new();
         for p in self.db().participants(row.org_id, row.id).await? {
@@ -426,6 +493,12 @@ impl Core {
             .meetings_page(&MeetingQuery {
                 org_id: scope.org_id().uuid(),
                 workspace_id: q.workspace_id.map(WorkspaceId::uuid),
+                within: match scope.reach() {
+                    Reach::Org => None,
+                    Reach::Workspaces(list) => {
+                        Some(list.into_iter().map(WorkspaceId::uuid).collect())
+                    }
+                },
                 from: q.from,
                 to: q.to,
                 before,
@@ -438,12 +511,10 @@ impl Core {
             .iter()
             .take(usize::try_from(limit).unwrap_or(usize::MAX))
         {
-            let title = match self
-                .meeting_read_keys(row.org_id, row.id, row.owner_id)
-                .await
-            {
+            let title = match self.meeting_keys_for(scope, row).await {
                 Ok(keys) => Some(keys.text(row.org_id, "meetings", row.id, "title", &row.title)?),
-                Err(CoreError::Locked) => None,
+                // Zero-access: the owner is away, or the caller is not the owner.
+                Err(CoreError::Locked | CoreError::ZeroAccessOwnerOnly) => None,
                 Err(e) => return Err(e),
             };
             meetings.push(MeetingSummary {
@@ -475,17 +546,20 @@ impl Core {
         patch: &MeetingPatch,
     ) -> Result<MeetingView, CoreError> {
         let mut row = self.meeting_row(scope, meeting).await?;
+        // The answer shows the meeting: a caller who may not read it changes nothing.
+        self.meeting_keys_for(scope, &row).await?;
         let org = row.org_id;
         let title = patch.title.as_deref().map(check_title).transpose()?;
         if let Some(p) = &patch.participants {
             check_participants(p)?;
         }
         let language = patch.language.as_ref().map(check_language).transpose()?;
-        if let Some(t) = &patch.transcription {
-            t.check()?;
-        }
+        let transcription = match &patch.transcription {
+            Some(t) => Some(self.settle_transcription(scope, row.owner_id, t).await?),
+            None => None,
+        };
         if let Some(ws) = patch.workspace_id {
-            row.workspace_id = self.workspace_of(org, Some(ws)).await?;
+            row.workspace_id = self.workspace_of(scope, Some(ws)).await?;
         }
         let needs_key = title.is_some() || patch.participants.is_some();
         let mut participants = None;
@@ -509,7 +583,7 @@ impl Core {
         if let Some(language) = language {
             row.language = language;
         }
-        if let Some(t) = &patch.transcription {
+        if let Some(t) = &transcription {
             row.transcription = serde_json::to_string(t).map_err(CoreError::internal)?;
         }
         row.updated_at = Some(Utc::now());
@@ -522,18 +596,19 @@ impl Core {
         }
         self.audit(Event::by(scope, "meeting.update").resource(row.id))
             .await?;
-        self.meeting_view(&row).await
+        self.meeting_view(scope, &row).await
     }
 
     /// Deletes a meeting by destroying its keys first (crypto-shredding: every copy of its
     /// ciphertext anywhere becomes unreadable), then its jobs, rows and blobs. Idempotent.
     pub async fn delete_meeting(&self, scope: &Scope, meeting: Uuid) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();
-        let Some(row) = self.db().meeting(org, meeting).await? else {
+        if self.db().meeting(org, meeting).await?.is_none() {
             // Already gone; make sure no key survived an interrupted earlier delete.
             self.shred_meeting_keys(org, meeting).await?;
             return Err(CoreError::NotFound("meeting"));
-        };
+        }
+        let row = self.meeting_row(scope, meeting).await?;
         self.queue()
             .cancel_for(org, row.id)
             .await

@@ -228,9 +228,7 @@ impl Core {
         meeting: Uuid,
     ) -> Result<Vec<RecordingView>, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
-        let keys = self
-            .meeting_read_keys(row.org_id, row.id, row.owner_id)
-            .await?;
+        let keys = self.meeting_keys_for(scope, &row).await?;
         self.db()
             .recordings(row.org_id, row.id)
             .await?
@@ -252,9 +250,7 @@ impl Core {
             .recording(row.org_id, row.id, recording)
             .await?
             .ok_or(CoreError::NotFound("recording"))?;
-        let keys = self
-            .meeting_read_keys(row.org_id, row.id, row.owner_id)
-            .await?;
+        let keys = self.meeting_keys_for(scope, &row).await?;
         self.recording_view(&row, rec, Some(&keys))
     }
 
@@ -315,9 +311,7 @@ impl Core {
             .recording(row.org_id, row.id, recording)
             .await?
             .ok_or(CoreError::NotFound("recording"))?;
-        let keys = self
-            .meeting_read_keys(row.org_id, row.id, row.owner_id)
-            .await?;
+        let keys = self.meeting_keys_for(scope, &row).await?;
         let (blob_key, decryptor) = self.open_blob(&row, &rec, &keys).await?;
         let stored = u64::try_from(rec.stored_size).unwrap_or(0);
         let span =

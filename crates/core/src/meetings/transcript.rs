@@ -176,13 +176,15 @@ impl Core {
         meeting: Uuid,
     ) -> Result<Vec<SegmentView>, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
-        self.transcript_of(&row).await
+        self.transcript_of(scope, &row).await
     }
 
-    async fn transcript_of(&self, row: &MeetingRow) -> Result<Vec<SegmentView>, CoreError> {
-        let keys = self
-            .meeting_read_keys(row.org_id, row.id, row.owner_id)
-            .await?;
+    async fn transcript_of(
+        &self,
+        scope: &Scope,
+        row: &MeetingRow,
+    ) -> Result<Vec<SegmentView>, CoreError> {
+        let keys = self.meeting_keys_for(scope, row).await?;
         self.db()
             .segments(row.org_id, row.id)
             .await?
@@ -217,7 +219,7 @@ impl Core {
         let meeting_view = self.meeting(scope, meeting).await?;
         let row = self.meeting_row(scope, meeting).await?;
         let segments: Vec<meetvault_stt::Segment> = self
-            .transcript_of(&row)
+            .transcript_of(scope, &row)
             .await?
             .into_iter()
             .map(|s| meetvault_stt::Segment {

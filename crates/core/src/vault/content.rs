@@ -14,7 +14,7 @@ use meetvault_store::{BlobStream, StoreError};
 use uuid::Uuid;
 
 use super::{bind, integrity, key_ref};
-use crate::access::Scope;
+use crate::access::{Permission, Scope};
 use crate::audit::Event;
 use crate::{Core, CoreError};
 
@@ -99,15 +99,29 @@ pub(crate) fn check_text(field: &'static str, value: &str, max: usize) -> Result
 }
 
 impl Core {
+    /// A meeting of the caller's org in a workspace the scope reaches. A meeting the caller
+    /// cannot even read there is "not found"; one it can read but not act on (a workspace-only
+    /// writer looking at another workspace) is "forbidden".
     pub(crate) async fn meeting_row(
         &self,
         scope: &Scope,
         meeting: Uuid,
     ) -> Result<MeetingRow, CoreError> {
-        self.db()
+        let row = self
+            .db()
             .meeting(scope.org_id().uuid(), meeting)
             .await?
-            .ok_or(CoreError::NotFound("meeting"))
+            .ok_or(CoreError::NotFound("meeting"))?;
+        let ws = crate::ids::WorkspaceId::from(row.workspace_id);
+        if scope.reaches(ws) {
+            return Ok(row);
+        }
+        match scope.permission() {
+            Some(p) if scope.permissions_in(ws).contains(Permission::MeetingsRead) => {
+                Err(CoreError::Forbidden(crate::access::Denied::Missing(p)))
+            }
+            _ => Err(CoreError::NotFound("meeting")),
+        }
     }
 
     /// Stores a named secret of the caller (an integration token, a webhook secret), encrypted

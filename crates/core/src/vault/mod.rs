@@ -443,6 +443,39 @@ impl Core {
         }
     }
 
+    /// The keys to read a meeting's content on behalf of `scope`. Zero-access content is its
+    /// owner's alone: while the owner is signed in, only the owner's own credentials (their
+    /// sessions, and the API and support keys they made) can read it; org admins, viewers and
+    /// every other user's keys get `ZeroAccessOwnerOnly`, unlocked or not.
+    pub(crate) async fn meeting_keys_for(
+        &self,
+        scope: &crate::access::Scope,
+        row: &meetvault_store::vault::MeetingRow,
+    ) -> Result<MeetingKeys, CoreError> {
+        self.check_content_reader(scope, row).await?;
+        self.meeting_read_keys(row.org_id, row.id, row.owner_id)
+            .await
+    }
+
+    /// The zero-access rule of [`meeting_keys_for`](Self::meeting_keys_for) alone, without
+    /// opening any key (for event streams, which carry content too).
+    pub(crate) async fn check_content_reader(
+        &self,
+        scope: &crate::access::Scope,
+        row: &meetvault_store::vault::MeetingRow,
+    ) -> Result<(), CoreError> {
+        if scope.user_id().uuid() != row.owner_id
+            && self
+                .db()
+                .user_key(row.org_id, row.owner_id)
+                .await?
+                .is_some_and(|k| k.mode == "zero_access")
+        {
+            return Err(CoreError::ZeroAccessOwnerOnly);
+        }
+        Ok(())
+    }
+
     /// Every key version of a meeting, for reading. `Locked` while a zero-access owner is away;
     /// `Integrity` once the meeting has been shredded.
     pub(crate) async fn meeting_read_keys(

@@ -76,6 +76,8 @@ struct Watch {
     pending: std::collections::VecDeque<MeetingEvent>,
     seen: std::collections::HashMap<JobId, (String, i32)>,
     poll: tokio::time::Interval,
+    /// A `closed` event was sent: the stream ends.
+    done: bool,
 }
 
 impl Watch {
@@ -91,9 +93,20 @@ impl Watch {
     }
 }
 
+/// Why a stream ended early, sent as its last event (`closed`).
+fn closed(reason: &'static str) -> Event {
+    Event::default()
+        .event("closed")
+        .json_data(serde_json::json!({ "type": "closed", "reason": reason }))
+        .unwrap_or_else(|_| Event::default().comment(reason))
+}
+
 /// The meeting's live events as Server-Sent Events: `job` (state and progress, polled from the
 /// database too, so jobs on other instances show), `segment` (each transcript segment as the
-/// engine produces it) and `transcript_updated`.
+/// engine produces it) and `transcript_updated`. The caller's credential and right to read the
+/// meeting are checked again every second: after a logout, a revoked or expired key, a
+/// demotion or the meeting's deletion the stream sends a last `closed` event (`reason`:
+/// `access_revoked` or `meeting_gone`) and ends.
 #[utoipa::path(get, path = "/api/v1/meetings/{id}/events", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
     responses((status = 200, description = "text/event-stream"), (status = 404, description = "No such meeting", body = crate::error::ErrorBody)))]
 pub async fn meeting_events(
@@ -104,7 +117,7 @@ pub async fn meeting_events(
     let id = parse_id::<MeetingId>(&id)?;
     // Subscribe before the snapshot, so nothing falls between them.
     let rx = app.core.events().subscribe(id.uuid());
-    let jobs = app.core.meeting_jobs(&scope, id.uuid()).await?;
+    let jobs = app.core.watch_meeting(&scope, id.uuid()).await?;
     let mut watch = Watch {
         app,
         scope,
@@ -113,12 +126,16 @@ pub async fn meeting_events(
         pending: Default::default(),
         seen: Default::default(),
         poll: tokio::time::interval(Duration::from_secs(1)),
+        done: false,
     };
     watch.note_jobs(&jobs);
     let stream = futures::stream::unfold(watch, |mut w| async move {
         loop {
             if let Some(event) = w.pending.pop_front() {
                 return Some((Ok(sse(&event)), w));
+            }
+            if w.done {
+                return None;
             }
             tokio::select! {
                 received = w.rx.recv() => match received {
@@ -135,11 +152,26 @@ pub async fn meeting_events(
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
                 _ = w.poll.tick() => {
-                    match w.app.core.meeting_jobs(&w.scope, w.meeting).await {
+                    // The right to read is checked again before anything more is sent.
+                    let scope = match w.app.core.recheck(&w.scope).await {
+                        Ok(scope) => scope,
+                        Err(_) => {
+                            w.done = true;
+                            return Some((Ok(closed("access_revoked")), w));
+                        }
+                    };
+                    match w.app.core.watch_meeting(&scope, w.meeting).await {
                         Ok(jobs) => w.note_jobs(&jobs),
-                        // The meeting is gone (deleted) or unreadable: end the stream.
-                        Err(_) => return None,
+                        Err(e) => {
+                            w.done = true;
+                            let reason = match e {
+                                meetvault_core::CoreError::NotFound(_) => "meeting_gone",
+                                _ => "access_revoked",
+                            };
+                            return Some((Ok(closed(reason)), w));
+                        }
                     }
+                    w.scope = scope;
                 }
             }
         }

@@ -62,6 +62,8 @@ async fn zero_access_content_needs_the_password_or_the_recovery_key() {
     let owner = app.register("za-owner@example.com", "ZA").await;
     let admin = Cred::Session(app.user_with_role(&owner, "admin").await);
     let me = Cred::Session(owner.clone());
+    // The owner's own key reads what the owner may read: it shows when content is locked.
+    let own_key = Cred::Bearer(app.api_key(&owner, &["meetings:read"]).await.0);
     let id = meeting_with_transcript(&app, &me, "secret plan").await;
 
     let r = app
@@ -107,12 +109,16 @@ async fn zero_access_content_needs_the_password_or_the_recovery_key() {
             && row.kdf_parallelism.unwrap() >= 4
     );
 
-    // Unlocked session: readable, by the owner and by an admin of the org.
+    // Unlocked session: readable by the owner and the owner's own keys — and by no one else,
+    // not even an admin of the org (zero-access content is its owner's alone).
     assert_eq!(
         transcript(&app, &me, &id).await.1["segments"][0]["text"],
         "secret plan"
     );
-    assert_eq!(transcript(&app, &admin, &id).await.0, StatusCode::OK);
+    assert_eq!(transcript(&app, &own_key, &id).await.0, StatusCode::OK);
+    let (status, body) = transcript(&app, &admin, &id).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "zero_access_owner_only");
 
     // The owner logs out: with the database, blobs and master key all in this process, the
     // content is locked.
@@ -122,7 +128,7 @@ async fn zero_access_content_needs_the_password_or_the_recovery_key() {
             .status(),
         StatusCode::NO_CONTENT
     );
-    let (status, body) = transcript(&app, &admin, &id).await;
+    let (status, body) = transcript(&app, &own_key, &id).await;
     assert_eq!(status, StatusCode::LOCKED, "{body}");
     assert_eq!(body["error"]["code"], "content_locked");
     assert_eq!(app.core().vault().unlocked_count(), 0);
@@ -141,7 +147,7 @@ async fn zero_access_content_needs_the_password_or_the_recovery_key() {
         .status(),
         StatusCode::CREATED
     );
-    assert_eq!(transcript(&app, &admin, &id).await.0, StatusCode::LOCKED);
+    assert_eq!(transcript(&app, &own_key, &id).await.0, StatusCode::LOCKED);
 
     // Another instance of the same installation re-derives the key at login there.
     let sibling = app.spawn_sibling(|_| {}).await;
@@ -150,7 +156,7 @@ async fn zero_access_content_needs_the_password_or_the_recovery_key() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["segments"][2]["text"], "written at night");
     // …while this instance, which never saw that login, still cannot read it.
-    assert_eq!(transcript(&app, &admin, &id).await.0, StatusCode::LOCKED);
+    assert_eq!(transcript(&app, &own_key, &id).await.0, StatusCode::LOCKED);
     let r = app
         .send(
             &s2,
@@ -160,7 +166,12 @@ async fn zero_access_content_needs_the_password_or_the_recovery_key() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    assert_eq!(transcript(&app, &admin, &id).await.0, StatusCode::OK);
+    assert_eq!(transcript(&app, &own_key, &id).await.0, StatusCode::OK);
+    assert_eq!(
+        transcript(&app, &admin, &id).await.0,
+        StatusCode::FORBIDDEN,
+        "unlocked is not shared"
+    );
 
     // A password change re-wraps the key (content untouched); the new password opens it.
     let new_pw = "a brand new passphrase 42";
@@ -179,7 +190,7 @@ async fn zero_access_content_needs_the_password_or_the_recovery_key() {
             .status(),
         StatusCode::NO_CONTENT
     );
-    assert_eq!(transcript(&app, &admin, &id).await.0, StatusCode::LOCKED);
+    assert_eq!(transcript(&app, &own_key, &id).await.0, StatusCode::LOCKED);
 
     // Forgotten password: a wrong recovery key is refused; the right one sets a new password,
     // returns a new recovery key, and the content is readable again.

@@ -116,7 +116,14 @@ async fn a_meeting_set_to_a_remote_openai_provider_is_transcribed_by_a_second_in
     let provider_owner = remote.register("provider@example.com", "Provider").await;
     let (key, _) = remote.api_key(&provider_owner, &["meetings:write"]).await;
 
-    let app = TestApp::spawn_with(|c| c.transcription.auto = true).await;
+    // The provider is on loopback over plain http: only an operator's allow-list lets a
+    // meeting point there.
+    let provider_host = remote.addr.to_string();
+    let app = TestApp::spawn_with(|c| {
+        c.transcription.auto = true;
+        c.outbound.allow_hosts = vec![provider_host];
+    })
+    .await;
     let s = app.register("client@example.com", "Client").await;
     let cred = Cred::Session(s.clone());
     let r = app

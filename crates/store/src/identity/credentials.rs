@@ -105,6 +105,16 @@ impl Database {
         with_pool!(self, pool => Ok(sqlx::query_as::<_, SessionRow>(&sql).bind(token_hash).fetch_optional(pool).await?))
     }
 
+    /// A session by id, within its org (for re-checking a long-lived request's credential).
+    pub async fn session_by_id(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<SessionRow>, StoreError> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE org_id = $1 AND id = $2");
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, SessionRow>(&sql).bind(org_id).bind(id).fetch_optional(pool).await?))
+    }
+
     pub async fn touch_session(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2").bind(now).bind(id).execute(pool).await?;
@@ -170,6 +180,16 @@ impl Database {
         with_pool!(self, pool => Ok(sqlx::query_as::<_, ApiKeyRow>(&sql).bind(lookup).fetch_optional(pool).await?))
     }
 
+    /// An API key by id, within its org (revocation and expiry are the caller's to judge).
+    pub async fn api_key_by_id(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<ApiKeyRow>, StoreError> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND id = $2");
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, ApiKeyRow>(&sql).bind(org_id).bind(id).fetch_optional(pool).await?))
+    }
+
     pub async fn api_keys(&self, org_id: Uuid) -> Result<Vec<ApiKeyRow>, StoreError> {
         let sql = format!(
             "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 ORDER BY created_at DESC, id"
@@ -212,6 +232,17 @@ impl Database {
     ) -> Result<Option<SupportKeyRow>, StoreError> {
         let sql = format!("SELECT {SUPPORT_KEY_COLUMNS} FROM support_keys WHERE lookup = $1");
         with_pool!(self, pool => Ok(sqlx::query_as::<_, SupportKeyRow>(&sql).bind(lookup).fetch_optional(pool).await?))
+    }
+
+    /// A support key by id, within its org (revocation and expiry are the caller's to judge).
+    pub async fn support_key_by_id(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<SupportKeyRow>, StoreError> {
+        let sql =
+            format!("SELECT {SUPPORT_KEY_COLUMNS} FROM support_keys WHERE org_id = $1 AND id = $2");
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, SupportKeyRow>(&sql).bind(org_id).bind(id).fetch_optional(pool).await?))
     }
 
     pub async fn support_keys_of(

@@ -100,6 +100,9 @@ macro_rules! insert_segment {
 pub struct MeetingQuery {
     pub org_id: Uuid,
     pub workspace_id: Option<Uuid>,
+    /// Only meetings in these workspaces (a caller whose access comes from workspace roles);
+    /// `None`: every workspace of the org.
+    pub within: Option<Vec<Uuid>>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     /// The last row of the previous page (`created_at`, `id`).
@@ -144,20 +147,37 @@ impl Database {
     /// A page of an org's meetings, newest first: those created before the cursor
     /// (`created_at`, `id`), optionally in one workspace and created within `[from, to)`.
     pub async fn meetings_page(&self, q: &MeetingQuery) -> Result<Vec<MeetingRow>, StoreError> {
+        // A confined caller's workspaces become `$8, $9, …` (both backends take `$n`).
+        let within = match &q.within {
+            None => String::new(),
+            Some(list) if list.is_empty() => " AND 1 = 0".to_owned(),
+            Some(list) => format!(
+                " AND workspace_id IN ({})",
+                (0..list.len())
+                    .map(|i| format!("${}", i + 8))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
         let sql = format!(
             "SELECT {MEETING_COLUMNS} FROM meetings WHERE org_id = $1 \
              AND ($2 IS NULL OR workspace_id = $2) \
              AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at < $4) \
-             AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)) \
+             AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)){within} \
              ORDER BY created_at DESC, id DESC LIMIT $7"
         );
         let (after_at, after_id) = match q.before {
             Some((at, id)) => (Some(at), Some(id)),
             None => (None, None),
         };
-        with_pool!(self, pool => Ok(sqlx::query_as::<_, MeetingRow>(&sql)
-            .bind(q.org_id).bind(q.workspace_id).bind(q.from).bind(q.to).bind(after_at).bind(after_id).bind(q.limit)
-            .fetch_all(pool).await?))
+        with_pool!(self, pool => {
+            let mut query = sqlx::query_as::<_, MeetingRow>(&sql)
+                .bind(q.org_id).bind(q.workspace_id).bind(q.from).bind(q.to).bind(after_at).bind(after_id).bind(q.limit);
+            for ws in q.within.iter().flatten() {
+                query = query.bind(*ws);
+            }
+            Ok(query.fetch_all(pool).await?)
+        })
     }
 
     /// Updates a meeting's plain and encrypted columns; replaces its participants when given.

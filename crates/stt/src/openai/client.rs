@@ -59,6 +59,13 @@ impl OpenAiCompatible {
         self
     }
 
+    /// Connects only to these addresses for the base URL's host (resolved and checked by the
+    /// caller against its outbound rules), never resolving the name again.
+    pub fn pinned_to(mut self, addrs: &[std::net::SocketAddr]) -> Result<Self, SttError> {
+        self.remote.pin(addrs)?;
+        Ok(self)
+    }
+
     /// The URL requests are posted to.
     pub fn endpoint(&self) -> &Url {
         self.remote.endpoint()
