@@ -26,3 +26,4 @@ mod shutdown;
 mod speech;
 mod tls;
 mod transcription;
+mod xss;
