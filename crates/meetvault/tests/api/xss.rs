@@ -4,6 +4,7 @@
 //! meetvault's origin, with the owner's session. A recording is served only as the audio type
 //! decoding detected, always as a sandboxed attachment; so are transcript and audit exports.
 
+use meetvault_test_support::browser::Browser;
 use meetvault_test_support::media::wav_with_payload;
 use meetvault_test_support::{Cred, Session, TestApp};
 use reqwest::{Method, StatusCode};
@@ -119,6 +120,16 @@ fn assert_user_content(r: &reqwest::Response, content_type: &str, file_name: &st
         "{}",
         r.url()
     );
+}
+
+async fn role(app: &TestApp, who: &Session) -> String {
+    let me: Value = app
+        .send(&Cred::Session(who.clone()), Method::GET, "/api/v1/me", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    me["user"]["role"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -239,4 +250,46 @@ async fn transcript_and_audit_exports_are_sandboxed_attachments() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_user_content(&r, "application/x-ndjson", "audit-export.jsonl");
+}
+
+/// The attack as it happened, in a real browser: the owner, signed in, opens the member's
+/// "recording" link. It must be a download, run nothing, and leave the member a member.
+#[tokio::test]
+async fn a_recording_opened_in_the_owners_browser_runs_no_script_and_promotes_no_one() {
+    let Attack {
+        app,
+        owner,
+        member,
+        meeting,
+        page,
+        ..
+    } = attack().await;
+    let browser = Browser::launch(&[app.addr]).await;
+    let tab = browser.new_page().await;
+    let (name, value) = owner.cookie.split_once('=').unwrap();
+    tab.set_cookie(&app.base_url, name, value).await;
+    // The owner is signed in in this browser: a same-origin page sees their session.
+    tab.navigate(&app.url("/api/v1/me")).await;
+    let me = tab.evaluate("document.body.innerText").await;
+    assert!(
+        me.as_str().unwrap().contains(&owner.user_id),
+        "the browser is signed in as the owner: {me}"
+    );
+
+    let opened = tab
+        .navigate(&app.url(&format!("/api/v1/meetings/{meeting}/recordings/{page}")))
+        .await;
+    let ran = tab
+        .evaluate("Promise.resolve(window.__xss ?? 'no script ran')")
+        .await;
+    assert_eq!(
+        role(&app, &member).await,
+        "member",
+        "the owner's browser ran the member's script (it answered {ran})"
+    );
+    assert_eq!(ran, "no script ran");
+    assert!(
+        opened.is_download,
+        "the recording was rendered, not downloaded: {opened:?}"
+    );
 }
