@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs and this machine lacks: PostgreSQL, Redis, libopus, ffmpeg
-# and espeak-ng (Debian packages), the S3 API server moto (PyPI, in a private virtualenv) and the
-# local Whisper model (scripts/models.sh). Idempotent: a no-op when all are present.
+# Installs what the test suite needs and this machine lacks: PostgreSQL, Redis, libopus, ffmpeg,
+# espeak-ng, Chromium and socat (Debian packages), the S3 API server moto (PyPI, in a private
+# virtualenv) and the local Whisper model (scripts/models.sh). Idempotent: a no-op when all are
+# present.
 set -euo pipefail
 
 TOOLS_DIR="${MEETVAULT_TOOLS_DIR:-$HOME/.cache/meetvault-tools}"
@@ -22,6 +23,10 @@ command -v pkg-config >/dev/null || apt_missing+=(pkg-config)
 [ -f /usr/include/opus/opus.h ] || apt_missing+=(libopus-dev)
 command -v ffmpeg >/dev/null || apt_missing+=(ffmpeg)
 command -v espeak-ng >/dev/null || apt_missing+=(espeak-ng)
+# The browser tests: headless Chromium driven over the DevTools protocol, inside a private
+# network namespace that socat relays the app and the protocol into.
+command -v chromium >/dev/null || apt_missing+=(chromium)
+command -v socat >/dev/null || apt_missing+=(socat)
 for pkg in "$@"; do  # extra packages named by the caller (e.g. wrk for the benchmark)
   command -v "$pkg" >/dev/null || apt_missing+=("$pkg")
 done

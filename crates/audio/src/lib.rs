@@ -64,6 +64,7 @@
 //! and it is tested for level, alias rejection, exact length and chunking invariance.
 
 mod error;
+mod media_type;
 mod mono;
 mod opus;
 mod pipeline;
@@ -75,6 +76,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 pub use error::AudioError;
+pub use media_type::{MediaType, OCTET_STREAM};
 pub use symphonia::core::io::{MediaSource, ReadOnlySource};
 pub use wav::encode_wav_16k;
 
@@ -120,6 +122,13 @@ pub struct AudioInfo {
     pub channels: u16,
     /// The decoded duration, in seconds.
     pub duration_secs: f64,
+}
+
+impl AudioInfo {
+    /// The media type the decoded container is stored and served as.
+    pub fn media_type(&self) -> MediaType {
+        MediaType::of_container(&self.container)
+    }
 }
 
 /// Decodes `source` to 16 kHz mono, pushing chunks to `sink` as they are ready.

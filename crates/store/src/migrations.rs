@@ -35,6 +35,11 @@ pub(crate) const SQLITE: Embedded = &[
         "transcription",
         include_str!("../migrations/sqlite/0005_transcription.sql"),
     ),
+    (
+        6,
+        "recording_types",
+        include_str!("../migrations/sqlite/0006_recording_types.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -62,6 +67,11 @@ pub(crate) const POSTGRES: Embedded = &[
         5,
         "transcription",
         include_str!("../migrations/postgres/0005_transcription.sql"),
+    ),
+    (
+        6,
+        "recording_types",
+        include_str!("../migrations/postgres/0006_recording_types.sql"),
     ),
 ];
 

@@ -2,7 +2,9 @@
 //! checked by decoding them once in-process (a corrupt, truncated, empty, unsupported or
 //! over-long file is refused and leaves no row and no blob), and read back whole or by byte
 //! range. Each may carry a speaker label (one track per speaker, as the bot records), and its
-//! upload queues a transcription job.
+//! upload queues a transcription job. Its media type is the one decoding detected (`audio/…`),
+//! never the uploader's `Content-Type`, which is only a decoding hint: a member must not be able
+//! to make a recording that a browser would render as a page.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
+use meetvault_audio::{MediaType, OCTET_STREAM};
 use meetvault_crypto::envelope;
 use meetvault_crypto::stream::{self, StreamDecryptor, StreamEncryptor};
 use meetvault_store::vault::{MeetingRow, RecordingRow};
@@ -29,7 +32,9 @@ use crate::{Core, CoreError};
 pub struct RecordingView {
     pub id: RecordingId,
     pub size: i64,
-    pub content_type: String,
+    /// The detected audio type, from the allow-list of [`MediaType`] (anything else that an older
+    /// version stored is `application/octet-stream`).
+    pub content_type: &'static str,
     /// The track's speaker label, when the upload named one.
     pub speaker: Option<String>,
     pub duration_ms: Option<i64>,
@@ -40,9 +45,21 @@ pub struct RecordingView {
     pub job_id: Option<JobId>,
 }
 
+impl RecordingView {
+    /// The name a download is saved under: `rec_….wav`.
+    pub fn file_name(&self) -> String {
+        format!(
+            "{}.{}",
+            self.id,
+            MediaType::allowed(self.content_type).extension
+        )
+    }
+}
+
 /// What comes with an upload besides its bytes.
 #[derive(Debug, Clone, Default)]
 pub struct UploadOptions {
+    /// The declared `Content-Type`: a hint for the decoder, never stored or served.
     pub content_type: Option<String>,
     /// The speaker of this track (one file per speaker); absent for a mixed recording.
     pub speaker: Option<String>,
@@ -68,7 +85,7 @@ impl Core {
         Ok(RecordingView {
             id: r.id.into(),
             size: r.size,
-            content_type: r.content_type,
+            content_type: MediaType::allowed(&r.content_type).mime,
             speaker,
             duration_ms: r.duration_ms,
             codec: r.codec,
@@ -91,11 +108,11 @@ impl Core {
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send,
     {
         let row = self.meeting_row(scope, meeting).await?;
-        let content_type = opts
+        let declared = opts
             .content_type
             .clone()
-            .unwrap_or_else(|| "application/octet-stream".into());
-        if content_type.len() > 200 || content_type.chars().any(|c| c.is_control()) {
+            .unwrap_or_else(|| OCTET_STREAM.mime.into());
+        if declared.len() > 200 || declared.chars().any(|c| c.is_control()) {
             return Err(CoreError::invalid("content-type", "is not a media type"));
         }
         let speaker = match opts.speaker.as_deref().map(str::trim) {
@@ -148,7 +165,7 @@ impl Core {
                 &key,
                 stored,
                 opts.filename.as_deref(),
-                &content_type,
+                &declared,
             )
             .await
         {
@@ -165,7 +182,7 @@ impl Core {
             blob_key: blob_key.as_str().to_owned(),
             size: i64::try_from(plain).unwrap_or(i64::MAX),
             stored_size: i64::try_from(stored).unwrap_or(i64::MAX),
-            content_type: content_type.clone(),
+            content_type: info.media_type().mime.to_owned(),
             created_at: Utc::now(),
             speaker: speaker.as_ref().map(|s| {
                 envelope::encrypt(
@@ -354,6 +371,6 @@ pub(crate) fn hint(filename: Option<&str>, content_type: &str) -> meetvault_audi
         .and_then(|f| f.rsplit_once('.'))
         .map(|(_, ext)| ext.to_ascii_lowercase())
         .filter(|e| e.len() <= 8 && e.bytes().all(|b| b.is_ascii_alphanumeric()));
-    let mime = Some(content_type.to_owned()).filter(|m| m != "application/octet-stream");
+    let mime = Some(content_type.to_owned()).filter(|m| m != OCTET_STREAM.mime);
     meetvault_audio::Hint { extension, mime }
 }

@@ -1,14 +1,22 @@
-//! The security headers on every response, errors and redirects included.
+//! The security headers on every response, errors and redirects included, and the stricter set
+//! for responses that carry bytes or text a user supplied (recordings, exports): those are
+//! always downloads, never documents a browser renders or runs in our origin.
 
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, header, response};
 use axum::middleware::Next;
 use axum::response::Response;
 
-/// `default-src 'self'` with no inline script or style, no plugins, no framing, no `<base>`.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-     object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+/// Every answer is JSON, text or a download, never a page: nothing may load, run, frame it or
+/// submit from it.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// For user-supplied bytes: the above, and a `sandbox` that gives a document rendered anyway
+/// (an old browser ignoring `attachment`) a unique opaque origin with scripts disabled, so it
+/// cannot act with the viewer's session.
+pub const USER_CONTENT_POLICY: &str =
+    "sandbox; default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 pub const HEADERS: &[(&str, &str)] = &[
     (
@@ -30,7 +38,14 @@ pub const HEADERS: &[(&str, &str)] = &[
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    // A route may set exactly one policy of its own, the user-content one, which is stricter.
+    let user_content = headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .is_some_and(|v| v == USER_CONTENT_POLICY);
     for (name, value) in HEADERS {
+        if user_content && *name == "content-security-policy" {
+            continue;
+        }
         headers.insert(
             HeaderName::from_static(name),
             HeaderValue::from_static(value),
@@ -41,4 +56,28 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     response
+}
+
+/// Headers for a response carrying user-supplied bytes or text: `content_type` (which the
+/// caller must have chosen from a fixed list, never taken from the user), `nosniff`, the
+/// sandboxing policy, and `Content-Disposition: attachment` under `file_name` so a browser saves
+/// it instead of rendering it.
+pub fn user_content(
+    builder: response::Builder,
+    content_type: &'static str,
+    file_name: &str,
+) -> response::Builder {
+    // The name is ours (ids and fixed extensions); keep it a plain token all the same.
+    let file_name: String = file_name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .collect();
+    builder
+        .header(header::CONTENT_TYPE, content_type)
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        )
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::CONTENT_SECURITY_POLICY, USER_CONTENT_POLICY)
 }

@@ -1,8 +1,9 @@
 //! The audit log over HTTP: an org's entries (`audit:read`), its export, inclusion proofs, the
 //! latest signed checkpoint and the public verifier key.
 
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use meetvault_store::AuditFilter;
@@ -10,6 +11,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Auth, perm};
+use crate::middleware::security_headers::user_content;
 use crate::state::AppState;
 use crate::{ApiError, ApiJson};
 
@@ -68,12 +70,13 @@ pub async fn export(
 ) -> Result<Response, ApiError> {
     let mut body = app.core.audit_export(&scope).await?.join("\n");
     body.push('\n');
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/x-ndjson")],
-        body,
+    user_content(
+        Response::builder(),
+        "application/x-ndjson",
+        "audit-export.jsonl",
     )
-        .into_response())
+    .body(Body::from(body))
+    .map_err(ApiError::internal)
 }
 
 /// An inclusion proof (RFC 9162) of one of the organization's entries against the latest

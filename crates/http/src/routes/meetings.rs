@@ -12,6 +12,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Auth, perm};
+use crate::middleware::security_headers::user_content;
 use crate::state::AppState;
 use crate::{ApiError, ApiJson};
 
@@ -169,7 +170,8 @@ pub struct TranscriptQuery {
 }
 
 /// The transcript, decrypted and merged by time across tracks; or an export (SRT, WebVTT,
-/// Markdown, text, JSON document) with `?format=`, each export audited.
+/// Markdown, text, JSON document) with `?format=`, each export audited and sent as a sandboxed
+/// attachment.
 #[utoipa::path(get, path = "/api/v1/meetings/{id}/transcript", tag = "meetings", params(("id" = String, Path, description = "mtg_…"), TranscriptQuery),
     responses((status = 200, description = "Segments, or the export", body = Object), (status = 422, description = "Unknown format", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
 pub async fn transcript(
@@ -194,17 +196,13 @@ pub async fn transcript(
         .core
         .export_transcript(&scope, id.uuid(), format)
         .await?;
-    Response::builder()
-        .header(header::CONTENT_TYPE, format.content_type())
-        .header(
-            header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"transcript-{id}.{}\"",
-                format.extension()
-            ),
-        )
-        .body(Body::from(text))
-        .map_err(ApiError::internal)
+    user_content(
+        Response::builder(),
+        format.content_type(),
+        &format!("transcript-{id}.{}", format.extension()),
+    )
+    .body(Body::from(text))
+    .map_err(ApiError::internal)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -312,7 +310,8 @@ fn parse_range(value: &str, size: u64) -> Result<std::ops::Range<u64>, ApiError>
     Ok(range)
 }
 
-/// Downloads a recording, decrypting only the segments the `Range` covers.
+/// Downloads a recording, decrypting only the segments the `Range` covers. Always an attachment
+/// of the detected audio type (`audio/…`, else `application/octet-stream`), sandboxed.
 #[utoipa::path(get, path = "/api/v1/meetings/{id}/recordings/{recording}", tag = "meetings",
     params(("id" = String, Path, description = "mtg_…"), ("recording" = String, Path, description = "rec_…")),
     responses((status = 200, description = "The recording"), (status = 206, description = "The requested range"), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
@@ -347,13 +346,12 @@ pub async fn download_recording(
         None => None,
     };
     let body = futures::stream::iter(first.map(Ok)).chain(stream);
-    let mut response = Response::builder()
+    let mut response = user_content(Response::builder(), view.content_type, &view.file_name())
         .status(if partial {
             StatusCode::PARTIAL_CONTENT
         } else {
             StatusCode::OK
         })
-        .header(header::CONTENT_TYPE, view.content_type)
         .header(header::CONTENT_LENGTH, served.end - served.start)
         .header(header::ACCEPT_RANGES, "bytes");
     if partial {

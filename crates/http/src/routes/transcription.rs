@@ -19,6 +19,7 @@ use meetvault_stt::{ExportFormat, ExportMeta};
 use tokio::sync::broadcast;
 
 use crate::auth::{Auth, perm};
+use crate::middleware::security_headers::user_content;
 use crate::state::AppState;
 use crate::{ApiError, ApiJson};
 
@@ -291,14 +292,18 @@ pub async fn openai_transcriptions(
         .filter(|t| !t.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    let plain = |content_type: &'static str, body: String| {
-        Response::builder()
-            .header(header::CONTENT_TYPE, content_type)
-            .body(Body::from(body))
-            .map_err(ApiError::internal)
+    // Text made from the caller's audio: a sandboxed download, like every user-supplied text.
+    let plain = |content_type: &'static str, extension: &str, body: String| {
+        user_content(
+            Response::builder(),
+            content_type,
+            &format!("transcript.{extension}"),
+        )
+        .body(Body::from(body))
+        .map_err(ApiError::internal)
     };
     match format.as_str() {
-        "text" => plain("text/plain; charset=utf-8", text),
+        "text" => plain("text/plain; charset=utf-8", "txt", text),
         "srt" | "vtt" => {
             let export = if format == "srt" {
                 ExportFormat::Srt
@@ -317,6 +322,7 @@ pub async fn openai_transcriptions(
             };
             plain(
                 export.content_type(),
+                export.extension(),
                 meetvault_stt::export(export, &meta, &segments),
             )
         }

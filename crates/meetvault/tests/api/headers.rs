@@ -32,16 +32,17 @@ pub fn assert_security_headers(response: &reqwest::Response) {
         .get("content-security-policy")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_else(|| panic!("no CSP on {}", response.url()));
+    // No answer is a page: nothing may load or run from one, not even from our own origin.
     for directive in [
-        "default-src 'self'",
-        "object-src 'none'",
+        "default-src 'none'",
         "frame-ancestors 'none'",
         "base-uri 'none'",
+        "form-action 'none'",
     ] {
         assert!(csp.contains(directive), "CSP lacks {directive}: {csp}");
     }
     assert!(
-        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        !csp.contains("'self'") && !csp.contains("unsafe-") && !csp.contains("-src *"),
         "CSP too loose: {csp}"
     );
     assert!(

@@ -30,4 +30,5 @@ mod speech;
 mod tls;
 mod transcription;
 mod workspace_access;
+mod xss;
 mod zero_access_readers;

@@ -95,6 +95,7 @@ async fn every_supported_format_uploads_and_decodes_to_its_duration() {
             rec["codec"].as_str().unwrap().ends_with(codec),
             "{ext}: {rec}"
         );
+        assert_eq!(rec["content_type"], ctype, "{ext}: the detected type");
         assert!(
             rec.get("job_id").is_none(),
             "transcription is off in this app"
@@ -112,11 +113,11 @@ async fn every_supported_format_uploads_and_decodes_to_its_duration() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    assert!(
-        r.json::<Value>().await.unwrap()["codec"]
-            .as_str()
-            .unwrap()
-            .ends_with("mp3")
+    let rec: Value = r.json().await.unwrap();
+    assert!(rec["codec"].as_str().unwrap().ends_with("mp3"), "{rec}");
+    assert_eq!(
+        rec["content_type"], "audio/mpeg",
+        "the content's type, not the claim"
     );
     assert_eq!(recordings(&app, &s, &id).await.len(), 8);
 }

@@ -1,0 +1,402 @@
+//! A real browser for tests: headless Chromium driven over the DevTools protocol (CDP), for
+//! what only a browser shows (a download rendered as a page, a script run in our origin; later
+//! the meeting bot and the dashboard).
+//!
+//! Chromium runs in a private network namespace (`unshare --net --pid --fork`), so it reaches
+//! nothing but the loopback ports the test forwards: inside, `socat` listens on
+//! `127.0.0.1:PORT` and relays to a unix socket (unix sockets on the filesystem cross network
+//! namespaces) that this process serves by connecting to the same port on the host's loopback.
+//! URLs, `Host` and `Origin` are therefore the app's own. The protocol itself goes over
+//! `--remote-debugging-pipe`, through two named FIFOs: no debugging port exists for anything to
+//! reach. A missing tool is a loud failure naming `scripts/deps.sh`, never a skipped test; the
+//! whole namespace dies with the [`Browser`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::pipe;
+use tokio::net::{TcpStream, UnixListener};
+use tokio::sync::{broadcast, oneshot};
+use tokio::task::JoinHandle;
+
+/// How long one protocol command, a page load or the browser's start may take.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A headless Chromium in its own network namespace. Killed, with everything in the namespace,
+/// when dropped.
+#[derive(Debug)]
+pub struct Browser {
+    cdp: Cdp,
+    child: Child,
+    relays: Vec<JoinHandle<()>>,
+    dir: TempDir,
+}
+
+/// One tab, attached with its own protocol session.
+#[derive(Debug, Clone)]
+pub struct Page {
+    cdp: Cdp,
+    session: String,
+}
+
+/// How a navigation ended.
+#[derive(Debug, Clone)]
+pub struct Navigation {
+    /// The response was a download: nothing was rendered and the page stayed where it was.
+    pub is_download: bool,
+    /// Chromium's reason when the navigation did not commit (`net::ERR_ABORTED` for a
+    /// download).
+    pub error: Option<String>,
+}
+
+impl Browser {
+    /// Starts Chromium where only `forward` (loopback addresses of this host, such as a
+    /// [`TestApp`](crate::TestApp)'s) can be reached, at the same addresses. Downloads are
+    /// refused, so nothing a page offers is saved.
+    pub async fn launch(forward: &[SocketAddr]) -> Browser {
+        for (tool, package) in [
+            ("chromium", "chromium"),
+            ("socat", "socat"),
+            ("unshare", "util-linux"),
+            ("ip", "iproute2"),
+        ] {
+            assert!(
+                on_path(tool),
+                "`{tool}` is needed by the browser tests and is not installed: run scripts/deps.sh \
+                 (apt-get install {package})"
+            );
+        }
+        let dir = tempfile::tempdir().expect("creating the browser's temp dir");
+        let mut relays = Vec::new();
+        let mut script = String::from("set -e\nip link set lo up\n");
+        for addr in forward {
+            assert!(
+                addr.ip().is_loopback() && addr.is_ipv4(),
+                "the browser reaches only IPv4 loopback addresses, not {addr}"
+            );
+            let socket = dir.path().join(format!("port-{}.sock", addr.port()));
+            relays.push(relay(&socket, *addr));
+            script.push_str(&format!(
+                "socat TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:{socket} &\n",
+                port = addr.port(),
+                socket = shell_quote(&socket),
+            ));
+        }
+        // Chromium starts once every relay listens (socket state 0A in the namespace's table).
+        for addr in forward {
+            script.push_str(&format!(
+                "n=0; until grep -q ' 0100007F:{port:04X} 00000000:0000 0A' /proc/net/tcp; do \
+                 n=$((n+1)); [ $n -lt 200 ] || {{ echo 'socat never listened on {port}' >&2; exit 1; }}; \
+                 sleep 0.05; done\n",
+                port = addr.port()
+            ));
+        }
+        let (to_browser, from_browser) = (dir.path().join("cdp.in"), dir.path().join("cdp.out"));
+        for fifo in [&to_browser, &from_browser] {
+            crate::media::run("mkfifo", "coreutils", &[fifo.to_str().expect("utf-8 path")]);
+        }
+        script.push_str(&format!(
+            "exec chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
+             --user-data-dir={profile} --no-first-run --no-default-browser-check \
+             --disable-background-networking --disable-component-update --disable-sync \
+             --disable-extensions --mute-audio --remote-debugging-pipe about:blank \
+             3<{to_browser} 4>{from_browser}\n",
+            profile = shell_quote(&dir.path().join("profile")),
+            to_browser = shell_quote(&to_browser),
+            from_browser = shell_quote(&from_browser),
+        ));
+        let log = std::fs::File::create(dir.path().join("browser.log")).expect("browser log");
+        let mut child = Command::new("unshare")
+            .args(["--net", "--pid", "--fork", "--mount-proc", "--kill-child"])
+            .args(["sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("browser log"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting unshare for the browser: {e}"));
+        // The shell opens the FIFOs in this order just before Chromium starts; opening blocks
+        // until both ends are there, so a browser that never starts is a timeout, not a hang.
+        let opened = tokio::time::timeout(TIMEOUT, async {
+            let writer = open_fifo(to_browser.clone(), true).await?;
+            let reader = open_fifo(from_browser.clone(), false).await?;
+            std::io::Result::Ok((writer, reader))
+        })
+        .await;
+        let (writer, reader) = match opened {
+            Ok(Ok(pair)) => pair,
+            failed => {
+                // Release a blocked open (a FIFO opened for both never blocks), then report.
+                for fifo in [&to_browser, &from_browser] {
+                    let _ = std::fs::OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .open(fifo);
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                let why = match failed {
+                    Ok(Err(e)) => format!("opening the DevTools pipe failed: {e}"),
+                    _ => format!("Chromium did not open its DevTools pipe in {TIMEOUT:?}"),
+                };
+                panic!("{why}; the browser said:\n{}", read_log(dir.path()));
+            }
+        };
+        let cdp = Cdp::start(
+            pipe::Sender::from_file(writer).expect("the DevTools pipe"),
+            pipe::Receiver::from_file(reader).expect("the DevTools pipe"),
+        );
+        cdp.call(
+            None,
+            "Browser.setDownloadBehavior",
+            json!({"behavior": "deny"}),
+        )
+        .await;
+        Browser {
+            cdp,
+            child,
+            relays,
+            dir,
+        }
+    }
+
+    /// A new tab on `about:blank`.
+    pub async fn new_page(&self) -> Page {
+        let target = self
+            .cdp
+            .call(None, "Target.createTarget", json!({"url": "about:blank"}))
+            .await;
+        let attached = self
+            .cdp
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({"targetId": target["targetId"], "flatten": true}),
+            )
+            .await;
+        let page = Page {
+            cdp: self.cdp.clone(),
+            session: attached["sessionId"]
+                .as_str()
+                .expect("a session id")
+                .to_owned(),
+        };
+        page.call("Page.enable", json!({})).await;
+        page
+    }
+
+    /// Chromium's own output so far (for a failure message).
+    pub fn log(&self) -> String {
+        read_log(self.dir.path())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // unshare's --kill-child takes the namespace's first process, and with it the rest.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for relay in &self.relays {
+            relay.abort();
+        }
+    }
+}
+
+impl Page {
+    /// Sets a cookie for `url`'s site, as a server's `Set-Cookie: NAME=VALUE; HttpOnly;
+    /// SameSite=Lax` would.
+    pub async fn set_cookie(&self, url: &str, name: &str, value: &str) {
+        let set = self
+            .call(
+                "Network.setCookie",
+                json!({"url": url, "name": name, "value": value, "httpOnly": true, "sameSite": "Lax"}),
+            )
+            .await;
+        assert_eq!(set["success"], json!(true), "setting cookie {name}: {set}");
+    }
+
+    /// Navigates to `url` and waits for the page's load event (every script has run), or for
+    /// the navigation to end without a page (a download, an error).
+    pub async fn navigate(&self, url: &str) -> Navigation {
+        let mut events = self.cdp.events.subscribe();
+        let started = self.call("Page.navigate", json!({"url": url})).await;
+        let navigation = Navigation {
+            is_download: started["isDownload"].as_bool().unwrap_or(false),
+            error: started["errorText"].as_str().map(str::to_owned),
+        };
+        if navigation.is_download || navigation.error.is_some() {
+            return navigation;
+        }
+        let loaded = tokio::time::timeout(TIMEOUT, async {
+            loop {
+                match events.recv().await {
+                    Ok(event)
+                        if event["method"] == "Page.loadEventFired"
+                            && event["sessionId"] == self.session.as_str() =>
+                    {
+                        return;
+                    }
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => {
+                        panic!("the browser closed while loading {url}")
+                    }
+                }
+            }
+        })
+        .await;
+        assert!(
+            loaded.is_ok(),
+            "{url} did not finish loading in {TIMEOUT:?}"
+        );
+        navigation
+    }
+
+    /// Evaluates `expression` in the page and returns its value, awaiting it when it is a
+    /// promise; an exception fails the test.
+    pub async fn evaluate(&self, expression: &str) -> Value {
+        let out = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expression, "awaitPromise": true, "returnByValue": true}),
+            )
+            .await;
+        if let Some(exception) = out.get("exceptionDetails") {
+            panic!("`{expression}` threw: {exception}");
+        }
+        out["result"]["value"].clone()
+    }
+
+    /// Sends any protocol command to this page's session and returns its result.
+    pub async fn call(&self, method: &str, params: Value) -> Value {
+        self.cdp.call(Some(&self.session), method, params).await
+    }
+}
+
+/// The protocol over the pipe: JSON messages, each ended by a NUL byte. Replies are matched to
+/// commands by id; everything else is an event, broadcast to whoever listens.
+#[derive(Debug, Clone)]
+struct Cdp {
+    writer: Arc<tokio::sync::Mutex<pipe::Sender>>,
+    pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>,
+    events: broadcast::Sender<Value>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl Cdp {
+    fn start(writer: pipe::Sender, mut reader: pipe::Receiver) -> Cdp {
+        let cdp = Cdp {
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            pending: Arc::default(),
+            events: broadcast::channel(1024).0,
+            next_id: Arc::new(AtomicU64::new(1)),
+        };
+        let (pending, events) = (cdp.pending.clone(), cdp.events.clone());
+        tokio::spawn(async move {
+            let mut buffer = Vec::new();
+            let mut chunk = vec![0u8; 64 * 1024];
+            while let Ok(n @ 1..) = reader.read(&mut chunk).await {
+                buffer.extend_from_slice(&chunk[..n]);
+                while let Some(end) = buffer.iter().position(|b| *b == 0) {
+                    let message: Vec<u8> = buffer.drain(..=end).collect();
+                    let Ok(message) = serde_json::from_slice::<Value>(&message[..end]) else {
+                        continue;
+                    };
+                    match message["id"].as_u64() {
+                        Some(id) => {
+                            if let Some(reply) = pending.lock().unwrap().remove(&id) {
+                                let _ = reply.send(message);
+                            }
+                        }
+                        None => {
+                            let _ = events.send(message);
+                        }
+                    }
+                }
+            }
+            // The browser is gone: every waiting command learns it.
+            pending.lock().unwrap().clear();
+        });
+        cdp
+    }
+
+    /// Sends `method` (to a page's `session`, or to the browser) and returns its result; a
+    /// protocol error, a closed browser or a timeout fails the test.
+    async fn call(&self, session: Option<&str>, method: &str, params: Value) -> Value {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut message = json!({"id": id, "method": method, "params": params});
+        if let Some(session) = session {
+            message["sessionId"] = json!(session);
+        }
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().unwrap().insert(id, tx);
+        let mut bytes = serde_json::to_vec(&message).unwrap();
+        bytes.push(0);
+        {
+            self.writer
+                .lock()
+                .await
+                .write_all(&bytes)
+                .await
+                .unwrap_or_else(|e| panic!("sending {method} to the browser: {e}"));
+        }
+        let reply = match tokio::time::timeout(TIMEOUT, rx).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(_)) => panic!("the browser closed before answering {method}"),
+            Err(_) => panic!("the browser did not answer {method} in {TIMEOUT:?}"),
+        };
+        if let Some(error) = reply.get("error") {
+            panic!("{method} failed: {error}");
+        }
+        reply["result"].clone()
+    }
+}
+
+/// Serves `socket` by relaying each connection to `target`.
+fn relay(socket: &Path, target: SocketAddr) -> JoinHandle<()> {
+    let listener = UnixListener::bind(socket).expect("binding the browser's relay socket");
+    tokio::spawn(async move {
+        while let Ok((mut inside, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outside) = TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inside, &mut outside).await;
+                }
+            });
+        }
+    })
+}
+
+/// Opens one end of a FIFO (blocking until the other end is opened, on a blocking thread).
+async fn open_fifo(path: PathBuf, write: bool) -> std::io::Result<std::fs::File> {
+    tokio::task::spawn_blocking(move || {
+        std::fs::OpenOptions::new()
+            .read(!write)
+            .write(write)
+            .open(path)
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+fn read_log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("browser.log")).unwrap_or_default()
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+}
+
+/// `path` as one single-quoted shell word.
+fn shell_quote(path: &Path) -> String {
+    format!(
+        "'{}'",
+        path.to_str().expect("utf-8 path").replace('\'', r"'\''")
+    )
+}
