@@ -2,8 +2,10 @@
 //! route in the OpenAPI document (which the router is built from). Each route must be classified
 //! below — an unclassified route fails the suite — and every non-public route is probed with no
 //! credentials (401), another org's session (404 for this org's resources; never their data),
-//! a viewer (403 unless the viewer holds the permission), an API key without the permission
-//! (403), and revoked and expired keys (401).
+//! a viewer (403 unless the viewer holds the permission), a member of another workspace only
+//! (org role billing, member in a second workspace: 404 for the first workspace's meetings, 403
+//! for organization-level permissions, never their content), an API key without the
+//! permission (403), and revoked and expired keys (401).
 
 use std::collections::BTreeSet;
 
@@ -285,10 +287,16 @@ const ROUTES: &[(&str, &str, Class, bool)] = &[
     ),
 ];
 
+/// How many of the first markers are content of the default workspace's meeting (what a member
+/// of another workspace must never see; the rest identify the org, which they belong to).
+const CONTENT_MARKERS: usize = 7;
+
 /// Org A's resources that path templates are filled with, and everything that identifies A.
 struct Fixture {
     owner: Session,
     viewer: Session,
+    /// Org role billing, member of a second workspace: no right to the default workspace.
+    elsewhere: Session,
     other: Session,
     narrow_key: String,
     revoked_key: String,
@@ -306,6 +314,28 @@ struct Fixture {
 async fn fixture(app: &TestApp) -> Fixture {
     let owner = app.register("owner-a@example.com", "Org A").await;
     let viewer = app.user_with_role(&owner, "viewer").await;
+    let elsewhere = app.user_with_role(&owner, "billing").await;
+    let r = app
+        .send(
+            &Cred::Session(owner.clone()),
+            Method::POST,
+            "/api/v1/workspaces",
+            Some(json!({"name": "Elsewhere"})),
+        )
+        .await;
+    let second = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .send(
+            &Cred::Session(owner.clone()),
+            Method::PUT,
+            &format!("/api/v1/workspaces/{second}/members/{}", elsewhere.user_id),
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
     let other = app.register("owner-b@example.com", "Org B").await;
     let (narrow_key, narrow_id) = app.api_key(&owner, &["billing:read"]).await;
     let (revoked_key, revoked_id) = app.api_key(&owner, &["keys:manage", "audit:read"]).await;
@@ -443,6 +473,7 @@ async fn fixture(app: &TestApp) -> Fixture {
     Fixture {
         owner,
         viewer,
+        elsewhere,
         other,
         narrow_key,
         revoked_key,
@@ -598,6 +629,38 @@ async fn every_route_is_classified_and_enforces_its_requirement_across_tenants_r
                 );
             } else {
                 assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what} as a viewer");
+            }
+            checked += 1;
+        }
+
+        if let Class::Perm(permission) = class {
+            let r = app
+                .send(&Cred::Session(f.elsewhere.clone()), m.clone(), &path, b())
+                .await;
+            let status = r.status();
+            let text = r.text().await.unwrap();
+            let meeting_scoped = matches!(
+                *permission,
+                "meetings:read" | "meetings:write" | "meetings:delete" | "bots:write"
+            );
+            if !meeting_scoped {
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{what} as a member of another workspace only"
+                );
+            } else if *resource {
+                assert_eq!(
+                    status,
+                    StatusCode::NOT_FOUND,
+                    "{what} as a member of another workspace only: {text}"
+                );
+            }
+            for marker in f.markers.iter().take(CONTENT_MARKERS) {
+                assert!(
+                    !text.contains(marker.as_str()),
+                    "{what} as a member of another workspace leaked `{marker}`: {text}"
+                );
             }
             checked += 1;
         }
