@@ -29,6 +29,15 @@ pub enum Cred {
     Bearer(String),
 }
 
+/// The `field` of a JSON answer, as text (an id, a key): fails the test if it is missing.
+pub async fn json_str(r: Response, field: &str) -> String {
+    let body: Value = r.json().await.unwrap();
+    body[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string `{field}` in {body}"))
+        .to_owned()
+}
+
 impl TestApp {
     /// Registers `email` (with its own org when allowed) and returns the session.
     pub async fn register(&self, email: &str, org: &str) -> Session {

@@ -20,7 +20,7 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use accounts::{Cred, PASSWORD, Session};
+pub use accounts::{Cred, PASSWORD, Session, json_str};
 pub use services::{Backend, BlobBackendChoice};
 
 /// A running meetvault for one test. Shuts down when dropped.

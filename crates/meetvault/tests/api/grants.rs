@@ -2,7 +2,7 @@
 //! 3): a narrow API key with `keys:manage` cannot mint a broader, longer-lived or unbound key,
 //! and a key with `members:manage` cannot make an admin by role change or invitation.
 
-use meetvault_test_support::{Cred, TestApp};
+use meetvault_test_support::{Cred, TestApp, json_str};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -57,10 +57,7 @@ async fn a_narrow_key_cannot_mint_a_broader_one() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let reader = r.json::<Value>().await.unwrap()["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let reader = json_str(r, "key").await;
     // …and the new key really is that narrow.
     let r = app
         .send(&Cred::Bearer(reader), Method::GET, "/api/v1/audit", None)
@@ -80,12 +77,7 @@ async fn a_short_lived_key_cannot_mint_one_that_outlives_it() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let short = Cred::Bearer(
-        r.json::<Value>().await.unwrap()["key"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    );
+    let short = Cred::Bearer(json_str(r, "key").await);
 
     let later = chrono::Utc::now() + chrono::Duration::days(30);
     let r = key_with(
@@ -137,12 +129,7 @@ async fn a_workspace_bound_key_cannot_mint_an_unbound_one() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let bound = Cred::Bearer(
-        r.json::<Value>().await.unwrap()["key"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    );
+    let bound = Cred::Bearer(json_str(r, "key").await);
     // `keys:manage` is organization-level: a key confined to a workspace holds none of it.
     let r = key_with(
         &app,

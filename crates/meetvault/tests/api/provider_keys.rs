@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use meetvault_test_support::media::wav_with_payload;
-use meetvault_test_support::{Cred, Session, TestApp};
+use meetvault_test_support::{Cred, Session, TestApp, json_str};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -136,10 +136,7 @@ async fn a_job_never_uses_a_key_its_owner_did_not_configure() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let job = r.json::<Value>().await.unwrap()["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job = json_str(r, "job_id").await;
     let mut last = Value::Null;
     for _ in 0..200 {
         last = app

@@ -3,7 +3,7 @@
 //! its workspace only, and a caller confined to some workspaces sees and changes only their
 //! meetings — as docs/permissions.md says.
 
-use meetvault_test_support::{Cred, Session, TestApp};
+use meetvault_test_support::{Cred, Session, TestApp, json_str};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -17,10 +17,7 @@ async fn workspace(app: &TestApp, owner: &Session, name: &str) -> String {
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    json_str(r, "id").await
 }
 
 async fn create(app: &TestApp, cred: &Cred, ws: Option<&str>) -> reqwest::Response {
@@ -69,10 +66,7 @@ async fn a_workspace_member_writes_in_their_workspace_and_only_reads_elsewhere()
         "{}",
         r.text().await.unwrap()
     );
-    let mine = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mine = json_str(r, "id").await;
     // Without a workspace, the meeting goes to the first one they may write in.
     let r = create(&app, &cred, None).await;
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -90,14 +84,11 @@ async fn a_workspace_member_writes_in_their_workspace_and_only_reads_elsewhere()
     // Elsewhere only their org role counts: read, never write.
     let r = create(&app, &cred, Some(&legal)).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let theirs = create(&app, &Cred::Session(owner.clone()), Some(&legal))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let theirs = json_str(
+        create(&app, &Cred::Session(owner.clone()), Some(&legal)).await,
+        "id",
+    )
+    .await;
     let r = app
         .send(
             &cred,
@@ -153,14 +144,7 @@ async fn a_workspace_bound_key_acts_only_in_its_workspace() {
     let sales = workspace(&app, &owner, "Sales").await;
     let legal = workspace(&app, &owner, "Legal").await;
     let owner_cred = Cred::Session(owner.clone());
-    let in_legal = create(&app, &owner_cred, Some(&legal))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let in_legal = json_str(create(&app, &owner_cred, Some(&legal)).await, "id").await;
     let r = app
         .send(
             &owner_cred,
@@ -170,12 +154,7 @@ async fn a_workspace_bound_key_acts_only_in_its_workspace() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let key = Cred::Bearer(
-        r.json::<Value>().await.unwrap()["key"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    );
+    let key = Cred::Bearer(json_str(r, "key").await);
 
     let r = create(&app, &key, Some(&sales)).await;
     assert_eq!(
@@ -184,10 +163,7 @@ async fn a_workspace_bound_key_acts_only_in_its_workspace() {
         "{}",
         r.text().await.unwrap()
     );
-    let in_sales = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let in_sales = json_str(r, "id").await;
     let r = create(&app, &key, None).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(r.json::<Value>().await.unwrap()["workspace_id"], sales);
@@ -247,22 +223,8 @@ async fn a_workspace_only_member_sees_nothing_of_other_workspaces() {
         .await;
     assert!(r.status().is_success());
     let owner_cred = Cred::Session(owner.clone());
-    let in_sales = create(&app, &owner_cred, Some(&sales))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let in_legal = create(&app, &owner_cred, Some(&legal))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let in_sales = json_str(create(&app, &owner_cred, Some(&sales)).await, "id").await;
+    let in_legal = json_str(create(&app, &owner_cred, Some(&legal)).await, "id").await;
     let cred = Cred::Session(clerk);
     assert_eq!(listed(&app, &cred).await, vec![in_sales.clone()]);
     let r = app

@@ -3,7 +3,7 @@
 //! their API keys and another user's support key get 403 `zero_access_owner_only`, unlocked or
 //! not; a meeting list shows them the meeting as locked, without its title.
 
-use meetvault_test_support::{Cred, PASSWORD, TestApp};
+use meetvault_test_support::{Cred, PASSWORD, TestApp, json_str};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -17,12 +17,7 @@ async fn support_key(app: &TestApp, s: &meetvault_test_support::Session) -> Cred
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    Cred::Bearer(
-        r.json::<Value>().await.unwrap()["key"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    )
+    Cred::Bearer(json_str(r, "key").await)
 }
 
 #[tokio::test]
@@ -45,10 +40,7 @@ async fn only_the_owner_reads_zero_access_content_even_while_it_is_unlocked() {
             Some(json!({"title": "Merger talks"})),
         )
         .await;
-    let id = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = json_str(r, "id").await;
     let r = app
         .send(
             &me,
