@@ -27,6 +27,7 @@ command -v espeak-ng >/dev/null || apt_missing+=(espeak-ng)
 # network namespace that socat relays the app and the protocol into.
 command -v chromium >/dev/null || apt_missing+=(chromium)
 command -v socat >/dev/null || apt_missing+=(socat)
+command -v ip >/dev/null || apt_missing+=(iproute2)
 for pkg in "$@"; do  # extra packages named by the caller (e.g. wrk for the benchmark)
   command -v "$pkg" >/dev/null || apt_missing+=("$pkg")
 done
