@@ -191,6 +191,9 @@ impl Config {
                 "checkpoint_every and checkpoint_interval_secs must be at least 1",
             );
         }
+        if self.audit.refusal_window_secs == 0 {
+            return invalid("audit.refusal_window_secs", "must be at least 1");
+        }
         let k = &self.keys;
         if k.zero_access_memory_kib < 65536
             || k.zero_access_iterations < 3
@@ -465,8 +468,11 @@ impl Default for RateLimitConfig {
 pub struct AuditConfig {
     /// A signed checkpoint is written after this many new entries…
     pub checkpoint_every: u64,
-    /// …or this often when the log has grown.
+    /// …or this often when the log has grown (reads never sign).
     pub checkpoint_interval_secs: u64,
+    /// Refused attempts of one kind from one source are written as their first entry and one
+    /// summary with a count per this many seconds.
+    pub refusal_window_secs: u64,
     /// The checkpoint origin line; unset: `<public_url host>/meetvault/audit` or
     /// `meetvault/<instance id>`.
     pub origin: Option<String>,
@@ -476,7 +482,8 @@ impl Default for AuditConfig {
     fn default() -> Self {
         Self {
             checkpoint_every: 100,
-            checkpoint_interval_secs: 300,
+            checkpoint_interval_secs: 60,
+            refusal_window_secs: 60,
             origin: None,
         }
     }

@@ -22,6 +22,7 @@ mod openai;
 mod probe;
 mod ratelimit;
 mod recordings;
+mod refusals;
 mod shutdown;
 mod speech;
 mod tls;
