@@ -163,6 +163,18 @@ impl Config {
                 );
             }
         }
+        for (i, host) in self.server.allowed_hosts.iter().enumerate() {
+            if host.is_empty()
+                || host
+                    .chars()
+                    .any(|c| c.is_whitespace() || matches!(c, '/' | '@' | '*'))
+            {
+                return invalid(
+                    &format!("server.allowed_hosts[{i}]"),
+                    "must be a host name or IP address such as meetvault.example.com (no scheme, path or wildcard)",
+                );
+            }
+        }
         let a = &self.auth;
         if a.argon2_memory_kib < 19456 || a.argon2_iterations < 2 || a.argon2_parallelism < 1 {
             return invalid(
@@ -253,6 +265,10 @@ pub struct ServerConfig {
     /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed; from any other
     /// peer the header is ignored and the peer address is the client.
     pub trusted_proxies: Vec<String>,
+    /// Host names (or IP literals) requests may name in `Host`, besides `public_url`'s host.
+    /// When this or `public_url` is set, any other host is answered 421 (a DNS-rebinding
+    /// defence); the health, readiness and metrics probes are exempt.
+    pub allowed_hosts: Vec<String>,
     pub tls: Option<TlsConfig>,
 }
 
@@ -266,6 +282,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 30,
             metrics_token: None,
             trusted_proxies: Vec::new(),
+            allowed_hosts: Vec::new(),
             tls: None,
         }
     }

@@ -72,6 +72,10 @@ pub enum ApiError {
         "no signed checkpoint covers this entry yet; the server signs one within {retry_after_secs} seconds"
     )]
     NotCheckpointedYet { retry_after_secs: u64 },
+    /// The request named a host this server does not serve (`server.public_url`,
+    /// `server.allowed_hosts`): a DNS-rebinding defence.
+    #[error("this server does not serve the host named in the request")]
+    MisdirectedHost,
     #[error("the request took too long and was stopped")]
     Timeout,
     #[error("{0}")]
@@ -122,6 +126,7 @@ impl ApiError {
             Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::NotCheckpointedYet { .. } => (StatusCode::TOO_EARLY, "not_checkpointed_yet"),
+            Self::MisdirectedHost => (StatusCode::MISDIRECTED_REQUEST, "misdirected_request"),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::BadMedia {

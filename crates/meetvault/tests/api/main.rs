@@ -13,6 +13,7 @@ mod encryption;
 mod errors;
 mod headers;
 mod helpers;
+mod hosts;
 mod jobs;
 mod lifecycle;
 mod logging;
