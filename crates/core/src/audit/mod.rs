@@ -103,6 +103,15 @@ impl Event {
         e
     }
 
+    /// A refused attempt by an anonymous caller, with the request's personal data; for
+    /// [`Core::audit_refusal`].
+    pub fn refusal(action: &'static str, reason: &'static str, meta: &RequestMeta) -> Self {
+        let mut e = Self::new(action, Actor::Anonymous, Outcome::Failure);
+        e.reason = Some(reason);
+        e.personal = Personal::from_meta(meta, None);
+        e
+    }
+
     pub fn resource(mut self, resource: impl ToString) -> Self {
         self.resource = Some(resource.to_string());
         self

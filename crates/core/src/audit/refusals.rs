@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{Event, Outcome, Personal};
+use super::{Event, Outcome};
 use crate::access::{Actor, Principal, RequestMeta};
 use crate::ids::{OrgId, UserId};
 use crate::{Core, CoreError};
@@ -180,13 +180,11 @@ impl Core {
         reason: &'static str,
         what: String,
     ) -> Result<(), CoreError> {
-        let actor = principal.map_or(Actor::Anonymous, Principal::actor);
-        let mut event = Event::new("auth.refused", actor, Outcome::Failure);
-        event.reason = Some(reason);
+        let mut event = Event::refusal("auth.refused", reason, meta);
+        event.actor = principal.map_or(Actor::Anonymous, Principal::actor);
         event.org_id = principal.map(|p| p.org_id);
         event.subject = principal.map(|p| p.user_id);
         event.resource = Some(what);
-        event.personal = Personal::from_meta(meta, None);
         self.audit_refusal(event).await
     }
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::login::LoginOutcome;
 use super::{EmailAddress, Limited, parse_name};
 use crate::access::{Actor, RequestMeta, Role, Scope};
-use crate::audit::{Event, Outcome, Personal};
+use crate::audit::{Event, Outcome};
 use crate::ids::{InvitationId, OrgId, SessionId, UserId};
 use crate::{Core, CoreError};
 
@@ -122,11 +122,9 @@ impl Core {
         let lookup = raw_token.get(..12).unwrap_or(raw_token);
         // Every refusal is audited (aggregated); the answer stays the same "gone" for each.
         let refused = |reason: &'static str, inv: Option<&InvitationRow>| {
-            let mut event = Event::new("invitation.accept", Actor::Anonymous, Outcome::Failure);
-            event.reason = Some(reason);
+            let mut event = Event::refusal("invitation.accept", reason, &meta);
             event.org_id = inv.map(|i| i.org_id.into());
             event.resource = inv.map(|i| InvitationId::from(i.id).to_string());
-            event.personal = Personal::from_meta(&meta, None);
             event
         };
         if let Err(e) = self

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{Limited, parse_role};
 use crate::access::{Actor, Credential, Permission, Permissions, Principal, RequestMeta, Scope};
-use crate::audit::{Event, Outcome, Personal};
+use crate::audit::Event;
 use crate::ids::{ApiKeyId, OrgId, SupportKeyId, UserId, WorkspaceId};
 use crate::{Core, CoreError};
 
@@ -311,12 +311,7 @@ impl Core {
         meta: RequestMeta,
     ) -> Result<Principal, CoreError> {
         let lookup = raw.get(..12).unwrap_or(raw).to_owned();
-        let refused = |reason: &'static str| {
-            let mut event = Event::new("support_key.use", Actor::Anonymous, Outcome::Failure);
-            event.reason = Some(reason);
-            event.personal = Personal::from_meta(&meta, None);
-            event
-        };
+        let refused = |reason: &'static str| Event::refusal("support_key.use", reason, &meta);
         if let Err(e) = self
             .refuse_if_spent(Limited::SupportKey, meta.ip, Some(&lookup))
             .await
@@ -385,11 +380,10 @@ fn key_refused(reason: &'static str, key: Option<(OrgId, ApiKeyId)>, meta: &Requ
         Some((_, id)) if reason != "bad_key" => Actor::ApiKey(id),
         _ => Actor::Anonymous,
     };
-    let mut event = Event::new("auth.refused", actor, Outcome::Failure);
-    event.reason = Some(reason);
+    let mut event = Event::refusal("auth.refused", reason, meta);
+    event.actor = actor;
     event.org_id = key.map(|(org, _)| org);
     event.resource = key.map(|(_, id)| id.to_string());
-    event.personal = Personal::from_meta(meta, None);
     event
 }
 

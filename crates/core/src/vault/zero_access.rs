@@ -384,13 +384,8 @@ impl Core {
             Err(CoreError::RateLimited { .. }) => "rate_limited",
             _ => return result,
         };
-        let mut event = Event::new(
-            "auth.recover_with_recovery_key",
-            crate::access::Actor::Anonymous,
-            crate::audit::Outcome::Failure,
-        );
-        event.reason = Some(reason);
-        event.personal = crate::audit::Personal::from_meta(meta, Some(email.as_str()));
+        let mut event = Event::refusal("auth.recover_with_recovery_key", reason, meta);
+        event.personal.email = Some(email.as_str().to_owned());
         self.audit_refusal(event).await?;
         result
     }

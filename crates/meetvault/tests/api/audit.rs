@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use crate::helpers::meetvault;
 
-fn verify_cli(app: &TestApp, extra: &[&str]) -> (i32, String) {
+/// `meetvault audit verify` on `app`'s database: exit code and output.
+pub(crate) fn verify_cli(app: &TestApp, extra: &[&str]) -> (i32, String) {
     let out = meetvault()
         .args(["--data-dir", app.config.data_dir.to_str().unwrap()])
         .args(["--database-url", app.config.database_url().expose()])

@@ -75,18 +75,8 @@ async fn three_hundred_refused_logins_are_four_entries_that_count_every_attempt(
     let total: u64 = logged.iter().map(|e| e["count"].as_u64().unwrap()).sum();
     assert_eq!(total, 300);
 
-    let out = crate::helpers::meetvault()
-        .args(["--data-dir", reader.config.data_dir.to_str().unwrap()])
-        .args(["--database-url", reader.config.database_url().expose()])
-        .args(["audit", "verify"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let (code, out) = crate::audit::verify_cli(&reader, &[]);
+    assert_eq!(code, 0, "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
