@@ -167,6 +167,18 @@ impl Config {
                 );
             }
         }
+        for (i, host) in self.server.allowed_hosts.iter().enumerate() {
+            if host.is_empty()
+                || host
+                    .chars()
+                    .any(|c| c.is_whitespace() || matches!(c, '/' | '@' | '*'))
+            {
+                return invalid(
+                    &format!("server.allowed_hosts[{i}]"),
+                    "must be a host name or IP address such as meetvault.example.com (no scheme, path or wildcard)",
+                );
+            }
+        }
         let a = &self.auth;
         if a.argon2_memory_kib < 19456 || a.argon2_iterations < 2 || a.argon2_parallelism < 1 {
             return invalid(
@@ -194,6 +206,9 @@ impl Config {
                 "audit.checkpoint_every",
                 "checkpoint_every and checkpoint_interval_secs must be at least 1",
             );
+        }
+        if self.audit.refusal_window_secs == 0 {
+            return invalid("audit.refusal_window_secs", "must be at least 1");
         }
         let k = &self.keys;
         if k.zero_access_memory_kib < 65536
@@ -254,6 +269,10 @@ pub struct ServerConfig {
     /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed; from any other
     /// peer the header is ignored and the peer address is the client.
     pub trusted_proxies: Vec<String>,
+    /// Host names (or IP literals) requests may name in `Host`, besides `public_url`'s host.
+    /// When this or `public_url` is set, any other host is answered 421 (a DNS-rebinding
+    /// defence); the health, readiness and metrics probes are exempt.
+    pub allowed_hosts: Vec<String>,
     pub tls: Option<TlsConfig>,
 }
 
@@ -267,6 +286,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 30,
             metrics_token: None,
             trusted_proxies: Vec::new(),
+            allowed_hosts: Vec::new(),
             tls: None,
         }
     }
@@ -469,8 +489,11 @@ impl Default for RateLimitConfig {
 pub struct AuditConfig {
     /// A signed checkpoint is written after this many new entries…
     pub checkpoint_every: u64,
-    /// …or this often when the log has grown.
+    /// …or this often when the log has grown (reads never sign).
     pub checkpoint_interval_secs: u64,
+    /// Refused attempts of one kind from one source are written as their first entry and one
+    /// summary with a count per this many seconds.
+    pub refusal_window_secs: u64,
     /// The checkpoint origin line; unset: `<public_url host>/meetvault/audit` or
     /// `meetvault/<instance id>`.
     pub origin: Option<String>,
@@ -480,7 +503,8 @@ impl Default for AuditConfig {
     fn default() -> Self {
         Self {
             checkpoint_every: 100,
-            checkpoint_interval_secs: 300,
+            checkpoint_interval_secs: 60,
+            refusal_window_secs: 60,
             origin: None,
         }
     }

@@ -39,6 +39,10 @@ pub enum CoreError {
     },
     #[error("too many attempts")]
     RateLimited { retry_after_secs: u64 },
+    /// The audit entry (or the log) is newer than the latest signed checkpoint; the writer
+    /// signs one within `retry_after_secs`.
+    #[error("no signed checkpoint covers this yet")]
+    NotCheckpointedYet { retry_after_secs: u64 },
     /// A dependency (Redis) is down; the action was refused rather than done unprotected.
     #[error("{0} is unavailable")]
     Unavailable(&'static str),

@@ -22,7 +22,7 @@ use meetvault_config::Config;
 use meetvault_ratelimit::RateLimiter;
 use meetvault_store::{BlobStore, Database, KeyMaterial, keyfile};
 
-use crate::audit::AuditSigner;
+use crate::audit::{AuditSigner, RefusalLog};
 pub use error::CoreError;
 pub use secrets::ServerKeys;
 
@@ -42,6 +42,7 @@ struct Inner {
     instance_key: KeyMaterial,
     keys: ServerKeys,
     signer: AuditSigner,
+    refusals: RefusalLog,
     hasher: PasswordHasher,
     limiter: RateLimiter,
     vault: vault::Vault,
@@ -103,6 +104,9 @@ impl Core {
         );
         let engine = transcription::LocalEngine::new(&config);
         let outbound = meetvault_outbound::Policy::new(&config.outbound.allow_hosts);
+        let refusals = RefusalLog::new(std::time::Duration::from_secs(
+            config.audit.refusal_window_secs,
+        ));
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -111,6 +115,7 @@ impl Core {
                 instance_key,
                 keys,
                 signer,
+                refusals,
                 hasher,
                 limiter,
                 vault,
@@ -144,6 +149,10 @@ impl Core {
 
     pub(crate) fn signer(&self) -> &AuditSigner {
         &self.inner.signer
+    }
+
+    pub(crate) fn refusals(&self) -> &RefusalLog {
+        &self.inner.refusals
     }
 
     pub fn hasher(&self) -> &PasswordHasher {

@@ -2,16 +2,17 @@
 //! signature — `Auth<perm::KeysManage>`, `Auth<OwnAccount>`, `Auth<AnyCaller>` — and receives
 //! a `Scope` only if the caller holds it; a handler without an `Auth<…>` has no `Scope` and so
 //! cannot reach tenant data. Also: the client address behind trusted proxies, session cookies,
-//! and the CSRF rule for cookie-authenticated unsafe requests.
+//! and the CSRF rule for cookie-authenticated unsafe requests. Every refusal here (403, CSRF) is
+//! audited as `auth.refused`, aggregated by core's refusal log; bad keys are audited by core.
 
 use std::marker::PhantomData;
 use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use meetvault_config::{Config, parse_ip_range};
-use meetvault_core::access::{Permission, Principal, RequestMeta, Scope};
+use meetvault_core::access::{Denied, Permission, Principal, RequestMeta, Scope};
 
 use crate::ApiError;
 use crate::server::PeerAddr;
@@ -85,11 +86,63 @@ impl<R: Requires> FromRequestParts<AppState> for Auth<R> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let principal = authenticate(parts, state).await?;
         let scope = match R::REQUIREMENT {
-            Requirement::Permission(p) => principal.authorize(p)?,
-            Requirement::OwnAccount => principal.own_account()?,
-            Requirement::AnyCaller => principal.whoami(),
+            Requirement::Permission(p) => principal.authorize(p),
+            Requirement::OwnAccount => principal.own_account(),
+            Requirement::AnyCaller => Ok(principal.whoami()),
         };
-        Ok(Self(scope, PhantomData))
+        match scope {
+            Ok(scope) => Ok(Self(scope, PhantomData)),
+            Err(denied) => {
+                let reason = match denied {
+                    Denied::Missing(_) => "forbidden",
+                    Denied::MfaEnrollmentRequired => "mfa_enrollment_required",
+                    Denied::SessionRequired => "session_required",
+                };
+                audit_refused(parts, state, Some(&principal), reason).await?;
+                Err(denied.into())
+            }
+        }
+    }
+}
+
+/// Records a refused request in the audit log (aggregated), naming the route it was for.
+async fn audit_refused(
+    parts: &Parts,
+    state: &AppState,
+    principal: Option<&Principal>,
+    reason: &'static str,
+) -> Result<(), ApiError> {
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    let meta = match principal {
+        Some(p) => p.meta.clone(),
+        None => request_meta(parts, state.core.config()),
+    };
+    let what = format!("{} {route}", parts.method);
+    Ok(state
+        .core
+        .audit_refused_request(principal, &meta, reason, what)
+        .await?)
+}
+
+/// For the routes that set a session cookie (register, login, invitation accept): a cross-site
+/// POST is refused (login CSRF) and audited.
+#[derive(Debug)]
+pub struct SameSite;
+
+impl FromRequestParts<AppState> for SameSite {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match parts.headers.get(header::ORIGIN) {
+            Some(origin) if !origin_is_ours(origin, &parts.headers, state.core.config()) => {
+                audit_refused(parts, state, None, "csrf_failed").await?;
+                Err(csrf_failed())
+            }
+            _ => Ok(Self),
+        }
     }
 }
 
@@ -107,8 +160,9 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Principal, 
     let token =
         session_cookie(&parts.headers, state.core.config()).ok_or(ApiError::Unauthenticated)?;
     let principal = state.core.authenticate_session(&token, meta).await?;
-    if !is_safe(&parts.method) {
-        check_csrf(parts, state, &principal)?;
+    if !is_safe(&parts.method) && !csrf_passes(parts, state, &principal) {
+        audit_refused(parts, state, Some(&principal), "csrf_failed").await?;
+        return Err(csrf_failed());
     }
     Ok(principal)
 }
@@ -119,24 +173,20 @@ fn is_safe(method: &Method) -> bool {
 
 /// A cookie-authenticated unsafe request must come from our own origin (`Origin` header), or
 /// carry the session's `X-CSRF-Token`.
-fn check_csrf(parts: &Parts, state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+fn csrf_passes(parts: &Parts, state: &AppState, principal: &Principal) -> bool {
     if let Some(origin) = parts.headers.get(header::ORIGIN)
         && origin_is_ours(origin, &parts.headers, state.core.config())
     {
-        return Ok(());
+        return true;
     }
-    if let (Some(token), meetvault_core::access::Credential::Session(id)) =
-        (parts.headers.get("x-csrf-token"), principal.credential)
-        && token
-            .to_str()
-            .is_ok_and(|t| state.core.csrf_token_matches(id, t))
-    {
-        return Ok(());
-    }
-    Err(csrf_failed())
+    matches!(
+        (parts.headers.get("x-csrf-token"), principal.credential),
+        (Some(token), meetvault_core::access::Credential::Session(id))
+            if token.to_str().is_ok_and(|t| state.core.csrf_token_matches(id, t))
+    )
 }
 
-pub(crate) fn csrf_failed() -> ApiError {
+fn csrf_failed() -> ApiError {
     ApiError::Forbidden {
         code: "csrf_failed",
         message: "a cookie-authenticated change must come from this site (Origin) or carry the \

@@ -67,6 +67,15 @@ pub enum ApiError {
     },
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    /// The audit entry is newer than the latest signed checkpoint (reads never sign one).
+    #[error(
+        "no signed checkpoint covers this entry yet; the server signs one within {retry_after_secs} seconds"
+    )]
+    NotCheckpointedYet { retry_after_secs: u64 },
+    /// The request named a host this server does not serve (`server.public_url`,
+    /// `server.allowed_hosts`): a DNS-rebinding defence.
+    #[error("this server does not serve the host named in the request")]
+    MisdirectedHost,
     #[error("the request took too long and was stopped")]
     Timeout,
     #[error("{0}")]
@@ -116,6 +125,8 @@ impl ApiError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::NotCheckpointedYet { .. } => (StatusCode::TOO_EARLY, "not_checkpointed_yet"),
+            Self::MisdirectedHost => (StatusCode::MISDIRECTED_REQUEST, "misdirected_request"),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::BadMedia {
@@ -147,6 +158,9 @@ impl From<CoreError> for ApiError {
             CoreError::Conflict(message) => Self::Conflict(message),
             CoreError::Invalid { field, message } => Self::Invalid { field, message },
             CoreError::RateLimited { retry_after_secs } => Self::RateLimited { retry_after_secs },
+            CoreError::NotCheckpointedYet { retry_after_secs } => {
+                Self::NotCheckpointedYet { retry_after_secs }
+            }
             CoreError::Unavailable(what) => {
                 Self::Unavailable(format!("{what} is unavailable; try again shortly"))
             }
@@ -213,7 +227,8 @@ impl IntoResponse for ApiError {
         let (status, code) = self.status_and_code();
         let message = self.to_string();
         let retry_after = match &self {
-            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            Self::RateLimited { retry_after_secs }
+            | Self::NotCheckpointedYet { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
         let source = match self {

@@ -17,6 +17,7 @@ use utoipa_axum::routes;
 use crate::ApiError;
 use crate::error::{ErrorBody, render_errors};
 use crate::json::BodyLimit;
+use crate::middleware::allowed_hosts::{self, AllowedHosts};
 use crate::middleware::timeout::RequestTimeout;
 use crate::middleware::{metrics, request_id, security_headers, timeout};
 use crate::routes::{self, openapi::OpenApiJson};
@@ -159,6 +160,10 @@ fn finish(router: Router<AppState>, state: AppState) -> Result<Router, serde_jso
         .layer(from_fn(security_headers::security_headers))
         .layer(from_fn_with_state(metrics, metrics::record))
         .layer(from_fn(render_errors))
+        .layer(from_fn_with_state(
+            AllowedHosts::from_config(config),
+            allowed_hosts::check_host,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(from_fn_with_state(request_timeout, timeout::timeout))
         .layer(Extension(BodyLimit(limit)))

@@ -1,6 +1,7 @@
 //! The server's lifecycle: bind the listeners (plain HTTP, or HTTPS plus an optional plain
 //! listener that redirects to it), serve, and on shutdown stop accepting, let in-flight
-//! requests finish within `server.shutdown_grace_secs`, then close the stores.
+//! requests finish within `server.shutdown_grace_secs`, then stop the audit writer (which
+//! writes the open refusal summaries and a final checkpoint) and close the stores.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -147,6 +148,8 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
+        // Checkpoints and refusal summaries are written by this task only, never by a read.
+        let audit = self.core.start_audit_writer().await;
         let token = CancellationToken::new();
         let make = self.app.into_make_service_with_connect_info::<PeerAddr>();
         let mut tasks = tokio::task::JoinSet::new();
@@ -177,6 +180,7 @@ impl Server {
         if let Some(result) = early {
             // A listener stopped on its own: that is a failure, whatever it returned.
             tasks.abort_all();
+            audit.shutdown().await;
             self.core.close().await;
             return match result? {
                 Ok(()) => Err(ServerError::Serve(std::io::Error::other(
@@ -201,6 +205,7 @@ impl Server {
             tracing::warn!("grace period over: closing the remaining connections");
             tasks.abort_all();
         }
+        audit.shutdown().await;
         self.core.close().await;
         tracing::info!("shut down");
         Ok(())

@@ -311,7 +311,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let core = meetvault_core::Core::open(config.clone())
         .await
         .context("opening storage")?;
-    spawn_checkpointer(core.clone());
     let server = meetvault_http::Server::bind(core.clone()).await?;
     tracing::info!(
         addr = %server.local_addr(),
@@ -354,21 +353,6 @@ async fn migrate(config: &Config, json: bool) -> anyhow::Result<()> {
         println!("applied {applied} migration(s); the database is at version {total}");
     }
     Ok(())
-}
-
-/// Signs an audit checkpoint every `audit.checkpoint_interval_secs` when the log has grown.
-fn spawn_checkpointer(core: meetvault_core::Core) {
-    let every = std::time::Duration::from_secs(core.config().audit.checkpoint_interval_secs);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            if let Err(e) = core.checkpoint().await {
-                tracing::error!(error = %e, "signing the periodic audit checkpoint failed");
-            }
-        }
-    });
 }
 
 /// Resolves on SIGTERM or Ctrl-C (SIGINT).

@@ -1,5 +1,7 @@
 //! What counts as a secret in a log line, and how it is masked: by key name (fields, JSON keys,
-//! header names) and by shape in free text (`password=…`, `Bearer …`, `mvk_…` API keys).
+//! header names) and by shape in free text (`password=…`, `Bearer …`, and every token shape
+//! meetvault issues: `mvk_…` API keys, `mvs_…` support keys, `mvi_…` invitations, session
+//! tokens, recovery codes, zero-access recovery keys and known-device cookies).
 
 use std::sync::LazyLock;
 
@@ -38,13 +40,30 @@ static KEY_VALUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 static AUTH_SCHEME: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]{4,}=*").ok());
-static API_KEY: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"\bmvk_[A-Za-z0-9]{8,}\b").ok());
+/// The token shapes meetvault issues (see `meetvault_auth::token` and `recovery`):
+/// prefixed keys and invitations (also their 8-character lookup ids), known-device cookies
+/// (`<32 hex>.<64 hex>.<64 hex>`), zero-access recovery keys (eight dash-separated groups of
+/// eight hex digits) and recovery codes (four groups of four Crockford base32 symbols).
+static TOKENS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"mv[ksi]_[A-Za-z0-9]{8,}",
+        r"|\b[0-9a-f]{32}\.[0-9a-f]{64}\.[0-9a-f]{64}\b",
+        r"|\b[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{8}){7}\b",
+        r"|\b[0-9a-hjkmnp-tv-z]{4}(?:-[0-9a-hjkmnp-tv-z]{4}){3}\b",
+    ))
+    .ok()
+});
+/// Runs of base64url characters: a run of exactly a session token's length (43: 32 random
+/// bytes, unpadded) is masked.
+static B64URL_RUN: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9_\-]+").ok());
+const SESSION_TOKEN_CHARS: usize = 43;
 
 /// Masks secrets that appear as text: `key=value` pairs with a sensitive key, auth headers,
-/// meetvault API keys. If a pattern could not be built, the whole text is withheld.
+/// meetvault's token shapes. If a pattern could not be built, the whole text is withheld.
 pub fn scrub_text(text: &str) -> String {
-    let (Some(kv), Some(scheme), Some(key)) = (&*KEY_VALUE, &*AUTH_SCHEME, &*API_KEY) else {
+    let (Some(kv), Some(scheme), Some(tokens), Some(run)) =
+        (&*KEY_VALUE, &*AUTH_SCHEME, &*TOKENS, &*B64URL_RUN)
+    else {
         return REDACTED.to_owned();
     };
     let out = kv.replace_all(text, |c: &regex::Captures<'_>| {
@@ -53,7 +72,15 @@ pub fn scrub_text(text: &str) -> String {
     let out = scheme.replace_all(&out, |c: &regex::Captures<'_>| {
         format!("{} {REDACTED}", &c[1])
     });
-    key.replace_all(&out, REDACTED).into_owned()
+    let out = tokens.replace_all(&out, REDACTED);
+    run.replace_all(&out, |c: &regex::Captures<'_>| {
+        if c[0].len() == SESSION_TOKEN_CHARS {
+            REDACTED.to_owned()
+        } else {
+            c[0].to_owned()
+        }
+    })
+    .into_owned()
 }
 
 /// Redacts a JSON value in place: values under sensitive keys are replaced, and every string
@@ -130,6 +157,52 @@ mod tests {
             assert!(!out.contains(secret), "{secret} survived in {out}");
         }
         assert!(out.contains("user=bob"), "{out}");
+    }
+
+    #[test]
+    fn every_token_shape_meetvault_issues_is_masked_in_free_text() {
+        let shapes = [
+            ("api key", "mvk_3fA9xQ2bZ0yX8wV7uT6sR5qP4oN3mL2k1AbCdE"),
+            ("support key", "mvs_9hG8fE7dC6bA5zY4xW3vU2tS1rQ0pO9nM8lK7j"),
+            ("invitation", "mvi_Q2w3E4r5T6y7U8i9O0pA1s2D3f4G5h6J7k8L9z"),
+            ("key lookup id", "mvk_3fA9xQ2b"),
+            (
+                "session token",
+                "q3Zk-9vJ_aB1cD2eF3gH4iJ5kL6mN7oP8qR9sT0uV1w",
+            ),
+            ("recovery code", "7k2m-9xqa-b4c8-vz3n"),
+            (
+                "zero-access recovery key",
+                "0a1b2c3d-4e5f6a7b-8c9d0e1f-2a3b4c5d-6e7f8a9b-0c1d2e3f-4a5b6c7d-8e9f0a1b",
+            ),
+            (
+                "known-device cookie",
+                "0123456789abcdef0123456789abcdef.\
+                 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff.\
+                 ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100",
+            ),
+        ];
+        for (what, token) in shapes {
+            let text = format!("POST /api/v1/invitations/{token}/accept from {token}, done");
+            let out = scrub_text(&text);
+            assert!(!out.contains(token), "{what} survived: {out}");
+            assert!(
+                out.contains("/api/v1/invitations/") && out.contains("done"),
+                "{out}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_and_hashes_that_are_not_tokens_survive() {
+        for text in [
+            "request_id=550e8400-e29b-41d4-a716-446655440000",
+            "mtg_0123456789abcdef0123456789abcdef",
+            "route=/api/v1/invitations/{token}/accept",
+            "leaf e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ] {
+            assert_eq!(scrub_text(text), text);
+        }
     }
 
     #[test]

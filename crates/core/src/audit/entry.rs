@@ -6,6 +6,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Version 1 of the entry format. Field order is the serialization order, so the JSON is canonical.
+/// `count` was added later and is left out when absent, so entries written before it keep their
+/// exact bytes (and every leaf hash and proof stays valid).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
@@ -21,6 +23,9 @@ pub struct Entry {
     pub subject: Option<String>,
     /// Hex HMAC-SHA256 of the canonical personal JSON under the subject's key.
     pub personal: Option<String>,
+    /// How many refused attempts this entry stands for (aggregated refusals only; absent: one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
 }
 
 impl Entry {
@@ -71,12 +76,29 @@ mod tests {
             reason: Some("unknown_user".into()),
             subject: None,
             personal: None,
+            count: None,
         };
         let text = e.to_canonical().unwrap();
         assert_eq!(
             text,
             r#"{"v":1,"seq":7,"time":"2026-11-24T10:00:00.000000Z","org":null,"action":"auth.login","actor":"anonymous","resource":null,"outcome":"failure","reason":"unknown_user","subject":null,"personal":null}"#
         );
+        assert_eq!(Entry::parse(&text).unwrap(), e);
+    }
+
+    #[test]
+    fn a_count_is_appended_only_when_present() {
+        let old = r#"{"v":1,"seq":7,"time":"2026-11-24T10:00:00.000000Z","org":null,"action":"auth.login","actor":"anonymous","resource":null,"outcome":"failure","reason":"rate_limited","subject":null,"personal":null}"#;
+        let mut e = Entry::parse(old).unwrap();
+        assert_eq!(e.count, None);
+        assert_eq!(
+            e.to_canonical().unwrap(),
+            old,
+            "an old entry keeps its bytes"
+        );
+        e.count = Some(299);
+        let text = e.to_canonical().unwrap();
+        assert!(text.ends_with(r#""personal":null,"count":299}"#), "{text}");
         assert_eq!(Entry::parse(&text).unwrap(), e);
     }
 }

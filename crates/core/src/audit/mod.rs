@@ -1,16 +1,19 @@
 //! The audit log service: records security-relevant events as Merkle leaves, signs checkpoints
 //! with the instance's Ed25519 key (C2SP signed-note format), and serves an org's entries,
 //! exports and inclusion proofs. Appends are never skipped: a failure to audit fails the action.
+//! Refused attempts are aggregated (`refusals`); checkpoints are signed by the writer only
+//! (`writer`), never because of a read.
 
 mod entry;
+mod refusals;
 mod signing;
 pub mod verify;
+mod writer;
 
 use chrono::{DateTime, Utc};
 use meetvault_crypto::keys::{self, SymmetricKey};
 use meetvault_crypto::merkle::{self, Hash};
-use meetvault_crypto::note::Checkpoint;
-use meetvault_store::{AuditFilter, AuditRow, CheckpointRow, StoreError};
+use meetvault_store::{AuditFilter, AuditRow, StoreError};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -20,8 +23,10 @@ use crate::{Core, CoreError};
 
 pub use entry::{Entry, Personal};
 pub use meetvault_crypto::note::NoteVerifier;
+pub(crate) use refusals::RefusalLog;
 pub use signing::AuditSigner;
 pub use verify::{Columns, LogItem, Problem, Report};
+pub use writer::AuditWriter;
 
 /// Whether the recorded action succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +58,8 @@ pub struct Event {
     /// a subject of their own so their personal data can be erased alone.
     pub subject: Option<UserId>,
     pub personal: Personal,
+    /// How many refused attempts the entry stands for; set by the refusal log only.
+    pub count: Option<u64>,
 }
 
 impl Event {
@@ -66,6 +73,7 @@ impl Event {
             reason: None,
             subject: None,
             personal: Personal::default(),
+            count: None,
         }
     }
 
@@ -95,6 +103,15 @@ impl Event {
         e
     }
 
+    /// A refused attempt by an anonymous caller, with the request's personal data; for
+    /// [`Core::audit_refusal`].
+    pub fn refusal(action: &'static str, reason: &'static str, meta: &RequestMeta) -> Self {
+        let mut e = Self::new(action, Actor::Anonymous, Outcome::Failure);
+        e.reason = Some(reason);
+        e.personal = Personal::from_meta(meta, None);
+        e
+    }
+
     pub fn resource(mut self, resource: impl ToString) -> Self {
         self.resource = Some(resource.to_string());
         self
@@ -121,6 +138,8 @@ pub struct AuditView {
     pub resource: Option<String>,
     pub outcome: String,
     pub reason: Option<String>,
+    /// How many attempts the entry stands for: more than one for an aggregated refusal.
+    pub count: u64,
     /// The personal data, unless its subject has been erased.
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -172,6 +191,7 @@ impl Core {
                     reason: event.reason.map(str::to_owned),
                     subject: has_subject.then(|| subject.to_string()),
                     personal: personal_mac.clone(),
+                    count: event.count,
                 };
                 let text = entry
                     .to_canonical()
@@ -196,7 +216,7 @@ impl Core {
         // one, without reading the latest checkpoint on every append.
         let every = self.config().audit.checkpoint_every;
         if u64::try_from(row.seq).is_ok_and(|seq| seq % every == 0) {
-            self.checkpoint().await?;
+            self.sign_checkpoint_if_grown().await?;
         }
         Ok(row.seq)
     }
@@ -227,38 +247,6 @@ impl Core {
             .db()
             .erase_audit_subject(user.uuid(), Utc::now())
             .await?)
-    }
-
-    /// Signs a checkpoint at the current size unless the latest already covers it; returns the
-    /// latest checkpoint either way.
-    pub async fn checkpoint(&self) -> Result<CheckpointRow, CoreError> {
-        let size = self.db().audit_size().await?;
-        if let Some(latest) = self.db().latest_checkpoint().await?
-            && latest.tree_size >= size
-        {
-            return Ok(latest);
-        }
-        let leaves = self.leaves(size).await?;
-        let root = merkle::root(&leaves);
-        let cp = Checkpoint {
-            origin: self.signer().origin().to_owned(),
-            size: u64::try_from(size).unwrap_or(0),
-            root,
-            extensions: Vec::new(),
-        };
-        let note = self
-            .signer()
-            .sign(&cp.to_text())
-            .map_err(CoreError::internal)?;
-        let row = CheckpointRow {
-            tree_size: size,
-            root_hash: root.to_vec(),
-            note,
-            created_at: Utc::now(),
-        };
-        self.db().insert_checkpoint(&row).await?;
-        tracing::info!(tree_size = size, "audit checkpoint signed");
-        Ok(row)
     }
 
     async fn leaves(&self, size: i64) -> Result<Vec<Hash>, CoreError> {
@@ -310,6 +298,10 @@ impl Core {
             resource: row.resource,
             outcome: row.outcome,
             reason: row.reason,
+            count: Entry::parse(&row.entry)
+                .ok()
+                .and_then(|e| e.count)
+                .unwrap_or(1),
             ip: personal.ip,
             user_agent: personal.user_agent,
             leaf_hash: hex::encode(&row.leaf_hash),
@@ -329,19 +321,19 @@ impl Core {
         Ok(serde_json::from_slice(&plain).ok())
     }
 
-    /// Inclusion proof of one of the org's entries against the latest checkpoint (signing a new
-    /// one first if the entry is newer). Another org's entry is "not found".
+    /// Inclusion proof of one of the org's entries against the latest signed checkpoint. An
+    /// entry newer than it is "not checkpointed yet" (the writer signs on its own schedule; a
+    /// read never does). Another org's entry is "not found".
     pub async fn audit_proof(&self, scope: &Scope, seq: i64) -> Result<InclusionProof, CoreError> {
         let row = self
             .db()
             .audit_entry(scope.org_id().uuid(), seq)
             .await?
             .ok_or(CoreError::NotFound("audit entry"))?;
-        let mut cp = self.db().latest_checkpoint().await?;
-        if cp.as_ref().is_none_or(|c| c.tree_size < seq) {
-            cp = Some(self.checkpoint().await?);
+        let cp = self.latest_checkpoint().await?;
+        if cp.tree_size < seq {
+            return Err(self.not_checkpointed_yet());
         }
-        let cp = cp.ok_or(CoreError::NotFound("audit checkpoint"))?;
         let leaves = self.leaves(cp.tree_size).await?;
         let index = u64::try_from(seq - 1).unwrap_or(0);
         let proof = merkle::inclusion_proof(&leaves, index).ok_or_else(|| {
@@ -361,9 +353,10 @@ impl Core {
 
     /// The org's export as JSON Lines: a header with the verifier key, every log position (the
     /// org's own entries in full, other positions as their leaf hash only, so nothing of another
-    /// tenant leaks and the tree can still be recomputed), then every checkpoint.
+    /// tenant leaks and the tree can still be recomputed), then every checkpoint. It ends at the
+    /// latest signed checkpoint; newer entries follow in a later export.
     pub async fn audit_export(&self, scope: &Scope) -> Result<Vec<String>, CoreError> {
-        let latest = self.checkpoint().await?;
+        let latest = self.latest_checkpoint().await?;
         let org = scope.org_id().uuid();
         let mut lines = vec![export_line(&ExportLine::Header {
             format: "meetvault-audit-export/v1",

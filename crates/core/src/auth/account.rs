@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use meetvault_auth::password::NewPassword;
 use meetvault_auth::token::{INVITATION, Token};
-use meetvault_store::identity::{OrgRow, UserRow, WorkspaceRow};
+use meetvault_store::identity::{InvitationRow, OrgRow, UserRow, WorkspaceRow};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -120,24 +120,54 @@ impl Core {
         meta: RequestMeta,
     ) -> Result<LoginOutcome, CoreError> {
         let lookup = raw_token.get(..12).unwrap_or(raw_token);
-        self.count_attempt(Limited::InvitationAccept, meta.ip, Some(lookup))
-            .await?;
+        // Every refusal is audited (aggregated); the answer stays the same "gone" for each.
+        let refused = |reason: &'static str, inv: Option<&InvitationRow>| {
+            let mut event = Event::refusal("invitation.accept", reason, &meta);
+            event.org_id = inv.map(|i| i.org_id.into());
+            event.resource = inv.map(|i| InvitationId::from(i.id).to_string());
+            event
+        };
+        if let Err(e) = self
+            .count_attempt(Limited::InvitationAccept, meta.ip, Some(lookup))
+            .await
+        {
+            if matches!(e, CoreError::RateLimited { .. }) {
+                self.audit_refusal(refused("rate_limited", None)).await?;
+            }
+            return Err(e);
+        }
         let gone =
             || CoreError::NotFound("invitation (it may have expired, been revoked or been used)");
-        let token = Token::parse(INVITATION, raw_token).map_err(|_| gone())?;
-        let inv = self
-            .db()
-            .invitation_by_lookup(token.lookup())
-            .await?
-            .ok_or_else(gone)?;
+        let found = match Token::parse(INVITATION, raw_token) {
+            Ok(token) => self
+                .db()
+                .invitation_by_lookup(token.lookup())
+                .await?
+                .map(|inv| (token, inv)),
+            Err(_) => None,
+        };
+        let Some((token, inv)) = found else {
+            self.audit_refusal(refused("bad_token", None)).await?;
+            return Err(gone());
+        };
         let now = Utc::now();
-        if !self
-            .keys()
-            .credential_matches(inv.pepper_version, token.expose(), &inv.mac)
-            || inv.accepted_at.is_some()
-            || inv.revoked_at.is_some()
-            || inv.expires_at <= now
-        {
+        let reason =
+            if !self
+                .keys()
+                .credential_matches(inv.pepper_version, token.expose(), &inv.mac)
+            {
+                Some("bad_token")
+            } else if inv.accepted_at.is_some() {
+                Some("used")
+            } else if inv.revoked_at.is_some() {
+                Some("revoked")
+            } else if inv.expires_at <= now {
+                Some("expired")
+            } else {
+                None
+            };
+        if let Some(reason) = reason {
+            self.audit_refusal(refused(reason, Some(&inv))).await?;
             return Err(gone());
         }
         let name = parse_name("name", name)?;
@@ -237,7 +267,7 @@ impl Core {
             let mut event = Event::by(scope, "auth.password_change");
             event.outcome = Outcome::Failure;
             event.reason = Some("bad_password");
-            self.audit(event).await?;
+            self.audit_refusal(event).await?;
             return Err(CoreError::invalid(
                 "current_password",
                 "is not your current password",

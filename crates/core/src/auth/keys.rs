@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::Limited;
 use crate::access::{Actor, Credential, Permission, Permissions, Principal, RequestMeta, Scope};
 use crate::audit::Event;
-use crate::ids::{ApiKeyId, SupportKeyId, UserId, WorkspaceId};
+use crate::ids::{ApiKeyId, OrgId, SupportKeyId, UserId, WorkspaceId};
 use crate::{Core, CoreError};
 
 #[derive(Debug)]
@@ -262,7 +262,9 @@ impl Core {
     }
 
     /// The principal behind `Authorization: Bearer …`: an API key (`mvk_…`) or a support key
-    /// (`mvs_…`). A typo fails its checksum before any lookup.
+    /// (`mvs_…`). A typo fails its checksum before any lookup. Every refusal is audited
+    /// (aggregated): `bad_key` for one that names no key (in the org of the key its lookup
+    /// names, if any), `revoked_key`, `expired_key`.
     pub async fn authenticate_bearer(
         &self,
         raw: &str,
@@ -271,17 +273,37 @@ impl Core {
         if raw.starts_with("mvs_") {
             return self.authenticate_support_key(raw, meta).await;
         }
-        let token = Token::parse(API_KEY, raw).map_err(|_| CoreError::Unauthenticated)?;
-        let row = self
-            .db()
-            .api_key_by_lookup(token.lookup())
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
+        let found = match Token::parse(API_KEY, raw) {
+            Ok(token) => self
+                .db()
+                .api_key_by_lookup(token.lookup())
+                .await?
+                .map(|row| (token, row)),
+            Err(_) => None,
+        };
+        let Some((token, row)) = found else {
+            self.audit_refusal(key_refused("bad_key", None, &meta))
+                .await?;
+            return Err(CoreError::Unauthenticated);
+        };
         let now = Utc::now();
-        if !self
-            .keys()
-            .credential_matches(row.pepper_version, token.expose(), &row.mac)
-        {
+        let reason =
+            if !self
+                .keys()
+                .credential_matches(row.pepper_version, token.expose(), &row.mac)
+            {
+                Some("bad_key")
+            } else if row.revoked_at.is_some() {
+                Some("revoked_key")
+            } else if row.expires_at.is_some_and(|e| e <= now) {
+                Some("expired_key")
+            } else {
+                None
+            };
+        if let Some(reason) = reason {
+            let key = (row.org_id.into(), ApiKeyId::from(row.id));
+            self.audit_refusal(key_refused(reason, Some(key), &meta))
+                .await?;
             return Err(CoreError::Unauthenticated);
         }
         let principal = self.api_key_principal(&row, meta, now).await?;
@@ -365,8 +387,16 @@ impl Core {
         meta: RequestMeta,
     ) -> Result<Principal, CoreError> {
         let lookup = raw.get(..12).unwrap_or(raw).to_owned();
-        self.refuse_if_spent(Limited::SupportKey, meta.ip, Some(&lookup))
-            .await?;
+        let refused = |reason: &'static str| Event::refusal("support_key.use", reason, &meta);
+        if let Err(e) = self
+            .refuse_if_spent(Limited::SupportKey, meta.ip, Some(&lookup))
+            .await
+        {
+            if matches!(e, CoreError::RateLimited { .. }) {
+                self.audit_refusal(refused("rate_limited")).await?;
+            }
+            return Err(e);
+        }
         let now = Utc::now();
         let row = match Token::parse(SUPPORT_KEY, raw) {
             Ok(token) => match self.db().support_key_by_lookup(token.lookup()).await? {
@@ -385,6 +415,7 @@ impl Core {
             Err(_) => None,
         };
         let Some(row) = row else {
+            self.audit_refusal(refused("bad_key")).await?;
             self.count_attempt(Limited::SupportKey, meta.ip, Some(&lookup))
                 .await?;
             return Err(CoreError::Unauthenticated);
@@ -405,6 +436,20 @@ impl Core {
         }
         Ok(principal)
     }
+}
+
+/// A refused API key: anonymous, or the named key of its org when the lookup found one.
+fn key_refused(reason: &'static str, key: Option<(OrgId, ApiKeyId)>, meta: &RequestMeta) -> Event {
+    // Whoever holds a revoked or expired key's secret acts as that key; a wrong secret does not.
+    let actor = match key {
+        Some((_, id)) if reason != "bad_key" => Actor::ApiKey(id),
+        _ => Actor::Anonymous,
+    };
+    let mut event = Event::refusal("auth.refused", reason, meta);
+    event.actor = actor;
+    event.org_id = key.map(|(org, _)| org);
+    event.resource = key.map(|(_, id)| id.to_string());
+    event
 }
 
 fn api_key_view(r: ApiKeyRow) -> ApiKeyView {

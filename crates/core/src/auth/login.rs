@@ -167,7 +167,7 @@ impl Core {
         event.org_id = user.map(|u| u.org_id.into());
         event.subject = user.map(|u| u.id.into());
         event.personal = Personal::from_meta(meta, Some(email.as_str()));
-        self.audit(event).await.map(|_| ())
+        self.audit_refusal(event).await
     }
 
     /// Creates a session for `user` (login, registration, invitation accept).

@@ -366,7 +366,8 @@ impl Core {
 
     /// Password reset without the old password, for a zero-access user: the recovery key opens
     /// the user key, which is re-wrapped under the new password and a new recovery key (returned,
-    /// shown once). Every session ends. A wrong recovery key is "invalid credentials".
+    /// shown once). Every session ends. A wrong recovery key is "invalid credentials"; it and a
+    /// rate-limited attempt are audited (aggregated).
     pub async fn recover_account(
         &self,
         email: &str,
@@ -375,6 +376,27 @@ impl Core {
         meta: &RequestMeta,
     ) -> Result<RecoveryKey, CoreError> {
         let email = crate::auth::EmailAddress::parse(email)?;
+        let result = self
+            .recover_account_checked(&email, recovery_key, new_password, meta)
+            .await;
+        let reason = match &result {
+            Err(CoreError::InvalidCredentials) => "bad_recovery_key",
+            Err(CoreError::RateLimited { .. }) => "rate_limited",
+            _ => return result,
+        };
+        let mut event = Event::refusal("auth.recover_with_recovery_key", reason, meta);
+        event.personal.email = Some(email.as_str().to_owned());
+        self.audit_refusal(event).await?;
+        result
+    }
+
+    async fn recover_account_checked(
+        &self,
+        email: &crate::auth::EmailAddress,
+        recovery_key: &str,
+        new_password: String,
+        meta: &RequestMeta,
+    ) -> Result<RecoveryKey, CoreError> {
         self.count_attempt(
             crate::auth::Limited::Recovery,
             meta.ip,

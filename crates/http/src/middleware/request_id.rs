@@ -1,6 +1,8 @@
 //! Request ids and the access log: `X-Request-Id` is accepted when well-formed (else a new UUID
 //! is made), stored for the handlers and the error renderer, echoed on the response, and set on
-//! the `request` span so every log line of the request carries it.
+//! the `request` span so every log line of the request carries it. The span names the matched
+//! route template (`/api/v1/invitations/{token}/accept`), never the raw path: paths can carry
+//! tokens (invitation links) and ids a log reader need not see.
 
 use std::time::Instant;
 
@@ -43,12 +45,11 @@ pub async fn request_id_and_log(mut request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
-    // The path only: query strings can carry tokens and personal data.
+    // The route template only: a raw path or query string can carry tokens and personal data.
     let span = tracing::info_span!(
         "request",
         request_id = %id.as_str(),
         method = %request.method(),
-        path = %request.uri().path(),
         route = route.as_deref().unwrap_or("unmatched"),
     );
     let started = Instant::now();

@@ -80,9 +80,10 @@ pub async fn export(
 }
 
 /// An inclusion proof (RFC 9162) of one of the organization's entries against the latest
-/// signed checkpoint.
+/// signed checkpoint. An entry newer than that checkpoint answers 425 with `Retry-After`.
 #[utoipa::path(get, path = "/api/v1/audit/proof/{seq}", tag = "audit", params(("seq" = i64, Path, description = "Entry number")),
-    responses((status = 200, description = "Proof", body = Object), (status = 404, description = "No such entry of yours", body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "Proof", body = Object), (status = 404, description = "No such entry of yours", body = crate::error::ErrorBody),
+        (status = 425, description = "Not covered by a signed checkpoint yet; see Retry-After", body = crate::error::ErrorBody)))]
 pub async fn proof(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::AuditRead>,
@@ -96,10 +97,12 @@ pub async fn proof(
     Ok(ApiJson(app.core.audit_proof(&scope, seq).await?))
 }
 
-/// The latest signed checkpoint (C2SP signed note: origin, tree size, root hash, signature).
+/// The latest signed checkpoint (C2SP signed note: origin, tree size, root hash, signature), as
+/// stored: reading it never signs one (the server signs every `audit.checkpoint_every` entries
+/// and every `audit.checkpoint_interval_secs` when the log grew).
 #[utoipa::path(get, path = "/api/v1/audit/checkpoint", tag = "audit", responses((status = 200, description = "Signed note", content_type = "text/plain")))]
 pub async fn checkpoint(State(app): State<AppState>) -> Result<Response, ApiError> {
-    let cp = app.core.checkpoint().await?;
+    let cp = app.core.latest_checkpoint().await?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         cp.note,

@@ -10,9 +10,7 @@ use meetvault_core::ids::SessionId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{
-    AnyCaller, Auth, OwnAccount, cookie, device_cookie_name, origin_is_ours, set_cookie,
-};
+use crate::auth::{AnyCaller, Auth, OwnAccount, SameSite, cookie, device_cookie_name, set_cookie};
 use crate::state::AppState;
 use crate::{ApiError, ApiJson};
 
@@ -63,16 +61,6 @@ pub struct PasswordChanged {
     pub sessions_ended: u64,
 }
 
-/// Refuses a cross-site POST to the cookie-setting routes (login CSRF).
-pub(crate) fn same_site_or_no_origin(headers: &HeaderMap, app: &AppState) -> Result<(), ApiError> {
-    match headers.get(header::ORIGIN) {
-        Some(origin) if !origin_is_ours(origin, headers, app.core.config()) => {
-            Err(crate::auth::csrf_failed())
-        }
-        _ => Ok(()),
-    }
-}
-
 pub(crate) fn session_response(
     app: &AppState,
     outcome: LoginOutcome,
@@ -112,10 +100,9 @@ pub(crate) fn session_response(
 pub async fn register(
     State(app): State<AppState>,
     Meta(meta): Meta,
-    headers: HeaderMap,
+    _: SameSite,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<Response, ApiError> {
-    same_site_or_no_origin(&headers, &app)?;
     let outcome = app
         .core
         .register(RegisterRequest {
@@ -139,10 +126,10 @@ pub async fn register(
 pub async fn login(
     State(app): State<AppState>,
     Meta(meta): Meta,
+    _: SameSite,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
-    same_site_or_no_origin(&headers, &app)?;
     let device = cookie(&headers, device_cookie_name(app.core.config()));
     let outcome = app
         .core

@@ -2,7 +2,7 @@
 //! (`members:manage`), and accepting an invitation (public, rate limited).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use meetvault_core::ids::{InvitationId, UserId, WorkspaceId};
 use meetvault_core::org::parse_role;
@@ -256,11 +256,10 @@ pub async fn revoke_invitation(
 pub async fn accept_invitation(
     State(app): State<AppState>,
     Meta(meta): Meta,
-    headers: HeaderMap,
+    _: crate::auth::SameSite,
     Path(token): Path<String>,
     ApiJson(body): ApiJson<AcceptBody>,
 ) -> Result<Response, ApiError> {
-    super::auth::same_site_or_no_origin(&headers, &app)?;
     let outcome = app
         .core
         .accept_invitation(&token, &body.name, body.password, meta)

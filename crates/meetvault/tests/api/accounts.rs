@@ -133,7 +133,9 @@ async fn the_session_cookie_has_every_protective_attribute_and_host_prefix_over_
     assert_eq!(stored, 0, "only a hash of the token is stored");
 
     let https = TestApp::spawn_with(|c| {
-        c.server.public_url = Some("https://meet.example.com".parse().unwrap())
+        c.server.public_url = Some("https://meet.example.com".parse().unwrap());
+        // The test client calls by address, not by the public name.
+        c.server.allowed_hosts = vec!["127.0.0.1".into()];
     })
     .await;
     let r = https

@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use crate::helpers::meetvault;
 
-fn verify_cli(app: &TestApp, extra: &[&str]) -> (i32, String) {
+/// `meetvault audit verify` on `app`'s database: exit code and output.
+pub(crate) fn verify_cli(app: &TestApp, extra: &[&str]) -> (i32, String) {
     let out = meetvault()
         .args(["--data-dir", app.config.data_dir.to_str().unwrap()])
         .args(["--database-url", app.config.database_url().expose()])
@@ -185,4 +186,71 @@ async fn checkpoints_proofs_and_exports_verify_against_the_served_key() {
     let (code, out) = verify_export(&export.replacen("workspace.create", "workspace.erased", 1));
     assert_eq!(code, Some(3));
     assert!(out.contains("was edited"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_the_checkpoint_never_signs_one_and_the_writer_does_on_its_schedule() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("reads@example.com", "O").await;
+    for i in 0..3 {
+        app.send(
+            &Cred::Session(owner.clone()),
+            Method::POST,
+            "/api/v1/workspaces",
+            Some(serde_json::json!({"name": format!("W{i}")})),
+        )
+        .await;
+    }
+    let signed = app.db().checkpoints().await.unwrap().len();
+    let size = |note: &str| note.lines().nth(1).unwrap().parse::<u64>().unwrap();
+    for _ in 0..50 {
+        let r = app.get("/api/v1/audit/checkpoint").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(size(&r.text().await.unwrap()), 0, "the start-up checkpoint");
+    }
+    assert_eq!(
+        app.db().checkpoints().await.unwrap().len(),
+        signed,
+        "50 anonymous reads after growth wrote no checkpoint"
+    );
+    let r = app
+        .send(
+            &Cred::Session(owner.clone()),
+            Method::GET,
+            "/api/v1/audit/proof/1",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 425, "an entry no checkpoint covers yet");
+    assert_eq!(r.headers()["retry-after"], "60");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_checkpointed_yet");
+    assert_eq!(app.db().checkpoints().await.unwrap().len(), signed);
+
+    // The writer side signs: a second instance of the installation signs at start, then every
+    // second while the log grows.
+    let _writer = app
+        .spawn_sibling(|c| c.audit.checkpoint_interval_secs = 1)
+        .await;
+    let started = std::time::Instant::now();
+    while size(
+        &app.get("/api/v1/audit/checkpoint")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    ) < 4
+    {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let r = app
+        .send(
+            &Cred::Session(owner),
+            Method::GET,
+            "/api/v1/audit/proof/1",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), 200);
 }

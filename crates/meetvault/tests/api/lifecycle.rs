@@ -87,7 +87,8 @@ async fn an_mfa_reset_by_an_admin_ends_every_session_of_the_member() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_pages_by_cursor_and_erasure_keeps_every_proof_valid() {
-    let app = TestApp::spawn().await;
+    // Every entry signs a checkpoint, so the proof below has one to stand on.
+    let app = TestApp::spawn_with(|c| c.audit.checkpoint_every = 1).await;
     let owner = app.register("pages@example.com", "O").await;
     let cred = Cred::Session(owner.clone());
     for name in ["A", "B", "C"] {

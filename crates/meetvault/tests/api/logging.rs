@@ -1,11 +1,12 @@
-//! The log, captured from the real binary: secrets sent in headers, query strings and bodies never
-//! appear in it, while the detail of an internal error does, under the request's id.
+//! The log, captured from the real binary: secrets sent in headers, query strings, bodies and
+//! paths (invitation links) never appear in it, while the detail of an internal error does,
+//! under the request's id.
 
 use std::time::Duration;
 
 use meetvault_test_support::execute;
 
-use crate::helpers::{ServerProcess, database_env};
+use crate::helpers::{Client, ServerProcess, database_env};
 
 const SECRETS: &[&str] = &[
     "hdr-bearer-7f3a9c",
@@ -122,5 +123,58 @@ async fn an_internal_error_is_logged_in_detail_under_its_request_id() {
     assert!(
         detail.contains("instance"),
         "the log names the failing table: {detail}"
+    );
+}
+
+#[tokio::test]
+async fn an_invitation_token_in_the_path_never_reaches_the_log_only_its_route_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_env(dir.path()).await;
+    let mut server = ServerProcess::start(
+        dir.path(),
+        &[
+            ("MEETVAULT_LOG__LEVEL", "debug"),
+            ("MEETVAULT_DATABASE__URL", &db),
+        ],
+    );
+    let owner = Client::register(&server.url(""), "owner@example.com").await;
+    let r = owner
+        .req(reqwest::Method::POST, "/api/v1/invitations")
+        .json(&serde_json::json!({"email": "new@example.com", "role": "member"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let token = r.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let accept = |token: String| {
+        let url = server.url(&format!("/api/v1/invitations/{token}/accept"));
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&serde_json::json!({"name": "New", "password": meetvault_test_support::PASSWORD}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(accept(token.clone()).await, 201);
+    assert_eq!(
+        accept(token.clone()).await,
+        404,
+        "used: refused, and audited"
+    );
+    server.wait_for_log(
+        |l| l.contains("/api/v1/invitations/{token}/accept") && l.contains("\"status\":404"),
+        Duration::from_secs(5),
+    );
+    let log = server.log();
+    let secret_part = &token[4..];
+    assert!(
+        !log.contains(secret_part) && !log.contains(&token[..12]),
+        "the invitation token reached the log:\n{log}"
     );
 }

@@ -157,6 +157,8 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
 async fn security_txt_follows_rfc_9116() {
     let app = TestApp::spawn_with(|c| {
         c.server.public_url = Some("https://meet.example.org".parse().unwrap());
+        // The test client calls by address, not by the public name.
+        c.server.allowed_hosts = vec!["127.0.0.1".into()];
         c.security_txt.contact = vec![
             "mailto:security@example.org".into(),
             "https://example.org/report".into(),
