@@ -109,6 +109,22 @@ impl Core {
         crate::auth::parse_role(&self.own_user(scope).await?.role)
     }
 
+    /// Only owners act on owners: an admin holds `members:manage` and `keys:manage` as an owner
+    /// does, but must not be able to weaken the accounts that can remove them — not their role,
+    /// membership, second factor, workspace roles or keys. Refuses with `refusal` when the
+    /// action touches an owner and the caller (read now) is not one.
+    pub(crate) async fn only_an_owner_acts_on(
+        &self,
+        scope: &Scope,
+        touches_an_owner: bool,
+        refusal: &str,
+    ) -> Result<(), CoreError> {
+        if touches_an_owner && self.caller_role(scope).await? != Role::Owner {
+            return Err(CoreError::NotAllowed(refusal.to_owned()));
+        }
+        Ok(())
+    }
+
     /// Changes a member's org role. Only owners grant or take away the owner role, and the last
     /// owner stays. The change applies on the member's very next request (roles are read on
     /// every request).
@@ -125,13 +141,12 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound("member"))?;
         let target_role = crate::auth::parse_role(&target.role)?;
-        if (role == Role::Owner || target_role == Role::Owner)
-            && self.caller_role(scope).await? != Role::Owner
-        {
-            return Err(CoreError::NotAllowed(
-                "only an owner can grant or change the owner role".into(),
-            ));
-        }
+        self.only_an_owner_acts_on(
+            scope,
+            role == Role::Owner || target_role == Role::Owner,
+            "only an owner can grant or change the owner role",
+        )
+        .await?;
         if target_role == Role::Owner
             && role != Role::Owner
             && self.db().count_owners(org).await? <= 1
@@ -164,17 +179,17 @@ impl Core {
             .user(org, user.uuid())
             .await?
             .ok_or(CoreError::NotFound("member"))?;
-        if crate::auth::parse_role(&target.role)? == Role::Owner {
-            if self.caller_role(scope).await? != Role::Owner {
-                return Err(CoreError::NotAllowed(
-                    "only an owner can remove an owner".into(),
-                ));
-            }
-            if self.db().count_owners(org).await? <= 1 {
-                return Err(CoreError::NotAllowed(
-                    "the last owner cannot be removed".into(),
-                ));
-            }
+        let target_role = crate::auth::parse_role(&target.role)?;
+        self.only_an_owner_acts_on(
+            scope,
+            target_role == Role::Owner,
+            "only an owner can remove an owner",
+        )
+        .await?;
+        if target_role == Role::Owner && self.db().count_owners(org).await? <= 1 {
+            return Err(CoreError::NotAllowed(
+                "the last owner cannot be removed".into(),
+            ));
         }
         self.db().delete_user(org, user.uuid()).await?;
         self.audit(Event::by(scope, "member.remove").resource(user))
@@ -185,10 +200,17 @@ impl Core {
     /// Clears a member's TOTP and recovery codes (a lost device) and ends all their sessions.
     pub async fn reset_member_mfa(&self, scope: &Scope, user: UserId) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();
-        self.db()
+        let target = self
+            .db()
             .user(org, user.uuid())
             .await?
             .ok_or(CoreError::NotFound("member"))?;
+        self.only_an_owner_acts_on(
+            scope,
+            crate::auth::parse_role(&target.role)? == Role::Owner,
+            "only an owner can reset an owner's two-factor authentication",
+        )
+        .await?;
         self.db().set_totp(org, user.uuid(), None, false).await?;
         self.db()
             .replace_recovery_codes(org, user.uuid(), &[])
@@ -266,10 +288,17 @@ impl Core {
             .workspace(org, ws.uuid())
             .await?
             .ok_or(CoreError::NotFound("workspace"))?;
-        self.db()
+        let target = self
+            .db()
             .user(org, user.uuid())
             .await?
             .ok_or(CoreError::NotFound("member"))?;
+        self.only_an_owner_acts_on(
+            scope,
+            crate::auth::parse_role(&target.role)? == Role::Owner,
+            "only an owner can change an owner's workspace roles",
+        )
+        .await?;
         self.db()
             .set_workspace_role(org, ws.uuid(), user.uuid(), role.map(Role::as_str))
             .await?;
@@ -289,11 +318,12 @@ impl Core {
         workspace: Option<WorkspaceId>,
     ) -> Result<InvitationCreated, CoreError> {
         let email = EmailAddress::parse(email)?;
-        if role == Role::Owner && self.caller_role(scope).await? != Role::Owner {
-            return Err(CoreError::NotAllowed(
-                "only an owner can invite an owner".into(),
-            ));
-        }
+        self.only_an_owner_acts_on(
+            scope,
+            role == Role::Owner,
+            "only an owner can invite an owner",
+        )
+        .await?;
         if let Some(ws) = workspace
             && self
                 .db()

@@ -19,6 +19,7 @@ mod logging;
 mod meetings;
 mod observability;
 mod openai;
+mod owners;
 mod probe;
 mod ratelimit;
 mod recordings;

@@ -1,0 +1,149 @@
+//! Owners through the API: only an owner acts on an owner's account (role, removal, two-factor
+//! reset, workspace roles, keys).
+
+use meetvault_auth::totp::{TotpSecret, code_at};
+use meetvault_test_support::{Cred, PASSWORD, Session, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn status_and_code(r: reqwest::Response) -> (StatusCode, String) {
+    let status = r.status();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    let code = body["error"]["code"].as_str().unwrap_or_default();
+    (status, code.to_owned())
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Turns on TOTP for `s`'s account through the API.
+async fn enrol_totp(app: &TestApp, s: &Session) {
+    let me = Cred::Session(s.clone());
+    let enrol: Value = app
+        .send(&me, Method::POST, "/api/v1/auth/mfa/totp", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = TotpSecret::from_base32(enrol["secret"].as_str().unwrap()).unwrap();
+    let r = app
+        .send(
+            &me,
+            Method::POST,
+            "/api/v1/auth/mfa/totp/confirm",
+            Some(json!({"code": code_at(&secret, now())})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn an_admin_cannot_reset_an_owners_two_factor_or_touch_their_account_but_an_owner_can() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@example.com", "O").await;
+    enrol_totp(&app, &owner).await;
+    let admin = app.user_with_role(&owner, "admin").await;
+    let member = app.user_with_role(&owner, "member").await;
+    let as_admin = Cred::Session(admin.clone());
+    let (owner_key, owner_key_id) = app.api_key(&owner, &["meetings:read"]).await;
+    let workspace = app
+        .send(&as_admin, Method::GET, "/api/v1/workspaces", None)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["workspaces"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let attempts = [
+        (
+            Method::DELETE,
+            format!("/api/v1/members/{}/mfa", owner.user_id),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/workspaces/{workspace}/members/{}", owner.user_id),
+            Some(json!({"role": "viewer"})),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/members/{}", owner.user_id),
+            Some(json!({"role": "viewer"})),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/members/{}", owner.user_id),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/api-keys/{owner_key_id}"),
+            None,
+        ),
+    ];
+    for (method, path, body) in attempts {
+        let r = app.send(&as_admin, method.clone(), &path, body).await;
+        assert_eq!(
+            status_and_code(r).await,
+            (StatusCode::FORBIDDEN, "not_allowed".to_owned()),
+            "an admin's {method} {path}"
+        );
+    }
+    let (status, code) = status_and_code(app.login(&owner.email, PASSWORD).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "mfa_required"),
+        "the owner's second factor is still asked for"
+    );
+    let r = app
+        .send(
+            &Cred::Bearer(owner_key.clone()),
+            Method::GET,
+            "/api/v1/meetings",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "the owner's key still works");
+
+    // Admins still manage everyone else.
+    let r = app
+        .send(
+            &as_admin,
+            Method::DELETE,
+            &format!("/api/v1/members/{}/mfa", member.user_id),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app
+        .send(
+            &as_admin,
+            Method::PUT,
+            &format!("/api/v1/workspaces/{workspace}/members/{}", member.user_id),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    // Another owner may reset an owner's second factor (a lost device).
+    let second = app.user_with_role(&owner, "owner").await;
+    let r = app
+        .send(
+            &Cred::Session(second),
+            Method::DELETE,
+            &format!("/api/v1/members/{}/mfa", owner.user_id),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.login(&owner.email, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
