@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use meetvault_auth::token::{INVITATION, Token};
-use meetvault_store::identity::{InvitationRow, WorkspaceRow};
+use meetvault_store::identity::{InvitationRow, OwnerGuarded, WorkspaceRow};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -147,17 +147,20 @@ impl Core {
             "only an owner can grant or change the owner role",
         )
         .await?;
-        if target_role == Role::Owner
-            && role != Role::Owner
-            && self.db().count_owners(org).await? <= 1
-        {
-            return Err(CoreError::NotAllowed(
-                "an organization keeps at least one owner; make someone else owner first".into(),
-            ));
-        }
-        self.db()
+        match self
+            .db()
             .set_user_role(org, user.uuid(), role.as_str())
-            .await?;
+            .await?
+        {
+            OwnerGuarded::Done => {}
+            OwnerGuarded::Missing => return Err(CoreError::NotFound("member")),
+            OwnerGuarded::LastOwner => {
+                return Err(CoreError::NotAllowed(
+                    "an organization keeps at least one owner; make someone else owner first"
+                        .into(),
+                ));
+            }
+        }
         self.audit(
             Event::by(scope, "member.role_change")
                 .resource(format!("{user} {target_role}->{role}")),
@@ -186,12 +189,15 @@ impl Core {
             "only an owner can remove an owner",
         )
         .await?;
-        if target_role == Role::Owner && self.db().count_owners(org).await? <= 1 {
-            return Err(CoreError::NotAllowed(
-                "the last owner cannot be removed".into(),
-            ));
+        match self.db().delete_user(org, user.uuid()).await? {
+            OwnerGuarded::Done => {}
+            OwnerGuarded::Missing => return Err(CoreError::NotFound("member")),
+            OwnerGuarded::LastOwner => {
+                return Err(CoreError::NotAllowed(
+                    "the last owner cannot be removed".into(),
+                ));
+            }
         }
-        self.db().delete_user(org, user.uuid()).await?;
         self.audit(Event::by(scope, "member.remove").resource(user))
             .await?;
         Ok(())

@@ -1,5 +1,6 @@
 //! Owners through the API: only an owner acts on an owner's account (role, removal, two-factor
-//! reset, workspace roles, keys).
+//! reset, workspace roles, keys), and an organization keeps an owner even when two owners step
+//! down or remove each other at the same moment.
 
 use meetvault_auth::totp::{TotpSecret, code_at};
 use meetvault_test_support::{Cred, PASSWORD, Session, TestApp};
@@ -146,4 +147,115 @@ async fn an_admin_cannot_reset_an_owners_two_factor_or_touch_their_account_but_a
         app.login(&owner.email, PASSWORD).await.status(),
         StatusCode::OK
     );
+}
+
+async fn owners_of(app: &TestApp, owner: &Session) -> Vec<String> {
+    let r = app
+        .send(
+            &Cred::Session(owner.clone()),
+            Method::GET,
+            "/api/v1/members",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "owner")
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Rounds of each race: an unguarded check-then-write (count the owners, then write) lost
+/// within the first 15 rounds in every trial run on SQLite.
+const ROUNDS: usize = 30;
+
+async fn demote_self(app: &TestApp, s: &Session) -> StatusCode {
+    app.send(
+        &Cred::Session(s.clone()),
+        Method::PATCH,
+        &format!("/api/v1/members/{}", s.user_id),
+        Some(json!({"role": "admin"})),
+    )
+    .await
+    .status()
+}
+
+async fn remove(app: &TestApp, by: &Session, whom: &Session) -> StatusCode {
+    app.send(
+        &Cred::Session(by.clone()),
+        Method::DELETE,
+        &format!("/api/v1/members/{}", whom.user_id),
+        None,
+    )
+    .await
+    .status()
+}
+
+/// Two owners, each with their own session; invitations are not the subject here.
+async fn spawn_for_races() -> TestApp {
+    TestApp::spawn_with(|c| c.rate_limit.attempts = 1000).await
+}
+
+#[tokio::test]
+async fn two_owners_stepping_down_at_the_same_moment_leave_exactly_one_owner() {
+    let app = spawn_for_races().await;
+    let mut owner = app.register("first@example.com", "O").await;
+    for round in 0..ROUNDS {
+        let other = app.user_with_role(&owner, "owner").await;
+        let (a, b) = tokio::join!(demote_self(&app, &owner), demote_self(&app, &other));
+        let mut statuses = [a, b];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::OK, StatusCode::FORBIDDEN],
+            "round {round}: exactly one steps down"
+        );
+        if a == StatusCode::OK {
+            owner = other;
+        }
+        assert_eq!(
+            owners_of(&app, &owner).await,
+            vec![owner.user_id.clone()],
+            "round {round}: the org keeps one owner"
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_owners_removing_each_other_at_the_same_moment_leave_exactly_one_owner() {
+    let app = spawn_for_races().await;
+    let mut owner = app.register("first@example.com", "O").await;
+    for round in 0..ROUNDS {
+        let other = app.user_with_role(&owner, "owner").await;
+        let (a, b) = tokio::join!(remove(&app, &owner, &other), remove(&app, &other, &owner));
+        let removed = [a, b]
+            .iter()
+            .filter(|s| **s == StatusCode::NO_CONTENT)
+            .count();
+        assert_eq!(removed, 1, "round {round}: exactly one removal ({a}, {b})");
+        // The loser is refused as the last owner, or, when already removed, as no one at all.
+        for s in [a, b] {
+            assert!(
+                [
+                    StatusCode::NO_CONTENT,
+                    StatusCode::FORBIDDEN,
+                    StatusCode::UNAUTHORIZED
+                ]
+                .contains(&s),
+                "round {round}: {s}"
+            );
+        }
+        if b == StatusCode::NO_CONTENT {
+            owner = other;
+        }
+        assert_eq!(
+            owners_of(&app, &owner).await,
+            vec![owner.user_id.clone()],
+            "round {round}: the org keeps one owner"
+        );
+    }
 }
