@@ -323,6 +323,8 @@ impl Core {
         role: Role,
         workspace: Option<WorkspaceId>,
     ) -> Result<InvitationCreated, CoreError> {
+        self.count_invitation(scope.org_id(), scope.user_id())
+            .await?;
         let email = EmailAddress::parse(email)?;
         self.only_an_owner_acts_on(
             scope,
@@ -342,9 +344,16 @@ impl Core {
                 "no such workspace in your organization",
             ));
         }
-        if self.db().email_taken(email.as_str()).await? {
+        // Only the caller's own members are named (they can list them anyway). An account in
+        // another org gets an invitation like any new email — it cannot be accepted, since an
+        // email has one account — so inviting cannot be used to find out who uses this server.
+        if self
+            .db()
+            .is_member_email(scope.org_id().uuid(), email.as_str())
+            .await?
+        {
             return Err(CoreError::Conflict(
-                "an account with this email already exists".into(),
+                "this email is already a member of your organization".into(),
             ));
         }
         let token = Token::generate(INVITATION);

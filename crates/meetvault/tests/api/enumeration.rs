@@ -20,7 +20,9 @@ async fn register_attempt(app: &TestApp, email: &str) -> (StatusCode, String) {
     let r = app
         .client
         .post(app.url("/api/v1/auth/register"))
-        .json(&json!({"email": email, "password": PASSWORD, "name": "Someone", "org_name": "Theirs"}))
+        .json(
+            &json!({"email": email, "password": PASSWORD, "name": "Someone", "org_name": "Theirs"}),
+        )
         .send()
         .await
         .unwrap();

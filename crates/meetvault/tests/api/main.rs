@@ -10,6 +10,7 @@ mod canary;
 mod cli;
 mod cli_transcribe;
 mod encryption;
+mod enumeration;
 mod errors;
 mod headers;
 mod helpers;

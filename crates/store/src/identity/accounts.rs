@@ -146,6 +146,25 @@ impl Database {
         })
     }
 
+    /// Whether any account exists at all (registration is open to the first user only, unless
+    /// configured otherwise).
+    pub async fn has_users(&self) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) AS one")
+                .fetch_one(pool).await?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Whether `org_id` has a member with this (normalized) email.
+    pub async fn is_member_email(&self, org_id: Uuid, email: &str) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE org_id = $1 AND email = $2")
+                .bind(org_id).bind(email).fetch_one(pool).await?;
+            Ok(n > 0)
+        })
+    }
+
     /// Whether an account exists with this (normalized) email, in any org.
     pub async fn email_taken(&self, email: &str) -> Result<bool, StoreError> {
         with_pool!(self, pool => {
