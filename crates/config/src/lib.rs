@@ -201,6 +201,9 @@ impl Config {
                 "attempts and period_secs must be at least 1",
             );
         }
+        if self.rate_limit.invitations_per_hour == 0 {
+            return invalid("rate_limit.invitations_per_hour", "must be at least 1");
+        }
         if self.audit.checkpoint_every == 0 || self.audit.checkpoint_interval_secs == 0 {
             return invalid(
                 "audit.checkpoint_every",
@@ -461,13 +464,16 @@ impl Default for AuthConfig {
     }
 }
 
-/// Limits on login, registration, password change, invitation accept and support-key use.
+/// Limits on login, registration, password change, invitation accept and support-key use, and
+/// on sending invitations.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitConfig {
     /// Attempts allowed per client IP and per target account in `period_secs` (GCRA).
     pub attempts: u32,
     pub period_secs: u64,
+    /// Invitations an hour per inviting member and per organization (GCRA).
+    pub invitations_per_hour: u32,
     /// Share the limits between instances through Redis; unset keeps them in process.
     /// The plain `REDIS_URL` environment variable is honoured too.
     pub redis_url: Option<Secret>,
@@ -478,6 +484,7 @@ impl Default for RateLimitConfig {
         Self {
             attempts: 10,
             period_secs: 300,
+            invitations_per_hour: 60,
             redis_url: None,
         }
     }

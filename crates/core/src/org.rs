@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use meetvault_auth::token::{INVITATION, Token};
-use meetvault_store::identity::{InvitationRow, WorkspaceRow};
+use meetvault_store::identity::{InvitationRow, OwnerGuarded, WorkspaceRow};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -120,6 +120,22 @@ impl Core {
         crate::auth::parse_role(&self.own_user(scope).await?.role)
     }
 
+    /// Only owners act on owners: an admin holds `members:manage` and `keys:manage` as an owner
+    /// does, but must not be able to weaken the accounts that can remove them — not their role,
+    /// membership, second factor, workspace roles or keys. Refuses with `refusal` when the
+    /// action touches an owner and the caller (read now) is not one.
+    pub(crate) async fn only_an_owner_acts_on(
+        &self,
+        scope: &Scope,
+        touches_an_owner: bool,
+        refusal: &str,
+    ) -> Result<(), CoreError> {
+        if touches_an_owner && self.caller_role(scope).await? != Role::Owner {
+            return Err(CoreError::NotAllowed(refusal.to_owned()));
+        }
+        Ok(())
+    }
+
     /// Changes a member's org role. Only owners grant or take away the owner role, and the last
     /// owner stays. The change applies on the member's very next request (roles are read on
     /// every request).
@@ -137,24 +153,26 @@ impl Core {
             .ok_or(CoreError::NotFound("member"))?;
         let target_role = crate::auth::parse_role(&target.role)?;
         check_grantable(scope.org_permissions(), role)?;
-        if (role == Role::Owner || target_role == Role::Owner)
-            && self.caller_role(scope).await? != Role::Owner
-        {
-            return Err(CoreError::NotAllowed(
-                "only an owner can grant or change the owner role".into(),
-            ));
-        }
-        if target_role == Role::Owner
-            && role != Role::Owner
-            && self.db().count_owners(org).await? <= 1
-        {
-            return Err(CoreError::NotAllowed(
-                "an organization keeps at least one owner; make someone else owner first".into(),
-            ));
-        }
-        self.db()
+        self.only_an_owner_acts_on(
+            scope,
+            role == Role::Owner || target_role == Role::Owner,
+            "only an owner can grant or change the owner role",
+        )
+        .await?;
+        match self
+            .db()
             .set_user_role(org, user.uuid(), role.as_str())
-            .await?;
+            .await?
+        {
+            OwnerGuarded::Done => {}
+            OwnerGuarded::Missing => return Err(CoreError::NotFound("member")),
+            OwnerGuarded::LastOwner => {
+                return Err(CoreError::NotAllowed(
+                    "an organization keeps at least one owner; make someone else owner first"
+                        .into(),
+                ));
+            }
+        }
         self.audit(
             Event::by(scope, "member.role_change")
                 .resource(format!("{user} {target_role}->{role}")),
@@ -176,19 +194,22 @@ impl Core {
             .user(org, user.uuid())
             .await?
             .ok_or(CoreError::NotFound("member"))?;
-        if crate::auth::parse_role(&target.role)? == Role::Owner {
-            if self.caller_role(scope).await? != Role::Owner {
-                return Err(CoreError::NotAllowed(
-                    "only an owner can remove an owner".into(),
-                ));
-            }
-            if self.db().count_owners(org).await? <= 1 {
+        let target_role = crate::auth::parse_role(&target.role)?;
+        self.only_an_owner_acts_on(
+            scope,
+            target_role == Role::Owner,
+            "only an owner can remove an owner",
+        )
+        .await?;
+        match self.db().delete_user(org, user.uuid()).await? {
+            OwnerGuarded::Done => {}
+            OwnerGuarded::Missing => return Err(CoreError::NotFound("member")),
+            OwnerGuarded::LastOwner => {
                 return Err(CoreError::NotAllowed(
                     "the last owner cannot be removed".into(),
                 ));
             }
         }
-        self.db().delete_user(org, user.uuid()).await?;
         self.audit(Event::by(scope, "member.remove").resource(user))
             .await?;
         Ok(())
@@ -197,10 +218,17 @@ impl Core {
     /// Clears a member's TOTP and recovery codes (a lost device) and ends all their sessions.
     pub async fn reset_member_mfa(&self, scope: &Scope, user: UserId) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();
-        self.db()
+        let target = self
+            .db()
             .user(org, user.uuid())
             .await?
             .ok_or(CoreError::NotFound("member"))?;
+        self.only_an_owner_acts_on(
+            scope,
+            crate::auth::parse_role(&target.role)? == Role::Owner,
+            "only an owner can reset an owner's two-factor authentication",
+        )
+        .await?;
         self.db().set_totp(org, user.uuid(), None, false).await?;
         self.db()
             .replace_recovery_codes(org, user.uuid(), &[])
@@ -281,10 +309,17 @@ impl Core {
         if let Some(role) = role {
             check_grantable(scope.permissions_in(ws), role)?;
         }
-        self.db()
+        let target = self
+            .db()
             .user(org, user.uuid())
             .await?
             .ok_or(CoreError::NotFound("member"))?;
+        self.only_an_owner_acts_on(
+            scope,
+            crate::auth::parse_role(&target.role)? == Role::Owner,
+            "only an owner can change an owner's workspace roles",
+        )
+        .await?;
         self.db()
             .set_workspace_role(org, ws.uuid(), user.uuid(), role.map(Role::as_str))
             .await?;
@@ -303,13 +338,16 @@ impl Core {
         role: Role,
         workspace: Option<WorkspaceId>,
     ) -> Result<InvitationCreated, CoreError> {
+        self.count_invitation(scope.org_id(), scope.user_id())
+            .await?;
         let email = EmailAddress::parse(email)?;
         check_grantable(scope.org_permissions(), role)?;
-        if role == Role::Owner && self.caller_role(scope).await? != Role::Owner {
-            return Err(CoreError::NotAllowed(
-                "only an owner can invite an owner".into(),
-            ));
-        }
+        self.only_an_owner_acts_on(
+            scope,
+            role == Role::Owner,
+            "only an owner can invite an owner",
+        )
+        .await?;
         if let Some(ws) = workspace
             && self
                 .db()
@@ -322,9 +360,16 @@ impl Core {
                 "no such workspace in your organization",
             ));
         }
-        if self.db().email_taken(email.as_str()).await? {
+        // Only the caller's own members are named (they can list them anyway). An account in
+        // another org gets an invitation like any new email — it cannot be accepted, since an
+        // email has one account — so inviting cannot be used to find out who uses this server.
+        if self
+            .db()
+            .is_member_email(scope.org_id().uuid(), email.as_str())
+            .await?
+        {
             return Err(CoreError::Conflict(
-                "an account with this email already exists".into(),
+                "this email is already a member of your organization".into(),
             ));
         }
         let token = Token::generate(INVITATION);

@@ -38,6 +38,12 @@ pub struct SessionView {
     pub current: bool,
 }
 
+fn registration_closed() -> CoreError {
+    CoreError::NotAllowed(
+        "registration is by invitation on this server; ask an admin of your organization to invite you".into(),
+    )
+}
+
 pub(crate) fn new_password(raw: String, email: &str, name: &str) -> Result<NewPassword, CoreError> {
     NewPassword::parse_for(raw, email, name)
         .map_err(|e| CoreError::invalid("password", e.to_string()))
@@ -45,11 +51,18 @@ pub(crate) fn new_password(raw: String, email: &str, name: &str) -> Result<NewPa
 
 impl Core {
     /// Registers a user with a new organization: the first user of the instance always, later
-    /// ones only with `auth.open_registration`.
+    /// ones only with `auth.open_registration`. Closed registration refuses before it looks at
+    /// the email, so the answer is the same for a known and an unknown one; open registration
+    /// must say "already exists" (there is no mail to confirm ownership through), so it is rate
+    /// limited like login.
     pub async fn register(&self, req: RegisterRequest) -> Result<LoginOutcome, CoreError> {
         let email = EmailAddress::parse(&req.email)?;
         self.count_attempt(Limited::Register, req.meta.ip, Some(email.as_str()))
             .await?;
+        let only_if_first = !self.config().auth.open_registration;
+        if only_if_first && self.db().has_users().await? {
+            return Err(registration_closed());
+        }
         let name = parse_name("name", &req.name)?;
         let org_name = parse_name("org_name", &req.org_name)?;
         let password = new_password(req.password, email.as_str(), &name)?;
@@ -88,15 +101,13 @@ impl Core {
             name: "Default".into(),
             created_at: now,
         };
-        let only_if_first = !self.config().auth.open_registration;
+        // Checked again in the same transaction: two racing first registrations, one owner.
         if !self
             .db()
             .create_org_with_owner(&org, &user, &workspace, only_if_first)
             .await?
         {
-            return Err(CoreError::NotAllowed(
-                "registration is by invitation on this server; ask an admin of your organization to invite you".into(),
-            ));
+            return Err(registration_closed());
         }
         let (org_id, user_id) = (OrgId::from(org.id), UserId::from(user.id));
         let event = Event::about(

@@ -9,8 +9,10 @@ use meetvault_store::identity::{ApiKeyRow, SupportKeyRow};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::Limited;
-use crate::access::{Actor, Credential, Permission, Permissions, Principal, RequestMeta, Scope};
+use super::{Limited, parse_role};
+use crate::access::{
+    Actor, Credential, Permission, Permissions, Principal, RequestMeta, Role, Scope,
+};
 use crate::audit::Event;
 use crate::ids::{ApiKeyId, OrgId, SupportKeyId, UserId, WorkspaceId};
 use crate::{Core, CoreError};
@@ -181,7 +183,26 @@ impl Core {
             .collect())
     }
 
+    /// Revokes one of the org's keys; a key made by an owner only an owner revokes.
     pub async fn revoke_api_key(&self, scope: &Scope, id: ApiKeyId) -> Result<(), CoreError> {
+        let org = scope.org_id().uuid();
+        let key = self
+            .db()
+            .api_key(org, id.uuid())
+            .await?
+            .ok_or(CoreError::NotFound("API key"))?;
+        // A key whose creator is gone no longer works; anyone with `keys:manage` may tidy it.
+        let creator = self.db().user(org, key.created_by).await?;
+        let by_owner = match creator {
+            Some(user) => parse_role(&user.role)? == Role::Owner,
+            None => false,
+        };
+        self.only_an_owner_acts_on(
+            scope,
+            by_owner,
+            "only an owner can revoke an owner's API key",
+        )
+        .await?;
         if !self
             .db()
             .revoke_api_key(scope.org_id().uuid(), id.uuid(), Utc::now())

@@ -65,7 +65,8 @@ pub fn parse_name(field: &'static str, raw: &str) -> Result<String, CoreError> {
     Ok(name.to_owned())
 }
 
-/// The actions whose attempts are rate limited per IP and per target account.
+/// The rate-limited actions: guessable ones per IP and per target account, invitations per
+/// inviting member and per organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limited {
     Login,
@@ -74,6 +75,8 @@ pub enum Limited {
     InvitationAccept,
     SupportKey,
     Recovery,
+    /// Sending an invitation.
+    Invitation,
 }
 
 impl Limited {
@@ -85,14 +88,27 @@ impl Limited {
             Self::InvitationAccept => "invitation",
             Self::SupportKey => "support",
             Self::Recovery => "recovery",
+            Self::Invitation => "invite",
         }
     }
 }
 
 impl Core {
-    fn quota(&self) -> Quota {
+    fn quota(&self, action: Limited) -> Quota {
         let r = &self.config().rate_limit;
-        Quota::per_period(r.attempts, Duration::from_secs(r.period_secs))
+        match action {
+            Limited::Invitation => {
+                Quota::per_period(r.invitations_per_hour, Duration::from_secs(3600))
+            }
+            Limited::Login
+            | Limited::Register
+            | Limited::PasswordChange
+            | Limited::InvitationAccept
+            | Limited::SupportKey
+            | Limited::Recovery => {
+                Quota::per_period(r.attempts, Duration::from_secs(r.period_secs))
+            }
+        }
     }
 
     /// The two buckets of an attempt: the client IP, and an HMAC of the target account (so 100
@@ -121,11 +137,24 @@ impl Core {
         ip: Option<IpAddr>,
         account: Option<&str>,
     ) -> Result<(), CoreError> {
+        self.count_in(action, self.limit_keys(action, ip, account))
+            .await
+    }
+
+    /// Counts one invitation sent by `user` of `org`, in the member's bucket and the org's (so
+    /// several admins together get no more than the org's quota); refuses when either is spent.
+    pub(crate) async fn count_invitation(&self, org: OrgId, user: UserId) -> Result<(), CoreError> {
+        let name = Limited::Invitation.name();
+        let keys = vec![format!("{name}:user:{user}"), format!("{name}:org:{org}")];
+        self.count_in(Limited::Invitation, keys).await
+    }
+
+    async fn count_in(&self, action: Limited, keys: Vec<String>) -> Result<(), CoreError> {
         let mut retry = 0;
-        for key in self.limit_keys(action, ip, account) {
+        for key in keys {
             let decision = self
                 .limiter()
-                .check(&key, self.quota())
+                .check(&key, self.quota(action))
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "rate limiter unavailable; refusing the attempt");
@@ -151,10 +180,14 @@ impl Core {
         account: Option<&str>,
     ) -> Result<(), CoreError> {
         for key in self.limit_keys(action, ip, account) {
-            let decision = self.limiter().peek(&key, self.quota()).await.map_err(|e| {
-                tracing::error!(error = %e, "rate limiter unavailable; refusing the attempt");
-                CoreError::Unavailable("the rate limiter")
-            })?;
+            let decision = self
+                .limiter()
+                .peek(&key, self.quota(action))
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "rate limiter unavailable; refusing the attempt");
+                    CoreError::Unavailable("the rate limiter")
+                })?;
             if let Decision::Limited { .. } = decision {
                 return Err(CoreError::RateLimited {
                     retry_after_secs: decision.retry_after_secs(),

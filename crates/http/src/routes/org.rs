@@ -203,9 +203,13 @@ pub async fn put_workspace_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Invites someone by email; the token (for the invitee) is in this response only.
+/// Invites someone by email; the token (for the invitee) is in this response only. An email
+/// with an account elsewhere on the server is invited like any other (the invitation cannot be
+/// accepted), so the answer does not reveal who has an account.
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "org", request_body = InvitationBody,
-    responses((status = 201, description = "Invited", body = Object), (status = 409, description = "Email taken", body = crate::error::ErrorBody)))]
+    responses((status = 201, description = "Invited", body = Object),
+              (status = 409, description = "Already a member of your organization", body = crate::error::ErrorBody),
+              (status = 429, description = "Too many invitations this hour", body = crate::error::ErrorBody)))]
 pub async fn create_invitation(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MembersManage>,

@@ -54,6 +54,65 @@ pub struct WorkspaceMemberRow {
     pub role: String,
 }
 
+/// What a change that must leave the org an owner did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerGuarded {
+    Done,
+    /// No such member (any more).
+    Missing,
+    /// Refused: the org would have been left without an owner.
+    LastOwner,
+}
+
+/// Runs `$statement` — a write that checks, in its own `WHERE`, that another owner remains — so
+/// that no two such checks interleave, then says what it did.
+///
+/// SQLite: the statement alone is atomic. A write statement takes the database's write lock
+/// before it reads a page (in WAL mode a stale read snapshot is refreshed, not used), so its
+/// `EXISTS` sees every committed change. PostgreSQL: a lone statement would not do — two
+/// owners demoting themselves would each see the other still an owner in their snapshots — so
+/// the statement runs in a transaction that first locks the org's row. The lock is
+/// `FOR NO KEY UPDATE`: it serializes these writers but still lets rows that reference the org
+/// (sessions, meetings, audit entries) be inserted meanwhile. Under READ COMMITTED the statement
+/// after the lock takes a new snapshot, so it sees what the previous holder committed.
+macro_rules! owner_guarded {
+    ($db:expr, $org:expr, $user:expr, $statement:expr) => {
+        match $db {
+            Database::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                owner_guarded!(@run &mut *conn, $org, $user, $statement)
+            }
+            Database::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SELECT id FROM orgs WHERE id = $1 FOR NO KEY UPDATE")
+                    .bind($org)
+                    .execute(&mut *tx)
+                    .await?;
+                let outcome = owner_guarded!(@run &mut *tx, $org, $user, $statement);
+                tx.commit().await?;
+                outcome
+            }
+        }
+    };
+    (@run $conn:expr, $org:expr, $user:expr, $statement:expr) => {{
+        if $statement.execute(&mut *$conn).await?.rows_affected() > 0 {
+            Ok(OwnerGuarded::Done)
+        } else {
+            let exists: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE org_id = $1 AND id = $2")
+                    .bind($org)
+                    .bind($user)
+                    .fetch_one(&mut *$conn)
+                    .await?;
+            Ok(if exists > 0 {
+                OwnerGuarded::LastOwner
+            } else {
+                OwnerGuarded::Missing
+            })
+        }
+    }};
+}
+
 const USER_COLUMNS: &str = "id, org_id, email, name, password_hash, role, totp_secret, \
                             totp_enabled, totp_last_step, created_at";
 
@@ -87,6 +146,25 @@ impl Database {
         })
     }
 
+    /// Whether any account exists at all (registration is open to the first user only, unless
+    /// configured otherwise).
+    pub async fn has_users(&self) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) AS one")
+                .fetch_one(pool).await?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Whether `org_id` has a member with this (normalized) email.
+    pub async fn is_member_email(&self, org_id: Uuid, email: &str) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE org_id = $1 AND email = $2")
+                .bind(org_id).bind(email).fetch_one(pool).await?;
+            Ok(n > 0)
+        })
+    }
+
     /// Whether an account exists with this (normalized) email, in any org.
     pub async fn email_taken(&self, email: &str) -> Result<bool, StoreError> {
         with_pool!(self, pool => {
@@ -113,12 +191,6 @@ impl Database {
         with_pool!(self, pool => Ok(sqlx::query_as::<_, UserRow>(&sql).bind(org_id).fetch_all(pool).await?))
     }
 
-    pub async fn count_owners(&self, org_id: Uuid) -> Result<i64, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'owner'",
-        ).bind(org_id).fetch_one(pool).await?))
-    }
-
     pub async fn set_password_hash(
         &self,
         org_id: Uuid,
@@ -132,20 +204,48 @@ impl Database {
         })
     }
 
+    /// Changes a member's org role, unless that would leave the org without an owner: the check
+    /// and the change are one step (see `owner_guarded!`).
     pub async fn set_user_role(
         &self,
         org_id: Uuid,
         user_id: Uuid,
         role: &str,
-    ) -> Result<bool, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query("UPDATE users SET role = $1 WHERE org_id = $2 AND id = $3")
-            .bind(role).bind(org_id).bind(user_id).execute(pool).await?.rows_affected() > 0))
+    ) -> Result<OwnerGuarded, StoreError> {
+        owner_guarded!(
+            self,
+            org_id,
+            user_id,
+            sqlx::query(
+                "UPDATE users SET role = $1 WHERE org_id = $2 AND id = $3 \
+             AND ($1 = 'owner' OR role <> 'owner' OR EXISTS (SELECT 1 FROM users AS other \
+             WHERE other.org_id = $2 AND other.role = 'owner' AND other.id <> $3))",
+            )
+            .bind(role)
+            .bind(org_id)
+            .bind(user_id)
+        )
     }
 
-    /// Removes a user and, by cascade, their sessions, keys, memberships and recovery codes.
-    pub async fn delete_user(&self, org_id: Uuid, user_id: Uuid) -> Result<bool, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query("DELETE FROM users WHERE org_id = $1 AND id = $2")
-            .bind(org_id).bind(user_id).execute(pool).await?.rows_affected() > 0))
+    /// Removes a user and, by cascade, their sessions, keys, memberships and recovery codes,
+    /// unless they are the org's last owner: the check and the removal are one step.
+    pub async fn delete_user(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<OwnerGuarded, StoreError> {
+        owner_guarded!(
+            self,
+            org_id,
+            user_id,
+            sqlx::query(
+                "DELETE FROM users WHERE org_id = $1 AND id = $2 \
+             AND (role <> 'owner' OR EXISTS (SELECT 1 FROM users AS other \
+             WHERE other.org_id = $1 AND other.role = 'owner' AND other.id <> $2))",
+            )
+            .bind(org_id)
+            .bind(user_id)
+        )
     }
 
     /// Stores (or clears) the sealed TOTP secret and whether it is active.

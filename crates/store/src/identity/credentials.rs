@@ -197,6 +197,11 @@ impl Database {
         with_pool!(self, pool => Ok(sqlx::query_as::<_, ApiKeyRow>(&sql).bind(org_id).fetch_all(pool).await?))
     }
 
+    pub async fn api_key(&self, org_id: Uuid, id: Uuid) -> Result<Option<ApiKeyRow>, StoreError> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE org_id = $1 AND id = $2");
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, ApiKeyRow>(&sql).bind(org_id).bind(id).fetch_optional(pool).await?))
+    }
+
     pub async fn revoke_api_key(
         &self,
         org_id: Uuid,

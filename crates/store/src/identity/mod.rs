@@ -3,7 +3,7 @@
 //! `org_id` it is confined to; the only unscoped reads are lookups by a credential (a session
 //! token hash, a key's lookup prefix, an email at login), which is how a tenant is found at all.
 
-pub use accounts::{OrgRow, UserRow, WorkspaceMemberRow, WorkspaceRow};
+pub use accounts::{OrgRow, OwnerGuarded, UserRow, WorkspaceMemberRow, WorkspaceRow};
 pub use credentials::{ApiKeyRow, InvitationRow, SessionRow, SupportKeyRow};
 
 /// Runs one body against whichever pool is configured. SQL is written once with `$n`
