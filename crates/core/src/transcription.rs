@@ -539,13 +539,6 @@ impl From<Job> for JobView {
     }
 }
 
-/// What the OpenAI-compatible endpoint returns: the engine's transcript and the audio's length.
-#[derive(Debug)]
-pub struct AdHocTranscript {
-    pub transcript: meetvault_whisper::Transcript,
-    pub duration_secs: f64,
-}
-
 impl Core {
     pub async fn job(&self, scope: &crate::access::Scope, id: Uuid) -> Result<JobView, CoreError> {
         self.queue()
@@ -571,41 +564,5 @@ impl Core {
             .into_iter()
             .map(JobView::from)
             .collect())
-    }
-
-    /// Transcribes an uploaded file at once with the local engine (the OpenAI-compatible
-    /// endpoint). Nothing is stored; the call is audited without content. A full waiting line
-    /// is a 429.
-    pub async fn transcribe_now(
-        &self,
-        scope: &crate::access::Scope,
-        audio: Vec<u8>,
-        filename: Option<&str>,
-        language: Option<String>,
-    ) -> Result<AdHocTranscript, CoreError> {
-        let _place = self.engine().try_queue().ok_or(CoreError::RateLimited {
-            retry_after_secs: 10,
-        })?;
-        let hint = crate::meetings::upload_hint(filename);
-        let limits = audio_limits(self.config());
-        let (pcm, info) = tokio::task::spawn_blocking(move || {
-            meetvault_audio::decode_to_vec(std::io::Cursor::new(audio), &hint, &limits)
-        })
-        .await
-        .map_err(CoreError::internal)?
-        .map_err(crate::media::audio_error)?;
-        let language = crate::meetings::check_language(&language)?;
-        let opts = decode_options(self.config(), None, language);
-        let transcript = self
-            .engine()
-            .run(pcm, opts, |_| ControlFlow::Continue(()))
-            .await?;
-        let mut event = crate::audit::Event::by(scope, "transcription.api");
-        event.reason = Some("local");
-        self.audit(event).await?;
-        Ok(AdHocTranscript {
-            transcript,
-            duration_secs: info.duration_secs,
-        })
     }
 }

@@ -69,6 +69,11 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("the request took too long and was stopped")]
     Timeout,
+    /// A streamed upload sent nothing for `server.body_idle_timeout_secs`.
+    #[error(
+        "no request body arrived for {idle_secs} seconds, so the upload was stopped and nothing was kept; send the body without pauses"
+    )]
+    BodyTimeout { idle_secs: u64 },
     #[error("{0}")]
     Unavailable(String),
     /// An uploaded file that cannot be used: `code` is specific (`audio_corrupt`,
@@ -117,6 +122,7 @@ impl ApiError {
             Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            Self::BodyTimeout { .. } => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::BadMedia {
                 code: code @ ("audio_unsupported" | "audio_no_audio_track"),
@@ -159,6 +165,8 @@ impl From<CoreError> for ApiError {
             CoreError::TooLarge { limit } => Self::PayloadTooLarge {
                 limit: usize::try_from(limit).unwrap_or(usize::MAX),
             },
+            CoreError::BodyStalled { idle_secs } => Self::BodyTimeout { idle_secs },
+            CoreError::BadBody(message) => Self::BadRequest(message),
             CoreError::TranscriptionUnavailable(message) => Self::Unavailable(message),
             CoreError::KeyUnavailable(detail) => {
                 tracing::error!(detail = %detail, "master key unavailable");

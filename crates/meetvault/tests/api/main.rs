@@ -24,5 +24,6 @@ mod ratelimit;
 mod recordings;
 mod shutdown;
 mod speech;
+mod streaming;
 mod tls;
 mod transcription;
