@@ -38,6 +38,8 @@ struct Payload {
 pub struct LocalEngine {
     dir: PathBuf,
     model: OnceCell<Arc<meetvault_whisper::Model>>,
+    /// Whether a failure to load the model has been logged (once is enough).
+    warned: std::sync::atomic::AtomicBool,
     permits: Arc<Semaphore>,
     endpoint_queue: Arc<Semaphore>,
 }
@@ -47,6 +49,7 @@ impl LocalEngine {
         Self {
             dir: config.model_dir(),
             model: OnceCell::new(),
+            warned: Default::default(),
             permits: Arc::new(Semaphore::new(
                 usize::try_from(config.jobs.transcription_concurrency)
                     .unwrap_or(1)
@@ -78,11 +81,14 @@ impl LocalEngine {
                         Ok(Arc::new(model))
                     }
                     Err(e) => {
-                        tracing::warn!(dir = %self.dir.display(), error = %e, "cannot load the local transcription model");
-                        Err(CoreError::TranscriptionUnavailable(format!(
-                            "the local transcription model at {} cannot be loaded ({e}); install it with `scripts/models.sh` or set transcription.model_dir",
-                            self.dir.display()
-                        )))
+                        // The path and the cause are for the operator, once; callers hear
+                        // only what to do.
+                        if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                            tracing::warn!(dir = %self.dir.display(), error = %e, "cannot load the local transcription model");
+                        }
+                        Err(CoreError::TranscriptionUnavailable(
+                            "no local transcription model is installed on this server; the operator can install one with `scripts/models.sh` or set transcription.model_dir (see the server log)".into(),
+                        ))
                     }
                 }
             })

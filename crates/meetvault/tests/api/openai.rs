@@ -234,3 +234,25 @@ async fn a_meeting_set_to_a_remote_openai_provider_is_transcribed_by_a_second_in
     assert!(error.contains("API key"), "{error}");
     assert!(!error.contains("wrongwrong"), "{error}");
 }
+
+#[tokio::test]
+async fn a_missing_model_is_a_503_that_does_not_say_where_the_server_looked() {
+    let empty = tempfile::tempdir().unwrap();
+    let dir = empty.path().to_owned();
+    let app = TestApp::spawn_with(|c| c.transcription.model_dir = Some(dir.clone())).await;
+    let owner = app.register("nomodel@example.com", "No model").await;
+    let (key, _) = app.api_key(&owner, &["meetings:write"]).await;
+    let r = call(
+        &app,
+        Some(&key),
+        form(wav_with_payload(&[0u8; 32_000]), "json"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("model"), "{body}");
+    assert!(
+        !body.contains(dir.to_str().unwrap()) && !body.contains("/tmp"),
+        "the answer shows a server path: {body}"
+    );
+}
