@@ -93,12 +93,24 @@ impl Core {
         Ok(EndpointPlace { _permit: permit })
     }
 
-    /// The endpoint's `language`, checked (422 naming the field).
+    /// The endpoint's `language`: one of Whisper's codes, and `en` when the installed model is
+    /// English-only (422 naming the field otherwise).
     pub async fn endpoint_language(
         &self,
         language: Option<String>,
     ) -> Result<Option<String>, CoreError> {
-        crate::meetings::check_language(&language)
+        let language = crate::meetings::check_language(&language)?;
+        if let Some(code) = &language
+            && crate::meetings::primary_language(code) != "en"
+            && !self.engine().model().await?.info().multilingual
+        {
+            return Err(CoreError::invalid(
+                "language",
+                "the installed transcription model is English-only: send `en` or leave the \
+                 language out (a multilingual model transcribes other languages)",
+            ));
+        }
+        Ok(language)
     }
 
     /// Streams an uploaded file (at most `max` bytes; a body silent for

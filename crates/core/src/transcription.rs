@@ -151,7 +151,8 @@ pub fn decode_options(
     language: Option<String>,
 ) -> meetvault_whisper::DecodeOptions {
     meetvault_whisper::DecodeOptions {
-        language,
+        // The engine knows languages, not regions (`pt-br` is Portuguese to it).
+        language: language.map(|l| crate::meetings::primary_language(&l).to_owned()),
         beam_size: usize::try_from(beam.unwrap_or(config.transcription.beam_size))
             .unwrap_or(1)
             .max(1),
