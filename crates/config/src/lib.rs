@@ -116,6 +116,9 @@ impl Config {
         if self.server.request_timeout_secs == 0 {
             return invalid("server.request_timeout_secs", "must be at least 1");
         }
+        if self.server.body_idle_timeout_secs == 0 {
+            return invalid("server.body_idle_timeout_secs", "must be at least 1");
+        }
         if self.server.body_limit_bytes < 1024 {
             return invalid("server.body_limit_bytes", "must be at least 1024");
         }
@@ -265,6 +268,9 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Largest request body read into memory (JSON and forms); streaming uploads have their own limits.
     pub body_limit_bytes: usize,
+    /// A streamed upload (recordings, `/v1/audio/transcriptions`) whose body sends nothing for
+    /// this long is stopped with 408 and leaves nothing behind.
+    pub body_idle_timeout_secs: u64,
     /// How long shutdown waits for in-flight requests before closing them.
     pub shutdown_grace_secs: u64,
     /// If set, `/metrics` requires `Authorization: Bearer <token>`.
@@ -286,6 +292,7 @@ impl Default for ServerConfig {
             public_url: None,
             request_timeout_secs: 30,
             body_limit_bytes: 1024 * 1024,
+            body_idle_timeout_secs: 30,
             shutdown_grace_secs: 30,
             metrics_token: None,
             trusted_proxies: Vec::new(),

@@ -65,6 +65,13 @@ pub enum CoreError {
     /// An upload over the configured size limit (bytes).
     #[error("larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
+    /// A streamed upload sent nothing for `idle_secs` (`server.body_idle_timeout_secs`) and was
+    /// stopped; nothing was kept.
+    #[error("no request body arrived for {idle_secs} seconds")]
+    BodyStalled { idle_secs: u64 },
+    /// A streamed request body broke off or is malformed (the caller's side); says what.
+    #[error("{0}")]
+    BadBody(String),
     /// Transcription cannot run here now (no local model installed, engine busy); the message
     /// says what to do.
     #[error("{0}")]

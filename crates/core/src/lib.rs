@@ -4,10 +4,12 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod endpoint;
 mod error;
 pub mod events;
 pub mod ids;
 pub mod instance;
+pub mod intake;
 mod media;
 pub mod meetings;
 pub mod org;
@@ -176,14 +178,37 @@ impl Core {
         &self.inner.outbound
     }
 
+    /// How long a streamed upload may send nothing before it is stopped.
+    pub(crate) fn body_idle_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.config().server.body_idle_timeout_secs)
+    }
+
+    /// Watches a streamed request body that is parsed before it is stored (multipart): at most
+    /// `max` bytes, no silence longer than `server.body_idle_timeout_secs`.
+    pub fn watch_body<S>(
+        &self,
+        body: S,
+        max: u64,
+    ) -> (
+        intake::Intake,
+        impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + use<S>,
+    )
+    where
+        S: futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send,
+    {
+        intake::Intake::watch(body, max, self.body_idle_timeout())
+    }
+
     /// The local transcription engine (its model loads on first use).
     pub fn engine(&self) -> &transcription::LocalEngine {
         &self.inner.engine
     }
 
-    /// Starts this instance's job workers (transcription); stop them with
+    /// Starts this instance's job workers (transcription) and the sweep of stale temporary
+    /// uploads; stop the workers with
     /// [`meetvault_jobs::Workers::shutdown`] before closing.
     pub fn start_workers(&self, owner: &str) -> meetvault_jobs::Workers {
+        self.spawn_staging_sweeper();
         meetvault_jobs::Workers::start(
             &self.inner.queue,
             owner,

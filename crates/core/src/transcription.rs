@@ -38,6 +38,8 @@ struct Payload {
 pub struct LocalEngine {
     dir: PathBuf,
     model: OnceCell<Arc<meetvault_whisper::Model>>,
+    /// Whether a failure to load the model has been logged (once is enough).
+    warned: std::sync::atomic::AtomicBool,
     permits: Arc<Semaphore>,
     endpoint_queue: Arc<Semaphore>,
 }
@@ -47,6 +49,7 @@ impl LocalEngine {
         Self {
             dir: config.model_dir(),
             model: OnceCell::new(),
+            warned: Default::default(),
             permits: Arc::new(Semaphore::new(
                 usize::try_from(config.jobs.transcription_concurrency)
                     .unwrap_or(1)
@@ -78,11 +81,14 @@ impl LocalEngine {
                         Ok(Arc::new(model))
                     }
                     Err(e) => {
-                        tracing::warn!(dir = %self.dir.display(), error = %e, "cannot load the local transcription model");
-                        Err(CoreError::TranscriptionUnavailable(format!(
-                            "the local transcription model at {} cannot be loaded ({e}); install it with `scripts/models.sh` or set transcription.model_dir",
-                            self.dir.display()
-                        )))
+                        // The path and the cause are for the operator, once; callers hear
+                        // only what to do.
+                        if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                            tracing::warn!(dir = %self.dir.display(), error = %e, "cannot load the local transcription model");
+                        }
+                        Err(CoreError::TranscriptionUnavailable(
+                            "no local transcription model is installed on this server; the operator can install one with `scripts/models.sh` or set transcription.model_dir (see the server log)".into(),
+                        ))
                     }
                 }
             })
@@ -145,7 +151,8 @@ pub fn decode_options(
     language: Option<String>,
 ) -> meetvault_whisper::DecodeOptions {
     meetvault_whisper::DecodeOptions {
-        language,
+        // The engine knows languages, not regions (`pt-br` is Portuguese to it).
+        language: language.map(|l| crate::meetings::primary_language(&l).to_owned()),
         beam_size: usize::try_from(beam.unwrap_or(config.transcription.beam_size))
             .unwrap_or(1)
             .max(1),
@@ -571,13 +578,6 @@ impl From<Job> for JobView {
     }
 }
 
-/// What the OpenAI-compatible endpoint returns: the engine's transcript and the audio's length.
-#[derive(Debug)]
-pub struct AdHocTranscript {
-    pub transcript: meetvault_whisper::Transcript,
-    pub duration_secs: f64,
-}
-
 impl Core {
     pub async fn job(&self, scope: &crate::access::Scope, id: Uuid) -> Result<JobView, CoreError> {
         let job = self
@@ -624,41 +624,5 @@ impl Core {
         let row = self.meeting_row(scope, meeting).await?;
         self.check_content_reader(scope, &row).await?;
         self.meeting_jobs(scope, meeting).await
-    }
-
-    /// Transcribes an uploaded file at once with the local engine (the OpenAI-compatible
-    /// endpoint). Nothing is stored; the call is audited without content. A full waiting line
-    /// is a 429.
-    pub async fn transcribe_now(
-        &self,
-        scope: &crate::access::Scope,
-        audio: Vec<u8>,
-        filename: Option<&str>,
-        language: Option<String>,
-    ) -> Result<AdHocTranscript, CoreError> {
-        let _place = self.engine().try_queue().ok_or(CoreError::RateLimited {
-            retry_after_secs: 10,
-        })?;
-        let hint = crate::meetings::upload_hint(filename);
-        let limits = audio_limits(self.config());
-        let (pcm, info) = tokio::task::spawn_blocking(move || {
-            meetvault_audio::decode_to_vec(std::io::Cursor::new(audio), &hint, &limits)
-        })
-        .await
-        .map_err(CoreError::internal)?
-        .map_err(crate::media::audio_error)?;
-        let language = crate::meetings::check_language(&language)?;
-        let opts = decode_options(self.config(), None, language);
-        let transcript = self
-            .engine()
-            .run(pcm, opts, |_| ControlFlow::Continue(()))
-            .await?;
-        let mut event = crate::audit::Event::by(scope, "transcription.api");
-        event.reason = Some("local");
-        self.audit(event).await?;
-        Ok(AdHocTranscript {
-            transcript,
-            duration_secs: info.duration_secs,
-        })
     }
 }

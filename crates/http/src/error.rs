@@ -78,6 +78,11 @@ pub enum ApiError {
     MisdirectedHost,
     #[error("the request took too long and was stopped")]
     Timeout,
+    /// A streamed upload sent nothing for `server.body_idle_timeout_secs`.
+    #[error(
+        "no request body arrived for {idle_secs} seconds, so the upload was stopped and nothing was kept; send the body without pauses"
+    )]
+    BodyTimeout { idle_secs: u64 },
     #[error("{0}")]
     Unavailable(String),
     /// An uploaded file that cannot be used: `code` is specific (`audio_corrupt`,
@@ -128,6 +133,7 @@ impl ApiError {
             Self::NotCheckpointedYet { .. } => (StatusCode::TOO_EARLY, "not_checkpointed_yet"),
             Self::MisdirectedHost => (StatusCode::MISDIRECTED_REQUEST, "misdirected_request"),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            Self::BodyTimeout { .. } => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::BadMedia {
                 code: code @ ("audio_unsupported" | "audio_no_audio_track"),
@@ -179,6 +185,8 @@ impl From<CoreError> for ApiError {
             CoreError::TooLarge { limit } => Self::PayloadTooLarge {
                 limit: usize::try_from(limit).unwrap_or(usize::MAX),
             },
+            CoreError::BodyStalled { idle_secs } => Self::BodyTimeout { idle_secs },
+            CoreError::BadBody(message) => Self::BadRequest(message),
             CoreError::TranscriptionUnavailable(message) => Self::Unavailable(message),
             CoreError::KeyUnavailable(detail) => {
                 tracing::error!(detail = %detail, "master key unavailable");

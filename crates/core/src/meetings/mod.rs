@@ -209,20 +209,34 @@ pub struct ListMeetings {
     pub limit: Option<u32>,
 }
 
+/// A language as Whisper names it (`en`, `de`, `yue`…), optionally with the region a remote
+/// provider may take (`pt-br`); lowercased. Anything else is refused, naming the field, so no
+/// job is queued that the engine would fail on.
 pub(crate) fn check_language(language: &Option<String>) -> Result<Option<String>, CoreError> {
-    match language.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(l)
-            if (2..=12).contains(&l.len())
-                && l.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-') =>
-        {
-            Ok(Some(l.to_ascii_lowercase()))
+    let Some(language) = language.as_deref().map(str::trim).filter(|l| !l.is_empty()) else {
+        return Ok(None);
+    };
+    let language = language.to_ascii_lowercase();
+    let region_ok = match language.split_once('-') {
+        None => true,
+        Some((_, region)) => {
+            (2..=8).contains(&region.len()) && region.bytes().all(|b| b.is_ascii_alphanumeric())
         }
-        Some(_) => Err(CoreError::invalid(
+    };
+    if region_ok && meetvault_stt::language::name_for_code(primary_language(&language)).is_some() {
+        Ok(Some(language))
+    } else {
+        Err(CoreError::invalid(
             "language",
-            "must be a language code such as en or pt-br",
-        )),
+            "must be one of Whisper's language codes (en, de, fr, es, pt, zh, ja, …), optionally \
+             with a region such as pt-br",
+        ))
     }
+}
+
+/// The language without its region (`pt-br` → `pt`).
+pub(crate) fn primary_language(code: &str) -> &str {
+    code.split_once('-').map_or(code, |(primary, _)| primary)
 }
 
 fn check_participants(participants: &[NewParticipant]) -> Result<(), CoreError> {

@@ -1,18 +1,16 @@
-//! Recordings: streamed in through the blob encryption layer (bounded memory, size-capped),
-//! checked by decoding them once in-process (a corrupt, truncated, empty, unsupported or
-//! over-long file is refused and leaves no row and no blob), and read back whole or by byte
-//! range. Each may carry a speaker label (one track per speaker, as the bot records), and its
-//! upload queues a transcription job. Its media type is the one decoding detected (`audio/…`),
-//! never the uploader's `Content-Type`, which is only a decoding hint: a member must not be able
-//! to make a recording that a browser would render as a page.
+//! Recordings: streamed in through the blob encryption layer (bounded memory, size-capped, a
+//! stalled body stopped), checked by decoding them once in-process (a corrupt, truncated, empty,
+//! unsupported or over-long file is refused and leaves no row and no blob), and read back whole
+//! or by byte range. Each may carry a speaker label (one track per speaker, as the bot records), and its
+//! upload queues a transcription job. Its media type is the one decoding detected
+//! (`audio/…`), never the uploader's `Content-Type`, which is only a decoding hint: a member
+//! must not be able to make a recording that a browser would render as a page.
 
 use std::ops::Range;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use meetvault_audio::{MediaType, OCTET_STREAM};
 use meetvault_crypto::envelope;
 use meetvault_crypto::stream::{self, StreamDecryptor, StreamEncryptor};
@@ -128,35 +126,23 @@ impl Core {
         let binding = bind(org, "recordings", id, "blob");
         let (encryptor, header) = StreamEncryptor::new(&key, kref, &binding);
         let blob_key = BlobKey::parse(&format!("orgs/{org}/meetings/{}/recordings/{id}", row.id))?;
-        let max = self.config().recordings.max_bytes;
-        let size = Arc::new(AtomicU64::new(0));
-        let too_big = Arc::new(AtomicBool::new(false));
-        let (counted, flag) = (size.clone(), too_big.clone());
-        let limited = body.map(move |c| {
-            let chunk = c?;
-            let total =
-                counted.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64;
-            if total > max {
-                flag.store(true, Ordering::Relaxed);
-                return Err(std::io::Error::other("upload exceeds recordings.max_bytes"));
-            }
-            Ok(chunk)
-        });
+        let (intake, body) = crate::intake::Intake::watch(
+            body,
+            self.config().recordings.max_bytes,
+            self.body_idle_timeout(),
+        );
         let stored = match self
             .blobs()
-            .put_stream(&blob_key, encrypt_stream(encryptor, header, limited))
+            .put_stream(&blob_key, encrypt_stream(encryptor, header, body))
             .await
         {
             Ok(stored) => stored,
             Err(e) => {
                 let _ = self.blobs().delete(&blob_key).await;
-                if too_big.load(Ordering::Relaxed) {
-                    return Err(CoreError::TooLarge { limit: max });
-                }
-                return Err(e.into());
+                return Err(intake.blame(e));
             }
         };
-        let plain = size.load(Ordering::Relaxed);
+        let plain = intake.size();
         // Decode it once, from the encrypted blob, to refuse what cannot be transcribed.
         let info = match self
             .probe_recording(

@@ -2,6 +2,8 @@
 //! except the routes whose work grows with what the caller sends and that have limits of their
 //! own: recording uploads (`recordings.max_bytes`, `recordings.max_duration_secs`) and the
 //! OpenAI-compatible transcription endpoint (its file limit and the engine's waiting line).
+//! Those two are not unbounded in time either: a body that sends nothing for
+//! `server.body_idle_timeout_secs` is stopped with 408 (see `meetvault_core::intake`).
 
 use std::time::Duration;
 

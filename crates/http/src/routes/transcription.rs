@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::Stream;
+use futures::{Stream, TryStreamExt};
 use meetvault_core::events::MeetingEvent;
 use meetvault_core::ids::{JobId, MeetingId};
 use meetvault_core::transcription::JobView;
@@ -180,18 +180,25 @@ pub async fn meeting_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-/// The largest file the OpenAI-compatible endpoint reads (it holds it in memory).
-const MAX_ENDPOINT_FILE: usize = 512 * 1024 * 1024;
+/// The largest file the OpenAI-compatible endpoint takes (streamed to an encrypted temporary
+/// blob, never held in memory).
+const MAX_ENDPOINT_FILE: u64 = 512 * 1024 * 1024;
+/// Room for the form's other fields beside the file.
+const FORM_FIELDS: u64 = 64 * 1024;
 
 /// OpenAI-compatible transcription with the local engine: multipart `file` (any supported
-/// format), `model` (any value; the local model answers), optional `language`,
-/// `response_format` (`json` default, `text`, `srt`, `vtt`, `verbose_json`); `prompt`,
-/// `temperature` and `timestamp_granularities[]` are accepted and ignored. Authenticate with an
-/// API key holding `meetings:write` (`Authorization: Bearer mvk_…`). Nothing is stored.
+/// format, up to 512 MiB), `model` (any value; the local model answers), optional `language`
+/// (a Whisper language code), `response_format` (`json` default, `text`, `srt`, `vtt`,
+/// `verbose_json`); `prompt`, `temperature` and `timestamp_granularities[]` are accepted and
+/// ignored. Authenticate with an API key holding `meetings:write` (`Authorization: Bearer
+/// mvk_…`). A full waiting line is refused (429) before the body is read; the file streams to
+/// an encrypted temporary blob deleted once decoded; a body that pauses for
+/// `server.body_idle_timeout_secs` is stopped (408). Nothing is stored.
 #[utoipa::path(post, path = "/v1/audio/transcriptions", tag = "transcription",
     request_body(content = Object, content_type = "multipart/form-data"),
-    responses((status = 200, description = "The transcript in the asked format", body = Object), (status = 415, description = "Not a supported audio format", body = crate::error::ErrorBody),
-        (status = 422, description = "Missing file, corrupt audio", body = crate::error::ErrorBody), (status = 429, description = "The engine's waiting line is full", body = crate::error::ErrorBody),
+    responses((status = 200, description = "The transcript in the asked format", body = Object), (status = 408, description = "The body stopped arriving", body = crate::error::ErrorBody),
+        (status = 413, description = "The file is over 512 MiB", body = crate::error::ErrorBody), (status = 415, description = "Not a supported audio format", body = crate::error::ErrorBody),
+        (status = 422, description = "Missing file, corrupt audio, unknown language", body = crate::error::ErrorBody), (status = 429, description = "The engine's waiting line is full", body = crate::error::ErrorBody),
         (status = 503, description = "No local model installed", body = crate::error::ErrorBody)))]
 pub async fn openai_transcriptions(
     State(app): State<AppState>,
@@ -214,40 +221,62 @@ pub async fn openai_transcriptions(
         multer::parse_boundary(content_type).map_err(|_| ApiError::UnsupportedMediaType {
             expected: "multipart/form-data",
         })?;
+    // A place in the line before a byte of the body is read: a busy server answers at once.
+    let place = app.core.endpoint_place().await?;
+    let (intake, raw) = app.core.watch_body(
+        body.into_data_stream().map_err(std::io::Error::other),
+        MAX_ENDPOINT_FILE + FORM_FIELDS,
+    );
+    // The body's own fault (too large, stalled, broken off) explains any failure after it.
+    let blame = |e: ApiError| match intake.fault() {
+        Some(meetvault_core::CoreError::TooLarge { .. }) => ApiError::PayloadTooLarge {
+            limit: MAX_ENDPOINT_FILE as usize,
+        },
+        Some(fault) => fault.into(),
+        None => e,
+    };
     let mut form = multer::Multipart::with_constraints(
-        body.into_data_stream(),
+        raw,
         boundary,
         multer::Constraints::new().size_limit(
             multer::SizeLimit::new()
-                .whole_stream(MAX_ENDPOINT_FILE as u64 + 64 * 1024)
-                .for_field("file", MAX_ENDPOINT_FILE as u64)
-                .per_field(64 * 1024),
+                .for_field("file", u64::MAX)
+                .per_field(FORM_FIELDS),
         ),
     );
-    let bad = |e: multer::Error| match e {
-        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
-            ApiError::PayloadTooLarge {
-                limit: MAX_ENDPOINT_FILE,
-            }
-        }
-        other => ApiError::BadRequest(format!("malformed multipart body: {other}")),
-    };
+    let bad = |e: multer::Error| ApiError::BadRequest(format!("malformed multipart body: {e}"));
     let (mut file, mut filename, mut language, mut format) =
         (None, None, None, String::from("json"));
-    while let Some(mut field) = form.next_field().await.map_err(bad)? {
+    while let Some(field) = form.next_field().await.map_err(|e| blame(bad(e)))? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "file" => {
                 filename = field.file_name().map(str::to_owned);
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(bad)? {
-                    bytes.extend_from_slice(&chunk);
-                }
-                file = Some(bytes);
+                let bytes = field.map_err(|e| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("malformed multipart body: {e}"),
+                    )
+                });
+                let staged = app
+                    .core
+                    .stage_audio(&scope, &place, bytes, MAX_ENDPOINT_FILE)
+                    .await
+                    .map_err(|e| blame(e.into()))?;
+                file = Some(staged);
             }
-            "language" => language = Some(field.text().await.map_err(bad)?),
+            "language" => {
+                let text = field.text().await.map_err(|e| blame(bad(e)))?;
+                // Checked as soon as it arrives, so a bad one is refused before the file.
+                language = app.core.endpoint_language(Some(text)).await?;
+            }
             "response_format" => {
-                format = field.text().await.map_err(bad)?.trim().to_ascii_lowercase()
+                format = field
+                    .text()
+                    .await
+                    .map_err(|e| blame(bad(e)))?
+                    .trim()
+                    .to_ascii_lowercase()
             }
             "model"
             | "prompt"
@@ -255,7 +284,7 @@ pub async fn openai_transcriptions(
             | "timestamp_granularities[]"
             | "timestamp_granularities"
             | "stream" => {
-                let _ = field.text().await.map_err(bad)?;
+                let _ = field.text().await.map_err(|e| blame(bad(e)))?;
             }
             other => {
                 return Err(ApiError::Invalid {
@@ -283,7 +312,7 @@ pub async fn openai_transcriptions(
     })?;
     let out = app
         .core
-        .transcribe_now(&scope, file, filename.as_deref(), language)
+        .transcribe_now(&scope, place, file, filename.as_deref(), language)
         .await?;
     let raw = meetvault_core::transcription::raw_segments(&out.transcript);
     let text = raw

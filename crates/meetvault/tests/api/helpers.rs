@@ -69,6 +69,11 @@ impl ServerProcess {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The process id (to read its `/proc` status).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Everything the process has logged so far.
     pub fn log(&self) -> String {
         self.lines.lock().unwrap().join("\n")

@@ -31,6 +31,7 @@ mod recordings;
 mod refusals;
 mod shutdown;
 mod speech;
+mod streaming;
 mod tls;
 mod transcription;
 mod workspace_access;

@@ -212,3 +212,59 @@ async fn a_meeting_is_changed_field_by_field_and_bad_changes_change_nothing() {
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_language_whisper_does_not_know_is_refused_naming_the_field_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let s = app.register("lang@example.com", "Lang").await;
+    let cred = Cred::Session(s.clone());
+    let refused = |r: reqwest::Response| async move {
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let v: Value = r.json().await.unwrap();
+        let message = v["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.starts_with("language:"), "{message}");
+    };
+    for zz in ["zz", "en-", "xx-yy"] {
+        let r = app
+            .send(
+                &cred,
+                Method::POST,
+                "/api/v1/meetings",
+                Some(json!({"title": "Bad", "language": zz})),
+            )
+            .await;
+        refused(r).await;
+    }
+    let page: Value = app
+        .send(&cred, Method::GET, "/api/v1/meetings", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page["meetings"].as_array().unwrap().is_empty(), "{page}");
+
+    // Whisper's codes, with a region a remote provider may want, are taken.
+    let r = app
+        .send(
+            &cred,
+            Method::POST,
+            "/api/v1/meetings",
+            Some(json!({"title": "Good", "language": "pt-BR"})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(m["language"], "pt-br");
+    let path = format!("/api/v1/meetings/{}", m["id"].as_str().unwrap());
+    let r = app
+        .send(&cred, Method::PATCH, &path, Some(json!({"language": "zz"})))
+        .await;
+    refused(r).await;
+    let m: Value = app
+        .send(&cred, Method::GET, &path, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(m["language"], "pt-br", "the refused change changed nothing");
+}

@@ -241,3 +241,51 @@ async fn a_meeting_set_to_a_remote_openai_provider_is_transcribed_by_a_second_in
     assert!(error.contains("API key"), "{error}");
     assert!(!error.contains("wrongwrong"), "{error}");
 }
+
+#[tokio::test]
+async fn the_endpoint_refuses_an_unknown_language_and_one_the_english_only_model_lacks() {
+    whisper_model_dir();
+    let app = TestApp::spawn().await;
+    let owner = app.register("babel@example.com", "Babel").await;
+    let (key, _) = app.api_key(&owner, &["meetings:write"]).await;
+    let audio = wav_with_payload(&[0u8; 32_000]);
+    for (language, says) in [("zz", "Whisper's language codes"), ("de", "English-only")] {
+        let r = call(
+            &app,
+            Some(&key),
+            form(audio.clone(), "json").text("language", language),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{language}");
+        let v: Value = r.json().await.unwrap();
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("language:") && message.contains(says),
+            "{message}"
+        );
+    }
+    let r = call(&app, Some(&key), form(audio, "json").text("language", "en")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_missing_model_is_a_503_that_does_not_say_where_the_server_looked() {
+    let empty = tempfile::tempdir().unwrap();
+    let dir = empty.path().to_owned();
+    let app = TestApp::spawn_with(|c| c.transcription.model_dir = Some(dir.clone())).await;
+    let owner = app.register("nomodel@example.com", "No model").await;
+    let (key, _) = app.api_key(&owner, &["meetings:write"]).await;
+    let r = call(
+        &app,
+        Some(&key),
+        form(wav_with_payload(&[0u8; 32_000]), "json"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("model"), "{body}");
+    assert!(
+        !body.contains(dir.to_str().unwrap()) && !body.contains("/tmp"),
+        "the answer shows a server path: {body}"
+    );
+}
