@@ -99,7 +99,21 @@ impl TestApp {
         if scheme == "http" {
             app.wait_until_healthy().await;
         }
+        app.wait_for_startup_checkpoint().await;
         app
+    }
+
+    /// Polls until the audit writer has signed its start-up checkpoint (it does so in the
+    /// background, so that serving never waits on the database), so a test starts from a
+    /// signed log as an operator's server does within moments of starting.
+    async fn wait_for_startup_checkpoint(&self) {
+        for _ in 0..1000 {
+            if matches!(self.core.db().latest_checkpoint().await, Ok(Some(_))) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the audit writer signed no start-up checkpoint within 10 s");
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -70,13 +70,15 @@ impl Core {
     /// while it was down, then runs the periodic signer and the refusal flusher. Stop it with
     /// [`AuditWriter::shutdown`] before closing the stores.
     pub async fn start_audit_writer(&self) -> AuditWriter {
-        if let Err(e) = self.sign_checkpoint_if_grown().await {
-            tracing::error!(error = %e, "signing the audit checkpoint at start failed");
-        }
         let (stop, mut stopped) = oneshot::channel::<()>();
         let core = self.clone();
         let interval = Duration::from_secs(core.config().audit.checkpoint_interval_secs);
         let task = tokio::spawn(async move {
+            // In the task, not before it: serving must not wait on a database that is busy
+            // (or locked by another writer) at start.
+            if let Err(e) = core.sign_checkpoint_if_grown().await {
+                tracing::error!(error = %e, "signing the audit checkpoint at start failed");
+            }
             let mut tick = tokio::time::interval(TICK);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut signed = Instant::now();

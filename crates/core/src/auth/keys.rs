@@ -345,11 +345,6 @@ impl Core {
         if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
             return Err(CoreError::Unauthenticated);
         }
-        let creator = self
-            .db()
-            .user(row.org_id, row.created_by)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
         let permissions =
             Permissions::parse(row.permissions.split_whitespace()).map_err(|bad| {
                 CoreError::Storage(meetvault_store::StoreError::Corrupt(format!(
@@ -357,7 +352,7 @@ impl Core {
                 )))
             })?;
         self.principal_for(
-            &creator,
+            (row.org_id, row.created_by),
             Credential::ApiKey(row.id.into()),
             permissions,
             row.workspace_id.map(WorkspaceId::from),
@@ -378,11 +373,6 @@ impl Core {
         if row.revoked_at.is_some() || row.expires_at <= now {
             return Err(CoreError::Unauthenticated);
         }
-        let user = self
-            .db()
-            .user(row.org_id, row.user_id)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
         let read_only = Permissions::of(
             &Permission::ALL
                 .into_iter()
@@ -390,7 +380,7 @@ impl Core {
                 .collect::<Vec<_>>(),
         );
         self.principal_for(
-            &user,
+            (row.org_id, row.user_id),
             Credential::Support(row.id.into()),
             read_only,
             None,

@@ -245,13 +245,8 @@ impl Core {
                 .await?;
             return Err(CoreError::Unauthenticated);
         }
-        let user = self
-            .db()
-            .user(row.org_id, row.user_id)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
         self.principal_for(
-            &user,
+            (row.org_id, row.user_id),
             Credential::Session(row.id.into()),
             Permissions::all(),
             None,

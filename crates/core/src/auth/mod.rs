@@ -200,13 +200,19 @@ impl Core {
     /// A principal for `user` holding `credential`, with the org's MFA rule applied.
     pub(crate) async fn principal_for(
         &self,
-        user: &UserRow,
+        (org_id, user_id): (uuid::Uuid, uuid::Uuid),
         credential: Credential,
         credential_permissions: Permissions,
         credential_workspace: Option<WorkspaceId>,
         credential_expires_at: Option<DateTime<Utc>>,
         meta: RequestMeta,
     ) -> Result<Principal, CoreError> {
+        // A credential whose user is gone (removed from the org) no longer authenticates.
+        let user = self
+            .db()
+            .user(org_id, user_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
         let role = parse_role(&user.role)?;
         let org = self
             .db()
