@@ -246,7 +246,7 @@ pub async fn openai_transcriptions(
     );
     let bad = |e: multer::Error| ApiError::BadRequest(format!("malformed multipart body: {e}"));
     let (mut file, mut filename, mut language, mut format) =
-        (None, None, None, String::from("json"));
+        (None, None, None, ResponseFormat::Json);
     while let Some(field) = form.next_field().await.map_err(|e| blame(bad(e)))? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
@@ -271,12 +271,7 @@ pub async fn openai_transcriptions(
                 language = app.core.endpoint_language(Some(text)).await?;
             }
             "response_format" => {
-                format = field
-                    .text()
-                    .await
-                    .map_err(|e| blame(bad(e)))?
-                    .trim()
-                    .to_ascii_lowercase()
+                format = field.text().await.map_err(|e| blame(bad(e)))?.parse()?;
             }
             "model"
             | "prompt"
@@ -297,15 +292,6 @@ pub async fn openai_transcriptions(
             }
         }
     }
-    if !matches!(
-        format.as_str(),
-        "json" | "text" | "srt" | "vtt" | "verbose_json"
-    ) {
-        return Err(ApiError::Invalid {
-            field: "response_format",
-            message: "must be json, text, srt, vtt or verbose_json".into(),
-        });
-    }
     let file = file.ok_or(ApiError::Invalid {
         field: "file",
         message: "the audio file is required".into(),
@@ -314,53 +300,87 @@ pub async fn openai_transcriptions(
         .core
         .transcribe_now(&scope, place, file, filename.as_deref(), language)
         .await?;
-    let raw = meetvault_core::transcription::raw_segments(&out.transcript);
-    let text = raw
-        .iter()
-        .map(|s| s.text.as_str())
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    // Text made from the caller's audio: a sandboxed download, like every user-supplied text.
-    let plain = |content_type: &'static str, extension: &str, body: String| {
-        user_content(
-            Response::builder(),
-            content_type,
-            &format!("transcript.{extension}"),
-        )
-        .body(Body::from(body))
-        .map_err(ApiError::internal)
-    };
-    match format.as_str() {
-        "text" => plain("text/plain; charset=utf-8", "txt", text),
-        "srt" | "vtt" => {
-            let export = if format == "srt" {
-                ExportFormat::Srt
-            } else {
-                ExportFormat::Vtt
-            };
+    format.render(&out)
+}
+
+/// The answers the OpenAI-compatible endpoint gives (`response_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResponseFormat {
+    Json,
+    Text,
+    Srt,
+    Vtt,
+    VerboseJson,
+}
+
+impl std::str::FromStr for ResponseFormat {
+    type Err = ApiError;
+
+    fn from_str(s: &str) -> Result<Self, ApiError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(Self::Json),
+            "text" => Ok(Self::Text),
+            "srt" => Ok(Self::Srt),
+            "vtt" => Ok(Self::Vtt),
+            "verbose_json" => Ok(Self::VerboseJson),
+            _ => Err(ApiError::Invalid {
+                field: "response_format",
+                message: "must be json, text, srt, vtt or verbose_json".into(),
+            }),
+        }
+    }
+}
+
+impl ResponseFormat {
+    /// The transcript in this format. Text made from the caller's audio is a sandboxed
+    /// download, like every user-supplied text; JSON is JSON.
+    fn render(self, out: &meetvault_core::endpoint::AdHocTranscript) -> Result<Response, ApiError> {
+        let raw = meetvault_core::transcription::raw_segments(&out.transcript);
+        let language = Some(out.transcript.language.as_str());
+        let text = || {
+            raw.iter()
+                .map(|s| s.text.as_str())
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let download = |content_type: &'static str, extension: &str, body: String| {
+            user_content(
+                Response::builder(),
+                content_type,
+                &format!("transcript.{extension}"),
+            )
+            .body(Body::from(body))
+            .map_err(ApiError::internal)
+        };
+        let subtitles = |export: ExportFormat| {
             let segments = meetvault_stt::merge_tracks(vec![meetvault_stt::TrackTranscript {
                 speaker: String::new(),
                 language: None,
-                segments: raw,
+                segments: raw.clone(),
             }]);
             let meta = ExportMeta {
                 title: "",
                 started_at: None,
-                language: Some(out.transcript.language.as_str()),
+                language,
             };
-            plain(
+            download(
                 export.content_type(),
                 export.extension(),
                 meetvault_stt::export(export, &meta, &segments),
             )
+        };
+        match self {
+            Self::Json => Ok(ApiJson(serde_json::json!({ "text": text() })).into_response()),
+            Self::Text => download("text/plain; charset=utf-8", "txt", text()),
+            Self::Srt => subtitles(ExportFormat::Srt),
+            Self::Vtt => subtitles(ExportFormat::Vtt),
+            Self::VerboseJson => Ok(ApiJson(VerboseJson::from_segments(
+                language,
+                out.duration_secs,
+                &raw,
+            ))
+            .into_response()),
         }
-        "verbose_json" => Ok(ApiJson(VerboseJson::from_segments(
-            Some(out.transcript.language.as_str()),
-            out.duration_secs,
-            &raw,
-        ))
-        .into_response()),
-        _ => Ok(ApiJson(serde_json::json!({ "text": text })).into_response()),
     }
 }
