@@ -1,24 +1,18 @@
-//! Transcription: one durable job per recording (track). The job decodes the encrypted
-//! recording in memory, runs the meeting's engine (local Whisper, or a remote provider with the
-//! owner's stored API key), and replaces that track's segments in one transaction, so a job that
-//! runs again after a crash leaves exactly one transcript. Progress and segments are published
-//! on the meeting's event stream as they are produced.
-//!
-//! The local model is loaded once, on first use, and shared; inference runs on blocking threads
-//! behind a semaphore (`jobs.transcription_concurrency` permits), which the OpenAI-compatible
-//! endpoint shares so that it queues behind jobs instead of starving them.
+//! The transcription job: one per recording (track). It decodes the encrypted recording in
+//! memory, runs the meeting's engine (local Whisper, or a remote provider with the key its owner
+//! configured), and replaces that track's segments in one transaction, so a job that runs again
+//! after a crash leaves exactly one transcript. Progress and segments go to the meeting's event
+//! stream as they are produced.
 
 use std::ops::ControlFlow;
-use std::path::PathBuf;
-use std::sync::Arc;
 
 use meetvault_config::TranscriptionProvider;
 use meetvault_jobs::{Handler, Job, JobContext, JobError, NewJob};
 use meetvault_stt::Engine as _;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{OnceCell, Semaphore};
 use uuid::Uuid;
 
+use super::{audio_limits, decode_options, raw_segments};
 use crate::events::MeetingEvent;
 use crate::ids::{JobId, RecordingId};
 use crate::meetings::{TrackSegment, TranscriptionSettings};
@@ -31,134 +25,6 @@ pub const KIND: &str = "transcribe";
 struct Payload {
     meeting: Uuid,
     recording: Uuid,
-}
-
-/// The local engine, loaded on first use, and the semaphore every inference waits on.
-#[derive(Debug)]
-pub struct LocalEngine {
-    dir: PathBuf,
-    model: OnceCell<Arc<meetvault_whisper::Model>>,
-    /// Whether a failure to load the model has been logged (once is enough).
-    warned: std::sync::atomic::AtomicBool,
-    permits: Arc<Semaphore>,
-    endpoint_queue: Arc<Semaphore>,
-}
-
-impl LocalEngine {
-    pub(crate) fn new(config: &meetvault_config::Config) -> Self {
-        Self {
-            dir: config.model_dir(),
-            model: OnceCell::new(),
-            warned: Default::default(),
-            permits: Arc::new(Semaphore::new(
-                usize::try_from(config.jobs.transcription_concurrency)
-                    .unwrap_or(1)
-                    .max(1),
-            )),
-            endpoint_queue: Arc::new(Semaphore::new(
-                usize::try_from(config.transcription.endpoint_queue)
-                    .unwrap_or(1)
-                    .max(1),
-            )),
-        }
-    }
-
-    pub fn model_dir(&self) -> &std::path::Path {
-        &self.dir
-    }
-
-    /// The loaded model (loading it now if needed).
-    pub async fn model(&self) -> Result<Arc<meetvault_whisper::Model>, CoreError> {
-        self.model
-            .get_or_try_init(|| async {
-                let dir = self.dir.clone();
-                let loaded = tokio::task::spawn_blocking(move || meetvault_whisper::Model::load(&dir))
-                    .await
-                    .map_err(CoreError::internal)?;
-                match loaded {
-                    Ok(model) => {
-                        tracing::info!(dir = %self.dir.display(), "local transcription model loaded");
-                        Ok(Arc::new(model))
-                    }
-                    Err(e) => {
-                        // The path and the cause are for the operator, once; callers hear
-                        // only what to do.
-                        if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                            tracing::warn!(dir = %self.dir.display(), error = %e, "cannot load the local transcription model");
-                        }
-                        Err(CoreError::TranscriptionUnavailable(
-                            "no local transcription model is installed on this server; the operator can install one with `scripts/models.sh` or set transcription.model_dir (see the server log)".into(),
-                        ))
-                    }
-                }
-            })
-            .await
-            .cloned()
-    }
-
-    /// Runs the local engine on 16 kHz mono samples, on a blocking thread, once a permit is
-    /// free. `on_progress` sees progress and each segment; returning `Break` cancels.
-    pub async fn run(
-        &self,
-        pcm: Vec<f32>,
-        opts: meetvault_whisper::DecodeOptions,
-        mut on_progress: impl FnMut(meetvault_whisper::Progress<'_>) -> ControlFlow<()> + Send + 'static,
-    ) -> Result<meetvault_whisper::Transcript, CoreError> {
-        let model = self.model().await?;
-        let _permit = self.permits.acquire().await.map_err(CoreError::internal)?;
-        tokio::task::spawn_blocking(move || model.transcribe(&pcm, &opts, &mut on_progress))
-            .await
-            .map_err(CoreError::internal)?
-            .map_err(|e| match e {
-                meetvault_whisper::WhisperError::Cancelled => {
-                    CoreError::Conflict("transcription was cancelled".into())
-                }
-                other => CoreError::internal(other),
-            })
-    }
-
-    /// A place in the endpoint's bounded waiting line, or `None` when it is full (answer 429).
-    pub fn try_queue(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        self.endpoint_queue.clone().try_acquire_owned().ok()
-    }
-}
-
-/// The local engine's segments as a provider-neutral track (text trimmed).
-pub fn raw_segments(t: &meetvault_whisper::Transcript) -> Vec<meetvault_stt::RawSegment> {
-    t.segments
-        .iter()
-        .map(|s| meetvault_stt::RawSegment {
-            start: s.start,
-            end: s.end,
-            text: s.text.trim().to_owned(),
-            avg_logprob: Some(s.avg_logprob),
-            no_speech_prob: Some(s.no_speech_prob),
-        })
-        .collect()
-}
-
-/// What decoding an upload may accept (`recordings.max_duration_secs`).
-pub fn audio_limits(config: &meetvault_config::Config) -> meetvault_audio::Limits {
-    meetvault_audio::Limits {
-        max_duration_secs: config.recordings.max_duration_secs as f64,
-    }
-}
-
-/// Decode options from the server's defaults and the meeting's (or caller's) settings.
-pub fn decode_options(
-    config: &meetvault_config::Config,
-    beam: Option<u32>,
-    language: Option<String>,
-) -> meetvault_whisper::DecodeOptions {
-    meetvault_whisper::DecodeOptions {
-        // The engine knows languages, not regions (`pt-br` is Portuguese to it).
-        language: language.map(|l| crate::meetings::primary_language(&l).to_owned()),
-        beam_size: usize::try_from(beam.unwrap_or(config.transcription.beam_size))
-            .unwrap_or(1)
-            .max(1),
-        vad: config.transcription.vad,
-        ..meetvault_whisper::DecodeOptions::default()
-    }
 }
 
 impl Core {
@@ -535,94 +401,5 @@ impl Handler for TranscribeHandler {
             );
         }
         result
-    }
-}
-
-/// A job as the API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct JobView {
-    pub id: JobId,
-    pub kind: String,
-    /// `queued`, `running`, `succeeded`, `dead` (failed for good) or `cancelled`.
-    pub state: String,
-    pub progress: i32,
-    pub attempts: i32,
-    pub max_attempts: i32,
-    /// Why the last attempt failed (a curated message).
-    pub error: Option<String>,
-    pub meeting_id: Option<crate::ids::MeetingId>,
-    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// When a queued retry is due.
-    pub run_at: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-impl From<Job> for JobView {
-    fn from(j: Job) -> Self {
-        let at = chrono::DateTime::from_timestamp_millis;
-        Self {
-            id: j.id.into(),
-            kind: j.kind,
-            state: j.state,
-            progress: j.progress,
-            attempts: j.attempts,
-            max_attempts: j.max_attempts,
-            error: j.last_error,
-            meeting_id: j.resource_id.map(Into::into),
-            created_at: at(j.created_at),
-            updated_at: at(j.updated_at),
-            finished_at: j.finished_at.and_then(at),
-            run_at: at(j.run_at),
-        }
-    }
-}
-
-impl Core {
-    pub async fn job(&self, scope: &crate::access::Scope, id: Uuid) -> Result<JobView, CoreError> {
-        let job = self
-            .queue()
-            .job(scope.org_id().uuid(), id)
-            .await
-            .map_err(crate::jobs_error)?
-            .ok_or(CoreError::NotFound("job"))?;
-        // A caller confined to some workspaces sees only the jobs of meetings there.
-        if scope.reach() != crate::access::Reach::Org {
-            let meeting = job.resource_id.ok_or(CoreError::NotFound("job"))?;
-            self.meeting_row(scope, meeting)
-                .await
-                .map_err(|_| CoreError::NotFound("job"))?;
-        }
-        Ok(JobView::from(job))
-    }
-
-    /// A meeting's jobs, oldest first (checks the meeting is the caller's org's).
-    pub async fn meeting_jobs(
-        &self,
-        scope: &crate::access::Scope,
-        meeting: Uuid,
-    ) -> Result<Vec<JobView>, CoreError> {
-        let row = self.meeting_row(scope, meeting).await?;
-        Ok(self
-            .queue()
-            .jobs_for(row.org_id, row.id)
-            .await
-            .map_err(crate::jobs_error)?
-            .into_iter()
-            .map(JobView::from)
-            .collect())
-    }
-
-    /// What a meeting's event stream may show `scope` now: the meeting's jobs, if the caller
-    /// may still read the meeting's content (its events carry transcript text). The stream
-    /// calls it every second with a freshly re-checked scope.
-    pub async fn watch_meeting(
-        &self,
-        scope: &crate::access::Scope,
-        meeting: Uuid,
-    ) -> Result<Vec<JobView>, CoreError> {
-        let row = self.meeting_row(scope, meeting).await?;
-        self.check_content_reader(scope, &row).await?;
-        self.meeting_jobs(scope, meeting).await
     }
 }

@@ -1,0 +1,140 @@
+//! The local engine: the Whisper model, loaded once on first use and shared, and the semaphore
+//! every inference waits on (`jobs.transcription_concurrency` permits), shared with the
+//! OpenAI-compatible endpoint's bounded waiting line; and the decode settings and limits every
+//! caller (jobs, the endpoint, uploads, the CLI) builds from the configuration.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::{OnceCell, Semaphore};
+
+use crate::CoreError;
+
+/// The local engine, loaded on first use, and the semaphore every inference waits on.
+#[derive(Debug)]
+pub struct LocalEngine {
+    dir: PathBuf,
+    model: OnceCell<Arc<meetvault_whisper::Model>>,
+    /// Whether a failure to load the model has been logged (once is enough).
+    warned: std::sync::atomic::AtomicBool,
+    permits: Arc<Semaphore>,
+    endpoint_queue: Arc<Semaphore>,
+}
+
+impl LocalEngine {
+    pub(crate) fn new(config: &meetvault_config::Config) -> Self {
+        Self {
+            dir: config.model_dir(),
+            model: OnceCell::new(),
+            warned: Default::default(),
+            permits: Arc::new(Semaphore::new(
+                usize::try_from(config.jobs.transcription_concurrency)
+                    .unwrap_or(1)
+                    .max(1),
+            )),
+            endpoint_queue: Arc::new(Semaphore::new(
+                usize::try_from(config.transcription.endpoint_queue)
+                    .unwrap_or(1)
+                    .max(1),
+            )),
+        }
+    }
+
+    pub fn model_dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// The loaded model (loading it now if needed).
+    pub async fn model(&self) -> Result<Arc<meetvault_whisper::Model>, CoreError> {
+        self.model
+            .get_or_try_init(|| async {
+                let dir = self.dir.clone();
+                let loaded = tokio::task::spawn_blocking(move || meetvault_whisper::Model::load(&dir))
+                    .await
+                    .map_err(CoreError::internal)?;
+                match loaded {
+                    Ok(model) => {
+                        tracing::info!(dir = %self.dir.display(), "local transcription model loaded");
+                        Ok(Arc::new(model))
+                    }
+                    Err(e) => {
+                        // The path and the cause are for the operator, once; callers hear
+                        // only what to do.
+                        if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                            tracing::warn!(dir = %self.dir.display(), error = %e, "cannot load the local transcription model");
+                        }
+                        Err(CoreError::TranscriptionUnavailable(
+                            "no local transcription model is installed on this server; the operator can install one with `scripts/models.sh` or set transcription.model_dir (see the server log)".into(),
+                        ))
+                    }
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    /// Runs the local engine on 16 kHz mono samples, on a blocking thread, once a permit is
+    /// free. `on_progress` sees progress and each segment; returning `Break` cancels.
+    pub async fn run(
+        &self,
+        pcm: Vec<f32>,
+        opts: meetvault_whisper::DecodeOptions,
+        mut on_progress: impl FnMut(meetvault_whisper::Progress<'_>) -> ControlFlow<()> + Send + 'static,
+    ) -> Result<meetvault_whisper::Transcript, CoreError> {
+        let model = self.model().await?;
+        let _permit = self.permits.acquire().await.map_err(CoreError::internal)?;
+        tokio::task::spawn_blocking(move || model.transcribe(&pcm, &opts, &mut on_progress))
+            .await
+            .map_err(CoreError::internal)?
+            .map_err(|e| match e {
+                meetvault_whisper::WhisperError::Cancelled => {
+                    CoreError::Conflict("transcription was cancelled".into())
+                }
+                other => CoreError::internal(other),
+            })
+    }
+
+    /// A place in the endpoint's bounded waiting line, or `None` when it is full (answer 429).
+    pub fn try_queue(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.endpoint_queue.clone().try_acquire_owned().ok()
+    }
+}
+
+/// The local engine's segments as a provider-neutral track (text trimmed).
+pub fn raw_segments(t: &meetvault_whisper::Transcript) -> Vec<meetvault_stt::RawSegment> {
+    t.segments
+        .iter()
+        .map(|s| meetvault_stt::RawSegment {
+            start: s.start,
+            end: s.end,
+            text: s.text.trim().to_owned(),
+            avg_logprob: Some(s.avg_logprob),
+            no_speech_prob: Some(s.no_speech_prob),
+        })
+        .collect()
+}
+
+/// What decoding an upload may accept (`recordings.max_duration_secs`).
+pub fn audio_limits(config: &meetvault_config::Config) -> meetvault_audio::Limits {
+    meetvault_audio::Limits {
+        max_duration_secs: config.recordings.max_duration_secs as f64,
+    }
+}
+
+/// Decode options from the server's defaults and the meeting's (or caller's) settings.
+pub fn decode_options(
+    config: &meetvault_config::Config,
+    beam: Option<u32>,
+    language: Option<String>,
+) -> meetvault_whisper::DecodeOptions {
+    meetvault_whisper::DecodeOptions {
+        // The engine knows languages, not regions (`pt-br` is Portuguese to it).
+        language: language.map(|l| crate::meetings::primary_language(&l).to_owned()),
+        beam_size: usize::try_from(beam.unwrap_or(config.transcription.beam_size))
+            .unwrap_or(1)
+            .max(1),
+        vad: config.transcription.vad,
+        ..meetvault_whisper::DecodeOptions::default()
+    }
+}

@@ -1,0 +1,97 @@
+//! Jobs as the API shows them, and what a meeting's event stream may show its caller.
+
+use meetvault_jobs::Job;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::ids::JobId;
+use crate::{Core, CoreError};
+
+/// A job as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobView {
+    pub id: JobId,
+    pub kind: String,
+    /// `queued`, `running`, `succeeded`, `dead` (failed for good) or `cancelled`.
+    pub state: String,
+    pub progress: i32,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    /// Why the last attempt failed (a curated message).
+    pub error: Option<String>,
+    pub meeting_id: Option<crate::ids::MeetingId>,
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When a queued retry is due.
+    pub run_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<Job> for JobView {
+    fn from(j: Job) -> Self {
+        let at = chrono::DateTime::from_timestamp_millis;
+        Self {
+            id: j.id.into(),
+            kind: j.kind,
+            state: j.state,
+            progress: j.progress,
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            error: j.last_error,
+            meeting_id: j.resource_id.map(Into::into),
+            created_at: at(j.created_at),
+            updated_at: at(j.updated_at),
+            finished_at: j.finished_at.and_then(at),
+            run_at: at(j.run_at),
+        }
+    }
+}
+
+impl Core {
+    pub async fn job(&self, scope: &crate::access::Scope, id: Uuid) -> Result<JobView, CoreError> {
+        let job = self
+            .queue()
+            .job(scope.org_id().uuid(), id)
+            .await
+            .map_err(crate::jobs_error)?
+            .ok_or(CoreError::NotFound("job"))?;
+        // A caller confined to some workspaces sees only the jobs of meetings there.
+        if scope.reach() != crate::access::Reach::Org {
+            let meeting = job.resource_id.ok_or(CoreError::NotFound("job"))?;
+            self.meeting_row(scope, meeting)
+                .await
+                .map_err(|_| CoreError::NotFound("job"))?;
+        }
+        Ok(JobView::from(job))
+    }
+
+    /// A meeting's jobs, oldest first (checks the meeting is the caller's org's).
+    pub async fn meeting_jobs(
+        &self,
+        scope: &crate::access::Scope,
+        meeting: Uuid,
+    ) -> Result<Vec<JobView>, CoreError> {
+        let row = self.meeting_row(scope, meeting).await?;
+        Ok(self
+            .queue()
+            .jobs_for(row.org_id, row.id)
+            .await
+            .map_err(crate::jobs_error)?
+            .into_iter()
+            .map(JobView::from)
+            .collect())
+    }
+
+    /// What a meeting's event stream may show `scope` now: the meeting's jobs, if the caller
+    /// may still read the meeting's content (its events carry transcript text). The stream
+    /// calls it every second with a freshly re-checked scope.
+    pub async fn watch_meeting(
+        &self,
+        scope: &crate::access::Scope,
+        meeting: Uuid,
+    ) -> Result<Vec<JobView>, CoreError> {
+        let row = self.meeting_row(scope, meeting).await?;
+        self.check_content_reader(scope, &row).await?;
+        self.meeting_jobs(scope, meeting).await
+    }
+}
