@@ -65,23 +65,6 @@ impl Core {
         Ok(JobView::from(job))
     }
 
-    /// A meeting's jobs, oldest first (checks the meeting is the caller's org's).
-    pub async fn meeting_jobs(
-        &self,
-        scope: &crate::access::Scope,
-        meeting: Uuid,
-    ) -> Result<Vec<JobView>, CoreError> {
-        let row = self.meeting_row(scope, meeting).await?;
-        Ok(self
-            .queue()
-            .jobs_for(row.org_id, row.id)
-            .await
-            .map_err(crate::jobs_error)?
-            .into_iter()
-            .map(JobView::from)
-            .collect())
-    }
-
     /// What a meeting's event stream may show `scope` now: the meeting's jobs, if the caller
     /// may still read the meeting's content (its events carry transcript text). The stream
     /// calls it every second with a freshly re-checked scope.
@@ -92,6 +75,13 @@ impl Core {
     ) -> Result<Vec<JobView>, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
         self.check_content_reader(scope, &row).await?;
-        self.meeting_jobs(scope, meeting).await
+        Ok(self
+            .queue()
+            .jobs_for(row.org_id, row.id)
+            .await
+            .map_err(crate::jobs_error)?
+            .into_iter()
+            .map(JobView::from)
+            .collect())
     }
 }
