@@ -14,7 +14,8 @@ use url::Url;
 
 pub use load::{ConfigError, ConfigSource, ENV_PREFIX, Overrides, load};
 pub use media::{
-    JobsConfig, OutboundConfig, RecordingsConfig, TranscriptionConfig, TranscriptionProvider,
+    EventsConfig, JobsConfig, OutboundConfig, RecordingsConfig, TranscriptionConfig,
+    TranscriptionProvider,
 };
 pub use secret::{DatabaseKind, DatabaseUrl, REDACTED, Secret, lenient_string};
 
@@ -41,6 +42,7 @@ pub struct Config {
     pub transcription: TranscriptionConfig,
     pub jobs: JobsConfig,
     pub outbound: OutboundConfig,
+    pub events: EventsConfig,
 }
 
 impl Default for Config {
@@ -60,6 +62,7 @@ impl Default for Config {
             transcription: TranscriptionConfig::default(),
             jobs: JobsConfig::default(),
             outbound: OutboundConfig::default(),
+            events: EventsConfig::default(),
         }
     }
 }
@@ -212,6 +215,9 @@ impl Config {
                 "audit.checkpoint_every",
                 "checkpoint_every and checkpoint_interval_secs must be at least 1",
             );
+        }
+        if self.events.retention_secs == 0 {
+            return invalid("events.retention_secs", "must be at least 1");
         }
         if self.audit.refusal_window_secs == 0 {
             return invalid("audit.refusal_window_secs", "must be at least 1");

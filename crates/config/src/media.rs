@@ -158,3 +158,20 @@ pub struct OutboundConfig {
     /// `http` and on private addresses (an in-house Whisper server, say).
     pub allow_hosts: Vec<String>,
 }
+
+/// The event outbox: every domain event, kept this long for event streams (and their resumes)
+/// and later for webhooks; a sweeper deletes older ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// How long an event is kept (seconds; default 7 days).
+    pub retention_secs: u64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            retention_secs: 7 * 24 * 3600,
+        }
+    }
+}

@@ -1,25 +1,262 @@
-//! Live meeting events for `GET /meetings/{id}/events` (Server-Sent Events): job progress and
-//! transcript segments as an engine produces them. In-process fan-out (a broadcast channel per
-//! watched meeting); a listener on another instance still sees job state, which the event
-//! stream also polls from the database.
+//! One catalogue of domain events ([`DomainEvent`]), each with a kind, a version and a typed
+//! payload, written to the outbox (`meetvault_store::outbox`) in the same transaction as the
+//! change it describes and numbered per org in commit order. Event streams read the outbox, so
+//! a listener on any instance sees every event, and resumes after the last sequence number it
+//! saw; webhooks, the bot's timeline and deletion certificates will read it too.
+//!
+//! Content (a segment's speaker and words) is never in an event's plain `data`: it is encrypted
+//! under the meeting's key, bound to (org, `outbox_events`, event id, `content`), so it is
+//! shredded with the meeting like every other ciphertext of it. The queue writes job state
+//! changes itself (`job.state_changed`, [`meetvault_store::outbox::JobChange`]).
+//!
+//! [`EventHub`] only wakes this instance's listeners early; the outbox is the record.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
+use meetvault_crypto::envelope::{self, KeyRef};
+use meetvault_crypto::keys::SymmetricKey;
+use meetvault_jobs::JobState;
+use meetvault_store::outbox::{self, EventRow, JobChange, NewEvent};
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::ids::{JobId, RecordingId};
+use crate::ids::{JobId, MeetingId, RecordingId, WorkspaceId};
+use crate::vault::{MeetingKeys, bind};
+use crate::{Core, CoreError};
 
-/// One event on a meeting's stream. Segment text is content: only callers allowed to read the
-/// meeting can subscribe.
+/// Every domain event meetvault records. Adding one: a variant here, its kind in
+/// [`DomainEvent::kind`], a line in [`DomainEvent::split`] and [`DomainEvent::decode`], its
+/// append inside the store transaction that makes the change, and (if a meeting's stream shows
+/// it) a [`MeetingEvent`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum DomainEvent {
+    MeetingCreated(MeetingRef),
+    /// Title, participants, workspace, schedule, language or transcription settings changed.
+    MeetingUpdated(MeetingRef),
+    /// The meeting, its content and its keys are gone (crypto-shredded).
+    MeetingDeleted {
+        meeting_id: MeetingId,
+    },
+    RecordingStored(RecordingStored),
+    JobStateChanged(JobStateChanged),
+    /// A transcript segment, as the engine heard it (before the track's transcript is stored).
+    SegmentProduced(SegmentTiming, SegmentWords),
+    /// A track's transcript was stored; `GET /transcript` has it.
+    TranscriptReady(TranscriptReady),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeetingRef {
+    pub meeting_id: MeetingId,
+    pub workspace_id: WorkspaceId,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordingStored {
+    pub meeting_id: MeetingId,
+    pub recording_id: RecordingId,
+    pub duration_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobStateChanged {
+    pub job_id: JobId,
+    pub meeting_id: Option<MeetingId>,
+    pub kind: String,
+    pub state: JobState,
+    pub progress: i32,
+    /// Why the last attempt failed (a curated message).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentTiming {
+    pub job_id: JobId,
+    pub meeting_id: MeetingId,
+    pub recording_id: RecordingId,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+/// A segment's content: only ever stored encrypted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentWords {
+    pub speaker: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptReady {
+    pub meeting_id: MeetingId,
+    pub recording_id: RecordingId,
+}
+
+/// The version every kind is written at today; a reader refuses versions it does not know.
+pub const VERSION: i32 = 1;
+
+impl DomainEvent {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::MeetingCreated(_) => "meeting.created",
+            Self::MeetingUpdated(_) => "meeting.updated",
+            Self::MeetingDeleted { .. } => "meeting.deleted",
+            Self::RecordingStored(_) => "recording.stored",
+            Self::JobStateChanged(_) => outbox::JOB_STATE_CHANGED,
+            Self::SegmentProduced(..) => "segment.produced",
+            Self::TranscriptReady(_) => "transcript.ready",
+        }
+    }
+
+    /// The meeting the event is about.
+    pub fn meeting(&self) -> Option<MeetingId> {
+        match self {
+            Self::MeetingCreated(m) | Self::MeetingUpdated(m) => Some(m.meeting_id),
+            Self::MeetingDeleted { meeting_id } => Some(*meeting_id),
+            Self::RecordingStored(r) => Some(r.meeting_id),
+            Self::JobStateChanged(j) => j.meeting_id,
+            Self::SegmentProduced(t, _) => Some(t.meeting_id),
+            Self::TranscriptReady(t) => Some(t.meeting_id),
+        }
+    }
+
+    /// The plain part (ids, times, states) and the content part, as JSON.
+    fn split(&self) -> Result<(String, Option<Vec<u8>>), serde_json::Error> {
+        let data = match self {
+            Self::MeetingCreated(m) | Self::MeetingUpdated(m) => serde_json::to_string(m)?,
+            Self::MeetingDeleted { meeting_id } => {
+                serde_json::to_string(&serde_json::json!({ "meeting_id": meeting_id }))?
+            }
+            Self::RecordingStored(r) => serde_json::to_string(r)?,
+            Self::JobStateChanged(j) => serde_json::to_string(&JobChange {
+                job_id: j.job_id.0,
+                kind: j.kind.clone(),
+                state: j.state.as_str().to_owned(),
+                progress: j.progress,
+                error: j.error.clone(),
+            })?,
+            Self::SegmentProduced(t, w) => {
+                return Ok((serde_json::to_string(t)?, Some(serde_json::to_vec(w)?)));
+            }
+            Self::TranscriptReady(t) => serde_json::to_string(t)?,
+        };
+        Ok((data, None))
+    }
+
+    /// Reads a stored event back; `content` is its decrypted content part, if it has one.
+    pub fn decode(row: &EventRow, content: Option<&[u8]>) -> Result<Self, CoreError> {
+        let bad = |e: serde_json::Error| {
+            CoreError::Integrity(format!("outbox event {} ({}): {e}", row.seq, row.kind))
+        };
+        if row.version != VERSION {
+            return Err(CoreError::Integrity(format!(
+                "outbox event {} has version {} of {}; this server reads version {VERSION}",
+                row.seq, row.version, row.kind
+            )));
+        }
+        let data = row.data.as_str();
+        Ok(match row.kind.as_str() {
+            "meeting.created" => Self::MeetingCreated(serde_json::from_str(data).map_err(bad)?),
+            "meeting.updated" => Self::MeetingUpdated(serde_json::from_str(data).map_err(bad)?),
+            "meeting.deleted" => {
+                #[derive(Deserialize)]
+                struct Deleted {
+                    meeting_id: MeetingId,
+                }
+                let d: Deleted = serde_json::from_str(data).map_err(bad)?;
+                Self::MeetingDeleted {
+                    meeting_id: d.meeting_id,
+                }
+            }
+            "recording.stored" => Self::RecordingStored(serde_json::from_str(data).map_err(bad)?),
+            outbox::JOB_STATE_CHANGED => {
+                let j: JobChange = serde_json::from_str(data).map_err(bad)?;
+                Self::JobStateChanged(JobStateChanged {
+                    job_id: j.job_id.into(),
+                    meeting_id: row.resource_id.map(Into::into),
+                    state: JobState::parse(&j.state).ok_or_else(|| {
+                        CoreError::Integrity(format!("unknown job state {:?}", j.state))
+                    })?,
+                    kind: j.kind,
+                    progress: j.progress,
+                    error: j.error,
+                })
+            }
+            "segment.produced" => {
+                let content = content.ok_or_else(|| {
+                    CoreError::Integrity(format!("outbox event {} has no content", row.seq))
+                })?;
+                Self::SegmentProduced(
+                    serde_json::from_str(data).map_err(bad)?,
+                    serde_json::from_slice(content).map_err(bad)?,
+                )
+            }
+            "transcript.ready" => Self::TranscriptReady(serde_json::from_str(data).map_err(bad)?),
+            other => {
+                return Err(CoreError::Integrity(format!(
+                    "outbox event {} has unknown kind {other:?}",
+                    row.seq
+                )));
+            }
+        })
+    }
+}
+
+/// An event ready to append inside a store transaction: its content, if any, encrypted under
+/// `key` (the meeting's write key).
+pub(crate) fn outbox_event(
+    org: Uuid,
+    event: &DomainEvent,
+    key: Option<(&SymmetricKey, KeyRef)>,
+) -> Result<NewEvent, CoreError> {
+    let id = Uuid::new_v4();
+    let (data, content) = event.split().map_err(CoreError::internal)?;
+    let sealed = match (content, key) {
+        (None, _) => None,
+        (Some(plain), Some((key, kref))) => Some(envelope::encrypt(
+            key,
+            kref,
+            &bind(org, "outbox_events", id, "content"),
+            &plain,
+        )),
+        (Some(_), None) => {
+            return Err(CoreError::Integrity(
+                "an event with content needs its meeting's key".into(),
+            ));
+        }
+    };
+    Ok(NewEvent {
+        id,
+        org_id: org,
+        kind: event.kind(),
+        version: VERSION,
+        resource_id: event.meeting().map(|m| m.0),
+        data,
+        sealed,
+        created_at: meetvault_jobs::now_ms(),
+    })
+}
+
+/// Opens a stored event's content with the meeting's keys.
+pub(crate) fn open_content(
+    row: &EventRow,
+    keys: &MeetingKeys,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, CoreError> {
+    let Some(ct) = &row.sealed else {
+        return Ok(Default::default());
+    };
+    keys.bytes(row.org_id, "outbox_events", row.id, "content", ct)
+}
+
+/// One event on a meeting's live stream (`GET /meetings/{id}/events`), as the stream shows it.
+/// Segment text is content: only callers allowed to read the meeting see it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MeetingEvent {
     Job {
         job_id: JobId,
-        state: String,
+        state: JobState,
         progress: i32,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
@@ -34,6 +271,12 @@ pub enum MeetingEvent {
     },
     /// A track's transcript was stored; `GET /transcript` has it.
     TranscriptUpdated { recording_id: RecordingId },
+    /// The meeting's details changed; `GET /meetings/{id}` has them.
+    MeetingUpdated,
+    RecordingStored {
+        recording_id: RecordingId,
+        duration_ms: Option<i64>,
+    },
 }
 
 impl MeetingEvent {
@@ -42,32 +285,153 @@ impl MeetingEvent {
             Self::Job { .. } => "job",
             Self::Segment { .. } => "segment",
             Self::TranscriptUpdated { .. } => "transcript_updated",
+            Self::MeetingUpdated => "meeting_updated",
+            Self::RecordingStored { .. } => "recording_stored",
         }
+    }
+
+    /// What a meeting's stream shows of a domain event (creation and deletion end or precede
+    /// a stream and show nothing).
+    pub fn from_domain(event: DomainEvent) -> Option<Self> {
+        Some(match event {
+            DomainEvent::JobStateChanged(j) => Self::Job {
+                job_id: j.job_id,
+                state: j.state,
+                progress: j.progress,
+                error: j.error,
+            },
+            DomainEvent::SegmentProduced(t, w) => Self::Segment {
+                job_id: t.job_id,
+                recording_id: t.recording_id,
+                speaker: w.speaker,
+                start_ms: t.start_ms,
+                end_ms: t.end_ms,
+                text: w.text,
+            },
+            DomainEvent::TranscriptReady(t) => Self::TranscriptUpdated {
+                recording_id: t.recording_id,
+            },
+            DomainEvent::MeetingUpdated(_) => Self::MeetingUpdated,
+            DomainEvent::RecordingStored(r) => Self::RecordingStored {
+                recording_id: r.recording_id,
+                duration_ms: r.duration_ms,
+            },
+            DomainEvent::MeetingCreated(_) | DomainEvent::MeetingDeleted { .. } => return None,
+        })
     }
 }
 
+/// Wakes this instance's listeners of a meeting when an event about it was appended here
+/// (listeners on other instances find it on their next poll).
 #[derive(Debug, Default, Clone)]
 pub struct EventHub {
-    channels: Arc<Mutex<HashMap<Uuid, broadcast::Sender<MeetingEvent>>>>,
+    channels: Arc<Mutex<HashMap<Uuid, broadcast::Sender<()>>>>,
 }
 
 impl EventHub {
-    pub fn subscribe(&self, meeting: Uuid) -> broadcast::Receiver<MeetingEvent> {
+    pub fn subscribe(&self, meeting: MeetingId) -> broadcast::Receiver<()> {
         let mut map = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(meeting)
-            .or_insert_with(|| broadcast::channel(1024).0)
+        map.entry(meeting.0)
+            .or_insert_with(|| broadcast::channel(16).0)
             .subscribe()
     }
 
-    /// Sends to the meeting's listeners, if any; drops the channel once nobody listens.
-    pub fn publish(&self, meeting: Uuid, event: MeetingEvent) {
+    /// Wakes the meeting's listeners, if any; drops the channel once nobody listens.
+    pub fn wake(&self, meeting: Uuid) {
         let mut map = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = map.get(&meeting) {
             if tx.receiver_count() == 0 {
                 map.remove(&meeting);
             } else {
-                let _ = tx.send(event);
+                let _ = tx.send(());
             }
         }
+    }
+}
+
+/// A page of a meeting's events for its stream: `(seq, event)` in order, and the sequence
+/// number to continue after.
+#[derive(Debug)]
+pub struct EventPage {
+    pub events: Vec<(i64, MeetingEvent)>,
+    pub next_after: i64,
+    /// The page was full: more may be waiting.
+    pub more: bool,
+}
+
+impl Core {
+    /// The last event number of the caller's org: a new stream starts after it.
+    pub async fn event_head(&self, scope: &crate::access::Scope) -> Result<i64, CoreError> {
+        Ok(self.db().last_event_seq(scope.org_id().uuid()).await?)
+    }
+
+    /// A meeting's events after `after`, for its stream, if `scope` may still read the
+    /// meeting's content (the stream calls this with a freshly re-checked scope). An event
+    /// whose content can no longer be opened (its key was shredded) is skipped.
+    pub async fn meeting_events(
+        &self,
+        scope: &crate::access::Scope,
+        meeting: Uuid,
+        after: i64,
+    ) -> Result<EventPage, CoreError> {
+        const PAGE: i64 = 500;
+        let row = self.meeting_row(scope, meeting).await?;
+        self.check_content_reader(scope, &row).await?;
+        let rows = self
+            .db()
+            .events_after(row.org_id, Some(row.id), after, PAGE)
+            .await?;
+        let more = rows.len() as i64 == PAGE;
+        let next_after = rows.last().map_or(after, |r| r.seq);
+        let mut keys = None;
+        let mut events = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let content = match &r.sealed {
+                None => None,
+                Some(_) => {
+                    if keys.is_none() {
+                        keys = Some(
+                            self.meeting_read_keys(row.org_id, row.id, row.owner_id)
+                                .await?,
+                        );
+                    }
+                    let Some(keys) = &keys else { continue };
+                    match open_content(r, keys) {
+                        Ok(plain) => Some(plain),
+                        Err(e) => {
+                            tracing::warn!(seq = r.seq, error = %e, "an event's content cannot be opened; skipped");
+                            continue;
+                        }
+                    }
+                }
+            };
+            match DomainEvent::decode(r, content.as_ref().map(|c| c.as_slice())) {
+                Ok(event) => {
+                    if let Some(shown) = MeetingEvent::from_domain(event) {
+                        events.push((r.seq, shown));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(seq = r.seq, error = %e, "an outbox event cannot be read; skipped")
+                }
+            }
+        }
+        Ok(EventPage {
+            events,
+            next_after,
+            more,
+        })
+    }
+
+    /// Appends events that describe no other write (segments heard live), and wakes the
+    /// meeting's local listeners.
+    pub(crate) async fn append_events(
+        &self,
+        meeting: Uuid,
+        events: &[NewEvent],
+    ) -> Result<(), CoreError> {
+        self.db().append_events(events).await?;
+        self.events().wake(meeting);
+        Ok(())
     }
 }

@@ -14,6 +14,7 @@ mod media;
 pub mod meetings;
 pub mod org;
 mod secrets;
+mod sweepers;
 pub mod transcription;
 pub mod vault;
 
@@ -204,11 +205,12 @@ impl Core {
         &self.inner.engine
     }
 
-    /// Starts this instance's job workers (transcription) and the sweep of stale temporary
-    /// uploads; stop the workers with
+    /// Starts this instance's job workers (transcription), the sweep of stale temporary
+    /// uploads, the retry of failed blob deletions and the outbox pruner; stop the workers with
     /// [`meetvault_jobs::Workers::shutdown`] before closing.
     pub fn start_workers(&self, owner: &str) -> meetvault_jobs::Workers {
         self.spawn_staging_sweeper();
+        self.spawn_sweepers();
         meetvault_jobs::Workers::start(
             &self.inner.queue,
             owner,

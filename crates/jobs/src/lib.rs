@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub use meetvault_store::JobRow as Job;
+pub use meetvault_store::JobState;
 
 /// How a handler failed.
 #[derive(Debug, thiserror::Error)]

@@ -2,11 +2,14 @@
 //! `UPDATE … WHERE id = (SELECT … LIMIT 1)` that SQLite runs under its single writer lock and
 //! PostgreSQL under `FOR UPDATE SKIP LOCKED`, so two workers never hold the same job. Every
 //! transition after the claim names the lease owner, so a worker whose lease expired (and whose
-//! job another worker took over) cannot complete, retry or bury it.
+//! job another worker took over) cannot complete, retry or bury it. Every change of a job's
+//! state (and of its progress) appends a `job.state_changed` event to the outbox in the same
+//! transaction.
 
 use uuid::Uuid;
 
 use crate::identity::{LOCK_JOB_ENQUEUE, with_pool, with_write_tx};
+use crate::outbox::{JobChange, append_job_change};
 use crate::{Database, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -28,6 +31,65 @@ pub struct JobRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub finished_at: Option<i64>,
+}
+
+/// Where a job is in its life. Stored as its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    /// Failed for good (its last error says why).
+    Dead,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Dead => "dead",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Queued,
+            Self::Running,
+            Self::Succeeded,
+            Self::Dead,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|j| j.as_str() == s)
+    }
+
+    /// Whether the job will not run again.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Dead | Self::Cancelled)
+    }
+}
+
+impl JobRow {
+    /// The row's state; a value the schema's CHECK would refuse reads as `Dead`.
+    pub fn job_state(&self) -> JobState {
+        JobState::parse(&self.state).unwrap_or(JobState::Dead)
+    }
+
+    /// This job's state as an outbox event's payload.
+    fn change(&self) -> JobChange {
+        JobChange {
+            job_id: self.id,
+            kind: self.kind.clone(),
+            state: self.state.clone(),
+            progress: self.progress,
+            error: self.last_error.clone(),
+        }
+    }
 }
 
 const COLUMNS: &str = "id, org_id, kind, payload, resource_id, state, attempts, max_attempts, run_at, \
@@ -54,6 +116,7 @@ impl Database {
                 .bind(&job.lease_owner).bind(job.lease_until).bind(job.progress).bind(&job.last_error)
                 .bind(job.created_at).bind(job.updated_at).bind(job.finished_at)
                 .execute(&mut *tx).await?;
+            append_job_change!(tx, job.org_id, job.resource_id, &job.change(), job.created_at);
             tx.commit().await?;
             Ok(job.id)
         })
@@ -79,9 +142,17 @@ impl Database {
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, \
              updated_at = $3 WHERE id = ({pick}{lock}) RETURNING {COLUMNS}"
         );
-        with_pool!(self, pool => Ok(sqlx::query_as::<_, JobRow>(&sql)
-            .bind(owner).bind(lease_until).bind(now).bind(kind)
-            .fetch_optional(pool).await?))
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let job = sqlx::query_as::<_, JobRow>(&sql)
+                .bind(owner).bind(lease_until).bind(now).bind(kind)
+                .fetch_optional(&mut *tx).await?;
+            if let Some(job) = &job {
+                append_job_change!(tx, job.org_id, job.resource_id, &job.change(), now);
+            }
+            tx.commit().await?;
+            Ok(job)
+        })
     }
 
     /// Extends a lease and records progress; `false` when the lease is no longer ours (the job
@@ -95,13 +166,28 @@ impl Database {
         progress: i32,
     ) -> Result<bool, StoreError> {
         with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             let done = sqlx::query(
-                "UPDATE jobs SET lease_until = $1, progress = $2, updated_at = $3 \
-                 WHERE id = $4 AND lease_owner = $5 AND state = 'running'",
+                "UPDATE jobs SET lease_until = $1, updated_at = $2 \
+                 WHERE id = $3 AND lease_owner = $4 AND state = 'running'",
             )
-            .bind(lease_until).bind(progress.clamp(0, 100)).bind(now).bind(id).bind(owner)
-            .execute(pool).await?;
-            Ok(done.rows_affected() == 1)
+            .bind(lease_until).bind(now).bind(id).bind(owner)
+            .execute(&mut *tx).await?;
+            if done.rows_affected() != 1 {
+                tx.commit().await?;
+                return Ok(false);
+            }
+            // Progress is an event only when it moved.
+            let moved = sqlx::query_as::<_, JobRow>(&format!(
+                "UPDATE jobs SET progress = $1 WHERE id = $2 AND progress <> $1 RETURNING {COLUMNS}"
+            ))
+            .bind(progress.clamp(0, 100)).bind(id)
+            .fetch_optional(&mut *tx).await?;
+            if let Some(job) = &moved {
+                append_job_change!(tx, job.org_id, job.resource_id, &job.change(), now);
+            }
+            tx.commit().await?;
+            Ok(true)
         })
     }
 
@@ -117,53 +203,68 @@ impl Database {
         let (sql, error, run_at) = match end {
             JobEnd::Succeeded => (
                 "UPDATE jobs SET state = 'succeeded', progress = 100, lease_owner = NULL, lease_until = NULL, \
-                 last_error = NULL, updated_at = $1, finished_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+                 last_error = NULL, updated_at = $1, finished_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running' \
+                 RETURNING {COLUMNS}",
                 None,
                 None,
             ),
             JobEnd::Dead(error) => (
                 "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL, last_error = $4, \
-                 updated_at = $1, finished_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+                 updated_at = $1, finished_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running' \
+                 RETURNING {COLUMNS}",
                 Some(error),
                 None,
             ),
             JobEnd::Retry { error, run_at } => (
                 "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, last_error = $4, \
-                 run_at = $5, updated_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+                 run_at = $5, updated_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running' \
+                 RETURNING {COLUMNS}",
                 Some(error),
                 Some(run_at),
             ),
             JobEnd::Release => (
                 "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, run_at = $1, \
                  attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $1 \
-                 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+                 WHERE id = $2 AND lease_owner = $3 AND state = 'running' RETURNING {COLUMNS}",
                 None,
                 None,
             ),
         };
+        let sql = sql.replace("{COLUMNS}", COLUMNS);
         with_pool!(self, pool => {
-            let mut q = sqlx::query(sql).bind(now).bind(id).bind(owner);
+            let mut tx = pool.begin().await?;
+            let mut q = sqlx::query_as::<_, JobRow>(&sql).bind(now).bind(id).bind(owner);
             if let Some(e) = error {
                 q = q.bind(e);
             }
             if let Some(at) = run_at {
                 q = q.bind(at);
             }
-            Ok(q.execute(pool).await?.rows_affected() == 1)
+            let job = q.fetch_optional(&mut *tx).await?;
+            if let Some(job) = &job {
+                append_job_change!(tx, job.org_id, job.resource_id, &job.change(), now);
+            }
+            tx.commit().await?;
+            Ok(job.is_some())
         })
     }
 
     /// Marks as dead the running jobs whose lease expired on their last attempt (their worker
     /// died every time); returns how many.
     pub async fn bury_exhausted_jobs(&self, now: i64) -> Result<u64, StoreError> {
+        let sql = format!(
+            "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL, updated_at = $1, finished_at = $1, \
+             last_error = 'the worker stopped (crashed or was killed) on every attempt' \
+             WHERE state = 'running' AND lease_until < $1 AND attempts >= max_attempts RETURNING {COLUMNS}"
+        );
         with_pool!(self, pool => {
-            let done = sqlx::query(
-                "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL, updated_at = $1, finished_at = $1, \
-                 last_error = 'the worker stopped (crashed or was killed) on every attempt' \
-                 WHERE state = 'running' AND lease_until < $1 AND attempts >= max_attempts",
-            )
-            .bind(now).execute(pool).await?;
-            Ok(done.rows_affected())
+            let mut tx = pool.begin().await?;
+            let jobs = sqlx::query_as::<_, JobRow>(&sql).bind(now).fetch_all(&mut *tx).await?;
+            for job in &jobs {
+                append_job_change!(tx, job.org_id, job.resource_id, &job.change(), now);
+            }
+            tx.commit().await?;
+            Ok(jobs.len() as u64)
         })
     }
 
@@ -174,13 +275,19 @@ impl Database {
         resource_id: Uuid,
         now: i64,
     ) -> Result<u64, StoreError> {
+        let sql = format!(
+            "UPDATE jobs SET state = 'cancelled', lease_owner = NULL, lease_until = NULL, updated_at = $1, finished_at = $1 \
+             WHERE org_id = $2 AND resource_id = $3 AND state IN ('queued', 'running') RETURNING {COLUMNS}"
+        );
         with_pool!(self, pool => {
-            let done = sqlx::query(
-                "UPDATE jobs SET state = 'cancelled', lease_owner = NULL, lease_until = NULL, updated_at = $1, finished_at = $1 \
-                 WHERE org_id = $2 AND resource_id = $3 AND state IN ('queued', 'running')",
-            )
-            .bind(now).bind(org_id).bind(resource_id).execute(pool).await?;
-            Ok(done.rows_affected())
+            let mut tx = pool.begin().await?;
+            let jobs = sqlx::query_as::<_, JobRow>(&sql)
+                .bind(now).bind(org_id).bind(resource_id).fetch_all(&mut *tx).await?;
+            for job in &jobs {
+                append_job_change!(tx, job.org_id, job.resource_id, &job.change(), now);
+            }
+            tx.commit().await?;
+            Ok(jobs.len() as u64)
         })
     }
 

@@ -11,11 +11,12 @@ pub mod identity;
 mod jobs;
 pub mod keyfile;
 mod migrations;
+pub mod outbox;
 pub mod vault;
 
 pub use audit::{AuditFilter, AuditRow, CheckpointRow};
 pub use blob::{BlobKey, BlobMeta, BlobStore, BlobStream};
 pub use db::{Database, InstanceRow};
 pub use error::StoreError;
-pub use jobs::{JobEnd, JobRow};
+pub use jobs::{JobEnd, JobRow, JobState};
 pub use keyfile::KeyMaterial;

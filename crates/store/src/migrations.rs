@@ -40,6 +40,11 @@ pub(crate) const SQLITE: Embedded = &[
         "recording_types",
         include_str!("../migrations/sqlite/0006_recording_types.sql"),
     ),
+    (
+        7,
+        "outbox",
+        include_str!("../migrations/sqlite/0007_outbox.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -72,6 +77,11 @@ pub(crate) const POSTGRES: Embedded = &[
         6,
         "recording_types",
         include_str!("../migrations/postgres/0006_recording_types.sql"),
+    ),
+    (
+        7,
+        "outbox",
+        include_str!("../migrations/postgres/0007_outbox.sql"),
     ),
 ];
 

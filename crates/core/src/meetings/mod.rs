@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::access::{Reach, Scope};
 use crate::audit::Event;
+use crate::events::{DomainEvent, MeetingRef, outbox_event};
 use crate::ids::{MeetingId, UserId, WorkspaceId};
 use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
@@ -440,7 +441,8 @@ impl Core {
             updated_at: None,
         };
         let rows = encrypt_participants(&key, kref, org, id, &new.participants);
-        if let Err(e) = self.db().insert_meeting(&row, &rows).await {
+        let created = outbox_event(org, &DomainEvent::MeetingCreated(meeting_ref(&row)), None)?;
+        if let Err(e) = self.db().insert_meeting(&row, &rows, &[created]).await {
             self.shred_meeting_keys(org, id).await?;
             return Err(e.into());
         }
@@ -601,13 +603,19 @@ impl Core {
             row.transcription = serde_json::to_string(t).map_err(CoreError::internal)?;
         }
         row.updated_at = Some(Utc::now());
+        let updated = outbox_event(
+            row.org_id,
+            &DomainEvent::MeetingUpdated(meeting_ref(&row)),
+            None,
+        )?;
         if !self
             .db()
-            .update_meeting(&row, participants.as_deref())
+            .update_meeting(&row, participants.as_deref(), &[updated])
             .await?
         {
             return Err(CoreError::NotFound("meeting"));
         }
+        self.events().wake(row.id);
         self.audit(Event::by(scope, "meeting.update").resource(row.id))
             .await?;
         self.meeting_view(scope, &row).await
@@ -629,13 +637,18 @@ impl Core {
             .map_err(crate::jobs_error)?;
         let recordings = self.db().recordings(org, row.id).await?;
         let destroyed = self.shred_meeting_keys(org, row.id).await?;
-        self.db().delete_meeting(org, row.id).await?;
+        let deleted = outbox_event(
+            org,
+            &DomainEvent::MeetingDeleted {
+                meeting_id: row.id.into(),
+            },
+            None,
+        )?;
+        self.db().delete_meeting(org, row.id, &[deleted]).await?;
+        self.events().wake(row.id);
         for r in recordings {
-            let key = BlobKey::parse(&r.blob_key)?;
-            if let Err(e) = self.blobs().delete(&key).await {
-                // The blob is unreadable already (its key is gone); log and go on.
-                tracing::warn!(error = %e, "deleting a shredded recording blob");
-            }
+            // The blob is unreadable already (its key is gone); a failed delete is retried.
+            self.delete_blob(&BlobKey::parse(&r.blob_key)?).await;
         }
         let mut event = Event::by(scope, "meeting.delete").resource(row.id);
         event.reason = Some(if destroyed > 0 {
@@ -645,5 +658,13 @@ impl Core {
         });
         self.audit(event).await?;
         Ok(())
+    }
+}
+
+/// What an event says of a meeting: its id and workspace, never its content.
+fn meeting_ref(row: &MeetingRow) -> MeetingRef {
+    MeetingRef {
+        meeting_id: row.id.into(),
+        workspace_id: row.workspace_id.into(),
     }
 }

@@ -138,7 +138,7 @@ impl Core {
         {
             Ok(stored) => stored,
             Err(e) => {
-                let _ = self.blobs().delete(&blob_key).await;
+                self.delete_blob(&blob_key).await;
                 return Err(intake.blame(e));
             }
         };
@@ -157,7 +157,7 @@ impl Core {
         {
             Ok(info) => info,
             Err(e) => {
-                let _ = self.blobs().delete(&blob_key).await;
+                self.delete_blob(&blob_key).await;
                 return Err(e);
             }
         };
@@ -181,10 +181,24 @@ impl Core {
             duration_ms: Some((info.duration_secs * 1000.0).round() as i64),
             codec: Some(format!("{}/{}", info.container, info.codec)),
         };
-        if let Err(e) = self.db().insert_recording(&recording).await {
-            let _ = self.blobs().delete(&blob_key).await;
+        let stored_event = crate::events::outbox_event(
+            org,
+            &crate::events::DomainEvent::RecordingStored(crate::events::RecordingStored {
+                meeting_id: row.id.into(),
+                recording_id: id.into(),
+                duration_ms: recording.duration_ms,
+            }),
+            None,
+        )?;
+        if let Err(e) = self
+            .db()
+            .insert_recording(&recording, &[stored_event])
+            .await
+        {
+            self.delete_blob(&blob_key).await;
             return Err(e.into());
         }
+        self.events().wake(row.id);
         self.audit(Event::by(scope, "recording.upload").resource(id))
             .await?;
         let mut view = RecordingView {

@@ -163,9 +163,18 @@ impl Core {
                 )
             })
             .collect();
+        let ready = crate::events::outbox_event(
+            org,
+            &crate::events::DomainEvent::TranscriptReady(crate::events::TranscriptReady {
+                meeting_id: row.id.into(),
+                recording_id: recording.into(),
+            }),
+            None,
+        )?;
         self.db()
-            .replace_track_segments(org, recording, &rows)
+            .replace_track_segments(org, recording, &rows, &[ready])
             .await?;
+        self.events().wake(row.id);
         Ok(())
     }
 

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{audio_limits, decode_options, raw_segments};
-use crate::events::MeetingEvent;
-use crate::ids::{JobId, RecordingId};
+use crate::events::{DomainEvent, SegmentTiming, SegmentWords, outbox_event};
+use crate::ids::{JobId, MeetingId, RecordingId};
 use crate::meetings::{TrackSegment, TranscriptionSettings};
 use crate::{Core, CoreError};
 
@@ -47,15 +47,7 @@ impl Core {
             })
             .await
             .map_err(crate::jobs_error)?;
-        self.events().publish(
-            meeting,
-            MeetingEvent::Job {
-                job_id: id.into(),
-                state: "queued".into(),
-                progress: 0,
-                error: None,
-            },
-        );
+        self.events().wake(meeting);
         Ok(id.into())
     }
 
@@ -103,16 +95,6 @@ impl Core {
         else {
             return Err(JobError::Permanent("the recording was deleted".into()));
         };
-        let publish = {
-            let events = self.events().clone();
-            move |e: MeetingEvent| events.publish(p.meeting, e)
-        };
-        publish(MeetingEvent::Job {
-            job_id,
-            state: "running".into(),
-            progress: 0,
-            error: None,
-        });
         let keys = self
             .meeting_read_keys(org, row.id, row.owner_id)
             .await
@@ -150,12 +132,10 @@ impl Core {
         let segments = match provider {
             TranscriptionProvider::Local => {
                 let opts = decode_options(self.config(), settings.beam_size, row.language.clone());
-                let (ctx2, publish2, speaker2, rec_id) = (
-                    ctx.clone(),
-                    publish.clone(),
-                    speaker.clone(),
-                    RecordingId::from(rec.id),
-                );
+                let (heard, writer) = self.segment_writer(&row).await.map_err(core_to_job)?;
+                let (ctx2, speaker2, rec_id) =
+                    (ctx.clone(), speaker.clone(), RecordingId::from(rec.id));
+                let meeting_id = MeetingId::from(row.id);
                 let out = self
                     .engine()
                     .run(pcm, opts, move |progress| {
@@ -175,19 +155,28 @@ impl Core {
                                 ctx2.set_progress(pct.clamp(0.0, 99.0) as u8);
                             }
                             meetvault_whisper::Progress::Segment(s) => {
-                                publish2(MeetingEvent::Segment {
-                                    job_id,
-                                    recording_id: rec_id,
-                                    speaker: speaker2.clone(),
-                                    start_ms: (s.start * 1000.0).round() as i64,
-                                    end_ms: (s.end * 1000.0).round() as i64,
-                                    text: s.text.trim().to_owned(),
-                                })
+                                let _ = heard.send(DomainEvent::SegmentProduced(
+                                    SegmentTiming {
+                                        job_id,
+                                        meeting_id,
+                                        recording_id: rec_id,
+                                        start_ms: (s.start * 1000.0).round() as i64,
+                                        end_ms: (s.end * 1000.0).round() as i64,
+                                    },
+                                    SegmentWords {
+                                        speaker: speaker2.clone(),
+                                        text: s.text.trim().to_owned(),
+                                    },
+                                ));
                             }
                         }
                         ControlFlow::Continue(())
                     })
                     .await;
+                // Every segment heard is in the outbox before the transcript is stored.
+                if let Err(e) = writer.await {
+                    tracing::warn!(error = %e, "writing live segments stopped");
+                }
                 if ctx.cancelled().is_cancelled() {
                     return Err(JobError::Cancelled);
                 }
@@ -230,16 +219,44 @@ impl Core {
         self.store_track_segments(&row, rec.id, &segments)
             .await
             .map_err(core_to_job)?;
-        publish(MeetingEvent::TranscriptUpdated {
-            recording_id: rec.id.into(),
-        });
-        publish(MeetingEvent::Job {
-            job_id,
-            state: "succeeded".into(),
-            progress: 100,
-            error: None,
-        });
         Ok(())
+    }
+
+    /// A sender for the segments an engine hears, and the task that seals each under the
+    /// meeting's key and appends it to the outbox (in batches, in order). The task ends once
+    /// the sender is dropped and everything sent is written.
+    async fn segment_writer(
+        &self,
+        row: &meetvault_store::vault::MeetingRow,
+    ) -> Result<
+        (
+            tokio::sync::mpsc::UnboundedSender<DomainEvent>,
+            tokio::task::JoinHandle<()>,
+        ),
+        CoreError,
+    > {
+        let (kref, key) = self
+            .meeting_write_key(row.org_id, row.id, row.owner_id)
+            .await?;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<DomainEvent>();
+        let (core, org, meeting) = (self.clone(), row.org_id, row.id);
+        let task = tokio::spawn(async move {
+            let mut batch = Vec::new();
+            while rx.recv_many(&mut batch, 64).await > 0 {
+                let rows: Result<Vec<_>, _> = batch
+                    .drain(..)
+                    .map(|e| outbox_event(org, &e, Some((&key, kref))))
+                    .collect();
+                let written = match rows {
+                    Ok(rows) => core.append_events(meeting, &rows).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = written {
+                    tracing::warn!(error = %e, "a live segment could not be written to the outbox");
+                }
+            }
+        });
+        Ok((tx, task))
     }
 
     async fn run_remote(
@@ -382,24 +399,8 @@ impl Handler for TranscribeHandler {
             .unwrap_or(1)
             .max(1)
     }
+    /// The queue records the job's end (and its event) once this returns.
     async fn run(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
-        let result = self.core.run_transcription(job, ctx).await;
-        if let (Err(e), Some(meeting)) = (&result, job.resource_id) {
-            let state = match e {
-                JobError::Retryable(_) if job.attempts < job.max_attempts => "retrying",
-                JobError::Cancelled => "cancelled",
-                _ => "dead",
-            };
-            self.core.events().publish(
-                meeting,
-                MeetingEvent::Job {
-                    job_id: job.id.into(),
-                    state: state.into(),
-                    progress: 0,
-                    error: Some(e.to_string()),
-                },
-            );
-        }
-        result
+        self.core.run_transcription(job, ctx).await
     }
 }

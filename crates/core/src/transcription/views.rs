@@ -13,7 +13,7 @@ pub struct JobView {
     pub id: JobId,
     pub kind: String,
     /// `queued`, `running`, `succeeded`, `dead` (failed for good) or `cancelled`.
-    pub state: String,
+    pub state: meetvault_jobs::JobState,
     pub progress: i32,
     pub attempts: i32,
     pub max_attempts: i32,
@@ -32,8 +32,8 @@ impl From<Job> for JobView {
         let at = chrono::DateTime::from_timestamp_millis;
         Self {
             id: j.id.into(),
+            state: j.job_state(),
             kind: j.kind,
-            state: j.state,
             progress: j.progress,
             attempts: j.attempts,
             max_attempts: j.max_attempts,
@@ -65,9 +65,8 @@ impl Core {
         Ok(JobView::from(job))
     }
 
-    /// What a meeting's event stream may show `scope` now: the meeting's jobs, if the caller
-    /// may still read the meeting's content (its events carry transcript text). The stream
-    /// calls it every second with a freshly re-checked scope.
+    /// The meeting's jobs as they are now, if the caller may read the meeting's content (its
+    /// events carry transcript text): what a new event stream shows first.
     pub async fn watch_meeting(
         &self,
         scope: &crate::access::Scope,

@@ -71,6 +71,18 @@ impl MeetingKeys {
         envelope::decrypt_string(self.for_ciphertext(ct)?, &bind(org, table, row, field), ct)
             .map_err(integrity(table))
     }
+
+    pub(crate) fn bytes(
+        &self,
+        org: Uuid,
+        table: &'static str,
+        row: Uuid,
+        field: &'static str,
+        ct: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, CoreError> {
+        envelope::decrypt(self.for_ciphertext(ct)?, &bind(org, table, row, field), ct)
+            .map_err(integrity(table))
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

@@ -56,39 +56,61 @@ pub async fn transcribe_meeting(
 fn job_event(j: &JobView) -> MeetingEvent {
     MeetingEvent::Job {
         job_id: j.id,
-        state: j.state.clone(),
+        state: j.state,
         progress: j.progress,
         error: j.error.clone(),
     }
 }
 
-fn sse(event: &MeetingEvent) -> Event {
-    Event::default()
+/// An event as sent: its outbox sequence number is its SSE `id` (snapshot events have none).
+fn sse(seq: Option<i64>, event: &MeetingEvent) -> Event {
+    let e = Event::default()
         .event(event.name())
         .json_data(event)
-        .unwrap_or_else(|_| Event::default().comment("unserializable event"))
+        .unwrap_or_else(|_| Event::default().comment("unserializable event"));
+    match seq {
+        Some(seq) => e.id(seq.to_string()),
+        None => e,
+    }
 }
 
 struct Watch {
     app: AppState,
     scope: meetvault_core::access::Scope,
     meeting: uuid::Uuid,
-    rx: broadcast::Receiver<MeetingEvent>,
-    pending: std::collections::VecDeque<MeetingEvent>,
-    seen: std::collections::HashMap<JobId, (String, i32)>,
+    /// The last outbox sequence number sent (or skipped).
+    after: i64,
+    wake: broadcast::Receiver<()>,
+    pending: std::collections::VecDeque<(Option<i64>, MeetingEvent)>,
     poll: tokio::time::Interval,
+    /// The last page was full: read the next at once.
+    more: bool,
     /// A `closed` event was sent: the stream ends.
     done: bool,
 }
 
 impl Watch {
-    /// Queues job events whose state or progress changed since last seen.
-    fn note_jobs(&mut self, jobs: &[JobView]) {
-        for j in jobs {
-            let now = (j.state.clone(), j.progress);
-            if self.seen.get(&j.id) != Some(&now) {
-                self.seen.insert(j.id, now);
-                self.pending.push_back(job_event(j));
+    /// Reads the events after `after`; `Err` is the `closed` event that ends the stream.
+    async fn read(&mut self) -> Result<(), Event> {
+        match self
+            .app
+            .core
+            .meeting_events(&self.scope, self.meeting, self.after)
+            .await
+        {
+            Ok(page) => {
+                self.after = page.next_after;
+                self.more = page.more;
+                self.pending
+                    .extend(page.events.into_iter().map(|(seq, e)| (Some(seq), e)));
+                Ok(())
+            }
+            Err(e) => {
+                self.done = true;
+                Err(closed(match e {
+                    meetvault_core::CoreError::NotFound(_) => "meeting_gone",
+                    _ => "access_revoked",
+                }))
             }
         }
     }
@@ -102,77 +124,109 @@ fn closed(reason: &'static str) -> Event {
         .unwrap_or_else(|_| Event::default().comment(reason))
 }
 
-/// The meeting's live events as Server-Sent Events: `job` (state and progress, polled from the
-/// database too, so jobs on other instances show), `segment` (each transcript segment as the
-/// engine produces it) and `transcript_updated`. The caller's credential and right to read the
-/// meeting are checked again every second: after a logout, a revoked or expired key, a
-/// demotion or the meeting's deletion the stream sends a last `closed` event (`reason`:
-/// `access_revoked` or `meeting_gone`) and ends.
-#[utoipa::path(get, path = "/api/v1/meetings/{id}/events", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
-    responses((status = 200, description = "text/event-stream"), (status = 404, description = "No such meeting", body = crate::error::ErrorBody)))]
+/// Where a stream resumes: the `Last-Event-ID` a reconnecting client sends (the `id` of the
+/// last event it received).
+fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    headers
+        .get("last-event-id")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|n| *n >= 0)
+                .ok_or(ApiError::Invalid {
+                    field: "last-event-id",
+                    message: "must be the id of an event this stream sent (a whole number)".into(),
+                })
+        })
+        .transpose()
+}
+
+/// The meeting's events as Server-Sent Events, read from the event outbox, so a listener on
+/// any instance sees everything: `job` (state and progress), `segment` (each transcript
+/// segment as the engine produces it), `transcript_updated`, `meeting_updated` and
+/// `recording_stored`. Each event's `id` is its place in the org's event sequence: a client
+/// that reconnects with `Last-Event-ID` gets every event after it, none twice (within the
+/// outbox's retention). A new stream (no `Last-Event-ID`) starts with the meeting's jobs as
+/// they are. The caller's credential and right to read the meeting are checked again every
+/// second: after a logout, a revoked or expired key, a demotion or the meeting's deletion the
+/// stream sends a last `closed` event (`reason`: `access_revoked` or `meeting_gone`) and ends.
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/events", tag = "meetings",
+    params(("id" = String, Path, description = "mtg_…"), ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id")),
+    responses((status = 200, description = "text/event-stream"), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "Invalid Last-Event-ID", body = crate::error::ErrorBody)))]
 pub async fn meeting_events(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsRead>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    // Subscribe before the snapshot, so nothing falls between them.
-    let rx = app.core.events().subscribe(id.uuid());
-    let jobs = app.core.watch_meeting(&scope, id.uuid()).await?;
-    let mut watch = Watch {
+    let resume = last_event_id(&headers)?;
+    // Listen before reading, so nothing falls between them.
+    let wake = app.core.events().subscribe(id);
+    // A resumed stream starts with what it missed; a new one with the jobs as they are.
+    let (after, more, pending) = match resume {
+        Some(after) => {
+            let page = app.core.meeting_events(&scope, id.uuid(), after).await?;
+            let missed = page.events.into_iter().map(|(seq, e)| (Some(seq), e));
+            (page.next_after, page.more, missed.collect())
+        }
+        None => {
+            let head = app.core.event_head(&scope).await?;
+            let jobs = app.core.watch_meeting(&scope, id.uuid()).await?;
+            (
+                head,
+                false,
+                jobs.iter().map(|j| (None, job_event(j))).collect(),
+            )
+        }
+    };
+    let watch = Watch {
         app,
         scope,
         meeting: id.uuid(),
-        rx,
-        pending: Default::default(),
-        seen: Default::default(),
+        after,
+        wake,
+        pending,
         poll: tokio::time::interval(Duration::from_secs(1)),
+        more,
         done: false,
     };
-    watch.note_jobs(&jobs);
     let stream = futures::stream::unfold(watch, |mut w| async move {
         loop {
-            if let Some(event) = w.pending.pop_front() {
-                return Some((Ok(sse(&event)), w));
+            if let Some((seq, event)) = w.pending.pop_front() {
+                return Some((Ok(sse(seq, &event)), w));
             }
             if w.done {
                 return None;
             }
+            if w.more {
+                if let Err(closed) = w.read().await {
+                    return Some((Ok(closed), w));
+                }
+                continue;
+            }
             tokio::select! {
-                received = w.rx.recv() => match received {
-                    Ok(event) => {
-                        if let MeetingEvent::Job { job_id, state, progress, .. } = &event {
-                            w.seen.insert(*job_id, (state.clone(), *progress));
-                        }
-                        return Some((Ok(sse(&event)), w));
+                woken = w.wake.recv() => {
+                    if matches!(woken, Err(broadcast::error::RecvError::Closed)) {
+                        return None;
                     }
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        let note = Event::default().comment(format!("{n} events dropped (slow reader)"));
-                        return Some((Ok(note), w));
+                    if let Err(closed) = w.read().await {
+                        return Some((Ok(closed), w));
                     }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
+                }
                 _ = w.poll.tick() => {
                     // The right to read is checked again before anything more is sent.
-                    let scope = match w.app.core.recheck(&w.scope).await {
-                        Ok(scope) => scope,
+                    match w.app.core.recheck(&w.scope).await {
+                        Ok(scope) => w.scope = scope,
                         Err(_) => {
                             w.done = true;
                             return Some((Ok(closed("access_revoked")), w));
                         }
-                    };
-                    match w.app.core.watch_meeting(&scope, w.meeting).await {
-                        Ok(jobs) => w.note_jobs(&jobs),
-                        Err(e) => {
-                            w.done = true;
-                            let reason = match e {
-                                meetvault_core::CoreError::NotFound(_) => "meeting_gone",
-                                _ => "access_revoked",
-                            };
-                            return Some((Ok(closed(reason)), w));
-                        }
                     }
-                    w.scope = scope;
+                    if let Err(closed) = w.read().await {
+                        return Some((Ok(closed), w));
+                    }
                 }
             }
         }

@@ -492,9 +492,9 @@ async fn a_shredded_meeting_stays_unreadable_when_old_copies_are_restored() {
     }
 
     // Restore the old ciphertexts beside the current keys.
-    db.insert_meeting(&meeting, &[]).await.unwrap();
+    db.insert_meeting(&meeting, &[], &[]).await.unwrap();
     db.insert_segments(&segs).await.unwrap();
-    db.insert_recording(&recording).await.unwrap();
+    db.insert_recording(&recording, &[]).await.unwrap();
     app.core().blobs().put(&key, blob).await.unwrap();
     let (status, body) = transcript(&app, &me, &id).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::identity::with_pool;
+use crate::outbox::{NewEvent, append_event};
 use crate::{Database, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -116,6 +117,7 @@ impl Database {
         &self,
         meeting: &MeetingRow,
         participants: &[ParticipantRow],
+        events: &[NewEvent],
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -128,6 +130,9 @@ impl Database {
                 sqlx::query("INSERT INTO meeting_participants (id, org_id, meeting_id, position, name, email) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(p.id).bind(p.org_id).bind(p.meeting_id).bind(p.position).bind(&p.name).bind(&p.email)
                     .execute(&mut *tx).await?;
+            }
+            for e in events {
+                append_event!(tx, e);
             }
             tx.commit().await?;
             Ok(())
@@ -181,10 +186,12 @@ impl Database {
     }
 
     /// Updates a meeting's plain and encrypted columns; replaces its participants when given.
+    /// The events are appended only if the meeting was there to update.
     pub async fn update_meeting(
         &self,
         meeting: &MeetingRow,
         participants: Option<&[ParticipantRow]>,
+        events: &[NewEvent],
     ) -> Result<bool, StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -204,6 +211,11 @@ impl Database {
                         .execute(&mut *tx).await?;
                 }
             }
+            if done.rows_affected() == 1 {
+                for e in events {
+                    append_event!(tx, e);
+                }
+            }
             tx.commit().await?;
             Ok(done.rows_affected() == 1)
         })
@@ -216,6 +228,7 @@ impl Database {
         org_id: Uuid,
         recording_id: Uuid,
         segments: &[SegmentRow],
+        events: &[NewEvent],
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -223,6 +236,9 @@ impl Database {
                 .bind(org_id).bind(recording_id).execute(&mut *tx).await?;
             for s in segments {
                 insert_segment!(&mut *tx, s);
+            }
+            for e in events {
+                append_event!(tx, e);
             }
             tx.commit().await?;
             Ok(())
@@ -274,15 +290,24 @@ impl Database {
         )).bind(org_id).bind(meeting_id).fetch_all(pool).await?))
     }
 
-    pub async fn insert_recording(&self, row: &RecordingRow) -> Result<(), StoreError> {
+    pub async fn insert_recording(
+        &self,
+        row: &RecordingRow,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             sqlx::query(&format!(
                 "INSERT INTO recordings ({RECORDING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
             ))
             .bind(row.id).bind(row.org_id).bind(row.meeting_id).bind(&row.blob_key).bind(row.size)
             .bind(row.stored_size).bind(&row.content_type).bind(row.created_at).bind(&row.speaker)
             .bind(row.duration_ms).bind(&row.codec)
-            .execute(pool).await?;
+            .execute(&mut *tx).await?;
+            for e in events {
+                append_event!(tx, e);
+            }
+            tx.commit().await?;
             Ok(())
         })
     }
@@ -311,11 +336,24 @@ impl Database {
     }
 
     /// Deletes a meeting's rows (participants, segments and recording rows cascade). The caller
-    /// destroys its keys first and its blobs after.
-    pub async fn delete_meeting(&self, org_id: Uuid, meeting_id: Uuid) -> Result<bool, StoreError> {
+    /// destroys its keys first and its blobs after. The events are appended only if the meeting
+    /// was there to delete.
+    pub async fn delete_meeting(
+        &self,
+        org_id: Uuid,
+        meeting_id: Uuid,
+        events: &[NewEvent],
+    ) -> Result<bool, StoreError> {
         with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             let done = sqlx::query("DELETE FROM meetings WHERE org_id = $1 AND id = $2")
-                .bind(org_id).bind(meeting_id).execute(pool).await?;
+                .bind(org_id).bind(meeting_id).execute(&mut *tx).await?;
+            if done.rows_affected() == 1 {
+                for e in events {
+                    append_event!(tx, e);
+                }
+            }
+            tx.commit().await?;
             Ok(done.rows_affected() == 1)
         })
     }

@@ -1,0 +1,145 @@
+//! Background upkeep each instance runs beside its job workers: retrying blob deletions that
+//! failed where failing was tolerated (recorded in `blob_deletions`, never silently dropped),
+//! and pruning the event outbox past `events.retention_secs`. Both are safe on every instance
+//! at once: a deletion is idempotent, a prune deletes what any instance would.
+
+use std::sync::Weak;
+use std::time::Duration;
+
+use meetvault_jobs::now_ms;
+use meetvault_store::BlobKey;
+
+use crate::{Core, Inner};
+
+/// How often each sweeper looks for work.
+const BLOB_SWEEP_EVERY: Duration = Duration::from_secs(30);
+/// A failed deletion is retried after 30 s × 2^(attempts − 1), at most six hours.
+const RETRY_BASE_MS: i64 = 30_000;
+const RETRY_MAX_MS: i64 = 6 * 3600 * 1000;
+/// Rows per prune statement (a large backlog is deleted in several).
+const PRUNE_BATCH: i64 = 5_000;
+
+fn retry_delay_ms(attempts: i32) -> i64 {
+    let exp = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
+    RETRY_BASE_MS.saturating_mul(1_i64 << exp).min(RETRY_MAX_MS)
+}
+
+impl Core {
+    /// Deletes a blob whose row is already gone; a failure is recorded for the sweeper to retry
+    /// (and logged), so the caller can go on.
+    pub(crate) async fn delete_blob(&self, key: &BlobKey) {
+        if let Err(e) = self.blobs().delete(key).await {
+            tracing::warn!(error = %e, "deleting a blob failed; it will be retried");
+            let now = now_ms();
+            if let Err(e) = self
+                .db()
+                .defer_blob_deletion(key.as_str(), &e.to_string(), now, now + retry_delay_ms(1))
+                .await
+            {
+                tracing::error!(error = %e, key = key.as_str(), "recording a blob deletion to retry failed; the blob is orphaned");
+            }
+        }
+    }
+
+    /// Retries the deferred blob deletions that are due; returns how many succeeded.
+    pub async fn retry_blob_deletions(&self) -> Result<usize, crate::CoreError> {
+        let now = now_ms();
+        let mut done = 0;
+        for (key, attempts) in self.db().due_blob_deletions(now, 500).await? {
+            let deleted = match BlobKey::parse(&key) {
+                Ok(k) => self.blobs().delete(&k).await,
+                // A key that cannot name a blob has nothing to delete.
+                Err(_) => Ok(()),
+            };
+            match deleted {
+                Ok(()) => {
+                    self.db().blob_deleted(&key).await?;
+                    done += 1;
+                }
+                Err(e) => {
+                    self.db()
+                        .defer_blob_deletion(
+                            &key,
+                            &e.to_string(),
+                            now,
+                            now + retry_delay_ms(attempts + 1),
+                        )
+                        .await?;
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Deletes outbox events older than `events.retention_secs`; returns how many.
+    pub async fn prune_events(&self) -> Result<u64, crate::CoreError> {
+        let keep_ms = i64::try_from(self.config().events.retention_secs)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
+        let before = now_ms().saturating_sub(keep_ms);
+        let mut total = 0;
+        loop {
+            let n = self.db().prune_events(before, PRUNE_BATCH).await?;
+            total += n;
+            if n < PRUNE_BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Starts both sweepers; they stop when the last handle to this core is dropped.
+    pub(crate) fn spawn_sweepers(&self) {
+        let prune_every = Duration::from_secs(self.config().events.retention_secs.clamp(1, 3600));
+        spawn_every(
+            std::sync::Arc::downgrade(&self.inner),
+            BLOB_SWEEP_EVERY,
+            |core| async move {
+                match core.retry_blob_deletions().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "retried blob deletions"),
+                    Err(e) => tracing::warn!(error = %e, "retrying blob deletions"),
+                }
+            },
+        );
+        spawn_every(
+            std::sync::Arc::downgrade(&self.inner),
+            prune_every,
+            |core| async move {
+                match core.prune_events().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(pruned = n, "pruned old outbox events"),
+                    Err(e) => tracing::warn!(error = %e, "pruning outbox events"),
+                }
+            },
+        );
+    }
+}
+
+fn spawn_every<F, Fut>(inner: Weak<Inner>, every: Duration, work: F)
+where
+    F: Fn(Core) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(inner) = inner.upgrade() else { return };
+            work(Core { inner }).await;
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_to_a_ceiling() {
+        assert_eq!(retry_delay_ms(1), 30_000);
+        assert_eq!(retry_delay_ms(2), 60_000);
+        assert_eq!(retry_delay_ms(5), 480_000);
+        assert_eq!(retry_delay_ms(30), RETRY_MAX_MS);
+    }
+}
