@@ -50,7 +50,7 @@ impl TestApp {
         let dir = Arc::new(tempfile::tempdir().expect("creating a temp dir"));
         let mut config = fresh_config(dir.path()).await;
         adjust(&mut config);
-        Self::start(config, dir).await
+        Self::start(config, dir, true).await
     }
 
     /// A second instance of the same installation (same data dir, keys and database), as a
@@ -58,10 +58,15 @@ impl TestApp {
     pub async fn spawn_sibling(&self, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = (*self.config).clone();
         adjust(&mut config);
-        Self::start(config, self._dir.clone()).await
+        Self::start(config, self._dir.clone(), true).await
     }
 
-    async fn start(config: Config, dir: Arc<TempDir>) -> Self {
+    /// A sibling that serves the API but runs no job workers, so every job runs elsewhere.
+    pub async fn spawn_serving_sibling(&self) -> Self {
+        Self::start((*self.config).clone(), self._dir.clone(), false).await
+    }
+
+    async fn start(config: Config, dir: Arc<TempDir>, workers: bool) -> Self {
         let config = Arc::new(config);
         let core = Core::open(config.clone())
             .await
@@ -73,10 +78,12 @@ impl TestApp {
         let redirect_addr = server.redirect_addr();
         let scheme = server.scheme();
         let (tx, rx) = oneshot::channel::<()>();
-        let workers = core.start_workers("test");
+        let workers = workers.then(|| core.start_workers("test"));
         let task = tokio::spawn(server.run(async move {
             let _ = rx.await;
-            workers.shutdown().await;
+            if let Some(workers) = workers {
+                workers.shutdown().await;
+            }
         }));
         let base_url = match scheme {
             "https" => format!("https://localhost:{}", addr.port()),

@@ -23,6 +23,7 @@ mod logging;
 mod meetings;
 mod observability;
 mod openai;
+mod outbox;
 mod owners;
 mod probe;
 mod provider_keys;
