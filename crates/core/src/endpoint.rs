@@ -18,6 +18,7 @@ use meetvault_store::{BlobKey, BlobStore};
 use uuid::Uuid;
 
 use crate::access::Scope;
+use crate::audit::AuditAction;
 use crate::intake::Intake;
 use crate::media::{BlobReader, audio_error};
 use crate::transcription::{audio_limits, decode_options};
@@ -185,7 +186,7 @@ impl Core {
             .run(pcm, opts, |_| ControlFlow::Continue(()))
             .await?;
         drop(place);
-        let mut event = crate::audit::Event::by(scope, "transcription.api");
+        let mut event = crate::audit::Event::by(scope, AuditAction::TranscriptionApi);
         event.reason = Some("local");
         self.audit(event).await?;
         Ok(AdHocTranscript {

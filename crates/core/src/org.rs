@@ -8,6 +8,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::access::{Role, Scope};
+use crate::audit::AuditAction;
 use crate::audit::{Event, Personal};
 use crate::auth::{EmailAddress, UserView, parse_name};
 use crate::ids::{InvitationId, OrgId, UserId, WorkspaceId};
@@ -101,7 +102,7 @@ impl Core {
         self.db()
             .update_org(scope.org_id().uuid(), &name, require_mfa)
             .await?;
-        self.audit(Event::by(scope, "org.update").resource(scope.org_id()))
+        self.audit(Event::by(scope, AuditAction::OrgUpdate).resource(scope.org_id()))
             .await?;
         self.org_view(scope).await
     }
@@ -174,7 +175,7 @@ impl Core {
             }
         }
         self.audit(
-            Event::by(scope, "member.role_change")
+            Event::by(scope, AuditAction::MemberRoleChange)
                 .resource(format!("{user} {target_role}->{role}")),
         )
         .await?;
@@ -210,7 +211,7 @@ impl Core {
                 ));
             }
         }
-        self.audit(Event::by(scope, "member.remove").resource(user))
+        self.audit(Event::by(scope, AuditAction::MemberRemove).resource(user))
             .await?;
         Ok(())
     }
@@ -237,7 +238,7 @@ impl Core {
             .delete_sessions_except(org, user.uuid(), None)
             .await?;
         self.vault().lock_user(user.uuid(), None);
-        self.audit(Event::by(scope, "auth.mfa_reset").resource(user))
+        self.audit(Event::by(scope, AuditAction::AuthMfaReset).resource(user))
             .await?;
         Ok(())
     }
@@ -264,8 +265,10 @@ impl Core {
             created_at: Utc::now(),
         };
         self.db().insert_workspace(&row).await?;
-        self.audit(Event::by(scope, "workspace.create").resource(WorkspaceId::from(row.id)))
-            .await?;
+        self.audit(
+            Event::by(scope, AuditAction::WorkspaceCreate).resource(WorkspaceId::from(row.id)),
+        )
+        .await?;
         Ok(workspace_view(row))
     }
 
@@ -283,7 +286,7 @@ impl Core {
         {
             return Err(CoreError::NotFound("workspace"));
         }
-        self.audit(Event::by(scope, "workspace.update").resource(id))
+        self.audit(Event::by(scope, AuditAction::WorkspaceUpdate).resource(id))
             .await?;
         let row = self
             .db()
@@ -325,7 +328,8 @@ impl Core {
             .await?;
         let what = role.map_or("removed".to_owned(), |r| r.to_string());
         self.audit(
-            Event::by(scope, "workspace.member_set").resource(format!("{ws} {user} {what}")),
+            Event::by(scope, AuditAction::WorkspaceMemberSet)
+                .resource(format!("{ws} {user} {what}")),
         )
         .await?;
         Ok(())
@@ -396,7 +400,8 @@ impl Core {
             revoked_at: None,
         };
         self.db().insert_invitation(&row).await?;
-        let mut event = Event::by(scope, "invitation.create").resource(InvitationId::from(row.id));
+        let mut event =
+            Event::by(scope, AuditAction::InvitationCreate).resource(InvitationId::from(row.id));
         event.personal = Personal {
             email: Some(row.email.clone()),
             ..event.personal
@@ -430,7 +435,7 @@ impl Core {
         {
             return Err(CoreError::NotFound("invitation"));
         }
-        self.audit(Event::by(scope, "invitation.revoke").resource(id))
+        self.audit(Event::by(scope, AuditAction::InvitationRevoke).resource(id))
             .await?;
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! Refused attempts are aggregated (`refusals`); checkpoints are signed by the writer only
 //! (`writer`), never because of a read.
 
+mod action;
 mod entry;
 mod refusals;
 mod signing;
@@ -21,6 +22,7 @@ use crate::access::{Actor, RequestMeta, Scope};
 use crate::ids::{OrgId, UserId};
 use crate::{Core, CoreError};
 
+pub use action::AuditAction;
 pub use entry::{Entry, Personal};
 pub use meetvault_crypto::note::NoteVerifier;
 pub(crate) use refusals::RefusalLog;
@@ -47,7 +49,7 @@ impl Outcome {
 /// One event to record.
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub action: &'static str,
+    pub action: AuditAction,
     pub org_id: Option<OrgId>,
     pub actor: Actor,
     pub resource: Option<String>,
@@ -63,7 +65,7 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(action: &'static str, actor: Actor, outcome: Outcome) -> Self {
+    pub fn new(action: AuditAction, actor: Actor, outcome: Outcome) -> Self {
         Self {
             action,
             org_id: None,
@@ -78,7 +80,7 @@ impl Event {
     }
 
     /// The event as done by a scoped caller, with its org, subject and request metadata.
-    pub fn by(scope: &Scope, action: &'static str) -> Self {
+    pub fn by(scope: &Scope, action: AuditAction) -> Self {
         let mut e = Self::new(action, scope.actor(), Outcome::Success);
         e.org_id = Some(scope.org_id());
         e.subject = Some(scope.user_id());
@@ -89,7 +91,7 @@ impl Event {
     /// A successful event about `user` of `org` before any `Scope` exists (registration, login,
     /// invitation accept, support-key use), with the request's personal data.
     pub fn about(
-        action: &'static str,
+        action: AuditAction,
         actor: Actor,
         org: OrgId,
         user: UserId,
@@ -105,7 +107,7 @@ impl Event {
 
     /// A refused attempt by an anonymous caller, with the request's personal data; for
     /// [`Core::audit_refusal`].
-    pub fn refusal(action: &'static str, reason: &'static str, meta: &RequestMeta) -> Self {
+    pub fn refusal(action: AuditAction, reason: &'static str, meta: &RequestMeta) -> Self {
         let mut e = Self::new(action, Actor::Anonymous, Outcome::Failure);
         e.reason = Some(reason);
         e.personal = Personal::from_meta(meta, None);
@@ -184,7 +186,7 @@ impl Core {
                     seq,
                     time: entry::format_time(now),
                     org: org.clone(),
-                    action: event.action.to_owned(),
+                    action: event.action.as_str().to_owned(),
                     actor: event.actor.to_string(),
                     resource: event.resource.clone(),
                     outcome: event.outcome.as_str().to_owned(),

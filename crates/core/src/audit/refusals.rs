@@ -14,6 +14,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::AuditAction;
 use super::{Event, Outcome};
 use crate::access::{Actor, Principal, RequestMeta};
 use crate::ids::{OrgId, UserId};
@@ -25,7 +26,7 @@ pub const MAX_GROUPS: usize = 256;
 /// What makes two refusals "the same" (never written anywhere; the IP is kept in memory only).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct GroupKey {
-    action: &'static str,
+    action: AuditAction,
     reason: Option<&'static str>,
     org: Option<OrgId>,
     actor: String,
@@ -180,7 +181,7 @@ impl Core {
         reason: &'static str,
         what: String,
     ) -> Result<(), CoreError> {
-        let mut event = Event::refusal("auth.refused", reason, meta);
+        let mut event = Event::refusal(AuditAction::AuthRefused, reason, meta);
         event.actor = principal.map_or(Actor::Anonymous, Principal::actor);
         event.org_id = principal.map(|p| p.org_id);
         event.subject = principal.map(|p| p.user_id);
@@ -204,7 +205,7 @@ mod tests {
     use super::*;
 
     fn refusal(ip: &str) -> Event {
-        let mut e = Event::new("auth.login", Actor::Anonymous, Outcome::Failure);
+        let mut e = Event::new(AuditAction::AuthLogin, Actor::Anonymous, Outcome::Failure);
         e.reason = Some("rate_limited");
         e.personal.ip = Some(ip.to_owned());
         e

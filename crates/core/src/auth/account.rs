@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::login::LoginOutcome;
 use super::{EmailAddress, Limited, parse_name};
 use crate::access::{Actor, RequestMeta, Role, Scope};
+use crate::audit::AuditAction;
 use crate::audit::{Event, Outcome};
 use crate::ids::{InvitationId, OrgId, SessionId, UserId};
 use crate::{Core, CoreError};
@@ -111,7 +112,7 @@ impl Core {
         }
         let (org_id, user_id) = (OrgId::from(org.id), UserId::from(user.id));
         let event = Event::about(
-            "auth.register",
+            AuditAction::AuthRegister,
             Actor::User(user_id),
             org_id,
             user_id,
@@ -133,7 +134,7 @@ impl Core {
         let lookup = raw_token.get(..12).unwrap_or(raw_token);
         // Every refusal is audited (aggregated); the answer stays the same "gone" for each.
         let refused = |reason: &'static str, inv: Option<&InvitationRow>| {
-            let mut event = Event::refusal("invitation.accept", reason, &meta);
+            let mut event = Event::refusal(AuditAction::InvitationAccept, reason, &meta);
             event.org_id = inv.map(|i| i.org_id.into());
             event.resource = inv.map(|i| InvitationId::from(i.id).to_string());
             event
@@ -207,7 +208,7 @@ impl Core {
         }
         let user_id = UserId::from(user.id);
         let event = Event::about(
-            "invitation.accept",
+            AuditAction::InvitationAccept,
             Actor::User(user_id),
             inv.org_id.into(),
             user_id,
@@ -254,7 +255,7 @@ impl Core {
             return Err(CoreError::NotFound("session"));
         }
         self.vault().lock_session(id.uuid());
-        self.audit(Event::by(scope, "auth.session_revoke").resource(id))
+        self.audit(Event::by(scope, AuditAction::AuthSessionRevoke).resource(id))
             .await?;
         Ok(())
     }
@@ -275,7 +276,7 @@ impl Core {
             .await
             .map_err(CoreError::internal)?;
         if !ok.ok {
-            let mut event = Event::by(scope, "auth.password_change");
+            let mut event = Event::by(scope, AuditAction::AuthPasswordChange);
             event.outcome = Outcome::Failure;
             event.reason = Some("bad_password");
             self.audit_refusal(event).await?;
@@ -297,7 +298,8 @@ impl Core {
             .set_password_hash(user.org_id, user.id, &hash)
             .await?;
         let ended = self.end_other_sessions(scope).await?;
-        self.audit(Event::by(scope, "auth.password_change")).await?;
+        self.audit(Event::by(scope, AuditAction::AuthPasswordChange))
+            .await?;
         Ok(ended)
     }
 }

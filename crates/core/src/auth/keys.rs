@@ -13,6 +13,7 @@ use super::{Limited, parse_role};
 use crate::access::{
     Actor, Credential, Permission, Permissions, Principal, RequestMeta, Role, Scope,
 };
+use crate::audit::AuditAction;
 use crate::audit::Event;
 use crate::ids::{ApiKeyId, OrgId, SupportKeyId, UserId, WorkspaceId};
 use crate::{Core, CoreError};
@@ -165,7 +166,7 @@ impl Core {
             revoked_at: None,
         };
         self.db().insert_api_key(&row).await?;
-        self.audit(Event::by(scope, "api_key.create").resource(ApiKeyId::from(row.id)))
+        self.audit(Event::by(scope, AuditAction::ApiKeyCreate).resource(ApiKeyId::from(row.id)))
             .await?;
         Ok(ApiKeyCreated {
             key: token.expose().to_owned(),
@@ -210,7 +211,7 @@ impl Core {
         {
             return Err(CoreError::NotFound("API key"));
         }
-        self.audit(Event::by(scope, "api_key.revoke").resource(id))
+        self.audit(Event::by(scope, AuditAction::ApiKeyRevoke).resource(id))
             .await?;
         Ok(())
     }
@@ -244,8 +245,10 @@ impl Core {
             revoked_at: None,
         };
         self.db().insert_support_key(&row).await?;
-        self.audit(Event::by(scope, "support_key.create").resource(SupportKeyId::from(row.id)))
-            .await?;
+        self.audit(
+            Event::by(scope, AuditAction::SupportKeyCreate).resource(SupportKeyId::from(row.id)),
+        )
+        .await?;
         Ok(SupportKeyCreated {
             key: token.expose().to_owned(),
             view: support_key_view(row),
@@ -277,7 +280,7 @@ impl Core {
         if !revoked {
             return Err(CoreError::NotFound("support key"));
         }
-        self.audit(Event::by(scope, "support_key.revoke").resource(id))
+        self.audit(Event::by(scope, AuditAction::SupportKeyRevoke).resource(id))
             .await?;
         Ok(())
     }
@@ -398,7 +401,8 @@ impl Core {
         meta: RequestMeta,
     ) -> Result<Principal, CoreError> {
         let lookup = raw.get(..12).unwrap_or(raw).to_owned();
-        let refused = |reason: &'static str| Event::refusal("support_key.use", reason, &meta);
+        let refused =
+            |reason: &'static str| Event::refusal(AuditAction::SupportKeyUse, reason, &meta);
         if let Err(e) = self
             .refuse_if_spent(Limited::SupportKey, meta.ip, Some(&lookup))
             .await
@@ -434,7 +438,7 @@ impl Core {
         let principal = self.support_key_principal(&row, meta.clone(), now).await?;
         let id = SupportKeyId::from(row.id);
         let event = Event::about(
-            "support_key.use",
+            AuditAction::SupportKeyUse,
             Actor::Support(id),
             row.org_id.into(),
             row.user_id.into(),
@@ -456,7 +460,7 @@ fn key_refused(reason: &'static str, key: Option<(OrgId, ApiKeyId)>, meta: &Requ
         Some((_, id)) if reason != "bad_key" => Actor::ApiKey(id),
         _ => Actor::Anonymous,
     };
-    let mut event = Event::refusal("auth.refused", reason, meta);
+    let mut event = Event::refusal(AuditAction::AuthRefused, reason, meta);
     event.actor = actor;
     event.org_id = key.map(|(org, _)| org);
     event.resource = key.map(|(_, id)| id.to_string());

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::{EmailAddress, Limited, UserView};
 use crate::access::{Credential, Permissions, Principal, RequestMeta, Scope};
+use crate::audit::AuditAction;
 use crate::audit::{Event, Outcome, Personal};
 use crate::ids::{OrgId, SessionId, UserId};
 use crate::{Core, CoreError, ServerKeys};
@@ -115,7 +116,7 @@ impl Core {
         .await?;
         let (org, user_id) = (user.org_id.into(), user.id.into());
         let actor = crate::access::Actor::User(user_id);
-        let event = Event::about("auth.login", actor, org, user_id, &req.meta, None);
+        let event = Event::about(AuditAction::AuthLogin, actor, org, user_id, &req.meta, None);
         self.audit(event.resource(outcome.session_id)).await?;
         Ok(outcome)
     }
@@ -159,7 +160,7 @@ impl Core {
         reason: &'static str,
     ) -> Result<(), CoreError> {
         let mut event = Event::new(
-            "auth.login",
+            AuditAction::AuthLogin,
             crate::access::Actor::Anonymous,
             Outcome::Failure,
         );
@@ -263,7 +264,7 @@ impl Core {
                 .delete_session(scope.org_id().uuid(), scope.user_id().uuid(), id.uuid())
                 .await?;
             self.vault().lock_session(id.uuid());
-            self.audit(Event::by(scope, "auth.logout").resource(id))
+            self.audit(Event::by(scope, AuditAction::AuthLogout).resource(id))
                 .await?;
         }
         Ok(())

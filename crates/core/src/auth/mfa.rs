@@ -9,6 +9,7 @@ use meetvault_store::identity::UserRow;
 use serde::Serialize;
 
 use crate::access::Scope;
+use crate::audit::AuditAction;
 use crate::audit::Event;
 use crate::ids::SessionId;
 use crate::{Core, CoreError, ServerKeys};
@@ -87,7 +88,8 @@ impl Core {
             .replace_recovery_codes(user.org_id, user.id, &hashes)
             .await?;
         self.end_other_sessions(scope).await?;
-        self.audit(Event::by(scope, "auth.mfa_enable")).await?;
+        self.audit(Event::by(scope, AuditAction::AuthMfaEnable))
+            .await?;
         Ok(TotpEnabled {
             recovery_codes: codes,
         })
@@ -103,7 +105,8 @@ impl Core {
             .replace_recovery_codes(user.org_id, user.id, &[])
             .await?;
         self.end_other_sessions(scope).await?;
-        self.audit(Event::by(scope, "auth.mfa_disable")).await?;
+        self.audit(Event::by(scope, AuditAction::AuthMfaDisable))
+            .await?;
         Ok(())
     }
 

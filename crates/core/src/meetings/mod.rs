@@ -18,6 +18,7 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::access::{Reach, Scope};
+use crate::audit::AuditAction;
 use crate::audit::Event;
 use crate::events::{DomainEvent, MeetingRef, outbox_event};
 use crate::ids::{MeetingId, UserId, WorkspaceId};
@@ -446,7 +447,7 @@ impl Core {
             self.shred_meeting_keys(org, id).await?;
             return Err(e.into());
         }
-        self.audit(Event::by(scope, "meeting.create").resource(id))
+        self.audit(Event::by(scope, AuditAction::MeetingCreate).resource(id))
             .await?;
         self.meeting_view(scope, &row).await
     }
@@ -616,7 +617,7 @@ impl Core {
             return Err(CoreError::NotFound("meeting"));
         }
         self.events().wake(row.id);
-        self.audit(Event::by(scope, "meeting.update").resource(row.id))
+        self.audit(Event::by(scope, AuditAction::MeetingUpdate).resource(row.id))
             .await?;
         self.meeting_view(scope, &row).await
     }
@@ -650,7 +651,7 @@ impl Core {
             // The blob is unreadable already (its key is gone); a failed delete is retried.
             self.delete_blob(&BlobKey::parse(&r.blob_key)?).await;
         }
-        let mut event = Event::by(scope, "meeting.delete").resource(row.id);
+        let mut event = Event::by(scope, AuditAction::MeetingDelete).resource(row.id);
         event.reason = Some(if destroyed > 0 {
             "keys_destroyed"
         } else {

@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::super::media::{BlobReader, audio_error};
 use crate::access::Scope;
+use crate::audit::AuditAction;
 use crate::audit::Event;
 use crate::ids::{JobId, RecordingId};
 use crate::vault::{bind, check_text, decrypt_stream, encrypt_stream, integrity};
@@ -199,7 +200,7 @@ impl Core {
             return Err(e.into());
         }
         self.events().wake(row.id);
-        self.audit(Event::by(scope, "recording.upload").resource(id))
+        self.audit(Event::by(scope, AuditAction::RecordingUpload).resource(id))
             .await?;
         let mut view = RecordingView {
             speaker,
@@ -355,7 +356,7 @@ impl Core {
         let plain_start = span.first_segment * stream::SEGMENT_LEN as u64 + span.skip as u64;
         let rec_id = rec.id;
         let view = self.recording_view(&row, rec, Some(&keys))?;
-        self.audit(Event::by(scope, "recording.read").resource(rec_id))
+        self.audit(Event::by(scope, AuditAction::RecordingRead).resource(rec_id))
             .await?;
         Ok((
             view,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::access::Scope;
+use crate::audit::AuditAction;
 use crate::audit::Event;
 use crate::ids::RecordingId;
 use crate::vault::{bind, check_text};
@@ -250,7 +251,7 @@ impl Core {
             },
             &segments,
         );
-        let mut event = Event::by(scope, "transcript.export").resource(row.id);
+        let mut event = Event::by(scope, AuditAction::TranscriptExport).resource(row.id);
         event.reason = Some(format.extension());
         self.audit(event).await?;
         Ok(text)

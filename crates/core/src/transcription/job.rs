@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{audio_limits, decode_options, raw_segments};
+use crate::audit::AuditAction;
 use crate::events::{DomainEvent, SegmentTiming, SegmentWords, outbox_event};
 use crate::ids::{JobId, MeetingId, RecordingId};
 use crate::meetings::{TrackSegment, TranscriptionSettings};
@@ -71,7 +72,7 @@ impl Core {
                 "the meeting has no recording to transcribe; upload one first",
             ));
         }
-        self.audit(crate::audit::Event::by(scope, "meeting.transcribe").resource(row.id))
+        self.audit(crate::audit::Event::by(scope, AuditAction::MeetingTranscribe).resource(row.id))
             .await?;
         Ok(jobs)
     }

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::{bind, integrity, key_ref};
 use crate::access::{Permission, Scope};
+use crate::audit::AuditAction;
 use crate::audit::Event;
 use crate::{Core, CoreError};
 
@@ -175,7 +176,7 @@ impl Core {
             updated_at: Utc::now(),
         };
         self.db().put_user_secret(&row).await?;
-        let mut event = Event::by(scope, "secret.put");
+        let mut event = Event::by(scope, AuditAction::SecretPut);
         event.reason = Some("stored");
         self.audit(event).await?;
         Ok(SecretView {
@@ -206,7 +207,8 @@ impl Core {
         {
             return Err(CoreError::NotFound("secret"));
         }
-        self.audit(Event::by(scope, "secret.delete")).await?;
+        self.audit(Event::by(scope, AuditAction::SecretDelete))
+            .await?;
         Ok(())
     }
 

@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 
 use super::{bind, integrity, kek_error, kek_wrapped, key_ref, org_key_row};
 use crate::access::Scope;
+use crate::audit::AuditAction;
 use crate::audit::Event;
 use crate::{Core, CoreError};
 
@@ -402,7 +403,7 @@ impl Core {
                 self.rewrap_org_key_row(&row, &*target).await?;
             }
         }
-        let mut event = Event::by(scope, "encryption.org_kms_key");
+        let mut event = Event::by(scope, AuditAction::EncryptionOrgKmsKey);
         event.reason = Some(if key_id.is_some() { "set" } else { "cleared" });
         self.audit(event).await?;
         Ok(())

@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 
 use super::{bind, key_ref};
 use crate::access::{RequestMeta, Scope};
+use crate::audit::AuditAction;
 use crate::audit::Event;
 use crate::{Core, CoreError};
 
@@ -234,7 +235,7 @@ impl Core {
             ));
         }
         self.unlock_session(org, user, session.uuid(), key).await?;
-        self.audit(Event::by(scope, "encryption.zero_access_enabled"))
+        self.audit(Event::by(scope, AuditAction::EncryptionZeroAccessEnabled))
             .await?;
         Ok(recovery)
     }
@@ -275,7 +276,7 @@ impl Core {
             ));
         }
         self.vault().lock_user(user, None);
-        self.audit(Event::by(scope, "encryption.zero_access_disabled"))
+        self.audit(Event::by(scope, AuditAction::EncryptionZeroAccessDisabled))
             .await?;
         Ok(())
     }
@@ -333,7 +334,8 @@ impl Core {
         let key = self.open_with_password(&row, password).await?;
         self.unlock_session(row.org_id, row.user_id, session.uuid(), Arc::new(key))
             .await?;
-        self.audit(Event::by(scope, "encryption.unlock")).await?;
+        self.audit(Event::by(scope, AuditAction::EncryptionUnlock))
+            .await?;
         Ok(())
     }
 
@@ -384,7 +386,7 @@ impl Core {
             Err(CoreError::RateLimited { .. }) => "rate_limited",
             _ => return result,
         };
-        let mut event = Event::refusal("auth.recover_with_recovery_key", reason, meta);
+        let mut event = Event::refusal(AuditAction::AuthRecoverWithRecoveryKey, reason, meta);
         event.personal.email = Some(email.as_str().to_owned());
         self.audit_refusal(event).await?;
         result
@@ -447,7 +449,7 @@ impl Core {
         self.vault().lock_user(user.id, None);
         let actor = crate::access::Actor::User(user.id.into());
         self.audit(Event::about(
-            "auth.recover_with_recovery_key",
+            AuditAction::AuthRecoverWithRecoveryKey,
             actor,
             user.org_id.into(),
             user.id.into(),
