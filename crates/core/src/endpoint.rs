@@ -20,8 +20,9 @@ use uuid::Uuid;
 use crate::access::Scope;
 use crate::audit::AuditAction;
 use crate::intake::Intake;
+use crate::media::audio_limits;
 use crate::media::{BlobReader, audio_error};
-use crate::transcription::{audio_limits, decode_options};
+use crate::transcription::decode_options;
 use crate::vault::{bind, encrypt_stream, integrity};
 use crate::{Core, CoreError};
 

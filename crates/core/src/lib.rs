@@ -223,7 +223,10 @@ impl Core {
     /// Checks each dependency once; the outcome of each, with its failure kept for the log.
     pub async fn readiness(&self) -> Readiness {
         let (database, blobs) = futures::join!(self.inner.db.ping(), self.inner.blobs.ping());
-        Readiness { database, blobs }
+        Readiness {
+            database: database.map_err(CoreError::from),
+            blobs: blobs.map_err(CoreError::from),
+        }
     }
 
     /// Closes the pools at shutdown.
@@ -243,8 +246,8 @@ pub(crate) fn jobs_error(e: meetvault_jobs::QueueError) -> CoreError {
 /// The result of a readiness probe. Failures are for logs; callers only see which part failed.
 #[derive(Debug)]
 pub struct Readiness {
-    pub database: Result<(), meetvault_store::StoreError>,
-    pub blobs: Result<(), meetvault_store::StoreError>,
+    pub database: Result<(), CoreError>,
+    pub blobs: Result<(), CoreError>,
 }
 
 impl Readiness {

@@ -1,6 +1,7 @@
 //! Reading an encrypted recording as a seekable byte source for the in-process decoder. Bytes
 //! are fetched a window of segments at a time, authenticated and decrypted in memory; nothing
 //! decrypted is written anywhere. Used on a blocking thread (it waits on the async blob store).
+//! Also the limits every decode runs under.
 
 use std::io::{Read, Seek, SeekFrom};
 
@@ -9,6 +10,13 @@ use meetvault_store::{BlobKey, BlobStore};
 use zeroize::Zeroizing;
 
 use crate::CoreError;
+
+/// What decoding an upload may accept (`recordings.max_duration_secs`).
+pub fn audio_limits(config: &meetvault_config::Config) -> meetvault_audio::Limits {
+    meetvault_audio::Limits {
+        max_duration_secs: config.recordings.max_duration_secs as f64,
+    }
+}
 
 /// Segments fetched per blob request (1 MiB of audio).
 const WINDOW: u64 = 16;

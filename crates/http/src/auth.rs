@@ -15,7 +15,7 @@ use meetvault_config::{Config, parse_ip_range};
 use meetvault_core::access::{Denied, Permission, Principal, RequestMeta, Scope};
 
 use crate::ApiError;
-use crate::server::PeerAddr;
+use crate::peer::PeerAddr;
 use crate::state::AppState;
 
 /// What a route requires of its caller.

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 mod json;
 pub mod middleware;
+mod peer;
 mod redirect;
 mod router;
 pub mod routes;
@@ -15,6 +16,7 @@ pub mod tls;
 
 pub use error::ApiError;
 pub use json::{ApiJson, BodyLimit, parse as parse_json};
+pub use peer::PeerAddr;
 pub use router::{app, openapi, openapi_json};
-pub use server::{PeerAddr, Server, ServerError};
+pub use server::{Server, ServerError};
 pub use state::AppState;

@@ -9,13 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::connect_info::Connected;
-use axum::serve::IncomingStream;
 use meetvault_core::Core;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::middleware::metrics::Metrics;
+use crate::peer::PeerAddr;
 use crate::redirect;
 use crate::state::AppState;
 use crate::tls::{self, TlsError, TlsListener};
@@ -38,22 +37,6 @@ pub enum ServerError {
     Serve(#[source] std::io::Error),
     #[error("a listener task failed")]
     Task(#[from] tokio::task::JoinError),
-}
-
-/// The client's address as seen on the socket, available to handlers as `ConnectInfo<PeerAddr>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PeerAddr(pub SocketAddr);
-
-impl Connected<IncomingStream<'_, TcpListener>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
-        Self(*stream.remote_addr())
-    }
-}
-
-impl Connected<IncomingStream<'_, TlsListener>> for PeerAddr {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
-        Self(*stream.remote_addr())
-    }
 }
 
 #[derive(Debug)]

@@ -39,12 +39,7 @@ mod tests {
         ),
         (
             "meetvault-http",
-            &[
-                "meetvault-config",
-                "meetvault-core",
-                "meetvault-store",
-                "meetvault-stt",
-            ],
+            &["meetvault-config", "meetvault-core", "meetvault-stt"],
         ),
         (
             "meetvault",
@@ -65,7 +60,6 @@ mod tests {
                 "meetvault-config",
                 "meetvault-core",
                 "meetvault-http",
-                "meetvault-store",
                 "meetvault-telemetry",
             ],
         ),
@@ -175,5 +169,101 @@ mod tests {
             seen += 1;
         }
         assert_eq!(seen, ALLOWED.len(), "every crate is checked");
+    }
+
+    /// The modules a crate's top-level module names through `crate::…` (comments and unit-test
+    /// modules left out).
+    fn module_edges(src: &Path) -> BTreeMap<String, std::collections::BTreeSet<String>> {
+        let mut files = Vec::new();
+        rust_files(src, &mut files);
+        let mut edges: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+        for file in files {
+            let rel = file.strip_prefix(src).unwrap();
+            let top = rel
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_owned();
+            if top == "lib" || top == "main" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or("");
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                let mut rest = line;
+                while let Some(at) = rest.find("crate::") {
+                    rest = &rest[at + "crate::".len()..];
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    if !name.is_empty() && name != top {
+                        edges.entry(top.clone()).or_default().insert(name);
+                    }
+                }
+            }
+        }
+        edges
+    }
+
+    /// A cycle among the edges, if there is one (depth-first search).
+    fn find_cycle(
+        edges: &BTreeMap<String, std::collections::BTreeSet<String>>,
+    ) -> Option<Vec<String>> {
+        fn visit(
+            node: &str,
+            edges: &BTreeMap<String, std::collections::BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut std::collections::BTreeSet<String>,
+        ) -> Option<Vec<String>> {
+            if let Some(at) = path.iter().position(|p| p == node) {
+                let mut cycle = path[at..].to_vec();
+                cycle.push(node.to_owned());
+                return Some(cycle);
+            }
+            if done.contains(node) {
+                return None;
+            }
+            path.push(node.to_owned());
+            for next in edges.get(node).into_iter().flatten() {
+                if let Some(c) = visit(next, edges, path, done) {
+                    return Some(c);
+                }
+            }
+            path.pop();
+            done.insert(node.to_owned());
+            None
+        }
+        let mut done = std::collections::BTreeSet::new();
+        edges
+            .keys()
+            .find_map(|start| visit(start, edges, &mut Vec::new(), &mut done))
+    }
+
+    #[test]
+    fn modules_inside_core_and_http_import_one_way() {
+        for krate in ["core", "http"] {
+            let edges = module_edges(&workspace_root().join("crates").join(krate).join("src"));
+            assert!(
+                !edges.is_empty(),
+                "{krate} has modules that import each other"
+            );
+            if let Some(cycle) = find_cycle(&edges) {
+                panic!("{krate}: modules import in a circle: {}", cycle.join(" → "));
+            }
+        }
+    }
+
+    #[test]
+    fn the_cycle_finder_finds_a_circle() {
+        let mut edges: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+        edges.entry("a".into()).or_default().insert("b".into());
+        edges.entry("b".into()).or_default().insert("c".into());
+        assert_eq!(find_cycle(&edges), None);
+        edges.entry("c".into()).or_default().insert("a".into());
+        assert_eq!(find_cycle(&edges).unwrap().len(), 4);
     }
 }

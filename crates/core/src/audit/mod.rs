@@ -14,7 +14,7 @@ mod writer;
 use chrono::{DateTime, Utc};
 use meetvault_crypto::keys::{self, SymmetricKey};
 use meetvault_crypto::merkle::{self, Hash};
-use meetvault_store::{AuditFilter, AuditRow, StoreError};
+use meetvault_store::{AuditRow, StoreError};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -25,6 +25,8 @@ use crate::{Core, CoreError};
 pub use action::AuditAction;
 pub use entry::{Entry, Personal};
 pub use meetvault_crypto::note::NoteVerifier;
+/// What an audit search filters on (http builds it from the query string).
+pub use meetvault_store::AuditFilter;
 pub(crate) use refusals::RefusalLog;
 pub use signing::AuditSigner;
 pub use verify::{Columns, LogItem, Problem, Report};

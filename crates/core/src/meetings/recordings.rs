@@ -231,7 +231,7 @@ impl Core {
             StreamDecryptor::new(key, binding, &header).map_err(integrity("recording"))?;
         let reader = BlobReader::new(self.blobs().clone(), blob_key.clone(), decryptor, stored)?;
         let hint = hint(filename, content_type);
-        let limits = crate::transcription::audio_limits(self.config());
+        let limits = crate::media::audio_limits(self.config());
         tokio::task::spawn_blocking(move || {
             meetvault_audio::decode(reader, &hint, &limits, &mut |_| {})
         })

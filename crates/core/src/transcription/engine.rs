@@ -115,13 +115,6 @@ pub fn raw_segments(t: &meetvault_whisper::Transcript) -> Vec<meetvault_stt::Raw
         .collect()
 }
 
-/// What decoding an upload may accept (`recordings.max_duration_secs`).
-pub fn audio_limits(config: &meetvault_config::Config) -> meetvault_audio::Limits {
-    meetvault_audio::Limits {
-        max_duration_secs: config.recordings.max_duration_secs as f64,
-    }
-}
-
 /// Decode options from the server's defaults and the meeting's (or caller's) settings.
 pub fn decode_options(
     config: &meetvault_config::Config,

@@ -12,10 +12,11 @@ use meetvault_stt::Engine as _;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{audio_limits, decode_options, raw_segments};
+use super::{decode_options, raw_segments};
 use crate::audit::AuditAction;
 use crate::events::{DomainEvent, SegmentTiming, SegmentWords, outbox_event};
 use crate::ids::{JobId, MeetingId, RecordingId};
+use crate::media::audio_limits;
 use crate::meetings::{TrackSegment, TranscriptionSettings};
 use crate::{Core, CoreError};
 

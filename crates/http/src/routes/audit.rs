@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use meetvault_store::AuditFilter;
+use meetvault_core::audit::AuditFilter;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 

@@ -46,7 +46,7 @@ pub struct ReadyChecks {
     ))]
 pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     let readiness = app.core.readiness().await;
-    let label = |r: &Result<(), meetvault_store::StoreError>, component: &str| match r {
+    let label = |r: &Result<(), meetvault_core::CoreError>, component: &str| match r {
         Ok(()) => "ok",
         Err(e) => {
             tracing::warn!(component, error = %crate::error::chain(e), "readiness check failed");
