@@ -60,6 +60,7 @@ mod tests {
                 "meetvault-config",
                 "meetvault-core",
                 "meetvault-http",
+                "meetvault-store",
                 "meetvault-telemetry",
             ],
         ),
