@@ -73,7 +73,7 @@ impl MeetingKeys {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct SecretView {
     pub name: String,
     pub updated_at: DateTime<Utc>,
