@@ -148,7 +148,7 @@ pub async fn sessions(
 }
 
 /// Ends one of the caller's sessions.
-#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", params(("id" = String, Path, description = "ses_…")), security(("session" = [])),
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", params(("id" = crate::wire::ids::SessionId, Path, description = "The session")), security(("session" = [])),
     responses(AuthErrors, (status = 204, description = "Ended"), (status = 404, description = "No such session of yours", body = crate::error::ErrorBody)))]
 pub async fn revoke_session(
     State(app): State<AppState>,

@@ -55,7 +55,7 @@ pub async fn list_api_keys(
 }
 
 /// Revokes an API key; it fails on its very next use.
-#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "keys", params(("id" = String, Path, description = "key_…")), security(("session" = []), ("api_key" = [])),
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "keys", params(("id" = crate::wire::ids::ApiKeyId, Path, description = "The API key")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, (status = 204, description = "Revoked"), (status = 404, description = "No such key", body = crate::error::ErrorBody)))]
 pub async fn revoke_api_key(
     State(app): State<AppState>,
@@ -105,7 +105,7 @@ pub async fn list_support_keys(
 }
 
 /// Revokes one of your support-access keys.
-#[utoipa::path(delete, path = "/api/v1/support-keys/{id}", tag = "keys", params(("id" = String, Path, description = "sup_…")), security(("session" = [])),
+#[utoipa::path(delete, path = "/api/v1/support-keys/{id}", tag = "keys", params(("id" = crate::wire::ids::SupportKeyId, Path, description = "The support-access key")), security(("session" = [])),
     responses(AuthErrors, (status = 204, description = "Revoked"), (status = 404, description = "No such key", body = crate::error::ErrorBody)))]
 pub async fn revoke_support_key(
     State(app): State<AppState>,

@@ -90,7 +90,7 @@ pub async fn list_meetings(
 }
 
 /// Changes a meeting (title, workspace, start time, participants, language, transcription).
-#[utoipa::path(patch, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = String, Path, description = "mtg_…")), request_body = MeetingPatch, security(("session" = []), ("api_key" = [])),
+#[utoipa::path(patch, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), request_body = MeetingPatch, security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, JsonBodyErrors, (status = 200, description = "The meeting", body = Meeting), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
 pub async fn patch_meeting(
     State(app): State<AppState>,
@@ -107,7 +107,7 @@ pub async fn patch_meeting(
 }
 
 /// A meeting, decrypted (`423` while its zero-access owner's key is locked).
-#[utoipa::path(get, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = String, Path, description = "mtg_…")), security(("session" = []), ("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, (status = 200, description = "The meeting", body = Meeting), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
 pub async fn get_meeting(
     State(app): State<AppState>,
@@ -121,7 +121,7 @@ pub async fn get_meeting(
 }
 
 /// Deletes a meeting by destroying its keys (crypto-shredding), then its rows and blobs.
-#[utoipa::path(delete, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = String, Path, description = "mtg_…")), security(("session" = []), ("api_key" = [])),
+#[utoipa::path(delete, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, (status = 204, description = "Deleted"), (status = 404, description = "No such meeting", body = crate::error::ErrorBody)))]
 pub async fn delete_meeting(
     State(app): State<AppState>,
@@ -134,7 +134,7 @@ pub async fn delete_meeting(
 }
 
 /// Appends transcript segments (imported, or from an engine); each field is encrypted.
-#[utoipa::path(post, path = "/api/v1/meetings/{id}/transcript", tag = "meetings", params(("id" = String, Path, description = "mtg_…")), request_body = SegmentsBody, security(("session" = []), ("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/transcript", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), request_body = SegmentsBody, security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, JsonBodyErrors, (status = 201, description = "Stored", body = SegmentsStored), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
 pub async fn add_segments(
     State(app): State<AppState>,
@@ -159,7 +159,7 @@ pub struct TranscriptQuery {
 /// The transcript, decrypted and merged by time across tracks; or an export (SRT, WebVTT,
 /// Markdown, text, JSON document) with `?format=`, each export audited and sent as a sandboxed
 /// attachment.
-#[utoipa::path(get, path = "/api/v1/meetings/{id}/transcript", tag = "meetings", params(("id" = String, Path, description = "mtg_…"), TranscriptQuery), security(("session" = []), ("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/transcript", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting"), TranscriptQuery), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, (status = 200, description = "The segments; with `?format=`, the export as an attachment",
             content((Transcript = "application/json"), (String = "application/x-subrip"), (String = "text/vtt"), (String = "text/markdown"), (String = "text/plain"))),
         (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "Unknown format", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
@@ -210,7 +210,7 @@ pub struct UploadQuery {
 /// Vorbis, Ogg and WebM Opus. A corrupt, truncated, empty, unsupported or over-long file is
 /// refused (`415`/`422` naming the problem; `413` over `recordings.max_bytes`) and leaves
 /// nothing behind. Queues the track's transcription (`job_id`).
-#[utoipa::path(post, path = "/api/v1/meetings/{id}/recordings", tag = "meetings", params(("id" = String, Path, description = "mtg_…"), UploadQuery), security(("session" = []), ("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/recordings", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting"), UploadQuery), security(("session" = []), ("api_key" = [])),
     request_body(description = "The audio file's bytes (the content decides the format; `Content-Type` is a hint)",
         content((crate::wire::Binary = "application/octet-stream"))),
     responses(AuthErrors, (status = 201, description = "Stored; `job_id` is its transcription", body = Recording), (status = 400, description = "The body broke off", body = crate::error::ErrorBody),
@@ -256,7 +256,7 @@ pub async fn upload_recording(
 }
 
 /// The meeting's recordings.
-#[utoipa::path(get, path = "/api/v1/meetings/{id}/recordings", tag = "meetings", params(("id" = String, Path, description = "mtg_…")), security(("session" = []), ("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/recordings", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, (status = 200, description = "Recordings", body = RecordingList), (status = 404, description = "No such meeting", body = crate::error::ErrorBody)))]
 pub async fn list_recordings(
     State(app): State<AppState>,
@@ -304,7 +304,7 @@ fn parse_range(value: &str, size: u64) -> Result<std::ops::Range<u64>, ApiError>
 /// Downloads a recording, decrypting only the segments the `Range` covers. Always an attachment
 /// of the detected audio type (`audio/…`, else `application/octet-stream`), sandboxed.
 #[utoipa::path(get, path = "/api/v1/meetings/{id}/recordings/{recording}", tag = "meetings",
-    params(("id" = String, Path, description = "mtg_…"), ("recording" = String, Path, description = "rec_…"),
+    params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting"), ("recording" = crate::wire::ids::RecordingId, Path, description = "The recording"),
         ("Range" = Option<String>, Header, description = "One `bytes=START-END` range")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, (status = 200, description = "The recording, an attachment of its detected type",
             content((crate::wire::Binary = "audio/*"), (crate::wire::Binary = "application/octet-stream"))),

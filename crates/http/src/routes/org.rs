@@ -55,7 +55,7 @@ pub async fn list_members(
 }
 
 /// Changes a member's organization role; it applies on their very next request.
-#[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "org", request_body = RoleBody, params(("id" = String, Path, description = "usr_…")), security(("session" = []), ("api_key" = [])),
+#[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "org", request_body = RoleBody, params(("id" = crate::wire::ids::UserId, Path, description = "The member")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Updated", body = User), (status = 404, description = "No such member", body = crate::error::ErrorBody)))]
 pub async fn patch_member(
     State(app): State<AppState>,
@@ -72,7 +72,7 @@ pub async fn patch_member(
 }
 
 /// Removes a member with their sessions and keys.
-#[utoipa::path(delete, path = "/api/v1/members/{id}", tag = "org", params(("id" = String, Path, description = "usr_…")), security(("session" = []), ("api_key" = [])),
+#[utoipa::path(delete, path = "/api/v1/members/{id}", tag = "org", params(("id" = crate::wire::ids::UserId, Path, description = "The member")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, (status = 204, description = "Removed"), (status = 404, description = "No such member", body = crate::error::ErrorBody)))]
 pub async fn remove_member(
     State(app): State<AppState>,
@@ -86,7 +86,7 @@ pub async fn remove_member(
 }
 
 /// Resets a member's two-factor authentication (a lost device) and ends their sessions.
-#[utoipa::path(delete, path = "/api/v1/members/{id}/mfa", tag = "org", params(("id" = String, Path, description = "usr_…")), security(("session" = []), ("api_key" = [])),
+#[utoipa::path(delete, path = "/api/v1/members/{id}/mfa", tag = "org", params(("id" = crate::wire::ids::UserId, Path, description = "The member")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, (status = 204, description = "Reset"), (status = 404, description = "No such member", body = crate::error::ErrorBody)))]
 pub async fn reset_member_mfa(
     State(app): State<AppState>,
@@ -128,7 +128,7 @@ pub async fn create_workspace(
 }
 
 /// Renames a workspace.
-#[utoipa::path(patch, path = "/api/v1/workspaces/{id}", tag = "org", request_body = NameBody, params(("id" = String, Path, description = "wsp_…")), security(("session" = []), ("api_key" = [])),
+#[utoipa::path(patch, path = "/api/v1/workspaces/{id}", tag = "org", request_body = NameBody, params(("id" = crate::wire::ids::WorkspaceId, Path, description = "The workspace")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Renamed", body = Workspace), (status = 404, description = "No such workspace", body = crate::error::ErrorBody)))]
 pub async fn patch_workspace(
     State(app): State<AppState>,
@@ -145,7 +145,7 @@ pub async fn patch_workspace(
 
 /// Sets or removes a member's role in a workspace.
 #[utoipa::path(put, path = "/api/v1/workspaces/{id}/members/{user_id}", tag = "org", request_body = WorkspaceRoleBody,
-    params(("id" = String, Path, description = "wsp_…"), ("user_id" = String, Path, description = "usr_…")), security(("session" = []), ("api_key" = [])),
+    params(("id" = crate::wire::ids::WorkspaceId, Path, description = "The workspace"), ("user_id" = crate::wire::ids::UserId, Path, description = "The member")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, JsonBodyErrors, (status = 204, description = "Set"), (status = 404, description = "No such workspace or member", body = crate::error::ErrorBody)))]
 pub async fn put_workspace_member(
     State(app): State<AppState>,
@@ -208,7 +208,7 @@ pub async fn list_invitations(
 }
 
 /// Revokes a pending invitation.
-#[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "org", params(("id" = String, Path, description = "inv_…")), security(("session" = []), ("api_key" = [])),
+#[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "org", params(("id" = crate::wire::ids::InvitationId, Path, description = "The invitation")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, (status = 204, description = "Revoked"), (status = 404, description = "No such pending invitation", body = crate::error::ErrorBody)))]
 pub async fn revoke_invitation(
     State(app): State<AppState>,

@@ -29,7 +29,7 @@ use crate::{ApiError, ApiJson};
 use super::parse_id;
 
 /// A job's state and progress (transcription and later background work).
-#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "job_…")), security(("session" = []), ("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = crate::wire::ids::JobId, Path, description = "The job")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, (status = 200, description = "The job: state, progress, attempts, error", body = Job), (status = 404, description = "No such job", body = crate::error::ErrorBody)))]
 pub async fn get_job(
     State(app): State<AppState>,
@@ -41,7 +41,7 @@ pub async fn get_job(
 }
 
 /// Queues transcription of every recording of the meeting again (after changing its settings).
-#[utoipa::path(post, path = "/api/v1/meetings/{id}/transcribe", tag = "meetings", params(("id" = String, Path, description = "mtg_…")), security(("session" = []), ("api_key" = [])),
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/transcribe", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, (status = 202, description = "Queued, a job per recording", body = JobsQueued), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "No recording", body = crate::error::ErrorBody)))]
 pub async fn transcribe_meeting(
     State(app): State<AppState>,
@@ -108,7 +108,7 @@ fn closed(reason: &'static str) -> Event {
 /// meeting are checked again every second: after a logout, a revoked or expired key, a
 /// demotion or the meeting's deletion the stream sends a last `closed` event (`reason`:
 /// `access_revoked` or `meeting_gone`) and ends.
-#[utoipa::path(get, path = "/api/v1/meetings/{id}/events", tag = "meetings", params(("id" = String, Path, description = "mtg_…")), security(("session" = []), ("api_key" = [])),
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/events", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, (status = 200, description = "Server-Sent Events: `job`, `segment`, `transcript_updated` and a last `closed`; each `data` is a JSON object with its `type`",
         content_type = "text/event-stream", body = String), (status = 404, description = "No such meeting", body = crate::error::ErrorBody)))]
 pub async fn meeting_events(
