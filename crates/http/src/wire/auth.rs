@@ -6,8 +6,8 @@ use meetvault_core::ids::{OrgId, SessionId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::ids;
 use super::org::Role;
+use super::{ids, list_of};
 
 /// A user as the API shows them.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -81,30 +81,24 @@ pub struct Session {
     pub current: bool,
 }
 
-/// The caller's sessions.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SessionList {
-    pub sessions: Vec<Session>,
-}
-
-impl From<Vec<SessionView>> for SessionList {
-    fn from(sessions: Vec<SessionView>) -> Self {
+impl From<SessionView> for Session {
+    fn from(s: SessionView) -> Self {
         Self {
-            sessions: sessions
-                .into_iter()
-                .map(|s| Session {
-                    id: s.id,
-                    ip: s.ip,
-                    user_agent: s.user_agent,
-                    created_at: s.created_at,
-                    last_seen_at: s.last_seen_at,
-                    expires_at: s.expires_at,
-                    current: s.current,
-                })
-                .collect(),
+            id: s.id,
+            ip: s.ip,
+            user_agent: s.user_agent,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+            current: s.current,
         }
     }
 }
+
+list_of!(
+    /// The caller's sessions.
+    SessionList { sessions: Vec<Session> } from SessionView
+);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

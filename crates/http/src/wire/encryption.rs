@@ -6,6 +6,8 @@ use meetvault_core::vault::{EncryptionStatus as CoreStatus, SecretView};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::list_of;
+
 /// `org` (the org key wraps the user key) or `zero_access`.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -81,18 +83,7 @@ impl From<SecretView> for Secret {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SecretList {
-    pub secrets: Vec<Secret>,
-}
-
-impl From<Vec<SecretView>> for SecretList {
-    fn from(ss: Vec<SecretView>) -> Self {
-        Self {
-            secrets: ss.into_iter().map(Into::into).collect(),
-        }
-    }
-}
+list_of!(SecretList { secrets: Vec<Secret> } from SecretView);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -10,8 +10,8 @@ use meetvault_core::ids::{ApiKeyId, SupportKeyId, UserId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::ids;
 use super::org::Permission;
+use super::{ids, list_of};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApiKey {
@@ -83,18 +83,7 @@ impl From<CoreApiKeyCreated> for ApiKeyCreated {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ApiKeyList {
-    pub api_keys: Vec<ApiKey>,
-}
-
-impl From<Vec<ApiKeyView>> for ApiKeyList {
-    fn from(ks: Vec<ApiKeyView>) -> Self {
-        Self {
-            api_keys: ks.into_iter().map(Into::into).collect(),
-        }
-    }
-}
+list_of!(ApiKeyList { api_keys: Vec<ApiKey> } from ApiKeyView);
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SupportKey {
@@ -142,18 +131,7 @@ impl From<CoreSupportKeyCreated> for SupportKeyCreated {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SupportKeyList {
-    pub support_keys: Vec<SupportKey>,
-}
-
-impl From<Vec<SupportKeyView>> for SupportKeyList {
-    fn from(ks: Vec<SupportKeyView>) -> Self {
-        Self {
-            support_keys: ks.into_iter().map(Into::into).collect(),
-        }
-    }
-}
+list_of!(SupportKeyList { support_keys: Vec<SupportKey> } from SupportKeyView);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

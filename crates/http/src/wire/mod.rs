@@ -19,6 +19,26 @@ pub mod org;
 pub mod recordings;
 pub mod transcripts;
 
+/// A body of one list, `{"<field>": [...]}`, built from a `Vec` of core's views.
+macro_rules! list_of {
+    ($(#[$attr:meta])* $name:ident { $field:ident: Vec<$item:ty> } from $view:ty) => {
+        #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+        $(#[$attr])*
+        pub struct $name {
+            pub $field: Vec<$item>,
+        }
+
+        impl From<Vec<$view>> for $name {
+            fn from(views: Vec<$view>) -> Self {
+                Self {
+                    $field: views.into_iter().map(Into::into).collect(),
+                }
+            }
+        }
+    };
+}
+pub(crate) use list_of;
+
 /// `Some(None)` for an explicit `null`, `None` (the default) for an absent field.
 pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
     d: D,

@@ -16,7 +16,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use super::auth::User;
-use super::ids;
+use super::{ids, list_of};
 
 /// A string schema with these values.
 fn names(description: &str, values: impl IntoIterator<Item = &'static str>) -> RefOr<Schema> {
@@ -104,31 +104,9 @@ impl From<WorkspaceView> for Workspace {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct WorkspaceList {
-    pub workspaces: Vec<Workspace>,
-}
+list_of!(WorkspaceList { workspaces: Vec<Workspace> } from WorkspaceView);
 
-impl From<Vec<WorkspaceView>> for WorkspaceList {
-    fn from(ws: Vec<WorkspaceView>) -> Self {
-        Self {
-            workspaces: ws.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct MemberList {
-    pub members: Vec<User>,
-}
-
-impl From<Vec<UserView>> for MemberList {
-    fn from(us: Vec<UserView>) -> Self {
-        Self {
-            members: us.into_iter().map(Into::into).collect(),
-        }
-    }
-}
+list_of!(MemberList { members: Vec<User> } from UserView);
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Invitation {
@@ -180,18 +158,7 @@ impl From<CoreInvitationCreated> for InvitationCreated {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct InvitationList {
-    pub invitations: Vec<Invitation>,
-}
-
-impl From<Vec<InvitationView>> for InvitationList {
-    fn from(is: Vec<InvitationView>) -> Self {
-        Self {
-            invitations: is.into_iter().map(Into::into).collect(),
-        }
-    }
-}
+list_of!(InvitationList { invitations: Vec<Invitation> } from InvitationView);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -7,7 +7,7 @@ use meetvault_core::meetings::RecordingView;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::ids;
+use super::{ids, list_of};
 
 /// A stored recording (one mixed file, or one speaker's track).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -57,16 +57,7 @@ impl From<RecordingView> for Recording {
     }
 }
 
-/// The meeting's recordings.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RecordingList {
-    pub recordings: Vec<Recording>,
-}
-
-impl From<Vec<RecordingView>> for RecordingList {
-    fn from(rs: Vec<RecordingView>) -> Self {
-        Self {
-            recordings: rs.into_iter().map(Into::into).collect(),
-        }
-    }
-}
+list_of!(
+    /// The meeting's recordings.
+    RecordingList { recordings: Vec<Recording> } from RecordingView
+);

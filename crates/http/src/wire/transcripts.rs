@@ -6,7 +6,7 @@ use meetvault_core::meetings::{NewSegment as CoreNewSegment, SegmentView};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::ids;
+use super::{ids, list_of};
 
 /// One timed, speaker-attributed stretch of the transcript.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -40,23 +40,14 @@ impl From<SegmentView> for Segment {
     }
 }
 
-/// A meeting's transcript: every track's segments, merged by time.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"segments": [{
-    "start_ms": 0, "end_ms": 2400, "speaker": "Alice", "text": "Good morning, everyone.",
-    "recording_id": "rec_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f", "avg_logprob": -0.21, "no_speech_prob": 0.01
-}]}))]
-pub struct Transcript {
-    pub segments: Vec<Segment>,
-}
-
-impl From<Vec<SegmentView>> for Transcript {
-    fn from(segments: Vec<SegmentView>) -> Self {
-        Self {
-            segments: segments.into_iter().map(Into::into).collect(),
-        }
-    }
-}
+list_of!(
+    /// A meeting's transcript: every track's segments, merged by time.
+    #[schema(example = json!({"segments": [{
+        "start_ms": 0, "end_ms": 2400, "speaker": "Alice", "text": "Good morning, everyone.",
+        "recording_id": "rec_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f", "avg_logprob": -0.21, "no_speech_prob": 0.01
+    }]}))]
+    Transcript { segments: Vec<Segment> } from SegmentView
+);
 
 /// A segment to import.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
