@@ -62,3 +62,23 @@ impl utoipa::PartialSchema for Binary {
 }
 
 impl utoipa::ToSchema for Binary {}
+
+/// The property names of `T`'s schema, for tests that keep a schema mirror equal to the type it
+/// describes.
+#[cfg(test)]
+pub(crate) fn schema_properties<T: utoipa::ToSchema>() -> std::collections::BTreeSet<String> {
+    let schema = serde_json::to_value(T::schema()).unwrap_or_default();
+    schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The keys of a JSON object.
+#[cfg(test)]
+pub(crate) fn keys(value: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    value
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}

@@ -92,3 +92,52 @@ pub enum TranscriptionJson {
     Text(TranscriptionText),
     Verbose(VerboseTranscription),
 }
+
+#[cfg(test)]
+mod tests {
+    use meetvault_stt::openai::{
+        VerboseJson, VerboseSegment as SttSegment, VerboseWord as SttWord,
+    };
+
+    use super::*;
+    use crate::wire::{keys, schema_properties};
+
+    #[test]
+    fn the_verbose_schemas_name_every_field_the_endpoint_writes() {
+        let word = SttWord {
+            word: "hello".into(),
+            start: 0.0,
+            end: 0.4,
+        };
+        let segment = SttSegment {
+            id: 0,
+            seek: 0,
+            start: 0.0,
+            end: 1.0,
+            text: "hello".into(),
+            tokens: vec![1],
+            temperature: 0.0,
+            avg_logprob: Some(-0.2),
+            compression_ratio: Some(1.0),
+            no_speech_prob: Some(0.01),
+        };
+        let answer = serde_json::to_value(VerboseJson {
+            task: Some("transcribe".into()),
+            language: Some("english".into()),
+            duration: Some(1.0),
+            text: "hello".into(),
+            segments: Some(vec![segment]),
+            words: Some(vec![word]),
+        })
+        .unwrap();
+        assert_eq!(keys(&answer), schema_properties::<VerboseTranscription>());
+        assert_eq!(
+            keys(&answer["segments"][0]),
+            schema_properties::<VerboseSegment>()
+        );
+        assert_eq!(
+            keys(&answer["words"][0]),
+            schema_properties::<VerboseWord>()
+        );
+    }
+}

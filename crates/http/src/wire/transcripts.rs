@@ -95,3 +95,24 @@ pub enum TranscriptFormat {
     Md,
     Txt,
 }
+
+#[cfg(test)]
+mod tests {
+    use meetvault_stt::ExportFormat;
+
+    use super::TranscriptFormat;
+
+    #[test]
+    fn the_format_schema_names_every_export() {
+        let schema =
+            serde_json::to_value(<TranscriptFormat as utoipa::PartialSchema>::schema()).unwrap();
+        let named: Vec<&str> = schema["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let exports: Vec<&str> = ExportFormat::ALL.iter().map(|f| f.as_str()).collect();
+        assert_eq!(named, exports);
+    }
+}
