@@ -80,8 +80,8 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ),
     (
         "timeout",
-        408,
-        "The request took too long (503) or its body stopped arriving (408).",
+        503,
+        "The request took too long and was stopped (408 when a body stopped arriving).",
     ),
     (
         "body_timeout",
