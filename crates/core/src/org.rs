@@ -4,7 +4,6 @@
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use meetvault_auth::token::{INVITATION, Token};
 use meetvault_store::identity::{InvitationRow, OwnerGuarded, WorkspaceRow};
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::access::{Role, Scope};
@@ -14,7 +13,7 @@ use crate::auth::{EmailAddress, UserView, parse_name};
 use crate::ids::{InvitationId, OrgId, UserId, WorkspaceId};
 use crate::{Core, CoreError};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct OrgView {
     pub id: OrgId,
     pub name: String,
@@ -22,14 +21,14 @@ pub struct OrgView {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct WorkspaceView {
     pub id: WorkspaceId,
     pub name: String,
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct InvitationView {
     pub id: InvitationId,
     pub email: String,
@@ -42,10 +41,9 @@ pub struct InvitationView {
 }
 
 /// A new invitation: `token` is shown this once (send it to the invitee).
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct InvitationCreated {
     pub token: String,
-    #[serde(flatten)]
     pub view: InvitationView,
 }
 

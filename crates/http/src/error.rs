@@ -111,7 +111,7 @@ impl ApiError {
         Self::Internal(source.into())
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub(crate) fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             Self::InvalidJson(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_json"),
@@ -267,6 +267,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `not_found`, `malformed_json`, `internal`, …
+    #[schema(value_type = crate::wire::errors::ErrorCode)]
     pub code: String,
     /// For people: what was wrong and, where it helps, what to do.
     pub message: String,

@@ -13,6 +13,7 @@ pub mod routes;
 mod server;
 mod state;
 pub mod tls;
+pub mod wire;
 
 pub use error::ApiError;
 pub use json::{ApiJson, BodyLimit, parse as parse_json};

@@ -22,6 +22,7 @@ use crate::middleware::timeout::RequestTimeout;
 use crate::middleware::{metrics, request_id, security_headers, timeout};
 use crate::routes::{self, openapi::OpenApiJson};
 use crate::state::AppState;
+use crate::wire::document::Completion;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +32,7 @@ use crate::state::AppState;
         license(name = "AGPL-3.0-only", identifier = "AGPL-3.0-only")
     ),
     components(schemas(ErrorBody)),
+    modifiers(&Completion),
     tags(
         (name = "operations", description = "Health, readiness, metrics and documents about the server"),
         (name = "instance", description = "This installation"),
@@ -38,6 +40,10 @@ use crate::state::AppState;
         (name = "keys", description = "API keys and support-access keys"),
         (name = "org", description = "The organization, its members, workspaces and invitations"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "meetings", description = "Meetings, their recordings and transcripts, and their live events"),
+        (name = "jobs", description = "Background jobs (transcription)"),
+        (name = "transcription", description = "The OpenAI-compatible transcription endpoint"),
+        (name = "encryption", description = "The caller's encryption, zero-access mode, stored secrets and the org's KMS key"),
     )
 )]
 struct ApiDoc;
@@ -131,7 +137,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document (also committed as `docs/openapi.json`; a test keeps them equal).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    let mut doc = api_routes().split_for_parts().1;
+    crate::wire::document::add_common_errors(&mut doc);
+    doc
 }
 
 /// The OpenAPI document as pretty JSON with a trailing newline, as committed.

@@ -133,7 +133,7 @@ impl Personal {
 }
 
 /// An entry as an org's auditors see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct AuditView {
     pub seq: i64,
     pub time: DateTime<Utc>,
@@ -151,7 +151,7 @@ pub struct AuditView {
 }
 
 /// An inclusion proof of one entry against a signed checkpoint.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct InclusionProof {
     pub seq: i64,
     pub leaf_index: u64,

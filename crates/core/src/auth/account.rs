@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use meetvault_auth::password::NewPassword;
 use meetvault_auth::token::{INVITATION, Token};
 use meetvault_store::identity::{InvitationRow, OrgRow, UserRow, WorkspaceRow};
-use serde::Serialize;
 use uuid::Uuid;
 
 use super::login::LoginOutcome;
@@ -27,7 +26,7 @@ pub struct RegisterRequest {
 }
 
 /// One of the caller's sessions.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct SessionView {
     pub id: SessionId,
     pub ip: Option<String>,

@@ -6,7 +6,6 @@
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use meetvault_auth::token::{API_KEY, SUPPORT_KEY, Token};
 use meetvault_store::identity::{ApiKeyRow, SupportKeyRow};
-use serde::Serialize;
 use uuid::Uuid;
 
 use super::{Limited, parse_role};
@@ -26,7 +25,7 @@ pub struct NewApiKey {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ApiKeyView {
     pub id: ApiKeyId,
     pub name: String,
@@ -42,10 +41,9 @@ pub struct ApiKeyView {
 }
 
 /// A new key: `key` is shown this once and never again.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct ApiKeyCreated {
     pub key: String,
-    #[serde(flatten)]
     pub view: ApiKeyView,
 }
 
@@ -55,7 +53,7 @@ pub struct NewSupportKey {
     pub expires_in_hours: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct SupportKeyView {
     pub id: SupportKeyId,
     pub note: String,
@@ -66,10 +64,9 @@ pub struct SupportKeyView {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct SupportKeyCreated {
     pub key: String,
-    #[serde(flatten)]
     pub view: SupportKeyView,
 }
 

@@ -6,7 +6,6 @@ use meetvault_auth::recovery;
 use meetvault_auth::totp::{self, TotpSecret};
 use meetvault_crypto::keys;
 use meetvault_store::identity::UserRow;
-use serde::Serialize;
 
 use crate::access::Scope;
 use crate::audit::AuditAction;
@@ -15,14 +14,14 @@ use crate::ids::SessionId;
 use crate::{Core, CoreError, ServerKeys};
 
 /// What the user scans into an authenticator app. Shown once.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct TotpEnrolment {
     pub secret: String,
     pub otpauth_uri: String,
 }
 
 /// Shown once when MFA is switched on.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct TotpEnabled {
     pub recovery_codes: Vec<String>,
 }

@@ -13,7 +13,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use meetvault_ratelimit::{Decision, Quota};
 use meetvault_store::identity::UserRow;
-use serde::Serialize;
 
 use crate::access::{Credential, Permissions, Principal, RequestMeta, Role};
 use crate::ids::{OrgId, UserId, WorkspaceId};
@@ -301,7 +300,7 @@ pub(crate) fn parse_role(text: &str) -> Result<Role, CoreError> {
 }
 
 /// A user as the API shows them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct UserView {
     pub id: UserId,
     pub org_id: OrgId,

@@ -13,7 +13,7 @@ use meetvault_crypto::envelope::{self, KeyRef};
 use meetvault_crypto::keys::SymmetricKey;
 use meetvault_store::BlobKey;
 use meetvault_store::vault::{MeetingQuery, MeetingRow, ParticipantRow};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use url::Url;
 use uuid::Uuid;
 
@@ -38,15 +38,13 @@ pub(crate) fn recordings_hint(content_type: &str) -> meetvault_audio::Hint {
 }
 pub use transcript::{NewSegment, SegmentView, TrackSegment};
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct NewParticipant {
     pub name: String,
-    #[serde(default)]
     pub email: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ParticipantView {
     pub name: String,
     pub email: Option<String>,
@@ -122,7 +120,7 @@ impl TranscriptionSettings {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct MeetingView {
     pub id: MeetingId,
     pub workspace_id: WorkspaceId,
@@ -138,7 +136,7 @@ pub struct MeetingView {
 
 /// One row of a meeting list. `title` is absent (and `locked` true) when the meeting belongs
 /// to a zero-access user who is not logged in.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct MeetingSummary {
     pub id: MeetingId,
     pub workspace_id: WorkspaceId,
@@ -150,7 +148,7 @@ pub struct MeetingSummary {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct MeetingPage {
     pub meetings: Vec<MeetingSummary>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -158,47 +156,27 @@ pub struct MeetingPage {
 }
 
 /// A new meeting.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct NewMeeting {
     pub title: String,
     /// `wsp_…`; the org's first workspace when absent.
-    #[serde(default)]
     pub workspace_id: Option<WorkspaceId>,
-    #[serde(default)]
     pub participants: Vec<NewParticipant>,
-    #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub language: Option<String>,
-    #[serde(default)]
     pub transcription: TranscriptionSettings,
 }
 
 /// A partial update: absent fields stay, `null` clears the optional ones.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct MeetingPatch {
-    #[serde(default)]
     pub title: Option<String>,
-    #[serde(default)]
     pub workspace_id: Option<WorkspaceId>,
     /// Replaces the whole list.
-    #[serde(default)]
     pub participants: Option<Vec<NewParticipant>>,
-    #[serde(default, deserialize_with = "present")]
     pub started_at: Option<Option<DateTime<Utc>>>,
-    #[serde(default, deserialize_with = "present")]
     pub language: Option<Option<String>>,
-    #[serde(default)]
     pub transcription: Option<TranscriptionSettings>,
-}
-
-/// `Some(None)` for an explicit `null`, `None` (the default) for an absent field.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Filters and paging of `GET /meetings`.

@@ -16,7 +16,6 @@ use meetvault_crypto::envelope;
 use meetvault_crypto::stream::{self, StreamDecryptor, StreamEncryptor};
 use meetvault_store::vault::{MeetingRow, RecordingRow};
 use meetvault_store::{BlobKey, BlobStream};
-use serde::Serialize;
 use uuid::Uuid;
 
 use super::super::media::{BlobReader, audio_error};
@@ -27,7 +26,7 @@ use crate::ids::{JobId, RecordingId};
 use crate::vault::{bind, check_text, decrypt_stream, encrypt_stream, integrity};
 use crate::{Core, CoreError};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct RecordingView {
     pub id: RecordingId,
     pub size: i64,
@@ -40,7 +39,6 @@ pub struct RecordingView {
     pub codec: Option<String>,
     pub created_at: DateTime<Utc>,
     /// The transcription job this upload queued.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_id: Option<JobId>,
 }
 

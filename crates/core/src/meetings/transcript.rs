@@ -6,7 +6,6 @@ use meetvault_crypto::envelope::{self, KeyRef};
 use meetvault_crypto::keys::SymmetricKey;
 use meetvault_store::vault::{MeetingRow, SegmentRow};
 use meetvault_stt::{ExportFormat, ExportMeta};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::access::Scope;
@@ -18,8 +17,7 @@ use crate::{Core, CoreError};
 
 const MAX_SEGMENTS_PER_CALL: usize = 5000;
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct NewSegment {
     pub start_ms: i64,
     pub end_ms: i64,
@@ -38,7 +36,7 @@ pub struct TrackSegment {
     pub no_speech_prob: Option<f32>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct SegmentView {
     pub start_ms: i64,
     pub end_ms: i64,

@@ -15,4 +15,5 @@ mod views;
 pub use crate::media::audio_limits;
 pub use engine::{LocalEngine, decode_options, raw_segments};
 pub use job::{KIND, TranscribeHandler};
+pub use meetvault_jobs::JobState;
 pub use views::JobView;

@@ -1,14 +1,13 @@
 //! Jobs as the API shows them, and what a meeting's event stream may show its caller.
 
 use meetvault_jobs::Job;
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::ids::JobId;
 use crate::{Core, CoreError};
 
 /// A job as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct JobView {
     pub id: JobId,
     pub kind: String,

@@ -86,7 +86,7 @@ impl MeetingKeys {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct SecretView {
     pub name: String,
     pub updated_at: DateTime<Utc>,

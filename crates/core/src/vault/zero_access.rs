@@ -20,7 +20,7 @@ use crate::audit::Event;
 use crate::{Core, CoreError};
 
 /// What the API tells a user about their encryption.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct EncryptionStatus {
     /// `org` (the org key wraps the user key) or `zero_access`.
     pub mode: String,
@@ -29,7 +29,7 @@ pub struct EncryptionStatus {
     pub kdf: Option<KdfView>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct KdfView {
     pub algorithm: &'static str,
     pub memory_kib: i32,

@@ -7,59 +7,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use meetvault_core::auth::{LoginOutcome, LoginRequest, RegisterRequest};
 use meetvault_core::ids::SessionId;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::auth::{AnyCaller, Auth, OwnAccount, SameSite, cookie, device_cookie_name, set_cookie};
 use crate::state::AppState;
+use crate::wire::auth::{
+    CredentialKind, LoginBody, Me, PasswordBody, PasswordChanged, RegisterBody, SessionCreated,
+    SessionList,
+};
+use crate::wire::errors::{AuthErrors, JsonBodyErrors};
 use crate::{ApiError, ApiJson};
 
 use super::Meta;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterBody {
-    pub email: String,
-    /// 12–1024 characters, not a commonly used password.
-    pub password: String,
-    pub name: String,
-    pub org_name: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginBody {
-    pub email: String,
-    pub password: String,
-    /// The current code of the authenticator app, when two-factor authentication is on.
-    pub totp_code: Option<String>,
-    /// One of the recovery codes, instead of `totp_code`.
-    pub recovery_code: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordBody {
-    pub current_password: String,
-    pub new_password: String,
-}
-
-/// A new session (its token is in the cookie only).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionCreated {
-    #[schema(value_type = Object)]
-    pub user: serde_json::Value,
-    pub session_id: String,
-    /// Send as `X-CSRF-Token` on cookie-authenticated changes when no same-site `Origin` is sent.
-    pub csrf_token: String,
-    pub expires_at: chrono::DateTime<chrono::Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PasswordChanged {
-    /// How many other sessions were ended.
-    pub sessions_ended: u64,
-}
 
 pub(crate) fn session_response(
     app: &AppState,
@@ -74,7 +32,7 @@ pub(crate) fn session_response(
     );
     let device = set_cookie(device_cookie_name(config), &outcome.device, 365 * 24 * 3600);
     let body = SessionCreated {
-        user: serde_json::to_value(&outcome.user).map_err(ApiError::internal)?,
+        user: outcome.user.into(),
         session_id: outcome.session_id.to_string(),
         csrf_token: outcome.csrf_token.clone(),
         expires_at: outcome.expires_at,
@@ -90,7 +48,7 @@ pub(crate) fn session_response(
 /// Creates an account. The first user of an instance becomes the owner of a new organization;
 /// afterwards registration is by invitation unless `auth.open_registration` is on.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterBody,
-    responses(
+    responses(JsonBodyErrors,
         (status = 201, description = "Registered and signed in", body = SessionCreated),
         (status = 403, description = "Registration is by invitation", body = crate::error::ErrorBody),
         (status = 409, description = "Email taken", body = crate::error::ErrorBody),
@@ -118,7 +76,7 @@ pub async fn register(
 
 /// Signs in with email and password (and a second factor when enabled).
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
-    responses(
+    responses(JsonBodyErrors,
         (status = 200, description = "Signed in; the session cookie is set", body = SessionCreated),
         (status = 401, description = "Wrong email or password, or a second factor is required", body = crate::error::ErrorBody),
         (status = 429, description = "Too many attempts", body = crate::error::ErrorBody),
@@ -146,8 +104,8 @@ pub async fn login(
 }
 
 /// Ends the current session and clears its cookie.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
-    responses((status = 204, description = "Signed out"), (status = 401, description = "Not signed in", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("session" = [])),
+    responses(AuthErrors, (status = 204, description = "Signed out")))]
 pub async fn logout(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
@@ -162,38 +120,36 @@ pub async fn logout(
 }
 
 /// The caller: their account (for a key, its creator's).
-#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
-    responses((status = 200, description = "The caller", body = Object), (status = 401, description = "Not signed in", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The caller", body = Me)))]
 pub async fn me(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<AnyCaller>,
 ) -> Result<impl IntoResponse, ApiError> {
     let user = app.core.me(&scope).await?;
-    Ok(ApiJson(serde_json::json!({
-        "user": user,
-        "credential": match scope.credential() {
-            meetvault_core::access::Credential::Session(_) => "session",
-            meetvault_core::access::Credential::ApiKey(_) => "api_key",
-            meetvault_core::access::Credential::Support(_) => "support_key",
+    Ok(ApiJson(Me {
+        user: user.into(),
+        credential: match scope.credential() {
+            meetvault_core::access::Credential::Session(_) => CredentialKind::Session,
+            meetvault_core::access::Credential::ApiKey(_) => CredentialKind::ApiKey,
+            meetvault_core::access::Credential::Support(_) => CredentialKind::SupportKey,
         },
-    })))
+    }))
 }
 
 /// The caller's sessions, with where and when each was used.
-#[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth",
-    responses((status = 200, description = "Sessions", body = Object), (status = 401, description = "Not signed in", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth", security(("session" = [])),
+    responses(AuthErrors, (status = 200, description = "Sessions", body = SessionList)))]
 pub async fn sessions(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(
-        serde_json::json!({ "sessions": app.core.sessions(&scope).await? }),
-    ))
+    Ok(ApiJson(SessionList::from(app.core.sessions(&scope).await?)))
 }
 
 /// Ends one of the caller's sessions.
-#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", params(("id" = String, Path, description = "ses_…")),
-    responses((status = 204, description = "Ended"), (status = 404, description = "No such session of yours", body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", params(("id" = crate::wire::ids::SessionId, Path, description = "The session")), security(("session" = [])),
+    responses(AuthErrors, (status = 204, description = "Ended"), (status = 404, description = "No such session of yours", body = crate::error::ErrorBody)))]
 pub async fn revoke_session(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
@@ -205,8 +161,8 @@ pub async fn revoke_session(
 }
 
 /// Changes the caller's password and ends every other session.
-#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordBody,
-    responses(
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordBody, security(("session" = [])),
+    responses(AuthErrors, JsonBodyErrors,
         (status = 200, description = "Changed", body = PasswordChanged),
         (status = 422, description = "Wrong current password or a weak new one", body = crate::error::ErrorBody),
         (status = 429, description = "Too many attempts", body = crate::error::ErrorBody),

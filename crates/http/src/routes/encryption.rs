@@ -5,90 +5,69 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use meetvault_core::vault::RECOVERY_WARNING;
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use crate::auth::{Auth, OwnAccount, perm};
 use crate::state::AppState;
+use crate::wire::auth::PasswordConfirm;
+use crate::wire::encryption::{
+    EncryptionMode, EncryptionStatus, OrgKmsBody, RecoverBody, RecoveryKeyIssued, Secret,
+    SecretBody, SecretList, ZeroAccessEnabled,
+};
+use crate::wire::errors::{AuthErrors, JsonBodyErrors};
 use crate::{ApiError, ApiJson};
 
 use super::Meta;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordBody {
-    pub password: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RecoverBody {
-    pub email: String,
-    /// The recovery key shown when zero-access mode was turned on.
-    pub recovery_key: String,
-    pub new_password: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SecretBody {
-    pub value: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OrgKmsBody {
-    /// A KMS key id, alias or ARN; `null` returns the org to the instance's master key.
-    pub kms_key_id: Option<String>,
-}
-
 /// The caller's encryption mode and whether this session holds the key unlocked.
-#[utoipa::path(get, path = "/api/v1/me/encryption", tag = "encryption", responses((status = 200, description = "Status", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/me/encryption", tag = "encryption", security(("session" = [])),
+    responses(AuthErrors, (status = 200, description = "Status", body = EncryptionStatus)))]
 pub async fn status(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(app.core.encryption_status(&scope).await?))
+    Ok(ApiJson(EncryptionStatus::from(
+        app.core.encryption_status(&scope).await?,
+    )))
 }
 
 /// Turns zero-access mode on. The response holds the recovery key, shown only this once.
-#[utoipa::path(post, path = "/api/v1/me/encryption/zero-access", tag = "encryption", request_body = PasswordBody,
-    responses((status = 201, description = "On; `recovery_key` is shown once", body = Object), (status = 422, description = "Wrong password", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/me/encryption/zero-access", tag = "encryption", request_body = PasswordConfirm, security(("session" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 201, description = "On; `recovery_key` is shown once", body = ZeroAccessEnabled), (status = 422, description = "Wrong password", body = crate::error::ErrorBody)))]
 pub async fn enable_zero_access(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
-    ApiJson(body): ApiJson<PasswordBody>,
+    ApiJson(body): ApiJson<PasswordConfirm>,
 ) -> Result<impl IntoResponse, ApiError> {
     let recovery = app.core.enable_zero_access(&scope, &body.password).await?;
     Ok((
         StatusCode::CREATED,
-        ApiJson(serde_json::json!({
-            "mode": "zero_access",
-            "recovery_key": recovery.0.as_str(),
-            "warning": RECOVERY_WARNING,
-        })),
+        ApiJson(ZeroAccessEnabled {
+            mode: EncryptionMode::ZeroAccess,
+            recovery_key: recovery.0.as_str().to_owned(),
+            warning: RECOVERY_WARNING,
+        }),
     ))
 }
 
 /// Turns zero-access mode off (the org key wraps the user key again).
-#[utoipa::path(post, path = "/api/v1/me/encryption/zero-access/disable", tag = "encryption", request_body = PasswordBody,
-    responses((status = 204, description = "Off"), (status = 422, description = "Wrong password", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/me/encryption/zero-access/disable", tag = "encryption", request_body = PasswordConfirm, security(("session" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 204, description = "Off"), (status = 422, description = "Wrong password", body = crate::error::ErrorBody)))]
 pub async fn disable_zero_access(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
-    ApiJson(body): ApiJson<PasswordBody>,
+    ApiJson(body): ApiJson<PasswordConfirm>,
 ) -> Result<StatusCode, ApiError> {
     app.core.disable_zero_access(&scope, &body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Unlocks the caller's zero-access key on this instance for this session.
-#[utoipa::path(post, path = "/api/v1/me/encryption/unlock", tag = "encryption", request_body = PasswordBody,
-    responses((status = 204, description = "Unlocked"), (status = 422, description = "Wrong password", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/me/encryption/unlock", tag = "encryption", request_body = PasswordConfirm, security(("session" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 204, description = "Unlocked"), (status = 422, description = "Wrong password", body = crate::error::ErrorBody)))]
 pub async fn unlock(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
-    ApiJson(body): ApiJson<PasswordBody>,
+    ApiJson(body): ApiJson<PasswordConfirm>,
 ) -> Result<StatusCode, ApiError> {
     app.core.unlock_zero_access(&scope, &body.password).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -98,7 +77,8 @@ pub async fn unlock(
 /// or the recovery key, a zero-access account's content cannot be recovered by anyone. Returns a
 /// new recovery key (the old one stops working); every session ends.
 #[utoipa::path(post, path = "/api/v1/auth/recover", tag = "encryption", request_body = RecoverBody,
-    responses((status = 200, description = "Password set; a new `recovery_key` is shown once", body = Object), (status = 401, description = "Wrong email or recovery key", body = crate::error::ErrorBody)))]
+    responses(JsonBodyErrors, (status = 200, description = "Password set; a new `recovery_key` is shown once", body = RecoveryKeyIssued),
+        (status = 429, description = "Too many attempts", body = crate::error::ErrorBody), (status = 401, description = "Wrong email or recovery key", body = crate::error::ErrorBody)))]
 pub async fn recover(
     State(app): State<AppState>,
     Meta(meta): Meta,
@@ -108,39 +88,38 @@ pub async fn recover(
         .core
         .recover_account(&body.email, &body.recovery_key, body.new_password, &meta)
         .await?;
-    Ok(ApiJson(serde_json::json!({
-        "recovery_key": recovery.0.as_str(),
-        "warning": RECOVERY_WARNING,
-    })))
+    Ok(ApiJson(RecoveryKeyIssued {
+        recovery_key: recovery.0.as_str().to_owned(),
+        warning: RECOVERY_WARNING,
+    }))
 }
 
 /// Names of the caller's stored secrets (integration tokens, webhook secrets); never values.
-#[utoipa::path(get, path = "/api/v1/me/secrets", tag = "encryption", responses((status = 200, description = "Names", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/me/secrets", tag = "encryption", security(("session" = [])),
+    responses(AuthErrors, (status = 200, description = "Names", body = SecretList)))]
 pub async fn list_secrets(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(
-        serde_json::json!({ "secrets": app.core.secrets(&scope).await? }),
-    ))
+    Ok(ApiJson(SecretList::from(app.core.secrets(&scope).await?)))
 }
 
 /// Stores (or replaces) a secret, encrypted under the caller's user key; never returned.
-#[utoipa::path(put, path = "/api/v1/me/secrets/{name}", tag = "encryption", params(("name" = String, Path, description = "1–64 of A-Z a-z 0-9 - _")), request_body = SecretBody,
-    responses((status = 200, description = "Stored", body = Object), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/me/secrets/{name}", tag = "encryption", params(("name" = String, Path, description = "1–64 of A-Z a-z 0-9 - _")), request_body = SecretBody, security(("session" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Stored", body = Secret), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
 pub async fn put_secret(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<SecretBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(
+    Ok(ApiJson(Secret::from(
         app.core.put_secret(&scope, &name, &body.value).await?,
-    ))
+    )))
 }
 
-#[utoipa::path(delete, path = "/api/v1/me/secrets/{name}", tag = "encryption", params(("name" = String, Path, description = "The secret's name")),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "No such secret", body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/me/secrets/{name}", tag = "encryption", params(("name" = String, Path, description = "The secret's name")), security(("session" = [])),
+    responses(AuthErrors, (status = 204, description = "Deleted"), (status = 404, description = "No such secret", body = crate::error::ErrorBody)))]
 pub async fn delete_secret(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
@@ -151,8 +130,8 @@ pub async fn delete_secret(
 }
 
 /// Brings the org's own KMS key (per-tenant KMS): the org key is re-wrapped under it.
-#[utoipa::path(put, path = "/api/v1/org/encryption", tag = "encryption", request_body = OrgKmsBody,
-    responses((status = 204, description = "Re-wrapped"), (status = 422, description = "The key cannot be used", body = crate::error::ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/org/encryption", tag = "encryption", request_body = OrgKmsBody, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 204, description = "Re-wrapped"), (status = 422, description = "The key cannot be used", body = crate::error::ErrorBody)))]
 pub async fn set_org_kms(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::OrgManage>,

@@ -3,41 +3,22 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chrono::{DateTime, Utc};
 use meetvault_core::auth::{NewApiKey, NewSupportKey};
 use meetvault_core::ids::{ApiKeyId, SupportKeyId, WorkspaceId};
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use crate::auth::{Auth, OwnAccount, perm};
 use crate::state::AppState;
+use crate::wire::errors::{AuthErrors, JsonBodyErrors};
+use crate::wire::keys::{
+    ApiKeyBody, ApiKeyCreated, ApiKeyList, SupportKeyBody, SupportKeyCreated, SupportKeyList,
+};
 use crate::{ApiError, ApiJson};
 
 use super::parse_id;
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApiKeyBody {
-    pub name: String,
-    /// Permission names, e.g. `["meetings:read"]`; at most what the creator holds.
-    pub permissions: Vec<String>,
-    /// Confine the key to one workspace (`wsp_…`).
-    pub workspace_id: Option<String>,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SupportKeyBody {
-    /// Who it is for and why (shown in the list and the audit log).
-    pub note: String,
-    /// 1–72.
-    pub expires_in_hours: u32,
-}
-
 /// Creates an API key; the key is in this response only.
-#[utoipa::path(post, path = "/api/v1/api-keys", tag = "keys", request_body = ApiKeyBody,
-    responses((status = 201, description = "Created; `key` is shown once", body = Object), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/api-keys", tag = "keys", request_body = ApiKeyBody, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 201, description = "Created; `key` is shown once", body = ApiKeyCreated), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
 pub async fn create_api_key(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::KeysManage>,
@@ -60,23 +41,22 @@ pub async fn create_api_key(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, ApiJson(created)))
+    Ok((StatusCode::CREATED, ApiJson(ApiKeyCreated::from(created))))
 }
 
 /// The organization's API keys, without secrets.
-#[utoipa::path(get, path = "/api/v1/api-keys", tag = "keys", responses((status = 200, description = "Keys", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/api-keys", tag = "keys", security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "Keys", body = ApiKeyList)))]
 pub async fn list_api_keys(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::KeysManage>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(
-        serde_json::json!({ "api_keys": app.core.api_keys(&scope).await? }),
-    ))
+    Ok(ApiJson(ApiKeyList::from(app.core.api_keys(&scope).await?)))
 }
 
 /// Revokes an API key; it fails on its very next use.
-#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "keys", params(("id" = String, Path, description = "key_…")),
-    responses((status = 204, description = "Revoked"), (status = 404, description = "No such key", body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "keys", params(("id" = crate::wire::ids::ApiKeyId, Path, description = "The API key")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 204, description = "Revoked"), (status = 404, description = "No such key", body = crate::error::ErrorBody)))]
 pub async fn revoke_api_key(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::KeysManage>,
@@ -89,8 +69,8 @@ pub async fn revoke_api_key(
 }
 
 /// Creates a support-access key: read-only access to your data for at most 72 hours.
-#[utoipa::path(post, path = "/api/v1/support-keys", tag = "keys", request_body = SupportKeyBody,
-    responses((status = 201, description = "Created; `key` is shown once", body = Object), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/support-keys", tag = "keys", request_body = SupportKeyBody, security(("session" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 201, description = "Created; `key` is shown once", body = SupportKeyCreated), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
 pub async fn create_support_key(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
@@ -106,23 +86,27 @@ pub async fn create_support_key(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, ApiJson(created)))
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(SupportKeyCreated::from(created)),
+    ))
 }
 
 /// Your support-access keys.
-#[utoipa::path(get, path = "/api/v1/support-keys", tag = "keys", responses((status = 200, description = "Keys", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/support-keys", tag = "keys", security(("session" = [])),
+    responses(AuthErrors, (status = 200, description = "Keys", body = SupportKeyList)))]
 pub async fn list_support_keys(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(
-        serde_json::json!({ "support_keys": app.core.support_keys(&scope).await? }),
-    ))
+    Ok(ApiJson(SupportKeyList::from(
+        app.core.support_keys(&scope).await?,
+    )))
 }
 
 /// Revokes one of your support-access keys.
-#[utoipa::path(delete, path = "/api/v1/support-keys/{id}", tag = "keys", params(("id" = String, Path, description = "sup_…")),
-    responses((status = 204, description = "Revoked"), (status = 404, description = "No such key", body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/support-keys/{id}", tag = "keys", params(("id" = crate::wire::ids::SupportKeyId, Path, description = "The support-access key")), security(("session" = [])),
+    responses(AuthErrors, (status = 204, description = "Revoked"), (status = 404, description = "No such key", body = crate::error::ErrorBody)))]
 pub async fn revoke_support_key(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,

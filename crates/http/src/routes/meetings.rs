@@ -7,46 +7,31 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, TryStreamExt};
 use meetvault_core::ids::{MeetingId, RecordingId, WorkspaceId};
-use meetvault_core::meetings::{ListMeetings, MeetingPatch, NewMeeting, NewSegment, UploadOptions};
+use meetvault_core::meetings::{ListMeetings, UploadOptions};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use crate::auth::{Auth, perm};
 use crate::middleware::security_headers::user_content;
 use crate::state::AppState;
+use crate::wire::errors::{AuthErrors, JsonBodyErrors};
+use crate::wire::meetings::{Meeting, MeetingPage, MeetingPatch, NewMeeting};
+use crate::wire::recordings::{Recording, RecordingList};
+use crate::wire::transcripts::{SegmentsBody, SegmentsStored, Transcript, TranscriptFormat};
 use crate::{ApiError, ApiJson};
 
 use super::parse_id;
 
-/// A new meeting: `{title, workspace_id?, participants?: [{name, email?}], started_at?, language?,
-/// transcription?: {provider?, model?, beam_size?, base_url?, secret?}}`.
-#[derive(Debug, Deserialize)]
-#[serde(transparent)]
-pub struct MeetingBody(pub NewMeeting);
-
-/// A partial update (absent fields stay; `null` clears `started_at` and `language`).
-#[derive(Debug, Deserialize)]
-#[serde(transparent)]
-pub struct PatchBody(pub MeetingPatch);
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SegmentsBody {
-    /// `{start_ms, end_ms, speaker, text}` each; at most 5000 per request.
-    #[schema(value_type = Vec<Object>)]
-    pub segments: Vec<NewSegment>,
-}
-
 /// Creates a meeting; its title and participants are encrypted under a new meeting key.
-#[utoipa::path(post, path = "/api/v1/meetings", tag = "meetings", request_body = Object,
-    responses((status = 201, description = "Created", body = Object), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/meetings", tag = "meetings", request_body = NewMeeting, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 201, description = "Created", body = Meeting), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
 pub async fn create_meeting(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsWrite>,
-    ApiJson(body): ApiJson<MeetingBody>,
+    ApiJson(body): ApiJson<NewMeeting>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let view = app.core.create_meeting(&scope, &body.0).await?;
-    Ok((StatusCode::CREATED, ApiJson(view)))
+    let view = app.core.create_meeting(&scope, &body.into()).await?;
+    Ok((StatusCode::CREATED, ApiJson(Meeting::from(view))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -81,8 +66,8 @@ fn parse_time(
 }
 
 /// The org's meetings, newest first, a page at a time (filter by workspace and creation date).
-#[utoipa::path(get, path = "/api/v1/meetings", tag = "meetings", params(ListQuery),
-    responses((status = 200, description = "`{meetings, next_cursor}`", body = Object), (status = 422, description = "Invalid filter", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/meetings", tag = "meetings", params(ListQuery), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "A page of meetings", body = MeetingPage), (status = 400, description = "A malformed `workspace_id`", body = crate::error::ErrorBody), (status = 422, description = "Invalid filter", body = crate::error::ErrorBody)))]
 pub async fn list_meetings(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsRead>,
@@ -99,39 +84,45 @@ pub async fn list_meetings(
         cursor: q.cursor,
         limit: q.limit,
     };
-    Ok(ApiJson(app.core.list_meetings(&scope, &filter).await?))
+    Ok(ApiJson(MeetingPage::from(
+        app.core.list_meetings(&scope, &filter).await?,
+    )))
 }
 
 /// Changes a meeting (title, workspace, start time, participants, language, transcription).
-#[utoipa::path(patch, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = String, Path, description = "mtg_…")), request_body = Object,
-    responses((status = 200, description = "The meeting", body = Object), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), request_body = MeetingPatch, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "The meeting", body = Meeting), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
 pub async fn patch_meeting(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsWrite>,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<PatchBody>,
+    ApiJson(body): ApiJson<MeetingPatch>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    Ok(ApiJson(
-        app.core.update_meeting(&scope, id.uuid(), &body.0).await?,
-    ))
+    Ok(ApiJson(Meeting::from(
+        app.core
+            .update_meeting(&scope, id.uuid(), &body.into())
+            .await?,
+    )))
 }
 
 /// A meeting, decrypted (`423` while its zero-access owner's key is locked).
-#[utoipa::path(get, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
-    responses((status = 200, description = "The meeting", body = Object), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The meeting", body = Meeting), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
 pub async fn get_meeting(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsRead>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    Ok(ApiJson(app.core.meeting(&scope, id.uuid()).await?))
+    Ok(ApiJson(Meeting::from(
+        app.core.meeting(&scope, id.uuid()).await?,
+    )))
 }
 
 /// Deletes a meeting by destroying its keys (crypto-shredding), then its rows and blobs.
-#[utoipa::path(delete, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "No such meeting", body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 204, description = "Deleted"), (status = 404, description = "No such meeting", body = crate::error::ErrorBody)))]
 pub async fn delete_meeting(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsDelete>,
@@ -143,8 +134,8 @@ pub async fn delete_meeting(
 }
 
 /// Appends transcript segments (imported, or from an engine); each field is encrypted.
-#[utoipa::path(post, path = "/api/v1/meetings/{id}/transcript", tag = "meetings", params(("id" = String, Path, description = "mtg_…")), request_body = SegmentsBody,
-    responses((status = 201, description = "Stored", body = Object), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/transcript", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), request_body = SegmentsBody, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 201, description = "Stored", body = SegmentsStored), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
 pub async fn add_segments(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsWrite>,
@@ -152,28 +143,26 @@ pub async fn add_segments(
     ApiJson(body): ApiJson<SegmentsBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    let stored = app
-        .core
-        .add_segments(&scope, id.uuid(), &body.segments)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(serde_json::json!({ "stored": stored })),
-    ))
+    let segments: Vec<_> = body.segments.into_iter().map(Into::into).collect();
+    let stored = app.core.add_segments(&scope, id.uuid(), &segments).await?;
+    Ok((StatusCode::CREATED, ApiJson(SegmentsStored { stored })))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct TranscriptQuery {
-    /// `json` (default: the segments as JSON), or an export: `srt`, `vtt`, `md`, `txt`.
+    /// Absent: the segments as JSON; or an export: `json` (a document), `srt`, `vtt`, `md`, `txt`.
+    #[param(value_type = Option<TranscriptFormat>, inline)]
     pub format: Option<String>,
 }
 
 /// The transcript, decrypted and merged by time across tracks; or an export (SRT, WebVTT,
 /// Markdown, text, JSON document) with `?format=`, each export audited and sent as a sandboxed
 /// attachment.
-#[utoipa::path(get, path = "/api/v1/meetings/{id}/transcript", tag = "meetings", params(("id" = String, Path, description = "mtg_…"), TranscriptQuery),
-    responses((status = 200, description = "Segments, or the export", body = Object), (status = 422, description = "Unknown format", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/transcript", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting"), TranscriptQuery), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The segments; with `?format=`, the export as an attachment",
+            content((Transcript = "application/json"), (String = "application/x-subrip"), (String = "text/vtt"), (String = "text/markdown"), (String = "text/plain"))),
+        (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "Unknown format", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
 pub async fn transcript(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsRead>,
@@ -183,7 +172,7 @@ pub async fn transcript(
     let id = parse_id::<MeetingId>(&id)?;
     let Some(format) = q.format else {
         let segments = app.core.transcript(&scope, id.uuid()).await?;
-        return Ok(ApiJson(serde_json::json!({ "segments": segments })).into_response());
+        return Ok(ApiJson(Transcript::from(segments)).into_response());
     };
     let format: meetvault_stt::ExportFormat =
         format
@@ -221,9 +210,11 @@ pub struct UploadQuery {
 /// Vorbis, Ogg and WebM Opus. A corrupt, truncated, empty, unsupported or over-long file is
 /// refused (`415`/`422` naming the problem; `413` over `recordings.max_bytes`) and leaves
 /// nothing behind. Queues the track's transcription (`job_id`).
-#[utoipa::path(post, path = "/api/v1/meetings/{id}/recordings", tag = "meetings", params(("id" = String, Path, description = "mtg_…"), UploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, description = "Stored", body = Object), (status = 404, description = "No such meeting", body = crate::error::ErrorBody),
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/recordings", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting"), UploadQuery), security(("session" = []), ("api_key" = [])),
+    request_body(description = "The audio file's bytes (the content decides the format; `Content-Type` is a hint)",
+        content((crate::wire::Binary = "application/octet-stream"))),
+    responses(AuthErrors, (status = 201, description = "Stored; `job_id` is its transcription", body = Recording), (status = 400, description = "The body broke off", body = crate::error::ErrorBody),
+        (status = 408, description = "The body stopped arriving", body = crate::error::ErrorBody), (status = 404, description = "No such meeting", body = crate::error::ErrorBody),
         (status = 413, description = "Too large", body = crate::error::ErrorBody), (status = 415, description = "Not a supported audio format", body = crate::error::ErrorBody),
         (status = 422, description = "Corrupt, truncated, empty or too long", body = crate::error::ErrorBody)))]
 pub async fn upload_recording(
@@ -261,21 +252,21 @@ pub async fn upload_recording(
         .core
         .put_recording(&scope, id.uuid(), &opts, stream)
         .await?;
-    Ok((StatusCode::CREATED, ApiJson(view)))
+    Ok((StatusCode::CREATED, ApiJson(Recording::from(view))))
 }
 
 /// The meeting's recordings.
-#[utoipa::path(get, path = "/api/v1/meetings/{id}/recordings", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
-    responses((status = 200, description = "Recordings", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/recordings", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "Recordings", body = RecordingList), (status = 404, description = "No such meeting", body = crate::error::ErrorBody)))]
 pub async fn list_recordings(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsRead>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    Ok(ApiJson(
-        serde_json::json!({ "recordings": app.core.recordings(&scope, id.uuid()).await? }),
-    ))
+    Ok(ApiJson(RecordingList::from(
+        app.core.recordings(&scope, id.uuid()).await?,
+    )))
 }
 
 /// Parses `Range: bytes=a-b`, `bytes=a-` or `bytes=-n` (one range) against `size`.
@@ -313,8 +304,13 @@ fn parse_range(value: &str, size: u64) -> Result<std::ops::Range<u64>, ApiError>
 /// Downloads a recording, decrypting only the segments the `Range` covers. Always an attachment
 /// of the detected audio type (`audio/…`, else `application/octet-stream`), sandboxed.
 #[utoipa::path(get, path = "/api/v1/meetings/{id}/recordings/{recording}", tag = "meetings",
-    params(("id" = String, Path, description = "mtg_…"), ("recording" = String, Path, description = "rec_…")),
-    responses((status = 200, description = "The recording"), (status = 206, description = "The requested range"), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+    params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting"), ("recording" = crate::wire::ids::RecordingId, Path, description = "The recording"),
+        ("Range" = Option<String>, Header, description = "One `bytes=START-END` range")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The recording, an attachment of its detected type",
+            content((crate::wire::Binary = "audio/*"), (crate::wire::Binary = "application/octet-stream"))),
+        (status = 206, description = "The requested range", content((crate::wire::Binary = "audio/*"), (crate::wire::Binary = "application/octet-stream"))),
+        (status = 400, description = "An unsupported `Range`", body = crate::error::ErrorBody),
+        (status = 404, description = "No such meeting or recording", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
 pub async fn download_recording(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsRead>,

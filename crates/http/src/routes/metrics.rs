@@ -11,7 +11,7 @@ use crate::state::AppState;
 /// Request counts and latency histograms by method, route and status.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses(
-        (status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text"),
+        (status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String),
         (status = 401, description = "A metrics token is configured and was not given", body = crate::error::ErrorBody),
     ))]
 pub async fn metrics(

@@ -6,95 +6,57 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use meetvault_core::ids::{InvitationId, UserId, WorkspaceId};
 use meetvault_core::org::parse_role;
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use crate::auth::{Auth, perm};
 use crate::state::AppState;
+use crate::wire::auth::{SessionCreated, User};
+use crate::wire::errors::{AuthErrors, JsonBodyErrors};
+use crate::wire::org::{
+    AcceptBody, InvitationBody, InvitationCreated, InvitationList, MemberList, NameBody, Org,
+    OrgPatch, RoleBody, Workspace, WorkspaceList, WorkspaceRoleBody,
+};
 use crate::{ApiError, ApiJson};
 
 use super::{Meta, parse_id};
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OrgPatch {
-    pub name: Option<String>,
-    /// Every member must use two-factor authentication.
-    pub require_mfa: Option<bool>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoleBody {
-    /// owner, admin, member, viewer or billing.
-    pub role: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WorkspaceRoleBody {
-    /// A role in the workspace, or null to remove the member from it.
-    pub role: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NameBody {
-    pub name: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InvitationBody {
-    pub email: String,
-    pub role: String,
-    pub workspace_id: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AcceptBody {
-    pub name: String,
-    pub password: String,
-}
-
 /// The caller's organization.
-#[utoipa::path(get, path = "/api/v1/org", tag = "org", responses((status = 200, description = "The organization", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/org", tag = "org", security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The organization", body = Org)))]
 pub async fn get_org(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::OrgManage>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(app.core.org_view(&scope).await?))
+    Ok(ApiJson(Org::from(app.core.org_view(&scope).await?)))
 }
 
 /// Changes the organization's name or MFA requirement.
-#[utoipa::path(patch, path = "/api/v1/org", tag = "org", request_body = OrgPatch, responses((status = 200, description = "Updated", body = Object)))]
+#[utoipa::path(patch, path = "/api/v1/org", tag = "org", request_body = OrgPatch, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Updated", body = Org)))]
 pub async fn patch_org(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::OrgManage>,
     ApiJson(body): ApiJson<OrgPatch>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(
+    Ok(ApiJson(Org::from(
         app.core
             .update_org(&scope, body.name.as_deref(), body.require_mfa)
             .await?,
-    ))
+    )))
 }
 
 /// The organization's members.
-#[utoipa::path(get, path = "/api/v1/members", tag = "org", responses((status = 200, description = "Members", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/members", tag = "org", security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "Members", body = MemberList)))]
 pub async fn list_members(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MembersManage>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(
-        serde_json::json!({ "members": app.core.members(&scope).await? }),
-    ))
+    Ok(ApiJson(MemberList::from(app.core.members(&scope).await?)))
 }
 
 /// Changes a member's organization role; it applies on their very next request.
-#[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "org", request_body = RoleBody, params(("id" = String, Path, description = "usr_…")),
-    responses((status = 200, description = "Updated", body = Object), (status = 404, description = "No such member", body = crate::error::ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "org", request_body = RoleBody, params(("id" = crate::wire::ids::UserId, Path, description = "The member")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Updated", body = User), (status = 404, description = "No such member", body = crate::error::ErrorBody)))]
 pub async fn patch_member(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MembersManage>,
@@ -102,16 +64,16 @@ pub async fn patch_member(
     ApiJson(body): ApiJson<RoleBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let role = parse_role("role", &body.role)?;
-    Ok(ApiJson(
+    Ok(ApiJson(User::from(
         app.core
             .set_member_role(&scope, parse_id::<UserId>(&id)?, role)
             .await?,
-    ))
+    )))
 }
 
 /// Removes a member with their sessions and keys.
-#[utoipa::path(delete, path = "/api/v1/members/{id}", tag = "org", params(("id" = String, Path, description = "usr_…")),
-    responses((status = 204, description = "Removed"), (status = 404, description = "No such member", body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/members/{id}", tag = "org", params(("id" = crate::wire::ids::UserId, Path, description = "The member")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 204, description = "Removed"), (status = 404, description = "No such member", body = crate::error::ErrorBody)))]
 pub async fn remove_member(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MembersManage>,
@@ -124,8 +86,8 @@ pub async fn remove_member(
 }
 
 /// Resets a member's two-factor authentication (a lost device) and ends their sessions.
-#[utoipa::path(delete, path = "/api/v1/members/{id}/mfa", tag = "org", params(("id" = String, Path, description = "usr_…")),
-    responses((status = 204, description = "Reset"), (status = 404, description = "No such member", body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/members/{id}/mfa", tag = "org", params(("id" = crate::wire::ids::UserId, Path, description = "The member")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 204, description = "Reset"), (status = 404, description = "No such member", body = crate::error::ErrorBody)))]
 pub async fn reset_member_mfa(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MembersManage>,
@@ -138,18 +100,20 @@ pub async fn reset_member_mfa(
 }
 
 /// The organization's workspaces.
-#[utoipa::path(get, path = "/api/v1/workspaces", tag = "org", responses((status = 200, description = "Workspaces", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/workspaces", tag = "org", security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "Workspaces", body = WorkspaceList)))]
 pub async fn list_workspaces(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::OrgManage>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(
-        serde_json::json!({ "workspaces": app.core.workspaces(&scope).await? }),
-    ))
+    Ok(ApiJson(WorkspaceList::from(
+        app.core.workspaces(&scope).await?,
+    )))
 }
 
 /// Creates a workspace.
-#[utoipa::path(post, path = "/api/v1/workspaces", tag = "org", request_body = NameBody, responses((status = 201, description = "Created", body = Object)))]
+#[utoipa::path(post, path = "/api/v1/workspaces", tag = "org", request_body = NameBody, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 201, description = "Created", body = Workspace)))]
 pub async fn create_workspace(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::OrgManage>,
@@ -157,30 +121,32 @@ pub async fn create_workspace(
 ) -> Result<impl IntoResponse, ApiError> {
     Ok((
         StatusCode::CREATED,
-        ApiJson(app.core.create_workspace(&scope, &body.name).await?),
+        ApiJson(Workspace::from(
+            app.core.create_workspace(&scope, &body.name).await?,
+        )),
     ))
 }
 
 /// Renames a workspace.
-#[utoipa::path(patch, path = "/api/v1/workspaces/{id}", tag = "org", request_body = NameBody, params(("id" = String, Path, description = "wsp_…")),
-    responses((status = 200, description = "Renamed", body = Object), (status = 404, description = "No such workspace", body = crate::error::ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/workspaces/{id}", tag = "org", request_body = NameBody, params(("id" = crate::wire::ids::WorkspaceId, Path, description = "The workspace")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Renamed", body = Workspace), (status = 404, description = "No such workspace", body = crate::error::ErrorBody)))]
 pub async fn patch_workspace(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::OrgManage>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<NameBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(
+    Ok(ApiJson(Workspace::from(
         app.core
             .rename_workspace(&scope, parse_id::<WorkspaceId>(&id)?, &body.name)
             .await?,
-    ))
+    )))
 }
 
 /// Sets or removes a member's role in a workspace.
 #[utoipa::path(put, path = "/api/v1/workspaces/{id}/members/{user_id}", tag = "org", request_body = WorkspaceRoleBody,
-    params(("id" = String, Path, description = "wsp_…"), ("user_id" = String, Path, description = "usr_…")),
-    responses((status = 204, description = "Set"), (status = 404, description = "No such workspace or member", body = crate::error::ErrorBody)))]
+    params(("id" = crate::wire::ids::WorkspaceId, Path, description = "The workspace"), ("user_id" = crate::wire::ids::UserId, Path, description = "The member")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 204, description = "Set"), (status = 404, description = "No such workspace or member", body = crate::error::ErrorBody)))]
 pub async fn put_workspace_member(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MembersManage>,
@@ -206,8 +172,8 @@ pub async fn put_workspace_member(
 /// Invites someone by email; the token (for the invitee) is in this response only. An email
 /// with an account elsewhere on the server is invited like any other (the invitation cannot be
 /// accepted), so the answer does not reveal who has an account.
-#[utoipa::path(post, path = "/api/v1/invitations", tag = "org", request_body = InvitationBody,
-    responses((status = 201, description = "Invited", body = Object),
+#[utoipa::path(post, path = "/api/v1/invitations", tag = "org", request_body = InvitationBody, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 201, description = "Invited; `token` is shown once", body = InvitationCreated),
               (status = 409, description = "Already a member of your organization", body = crate::error::ErrorBody),
               (status = 429, description = "Too many invitations this hour", body = crate::error::ErrorBody)))]
 pub async fn create_invitation(
@@ -223,24 +189,27 @@ pub async fn create_invitation(
         .transpose()?;
     Ok((
         StatusCode::CREATED,
-        ApiJson(app.core.invite(&scope, &body.email, role, ws).await?),
+        ApiJson(InvitationCreated::from(
+            app.core.invite(&scope, &body.email, role, ws).await?,
+        )),
     ))
 }
 
 /// Pending and past invitations.
-#[utoipa::path(get, path = "/api/v1/invitations", tag = "org", responses((status = 200, description = "Invitations", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/invitations", tag = "org", security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "Invitations", body = InvitationList)))]
 pub async fn list_invitations(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MembersManage>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(
-        serde_json::json!({ "invitations": app.core.invitations(&scope).await? }),
-    ))
+    Ok(ApiJson(InvitationList::from(
+        app.core.invitations(&scope).await?,
+    )))
 }
 
 /// Revokes a pending invitation.
-#[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "org", params(("id" = String, Path, description = "inv_…")),
-    responses((status = 204, description = "Revoked"), (status = 404, description = "No such pending invitation", body = crate::error::ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "org", params(("id" = crate::wire::ids::InvitationId, Path, description = "The invitation")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 204, description = "Revoked"), (status = 404, description = "No such pending invitation", body = crate::error::ErrorBody)))]
 pub async fn revoke_invitation(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MembersManage>,
@@ -254,7 +223,7 @@ pub async fn revoke_invitation(
 
 /// Accepts an invitation: creates the account and signs it in.
 #[utoipa::path(post, path = "/api/v1/invitations/{token}/accept", tag = "org", request_body = AcceptBody, params(("token" = String, Path, description = "mvi_…")),
-    responses((status = 201, description = "Account created and signed in", body = super::auth::SessionCreated),
+    responses(JsonBodyErrors, (status = 201, description = "Account created and signed in", body = SessionCreated),
               (status = 404, description = "Unknown, expired, revoked or used", body = crate::error::ErrorBody),
               (status = 429, description = "Too many attempts", body = crate::error::ErrorBody)))]
 pub async fn accept_invitation(

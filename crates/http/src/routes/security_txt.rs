@@ -15,7 +15,7 @@ use crate::state::AppState;
 /// Where to report a vulnerability in this deployment.
 #[utoipa::path(get, path = "/.well-known/security.txt", tag = "operations",
     responses(
-        (status = 200, description = "RFC 9116 security.txt", content_type = "text/plain"),
+        (status = 200, description = "RFC 9116 security.txt", content_type = "text/plain", body = String),
         (status = 404, description = "No security contact is configured", body = crate::error::ErrorBody),
     ))]
 pub async fn security_txt(State(app): State<AppState>) -> Result<Response, ApiError> {

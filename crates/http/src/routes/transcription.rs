@@ -21,25 +21,28 @@ use tokio::sync::broadcast;
 use crate::auth::{Auth, perm};
 use crate::middleware::security_headers::user_content;
 use crate::state::AppState;
+use crate::wire::errors::AuthErrors;
+use crate::wire::jobs::{Job, JobsQueued};
+use crate::wire::openai::{TranscriptionForm, TranscriptionJson, TranscriptionText};
 use crate::{ApiError, ApiJson};
 
 use super::parse_id;
 
 /// A job's state and progress (transcription and later background work).
-#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "job_…")),
-    responses((status = 200, description = "The job: state, progress, attempts, error", body = Object), (status = 404, description = "No such job", body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = crate::wire::ids::JobId, Path, description = "The job")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The job: state, progress, attempts, error", body = Job), (status = 404, description = "No such job", body = crate::error::ErrorBody)))]
 pub async fn get_job(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsRead>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<JobId>(&id)?;
-    Ok(ApiJson(app.core.job(&scope, id.uuid()).await?))
+    Ok(ApiJson(Job::from(app.core.job(&scope, id.uuid()).await?)))
 }
 
 /// Queues transcription of every recording of the meeting again (after changing its settings).
-#[utoipa::path(post, path = "/api/v1/meetings/{id}/transcribe", tag = "meetings", params(("id" = String, Path, description = "mtg_…")),
-    responses((status = 202, description = "`{jobs: [job_…]}`", body = Object), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "No recording", body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/transcribe", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 202, description = "Queued, a job per recording", body = JobsQueued), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "No recording", body = crate::error::ErrorBody)))]
 pub async fn transcribe_meeting(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsWrite>,
@@ -47,10 +50,7 @@ pub async fn transcribe_meeting(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     let jobs = app.core.transcribe_meeting(&scope, id.uuid()).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        ApiJson(serde_json::json!({ "jobs": jobs })),
-    ))
+    Ok((StatusCode::ACCEPTED, ApiJson(JobsQueued { jobs })))
 }
 
 fn job_event(j: &JobView) -> MeetingEvent {
@@ -152,8 +152,12 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
 /// second: after a logout, a revoked or expired key, a demotion or the meeting's deletion the
 /// stream sends a last `closed` event (`reason`: `access_revoked` or `meeting_gone`) and ends.
 #[utoipa::path(get, path = "/api/v1/meetings/{id}/events", tag = "meetings",
-    params(("id" = String, Path, description = "mtg_…"), ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id")),
-    responses((status = 200, description = "text/event-stream"), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "Invalid Last-Event-ID", body = crate::error::ErrorBody)))]
+    params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (the `id` of the last event received)")),
+    security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "Server-Sent Events: `job`, `segment`, `transcript_updated`, `meeting_updated`, `recording_stored` and a last `closed`; each `id` is the event's place in the org's sequence, each `data` a JSON object with its `type`",
+        content_type = "text/event-stream", body = String), (status = 404, description = "No such meeting", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid Last-Event-ID", body = crate::error::ErrorBody)))]
 pub async fn meeting_events(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsRead>,
@@ -248,9 +252,12 @@ const FORM_FIELDS: u64 = 64 * 1024;
 /// mvk_…`). A full waiting line is refused (429) before the body is read; the file streams to
 /// an encrypted temporary blob deleted once decoded; a body that pauses for
 /// `server.body_idle_timeout_secs` is stopped (408). Nothing is stored.
-#[utoipa::path(post, path = "/v1/audio/transcriptions", tag = "transcription",
-    request_body(content = Object, content_type = "multipart/form-data"),
-    responses((status = 200, description = "The transcript in the asked format", body = Object), (status = 408, description = "The body stopped arriving", body = crate::error::ErrorBody),
+#[utoipa::path(post, path = "/v1/audio/transcriptions", tag = "transcription", security(("api_key" = []), ("session" = [])),
+    request_body(content = TranscriptionForm, content_type = "multipart/form-data"),
+    responses(AuthErrors, (status = 200, description = "The transcript in the asked `response_format`",
+            content((TranscriptionJson = "application/json"), (String = "text/plain"), (String = "application/x-subrip"), (String = "text/vtt"))),
+        (status = 400, description = "A malformed multipart body", body = crate::error::ErrorBody),
+        (status = 404, description = "The endpoint is turned off (`transcription.openai_endpoint`)", body = crate::error::ErrorBody), (status = 408, description = "The body stopped arriving", body = crate::error::ErrorBody),
         (status = 413, description = "The file is over 512 MiB", body = crate::error::ErrorBody), (status = 415, description = "Not a supported audio format", body = crate::error::ErrorBody),
         (status = 422, description = "Missing file, corrupt audio, unknown language", body = crate::error::ErrorBody), (status = 429, description = "The engine's waiting line is full", body = crate::error::ErrorBody),
         (status = 503, description = "No local model installed", body = crate::error::ErrorBody)))]
@@ -425,7 +432,7 @@ impl ResponseFormat {
             )
         };
         match self {
-            Self::Json => Ok(ApiJson(serde_json::json!({ "text": text() })).into_response()),
+            Self::Json => Ok(ApiJson(TranscriptionText { text: text() }).into_response()),
             Self::Text => download("text/plain; charset=utf-8", "txt", text()),
             Self::Srt => subtitles(ExportFormat::Srt),
             Self::Vtt => subtitles(ExportFormat::Vtt),

@@ -9,7 +9,7 @@ use meetvault_test_support::{BlobBackendChoice, services};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Client, ServerProcess, database_env};
+use crate::helpers::{Client, ServerProcess, blobs_env, database_env};
 
 /// A new symmetric key in the loopback KMS (moto), and the endpoint.
 pub(crate) async fn kms_key() -> (String, String) {
@@ -146,21 +146,7 @@ async fn canary(provider: &str) {
     ];
     let prefix = format!("canary-{}", uuid::Uuid::new_v4().simple());
     let s3 = services::blob_backend() == BlobBackendChoice::S3;
-    if s3 {
-        let c = services::s3_config(&prefix).await;
-        for (k, v) in [
-            ("BACKEND", "s3".to_owned()),
-            ("S3__BUCKET", c.bucket.clone()),
-            ("S3__ENDPOINT", c.endpoint.unwrap().to_string()),
-            ("S3__PREFIX", prefix.clone()),
-            ("S3__ACCESS_KEY_ID", "testing".into()),
-            ("S3__SECRET_ACCESS_KEY", "testing".into()),
-            ("S3__PATH_STYLE", "true".into()),
-            ("S3__ALLOW_HTTP", "true".into()),
-        ] {
-            env.push((format!("MEETVAULT_BLOBS__{k}"), v));
-        }
-    }
+    env.extend(blobs_env(&prefix).await);
     if provider == "aws-kms" {
         let (key, endpoint) = kms_key().await;
         for (k, v) in [

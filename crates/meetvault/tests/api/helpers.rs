@@ -143,6 +143,29 @@ pub async fn database_env(dir: &Path) -> String {
         .to_owned()
 }
 
+/// The server's blob settings for this run's backend: none for the filesystem (the data dir's
+/// default), the loopback S3 server under `prefix` for S3.
+pub async fn blobs_env(prefix: &str) -> Vec<(String, String)> {
+    use meetvault_test_support::{BlobBackendChoice, services};
+    if services::blob_backend() != BlobBackendChoice::S3 {
+        return Vec::new();
+    }
+    let c = services::s3_config(prefix).await;
+    [
+        ("BACKEND", "s3".to_owned()),
+        ("S3__BUCKET", c.bucket.clone()),
+        ("S3__ENDPOINT", c.endpoint.unwrap().to_string()),
+        ("S3__PREFIX", prefix.to_owned()),
+        ("S3__ACCESS_KEY_ID", "testing".into()),
+        ("S3__SECRET_ACCESS_KEY", "testing".into()),
+        ("S3__PATH_STYLE", "true".into()),
+        ("S3__ALLOW_HTTP", "true".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("MEETVAULT_BLOBS__{k}"), v))
+    .collect()
+}
+
 /// A browser-like caller of a server process: registers, then sends its session cookie and
 /// CSRF token.
 pub struct Client {

@@ -13,6 +13,7 @@ mod encryption;
 mod enumeration;
 mod errors;
 mod event_streams;
+mod generated_client;
 mod grants;
 mod headers;
 mod helpers;

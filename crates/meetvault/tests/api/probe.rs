@@ -571,6 +571,16 @@ async fn every_route_is_classified_and_enforces_its_requirement_across_tenants_r
         stale.is_empty(),
         "the probe table names routes that no longer exist: {stale:?}"
     );
+    // The document tells clients which routes need a credential, as the probes below find.
+    for (method, template, class, _) in ROUTES {
+        let op = &doc["paths"][*template][method.to_lowercase()];
+        let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+        assert_eq!(
+            secured,
+            *class != Class::Public,
+            "{method} {template}: its `security` in the OpenAPI document disagrees with its class"
+        );
+    }
 
     let f = fixture(&app).await;
     let mut checked = 0;

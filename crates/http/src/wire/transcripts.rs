@@ -1,0 +1,118 @@
+//! Transcripts on the wire: segments as read back (merged by time across tracks), segments to
+//! import, and what an import stored. Exports (SRT, WebVTT, Markdown, text) are text bodies.
+
+use meetvault_core::ids::RecordingId;
+use meetvault_core::meetings::{NewSegment as CoreNewSegment, SegmentView};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{ids, list_of};
+
+/// One timed, speaker-attributed stretch of the transcript.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Segment {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub speaker: String,
+    pub text: String,
+    /// The track it was transcribed from (null for imported segments).
+    #[schema(value_type = Option<ids::RecordingId>, required = true)]
+    pub recording_id: Option<RecordingId>,
+    /// The engine's mean token log-probability (null for imported segments).
+    #[schema(required = true)]
+    pub avg_logprob: Option<f32>,
+    /// The engine's estimate that the stretch holds no speech.
+    #[schema(required = true)]
+    pub no_speech_prob: Option<f32>,
+}
+
+impl From<SegmentView> for Segment {
+    fn from(s: SegmentView) -> Self {
+        Self {
+            start_ms: s.start_ms,
+            end_ms: s.end_ms,
+            speaker: s.speaker,
+            text: s.text,
+            recording_id: s.recording_id,
+            avg_logprob: s.avg_logprob,
+            no_speech_prob: s.no_speech_prob,
+        }
+    }
+}
+
+list_of!(
+    /// A meeting's transcript: every track's segments, merged by time.
+    #[schema(example = json!({"segments": [{
+        "start_ms": 0, "end_ms": 2400, "speaker": "Alice", "text": "Good morning, everyone.",
+        "recording_id": "rec_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f", "avg_logprob": -0.21, "no_speech_prob": 0.01
+    }]}))]
+    Transcript { segments: Vec<Segment> } from SegmentView
+);
+
+/// A segment to import.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSegment {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub speaker: String,
+    pub text: String,
+}
+
+impl From<NewSegment> for CoreNewSegment {
+    fn from(s: NewSegment) -> Self {
+        Self {
+            start_ms: s.start_ms,
+            end_ms: s.end_ms,
+            speaker: s.speaker,
+            text: s.text,
+        }
+    }
+}
+
+/// Segments to append to a meeting's transcript.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentsBody {
+    /// At most 5000 per request.
+    pub segments: Vec<NewSegment>,
+}
+
+/// How many segments were stored.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SegmentsStored {
+    pub stored: usize,
+}
+
+/// `?format=` of `GET /meetings/{id}/transcript`: absent for the segments as JSON, or an export.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only: the query is parsed by `meetvault_stt::ExportFormat`
+pub enum TranscriptFormat {
+    Json,
+    Srt,
+    Vtt,
+    Md,
+    Txt,
+}
+
+#[cfg(test)]
+mod tests {
+    use meetvault_stt::ExportFormat;
+
+    use super::TranscriptFormat;
+
+    #[test]
+    fn the_format_schema_names_every_export() {
+        let schema =
+            serde_json::to_value(<TranscriptFormat as utoipa::PartialSchema>::schema()).unwrap();
+        let named: Vec<&str> = schema["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let exports: Vec<&str> = ExportFormat::ALL.iter().map(|f| f.as_str()).collect();
+        assert_eq!(named, exports);
+    }
+}
