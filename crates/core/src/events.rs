@@ -249,16 +249,15 @@ pub(crate) fn open_content(
     keys.bytes(row.org_id, "outbox_events", row.id, "content", ct)
 }
 
-/// One event on a meeting's live stream (`GET /meetings/{id}/events`), as the stream shows it.
-/// Segment text is content: only callers allowed to read the meeting see it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// One event on a meeting's live stream (`GET /meetings/{id}/events`), as the stream shows it
+/// (http's `wire::events` is its JSON). Segment text is content: only callers allowed to read
+/// the meeting see it.
+#[derive(Debug, Clone, PartialEq)]
 pub enum MeetingEvent {
     Job {
         job_id: JobId,
         state: JobState,
         progress: i32,
-        #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
     Segment {
@@ -280,16 +279,6 @@ pub enum MeetingEvent {
 }
 
 impl MeetingEvent {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Job { .. } => "job",
-            Self::Segment { .. } => "segment",
-            Self::TranscriptUpdated { .. } => "transcript_updated",
-            Self::MeetingUpdated => "meeting_updated",
-            Self::RecordingStored { .. } => "recording_stored",
-        }
-    }
-
     /// What a meeting's stream shows of a domain event (creation and deletion end or precede
     /// a stream and show nothing).
     pub fn from_domain(event: DomainEvent) -> Option<Self> {

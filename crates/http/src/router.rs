@@ -31,7 +31,7 @@ use crate::wire::document::Completion;
         description = "Self-hosted, privacy-first meeting bot and meeting-intelligence server.",
         license(name = "AGPL-3.0-only", identifier = "AGPL-3.0-only")
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, crate::wire::events::StreamEvent)),
     modifiers(&Completion),
     tags(
         (name = "operations", description = "Health, readiness, metrics and documents about the server"),

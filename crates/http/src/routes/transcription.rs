@@ -22,6 +22,7 @@ use crate::auth::{Auth, perm};
 use crate::middleware::security_headers::user_content;
 use crate::state::AppState;
 use crate::wire::errors::AuthErrors;
+use crate::wire::events::{ClosedReason, StreamEvent};
 use crate::wire::jobs::{Job, JobsQueued};
 use crate::wire::openai::{TranscriptionForm, TranscriptionJson, TranscriptionText};
 use crate::{ApiError, ApiJson};
@@ -63,10 +64,11 @@ fn job_event(j: &JobView) -> MeetingEvent {
 }
 
 /// An event as sent: its outbox sequence number is its SSE `id` (snapshot events have none).
-fn sse(seq: Option<i64>, event: &MeetingEvent) -> Event {
+fn sse(seq: Option<i64>, event: MeetingEvent) -> Event {
+    let event = StreamEvent::from(event);
     let e = Event::default()
         .event(event.name())
-        .json_data(event)
+        .json_data(&event)
         .unwrap_or_else(|_| Event::default().comment("unserializable event"));
     match seq {
         Some(seq) => e.id(seq.to_string()),
@@ -108,8 +110,8 @@ impl Watch {
             Err(e) => {
                 self.done = true;
                 Err(closed(match e {
-                    meetvault_core::CoreError::NotFound(_) => "meeting_gone",
-                    _ => "access_revoked",
+                    meetvault_core::CoreError::NotFound(_) => ClosedReason::MeetingGone,
+                    _ => ClosedReason::AccessRevoked,
                 }))
             }
         }
@@ -117,11 +119,12 @@ impl Watch {
 }
 
 /// Why a stream ended early, sent as its last event (`closed`).
-fn closed(reason: &'static str) -> Event {
+fn closed(reason: ClosedReason) -> Event {
+    let event = StreamEvent::Closed { reason };
     Event::default()
-        .event("closed")
-        .json_data(serde_json::json!({ "type": "closed", "reason": reason }))
-        .unwrap_or_else(|_| Event::default().comment(reason))
+        .event(event.name())
+        .json_data(&event)
+        .unwrap_or_else(|_| Event::default().comment("closed"))
 }
 
 /// Where a stream resumes: the `Last-Event-ID` a reconnecting client sends (the `id` of the
@@ -199,7 +202,7 @@ pub async fn meeting_events(
     let stream = futures::stream::unfold(watch, |mut w| async move {
         loop {
             if let Some((seq, event)) = w.pending.pop_front() {
-                return Some((Ok(sse(seq, &event)), w));
+                return Some((Ok(sse(seq, event)), w));
             }
             if w.done {
                 return None;
@@ -225,7 +228,7 @@ pub async fn meeting_events(
                         Ok(scope) => w.scope = scope,
                         Err(_) => {
                             w.done = true;
-                            return Some((Ok(closed("access_revoked")), w));
+                            return Some((Ok(closed(ClosedReason::AccessRevoked)), w));
                         }
                     }
                     if let Err(closed) = w.read().await {

@@ -10,6 +10,7 @@ pub mod contract;
 pub mod document;
 pub mod encryption;
 pub mod errors;
+pub mod events;
 pub mod ids;
 pub mod jobs;
 pub mod keys;

@@ -1,0 +1,144 @@
+//! A meeting's event stream on the wire (`GET /meetings/{id}/events`, Server-Sent Events): the
+//! SSE `event` name is the `type` of the JSON in `data`, and `id` is the event's place in the
+//! org's event sequence (a reconnect sends it back as `Last-Event-ID`).
+
+use meetvault_core::events::MeetingEvent;
+use meetvault_core::ids::{JobId, RecordingId};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::ids;
+use super::jobs::JobState;
+
+/// One event of a meeting's stream.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamEvent {
+    /// A job's state or progress changed.
+    Job {
+        #[schema(value_type = ids::JobId)]
+        job_id: JobId,
+        state: JobState,
+        #[schema(minimum = 0, maximum = 100)]
+        progress: i32,
+        /// Why the last attempt failed (a curated message).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A transcript segment, as the engine heard it.
+    Segment {
+        #[schema(value_type = ids::JobId)]
+        job_id: JobId,
+        #[schema(value_type = ids::RecordingId)]
+        recording_id: RecordingId,
+        speaker: String,
+        start_ms: i64,
+        end_ms: i64,
+        text: String,
+    },
+    /// A track's transcript was stored; `GET /transcript` has it.
+    TranscriptUpdated {
+        #[schema(value_type = ids::RecordingId)]
+        recording_id: RecordingId,
+    },
+    /// The meeting's details changed; `GET /meetings/{id}` has them.
+    MeetingUpdated,
+    /// A recording was stored.
+    RecordingStored {
+        #[schema(value_type = ids::RecordingId)]
+        recording_id: RecordingId,
+        duration_ms: Option<i64>,
+    },
+    /// The stream's last event: the caller may no longer read the meeting, or it is gone.
+    Closed { reason: ClosedReason },
+}
+
+/// Why a stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosedReason {
+    /// Logged out, key revoked or expired, role lowered.
+    AccessRevoked,
+    /// The meeting was deleted.
+    MeetingGone,
+}
+
+impl StreamEvent {
+    /// The SSE `event` name: the same as `type`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Job { .. } => "job",
+            Self::Segment { .. } => "segment",
+            Self::TranscriptUpdated { .. } => "transcript_updated",
+            Self::MeetingUpdated => "meeting_updated",
+            Self::RecordingStored { .. } => "recording_stored",
+            Self::Closed { .. } => "closed",
+        }
+    }
+}
+
+impl From<MeetingEvent> for StreamEvent {
+    fn from(e: MeetingEvent) -> Self {
+        match e {
+            MeetingEvent::Job {
+                job_id,
+                state,
+                progress,
+                error,
+            } => Self::Job {
+                job_id,
+                state: state.into(),
+                progress,
+                error,
+            },
+            MeetingEvent::Segment {
+                job_id,
+                recording_id,
+                speaker,
+                start_ms,
+                end_ms,
+                text,
+            } => Self::Segment {
+                job_id,
+                recording_id,
+                speaker,
+                start_ms,
+                end_ms,
+                text,
+            },
+            MeetingEvent::TranscriptUpdated { recording_id } => {
+                Self::TranscriptUpdated { recording_id }
+            }
+            MeetingEvent::MeetingUpdated => Self::MeetingUpdated,
+            MeetingEvent::RecordingStored {
+                recording_id,
+                duration_ms,
+            } => Self::RecordingStored {
+                recording_id,
+                duration_ms,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_event_name_is_the_type_of_its_data() {
+        let events = [
+            StreamEvent::MeetingUpdated,
+            StreamEvent::Closed {
+                reason: ClosedReason::MeetingGone,
+            },
+            StreamEvent::TranscriptUpdated {
+                recording_id: RecordingId::new(),
+            },
+        ];
+        for e in events {
+            let json = serde_json::to_value(&e).unwrap();
+            assert_eq!(json["type"], e.name());
+        }
+    }
+}
