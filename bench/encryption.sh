@@ -17,4 +17,4 @@ if [ -n "${BENCH_ITERS:-}" ] && ! [[ "$BENCH_ITERS" =~ ^[1-9][0-9]*$ ]]; then
 fi
 export BENCH_ITERS="${BENCH_ITERS:-20}"
 echo "building the encryption bench (release profile; the first build takes a while)..." >&2
-cargo bench --locked -q -p meetvault-core --bench encryption
+cargo bench --locked -q -p meetvault-core --features test-access --bench encryption

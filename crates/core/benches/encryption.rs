@@ -135,11 +135,11 @@ async fn field_bench(iters: usize) -> Result<()> {
     let (org, id) = (scope.org_id().uuid(), meeting.id.uuid());
     // Warm the pool, page cache and key caches.
     core.transcript(&scope, id).await?;
-    core.db().segments(org, id).await?;
+    core.db_for_tests().segments(org, id).await?;
     let (mut enc, mut raw) = (Vec::new(), Vec::new());
     for _ in 0..iters {
         let start = Instant::now();
-        let rows = core.db().segments(org, id).await?;
+        let rows = core.db_for_tests().segments(org, id).await?;
         raw.push(start.elapsed());
         anyhow::ensure!(rows.len() == SEGMENTS);
         let start = Instant::now();

@@ -134,11 +134,25 @@ impl Core {
         &self.inner.config
     }
 
-    pub fn db(&self) -> &Database {
+    /// The database: services only (callers outside core go through them and their scoping).
+    pub(crate) fn db(&self) -> &Database {
         &self.inner.db
     }
 
-    pub fn blobs(&self) -> &BlobStore {
+    pub(crate) fn blobs(&self) -> &BlobStore {
+        &self.inner.blobs
+    }
+
+    /// The database under the services, for tests that must look beneath the API (the
+    /// `test-access` feature, which only the test harness enables).
+    #[cfg(feature = "test-access")]
+    pub fn db_for_tests(&self) -> &Database {
+        &self.inner.db
+    }
+
+    /// The blob store under the services, for tests (the `test-access` feature).
+    #[cfg(feature = "test-access")]
+    pub fn blobs_for_tests(&self) -> &BlobStore {
         &self.inner.blobs
     }
 

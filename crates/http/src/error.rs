@@ -15,10 +15,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use meetvault_core::CoreError;
 use meetvault_core::access::Denied;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::middleware::request_id::RequestId;
+pub use crate::wire::errors::{ErrorBody, ErrorDetail};
 
 /// What a caller of a 5xx sees, in full.
 pub const INTERNAL_MESSAGE: &str = "Something went wrong on our side";
@@ -256,23 +255,6 @@ impl IntoResponse for ApiError {
         });
         response
     }
-}
-
-/// The error body every failing response has.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable, machine-readable: `not_found`, `malformed_json`, `internal`, …
-    #[schema(value_type = crate::wire::errors::ErrorCode)]
-    pub code: String,
-    /// For people: what was wrong and, where it helps, what to do.
-    pub message: String,
-    /// Quote this when reporting a problem; the server log has the detail under it.
-    pub request_id: String,
 }
 
 /// Writes every error response's body, and logs internal errors once with their cause.

@@ -115,7 +115,10 @@ impl TestApp {
     /// signed log as an operator's server does within moments of starting.
     async fn wait_for_startup_checkpoint(&self) {
         for _ in 0..1000 {
-            if matches!(self.core.db().latest_checkpoint().await, Ok(Some(_))) {
+            if matches!(
+                self.core.db_for_tests().latest_checkpoint().await,
+                Ok(Some(_))
+            ) {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -133,7 +136,12 @@ impl TestApp {
 
     /// The database the app uses, for tests that must reach under the API.
     pub fn db(&self) -> &Database {
-        self.core.db()
+        self.core.db_for_tests()
+    }
+
+    /// The blob store the app uses, for tests that must reach under the API.
+    pub fn blobs(&self) -> &meetvault_store::BlobStore {
+        self.core.blobs_for_tests()
     }
 
     pub fn core(&self) -> &Core {

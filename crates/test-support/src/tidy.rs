@@ -267,4 +267,29 @@ mod tests {
         edges.entry("c".into()).or_default().insert("a".into());
         assert_eq!(find_cycle(&edges).unwrap().len(), 4);
     }
+
+    #[test]
+    fn storage_beneath_the_services_is_reached_only_by_tests() {
+        let root = workspace_root();
+        let mut offenders = Vec::new();
+        for file in all_rust_files() {
+            let rel = file
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let test_code = rel.starts_with("crates/test-support/")
+                || rel.contains("/tests/")
+                || rel.contains("/benches/")
+                || rel == "crates/core/src/lib.rs";
+            let text = std::fs::read_to_string(&file).unwrap();
+            if !test_code && (text.contains("db_for_tests") || text.contains("blobs_for_tests")) {
+                offenders.push(rel);
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "production code reaches the store beneath core's services: {offenders:?}"
+        );
+    }
 }

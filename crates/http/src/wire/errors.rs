@@ -5,10 +5,10 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-
-use crate::error::ErrorBody;
 
 /// Every error code: (code, HTTP status, when).
 pub const ERROR_CODES: &[(&str, u16, &str)] = &[
@@ -219,6 +219,23 @@ pub enum JsonBodyErrors {
     /// `invalid_json` (the wrong shape; names the field) or `invalid_input` (breaks a rule).
     #[response(status = 422)]
     Invalid(ErrorBody),
+}
+
+/// The error body every failing response has.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `not_found`, `malformed_json`, `internal`, …
+    #[schema(value_type = ErrorCode)]
+    pub code: String,
+    /// For people: what was wrong and, where it helps, what to do.
+    pub message: String,
+    /// Quote this when reporting a problem; the server log has the detail under it.
+    pub request_id: String,
 }
 
 #[cfg(test)]

@@ -395,7 +395,7 @@ async fn tampered_and_swapped_ciphertexts_fail_clearly() {
     );
     let row = &db.recordings(meeting.org_id, meeting.id).await.unwrap()[0];
     let key = meetvault_store::BlobKey::parse(&row.blob_key).unwrap();
-    let blobs = app.core().blobs();
+    let blobs = app.blobs();
     let stored = blobs
         .get_range(&key, 0..row.stored_size as u64)
         .await
@@ -461,7 +461,6 @@ async fn a_shredded_meeting_stays_unreadable_when_old_copies_are_restored() {
     let recording = db.recordings(org, m).await.unwrap().remove(0);
     let key = meetvault_store::BlobKey::parse(&recording.blob_key).unwrap();
     let blob = app
-        .core()
         .blobs()
         .get_range(&key, 0..recording.stored_size as u64)
         .await
@@ -495,7 +494,7 @@ async fn a_shredded_meeting_stays_unreadable_when_old_copies_are_restored() {
     db.insert_meeting(&meeting, &[], &[]).await.unwrap();
     db.insert_segments(&segs).await.unwrap();
     db.insert_recording(&recording, &[]).await.unwrap();
-    app.core().blobs().put(&key, blob).await.unwrap();
+    app.blobs().put(&key, blob).await.unwrap();
     let (status, body) = transcript(&app, &me, &id).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
     assert!(

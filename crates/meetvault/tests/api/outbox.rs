@@ -337,7 +337,7 @@ async fn a_blob_that_fails_to_delete_is_recorded_and_retried_until_gone() {
         uuid_of(&id)
     );
     let blob = meetvault_store::BlobKey::parse(&key).unwrap();
-    let blobs = app.core().blobs().clone();
+    let blobs = app.blobs().clone();
     assert!(blobs.head(&blob).await.is_ok());
     let file = app.config.blob_path().join(&key);
     let on_disk = matches!(

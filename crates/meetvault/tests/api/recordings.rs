@@ -34,7 +34,7 @@ async fn blobs(app: &TestApp, s: &Session, id: &str) -> usize {
         uuid::Uuid::parse_str(org).unwrap(),
         uuid::Uuid::parse_str(meeting).unwrap()
     );
-    app.core().blobs().list(&prefix).await.unwrap().len()
+    app.blobs().list(&prefix).await.unwrap().len()
 }
 
 #[tokio::test]

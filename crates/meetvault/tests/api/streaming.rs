@@ -161,7 +161,7 @@ async fn a_stalled_body_is_answered_408_on_both_streaming_routes_and_leaves_noth
     // The OpenAI-compatible endpoint: part of the file, then nothing.
     let mut stalled = open_endpoint(&app, &key, false, 50_000_000).await;
     stall_and_expect_408(&mut stalled, &part).await;
-    let left = app.core().blobs().list("tmp").await.unwrap();
+    let left = app.blobs().list("tmp").await.unwrap();
     assert!(left.is_empty(), "temporary uploads left behind: {left:?}");
 
     // A recording upload: the same, and no recording row or blob.
@@ -183,7 +183,7 @@ async fn a_stalled_body_is_answered_408_on_both_streaming_routes_and_leaves_noth
         )
         .await;
     assert_eq!(r.json::<Value>().await.unwrap()["recordings"], json!([]));
-    let everything = app.core().blobs().list("").await.unwrap();
+    let everything = app.blobs().list("").await.unwrap();
     assert!(
         everything.iter().all(|b| !b.key.contains("/recordings/")),
         "a recording blob was left behind: {everything:?}"
