@@ -18,6 +18,7 @@ use meetvault_store::{BlobKey, BlobStore};
 use uuid::Uuid;
 
 use crate::access::Scope;
+use crate::access::proof::MeetingsWrite;
 use crate::intake::Intake;
 use crate::media::{BlobReader, audio_error};
 use crate::transcription::{audio_limits, decode_options};
@@ -118,7 +119,7 @@ impl Core {
     /// is never stored. A refused or failed upload leaves no blob.
     pub async fn stage_audio<S>(
         &self,
-        scope: &Scope,
+        scope: &Scope<MeetingsWrite>,
         _place: &EndpointPlace,
         body: S,
         max: u64,
@@ -163,7 +164,7 @@ impl Core {
     /// as it is decoded; nothing is stored; the call is audited without content.
     pub async fn transcribe_now(
         &self,
-        scope: &Scope,
+        scope: &Scope<MeetingsWrite>,
         place: EndpointPlace,
         audio: StagedAudio,
         filename: Option<&str>,

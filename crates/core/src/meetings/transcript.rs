@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::access::Scope;
+use crate::access::proof::{MeetingsRead, MeetingsWrite};
 use crate::audit::Event;
-use crate::ids::RecordingId;
+use crate::ids::{MeetingId, RecordingId};
 use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
@@ -88,8 +89,8 @@ impl Core {
     /// Appends transcript segments (imported), encrypted one field at a time.
     pub async fn add_segments(
         &self,
-        scope: &Scope,
-        meeting: Uuid,
+        scope: &Scope<MeetingsWrite>,
+        meeting: MeetingId,
         segments: &[NewSegment],
     ) -> Result<usize, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
@@ -172,8 +173,8 @@ impl Core {
     /// The transcript, decrypted, every track merged by time.
     pub async fn transcript(
         &self,
-        scope: &Scope,
-        meeting: Uuid,
+        scope: &Scope<MeetingsRead>,
+        meeting: MeetingId,
     ) -> Result<Vec<SegmentView>, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
         self.transcript_of(scope, &row).await
@@ -181,7 +182,7 @@ impl Core {
 
     async fn transcript_of(
         &self,
-        scope: &Scope,
+        scope: &Scope<MeetingsRead>,
         row: &MeetingRow,
     ) -> Result<Vec<SegmentView>, CoreError> {
         let keys = self.meeting_keys_for(scope, row).await?;
@@ -212,8 +213,8 @@ impl Core {
     /// The transcript in an export format; audited as `transcript.export` with the format.
     pub async fn export_transcript(
         &self,
-        scope: &Scope,
-        meeting: Uuid,
+        scope: &Scope<MeetingsRead>,
+        meeting: MeetingId,
         format: ExportFormat,
     ) -> Result<String, CoreError> {
         let meeting_view = self.meeting(scope, meeting).await?;

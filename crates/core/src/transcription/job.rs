@@ -13,8 +13,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{audio_limits, decode_options, raw_segments};
+use crate::access::Scope;
+use crate::access::proof::MeetingsWrite;
 use crate::events::MeetingEvent;
-use crate::ids::{JobId, RecordingId};
+use crate::ids::{JobId, MeetingId, RecordingId};
 use crate::meetings::{TrackSegment, TranscriptionSettings};
 use crate::{Core, CoreError};
 
@@ -62,8 +64,8 @@ impl Core {
     /// Queues transcription of every recording of a meeting (after its settings changed, say).
     pub async fn transcribe_meeting(
         &self,
-        scope: &crate::access::Scope,
-        meeting: Uuid,
+        scope: &Scope<MeetingsWrite>,
+        meeting: MeetingId,
     ) -> Result<Vec<JobId>, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
         let mut jobs = Vec::new();

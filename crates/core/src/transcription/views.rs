@@ -2,9 +2,10 @@
 
 use meetvault_jobs::Job;
 use serde::Serialize;
-use uuid::Uuid;
 
-use crate::ids::JobId;
+use crate::access::proof::MeetingsRead;
+use crate::access::{Reach, Scope};
+use crate::ids::{JobId, MeetingId};
 use crate::{Core, CoreError};
 
 /// A job as the API shows it.
@@ -48,17 +49,17 @@ impl From<Job> for JobView {
 }
 
 impl Core {
-    pub async fn job(&self, scope: &crate::access::Scope, id: Uuid) -> Result<JobView, CoreError> {
+    pub async fn job(&self, scope: &Scope<MeetingsRead>, id: JobId) -> Result<JobView, CoreError> {
         let job = self
             .queue()
-            .job(scope.org_id().uuid(), id)
+            .job(scope.org_id().uuid(), id.uuid())
             .await
             .map_err(crate::jobs_error)?
             .ok_or(CoreError::NotFound("job"))?;
         // A caller confined to some workspaces sees only the jobs of meetings there.
-        if scope.reach() != crate::access::Reach::Org {
+        if scope.reach() != Reach::Org {
             let meeting = job.resource_id.ok_or(CoreError::NotFound("job"))?;
-            self.meeting_row(scope, meeting)
+            self.meeting_row(scope, MeetingId::from(meeting))
                 .await
                 .map_err(|_| CoreError::NotFound("job"))?;
         }
@@ -70,8 +71,8 @@ impl Core {
     /// calls it every second with a freshly re-checked scope.
     pub async fn watch_meeting(
         &self,
-        scope: &crate::access::Scope,
-        meeting: Uuid,
+        scope: &Scope<MeetingsRead>,
+        meeting: MeetingId,
     ) -> Result<Vec<JobView>, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
         self.check_content_reader(scope, &row).await?;

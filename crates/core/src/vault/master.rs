@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 
 use super::{bind, integrity, kek_error, kek_wrapped, key_ref, org_key_row};
 use crate::access::Scope;
+use crate::access::proof::OrgManage;
 use crate::audit::Event;
 use crate::{Core, CoreError};
 
@@ -362,7 +363,7 @@ impl Core {
     /// every org key version is re-wrapped under it. Owner only (checked by the caller's scope).
     pub async fn set_org_kms_key(
         &self,
-        scope: &Scope,
+        scope: &Scope<OrgManage>,
         key_id: Option<String>,
     ) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();

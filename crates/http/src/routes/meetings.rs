@@ -112,9 +112,7 @@ pub async fn patch_meeting(
     ApiJson(body): ApiJson<PatchBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    Ok(ApiJson(
-        app.core.update_meeting(&scope, id.uuid(), &body.0).await?,
-    ))
+    Ok(ApiJson(app.core.update_meeting(&scope, id, &body.0).await?))
 }
 
 /// A meeting, decrypted (`423` while its zero-access owner's key is locked).
@@ -126,7 +124,7 @@ pub async fn get_meeting(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    Ok(ApiJson(app.core.meeting(&scope, id.uuid()).await?))
+    Ok(ApiJson(app.core.meeting(&scope, id).await?))
 }
 
 /// Deletes a meeting by destroying its keys (crypto-shredding), then its rows and blobs.
@@ -138,7 +136,7 @@ pub async fn delete_meeting(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    app.core.delete_meeting(&scope, id.uuid()).await?;
+    app.core.delete_meeting(&scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -152,10 +150,7 @@ pub async fn add_segments(
     ApiJson(body): ApiJson<SegmentsBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    let stored = app
-        .core
-        .add_segments(&scope, id.uuid(), &body.segments)
-        .await?;
+    let stored = app.core.add_segments(&scope, id, &body.segments).await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(serde_json::json!({ "stored": stored })),
@@ -182,7 +177,7 @@ pub async fn transcript(
 ) -> Result<Response, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     let Some(format) = q.format else {
-        let segments = app.core.transcript(&scope, id.uuid()).await?;
+        let segments = app.core.transcript(&scope, id).await?;
         return Ok(ApiJson(serde_json::json!({ "segments": segments })).into_response());
     };
     let format: meetvault_stt::ExportFormat =
@@ -192,10 +187,7 @@ pub async fn transcript(
                 field: "format",
                 message: e.to_string(),
             })?;
-    let text = app
-        .core
-        .export_transcript(&scope, id.uuid(), format)
-        .await?;
+    let text = app.core.export_transcript(&scope, id, format).await?;
     user_content(
         Response::builder(),
         format.content_type(),
@@ -257,10 +249,7 @@ pub async fn upload_recording(
         transcribe: q.transcribe,
     };
     let stream = body.into_data_stream().map_err(std::io::Error::other);
-    let view = app
-        .core
-        .put_recording(&scope, id.uuid(), &opts, stream)
-        .await?;
+    let view = app.core.put_recording(&scope, id, &opts, stream).await?;
     Ok((StatusCode::CREATED, ApiJson(view)))
 }
 
@@ -274,7 +263,7 @@ pub async fn list_recordings(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     Ok(ApiJson(
-        serde_json::json!({ "recordings": app.core.recordings(&scope, id.uuid()).await? }),
+        serde_json::json!({ "recordings": app.core.recordings(&scope, id).await? }),
     ))
 }
 
@@ -323,11 +312,7 @@ pub async fn download_recording(
 ) -> Result<Response, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     let recording = parse_id::<RecordingId>(&recording)?;
-    let size = app
-        .core
-        .recording(&scope, id.uuid(), recording.uuid())
-        .await?
-        .size;
+    let size = app.core.recording(&scope, id, recording).await?.size;
     let size = u64::try_from(size).unwrap_or(0);
     let range = headers
         .get(header::RANGE)
@@ -336,7 +321,7 @@ pub async fn download_recording(
     let partial = range.is_some();
     let (view, served, mut stream) = app
         .core
-        .read_recording(&scope, id.uuid(), recording.uuid(), range)
+        .read_recording(&scope, id, recording, range)
         .await?;
     // The first segment is checked before the status goes out, so a tampered or shredded blob
     // is a clear error rather than a truncated download.

@@ -34,7 +34,7 @@ pub async fn get_job(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<JobId>(&id)?;
-    Ok(ApiJson(app.core.job(&scope, id.uuid()).await?))
+    Ok(ApiJson(app.core.job(&scope, id).await?))
 }
 
 /// Queues transcription of every recording of the meeting again (after changing its settings).
@@ -46,7 +46,7 @@ pub async fn transcribe_meeting(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    let jobs = app.core.transcribe_meeting(&scope, id.uuid()).await?;
+    let jobs = app.core.transcribe_meeting(&scope, id).await?;
     Ok((
         StatusCode::ACCEPTED,
         ApiJson(serde_json::json!({ "jobs": jobs })),
@@ -71,8 +71,8 @@ fn sse(event: &MeetingEvent) -> Event {
 
 struct Watch {
     app: AppState,
-    scope: meetvault_core::access::Scope,
-    meeting: uuid::Uuid,
+    scope: meetvault_core::access::Scope<perm::MeetingsRead>,
+    meeting: MeetingId,
     rx: broadcast::Receiver<MeetingEvent>,
     pending: std::collections::VecDeque<MeetingEvent>,
     seen: std::collections::HashMap<JobId, (String, i32)>,
@@ -118,11 +118,11 @@ pub async fn meeting_events(
     let id = parse_id::<MeetingId>(&id)?;
     // Subscribe before the snapshot, so nothing falls between them.
     let rx = app.core.events().subscribe(id.uuid());
-    let jobs = app.core.watch_meeting(&scope, id.uuid()).await?;
+    let jobs = app.core.watch_meeting(&scope, id).await?;
     let mut watch = Watch {
         app,
         scope,
-        meeting: id.uuid(),
+        meeting: id,
         rx,
         pending: Default::default(),
         seen: Default::default(),
