@@ -1,6 +1,7 @@
-//! The same calls with the right proofs compile: a delete handler with `meetings:delete`, a
-//! reader's and a writer's scopes each used for their own services, reach asked of a
-//! workspace-scoped proof, and helpers that take any proof by saying so with a bound.
+//! The same calls with the right proofs compile (a module of `compile_fail.rs`): a delete
+//! handler with `meetings:delete`, a reader's and a writer's scopes each used for their own
+//! services, reach asked of a workspace-scoped proof, and helpers that take any proof by saying
+//! so with a bound.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -41,5 +42,3 @@ pub fn reach<P: WorkspaceScoped>(scope: &Scope<P>) -> bool {
 pub fn who<P: Proof>(scope: &Scope<P>) -> UserId {
     scope.user_id()
 }
-
-fn main() {}
