@@ -234,17 +234,18 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
-/// An authenticated caller, before any permission check.
+/// An authenticated caller, before any permission check. Only core makes one (from a
+/// credential it verified) and only core changes one.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub org_id: OrgId,
+    pub(crate) org_id: OrgId,
     /// The user the credential belongs to (an API key's creator; a support key's user).
-    pub user_id: UserId,
-    pub role: Role,
-    pub credential: Credential,
-    pub meta: RequestMeta,
+    pub(crate) user_id: UserId,
+    pub(crate) role: Role,
+    pub(crate) credential: Credential,
+    pub(crate) meta: RequestMeta,
     /// The org requires MFA and this user has not enrolled: only enrolment is open to them.
-    pub mfa_enrollment_required: bool,
+    pub(crate) mfa_enrollment_required: bool,
     pub(crate) org_permissions: Permissions,
     pub(crate) workspace_roles: Vec<(WorkspaceId, Role)>,
     /// What the credential itself allows (an API key's list; all for a session).
@@ -263,7 +264,29 @@ pub enum Denied {
     SessionRequired,
 }
 
+/// Read-only outside core: a `Scope` is built from these fields, so changing one (the org, the
+/// MFA flag) before `authorize` would forge a scope.
 impl Principal {
+    pub fn org_id(&self) -> OrgId {
+        self.org_id
+    }
+    pub fn user_id(&self) -> UserId {
+        self.user_id
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn credential(&self) -> Credential {
+        self.credential
+    }
+    pub fn meta(&self) -> &RequestMeta {
+        &self.meta
+    }
+    /// The org requires MFA and this user has not enrolled: only enrolment is open to them.
+    pub fn mfa_enrollment_required(&self) -> bool {
+        self.mfa_enrollment_required
+    }
+
     pub fn actor(&self) -> Actor {
         match self.credential {
             Credential::Session(_) => Actor::User(self.user_id),

@@ -70,7 +70,7 @@ async fn audit_refused(
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
     let meta = match principal {
-        Some(p) => p.meta.clone(),
+        Some(p) => p.meta().clone(),
         None => request_meta(parts, state.core.config()),
     };
     let what = format!("{} {route}", parts.method);
@@ -133,7 +133,7 @@ fn csrf_passes(parts: &Parts, state: &AppState, principal: &Principal) -> bool {
         return true;
     }
     matches!(
-        (parts.headers.get("x-csrf-token"), principal.credential),
+        (parts.headers.get("x-csrf-token"), principal.credential()),
         (Some(token), meetvault_core::access::Credential::Session(id))
             if token.to_str().is_ok_and(|t| state.core.csrf_token_matches(id, t))
     )
