@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use meetvault_config::Config;
 use meetvault_core::Core;
-use meetvault_core::access::{Permission, RequestMeta};
+use meetvault_core::access::RequestMeta;
+use meetvault_core::access::proof::{MeetingsRead, MeetingsWrite};
 use meetvault_core::auth::RegisterRequest;
 use meetvault_core::meetings::{NewMeeting, NewSegment};
 use meetvault_crypto::envelope::{Binding, KeyRef};
@@ -111,7 +112,10 @@ async fn field_bench(iters: usize) -> Result<()> {
         .authenticate_session(outcome.token.expose(), RequestMeta::default())
         .await?;
     let scope = principal
-        .authorize(Permission::MeetingsWrite)
+        .authorize::<MeetingsWrite>()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let reader = principal
+        .authorize::<MeetingsRead>()
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let meeting = core
         .create_meeting(
@@ -130,11 +134,10 @@ async fn field_bench(iters: usize) -> Result<()> {
             text: "so the plan for next quarter is to ship the recorder first and then the summaries, agreed?".into(),
         })
         .collect();
-    core.add_segments(&scope, meeting.id.uuid(), &segments)
-        .await?;
+    core.add_segments(&scope, meeting.id, &segments).await?;
     let (org, id) = (scope.org_id().uuid(), meeting.id.uuid());
     // Warm the pool, page cache and key caches.
-    core.transcript(&scope, id).await?;
+    core.transcript(&reader, meeting.id).await?;
     core.db_for_tests().segments(org, id).await?;
     let (mut enc, mut raw) = (Vec::new(), Vec::new());
     for _ in 0..iters {
@@ -143,7 +146,7 @@ async fn field_bench(iters: usize) -> Result<()> {
         raw.push(start.elapsed());
         anyhow::ensure!(rows.len() == SEGMENTS);
         let start = Instant::now();
-        let read = core.transcript(&scope, id).await?;
+        let read = core.transcript(&reader, meeting.id).await?;
         enc.push(start.elapsed());
         anyhow::ensure!(read.len() == SEGMENTS);
     }

@@ -1,9 +1,11 @@
 //! Who may do what: roles, permissions, the matrix between them (mirrored in
-//! `docs/permissions.md`, which a test keeps equal), and the `Scope` that only a successful
-//! permission check hands out. Every service that touches tenant data takes a `&Scope`, so a
-//! handler that skipped the check has nothing to call.
+//! `docs/permissions.md`, which a test keeps equal), and the `Scope<P>` that only a successful
+//! check of proof `P` hands out. Every service that touches tenant data takes a `&Scope<P>`
+//! naming the proof it needs (`&Scope<MeetingsDelete>`), so a handler that skipped the check, or
+//! checked for something else, has nothing to call: the compiler refuses it.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
 
@@ -126,6 +128,22 @@ impl Permissions {
     }
 }
 
+/// What a proof stands for, checked at run time when a `Scope` is handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// A permission, held at organization level or (when workspace-scoped) in some workspaces.
+    Permission(Permission),
+    /// The caller's own account, through a browser session.
+    OwnAccount,
+    /// Any authenticated caller (its own identity only).
+    AnyCaller,
+}
+
+/// The proofs a [`Scope`] can carry (`proof.rs`).
+pub mod proof;
+
+use proof::{AnyCaller, OwnAccount, Proof, WorkspaceScoped};
+
 /// A role, in an organization or in one of its workspaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
@@ -216,17 +234,18 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
-/// An authenticated caller, before any permission check.
+/// An authenticated caller, before any permission check. Only core makes one (from a
+/// credential it verified) and only core changes one.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub org_id: OrgId,
+    pub(crate) org_id: OrgId,
     /// The user the credential belongs to (an API key's creator; a support key's user).
-    pub user_id: UserId,
-    pub role: Role,
-    pub credential: Credential,
-    pub meta: RequestMeta,
+    pub(crate) user_id: UserId,
+    pub(crate) role: Role,
+    pub(crate) credential: Credential,
+    pub(crate) meta: RequestMeta,
     /// The org requires MFA and this user has not enrolled: only enrolment is open to them.
-    pub mfa_enrollment_required: bool,
+    pub(crate) mfa_enrollment_required: bool,
     pub(crate) org_permissions: Permissions,
     pub(crate) workspace_roles: Vec<(WorkspaceId, Role)>,
     /// What the credential itself allows (an API key's list; all for a session).
@@ -245,7 +264,29 @@ pub enum Denied {
     SessionRequired,
 }
 
+/// Read-only outside core: a `Scope` is built from these fields, so changing one (the org, the
+/// MFA flag) before `authorize` would forge a scope.
 impl Principal {
+    pub fn org_id(&self) -> OrgId {
+        self.org_id
+    }
+    pub fn user_id(&self) -> UserId {
+        self.user_id
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn credential(&self) -> Credential {
+        self.credential
+    }
+    pub fn meta(&self) -> &RequestMeta {
+        &self.meta
+    }
+    /// The org requires MFA and this user has not enrolled: only enrolment is open to them.
+    pub fn mfa_enrollment_required(&self) -> bool {
+        self.mfa_enrollment_required
+    }
+
     pub fn actor(&self) -> Actor {
         match self.credential {
             Credential::Session(_) => Actor::User(self.user_id),
@@ -287,23 +328,37 @@ impl Principal {
         Ok(())
     }
 
-    /// The only way to a `Scope` for `permission`: holding it at organization level (the scope
-    /// reaches every workspace), or — for a workspace-scoped permission — inside one or more
-    /// workspaces through a workspace role or a workspace-bound key (the scope reaches only
-    /// those, and services confine every read and write to them).
-    pub fn authorize(&self, permission: Permission) -> Result<Scope, Denied> {
-        self.check()?;
-        if self.permissions().contains(permission) {
-            return Ok(Scope::new(self, Some(permission)));
+    /// The only way to a `Scope<P>`. For a permission: holding it at organization level (the
+    /// scope reaches every workspace), or — for a workspace-scoped permission — inside one or
+    /// more workspaces through a workspace role or a workspace-bound key (the scope reaches
+    /// only those, and services confine every read and write to them). For `OwnAccount`: a
+    /// browser session. For `AnyCaller`: any credential.
+    pub fn authorize<P: Proof>(&self) -> Result<Scope<P>, Denied> {
+        match P::REQUIREMENT {
+            Requirement::Permission(permission) => {
+                self.check()?;
+                if self.holds(permission) {
+                    Ok(Scope::new(self))
+                } else {
+                    Err(Denied::Missing(permission))
+                }
+            }
+            Requirement::OwnAccount => match self.credential {
+                Credential::Session(_) => Ok(Scope::new(self)),
+                Credential::ApiKey(_) | Credential::Support(_) => Err(Denied::SessionRequired),
+            },
+            Requirement::AnyCaller => Ok(Scope::new(self)),
         }
-        if permission.workspace_scoped()
-            && self
-                .workspaces()
-                .any(|w| self.permissions_in(w).contains(permission))
-        {
-            return Ok(Scope::new(self, Some(permission)));
-        }
-        Err(Denied::Missing(permission))
+    }
+
+    /// Whether the caller holds `permission` at organization level or, for a workspace-scoped
+    /// one, in at least one workspace.
+    fn holds(&self, permission: Permission) -> bool {
+        self.permissions().contains(permission)
+            || (permission.workspace_scoped()
+                && self
+                    .workspaces()
+                    .any(|w| self.permissions_in(w).contains(permission)))
     }
 
     /// The workspaces where this caller's rights may differ from its org-level ones.
@@ -316,40 +371,53 @@ impl Principal {
 
     /// A scope to read the caller's own identity (`GET /me`): any credential, even during MFA
     /// enrolment; grants nothing else.
-    pub fn whoami(&self) -> Scope {
-        Scope::new(self, None)
+    pub fn whoami(&self) -> Scope<AnyCaller> {
+        Scope::new(self)
     }
 
     /// A scope over the caller's own account (their sessions, password, MFA, support keys):
     /// only for a browser session, since an API key or support key must not change the account
     /// that issued it. Open during MFA enrolment.
-    pub fn own_account(&self) -> Result<Scope, Denied> {
-        match self.credential {
-            Credential::Session(_) => Ok(Scope::new(self, None)),
-            Credential::ApiKey(_) | Credential::Support(_) => Err(Denied::SessionRequired),
-        }
+    pub fn own_account(&self) -> Result<Scope<OwnAccount>, Denied> {
+        self.authorize()
     }
 }
 
-/// Proof that a permission check passed: the org every query is confined to, who acts, the
-/// permission proved and where it reaches (the whole org, or some workspaces), and what the
-/// caller holds — so what it grants others (keys, roles, invitations) can be capped by it.
-/// Only `Principal`'s checks construct one.
-#[derive(Debug, Clone)]
-pub struct Scope {
+/// Proof that the check for `P` passed: the org every query is confined to, who acts, where
+/// `P` reaches (the whole org, or some workspaces), and what the caller holds — so what it
+/// grants others (keys, roles, invitations) can be capped by it. Only `Principal::authorize`
+/// constructs one; nothing turns a `Scope<P>` into a scope for another proof.
+#[derive(Debug)]
+pub struct Scope<P: Proof> {
     org_id: OrgId,
     user_id: UserId,
     actor: Actor,
     credential: Credential,
     meta: RequestMeta,
-    /// The permission this scope was proved for (`None` for own-account and whoami scopes).
-    permission: Option<Permission>,
     /// What the caller holds at organization level, now.
     org_permissions: Permissions,
     /// What the caller holds inside the workspaces where it differs from the org level.
     workspace_permissions: Vec<(WorkspaceId, Permissions)>,
     credential_workspace: Option<WorkspaceId>,
     credential_expires_at: Option<DateTime<Utc>>,
+    proof: PhantomData<fn() -> P>,
+}
+
+impl<P: Proof> Clone for Scope<P> {
+    fn clone(&self) -> Self {
+        Self {
+            org_id: self.org_id,
+            user_id: self.user_id,
+            actor: self.actor,
+            credential: self.credential,
+            meta: self.meta.clone(),
+            org_permissions: self.org_permissions,
+            workspace_permissions: self.workspace_permissions.clone(),
+            credential_workspace: self.credential_workspace,
+            credential_expires_at: self.credential_expires_at,
+            proof: PhantomData,
+        }
+    }
 }
 
 /// Where a scope's permission holds.
@@ -361,8 +429,8 @@ pub enum Reach {
     Workspaces(Vec<WorkspaceId>),
 }
 
-impl Scope {
-    fn new(p: &Principal, permission: Option<Permission>) -> Self {
+impl<P: Proof> Scope<P> {
+    fn new(p: &Principal) -> Self {
         let workspace_permissions = p.workspaces().map(|w| (w, p.permissions_in(w))).collect();
         Self {
             org_id: p.org_id,
@@ -370,11 +438,11 @@ impl Scope {
             actor: p.actor(),
             credential: p.credential,
             meta: p.meta.clone(),
-            permission,
             org_permissions: p.permissions(),
             workspace_permissions,
             credential_workspace: p.credential_workspace,
             credential_expires_at: p.credential_expires_at,
+            proof: PhantomData,
         }
     }
 
@@ -400,11 +468,6 @@ impl Scope {
     pub fn meta(&self) -> &RequestMeta {
         &self.meta
     }
-    /// The permission this scope was proved for.
-    pub fn permission(&self) -> Option<Permission> {
-        self.permission
-    }
-
     /// What the caller holds at organization level: the most it may grant to a key, a role or
     /// an invitation.
     pub fn org_permissions(&self) -> Permissions {
@@ -431,19 +494,25 @@ impl Scope {
             .find(|(w, _)| *w == workspace)
             .map_or(self.org_permissions, |(_, p)| *p)
     }
+}
 
-    /// Where the proved permission holds. A scope proved for no permission reaches nothing.
+/// Reach exists only for a workspace-scoped proof, and only for the permission proved: a
+/// `Scope<MeetingsRead>` can say where it may read, never where it may delete.
+impl<P: WorkspaceScoped> Scope<P> {
+    /// The permission this scope was proved for.
+    pub fn permission(&self) -> Permission {
+        P::PERMISSION
+    }
+
+    /// Where the proved permission holds.
     pub fn reach(&self) -> Reach {
-        let Some(p) = self.permission else {
-            return Reach::Workspaces(Vec::new());
-        };
-        if self.org_permissions.contains(p) {
+        if self.org_permissions.contains(P::PERMISSION) {
             return Reach::Org;
         }
         Reach::Workspaces(
             self.workspace_permissions
                 .iter()
-                .filter(|(_, held)| held.contains(p))
+                .filter(|(_, held)| held.contains(P::PERMISSION))
                 .map(|(w, _)| *w)
                 .collect(),
         )
@@ -451,8 +520,7 @@ impl Scope {
 
     /// Whether the proved permission holds in `workspace`.
     pub fn reaches(&self, workspace: WorkspaceId) -> bool {
-        self.permission
-            .is_some_and(|p| self.permissions_in(workspace).contains(p))
+        self.permissions_in(workspace).contains(P::PERMISSION)
     }
 }
 
@@ -483,13 +551,13 @@ mod tests {
     fn a_viewer_cannot_manage_keys_and_an_owner_can() {
         assert_eq!(
             principal(Role::Viewer, None)
-                .authorize(Permission::KeysManage)
+                .authorize::<proof::KeysManage>()
                 .unwrap_err(),
             Denied::Missing(Permission::KeysManage)
         );
         assert!(
             principal(Role::Owner, None)
-                .authorize(Permission::KeysManage)
+                .authorize::<proof::KeysManage>()
                 .is_ok()
         );
     }
@@ -498,10 +566,10 @@ mod tests {
     fn an_api_key_is_capped_by_its_list_and_by_its_creators_role() {
         let key = Permissions::of(&[Permission::AuditRead, Permission::MeetingsRead]);
         let owner_key = principal(Role::Owner, Some(key));
-        assert!(owner_key.authorize(Permission::AuditRead).is_ok());
-        assert!(owner_key.authorize(Permission::KeysManage).is_err());
+        assert!(owner_key.authorize::<proof::AuditRead>().is_ok());
+        assert!(owner_key.authorize::<proof::KeysManage>().is_err());
         let viewer_key = principal(Role::Viewer, Some(key));
-        assert!(viewer_key.authorize(Permission::AuditRead).is_err());
+        assert!(viewer_key.authorize::<proof::AuditRead>().is_err());
         assert!(
             owner_key.own_account().is_err(),
             "keys cannot change their account"
@@ -513,21 +581,21 @@ mod tests {
         let mut p = principal(Role::Viewer, None);
         let ws = WorkspaceId::new();
         p.workspace_roles.push((ws, Role::Member));
-        let write = p.authorize(Permission::MeetingsWrite).unwrap();
+        let write = p.authorize::<proof::MeetingsWrite>().unwrap();
         assert_eq!(write.reach(), Reach::Workspaces(vec![ws]));
         assert!(write.reaches(ws));
         assert!(!write.reaches(WorkspaceId::new()));
-        let read = p.authorize(Permission::MeetingsRead).unwrap();
+        let read = p.authorize::<proof::MeetingsRead>().unwrap();
         assert_eq!(read.reach(), Reach::Org, "the org role reads everywhere");
         assert_eq!(
-            p.authorize(Permission::KeysManage).unwrap_err(),
+            p.authorize::<proof::KeysManage>().unwrap_err(),
             Denied::Missing(Permission::KeysManage),
             "a workspace role grants nothing at organization level"
         );
         let mut admin_in_ws = principal(Role::Viewer, None);
         admin_in_ws.workspace_roles.push((ws, Role::Admin));
         assert!(
-            admin_in_ws.authorize(Permission::MembersManage).is_err(),
+            admin_in_ws.authorize::<proof::MembersManage>().is_err(),
             "org-level permissions never come from a workspace role"
         );
     }
@@ -544,12 +612,12 @@ mod tests {
             ])),
         );
         key.credential_workspace = Some(ws);
-        let scope = key.authorize(Permission::MeetingsWrite).unwrap();
+        let scope = key.authorize::<proof::MeetingsWrite>().unwrap();
         assert_eq!(scope.reach(), Reach::Workspaces(vec![ws]));
         assert!(!scope.reaches(WorkspaceId::new()));
         assert_eq!(scope.org_permissions(), Permissions::default());
-        assert!(key.authorize(Permission::KeysManage).is_err());
-        assert!(key.authorize(Permission::MeetingsDelete).is_err());
+        assert!(key.authorize::<proof::KeysManage>().is_err());
+        assert!(key.authorize::<proof::MeetingsDelete>().is_err());
     }
 
     #[test]
@@ -557,10 +625,47 @@ mod tests {
         let mut p = principal(Role::Owner, None);
         p.mfa_enrollment_required = true;
         assert_eq!(
-            p.authorize(Permission::MeetingsRead).unwrap_err(),
+            p.authorize::<proof::MeetingsRead>().unwrap_err(),
             Denied::MfaEnrollmentRequired
         );
         assert!(p.own_account().is_ok());
+    }
+
+    #[test]
+    fn every_permission_has_its_proof_and_the_workspace_scoped_ones_say_so() {
+        fn org_level<P: proof::Granted>() -> (Permission, bool) {
+            (P::PERMISSION, false)
+        }
+        fn in_workspaces<P: proof::WorkspaceScoped>() -> (Permission, bool) {
+            (P::PERMISSION, true)
+        }
+        let proofs = [
+            in_workspaces::<proof::MeetingsRead>(),
+            in_workspaces::<proof::MeetingsWrite>(),
+            in_workspaces::<proof::MeetingsDelete>(),
+            in_workspaces::<proof::BotsWrite>(),
+            org_level::<proof::WebhooksManage>(),
+            org_level::<proof::MembersManage>(),
+            org_level::<proof::AuditRead>(),
+            org_level::<proof::KeysManage>(),
+            org_level::<proof::BillingRead>(),
+            org_level::<proof::OrgManage>(),
+        ];
+        let expected = Permission::ALL.map(|p| (p, p.workspace_scoped()));
+        assert_eq!(proofs, expected);
+    }
+
+    #[test]
+    fn an_api_key_proves_no_own_account_and_anyone_proves_who_they_are() {
+        let key = principal(Role::Owner, Some(Permissions::all()));
+        assert_eq!(
+            key.authorize::<proof::OwnAccount>().unwrap_err(),
+            Denied::SessionRequired
+        );
+        assert_eq!(key.whoami().user_id(), key.user_id);
+        let mut enrolling = principal(Role::Owner, None);
+        enrolling.mfa_enrollment_required = true;
+        assert!(enrolling.authorize::<proof::AnyCaller>().is_ok());
     }
 
     #[test]

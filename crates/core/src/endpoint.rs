@@ -18,6 +18,7 @@ use meetvault_store::{BlobKey, BlobStore};
 use uuid::Uuid;
 
 use crate::access::Scope;
+use crate::access::proof::MeetingsWrite;
 use crate::audit::AuditAction;
 use crate::intake::Intake;
 use crate::media::audio_limits;
@@ -120,7 +121,7 @@ impl Core {
     /// is never stored. A refused or failed upload leaves no blob.
     pub async fn stage_audio<S>(
         &self,
-        scope: &Scope,
+        scope: &Scope<MeetingsWrite>,
         _place: &EndpointPlace,
         body: S,
         max: u64,
@@ -165,7 +166,7 @@ impl Core {
     /// as it is decoded; nothing is stored; the call is audited without content.
     pub async fn transcribe_now(
         &self,
-        scope: &Scope,
+        scope: &Scope<MeetingsWrite>,
         place: EndpointPlace,
         audio: StagedAudio,
         filename: Option<&str>,

@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use crate::access::Scope;
+use crate::access::proof::MeetingsRead;
 use crate::ids::{JobId, MeetingId, RecordingId, WorkspaceId};
 use crate::vault::{MeetingKeys, bind};
 use crate::{Core, CoreError};
@@ -350,7 +352,7 @@ pub struct EventPage {
 
 impl Core {
     /// The last event number of the caller's org: a new stream starts after it.
-    pub async fn event_head(&self, scope: &crate::access::Scope) -> Result<i64, CoreError> {
+    pub async fn event_head(&self, scope: &Scope<MeetingsRead>) -> Result<i64, CoreError> {
         Ok(self.db().last_event_seq(scope.org_id().uuid()).await?)
     }
 
@@ -359,8 +361,8 @@ impl Core {
     /// whose content can no longer be opened (its key was shredded) is skipped.
     pub async fn meeting_events(
         &self,
-        scope: &crate::access::Scope,
-        meeting: Uuid,
+        scope: &Scope<MeetingsRead>,
+        meeting: MeetingId,
         after: i64,
     ) -> Result<EventPage, CoreError> {
         const PAGE: i64 = 500;

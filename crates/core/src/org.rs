@@ -6,6 +6,7 @@ use meetvault_auth::token::{INVITATION, Token};
 use meetvault_store::identity::{InvitationRow, OwnerGuarded, WorkspaceRow};
 use uuid::Uuid;
 
+use crate::access::proof::{MembersManage, OrgManage, Proof};
 use crate::access::{Role, Scope};
 use crate::audit::AuditAction;
 use crate::audit::{Event, Personal};
@@ -71,7 +72,7 @@ fn check_grantable(held: crate::access::Permissions, role: Role) -> Result<(), C
 }
 
 impl Core {
-    pub async fn org_view(&self, scope: &Scope) -> Result<OrgView, CoreError> {
+    pub async fn org_view(&self, scope: &Scope<OrgManage>) -> Result<OrgView, CoreError> {
         let org = self
             .db()
             .org(scope.org_id().uuid())
@@ -87,7 +88,7 @@ impl Core {
 
     pub async fn update_org(
         &self,
-        scope: &Scope,
+        scope: &Scope<OrgManage>,
         name: Option<&str>,
         require_mfa: Option<bool>,
     ) -> Result<OrgView, CoreError> {
@@ -105,7 +106,7 @@ impl Core {
         self.org_view(scope).await
     }
 
-    pub async fn members(&self, scope: &Scope) -> Result<Vec<UserView>, CoreError> {
+    pub async fn members(&self, scope: &Scope<MembersManage>) -> Result<Vec<UserView>, CoreError> {
         Ok(self
             .db()
             .users(scope.org_id().uuid())
@@ -115,7 +116,7 @@ impl Core {
             .collect())
     }
 
-    async fn caller_role(&self, scope: &Scope) -> Result<Role, CoreError> {
+    async fn caller_role<P: Proof>(&self, scope: &Scope<P>) -> Result<Role, CoreError> {
         crate::auth::parse_role(&self.own_user(scope).await?.role)
     }
 
@@ -123,9 +124,9 @@ impl Core {
     /// does, but must not be able to weaken the accounts that can remove them — not their role,
     /// membership, second factor, workspace roles or keys. Refuses with `refusal` when the
     /// action touches an owner and the caller (read now) is not one.
-    pub(crate) async fn only_an_owner_acts_on(
+    pub(crate) async fn only_an_owner_acts_on<P: Proof>(
         &self,
-        scope: &Scope,
+        scope: &Scope<P>,
         touches_an_owner: bool,
         refusal: &str,
     ) -> Result<(), CoreError> {
@@ -140,7 +141,7 @@ impl Core {
     /// every request).
     pub async fn set_member_role(
         &self,
-        scope: &Scope,
+        scope: &Scope<MembersManage>,
         user: UserId,
         role: Role,
     ) -> Result<UserView, CoreError> {
@@ -186,7 +187,11 @@ impl Core {
     }
 
     /// Removes a member: their sessions, keys and memberships go with them.
-    pub async fn remove_member(&self, scope: &Scope, user: UserId) -> Result<(), CoreError> {
+    pub async fn remove_member(
+        &self,
+        scope: &Scope<MembersManage>,
+        user: UserId,
+    ) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();
         let target = self
             .db()
@@ -215,7 +220,11 @@ impl Core {
     }
 
     /// Clears a member's TOTP and recovery codes (a lost device) and ends all their sessions.
-    pub async fn reset_member_mfa(&self, scope: &Scope, user: UserId) -> Result<(), CoreError> {
+    pub async fn reset_member_mfa(
+        &self,
+        scope: &Scope<MembersManage>,
+        user: UserId,
+    ) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();
         let target = self
             .db()
@@ -241,7 +250,10 @@ impl Core {
         Ok(())
     }
 
-    pub async fn workspaces(&self, scope: &Scope) -> Result<Vec<WorkspaceView>, CoreError> {
+    pub async fn workspaces(
+        &self,
+        scope: &Scope<OrgManage>,
+    ) -> Result<Vec<WorkspaceView>, CoreError> {
         Ok(self
             .db()
             .workspaces(scope.org_id().uuid())
@@ -253,7 +265,7 @@ impl Core {
 
     pub async fn create_workspace(
         &self,
-        scope: &Scope,
+        scope: &Scope<OrgManage>,
         name: &str,
     ) -> Result<WorkspaceView, CoreError> {
         let row = WorkspaceRow {
@@ -272,7 +284,7 @@ impl Core {
 
     pub async fn rename_workspace(
         &self,
-        scope: &Scope,
+        scope: &Scope<OrgManage>,
         id: WorkspaceId,
         name: &str,
     ) -> Result<WorkspaceView, CoreError> {
@@ -297,7 +309,7 @@ impl Core {
     /// Sets (or with `None` removes) a member's role in a workspace.
     pub async fn set_workspace_role(
         &self,
-        scope: &Scope,
+        scope: &Scope<MembersManage>,
         ws: WorkspaceId,
         user: UserId,
         role: Option<Role>,
@@ -335,7 +347,7 @@ impl Core {
 
     pub async fn invite(
         &self,
-        scope: &Scope,
+        scope: &Scope<MembersManage>,
         email: &str,
         role: Role,
         workspace: Option<WorkspaceId>,
@@ -411,7 +423,10 @@ impl Core {
         })
     }
 
-    pub async fn invitations(&self, scope: &Scope) -> Result<Vec<InvitationView>, CoreError> {
+    pub async fn invitations(
+        &self,
+        scope: &Scope<MembersManage>,
+    ) -> Result<Vec<InvitationView>, CoreError> {
         Ok(self
             .db()
             .invitations(scope.org_id().uuid())
@@ -423,7 +438,7 @@ impl Core {
 
     pub async fn revoke_invitation(
         &self,
-        scope: &Scope,
+        scope: &Scope<MembersManage>,
         id: InvitationId,
     ) -> Result<(), CoreError> {
         if !self

@@ -1,97 +1,50 @@
 //! Authentication and authorization at the edge. A handler declares what it needs in its
 //! signature — `Auth<perm::KeysManage>`, `Auth<OwnAccount>`, `Auth<AnyCaller>` — and receives
-//! a `Scope` only if the caller holds it; a handler without an `Auth<…>` has no `Scope` and so
-//! cannot reach tenant data. Also: the client address behind trusted proxies, session cookies,
-//! and the CSRF rule for cookie-authenticated unsafe requests. Every refusal here (403, CSRF) is
+//! a `Scope<P>` for exactly that proof only if the caller holds it; a handler without an
+//! `Auth<…>` has no `Scope` and so cannot reach tenant data, and one holding
+//! `Auth<perm::MeetingsRead>` cannot call a service that needs `Scope<MeetingsDelete>` (it does
+//! not compile). Also: the client address behind trusted proxies, session cookies, and the CSRF
+//! rule for cookie-authenticated unsafe requests. Every refusal here (403, CSRF) is
 //! audited as `auth.refused`, aggregated by core's refusal log; bad keys are audited by core.
 
-use std::marker::PhantomData;
 use std::net::IpAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use meetvault_config::{Config, parse_ip_range};
-use meetvault_core::access::{Denied, Permission, Principal, RequestMeta, Scope};
+use meetvault_core::access::proof::Proof;
+use meetvault_core::access::{Denied, Principal, RequestMeta, Scope};
 
 use crate::ApiError;
 use crate::peer::PeerAddr;
 use crate::state::AppState;
 
-/// What a route requires of its caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Requirement {
-    /// An org-level permission.
-    Permission(Permission),
-    /// The caller's own account, through a browser session.
-    OwnAccount,
-    /// Any authenticated caller (reads their own identity only).
-    AnyCaller,
-}
-
-/// A marker type naming a route's requirement.
-pub trait Requires: Send + Sync + 'static {
-    const REQUIREMENT: Requirement;
-}
-
-/// The caller's own account (sessions, password, MFA, support keys); session only.
-#[derive(Debug)]
-pub struct OwnAccount;
-impl Requires for OwnAccount {
-    const REQUIREMENT: Requirement = Requirement::OwnAccount;
-}
-
-/// Any authenticated caller.
-#[derive(Debug)]
-pub struct AnyCaller;
-impl Requires for AnyCaller {
-    const REQUIREMENT: Requirement = Requirement::AnyCaller;
-}
-
-/// One marker per permission: `Auth<perm::AuditRead>`.
+/// The proofs a route can require, one per permission: `Auth<perm::AuditRead>` (core's
+/// `access::proof` markers).
 pub mod perm {
-    use super::{Requirement, Requires};
-    use meetvault_core::access::Permission;
-
-    macro_rules! markers {
-        ($($name:ident),* $(,)?) => {$(
-            #[derive(Debug)]
-            pub struct $name;
-            impl Requires for $name {
-                const REQUIREMENT: Requirement = Requirement::Permission(Permission::$name);
-            }
-        )*};
-    }
-    markers!(
-        MeetingsRead,
-        MeetingsWrite,
-        MeetingsDelete,
-        BotsWrite,
-        WebhooksManage,
-        MembersManage,
-        AuditRead,
-        KeysManage,
-        BillingRead,
-        OrgManage,
-    );
+    pub use meetvault_core::access::proof::{
+        AuditRead, BillingRead, BotsWrite, KeysManage, MeetingsDelete, MeetingsRead, MeetingsWrite,
+        MembersManage, OrgManage, WebhooksManage,
+    };
 }
+/// Any authenticated caller.
+pub use meetvault_core::access::proof::AnyCaller;
+/// The caller's own account (sessions, password, MFA, support keys); session only.
+pub use meetvault_core::access::proof::OwnAccount;
 
-/// The authorized caller's scope, for a route requiring `R`.
+/// The authorized caller's scope, for a route requiring `P`: a `Scope<P>`, which only the
+/// services that accept proof `P` take.
 #[derive(Debug)]
-pub struct Auth<R: Requires>(pub Scope, pub PhantomData<R>);
+pub struct Auth<P: Proof>(pub Scope<P>);
 
-impl<R: Requires> FromRequestParts<AppState> for Auth<R> {
+impl<P: Proof> FromRequestParts<AppState> for Auth<P> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let principal = authenticate(parts, state).await?;
-        let scope = match R::REQUIREMENT {
-            Requirement::Permission(p) => principal.authorize(p),
-            Requirement::OwnAccount => principal.own_account(),
-            Requirement::AnyCaller => Ok(principal.whoami()),
-        };
-        match scope {
-            Ok(scope) => Ok(Self(scope, PhantomData)),
+        match principal.authorize::<P>() {
+            Ok(scope) => Ok(Self(scope)),
             Err(denied) => {
                 let reason = match denied {
                     Denied::Missing(_) => "forbidden",
@@ -117,7 +70,7 @@ async fn audit_refused(
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
     let meta = match principal {
-        Some(p) => p.meta.clone(),
+        Some(p) => p.meta().clone(),
         None => request_meta(parts, state.core.config()),
     };
     let what = format!("{} {route}", parts.method);
@@ -180,7 +133,7 @@ fn csrf_passes(parts: &Parts, state: &AppState, principal: &Principal) -> bool {
         return true;
     }
     matches!(
-        (parts.headers.get("x-csrf-token"), principal.credential),
+        (parts.headers.get("x-csrf-token"), principal.credential()),
         (Some(token), meetvault_core::access::Credential::Session(id))
             if token.to_str().is_ok_and(|t| state.core.csrf_token_matches(id, t))
     )

@@ -123,7 +123,7 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
                     .unwrap_or_default()
                     .parse()
                     .map_err(|e| anyhow::anyhow!("--org: {e}"))?;
-                vec![id.uuid()]
+                vec![id]
             };
             let mut total = RotationReport::default();
             for org in orgs {
@@ -133,10 +133,7 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
                     bar.set_position(done);
                 };
                 let report = core.rotate_org_key(org, &progress).await.with_context(|| {
-                    format!(
-                        "rotating the key of {} (run the command again to resume)",
-                        OrgId::from(org)
-                    )
+                    format!("rotating the key of {org} (run the command again to resume)")
                 })?;
                 bar.finish_and_clear();
                 total.rewrapped += report.rewrapped;

@@ -1,6 +1,7 @@
 //! The `tidy` checks: invariants reviews forget. Every Rust file starts with a `//!` doc line;
 //! crate dependencies point one way; no file grows past 800 lines unless listed here with a
-//! reason; no test carries the ignore attribute.
+//! reason; no test carries the ignore attribute; a caller's meeting row comes only through the
+//! reach check.
 
 #[cfg(test)]
 mod tests {
@@ -71,6 +72,37 @@ mod tests {
 
     const MAX_LINES: usize = 800;
 
+    /// Where code outside `store` may read meetings from the store itself, each with how many
+    /// times and why. Every other path to a meeting row on a caller's behalf goes through
+    /// core's `meeting_row(&Scope<P>, MeetingId)`, which applies the reach of the proved `P`.
+    const MEETING_LOOKUPS: &[(&str, &str, usize, &str)] = &[
+        (
+            "crates/core/src/vault/content.rs",
+            "db().meeting(",
+            1,
+            "`meeting_row`: the reach check itself",
+        ),
+        (
+            "crates/core/src/meetings/mod.rs",
+            "db().meeting(",
+            1,
+            "`delete_meeting`: whether the meeting exists at all (to finish an interrupted \
+             shred); the row it deletes comes from `meeting_row`",
+        ),
+        (
+            "crates/core/src/meetings/mod.rs",
+            "db().meetings_page(",
+            1,
+            "`list_meetings`: the page is confined to the scope's reach (`within`)",
+        ),
+        (
+            "crates/core/src/transcription/job.rs",
+            "db().meeting(",
+            2,
+            "the transcription job runner: the system, acting for no caller",
+        ),
+    ];
+
     fn workspace_root() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../..")
@@ -138,6 +170,45 @@ mod tests {
         assert!(
             bad.is_empty(),
             "every test runs in CI or is deleted: {bad:#?}"
+        );
+    }
+
+    #[test]
+    fn a_callers_meeting_row_comes_only_through_the_reach_check() {
+        let root = workspace_root();
+        let mut found: BTreeMap<(String, &str), usize> = BTreeMap::new();
+        for path in all_rust_files() {
+            let rel = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            if rel.starts_with("crates/store/")
+                || rel == "crates/test-support/src/tidy.rs"
+                || !rel.contains("/src/")
+            {
+                continue;
+            }
+            let text: String = std::fs::read_to_string(&path)
+                .unwrap()
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            for needle in ["db().meeting(", "db().meetings_page("] {
+                let n = text.matches(needle).count();
+                if n > 0 {
+                    found.insert((rel.clone(), needle), n);
+                }
+            }
+        }
+        let allowed: BTreeMap<(String, &str), usize> = MEETING_LOOKUPS
+            .iter()
+            .map(|(file, needle, n, _)| (((*file).to_owned(), *needle), *n))
+            .collect();
+        assert_eq!(
+            found, allowed,
+            "meetings are read from the store only where MEETING_LOOKUPS says why; a caller's \
+             meeting comes from core's `meeting_row(&Scope<P>, MeetingId)`"
         );
     }
 

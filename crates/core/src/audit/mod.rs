@@ -18,6 +18,7 @@ use meetvault_store::{AuditRow, StoreError};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::access::proof::{AuditRead, Proof};
 use crate::access::{Actor, RequestMeta, Scope};
 use crate::ids::{OrgId, UserId};
 use crate::{Core, CoreError};
@@ -82,7 +83,7 @@ impl Event {
     }
 
     /// The event as done by a scoped caller, with its org, subject and request metadata.
-    pub fn by(scope: &Scope, action: AuditAction) -> Self {
+    pub fn by<P: Proof>(scope: &Scope<P>, action: AuditAction) -> Self {
         let mut e = Self::new(action, scope.actor(), Outcome::Success);
         e.org_id = Some(scope.org_id());
         e.subject = Some(scope.user_id());
@@ -274,7 +275,7 @@ impl Core {
     /// An org's entries after `filter.after_seq`.
     pub async fn audit_list(
         &self,
-        scope: &Scope,
+        scope: &Scope<AuditRead>,
         filter: &AuditFilter,
     ) -> Result<Vec<AuditView>, CoreError> {
         let rows = self
@@ -328,7 +329,11 @@ impl Core {
     /// Inclusion proof of one of the org's entries against the latest signed checkpoint. An
     /// entry newer than it is "not checkpointed yet" (the writer signs on its own schedule; a
     /// read never does). Another org's entry is "not found".
-    pub async fn audit_proof(&self, scope: &Scope, seq: i64) -> Result<InclusionProof, CoreError> {
+    pub async fn audit_proof(
+        &self,
+        scope: &Scope<AuditRead>,
+        seq: i64,
+    ) -> Result<InclusionProof, CoreError> {
         let row = self
             .db()
             .audit_entry(scope.org_id().uuid(), seq)
@@ -359,7 +364,7 @@ impl Core {
     /// org's own entries in full, other positions as their leaf hash only, so nothing of another
     /// tenant leaks and the tree can still be recomputed), then every checkpoint. It ends at the
     /// latest signed checkpoint; newer entries follow in a later export.
-    pub async fn audit_export(&self, scope: &Scope) -> Result<Vec<String>, CoreError> {
+    pub async fn audit_export(&self, scope: &Scope<AuditRead>) -> Result<Vec<String>, CoreError> {
         let latest = self.latest_checkpoint().await?;
         let org = scope.org_id().uuid();
         let mut lines = vec![export_line(&ExportLine::Header {

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::login::LoginOutcome;
 use super::{EmailAddress, Limited, parse_name};
+use crate::access::proof::{AnyCaller, OwnAccount};
 use crate::access::{Actor, RequestMeta, Role, Scope};
 use crate::audit::AuditAction;
 use crate::audit::{Event, Outcome};
@@ -220,11 +221,11 @@ impl Core {
     }
 
     /// The caller's account.
-    pub async fn me(&self, scope: &Scope) -> Result<super::UserView, CoreError> {
+    pub async fn me(&self, scope: &Scope<AnyCaller>) -> Result<super::UserView, CoreError> {
         Ok(super::UserView::from(&self.own_user(scope).await?))
     }
 
-    pub async fn sessions(&self, scope: &Scope) -> Result<Vec<SessionView>, CoreError> {
+    pub async fn sessions(&self, scope: &Scope<OwnAccount>) -> Result<Vec<SessionView>, CoreError> {
         let current = scope.session_id().map(SessionId::uuid);
         let rows = self
             .db()
@@ -245,7 +246,11 @@ impl Core {
     }
 
     /// Ends one of the caller's sessions; another user's session id is "not found".
-    pub async fn revoke_session(&self, scope: &Scope, id: SessionId) -> Result<(), CoreError> {
+    pub async fn revoke_session(
+        &self,
+        scope: &Scope<OwnAccount>,
+        id: SessionId,
+    ) -> Result<(), CoreError> {
         if !self
             .db()
             .delete_session(scope.org_id().uuid(), scope.user_id().uuid(), id.uuid())
@@ -262,7 +267,7 @@ impl Core {
     /// Changes the caller's password and ends every other session; returns how many ended.
     pub async fn change_password(
         &self,
-        scope: &Scope,
+        scope: &Scope<OwnAccount>,
         current: &str,
         new: String,
     ) -> Result<u64, CoreError> {

@@ -9,6 +9,7 @@ use meetvault_store::identity::{ApiKeyRow, SupportKeyRow};
 use uuid::Uuid;
 
 use super::{Limited, parse_role};
+use crate::access::proof::{KeysManage, OwnAccount};
 use crate::access::{
     Actor, Credential, Permission, Permissions, Principal, RequestMeta, Role, Scope,
 };
@@ -76,7 +77,7 @@ pub const SUPPORT_KEY_MAX_HOURS: u32 = 72;
 impl Core {
     pub async fn create_api_key(
         &self,
-        scope: &Scope,
+        scope: &Scope<KeysManage>,
         req: NewApiKey,
     ) -> Result<ApiKeyCreated, CoreError> {
         let name = super::parse_name("name", &req.name)?;
@@ -171,7 +172,7 @@ impl Core {
         })
     }
 
-    pub async fn api_keys(&self, scope: &Scope) -> Result<Vec<ApiKeyView>, CoreError> {
+    pub async fn api_keys(&self, scope: &Scope<KeysManage>) -> Result<Vec<ApiKeyView>, CoreError> {
         Ok(self
             .db()
             .api_keys(scope.org_id().uuid())
@@ -182,7 +183,11 @@ impl Core {
     }
 
     /// Revokes one of the org's keys; a key made by an owner only an owner revokes.
-    pub async fn revoke_api_key(&self, scope: &Scope, id: ApiKeyId) -> Result<(), CoreError> {
+    pub async fn revoke_api_key(
+        &self,
+        scope: &Scope<KeysManage>,
+        id: ApiKeyId,
+    ) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();
         let key = self
             .db()
@@ -215,7 +220,7 @@ impl Core {
 
     pub async fn create_support_key(
         &self,
-        scope: &Scope,
+        scope: &Scope<OwnAccount>,
         req: NewSupportKey,
     ) -> Result<SupportKeyCreated, CoreError> {
         if req.expires_in_hours == 0 || req.expires_in_hours > SUPPORT_KEY_MAX_HOURS {
@@ -252,7 +257,10 @@ impl Core {
         })
     }
 
-    pub async fn support_keys(&self, scope: &Scope) -> Result<Vec<SupportKeyView>, CoreError> {
+    pub async fn support_keys(
+        &self,
+        scope: &Scope<OwnAccount>,
+    ) -> Result<Vec<SupportKeyView>, CoreError> {
         let rows = self
             .db()
             .support_keys_of(scope.org_id().uuid(), scope.user_id().uuid())
@@ -262,7 +270,7 @@ impl Core {
 
     pub async fn revoke_support_key(
         &self,
-        scope: &Scope,
+        scope: &Scope<OwnAccount>,
         id: SupportKeyId,
     ) -> Result<(), CoreError> {
         let revoked = self

@@ -9,6 +9,7 @@ use meetvault_store::identity::{SessionRow, UserRow};
 use uuid::Uuid;
 
 use super::{EmailAddress, Limited, UserView};
+use crate::access::proof::OwnAccount;
 use crate::access::{Credential, Permissions, Principal, RequestMeta, Scope};
 use crate::audit::AuditAction;
 use crate::audit::{Event, Outcome, Personal};
@@ -258,7 +259,7 @@ impl Core {
     }
 
     /// Ends the caller's own session.
-    pub async fn logout(&self, scope: &Scope) -> Result<(), CoreError> {
+    pub async fn logout(&self, scope: &Scope<OwnAccount>) -> Result<(), CoreError> {
         if let Some(id) = scope.session_id() {
             self.db()
                 .delete_session(scope.org_id().uuid(), scope.user_id().uuid(), id.uuid())

@@ -8,6 +8,7 @@ use meetvault_crypto::keys;
 use meetvault_store::identity::UserRow;
 
 use crate::access::Scope;
+use crate::access::proof::{OwnAccount, Proof};
 use crate::audit::AuditAction;
 use crate::audit::Event;
 use crate::ids::SessionId;
@@ -30,7 +31,7 @@ const RECOVERY_CODES: usize = 10;
 
 impl Core {
     /// Starts enrolment: a fresh secret, stored sealed and not yet active.
-    pub async fn totp_begin(&self, scope: &Scope) -> Result<TotpEnrolment, CoreError> {
+    pub async fn totp_begin(&self, scope: &Scope<OwnAccount>) -> Result<TotpEnrolment, CoreError> {
         let user = self.own_user(scope).await?;
         if user.totp_enabled {
             return Err(CoreError::Conflict(
@@ -53,7 +54,11 @@ impl Core {
     }
 
     /// Confirms enrolment with a current code; returns the recovery codes (shown once).
-    pub async fn totp_confirm(&self, scope: &Scope, code: &str) -> Result<TotpEnabled, CoreError> {
+    pub async fn totp_confirm(
+        &self,
+        scope: &Scope<OwnAccount>,
+        code: &str,
+    ) -> Result<TotpEnabled, CoreError> {
         let user = self.own_user(scope).await?;
         if user.totp_enabled || user.totp_secret.is_none() {
             return Err(CoreError::Conflict(
@@ -95,7 +100,11 @@ impl Core {
     }
 
     /// Turns MFA off after re-checking the password; ends every other session.
-    pub async fn totp_disable(&self, scope: &Scope, password: &str) -> Result<(), CoreError> {
+    pub async fn totp_disable(
+        &self,
+        scope: &Scope<OwnAccount>,
+        password: &str,
+    ) -> Result<(), CoreError> {
         let user = self.own_user_checked(scope, password).await?;
         self.db()
             .set_totp(user.org_id, user.id, None, false)
@@ -110,7 +119,10 @@ impl Core {
     }
 
     /// Ends every session of the caller but the one making the request; returns how many.
-    pub(crate) async fn end_other_sessions(&self, scope: &Scope) -> Result<u64, CoreError> {
+    pub(crate) async fn end_other_sessions(
+        &self,
+        scope: &Scope<OwnAccount>,
+    ) -> Result<u64, CoreError> {
         let keep = scope.session_id().map(SessionId::uuid);
         self.vault().lock_user(scope.user_id().uuid(), keep);
         Ok(self
@@ -122,7 +134,7 @@ impl Core {
     /// The caller's user row after re-checking their password (for changes that need it).
     pub(crate) async fn own_user_checked(
         &self,
-        scope: &Scope,
+        scope: &Scope<OwnAccount>,
         password: &str,
     ) -> Result<UserRow, CoreError> {
         let user = self.own_user(scope).await?;
@@ -140,7 +152,7 @@ impl Core {
         Ok(user)
     }
 
-    pub(crate) async fn own_user(&self, scope: &Scope) -> Result<UserRow, CoreError> {
+    pub(crate) async fn own_user<P: Proof>(&self, scope: &Scope<P>) -> Result<UserRow, CoreError> {
         self.db()
             .user(scope.org_id().uuid(), scope.user_id().uuid())
             .await?

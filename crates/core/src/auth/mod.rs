@@ -247,10 +247,10 @@ impl Core {
     /// The scope's credential checked again, now: a long-lived request (an event stream) calls
     /// this every few seconds, so a logout, a revoked or expired key, a demotion or a removal
     /// ends it. Answers a fresh scope for the same permission, or why it no longer holds.
-    pub async fn recheck(
+    pub async fn recheck<P: crate::access::proof::Proof>(
         &self,
-        scope: &crate::access::Scope,
-    ) -> Result<crate::access::Scope, CoreError> {
+        scope: &crate::access::Scope<P>,
+    ) -> Result<crate::access::Scope<P>, CoreError> {
         let (org, meta, now) = (scope.org_id().uuid(), scope.meta().clone(), Utc::now());
         let principal = match scope.credential() {
             Credential::Session(id) => {
@@ -278,10 +278,7 @@ impl Core {
                 self.support_key_principal(&row, meta, now).await?
             }
         };
-        match scope.permission() {
-            Some(p) => Ok(principal.authorize(p)?),
-            None => Ok(principal.whoami()),
-        }
+        Ok(principal.authorize::<P>()?)
     }
 }
 

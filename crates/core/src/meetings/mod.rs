@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 use uuid::Uuid;
 
+use crate::access::proof::{MeetingsDelete, MeetingsRead, MeetingsWrite, WorkspaceScoped};
 use crate::access::{Reach, Scope};
 use crate::audit::AuditAction;
 use crate::audit::Event;
@@ -305,9 +306,9 @@ fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), CoreError> {
 impl Core {
     /// The workspace a meeting goes to: the one asked for (it must be the org's, and the
     /// scope must reach it), else the first of the org's workspaces the scope reaches.
-    async fn workspace_of(
+    async fn workspace_of<P: WorkspaceScoped>(
         &self,
-        scope: &Scope,
+        scope: &Scope<P>,
         wanted: Option<WorkspaceId>,
     ) -> Result<Uuid, CoreError> {
         let workspaces = self.db().workspaces(scope.org_id().uuid()).await?;
@@ -345,7 +346,7 @@ impl Core {
     /// URL must pass the outbound rules (https to a public host, or one the operator trusts).
     async fn settle_transcription(
         &self,
-        scope: &Scope,
+        scope: &Scope<MeetingsWrite>,
         owner: Uuid,
         settings: &TranscriptionSettings,
     ) -> Result<TranscriptionSettings, CoreError> {
@@ -388,7 +389,7 @@ impl Core {
     /// Creates a meeting owned by the caller, in one of the org's workspaces.
     pub async fn create_meeting(
         &self,
-        scope: &Scope,
+        scope: &Scope<MeetingsWrite>,
         new: &NewMeeting,
     ) -> Result<MeetingView, CoreError> {
         let org = scope.org_id().uuid();
@@ -430,14 +431,18 @@ impl Core {
         self.meeting_view(scope, &row).await
     }
 
-    pub async fn meeting(&self, scope: &Scope, meeting: Uuid) -> Result<MeetingView, CoreError> {
+    pub async fn meeting(
+        &self,
+        scope: &Scope<MeetingsRead>,
+        meeting: MeetingId,
+    ) -> Result<MeetingView, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
         self.meeting_view(scope, &row).await
     }
 
-    async fn meeting_view(
+    async fn meeting_view<P: WorkspaceScoped>(
         &self,
-        scope: &Scope,
+        scope: &Scope<P>,
         row: &MeetingRow,
     ) -> Result<MeetingView, CoreError> {
         let keys = self.meeting_keys_for(scope, row).await?;
@@ -470,7 +475,7 @@ impl Core {
     /// A page of the org's meetings, newest first.
     pub async fn list_meetings(
         &self,
-        scope: &Scope,
+        scope: &Scope<MeetingsRead>,
         q: &ListMeetings,
     ) -> Result<MeetingPage, CoreError> {
         let limit = i64::from(q.limit.unwrap_or(50));
@@ -536,8 +541,8 @@ impl Core {
     /// Changes a meeting; participants, when given, replace the list.
     pub async fn update_meeting(
         &self,
-        scope: &Scope,
-        meeting: Uuid,
+        scope: &Scope<MeetingsWrite>,
+        meeting: MeetingId,
         patch: &MeetingPatch,
     ) -> Result<MeetingView, CoreError> {
         let mut row = self.meeting_row(scope, meeting).await?;
@@ -602,11 +607,16 @@ impl Core {
 
     /// Deletes a meeting by destroying its keys first (crypto-shredding: every copy of its
     /// ciphertext anywhere becomes unreadable), then its jobs, rows and blobs. Idempotent.
-    pub async fn delete_meeting(&self, scope: &Scope, meeting: Uuid) -> Result<(), CoreError> {
+    pub async fn delete_meeting(
+        &self,
+        scope: &Scope<MeetingsDelete>,
+        meeting: MeetingId,
+    ) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();
-        if self.db().meeting(org, meeting).await?.is_none() {
+        // Only whether it exists: the row itself comes from the reach check below.
+        if self.db().meeting(org, meeting.uuid()).await?.is_none() {
             // Already gone; make sure no key survived an interrupted earlier delete.
-            self.shred_meeting_keys(org, meeting).await?;
+            self.shred_meeting_keys(org, meeting.uuid()).await?;
             return Err(CoreError::NotFound("meeting"));
         }
         let row = self.meeting_row(scope, meeting).await?;

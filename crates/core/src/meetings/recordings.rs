@@ -20,9 +20,10 @@ use uuid::Uuid;
 
 use super::super::media::{BlobReader, audio_error};
 use crate::access::Scope;
+use crate::access::proof::{MeetingsRead, MeetingsWrite};
 use crate::audit::AuditAction;
 use crate::audit::Event;
-use crate::ids::{JobId, RecordingId};
+use crate::ids::{JobId, MeetingId, RecordingId};
 use crate::vault::{bind, check_text, decrypt_stream, encrypt_stream, integrity};
 use crate::{Core, CoreError};
 
@@ -96,8 +97,8 @@ impl Core {
     /// A refused or failed upload leaves no row and no blob.
     pub async fn put_recording<S>(
         &self,
-        scope: &Scope,
-        meeting: Uuid,
+        scope: &Scope<MeetingsWrite>,
+        meeting: MeetingId,
         opts: &UploadOptions,
         body: S,
     ) -> Result<RecordingView, CoreError>
@@ -240,8 +241,8 @@ impl Core {
 
     pub async fn recordings(
         &self,
-        scope: &Scope,
-        meeting: Uuid,
+        scope: &Scope<MeetingsRead>,
+        meeting: MeetingId,
     ) -> Result<Vec<RecordingView>, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
         let keys = self.meeting_keys_for(scope, &row).await?;
@@ -256,14 +257,14 @@ impl Core {
     /// One recording of a meeting (its size, for a `Range` request).
     pub async fn recording(
         &self,
-        scope: &Scope,
-        meeting: Uuid,
-        recording: Uuid,
+        scope: &Scope<MeetingsRead>,
+        meeting: MeetingId,
+        recording: RecordingId,
     ) -> Result<RecordingView, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
         let rec = self
             .db()
-            .recording(row.org_id, row.id, recording)
+            .recording(row.org_id, row.id, recording.uuid())
             .await?
             .ok_or(CoreError::NotFound("recording"))?;
         let keys = self.meeting_keys_for(scope, &row).await?;
@@ -316,15 +317,15 @@ impl Core {
     /// with an error; no unauthenticated byte is ever yielded.
     pub async fn read_recording(
         &self,
-        scope: &Scope,
-        meeting: Uuid,
-        recording: Uuid,
+        scope: &Scope<MeetingsRead>,
+        meeting: MeetingId,
+        recording: RecordingId,
         range: Option<Range<u64>>,
     ) -> Result<(RecordingView, Range<u64>, BlobStream), CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
         let rec = self
             .db()
-            .recording(row.org_id, row.id, recording)
+            .recording(row.org_id, row.id, recording.uuid())
             .await?
             .ok_or(CoreError::NotFound("recording"))?;
         let keys = self.meeting_keys_for(scope, &row).await?;

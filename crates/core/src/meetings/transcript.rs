@@ -9,9 +9,10 @@ use meetvault_stt::{ExportFormat, ExportMeta};
 use uuid::Uuid;
 
 use crate::access::Scope;
+use crate::access::proof::{MeetingsRead, MeetingsWrite};
 use crate::audit::AuditAction;
 use crate::audit::Event;
-use crate::ids::RecordingId;
+use crate::ids::{MeetingId, RecordingId};
 use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
@@ -87,8 +88,8 @@ impl Core {
     /// Appends transcript segments (imported), encrypted one field at a time.
     pub async fn add_segments(
         &self,
-        scope: &Scope,
-        meeting: Uuid,
+        scope: &Scope<MeetingsWrite>,
+        meeting: MeetingId,
         segments: &[NewSegment],
     ) -> Result<usize, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
@@ -180,8 +181,8 @@ impl Core {
     /// The transcript, decrypted, every track merged by time.
     pub async fn transcript(
         &self,
-        scope: &Scope,
-        meeting: Uuid,
+        scope: &Scope<MeetingsRead>,
+        meeting: MeetingId,
     ) -> Result<Vec<SegmentView>, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
         self.transcript_of(scope, &row).await
@@ -189,7 +190,7 @@ impl Core {
 
     async fn transcript_of(
         &self,
-        scope: &Scope,
+        scope: &Scope<MeetingsRead>,
         row: &MeetingRow,
     ) -> Result<Vec<SegmentView>, CoreError> {
         let keys = self.meeting_keys_for(scope, row).await?;
@@ -220,8 +221,8 @@ impl Core {
     /// The transcript in an export format; audited as `transcript.export` with the format.
     pub async fn export_transcript(
         &self,
-        scope: &Scope,
-        meeting: Uuid,
+        scope: &Scope<MeetingsRead>,
+        meeting: MeetingId,
         format: ExportFormat,
     ) -> Result<String, CoreError> {
         let meeting_view = self.meeting(scope, meeting).await?;

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{decode_options, raw_segments};
+use crate::access::Scope;
+use crate::access::proof::MeetingsWrite;
 use crate::audit::AuditAction;
 use crate::events::{DomainEvent, SegmentTiming, SegmentWords, outbox_event};
 use crate::ids::{JobId, MeetingId, RecordingId};
@@ -56,8 +58,8 @@ impl Core {
     /// Queues transcription of every recording of a meeting (after its settings changed, say).
     pub async fn transcribe_meeting(
         &self,
-        scope: &crate::access::Scope,
-        meeting: Uuid,
+        scope: &Scope<MeetingsWrite>,
+        meeting: MeetingId,
     ) -> Result<Vec<JobId>, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
         let mut jobs = Vec::new();

@@ -1,9 +1,10 @@
 //! Jobs as the API shows them, and what a meeting's event stream may show its caller.
 
 use meetvault_jobs::Job;
-use uuid::Uuid;
 
-use crate::ids::JobId;
+use crate::access::proof::MeetingsRead;
+use crate::access::{Reach, Scope};
+use crate::ids::{JobId, MeetingId};
 use crate::{Core, CoreError};
 
 /// A job as the API shows it.
@@ -47,17 +48,17 @@ impl From<Job> for JobView {
 }
 
 impl Core {
-    pub async fn job(&self, scope: &crate::access::Scope, id: Uuid) -> Result<JobView, CoreError> {
+    pub async fn job(&self, scope: &Scope<MeetingsRead>, id: JobId) -> Result<JobView, CoreError> {
         let job = self
             .queue()
-            .job(scope.org_id().uuid(), id)
+            .job(scope.org_id().uuid(), id.uuid())
             .await
             .map_err(crate::jobs_error)?
             .ok_or(CoreError::NotFound("job"))?;
         // A caller confined to some workspaces sees only the jobs of meetings there.
-        if scope.reach() != crate::access::Reach::Org {
+        if scope.reach() != Reach::Org {
             let meeting = job.resource_id.ok_or(CoreError::NotFound("job"))?;
-            self.meeting_row(scope, meeting)
+            self.meeting_row(scope, MeetingId::from(meeting))
                 .await
                 .map_err(|_| CoreError::NotFound("job"))?;
         }
@@ -68,8 +69,8 @@ impl Core {
     /// events carry transcript text): what a new event stream shows first.
     pub async fn watch_meeting(
         &self,
-        scope: &crate::access::Scope,
-        meeting: Uuid,
+        scope: &Scope<MeetingsRead>,
+        meeting: MeetingId,
     ) -> Result<Vec<JobView>, CoreError> {
         let row = self.meeting_row(scope, meeting).await?;
         self.check_content_reader(scope, &row).await?;

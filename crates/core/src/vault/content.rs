@@ -14,9 +14,11 @@ use meetvault_store::{BlobStream, StoreError};
 use uuid::Uuid;
 
 use super::{bind, integrity, key_ref};
-use crate::access::{Permission, Scope};
+use crate::access::proof::{OwnAccount, WorkspaceScoped};
+use crate::access::{Denied, Permission, Scope};
 use crate::audit::AuditAction;
 use crate::audit::Event;
+use crate::ids::{MeetingId, WorkspaceId};
 use crate::{Core, CoreError};
 
 /// The opened key versions of one meeting.
@@ -112,36 +114,35 @@ pub(crate) fn check_text(field: &'static str, value: &str, max: usize) -> Result
 }
 
 impl Core {
-    /// A meeting of the caller's org in a workspace the scope reaches. A meeting the caller
-    /// cannot even read there is "not found"; one it can read but not act on (a workspace-only
-    /// writer looking at another workspace) is "forbidden".
-    pub(crate) async fn meeting_row(
+    /// A meeting of the caller's org in a workspace where the permission `P` the scope proves
+    /// holds: the only way a caller's request gets a meeting row (a tidy test keeps it so). A
+    /// meeting the caller cannot even read there is "not found"; one it can read but not act on
+    /// (a workspace-only writer looking at another workspace) is "forbidden".
+    pub(crate) async fn meeting_row<P: WorkspaceScoped>(
         &self,
-        scope: &Scope,
-        meeting: Uuid,
+        scope: &Scope<P>,
+        meeting: MeetingId,
     ) -> Result<MeetingRow, CoreError> {
         let row = self
             .db()
-            .meeting(scope.org_id().uuid(), meeting)
+            .meeting(scope.org_id().uuid(), meeting.uuid())
             .await?
             .ok_or(CoreError::NotFound("meeting"))?;
-        let ws = crate::ids::WorkspaceId::from(row.workspace_id);
+        let ws = WorkspaceId::from(row.workspace_id);
         if scope.reaches(ws) {
             return Ok(row);
         }
-        match scope.permission() {
-            Some(p) if scope.permissions_in(ws).contains(Permission::MeetingsRead) => {
-                Err(CoreError::Forbidden(crate::access::Denied::Missing(p)))
-            }
-            _ => Err(CoreError::NotFound("meeting")),
+        if scope.permissions_in(ws).contains(Permission::MeetingsRead) {
+            return Err(CoreError::Forbidden(Denied::Missing(scope.permission())));
         }
+        Err(CoreError::NotFound("meeting"))
     }
 
     /// Stores a named secret of the caller (an integration token, a webhook secret), encrypted
     /// under the caller's user key. It is never returned by the API.
     pub async fn put_secret(
         &self,
-        scope: &Scope,
+        scope: &Scope<OwnAccount>,
         name: &str,
         value: &str,
     ) -> Result<SecretView, CoreError> {
@@ -186,7 +187,7 @@ impl Core {
     }
 
     /// Names of the caller's secrets (never values).
-    pub async fn secrets(&self, scope: &Scope) -> Result<Vec<SecretView>, CoreError> {
+    pub async fn secrets(&self, scope: &Scope<OwnAccount>) -> Result<Vec<SecretView>, CoreError> {
         Ok(self
             .db()
             .user_secrets(scope.org_id().uuid(), scope.user_id().uuid())
@@ -199,7 +200,11 @@ impl Core {
             .collect())
     }
 
-    pub async fn delete_secret(&self, scope: &Scope, name: &str) -> Result<(), CoreError> {
+    pub async fn delete_secret(
+        &self,
+        scope: &Scope<OwnAccount>,
+        name: &str,
+    ) -> Result<(), CoreError> {
         if !self
             .db()
             .delete_user_secret(scope.org_id().uuid(), scope.user_id().uuid(), name)

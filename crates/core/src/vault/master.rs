@@ -15,8 +15,10 @@ use zeroize::Zeroizing;
 
 use super::{bind, integrity, kek_error, kek_wrapped, key_ref, org_key_row};
 use crate::access::Scope;
+use crate::access::proof::OrgManage;
 use crate::audit::AuditAction;
 use crate::audit::Event;
+use crate::ids::OrgId;
 use crate::{Core, CoreError};
 
 /// AWS KMS (or a KMS-compatible API) as a master key: org keys come from GenerateDataKey and
@@ -292,9 +294,10 @@ impl Core {
     /// versions deleted. Re-running after an interruption finishes the same rotation.
     pub async fn rotate_org_key(
         &self,
-        org: Uuid,
+        org: OrgId,
         progress: &dyn RotationProgress,
     ) -> Result<RotationReport, CoreError> {
+        let org = org.uuid();
         let rows = self.db().org_keys(org).await?;
         let target = match rows.as_slice() {
             [] => self.org_key(org).await?.0,
@@ -347,13 +350,13 @@ impl Core {
     }
 
     /// Every org id with a key (for `keys rotate-org --all`).
-    pub async fn orgs_with_keys(&self) -> Result<Vec<Uuid>, CoreError> {
-        let mut orgs: Vec<Uuid> = self
+    pub async fn orgs_with_keys(&self) -> Result<Vec<OrgId>, CoreError> {
+        let mut orgs: Vec<OrgId> = self
             .db()
             .all_org_keys()
             .await?
             .into_iter()
-            .map(|r| r.org_id)
+            .map(|r| OrgId::from(r.org_id))
             .collect();
         orgs.dedup();
         Ok(orgs)
@@ -363,7 +366,7 @@ impl Core {
     /// every org key version is re-wrapped under it. Owner only (checked by the caller's scope).
     pub async fn set_org_kms_key(
         &self,
-        scope: &Scope,
+        scope: &Scope<OrgManage>,
         key_id: Option<String>,
     ) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();

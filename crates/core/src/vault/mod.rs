@@ -447,9 +447,9 @@ impl Core {
     /// owner's alone: while the owner is signed in, only the owner's own credentials (their
     /// sessions, and the API and support keys they made) can read it; org admins, viewers and
     /// every other user's keys get `ZeroAccessOwnerOnly`, unlocked or not.
-    pub(crate) async fn meeting_keys_for(
+    pub(crate) async fn meeting_keys_for<P: crate::access::proof::WorkspaceScoped>(
         &self,
-        scope: &crate::access::Scope,
+        scope: &crate::access::Scope<P>,
         row: &meetvault_store::vault::MeetingRow,
     ) -> Result<MeetingKeys, CoreError> {
         self.check_content_reader(scope, row).await?;
@@ -459,9 +459,9 @@ impl Core {
 
     /// The zero-access rule of [`meeting_keys_for`](Self::meeting_keys_for) alone, without
     /// opening any key (for event streams, which carry content too).
-    pub(crate) async fn check_content_reader(
+    pub(crate) async fn check_content_reader<P: crate::access::proof::WorkspaceScoped>(
         &self,
-        scope: &crate::access::Scope,
+        scope: &crate::access::Scope<P>,
         row: &meetvault_store::vault::MeetingRow,
     ) -> Result<(), CoreError> {
         if scope.user_id().uuid() != row.owner_id

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use super::{bind, key_ref};
+use crate::access::proof::OwnAccount;
 use crate::access::{RequestMeta, Scope};
 use crate::audit::AuditAction;
 use crate::audit::Event;
@@ -181,7 +182,10 @@ impl Core {
             .map_err(|_| CoreError::Integrity("the password does not open the user key".into()))
     }
 
-    pub async fn encryption_status(&self, scope: &Scope) -> Result<EncryptionStatus, CoreError> {
+    pub async fn encryption_status(
+        &self,
+        scope: &Scope<OwnAccount>,
+    ) -> Result<EncryptionStatus, CoreError> {
         let row = self
             .user_key_row(scope.org_id().uuid(), scope.user_id().uuid())
             .await?;
@@ -209,7 +213,7 @@ impl Core {
     /// key, and its org-key wrapping is deleted. Returns the recovery key (shown once).
     pub async fn enable_zero_access(
         &self,
-        scope: &Scope,
+        scope: &Scope<OwnAccount>,
         password: &str,
     ) -> Result<RecoveryKey, CoreError> {
         let session = scope.session_id().ok_or(CoreError::NotAllowed(
@@ -243,7 +247,7 @@ impl Core {
     /// Turns zero-access off (the org key wraps the user key again); needs the password.
     pub async fn disable_zero_access(
         &self,
-        scope: &Scope,
+        scope: &Scope<OwnAccount>,
         password: &str,
     ) -> Result<(), CoreError> {
         self.own_user_checked(scope, password).await?;
@@ -320,7 +324,11 @@ impl Core {
 
     /// Unlocks the caller's zero-access key on this instance for this session (after a login on
     /// another instance, or a restart).
-    pub async fn unlock_zero_access(&self, scope: &Scope, password: &str) -> Result<(), CoreError> {
+    pub async fn unlock_zero_access(
+        &self,
+        scope: &Scope<OwnAccount>,
+        password: &str,
+    ) -> Result<(), CoreError> {
         let session = scope.session_id().ok_or(CoreError::NotAllowed(
             "unlocking needs a browser session".into(),
         ))?;

@@ -100,9 +100,7 @@ pub async fn patch_meeting(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     Ok(ApiJson(Meeting::from(
-        app.core
-            .update_meeting(&scope, id.uuid(), &body.into())
-            .await?,
+        app.core.update_meeting(&scope, id, &body.into()).await?,
     )))
 }
 
@@ -115,9 +113,7 @@ pub async fn get_meeting(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    Ok(ApiJson(Meeting::from(
-        app.core.meeting(&scope, id.uuid()).await?,
-    )))
+    Ok(ApiJson(Meeting::from(app.core.meeting(&scope, id).await?)))
 }
 
 /// Deletes a meeting by destroying its keys (crypto-shredding), then its rows and blobs.
@@ -129,7 +125,7 @@ pub async fn delete_meeting(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    app.core.delete_meeting(&scope, id.uuid()).await?;
+    app.core.delete_meeting(&scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -144,7 +140,7 @@ pub async fn add_segments(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     let segments: Vec<_> = body.segments.into_iter().map(Into::into).collect();
-    let stored = app.core.add_segments(&scope, id.uuid(), &segments).await?;
+    let stored = app.core.add_segments(&scope, id, &segments).await?;
     Ok((StatusCode::CREATED, ApiJson(SegmentsStored { stored })))
 }
 
@@ -171,7 +167,7 @@ pub async fn transcript(
 ) -> Result<Response, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     let Some(format) = q.format else {
-        let segments = app.core.transcript(&scope, id.uuid()).await?;
+        let segments = app.core.transcript(&scope, id).await?;
         return Ok(ApiJson(Transcript::from(segments)).into_response());
     };
     let format: meetvault_stt::ExportFormat =
@@ -181,10 +177,7 @@ pub async fn transcript(
                 field: "format",
                 message: e.to_string(),
             })?;
-    let text = app
-        .core
-        .export_transcript(&scope, id.uuid(), format)
-        .await?;
+    let text = app.core.export_transcript(&scope, id, format).await?;
     user_content(
         Response::builder(),
         format.content_type(),
@@ -248,10 +241,7 @@ pub async fn upload_recording(
         transcribe: q.transcribe,
     };
     let stream = body.into_data_stream().map_err(std::io::Error::other);
-    let view = app
-        .core
-        .put_recording(&scope, id.uuid(), &opts, stream)
-        .await?;
+    let view = app.core.put_recording(&scope, id, &opts, stream).await?;
     Ok((StatusCode::CREATED, ApiJson(Recording::from(view))))
 }
 
@@ -265,7 +255,7 @@ pub async fn list_recordings(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     Ok(ApiJson(RecordingList::from(
-        app.core.recordings(&scope, id.uuid()).await?,
+        app.core.recordings(&scope, id).await?,
     )))
 }
 
@@ -319,11 +309,7 @@ pub async fn download_recording(
 ) -> Result<Response, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     let recording = parse_id::<RecordingId>(&recording)?;
-    let size = app
-        .core
-        .recording(&scope, id.uuid(), recording.uuid())
-        .await?
-        .size;
+    let size = app.core.recording(&scope, id, recording).await?.size;
     let size = u64::try_from(size).unwrap_or(0);
     let range = headers
         .get(header::RANGE)
@@ -332,7 +318,7 @@ pub async fn download_recording(
     let partial = range.is_some();
     let (view, served, mut stream) = app
         .core
-        .read_recording(&scope, id.uuid(), recording.uuid(), range)
+        .read_recording(&scope, id, recording, range)
         .await?;
     // The first segment is checked before the status goes out, so a tampered or shredded blob
     // is a clear error rather than a truncated download.

@@ -38,7 +38,7 @@ pub async fn get_job(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<JobId>(&id)?;
-    Ok(ApiJson(Job::from(app.core.job(&scope, id.uuid()).await?)))
+    Ok(ApiJson(Job::from(app.core.job(&scope, id).await?)))
 }
 
 /// Queues transcription of every recording of the meeting again (after changing its settings).
@@ -50,7 +50,7 @@ pub async fn transcribe_meeting(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    let jobs = app.core.transcribe_meeting(&scope, id.uuid()).await?;
+    let jobs = app.core.transcribe_meeting(&scope, id).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(JobsQueued { jobs })))
 }
 
@@ -78,8 +78,8 @@ fn sse(seq: Option<i64>, event: MeetingEvent) -> Event {
 
 struct Watch {
     app: AppState,
-    scope: meetvault_core::access::Scope,
-    meeting: uuid::Uuid,
+    scope: meetvault_core::access::Scope<perm::MeetingsRead>,
+    meeting: MeetingId,
     /// The last outbox sequence number sent (or skipped).
     after: i64,
     wake: broadcast::Receiver<()>,
@@ -174,13 +174,13 @@ pub async fn meeting_events(
     // A resumed stream starts with what it missed; a new one with the jobs as they are.
     let (after, more, pending) = match resume {
         Some(after) => {
-            let page = app.core.meeting_events(&scope, id.uuid(), after).await?;
+            let page = app.core.meeting_events(&scope, id, after).await?;
             let missed = page.events.into_iter().map(|(seq, e)| (Some(seq), e));
             (page.next_after, page.more, missed.collect())
         }
         None => {
             let head = app.core.event_head(&scope).await?;
-            let jobs = app.core.watch_meeting(&scope, id.uuid()).await?;
+            let jobs = app.core.watch_meeting(&scope, id).await?;
             (
                 head,
                 false,
@@ -191,7 +191,7 @@ pub async fn meeting_events(
     let watch = Watch {
         app,
         scope,
-        meeting: id.uuid(),
+        meeting: id,
         after,
         wake,
         pending,

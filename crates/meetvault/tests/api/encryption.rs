@@ -576,7 +576,7 @@ async fn org_keys_move_to_the_orgs_own_kms_key_and_rotate_without_touching_conte
     // Org-key rotation re-wraps user keys; no content row changes; old version deleted.
     let report = app
         .core()
-        .rotate_org_key(org, &|_: u64, _: u64| {})
+        .rotate_org_key(org.into(), &|_: u64, _: u64| {})
         .await
         .unwrap();
     assert_eq!((report.rewrapped, report.retired), (1, 1));
