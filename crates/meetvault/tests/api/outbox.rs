@@ -243,7 +243,7 @@ async fn each_change_writes_one_event_in_order_and_segment_words_are_stored_seal
         .flat_map(|t| t.text.split_whitespace())
         .filter(|w| w.len() > 5)
         // Words that are also field names or states say nothing.
-        .filter(|w| !FIELD_WORDS.contains(&w.to_lowercase().as_str()))
+        .filter(|w| !FIELD_WORDS.contains(w.to_lowercase().as_str()))
         .collect();
     for r in &rows {
         for needle in spoken
