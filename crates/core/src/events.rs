@@ -76,6 +76,8 @@ pub struct JobStateChanged {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentTiming {
     pub job_id: JobId,
+    /// The job's attempt that heard it: a retried job hears its segments again.
+    pub attempt: i32,
     pub meeting_id: MeetingId,
     pub recording_id: RecordingId,
     pub start_ms: i64,
@@ -264,6 +266,7 @@ pub enum MeetingEvent {
     },
     Segment {
         job_id: JobId,
+        attempt: i32,
         recording_id: RecordingId,
         speaker: String,
         start_ms: i64,
@@ -293,6 +296,7 @@ impl MeetingEvent {
             },
             DomainEvent::SegmentProduced(t, w) => Self::Segment {
                 job_id: t.job_id,
+                attempt: t.attempt,
                 recording_id: t.recording_id,
                 speaker: w.speaker,
                 start_ms: t.start_ms,
@@ -322,6 +326,8 @@ pub struct EventHub {
 impl EventHub {
     pub fn subscribe(&self, meeting: MeetingId) -> broadcast::Receiver<()> {
         let mut map = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        // Channels nobody listens to any more go (a wake would drop them too, if one came).
+        map.retain(|_, tx| tx.receiver_count() > 0);
         map.entry(meeting.0)
             .or_insert_with(|| broadcast::channel(16).0)
             .subscribe()
@@ -354,6 +360,25 @@ impl Core {
     /// The last event number of the caller's org: a new stream starts after it.
     pub async fn event_head(&self, scope: &Scope<MeetingsRead>) -> Result<i64, CoreError> {
         Ok(self.db().last_event_seq(scope.org_id().uuid()).await?)
+    }
+
+    /// Whether a stream can resume after `after` without a gap: the number was handed out, and
+    /// nothing after it has been pruned.
+    pub async fn can_resume(
+        &self,
+        scope: &Scope<MeetingsRead>,
+        after: i64,
+    ) -> Result<bool, CoreError> {
+        let org = scope.org_id().uuid();
+        let head = self.db().last_event_seq(org).await?;
+        if after > head {
+            return Ok(false);
+        }
+        Ok(match self.db().first_event_seq(org).await? {
+            Some(first) => after + 1 >= first,
+            // Nothing is kept: only a client that saw the head has missed nothing.
+            None => after == head,
+        })
     }
 
     /// A meeting's events after `after`, for its stream, if `scope` may still read the

@@ -259,7 +259,9 @@ impl Database {
         );
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let jobs = sqlx::query_as::<_, JobRow>(&sql).bind(now).fetch_all(&mut *tx).await?;
+            let mut jobs = sqlx::query_as::<_, JobRow>(&sql).bind(now).fetch_all(&mut *tx).await?;
+            // Orgs' sequence rows are taken in one order, so two buriers cannot deadlock.
+            jobs.sort_by_key(|j| j.org_id);
             for job in &jobs {
                 append_job_change!(tx, job.org_id, job.resource_id, &job.change(), now);
             }

@@ -142,6 +142,13 @@ impl Database {
         ).bind(org_id).fetch_optional(pool).await?.unwrap_or(0)))
     }
 
+    /// The oldest sequence number still kept in an org (older ones were pruned), if any.
+    pub async fn first_event_seq(&self, org_id: Uuid) -> Result<Option<i64>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT MIN(seq) FROM outbox_events WHERE org_id = $1",
+        ).bind(org_id).fetch_one(pool).await?))
+    }
+
     /// Deletes up to `limit` events created before `before` (Unix ms); returns how many.
     pub async fn prune_events(&self, before: i64, limit: i64) -> Result<u64, StoreError> {
         with_pool!(self, pool => {

@@ -136,10 +136,11 @@ impl Core {
         let segments = match provider {
             TranscriptionProvider::Local => {
                 let opts = decode_options(self.config(), settings.beam_size, row.language.clone());
-                let (heard, writer) = self.segment_writer(&row).await.map_err(core_to_job)?;
+                let (heard, writer) = self.segment_writer(&row).await?;
                 let (ctx2, speaker2, rec_id) =
                     (ctx.clone(), speaker.clone(), RecordingId::from(rec.id));
                 let meeting_id = MeetingId::from(row.id);
+                let attempt = job.attempts;
                 let out = self
                     .engine()
                     .run(pcm, opts, move |progress| {
@@ -162,6 +163,7 @@ impl Core {
                                 let _ = heard.send(DomainEvent::SegmentProduced(
                                     SegmentTiming {
                                         job_id,
+                                        attempt,
                                         meeting_id,
                                         recording_id: rec_id,
                                         start_ms: (s.start * 1000.0).round() as i64,
@@ -227,8 +229,10 @@ impl Core {
     }
 
     /// A sender for the segments an engine hears, and the task that seals each under the
-    /// meeting's key and appends it to the outbox (in batches, in order). The task ends once
-    /// the sender is dropped and everything sent is written.
+    /// meeting's newest key and appends it to the outbox (in batches, in order; a failed batch
+    /// is tried three times). The task ends once the sender is dropped and everything sent is
+    /// written. It never makes a key: a meeting deleted (shredded) meanwhile has none, and the
+    /// job ends there.
     async fn segment_writer(
         &self,
         row: &meetvault_store::vault::MeetingRow,
@@ -237,26 +241,45 @@ impl Core {
             tokio::sync::mpsc::UnboundedSender<DomainEvent>,
             tokio::task::JoinHandle<()>,
         ),
-        CoreError,
+        JobError,
     > {
-        let (kref, key) = self
-            .meeting_write_key(row.org_id, row.id, row.owner_id)
-            .await?;
+        let keys = self
+            .meeting_read_keys(row.org_id, row.id, row.owner_id)
+            .await
+            .map_err(core_to_job)?;
+        if keys.newest().is_none() {
+            return Err(JobError::Permanent("the meeting was deleted".into()));
+        }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<DomainEvent>();
         let (core, org, meeting) = (self.clone(), row.org_id, row.id);
         let task = tokio::spawn(async move {
+            let Some((kref, key)) = keys.newest() else {
+                return;
+            };
             let mut batch = Vec::new();
             while rx.recv_many(&mut batch, 64).await > 0 {
                 let rows: Result<Vec<_>, _> = batch
                     .drain(..)
-                    .map(|e| outbox_event(org, &e, Some((&key, kref))))
+                    .map(|e| outbox_event(org, &e, Some((key, kref))))
                     .collect();
-                let written = match rows {
-                    Ok(rows) => core.append_events(meeting, &rows).await,
-                    Err(e) => Err(e),
+                let rows = match rows {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a live segment could not be sealed");
+                        continue;
+                    }
                 };
-                if let Err(e) = written {
-                    tracing::warn!(error = %e, "a live segment could not be written to the outbox");
+                for attempt in 1..=3 {
+                    match core.append_events(meeting, &rows).await {
+                        Ok(()) => break,
+                        Err(e) if attempt == 3 => {
+                            tracing::warn!(error = %e, lost = rows.len(), "live segments could not be written to the outbox");
+                        }
+                        Err(_) => {
+                            tokio::time::sleep(std::time::Duration::from_millis(250 * attempt))
+                                .await;
+                        }
+                    }
                 }
             }
         });

@@ -45,6 +45,14 @@ impl MeetingKeys {
         self.find(wanted)
     }
 
+    /// The newest key version, to seal new content of the meeting with (none once shredded).
+    pub(crate) fn newest(&self) -> Option<(KeyRef, &SymmetricKey)> {
+        self.keys
+            .iter()
+            .max_by_key(|(r, _)| r.version)
+            .map(|(r, k)| (*r, k))
+    }
+
     pub(crate) fn find(&self, wanted: KeyRef) -> Result<&SymmetricKey, CoreError> {
         if wanted.id != self.meeting.into_bytes() {
             return Err(CoreError::Integrity(

@@ -3,7 +3,7 @@
 //! the local engine (so existing OpenAI SDKs can use meetvault with an API key).
 
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -80,10 +80,12 @@ struct Watch {
     app: AppState,
     scope: meetvault_core::access::Scope<perm::MeetingsRead>,
     meeting: MeetingId,
+    /// When the caller's right to read was last checked.
+    checked: Instant,
     /// The last outbox sequence number sent (or skipped).
     after: i64,
     wake: broadcast::Receiver<()>,
-    pending: std::collections::VecDeque<(Option<i64>, MeetingEvent)>,
+    pending: std::collections::VecDeque<Event>,
     poll: tokio::time::Interval,
     /// The last page was full: read the next at once.
     more: bool,
@@ -92,8 +94,23 @@ struct Watch {
 }
 
 impl Watch {
-    /// Reads the events after `after`; `Err` is the `closed` event that ends the stream.
-    async fn read(&mut self) -> Result<(), Event> {
+    /// Reads the events after `after`, checking the caller's right to read again first when the
+    /// last check is a second old (or `recheck`); `Err` is the `closed` event that ends the
+    /// stream. A failure that says nothing about access (a busy database) is tried again on
+    /// the next tick.
+    async fn read(&mut self, recheck: bool) -> Result<(), Event> {
+        if recheck || self.checked.elapsed() >= Duration::from_secs(1) {
+            match self.app.core.recheck(&self.scope).await {
+                Ok(scope) => {
+                    self.scope = scope;
+                    self.checked = Instant::now();
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Err(closed(ClosedReason::AccessRevoked));
+                }
+            }
+        }
         match self
             .app
             .core
@@ -104,15 +121,26 @@ impl Watch {
                 self.after = page.next_after;
                 self.more = page.more;
                 self.pending
-                    .extend(page.events.into_iter().map(|(seq, e)| (Some(seq), e)));
+                    .extend(page.events.into_iter().map(|(seq, e)| sse(Some(seq), e)));
                 Ok(())
             }
             Err(e) => {
+                use meetvault_core::CoreError as E;
+                let reason = match e {
+                    E::NotFound(_) => ClosedReason::MeetingGone,
+                    E::Forbidden(_)
+                    | E::NotAllowed(_)
+                    | E::Unauthenticated
+                    | E::ZeroAccessOwnerOnly
+                    | E::Locked => ClosedReason::AccessRevoked,
+                    other => {
+                        tracing::warn!(error = %other, "reading a meeting's events; trying again");
+                        self.more = false;
+                        return Ok(());
+                    }
+                };
                 self.done = true;
-                Err(closed(match e {
-                    meetvault_core::CoreError::NotFound(_) => ClosedReason::MeetingGone,
-                    _ => ClosedReason::AccessRevoked,
-                }))
+                Err(closed(reason))
             }
         }
     }
@@ -169,46 +197,54 @@ pub async fn meeting_events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     let resume = last_event_id(&headers)?;
-    // Listen before reading, so nothing falls between them.
-    let wake = app.core.events().subscribe(id);
-    // A resumed stream starts with what it missed; a new one with the jobs as they are.
+    // A resumed stream starts with what it missed. A new one — or one whose place is gone
+    // (pruned, or a number never handed out) — starts with the jobs as they are, and the
+    // sequence number it starts after as a bare `id` (so a reconnect resumes from there).
+    let resume = match resume {
+        Some(after) if app.core.can_resume(&scope, after).await? => Some(after),
+        _ => None,
+    };
     let (after, more, pending) = match resume {
         Some(after) => {
             let page = app.core.meeting_events(&scope, id, after).await?;
-            let missed = page.events.into_iter().map(|(seq, e)| (Some(seq), e));
+            let missed = page.events.into_iter().map(|(seq, e)| sse(Some(seq), e));
             (page.next_after, page.more, missed.collect())
         }
         None => {
             let head = app.core.event_head(&scope).await?;
             let jobs = app.core.watch_meeting(&scope, id).await?;
-            (
-                head,
-                false,
-                jobs.iter().map(|j| (None, job_event(j))).collect(),
-            )
+            let mut pending: std::collections::VecDeque<Event> =
+                jobs.iter().map(|j| sse(None, job_event(j))).collect();
+            pending.push_front(Event::default().id(head.to_string()));
+            (head, false, pending)
         }
     };
+    // Wakes come after the first read: one that falls between is the next poll's.
+    let wake = app.core.events().subscribe(id);
+    let mut poll = tokio::time::interval(Duration::from_secs(1));
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let watch = Watch {
         app,
         scope,
         meeting: id,
+        checked: Instant::now(),
         after,
         wake,
         pending,
-        poll: tokio::time::interval(Duration::from_secs(1)),
+        poll,
         more,
         done: false,
     };
     let stream = futures::stream::unfold(watch, |mut w| async move {
         loop {
-            if let Some((seq, event)) = w.pending.pop_front() {
-                return Some((Ok(sse(seq, event)), w));
+            if let Some(event) = w.pending.pop_front() {
+                return Some((Ok(event), w));
             }
             if w.done {
                 return None;
             }
             if w.more {
-                if let Err(closed) = w.read().await {
+                if let Err(closed) = w.read(false).await {
                     return Some((Ok(closed), w));
                 }
                 continue;
@@ -218,20 +254,12 @@ pub async fn meeting_events(
                     if matches!(woken, Err(broadcast::error::RecvError::Closed)) {
                         return None;
                     }
-                    if let Err(closed) = w.read().await {
+                    if let Err(closed) = w.read(false).await {
                         return Some((Ok(closed), w));
                     }
                 }
                 _ = w.poll.tick() => {
-                    // The right to read is checked again before anything more is sent.
-                    match w.app.core.recheck(&w.scope).await {
-                        Ok(scope) => w.scope = scope,
-                        Err(_) => {
-                            w.done = true;
-                            return Some((Ok(closed(ClosedReason::AccessRevoked)), w));
-                        }
-                    }
-                    if let Err(closed) = w.read().await {
+                    if let Err(closed) = w.read(true).await {
                         return Some((Ok(closed), w));
                     }
                 }

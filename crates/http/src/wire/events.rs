@@ -29,6 +29,8 @@ pub enum StreamEvent {
     Segment {
         #[schema(value_type = ids::JobId)]
         job_id: JobId,
+        /// The job's attempt that heard it: a retried job sends its segments again.
+        attempt: i32,
         #[schema(value_type = ids::RecordingId)]
         recording_id: RecordingId,
         speaker: String,
@@ -93,6 +95,7 @@ impl From<MeetingEvent> for StreamEvent {
             },
             MeetingEvent::Segment {
                 job_id,
+                attempt,
                 recording_id,
                 speaker,
                 start_ms,
@@ -100,6 +103,7 @@ impl From<MeetingEvent> for StreamEvent {
                 text,
             } => Self::Segment {
                 job_id,
+                attempt,
                 recording_id,
                 speaker,
                 start_ms,

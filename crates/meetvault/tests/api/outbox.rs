@@ -220,9 +220,6 @@ async fn each_change_writes_one_event_in_order_and_segment_words_are_stored_seal
     assert_eq!(r.status(), StatusCode::CREATED);
     let job = meetvault_test_support::json_str(r, "job_id").await;
     crate::transcription::wait_job(&app, &s, &job, Duration::from_secs(600)).await;
-    let r = app.send(&cred, Method::DELETE, &path, None).await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-
     let (org, mtg) = (uuid_of(&s.org_id), uuid_of(&id));
     let rows = app.db().events_after(org, None, 0, 10_000).await.unwrap();
     let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
@@ -234,7 +231,14 @@ async fn each_change_writes_one_event_in_order_and_segment_words_are_stored_seal
     assert!(first("meeting.updated") < first("recording.stored"));
     assert!(first("recording.stored") < first("segment.produced"));
     assert!(first("segment.produced") < first("transcript.ready"));
-    assert_eq!(kinds.last(), Some(&"meeting.deleted"));
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "recording.stored").count(),
+        1
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "transcript.ready").count(),
+        1
+    );
     assert!(kinds.contains(&"job.state_changed"));
     assert!(rows.iter().all(|r| r.resource_id == Some(mtg)));
     // Plain data carries ids and times only; the words are sealed.
@@ -262,6 +266,15 @@ async fn each_change_writes_one_event_in_order_and_segment_words_are_stored_seal
     }
     let segment = rows.iter().find(|r| r.kind == "segment.produced").unwrap();
     assert!(segment.sealed.is_some());
+
+    // Deleting the meeting deletes its events; only the deletion stays, in sequence.
+    let r = app.send(&cred, Method::DELETE, &path, None).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let after = app.db().events_after(org, None, 0, 10_000).await.unwrap();
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0].kind, "meeting.deleted");
+    assert!(after[0].seq > rows.last().unwrap().seq);
+    assert!(!after[0].data.contains("Quarterly") && after[0].sealed.is_none());
 }
 
 #[tokio::test]
@@ -292,7 +305,7 @@ async fn a_resume_id_that_is_not_a_number_is_refused() {
 async fn events_older_than_the_retention_are_pruned() {
     let app = TestApp::spawn_with(|c| c.events.retention_secs = 1).await;
     let s = app.register("prune@example.com", "Prune").await;
-    let id = meeting(&app, &s, json!({"title": "Old"})).await;
+    meeting(&app, &s, json!({"title": "Old"})).await;
     let org = uuid_of(&s.org_id);
     assert_eq!(
         app.db()
@@ -302,16 +315,76 @@ async fn events_older_than_the_retention_are_pruned() {
             .len(),
         1
     );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let kept = meeting(&app, &s, json!({"title": "New"})).await;
-    let pruned = app.core().prune_events().await.unwrap();
-    assert_eq!(pruned, 1);
-    let left = app.db().events_after(org, None, 0, 100).await.unwrap();
-    assert_eq!(left.len(), 1);
+    // The instance's pruner runs every second here; a manual run does the same work.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let left = loop {
+        app.core().prune_events().await.unwrap();
+        let left = app.db().events_after(org, None, 0, 100).await.unwrap();
+        if left.iter().all(|r| r.seq != 1) || Instant::now() > deadline {
+            break left;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0].resource_id, Some(uuid_of(&kept)));
-    // Numbering goes on after a prune.
+    // Numbering goes on after a prune, and a resume from before it starts afresh.
     assert_eq!(left[0].seq, 2);
-    let _ = id;
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/meetings/{kept}/events")))
+        .header("cookie", &s.cookie)
+        .header("last-event-id", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut stream = Reader::new(Box::pin(r.bytes_stream()));
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.body.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&first);
+    assert!(
+        text.starts_with("id: 2") || text.starts_with("id:2"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_resume_from_a_number_never_handed_out_starts_afresh_at_the_head() {
+    let app = TestApp::spawn().await;
+    let s = app.register("future@example.com", "Future").await;
+    let id = meeting(&app, &s, json!({"title": "Standup"})).await;
+    let r = open(&app, &s, &id, Some(999)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut stream = Reader::new(Box::pin(r.bytes_stream()));
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.body.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&first);
+    assert!(
+        text.starts_with("id: 1") || text.starts_with("id:1"),
+        "{text}"
+    );
+    // And what happens next arrives.
+    let r = app
+        .send(
+            &Cred::Session(s.clone()),
+            Method::PATCH,
+            &format!("/api/v1/meetings/{id}"),
+            Some(json!({"title": "Renamed"})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let seen = stream
+        .until(Duration::from_secs(10), |e| e.event == "meeting_updated")
+        .await;
+    assert_eq!(seen.last().unwrap().id, Some(2));
 }
 
 #[tokio::test]

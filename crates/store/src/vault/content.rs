@@ -336,8 +336,8 @@ impl Database {
     }
 
     /// Deletes a meeting's rows (participants, segments and recording rows cascade). The caller
-    /// destroys its keys first and its blobs after. The events are appended only if the meeting
-    /// was there to delete.
+    /// destroys its keys first and its blobs after. The meeting's events in the outbox are
+    /// deleted too, and `events` appended, only if the meeting was there to delete.
     pub async fn delete_meeting(
         &self,
         org_id: Uuid,
@@ -349,6 +349,10 @@ impl Database {
             let done = sqlx::query("DELETE FROM meetings WHERE org_id = $1 AND id = $2")
                 .bind(org_id).bind(meeting_id).execute(&mut *tx).await?;
             if done.rows_affected() == 1 {
+                // The meeting's earlier events go with it (their timings and ids say something
+                // of it too); the deletion itself is the one that stays.
+                sqlx::query("DELETE FROM outbox_events WHERE org_id = $1 AND resource_id = $2")
+                    .bind(org_id).bind(meeting_id).execute(&mut *tx).await?;
                 for e in events {
                     append_event!(tx, e);
                 }
