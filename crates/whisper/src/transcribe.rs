@@ -251,6 +251,12 @@ fn validate(opts: &DecodeOptions) -> Result<()> {
             opts.beam_size
         )));
     }
+    if opts.best_of == 0 || opts.best_of > 32 {
+        return Err(WhisperError::Options(format!(
+            "best of {} is not in 1..=32",
+            opts.best_of
+        )));
+    }
     if opts.temperatures.iter().any(|t| !t.is_finite() || *t < 0.0) {
         return Err(WhisperError::Options(format!(
             "temperatures {:?} must be finite and ≥ 0",
