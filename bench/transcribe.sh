@@ -5,28 +5,33 @@
 # peak RSS, word error rate, and meetvault's wall time as a ratio of each faster-whisper run.
 #   bench/transcribe.sh                 beam 1 and 5, 2 threads
 #   BENCH_THREADS=1 bench/transcribe.sh
-# Installs what it lacks: espeak-ng, ffmpeg, time (Debian); faster-whisper (PyPI, in
-# ~/.cache/meetvault-tools/fw-venv); the model (scripts/models.sh).
+#   bench/transcribe.sh held-out.wav    also a recording of your own (16 kHz mono WAV), its
+#                                       spoken text in held-out.ref beside it
+# Both engines decode alike: language en, no previous-text conditioning (meetvault's default),
+# their own VAD (meetvault's energy detector, faster-whisper's Silero).
+# Installs what it lacks: espeak-ng, ffmpeg, time (Debian); faster-whisper (PyPI, pinned, in
+# ~/.cache/meetvault-tools/fw-venv: scripts/faster-whisper.sh); the model (scripts/models.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-case "${1:-}" in
-  -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
-esac
+EXTRA=()
+for arg in "$@"; do
+  case "$arg" in
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *.wav)
+      [ -f "$arg" ] && [ -f "${arg%.wav}.ref" ] \
+        || { echo "$arg and ${arg%.wav}.ref (its text) must both exist" >&2; exit 2; }
+      EXTRA+=("$(realpath "$arg")") ;;
+    *) echo "unknown argument: $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
 THREADS="${BENCH_THREADS:-2}"
 [[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_THREADS must be a positive integer" >&2; exit 2; }
 
 TOOLS_DIR="${MEETVAULT_TOOLS_DIR:-$HOME/.cache/meetvault-tools}"
 scripts/deps.sh time >/dev/null
 MODEL="$(scripts/models.sh "$TOOLS_DIR/models")"
-FW_VENV="$TOOLS_DIR/fw-venv"
-if ! "$FW_VENV/bin/python" -c 'import faster_whisper' 2>/dev/null; then
-  echo "bench: installing faster-whisper into $FW_VENV" >&2
-  python3 -m venv "$FW_VENV"
-  "$FW_VENV/bin/pip" install -q --disable-pip-version-check 'faster-whisper>=1.1,<2' >&2
-fi
+FW_PYTHON="$(scripts/faster-whisper.sh)"
 
 echo "bench: building meetvault (release)..." >&2
 cargo build --locked -q --release -p meetvault
@@ -35,7 +40,11 @@ BIN=target/release/meetvault
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 # Two recordings of known text: ~70 s read by one voice, and ~25 s by another.
-"$FW_VENV/bin/python" bench/transcribe_peer.py make-audio "$WORK" >&2
+"$FW_PYTHON" bench/transcribe_peer.py make-audio "$WORK" >&2
+for file in ${EXTRA[@]+"${EXTRA[@]}"}; do
+  cp "$file" "$WORK/$(basename "$file")"
+  cp "${file%.wav}.ref" "$WORK/$(basename "${file%.wav}").ref"
+done
 
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
@@ -53,8 +62,8 @@ for file in "$WORK"/*.wav; do
       "$BIN" transcribe "$file" --model "$MODEL" --beam "$beam" --language en --json
     for compute in int8 float32; do
       measure "faster-whisper-$compute/beam$beam" "$file" \
-        "$FW_VENV/bin/python" bench/transcribe_peer.py run "$MODEL" "$compute" "$beam" "$THREADS" "$file"
+        "$FW_PYTHON" bench/transcribe_peer.py run "$MODEL" "$compute" "$beam" "$THREADS" "$file"
     done
   done
 done
-"$FW_VENV/bin/python" bench/transcribe_peer.py table "$WORK" "$RESULTS" "$THREADS"
+"$FW_PYTHON" bench/transcribe_peer.py table "$WORK" "$RESULTS" "$THREADS"

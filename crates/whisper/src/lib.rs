@@ -5,23 +5,31 @@
 //! 1. **Voice activity** (`vad`, on by default): an energy detector with hysteresis finds the
 //!    speech regions; long silences are cut out and the regions concatenated. A map from the
 //!    concatenation back to the original audio turns every timestamp into original time.
-//! 2. **Log-mel** (`mel`): 16 kHz PCM → 80 (or 128) mel bins every 10 ms, exactly as OpenAI's
-//!    and faster-whisper's front ends (Hann window of 400, Slaney mel filters, `log10`, floor at
-//!    max − 8, `(x + 4) / 4`).
+//! 2. **Log-mel** (`mel`): 16 kHz PCM → 80 (or 128) mel bins every 10 ms, exactly as
+//!    faster-whisper's front end (the audio and one hop of zeros, Hann window of 400, reflect
+//!    padding, Slaney mel filters, `log10`, floor at max − 8, `(x + 4) / 4`). The last window's
+//!    frames past the audio are zeros, as `pad_or_trim` pads them.
 //! 3. **Encoder** (`model`): each 30-second window (3000 frames) → 1500 audio states.
 //! 4. **Decoder** (`model`, `search`): tokens one at a time with a self-attention KV cache; the
 //!    cross-attention keys and values are computed once per window. Greedy (`beam_size` 1, the
-//!    default) or beam search (OpenAI's algorithm, patience 1, length penalty 1). The logit rules
+//!    default) or beam search as CTranslate2's (patience 1, length penalty 1). The logit rules
 //!    (`logits`) are Whisper's: suppress blank at the start, the configuration's suppressed
 //!    tokens, timestamps in pairs that never go back, the first timestamp within 1.0 s, and a
-//!    timestamp whenever timestamps together outweigh any text token.
+//!    timestamp whenever timestamps together outweigh any text token. The prompt is the start
+//!    of transcript, after `<|startofprev|>` and the last 223 tokens of the previous windows'
+//!    segments when conditioning on previous text.
 //! 5. **Seeking** (`transcribe`): a window's consecutive timestamp pairs cut it into segments;
 //!    the next window starts at the last timestamp (or after the window if it ended on a lone
 //!    timestamp), so audio of any length is transcribed.
 //! 6. **Fallback**: a window whose text is repetitive (zlib compression ratio above 2.4) or
 //!    improbable (average log-probability below −1) is decoded again at the next temperature
-//!    (0.2, 0.4, … 1.0, sampling one candidate); a window whose `<|nospeech|>` probability
-//!    exceeds 0.6 and is not confidently decoded is skipped as silence.
+//!    (0.2, 0.4, … 1.0, the likeliest of 5 samples); an improbable window whose `<|nospeech|>`
+//!    probability exceeds 0.6 is silence: not retried, and skipped.
+//!
+//!    Steps 2–6 are faster-whisper's, decision for decision: the differential test
+//!    (`tests/engine/parity.rs`) runs faster-whisper (CTranslate2, float32, greedy, no VAD) on
+//!    the same recordings and requires every window's prompt and tokens to match, allowing only
+//!    a choice between two tokens within rounding of a tie.
 //! 7. **Language**: English-only checkpoints (`*.en`) always transcribe English. Multilingual
 //!    checkpoints use the given language or detect it from the first window (a softmax over the
 //!    language tokens at the start-of-transcript position), and prompt with
@@ -129,6 +137,8 @@ pub struct DecodeOptions {
     pub beam_size: usize,
     /// Temperatures tried in turn when a window's decoding fails the thresholds.
     pub temperatures: Vec<f32>,
+    /// Candidates sampled at each temperature above 0; the likeliest is kept (5).
+    pub best_of: usize,
     /// Above this zlib compression ratio a window's text counts as repetitive (2.4).
     pub compression_ratio_threshold: Option<f32>,
     /// Below this average log-probability a window's text counts as improbable (−1.0).
@@ -139,8 +149,11 @@ pub struct DecodeOptions {
     /// Cut long silences out before decoding (energy VAD; see the crate docs).
     pub vad: bool,
     /// Prompt each window with the previous windows' text (more consistent, but a hallucination
-    /// can propagate). Default `false`, faster-whisper's `condition_on_previous_text` default is
-    /// `true`; meeting audio is long and a loop must not propagate.
+    /// can propagate; the prompt is dropped after a window decoded above temperature 0.5).
+    /// Default `false`; faster-whisper's `condition_on_previous_text` default is `true`. On a
+    /// held-out 106-s recording it helped beam search without the VAD (10.4 % → 6.5 % WER) and
+    /// hurt it with the VAD (9.5 % → 11.4 %), and twice added a closing "Bye." or "Thank you." on
+    /// the quiet ending (bench/README.md): meeting audio is long and a loop must not propagate.
     pub condition_on_previous_text: bool,
 }
 
@@ -150,6 +163,7 @@ impl Default for DecodeOptions {
             language: None,
             beam_size: 1,
             temperatures: vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+            best_of: 5,
             compression_ratio_threshold: Some(2.4),
             logprob_threshold: Some(-1.0),
             no_speech_threshold: Some(0.6),
@@ -183,6 +197,25 @@ pub struct Transcript {
     pub duration: f64,
     /// Segments in time order, non-overlapping.
     pub segments: Vec<Segment>,
+}
+
+/// One 30-second window as the decoder saw it: what [`Model::transcribe_traced`] reports, to
+/// compare engines window by window (faster-whisper's `generate_with_fallback` sees the same).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WindowTrace {
+    /// First mel frame of the window (10 ms each) in the audio the decoder saw (after the VAD).
+    pub seek: usize,
+    /// The prompt: `<|startofprev|>` and the previous text when conditioning, then the start
+    /// sequence.
+    pub prompt: Vec<u32>,
+    /// The tokens decoded (the result kept after any temperature fallback), end-of-text excluded.
+    pub tokens: Vec<u32>,
+    /// Their average log-probability.
+    pub avg_logprob: f32,
+    /// Probability of `<|nospeech|>` at the start-of-transcript position.
+    pub no_speech_prob: f32,
+    /// The temperature reported for the window (the last one tried when every one failed).
+    pub temperature: f32,
 }
 
 /// What `transcribe` reports while it works; answer `ControlFlow::Break(())` to cancel.
@@ -259,7 +292,81 @@ impl Model {
         opts: &DecodeOptions,
         on_progress: &mut dyn FnMut(Progress<'_>) -> ControlFlow<()>,
     ) -> Result<Transcript, WhisperError> {
-        transcribe::run(self, pcm_16k_mono, opts, on_progress)
+        transcribe::run(self, pcm_16k_mono, opts, on_progress, &mut |_| {})
+    }
+
+    /// [`Model::transcribe`], also reporting every window decoded (including windows then
+    /// skipped as silence) to `on_window`: for comparing engines and debugging.
+    pub fn transcribe_traced(
+        &self,
+        pcm_16k_mono: &[f32],
+        opts: &DecodeOptions,
+        on_window: &mut dyn FnMut(WindowTrace),
+    ) -> Result<Transcript, WhisperError> {
+        transcribe::run(
+            self,
+            pcm_16k_mono,
+            opts,
+            &mut |_| ControlFlow::Continue(()),
+            on_window,
+        )
+    }
+
+    /// The normalised log-mel features of 16 kHz mono PCM, frame-major (`frames × n_mels`), and
+    /// the number of bins: the encoder's input, for comparing front ends.
+    #[doc(hidden)]
+    pub fn log_mel(&self, pcm_16k_mono: &[f32]) -> Result<(Vec<f32>, usize), WhisperError> {
+        let mel = self.front.compute(pcm_16k_mono)?;
+        Ok((mel.data, mel.n_mels))
+    }
+
+    /// The log-probabilities of the token after `prompt` + `tokens` in the window of `pcm`
+    /// starting at mel frame `seek`, under the logit rules (−∞ where a rule forbids): what the
+    /// decoder weighed where two engines chose differently.
+    #[doc(hidden)]
+    pub fn next_token_logprobs(
+        &self,
+        pcm_16k_mono: &[f32],
+        seek: usize,
+        prompt: &[u32],
+        tokens: &[u32],
+    ) -> Result<Vec<f32>, WhisperError> {
+        let mel = self.front.compute(pcm_16k_mono)?;
+        let len = mel.content_frames.saturating_sub(seek).min(mel::N_FRAMES);
+        let window = mel.window(seek, len, &self.device)?;
+        let cross = self.decoder.cross_kv(&self.encoder.forward(&window)?)?;
+        let mut input = prompt.to_vec();
+        input.extend_from_slice(tokens);
+        let hidden = self.decoder.forward(
+            std::slice::from_ref(&input),
+            &cross,
+            &mut KvCache::default(),
+        )?;
+        let mut logits = self
+            .decoder
+            .logits_at(&hidden, input.len().saturating_sub(1))?
+            .pop()
+            .unwrap_or_default();
+        self.rules.apply(&mut logits, tokens);
+        Ok(logits::log_softmax(&logits))
+    }
+
+    /// How `ids` read: text tokens as their text, timestamps as `<|1.23|>`, other special tokens
+    /// as `<|id|>`; for printing token sequences.
+    #[doc(hidden)]
+    pub fn token_strings(&self, ids: &[u32]) -> Vec<String> {
+        let special = &self.tokenizer.special;
+        ids.iter()
+            .map(|&id| {
+                if id >= special.timestamp_begin {
+                    format!("<|{:.2}|>", f64::from(id - special.timestamp_begin) * 0.02)
+                } else if id >= special.eot {
+                    format!("<|{id}|>")
+                } else {
+                    self.tokenizer.decode(&[id])
+                }
+            })
+            .collect()
     }
 
     /// Detect the language of an encoded window (multilingual models).

@@ -19,8 +19,6 @@ pub const N_FFT: usize = 400;
 pub const HOP: usize = 160;
 /// Frames in one 30-second window.
 pub const N_FRAMES: usize = 3000;
-/// Samples in one 30-second window.
-pub const N_SAMPLES: usize = N_FRAMES * HOP;
 
 const N_BINS: usize = N_FFT / 2 + 1;
 const BLOCK_FRAMES: usize = 3000;
@@ -28,27 +26,26 @@ const BLOCK_FRAMES: usize = 3000;
 /// A log-mel spectrogram, frame-major (`frames × n_mels`), already normalised.
 #[derive(Debug, Clone)]
 pub struct LogMel {
-    /// `frames × n_mels` values.
+    /// `frames × n_mels` values (one frame more than `content_frames`, as faster-whisper's).
     pub data: Vec<f32>,
     /// Number of mel bins.
     pub n_mels: usize,
-    /// Frames that carry audio (the rest, up to a whole window, are silence padding).
+    /// Frames that carry audio: one per whole hop of samples.
     pub content_frames: usize,
-    /// The value of a silent frame (the floor of the normalisation).
-    pub floor: f32,
 }
 
 impl LogMel {
-    /// The `[1, n_mels, 3000]` encoder input for the window starting at frame `start`; frames past
-    /// the end are the silence value.
-    pub fn window(&self, start: usize, device: &Device) -> Result<Tensor> {
+    /// The `[1, n_mels, 3000]` encoder input for the `len` frames starting at frame `start`,
+    /// padded with zeros to a whole window. Zero, not the silence floor: OpenAI's and
+    /// faster-whisper's `pad_or_trim` pad the normalised features with zeros, and the model's
+    /// output on the last, partly empty window depends on it.
+    pub fn window(&self, start: usize, len: usize, device: &Device) -> Result<Tensor> {
         let mut block = vec![0f32; N_FRAMES * self.n_mels];
-        let floor = self.floor;
-        for (f, row) in block.chunks_exact_mut(self.n_mels).enumerate() {
+        let len = len.min(N_FRAMES);
+        for (f, row) in block.chunks_exact_mut(self.n_mels).take(len).enumerate() {
             let src = start + f;
-            match self.data.get(src * self.n_mels..(src + 1) * self.n_mels) {
-                Some(values) => row.copy_from_slice(values),
-                None => row.fill(floor),
+            if let Some(values) = self.data.get(src * self.n_mels..(src + 1) * self.n_mels) {
+                row.copy_from_slice(values);
             }
         }
         let t = Tensor::from_vec(block, (1, N_FRAMES, self.n_mels), device)?;
@@ -90,12 +87,12 @@ impl MelFrontEnd {
         })
     }
 
-    /// The normalised log-mel spectrogram of `pcm`, followed by one window of silence so any
-    /// window start inside the audio has 3000 frames.
+    /// The normalised log-mel spectrogram of `pcm`, as faster-whisper's feature extractor: the
+    /// audio followed by one hop of zeros, centred frames with reflect padding, the last frame
+    /// dropped, the floor at the maximum of these frames less 8.
     pub fn compute(&self, pcm: &[f32]) -> Result<LogMel> {
         let content_frames = pcm.len() / HOP;
-        // As OpenAI: the audio padded with 30 s of zeros, centred frames, the last one dropped.
-        let padded_len = pcm.len() + N_SAMPLES;
+        let padded_len = pcm.len() + HOP;
         let frames = padded_len / HOP;
         let sample = |i: isize| -> f32 {
             // Reflect padding of N_FFT / 2 on both sides of the zero-padded signal.
@@ -139,12 +136,10 @@ impl MelFrontEnd {
         for v in &mut out {
             *v = (v.max(max - 8.0) + 4.0) / 4.0;
         }
-        let floor = (max - 8.0 + 4.0) / 4.0;
         Ok(LogMel {
             data: out,
             n_mels: self.n_mels,
             content_frames,
-            floor,
         })
     }
 }
@@ -237,5 +232,29 @@ mod tests {
             .0;
         // 1 kHz is mel 15 of 0..~45.2 across 81 intervals: bin ≈ 26.
         assert!((25..=28).contains(&best), "peak at bin {best}");
+    }
+
+    #[test]
+    fn the_last_window_is_the_audio_then_zeros() {
+        let fe = MelFrontEnd::new(80, &Device::Cpu).unwrap();
+        let pcm: Vec<f32> = (0..SAMPLE_RATE + 90)
+            .map(|i| (2.0 * std::f32::consts::PI * 440.0 * i as f32 / 16000.0).sin())
+            .collect();
+        let mel = fe.compute(&pcm).unwrap();
+        // One frame per whole hop, and one more as faster-whisper's extractor returns.
+        assert_eq!(mel.content_frames, 100);
+        assert_eq!(mel.data.len(), 101 * 80);
+        let w = mel.window(40, 60, &Device::Cpu).unwrap();
+        let rows = w.squeeze(0).unwrap().to_vec2::<f32>().unwrap();
+        assert_eq!(rows.len(), 80);
+        for (bin, row) in rows.iter().enumerate() {
+            assert_eq!(row.len(), N_FRAMES);
+            assert_eq!(row[0], mel.data[40 * 80 + bin]);
+            assert_eq!(row[59], mel.data[99 * 80 + bin]);
+            assert!(
+                row[60..].iter().all(|&x| x == 0.0),
+                "bin {bin} not zero-padded"
+            );
+        }
     }
 }

@@ -20,6 +20,8 @@ pub struct WindowRequest {
     pub temperature: f32,
     /// Beams (1 = greedy); only used at temperature 0.
     pub beam_size: usize,
+    /// Candidates sampled above temperature 0; the likeliest (by mean log-probability) wins.
+    pub best_of: usize,
     /// Finished candidates to collect, as a multiple of the beam size (faster-whisper's 1.0).
     pub patience: f32,
     /// Seed for sampling.
@@ -69,14 +71,18 @@ pub fn decode_window(
             .unwrap_or_default();
         softmax_at(&at_sot, ids.no_speech as usize)
     };
+    // The last generated token is never fed back, so it may take the position after the
+    // context (CTranslate2's `min(max_length / 2, max_length - start_step)`).
     let max_new = req
         .max_new
-        .min(decoder.n_ctx().saturating_sub(req.prompt.len()))
+        .min((decoder.n_ctx() + 1).saturating_sub(req.prompt.len()))
         .max(1);
-    let (tokens, sum_logprob) = if req.temperature <= 0.0 && req.beam_size > 1 {
+    let (tokens, sum_logprob) = if req.temperature > 0.0 {
+        sample(decoder, cross, rules, ids, req, cache, first, max_new)?
+    } else if req.beam_size > 1 {
         beam(decoder, cross, rules, ids, req, cache, first, max_new)?
     } else {
-        greedy(decoder, cross, rules, ids, req, cache, first, max_new)?
+        greedy(decoder, cross, rules, ids, cache, first, max_new)?
     };
     let avg_logprob = sum_logprob / (tokens.len() + 1) as f32;
     Ok(WindowResult {
@@ -91,29 +97,22 @@ fn softmax_at(logits: &[f32], id: usize) -> f32 {
     log_softmax(logits).get(id).map_or(0.0, |lp| lp.exp())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The likeliest token at every step.
 fn greedy(
     decoder: &Decoder,
     cross: &CrossKv,
     rules: &LogitRules,
     ids: SearchTokens,
-    req: &WindowRequest,
     mut cache: KvCache,
     mut logits: Vec<f32>,
     max_new: usize,
 ) -> Result<(Vec<u32>, f32)> {
-    let mut rng = Rng::new(req.seed);
     let mut tokens = Vec::new();
     let mut sum = 0.0f32;
     loop {
         rules.apply(&mut logits, &tokens);
         let lp = log_softmax(&logits);
-        let next = if req.temperature > 0.0 {
-            let scaled: Vec<f32> = logits.iter().map(|l| l / req.temperature).collect();
-            rng.sample(&log_softmax(&scaled))
-        } else {
-            argmax(&lp)
-        };
+        let next = argmax(&lp);
         sum += lp.get(next).copied().unwrap_or(f32::NEG_INFINITY);
         let next = next as u32;
         if next == ids.eot {
@@ -129,14 +128,93 @@ fn greedy(
     Ok((tokens, sum))
 }
 
+/// `best_of` candidates sampled at the request's temperature, decoded side by side as rows of one
+/// batch; the one with the highest mean log-probability (length penalty 1) wins, as
+/// faster-whisper's `num_hypotheses` sampling. Scores are the untempered log-probabilities.
+#[allow(clippy::too_many_arguments)]
+fn sample(
+    decoder: &Decoder,
+    cross: &CrossKv,
+    rules: &LogitRules,
+    ids: SearchTokens,
+    req: &WindowRequest,
+    mut cache: KvCache,
+    first: Vec<f32>,
+    max_new: usize,
+) -> Result<(Vec<u32>, f32)> {
+    let n = req.best_of.max(1);
+    let mut rng = Rng::new(req.seed);
+    let mut alive: Vec<Beam> = vec![
+        Beam {
+            tokens: Vec::new(),
+            sum: 0.0,
+        };
+        n
+    ];
+    let mut rows = vec![first; n];
+    let mut done: Vec<Beam> = Vec::with_capacity(n);
+    cache.select(&vec![0; n])?;
+    loop {
+        let mut next_alive = Vec::with_capacity(alive.len());
+        let mut keep = Vec::with_capacity(alive.len());
+        for (j, (mut cand, logits)) in alive.into_iter().zip(rows.iter_mut()).enumerate() {
+            rules.apply(logits, &cand.tokens);
+            let lp = log_softmax(logits);
+            let scaled: Vec<f32> = logits.iter().map(|l| l / req.temperature).collect();
+            let next = rng.sample(&log_softmax(&scaled));
+            cand.sum += lp.get(next).copied().unwrap_or(f32::NEG_INFINITY);
+            let next = next as u32;
+            if next == ids.eot {
+                done.push(cand);
+                continue;
+            }
+            cand.tokens.push(next);
+            if cand.tokens.len() >= max_new {
+                done.push(cand);
+                continue;
+            }
+            next_alive.push(cand);
+            keep.push(j as u32);
+        }
+        if next_alive.is_empty() {
+            break;
+        }
+        cache.select(&keep)?;
+        let step: Vec<Vec<u32>> = next_alive
+            .iter()
+            .map(|b| vec![b.tokens.last().copied().unwrap_or(ids.eot)])
+            .collect();
+        let hidden = decoder.forward(&step, cross, &mut cache)?;
+        rows = decoder.logits_at(&hidden, 0)?;
+        alive = next_alive;
+    }
+    let best = done
+        .into_iter()
+        .map(|b| (b.sum / b.tokens.len().max(1) as f32, b))
+        .fold(None::<(f32, Beam)>, |best, (score, b)| match best {
+            Some((s, kept)) if s >= score => Some((s, kept)),
+            _ => Some((score, b)),
+        })
+        .map(|(_, b)| b)
+        .unwrap_or(Beam {
+            tokens: Vec::new(),
+            sum: f32::NEG_INFINITY,
+        });
+    Ok((best.tokens, best.sum))
+}
+
 #[derive(Clone)]
 struct Beam {
     tokens: Vec<u32>,
     sum: f32,
 }
 
-/// Beam search as OpenAI's `BeamSearchDecoder` (faster-whisper's defaults: patience 1, length
-/// penalty 1 — the final ranking divides the summed log-probability by the length).
+/// Beam search as CTranslate2's (faster-whisper's engine; patience 1, length penalty 1): each
+/// step ranks the `2 × size` best continuations of all beams; an end-of-text among the first
+/// `size` finishes that hypothesis and the next unfinished continuation takes its place; the
+/// search stops once `size × patience` hypotheses have finished, or at the length limit, where
+/// the first `size` continuations all finish. The winner has the best summed log-probability
+/// divided by its length.
 #[allow(clippy::too_many_arguments)]
 fn beam(
     decoder: &Decoder,
@@ -156,65 +234,74 @@ fn beam(
     }];
     let mut rows = vec![first];
     let mut finished: Vec<Beam> = Vec::new();
-    for _ in 0..max_new {
+    for step in 0..max_new {
+        let last_step = step + 1 == max_new;
+        // Any of the global 2 × size best is among its own beam's 2 × size best.
         let mut candidates: Vec<(f32, usize, u32)> = Vec::new();
         for (j, (b, logits)) in beams.iter().zip(rows.iter_mut()).enumerate() {
             rules.apply(logits, &b.tokens);
             let lp = log_softmax(logits);
-            for (v, tok) in top_k(&lp, size + 1) {
+            for (v, tok) in top_k(&lp, 2 * size) {
                 candidates.push((b.sum + v, j, tok as u32));
             }
         }
         candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut next = Vec::with_capacity(size);
-        let mut sources = Vec::with_capacity(size);
-        for (score, j, tok) in candidates {
-            let Some(parent) = beams.get(j) else { continue };
-            if tok == ids.eot {
-                if finished.len() < max_finished {
-                    finished.push(Beam {
-                        tokens: parent.tokens.clone(),
-                        sum: score,
-                    });
-                }
-            } else {
+        candidates.truncate(2 * size);
+        // The beam continuing parent `j` with `tok`, and its parent's row.
+        let extend = |score: f32, j: usize, tok: u32| {
+            beams.get(j).map(|parent| {
                 let mut tokens = parent.tokens.clone();
                 tokens.push(tok);
-                next.push(Beam { tokens, sum: score });
-                sources.push(j as u32);
-                if next.len() == size {
-                    break;
+                (Beam { tokens, sum: score }, j as u32)
+            })
+        };
+        let mut next = Vec::with_capacity(size);
+        let mut sources = Vec::with_capacity(size);
+        let mut spare = candidates
+            .iter()
+            .skip(size)
+            .filter(|&&(_, _, tok)| tok != ids.eot);
+        for &(score, j, tok) in candidates.iter().take(size) {
+            let continuation = if tok == ids.eot || last_step {
+                if tok == ids.eot {
+                    if let Some(parent) = beams.get(j) {
+                        finished.push(Beam {
+                            tokens: parent.tokens.clone(),
+                            sum: score,
+                        });
+                    }
+                } else {
+                    finished.extend(extend(score, j, tok).map(|(b, _)| b));
                 }
+                spare.next().copied()
+            } else {
+                Some((score, j, tok))
+            };
+            if let Some(b) = continuation.and_then(|(score, j, tok)| extend(score, j, tok)) {
+                sources.push(b.1);
+                next.push(b.0);
             }
         }
-        if finished.len() >= max_finished || next.is_empty() {
+        if last_step || finished.len() >= max_finished || next.is_empty() {
             break;
         }
         cache.select(&sources)?;
-        let step: Vec<Vec<u32>> = next
+        let step_tokens: Vec<Vec<u32>> = next
             .iter()
             .map(|b| vec![b.tokens.last().copied().unwrap_or(ids.eot)])
             .collect();
         beams = next;
-        if beams.first().is_some_and(|b| b.tokens.len() >= max_new) {
-            break;
-        }
-        let hidden = decoder.forward(&step, cross, &mut cache)?;
+        let hidden = decoder.forward(&step_tokens, cross, &mut cache)?;
         rows = decoder.logits_at(&hidden, 0)?;
     }
-    // Not enough finished: the best unfinished beams compete too.
-    if finished.len() < max_finished {
-        let mut rest = beams;
-        rest.sort_by(|a, b| b.sum.total_cmp(&a.sum));
-        finished.extend(rest.into_iter().take(max_finished - finished.len()));
-    }
+    // The first of equal scores wins, as CTranslate2's sort.
     let best = finished
         .into_iter()
-        .map(|b| {
-            let score = b.sum / b.tokens.len().max(1) as f32;
-            (score, b)
+        .map(|b| (b.sum / b.tokens.len().max(1) as f32, b))
+        .fold(None::<(f32, Beam)>, |best, (score, b)| match best {
+            Some((s, kept)) if s >= score => Some((s, kept)),
+            _ => Some((score, b)),
         })
-        .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, b)| b)
         .unwrap_or(Beam {
             tokens: Vec::new(),

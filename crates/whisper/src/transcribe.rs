@@ -8,7 +8,7 @@ use crate::error::{Result, WhisperError};
 use crate::mel::{HOP, N_FRAMES, SAMPLE_RATE};
 use crate::search::{SearchTokens, WindowRequest, WindowResult, compression_ratio, decode_window};
 use crate::vad::{TimeMap, speech_regions};
-use crate::{DecodeOptions, Model, Progress, Segment, Transcript};
+use crate::{DecodeOptions, Model, Progress, Segment, Transcript, WindowTrace};
 
 /// Seconds per timestamp step (20 ms).
 const TIME_PRECISION: f64 = 0.02;
@@ -20,6 +20,7 @@ pub(crate) fn run(
     pcm: &[f32],
     opts: &DecodeOptions,
     on_progress: &mut dyn FnMut(Progress<'_>) -> ControlFlow<()>,
+    on_window: &mut dyn FnMut(WindowTrace),
 ) -> Result<Transcript> {
     validate(opts)?;
     let duration = pcm.len() as f64 / SAMPLE_RATE as f64;
@@ -87,7 +88,7 @@ pub(crate) fn run(
     while seek < content_frames {
         let segment_size = N_FRAMES.min(content_frames - seek);
         let time_offset = (seek * HOP) as f64 / SAMPLE_RATE as f64;
-        let window = mel.window(seek, &model.device)?;
+        let window = mel.window(seek, segment_size, &model.device)?;
         let audio_features = model.encoder.forward(&window)?;
         let cross = model.decoder.cross_kv(&audio_features)?;
 
@@ -118,8 +119,23 @@ pub(crate) fn run(
             prompt.push(special.transcribe);
         }
 
-        let result =
-            decode_with_fallback(model, &cross, ids, opts, prompt, sot_index, seek as u64)?;
+        let result = decode_with_fallback(
+            model,
+            &cross,
+            ids,
+            opts,
+            prompt.clone(),
+            sot_index,
+            seek as u64,
+        )?;
+        on_window(WindowTrace {
+            seek,
+            prompt,
+            tokens: result.tokens.clone(),
+            avg_logprob: result.avg_logprob,
+            no_speech_prob: result.no_speech_prob,
+            temperature: result.temperature,
+        });
 
         // No speech in this window: skip it whole.
         if let Some(threshold) = opts.no_speech_threshold {
@@ -183,11 +199,12 @@ pub(crate) fn run(
         };
 
         for (start, end, toks) in pieces {
+            // An empty or zero-length piece is dropped, and kept out of the next prompt too.
             let text = model.tokenizer.decode(toks).trim().to_owned();
-            all_tokens.extend_from_slice(toks);
-            if text.is_empty() {
+            if text.is_empty() || start == end {
                 continue;
             }
+            all_tokens.extend_from_slice(toks);
             let start = map
                 .start_to_original(start, end)
                 .max(last_end)
@@ -234,6 +251,12 @@ fn validate(opts: &DecodeOptions) -> Result<()> {
             opts.beam_size
         )));
     }
+    if opts.best_of == 0 || opts.best_of > 32 {
+        return Err(WhisperError::Options(format!(
+            "best of {} is not in 1..=32",
+            opts.best_of
+        )));
+    }
     if opts.temperatures.iter().any(|t| !t.is_finite() || *t < 0.0) {
         return Err(WhisperError::Options(format!(
             "temperatures {:?} must be finite and ≥ 0",
@@ -244,8 +267,11 @@ fn validate(opts: &DecodeOptions) -> Result<()> {
 }
 
 /// Decode at each temperature in turn until the result is neither repetitive (compression ratio)
-/// nor improbable (average log-probability); a window judged silent needs no fallback. If every
-/// temperature fails, the likeliest result is kept, as faster-whisper.
+/// nor improbable (average log-probability); an improbable decoding of a window judged silent
+/// (`<|nospeech|>` above its threshold) needs no fallback either, as it will be skipped. If every
+/// temperature fails, the likeliest result that is not repetitive (else the likeliest) is kept,
+/// reported at the last temperature tried (which decides whether the prompt is reset), as
+/// faster-whisper.
 fn decode_with_fallback(
     model: &Model,
     cross: &crate::model::CrossKv,
@@ -268,6 +294,7 @@ fn decode_with_fallback(
             max_new: model.decoder.n_ctx() / 2,
             temperature,
             beam_size: opts.beam_size,
+            best_of: opts.best_of,
             patience: 1.0,
             seed,
         };
@@ -275,13 +302,14 @@ fn decode_with_fallback(
         let text = model.tokenizer.decode(&result.tokens);
         let too_repetitive = opts
             .compression_ratio_threshold
-            .is_some_and(|t| compression_ratio(&text) > t);
+            .is_some_and(|t| compression_ratio(text.trim()) > t);
         let too_improbable = opts
             .logprob_threshold
             .is_some_and(|t| result.avg_logprob < t);
-        let silent = opts
-            .no_speech_threshold
-            .is_some_and(|t| result.no_speech_prob > t);
+        let silent = too_improbable
+            && opts
+                .no_speech_threshold
+                .is_some_and(|t| result.no_speech_prob > t);
         if silent || !(too_repetitive || too_improbable) {
             return Ok(result);
         }
@@ -294,5 +322,10 @@ fn decode_with_fallback(
         .filter(|(rep, _)| !(any_fine && *rep))
         .map(|(_, r)| r)
         .max_by(|a, b| a.avg_logprob.total_cmp(&b.avg_logprob));
-    best.ok_or_else(|| WhisperError::Options("no temperature to decode with".into()))
+    let last = temperatures.last().copied().unwrap_or(0.0);
+    best.map(|r| WindowResult {
+        temperature: last,
+        ..r
+    })
+    .ok_or_else(|| WhisperError::Options("no temperature to decode with".into()))
 }

@@ -5,6 +5,7 @@
 
 mod audio;
 mod loaders;
+mod parity;
 mod parser;
 mod support;
 mod transcription;

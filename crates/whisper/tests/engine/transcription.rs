@@ -250,6 +250,16 @@ fn hostile_audio_and_options_are_errors_or_empty_not_panics() {
         model().transcribe(&[0.0; 100], &bad, &mut |_| ControlFlow::Continue(())),
         Err(WhisperError::Options(_))
     ));
+    let no_candidates = DecodeOptions {
+        best_of: 0,
+        ..DecodeOptions::default()
+    };
+    assert!(matches!(
+        model().transcribe(&[0.0; 100], &no_candidates, &mut |_| ControlFlow::Continue(
+            ()
+        )),
+        Err(WhisperError::Options(_))
+    ));
     let german = DecodeOptions {
         language: Some("de".into()),
         ..DecodeOptions::default()
