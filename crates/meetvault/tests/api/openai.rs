@@ -160,16 +160,8 @@ async fn a_meeting_set_to_a_remote_openai_provider_is_transcribed_by_a_second_in
         "settings name the secret, never the key: {got}"
     );
 
-    let (tracks, turns) = speech::three_tracks();
-    let r = upload(
-        &app,
-        &s,
-        &id,
-        "?speaker=Carol",
-        "audio/wav",
-        std::fs::read(&tracks[2].1).unwrap(),
-    )
-    .await;
+    let (_, turns) = speech::three_tracks();
+    let r = crate::transcription::upload_track(&app, &s, &id, 2, "Carol").await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let job = r.json::<Value>().await.unwrap()["job_id"]
         .as_str()

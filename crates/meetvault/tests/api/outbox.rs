@@ -117,16 +117,7 @@ async fn a_listener_on_another_instance_gets_every_segment_in_order_and_resumes_
     let r = open(&b, &s, &id, None).await;
     assert_eq!(r.status(), StatusCode::OK);
     let mut stream = Reader::new(Box::pin(r.bytes_stream()));
-    let (tracks, _) = speech::three_tracks();
-    let r = upload(
-        &a,
-        &s,
-        &id,
-        "?speaker=Alice",
-        "audio/wav",
-        std::fs::read(&tracks[0].1).unwrap(),
-    )
-    .await;
+    let r = crate::transcription::upload_track(&a, &s, &id, 0, "Alice").await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let seen = stream.until(Duration::from_secs(600), succeeded).await;
 
@@ -207,16 +198,8 @@ async fn each_change_writes_one_event_in_order_and_segment_words_are_stored_seal
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let (tracks, turns) = speech::three_tracks();
-    let r = upload(
-        &app,
-        &s,
-        &id,
-        "?speaker=Bob",
-        "audio/wav",
-        std::fs::read(&tracks[1].1).unwrap(),
-    )
-    .await;
+    let (_, turns) = speech::three_tracks();
+    let r = crate::transcription::upload_track(&app, &s, &id, 1, "Bob").await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let job = meetvault_test_support::json_str(r, "job_id").await;
     crate::transcription::wait_job(&app, &s, &job, Duration::from_secs(600)).await;

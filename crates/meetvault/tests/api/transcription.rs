@@ -54,6 +54,26 @@ pub async fn upload(
     .await
 }
 
+/// Uploads track `track` of the three-speaker fixture (a WAV) under the label `speaker`.
+pub async fn upload_track(
+    app: &TestApp,
+    s: &Session,
+    meeting: &str,
+    track: usize,
+    speaker: &str,
+) -> reqwest::Response {
+    let (tracks, _) = speech::three_tracks();
+    upload(
+        app,
+        s,
+        meeting,
+        &format!("?speaker={speaker}"),
+        "audio/wav",
+        std::fs::read(&tracks[track].1).unwrap(),
+    )
+    .await
+}
+
 /// Polls a job until it ends; fails with its state on timeout.
 pub async fn wait_job(app: &TestApp, s: &Session, job: &str, limit: Duration) -> Value {
     let start = Instant::now();
@@ -262,7 +282,6 @@ async fn events_stream_job_progress_and_segments_as_they_are_produced() {
     let app = app().await;
     let s = app.register("speech-events@example.com", "Speech").await;
     let id = meeting(&app, &s, json!({"title": "Events"})).await;
-    let (tracks, _) = speech::three_tracks();
     let r = app
         .client
         .get(app.url(&format!("/api/v1/meetings/{id}/events")))
@@ -278,15 +297,7 @@ async fn events_stream_job_progress_and_segments_as_they_are_produced() {
             .starts_with("text/event-stream")
     );
     let mut body = r.bytes_stream();
-    let r = upload(
-        &app,
-        &s,
-        &id,
-        "?speaker=Alice",
-        "audio/wav",
-        std::fs::read(&tracks[0].1).unwrap(),
-    )
-    .await;
+    let r = upload_track(&app, &s, &id, 0, "Alice").await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let mut text = String::new();
     let deadline = Instant::now() + Duration::from_secs(600);
