@@ -3,7 +3,8 @@
 //! # Pipeline
 //!
 //! 1. **Voice activity** (`vad`, on by default): an energy detector with hysteresis finds the
-//!    speech regions; long silences are cut out and the regions concatenated. A map from the
+//!    speech regions (a region whose energy is steady — a fan, swelling room noise, a held chord
+//!    — is not speech); long silences are cut out and the regions concatenated. A map from the
 //!    concatenation back to the original audio turns every timestamp into original time.
 //! 2. **Log-mel** (`mel`): 16 kHz PCM → 80 (or 128) mel bins every 10 ms, exactly as
 //!    faster-whisper's front end (the audio and one hop of zeros, Hann window of 400, reflect
@@ -30,7 +31,13 @@
 //!    (`tests/engine/parity.rs`) runs faster-whisper (CTranslate2, float32, greedy, no VAD) on
 //!    the same recordings and requires every window's prompt and tokens to match, allowing only
 //!    a choice between two tokens within rounding of a tie.
-//! 7. **Language**: English-only checkpoints (`*.en`) always transcribe English. Multilingual
+//! 7. **The hallucination gate** (`gate`): a piece of text with no word in it (`. .`, `♪`,
+//!    `[Music]`) is dropped, and so is one from a window the model judged to have no speech
+//!    but decoded confidently (the "you" Whisper writes on silence) unless the audio under it
+//!    looks like speech to the energy detector. With the VAD and the no-speech rule, a minute of
+//!    digital silence, room noise, fan noise or music-like tones yields no segment, with or
+//!    without the VAD (`tests/engine/silence.rs`); the rule is spelled out in the module docs.
+//! 8. **Language**: English-only checkpoints (`*.en`) always transcribe English. Multilingual
 //!    checkpoints use the given language or detect it from the first window (a softmax over the
 //!    language tokens at the start-of-transcript position), and prompt with
 //!    `<|startoftranscript|><|lang|><|transcribe|>`. Only the English-only tiny.en checkpoint is
@@ -73,6 +80,7 @@ mod checkpoint;
 #[doc(hidden)]
 pub mod ct2;
 mod error;
+mod gate;
 mod hf;
 mod kernels;
 mod logits;

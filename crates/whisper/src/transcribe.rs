@@ -5,6 +5,7 @@
 use std::ops::ControlFlow;
 
 use crate::error::{Result, WhisperError};
+use crate::gate::Gate;
 use crate::mel::{HOP, N_FRAMES, SAMPLE_RATE};
 use crate::search::{SearchTokens, WindowRequest, WindowResult, compression_ratio, decode_window};
 use crate::vad::{TimeMap, speech_regions};
@@ -44,6 +45,7 @@ pub(crate) fn run(
             }
         })
         .collect();
+    let gate = Gate::new(&clean, opts.no_speech_threshold);
     let (audio, map) = if opts.vad {
         TimeMap::concatenate(&clean, &speech_regions(&clean))
     } else {
@@ -204,12 +206,19 @@ pub(crate) fn run(
             if text.is_empty() || start == end {
                 continue;
             }
-            all_tokens.extend_from_slice(toks);
             let start = map
                 .start_to_original(start, end)
                 .max(last_end)
                 .min(duration);
             let end = map.to_original(end, true).max(start).min(duration);
+            // No words, or words the model heard in silence: not speech (see `gate`).
+            if gate
+                .check(&text, start, end, result.no_speech_prob)
+                .is_err()
+            {
+                continue;
+            }
+            all_tokens.extend_from_slice(toks);
             last_end = end;
             let segment = Segment {
                 start,

@@ -6,8 +6,11 @@
 //! ends after one second below a threshold 6 dB lower (the hysteresis keeps quiet syllables and
 //! short pauses inside a region). Regions shorter than 250 ms are dropped, the rest are padded by
 //! 400 ms on each side and merged where they touch — faster-whisper's Silero defaults, with an
-//! energy detector in place of the neural one. Loud non-speech (music, noise) is kept: the
-//! decoder's no-speech probability handles it. A recording with no quiet stretch is one region.
+//! energy detector in place of the neural one. A region whose energy is steady (less than
+//! [`MIN_REGION_SPREAD_DB`] between its 10th and 90th percentile frames: noise swelling past the
+//! threshold, a fan, a held chord) is not speech and is dropped; loud sound that varies (music
+//! with drums, typing) is kept, and the decoder's no-speech probability and the hallucination
+//! gate (`gate`) handle it. A loud recording with no quiet stretch is one region.
 
 /// One stretch of speech, in samples of the original audio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,20 +26,48 @@ const MIN_SPEECH_FRAMES: usize = 8; // 240 ms
 const MIN_SILENCE_FRAMES: usize = 34; // ~1 s
 const PAD_SAMPLES: usize = 6400; // 400 ms
 
-/// Find the speech regions of 16 kHz `pcm`.
-pub fn speech_regions(pcm: &[f32]) -> Vec<SpeechRegion> {
-    let energies: Vec<f32> = pcm
-        .chunks(FRAME)
+/// Samples per energy frame (30 ms at 16 kHz).
+pub const FRAME_SAMPLES: usize = FRAME;
+
+/// The smallest spread (90th − 10th percentile of its frame energies) of a speech region, dB.
+/// Speech dips between syllables and words; noise that swells past the threshold, a fan or a
+/// held chord does not. Measured: espeak-ng sentences 33–35 dB (with the room noise around
+/// them), swells of pink room noise 5.5–7.7 dB, steady brown noise about 5 dB, chords 0.5–2 dB.
+pub const MIN_REGION_SPREAD_DB: f32 = 12.0;
+
+/// The energy of every 30-ms frame of 16 kHz `pcm`, in dBFS.
+pub fn frame_energies(pcm: &[f32]) -> Vec<f32> {
+    pcm.chunks(FRAME)
         .map(|f| {
             let power =
                 f.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>() / f.len().max(1) as f64;
             (10.0 * (power + 1e-12).log10()) as f32
         })
-        .collect();
+        .collect()
+}
+
+/// The spread between the 10th and 90th percentile of `frames` (energies in dB).
+pub fn spread_db(frames: &[f32]) -> f32 {
+    if frames.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = frames.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let at = |q: usize| sorted[(sorted.len() - 1) * q / 10];
+    at(9) - at(1)
+}
+
+/// Find the speech regions of 16 kHz `pcm`.
+pub fn speech_regions(pcm: &[f32]) -> Vec<SpeechRegion> {
+    regions_of(&frame_energies(pcm), pcm.len())
+}
+
+/// The speech regions of audio of `len` samples whose frame energies are `energies`.
+pub fn regions_of(energies: &[f32], len: usize) -> Vec<SpeechRegion> {
     if energies.is_empty() {
         return Vec::new();
     }
-    let mut sorted = energies.clone();
+    let mut sorted = energies.to_vec();
     sorted.sort_by(f32::total_cmp);
     let floor = sorted[sorted.len() / 10];
     let high = (floor + 10.0).clamp(-60.0, -35.0);
@@ -72,11 +103,13 @@ pub fn speech_regions(pcm: &[f32]) -> Vec<SpeechRegion> {
 
     let mut regions: Vec<SpeechRegion> = Vec::new();
     for (s, e) in frames {
-        if e.saturating_sub(s) < MIN_SPEECH_FRAMES {
+        if e.saturating_sub(s) < MIN_SPEECH_FRAMES
+            || spread_db(&energies[s..e]) < MIN_REGION_SPREAD_DB
+        {
             continue;
         }
         let start = (s * FRAME).saturating_sub(PAD_SAMPLES);
-        let end = (e * FRAME + PAD_SAMPLES).min(pcm.len());
+        let end = (e * FRAME + PAD_SAMPLES).min(len);
         match regions.last_mut() {
             Some(prev) if start <= prev.end => prev.end = prev.end.max(end),
             _ => regions.push(SpeechRegion { start, end }),
@@ -171,11 +204,20 @@ mod tests {
             .collect()
     }
 
+    /// Syllables: a loud tone 150 ms on, 150 ms off.
+    fn syllables(secs: f32) -> Vec<f32> {
+        tone(secs)
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| if (i / 2400) % 2 == 0 { t } else { 0.0 })
+            .collect()
+    }
+
     #[test]
     fn silence_between_speech_is_skipped_and_times_map_back() {
-        let mut pcm = tone(2.0);
+        let mut pcm = syllables(2.0);
         pcm.extend(vec![0.0; 16000 * 5]);
-        pcm.extend(tone(3.0));
+        pcm.extend(syllables(3.0));
         let regions = speech_regions(&pcm);
         assert_eq!(regions.len(), 2, "{regions:?}");
         assert_eq!(regions[0].start, 0);
@@ -201,6 +243,47 @@ mod tests {
         assert!((map.start_to_original(seam - 0.3, seam + 2.0) - second_start).abs() < 1e-6);
         let early = map.start_to_original(seam - 0.3, seam - 0.1);
         assert!(early < regions[0].end as f64 / 16000.0, "{early}");
+    }
+
+    fn noise(secs: f32, state: &mut u32) -> Vec<f32> {
+        (0..(secs * 16000.0) as usize)
+            .map(|i| {
+                *state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let w = (*state >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0;
+                // About −51 dBFS, swelling by 14 dB with a 5-s period.
+                let swell = 1.0 + 0.7 * (i as f32 / 16000.0 * 0.4 * std::f32::consts::PI).sin();
+                0.005 * swell * w
+            })
+            .collect()
+    }
+
+    #[test]
+    fn swelling_noise_is_not_speech_but_a_voice_over_it_is() {
+        let mut state = 11u32;
+        let mut pcm = noise(30.0, &mut state);
+        assert!(
+            speech_regions(&pcm).is_empty(),
+            "{:?}",
+            speech_regions(&pcm)
+        );
+        // Syllables: 150 ms of a loud tone every 300 ms, for 2 s.
+        let at = pcm.len();
+        let voice: Vec<f32> = noise(2.0, &mut state)
+            .iter()
+            .zip(tone(2.0))
+            .enumerate()
+            .map(|(i, (n, t))| if (i / 2400) % 2 == 0 { n + t } else { *n })
+            .collect();
+        pcm.extend(voice);
+        pcm.extend(noise(10.0, &mut state));
+        let regions = speech_regions(&pcm);
+        assert_eq!(regions.len(), 1, "{regions:?}");
+        assert!(
+            regions[0].start <= at && regions[0].end >= at + 30000,
+            "{regions:?}"
+        );
+        // A steady loud sound (a held chord) is not speech either.
+        assert!(speech_regions(&tone(10.0)).is_empty());
     }
 
     #[test]

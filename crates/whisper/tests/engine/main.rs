@@ -7,5 +7,6 @@ mod audio;
 mod loaders;
 mod parity;
 mod parser;
+mod silence;
 mod support;
 mod transcription;

@@ -139,12 +139,13 @@ fn a_long_silence_between_speech_produces_no_text() {
 }
 
 #[test]
-fn silence_alone_yields_no_segments_with_vad_and_only_flagged_ones_without() {
+fn silence_alone_yields_no_segments_with_or_without_the_vad() {
     let pcm = faint_noise(35.0);
     let t = run(&pcm, &DecodeOptions::default());
     assert!(t.segments.is_empty(), "hallucinated {:#?}", t.segments);
     // Without the VAD, Whisper's own rule keeps a confidently decoded "you" in a window it
-    // thinks has no speech (as OpenAI's and faster-whisper's do); it is at least flagged.
+    // thinks has no speech (as OpenAI's and faster-whisper's do); the gate drops it, as there is
+    // no speech-like sound under it.
     let t = run(
         &pcm,
         &DecodeOptions {
@@ -152,12 +153,7 @@ fn silence_alone_yields_no_segments_with_vad_and_only_flagged_ones_without() {
             ..DecodeOptions::default()
         },
     );
-    assert_well_formed(&t);
-    assert!(
-        t.segments.iter().all(|s| s.no_speech_prob > 0.6),
-        "{:#?}",
-        t.segments
-    );
+    assert!(t.segments.is_empty(), "hallucinated {:#?}", t.segments);
     let t = run(&[], &DecodeOptions::default());
     assert!(t.segments.is_empty() && t.duration == 0.0);
 }
