@@ -118,7 +118,8 @@ async fn field_bench(iters: usize) -> Result<()> {
         .authorize::<MeetingsRead>()
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let meeting = core
-        .create_meeting(
+        .meetings()
+        .create(
             &scope,
             &NewMeeting {
                 title: "Quarterly planning".into(),

@@ -249,6 +249,15 @@ impl Core {
     }
 }
 
+/// The services, one per area, each in its own module: a method is found by its area
+/// (`core.meetings().delete(&scope, id)`). Each borrows the `Core` it came from.
+impl Core {
+    /// Meetings: create, read, list, update, delete (`meetings/`).
+    pub fn meetings(&self) -> meetings::Meetings<'_> {
+        meetings::Meetings { core: self }
+    }
+}
+
 /// A queue failure is a storage failure to the caller.
 pub(crate) fn jobs_error(e: meetvault_jobs::QueueError) -> CoreError {
     match e {

@@ -225,7 +225,7 @@ impl Core {
         meeting: MeetingId,
         format: ExportFormat,
     ) -> Result<String, CoreError> {
-        let meeting_view = self.meeting(scope, meeting).await?;
+        let meeting_view = self.meetings().get(scope, meeting).await?;
         let row = self.meeting_row(scope, meeting).await?;
         let segments: Vec<meetvault_stt::Segment> = self
             .transcript_of(scope, &row)

@@ -30,7 +30,7 @@ pub async fn create_meeting(
     Auth(scope, ..): Auth<perm::MeetingsWrite>,
     ApiJson(body): ApiJson<NewMeeting>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let view = app.core.create_meeting(&scope, &body.into()).await?;
+    let view = app.core.meetings().create(&scope, &body.into()).await?;
     Ok((StatusCode::CREATED, ApiJson(Meeting::from(view))))
 }
 
@@ -85,7 +85,7 @@ pub async fn list_meetings(
         limit: q.limit,
     };
     Ok(ApiJson(MeetingPage::from(
-        app.core.list_meetings(&scope, &filter).await?,
+        app.core.meetings().list(&scope, &filter).await?,
     )))
 }
 
@@ -100,7 +100,7 @@ pub async fn patch_meeting(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     Ok(ApiJson(Meeting::from(
-        app.core.update_meeting(&scope, id, &body.into()).await?,
+        app.core.meetings().update(&scope, id, &body.into()).await?,
     )))
 }
 
@@ -113,7 +113,7 @@ pub async fn get_meeting(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    Ok(ApiJson(Meeting::from(app.core.meeting(&scope, id).await?)))
+    Ok(ApiJson(Meeting::from(app.core.meetings().get(&scope, id).await?)))
 }
 
 /// Deletes a meeting by destroying its keys (crypto-shredding), then its rows and blobs.
@@ -125,7 +125,7 @@ pub async fn delete_meeting(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    app.core.delete_meeting(&scope, id).await?;
+    app.core.meetings().delete(&scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
