@@ -135,10 +135,10 @@ async fn field_bench(iters: usize) -> Result<()> {
             text: "so the plan for next quarter is to ship the recorder first and then the summaries, agreed?".into(),
         })
         .collect();
-    core.add_segments(&scope, meeting.id, &segments).await?;
+    core.transcripts().add_segments(&scope, meeting.id, &segments).await?;
     let (org, id) = (scope.org_id().uuid(), meeting.id.uuid());
     // Warm the pool, page cache and key caches.
-    core.transcript(&reader, meeting.id).await?;
+    core.transcripts().get(&reader, meeting.id).await?;
     core.db_for_tests().segments(org, id).await?;
     let (mut enc, mut raw) = (Vec::new(), Vec::new());
     for _ in 0..iters {
@@ -147,7 +147,7 @@ async fn field_bench(iters: usize) -> Result<()> {
         raw.push(start.elapsed());
         anyhow::ensure!(rows.len() == SEGMENTS);
         let start = Instant::now();
-        let read = core.transcript(&reader, meeting.id).await?;
+        let read = core.transcripts().get(&reader, meeting.id).await?;
         enc.push(start.elapsed());
         anyhow::ensure!(read.len() == SEGMENTS);
     }

@@ -256,6 +256,16 @@ impl Core {
     pub fn meetings(&self) -> meetings::Meetings<'_> {
         meetings::Meetings { core: self }
     }
+
+    /// A meeting's recordings: upload, list, read (`meetings/recordings.rs`).
+    pub fn recordings(&self) -> meetings::Recordings<'_> {
+        meetings::Recordings { core: self }
+    }
+
+    /// A meeting's transcript: import segments, read, export (`meetings/transcript.rs`).
+    pub fn transcripts(&self) -> meetings::Transcripts<'_> {
+        meetings::Transcripts { core: self }
+    }
 }
 
 /// A queue failure is a storage failure to the caller.

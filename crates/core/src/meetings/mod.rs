@@ -26,7 +26,7 @@ use crate::ids::{MeetingId, UserId, WorkspaceId};
 use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
-pub use recordings::{RecordingView, UploadOptions};
+pub use recordings::{RecordingView, Recordings, UploadOptions};
 
 /// The decoder's hint for an uploaded file's name.
 pub(crate) fn upload_hint(filename: Option<&str>) -> meetvault_audio::Hint {
@@ -37,7 +37,7 @@ pub(crate) fn upload_hint(filename: Option<&str>) -> meetvault_audio::Hint {
 pub(crate) fn recordings_hint(content_type: &str) -> meetvault_audio::Hint {
     recordings::hint(None, content_type)
 }
-pub use transcript::{NewSegment, SegmentView, TrackSegment};
+pub use transcript::{NewSegment, SegmentView, TrackSegment, Transcripts};
 
 #[derive(Debug, Clone)]
 pub struct NewParticipant {
