@@ -184,10 +184,6 @@ impl Core {
         &self.inner.queue
     }
 
-    pub fn events(&self) -> &events::EventHub {
-        &self.inner.events
-    }
-
     /// The rules for URLs users enter (transcription providers), from `outbound.allow_hosts`.
     pub fn outbound(&self) -> &meetvault_outbound::Policy {
         &self.inner.outbound
@@ -265,6 +261,11 @@ impl Core {
     /// A meeting's transcript: import segments, read, export (`meetings/transcript.rs`).
     pub fn transcripts(&self) -> meetings::Transcripts<'_> {
         meetings::Transcripts { core: self }
+    }
+
+    /// Meeting event streams: head, resumption, pages, wake-ups (`events.rs`).
+    pub fn events(&self) -> events::Events<'_> {
+        events::Events { core: self }
     }
 }
 

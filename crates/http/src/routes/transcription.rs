@@ -114,7 +114,8 @@ impl Watch {
         match self
             .app
             .core
-            .meeting_events(&self.scope, self.meeting, self.after)
+            .events()
+            .page(&self.scope, self.meeting, self.after)
             .await
         {
             Ok(page) => {
@@ -201,17 +202,17 @@ pub async fn meeting_events(
     // (pruned, or a number never handed out) — starts with the jobs as they are, and the
     // sequence number it starts after as a bare `id` (so a reconnect resumes from there).
     let resume = match resume {
-        Some(after) if app.core.can_resume(&scope, after).await? => Some(after),
+        Some(after) if app.core.events().can_resume(&scope, after).await? => Some(after),
         _ => None,
     };
     let (after, more, pending) = match resume {
         Some(after) => {
-            let page = app.core.meeting_events(&scope, id, after).await?;
+            let page = app.core.events().page(&scope, id, after).await?;
             let missed = page.events.into_iter().map(|(seq, e)| sse(Some(seq), e));
             (page.next_after, page.more, missed.collect())
         }
         None => {
-            let head = app.core.event_head(&scope).await?;
+            let head = app.core.events().head(&scope).await?;
             let jobs = app.core.watch_meeting(&scope, id).await?;
             let mut pending: std::collections::VecDeque<Event> =
                 jobs.iter().map(|j| sse(None, job_event(j))).collect();
