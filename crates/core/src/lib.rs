@@ -267,6 +267,11 @@ impl Core {
     pub fn events(&self) -> events::Events<'_> {
         events::Events { core: self }
     }
+
+    /// Transcription jobs: queue, read, watch (`transcription/`).
+    pub fn transcription(&self) -> transcription::Transcription<'_> {
+        transcription::Transcription { core: self }
+    }
 }
 
 /// A queue failure is a storage failure to the caller.

@@ -38,7 +38,7 @@ pub async fn get_job(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<JobId>(&id)?;
-    Ok(ApiJson(Job::from(app.core.job(&scope, id).await?)))
+    Ok(ApiJson(Job::from(app.core.transcription().job(&scope, id).await?)))
 }
 
 /// Queues transcription of every recording of the meeting again (after changing its settings).
@@ -50,7 +50,7 @@ pub async fn transcribe_meeting(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    let jobs = app.core.transcribe_meeting(&scope, id).await?;
+    let jobs = app.core.transcription().transcribe(&scope, id).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(JobsQueued { jobs })))
 }
 
@@ -213,7 +213,7 @@ pub async fn meeting_events(
         }
         None => {
             let head = app.core.events().head(&scope).await?;
-            let jobs = app.core.watch_meeting(&scope, id).await?;
+            let jobs = app.core.transcription().watch_meeting(&scope, id).await?;
             let mut pending: std::collections::VecDeque<Event> =
                 jobs.iter().map(|j| sse(None, job_event(j))).collect();
             pending.push_front(Event::default().id(head.to_string()));
