@@ -194,22 +194,6 @@ impl Core {
         std::time::Duration::from_secs(self.config().server.body_idle_timeout_secs)
     }
 
-    /// Watches a streamed request body that is parsed before it is stored (multipart): at most
-    /// `max` bytes, no silence longer than `server.body_idle_timeout_secs`.
-    pub fn watch_body<S>(
-        &self,
-        body: S,
-        max: u64,
-    ) -> (
-        intake::Intake,
-        impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + use<S>,
-    )
-    where
-        S: futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send,
-    {
-        intake::Intake::watch(body, max, self.body_idle_timeout())
-    }
-
     /// The local transcription engine (its model loads on first use).
     pub fn engine(&self) -> &transcription::LocalEngine {
         &self.inner.engine
@@ -271,6 +255,11 @@ impl Core {
     /// Transcription jobs: queue, read, watch (`transcription/`).
     pub fn transcription(&self) -> transcription::Transcription<'_> {
         transcription::Transcription { core: self }
+    }
+
+    /// The OpenAI-compatible endpoint: waiting line, intake, ad-hoc runs (`endpoint.rs`).
+    pub fn endpoint(&self) -> endpoint::Endpoint<'_> {
+        endpoint::Endpoint { core: self }
     }
 }
 

@@ -315,8 +315,8 @@ pub async fn openai_transcriptions(
             expected: "multipart/form-data",
         })?;
     // A place in the line before a byte of the body is read: a busy server answers at once.
-    let place = app.core.endpoint_place().await?;
-    let (intake, raw) = app.core.watch_body(
+    let place = app.core.endpoint().place().await?;
+    let (intake, raw) = app.core.endpoint().watch_body(
         body.into_data_stream().map_err(std::io::Error::other),
         MAX_ENDPOINT_FILE + FORM_FIELDS,
     );
@@ -353,6 +353,7 @@ pub async fn openai_transcriptions(
                 });
                 let staged = app
                     .core
+                    .endpoint()
                     .stage_audio(&scope, &place, bytes, MAX_ENDPOINT_FILE)
                     .await
                     .map_err(|e| blame(e.into()))?;
@@ -361,7 +362,7 @@ pub async fn openai_transcriptions(
             "language" => {
                 let text = field.text().await.map_err(|e| blame(bad(e)))?;
                 // Checked as soon as it arrives, so a bad one is refused before the file.
-                language = app.core.endpoint_language(Some(text)).await?;
+                language = app.core.endpoint().language(Some(text)).await?;
             }
             "response_format" => {
                 format = field.text().await.map_err(|e| blame(bad(e)))?.parse()?;
@@ -391,6 +392,7 @@ pub async fn openai_transcriptions(
     })?;
     let out = app
         .core
+        .endpoint()
         .transcribe_now(&scope, place, file, filename.as_deref(), language)
         .await?;
     format.render(&out)
