@@ -261,6 +261,11 @@ impl Core {
     pub fn endpoint(&self) -> endpoint::Endpoint<'_> {
         endpoint::Endpoint { core: self }
     }
+
+    /// The installation's identity (`instance.rs`).
+    pub fn instance(&self) -> instance::Instance<'_> {
+        instance::Instance { core: self }
+    }
 }
 
 /// A queue failure is a storage failure to the caller.
