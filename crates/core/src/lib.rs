@@ -266,6 +266,11 @@ impl Core {
     pub fn instance(&self) -> instance::Instance<'_> {
         instance::Instance { core: self }
     }
+
+    /// The organization: settings, members, workspaces, invitations (`org.rs`).
+    pub fn org(&self) -> org::Org<'_> {
+        org::Org { core: self }
+    }
 }
 
 /// A queue failure is a storage failure to the caller.
