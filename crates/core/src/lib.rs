@@ -271,6 +271,12 @@ impl Core {
     pub fn org(&self) -> org::Org<'_> {
         org::Org { core: self }
     }
+
+    /// The audit log's reads: entries, proofs, exports, checkpoints, verification
+    /// (`audit/`); appends go through `audit`, inside core.
+    pub fn audit_log(&self) -> audit::AuditLog<'_> {
+        audit::AuditLog { core: self }
+    }
 }
 
 /// A queue failure is a storage failure to the caller.

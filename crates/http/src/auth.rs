@@ -76,7 +76,8 @@ async fn audit_refused(
     let what = format!("{} {route}", parts.method);
     Ok(state
         .core
-        .audit_refused_request(principal, &meta, reason, what)
+        .audit_log()
+        .refused_request(principal, &meta, reason, what)
         .await?)
 }
 
