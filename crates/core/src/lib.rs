@@ -277,6 +277,16 @@ impl Core {
     pub fn audit_log(&self) -> audit::AuditLog<'_> {
         audit::AuditLog { core: self }
     }
+
+    /// Encryption at rest: status, zero-access, KMS key, rotation, shredding (`vault/`).
+    pub fn encryption(&self) -> vault::Encryption<'_> {
+        vault::Encryption { core: self }
+    }
+
+    /// A user's stored secrets (`vault/content.rs`).
+    pub fn secrets(&self) -> vault::Secrets<'_> {
+        vault::Secrets { core: self }
+    }
 }
 
 /// A queue failure is a storage failure to the caller.

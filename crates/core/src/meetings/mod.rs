@@ -406,7 +406,8 @@ impl Meetings<'_> {
         check_participants(&new.participants)?;
         let language = check_language(&new.language)?;
         let owner = scope.user_id().uuid();
-        let transcription = self.core
+        let transcription = self
+            .core
             .settle_transcription(scope, owner, &new.transcription)
             .await?;
         let workspace = self.core.workspace_of(scope, new.workspace_id).await?;
@@ -432,10 +433,14 @@ impl Meetings<'_> {
         let rows = encrypt_participants(&key, kref, org, id, &new.participants);
         let created = outbox_event(org, &DomainEvent::MeetingCreated(meeting_ref(&row)), None)?;
         if let Err(e) = self.core.db().insert_meeting(&row, &rows, &[created]).await {
-            self.core.shred_meeting_keys(org, id).await?;
+            self.core
+                .encryption()
+                .shred_meeting_keys(org.into(), id.into())
+                .await?;
             return Err(e.into());
         }
-        self.core.audit(Event::by(scope, AuditAction::MeetingCreate).resource(id))
+        self.core
+            .audit(Event::by(scope, AuditAction::MeetingCreate).resource(id))
             .await?;
         self.meeting_view(scope, &row).await
     }
@@ -497,7 +502,8 @@ impl Meetings<'_> {
             return Err(CoreError::invalid("from", "must be before `to`"));
         }
         let before = q.cursor.as_deref().map(decode_cursor).transpose()?;
-        let rows = self.core
+        let rows = self
+            .core
             .db()
             .meetings_page(&MeetingQuery {
                 org_id: scope.org_id().uuid(),
@@ -564,7 +570,11 @@ impl Meetings<'_> {
         }
         let language = patch.language.as_ref().map(check_language).transpose()?;
         let transcription = match &patch.transcription {
-            Some(t) => Some(self.core.settle_transcription(scope, row.owner_id, t).await?),
+            Some(t) => Some(
+                self.core
+                    .settle_transcription(scope, row.owner_id, t)
+                    .await?,
+            ),
             None => None,
         };
         if let Some(ws) = patch.workspace_id {
@@ -573,7 +583,10 @@ impl Meetings<'_> {
         let needs_key = title.is_some() || patch.participants.is_some();
         let mut participants = None;
         if needs_key {
-            let (kref, key) = self.core.meeting_write_key(org, row.id, row.owner_id).await?;
+            let (kref, key) = self
+                .core
+                .meeting_write_key(org, row.id, row.owner_id)
+                .await?;
             if let Some(title) = title {
                 row.title = envelope::encrypt(
                     &key,
@@ -601,7 +614,8 @@ impl Meetings<'_> {
             &DomainEvent::MeetingUpdated(meeting_ref(&row)),
             None,
         )?;
-        if !self.core
+        if !self
+            .core
             .db()
             .update_meeting(&row, participants.as_deref(), &[updated])
             .await?
@@ -609,7 +623,8 @@ impl Meetings<'_> {
             return Err(CoreError::NotFound("meeting"));
         }
         self.core.events().wake(row.id);
-        self.core.audit(Event::by(scope, AuditAction::MeetingUpdate).resource(row.id))
+        self.core
+            .audit(Event::by(scope, AuditAction::MeetingUpdate).resource(row.id))
             .await?;
         self.meeting_view(scope, &row).await
     }
@@ -625,16 +640,24 @@ impl Meetings<'_> {
         // Only whether it exists: the row itself comes from the reach check below.
         if self.core.db().meeting(org, meeting.uuid()).await?.is_none() {
             // Already gone; make sure no key survived an interrupted earlier delete.
-            self.core.shred_meeting_keys(org, meeting.uuid()).await?;
+            self.core
+                .encryption()
+                .shred_meeting_keys(org.into(), meeting)
+                .await?;
             return Err(CoreError::NotFound("meeting"));
         }
         let row = self.core.meeting_row(scope, meeting).await?;
-        self.core.queue()
+        self.core
+            .queue()
             .cancel_for(org, row.id)
             .await
             .map_err(crate::jobs_error)?;
         let recordings = self.core.db().recordings(org, row.id).await?;
-        let destroyed = self.core.shred_meeting_keys(org, row.id).await?;
+        let destroyed = self
+            .core
+            .encryption()
+            .shred_meeting_keys(org.into(), row.id.into())
+            .await?;
         let deleted = outbox_event(
             org,
             &DomainEvent::MeetingDeleted {
@@ -642,7 +665,10 @@ impl Meetings<'_> {
             },
             None,
         )?;
-        self.core.db().delete_meeting(org, row.id, &[deleted]).await?;
+        self.core
+            .db()
+            .delete_meeting(org, row.id, &[deleted])
+            .await?;
         self.core.events().wake(row.id);
         for r in recordings {
             // The blob is unreadable already (its key is gone); a failed delete is retried.

@@ -67,7 +67,8 @@ impl super::Transcription<'_> {
         let mut jobs = Vec::new();
         for rec in self.core.db().recordings(row.org_id, row.id).await? {
             jobs.push(
-                self.core.enqueue_transcription(row.org_id, row.id, rec.id)
+                self.core
+                    .enqueue_transcription(row.org_id, row.id, rec.id)
                     .await?,
             );
         }
@@ -77,7 +78,8 @@ impl super::Transcription<'_> {
                 "the meeting has no recording to transcribe; upload one first",
             ));
         }
-        self.core.audit(crate::audit::Event::by(scope, AuditAction::MeetingTranscribe).resource(row.id))
+        self.core
+            .audit(crate::audit::Event::by(scope, AuditAction::MeetingTranscribe).resource(row.id))
             .await?;
         Ok(jobs)
     }
@@ -311,7 +313,8 @@ impl Core {
             ));
         };
         let key = self
-            .secret_value(row.org_id, owner, secret_name)
+            .secrets()
+            .value(row.org_id.into(), owner.into(), secret_name)
             .await
             .map_err(core_to_job)?
             .ok_or_else(|| {
