@@ -100,6 +100,7 @@ async fn field_bench(iters: usize) -> Result<()> {
         .await
         .context("opening the core")?;
     let outcome = core
+        .identity()
         .register(RegisterRequest {
             email: "bench@example.com".into(),
             password: "kq8#vLm2pX9z-Tq4w".into(),
@@ -109,6 +110,7 @@ async fn field_bench(iters: usize) -> Result<()> {
         })
         .await?;
     let principal = core
+        .identity()
         .authenticate_session(outcome.token.expose(), RequestMeta::default())
         .await?;
     let scope = principal
@@ -135,7 +137,9 @@ async fn field_bench(iters: usize) -> Result<()> {
             text: "so the plan for next quarter is to ship the recorder first and then the summaries, agreed?".into(),
         })
         .collect();
-    core.transcripts().add_segments(&scope, meeting.id, &segments).await?;
+    core.transcripts()
+        .add_segments(&scope, meeting.id, &segments)
+        .await?;
     let (org, id) = (scope.org_id().uuid(), meeting.id.uuid());
     // Warm the pool, page cache and key caches.
     core.transcripts().get(&reader, meeting.id).await?;

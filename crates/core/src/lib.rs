@@ -232,6 +232,17 @@ impl Core {
 /// The services, one per area, each in its own module: a method is found by its area
 /// (`core.meetings().delete(&scope, id)`). Each borrows the `Core` it came from.
 impl Core {
+    /// Accounts and credentials: registration, login, sessions, passwords, TOTP, and
+    /// authenticating a request (`auth/`).
+    pub fn identity(&self) -> auth::Identity<'_> {
+        auth::Identity { core: self }
+    }
+
+    /// API keys and support-access keys (`auth/keys.rs`).
+    pub fn api_keys(&self) -> auth::ApiKeys<'_> {
+        auth::ApiKeys { core: self }
+    }
+
     /// Meetings: create, read, list, update, delete (`meetings/`).
     pub fn meetings(&self) -> meetings::Meetings<'_> {
         meetings::Meetings { core: self }

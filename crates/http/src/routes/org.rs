@@ -52,7 +52,9 @@ pub async fn list_members(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MembersManage>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(MemberList::from(app.core.org().members(&scope).await?)))
+    Ok(ApiJson(MemberList::from(
+        app.core.org().members(&scope).await?,
+    )))
 }
 
 /// Changes a member's organization role; it applies on their very next request.
@@ -242,6 +244,7 @@ pub async fn accept_invitation(
 ) -> Result<Response, ApiError> {
     let outcome = app
         .core
+        .identity()
         .accept_invitation(&token, &body.name, body.password, meta)
         .await?;
     super::auth::session_response(&app, outcome, StatusCode::CREATED)

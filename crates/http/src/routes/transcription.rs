@@ -38,7 +38,9 @@ pub async fn get_job(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<JobId>(&id)?;
-    Ok(ApiJson(Job::from(app.core.transcription().job(&scope, id).await?)))
+    Ok(ApiJson(Job::from(
+        app.core.transcription().job(&scope, id).await?,
+    )))
 }
 
 /// Queues transcription of every recording of the meeting again (after changing its settings).
@@ -100,7 +102,7 @@ impl Watch {
     /// the next tick.
     async fn read(&mut self, recheck: bool) -> Result<(), Event> {
         if recheck || self.checked.elapsed() >= Duration::from_secs(1) {
-            match self.app.core.recheck(&self.scope).await {
+            match self.app.core.identity().recheck(&self.scope).await {
                 Ok(scope) => {
                     self.scope = scope;
                     self.checked = Instant::now();
