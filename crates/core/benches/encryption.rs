@@ -100,6 +100,7 @@ async fn field_bench(iters: usize) -> Result<()> {
         .await
         .context("opening the core")?;
     let outcome = core
+        .identity()
         .register(RegisterRequest {
             email: "bench@example.com".into(),
             password: "kq8#vLm2pX9z-Tq4w".into(),
@@ -109,6 +110,7 @@ async fn field_bench(iters: usize) -> Result<()> {
         })
         .await?;
     let principal = core
+        .identity()
         .authenticate_session(outcome.token.expose(), RequestMeta::default())
         .await?;
     let scope = principal
@@ -118,7 +120,8 @@ async fn field_bench(iters: usize) -> Result<()> {
         .authorize::<MeetingsRead>()
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let meeting = core
-        .create_meeting(
+        .meetings()
+        .create(
             &scope,
             &NewMeeting {
                 title: "Quarterly planning".into(),
@@ -134,10 +137,12 @@ async fn field_bench(iters: usize) -> Result<()> {
             text: "so the plan for next quarter is to ship the recorder first and then the summaries, agreed?".into(),
         })
         .collect();
-    core.add_segments(&scope, meeting.id, &segments).await?;
+    core.transcripts()
+        .add_segments(&scope, meeting.id, &segments)
+        .await?;
     let (org, id) = (scope.org_id().uuid(), meeting.id.uuid());
     // Warm the pool, page cache and key caches.
-    core.transcript(&reader, meeting.id).await?;
+    core.transcripts().get(&reader, meeting.id).await?;
     core.db_for_tests().segments(org, id).await?;
     let (mut enc, mut raw) = (Vec::new(), Vec::new());
     for _ in 0..iters {
@@ -146,7 +151,7 @@ async fn field_bench(iters: usize) -> Result<()> {
         raw.push(start.elapsed());
         anyhow::ensure!(rows.len() == SEGMENTS);
         let start = Instant::now();
-        let read = core.transcript(&reader, meeting.id).await?;
+        let read = core.transcripts().get(&reader, meeting.id).await?;
         enc.push(start.elapsed());
         anyhow::ensure!(read.len() == SEGMENTS);
     }

@@ -42,15 +42,16 @@ async fn main() -> Result<()> {
         .context("opening the core")?;
     let params = core.hasher().params();
 
-    core.register(RegisterRequest {
-        email: EMAIL.to_owned(),
-        password: PASSWORD.to_owned(),
-        name: "Bench User".to_owned(),
-        org_name: "Bench Org".to_owned(),
-        meta: RequestMeta::default(),
-    })
-    .await
-    .context("registering the bench user")?;
+    core.identity()
+        .register(RegisterRequest {
+            email: EMAIL.to_owned(),
+            password: PASSWORD.to_owned(),
+            name: "Bench User".to_owned(),
+            org_name: "Bench Org".to_owned(),
+            meta: RequestMeta::default(),
+        })
+        .await
+        .context("registering the bench user")?;
 
     // One unmeasured round of each warms the pool, the page cache and the allocator.
     failed_login(&core, EMAIL, WRONG_PASSWORD).await?;
@@ -110,7 +111,7 @@ async fn main() -> Result<()> {
 /// A login that must fail as invalid credentials; its duration.
 async fn failed_login(core: &Core, email: &str, password: &str) -> Result<Duration> {
     let start = Instant::now();
-    let outcome = core.login(request(email, password)).await;
+    let outcome = core.identity().login(request(email, password)).await;
     let elapsed = start.elapsed();
     match outcome {
         Err(CoreError::InvalidCredentials) => Ok(elapsed),
@@ -123,7 +124,8 @@ async fn failed_login(core: &Core, email: &str, password: &str) -> Result<Durati
 /// A login that must succeed; its duration.
 async fn login(core: &Core, email: &str, password: &str) -> Result<Duration> {
     let start = Instant::now();
-    core.login(request(email, password))
+    core.identity()
+        .login(request(email, password))
         .await
         .with_context(|| format!("correct login as {email}"))?;
     Ok(start.elapsed())

@@ -85,27 +85,51 @@ pub struct AdHocTranscript {
     pub duration_secs: f64,
 }
 
-impl Core {
+/// The OpenAI-compatible transcription endpoint (`core.endpoint()`): a place in its waiting
+/// line, its body intake, and an ad-hoc transcription of the staged audio.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl Endpoint<'_> {
+    /// Watches a streamed request body that is parsed before it is stored (multipart): at most
+    /// `max` bytes, no silence longer than `server.body_idle_timeout_secs`.
+    pub fn watch_body<S>(
+        self,
+        body: S,
+        max: u64,
+    ) -> (
+        Intake,
+        impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + use<S>,
+    )
+    where
+        S: futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send,
+    {
+        Intake::watch(body, max, self.core.body_idle_timeout())
+    }
+
     /// Takes a place in the endpoint's waiting line (429 when full) and makes sure the local
     /// model is loaded (503 when it is not installed): both before the caller's body is read.
-    pub async fn endpoint_place(&self) -> Result<EndpointPlace, CoreError> {
-        let permit = self.engine().try_queue().ok_or(CoreError::RateLimited {
-            retry_after_secs: 10,
-        })?;
-        self.engine().model().await?;
+    pub async fn place(self) -> Result<EndpointPlace, CoreError> {
+        let permit = self
+            .core
+            .engine()
+            .try_queue()
+            .ok_or(CoreError::RateLimited {
+                retry_after_secs: 10,
+            })?;
+        self.core.engine().model().await?;
         Ok(EndpointPlace { _permit: permit })
     }
 
     /// The endpoint's `language`: one of Whisper's codes, and `en` when the installed model is
     /// English-only (422 naming the field otherwise).
-    pub async fn endpoint_language(
-        &self,
-        language: Option<String>,
-    ) -> Result<Option<String>, CoreError> {
+    pub async fn language(self, language: Option<String>) -> Result<Option<String>, CoreError> {
         let language = crate::meetings::check_language(&language)?;
         if let Some(code) = &language
             && crate::meetings::primary_language(code) != "en"
-            && !self.engine().model().await?.info().multilingual
+            && !self.core.engine().model().await?.info().multilingual
         {
             return Err(CoreError::invalid(
                 "language",
@@ -120,7 +144,7 @@ impl Core {
     /// `server.body_idle_timeout_secs` is stopped) into a temporary blob under a fresh key that
     /// is never stored. A refused or failed upload leaves no blob.
     pub async fn stage_audio<S>(
-        &self,
+        self,
         scope: &Scope<MeetingsWrite>,
         _place: &EndpointPlace,
         body: S,
@@ -137,9 +161,9 @@ impl Core {
         };
         let (encryptor, header) = StreamEncryptor::new(&key, kref, &staging_binding(org, id));
         let blob = BlobKey::parse(&format!("{STAGING_PREFIX}/{id}"))?;
-        let (intake, body) = Intake::watch(body, max, self.body_idle_timeout());
+        let (intake, body) = Intake::watch(body, max, self.core.body_idle_timeout());
         let mut staged = StagedAudio {
-            blobs: self.blobs().clone(),
+            blobs: self.core.blobs().clone(),
             blob: Some(blob.clone()),
             key,
             org,
@@ -147,6 +171,7 @@ impl Core {
             stored: 0,
         };
         match self
+            .core
             .blobs()
             .put_stream(&blob, encrypt_stream(encryptor, header, body))
             .await
@@ -165,38 +190,41 @@ impl Core {
     /// Transcribes a staged upload with the local engine. The temporary blob is deleted as soon
     /// as it is decoded; nothing is stored; the call is audited without content.
     pub async fn transcribe_now(
-        &self,
+        self,
         scope: &Scope<MeetingsWrite>,
         place: EndpointPlace,
         audio: StagedAudio,
         filename: Option<&str>,
         language: Option<String>,
     ) -> Result<AdHocTranscript, CoreError> {
-        let language = self.endpoint_language(language).await?;
-        let reader = self.staged_reader(&audio).await?;
+        let language = self.language(language).await?;
+        let reader = self.core.staged_reader(&audio).await?;
         let hint = crate::meetings::upload_hint(filename);
-        let limits = audio_limits(self.config());
+        let limits = audio_limits(self.core.config());
         let decoded = tokio::task::spawn_blocking(move || {
             meetvault_audio::decode_to_vec(reader, &hint, &limits)
         })
         .await;
         audio.discard().await;
         let (pcm, info) = decoded.map_err(CoreError::internal)?.map_err(audio_error)?;
-        let opts = decode_options(self.config(), None, language);
+        let opts = decode_options(self.core.config(), None, language);
         let transcript = self
+            .core
             .engine()
             .run(pcm, opts, |_| ControlFlow::Continue(()))
             .await?;
         drop(place);
         let mut event = crate::audit::Event::by(scope, AuditAction::TranscriptionApi);
         event.reason = Some("local");
-        self.audit(event).await?;
+        self.core.audit(event).await?;
         Ok(AdHocTranscript {
             transcript,
             duration_secs: info.duration_secs,
         })
     }
+}
 
+impl Core {
     /// Opens a staged upload for decoding (synchronous reads, for a blocking thread).
     async fn staged_reader(&self, audio: &StagedAudio) -> Result<BlobReader, CoreError> {
         let blob = audio

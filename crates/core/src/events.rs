@@ -356,25 +356,42 @@ pub struct EventPage {
     pub more: bool,
 }
 
-impl Core {
+/// A meeting's event stream (`core.events()`): where a new stream starts, whether one can
+/// resume, the next page of a meeting's events, and this instance's wake-ups.
+#[derive(Debug, Clone, Copy)]
+pub struct Events<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl Events<'_> {
+    /// A receiver woken when an event about `meeting` is appended on this instance.
+    pub fn subscribe(self, meeting: MeetingId) -> broadcast::Receiver<()> {
+        self.core.inner.events.subscribe(meeting)
+    }
+
+    /// Wakes the meeting's listeners on this instance.
+    pub(crate) fn wake(self, meeting: Uuid) {
+        self.core.inner.events.wake(meeting)
+    }
+
     /// The last event number of the caller's org: a new stream starts after it.
-    pub async fn event_head(&self, scope: &Scope<MeetingsRead>) -> Result<i64, CoreError> {
-        Ok(self.db().last_event_seq(scope.org_id().uuid()).await?)
+    pub async fn head(self, scope: &Scope<MeetingsRead>) -> Result<i64, CoreError> {
+        Ok(self.core.db().last_event_seq(scope.org_id().uuid()).await?)
     }
 
     /// Whether a stream can resume after `after` without a gap: the number was handed out, and
     /// nothing after it has been pruned.
     pub async fn can_resume(
-        &self,
+        self,
         scope: &Scope<MeetingsRead>,
         after: i64,
     ) -> Result<bool, CoreError> {
         let org = scope.org_id().uuid();
-        let head = self.db().last_event_seq(org).await?;
+        let head = self.core.db().last_event_seq(org).await?;
         if after > head {
             return Ok(false);
         }
-        Ok(match self.db().first_event_seq(org).await? {
+        Ok(match self.core.db().first_event_seq(org).await? {
             Some(first) => after + 1 >= first,
             // Nothing is kept: only a client that saw the head has missed nothing.
             None => after == head,
@@ -384,16 +401,17 @@ impl Core {
     /// A meeting's events after `after`, for its stream, if `scope` may still read the
     /// meeting's content (the stream calls this with a freshly re-checked scope). An event
     /// whose content can no longer be opened (its key was shredded) is skipped.
-    pub async fn meeting_events(
-        &self,
+    pub async fn page(
+        self,
         scope: &Scope<MeetingsRead>,
         meeting: MeetingId,
         after: i64,
     ) -> Result<EventPage, CoreError> {
         const PAGE: i64 = 500;
-        let row = self.meeting_row(scope, meeting).await?;
-        self.check_content_reader(scope, &row).await?;
+        let row = self.core.meeting_row(scope, meeting).await?;
+        self.core.check_content_reader(scope, &row).await?;
         let rows = self
+            .core
             .db()
             .events_after(row.org_id, Some(row.id), after, PAGE)
             .await?;
@@ -407,7 +425,8 @@ impl Core {
                 Some(_) => {
                     if keys.is_none() {
                         keys = Some(
-                            self.meeting_read_keys(row.org_id, row.id, row.owner_id)
+                            self.core
+                                .meeting_read_keys(row.org_id, row.id, row.owner_id)
                                 .await?,
                         );
                     }
@@ -438,7 +457,9 @@ impl Core {
             more,
         })
     }
+}
 
+impl Core {
     /// Appends events that describe no other write (segments heard live), and wakes the
     /// meeting's local listeners.
     pub(crate) async fn append_events(

@@ -14,10 +14,16 @@ pub struct InstanceInfo {
     pub created_at: DateTime<Utc>,
 }
 
-impl Core {
+/// The installation itself (`core.instance()`).
+#[derive(Debug, Clone, Copy)]
+pub struct Instance<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl Instance<'_> {
     /// Reads (creating on first call) the installation's identity row.
-    pub async fn instance_info(&self) -> Result<InstanceInfo, CoreError> {
-        let row = self.db().instance().await?;
+    pub async fn info(self) -> Result<InstanceInfo, CoreError> {
+        let row = self.core.db().instance().await?;
         Ok(InstanceInfo {
             name: "meetvault",
             version: env!("CARGO_PKG_VERSION"),

@@ -184,10 +184,6 @@ impl Core {
         &self.inner.queue
     }
 
-    pub fn events(&self) -> &events::EventHub {
-        &self.inner.events
-    }
-
     /// The rules for URLs users enter (transcription providers), from `outbound.allow_hosts`.
     pub fn outbound(&self) -> &meetvault_outbound::Policy {
         &self.inner.outbound
@@ -196,22 +192,6 @@ impl Core {
     /// How long a streamed upload may send nothing before it is stopped.
     pub(crate) fn body_idle_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.config().server.body_idle_timeout_secs)
-    }
-
-    /// Watches a streamed request body that is parsed before it is stored (multipart): at most
-    /// `max` bytes, no silence longer than `server.body_idle_timeout_secs`.
-    pub fn watch_body<S>(
-        &self,
-        body: S,
-        max: u64,
-    ) -> (
-        intake::Intake,
-        impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + use<S>,
-    )
-    where
-        S: futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send,
-    {
-        intake::Intake::watch(body, max, self.body_idle_timeout())
     }
 
     /// The local transcription engine (its model loads on first use).
@@ -246,6 +226,77 @@ impl Core {
     /// Closes the pools at shutdown.
     pub async fn close(&self) {
         self.inner.db.close().await;
+    }
+}
+
+/// The services, one per area, each in its own module: a method is found by its area
+/// (`core.meetings().delete(&scope, id)`). Each borrows the `Core` it came from.
+impl Core {
+    /// Accounts and credentials: registration, login, sessions, passwords, TOTP, and
+    /// authenticating a request (`auth/`).
+    pub fn identity(&self) -> auth::Identity<'_> {
+        auth::Identity { core: self }
+    }
+
+    /// API keys and support-access keys (`auth/keys.rs`).
+    pub fn api_keys(&self) -> auth::ApiKeys<'_> {
+        auth::ApiKeys { core: self }
+    }
+
+    /// Meetings: create, read, list, update, delete (`meetings/`).
+    pub fn meetings(&self) -> meetings::Meetings<'_> {
+        meetings::Meetings { core: self }
+    }
+
+    /// A meeting's recordings: upload, list, read (`meetings/recordings.rs`).
+    pub fn recordings(&self) -> meetings::Recordings<'_> {
+        meetings::Recordings { core: self }
+    }
+
+    /// A meeting's transcript: import segments, read, export (`meetings/transcript.rs`).
+    pub fn transcripts(&self) -> meetings::Transcripts<'_> {
+        meetings::Transcripts { core: self }
+    }
+
+    /// Meeting event streams: head, resumption, pages, wake-ups (`events.rs`).
+    pub fn events(&self) -> events::Events<'_> {
+        events::Events { core: self }
+    }
+
+    /// Transcription jobs: queue, read, watch (`transcription/`).
+    pub fn transcription(&self) -> transcription::Transcription<'_> {
+        transcription::Transcription { core: self }
+    }
+
+    /// The OpenAI-compatible endpoint: waiting line, intake, ad-hoc runs (`endpoint.rs`).
+    pub fn endpoint(&self) -> endpoint::Endpoint<'_> {
+        endpoint::Endpoint { core: self }
+    }
+
+    /// The installation's identity (`instance.rs`).
+    pub fn instance(&self) -> instance::Instance<'_> {
+        instance::Instance { core: self }
+    }
+
+    /// The organization: settings, members, workspaces, invitations (`org.rs`).
+    pub fn org(&self) -> org::Org<'_> {
+        org::Org { core: self }
+    }
+
+    /// The audit log's reads: entries, proofs, exports, checkpoints, verification
+    /// (`audit/`); appends go through `audit`, inside core.
+    pub fn audit_log(&self) -> audit::AuditLog<'_> {
+        audit::AuditLog { core: self }
+    }
+
+    /// Encryption at rest: status, zero-access, KMS key, rotation, shredding (`vault/`).
+    pub fn encryption(&self) -> vault::Encryption<'_> {
+        vault::Encryption { core: self }
+    }
+
+    /// A user's stored secrets (`vault/content.rs`).
+    pub fn secrets(&self) -> vault::Secrets<'_> {
+        vault::Secrets { core: self }
     }
 }
 

@@ -72,50 +72,6 @@ fn check_grantable(held: crate::access::Permissions, role: Role) -> Result<(), C
 }
 
 impl Core {
-    pub async fn org_view(&self, scope: &Scope<OrgManage>) -> Result<OrgView, CoreError> {
-        let org = self
-            .db()
-            .org(scope.org_id().uuid())
-            .await?
-            .ok_or(CoreError::NotFound("organization"))?;
-        Ok(OrgView {
-            id: org.id.into(),
-            name: org.name,
-            require_mfa: org.require_mfa,
-            created_at: org.created_at,
-        })
-    }
-
-    pub async fn update_org(
-        &self,
-        scope: &Scope<OrgManage>,
-        name: Option<&str>,
-        require_mfa: Option<bool>,
-    ) -> Result<OrgView, CoreError> {
-        let current = self.org_view(scope).await?;
-        let name = match name {
-            Some(n) => parse_name("name", n)?,
-            None => current.name,
-        };
-        let require_mfa = require_mfa.unwrap_or(current.require_mfa);
-        self.db()
-            .update_org(scope.org_id().uuid(), &name, require_mfa)
-            .await?;
-        self.audit(Event::by(scope, AuditAction::OrgUpdate).resource(scope.org_id()))
-            .await?;
-        self.org_view(scope).await
-    }
-
-    pub async fn members(&self, scope: &Scope<MembersManage>) -> Result<Vec<UserView>, CoreError> {
-        Ok(self
-            .db()
-            .users(scope.org_id().uuid())
-            .await?
-            .iter()
-            .map(UserView::from)
-            .collect())
-    }
-
     async fn caller_role<P: Proof>(&self, scope: &Scope<P>) -> Result<Role, CoreError> {
         crate::auth::parse_role(&self.own_user(scope).await?.role)
     }
@@ -135,31 +91,91 @@ impl Core {
         }
         Ok(())
     }
+}
+
+/// The organization (`core.org()`): its settings, members and their roles, workspaces and
+/// workspace roles, and invitations. Every change is audited.
+#[derive(Debug, Clone, Copy)]
+pub struct Org<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl Org<'_> {
+    pub async fn view(self, scope: &Scope<OrgManage>) -> Result<OrgView, CoreError> {
+        let org = self
+            .core
+            .db()
+            .org(scope.org_id().uuid())
+            .await?
+            .ok_or(CoreError::NotFound("organization"))?;
+        Ok(OrgView {
+            id: org.id.into(),
+            name: org.name,
+            require_mfa: org.require_mfa,
+            created_at: org.created_at,
+        })
+    }
+
+    pub async fn update(
+        self,
+        scope: &Scope<OrgManage>,
+        name: Option<&str>,
+        require_mfa: Option<bool>,
+    ) -> Result<OrgView, CoreError> {
+        let current = self.view(scope).await?;
+        let name = match name {
+            Some(n) => parse_name("name", n)?,
+            None => current.name,
+        };
+        let require_mfa = require_mfa.unwrap_or(current.require_mfa);
+        self.core
+            .db()
+            .update_org(scope.org_id().uuid(), &name, require_mfa)
+            .await?;
+        self.core
+            .audit(Event::by(scope, AuditAction::OrgUpdate).resource(scope.org_id()))
+            .await?;
+        self.view(scope).await
+    }
+
+    pub async fn members(self, scope: &Scope<MembersManage>) -> Result<Vec<UserView>, CoreError> {
+        Ok(self
+            .core
+            .db()
+            .users(scope.org_id().uuid())
+            .await?
+            .iter()
+            .map(UserView::from)
+            .collect())
+    }
 
     /// Changes a member's org role. Only owners grant or take away the owner role, and the last
     /// owner stays. The change applies on the member's very next request (roles are read on
     /// every request).
     pub async fn set_member_role(
-        &self,
+        self,
         scope: &Scope<MembersManage>,
         user: UserId,
         role: Role,
     ) -> Result<UserView, CoreError> {
         let org = scope.org_id().uuid();
         let target = self
+            .core
             .db()
             .user(org, user.uuid())
             .await?
             .ok_or(CoreError::NotFound("member"))?;
         let target_role = crate::auth::parse_role(&target.role)?;
         check_grantable(scope.org_permissions(), role)?;
-        self.only_an_owner_acts_on(
-            scope,
-            role == Role::Owner || target_role == Role::Owner,
-            "only an owner can grant or change the owner role",
-        )
-        .await?;
+        self.core
+            .only_an_owner_acts_on(
+                scope,
+                role == Role::Owner || target_role == Role::Owner,
+                "only an owner can grant or change the owner role",
+            )
+            .await?;
         match self
+            .core
             .db()
             .set_user_role(org, user.uuid(), role.as_str())
             .await?
@@ -173,12 +189,14 @@ impl Core {
                 ));
             }
         }
-        self.audit(
-            Event::by(scope, AuditAction::MemberRoleChange)
-                .resource(format!("{user} {target_role}->{role}")),
-        )
-        .await?;
+        self.core
+            .audit(
+                Event::by(scope, AuditAction::MemberRoleChange)
+                    .resource(format!("{user} {target_role}->{role}")),
+            )
+            .await?;
         let updated = self
+            .core
             .db()
             .user(org, user.uuid())
             .await?
@@ -188,24 +206,26 @@ impl Core {
 
     /// Removes a member: their sessions, keys and memberships go with them.
     pub async fn remove_member(
-        &self,
+        self,
         scope: &Scope<MembersManage>,
         user: UserId,
     ) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();
         let target = self
+            .core
             .db()
             .user(org, user.uuid())
             .await?
             .ok_or(CoreError::NotFound("member"))?;
         let target_role = crate::auth::parse_role(&target.role)?;
-        self.only_an_owner_acts_on(
-            scope,
-            target_role == Role::Owner,
-            "only an owner can remove an owner",
-        )
-        .await?;
-        match self.db().delete_user(org, user.uuid()).await? {
+        self.core
+            .only_an_owner_acts_on(
+                scope,
+                target_role == Role::Owner,
+                "only an owner can remove an owner",
+            )
+            .await?;
+        match self.core.db().delete_user(org, user.uuid()).await? {
             OwnerGuarded::Done => {}
             OwnerGuarded::Missing => return Err(CoreError::NotFound("member")),
             OwnerGuarded::LastOwner => {
@@ -214,47 +234,57 @@ impl Core {
                 ));
             }
         }
-        self.audit(Event::by(scope, AuditAction::MemberRemove).resource(user))
+        self.core
+            .audit(Event::by(scope, AuditAction::MemberRemove).resource(user))
             .await?;
         Ok(())
     }
 
     /// Clears a member's TOTP and recovery codes (a lost device) and ends all their sessions.
     pub async fn reset_member_mfa(
-        &self,
+        self,
         scope: &Scope<MembersManage>,
         user: UserId,
     ) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();
         let target = self
+            .core
             .db()
             .user(org, user.uuid())
             .await?
             .ok_or(CoreError::NotFound("member"))?;
-        self.only_an_owner_acts_on(
-            scope,
-            crate::auth::parse_role(&target.role)? == Role::Owner,
-            "only an owner can reset an owner's two-factor authentication",
-        )
-        .await?;
-        self.db().set_totp(org, user.uuid(), None, false).await?;
-        self.db()
+        self.core
+            .only_an_owner_acts_on(
+                scope,
+                crate::auth::parse_role(&target.role)? == Role::Owner,
+                "only an owner can reset an owner's two-factor authentication",
+            )
+            .await?;
+        self.core
+            .db()
+            .set_totp(org, user.uuid(), None, false)
+            .await?;
+        self.core
+            .db()
             .replace_recovery_codes(org, user.uuid(), &[])
             .await?;
-        self.db()
+        self.core
+            .db()
             .delete_sessions_except(org, user.uuid(), None)
             .await?;
-        self.vault().lock_user(user.uuid(), None);
-        self.audit(Event::by(scope, AuditAction::AuthMfaReset).resource(user))
+        self.core.vault().lock_user(user.uuid(), None);
+        self.core
+            .audit(Event::by(scope, AuditAction::AuthMfaReset).resource(user))
             .await?;
         Ok(())
     }
 
     pub async fn workspaces(
-        &self,
+        self,
         scope: &Scope<OrgManage>,
     ) -> Result<Vec<WorkspaceView>, CoreError> {
         Ok(self
+            .core
             .db()
             .workspaces(scope.org_id().uuid())
             .await?
@@ -264,7 +294,7 @@ impl Core {
     }
 
     pub async fn create_workspace(
-        &self,
+        self,
         scope: &Scope<OrgManage>,
         name: &str,
     ) -> Result<WorkspaceView, CoreError> {
@@ -274,31 +304,35 @@ impl Core {
             name: parse_name("name", name)?,
             created_at: Utc::now(),
         };
-        self.db().insert_workspace(&row).await?;
-        self.audit(
-            Event::by(scope, AuditAction::WorkspaceCreate).resource(WorkspaceId::from(row.id)),
-        )
-        .await?;
+        self.core.db().insert_workspace(&row).await?;
+        self.core
+            .audit(
+                Event::by(scope, AuditAction::WorkspaceCreate).resource(WorkspaceId::from(row.id)),
+            )
+            .await?;
         Ok(workspace_view(row))
     }
 
     pub async fn rename_workspace(
-        &self,
+        self,
         scope: &Scope<OrgManage>,
         id: WorkspaceId,
         name: &str,
     ) -> Result<WorkspaceView, CoreError> {
         let name = parse_name("name", name)?;
         if !self
+            .core
             .db()
             .rename_workspace(scope.org_id().uuid(), id.uuid(), &name)
             .await?
         {
             return Err(CoreError::NotFound("workspace"));
         }
-        self.audit(Event::by(scope, AuditAction::WorkspaceUpdate).resource(id))
+        self.core
+            .audit(Event::by(scope, AuditAction::WorkspaceUpdate).resource(id))
             .await?;
         let row = self
+            .core
             .db()
             .workspace(scope.org_id().uuid(), id.uuid())
             .await?
@@ -308,14 +342,15 @@ impl Core {
 
     /// Sets (or with `None` removes) a member's role in a workspace.
     pub async fn set_workspace_role(
-        &self,
+        self,
         scope: &Scope<MembersManage>,
         ws: WorkspaceId,
         user: UserId,
         role: Option<Role>,
     ) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();
-        self.db()
+        self.core
+            .db()
             .workspace(org, ws.uuid())
             .await?
             .ok_or(CoreError::NotFound("workspace"))?;
@@ -323,47 +358,54 @@ impl Core {
             check_grantable(scope.permissions_in(ws), role)?;
         }
         let target = self
+            .core
             .db()
             .user(org, user.uuid())
             .await?
             .ok_or(CoreError::NotFound("member"))?;
-        self.only_an_owner_acts_on(
-            scope,
-            crate::auth::parse_role(&target.role)? == Role::Owner,
-            "only an owner can change an owner's workspace roles",
-        )
-        .await?;
-        self.db()
+        self.core
+            .only_an_owner_acts_on(
+                scope,
+                crate::auth::parse_role(&target.role)? == Role::Owner,
+                "only an owner can change an owner's workspace roles",
+            )
+            .await?;
+        self.core
+            .db()
             .set_workspace_role(org, ws.uuid(), user.uuid(), role.map(Role::as_str))
             .await?;
         let what = role.map_or("removed".to_owned(), |r| r.to_string());
-        self.audit(
-            Event::by(scope, AuditAction::WorkspaceMemberSet)
-                .resource(format!("{ws} {user} {what}")),
-        )
-        .await?;
+        self.core
+            .audit(
+                Event::by(scope, AuditAction::WorkspaceMemberSet)
+                    .resource(format!("{ws} {user} {what}")),
+            )
+            .await?;
         Ok(())
     }
 
     pub async fn invite(
-        &self,
+        self,
         scope: &Scope<MembersManage>,
         email: &str,
         role: Role,
         workspace: Option<WorkspaceId>,
     ) -> Result<InvitationCreated, CoreError> {
-        self.count_invitation(scope.org_id(), scope.user_id())
+        self.core
+            .count_invitation(scope.org_id(), scope.user_id())
             .await?;
         let email = EmailAddress::parse(email)?;
         check_grantable(scope.org_permissions(), role)?;
-        self.only_an_owner_acts_on(
-            scope,
-            role == Role::Owner,
-            "only an owner can invite an owner",
-        )
-        .await?;
+        self.core
+            .only_an_owner_acts_on(
+                scope,
+                role == Role::Owner,
+                "only an owner can invite an owner",
+            )
+            .await?;
         if let Some(ws) = workspace
             && self
+                .core
                 .db()
                 .workspace(scope.org_id().uuid(), ws.uuid())
                 .await?
@@ -378,6 +420,7 @@ impl Core {
         // another org gets an invitation like any new email — it cannot be accepted, since an
         // email has one account — so inviting cannot be used to find out who uses this server.
         if self
+            .core
             .db()
             .is_member_email(scope.org_id().uuid(), email.as_str())
             .await?
@@ -387,7 +430,7 @@ impl Core {
             ));
         }
         let token = Token::generate(INVITATION);
-        let (pepper_version, mac) = self.keys().current_credential_mac(token.expose());
+        let (pepper_version, mac) = self.core.keys().current_credential_mac(token.expose());
         let now = Utc::now();
         let row = InvitationRow {
             id: Uuid::new_v4(),
@@ -409,14 +452,14 @@ impl Core {
             accepted_at: None,
             revoked_at: None,
         };
-        self.db().insert_invitation(&row).await?;
+        self.core.db().insert_invitation(&row).await?;
         let mut event =
             Event::by(scope, AuditAction::InvitationCreate).resource(InvitationId::from(row.id));
         event.personal = Personal {
             email: Some(row.email.clone()),
             ..event.personal
         };
-        self.audit(event).await?;
+        self.core.audit(event).await?;
         Ok(InvitationCreated {
             token: token.expose().to_owned(),
             view: invitation_view(row),
@@ -424,10 +467,11 @@ impl Core {
     }
 
     pub async fn invitations(
-        &self,
+        self,
         scope: &Scope<MembersManage>,
     ) -> Result<Vec<InvitationView>, CoreError> {
         Ok(self
+            .core
             .db()
             .invitations(scope.org_id().uuid())
             .await?
@@ -437,18 +481,20 @@ impl Core {
     }
 
     pub async fn revoke_invitation(
-        &self,
+        self,
         scope: &Scope<MembersManage>,
         id: InvitationId,
     ) -> Result<(), CoreError> {
         if !self
+            .core
             .db()
             .revoke_invitation(scope.org_id().uuid(), id.uuid(), Utc::now())
             .await?
         {
             return Err(CoreError::NotFound("invitation"));
         }
-        self.audit(Event::by(scope, AuditAction::InvitationRevoke).resource(id))
+        self.core
+            .audit(Event::by(scope, AuditAction::InvitationRevoke).resource(id))
             .await?;
         Ok(())
     }

@@ -76,7 +76,8 @@ async fn audit_refused(
     let what = format!("{} {route}", parts.method);
     Ok(state
         .core
-        .audit_refused_request(principal, &meta, reason, what)
+        .audit_log()
+        .refused_request(principal, &meta, reason, what)
         .await?)
 }
 
@@ -108,11 +109,19 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Principal, 
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::Unauthenticated)?;
-        return Ok(state.core.authenticate_bearer(bearer.trim(), meta).await?);
+        return Ok(state
+            .core
+            .identity()
+            .authenticate_bearer(bearer.trim(), meta)
+            .await?);
     }
     let token =
         session_cookie(&parts.headers, state.core.config()).ok_or(ApiError::Unauthenticated)?;
-    let principal = state.core.authenticate_session(&token, meta).await?;
+    let principal = state
+        .core
+        .identity()
+        .authenticate_session(&token, meta)
+        .await?;
     if !is_safe(&parts.method) && !csrf_passes(parts, state, &principal) {
         audit_refused(parts, state, Some(&principal), "csrf_failed").await?;
         return Err(csrf_failed());
@@ -135,7 +144,7 @@ fn csrf_passes(parts: &Parts, state: &AppState, principal: &Principal) -> bool {
     matches!(
         (parts.headers.get("x-csrf-token"), principal.credential()),
         (Some(token), meetvault_core::access::Credential::Session(id))
-            if token.to_str().is_ok_and(|t| state.core.csrf_token_matches(id, t))
+            if token.to_str().is_ok_and(|t| state.core.identity().csrf_token_matches(id, t))
     )
 }
 

@@ -95,7 +95,7 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
                 bar.set_length(total);
                 bar.set_position(done);
             };
-            let result = core.rotate_master(&progress).await;
+            let result = core.encryption().rotate_master(&progress).await;
             bar.finish_and_clear();
             core.close().await;
             let mut report =
@@ -116,7 +116,7 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
                 .await
                 .context("opening storage")?;
             let orgs = if all {
-                core.orgs_with_keys().await?
+                core.encryption().orgs_with_keys().await?
             } else {
                 let id: OrgId = org
                     .as_deref()
@@ -132,9 +132,13 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
                     bar.set_length(n);
                     bar.set_position(done);
                 };
-                let report = core.rotate_org_key(org, &progress).await.with_context(|| {
-                    format!("rotating the key of {org} (run the command again to resume)")
-                })?;
+                let report = core
+                    .encryption()
+                    .rotate_org_key(org, &progress)
+                    .await
+                    .with_context(|| {
+                        format!("rotating the key of {org} (run the command again to resume)")
+                    })?;
                 bar.finish_and_clear();
                 total.rewrapped += report.rewrapped;
                 total.already_current += report.already_current;

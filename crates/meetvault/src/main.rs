@@ -209,10 +209,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .await
                 .context("opening storage")?;
             let report = core
-                .audit_verify_database()
+                .audit_log()
+                .verify_database()
                 .await
                 .context("reading the audit log")?;
-            let own = core.audit_verifier().to_vkey();
+            let own = core.audit_log().verifier().to_vkey();
             core.close().await;
             if let Some(key) = public_key
                 && key.trim() != own

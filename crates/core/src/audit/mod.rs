@@ -167,7 +167,7 @@ pub struct InclusionProof {
 impl Core {
     /// Appends `event` to the log. Called on every security-relevant path; its error fails the
     /// request, because an unaudited action must not be reported as done.
-    pub async fn audit(&self, event: Event) -> Result<i64, CoreError> {
+    pub(crate) async fn audit(&self, event: Event) -> Result<i64, CoreError> {
         let now = Utc::now();
         let subject = event.subject.map(|u| u.uuid()).unwrap_or_else(Uuid::new_v4);
         let (personal_mac, sealed) = if event.personal.is_empty() {
@@ -246,14 +246,6 @@ impl Core {
         unwrap_key(wrap, &wrapped, subject)
     }
 
-    /// Crypto-shreds a user's audit personal data: the entries and every proof stay valid.
-    pub async fn erase_audit_subject(&self, user: UserId) -> Result<bool, CoreError> {
-        Ok(self
-            .db()
-            .erase_audit_subject(user.uuid(), Utc::now())
-            .await?)
-    }
-
     async fn leaves(&self, size: i64) -> Result<Vec<Hash>, CoreError> {
         self.db()
             .audit_leaf_hashes(size)
@@ -265,28 +257,6 @@ impl Core {
                 })
             })
             .collect()
-    }
-
-    /// The verifier key of the audit signer, as `/.well-known/meetvault-signing-key` serves it.
-    pub fn audit_verifier(&self) -> NoteVerifier {
-        self.signer().verifier()
-    }
-
-    /// An org's entries after `filter.after_seq`.
-    pub async fn audit_list(
-        &self,
-        scope: &Scope<AuditRead>,
-        filter: &AuditFilter,
-    ) -> Result<Vec<AuditView>, CoreError> {
-        let rows = self
-            .db()
-            .audit_entries(scope.org_id().uuid(), filter)
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.view(row).await?);
-        }
-        Ok(out)
     }
 
     async fn view(&self, row: AuditRow) -> Result<AuditView, CoreError> {
@@ -325,25 +295,68 @@ impl Core {
         let plain = keys::open(&key, sealed, subject.as_bytes()).map_err(CoreError::internal)?;
         Ok(serde_json::from_slice(&plain).ok())
     }
+}
+
+/// The audit log as its readers see it (`core.audit_log()`): entries, inclusion proofs,
+/// exports, checkpoints and verification, and erasing a subject's personal data. Appends are
+/// `Core::audit`, which every audited action calls itself.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditLog<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl AuditLog<'_> {
+    /// Crypto-shreds a user's audit personal data: the entries and every proof stay valid.
+    pub async fn erase_subject(self, user: UserId) -> Result<bool, CoreError> {
+        Ok(self
+            .core
+            .db()
+            .erase_audit_subject(user.uuid(), Utc::now())
+            .await?)
+    }
+
+    /// The verifier key of the audit signer, as `/.well-known/meetvault-signing-key` serves it.
+    pub fn verifier(self) -> NoteVerifier {
+        self.core.signer().verifier()
+    }
+
+    /// An org's entries after `filter.after_seq`.
+    pub async fn list(
+        self,
+        scope: &Scope<AuditRead>,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditView>, CoreError> {
+        let rows = self
+            .core
+            .db()
+            .audit_entries(scope.org_id().uuid(), filter)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.core.view(row).await?);
+        }
+        Ok(out)
+    }
 
     /// Inclusion proof of one of the org's entries against the latest signed checkpoint. An
     /// entry newer than it is "not checkpointed yet" (the writer signs on its own schedule; a
     /// read never does). Another org's entry is "not found".
-    pub async fn audit_proof(
-        &self,
+    pub async fn proof(
+        self,
         scope: &Scope<AuditRead>,
         seq: i64,
     ) -> Result<InclusionProof, CoreError> {
         let row = self
+            .core
             .db()
             .audit_entry(scope.org_id().uuid(), seq)
             .await?
             .ok_or(CoreError::NotFound("audit entry"))?;
         let cp = self.latest_checkpoint().await?;
         if cp.tree_size < seq {
-            return Err(self.not_checkpointed_yet());
+            return Err(self.core.not_checkpointed_yet());
         }
-        let leaves = self.leaves(cp.tree_size).await?;
+        let leaves = self.core.leaves(cp.tree_size).await?;
         let index = u64::try_from(seq - 1).unwrap_or(0);
         let proof = merkle::inclusion_proof(&leaves, index).ok_or_else(|| {
             CoreError::internal(StoreError::Corrupt("entry outside its checkpoint".into()))
@@ -364,15 +377,15 @@ impl Core {
     /// org's own entries in full, other positions as their leaf hash only, so nothing of another
     /// tenant leaks and the tree can still be recomputed), then every checkpoint. It ends at the
     /// latest signed checkpoint; newer entries follow in a later export.
-    pub async fn audit_export(&self, scope: &Scope<AuditRead>) -> Result<Vec<String>, CoreError> {
+    pub async fn export(self, scope: &Scope<AuditRead>) -> Result<Vec<String>, CoreError> {
         let latest = self.latest_checkpoint().await?;
         let org = scope.org_id().uuid();
         let mut lines = vec![export_line(&ExportLine::Header {
             format: "meetvault-audit-export/v1",
-            origin: self.signer().origin().to_owned(),
-            verifier_key: self.audit_verifier().to_vkey(),
+            origin: self.core.signer().origin().to_owned(),
+            verifier_key: self.verifier().to_vkey(),
         })?];
-        for row in self.db().audit_all().await? {
+        for row in self.core.db().audit_all().await? {
             if row.seq > latest.tree_size {
                 break;
             }
@@ -390,7 +403,7 @@ impl Core {
             };
             lines.push(export_line(&line)?);
         }
-        for cp in self.db().checkpoints().await? {
+        for cp in self.core.db().checkpoints().await? {
             lines.push(export_line(&ExportLine::Checkpoint {
                 tree_size: cp.tree_size,
                 note: cp.note,
@@ -400,8 +413,9 @@ impl Core {
     }
 
     /// Verifies the whole log in the database (the CLI's `audit verify`).
-    pub async fn audit_verify_database(&self) -> Result<Report, CoreError> {
+    pub async fn verify_database(self) -> Result<Report, CoreError> {
         let items = self
+            .core
             .db()
             .audit_all()
             .await?
@@ -422,13 +436,14 @@ impl Core {
             })
             .collect::<Vec<_>>();
         let notes: Vec<String> = self
+            .core
             .db()
             .checkpoints()
             .await?
             .into_iter()
             .map(|c| c.note)
             .collect();
-        Ok(verify::verify(&items, &notes, &self.audit_verifier()))
+        Ok(verify::verify(&items, &notes, &self.verifier()))
     }
 }
 

@@ -164,7 +164,7 @@ fn overflow(event: &Event) -> Event {
 impl Core {
     /// Records a refused attempt through the refusal log (see the module doc). Its error fails
     /// the request, like every audit append.
-    pub async fn audit_refusal(&self, mut event: Event) -> Result<(), CoreError> {
+    pub(crate) async fn audit_refusal(&self, mut event: Event) -> Result<(), CoreError> {
         event.outcome = Outcome::Failure;
         for e in self.refusals().note(event, Instant::now()) {
             self.audit(e).await?;
@@ -172,10 +172,22 @@ impl Core {
         Ok(())
     }
 
+    /// Writes the summaries of the refusal windows that have closed (all of them when `all`,
+    /// at shutdown). A failure is logged; the counts it held are lost with it.
+    pub(crate) async fn flush_refusals(&self, all: bool) {
+        for event in self.refusals().close(Instant::now(), all) {
+            if let Err(e) = self.audit(event).await {
+                tracing::error!(error = %e, "writing an aggregated refusal to the audit log failed");
+            }
+        }
+    }
+}
+
+impl super::AuditLog<'_> {
     /// Records a request refused at the edge (`auth.refused`): an authenticated caller's 403
     /// or CSRF refusal, or an anonymous one. `what` names the refused route.
-    pub async fn audit_refused_request(
-        &self,
+    pub async fn refused_request(
+        self,
         principal: Option<&Principal>,
         meta: &RequestMeta,
         reason: &'static str,
@@ -186,17 +198,7 @@ impl Core {
         event.org_id = principal.map(|p| p.org_id);
         event.subject = principal.map(|p| p.user_id);
         event.resource = Some(what);
-        self.audit_refusal(event).await
-    }
-
-    /// Writes the summaries of the refusal windows that have closed (all of them when `all`,
-    /// at shutdown). A failure is logged; the counts it held are lost with it.
-    pub async fn flush_refusals(&self, all: bool) {
-        for event in self.refusals().close(Instant::now(), all) {
-            if let Err(e) = self.audit(event).await {
-                tracing::error!(error = %e, "writing an aggregated refusal to the audit log failed");
-            }
-        }
+        self.core.audit_refusal(event).await
     }
 }
 

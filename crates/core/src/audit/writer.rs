@@ -51,14 +51,6 @@ impl Core {
         Ok(())
     }
 
-    /// The latest signed checkpoint, as stored. Never signs.
-    pub async fn latest_checkpoint(&self) -> Result<CheckpointRow, CoreError> {
-        self.db()
-            .latest_checkpoint()
-            .await?
-            .ok_or_else(|| self.not_checkpointed_yet())
-    }
-
     /// The answer for an entry (or a log) no signed checkpoint covers yet: when to ask again.
     pub(crate) fn not_checkpointed_yet(&self) -> CoreError {
         CoreError::NotCheckpointedYet {
@@ -101,6 +93,17 @@ impl Core {
             stop,
             task,
         }
+    }
+}
+
+impl super::AuditLog<'_> {
+    /// The latest signed checkpoint, as stored. Never signs.
+    pub async fn latest_checkpoint(self) -> Result<CheckpointRow, CoreError> {
+        self.core
+            .db()
+            .latest_checkpoint()
+            .await?
+            .ok_or_else(|| self.core.not_checkpointed_yet())
     }
 }
 

@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use super::login::LoginOutcome;
 use super::{EmailAddress, Limited, parse_name};
+use crate::CoreError;
 use crate::access::proof::{AnyCaller, OwnAccount};
 use crate::access::{Actor, RequestMeta, Role, Scope};
 use crate::audit::AuditAction;
 use crate::audit::{Event, Outcome};
 use crate::ids::{InvitationId, OrgId, SessionId, UserId};
-use crate::{Core, CoreError};
 
 #[derive(Debug)]
 pub struct RegisterRequest {
@@ -50,29 +50,31 @@ pub(crate) fn new_password(raw: String, email: &str, name: &str) -> Result<NewPa
         .map_err(|e| CoreError::invalid("password", e.to_string()))
 }
 
-impl Core {
+impl super::Identity<'_> {
     /// Registers a user with a new organization: the first user of the instance always, later
     /// ones only with `auth.open_registration`. Closed registration refuses before it looks at
     /// the email, so the answer is the same for a known and an unknown one; open registration
     /// must say "already exists" (there is no mail to confirm ownership through), so it is rate
     /// limited like login.
-    pub async fn register(&self, req: RegisterRequest) -> Result<LoginOutcome, CoreError> {
+    pub async fn register(self, req: RegisterRequest) -> Result<LoginOutcome, CoreError> {
         let email = EmailAddress::parse(&req.email)?;
-        self.count_attempt(Limited::Register, req.meta.ip, Some(email.as_str()))
+        self.core
+            .count_attempt(Limited::Register, req.meta.ip, Some(email.as_str()))
             .await?;
-        let only_if_first = !self.config().auth.open_registration;
-        if only_if_first && self.db().has_users().await? {
+        let only_if_first = !self.core.config().auth.open_registration;
+        if only_if_first && self.core.db().has_users().await? {
             return Err(registration_closed());
         }
         let name = parse_name("name", &req.name)?;
         let org_name = parse_name("org_name", &req.org_name)?;
         let password = new_password(req.password, email.as_str(), &name)?;
-        if self.db().email_taken(email.as_str()).await? {
+        if self.core.db().email_taken(email.as_str()).await? {
             return Err(CoreError::Conflict(
                 "an account with this email already exists; log in instead".into(),
             ));
         }
         let hash = self
+            .core
             .hasher()
             .hash(&password)
             .await
@@ -104,6 +106,7 @@ impl Core {
         };
         // Checked again in the same transaction: two racing first registrations, one owner.
         if !self
+            .core
             .db()
             .create_org_with_owner(&org, &user, &workspace, only_if_first)
             .await?
@@ -119,13 +122,13 @@ impl Core {
             &req.meta,
             Some(email.as_str()),
         );
-        self.audit(event.resource(org_id)).await?;
-        self.start_session(&user, &req.meta).await
+        self.core.audit(event.resource(org_id)).await?;
+        self.core.start_session(&user, &req.meta).await
     }
 
     /// Accepts an invitation: creates the invited account and signs it in.
     pub async fn accept_invitation(
-        &self,
+        self,
         raw_token: &str,
         name: &str,
         password: String,
@@ -140,11 +143,14 @@ impl Core {
             event
         };
         if let Err(e) = self
+            .core
             .count_attempt(Limited::InvitationAccept, meta.ip, Some(lookup))
             .await
         {
             if matches!(e, CoreError::RateLimited { .. }) {
-                self.audit_refusal(refused("rate_limited", None)).await?;
+                self.core
+                    .audit_refusal(refused("rate_limited", None))
+                    .await?;
             }
             return Err(e);
         }
@@ -152,6 +158,7 @@ impl Core {
             || CoreError::NotFound("invitation (it may have expired, been revoked or been used)");
         let found = match Token::parse(INVITATION, raw_token) {
             Ok(token) => self
+                .core
                 .db()
                 .invitation_by_lookup(token.lookup())
                 .await?
@@ -159,12 +166,13 @@ impl Core {
             Err(_) => None,
         };
         let Some((token, inv)) = found else {
-            self.audit_refusal(refused("bad_token", None)).await?;
+            self.core.audit_refusal(refused("bad_token", None)).await?;
             return Err(gone());
         };
         let now = Utc::now();
         let reason =
             if !self
+                .core
                 .keys()
                 .credential_matches(inv.pepper_version, token.expose(), &inv.mac)
             {
@@ -179,12 +187,13 @@ impl Core {
                 None
             };
         if let Some(reason) = reason {
-            self.audit_refusal(refused(reason, Some(&inv))).await?;
+            self.core.audit_refusal(refused(reason, Some(&inv))).await?;
             return Err(gone());
         }
         let name = parse_name("name", name)?;
         let password = new_password(password, &inv.email, &name)?;
         let hash = self
+            .core
             .hasher()
             .hash(&password)
             .await
@@ -201,7 +210,7 @@ impl Core {
             totp_last_step: None,
             created_at: now,
         };
-        if !self.db().accept_invitation(inv.id, &user, now).await? {
+        if !self.core.db().accept_invitation(inv.id, &user, now).await? {
             return Err(CoreError::Conflict(
                 "this invitation was just used, or an account with its email already exists".into(),
             ));
@@ -215,19 +224,21 @@ impl Core {
             &meta,
             Some(&inv.email),
         );
-        self.audit(event.resource(InvitationId::from(inv.id)))
+        self.core
+            .audit(event.resource(InvitationId::from(inv.id)))
             .await?;
-        self.start_session(&user, &meta).await
+        self.core.start_session(&user, &meta).await
     }
 
     /// The caller's account.
-    pub async fn me(&self, scope: &Scope<AnyCaller>) -> Result<super::UserView, CoreError> {
-        Ok(super::UserView::from(&self.own_user(scope).await?))
+    pub async fn me(self, scope: &Scope<AnyCaller>) -> Result<super::UserView, CoreError> {
+        Ok(super::UserView::from(&self.core.own_user(scope).await?))
     }
 
-    pub async fn sessions(&self, scope: &Scope<OwnAccount>) -> Result<Vec<SessionView>, CoreError> {
+    pub async fn sessions(self, scope: &Scope<OwnAccount>) -> Result<Vec<SessionView>, CoreError> {
         let current = scope.session_id().map(SessionId::uuid);
         let rows = self
+            .core
             .db()
             .sessions_of(scope.org_id().uuid(), scope.user_id().uuid())
             .await?;
@@ -247,34 +258,38 @@ impl Core {
 
     /// Ends one of the caller's sessions; another user's session id is "not found".
     pub async fn revoke_session(
-        &self,
+        self,
         scope: &Scope<OwnAccount>,
         id: SessionId,
     ) -> Result<(), CoreError> {
         if !self
+            .core
             .db()
             .delete_session(scope.org_id().uuid(), scope.user_id().uuid(), id.uuid())
             .await?
         {
             return Err(CoreError::NotFound("session"));
         }
-        self.vault().lock_session(id.uuid());
-        self.audit(Event::by(scope, AuditAction::AuthSessionRevoke).resource(id))
+        self.core.vault().lock_session(id.uuid());
+        self.core
+            .audit(Event::by(scope, AuditAction::AuthSessionRevoke).resource(id))
             .await?;
         Ok(())
     }
 
     /// Changes the caller's password and ends every other session; returns how many ended.
     pub async fn change_password(
-        &self,
+        self,
         scope: &Scope<OwnAccount>,
         current: &str,
         new: String,
     ) -> Result<u64, CoreError> {
-        let user = self.own_user(scope).await?;
-        self.count_attempt(Limited::PasswordChange, scope.meta().ip, Some(&user.email))
+        let user = self.core.own_user(scope).await?;
+        self.core
+            .count_attempt(Limited::PasswordChange, scope.meta().ip, Some(&user.email))
             .await?;
         let ok = self
+            .core
             .hasher()
             .verify(current, Some(&user.password_hash))
             .await
@@ -283,7 +298,7 @@ impl Core {
             let mut event = Event::by(scope, AuditAction::AuthPasswordChange);
             event.outcome = Outcome::Failure;
             event.reason = Some("bad_password");
-            self.audit_refusal(event).await?;
+            self.core.audit_refusal(event).await?;
             return Err(CoreError::invalid(
                 "current_password",
                 "is not your current password",
@@ -291,18 +306,22 @@ impl Core {
         }
         let password = new_password(new, &user.email, &user.name)?;
         let hash = self
+            .core
             .hasher()
             .hash(&password)
             .await
             .map_err(CoreError::internal)?;
         // Zero-access: the user key is re-wrapped under the new password (no content changes).
-        self.rewrap_for_new_password(user.org_id, user.id, current, password.expose())
+        self.core
+            .rewrap_for_new_password(user.org_id, user.id, current, password.expose())
             .await?;
-        self.db()
+        self.core
+            .db()
             .set_password_hash(user.org_id, user.id, &hash)
             .await?;
-        let ended = self.end_other_sessions(scope).await?;
-        self.audit(Event::by(scope, AuditAction::AuthPasswordChange))
+        let ended = self.core.end_other_sessions(scope).await?;
+        self.core
+            .audit(Event::by(scope, AuditAction::AuthPasswordChange))
             .await?;
         Ok(ended)
     }

@@ -75,273 +75,6 @@ pub struct SupportKeyCreated {
 pub const SUPPORT_KEY_MAX_HOURS: u32 = 72;
 
 impl Core {
-    pub async fn create_api_key(
-        &self,
-        scope: &Scope<KeysManage>,
-        req: NewApiKey,
-    ) -> Result<ApiKeyCreated, CoreError> {
-        let name = super::parse_name("name", &req.name)?;
-        let requested =
-            Permissions::parse(req.permissions.iter().map(String::as_str)).map_err(|bad| {
-                CoreError::invalid(
-                    "permissions",
-                    format!("`{bad}` is not a permission; see docs/permissions.md"),
-                )
-            })?;
-        if requested == Permissions::default() {
-            return Err(CoreError::invalid(
-                "permissions",
-                "must name at least one permission",
-            ));
-        }
-        let creator = self.own_user(scope).await?;
-        // A key never holds more than the credential creating it: its permissions, its
-        // workspace and its lifetime are capped by the caller's (a narrow or short-lived key
-        // cannot mint a broader or longer-lived one).
-        let held = scope.org_permissions();
-        if let Some(p) = requested.iter().find(|p| !held.contains(*p)) {
-            return Err(CoreError::invalid(
-                "permissions",
-                format!(
-                    "`{p}` is not held by the credential making this request, so a key it creates cannot hold it"
-                ),
-            ));
-        }
-        let workspace_id = match (scope.credential_workspace(), req.workspace_id) {
-            (Some(bound), Some(ws)) if ws != bound => {
-                return Err(CoreError::invalid(
-                    "workspace_id",
-                    "a workspace-bound key can only create keys bound to its own workspace",
-                ));
-            }
-            (Some(bound), _) => Some(bound),
-            (None, ws) => ws,
-        };
-        if let Some(ws) = workspace_id
-            && self
-                .db()
-                .workspace(scope.org_id().uuid(), ws.uuid())
-                .await?
-                .is_none()
-        {
-            return Err(CoreError::invalid(
-                "workspace_id",
-                "no such workspace in your organization",
-            ));
-        }
-        let now = Utc::now();
-        if req.expires_at.is_some_and(|e| e <= now) {
-            return Err(CoreError::invalid("expires_at", "must be in the future"));
-        }
-        let expires_at = match (scope.credential_expires_at(), req.expires_at) {
-            (Some(limit), Some(wanted)) if wanted > limit => {
-                return Err(CoreError::invalid(
-                    "expires_at",
-                    format!(
-                        "must be no later than the expiry of the key making this request ({})",
-                        limit.to_rfc3339()
-                    ),
-                ));
-            }
-            (Some(limit), None) => Some(limit),
-            (_, wanted) => wanted,
-        };
-        let token = Token::generate(API_KEY);
-        let (pepper_version, mac) = self.keys().current_credential_mac(token.expose());
-        let row = ApiKeyRow {
-            id: Uuid::new_v4(),
-            org_id: scope.org_id().uuid(),
-            created_by: creator.id,
-            workspace_id: workspace_id.map(WorkspaceId::uuid),
-            name,
-            lookup: token.lookup().to_owned(),
-            mac: mac.to_vec(),
-            pepper_version,
-            permissions: requested.to_names().join(" "),
-            created_at: now,
-            last_used_at: None,
-            expires_at,
-            revoked_at: None,
-        };
-        self.db().insert_api_key(&row).await?;
-        self.audit(Event::by(scope, AuditAction::ApiKeyCreate).resource(ApiKeyId::from(row.id)))
-            .await?;
-        Ok(ApiKeyCreated {
-            key: token.expose().to_owned(),
-            view: api_key_view(row),
-        })
-    }
-
-    pub async fn api_keys(&self, scope: &Scope<KeysManage>) -> Result<Vec<ApiKeyView>, CoreError> {
-        Ok(self
-            .db()
-            .api_keys(scope.org_id().uuid())
-            .await?
-            .into_iter()
-            .map(api_key_view)
-            .collect())
-    }
-
-    /// Revokes one of the org's keys; a key made by an owner only an owner revokes.
-    pub async fn revoke_api_key(
-        &self,
-        scope: &Scope<KeysManage>,
-        id: ApiKeyId,
-    ) -> Result<(), CoreError> {
-        let org = scope.org_id().uuid();
-        let key = self
-            .db()
-            .api_key(org, id.uuid())
-            .await?
-            .ok_or(CoreError::NotFound("API key"))?;
-        // A key whose creator is gone no longer works; anyone with `keys:manage` may tidy it.
-        let creator = self.db().user(org, key.created_by).await?;
-        let by_owner = match creator {
-            Some(user) => parse_role(&user.role)? == Role::Owner,
-            None => false,
-        };
-        self.only_an_owner_acts_on(
-            scope,
-            by_owner,
-            "only an owner can revoke an owner's API key",
-        )
-        .await?;
-        if !self
-            .db()
-            .revoke_api_key(scope.org_id().uuid(), id.uuid(), Utc::now())
-            .await?
-        {
-            return Err(CoreError::NotFound("API key"));
-        }
-        self.audit(Event::by(scope, AuditAction::ApiKeyRevoke).resource(id))
-            .await?;
-        Ok(())
-    }
-
-    pub async fn create_support_key(
-        &self,
-        scope: &Scope<OwnAccount>,
-        req: NewSupportKey,
-    ) -> Result<SupportKeyCreated, CoreError> {
-        if req.expires_in_hours == 0 || req.expires_in_hours > SUPPORT_KEY_MAX_HOURS {
-            return Err(CoreError::invalid(
-                "expires_in_hours",
-                format!("must be between 1 and {SUPPORT_KEY_MAX_HOURS}"),
-            ));
-        }
-        let note = super::parse_name("note", &req.note)?;
-        let now = Utc::now();
-        let token = Token::generate(SUPPORT_KEY);
-        let (pepper_version, mac) = self.keys().current_credential_mac(token.expose());
-        let row = SupportKeyRow {
-            id: Uuid::new_v4(),
-            org_id: scope.org_id().uuid(),
-            user_id: scope.user_id().uuid(),
-            note,
-            lookup: token.lookup().to_owned(),
-            mac: mac.to_vec(),
-            pepper_version,
-            created_at: now,
-            expires_at: now + ChronoDuration::hours(i64::from(req.expires_in_hours)),
-            last_used_at: None,
-            revoked_at: None,
-        };
-        self.db().insert_support_key(&row).await?;
-        self.audit(
-            Event::by(scope, AuditAction::SupportKeyCreate).resource(SupportKeyId::from(row.id)),
-        )
-        .await?;
-        Ok(SupportKeyCreated {
-            key: token.expose().to_owned(),
-            view: support_key_view(row),
-        })
-    }
-
-    pub async fn support_keys(
-        &self,
-        scope: &Scope<OwnAccount>,
-    ) -> Result<Vec<SupportKeyView>, CoreError> {
-        let rows = self
-            .db()
-            .support_keys_of(scope.org_id().uuid(), scope.user_id().uuid())
-            .await?;
-        Ok(rows.into_iter().map(support_key_view).collect())
-    }
-
-    pub async fn revoke_support_key(
-        &self,
-        scope: &Scope<OwnAccount>,
-        id: SupportKeyId,
-    ) -> Result<(), CoreError> {
-        let revoked = self
-            .db()
-            .revoke_support_key(
-                scope.org_id().uuid(),
-                scope.user_id().uuid(),
-                id.uuid(),
-                Utc::now(),
-            )
-            .await?;
-        if !revoked {
-            return Err(CoreError::NotFound("support key"));
-        }
-        self.audit(Event::by(scope, AuditAction::SupportKeyRevoke).resource(id))
-            .await?;
-        Ok(())
-    }
-
-    /// The principal behind `Authorization: Bearer …`: an API key (`mvk_…`) or a support key
-    /// (`mvs_…`). A typo fails its checksum before any lookup. Every refusal is audited
-    /// (aggregated): `bad_key` for one that names no key (in the org of the key its lookup
-    /// names, if any), `revoked_key`, `expired_key`.
-    pub async fn authenticate_bearer(
-        &self,
-        raw: &str,
-        meta: RequestMeta,
-    ) -> Result<Principal, CoreError> {
-        if raw.starts_with("mvs_") {
-            return self.authenticate_support_key(raw, meta).await;
-        }
-        let found = match Token::parse(API_KEY, raw) {
-            Ok(token) => self
-                .db()
-                .api_key_by_lookup(token.lookup())
-                .await?
-                .map(|row| (token, row)),
-            Err(_) => None,
-        };
-        let Some((token, row)) = found else {
-            self.audit_refusal(key_refused("bad_key", None, &meta))
-                .await?;
-            return Err(CoreError::Unauthenticated);
-        };
-        let now = Utc::now();
-        let reason =
-            if !self
-                .keys()
-                .credential_matches(row.pepper_version, token.expose(), &row.mac)
-            {
-                Some("bad_key")
-            } else if row.revoked_at.is_some() {
-                Some("revoked_key")
-            } else if row.expires_at.is_some_and(|e| e <= now) {
-                Some("expired_key")
-            } else {
-                None
-            };
-        if let Some(reason) = reason {
-            let key = (row.org_id.into(), ApiKeyId::from(row.id));
-            self.audit_refusal(key_refused(reason, Some(key), &meta))
-                .await?;
-            return Err(CoreError::Unauthenticated);
-        }
-        let principal = self.api_key_principal(&row, meta, now).await?;
-        if super::due_for_touch(row.last_used_at, now) {
-            self.db().touch_api_key(row.id, now).await?;
-        }
-        Ok(principal)
-    }
-
     /// The principal of a stored API key that is neither revoked nor expired, with its
     /// creator's current role.
     pub(crate) async fn api_key_principal(
@@ -455,6 +188,296 @@ impl Core {
             self.db().touch_support_key(row.id, now).await?;
         }
         Ok(principal)
+    }
+}
+
+impl super::Identity<'_> {
+    /// The principal behind `Authorization: Bearer …`: an API key (`mvk_…`) or a support key
+    /// (`mvs_…`). A typo fails its checksum before any lookup. Every refusal is audited
+    /// (aggregated): `bad_key` for one that names no key (in the org of the key its lookup
+    /// names, if any), `revoked_key`, `expired_key`.
+    pub async fn authenticate_bearer(
+        self,
+        raw: &str,
+        meta: RequestMeta,
+    ) -> Result<Principal, CoreError> {
+        if raw.starts_with("mvs_") {
+            return self.core.authenticate_support_key(raw, meta).await;
+        }
+        let found = match Token::parse(API_KEY, raw) {
+            Ok(token) => self
+                .core
+                .db()
+                .api_key_by_lookup(token.lookup())
+                .await?
+                .map(|row| (token, row)),
+            Err(_) => None,
+        };
+        let Some((token, row)) = found else {
+            self.core
+                .audit_refusal(key_refused("bad_key", None, &meta))
+                .await?;
+            return Err(CoreError::Unauthenticated);
+        };
+        let now = Utc::now();
+        let reason =
+            if !self
+                .core
+                .keys()
+                .credential_matches(row.pepper_version, token.expose(), &row.mac)
+            {
+                Some("bad_key")
+            } else if row.revoked_at.is_some() {
+                Some("revoked_key")
+            } else if row.expires_at.is_some_and(|e| e <= now) {
+                Some("expired_key")
+            } else {
+                None
+            };
+        if let Some(reason) = reason {
+            let key = (row.org_id.into(), ApiKeyId::from(row.id));
+            self.core
+                .audit_refusal(key_refused(reason, Some(key), &meta))
+                .await?;
+            return Err(CoreError::Unauthenticated);
+        }
+        let principal = self.core.api_key_principal(&row, meta, now).await?;
+        if super::due_for_touch(row.last_used_at, now) {
+            self.core.db().touch_api_key(row.id, now).await?;
+        }
+        Ok(principal)
+    }
+}
+
+/// API keys and support-access keys (`core.api_keys()`): create, list, revoke. Using one
+/// is `core.identity().authenticate_bearer`.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiKeys<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl ApiKeys<'_> {
+    pub async fn create(
+        self,
+        scope: &Scope<KeysManage>,
+        req: NewApiKey,
+    ) -> Result<ApiKeyCreated, CoreError> {
+        let name = super::parse_name("name", &req.name)?;
+        let requested =
+            Permissions::parse(req.permissions.iter().map(String::as_str)).map_err(|bad| {
+                CoreError::invalid(
+                    "permissions",
+                    format!("`{bad}` is not a permission; see docs/permissions.md"),
+                )
+            })?;
+        if requested == Permissions::default() {
+            return Err(CoreError::invalid(
+                "permissions",
+                "must name at least one permission",
+            ));
+        }
+        let creator = self.core.own_user(scope).await?;
+        // A key never holds more than the credential creating it: its permissions, its
+        // workspace and its lifetime are capped by the caller's (a narrow or short-lived key
+        // cannot mint a broader or longer-lived one).
+        let held = scope.org_permissions();
+        if let Some(p) = requested.iter().find(|p| !held.contains(*p)) {
+            return Err(CoreError::invalid(
+                "permissions",
+                format!(
+                    "`{p}` is not held by the credential making this request, so a key it creates cannot hold it"
+                ),
+            ));
+        }
+        let workspace_id = match (scope.credential_workspace(), req.workspace_id) {
+            (Some(bound), Some(ws)) if ws != bound => {
+                return Err(CoreError::invalid(
+                    "workspace_id",
+                    "a workspace-bound key can only create keys bound to its own workspace",
+                ));
+            }
+            (Some(bound), _) => Some(bound),
+            (None, ws) => ws,
+        };
+        if let Some(ws) = workspace_id
+            && self
+                .core
+                .db()
+                .workspace(scope.org_id().uuid(), ws.uuid())
+                .await?
+                .is_none()
+        {
+            return Err(CoreError::invalid(
+                "workspace_id",
+                "no such workspace in your organization",
+            ));
+        }
+        let now = Utc::now();
+        if req.expires_at.is_some_and(|e| e <= now) {
+            return Err(CoreError::invalid("expires_at", "must be in the future"));
+        }
+        let expires_at = match (scope.credential_expires_at(), req.expires_at) {
+            (Some(limit), Some(wanted)) if wanted > limit => {
+                return Err(CoreError::invalid(
+                    "expires_at",
+                    format!(
+                        "must be no later than the expiry of the key making this request ({})",
+                        limit.to_rfc3339()
+                    ),
+                ));
+            }
+            (Some(limit), None) => Some(limit),
+            (_, wanted) => wanted,
+        };
+        let token = Token::generate(API_KEY);
+        let (pepper_version, mac) = self.core.keys().current_credential_mac(token.expose());
+        let row = ApiKeyRow {
+            id: Uuid::new_v4(),
+            org_id: scope.org_id().uuid(),
+            created_by: creator.id,
+            workspace_id: workspace_id.map(WorkspaceId::uuid),
+            name,
+            lookup: token.lookup().to_owned(),
+            mac: mac.to_vec(),
+            pepper_version,
+            permissions: requested.to_names().join(" "),
+            created_at: now,
+            last_used_at: None,
+            expires_at,
+            revoked_at: None,
+        };
+        self.core.db().insert_api_key(&row).await?;
+        self.core
+            .audit(Event::by(scope, AuditAction::ApiKeyCreate).resource(ApiKeyId::from(row.id)))
+            .await?;
+        Ok(ApiKeyCreated {
+            key: token.expose().to_owned(),
+            view: api_key_view(row),
+        })
+    }
+
+    pub async fn list(self, scope: &Scope<KeysManage>) -> Result<Vec<ApiKeyView>, CoreError> {
+        Ok(self
+            .core
+            .db()
+            .api_keys(scope.org_id().uuid())
+            .await?
+            .into_iter()
+            .map(api_key_view)
+            .collect())
+    }
+
+    /// Revokes one of the org's keys; a key made by an owner only an owner revokes.
+    pub async fn revoke(self, scope: &Scope<KeysManage>, id: ApiKeyId) -> Result<(), CoreError> {
+        let org = scope.org_id().uuid();
+        let key = self
+            .core
+            .db()
+            .api_key(org, id.uuid())
+            .await?
+            .ok_or(CoreError::NotFound("API key"))?;
+        // A key whose creator is gone no longer works; anyone with `keys:manage` may tidy it.
+        let creator = self.core.db().user(org, key.created_by).await?;
+        let by_owner = match creator {
+            Some(user) => parse_role(&user.role)? == Role::Owner,
+            None => false,
+        };
+        self.core
+            .only_an_owner_acts_on(
+                scope,
+                by_owner,
+                "only an owner can revoke an owner's API key",
+            )
+            .await?;
+        if !self
+            .core
+            .db()
+            .revoke_api_key(scope.org_id().uuid(), id.uuid(), Utc::now())
+            .await?
+        {
+            return Err(CoreError::NotFound("API key"));
+        }
+        self.core
+            .audit(Event::by(scope, AuditAction::ApiKeyRevoke).resource(id))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_support_key(
+        self,
+        scope: &Scope<OwnAccount>,
+        req: NewSupportKey,
+    ) -> Result<SupportKeyCreated, CoreError> {
+        if req.expires_in_hours == 0 || req.expires_in_hours > SUPPORT_KEY_MAX_HOURS {
+            return Err(CoreError::invalid(
+                "expires_in_hours",
+                format!("must be between 1 and {SUPPORT_KEY_MAX_HOURS}"),
+            ));
+        }
+        let note = super::parse_name("note", &req.note)?;
+        let now = Utc::now();
+        let token = Token::generate(SUPPORT_KEY);
+        let (pepper_version, mac) = self.core.keys().current_credential_mac(token.expose());
+        let row = SupportKeyRow {
+            id: Uuid::new_v4(),
+            org_id: scope.org_id().uuid(),
+            user_id: scope.user_id().uuid(),
+            note,
+            lookup: token.lookup().to_owned(),
+            mac: mac.to_vec(),
+            pepper_version,
+            created_at: now,
+            expires_at: now + ChronoDuration::hours(i64::from(req.expires_in_hours)),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        self.core.db().insert_support_key(&row).await?;
+        self.core
+            .audit(
+                Event::by(scope, AuditAction::SupportKeyCreate)
+                    .resource(SupportKeyId::from(row.id)),
+            )
+            .await?;
+        Ok(SupportKeyCreated {
+            key: token.expose().to_owned(),
+            view: support_key_view(row),
+        })
+    }
+
+    pub async fn support_keys(
+        self,
+        scope: &Scope<OwnAccount>,
+    ) -> Result<Vec<SupportKeyView>, CoreError> {
+        let rows = self
+            .core
+            .db()
+            .support_keys_of(scope.org_id().uuid(), scope.user_id().uuid())
+            .await?;
+        Ok(rows.into_iter().map(support_key_view).collect())
+    }
+
+    pub async fn revoke_support_key(
+        self,
+        scope: &Scope<OwnAccount>,
+        id: SupportKeyId,
+    ) -> Result<(), CoreError> {
+        let revoked = self
+            .core
+            .db()
+            .revoke_support_key(
+                scope.org_id().uuid(),
+                scope.user_id().uuid(),
+                id.uuid(),
+                Utc::now(),
+            )
+            .await?;
+        if !revoked {
+            return Err(CoreError::NotFound("support key"));
+        }
+        self.core
+            .audit(Event::by(scope, AuditAction::SupportKeyRevoke).resource(id))
+            .await?;
+        Ok(())
     }
 }
 

@@ -40,88 +40,6 @@ pub struct LoginOutcome {
 }
 
 impl Core {
-    pub async fn login(&self, req: LoginRequest) -> Result<LoginOutcome, CoreError> {
-        let email = EmailAddress::parse(&req.email)?;
-        let user = self.db().user_by_email(email.as_str()).await?;
-        // A browser that logged in to this account before skips the per-account bucket, so an
-        // attacker spending that bucket cannot lock the real user out; the IP bucket still applies.
-        let known_device = match (&user, &req.device) {
-            (Some(u), Some(cookie)) => self.device_is_valid(cookie, u.id),
-            _ => false,
-        };
-        let account = (!known_device).then_some(email.as_str());
-        if let Err(e) = self
-            .count_attempt(Limited::Login, req.meta.ip, account)
-            .await
-        {
-            if matches!(e, CoreError::RateLimited { .. }) {
-                self.audit_login_failure(user.as_ref(), &email, &req.meta, "rate_limited")
-                    .await?;
-            }
-            return Err(e);
-        }
-
-        let verification = self
-            .hasher()
-            .verify(
-                &req.password,
-                user.as_ref().map(|u| u.password_hash.as_str()),
-            )
-            .await
-            .map_err(CoreError::internal)?;
-        let user = match user {
-            Some(u) if verification.ok => u,
-            Some(u) => {
-                self.audit_login_failure(Some(&u), &email, &req.meta, "bad_password")
-                    .await?;
-                return Err(CoreError::InvalidCredentials);
-            }
-            None => {
-                self.audit_login_failure(None, &email, &req.meta, "unknown_user")
-                    .await?;
-                return Err(CoreError::InvalidCredentials);
-            }
-        };
-
-        if user.totp_enabled {
-            let reason = self.second_factor(&user, &req).await?;
-            if let Some(reason) = reason {
-                self.audit_login_failure(Some(&user), &email, &req.meta, reason)
-                    .await?;
-                return Err(CoreError::MfaRequired);
-            }
-        }
-
-        if verification.needs_rehash {
-            // Parameters were raised since this hash was made: upgrade it now that we hold the
-            // plaintext. The policy is not re-applied; this is the user's existing password.
-            let hash = self
-                .hasher()
-                .rehash(&req.password)
-                .await
-                .map_err(CoreError::internal)?;
-            self.db()
-                .set_password_hash(user.org_id, user.id, &hash)
-                .await?;
-        }
-
-        let outcome = self.start_session(&user, &req.meta).await?;
-        // A zero-access user's key is unwrapped now, while the password is in hand, and kept in
-        // memory for this session only.
-        self.unlock_at_login(
-            user.org_id,
-            user.id,
-            outcome.session_id.uuid(),
-            &req.password,
-        )
-        .await?;
-        let (org, user_id) = (user.org_id.into(), user.id.into());
-        let actor = crate::access::Actor::User(user_id);
-        let event = Event::about(AuditAction::AuthLogin, actor, org, user_id, &req.meta, None);
-        self.audit(event.resource(outcome.session_id)).await?;
-        Ok(outcome)
-    }
-
     /// Checks the TOTP or recovery code of a login; the failure reason if it does not pass.
     async fn second_factor(
         &self,
@@ -210,26 +128,6 @@ impl Core {
         })
     }
 
-    /// The principal behind a session cookie, or `Unauthenticated` (unknown, expired, idle).
-    pub async fn authenticate_session(
-        &self,
-        token: &str,
-        meta: RequestMeta,
-    ) -> Result<Principal, CoreError> {
-        let token = SessionToken::parse(token).map_err(|_| CoreError::Unauthenticated)?;
-        let row = self
-            .db()
-            .session_by_token_hash(&sha256_hex(token.expose()))
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
-        let now = Utc::now();
-        let principal = self.session_principal(&row, meta, now).await?;
-        if super::due_for_touch(Some(row.last_seen_at), now) {
-            self.db().touch_session(row.id, now).await?;
-        }
-        Ok(principal)
-    }
-
     /// The principal of a stored session that has neither expired nor gone idle (an expired
     /// one is deleted), with its user's current roles.
     pub(crate) async fn session_principal(
@@ -258,27 +156,9 @@ impl Core {
         .await
     }
 
-    /// Ends the caller's own session.
-    pub async fn logout(&self, scope: &Scope<OwnAccount>) -> Result<(), CoreError> {
-        if let Some(id) = scope.session_id() {
-            self.db()
-                .delete_session(scope.org_id().uuid(), scope.user_id().uuid(), id.uuid())
-                .await?;
-            self.vault().lock_session(id.uuid());
-            self.audit(Event::by(scope, AuditAction::AuthLogout).resource(id))
-                .await?;
-        }
-        Ok(())
-    }
-
     /// The session's CSRF token: an HMAC of its id, so nothing extra is stored.
-    pub fn csrf_token(&self, session: SessionId) -> String {
+    pub(crate) fn csrf_token(&self, session: SessionId) -> String {
         hex::encode(hmac_sha256(&self.keys().csrf, session.uuid().as_bytes()))
-    }
-
-    /// Constant-time check of a presented CSRF token.
-    pub fn csrf_token_matches(&self, session: SessionId, presented: &str) -> bool {
-        ct_eq(self.csrf_token(session).as_bytes(), presented.as_bytes())
     }
 
     /// A known-device cookie value: `<user uuid>.<random>.<mac>`.
@@ -298,6 +178,143 @@ impl Core {
             && body
                 .split_once('.')
                 .is_some_and(|(u, _)| u == user.simple().to_string())
+    }
+}
+
+impl super::Identity<'_> {
+    pub async fn login(self, req: LoginRequest) -> Result<LoginOutcome, CoreError> {
+        let email = EmailAddress::parse(&req.email)?;
+        let user = self.core.db().user_by_email(email.as_str()).await?;
+        // A browser that logged in to this account before skips the per-account bucket, so an
+        // attacker spending that bucket cannot lock the real user out; the IP bucket still applies.
+        let known_device = match (&user, &req.device) {
+            (Some(u), Some(cookie)) => self.core.device_is_valid(cookie, u.id),
+            _ => false,
+        };
+        let account = (!known_device).then_some(email.as_str());
+        if let Err(e) = self
+            .core
+            .count_attempt(Limited::Login, req.meta.ip, account)
+            .await
+        {
+            if matches!(e, CoreError::RateLimited { .. }) {
+                self.core
+                    .audit_login_failure(user.as_ref(), &email, &req.meta, "rate_limited")
+                    .await?;
+            }
+            return Err(e);
+        }
+
+        let verification = self
+            .core
+            .hasher()
+            .verify(
+                &req.password,
+                user.as_ref().map(|u| u.password_hash.as_str()),
+            )
+            .await
+            .map_err(CoreError::internal)?;
+        let user = match user {
+            Some(u) if verification.ok => u,
+            Some(u) => {
+                self.core
+                    .audit_login_failure(Some(&u), &email, &req.meta, "bad_password")
+                    .await?;
+                return Err(CoreError::InvalidCredentials);
+            }
+            None => {
+                self.core
+                    .audit_login_failure(None, &email, &req.meta, "unknown_user")
+                    .await?;
+                return Err(CoreError::InvalidCredentials);
+            }
+        };
+
+        if user.totp_enabled {
+            let reason = self.core.second_factor(&user, &req).await?;
+            if let Some(reason) = reason {
+                self.core
+                    .audit_login_failure(Some(&user), &email, &req.meta, reason)
+                    .await?;
+                return Err(CoreError::MfaRequired);
+            }
+        }
+
+        if verification.needs_rehash {
+            // Parameters were raised since this hash was made: upgrade it now that we hold the
+            // plaintext. The policy is not re-applied; this is the user's existing password.
+            let hash = self
+                .core
+                .hasher()
+                .rehash(&req.password)
+                .await
+                .map_err(CoreError::internal)?;
+            self.core
+                .db()
+                .set_password_hash(user.org_id, user.id, &hash)
+                .await?;
+        }
+
+        let outcome = self.core.start_session(&user, &req.meta).await?;
+        // A zero-access user's key is unwrapped now, while the password is in hand, and kept in
+        // memory for this session only.
+        self.core
+            .unlock_at_login(
+                user.org_id,
+                user.id,
+                outcome.session_id.uuid(),
+                &req.password,
+            )
+            .await?;
+        let (org, user_id) = (user.org_id.into(), user.id.into());
+        let actor = crate::access::Actor::User(user_id);
+        let event = Event::about(AuditAction::AuthLogin, actor, org, user_id, &req.meta, None);
+        self.core.audit(event.resource(outcome.session_id)).await?;
+        Ok(outcome)
+    }
+
+    /// The principal behind a session cookie, or `Unauthenticated` (unknown, expired, idle).
+    pub async fn authenticate_session(
+        self,
+        token: &str,
+        meta: RequestMeta,
+    ) -> Result<Principal, CoreError> {
+        let token = SessionToken::parse(token).map_err(|_| CoreError::Unauthenticated)?;
+        let row = self
+            .core
+            .db()
+            .session_by_token_hash(&sha256_hex(token.expose()))
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let now = Utc::now();
+        let principal = self.core.session_principal(&row, meta, now).await?;
+        if super::due_for_touch(Some(row.last_seen_at), now) {
+            self.core.db().touch_session(row.id, now).await?;
+        }
+        Ok(principal)
+    }
+
+    /// Ends the caller's own session.
+    pub async fn logout(self, scope: &Scope<OwnAccount>) -> Result<(), CoreError> {
+        if let Some(id) = scope.session_id() {
+            self.core
+                .db()
+                .delete_session(scope.org_id().uuid(), scope.user_id().uuid(), id.uuid())
+                .await?;
+            self.core.vault().lock_session(id.uuid());
+            self.core
+                .audit(Event::by(scope, AuditAction::AuthLogout).resource(id))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Constant-time check of a presented CSRF token.
+    pub fn csrf_token_matches(self, session: SessionId, presented: &str) -> bool {
+        ct_eq(
+            self.core.csrf_token(session).as_bytes(),
+            presented.as_bytes(),
+        )
     }
 }
 

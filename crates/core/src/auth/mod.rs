@@ -20,7 +20,7 @@ use crate::{Core, CoreError, ServerKeys};
 
 pub use account::{RegisterRequest, SessionView};
 pub use keys::{
-    ApiKeyCreated, ApiKeyView, NewApiKey, NewSupportKey, SupportKeyCreated, SupportKeyView,
+    ApiKeyCreated, ApiKeyView, ApiKeys, NewApiKey, NewSupportKey, SupportKeyCreated, SupportKeyView,
 };
 pub use login::{LoginOutcome, LoginRequest};
 pub use mfa::{TotpEnabled, TotpEnrolment};
@@ -243,39 +243,49 @@ impl Core {
     }
 }
 
-impl Core {
+/// Accounts and credentials (`core.identity()`): registration and invitations, login and
+/// sessions, passwords, TOTP, and turning a session or a key into a caller.
+#[derive(Debug, Clone, Copy)]
+pub struct Identity<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl Identity<'_> {
     /// The scope's credential checked again, now: a long-lived request (an event stream) calls
     /// this every few seconds, so a logout, a revoked or expired key, a demotion or a removal
     /// ends it. Answers a fresh scope for the same permission, or why it no longer holds.
     pub async fn recheck<P: crate::access::proof::Proof>(
-        &self,
+        self,
         scope: &crate::access::Scope<P>,
     ) -> Result<crate::access::Scope<P>, CoreError> {
         let (org, meta, now) = (scope.org_id().uuid(), scope.meta().clone(), Utc::now());
         let principal = match scope.credential() {
             Credential::Session(id) => {
                 let row = self
+                    .core
                     .db()
                     .session_by_id(org, id.uuid())
                     .await?
                     .ok_or(CoreError::Unauthenticated)?;
-                self.session_principal(&row, meta, now).await?
+                self.core.session_principal(&row, meta, now).await?
             }
             Credential::ApiKey(id) => {
                 let row = self
+                    .core
                     .db()
                     .api_key_by_id(org, id.uuid())
                     .await?
                     .ok_or(CoreError::Unauthenticated)?;
-                self.api_key_principal(&row, meta, now).await?
+                self.core.api_key_principal(&row, meta, now).await?
             }
             Credential::Support(id) => {
                 let row = self
+                    .core
                     .db()
                     .support_key_by_id(org, id.uuid())
                     .await?
                     .ok_or(CoreError::Unauthenticated)?;
-                self.support_key_principal(&row, meta, now).await?
+                self.core.support_key_principal(&row, meta, now).await?
             }
         };
         Ok(principal.authorize::<P>()?)

@@ -26,7 +26,7 @@ use crate::ids::{MeetingId, UserId, WorkspaceId};
 use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
-pub use recordings::{RecordingView, UploadOptions};
+pub use recordings::{RecordingView, Recordings, UploadOptions};
 
 /// The decoder's hint for an uploaded file's name.
 pub(crate) fn upload_hint(filename: Option<&str>) -> meetvault_audio::Hint {
@@ -37,7 +37,7 @@ pub(crate) fn upload_hint(filename: Option<&str>) -> meetvault_audio::Hint {
 pub(crate) fn recordings_hint(content_type: &str) -> meetvault_audio::Hint {
     recordings::hint(None, content_type)
 }
-pub use transcript::{NewSegment, SegmentView, TrackSegment};
+pub use transcript::{NewSegment, SegmentView, TrackSegment, Transcripts};
 
 #[derive(Debug, Clone)]
 pub struct NewParticipant {
@@ -385,10 +385,19 @@ impl Core {
         }
         Ok(settled)
     }
+}
 
+/// Meetings (`core.meetings()`): create, read, list, update and delete a meeting; a
+/// delete crypto-shreds its keys and content.
+#[derive(Debug, Clone, Copy)]
+pub struct Meetings<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl Meetings<'_> {
     /// Creates a meeting owned by the caller, in one of the org's workspaces.
-    pub async fn create_meeting(
-        &self,
+    pub async fn create(
+        self,
         scope: &Scope<MeetingsWrite>,
         new: &NewMeeting,
     ) -> Result<MeetingView, CoreError> {
@@ -398,11 +407,12 @@ impl Core {
         let language = check_language(&new.language)?;
         let owner = scope.user_id().uuid();
         let transcription = self
+            .core
             .settle_transcription(scope, owner, &new.transcription)
             .await?;
-        let workspace = self.workspace_of(scope, new.workspace_id).await?;
+        let workspace = self.core.workspace_of(scope, new.workspace_id).await?;
         let id = Uuid::new_v4();
-        let (kref, key) = self.meeting_write_key(org, id, owner).await?;
+        let (kref, key) = self.core.meeting_write_key(org, id, owner).await?;
         let row = MeetingRow {
             id,
             org_id: org,
@@ -422,33 +432,37 @@ impl Core {
         };
         let rows = encrypt_participants(&key, kref, org, id, &new.participants);
         let created = outbox_event(org, &DomainEvent::MeetingCreated(meeting_ref(&row)), None)?;
-        if let Err(e) = self.db().insert_meeting(&row, &rows, &[created]).await {
-            self.shred_meeting_keys(org, id).await?;
+        if let Err(e) = self.core.db().insert_meeting(&row, &rows, &[created]).await {
+            self.core
+                .encryption()
+                .shred_meeting_keys(org.into(), id.into())
+                .await?;
             return Err(e.into());
         }
-        self.audit(Event::by(scope, AuditAction::MeetingCreate).resource(id))
+        self.core
+            .audit(Event::by(scope, AuditAction::MeetingCreate).resource(id))
             .await?;
         self.meeting_view(scope, &row).await
     }
 
-    pub async fn meeting(
-        &self,
+    pub async fn get(
+        self,
         scope: &Scope<MeetingsRead>,
         meeting: MeetingId,
     ) -> Result<MeetingView, CoreError> {
-        let row = self.meeting_row(scope, meeting).await?;
+        let row = self.core.meeting_row(scope, meeting).await?;
         self.meeting_view(scope, &row).await
     }
 
     async fn meeting_view<P: WorkspaceScoped>(
-        &self,
+        self,
         scope: &Scope<P>,
         row: &MeetingRow,
     ) -> Result<MeetingView, CoreError> {
-        let keys = self.meeting_keys_for(scope, row).await?;
+        let keys = self.core.meeting_keys_for(scope, row).await?;
         let title = keys.text(row.org_id, "meetings", row.id, "title", &row.title)?;
         let mut participants = Vec::new();
-        for p in self.db().participants(row.org_id, row.id).await? {
+        for p in self.core.db().participants(row.org_id, row.id).await? {
             participants.push(ParticipantView {
                 name: keys.text(row.org_id, "meeting_participants", p.id, "name", &p.name)?,
                 email: p
@@ -473,8 +487,8 @@ impl Core {
     }
 
     /// A page of the org's meetings, newest first.
-    pub async fn list_meetings(
-        &self,
+    pub async fn list(
+        self,
         scope: &Scope<MeetingsRead>,
         q: &ListMeetings,
     ) -> Result<MeetingPage, CoreError> {
@@ -489,6 +503,7 @@ impl Core {
         }
         let before = q.cursor.as_deref().map(decode_cursor).transpose()?;
         let rows = self
+            .core
             .db()
             .meetings_page(&MeetingQuery {
                 org_id: scope.org_id().uuid(),
@@ -511,7 +526,7 @@ impl Core {
             .iter()
             .take(usize::try_from(limit).unwrap_or(usize::MAX))
         {
-            let title = match self.meeting_keys_for(scope, row).await {
+            let title = match self.core.meeting_keys_for(scope, row).await {
                 Ok(keys) => Some(keys.text(row.org_id, "meetings", row.id, "title", &row.title)?),
                 // Zero-access: the owner is away, or the caller is not the owner.
                 Err(CoreError::Locked | CoreError::ZeroAccessOwnerOnly) => None,
@@ -539,15 +554,15 @@ impl Core {
     }
 
     /// Changes a meeting; participants, when given, replace the list.
-    pub async fn update_meeting(
-        &self,
+    pub async fn update(
+        self,
         scope: &Scope<MeetingsWrite>,
         meeting: MeetingId,
         patch: &MeetingPatch,
     ) -> Result<MeetingView, CoreError> {
-        let mut row = self.meeting_row(scope, meeting).await?;
+        let mut row = self.core.meeting_row(scope, meeting).await?;
         // The answer shows the meeting: a caller who may not read it changes nothing.
-        self.meeting_keys_for(scope, &row).await?;
+        self.core.meeting_keys_for(scope, &row).await?;
         let org = row.org_id;
         let title = patch.title.as_deref().map(check_title).transpose()?;
         if let Some(p) = &patch.participants {
@@ -555,16 +570,23 @@ impl Core {
         }
         let language = patch.language.as_ref().map(check_language).transpose()?;
         let transcription = match &patch.transcription {
-            Some(t) => Some(self.settle_transcription(scope, row.owner_id, t).await?),
+            Some(t) => Some(
+                self.core
+                    .settle_transcription(scope, row.owner_id, t)
+                    .await?,
+            ),
             None => None,
         };
         if let Some(ws) = patch.workspace_id {
-            row.workspace_id = self.workspace_of(scope, Some(ws)).await?;
+            row.workspace_id = self.core.workspace_of(scope, Some(ws)).await?;
         }
         let needs_key = title.is_some() || patch.participants.is_some();
         let mut participants = None;
         if needs_key {
-            let (kref, key) = self.meeting_write_key(org, row.id, row.owner_id).await?;
+            let (kref, key) = self
+                .core
+                .meeting_write_key(org, row.id, row.owner_id)
+                .await?;
             if let Some(title) = title {
                 row.title = envelope::encrypt(
                     &key,
@@ -593,39 +615,49 @@ impl Core {
             None,
         )?;
         if !self
+            .core
             .db()
             .update_meeting(&row, participants.as_deref(), &[updated])
             .await?
         {
             return Err(CoreError::NotFound("meeting"));
         }
-        self.events().wake(row.id);
-        self.audit(Event::by(scope, AuditAction::MeetingUpdate).resource(row.id))
+        self.core.events().wake(row.id);
+        self.core
+            .audit(Event::by(scope, AuditAction::MeetingUpdate).resource(row.id))
             .await?;
         self.meeting_view(scope, &row).await
     }
 
     /// Deletes a meeting by destroying its keys first (crypto-shredding: every copy of its
     /// ciphertext anywhere becomes unreadable), then its jobs, rows and blobs. Idempotent.
-    pub async fn delete_meeting(
-        &self,
+    pub async fn delete(
+        self,
         scope: &Scope<MeetingsDelete>,
         meeting: MeetingId,
     ) -> Result<(), CoreError> {
         let org = scope.org_id().uuid();
         // Only whether it exists: the row itself comes from the reach check below.
-        if self.db().meeting(org, meeting.uuid()).await?.is_none() {
+        if self.core.db().meeting(org, meeting.uuid()).await?.is_none() {
             // Already gone; make sure no key survived an interrupted earlier delete.
-            self.shred_meeting_keys(org, meeting.uuid()).await?;
+            self.core
+                .encryption()
+                .shred_meeting_keys(org.into(), meeting)
+                .await?;
             return Err(CoreError::NotFound("meeting"));
         }
-        let row = self.meeting_row(scope, meeting).await?;
-        self.queue()
+        let row = self.core.meeting_row(scope, meeting).await?;
+        self.core
+            .queue()
             .cancel_for(org, row.id)
             .await
             .map_err(crate::jobs_error)?;
-        let recordings = self.db().recordings(org, row.id).await?;
-        let destroyed = self.shred_meeting_keys(org, row.id).await?;
+        let recordings = self.core.db().recordings(org, row.id).await?;
+        let destroyed = self
+            .core
+            .encryption()
+            .shred_meeting_keys(org.into(), row.id.into())
+            .await?;
         let deleted = outbox_event(
             org,
             &DomainEvent::MeetingDeleted {
@@ -633,11 +665,14 @@ impl Core {
             },
             None,
         )?;
-        self.db().delete_meeting(org, row.id, &[deleted]).await?;
-        self.events().wake(row.id);
+        self.core
+            .db()
+            .delete_meeting(org, row.id, &[deleted])
+            .await?;
+        self.core.events().wake(row.id);
         for r in recordings {
             // The blob is unreadable already (its key is gone); a failed delete is retried.
-            self.delete_blob(&BlobKey::parse(&r.blob_key)?).await;
+            self.core.delete_blob(&BlobKey::parse(&r.blob_key)?).await;
         }
         let mut event = Event::by(scope, AuditAction::MeetingDelete).resource(row.id);
         event.reason = Some(if destroyed > 0 {
@@ -645,7 +680,7 @@ impl Core {
         } else {
             "no_keys"
         });
-        self.audit(event).await?;
+        self.core.audit(event).await?;
         Ok(())
     }
 }

@@ -68,149 +68,6 @@ pub struct UploadOptions {
 }
 
 impl Core {
-    fn recording_view(
-        &self,
-        row: &MeetingRow,
-        r: RecordingRow,
-        keys: Option<&crate::vault::MeetingKeys>,
-    ) -> Result<RecordingView, CoreError> {
-        let speaker = match (&r.speaker, keys) {
-            (Some(ct), Some(keys)) => {
-                Some(keys.text(row.org_id, "recordings", r.id, "speaker", ct)?)
-            }
-            _ => None,
-        };
-        Ok(RecordingView {
-            id: r.id.into(),
-            size: r.size,
-            content_type: MediaType::allowed(&r.content_type).mime,
-            speaker,
-            duration_ms: r.duration_ms,
-            codec: r.codec,
-            created_at: r.created_at,
-            job_id: None,
-        })
-    }
-
-    /// Stores a recording from a stream, encrypting segment by segment (bounded memory: the
-    /// plaintext never reaches the blob store or the disk), then decodes it once to check it.
-    /// A refused or failed upload leaves no row and no blob.
-    pub async fn put_recording<S>(
-        &self,
-        scope: &Scope<MeetingsWrite>,
-        meeting: MeetingId,
-        opts: &UploadOptions,
-        body: S,
-    ) -> Result<RecordingView, CoreError>
-    where
-        S: Stream<Item = Result<Bytes, std::io::Error>> + Send,
-    {
-        let row = self.meeting_row(scope, meeting).await?;
-        let declared = opts
-            .content_type
-            .clone()
-            .unwrap_or_else(|| OCTET_STREAM.mime.into());
-        if declared.len() > 200 || declared.chars().any(|c| c.is_control()) {
-            return Err(CoreError::invalid("content-type", "is not a media type"));
-        }
-        let speaker = match opts.speaker.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(s) => {
-                check_text("speaker", s, 200)?;
-                Some(s.to_owned())
-            }
-        };
-        let org = row.org_id;
-        let id = Uuid::new_v4();
-        let (kref, key) = self.meeting_write_key(org, row.id, row.owner_id).await?;
-        let binding = bind(org, "recordings", id, "blob");
-        let (encryptor, header) = StreamEncryptor::new(&key, kref, &binding);
-        let blob_key = BlobKey::parse(&format!("orgs/{org}/meetings/{}/recordings/{id}", row.id))?;
-        let (intake, body) = crate::intake::Intake::watch(
-            body,
-            self.config().recordings.max_bytes,
-            self.body_idle_timeout(),
-        );
-        let stored = match self
-            .blobs()
-            .put_stream(&blob_key, encrypt_stream(encryptor, header, body))
-            .await
-        {
-            Ok(stored) => stored,
-            Err(e) => {
-                self.delete_blob(&blob_key).await;
-                return Err(intake.blame(e));
-            }
-        };
-        let plain = intake.size();
-        // Decode it once, from the encrypted blob, to refuse what cannot be transcribed.
-        let info = match self
-            .probe_recording(
-                &blob_key,
-                &binding,
-                &key,
-                stored,
-                opts.filename.as_deref(),
-                &declared,
-            )
-            .await
-        {
-            Ok(info) => info,
-            Err(e) => {
-                self.delete_blob(&blob_key).await;
-                return Err(e);
-            }
-        };
-        let recording = RecordingRow {
-            id,
-            org_id: org,
-            meeting_id: row.id,
-            blob_key: blob_key.as_str().to_owned(),
-            size: i64::try_from(plain).unwrap_or(i64::MAX),
-            stored_size: i64::try_from(stored).unwrap_or(i64::MAX),
-            content_type: info.media_type().mime.to_owned(),
-            created_at: Utc::now(),
-            speaker: speaker.as_ref().map(|s| {
-                envelope::encrypt(
-                    &key,
-                    kref,
-                    &bind(org, "recordings", id, "speaker"),
-                    s.as_bytes(),
-                )
-            }),
-            duration_ms: Some((info.duration_secs * 1000.0).round() as i64),
-            codec: Some(format!("{}/{}", info.container, info.codec)),
-        };
-        let stored_event = crate::events::outbox_event(
-            org,
-            &crate::events::DomainEvent::RecordingStored(crate::events::RecordingStored {
-                meeting_id: row.id.into(),
-                recording_id: id.into(),
-                duration_ms: recording.duration_ms,
-            }),
-            None,
-        )?;
-        if let Err(e) = self
-            .db()
-            .insert_recording(&recording, &[stored_event])
-            .await
-        {
-            self.delete_blob(&blob_key).await;
-            return Err(e.into());
-        }
-        self.events().wake(row.id);
-        self.audit(Event::by(scope, AuditAction::RecordingUpload).resource(id))
-            .await?;
-        let mut view = RecordingView {
-            speaker,
-            ..self.recording_view(&row, recording, None)?
-        };
-        if opts.transcribe.unwrap_or(self.config().transcription.auto) {
-            view.job_id = Some(self.enqueue_transcription(org, row.id, id).await?);
-        }
-        Ok(view)
-    }
-
     /// Decodes a stored recording without keeping the audio: format, duration, and whether it
     /// is whole.
     async fn probe_recording(
@@ -237,38 +94,6 @@ impl Core {
         .await
         .map_err(CoreError::internal)?
         .map_err(audio_error)
-    }
-
-    pub async fn recordings(
-        &self,
-        scope: &Scope<MeetingsRead>,
-        meeting: MeetingId,
-    ) -> Result<Vec<RecordingView>, CoreError> {
-        let row = self.meeting_row(scope, meeting).await?;
-        let keys = self.meeting_keys_for(scope, &row).await?;
-        self.db()
-            .recordings(row.org_id, row.id)
-            .await?
-            .into_iter()
-            .map(|r| self.recording_view(&row, r, Some(&keys)))
-            .collect()
-    }
-
-    /// One recording of a meeting (its size, for a `Range` request).
-    pub async fn recording(
-        &self,
-        scope: &Scope<MeetingsRead>,
-        meeting: MeetingId,
-        recording: RecordingId,
-    ) -> Result<RecordingView, CoreError> {
-        let row = self.meeting_row(scope, meeting).await?;
-        let rec = self
-            .db()
-            .recording(row.org_id, row.id, recording.uuid())
-            .await?
-            .ok_or(CoreError::NotFound("recording"))?;
-        let keys = self.meeting_keys_for(scope, &row).await?;
-        self.recording_view(&row, rec, Some(&keys))
     }
 
     /// A stored recording's blob key and a decryptor under the key its header names (a
@@ -311,29 +136,227 @@ impl Core {
             u64::try_from(rec.stored_size).unwrap_or(0),
         )
     }
+}
+
+/// Recordings (`core.recordings()`): a meeting's recorded tracks, streamed in encrypted and
+/// checked by decoding, listed, and read back (whole or by byte range).
+#[derive(Debug, Clone, Copy)]
+pub struct Recordings<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl Recordings<'_> {
+    fn recording_view(
+        self,
+        row: &MeetingRow,
+        r: RecordingRow,
+        keys: Option<&crate::vault::MeetingKeys>,
+    ) -> Result<RecordingView, CoreError> {
+        let speaker = match (&r.speaker, keys) {
+            (Some(ct), Some(keys)) => {
+                Some(keys.text(row.org_id, "recordings", r.id, "speaker", ct)?)
+            }
+            _ => None,
+        };
+        Ok(RecordingView {
+            id: r.id.into(),
+            size: r.size,
+            content_type: MediaType::allowed(&r.content_type).mime,
+            speaker,
+            duration_ms: r.duration_ms,
+            codec: r.codec,
+            created_at: r.created_at,
+            job_id: None,
+        })
+    }
+
+    /// Stores a recording from a stream, encrypting segment by segment (bounded memory: the
+    /// plaintext never reaches the blob store or the disk), then decodes it once to check it.
+    /// A refused or failed upload leaves no row and no blob.
+    pub async fn put<S>(
+        self,
+        scope: &Scope<MeetingsWrite>,
+        meeting: MeetingId,
+        opts: &UploadOptions,
+        body: S,
+    ) -> Result<RecordingView, CoreError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send,
+    {
+        let row = self.core.meeting_row(scope, meeting).await?;
+        let declared = opts
+            .content_type
+            .clone()
+            .unwrap_or_else(|| OCTET_STREAM.mime.into());
+        if declared.len() > 200 || declared.chars().any(|c| c.is_control()) {
+            return Err(CoreError::invalid("content-type", "is not a media type"));
+        }
+        let speaker = match opts.speaker.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => {
+                check_text("speaker", s, 200)?;
+                Some(s.to_owned())
+            }
+        };
+        let org = row.org_id;
+        let id = Uuid::new_v4();
+        let (kref, key) = self
+            .core
+            .meeting_write_key(org, row.id, row.owner_id)
+            .await?;
+        let binding = bind(org, "recordings", id, "blob");
+        let (encryptor, header) = StreamEncryptor::new(&key, kref, &binding);
+        let blob_key = BlobKey::parse(&format!("orgs/{org}/meetings/{}/recordings/{id}", row.id))?;
+        let (intake, body) = crate::intake::Intake::watch(
+            body,
+            self.core.config().recordings.max_bytes,
+            self.core.body_idle_timeout(),
+        );
+        let stored = match self
+            .core
+            .blobs()
+            .put_stream(&blob_key, encrypt_stream(encryptor, header, body))
+            .await
+        {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.core.delete_blob(&blob_key).await;
+                return Err(intake.blame(e));
+            }
+        };
+        let plain = intake.size();
+        // Decode it once, from the encrypted blob, to refuse what cannot be transcribed.
+        let info = match self
+            .core
+            .probe_recording(
+                &blob_key,
+                &binding,
+                &key,
+                stored,
+                opts.filename.as_deref(),
+                &declared,
+            )
+            .await
+        {
+            Ok(info) => info,
+            Err(e) => {
+                self.core.delete_blob(&blob_key).await;
+                return Err(e);
+            }
+        };
+        let recording = RecordingRow {
+            id,
+            org_id: org,
+            meeting_id: row.id,
+            blob_key: blob_key.as_str().to_owned(),
+            size: i64::try_from(plain).unwrap_or(i64::MAX),
+            stored_size: i64::try_from(stored).unwrap_or(i64::MAX),
+            content_type: info.media_type().mime.to_owned(),
+            created_at: Utc::now(),
+            speaker: speaker.as_ref().map(|s| {
+                envelope::encrypt(
+                    &key,
+                    kref,
+                    &bind(org, "recordings", id, "speaker"),
+                    s.as_bytes(),
+                )
+            }),
+            duration_ms: Some((info.duration_secs * 1000.0).round() as i64),
+            codec: Some(format!("{}/{}", info.container, info.codec)),
+        };
+        let stored_event = crate::events::outbox_event(
+            org,
+            &crate::events::DomainEvent::RecordingStored(crate::events::RecordingStored {
+                meeting_id: row.id.into(),
+                recording_id: id.into(),
+                duration_ms: recording.duration_ms,
+            }),
+            None,
+        )?;
+        if let Err(e) = self
+            .core
+            .db()
+            .insert_recording(&recording, &[stored_event])
+            .await
+        {
+            self.core.delete_blob(&blob_key).await;
+            return Err(e.into());
+        }
+        self.core.events().wake(row.id);
+        self.core
+            .audit(Event::by(scope, AuditAction::RecordingUpload).resource(id))
+            .await?;
+        let mut view = RecordingView {
+            speaker,
+            ..self.recording_view(&row, recording, None)?
+        };
+        if opts
+            .transcribe
+            .unwrap_or(self.core.config().transcription.auto)
+        {
+            view.job_id = Some(self.core.enqueue_transcription(org, row.id, id).await?);
+        }
+        Ok(view)
+    }
+
+    pub async fn list(
+        self,
+        scope: &Scope<MeetingsRead>,
+        meeting: MeetingId,
+    ) -> Result<Vec<RecordingView>, CoreError> {
+        let row = self.core.meeting_row(scope, meeting).await?;
+        let keys = self.core.meeting_keys_for(scope, &row).await?;
+        self.core
+            .db()
+            .recordings(row.org_id, row.id)
+            .await?
+            .into_iter()
+            .map(|r| self.recording_view(&row, r, Some(&keys)))
+            .collect()
+    }
+
+    /// One recording of a meeting (its size, for a `Range` request).
+    pub async fn get(
+        self,
+        scope: &Scope<MeetingsRead>,
+        meeting: MeetingId,
+        recording: RecordingId,
+    ) -> Result<RecordingView, CoreError> {
+        let row = self.core.meeting_row(scope, meeting).await?;
+        let rec = self
+            .core
+            .db()
+            .recording(row.org_id, row.id, recording.uuid())
+            .await?
+            .ok_or(CoreError::NotFound("recording"))?;
+        let keys = self.core.meeting_keys_for(scope, &row).await?;
+        self.recording_view(&row, rec, Some(&keys))
+    }
 
     /// Reads a recording, whole or the plaintext byte `range`: only the segments covering the
     /// range are fetched and decrypted. A tampered, truncated or shredded blob ends the stream
     /// with an error; no unauthenticated byte is ever yielded.
-    pub async fn read_recording(
-        &self,
+    pub async fn read(
+        self,
         scope: &Scope<MeetingsRead>,
         meeting: MeetingId,
         recording: RecordingId,
         range: Option<Range<u64>>,
     ) -> Result<(RecordingView, Range<u64>, BlobStream), CoreError> {
-        let row = self.meeting_row(scope, meeting).await?;
+        let row = self.core.meeting_row(scope, meeting).await?;
         let rec = self
+            .core
             .db()
             .recording(row.org_id, row.id, recording.uuid())
             .await?
             .ok_or(CoreError::NotFound("recording"))?;
-        let keys = self.meeting_keys_for(scope, &row).await?;
-        let (blob_key, decryptor) = self.open_blob(&row, &rec, &keys).await?;
+        let keys = self.core.meeting_keys_for(scope, &row).await?;
+        let (blob_key, decryptor) = self.core.open_blob(&row, &rec, &keys).await?;
         let stored = u64::try_from(rec.stored_size).unwrap_or(0);
         let span =
             stream::span(range.unwrap_or(0..u64::MAX), stored).map_err(integrity("recording"))?;
         let source = match self
+            .core
             .blobs()
             .get_range_stream(&blob_key, span.ciphertext.clone())
             .await
@@ -341,7 +364,7 @@ impl Core {
             Ok(source) => source,
             Err(e) => {
                 // An object shorter or longer than recorded has been cut or altered.
-                let actual = self.blobs().head(&blob_key).await.map(|m| m.size);
+                let actual = self.core.blobs().head(&blob_key).await.map(|m| m.size);
                 if let Ok(size) = actual
                     && size != stored
                 {
@@ -355,7 +378,8 @@ impl Core {
         let plain_start = span.first_segment * stream::SEGMENT_LEN as u64 + span.skip as u64;
         let rec_id = rec.id;
         let view = self.recording_view(&row, rec, Some(&keys))?;
-        self.audit(Event::by(scope, AuditAction::RecordingRead).resource(rec_id))
+        self.core
+            .audit(Event::by(scope, AuditAction::RecordingRead).resource(rec_id))
             .await?;
         Ok((
             view,

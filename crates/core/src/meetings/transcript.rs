@@ -84,15 +84,22 @@ fn seal(
     }
 }
 
-impl Core {
+/// Transcripts (`core.transcripts()`): a meeting's segments, imported, read back merged, and
+/// exported in a format.
+#[derive(Debug, Clone, Copy)]
+pub struct Transcripts<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl Transcripts<'_> {
     /// Appends transcript segments (imported), encrypted one field at a time.
     pub async fn add_segments(
-        &self,
+        self,
         scope: &Scope<MeetingsWrite>,
         meeting: MeetingId,
         segments: &[NewSegment],
     ) -> Result<usize, CoreError> {
-        let row = self.meeting_row(scope, meeting).await?;
+        let row = self.core.meeting_row(scope, meeting).await?;
         if segments.len() > MAX_SEGMENTS_PER_CALL {
             return Err(CoreError::invalid(
                 "segments",
@@ -110,8 +117,11 @@ impl Core {
             check_text("segments.text", &s.text, 20_000)?;
         }
         let org = row.org_id;
-        let (kref, key) = self.meeting_write_key(org, row.id, row.owner_id).await?;
-        let first = self.db().next_segment_position(org, row.id).await?;
+        let (kref, key) = self
+            .core
+            .meeting_write_key(org, row.id, row.owner_id)
+            .await?;
+        let first = self.core.db().next_segment_position(org, row.id).await?;
         let rows: Vec<SegmentRow> = segments
             .iter()
             .enumerate()
@@ -128,10 +138,12 @@ impl Core {
                 seal(&key, kref, &row, position, None, &seg)
             })
             .collect();
-        self.db().insert_segments(&rows).await?;
+        self.core.db().insert_segments(&rows).await?;
         Ok(rows.len())
     }
+}
 
+impl Core {
     /// Replaces one track's transcribed segments (a job that runs twice leaves one copy).
     pub(crate) async fn store_track_segments(
         &self,
@@ -177,17 +189,21 @@ impl Core {
         self.events().wake(row.id);
         Ok(())
     }
+}
 
+impl Transcripts<'_> {
     /// The transcript, decrypted, every track merged by time.
-    pub async fn transcript(
-        &self,
+    pub async fn get(
+        self,
         scope: &Scope<MeetingsRead>,
         meeting: MeetingId,
     ) -> Result<Vec<SegmentView>, CoreError> {
-        let row = self.meeting_row(scope, meeting).await?;
-        self.transcript_of(scope, &row).await
+        let row = self.core.meeting_row(scope, meeting).await?;
+        self.core.transcript_of(scope, &row).await
     }
+}
 
+impl Core {
     async fn transcript_of(
         &self,
         scope: &Scope<MeetingsRead>,
@@ -217,17 +233,20 @@ impl Core {
             })
             .collect()
     }
+}
 
+impl Transcripts<'_> {
     /// The transcript in an export format; audited as `transcript.export` with the format.
-    pub async fn export_transcript(
-        &self,
+    pub async fn export(
+        self,
         scope: &Scope<MeetingsRead>,
         meeting: MeetingId,
         format: ExportFormat,
     ) -> Result<String, CoreError> {
-        let meeting_view = self.meeting(scope, meeting).await?;
-        let row = self.meeting_row(scope, meeting).await?;
+        let meeting_view = self.core.meetings().get(scope, meeting).await?;
+        let row = self.core.meeting_row(scope, meeting).await?;
         let segments: Vec<meetvault_stt::Segment> = self
+            .core
             .transcript_of(scope, &row)
             .await?
             .into_iter()
@@ -252,7 +271,7 @@ impl Core {
         );
         let mut event = Event::by(scope, AuditAction::TranscriptExport).resource(row.id);
         event.reason = Some(format.extension());
-        self.audit(event).await?;
+        self.core.audit(event).await?;
         Ok(text)
     }
 }

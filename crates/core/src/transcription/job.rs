@@ -54,18 +54,21 @@ impl Core {
         self.events().wake(meeting);
         Ok(id.into())
     }
+}
 
+impl super::Transcription<'_> {
     /// Queues transcription of every recording of a meeting (after its settings changed, say).
-    pub async fn transcribe_meeting(
-        &self,
+    pub async fn transcribe(
+        self,
         scope: &Scope<MeetingsWrite>,
         meeting: MeetingId,
     ) -> Result<Vec<JobId>, CoreError> {
-        let row = self.meeting_row(scope, meeting).await?;
+        let row = self.core.meeting_row(scope, meeting).await?;
         let mut jobs = Vec::new();
-        for rec in self.db().recordings(row.org_id, row.id).await? {
+        for rec in self.core.db().recordings(row.org_id, row.id).await? {
             jobs.push(
-                self.enqueue_transcription(row.org_id, row.id, rec.id)
+                self.core
+                    .enqueue_transcription(row.org_id, row.id, rec.id)
                     .await?,
             );
         }
@@ -75,11 +78,14 @@ impl Core {
                 "the meeting has no recording to transcribe; upload one first",
             ));
         }
-        self.audit(crate::audit::Event::by(scope, AuditAction::MeetingTranscribe).resource(row.id))
+        self.core
+            .audit(crate::audit::Event::by(scope, AuditAction::MeetingTranscribe).resource(row.id))
             .await?;
         Ok(jobs)
     }
+}
 
+impl Core {
     async fn run_transcription(&self, job: &Job, ctx: &JobContext) -> Result<(), JobError> {
         let p: Payload = serde_json::from_str(&job.payload).map_err(|_| {
             JobError::Permanent("the job's payload is not a transcription request".into())
@@ -307,7 +313,8 @@ impl Core {
             ));
         };
         let key = self
-            .secret_value(row.org_id, owner, secret_name)
+            .secrets()
+            .value(row.org_id.into(), owner.into(), secret_name)
             .await
             .map_err(core_to_job)?
             .ok_or_else(|| {

@@ -16,4 +16,4 @@ pub use crate::media::audio_limits;
 pub use engine::{LocalEngine, decode_options, raw_segments};
 pub use job::{KIND, TranscribeHandler};
 pub use meetvault_jobs::JobState;
-pub use views::JobView;
+pub use views::{JobView, Transcription};

@@ -47,9 +47,16 @@ impl From<Job> for JobView {
     }
 }
 
-impl Core {
-    pub async fn job(&self, scope: &Scope<MeetingsRead>, id: JobId) -> Result<JobView, CoreError> {
+/// Transcription (`core.transcription()`): queue a meeting's transcription, and read its jobs.
+#[derive(Debug, Clone, Copy)]
+pub struct Transcription<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl Transcription<'_> {
+    pub async fn job(self, scope: &Scope<MeetingsRead>, id: JobId) -> Result<JobView, CoreError> {
         let job = self
+            .core
             .queue()
             .job(scope.org_id().uuid(), id.uuid())
             .await
@@ -58,7 +65,8 @@ impl Core {
         // A caller confined to some workspaces sees only the jobs of meetings there.
         if scope.reach() != Reach::Org {
             let meeting = job.resource_id.ok_or(CoreError::NotFound("job"))?;
-            self.meeting_row(scope, MeetingId::from(meeting))
+            self.core
+                .meeting_row(scope, MeetingId::from(meeting))
                 .await
                 .map_err(|_| CoreError::NotFound("job"))?;
         }
@@ -68,13 +76,14 @@ impl Core {
     /// The meeting's jobs as they are now, if the caller may read the meeting's content (its
     /// events carry transcript text): what a new event stream shows first.
     pub async fn watch_meeting(
-        &self,
+        self,
         scope: &Scope<MeetingsRead>,
         meeting: MeetingId,
     ) -> Result<Vec<JobView>, CoreError> {
-        let row = self.meeting_row(scope, meeting).await?;
-        self.check_content_reader(scope, &row).await?;
+        let row = self.core.meeting_row(scope, meeting).await?;
+        self.core.check_content_reader(scope, &row).await?;
         Ok(self
+            .core
             .queue()
             .jobs_for(row.org_id, row.id)
             .await

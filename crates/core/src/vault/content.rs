@@ -18,7 +18,7 @@ use crate::access::proof::{OwnAccount, WorkspaceScoped};
 use crate::access::{Denied, Permission, Scope};
 use crate::audit::AuditAction;
 use crate::audit::Event;
-use crate::ids::{MeetingId, WorkspaceId};
+use crate::ids::{MeetingId, OrgId, UserId, WorkspaceId};
 use crate::{Core, CoreError};
 
 /// The opened key versions of one meeting.
@@ -145,11 +145,20 @@ impl Core {
         }
         Err(CoreError::NotFound("meeting"))
     }
+}
 
+/// A user's stored secrets (`core.secrets()`): integration tokens and provider API keys,
+/// each sealed under the user's key; their values are read only inside core.
+#[derive(Debug, Clone, Copy)]
+pub struct Secrets<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl Secrets<'_> {
     /// Stores a named secret of the caller (an integration token, a webhook secret), encrypted
     /// under the caller's user key. It is never returned by the API.
-    pub async fn put_secret(
-        &self,
+    pub async fn put(
+        self,
         scope: &Scope<OwnAccount>,
         name: &str,
         value: &str,
@@ -169,7 +178,7 @@ impl Core {
             return Err(CoreError::invalid("value", "must be 1 to 16384 bytes"));
         }
         let (org, user) = (scope.org_id().uuid(), scope.user_id().uuid());
-        let key = self.user_key(org, user).await?;
+        let key = self.core.user_key(org, user).await?;
         let id = Uuid::new_v4();
         let row = UserSecretRow {
             id,
@@ -184,10 +193,10 @@ impl Core {
             ),
             updated_at: Utc::now(),
         };
-        self.db().put_user_secret(&row).await?;
+        self.core.db().put_user_secret(&row).await?;
         let mut event = Event::by(scope, AuditAction::SecretPut);
         event.reason = Some("stored");
-        self.audit(event).await?;
+        self.core.audit(event).await?;
         Ok(SecretView {
             name: row.name,
             updated_at: row.updated_at,
@@ -195,8 +204,9 @@ impl Core {
     }
 
     /// Names of the caller's secrets (never values).
-    pub async fn secrets(&self, scope: &Scope<OwnAccount>) -> Result<Vec<SecretView>, CoreError> {
+    pub async fn list(self, scope: &Scope<OwnAccount>) -> Result<Vec<SecretView>, CoreError> {
         Ok(self
+            .core
             .db()
             .user_secrets(scope.org_id().uuid(), scope.user_id().uuid())
             .await?
@@ -208,31 +218,31 @@ impl Core {
             .collect())
     }
 
-    pub async fn delete_secret(
-        &self,
-        scope: &Scope<OwnAccount>,
-        name: &str,
-    ) -> Result<(), CoreError> {
+    pub async fn delete(self, scope: &Scope<OwnAccount>, name: &str) -> Result<(), CoreError> {
         if !self
+            .core
             .db()
             .delete_user_secret(scope.org_id().uuid(), scope.user_id().uuid(), name)
             .await?
         {
             return Err(CoreError::NotFound("secret"));
         }
-        self.audit(Event::by(scope, AuditAction::SecretDelete))
+        self.core
+            .audit(Event::by(scope, AuditAction::SecretDelete))
             .await?;
         Ok(())
     }
 
     /// A secret's value, for the integration that uses it (server-side only).
-    pub async fn secret_value(
-        &self,
-        org: Uuid,
-        user: Uuid,
+    pub(crate) async fn value(
+        self,
+        org: OrgId,
+        user: UserId,
         name: &str,
     ) -> Result<Option<zeroize::Zeroizing<String>>, CoreError> {
+        let (org, user) = (org.uuid(), user.uuid());
         let Some(row) = self
+            .core
             .db()
             .user_secrets(org, user)
             .await?
@@ -241,7 +251,7 @@ impl Core {
         else {
             return Ok(None);
         };
-        let key = self.user_key(org, user).await?;
+        let key = self.core.user_key(org, user).await?;
         let text = envelope::decrypt_string(
             &key,
             &bind(org, "user_secrets", row.id, "value"),

@@ -245,29 +245,6 @@ impl Core {
         })
     }
 
-    /// Re-wraps every org key that is not under the current master key (orgs with their own KMS
-    /// key keep it). Content is untouched. Safe to interrupt and re-run.
-    pub async fn rotate_master(
-        &self,
-        progress: &dyn RotationProgress,
-    ) -> Result<RotationReport, CoreError> {
-        let rows = self.db().all_org_keys().await?;
-        let total = rows.len() as u64;
-        let mut report = RotationReport::default();
-        for (i, row) in rows.iter().enumerate() {
-            let target = self.kek_for_org(row.org_id).await?;
-            let wrapped = kek_wrapped(row);
-            if target.is_current(&wrapped) {
-                report.already_current += 1;
-            } else {
-                self.rewrap_org_key_row(row, &*target).await?;
-                report.rewrapped += 1;
-            }
-            progress.update(i as u64 + 1, total);
-        }
-        Ok(report)
-    }
-
     async fn rewrap_org_key_row(
         &self,
         row: &meetvault_store::vault::OrgKeyRow,
@@ -289,27 +266,53 @@ impl Core {
             .await?;
         Ok(())
     }
+}
+
+impl super::Encryption<'_> {
+    /// Re-wraps every org key that is not under the current master key (orgs with their own KMS
+    /// key keep it). Content is untouched. Safe to interrupt and re-run.
+    pub async fn rotate_master(
+        self,
+        progress: &dyn RotationProgress,
+    ) -> Result<RotationReport, CoreError> {
+        let rows = self.core.db().all_org_keys().await?;
+        let total = rows.len() as u64;
+        let mut report = RotationReport::default();
+        for (i, row) in rows.iter().enumerate() {
+            let target = self.core.kek_for_org(row.org_id).await?;
+            let wrapped = kek_wrapped(row);
+            if target.is_current(&wrapped) {
+                report.already_current += 1;
+            } else {
+                self.core.rewrap_org_key_row(row, &*target).await?;
+                report.rewrapped += 1;
+            }
+            progress.update(i as u64 + 1, total);
+        }
+        Ok(report)
+    }
 
     /// Rotates an org's key: a new version, every user key re-wrapped under it, then the old
     /// versions deleted. Re-running after an interruption finishes the same rotation.
     pub async fn rotate_org_key(
-        &self,
+        self,
         org: OrgId,
         progress: &dyn RotationProgress,
     ) -> Result<RotationReport, CoreError> {
         let org = org.uuid();
-        let rows = self.db().org_keys(org).await?;
+        let rows = self.core.db().org_keys(org).await?;
         let target = match rows.as_slice() {
-            [] => self.org_key(org).await?.0,
+            [] => self.core.org_key(org).await?.0,
             [only] => {
                 let version = only.version + 1;
-                let kek = self.kek_for_org(org).await?;
+                let kek = self.core.kek_for_org(org).await?;
                 let context = KekContext {
                     org: org.into_bytes(),
                     org_key_version: u32::try_from(version).unwrap_or(0),
                 };
                 let (_, wrapped) = kek.generate(&context).await.map_err(kek_error)?;
-                self.db()
+                self.core
+                    .db()
                     .insert_org_key(&org_key_row(org, version, wrapped))
                     .await?;
                 version
@@ -317,8 +320,8 @@ impl Core {
             // More than one version: an earlier rotation was interrupted; finish it.
             [newest, ..] => newest.version,
         };
-        let target_key = self.org_key_version(org, target).await?;
-        let users = self.db().user_keys_before(org, target).await?;
+        let target_key = self.core.org_key_version(org, target).await?;
+        let users = self.core.db().user_keys_before(org, target).await?;
         let total = users.len() as u64;
         let mut report = RotationReport::default();
         for (i, row) in users.iter().enumerate() {
@@ -327,7 +330,7 @@ impl Core {
                 continue;
             };
             let binding = bind(org, "user_keys", row.user_id, "key");
-            let old = self.org_key_version(org, version).await?;
+            let old = self.core.org_key_version(org, version).await?;
             let key =
                 envelope::unwrap_key(&old, &binding, wrapped).map_err(integrity("user key"))?;
             let mut next = row.clone();
@@ -339,19 +342,25 @@ impl Core {
                 &key,
             ));
             next.updated_at = chrono::Utc::now();
-            if self.db().rewrap_user_key(&next, row.updated_at).await? {
+            if self
+                .core
+                .db()
+                .rewrap_user_key(&next, row.updated_at)
+                .await?
+            {
                 report.rewrapped += 1;
             }
             progress.update(i as u64 + 1, total);
         }
-        report.retired = self.db().retire_org_keys(org, target).await?;
-        self.vault().forget_org_keys(org);
+        report.retired = self.core.db().retire_org_keys(org, target).await?;
+        self.core.vault().forget_org_keys(org);
         Ok(report)
     }
 
     /// Every org id with a key (for `keys rotate-org --all`).
-    pub async fn orgs_with_keys(&self) -> Result<Vec<OrgId>, CoreError> {
+    pub async fn orgs_with_keys(self) -> Result<Vec<OrgId>, CoreError> {
         let mut orgs: Vec<OrgId> = self
+            .core
             .db()
             .all_org_keys()
             .await?
@@ -365,7 +374,7 @@ impl Core {
     /// Brings (or, with `None`, gives back) the org's own KMS key: the key is tried first, then
     /// every org key version is re-wrapped under it. Owner only (checked by the caller's scope).
     pub async fn set_org_kms_key(
-        &self,
+        self,
         scope: &Scope<OrgManage>,
         key_id: Option<String>,
     ) -> Result<(), CoreError> {
@@ -377,7 +386,7 @@ impl Core {
                     "must be a KMS key id, alias or ARN",
                 ));
             }
-            let kek = self.org_kms(key_id)?;
+            let kek = self.core.org_kms(key_id)?;
             let probe = KekContext {
                 org: org.into_bytes(),
                 org_key_version: 0,
@@ -398,17 +407,20 @@ impl Core {
                 ));
             }
         }
-        self.org_key(org).await?;
-        self.db().set_org_kms_key(org, key_id.as_deref()).await?;
-        let target = self.kek_for_org(org).await?;
-        for row in self.db().org_keys(org).await? {
+        self.core.org_key(org).await?;
+        self.core
+            .db()
+            .set_org_kms_key(org, key_id.as_deref())
+            .await?;
+        let target = self.core.kek_for_org(org).await?;
+        for row in self.core.db().org_keys(org).await? {
             if !target.is_current(&kek_wrapped(&row)) {
-                self.rewrap_org_key_row(&row, &*target).await?;
+                self.core.rewrap_org_key_row(&row, &*target).await?;
             }
         }
         let mut event = Event::by(scope, AuditAction::EncryptionOrgKmsKey);
         event.reason = Some(if key_id.is_some() { "set" } else { "cleared" });
-        self.audit(event).await?;
+        self.core.audit(event).await?;
         Ok(())
     }
 }

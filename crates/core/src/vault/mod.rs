@@ -31,7 +31,7 @@ use meetvault_crypto::recipient::{self, RecipientPublic, RecipientSecret};
 use meetvault_store::vault::{MeetingKeyRow, OrgKeyRow, UserKeyRow};
 use uuid::Uuid;
 
-pub use content::{MeetingKeys, SecretView};
+pub use content::{MeetingKeys, SecretView, Secrets};
 pub(crate) use content::{check_text, decrypt_stream, encrypt_stream};
 pub use master::{
     RotationProgress, RotationReport, begin_local_master_rotation, finish_local_master_rotation,
@@ -39,6 +39,7 @@ pub use master::{
 pub(crate) use master::{kms_client, master_from_config};
 pub use zero_access::{EncryptionStatus, RECOVERY_WARNING, RecoveryKey};
 
+use crate::ids::{MeetingId, OrgId};
 use crate::{Core, CoreError};
 
 /// The vault's in-memory state: the master key, cached org keys, unlocked zero-access keys.
@@ -499,11 +500,29 @@ impl Core {
         }
         Ok(MeetingKeys::new(meeting, keys))
     }
+}
 
+/// Encryption at rest as operators and users manage it (`core.encryption()`): the org's
+/// encryption status and KMS key, zero-access mode and its recovery, key rotation, and
+/// crypto-shredding a meeting.
+#[derive(Debug, Clone, Copy)]
+pub struct Encryption<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl Encryption<'_> {
     /// Crypto-shredding: destroys every key version of a meeting, so each of its ciphertexts —
     /// in this database, in backups, in blob versions — is unreadable. Idempotent.
-    pub async fn shred_meeting_keys(&self, org: Uuid, meeting: Uuid) -> Result<u64, CoreError> {
-        Ok(self.db().destroy_meeting_keys(org, meeting).await?)
+    pub(crate) async fn shred_meeting_keys(
+        self,
+        org: OrgId,
+        meeting: MeetingId,
+    ) -> Result<u64, CoreError> {
+        Ok(self
+            .core
+            .db()
+            .destroy_meeting_keys(org.uuid(), meeting.uuid())
+            .await?)
     }
 }
 

@@ -182,109 +182,6 @@ impl Core {
             .map_err(|_| CoreError::Integrity("the password does not open the user key".into()))
     }
 
-    pub async fn encryption_status(
-        &self,
-        scope: &Scope<OwnAccount>,
-    ) -> Result<EncryptionStatus, CoreError> {
-        let row = self
-            .user_key_row(scope.org_id().uuid(), scope.user_id().uuid())
-            .await?;
-        let unlocked = row.mode == "org"
-            || scope.session_id().is_some_and(|s| {
-                self.vault()
-                    .unlocked_sessions(row.user_id)
-                    .iter()
-                    .any(|(id, _)| *id == s.uuid())
-            });
-        let kdf = (row.mode == "zero_access").then(|| KdfView {
-            algorithm: "argon2id",
-            memory_kib: row.kdf_memory_kib.unwrap_or(0),
-            iterations: row.kdf_iterations.unwrap_or(0),
-            parallelism: row.kdf_parallelism.unwrap_or(0),
-        });
-        Ok(EncryptionStatus {
-            mode: row.mode,
-            unlocked,
-            kdf,
-        })
-    }
-
-    /// Turns zero-access on: the user key is re-wrapped under the password and a new recovery
-    /// key, and its org-key wrapping is deleted. Returns the recovery key (shown once).
-    pub async fn enable_zero_access(
-        &self,
-        scope: &Scope<OwnAccount>,
-        password: &str,
-    ) -> Result<RecoveryKey, CoreError> {
-        let session = scope.session_id().ok_or(CoreError::NotAllowed(
-            "zero-access mode is turned on from a browser session".into(),
-        ))?;
-        self.own_user_checked(scope, password).await?;
-        let (org, user) = (scope.org_id().uuid(), scope.user_id().uuid());
-        let row = self.user_key_row(org, user).await?;
-        if row.mode == "zero_access" {
-            return Err(CoreError::Conflict("zero-access mode is already on".into()));
-        }
-        let key = self.open_user_key(&row).await?;
-        let mut next = row.clone();
-        next.mode = "zero_access".into();
-        next.org_key_version = None;
-        next.org_wrapped = None;
-        self.wrap_for_password(&mut next, &key, password).await?;
-        let recovery = Self::wrap_for_recovery(&mut next, &key);
-        next.updated_at = Utc::now();
-        if !self.db().rewrap_user_key(&next, row.updated_at).await? {
-            return Err(CoreError::Conflict(
-                "your encryption settings changed meanwhile; try again".into(),
-            ));
-        }
-        self.unlock_session(org, user, session.uuid(), key).await?;
-        self.audit(Event::by(scope, AuditAction::EncryptionZeroAccessEnabled))
-            .await?;
-        Ok(recovery)
-    }
-
-    /// Turns zero-access off (the org key wraps the user key again); needs the password.
-    pub async fn disable_zero_access(
-        &self,
-        scope: &Scope<OwnAccount>,
-        password: &str,
-    ) -> Result<(), CoreError> {
-        self.own_user_checked(scope, password).await?;
-        let (org, user) = (scope.org_id().uuid(), scope.user_id().uuid());
-        let row = self.user_key_row(org, user).await?;
-        if row.mode != "zero_access" {
-            return Err(CoreError::Conflict("zero-access mode is not on".into()));
-        }
-        let key = self.open_with_password(&row, password).await?;
-        let (version, org_key) = self.org_key(org).await?;
-        let mut next = row.clone();
-        next.mode = "org".into();
-        next.org_key_version = Some(version);
-        next.org_wrapped = Some(envelope::wrap_key(
-            &org_key,
-            key_ref(org, version),
-            &bind(org, "user_keys", user, "key"),
-            &key,
-        ));
-        next.password_wrapped = None;
-        next.kdf_memory_kib = None;
-        next.kdf_iterations = None;
-        next.kdf_parallelism = None;
-        next.kdf_salt = None;
-        next.recovery_wrapped = None;
-        next.updated_at = Utc::now();
-        if !self.db().rewrap_user_key(&next, row.updated_at).await? {
-            return Err(CoreError::Conflict(
-                "your encryption settings changed meanwhile; try again".into(),
-            ));
-        }
-        self.vault().lock_user(user, None);
-        self.audit(Event::by(scope, AuditAction::EncryptionZeroAccessDisabled))
-            .await?;
-        Ok(())
-    }
-
     async fn unlock_session(
         &self,
         org: Uuid,
@@ -322,31 +219,6 @@ impl Core {
         self.unlock_session(org, user, session, Arc::new(key)).await
     }
 
-    /// Unlocks the caller's zero-access key on this instance for this session (after a login on
-    /// another instance, or a restart).
-    pub async fn unlock_zero_access(
-        &self,
-        scope: &Scope<OwnAccount>,
-        password: &str,
-    ) -> Result<(), CoreError> {
-        let session = scope.session_id().ok_or(CoreError::NotAllowed(
-            "unlocking needs a browser session".into(),
-        ))?;
-        self.own_user_checked(scope, password).await?;
-        let row = self
-            .user_key_row(scope.org_id().uuid(), scope.user_id().uuid())
-            .await?;
-        if row.mode != "zero_access" {
-            return Ok(());
-        }
-        let key = self.open_with_password(&row, password).await?;
-        self.unlock_session(row.org_id, row.user_id, session.uuid(), Arc::new(key))
-            .await?;
-        self.audit(Event::by(scope, AuditAction::EncryptionUnlock))
-            .await?;
-        Ok(())
-    }
-
     /// On a password change (old password verified): re-wraps a zero-access key under the new
     /// password. No content is re-encrypted.
     pub(crate) async fn rewrap_for_new_password(
@@ -372,32 +244,6 @@ impl Core {
             ));
         }
         Ok(())
-    }
-
-    /// Password reset without the old password, for a zero-access user: the recovery key opens
-    /// the user key, which is re-wrapped under the new password and a new recovery key (returned,
-    /// shown once). Every session ends. A wrong recovery key is "invalid credentials"; it and a
-    /// rate-limited attempt are audited (aggregated).
-    pub async fn recover_account(
-        &self,
-        email: &str,
-        recovery_key: &str,
-        new_password: String,
-        meta: &RequestMeta,
-    ) -> Result<RecoveryKey, CoreError> {
-        let email = crate::auth::EmailAddress::parse(email)?;
-        let result = self
-            .recover_account_checked(&email, recovery_key, new_password, meta)
-            .await;
-        let reason = match &result {
-            Err(CoreError::InvalidCredentials) => "bad_recovery_key",
-            Err(CoreError::RateLimited { .. }) => "rate_limited",
-            _ => return result,
-        };
-        let mut event = Event::refusal(AuditAction::AuthRecoverWithRecoveryKey, reason, meta);
-        event.personal.email = Some(email.as_str().to_owned());
-        self.audit_refusal(event).await?;
-        result
     }
 
     async fn recover_account_checked(
@@ -466,6 +312,181 @@ impl Core {
         ))
         .await?;
         Ok(recovery)
+    }
+}
+
+impl super::Encryption<'_> {
+    pub async fn status(self, scope: &Scope<OwnAccount>) -> Result<EncryptionStatus, CoreError> {
+        let row = self
+            .core
+            .user_key_row(scope.org_id().uuid(), scope.user_id().uuid())
+            .await?;
+        let unlocked = row.mode == "org"
+            || scope.session_id().is_some_and(|s| {
+                self.core
+                    .vault()
+                    .unlocked_sessions(row.user_id)
+                    .iter()
+                    .any(|(id, _)| *id == s.uuid())
+            });
+        let kdf = (row.mode == "zero_access").then(|| KdfView {
+            algorithm: "argon2id",
+            memory_kib: row.kdf_memory_kib.unwrap_or(0),
+            iterations: row.kdf_iterations.unwrap_or(0),
+            parallelism: row.kdf_parallelism.unwrap_or(0),
+        });
+        Ok(EncryptionStatus {
+            mode: row.mode,
+            unlocked,
+            kdf,
+        })
+    }
+
+    /// Turns zero-access on: the user key is re-wrapped under the password and a new recovery
+    /// key, and its org-key wrapping is deleted. Returns the recovery key (shown once).
+    pub async fn enable_zero_access(
+        self,
+        scope: &Scope<OwnAccount>,
+        password: &str,
+    ) -> Result<RecoveryKey, CoreError> {
+        let session = scope.session_id().ok_or(CoreError::NotAllowed(
+            "zero-access mode is turned on from a browser session".into(),
+        ))?;
+        self.core.own_user_checked(scope, password).await?;
+        let (org, user) = (scope.org_id().uuid(), scope.user_id().uuid());
+        let row = self.core.user_key_row(org, user).await?;
+        if row.mode == "zero_access" {
+            return Err(CoreError::Conflict("zero-access mode is already on".into()));
+        }
+        let key = self.core.open_user_key(&row).await?;
+        let mut next = row.clone();
+        next.mode = "zero_access".into();
+        next.org_key_version = None;
+        next.org_wrapped = None;
+        self.core
+            .wrap_for_password(&mut next, &key, password)
+            .await?;
+        let recovery = Core::wrap_for_recovery(&mut next, &key);
+        next.updated_at = Utc::now();
+        if !self
+            .core
+            .db()
+            .rewrap_user_key(&next, row.updated_at)
+            .await?
+        {
+            return Err(CoreError::Conflict(
+                "your encryption settings changed meanwhile; try again".into(),
+            ));
+        }
+        self.core
+            .unlock_session(org, user, session.uuid(), key)
+            .await?;
+        self.core
+            .audit(Event::by(scope, AuditAction::EncryptionZeroAccessEnabled))
+            .await?;
+        Ok(recovery)
+    }
+
+    /// Turns zero-access off (the org key wraps the user key again); needs the password.
+    pub async fn disable_zero_access(
+        self,
+        scope: &Scope<OwnAccount>,
+        password: &str,
+    ) -> Result<(), CoreError> {
+        self.core.own_user_checked(scope, password).await?;
+        let (org, user) = (scope.org_id().uuid(), scope.user_id().uuid());
+        let row = self.core.user_key_row(org, user).await?;
+        if row.mode != "zero_access" {
+            return Err(CoreError::Conflict("zero-access mode is not on".into()));
+        }
+        let key = self.core.open_with_password(&row, password).await?;
+        let (version, org_key) = self.core.org_key(org).await?;
+        let mut next = row.clone();
+        next.mode = "org".into();
+        next.org_key_version = Some(version);
+        next.org_wrapped = Some(envelope::wrap_key(
+            &org_key,
+            key_ref(org, version),
+            &bind(org, "user_keys", user, "key"),
+            &key,
+        ));
+        next.password_wrapped = None;
+        next.kdf_memory_kib = None;
+        next.kdf_iterations = None;
+        next.kdf_parallelism = None;
+        next.kdf_salt = None;
+        next.recovery_wrapped = None;
+        next.updated_at = Utc::now();
+        if !self
+            .core
+            .db()
+            .rewrap_user_key(&next, row.updated_at)
+            .await?
+        {
+            return Err(CoreError::Conflict(
+                "your encryption settings changed meanwhile; try again".into(),
+            ));
+        }
+        self.core.vault().lock_user(user, None);
+        self.core
+            .audit(Event::by(scope, AuditAction::EncryptionZeroAccessDisabled))
+            .await?;
+        Ok(())
+    }
+
+    /// Unlocks the caller's zero-access key on this instance for this session (after a login on
+    /// another instance, or a restart).
+    pub async fn unlock_zero_access(
+        self,
+        scope: &Scope<OwnAccount>,
+        password: &str,
+    ) -> Result<(), CoreError> {
+        let session = scope.session_id().ok_or(CoreError::NotAllowed(
+            "unlocking needs a browser session".into(),
+        ))?;
+        self.core.own_user_checked(scope, password).await?;
+        let row = self
+            .core
+            .user_key_row(scope.org_id().uuid(), scope.user_id().uuid())
+            .await?;
+        if row.mode != "zero_access" {
+            return Ok(());
+        }
+        let key = self.core.open_with_password(&row, password).await?;
+        self.core
+            .unlock_session(row.org_id, row.user_id, session.uuid(), Arc::new(key))
+            .await?;
+        self.core
+            .audit(Event::by(scope, AuditAction::EncryptionUnlock))
+            .await?;
+        Ok(())
+    }
+
+    /// Password reset without the old password, for a zero-access user: the recovery key opens
+    /// the user key, which is re-wrapped under the new password and a new recovery key (returned,
+    /// shown once). Every session ends. A wrong recovery key is "invalid credentials"; it and a
+    /// rate-limited attempt are audited (aggregated).
+    pub async fn recover_account(
+        self,
+        email: &str,
+        recovery_key: &str,
+        new_password: String,
+        meta: &RequestMeta,
+    ) -> Result<RecoveryKey, CoreError> {
+        let email = crate::auth::EmailAddress::parse(email)?;
+        let result = self
+            .core
+            .recover_account_checked(&email, recovery_key, new_password, meta)
+            .await;
+        let reason = match &result {
+            Err(CoreError::InvalidCredentials) => "bad_recovery_key",
+            Err(CoreError::RateLimited { .. }) => "rate_limited",
+            _ => return result,
+        };
+        let mut event = Event::refusal(AuditAction::AuthRecoverWithRecoveryKey, reason, meta);
+        event.personal.email = Some(email.as_str().to_owned());
+        self.core.audit_refusal(event).await?;
+        result
     }
 }
 

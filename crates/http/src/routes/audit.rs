@@ -55,7 +55,7 @@ pub async fn list(
         after_seq: q.cursor,
         limit,
     };
-    let entries = app.core.audit_list(&scope, &filter).await?;
+    let entries = app.core.audit_log().list(&scope, &filter).await?;
     let next_cursor = (entries.len() as i64 == limit)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();
@@ -73,7 +73,7 @@ pub async fn export(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::AuditRead>,
 ) -> Result<Response, ApiError> {
-    let mut body = app.core.audit_export(&scope).await?.join("\n");
+    let mut body = app.core.audit_log().export(&scope).await?.join("\n");
     body.push('\n');
     user_content(
         Response::builder(),
@@ -100,7 +100,7 @@ pub async fn proof(
         .filter(|s| *s >= 1)
         .ok_or_else(|| ApiError::BadRequest("seq must be a positive entry number".into()))?;
     Ok(ApiJson(InclusionProof::from(
-        app.core.audit_proof(&scope, seq).await?,
+        app.core.audit_log().proof(&scope, seq).await?,
     )))
 }
 
@@ -109,7 +109,7 @@ pub async fn proof(
 /// and every `audit.checkpoint_interval_secs` when the log grew).
 #[utoipa::path(get, path = "/api/v1/audit/checkpoint", tag = "audit", responses((status = 200, description = "Signed note", content_type = "text/plain", body = String)))]
 pub async fn checkpoint(State(app): State<AppState>) -> Result<Response, ApiError> {
-    let cp = app.core.latest_checkpoint().await?;
+    let cp = app.core.audit_log().latest_checkpoint().await?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         cp.note,
@@ -120,7 +120,7 @@ pub async fn checkpoint(State(app): State<AppState>) -> Result<Response, ApiErro
 /// The audit signing key as a note verifier key (`name+keyid+base64`).
 #[utoipa::path(get, path = "/.well-known/meetvault-signing-key", tag = "audit", responses((status = 200, description = "Verifier key", content_type = "text/plain", body = String)))]
 pub async fn signing_key(State(app): State<AppState>) -> Response {
-    let mut key = app.core.audit_verifier().to_vkey();
+    let mut key = app.core.audit_log().verifier().to_vkey();
     key.push('\n');
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], key).into_response()
 }

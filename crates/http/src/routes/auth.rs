@@ -63,6 +63,7 @@ pub async fn register(
 ) -> Result<Response, ApiError> {
     let outcome = app
         .core
+        .identity()
         .register(RegisterRequest {
             email: body.email,
             password: body.password,
@@ -91,6 +92,7 @@ pub async fn login(
     let device = cookie(&headers, device_cookie_name(app.core.config()));
     let outcome = app
         .core
+        .identity()
         .login(LoginRequest {
             email: body.email,
             password: body.password,
@@ -110,7 +112,7 @@ pub async fn logout(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
 ) -> Result<Response, ApiError> {
-    app.core.logout(&scope).await?;
+    app.core.identity().logout(&scope).await?;
     let clear = set_cookie(crate::auth::session_cookie_name(app.core.config()), "", 0);
     Ok((
         StatusCode::NO_CONTENT,
@@ -126,7 +128,7 @@ pub async fn me(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<AnyCaller>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user = app.core.me(&scope).await?;
+    let user = app.core.identity().me(&scope).await?;
     Ok(ApiJson(Me {
         user: user.into(),
         credential: match scope.credential() {
@@ -144,7 +146,9 @@ pub async fn sessions(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(SessionList::from(app.core.sessions(&scope).await?)))
+    Ok(ApiJson(SessionList::from(
+        app.core.identity().sessions(&scope).await?,
+    )))
 }
 
 /// Ends one of the caller's sessions.
@@ -156,7 +160,7 @@ pub async fn revoke_session(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: SessionId = super::parse_id(&id)?;
-    app.core.revoke_session(&scope, id).await?;
+    app.core.identity().revoke_session(&scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -174,6 +178,7 @@ pub async fn change_password(
 ) -> Result<ApiJson<PasswordChanged>, ApiError> {
     let sessions_ended = app
         .core
+        .identity()
         .change_password(&scope, &body.current_password, body.new_password)
         .await?;
     Ok(ApiJson(PasswordChanged { sessions_ended }))

@@ -26,7 +26,7 @@ pub async fn status(
     Auth(scope, ..): Auth<OwnAccount>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(ApiJson(EncryptionStatus::from(
-        app.core.encryption_status(&scope).await?,
+        app.core.encryption().status(&scope).await?,
     )))
 }
 
@@ -38,7 +38,11 @@ pub async fn enable_zero_access(
     Auth(scope, ..): Auth<OwnAccount>,
     ApiJson(body): ApiJson<PasswordConfirm>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let recovery = app.core.enable_zero_access(&scope, &body.password).await?;
+    let recovery = app
+        .core
+        .encryption()
+        .enable_zero_access(&scope, &body.password)
+        .await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(ZeroAccessEnabled {
@@ -57,7 +61,10 @@ pub async fn disable_zero_access(
     Auth(scope, ..): Auth<OwnAccount>,
     ApiJson(body): ApiJson<PasswordConfirm>,
 ) -> Result<StatusCode, ApiError> {
-    app.core.disable_zero_access(&scope, &body.password).await?;
+    app.core
+        .encryption()
+        .disable_zero_access(&scope, &body.password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -69,7 +76,10 @@ pub async fn unlock(
     Auth(scope, ..): Auth<OwnAccount>,
     ApiJson(body): ApiJson<PasswordConfirm>,
 ) -> Result<StatusCode, ApiError> {
-    app.core.unlock_zero_access(&scope, &body.password).await?;
+    app.core
+        .encryption()
+        .unlock_zero_access(&scope, &body.password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -86,6 +96,7 @@ pub async fn recover(
 ) -> Result<impl IntoResponse, ApiError> {
     let recovery = app
         .core
+        .encryption()
         .recover_account(&body.email, &body.recovery_key, body.new_password, &meta)
         .await?;
     Ok(ApiJson(RecoveryKeyIssued {
@@ -101,7 +112,9 @@ pub async fn list_secrets(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<OwnAccount>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(SecretList::from(app.core.secrets(&scope).await?)))
+    Ok(ApiJson(SecretList::from(
+        app.core.secrets().list(&scope).await?,
+    )))
 }
 
 /// Stores (or replaces) a secret, encrypted under the caller's user key; never returned.
@@ -114,7 +127,7 @@ pub async fn put_secret(
     ApiJson(body): ApiJson<SecretBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(ApiJson(Secret::from(
-        app.core.put_secret(&scope, &name, &body.value).await?,
+        app.core.secrets().put(&scope, &name, &body.value).await?,
     )))
 }
 
@@ -125,7 +138,7 @@ pub async fn delete_secret(
     Auth(scope, ..): Auth<OwnAccount>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    app.core.delete_secret(&scope, &name).await?;
+    app.core.secrets().delete(&scope, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -137,6 +150,9 @@ pub async fn set_org_kms(
     Auth(scope, ..): Auth<perm::OrgManage>,
     ApiJson(body): ApiJson<OrgKmsBody>,
 ) -> Result<StatusCode, ApiError> {
-    app.core.set_org_kms_key(&scope, body.kms_key_id).await?;
+    app.core
+        .encryption()
+        .set_org_kms_key(&scope, body.kms_key_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -23,7 +23,7 @@ pub struct Instance {
         (status = 500, description = "Internal error", body = crate::error::ErrorBody),
     ))]
 pub async fn get_instance(State(app): State<AppState>) -> Result<ApiJson<Instance>, ApiError> {
-    let info = app.core.instance_info().await?;
+    let info = app.core.instance().info().await?;
     Ok(ApiJson(Instance {
         name: info.name,
         version: info.version,

@@ -31,7 +31,8 @@ pub async fn create_api_key(
         .transpose()?;
     let created = app
         .core
-        .create_api_key(
+        .api_keys()
+        .create(
             &scope,
             NewApiKey {
                 name: body.name,
@@ -51,7 +52,9 @@ pub async fn list_api_keys(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::KeysManage>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(ApiKeyList::from(app.core.api_keys(&scope).await?)))
+    Ok(ApiJson(ApiKeyList::from(
+        app.core.api_keys().list(&scope).await?,
+    )))
 }
 
 /// Revokes an API key; it fails on its very next use.
@@ -63,7 +66,8 @@ pub async fn revoke_api_key(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     app.core
-        .revoke_api_key(&scope, parse_id::<ApiKeyId>(&id)?)
+        .api_keys()
+        .revoke(&scope, parse_id::<ApiKeyId>(&id)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -78,6 +82,7 @@ pub async fn create_support_key(
 ) -> Result<impl IntoResponse, ApiError> {
     let created = app
         .core
+        .api_keys()
         .create_support_key(
             &scope,
             NewSupportKey {
@@ -100,7 +105,7 @@ pub async fn list_support_keys(
     Auth(scope, ..): Auth<OwnAccount>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(ApiJson(SupportKeyList::from(
-        app.core.support_keys(&scope).await?,
+        app.core.api_keys().support_keys(&scope).await?,
     )))
 }
 
@@ -113,6 +118,7 @@ pub async fn revoke_support_key(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     app.core
+        .api_keys()
         .revoke_support_key(&scope, parse_id::<SupportKeyId>(&id)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -30,7 +30,7 @@ pub async fn create_meeting(
     Auth(scope, ..): Auth<perm::MeetingsWrite>,
     ApiJson(body): ApiJson<NewMeeting>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let view = app.core.create_meeting(&scope, &body.into()).await?;
+    let view = app.core.meetings().create(&scope, &body.into()).await?;
     Ok((StatusCode::CREATED, ApiJson(Meeting::from(view))))
 }
 
@@ -85,7 +85,7 @@ pub async fn list_meetings(
         limit: q.limit,
     };
     Ok(ApiJson(MeetingPage::from(
-        app.core.list_meetings(&scope, &filter).await?,
+        app.core.meetings().list(&scope, &filter).await?,
     )))
 }
 
@@ -100,7 +100,7 @@ pub async fn patch_meeting(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     Ok(ApiJson(Meeting::from(
-        app.core.update_meeting(&scope, id, &body.into()).await?,
+        app.core.meetings().update(&scope, id, &body.into()).await?,
     )))
 }
 
@@ -113,7 +113,9 @@ pub async fn get_meeting(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    Ok(ApiJson(Meeting::from(app.core.meeting(&scope, id).await?)))
+    Ok(ApiJson(Meeting::from(
+        app.core.meetings().get(&scope, id).await?,
+    )))
 }
 
 /// Deletes a meeting by destroying its keys (crypto-shredding), then its rows and blobs.
@@ -125,7 +127,7 @@ pub async fn delete_meeting(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    app.core.delete_meeting(&scope, id).await?;
+    app.core.meetings().delete(&scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -140,7 +142,11 @@ pub async fn add_segments(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     let segments: Vec<_> = body.segments.into_iter().map(Into::into).collect();
-    let stored = app.core.add_segments(&scope, id, &segments).await?;
+    let stored = app
+        .core
+        .transcripts()
+        .add_segments(&scope, id, &segments)
+        .await?;
     Ok((StatusCode::CREATED, ApiJson(SegmentsStored { stored })))
 }
 
@@ -167,7 +173,7 @@ pub async fn transcript(
 ) -> Result<Response, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     let Some(format) = q.format else {
-        let segments = app.core.transcript(&scope, id).await?;
+        let segments = app.core.transcripts().get(&scope, id).await?;
         return Ok(ApiJson(Transcript::from(segments)).into_response());
     };
     let format: meetvault_stt::ExportFormat =
@@ -177,7 +183,7 @@ pub async fn transcript(
                 field: "format",
                 message: e.to_string(),
             })?;
-    let text = app.core.export_transcript(&scope, id, format).await?;
+    let text = app.core.transcripts().export(&scope, id, format).await?;
     user_content(
         Response::builder(),
         format.content_type(),
@@ -241,7 +247,7 @@ pub async fn upload_recording(
         transcribe: q.transcribe,
     };
     let stream = body.into_data_stream().map_err(std::io::Error::other);
-    let view = app.core.put_recording(&scope, id, &opts, stream).await?;
+    let view = app.core.recordings().put(&scope, id, &opts, stream).await?;
     Ok((StatusCode::CREATED, ApiJson(Recording::from(view))))
 }
 
@@ -255,7 +261,7 @@ pub async fn list_recordings(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     Ok(ApiJson(RecordingList::from(
-        app.core.recordings(&scope, id).await?,
+        app.core.recordings().list(&scope, id).await?,
     )))
 }
 
@@ -309,7 +315,7 @@ pub async fn download_recording(
 ) -> Result<Response, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     let recording = parse_id::<RecordingId>(&recording)?;
-    let size = app.core.recording(&scope, id, recording).await?.size;
+    let size = app.core.recordings().get(&scope, id, recording).await?.size;
     let size = u64::try_from(size).unwrap_or(0);
     let range = headers
         .get(header::RANGE)
@@ -318,7 +324,8 @@ pub async fn download_recording(
     let partial = range.is_some();
     let (view, served, mut stream) = app
         .core
-        .read_recording(&scope, id, recording, range)
+        .recordings()
+        .read(&scope, id, recording, range)
         .await?;
     // The first segment is checked before the status goes out, so a tampered or shredded blob
     // is a clear error rather than a truncated download.

@@ -19,7 +19,7 @@ pub async fn totp_begin(
     Auth(scope, ..): Auth<OwnAccount>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(ApiJson(TotpEnrolment::from(
-        app.core.totp_begin(&scope).await?,
+        app.core.identity().totp_begin(&scope).await?,
     )))
 }
 
@@ -32,7 +32,7 @@ pub async fn totp_confirm(
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(ApiJson(TotpEnabled::from(
-        app.core.totp_confirm(&scope, &body.code).await?,
+        app.core.identity().totp_confirm(&scope, &body.code).await?,
     )))
 }
 
@@ -44,6 +44,9 @@ pub async fn totp_disable(
     Auth(scope, ..): Auth<OwnAccount>,
     ApiJson(body): ApiJson<PasswordConfirm>,
 ) -> Result<StatusCode, ApiError> {
-    app.core.totp_disable(&scope, &body.password).await?;
+    app.core
+        .identity()
+        .totp_disable(&scope, &body.password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -26,7 +26,7 @@ pub async fn get_org(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::OrgManage>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(Org::from(app.core.org_view(&scope).await?)))
+    Ok(ApiJson(Org::from(app.core.org().view(&scope).await?)))
 }
 
 /// Changes the organization's name or MFA requirement.
@@ -39,7 +39,8 @@ pub async fn patch_org(
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(ApiJson(Org::from(
         app.core
-            .update_org(&scope, body.name.as_deref(), body.require_mfa)
+            .org()
+            .update(&scope, body.name.as_deref(), body.require_mfa)
             .await?,
     )))
 }
@@ -51,7 +52,9 @@ pub async fn list_members(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MembersManage>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(MemberList::from(app.core.members(&scope).await?)))
+    Ok(ApiJson(MemberList::from(
+        app.core.org().members(&scope).await?,
+    )))
 }
 
 /// Changes a member's organization role; it applies on their very next request.
@@ -66,6 +69,7 @@ pub async fn patch_member(
     let role = parse_role("role", &body.role)?;
     Ok(ApiJson(User::from(
         app.core
+            .org()
             .set_member_role(&scope, parse_id::<UserId>(&id)?, role)
             .await?,
     )))
@@ -80,6 +84,7 @@ pub async fn remove_member(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     app.core
+        .org()
         .remove_member(&scope, parse_id::<UserId>(&id)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -94,6 +99,7 @@ pub async fn reset_member_mfa(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     app.core
+        .org()
         .reset_member_mfa(&scope, parse_id::<UserId>(&id)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -107,7 +113,7 @@ pub async fn list_workspaces(
     Auth(scope, ..): Auth<perm::OrgManage>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(ApiJson(WorkspaceList::from(
-        app.core.workspaces(&scope).await?,
+        app.core.org().workspaces(&scope).await?,
     )))
 }
 
@@ -122,7 +128,7 @@ pub async fn create_workspace(
     Ok((
         StatusCode::CREATED,
         ApiJson(Workspace::from(
-            app.core.create_workspace(&scope, &body.name).await?,
+            app.core.org().create_workspace(&scope, &body.name).await?,
         )),
     ))
 }
@@ -138,6 +144,7 @@ pub async fn patch_workspace(
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(ApiJson(Workspace::from(
         app.core
+            .org()
             .rename_workspace(&scope, parse_id::<WorkspaceId>(&id)?, &body.name)
             .await?,
     )))
@@ -159,6 +166,7 @@ pub async fn put_workspace_member(
         .map(|r| parse_role("role", r))
         .transpose()?;
     app.core
+        .org()
         .set_workspace_role(
             &scope,
             parse_id::<WorkspaceId>(&id)?,
@@ -190,7 +198,7 @@ pub async fn create_invitation(
     Ok((
         StatusCode::CREATED,
         ApiJson(InvitationCreated::from(
-            app.core.invite(&scope, &body.email, role, ws).await?,
+            app.core.org().invite(&scope, &body.email, role, ws).await?,
         )),
     ))
 }
@@ -203,7 +211,7 @@ pub async fn list_invitations(
     Auth(scope, ..): Auth<perm::MembersManage>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(ApiJson(InvitationList::from(
-        app.core.invitations(&scope).await?,
+        app.core.org().invitations(&scope).await?,
     )))
 }
 
@@ -216,6 +224,7 @@ pub async fn revoke_invitation(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     app.core
+        .org()
         .revoke_invitation(&scope, parse_id::<InvitationId>(&id)?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -235,6 +244,7 @@ pub async fn accept_invitation(
 ) -> Result<Response, ApiError> {
     let outcome = app
         .core
+        .identity()
         .accept_invitation(&token, &body.name, body.password, meta)
         .await?;
     super::auth::session_response(&app, outcome, StatusCode::CREATED)

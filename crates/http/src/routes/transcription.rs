@@ -38,7 +38,9 @@ pub async fn get_job(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<JobId>(&id)?;
-    Ok(ApiJson(Job::from(app.core.job(&scope, id).await?)))
+    Ok(ApiJson(Job::from(
+        app.core.transcription().job(&scope, id).await?,
+    )))
 }
 
 /// Queues transcription of every recording of the meeting again (after changing its settings).
@@ -50,7 +52,7 @@ pub async fn transcribe_meeting(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    let jobs = app.core.transcribe_meeting(&scope, id).await?;
+    let jobs = app.core.transcription().transcribe(&scope, id).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(JobsQueued { jobs })))
 }
 
@@ -100,7 +102,7 @@ impl Watch {
     /// the next tick.
     async fn read(&mut self, recheck: bool) -> Result<(), Event> {
         if recheck || self.checked.elapsed() >= Duration::from_secs(1) {
-            match self.app.core.recheck(&self.scope).await {
+            match self.app.core.identity().recheck(&self.scope).await {
                 Ok(scope) => {
                     self.scope = scope;
                     self.checked = Instant::now();
@@ -114,7 +116,8 @@ impl Watch {
         match self
             .app
             .core
-            .meeting_events(&self.scope, self.meeting, self.after)
+            .events()
+            .page(&self.scope, self.meeting, self.after)
             .await
         {
             Ok(page) => {
@@ -201,18 +204,18 @@ pub async fn meeting_events(
     // (pruned, or a number never handed out) — starts with the jobs as they are, and the
     // sequence number it starts after as a bare `id` (so a reconnect resumes from there).
     let resume = match resume {
-        Some(after) if app.core.can_resume(&scope, after).await? => Some(after),
+        Some(after) if app.core.events().can_resume(&scope, after).await? => Some(after),
         _ => None,
     };
     let (after, more, pending) = match resume {
         Some(after) => {
-            let page = app.core.meeting_events(&scope, id, after).await?;
+            let page = app.core.events().page(&scope, id, after).await?;
             let missed = page.events.into_iter().map(|(seq, e)| sse(Some(seq), e));
             (page.next_after, page.more, missed.collect())
         }
         None => {
-            let head = app.core.event_head(&scope).await?;
-            let jobs = app.core.watch_meeting(&scope, id).await?;
+            let head = app.core.events().head(&scope).await?;
+            let jobs = app.core.transcription().watch_meeting(&scope, id).await?;
             let mut pending: std::collections::VecDeque<Event> =
                 jobs.iter().map(|j| sse(None, job_event(j))).collect();
             pending.push_front(Event::default().id(head.to_string()));
@@ -314,8 +317,8 @@ pub async fn openai_transcriptions(
             expected: "multipart/form-data",
         })?;
     // A place in the line before a byte of the body is read: a busy server answers at once.
-    let place = app.core.endpoint_place().await?;
-    let (intake, raw) = app.core.watch_body(
+    let place = app.core.endpoint().place().await?;
+    let (intake, raw) = app.core.endpoint().watch_body(
         body.into_data_stream().map_err(std::io::Error::other),
         MAX_ENDPOINT_FILE + FORM_FIELDS,
     );
@@ -352,6 +355,7 @@ pub async fn openai_transcriptions(
                 });
                 let staged = app
                     .core
+                    .endpoint()
                     .stage_audio(&scope, &place, bytes, MAX_ENDPOINT_FILE)
                     .await
                     .map_err(|e| blame(e.into()))?;
@@ -360,7 +364,7 @@ pub async fn openai_transcriptions(
             "language" => {
                 let text = field.text().await.map_err(|e| blame(bad(e)))?;
                 // Checked as soon as it arrives, so a bad one is refused before the file.
-                language = app.core.endpoint_language(Some(text)).await?;
+                language = app.core.endpoint().language(Some(text)).await?;
             }
             "response_format" => {
                 format = field.text().await.map_err(|e| blame(bad(e)))?.parse()?;
@@ -390,6 +394,7 @@ pub async fn openai_transcriptions(
     })?;
     let out = app
         .core
+        .endpoint()
         .transcribe_now(&scope, place, file, filename.as_deref(), language)
         .await?;
     format.render(&out)

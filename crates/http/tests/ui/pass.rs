@@ -19,7 +19,7 @@ pub async fn delete_meeting(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    app.core.delete_meeting(&scope, id).await?;
+    app.core.meetings().delete(&scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -29,9 +29,9 @@ pub async fn import_then_read(
     id: MeetingId,
 ) -> Result<(), Denied> {
     let writer = caller.authorize::<MeetingsWrite>()?;
-    let _ = core.add_segments(&writer, id, &[]).await;
+    let _ = core.transcripts().add_segments(&writer, id, &[]).await;
     let reader: Scope<MeetingsRead> = caller.authorize()?;
-    let _ = core.transcript(&reader, id).await;
+    let _ = core.transcripts().get(&reader, id).await;
     Ok(())
 }
 

@@ -576,6 +576,7 @@ async fn org_keys_move_to_the_orgs_own_kms_key_and_rotate_without_touching_conte
     // Org-key rotation re-wraps user keys; no content row changes; old version deleted.
     let report = app
         .core()
+        .encryption()
         .rotate_org_key(org.into(), &|_: u64, _: u64| {})
         .await
         .unwrap();

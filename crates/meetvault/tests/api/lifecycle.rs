@@ -139,7 +139,7 @@ async fn audit_pages_by_cursor_and_erasure_keeps_every_proof_valid() {
     );
 
     let user: meetvault_core::ids::UserId = owner.user_id.parse().unwrap();
-    assert!(app.core().erase_audit_subject(user).await.unwrap());
+    assert!(app.core().audit_log().erase_subject(user).await.unwrap());
     let after = page(None).await;
     assert!(after["entries"][0]["ip"].is_null(), "erased: {after}");
     assert!(after["entries"][0]["user_agent"].is_null());

@@ -11,7 +11,7 @@ pub fn reach(keys: &Scope<KeysManage>, account: &Scope<OwnAccount>, ws: Workspac
 }
 
 pub async fn by_uuid(core: &Core, scope: &Scope<MeetingsRead>, id: uuid::Uuid) {
-    let _ = core.meeting(scope, id).await;
+    let _ = core.meetings().get(scope, id).await;
 }
 
 fn main() {}

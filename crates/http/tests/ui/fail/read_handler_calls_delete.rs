@@ -13,7 +13,7 @@ pub async fn delete_meeting(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    app.core.delete_meeting(&scope, id).await?;
+    app.core.meetings().delete(&scope, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

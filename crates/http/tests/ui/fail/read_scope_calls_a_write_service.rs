@@ -7,7 +7,7 @@ use meetvault_core::ids::MeetingId;
 
 pub async fn import(core: &Core, caller: &Principal, id: MeetingId) -> Result<(), Denied> {
     let scope = caller.authorize::<MeetingsRead>()?;
-    let _ = core.add_segments(&scope, id, &[]).await;
+    let _ = core.transcripts().add_segments(&scope, id, &[]).await;
     Ok(())
 }
 
