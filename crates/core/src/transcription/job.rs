@@ -135,7 +135,10 @@ impl Core {
             .unwrap_or(self.config().transcription.default_provider);
         let segments = match provider {
             TranscriptionProvider::Local => {
-                let opts = decode_options(self.config(), settings.beam_size, row.language.clone());
+                let mut opts =
+                    decode_options(self.config(), settings.beam_size, row.language.clone());
+                opts.task = settings.task.unwrap_or_default();
+                opts.multilingual = settings.multilingual.unwrap_or(false);
                 let (heard, writer) = self.segment_writer(&row).await?;
                 let (ctx2, speaker2, rec_id) =
                     (ctx.clone(), speaker.clone(), RecordingId::from(rec.id));
