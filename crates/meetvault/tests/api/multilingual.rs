@@ -274,6 +274,9 @@ async fn a_meeting_set_to_translate_gets_an_english_transcript_and_tiny_en_refus
         .map(|s| s["text"].as_str().unwrap())
         .collect();
     assert!(english_words(&heard.join(" ")) >= 3, "not English: {heard:?}");
+    for seg in v["segments"].as_array().unwrap() {
+        assert_eq!(seg["language"], "de", "the language spoken, per segment: {seg}");
+    }
     let r = app
         .send(
             &meetvault_test_support::Cred::Session(s.clone()),
