@@ -81,7 +81,7 @@ fn the_cli_detects_translates_and_takes_a_glossary_with_the_base_model_by_name()
             "--model",
             "base",
             "--prompt",
-            "Glossary: Siobhan, Mikkel Sørensen.",
+            "Siobhan, Mikkel Sørensen",
         ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -213,7 +213,7 @@ async fn the_openai_endpoints_detect_translate_and_take_a_prompt_with_the_base_m
         "/v1/audio/transcriptions",
         audio_form(
             &siobhan,
-            &[("language", "en"), ("prompt", "Glossary: Siobhan, Mikkel Sørensen.")],
+            &[("language", "en"), ("prompt", "Siobhan, Mikkel Sørensen")],
         ),
     )
     .await;

@@ -6,7 +6,6 @@
 //! margin, not what a human speaker would get.
 
 use std::ops::ControlFlow;
-use std::path::Path;
 use std::sync::OnceLock;
 
 use meetvault_whisper::{DecodeOptions, Task, Transcript, WhisperError};
@@ -61,10 +60,10 @@ fn run(pcm: &[f32], opts: &DecodeOptions) -> Transcript {
         .unwrap()
 }
 
-/// The highest word error rate each language may have: measured (greedy, VAD on) and rounded up
-/// with a margin of about ten points. The engine's tokens match faster-whisper's on the same
+/// The highest word error rate each language may have: measured (greedy, VAD on: de 31 %, fr 56 %,
+/// es 21 %, it 23 %) with a margin of 12 to 15 points. The engine's tokens match faster-whisper's on the same
 /// model (`parity_base`), so these are the model's errors on espeak-ng's voices, not ours.
-const WER_BOUNDS: &[(&str, f64)] = &[("de", 0.55), ("fr", 0.60), ("es", 0.45), ("it", 0.35)];
+const WER_BOUNDS: &[(&str, f64)] = &[("de", 0.45), ("fr", 0.70), ("es", 0.35), ("it", 0.35)];
 
 #[test]
 fn german_french_spanish_and_italian_are_detected_and_transcribed_within_measured_bounds() {
@@ -143,7 +142,7 @@ fn an_initial_prompt_spells_a_name_the_glossarys_way() {
     let prompted = text(&run(
         &pcm,
         &DecodeOptions {
-            initial_prompt: Some("Glossary: Siobhan, Mikkel Sørensen.".into()),
+            initial_prompt: Some("Siobhan, Mikkel Sørensen".into()),
             ..DecodeOptions::default()
         },
     ));
@@ -152,22 +151,22 @@ fn an_initial_prompt_spells_a_name_the_glossarys_way() {
     assert!(prompted.contains("Siobhan"), "{prompted}");
 }
 
-/// About 25 s of German (three sentences, twice), then French: two 30-s windows.
-pub(crate) fn switching_track(dir: &Path) -> Vec<f32> {
-    let _ = dir;
+/// About 25 s of German (three sentences, twice), a second of silence, then Italian: two 30-s
+/// windows, the second starting on the last German sentence and going on in Italian. (A French
+/// ending is heard as Thai by base after that German lead-in — faster-whisper too.)
+pub(crate) fn switching_track() -> Vec<f32> {
     let (_, de) = spoken("de");
-    let (_, fr) = spoken("fr");
+    let (_, it) = spoken("it");
     let mut pcm = de.clone();
     pcm.extend(de);
     pcm.extend(silence(1.0));
-    pcm.extend(fr);
+    pcm.extend(it);
     pcm
 }
 
 #[test]
 fn a_speaker_who_switches_language_is_detected_window_by_window() {
-    let dir = tempfile::tempdir().unwrap();
-    let pcm = switching_track(dir.path());
+    let pcm = switching_track();
     let per_window = run(
         &pcm,
         &DecodeOptions {
@@ -186,7 +185,7 @@ fn a_speaker_who_switches_language_is_detected_window_by_window() {
     let first = per_window.segments.first().unwrap();
     let last = per_window.segments.last().unwrap();
     assert_eq!(first.language, "de", "{langs:?}");
-    assert_eq!(last.language, "fr", "{langs:?}");
+    assert_eq!(last.language, "it", "{langs:?}");
     assert!(last.start > 24.0, "{langs:?}");
 }
 

@@ -4,7 +4,7 @@
 //! same prompt — which holds the language token, so the detection too. Then the options this
 //! model brings: the language probabilities, `task="translate"`, an `initial_prompt` (its
 //! tokens, encoded by our BPE, are in the prompt compared) and `multilingual=True` (a language
-//! detected per window) on a track that switches from German to French.
+//! detected per window) on a track that switches from German to Italian.
 
 use meetvault_whisper::{DecodeOptions, Task};
 
@@ -13,8 +13,11 @@ use crate::multilingual::{spoken, switching_track};
 use crate::parity::{check_with, greedy, peer_run, record};
 use crate::support::{base_model, base_model_dir};
 
-/// How far apart the engines' language probabilities may be.
-const PROB_DRIFT: f32 = 0.01;
+/// How far apart the engines' language probabilities may be. faster-whisper detects on the
+/// features with the extractor's extra last frame (ours on the window the decoder reads, which
+/// ends at the audio, as its own decoding windows do): on audio under 30 s that one frame moves
+/// the probabilities by up to about 0.01 (0.0086 measured on the German clip).
+const PROB_DRIFT: f32 = 0.02;
 
 #[test]
 fn base_decodes_english_and_german_as_faster_whisper_and_detects_the_same_languages() {
@@ -71,7 +74,7 @@ fn base_translates_prompts_and_detects_per_window_as_faster_whisper() {
         ..greedy()
     };
     let prompted = DecodeOptions {
-        initial_prompt: Some("Glossary: Siobhan, Mikkel Sørensen.".into()),
+        initial_prompt: Some("Siobhan, Mikkel Sørensen".into()),
         ..greedy()
     };
     let per_window = DecodeOptions {
@@ -95,7 +98,7 @@ fn base_translates_prompts_and_detects_per_window_as_faster_whisper() {
     check_with(
         base,
         &dir_path,
-        &[record(dir.path(), "german-then-french", &switching_track(dir.path()))],
+        &[record(dir.path(), "german-then-italian", &switching_track())],
         &[per_window],
     );
 }
@@ -103,7 +106,7 @@ fn base_translates_prompts_and_detects_per_window_as_faster_whisper() {
 #[test]
 fn prompts_encode_to_the_tokens_of_faster_whispers_tokenizer() {
     let texts = [
-        "Glossary: Siobhan, Mikkel Sørensen.",
+        "Siobhan, Mikkel Sørensen",
         "hello   world\n\nit's 2024 — naïve café, l'équipe d'Aoife",
         "Grüße aus München: Kubernetes-Cluster, 3,5 % Q3-Zahlen!",
         "¿Qué tal? Ça va. 東京で会議 — ok?!",
