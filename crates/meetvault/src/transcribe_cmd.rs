@@ -108,12 +108,8 @@ pub fn transcribe(config: &Config, args: TranscribeArgs) -> anyhow::Result<()> {
             install_hint(config, config.transcription.model),
         ),
     };
-    let model = meetvault_whisper::Model::load(&dir).with_context(|| {
-        format!(
-            "loading the model from {} ({install}, or pass --model DIR)",
-            dir.display()
-        )
-    })?;
+    let model = meetvault_whisper::Model::load(&dir)
+        .with_context(|| format!("loading the model from {} ({install})", dir.display()))?;
     if args.task == meetvault_whisper::Task::Translate && !model.info().multilingual {
         bail!(
             "--task translate: the model in {} is English-only; use the multilingual one \
@@ -275,7 +271,9 @@ fn model_choice(config: &Config, value: &str) -> (PathBuf, String) {
         }
         _ => (
             PathBuf::from(value),
-            "give a model folder, or a model name: tiny.en or base".to_owned(),
+            "--model takes a model folder, or the name of one `scripts/models.sh --model \
+             tiny.en|base` installed"
+                .to_owned(),
         ),
     }
 }
@@ -289,7 +287,10 @@ fn install_command(config: &Config, model: LocalModel) -> String {
 }
 
 fn install_hint(config: &Config, model: LocalModel) -> String {
-    format!("install it with `{}`", install_command(config, model))
+    format!(
+        "install it with `{}`, or pass --model NAME|DIR",
+        install_command(config, model)
+    )
 }
 
 #[derive(Debug, serde::Serialize)]

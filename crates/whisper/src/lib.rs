@@ -362,7 +362,10 @@ impl Model {
     /// The probability of each language in the first 30 seconds of 16 kHz mono PCM, likeliest
     /// first (the detection `transcribe` runs when no language is given). English-only models
     /// answer `en` with certainty.
-    pub fn detect_language(&self, pcm_16k_mono: &[f32]) -> Result<Vec<(String, f32)>, WhisperError> {
+    pub fn detect_language(
+        &self,
+        pcm_16k_mono: &[f32],
+    ) -> Result<Vec<(String, f32)>, WhisperError> {
         if !self.dims.multilingual() {
             return Ok(vec![("en".to_owned(), 1.0)]);
         }

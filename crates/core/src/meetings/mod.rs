@@ -100,8 +100,10 @@ impl TranscriptionSettings {
     }
 
     fn check(&self) -> Result<(), CoreError> {
-        if let (Some(field), Some(TranscriptionProvider::Openai | TranscriptionProvider::Deepgram)) =
-            (self.local_only(), self.provider)
+        if let (
+            Some(field),
+            Some(TranscriptionProvider::Openai | TranscriptionProvider::Deepgram),
+        ) = (self.local_only(), self.provider)
         {
             return Err(CoreError::invalid(
                 field,

@@ -16,9 +16,9 @@ use meetvault_core::endpoint::EndpointRequest;
 use meetvault_core::events::MeetingEvent;
 use meetvault_core::ids::{JobId, MeetingId};
 use meetvault_core::transcription::JobView;
+use meetvault_core::transcription::Task;
 use meetvault_stt::openai::VerboseJson;
 use meetvault_stt::{ExportFormat, ExportMeta};
-use meetvault_core::transcription::Task;
 use tokio::sync::broadcast;
 
 use crate::auth::{Auth, perm};
@@ -336,7 +336,6 @@ async fn openai_audio(
     body: Body,
     task: Task,
 ) -> Result<Response, ApiError> {
-
     if !app.core.config().transcription.openai_endpoint {
         return Err(ApiError::NotFound(
             "the OpenAI-compatible endpoint is turned off (transcription.openai_endpoint)".into(),

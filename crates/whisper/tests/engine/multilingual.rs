@@ -118,10 +118,12 @@ fn a_given_language_is_kept_and_translation_writes_english() {
     assert_eq!(t.language, "es", "the spoken language is reported");
     assert!(t.segments.iter().all(|s| s.language == "es"));
     let lower = english.to_lowercase();
-    let found: Vec<&str> = ["good", "morning", "everyone", "meeting", "team", "please", "the"]
-        .into_iter()
-        .filter(|w| lower.split(|c: char| !c.is_alphabetic()).any(|x| x == *w))
-        .collect();
+    let found: Vec<&str> = [
+        "good", "morning", "everyone", "meeting", "team", "please", "the",
+    ]
+    .into_iter()
+    .filter(|w| lower.split(|c: char| !c.is_alphabetic()).any(|x| x == *w))
+    .collect();
     assert!(
         found.len() >= 4,
         "the translation has only {found:?} of the English words expected: {english}"

@@ -248,8 +248,7 @@ fn long_meeting(dir: &Path) -> Recording {
 
 fn our_windows(m: &Model, rec: &Recording, opts: &DecodeOptions) -> Vec<WindowTrace> {
     let mut windows = Vec::new();
-    m
-        .transcribe_traced(&rec.pcm, opts, &mut |w| windows.push(w))
+    m.transcribe_traced(&rec.pcm, opts, &mut |w| windows.push(w))
         .unwrap();
     windows
 }

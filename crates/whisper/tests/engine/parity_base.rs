@@ -48,7 +48,10 @@ fn base_decodes_english_and_german_as_faster_whisper_and_detects_the_same_langua
         assert_eq!(theirs.language, lang, "faster-whisper's detection");
         assert_eq!(ours[0].0, lang, "meetvault's detection");
         for (code, p) in theirs.language_probs.iter().take(5) {
-            let mine = ours.iter().find(|(c, _)| c == code).map_or(0.0, |(_, p)| *p);
+            let mine = ours
+                .iter()
+                .find(|(c, _)| c == code)
+                .map_or(0.0, |(_, p)| *p);
             assert!(
                 (mine - p).abs() <= PROB_DRIFT,
                 "{}: p({code}) = {mine} here, {p} in faster-whisper",
@@ -98,7 +101,11 @@ fn base_translates_prompts_and_detects_per_window_as_faster_whisper() {
     check_with(
         base,
         &dir_path,
-        &[record(dir.path(), "german-then-italian", &switching_track())],
+        &[record(
+            dir.path(),
+            "german-then-italian",
+            &switching_track(),
+        )],
         &[per_window],
     );
 }

@@ -39,9 +39,13 @@ fn installed(var: &str, name: &str) -> PathBuf {
         .arg(&cache)
         .output();
     match out {
-        Ok(o) if o.status.success() => {
-            PathBuf::from(String::from_utf8_lossy(&o.stdout).lines().last().unwrap_or("").trim())
-        }
+        Ok(o) if o.status.success() => PathBuf::from(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim(),
+        ),
         other => panic!(
             "the Whisper {name} model is needed: set {var} to a model folder, or run \
              `scripts/models.sh --model {name} \"$HOME/.cache/meetvault-tools/models\"` (it \
