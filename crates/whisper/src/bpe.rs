@@ -141,12 +141,12 @@ fn pieces<'t>(pattern: &regex::Regex, text: &'t str) -> Vec<&'t str> {
         };
         let mut end = m.end();
         let piece = m.as_str();
-        if piece.chars().all(char::is_whitespace) && end < text.len() {
-            if let Some((last, _)) = piece.char_indices().next_back()
-                && last > 0
-            {
-                end = m.start() + last;
-            }
+        if piece.chars().all(char::is_whitespace)
+            && end < text.len()
+            && let Some((last, _)) = piece.char_indices().next_back()
+            && last > 0
+        {
+            end = m.start() + last;
         }
         out.push(&text[m.start()..end]);
         at = end;
