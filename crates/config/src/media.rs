@@ -38,6 +38,45 @@ pub enum TranscriptionProvider {
     Deepgram,
 }
 
+/// The local models `scripts/models.sh` installs, by the name `transcription.model`,
+/// `meetvault transcribe --model` and `scripts/models.sh --model` take.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Eq, PartialEq, Default)]
+pub enum LocalModel {
+    /// Whisper tiny.en: English only, fast (the quick start's).
+    #[default]
+    #[serde(rename = "tiny.en")]
+    TinyEn,
+    /// Whisper base: 99 languages, detection, translation into English; about 3× slower.
+    #[serde(rename = "base")]
+    Base,
+}
+
+impl LocalModel {
+    /// Every known model.
+    pub const ALL: [LocalModel; 2] = [LocalModel::TinyEn, LocalModel::Base];
+
+    /// The name (`tiny.en`, `base`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TinyEn => "tiny.en",
+            Self::Base => "base",
+        }
+    }
+
+    /// Its folder under `DATA_DIR/models`.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Self::TinyEn => "whisper-tiny.en",
+            Self::Base => "whisper-base",
+        }
+    }
+
+    /// The model of this name, if one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
 /// Local transcription.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -45,8 +84,11 @@ pub struct TranscriptionConfig {
     /// Upload a recording and its meeting is transcribed (per track) without being asked.
     pub auto: bool,
     pub default_provider: TranscriptionProvider,
-    /// The local Whisper model folder (faster-whisper/CTranslate2 or Hugging Face); unset:
-    /// `DATA_DIR/models/whisper-tiny.en` (installed by `scripts/models.sh`).
+    /// The local model: `tiny.en` (English only) or `base` (multilingual), in
+    /// `DATA_DIR/models/whisper-<name>` (installed by `scripts/models.sh --model <name>`).
+    pub model: LocalModel,
+    /// A model folder of your own (faster-whisper/CTranslate2 or Hugging Face), instead of
+    /// `model`'s.
     pub model_dir: Option<PathBuf>,
     /// 1 = greedy decoding; 5 = beam search as in the Whisper paper (slower, sometimes better).
     pub beam_size: u32,
@@ -65,6 +107,7 @@ impl Default for TranscriptionConfig {
         Self {
             auto: true,
             default_provider: TranscriptionProvider::Local,
+            model: LocalModel::TinyEn,
             model_dir: None,
             beam_size: 1,
             vad: true,

@@ -78,6 +78,22 @@ async fn delete_staged(blobs: &BlobStore, blob: &BlobKey) {
     }
 }
 
+/// What a caller of the OpenAI-compatible endpoint asks for beside the file, each part checked
+/// (`language`, `prompt`, `task`) as its form field arrives.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointRequest {
+    /// The spoken language; absent: detected.
+    pub language: Option<String>,
+    /// Names and jargon to spell the caller's way (Whisper's `initial_prompt`).
+    pub prompt: Option<String>,
+    /// Transcribe (`/v1/audio/transcriptions`) or translate into English
+    /// (`/v1/audio/translations`).
+    pub task: meetvault_whisper::Task,
+}
+
+/// The longest prompt read, in characters, before it is encoded (its tokens are the real limit).
+const MAX_PROMPT_CHARS: usize = 2000;
+
 /// What the OpenAI-compatible endpoint returns: the engine's transcript and the audio's length.
 #[derive(Debug)]
 pub struct AdHocTranscript {
@@ -140,6 +156,48 @@ impl Endpoint<'_> {
         Ok(language)
     }
 
+    /// The endpoint's `prompt`: empty is none; more than a window's prompt holds
+    /// (`meetvault_whisper::MAX_PROMPT_TOKENS` tokens) is refused (422 naming the field).
+    pub async fn prompt(self, prompt: String) -> Result<Option<String>, CoreError> {
+        let prompt = prompt.trim();
+        if prompt.is_empty() {
+            return Ok(None);
+        }
+        if prompt.chars().count() > MAX_PROMPT_CHARS {
+            return Err(CoreError::invalid(
+                "prompt",
+                format!(
+                    "is over {MAX_PROMPT_CHARS} characters; a prompt holds at most {} tokens: \
+                     keep the names and terms that matter",
+                    meetvault_whisper::MAX_PROMPT_TOKENS
+                ),
+            ));
+        }
+        let model = self.core.engine().model().await?;
+        match model.prompt_tokens(prompt) {
+            Ok(_) => Ok(Some(prompt.to_owned())),
+            Err(meetvault_whisper::WhisperError::Options(message)) => {
+                Err(CoreError::invalid("prompt", message))
+            }
+            Err(e) => Err(CoreError::internal(e)),
+        }
+    }
+
+    /// Refuses translation when the installed model is English-only (422 saying what to do).
+    pub async fn task(self, task: meetvault_whisper::Task) -> Result<(), CoreError> {
+        if task == meetvault_whisper::Task::Translate
+            && !self.core.engine().model().await?.info().multilingual
+        {
+            return Err(CoreError::invalid(
+                "model",
+                "the installed transcription model is English-only and cannot translate: the \
+                 operator can install the multilingual one (`scripts/models.sh --model base`, \
+                 transcription.model = \"base\")",
+            ));
+        }
+        Ok(())
+    }
+
     /// Streams an uploaded file (at most `max` bytes; a body silent for
     /// `server.body_idle_timeout_secs` is stopped) into a temporary blob under a fresh key that
     /// is never stored. A refused or failed upload leaves no blob.
@@ -195,9 +253,10 @@ impl Endpoint<'_> {
         place: EndpointPlace,
         audio: StagedAudio,
         filename: Option<&str>,
-        language: Option<String>,
+        request: EndpointRequest,
     ) -> Result<AdHocTranscript, CoreError> {
-        let language = self.language(language).await?;
+        let language = self.language(request.language).await?;
+        self.task(request.task).await?;
         let reader = self.core.staged_reader(&audio).await?;
         let hint = crate::meetings::upload_hint(filename);
         let limits = audio_limits(self.core.config());
@@ -207,7 +266,9 @@ impl Endpoint<'_> {
         .await;
         audio.discard().await;
         let (pcm, info) = decoded.map_err(CoreError::internal)?.map_err(audio_error)?;
-        let opts = decode_options(self.core.config(), None, language);
+        let mut opts = decode_options(self.core.config(), None, language);
+        opts.task = request.task;
+        opts.initial_prompt = request.prompt;
         let transcript = self
             .core
             .engine()

@@ -113,6 +113,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::transcription::meeting_events))
         .routes(routes!(routes::transcription::get_job))
         .routes(routes!(routes::transcription::openai_transcriptions))
+        .routes(routes!(routes::transcription::openai_translations))
         .routes(routes!(
             routes::meetings::add_segments,
             routes::meetings::transcript

@@ -1,6 +1,7 @@
 //! `meetvault transcribe FILE…` (no server needed: decode, run local Whisper, print or write
-//! the transcript; several files are one track each, labelled by file name and merged by
-//! time) and `meetvault models list` (installed models, their sizes and checksums).
+//! the transcript or its English translation; several files are one track each, labelled by
+//! file name and merged by time) and `meetvault models list` (the models `scripts/models.sh`
+//! installs, installed or not, and any other model folder: size, languages, checksum).
 
 use std::io::Write as _;
 use std::ops::ControlFlow;
@@ -9,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use meetvault_config::Config;
+use meetvault_config::{Config, LocalModel};
 use meetvault_stt::{ExportFormat, ExportMeta, TrackTranscript};
 use sha2::Digest as _;
 
@@ -19,13 +20,24 @@ pub struct TranscribeArgs {
     /// track each (one speaker per file, named after the file), merged by time.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// The model folder (faster-whisper/CTranslate2 or Hugging Face); default:
-    /// `transcription.model_dir` (DATA_DIR/models/whisper-tiny.en).
-    #[arg(long, value_name = "DIR")]
-    model: Option<PathBuf>,
-    /// The spoken language (`en`); detected by multilingual models when absent.
+    /// The model: `tiny.en` or `base` (installed under DATA_DIR/models by `scripts/models.sh
+    /// --model NAME`), or a model folder (faster-whisper/CTranslate2 or Hugging Face); default:
+    /// `transcription.model` / `transcription.model_dir`.
+    #[arg(long, value_name = "NAME|DIR")]
+    model: Option<String>,
+    /// The spoken language (`en`, `de`, …); detected by multilingual models when absent.
     #[arg(long, value_name = "CODE")]
     language: Option<String>,
+    /// `transcribe` (the spoken language) or `translate` (into English; multilingual models).
+    #[arg(long, default_value = "transcribe", value_name = "TASK", value_parser = parse_task)]
+    task: meetvault_whisper::Task,
+    /// Names and jargon to spell that way (Whisper's initial prompt), e.g. "Siobhan, Kubernetes".
+    #[arg(long, value_name = "TEXT")]
+    prompt: Option<String>,
+    /// Without --language, detect the language in every 30-second window instead of once per
+    /// file (a speaker who switches language).
+    #[arg(long)]
+    multilingual: bool,
     /// Beam width: 1 = greedy (fast), 5 = beam search.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
     beam: Option<u32>,
@@ -45,7 +57,8 @@ pub struct TranscribeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
-    /// The installed models: name, format, size and SHA-256 of the weights.
+    /// The models: tiny.en and base (installed or not, and how to install them) and any other
+    /// folder under DATA_DIR/models; name, path, format, languages, size, SHA-256 of the weights.
     List {
         /// Print JSON.
         #[arg(long)]
@@ -61,6 +74,9 @@ struct FileReport {
     wall_secs: f64,
     real_time_factor: f64,
     language: String,
+    /// Every language its segments were in, in order of appearance (several with
+    /// --multilingual when the speaker switches).
+    languages: Vec<String>,
     segments: usize,
 }
 
@@ -85,13 +101,42 @@ pub fn transcribe(config: &Config, args: TranscribeArgs) -> anyhow::Result<()> {
         .format
         .parse()
         .map_err(|e| anyhow::anyhow!("--format: {e}"))?;
-    let dir = args.model.clone().unwrap_or_else(|| config.model_dir());
-    let model = meetvault_whisper::Model::load(&dir).with_context(|| {
-        format!(
-            "loading the model from {} (install the default one with `scripts/models.sh`, or pass --model DIR)",
+    let (dir, install) = match args.model.as_deref() {
+        Some(value) => model_choice(config, value),
+        None => (
+            config.model_dir(),
+            install_hint(config, config.transcription.model),
+        ),
+    };
+    let model = meetvault_whisper::Model::load(&dir)
+        .with_context(|| format!("loading the model from {} ({install})", dir.display()))?;
+    if args.task == meetvault_whisper::Task::Translate && !model.info().multilingual {
+        bail!(
+            "--task translate: the model in {} is English-only; use the multilingual one \
+             (`scripts/models.sh --model base`, then --model base)",
             dir.display()
-        )
-    })?;
+        );
+    }
+    if let Some(code) = &args.language
+        && !model
+            .languages()
+            .contains(&meetvault_core::transcription::primary_language(code))
+    {
+        bail!(
+            "--language {code}: the model in {} does not know it ({})",
+            dir.display(),
+            if model.info().multilingual {
+                "use a Whisper language code: en, de, fr, es, it, pt, zh, ja, …"
+            } else {
+                "it is English-only: use the multilingual one with --model base"
+            }
+        );
+    }
+    if let Some(prompt) = &args.prompt {
+        model
+            .prompt_tokens(prompt)
+            .map_err(|e| anyhow::anyhow!("--prompt: {e}"))?;
+    }
     let limits = meetvault_core::transcription::audio_limits(config);
     let mut tracks = Vec::new();
     let mut reports = Vec::new();
@@ -108,6 +153,9 @@ pub fn transcribe(config: &Config, args: TranscribeArgs) -> anyhow::Result<()> {
         let mut opts =
             meetvault_core::transcription::decode_options(config, args.beam, args.language.clone());
         opts.vad &= !args.no_vad;
+        opts.task = args.task;
+        opts.initial_prompt = args.prompt.clone();
+        opts.multilingual = args.multilingual;
         let progress = bar(args.json, info.duration_secs, file);
         let started = Instant::now();
         let transcript = model
@@ -144,6 +192,15 @@ pub fn transcribe(config: &Config, args: TranscribeArgs) -> anyhow::Result<()> {
                 0.0
             },
             language: transcript.language.clone(),
+            languages: transcript
+                .segments
+                .iter()
+                .fold(Vec::<String>::new(), |mut seen, s| {
+                    if !seen.contains(&s.language) {
+                        seen.push(s.language.clone());
+                    }
+                    seen
+                }),
             segments: transcript.segments.len(),
         });
         tracks.push(TrackTranscript {
@@ -197,14 +254,59 @@ pub fn transcribe(config: &Config, args: TranscribeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn parse_task(s: &str) -> Result<meetvault_whisper::Task, String> {
+    match s {
+        "transcribe" => Ok(meetvault_whisper::Task::Transcribe),
+        "translate" => Ok(meetvault_whisper::Task::Translate),
+        _ => Err("choose transcribe or translate".into()),
+    }
+}
+
+/// `--model`'s folder: a known name's place under DATA_DIR/models (unless a folder of that name
+/// is here), else the folder given; and how to install it.
+fn model_choice(config: &Config, value: &str) -> (PathBuf, String) {
+    match LocalModel::from_name(value) {
+        Some(known) if !Path::new(value).is_dir() => {
+            (config.local_model_dir(known), install_hint(config, known))
+        }
+        _ => (
+            PathBuf::from(value),
+            "--model takes a model folder, or the name of one `scripts/models.sh --model \
+             tiny.en|base` installed"
+                .to_owned(),
+        ),
+    }
+}
+
+fn install_command(config: &Config, model: LocalModel) -> String {
+    format!(
+        "scripts/models.sh --model {} {}",
+        model.name(),
+        config.data_dir.join("models").display()
+    )
+}
+
+fn install_hint(config: &Config, model: LocalModel) -> String {
+    format!(
+        "install it with `{}`, or pass --model NAME|DIR",
+        install_command(config, model)
+    )
+}
+
 #[derive(Debug, serde::Serialize)]
 struct ModelReport {
+    /// `tiny.en`, `base`, or the folder's name for a folder of one's own.
     name: String,
     path: PathBuf,
+    installed: bool,
     format: Option<meetvault_whisper::ModelFormat>,
     bytes: u64,
     weights_sha256: Option<String>,
     multilingual: Option<bool>,
+    /// How many languages it transcribes (1: English only).
+    languages: Option<usize>,
+    /// The command that installs it (known models).
+    install: Option<String>,
     /// Why the folder is not a usable model, if it is not.
     problem: Option<String>,
     default: bool,
@@ -217,7 +319,7 @@ fn sha256_file(path: &Path) -> anyhow::Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-fn report(dir: &Path, default: &Path) -> ModelReport {
+fn report(name: String, dir: &Path, default: &Path, install: Option<String>) -> ModelReport {
     let bytes = std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -228,25 +330,27 @@ fn report(dir: &Path, default: &Path) -> ModelReport {
                 .sum()
         })
         .unwrap_or(0);
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let weights = ["model.bin", "model.safetensors"]
         .iter()
         .map(|f| dir.join(f))
         .find(|p| p.is_file());
+    let installed = dir.is_dir();
     let (format, multilingual, problem) = match meetvault_whisper::inspect(dir) {
         Ok(info) => (Some(info.format), Some(info.multilingual), None),
+        Err(_) if !installed => (None, None, None),
         Err(e) => (None, None, Some(e.to_string())),
     };
     ModelReport {
         name,
         path: dir.to_path_buf(),
+        installed,
         format,
         bytes,
         weights_sha256: weights.and_then(|w| sha256_file(&w).ok()),
         multilingual,
+        // Whisper's 99 (100 with Cantonese in large-v3): the model's own list is read on load.
+        languages: multilingual.map(|m| if m { 99 } else { 1 }),
+        install,
         problem,
         default: dir == default,
     }
@@ -255,20 +359,42 @@ fn report(dir: &Path, default: &Path) -> ModelReport {
 pub fn models(config: &Config, command: ModelsCommand) -> anyhow::Result<()> {
     let ModelsCommand::List { json } = command;
     let default = config.model_dir();
-    let mut dirs: Vec<PathBuf> = Vec::new();
     let root = config.data_dir.join("models");
+    // The models scripts/models.sh installs, installed or not, then any other folder.
+    let mut reports: Vec<ModelReport> = LocalModel::ALL
+        .iter()
+        .map(|&m| {
+            report(
+                m.name().to_owned(),
+                &config.local_model_dir(m),
+                &default,
+                Some(install_command(config, m)),
+            )
+        })
+        .collect();
+    let mut others: Vec<PathBuf> = Vec::new();
     if let Ok(entries) = std::fs::read_dir(&root) {
         for e in entries.filter_map(Result::ok) {
             if e.path().is_dir() && !e.file_name().to_string_lossy().ends_with(".partial") {
-                dirs.push(e.path());
+                others.push(e.path());
             }
         }
     }
-    if default.is_dir() && !dirs.contains(&default) {
-        dirs.push(default.clone());
+    if default.is_dir() {
+        others.push(default.clone());
     }
-    dirs.sort();
-    let reports: Vec<ModelReport> = dirs.iter().map(|d| report(d, &default)).collect();
+    others.sort();
+    others.dedup();
+    for dir in others {
+        if reports.iter().any(|r| r.path == dir) {
+            continue;
+        }
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        reports.push(report(name, &dir, &default, None));
+    }
     if json {
         println!(
             "{}",
@@ -276,17 +402,16 @@ pub fn models(config: &Config, command: ModelsCommand) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    if reports.is_empty() {
-        bail!(
-            "no model installed under {} (the default is {}): install one with `scripts/models.sh {}`",
-            root.display(),
-            default.display(),
-            root.display()
-        );
-    }
     for r in &reports {
         let mark = if r.default { " (default)" } else { "" };
         println!("{}{mark}", r.name);
+        if !r.installed {
+            println!("  not installed: {}", r.path.display());
+            if let Some(cmd) = &r.install {
+                println!("  install `{cmd}`");
+            }
+            continue;
+        }
         println!("  path    {}", r.path.display());
         match (&r.format, &r.problem) {
             (Some(f), _) => println!(
@@ -296,9 +421,9 @@ pub fn models(config: &Config, command: ModelsCommand) -> anyhow::Result<()> {
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default(),
                 if r.multilingual == Some(true) {
-                    ", multilingual"
+                    ", multilingual (99 languages; transcribe or translate to English)"
                 } else {
-                    ", English-only"
+                    ", English only"
                 }
             ),
             (None, Some(p)) => println!("  problem {p}"),
@@ -308,6 +433,13 @@ pub fn models(config: &Config, command: ModelsCommand) -> anyhow::Result<()> {
         if let Some(sum) = &r.weights_sha256 {
             println!("  sha256  {sum}");
         }
+    }
+    if !reports.iter().any(|r| r.installed && r.problem.is_none()) {
+        eprintln!(
+            "no model is installed under {}: install one with `{}`",
+            root.display(),
+            install_command(config, config.transcription.model)
+        );
     }
     Ok(())
 }

@@ -37,27 +37,38 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The local Whisper model folder: `TEST_WHISPER_MODEL`, else the tools cache (installing it
-/// there with `scripts/models.sh` when missing).
+/// The local Whisper model folder (tiny.en): `TEST_WHISPER_MODEL`, else the tools cache
+/// (installing it there with `scripts/models.sh` when missing).
 pub fn whisper_model_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("TEST_WHISPER_MODEL") {
+    installed_model("TEST_WHISPER_MODEL", "tiny.en")
+}
+
+/// The multilingual Whisper base folder: `TEST_WHISPER_BASE_MODEL`, else the tools cache
+/// (installing it there with `scripts/models.sh --model base` when missing).
+pub fn whisper_base_model_dir() -> PathBuf {
+    installed_model("TEST_WHISPER_BASE_MODEL", "base")
+}
+
+fn installed_model(var: &str, name: &str) -> PathBuf {
+    if let Ok(dir) = std::env::var(var) {
         return PathBuf::from(dir);
     }
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     let cache = PathBuf::from(home).join(".cache/meetvault-tools/models");
-    let dir = cache.join("whisper-tiny.en");
+    let dir = cache.join(format!("whisper-{name}"));
     if dir.join("model.bin").is_file() && dir.join(".installed-from").is_file() {
         return dir;
     }
     let out = Command::new(workspace_root().join("scripts/models.sh"))
+        .args(["--model", name])
         .arg(&cache)
         .output()
         .unwrap_or_else(|e| {
-            panic!("cannot run scripts/models.sh to install the Whisper model: {e}")
+            panic!("cannot run scripts/models.sh to install the Whisper {name} model: {e}")
         });
     assert!(
         out.status.success(),
-        "installing the Whisper model failed (scripts/models.sh {}): {}",
+        "installing the Whisper {name} model failed (scripts/models.sh --model {name} {}): {}",
         cache.display(),
         String::from_utf8_lossy(&out.stderr)
     );

@@ -162,6 +162,25 @@ pub fn detect_language(logits: &[f32], languages: &[(u32, String)]) -> Option<(S
         .map(|p| (code.clone(), p.exp()))
 }
 
+/// The softmax over the language tokens' logits, as [`detect_language`], for every language.
+pub fn language_probabilities(logits: &[f32], languages: &[(u32, String)]) -> Vec<(String, f32)> {
+    let scores: Vec<f32> = languages
+        .iter()
+        .map(|(id, _)| {
+            logits
+                .get(*id as usize)
+                .copied()
+                .unwrap_or(f32::NEG_INFINITY)
+        })
+        .collect();
+    let lp = log_softmax(&scores);
+    languages
+        .iter()
+        .zip(lp)
+        .map(|((_, code), p)| (code.clone(), if p.is_finite() { p.exp() } else { 0.0 }))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +196,7 @@ mod tests {
             no_speech: 18,
             timestamp_begin: 20,
             languages: vec![(12, "en".into()), (13, "de".into())],
+            translate: Some(14),
         }
     }
 

@@ -1,13 +1,15 @@
 //! Whisper's byte-level BPE vocabulary: decoding token ids to text, and finding special tokens.
 //!
-//! Only decoding is needed: the engine never encodes free text (prompts are previous output
-//! tokens), and special tokens are looked up by their literal string. The vocabulary comes from
-//! `tokenizer.json` (Hugging Face: `model.vocab` plus `added_tokens`) or CTranslate2's
-//! `vocabulary.txt` (one token per line, the line number is the id).
+//! Prompts are mostly previous output tokens; the one free text encoded is a caller's
+//! `initial_prompt`, through `bpe` (which needs the merges of `tokenizer.json`). Special tokens
+//! are looked up by their literal string. The vocabulary comes from `tokenizer.json` (Hugging
+//! Face: `model.vocab` plus `added_tokens`) or CTranslate2's `vocabulary.txt` (one token per
+//! line, the line number is the id).
 
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::bpe::Bpe;
 use crate::error::{Result, WhisperError};
 
 /// The special tokens that steer decoding.
@@ -27,6 +29,8 @@ pub struct SpecialTokens {
     pub timestamp_begin: u32,
     /// Language tokens and their codes (`<|en|>` → `en`), in id order.
     pub languages: Vec<(u32, String)>,
+    /// `<|translate|>` (multilingual vocabularies).
+    pub translate: Option<u32>,
 }
 
 /// Id → text for every token, plus the special tokens.
@@ -38,6 +42,8 @@ pub struct Tokenizer {
     unicode_to_byte: HashMap<char, u8>,
     /// The special tokens.
     pub special: SpecialTokens,
+    /// The encoder of free text (`tokenizer.json` only: `vocabulary.txt` has no merges).
+    bpe: Option<Bpe>,
 }
 
 impl Tokenizer {
@@ -46,13 +52,18 @@ impl Tokenizer {
     pub fn load(dir: &Path, n_vocab: usize) -> Result<Self> {
         let json = dir.join("tokenizer.json");
         let txt = dir.join("vocabulary.txt");
-        let tokens = if json.is_file() {
+        if json.is_file() {
             let bytes = std::fs::read(&json).map_err(|source| WhisperError::Io {
                 path: json.clone(),
                 source,
             })?;
-            tokens_from_json(&bytes)?
-        } else if txt.is_file() {
+            let tokens = tokens_from_json(&bytes)?;
+            let bpe = Bpe::from_json(&bytes, &tokens)?;
+            let mut tokenizer = Self::from_tokens(tokens, n_vocab)?;
+            tokenizer.bpe = Some(bpe);
+            return Ok(tokenizer);
+        }
+        let tokens = if txt.is_file() {
             let text = std::fs::read_to_string(&txt).map_err(|source| WhisperError::Io {
                 path: txt.clone(),
                 source,
@@ -90,6 +101,7 @@ impl Tokenizer {
             no_speech,
             timestamp_begin: no_timestamps + 1,
             languages: language_tokens(&tokens, sot, no_timestamps),
+            translate: find("<|translate|>"),
         };
         if special.timestamp_begin as usize + 1501 > n_vocab.max(tokens.len()) {
             return Err(WhisperError::Tokenizer(format!(
@@ -102,7 +114,22 @@ impl Tokenizer {
             tokens,
             unicode_to_byte,
             special,
+            bpe: None,
         })
+    }
+
+    /// The tokens of free text, as faster-whisper's `tokenizer.encode`.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        self.bpe
+            .as_ref()
+            .ok_or_else(|| {
+                WhisperError::Tokenizer(
+                    "encoding a prompt needs the model's tokenizer.json (vocabulary.txt has no \
+                     merges)"
+                        .into(),
+                )
+            })?
+            .encode(text)
     }
 
     /// The text of `ids`, skipping every special and timestamp token.

@@ -9,7 +9,7 @@ use crate::gate::Gate;
 use crate::mel::{HOP, N_FRAMES, SAMPLE_RATE};
 use crate::search::{SearchTokens, WindowRequest, WindowResult, compression_ratio, decode_window};
 use crate::vad::{TimeMap, speech_regions};
-use crate::{DecodeOptions, Model, Progress, Segment, Transcript, WindowTrace};
+use crate::{DecodeOptions, Model, Progress, Segment, Task, Transcript, WindowTrace};
 
 /// Seconds per timestamp step (20 ms).
 const TIME_PRECISION: f64 = 0.02;
@@ -64,6 +64,26 @@ pub(crate) fn run(
         }
         (None, false) => None,
     };
+    if english_only && opts.task == Task::Translate {
+        return Err(WhisperError::Options(
+            "translation into English needs a multilingual model; this one is English-only \
+             (install one with `scripts/models.sh --model base`)"
+                .into(),
+        ));
+    }
+    let task_token = match opts.task {
+        Task::Transcribe => special.transcribe,
+        Task::Translate => special.translate.ok_or_else(|| {
+            WhisperError::Options("the model's vocabulary has no <|translate|> token".into())
+        })?,
+    };
+    // A language given is kept; otherwise it is detected in the first window, or in every
+    // window when asked to.
+    let detect_each_window = opts.multilingual && !english_only && opts.language.is_none();
+    let initial_prompt = match opts.initial_prompt.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => model.prompt_tokens(text)?,
+        _ => Vec::new(),
+    };
     let mut transcript = Transcript {
         language: language.clone().unwrap_or_else(|| "en".into()),
         duration,
@@ -84,7 +104,10 @@ pub(crate) fn run(
         no_speech: special.no_speech,
     };
     let mut seek = 0usize;
-    let mut all_tokens: Vec<u32> = Vec::new();
+    // faster-whisper's `all_tokens`: the initial prompt, then every segment's tokens; a window's
+    // prompt is what came after `prompt_reset_since` (reset after every window unless
+    // conditioning on previous text).
+    let mut all_tokens: Vec<u32> = initial_prompt;
     let mut prompt_reset_since = 0usize;
     let mut last_end = 0.0f64;
     while seek < content_frames {
@@ -94,19 +117,19 @@ pub(crate) fn run(
         let audio_features = model.encoder.forward(&window)?;
         let cross = model.decoder.cross_kv(&audio_features)?;
 
-        if language.is_none() {
-            let detected = model.detect_language(&cross)?;
-            transcript.language = detected.clone();
+        if language.is_none() || detect_each_window {
+            let detected = model.window_language(&cross)?;
+            if language.is_none() {
+                transcript.language = detected.clone();
+            }
             language = Some(detected);
         }
         let mut prompt = Vec::new();
-        if opts.condition_on_previous_text {
-            let previous = &all_tokens[prompt_reset_since.min(all_tokens.len())..];
-            let keep = model.decoder.n_ctx() / 2 - 1;
-            if !previous.is_empty() {
-                prompt.push(special.sot_prev);
-                prompt.extend_from_slice(&previous[previous.len().saturating_sub(keep)..]);
-            }
+        let previous = &all_tokens[prompt_reset_since.min(all_tokens.len())..];
+        let keep = model.decoder.n_ctx() / 2 - 1;
+        if !previous.is_empty() {
+            prompt.push(special.sot_prev);
+            prompt.extend_from_slice(&previous[previous.len().saturating_sub(keep)..]);
         }
         let sot_index = prompt.len();
         prompt.push(special.sot);
@@ -118,7 +141,7 @@ pub(crate) fn run(
                 .find(|(_, c)| c == code)
                 .map_or(special.sot + 1, |(id, _)| *id);
             prompt.push(lang_id);
-            prompt.push(special.transcribe);
+            prompt.push(task_token);
         }
 
         let result = decode_with_fallback(
@@ -226,6 +249,7 @@ pub(crate) fn run(
                 text,
                 avg_logprob: result.avg_logprob,
                 no_speech_prob: result.no_speech_prob,
+                language: language.clone().unwrap_or_else(|| "en".into()),
             };
             report(Progress::Segment(&segment))?;
             transcript.segments.push(segment);

@@ -77,10 +77,40 @@ pub struct TranscriptionSettings {
     /// meeting's owner). A job uses a key only on behalf of the user who configured its use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configured_by: Option<UserId>,
+    /// Local engine: `transcribe` (the default) or `translate` into English (a multilingual
+    /// model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<meetvault_whisper::Task>,
+    /// Local engine, when the meeting names no language: detect it in every 30-second window
+    /// rather than once per track (speakers who switch language).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multilingual: Option<bool>,
 }
 
 impl TranscriptionSettings {
+    /// Whether it asks for what only the local engine does (translation, per-window language).
+    fn local_only(&self) -> Option<&'static str> {
+        if self.task == Some(meetvault_whisper::Task::Translate) {
+            Some("transcription.task")
+        } else if self.multilingual == Some(true) {
+            Some("transcription.multilingual")
+        } else {
+            None
+        }
+    }
+
     fn check(&self) -> Result<(), CoreError> {
+        if let (
+            Some(field),
+            Some(TranscriptionProvider::Openai | TranscriptionProvider::Deepgram),
+        ) = (self.local_only(), self.provider)
+        {
+            return Err(CoreError::invalid(
+                field,
+                "translation and per-window language detection run on the local engine: set \
+                 provider to local (or leave it out)",
+            ));
+        }
         if let Some(beam) = self.beam_size
             && !(1..=16).contains(&beam)
         {
@@ -216,7 +246,7 @@ pub(crate) fn check_language(language: &Option<String>) -> Result<Option<String>
 }
 
 /// The language without its region (`pt-br` → `pt`).
-pub(crate) fn primary_language(code: &str) -> &str {
+pub fn primary_language(code: &str) -> &str {
     code.split_once('-').map_or(code, |(primary, _)| primary)
 }
 
@@ -351,6 +381,21 @@ impl Core {
         settings: &TranscriptionSettings,
     ) -> Result<TranscriptionSettings, CoreError> {
         settings.check()?;
+        let local = settings
+            .provider
+            .unwrap_or(self.config().transcription.default_provider)
+            == TranscriptionProvider::Local;
+        if local
+            && settings.task == Some(meetvault_whisper::Task::Translate)
+            && !self.engine().model().await?.info().multilingual
+        {
+            return Err(CoreError::invalid(
+                "transcription.task",
+                "the server's transcription model is English-only and cannot translate: the \
+                 operator can install the multilingual one (`scripts/models.sh --model base`, \
+                 transcription.model = \"base\")",
+            ));
+        }
         let mut settled = TranscriptionSettings {
             configured_by: None,
             ..settings.clone()

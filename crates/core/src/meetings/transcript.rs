@@ -35,6 +35,8 @@ pub struct TrackSegment {
     pub text: String,
     pub avg_logprob: Option<f32>,
     pub no_speech_prob: Option<f32>,
+    /// The language the engine heard (local engine; a Whisper code).
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,6 +49,8 @@ pub struct SegmentView {
     pub recording_id: Option<RecordingId>,
     pub avg_logprob: Option<f32>,
     pub no_speech_prob: Option<f32>,
+    /// The language the engine heard (absent for imported segments and remote providers).
+    pub language: Option<String>,
 }
 
 fn seal(
@@ -81,6 +85,7 @@ fn seal(
         recording_id: recording,
         avg_logprob: s.avg_logprob.filter(|v| v.is_finite()),
         no_speech_prob: s.no_speech_prob.filter(|v| v.is_finite()),
+        language: s.language.clone(),
     }
 }
 
@@ -133,6 +138,7 @@ impl Transcripts<'_> {
                     text: s.text.clone(),
                     avg_logprob: None,
                     no_speech_prob: None,
+                    language: None,
                 };
                 let position = first.saturating_add(i32::try_from(i).unwrap_or(i32::MAX));
                 seal(&key, kref, &row, position, None, &seg)
@@ -229,6 +235,7 @@ impl Core {
                     recording_id: s.recording_id.map(RecordingId::from),
                     avg_logprob: s.avg_logprob,
                     no_speech_prob: s.no_speech_prob,
+                    language: s.language.clone(),
                 })
             })
             .collect()

@@ -141,7 +141,10 @@ impl Core {
             .unwrap_or(self.config().transcription.default_provider);
         let segments = match provider {
             TranscriptionProvider::Local => {
-                let opts = decode_options(self.config(), settings.beam_size, row.language.clone());
+                let mut opts =
+                    decode_options(self.config(), settings.beam_size, row.language.clone());
+                opts.task = settings.task.unwrap_or_default();
+                opts.multilingual = settings.multilingual.unwrap_or(false);
                 let (heard, writer) = self.segment_writer(&row).await?;
                 let (ctx2, speaker2, rec_id) =
                     (ctx.clone(), speaker.clone(), RecordingId::from(rec.id));
@@ -196,22 +199,30 @@ impl Core {
                     CoreError::TranscriptionUnavailable(m) => JobError::Permanent(m),
                     other => core_to_job(other),
                 })?;
+                // Each segment with the language its window was heard in.
                 raw_segments(&transcript)
+                    .into_iter()
+                    .zip(transcript.segments.iter().map(|s| Some(s.language.clone())))
+                    .collect::<Vec<_>>()
             }
-            TranscriptionProvider::Openai | TranscriptionProvider::Deepgram => {
-                self.run_remote(&row, &settings, provider, pcm).await?
-            }
+            TranscriptionProvider::Openai | TranscriptionProvider::Deepgram => self
+                .run_remote(&row, &settings, provider, pcm)
+                .await?
+                .into_iter()
+                .map(|s| (s, None))
+                .collect(),
         };
         let segments: Vec<TrackSegment> = segments
             .into_iter()
-            .filter(|s| !s.text.trim().is_empty())
-            .map(|s| TrackSegment {
+            .filter(|(s, _)| !s.text.trim().is_empty())
+            .map(|(s, language)| TrackSegment {
                 start_ms: (s.start * 1000.0).round() as i64,
                 end_ms: (s.end * 1000.0).round() as i64,
                 speaker: speaker.clone(),
                 text: s.text.trim().to_owned(),
                 avg_logprob: s.avg_logprob,
                 no_speech_prob: s.no_speech_prob,
+                language,
             })
             .collect();
         // Inference takes a while: a meeting deleted meanwhile (its keys shredded) must not get

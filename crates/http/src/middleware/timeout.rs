@@ -37,5 +37,6 @@ pub async fn timeout(
 fn long_running(method: &axum::http::Method, path: &str) -> bool {
     method == axum::http::Method::POST
         && (path == "/v1/audio/transcriptions"
+            || path == "/v1/audio/translations"
             || (path.starts_with("/api/v1/meetings/") && path.ends_with("/recordings")))
 }

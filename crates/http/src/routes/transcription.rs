@@ -1,6 +1,7 @@
 //! Transcription: job status, a meeting's live events (Server-Sent Events), re-running a
-//! meeting's transcription, and the OpenAI-compatible `POST /v1/audio/transcriptions` backed by
-//! the local engine (so existing OpenAI SDKs can use meetvault with an API key).
+//! meeting's transcription, and the OpenAI-compatible `POST /v1/audio/transcriptions` and
+//! `/v1/audio/translations` backed by the local engine (so existing OpenAI SDKs can use
+//! meetvault with an API key).
 
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
@@ -11,9 +12,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, TryStreamExt};
+use meetvault_core::endpoint::EndpointRequest;
 use meetvault_core::events::MeetingEvent;
 use meetvault_core::ids::{JobId, MeetingId};
 use meetvault_core::transcription::JobView;
+use meetvault_core::transcription::Task;
 use meetvault_stt::openai::VerboseJson;
 use meetvault_stt::{ExportFormat, ExportMeta};
 use tokio::sync::broadcast;
@@ -280,12 +283,13 @@ const FORM_FIELDS: u64 = 64 * 1024;
 
 /// OpenAI-compatible transcription with the local engine: multipart `file` (any supported
 /// format, up to 512 MiB), `model` (any value; the local model answers), optional `language`
-/// (a Whisper language code), `response_format` (`json` default, `text`, `srt`, `vtt`,
-/// `verbose_json`); `prompt`, `temperature` and `timestamp_granularities[]` are accepted and
-/// ignored. Authenticate with an API key holding `meetings:write` (`Authorization: Bearer
-/// mvk_…`). A full waiting line is refused (429) before the body is read; the file streams to
-/// an encrypted temporary blob deleted once decoded; a body that pauses for
-/// `server.body_idle_timeout_secs` is stopped (408). Nothing is stored.
+/// (a Whisper language code; absent: detected by a multilingual model), `prompt` (names and
+/// jargon to spell that way, Whisper's initial prompt: at most 223 tokens), `response_format`
+/// (`json` default, `text`, `srt`, `vtt`, `verbose_json`); `temperature` and
+/// `timestamp_granularities[]` are accepted and ignored. Authenticate with an API key holding
+/// `meetings:write` (`Authorization: Bearer mvk_…`). A full waiting line is refused (429) before
+/// the body is read; the file streams to an encrypted temporary blob deleted once decoded; a
+/// body that pauses for `server.body_idle_timeout_secs` is stopped (408). Nothing is stored.
 #[utoipa::path(post, path = "/v1/audio/transcriptions", tag = "transcription", security(("api_key" = []), ("session" = [])),
     request_body(content = TranscriptionForm, content_type = "multipart/form-data"),
     responses(AuthErrors, (status = 200, description = "The transcript in the asked `response_format`",
@@ -293,13 +297,47 @@ const FORM_FIELDS: u64 = 64 * 1024;
         (status = 400, description = "A malformed multipart body", body = crate::error::ErrorBody),
         (status = 404, description = "The endpoint is turned off (`transcription.openai_endpoint`)", body = crate::error::ErrorBody), (status = 408, description = "The body stopped arriving", body = crate::error::ErrorBody),
         (status = 413, description = "The file is over 512 MiB", body = crate::error::ErrorBody), (status = 415, description = "Not a supported audio format", body = crate::error::ErrorBody),
-        (status = 422, description = "Missing file, corrupt audio, unknown language", body = crate::error::ErrorBody), (status = 429, description = "The engine's waiting line is full", body = crate::error::ErrorBody),
+        (status = 422, description = "Missing file, corrupt audio, unknown language, a prompt over 223 tokens", body = crate::error::ErrorBody), (status = 429, description = "The engine's waiting line is full", body = crate::error::ErrorBody),
         (status = 503, description = "No local model installed", body = crate::error::ErrorBody)))]
 pub async fn openai_transcriptions(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsWrite>,
     headers: HeaderMap,
     body: Body,
+) -> Result<Response, ApiError> {
+    openai_audio(app, scope, headers, body, Task::Transcribe).await
+}
+
+/// OpenAI-compatible translation into English with the local engine, as
+/// `/v1/audio/transcriptions` (the same form, limits and answers; `language`, the spoken one,
+/// is optional and detected when absent). Needs a multilingual model (`transcription.model =
+/// "base"`): with the English-only one the answer is 422.
+#[utoipa::path(post, path = "/v1/audio/translations", tag = "transcription", security(("api_key" = []), ("session" = [])),
+    request_body(content = TranscriptionForm, content_type = "multipart/form-data"),
+    responses(AuthErrors, (status = 200, description = "The English translation in the asked `response_format`",
+            content((TranscriptionJson = "application/json"), (String = "text/plain"), (String = "application/x-subrip"), (String = "text/vtt"))),
+        (status = 400, description = "A malformed multipart body", body = crate::error::ErrorBody),
+        (status = 404, description = "The endpoint is turned off (`transcription.openai_endpoint`)", body = crate::error::ErrorBody), (status = 408, description = "The body stopped arriving", body = crate::error::ErrorBody),
+        (status = 413, description = "The file is over 512 MiB", body = crate::error::ErrorBody), (status = 415, description = "Not a supported audio format", body = crate::error::ErrorBody),
+        (status = 422, description = "Missing file, corrupt audio, unknown language, a prompt over 223 tokens, an English-only model", body = crate::error::ErrorBody), (status = 429, description = "The engine's waiting line is full", body = crate::error::ErrorBody),
+        (status = 503, description = "No local model installed", body = crate::error::ErrorBody)))]
+pub async fn openai_translations(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsWrite>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    openai_audio(app, scope, headers, body, Task::Translate).await
+}
+
+/// Both OpenAI-compatible audio routes: the form streamed and checked field by field, then the
+/// local engine.
+async fn openai_audio(
+    app: AppState,
+    scope: meetvault_core::access::Scope<perm::MeetingsWrite>,
+    headers: HeaderMap,
+    body: Body,
+    task: Task,
 ) -> Result<Response, ApiError> {
     if !app.core.config().transcription.openai_endpoint {
         return Err(ApiError::NotFound(
@@ -318,6 +356,7 @@ pub async fn openai_transcriptions(
         })?;
     // A place in the line before a byte of the body is read: a busy server answers at once.
     let place = app.core.endpoint().place().await?;
+    app.core.endpoint().task(task).await?;
     let (intake, raw) = app.core.endpoint().watch_body(
         body.into_data_stream().map_err(std::io::Error::other),
         MAX_ENDPOINT_FILE + FORM_FIELDS,
@@ -340,8 +379,11 @@ pub async fn openai_transcriptions(
         ),
     );
     let bad = |e: multer::Error| ApiError::BadRequest(format!("malformed multipart body: {e}"));
-    let (mut file, mut filename, mut language, mut format) =
-        (None, None, None, ResponseFormat::Json);
+    let (mut file, mut filename, mut format) = (None, None, ResponseFormat::Json);
+    let mut request = EndpointRequest {
+        task,
+        ..EndpointRequest::default()
+    };
     while let Some(field) = form.next_field().await.map_err(|e| blame(bad(e)))? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
@@ -364,13 +406,16 @@ pub async fn openai_transcriptions(
             "language" => {
                 let text = field.text().await.map_err(|e| blame(bad(e)))?;
                 // Checked as soon as it arrives, so a bad one is refused before the file.
-                language = app.core.endpoint().language(Some(text)).await?;
+                request.language = app.core.endpoint().language(Some(text)).await?;
             }
             "response_format" => {
                 format = field.text().await.map_err(|e| blame(bad(e)))?.parse()?;
             }
+            "prompt" => {
+                let text = field.text().await.map_err(|e| blame(bad(e)))?;
+                request.prompt = app.core.endpoint().prompt(text).await?;
+            }
             "model"
-            | "prompt"
             | "temperature"
             | "timestamp_granularities[]"
             | "timestamp_granularities"
@@ -395,9 +440,9 @@ pub async fn openai_transcriptions(
     let out = app
         .core
         .endpoint()
-        .transcribe_now(&scope, place, file, filename.as_deref(), language)
+        .transcribe_now(&scope, place, file, filename.as_deref(), request)
         .await?;
-    format.render(&out)
+    format.render(&out, task)
 }
 
 /// The answers the OpenAI-compatible endpoint gives (`response_format`).
@@ -431,7 +476,11 @@ impl std::str::FromStr for ResponseFormat {
 impl ResponseFormat {
     /// The transcript in this format. Text made from the caller's audio is a sandboxed
     /// download, like every user-supplied text; JSON is JSON.
-    fn render(self, out: &meetvault_core::endpoint::AdHocTranscript) -> Result<Response, ApiError> {
+    fn render(
+        self,
+        out: &meetvault_core::endpoint::AdHocTranscript,
+        task: Task,
+    ) -> Result<Response, ApiError> {
         let raw = meetvault_core::transcription::raw_segments(&out.transcript);
         let language = Some(out.transcript.language.as_str());
         let text = || {
@@ -472,12 +521,13 @@ impl ResponseFormat {
             Self::Text => download("text/plain; charset=utf-8", "txt", text()),
             Self::Srt => subtitles(ExportFormat::Srt),
             Self::Vtt => subtitles(ExportFormat::Vtt),
-            Self::VerboseJson => Ok(ApiJson(VerboseJson::from_segments(
-                language,
-                out.duration_secs,
-                &raw,
-            ))
-            .into_response()),
+            Self::VerboseJson => {
+                let mut verbose = VerboseJson::from_segments(language, out.duration_secs, &raw);
+                if task == Task::Translate {
+                    verbose.task = Some("translate".into());
+                }
+                Ok(ApiJson(verbose).into_response())
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use meetvault_config::TranscriptionProvider;
 use meetvault_core::ids::{MeetingId, UserId, WorkspaceId};
 use meetvault_core::meetings as core;
+use meetvault_core::transcription::Task;
 use serde::{Deserialize, Serialize};
 use url::Url;
 use utoipa::ToSchema;
@@ -21,6 +22,16 @@ pub enum ProviderSchema {
     Local,
     Openai,
     Deepgram,
+}
+
+/// What the local engine writes: `transcribe` (the spoken language) or `translate` (English).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[schema(as = TranscriptionTask)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // a schema only: the field keeps the engine's enum (a test keeps them equal)
+pub enum TaskSchema {
+    Transcribe,
+    Translate,
 }
 
 /// How a meeting is transcribed. Names the owner's stored secret holding a remote provider's
@@ -51,6 +62,15 @@ pub struct TranscriptionSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<ids::UserId>, read_only)]
     pub configured_by: Option<UserId>,
+    /// Local engine: `transcribe` (default) or `translate` into English (needs the
+    /// multilingual model: `transcription.model = "base"` on the server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<TaskSchema>)]
+    pub task: Option<Task>,
+    /// Local engine, when the meeting names no `language`: detect the language in every
+    /// 30-second window instead of once per track (speakers who switch language).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multilingual: Option<bool>,
 }
 
 impl From<core::TranscriptionSettings> for TranscriptionSettings {
@@ -62,6 +82,8 @@ impl From<core::TranscriptionSettings> for TranscriptionSettings {
             base_url: t.base_url,
             secret: t.secret,
             configured_by: t.configured_by,
+            task: t.task,
+            multilingual: t.multilingual,
         }
     }
 }
@@ -75,6 +97,8 @@ impl From<TranscriptionSettings> for core::TranscriptionSettings {
             base_url: t.base_url,
             secret: t.secret,
             configured_by: t.configured_by,
+            task: t.task,
+            multilingual: t.multilingual,
         }
     }
 }
@@ -298,6 +322,19 @@ mod tests {
             assert_eq!(
                 serde_json::to_value(schema).unwrap(),
                 serde_json::to_value(config).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn the_task_schema_names_what_the_engine_accepts() {
+        for (schema, task) in [
+            (TaskSchema::Transcribe, Task::Transcribe),
+            (TaskSchema::Translate, Task::Translate),
+        ] {
+            assert_eq!(
+                serde_json::to_value(schema).unwrap(),
+                serde_json::to_value(task).unwrap()
             );
         }
     }

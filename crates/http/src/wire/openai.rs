@@ -17,7 +17,7 @@ pub enum ResponseFormat {
     VerboseJson,
 }
 
-/// The multipart form of `POST /v1/audio/transcriptions`.
+/// The multipart form of `POST /v1/audio/transcriptions` and `/v1/audio/translations`.
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)] // a schema only: the handler streams the form with multer
 pub struct TranscriptionForm {
@@ -26,11 +26,11 @@ pub struct TranscriptionForm {
     file: Vec<u8>,
     /// Any value; the local model answers.
     model: Option<String>,
-    /// A Whisper language code; absent: detected.
+    /// The spoken language, a Whisper code; absent: detected.
     language: Option<String>,
     /// Default `json`.
     response_format: Option<ResponseFormat>,
-    /// Accepted and ignored.
+    /// Names and jargon to spell that way (Whisper's initial prompt), at most 223 tokens.
     prompt: Option<String>,
     /// Accepted and ignored.
     temperature: Option<f32>,

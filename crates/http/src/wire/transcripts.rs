@@ -24,6 +24,11 @@ pub struct Segment {
     /// The engine's estimate that the stretch holds no speech.
     #[schema(required = true)]
     pub no_speech_prob: Option<f32>,
+    /// The language the local engine heard in the segment (a Whisper code: detected per track,
+    /// or per 30-second window with `transcription.multilingual`); null for imported segments
+    /// and remote providers.
+    #[schema(required = true)]
+    pub language: Option<String>,
 }
 
 impl From<SegmentView> for Segment {
@@ -36,6 +41,7 @@ impl From<SegmentView> for Segment {
             recording_id: s.recording_id,
             avg_logprob: s.avg_logprob,
             no_speech_prob: s.no_speech_prob,
+            language: s.language,
         }
     }
 }

@@ -152,11 +152,15 @@ fn models_list_shows_the_installed_model_with_its_size_and_checksum() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let m = &v["models"][0];
+    // The configured folder is the default, listed by its folder name beside the two models
+    // scripts/models.sh installs (not installed in this data dir).
+    let models = v["models"].as_array().unwrap();
+    let m = models.iter().find(|m| m["default"] == true).unwrap();
     assert_eq!(m["name"], "whisper-tiny.en");
-    assert_eq!(m["default"], true);
+    assert_eq!(m["installed"], true);
     assert_eq!(m["format"], "ctranslate2");
     assert_eq!(m["multilingual"], false);
+    assert_eq!(m["languages"], 1);
     assert!(m["bytes"].as_u64().unwrap() > 70_000_000);
     let sum = m["weights_sha256"].as_str().unwrap();
     assert_eq!(sum.len(), 64);
@@ -168,6 +172,17 @@ fn models_list_shows_the_installed_model_with_its_size_and_checksum() {
         text(&out.stdout).starts_with(sum),
         "the checksum is the weights' SHA-256"
     );
+    for name in ["tiny.en", "base"] {
+        let known = models.iter().find(|m| m["name"] == name).unwrap();
+        assert_eq!(known["installed"], false, "{known}");
+        assert!(
+            known["install"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("scripts/models.sh --model {name} ")),
+            "{known}"
+        );
+    }
     // Human output, and a clear message when nothing is installed.
     let out = meetvault()
         .current_dir(dir.path())
@@ -181,10 +196,12 @@ fn models_list_shows_the_installed_model_with_its_size_and_checksum() {
         text(&out.stdout)
     );
     let out = run(dir.path(), &["models", "list"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert!(out.status.success());
     assert!(
-        text(&out.stderr).contains("scripts/models.sh"),
-        "{}",
+        text(&out.stdout).contains("not installed")
+            && text(&out.stderr).contains("scripts/models.sh --model tiny.en"),
+        "{}{}",
+        text(&out.stdout),
         text(&out.stderr)
     );
 }

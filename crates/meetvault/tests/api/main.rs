@@ -22,6 +22,7 @@ mod jobs;
 mod lifecycle;
 mod logging;
 mod meetings;
+mod multilingual;
 mod observability;
 mod openai;
 mod outbox;

@@ -98,6 +98,12 @@ const ROUTES: &[(&str, &str, Class, bool)] = &[
         false,
     ),
     (
+        "POST",
+        "/v1/audio/translations",
+        Class::Perm("meetings:write"),
+        false,
+    ),
+    (
         "DELETE",
         "/api/v1/meetings/{id}",
         Class::Perm("meetings:delete"),

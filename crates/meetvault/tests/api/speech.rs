@@ -160,3 +160,43 @@ pub fn words(text: &str) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .collect()
 }
+
+/// The multilingual fixture's sentences in `lang` (`de`, `fr`, `es`, `it`) read by espeak-ng's
+/// voice for it, as one WAV: (path, text). Shared with the engine's tests
+/// (`crates/whisper/tests/fixtures/multilingual.tsv`).
+pub fn in_language(lang: &str) -> (PathBuf, String) {
+    let mut all = Vec::new();
+    let mut said = Vec::new();
+    let fixture = include_str!("../../../whisper/tests/fixtures/multilingual.tsv");
+    for (i, line) in fixture
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .enumerate()
+    {
+        let fields: Vec<&str> = line.splitn(3, '\t').collect();
+        if fields[0] != lang {
+            continue;
+        }
+        all.extend(spoken(fields[2], fields[1], &format!("{lang}-{i}")));
+        all.extend(std::iter::repeat_n(0i16, RATE as usize * 3 / 5));
+        said.push(fields[2]);
+    }
+    assert!(!said.is_empty(), "no sentences in {lang}");
+    let path = dir().join(format!("{lang}.wav"));
+    write_wav(&path, &all);
+    (path, said.join(" "))
+}
+
+/// An English sentence with a name Whisper spells otherwise unless prompted ("Siobhan").
+pub fn siobhan() -> PathBuf {
+    let path = dir().join("siobhan.wav");
+    write_wav(
+        &path,
+        &spoken(
+            "Please send the report to Siobhan before lunch.",
+            "en-us",
+            "siobhan",
+        ),
+    );
+    path
+}

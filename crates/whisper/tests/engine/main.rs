@@ -1,11 +1,13 @@
-//! Integration tests of the Whisper engine on real speech (espeak-ng) and the real tiny.en
-//! checkpoint: one test binary, so it links once.
+//! Integration tests of the Whisper engine on real speech (espeak-ng) and the real tiny.en and
+//! multilingual base checkpoints: one test binary, so it links once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audio;
 mod loaders;
+mod multilingual;
 mod parity;
+mod parity_base;
 mod parser;
 mod silence;
 mod support;

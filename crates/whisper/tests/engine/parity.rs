@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use meetvault_whisper::{DecodeOptions, WindowTrace};
+use meetvault_whisper::{DecodeOptions, Model, Task, WindowTrace};
 use serde::Deserialize;
 
 use crate::audio::{silence, speak};
@@ -29,7 +29,7 @@ const SCORE_DRIFT: f32 = 0.01;
 const MEL_DRIFT: f32 = 5e-4;
 
 #[derive(Debug, Deserialize)]
-struct PeerWindow {
+pub(crate) struct PeerWindow {
     seek: usize,
     prompt: Vec<u32>,
     tokens: Vec<u32>,
@@ -39,8 +39,11 @@ struct PeerWindow {
 }
 
 #[derive(Debug, Deserialize)]
-struct PeerRun {
-    windows: Vec<PeerWindow>,
+pub(crate) struct PeerRun {
+    pub windows: Vec<PeerWindow>,
+    /// The language faster-whisper detected (or was given) and every language's probability.
+    pub language: String,
+    pub language_probs: Vec<(String, f32)>,
 }
 
 fn workspace_root() -> PathBuf {
@@ -66,7 +69,7 @@ fn peer_python() -> &'static Path {
     })
 }
 
-fn peer(args: &[&str]) -> Vec<u8> {
+pub(crate) fn peer(args: &[&str]) -> Vec<u8> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/faster_whisper_peer.py");
     let out = Command::new(peer_python())
         .arg(&script)
@@ -83,14 +86,14 @@ fn peer(args: &[&str]) -> Vec<u8> {
 }
 
 /// A recording both engines read: the WAV for faster-whisper and the very same samples.
-struct Recording {
-    name: &'static str,
-    wav: PathBuf,
-    pcm: Vec<f32>,
+pub(crate) struct Recording {
+    pub name: &'static str,
+    pub wav: PathBuf,
+    pub pcm: Vec<f32>,
 }
 
 /// Write `pcm` as a 16-bit 16 kHz WAV and keep the samples as the WAV holds them.
-fn record(dir: &Path, name: &'static str, pcm: &[f32]) -> Recording {
+pub(crate) fn record(dir: &Path, name: &'static str, pcm: &[f32]) -> Recording {
     let wav = dir.join(format!("{name}.wav"));
     let spec = hound::WavSpec {
         channels: 1,
@@ -243,36 +246,40 @@ fn long_meeting(dir: &Path) -> Recording {
     record(dir, "long-meeting", &pcm)
 }
 
-fn our_windows(rec: &Recording, opts: &DecodeOptions) -> Vec<WindowTrace> {
+fn our_windows(m: &Model, rec: &Recording, opts: &DecodeOptions) -> Vec<WindowTrace> {
     let mut windows = Vec::new();
-    model()
-        .transcribe_traced(&rec.pcm, opts, &mut |w| windows.push(w))
+    m.transcribe_traced(&rec.pcm, opts, &mut |w| windows.push(w))
         .unwrap();
     windows
 }
 
-/// faster-whisper's windows of `rec`; with `mel`, its log-mel features are written there.
-fn peer_windows(rec: &Recording, opts: &DecodeOptions, mel: Option<&Path>) -> Vec<PeerWindow> {
-    let model_dir = model_dir();
-    let beam = opts.beam_size.to_string();
-    let condition = if opts.condition_on_previous_text {
-        "1"
-    } else {
-        "0"
-    };
+/// faster-whisper's run of `rec` with the model in `model_dir`, as `opts` ask (VAD off);
+/// with `mel`, its log-mel features are written there.
+pub(crate) fn peer_run(
+    model_dir: &Path,
+    rec: &Recording,
+    opts: &DecodeOptions,
+    mel: Option<&Path>,
+) -> PeerRun {
+    let options = serde_json::json!({
+        "beam_size": opts.beam_size,
+        "condition_on_previous_text": opts.condition_on_previous_text,
+        "language": opts.language,
+        "task": match opts.task { Task::Transcribe => "transcribe", Task::Translate => "translate" },
+        "initial_prompt": opts.initial_prompt,
+        "multilingual": opts.multilingual,
+    })
+    .to_string();
     let mut args = vec![
-        "windows",
+        "decode",
         model_dir.to_str().unwrap(),
         rec.wav.to_str().unwrap(),
-        &beam,
-        condition,
         "float32",
+        &options,
     ];
     args.extend(mel.and_then(Path::to_str));
     let out = peer(&args);
-    serde_json::from_slice::<PeerRun>(&out)
-        .expect("the peer's JSON")
-        .windows
+    serde_json::from_slice::<PeerRun>(&out).expect("the peer's JSON")
 }
 
 /// What a comparison found, for the report and the assertions.
@@ -284,9 +291,8 @@ struct Outcome {
     not_compared: usize,
 }
 
-fn compare(rec: &Recording, opts: &DecodeOptions, theirs: &[PeerWindow]) -> Outcome {
-    let ours = our_windows(rec, opts);
-    let m = model();
+fn compare(m: &Model, rec: &Recording, opts: &DecodeOptions, theirs: &[PeerWindow]) -> Outcome {
+    let ours = our_windows(m, rec, opts);
     let mut out = Outcome::default();
     let mut diverged = false;
     for i in 0..ours.len().max(theirs.len()) {
@@ -356,7 +362,7 @@ fn compare(rec: &Recording, opts: &DecodeOptions, theirs: &[PeerWindow]) -> Outc
             .zip(&b.tokens)
             .take_while(|(x, y)| x == y)
             .count();
-        let eot = 50256; // tiny.en's <|endoftext|>: where one engine stopped
+        let eot = m.end_of_text(); // where one engine stopped
         let ours_next = a.tokens.get(k).copied().unwrap_or(eot);
         let theirs_next = b.tokens.get(k).copied().unwrap_or(eot);
         let lp = m
@@ -385,13 +391,13 @@ fn compare(rec: &Recording, opts: &DecodeOptions, theirs: &[PeerWindow]) -> Outc
 
 /// The largest difference between meetvault's log-mel features of `rec` and faster-whisper's
 /// (written to `path`).
-fn mel_drift(rec: &Recording, path: &Path) -> f32 {
+fn mel_drift(m: &Model, rec: &Recording, path: &Path) -> f32 {
     let theirs: Vec<f32> = std::fs::read(path)
         .unwrap()
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
-    let (ours, _) = model().log_mel(&rec.pcm).unwrap();
+    let (ours, _) = m.log_mel(&rec.pcm).unwrap();
     assert_eq!(ours.len(), theirs.len(), "{}: mel frames differ", rec.name);
     ours.iter()
         .zip(&theirs)
@@ -399,17 +405,27 @@ fn mel_drift(rec: &Recording, path: &Path) -> f32 {
         .fold(0f32, f32::max)
 }
 
-/// Decode every recording in every mode with both engines; fail on any difference that rounding
-/// does not explain, and print the ones it does.
+/// Decode every recording in every mode with both engines and tiny.en; fail on any difference
+/// that rounding does not explain, and print the ones it does.
 fn check(recordings: &[Recording], modes: &[DecodeOptions]) {
+    check_with(model(), &model_dir(), recordings, modes);
+}
+
+/// [`check`] with the model `m` loaded from `model_dir`.
+pub(crate) fn check_with(
+    m: &Model,
+    model_dir: &Path,
+    recordings: &[Recording],
+    modes: &[DecodeOptions],
+) {
     let mut failures = Vec::new();
     for rec in recordings {
         for (n, opts) in modes.iter().enumerate() {
             // The features once per recording: the encoder sees exactly these.
             let mel = (n == 0).then(|| rec.wav.with_extension("mel"));
-            let theirs = peer_windows(rec, opts, mel.as_deref());
+            let theirs = peer_run(model_dir, rec, opts, mel.as_deref()).windows;
             if let Some(path) = &mel {
-                let drift = mel_drift(rec, path);
+                let drift = mel_drift(m, rec, path);
                 eprintln!(
                     "{}: log-mel features differ by at most {drift:.2e}",
                     rec.name
@@ -421,13 +437,16 @@ fn check(recordings: &[Recording], modes: &[DecodeOptions]) {
                     ));
                 }
             }
-            let out = compare(rec, opts, &theirs);
+            let out = compare(m, rec, opts, &theirs);
             eprintln!(
-                "{} (beam {}, previous text {}): {} windows agree, {} differ within rounding, {} \
-                 not comparable after that",
+                "{} (beam {}, previous text {}, {:?}, prompt {:?}, per-window language {}): {} \
+                 windows agree, {} differ within rounding, {} not comparable after that",
                 rec.name,
                 opts.beam_size,
                 opts.condition_on_previous_text,
+                opts.task,
+                opts.initial_prompt,
+                opts.multilingual,
                 out.agreed,
                 out.explained.len(),
                 out.not_compared
@@ -448,7 +467,7 @@ fn check(recordings: &[Recording], modes: &[DecodeOptions]) {
     );
 }
 
-fn greedy() -> DecodeOptions {
+pub(crate) fn greedy() -> DecodeOptions {
     DecodeOptions {
         vad: false,
         beam_size: 1,

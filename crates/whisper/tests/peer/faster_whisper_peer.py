@@ -5,6 +5,13 @@
                                                      its segments; with MEL, the log-mel
                                                      features written there (raw little-endian
                                                      f32, frame-major)
+    decode MODEL WAV COMPUTE OPTIONS [MEL]           the same, with `transcribe`'s options as a
+                                                     JSON object (beam_size,
+                                                     condition_on_previous_text, language, task,
+                                                     initial_prompt, multilingual), and the
+                                                     detected language with its probabilities
+    encode MODEL TEXTS                               JSON: the tokens faster-whisper's tokenizer
+                                                     makes of each text in the JSON list TEXTS
 
 Audio is read from a 16-bit mono 16 kHz WAV without resampling, so both engines see the same
 samples. The windows are recorded by wrapping `WhisperModel.generate_with_fallback`, the one
@@ -28,6 +35,11 @@ def read_wav(path):
 
 
 def windows(model_dir, wav, beam, condition, compute, mel_out=None):
+    options = {"beam_size": int(beam), "condition_on_previous_text": condition == "1", "language": "en"}
+    decode(model_dir, wav, compute, json.dumps(options), mel_out)
+
+
+def decode(model_dir, wav, compute, options, mel_out=None):
     from faster_whisper import WhisperModel
     from faster_whisper.feature_extractor import FeatureExtractor
 
@@ -72,20 +84,36 @@ def windows(model_dir, wav, beam, condition, compute, mel_out=None):
         return result, avg_logprob, temperature, compression_ratio
 
     model.generate_with_fallback = record
-    segments, _ = model.transcribe(
+    segments, info = model.transcribe(
         read_wav(wav),
-        language="en",
-        beam_size=int(beam),
-        condition_on_previous_text=condition == "1",
         vad_filter=False,
         without_timestamps=False,
+        **json.loads(options),
     )
     segs = [
         {"seek": s.seek, "start": s.start, "end": s.end, "text": s.text, "tokens": s.tokens}
         for s in segments
     ]
-    json.dump({"windows": recorded, "segments": segs}, sys.stdout)
+    probs = [[code, float(p)] for code, p in (info.all_language_probs or [])]
+    json.dump(
+        {
+            "windows": recorded,
+            "segments": segs,
+            "language": info.language,
+            "language_probability": float(info.language_probability),
+            "language_probs": probs,
+        },
+        sys.stdout,
+    )
+
+
+def encode(model_dir, texts):
+    import os
+    import tokenizers
+
+    tokenizer = tokenizers.Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+    json.dump([tokenizer.encode(t, add_special_tokens=False).ids for t in json.loads(texts)], sys.stdout)
 
 
 if __name__ == "__main__":
-    {"windows": windows}[sys.argv[1]](*sys.argv[2:])
+    {"windows": windows, "decode": decode, "encode": encode}[sys.argv[1]](*sys.argv[2:])
