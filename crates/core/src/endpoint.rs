@@ -171,6 +171,7 @@ impl Core {
         audio: StagedAudio,
         filename: Option<&str>,
         language: Option<String>,
+        word_timestamps: bool,
     ) -> Result<AdHocTranscript, CoreError> {
         let language = self.endpoint_language(language).await?;
         let reader = self.staged_reader(&audio).await?;
@@ -182,7 +183,8 @@ impl Core {
         .await;
         audio.discard().await;
         let (pcm, info) = decoded.map_err(CoreError::internal)?.map_err(audio_error)?;
-        let opts = decode_options(self.config(), None, language);
+        let mut opts = decode_options(self.config(), None, language);
+        opts.word_timestamps = word_timestamps;
         let transcript = self
             .engine()
             .run(pcm, opts, |_| ControlFlow::Continue(()))

@@ -45,6 +45,11 @@ pub(crate) const SQLITE: Embedded = &[
         "outbox",
         include_str!("../migrations/sqlite/0007_outbox.sql"),
     ),
+    (
+        8,
+        "segment_words",
+        include_str!("../migrations/sqlite/0008_segment_words.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -82,6 +87,11 @@ pub(crate) const POSTGRES: Embedded = &[
         7,
         "outbox",
         include_str!("../migrations/postgres/0007_outbox.sql"),
+    ),
+    (
+        8,
+        "segment_words",
+        include_str!("../migrations/postgres/0008_segment_words.sql"),
     ),
 ];
 

@@ -30,7 +30,23 @@
 //!    (`tests/engine/parity.rs`) runs faster-whisper (CTranslate2, float32, greedy, no VAD) on
 //!    the same recordings and requires every window's prompt and tokens to match, allowing only
 //!    a choice between two tokens within rounding of a tie.
-//! 7. **Language**: English-only checkpoints (`*.en`) always transcribe English. Multilingual
+//! 7. **Word timestamps** (`align`, `words`; [`DecodeOptions::word_timestamps`], off by
+//!    default): after a window is decoded, the decoder runs once more over the start sequence,
+//!    `<|notimestamps|>`, the window's text tokens and `<|endoftext|>`, keeping the
+//!    cross-attention scores of the checkpoint's alignment heads (`alignment_heads` in
+//!    CTranslate2's `config.json` or Hugging Face's `generation_config.json`; else every head of
+//!    the second half of the decoder). Each head's attention over the window's frames is
+//!    softmaxed, standardised over the tokens, median filtered along time (width 7) and
+//!    averaged; dynamic time warping on the negated matrix gives each token the 20-ms step
+//!    where the path reaches it. Tokens are grouped into words (at spaces; at complete
+//!    characters for Chinese, Japanese, Thai, Lao, Burmese and Cantonese), punctuation joins
+//!    its neighbour, and faster-whisper's duration heuristics cut words that swallow a pause.
+//!    A word's probability is the mean of its tokens'. Segment boundaries then follow the
+//!    words, and the next window starts after the last word, as in faster-whisper: the
+//!    differential test (`tests/engine/words.rs`) holds every word's text and times to
+//!    faster-whisper's `word_timestamps=True`, and a ground-truth test on words spoken one by
+//!    one by espeak-ng (so their starts are known to the sample) bounds the median start error.
+//! 8. **Language**: English-only checkpoints (`*.en`) always transcribe English. Multilingual
 //!    checkpoints use the given language or detect it from the first window (a softmax over the
 //!    language tokens at the start-of-transcript position), and prompt with
 //!    `<|startoftranscript|><|lang|><|transcribe|>`. Only the English-only tiny.en checkpoint is
@@ -69,6 +85,7 @@
 //! this crate: candle asks `num_cpus::get_physical()` — a read of `/proc/cpuinfo` — on every
 //! matrix product unless `RAYON_NUM_THREADS` is set, about 10% of greedy wall time here.
 
+mod align;
 mod checkpoint;
 #[doc(hidden)]
 pub mod ct2;
@@ -83,6 +100,7 @@ mod search;
 mod tokenizer;
 mod transcribe;
 mod vad;
+mod words;
 
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -116,6 +134,7 @@ pub struct Model {
     tokenizer: Tokenizer,
     rules: LogitRules,
     precision: Precision,
+    alignment_heads: Vec<(usize, usize)>,
 }
 
 impl std::fmt::Debug for Model {
@@ -155,6 +174,10 @@ pub struct DecodeOptions {
     /// hurt it with the VAD (9.5 % → 11.4 %), and twice added a closing "Bye." or "Thank you." on
     /// the quiet ending (bench/README.md): meeting audio is long and a loop must not propagate.
     pub condition_on_previous_text: bool,
+    /// Time every word ([`Segment::words`]) from the cross-attention of the checkpoint's
+    /// alignment heads (see the crate docs). Off by default: it costs one more decoder pass per
+    /// window, and segment boundaries then follow the words, as faster-whisper's.
+    pub word_timestamps: bool,
 }
 
 impl Default for DecodeOptions {
@@ -169,6 +192,7 @@ impl Default for DecodeOptions {
             no_speech_threshold: Some(0.6),
             vad: true,
             condition_on_previous_text: false,
+            word_timestamps: false,
         }
     }
 }
@@ -186,6 +210,23 @@ pub struct Segment {
     pub avg_logprob: f32,
     /// Probability that the window had no speech.
     pub no_speech_prob: f32,
+    /// The segment's words, when [`DecodeOptions::word_timestamps`] asked for them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
+}
+
+/// One word of a segment, timed by aligning the decoder's cross-attention with the audio.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Word {
+    /// The word as decoded, with its leading space and attached punctuation: a segment's words
+    /// put together are its text.
+    pub text: String,
+    /// Start, seconds in the original audio.
+    pub start: f64,
+    /// End (≥ start).
+    pub end: f64,
+    /// Mean probability of the word's tokens.
+    pub probability: f32,
 }
 
 /// A whole transcription.
@@ -266,6 +307,7 @@ impl Model {
         };
         let rules = LogitRules::new(&tokenizer.special, &suppress);
         let front = MelFrontEnd::new(dims.n_mels, &device)?;
+        let alignment_heads = align::alignment_heads(dir, &dims)?;
         Ok(Model {
             info: ckpt.info,
             dims,
@@ -276,6 +318,7 @@ impl Model {
             tokenizer,
             rules,
             precision,
+            alignment_heads,
         })
     }
 

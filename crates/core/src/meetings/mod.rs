@@ -77,6 +77,9 @@ pub struct TranscriptionSettings {
     /// meeting's owner). A job uses a key only on behalf of the user who configured its use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configured_by: Option<UserId>,
+    /// Local engine: time every word (stored sealed with its segment; karaoke exports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub word_timestamps: Option<bool>,
 }
 
 impl TranscriptionSettings {
@@ -98,6 +101,17 @@ impl TranscriptionSettings {
             return Err(CoreError::invalid(
                 "transcription.base_url",
                 "must be an http:// or https:// URL",
+            ));
+        }
+        if self.word_timestamps == Some(true)
+            && matches!(
+                self.provider,
+                Some(TranscriptionProvider::Openai | TranscriptionProvider::Deepgram)
+            )
+        {
+            return Err(CoreError::invalid(
+                "transcription.word_timestamps",
+                "only the local engine times words; use provider local",
             ));
         }
         match self.provider {

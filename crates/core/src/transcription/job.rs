@@ -135,7 +135,9 @@ impl Core {
             .unwrap_or(self.config().transcription.default_provider);
         let segments = match provider {
             TranscriptionProvider::Local => {
-                let opts = decode_options(self.config(), settings.beam_size, row.language.clone());
+                let mut opts =
+                    decode_options(self.config(), settings.beam_size, row.language.clone());
+                opts.word_timestamps = settings.word_timestamps.unwrap_or(false);
                 let (heard, writer) = self.segment_writer(&row).await?;
                 let (ctx2, speaker2, rec_id) =
                     (ctx.clone(), speaker.clone(), RecordingId::from(rec.id));
@@ -206,6 +208,7 @@ impl Core {
                 text: s.text.trim().to_owned(),
                 avg_logprob: s.avg_logprob,
                 no_speech_prob: s.no_speech_prob,
+                words: s.words,
             })
             .collect();
         // Inference takes a while: a meeting deleted meanwhile (its keys shredded) must not get

@@ -278,8 +278,9 @@ const FORM_FIELDS: u64 = 64 * 1024;
 /// OpenAI-compatible transcription with the local engine: multipart `file` (any supported
 /// format, up to 512 MiB), `model` (any value; the local model answers), optional `language`
 /// (a Whisper language code), `response_format` (`json` default, `text`, `srt`, `vtt`,
-/// `verbose_json`); `prompt`, `temperature` and `timestamp_granularities[]` are accepted and
-/// ignored. Authenticate with an API key holding `meetings:write` (`Authorization: Bearer
+/// `verbose_json`), `timestamp_granularities[]` (`segment`, `word`; repeatable; only with
+/// `verbose_json`, whose `words` then lists every word with its start and end, as OpenAI's);
+/// `prompt` and `temperature` are accepted and ignored. Authenticate with an API key holding `meetings:write` (`Authorization: Bearer
 /// mvk_…`). A full waiting line is refused (429) before the body is read; the file streams to
 /// an encrypted temporary blob deleted once decoded; a body that pauses for
 /// `server.body_idle_timeout_secs` is stopped (408). Nothing is stored.
@@ -290,7 +291,7 @@ const FORM_FIELDS: u64 = 64 * 1024;
         (status = 400, description = "A malformed multipart body", body = crate::error::ErrorBody),
         (status = 404, description = "The endpoint is turned off (`transcription.openai_endpoint`)", body = crate::error::ErrorBody), (status = 408, description = "The body stopped arriving", body = crate::error::ErrorBody),
         (status = 413, description = "The file is over 512 MiB", body = crate::error::ErrorBody), (status = 415, description = "Not a supported audio format", body = crate::error::ErrorBody),
-        (status = 422, description = "Missing file, corrupt audio, unknown language", body = crate::error::ErrorBody), (status = 429, description = "The engine's waiting line is full", body = crate::error::ErrorBody),
+        (status = 422, description = "Missing file, corrupt audio, unknown language, timestamp granularities other than word and segment or without verbose_json", body = crate::error::ErrorBody), (status = 429, description = "The engine's waiting line is full", body = crate::error::ErrorBody),
         (status = 503, description = "No local model installed", body = crate::error::ErrorBody)))]
 pub async fn openai_transcriptions(
     State(app): State<AppState>,
@@ -339,6 +340,7 @@ pub async fn openai_transcriptions(
     let bad = |e: multer::Error| ApiError::BadRequest(format!("malformed multipart body: {e}"));
     let (mut file, mut filename, mut language, mut format) =
         (None, None, None, ResponseFormat::Json);
+    let mut granularities: Option<Granularities> = None;
     while let Some(field) = form.next_field().await.map_err(|e| blame(bad(e)))? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
@@ -365,12 +367,11 @@ pub async fn openai_transcriptions(
             "response_format" => {
                 format = field.text().await.map_err(|e| blame(bad(e)))?.parse()?;
             }
-            "model"
-            | "prompt"
-            | "temperature"
-            | "timestamp_granularities[]"
-            | "timestamp_granularities"
-            | "stream" => {
+            "timestamp_granularities[]" | "timestamp_granularities" => {
+                let text = field.text().await.map_err(|e| blame(bad(e)))?;
+                granularities.get_or_insert_default().add(&text)?;
+            }
+            "model" | "prompt" | "temperature" | "stream" => {
                 let _ = field.text().await.map_err(|e| blame(bad(e)))?;
             }
             other => {
@@ -388,11 +389,55 @@ pub async fn openai_transcriptions(
         field: "file",
         message: "the audio file is required".into(),
     })?;
+    if granularities.is_some() && format != ResponseFormat::VerboseJson {
+        return Err(ApiError::Invalid {
+            field: "timestamp_granularities[]",
+            message: "timestamp granularities need response_format verbose_json".into(),
+        });
+    }
+    let granularities = granularities.unwrap_or(Granularities {
+        segment: true,
+        word: false,
+    });
     let out = app
         .core
-        .transcribe_now(&scope, place, file, filename.as_deref(), language)
+        .transcribe_now(
+            &scope,
+            place,
+            file,
+            filename.as_deref(),
+            language,
+            granularities.word,
+        )
         .await?;
-    format.render(&out)
+    format.render(&out, granularities)
+}
+
+/// `timestamp_granularities[]`: which timings a `verbose_json` answer carries (OpenAI's
+/// default, when none is named, is segments only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Granularities {
+    segment: bool,
+    word: bool,
+}
+
+impl Granularities {
+    /// One form value: `word` or `segment` (a comma-separated list is taken too).
+    fn add(&mut self, value: &str) -> Result<(), ApiError> {
+        for g in value.split(',').map(str::trim) {
+            match g {
+                "word" => self.word = true,
+                "segment" => self.segment = true,
+                _ => {
+                    return Err(ApiError::Invalid {
+                        field: "timestamp_granularities[]",
+                        message: "each must be word or segment".into(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The answers the OpenAI-compatible endpoint gives (`response_format`).
@@ -426,7 +471,11 @@ impl std::str::FromStr for ResponseFormat {
 impl ResponseFormat {
     /// The transcript in this format. Text made from the caller's audio is a sandboxed
     /// download, like every user-supplied text; JSON is JSON.
-    fn render(self, out: &meetvault_core::endpoint::AdHocTranscript) -> Result<Response, ApiError> {
+    fn render(
+        self,
+        out: &meetvault_core::endpoint::AdHocTranscript,
+        granularities: Granularities,
+    ) -> Result<Response, ApiError> {
         let raw = meetvault_core::transcription::raw_segments(&out.transcript);
         let language = Some(out.transcript.language.as_str());
         let text = || {
@@ -467,12 +516,16 @@ impl ResponseFormat {
             Self::Text => download("text/plain; charset=utf-8", "txt", text()),
             Self::Srt => subtitles(ExportFormat::Srt),
             Self::Vtt => subtitles(ExportFormat::Vtt),
-            Self::VerboseJson => Ok(ApiJson(VerboseJson::from_segments(
-                language,
-                out.duration_secs,
-                &raw,
-            ))
-            .into_response()),
+            Self::VerboseJson => {
+                let mut answer = VerboseJson::from_segments(language, out.duration_secs, &raw);
+                if granularities.word {
+                    answer.words = Some(VerboseJson::words_of(&raw));
+                }
+                if !granularities.segment {
+                    answer.segments = None;
+                }
+                Ok(ApiJson(answer).into_response())
+            }
         }
     }
 }

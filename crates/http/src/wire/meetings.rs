@@ -51,6 +51,10 @@ pub struct TranscriptionSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<ids::UserId>, read_only)]
     pub configured_by: Option<UserId>,
+    /// Local engine: time every word (one more decoder pass per 30-s window); the transcript's
+    /// segments then carry `words`, and SRT/WebVTT exports can be karaoke (`?karaoke=true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub word_timestamps: Option<bool>,
 }
 
 impl From<core::TranscriptionSettings> for TranscriptionSettings {
@@ -62,6 +66,7 @@ impl From<core::TranscriptionSettings> for TranscriptionSettings {
             base_url: t.base_url,
             secret: t.secret,
             configured_by: t.configured_by,
+            word_timestamps: t.word_timestamps,
         }
     }
 }
@@ -75,6 +80,7 @@ impl From<TranscriptionSettings> for core::TranscriptionSettings {
             base_url: t.base_url,
             secret: t.secret,
             configured_by: t.configured_by,
+            word_timestamps: t.word_timestamps,
         }
     }
 }

@@ -9,3 +9,4 @@ mod parity;
 mod parser;
 mod support;
 mod transcription;
+mod words;

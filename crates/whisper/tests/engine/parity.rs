@@ -66,7 +66,7 @@ fn peer_python() -> &'static Path {
     })
 }
 
-fn peer(args: &[&str]) -> Vec<u8> {
+pub fn peer(args: &[&str]) -> Vec<u8> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peer/faster_whisper_peer.py");
     let out = Command::new(peer_python())
         .arg(&script)
@@ -83,10 +83,10 @@ fn peer(args: &[&str]) -> Vec<u8> {
 }
 
 /// A recording both engines read: the WAV for faster-whisper and the very same samples.
-struct Recording {
-    name: &'static str,
-    wav: PathBuf,
-    pcm: Vec<f32>,
+pub struct Recording {
+    pub name: &'static str,
+    pub wav: PathBuf,
+    pub pcm: Vec<f32>,
 }
 
 /// Write `pcm` as a 16-bit 16 kHz WAV and keep the samples as the WAV holds them.
@@ -124,7 +124,7 @@ fn faint_noise(secs: f32) -> Vec<f32> {
 
 /// The project's own fixtures: two sentences, the bench's passage read by one voice, and one
 /// speaker's track of a three-speaker meeting (speech between long silences).
-fn fixtures(dir: &Path) -> Vec<Recording> {
+pub fn fixtures(dir: &Path) -> Vec<Recording> {
     let sentences: Vec<&str> = include_str!("../../../../bench/sentences.txt")
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -156,7 +156,7 @@ fn fixtures(dir: &Path) -> Vec<Recording> {
 
 /// About 100 s: four voices taking turns, pauses from a breath to several seconds, and a quiet
 /// ending of faint noise (where Whisper is tempted to invent a closing "Thank you").
-fn long_meeting(dir: &Path) -> Recording {
+pub fn long_meeting(dir: &Path) -> Recording {
     const TURNS: &[(&str, &str, f32)] = &[
         (
             "en-us",
@@ -448,7 +448,7 @@ fn check(recordings: &[Recording], modes: &[DecodeOptions]) {
     );
 }
 
-fn greedy() -> DecodeOptions {
+pub fn greedy() -> DecodeOptions {
     DecodeOptions {
         vad: false,
         beam_size: 1,

@@ -6,6 +6,10 @@
                                                      features written there (raw little-endian
                                                      f32, frame-major)
 
+    words MODEL WAV COMPUTE                          JSON: the segments and their words with
+                                                     word_timestamps=True (greedy, no VAD, no
+                                                     previous-text conditioning)
+
 Audio is read from a 16-bit mono 16 kHz WAV without resampling, so both engines see the same
 samples. The windows are recorded by wrapping `WhisperModel.generate_with_fallback`, the one
 call faster-whisper makes per window; each window's first frame comes from faster-whisper's
@@ -87,5 +91,32 @@ def windows(model_dir, wav, beam, condition, compute, mel_out=None):
     json.dump({"windows": recorded, "segments": segs}, sys.stdout)
 
 
+def words(model_dir, wav, compute):
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(model_dir, device="cpu", compute_type=compute, cpu_threads=2)
+    segments, _ = model.transcribe(
+        read_wav(wav),
+        language="en",
+        beam_size=1,
+        condition_on_previous_text=False,
+        vad_filter=False,
+        word_timestamps=True,
+    )
+    segs = [
+        {
+            "start": s.start,
+            "end": s.end,
+            "text": s.text,
+            "words": [
+                {"text": w.word, "start": w.start, "end": w.end, "probability": w.probability}
+                for w in s.words
+            ],
+        }
+        for s in segments
+    ]
+    json.dump({"segments": segs}, sys.stdout)
+
+
 if __name__ == "__main__":
-    {"windows": windows}[sys.argv[1]](*sys.argv[2:])
+    {"windows": windows, "words": words}[sys.argv[1]](*sys.argv[2:])
