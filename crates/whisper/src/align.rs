@@ -274,7 +274,7 @@ mod tests {
     fn dtw_follows_the_bright_diagonal() {
         // Token 0 at frames 0–1, token 1 at frames 2–4, token 2 at frame 5.
         let (n, m) = (3, 6);
-        let mut x = vec![0.0f32; n * m];
+        let mut x = vec![-1.0f32; n * m];
         for (i, js) in [(0, 0..2), (1, 2..5), (2, 5..6)] {
             for j in js {
                 x[i * m + j] = 1.0;
@@ -288,7 +288,10 @@ mod tests {
             (first_frame(0), first_frame(1), first_frame(2)),
             (Some(0), Some(2), Some(5))
         );
-        assert!(path.windows(2).all(|p| p[1].0 >= p[0].0 && p[1].1 >= p[0].1));
+        assert!(
+            path.windows(2)
+                .all(|p| p[1].0 >= p[0].0 && p[1].1 >= p[0].1)
+        );
     }
 
     #[test]
@@ -298,7 +301,10 @@ mod tests {
         assert_eq!(median_filter(&row, 7)[0], 2.0);
         assert_eq!(median_filter(&row, 7)[3], 5.0);
         assert_eq!(median_filter(&[1.0, 2.0], 7), vec![1.0, 2.0]);
-        assert_eq!(median_filter(&[4.0, 1.0, 3.0, 2.0], 3), vec![1.0, 3.0, 2.0, 3.0]);
+        assert_eq!(
+            median_filter(&[4.0, 1.0, 3.0, 2.0], 3),
+            vec![1.0, 3.0, 2.0, 3.0]
+        );
     }
 
     #[test]
@@ -329,12 +335,18 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         assert_eq!(alignment_heads(&dir, &d).unwrap().len(), 12);
         assert_eq!(alignment_heads(&dir, &d).unwrap()[0], (2, 0));
-        std::fs::write(dir.join("generation_config.json"), r#"{"alignment_heads": [[1, 0], [3, 5]]}"#)
-            .unwrap();
+        std::fs::write(
+            dir.join("generation_config.json"),
+            r#"{"alignment_heads": [[1, 0], [3, 5]]}"#,
+        )
+        .unwrap();
         assert_eq!(alignment_heads(&dir, &d).unwrap(), vec![(1, 0), (3, 5)]);
         std::fs::write(dir.join("config.json"), r#"{"alignment_heads": [[4, 0]]}"#).unwrap();
         let err = alignment_heads(&dir, &d).unwrap_err().to_string();
-        assert!(err.contains("config.json: alignment_heads names layer 4"), "{err}");
+        assert!(
+            err.contains("config.json: alignment_heads names layer 4"),
+            "{err}"
+        );
         std::fs::write(dir.join("config.json"), r#"{"alignment_heads": [[1]]}"#).unwrap();
         let err = alignment_heads(&dir, &d).unwrap_err().to_string();
         assert!(err.contains("not a [layer, head] pair"), "{err}");

@@ -230,8 +230,8 @@ fn word_timings(
         .map(|((text, tokens), b)| {
             let at = |i: usize| times.starts.get(i).copied().unwrap_or(0.0);
             let probs = times.probs.get(b[0]..b[1]).unwrap_or_default();
-            let probability = probs.iter().map(|&p| f64::from(p)).sum::<f64>()
-                / probs.len().max(1) as f64;
+            let probability =
+                probs.iter().map(|&p| f64::from(p)).sum::<f64>() / probs.len().max(1) as f64;
             Timing {
                 text,
                 tokens,
@@ -365,7 +365,10 @@ mod tests {
         merge_punctuations(&mut w);
         let texts: Vec<&str> = w.iter().map(|t| t.text.as_str()).collect();
         assert_eq!(texts, vec!["", " \"Hello,", "", " world.\"", "", ""]);
-        assert_eq!(w.iter().map(|t| t.tokens.len()).sum::<usize>(), 2 + 5 + 1 + 6 + 1 + 1);
+        assert_eq!(
+            w.iter().map(|t| t.tokens.len()).sum::<usize>(),
+            2 + 5 + 1 + 6 + 1 + 1
+        );
     }
 
     #[test]
@@ -383,7 +386,10 @@ mod tests {
             .collect();
         fit_piece(&mut piece, &mut words, 0.0, 0.3, 0.6);
         assert!((words[0].start - 9.6).abs() < 1e-9, "{words:?}");
-        assert_eq!(piece.0, words[0].start, "the piece starts with its first word");
+        assert_eq!(
+            piece.0, words[0].start,
+            "the piece starts with its first word"
+        );
         assert_eq!(piece.1, 10.8, "the piece ends with its last word");
     }
 

@@ -107,7 +107,12 @@ fn seal_words(
         .filter(|w| w.start.is_finite() && w.end.is_finite())
         .take(MAX_WORDS_PER_SEGMENT)
         .map(|w| Word {
-            text: w.text.chars().filter(|c| !c.is_control()).take(200).collect(),
+            text: w
+                .text
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect(),
             probability: w.probability.filter(|p| p.is_finite()),
             ..w.clone()
         })

@@ -244,12 +244,7 @@ fn odd_times_are_clamped_not_rejected() {
 
 fn timed(speaker: &str, words: &[(&str, f64, f64)]) -> Segment {
     let text: String = words.iter().map(|w| w.0).collect();
-    let mut s = segment(
-        speaker,
-        words[0].1,
-        words[words.len() - 1].2,
-        text.trim(),
-    );
+    let mut s = segment(speaker, words[0].1, words[words.len() - 1].2, text.trim());
     s.words = words
         .iter()
         .map(|&(text, start, end)| crate::Word {
@@ -264,10 +259,24 @@ fn timed(speaker: &str, words: &[(&str, f64, f64)]) -> Segment {
 
 fn karaoke_fixture() -> Vec<Segment> {
     vec![
-        timed("Alice", &[(" Hi", 0.0, 0.4), (" Bob,", 0.4, 0.9), (" <ready>?", 1.0, 1.4)]),
+        timed(
+            "Alice",
+            &[
+                (" Hi", 0.0, 0.4),
+                (" Bob,", 0.4, 0.9),
+                (" <ready>?", 1.0, 1.4),
+            ],
+        ),
         segment("Bob", 1.5, 3.0, "No words here."),
         // A word before its cue and one that goes back in time are clamped, never reordered.
-        timed("", &[(" Early", 3.0, 3.5), (" back", 2.9, 3.2), (" end\n-->", 3.6, 4.0)]),
+        timed(
+            "",
+            &[
+                (" Early", 3.0, 3.5),
+                (" back", 2.9, 3.2),
+                (" end\n-->", 3.6, 4.0),
+            ],
+        ),
     ]
 }
 
@@ -286,7 +295,12 @@ fn karaoke_vtt_puts_a_timestamp_inside_the_cue_before_each_word() {
          Early back <00:00:03.600>end →\n\n"
     );
     assert_eq!(
-        export_with(ExportFormat::Vtt, &META, &karaoke_fixture(), ExportOptions::default()),
+        export_with(
+            ExportFormat::Vtt,
+            &META,
+            &karaoke_fixture(),
+            ExportOptions::default()
+        ),
         export(ExportFormat::Vtt, &META, &karaoke_fixture()),
     );
 }

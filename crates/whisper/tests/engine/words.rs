@@ -94,7 +94,14 @@ fn compare_words(rec: &Recording) -> (Vec<String>, f64, f64) {
             failures.push(format!(
                 "{} word {i}: meetvault {:?} {:.3}–{:.3} p {:.4}, faster-whisper {:?} \
                  {:.3}–{:.3} p {:.4}",
-                rec.name, a.text, a.start, a.end, a.probability, b.text, b.start, b.end,
+                rec.name,
+                a.text,
+                a.start,
+                a.end,
+                a.probability,
+                b.text,
+                b.start,
+                b.end,
                 b.probability
             ));
         }
