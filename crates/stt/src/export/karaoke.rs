@@ -112,8 +112,11 @@ pub(super) fn srt(segments: &[Segment]) -> String {
     out
 }
 
+/// A cue as the plain formats make it: start and end (ms), one-line speaker and text.
+type Cue = (u64, u64, String, String);
+
 /// A segment with the cue the plain formats give it, if any.
-fn with_cue(segment: &Segment) -> Option<(&Segment, (u64, u64, String, String))> {
+fn with_cue(segment: &Segment) -> Option<(&Segment, Cue)> {
     let cue = cues(std::slice::from_ref(segment)).next()?;
     Some((segment, cue))
 }
