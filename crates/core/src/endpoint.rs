@@ -82,6 +82,8 @@ async fn delete_staged(blobs: &BlobStore, blob: &BlobKey) {
 /// (`language`, `prompt`, `task`) as its form field arrives.
 #[derive(Debug, Clone, Default)]
 pub struct EndpointRequest {
+    /// Time every word (`timestamp_granularities[]=word`).
+    pub word_timestamps: bool,
     /// The spoken language; absent: detected.
     pub language: Option<String>,
     /// Names and jargon to spell the caller's way (Whisper's `initial_prompt`).
@@ -269,6 +271,7 @@ impl Endpoint<'_> {
         let mut opts = decode_options(self.core.config(), None, language);
         opts.task = request.task;
         opts.initial_prompt = request.prompt;
+        opts.word_timestamps = request.word_timestamps;
         let transcript = self
             .core
             .engine()

@@ -53,6 +53,14 @@ pub struct TranscribeArgs {
     /// Don't skip silence before decoding.
     #[arg(long)]
     no_vad: bool,
+    /// Time every word (one more decoder pass per 30-s window): JSON output carries each
+    /// segment's `words` (text, start, end, probability).
+    #[arg(long)]
+    word_timestamps: bool,
+    /// Karaoke cues (implies --word-timestamps): WebVTT with a timestamp before each word, SRT
+    /// with one cue per word, underlined. Only for --format srt or vtt.
+    #[arg(long)]
+    karaoke: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +109,9 @@ pub fn transcribe(config: &Config, args: TranscribeArgs) -> anyhow::Result<()> {
         .format
         .parse()
         .map_err(|e| anyhow::anyhow!("--format: {e}"))?;
+    if args.karaoke && (args.json || !matches!(format, ExportFormat::Srt | ExportFormat::Vtt)) {
+        bail!("--karaoke makes subtitle cues: use it with --format srt or --format vtt");
+    }
     let (dir, install) = match args.model.as_deref() {
         Some(value) => model_choice(config, value),
         None => (
@@ -156,6 +167,7 @@ pub fn transcribe(config: &Config, args: TranscribeArgs) -> anyhow::Result<()> {
         opts.task = args.task;
         opts.initial_prompt = args.prompt.clone();
         opts.multilingual = args.multilingual;
+        opts.word_timestamps = args.word_timestamps || args.karaoke;
         let progress = bar(args.json, info.duration_secs, file);
         let started = Instant::now();
         let transcript = model
@@ -230,7 +242,10 @@ pub fn transcribe(config: &Config, args: TranscribeArgs) -> anyhow::Result<()> {
             "segments": segments,
         }))? + "\n"
     } else {
-        meetvault_stt::export(format, &meta, &segments)
+        let options = meetvault_stt::ExportOptions {
+            karaoke: args.karaoke,
+        };
+        meetvault_stt::export_with(format, &meta, &segments, options)
     };
     match &args.output {
         Some(path) => {

@@ -50,6 +50,11 @@ pub(crate) const SQLITE: Embedded = &[
         "segment_language",
         include_str!("../migrations/sqlite/0008_segment_language.sql"),
     ),
+    (
+        9,
+        "segment_words",
+        include_str!("../migrations/sqlite/0009_segment_words.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -92,6 +97,11 @@ pub(crate) const POSTGRES: Embedded = &[
         8,
         "segment_language",
         include_str!("../migrations/postgres/0008_segment_language.sql"),
+    ),
+    (
+        9,
+        "segment_words",
+        include_str!("../migrations/postgres/0009_segment_words.sql"),
     ),
 ];
 

@@ -211,6 +211,7 @@ impl Listen {
                     text: u.transcript.trim().to_owned(),
                     avg_logprob: u.confidence.map(log_confidence),
                     no_speech_prob: None,
+                    words: Vec::new(),
                 })
                 .collect();
             return (language, segments);
@@ -232,6 +233,7 @@ impl Listen {
             text: text.to_owned(),
             avg_logprob: best.confidence.map(log_confidence),
             no_speech_prob: None,
+            words: Vec::new(),
         };
         (language, vec![whole])
     }
@@ -276,6 +278,7 @@ fn segment_of(words: &[&Word]) -> Option<RawSegment> {
         text,
         avg_logprob,
         no_speech_prob: None,
+        words: Vec::new(),
     })
 }
 

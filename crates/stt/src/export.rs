@@ -99,14 +99,36 @@ pub struct ExportMeta<'a> {
     pub language: Option<&'a str>,
 }
 
+/// How to render an export, beyond its format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// Karaoke cues for segments with timed words: WebVTT puts a `<HH:MM:SS.mmm>` timestamp
+    /// before each word after the first; SRT, which has no inline timing, gets one cue per word
+    /// showing the segment's line with that word underlined (`<u>…</u>`, as OpenAI's
+    /// `highlight_words`). Segments without words, and the other formats, are unchanged.
+    pub karaoke: bool,
+}
+
 /// Renders `segments` in `format`. The result always ends with a newline.
 ///
 /// All formats but JSON skip segments whose text is empty after sanitizing. Cue formats (SRT,
 /// VTT) clamp each cue so it lasts at least 1 ms (zero-length and reversed segments would otherwise be dropped
 /// or rejected by players). Negative or non-finite times count as 0.
 pub fn export(format: ExportFormat, meta: &ExportMeta<'_>, segments: &[Segment]) -> String {
+    export_with(format, meta, segments, ExportOptions::default())
+}
+
+/// [`export`] with [`ExportOptions`].
+pub fn export_with(
+    format: ExportFormat,
+    meta: &ExportMeta<'_>,
+    segments: &[Segment],
+    options: ExportOptions,
+) -> String {
     match format {
         ExportFormat::Json => json(meta, segments),
+        ExportFormat::Srt if options.karaoke => karaoke::srt(segments),
+        ExportFormat::Vtt if options.karaoke => karaoke::vtt(segments),
         ExportFormat::Srt => srt(segments),
         ExportFormat::Vtt => vtt(segments),
         ExportFormat::Md => markdown(meta, segments),
@@ -315,5 +337,6 @@ fn escape_md(text: &str) -> String {
     out
 }
 
+mod karaoke;
 #[cfg(test)]
 mod tests;

@@ -60,8 +60,10 @@ mod wer;
 pub use deepgram::Deepgram;
 pub use engine::{Engine, Request};
 pub use error::SttError;
-pub use export::{ExportFormat, ExportMeta, UnknownExportFormat, export};
+pub use export::{
+    ExportFormat, ExportMeta, ExportOptions, UnknownExportFormat, export, export_with,
+};
 pub use openai::OpenAiCompatible;
 pub use remote::{CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
-pub use segment::{RawSegment, Segment, TrackTranscript, merge_tracks};
+pub use segment::{RawSegment, Segment, TrackTranscript, Word, merge_tracks};
 pub use wer::word_error_rate;

@@ -20,6 +20,24 @@ pub struct Segment {
     pub avg_logprob: Option<f32>,
     /// The engine's probability that the segment holds no speech, when it reports one.
     pub no_speech_prob: Option<f32>,
+    /// The segment's words with their times, when word timestamps were asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
+}
+
+/// One timed word of a segment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Word {
+    /// The word as the engine wrote it; Whisper keeps its leading space and punctuation, so a
+    /// segment's words put together are its text.
+    pub text: String,
+    /// Start, in seconds (the same origin as its segment's).
+    pub start: f64,
+    /// End, in seconds.
+    pub end: f64,
+    /// The engine's confidence in the word (0–1), when it reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f32>,
 }
 
 /// What an engine returns for one track: a segment without a speaker.
@@ -35,6 +53,9 @@ pub struct RawSegment {
     pub avg_logprob: Option<f32>,
     /// The engine's probability that the segment holds no speech, when it reports one.
     pub no_speech_prob: Option<f32>,
+    /// Its words, when the engine timed them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
 }
 
 /// One speaker's track, transcribed.
@@ -68,6 +89,7 @@ pub fn merge_tracks(tracks: Vec<TrackTranscript>) -> Vec<Segment> {
                     text: text.to_owned(),
                     avg_logprob: raw.avg_logprob,
                     no_speech_prob: raw.no_speech_prob,
+                    words: raw.words,
                 })
             })
         })
@@ -93,6 +115,7 @@ mod tests {
             text: text.to_owned(),
             avg_logprob: Some(-0.2),
             no_speech_prob: None,
+            words: Vec::new(),
         }
     }
 

@@ -37,7 +37,23 @@
 //!    looks like speech to the energy detector. With the VAD and the no-speech rule, a minute of
 //!    digital silence, room noise, fan noise or music-like tones yields no segment, with or
 //!    without the VAD (`tests/engine/silence.rs`); the rule is spelled out in the module docs.
-//! 8. **Language and task**: English-only checkpoints (`*.en`) always transcribe English.
+//! 8. **Word timestamps** (`align`, `words`; [`DecodeOptions::word_timestamps`], off by
+//!    default): after a window is decoded, the decoder runs once more over the start sequence,
+//!    `<|notimestamps|>`, the window's text tokens and `<|endoftext|>`, keeping the
+//!    cross-attention scores of the checkpoint's alignment heads (`alignment_heads` in
+//!    CTranslate2's `config.json` or Hugging Face's `generation_config.json`; else every head of
+//!    the second half of the decoder). Each head's attention over the window's frames is
+//!    softmaxed, standardised over the tokens, median filtered along time (width 7) and
+//!    averaged; dynamic time warping on the negated matrix gives each token the 20-ms step
+//!    where the path reaches it. Tokens are grouped into words (at spaces; at complete
+//!    characters for Chinese, Japanese, Thai, Lao, Burmese and Cantonese), punctuation joins
+//!    its neighbour, and faster-whisper's duration heuristics cut words that swallow a pause.
+//!    A word's probability is the mean of its tokens'. Segment boundaries then follow the
+//!    words, and the next window starts after the last word, as in faster-whisper: the
+//!    differential test (`tests/engine/words.rs`) holds every word's text and times to
+//!    faster-whisper's `word_timestamps=True`, and a ground-truth test on words spoken one by
+//!    one by espeak-ng (so their starts are known to the sample) bounds the median start error.
+//! 9. **Language and task**: English-only checkpoints (`*.en`) always transcribe English.
 //!    Multilingual checkpoints (Whisper base, installed by `scripts/models.sh --model base`)
 //!    use the given language or detect it from the first window (a softmax over the language
 //!    tokens at the start-of-transcript position, as CTranslate2's `detect_language`), or —
@@ -45,7 +61,7 @@
 //!    each [`Segment`] carries its window's language. The start sequence is
 //!    `<|startoftranscript|><|lang|><|transcribe|>`, or `<|translate|>` for English text from
 //!    any language ([`Task::Translate`]).
-//! 9. **Initial prompt**: [`DecodeOptions::initial_prompt`] (names and jargon: a glossary) is
+//! 10. **Initial prompt**: [`DecodeOptions::initial_prompt`] (names and jargon: a glossary) is
 //!    encoded by our byte-level BPE (`bpe`: GPT-2's pre-tokenizer and `tokenizer.json`'s merges)
 //!    as `" " + prompt.trim()` and stands before the first window as previous text, as
 //!    faster-whisper's; at most [`MAX_PROMPT_TOKENS`].
@@ -90,6 +106,7 @@
 //! this crate: candle asks `num_cpus::get_physical()` — a read of `/proc/cpuinfo` — on every
 //! matrix product unless `RAYON_NUM_THREADS` is set, about 10% of greedy wall time here.
 
+mod align;
 mod bpe;
 mod checkpoint;
 #[doc(hidden)]
@@ -106,6 +123,7 @@ mod search;
 mod tokenizer;
 mod transcribe;
 mod vad;
+mod words;
 
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -139,6 +157,7 @@ pub struct Model {
     tokenizer: Tokenizer,
     rules: LogitRules,
     precision: Precision,
+    alignment_heads: Vec<(usize, usize)>,
 }
 
 impl std::fmt::Debug for Model {
@@ -188,6 +207,10 @@ pub struct DecodeOptions {
     /// (faster-whisper's `multilingual`): for a speaker who switches language. Each segment
     /// carries its window's language.
     pub multilingual: bool,
+    /// Time every word ([`Segment::words`]) from the cross-attention of the checkpoint's
+    /// alignment heads (see the crate docs). Off by default: it costs one more decoder pass per
+    /// window, and segment boundaries then follow the words, as faster-whisper's.
+    pub word_timestamps: bool,
 }
 
 /// What the decoder writes: the spoken language's text, or its English translation.
@@ -220,6 +243,7 @@ impl Default for DecodeOptions {
             task: Task::Transcribe,
             initial_prompt: None,
             multilingual: false,
+            word_timestamps: false,
         }
     }
 }
@@ -240,6 +264,23 @@ pub struct Segment {
     /// The language spoken in the segment's window: the given one, the one detected once, or,
     /// with [`DecodeOptions::multilingual`], the window's own.
     pub language: String,
+    /// The segment's words, when [`DecodeOptions::word_timestamps`] asked for them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
+}
+
+/// One word of a segment, timed by aligning the decoder's cross-attention with the audio.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Word {
+    /// The word as decoded, with its leading space and attached punctuation: a segment's words
+    /// put together are its text.
+    pub text: String,
+    /// Start, seconds in the original audio.
+    pub start: f64,
+    /// End (≥ start).
+    pub end: f64,
+    /// Mean probability of the word's tokens.
+    pub probability: f32,
 }
 
 /// A whole transcription.
@@ -320,6 +361,7 @@ impl Model {
         };
         let rules = LogitRules::new(&tokenizer.special, &suppress);
         let front = MelFrontEnd::new(dims.n_mels, &device)?;
+        let alignment_heads = align::alignment_heads(dir, &dims)?;
         Ok(Model {
             info: ckpt.info,
             dims,
@@ -330,6 +372,7 @@ impl Model {
             tokenizer,
             rules,
             precision,
+            alignment_heads,
         })
     }
 

@@ -243,6 +243,38 @@ impl Decoder {
         cross: &CrossKv,
         cache: &mut KvCache,
     ) -> Result<Tensor> {
+        self.forward_capturing(tokens, cross, cache, &mut CrossScores::default())
+    }
+
+    /// Run one row of `tokens` from an empty cache, also returning the cross-attention scores
+    /// (`[len, 1500]`, scaled, before the softmax) of the `heads` (layer, head) asked for, in
+    /// layer order: what word alignment reads.
+    pub fn forward_with_cross_scores(
+        &self,
+        tokens: &[u32],
+        cross: &CrossKv,
+        heads: &[(usize, usize)],
+    ) -> Result<(Tensor, Vec<Tensor>)> {
+        let mut scores = CrossScores {
+            heads: heads.to_vec(),
+            out: Vec::new(),
+        };
+        let hidden = self.forward_capturing(
+            &[tokens.to_vec()],
+            cross,
+            &mut KvCache::default(),
+            &mut scores,
+        )?;
+        Ok((hidden, scores.out))
+    }
+
+    fn forward_capturing(
+        &self,
+        tokens: &[Vec<u32>],
+        cross: &CrossKv,
+        cache: &mut KvCache,
+        capture: &mut CrossScores,
+    ) -> Result<Tensor> {
         let batch = tokens.len();
         let len = tokens.first().map_or(0, Vec::len);
         if len == 0 || tokens.iter().any(|t| t.len() != len) {
@@ -294,6 +326,7 @@ impl Decoder {
             })?;
             let q = layer.cross_q.forward(&layer.cross_ln.forward(&x)?)?;
             let q = split_heads(&q.reshape((1, batch * len, ()))?, self.heads)?;
+            capture.record(i, &q, ck)?;
             let a = merge_heads(&attention(&q, ck, cv, None)?)?.reshape((batch, len, ()))?;
             x = (x + layer.cross_out.forward(&a)?)?;
             x = layer.mlp.residual(&x)?;
@@ -315,6 +348,31 @@ impl Decoder {
     pub fn logits_at(&self, hidden: &Tensor, pos: usize) -> Result<Vec<Vec<f32>>> {
         let h = hidden.i((.., pos, ..))?.contiguous()?;
         Ok(self.logits(&h)?.to_vec2::<f32>()?)
+    }
+}
+
+/// The (layer, head) pairs whose cross-attention scores a forward pass keeps, and the scores.
+#[derive(Default)]
+struct CrossScores {
+    heads: Vec<(usize, usize)>,
+    out: Vec<Tensor>,
+}
+
+impl CrossScores {
+    /// Keep layer `layer`'s scores `q kᵀ / √d` (`[rows, frames]`) for the heads asked for, from
+    /// its queries `[1, heads, rows, d]` and transposed keys `[1, heads, d, frames]`.
+    fn record(&mut self, layer: usize, q: &Tensor, k_t: &Tensor) -> Result<()> {
+        for &(l, h) in &self.heads {
+            if l != layer {
+                continue;
+            }
+            let (_, _, rows, d) = q.dims4()?;
+            let qh = (q.narrow(1, h, 1)? * (1.0 / (d as f64).sqrt()))?;
+            let s = qh.matmul(&k_t.narrow(1, h, 1)?.contiguous()?)?;
+            let frames = s.dim(3)?;
+            self.out.push(s.reshape((rows, frames))?);
+        }
+        Ok(())
     }
 }
 

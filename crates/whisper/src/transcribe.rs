@@ -9,7 +9,7 @@ use crate::gate::Gate;
 use crate::mel::{HOP, N_FRAMES, SAMPLE_RATE};
 use crate::search::{SearchTokens, WindowRequest, WindowResult, compression_ratio, decode_window};
 use crate::vad::{TimeMap, speech_regions};
-use crate::{DecodeOptions, Model, Progress, Segment, Task, Transcript, WindowTrace};
+use crate::{DecodeOptions, Model, Progress, Segment, Task, Transcript, WindowTrace, Word, words};
 
 /// Seconds per timestamp step (20 ms).
 const TIME_PRECISION: f64 = 0.02;
@@ -110,6 +110,7 @@ pub(crate) fn run(
     let mut all_tokens: Vec<u32> = initial_prompt;
     let mut prompt_reset_since = 0usize;
     let mut last_end = 0.0f64;
+    let mut last_speech = 0.0f64;
     while seek < content_frames {
         let segment_size = N_FRAMES.min(content_frames - seek);
         let time_offset = (seek * HOP) as f64 / SAMPLE_RATE as f64;
@@ -144,6 +145,7 @@ pub(crate) fn run(
             prompt.push(task_token);
         }
 
+        let start_sequence = words::start_sequence(&prompt[sot_index..], special);
         let result = decode_with_fallback(
             model,
             &cross,
@@ -216,6 +218,7 @@ pub(crate) fn run(
             pieces.push((time_offset, time_offset + end, tokens.as_slice()));
             advance = segment_size;
         }
+        let window_seek = seek;
         // A window must always move the seek forward, or the loop would never end.
         seek += if advance == 0 {
             segment_size
@@ -223,7 +226,27 @@ pub(crate) fn run(
             advance.min(segment_size)
         };
 
-        for (start, end, toks) in pieces {
+        let mut piece_words = vec![Vec::new(); pieces.len()];
+        if opts.word_timestamps {
+            let place = words::WindowPlace {
+                start_sequence: &start_sequence,
+                language: language.as_deref().unwrap_or("en"),
+                num_frames: segment_size,
+                time_offset,
+                last_speech,
+            };
+            piece_words = model.word_timestamps(&cross, &place, &mut pieces)?;
+            // The next window starts after the last word, as faster-whisper's.
+            if let Some(end) = words::last_end(&pieces, &piece_words) {
+                if !single_ts_ending && end > time_offset {
+                    let frame = (end * SAMPLE_RATE as f64 / HOP as f64).round() as usize;
+                    seek = frame.max(window_seek + 1);
+                }
+                last_speech = end;
+            }
+        }
+
+        for ((start, end, toks), timed) in pieces.into_iter().zip(piece_words) {
             // An empty or zero-length piece is dropped, and kept out of the next prompt too.
             let text = model.tokenizer.decode(toks).trim().to_owned();
             if text.is_empty() || start == end {
@@ -243,6 +266,14 @@ pub(crate) fn run(
             }
             all_tokens.extend_from_slice(toks);
             last_end = end;
+            let words = timed
+                .into_iter()
+                .map(|w| {
+                    let start = map.start_to_original(w.start, w.end).min(duration);
+                    let end = map.to_original(w.end, true).max(start).min(duration);
+                    Word { start, end, ..w }
+                })
+                .collect();
             let segment = Segment {
                 start,
                 end,
@@ -250,6 +281,7 @@ pub(crate) fn run(
                 avg_logprob: result.avg_logprob,
                 no_speech_prob: result.no_speech_prob,
                 language: language.clone().unwrap_or_else(|| "en".into()),
+                words,
             };
             report(Progress::Segment(&segment))?;
             transcript.segments.push(segment);

@@ -5,7 +5,7 @@
 use meetvault_crypto::envelope::{self, KeyRef};
 use meetvault_crypto::keys::SymmetricKey;
 use meetvault_store::vault::{MeetingRow, SegmentRow};
-use meetvault_stt::{ExportFormat, ExportMeta};
+use meetvault_stt::{ExportFormat, ExportMeta, ExportOptions, Word};
 use uuid::Uuid;
 
 use crate::access::Scope;
@@ -17,6 +17,8 @@ use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
 const MAX_SEGMENTS_PER_CALL: usize = 5000;
+/// More words than a segment's 20 000 characters could hold are not kept.
+const MAX_WORDS_PER_SEGMENT: usize = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct NewSegment {
@@ -37,6 +39,8 @@ pub struct TrackSegment {
     pub no_speech_prob: Option<f32>,
     /// The language the engine heard (local engine; a Whisper code).
     pub language: Option<String>,
+    /// Timed words, when the transcription asked for them (stored sealed, as the text).
+    pub words: Vec<Word>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +55,9 @@ pub struct SegmentView {
     pub no_speech_prob: Option<f32>,
     /// The language the engine heard (absent for imported segments and remote providers).
     pub language: Option<String>,
+    /// Timed words (times in seconds from the start of the recording); empty when none were
+    /// timed.
+    pub words: Vec<Word>,
 }
 
 fn seal(
@@ -86,7 +93,45 @@ fn seal(
         avg_logprob: s.avg_logprob.filter(|v| v.is_finite()),
         no_speech_prob: s.no_speech_prob.filter(|v| v.is_finite()),
         language: s.language.clone(),
+        words: seal_words(key, kref, org, id, &s.words),
     }
+}
+
+/// A segment's words as JSON sealed like its text (field `words`); `None` for no words. Words
+/// with non-finite times are left out (JSON has no such numbers), and the text of each word is
+/// capped like a segment's.
+fn seal_words(
+    key: &SymmetricKey,
+    kref: KeyRef,
+    org: Uuid,
+    id: Uuid,
+    words: &[Word],
+) -> Option<Vec<u8>> {
+    let kept: Vec<Word> = words
+        .iter()
+        .filter(|w| w.start.is_finite() && w.end.is_finite())
+        .take(MAX_WORDS_PER_SEGMENT)
+        .map(|w| Word {
+            text: w
+                .text
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect(),
+            probability: w.probability.filter(|p| p.is_finite()),
+            ..w.clone()
+        })
+        .collect();
+    if kept.is_empty() {
+        return None;
+    }
+    let json = serde_json::to_vec(&kept).ok()?;
+    Some(envelope::encrypt(
+        key,
+        kref,
+        &bind(org, "transcript_segments", id, "words"),
+        &json,
+    ))
 }
 
 /// Transcripts (`core.transcripts()`): a meeting's segments, imported, read back merged, and
@@ -139,6 +184,7 @@ impl Transcripts<'_> {
                     avg_logprob: None,
                     no_speech_prob: None,
                     language: None,
+                    words: Vec::new(),
                 };
                 let position = first.saturating_add(i32::try_from(i).unwrap_or(i32::MAX));
                 seal(&key, kref, &row, position, None, &seg)
@@ -236,6 +282,18 @@ impl Core {
                     avg_logprob: s.avg_logprob,
                     no_speech_prob: s.no_speech_prob,
                     language: s.language.clone(),
+                    words: match &s.words {
+                        Some(ct) => {
+                            let json =
+                                keys.bytes(row.org_id, "transcript_segments", s.id, "words", ct)?;
+                            serde_json::from_slice(&json).map_err(|_| {
+                                CoreError::Integrity(
+                                    "transcript_segments.words is not a list of words".into(),
+                                )
+                            })?
+                        }
+                        None => Vec::new(),
+                    },
                 })
             })
             .collect()
@@ -243,12 +301,14 @@ impl Core {
 }
 
 impl Transcripts<'_> {
-    /// The transcript in an export format; audited as `transcript.export` with the format.
+    /// The transcript in an export format (karaoke cues with `options`, from the segments'
+    /// words); audited as `transcript.export` with the format.
     pub async fn export(
         self,
         scope: &Scope<MeetingsRead>,
         meeting: MeetingId,
         format: ExportFormat,
+        options: ExportOptions,
     ) -> Result<String, CoreError> {
         let meeting_view = self.core.meetings().get(scope, meeting).await?;
         let row = self.core.meeting_row(scope, meeting).await?;
@@ -264,10 +324,11 @@ impl Transcripts<'_> {
                 text: s.text,
                 avg_logprob: s.avg_logprob,
                 no_speech_prob: s.no_speech_prob,
+                words: s.words,
             })
             .collect();
         let started = meeting_view.started_at.map(|t| t.to_rfc3339());
-        let text = meetvault_stt::export(
+        let text = meetvault_stt::export_with(
             format,
             &ExportMeta {
                 title: &meeting_view.title,
@@ -275,6 +336,7 @@ impl Transcripts<'_> {
                 language: meeting_view.language.as_deref(),
             },
             &segments,
+            options,
         );
         let mut event = Event::by(scope, AuditAction::TranscriptExport).resource(row.id);
         event.reason = Some(format.extension());

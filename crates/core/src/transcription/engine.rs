@@ -111,6 +111,16 @@ pub fn raw_segments(t: &meetvault_whisper::Transcript) -> Vec<meetvault_stt::Raw
             text: s.text.trim().to_owned(),
             avg_logprob: Some(s.avg_logprob),
             no_speech_prob: Some(s.no_speech_prob),
+            words: s
+                .words
+                .iter()
+                .map(|w| meetvault_stt::Word {
+                    text: w.text.clone(),
+                    start: w.start,
+                    end: w.end,
+                    probability: Some(w.probability),
+                })
+                .collect(),
         })
         .collect()
 }

@@ -145,6 +145,7 @@ impl Core {
                     decode_options(self.config(), settings.beam_size, row.language.clone());
                 opts.task = settings.task.unwrap_or_default();
                 opts.multilingual = settings.multilingual.unwrap_or(false);
+                opts.word_timestamps = settings.word_timestamps.unwrap_or(false);
                 let (heard, writer) = self.segment_writer(&row).await?;
                 let (ctx2, speaker2, rec_id) =
                     (ctx.clone(), speaker.clone(), RecordingId::from(rec.id));
@@ -223,6 +224,7 @@ impl Core {
                 avg_logprob: s.avg_logprob,
                 no_speech_prob: s.no_speech_prob,
                 language,
+                words: s.words,
             })
             .collect();
         // Inference takes a while: a meeting deleted meanwhile (its keys shredded) must not get

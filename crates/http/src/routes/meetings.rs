@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, TryStreamExt};
 use meetvault_core::ids::{MeetingId, RecordingId, WorkspaceId};
 use meetvault_core::meetings::{ListMeetings, UploadOptions};
+use meetvault_stt::ExportFormat;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -156,6 +157,10 @@ pub struct TranscriptQuery {
     /// Absent: the segments as JSON; or an export: `json` (a document), `srt`, `vtt`, `md`, `txt`.
     #[param(value_type = Option<TranscriptFormat>, inline)]
     pub format: Option<String>,
+    /// With `format=srt` or `vtt`: karaoke cues from the segments' timed words (WebVTT: a
+    /// timestamp before each word; SRT: one cue per word, underlined). Segments without words
+    /// are written as usual.
+    pub karaoke: Option<bool>,
 }
 
 /// The transcript, decrypted and merged by time across tracks; or an export (SRT, WebVTT,
@@ -173,17 +178,35 @@ pub async fn transcript(
 ) -> Result<Response, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
     let Some(format) = q.format else {
+        if q.karaoke.is_some() {
+            return Err(ApiError::Invalid {
+                field: "karaoke",
+                message: "karaoke applies to an export: add format=srt or format=vtt".into(),
+            });
+        }
         let segments = app.core.transcripts().get(&scope, id).await?;
         return Ok(ApiJson(Transcript::from(segments)).into_response());
     };
-    let format: meetvault_stt::ExportFormat =
+    let format: ExportFormat =
         format
             .parse()
             .map_err(|e: meetvault_stt::UnknownExportFormat| ApiError::Invalid {
                 field: "format",
                 message: e.to_string(),
             })?;
-    let text = app.core.transcripts().export(&scope, id, format).await?;
+    let karaoke = q.karaoke.unwrap_or(false);
+    if karaoke && !matches!(format, ExportFormat::Srt | ExportFormat::Vtt) {
+        return Err(ApiError::Invalid {
+            field: "karaoke",
+            message: "karaoke cues are made only for format srt or vtt".into(),
+        });
+    }
+    let options = meetvault_stt::ExportOptions { karaoke };
+    let text = app
+        .core
+        .transcripts()
+        .export(&scope, id, format, options)
+        .await?;
     user_content(
         Response::builder(),
         format.content_type(),

@@ -285,11 +285,13 @@ const FORM_FIELDS: u64 = 64 * 1024;
 /// format, up to 512 MiB), `model` (any value; the local model answers), optional `language`
 /// (a Whisper language code; absent: detected by a multilingual model), `prompt` (names and
 /// jargon to spell that way, Whisper's initial prompt: at most 223 tokens), `response_format`
-/// (`json` default, `text`, `srt`, `vtt`, `verbose_json`); `temperature` and
-/// `timestamp_granularities[]` are accepted and ignored. Authenticate with an API key holding
-/// `meetings:write` (`Authorization: Bearer mvk_…`). A full waiting line is refused (429) before
-/// the body is read; the file streams to an encrypted temporary blob deleted once decoded; a
-/// body that pauses for `server.body_idle_timeout_secs` is stopped (408). Nothing is stored.
+/// (`json` default, `text`, `srt`, `vtt`, `verbose_json`), `timestamp_granularities[]`
+/// (`segment`, `word`; repeatable; only with `verbose_json`, whose `words` then lists every
+/// word with its start and end, as OpenAI's); `temperature` is accepted and ignored.
+/// Authenticate with an API key holding `meetings:write` (`Authorization: Bearer mvk_…`). A full
+/// waiting line is refused (429) before the body is read; the file streams to an encrypted
+/// temporary blob deleted once decoded; a body that pauses for
+/// `server.body_idle_timeout_secs` is stopped (408). Nothing is stored.
 #[utoipa::path(post, path = "/v1/audio/transcriptions", tag = "transcription", security(("api_key" = []), ("session" = [])),
     request_body(content = TranscriptionForm, content_type = "multipart/form-data"),
     responses(AuthErrors, (status = 200, description = "The transcript in the asked `response_format`",
@@ -297,7 +299,7 @@ const FORM_FIELDS: u64 = 64 * 1024;
         (status = 400, description = "A malformed multipart body", body = crate::error::ErrorBody),
         (status = 404, description = "The endpoint is turned off (`transcription.openai_endpoint`)", body = crate::error::ErrorBody), (status = 408, description = "The body stopped arriving", body = crate::error::ErrorBody),
         (status = 413, description = "The file is over 512 MiB", body = crate::error::ErrorBody), (status = 415, description = "Not a supported audio format", body = crate::error::ErrorBody),
-        (status = 422, description = "Missing file, corrupt audio, unknown language, a prompt over 223 tokens", body = crate::error::ErrorBody), (status = 429, description = "The engine's waiting line is full", body = crate::error::ErrorBody),
+        (status = 422, description = "Missing file, corrupt audio, unknown language, a prompt over 223 tokens, timestamp granularities other than word and segment or without verbose_json", body = crate::error::ErrorBody), (status = 429, description = "The engine's waiting line is full", body = crate::error::ErrorBody),
         (status = 503, description = "No local model installed", body = crate::error::ErrorBody)))]
 pub async fn openai_transcriptions(
     State(app): State<AppState>,
@@ -384,6 +386,7 @@ async fn openai_audio(
         task,
         ..EndpointRequest::default()
     };
+    let mut granularities: Option<Granularities> = None;
     while let Some(field) = form.next_field().await.map_err(|e| blame(bad(e)))? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
@@ -415,11 +418,11 @@ async fn openai_audio(
                 let text = field.text().await.map_err(|e| blame(bad(e)))?;
                 request.prompt = app.core.endpoint().prompt(text).await?;
             }
-            "model"
-            | "temperature"
-            | "timestamp_granularities[]"
-            | "timestamp_granularities"
-            | "stream" => {
+            "timestamp_granularities[]" | "timestamp_granularities" => {
+                let text = field.text().await.map_err(|e| blame(bad(e)))?;
+                granularities.get_or_insert_default().add(&text)?;
+            }
+            "model" | "temperature" | "stream" => {
                 let _ = field.text().await.map_err(|e| blame(bad(e)))?;
             }
             other => {
@@ -437,12 +440,50 @@ async fn openai_audio(
         field: "file",
         message: "the audio file is required".into(),
     })?;
+    if granularities.is_some() && format != ResponseFormat::VerboseJson {
+        return Err(ApiError::Invalid {
+            field: "timestamp_granularities[]",
+            message: "timestamp granularities need response_format verbose_json".into(),
+        });
+    }
+    let granularities = granularities.unwrap_or(Granularities {
+        segment: true,
+        word: false,
+    });
+    request.word_timestamps = granularities.word;
     let out = app
         .core
         .endpoint()
         .transcribe_now(&scope, place, file, filename.as_deref(), request)
         .await?;
-    format.render(&out, task)
+    format.render(&out, task, granularities)
+}
+
+/// `timestamp_granularities[]`: which timings a `verbose_json` answer carries (OpenAI's
+/// default, when none is named, is segments only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Granularities {
+    segment: bool,
+    word: bool,
+}
+
+impl Granularities {
+    /// One form value: `word` or `segment` (a comma-separated list is taken too).
+    fn add(&mut self, value: &str) -> Result<(), ApiError> {
+        for g in value.split(',').map(str::trim) {
+            match g {
+                "word" => self.word = true,
+                "segment" => self.segment = true,
+                _ => {
+                    return Err(ApiError::Invalid {
+                        field: "timestamp_granularities[]",
+                        message: "each must be word or segment".into(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The answers the OpenAI-compatible endpoint gives (`response_format`).
@@ -480,6 +521,7 @@ impl ResponseFormat {
         self,
         out: &meetvault_core::endpoint::AdHocTranscript,
         task: Task,
+        granularities: Granularities,
     ) -> Result<Response, ApiError> {
         let raw = meetvault_core::transcription::raw_segments(&out.transcript);
         let language = Some(out.transcript.language.as_str());
@@ -522,11 +564,17 @@ impl ResponseFormat {
             Self::Srt => subtitles(ExportFormat::Srt),
             Self::Vtt => subtitles(ExportFormat::Vtt),
             Self::VerboseJson => {
-                let mut verbose = VerboseJson::from_segments(language, out.duration_secs, &raw);
+                let mut answer = VerboseJson::from_segments(language, out.duration_secs, &raw);
                 if task == Task::Translate {
-                    verbose.task = Some("translate".into());
+                    answer.task = Some("translate".into());
                 }
-                Ok(ApiJson(verbose).into_response())
+                if granularities.word {
+                    answer.words = Some(VerboseJson::words_of(&raw));
+                }
+                if !granularities.segment {
+                    answer.segments = None;
+                }
+                Ok(ApiJson(answer).into_response())
             }
         }
     }

@@ -71,6 +71,10 @@ pub struct TranscriptionSettings {
     /// 30-second window instead of once per track (speakers who switch language).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multilingual: Option<bool>,
+    /// Local engine: time every word (one more decoder pass per 30-s window); the transcript's
+    /// segments then carry `words`, and SRT/WebVTT exports can be karaoke (`?karaoke=true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub word_timestamps: Option<bool>,
 }
 
 impl From<core::TranscriptionSettings> for TranscriptionSettings {
@@ -84,6 +88,7 @@ impl From<core::TranscriptionSettings> for TranscriptionSettings {
             configured_by: t.configured_by,
             task: t.task,
             multilingual: t.multilingual,
+            word_timestamps: t.word_timestamps,
         }
     }
 }
@@ -99,6 +104,7 @@ impl From<TranscriptionSettings> for core::TranscriptionSettings {
             configured_by: t.configured_by,
             task: t.task,
             multilingual: t.multilingual,
+            word_timestamps: t.word_timestamps,
         }
     }
 }

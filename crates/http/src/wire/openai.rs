@@ -34,7 +34,7 @@ pub struct TranscriptionForm {
     prompt: Option<String>,
     /// Accepted and ignored.
     temperature: Option<f32>,
-    /// Accepted and ignored.
+    /// `segment` (the default) and/or `word`, repeated; only with `verbose_json`.
     #[schema(rename = "timestamp_granularities[]")]
     timestamp_granularities: Option<Vec<String>>,
 }

@@ -29,6 +29,33 @@ pub struct Segment {
     /// and remote providers.
     #[schema(required = true)]
     pub language: Option<String>,
+    /// Its words, timed, when the transcription asked for word timestamps (absent otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
+}
+
+/// One timed word of a segment.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Word {
+    /// The word as the engine wrote it, with its leading space and punctuation (a segment's
+    /// words put together are its text).
+    pub text: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// The engine's confidence in the word, 0–1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f32>,
+}
+
+impl From<meetvault_stt::Word> for Word {
+    fn from(w: meetvault_stt::Word) -> Self {
+        Self {
+            text: w.text,
+            start_ms: (w.start * 1000.0).round() as i64,
+            end_ms: (w.end * 1000.0).round() as i64,
+            probability: w.probability,
+        }
+    }
 }
 
 impl From<SegmentView> for Segment {
@@ -42,6 +69,7 @@ impl From<SegmentView> for Segment {
             avg_logprob: s.avg_logprob,
             no_speech_prob: s.no_speech_prob,
             language: s.language,
+            words: s.words.into_iter().map(Word::from).collect(),
         }
     }
 }

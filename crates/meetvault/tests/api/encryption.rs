@@ -231,14 +231,14 @@ async fn zero_access_content_needs_the_password_or_the_recovery_key() {
     assert_eq!(transcript(&app, &admin, &id).await.0, StatusCode::OK);
 }
 
-fn id_lit(db: &meetvault_store::Database, id: uuid::Uuid) -> String {
+pub(crate) fn id_lit(db: &meetvault_store::Database, id: uuid::Uuid) -> String {
     match db {
         meetvault_store::Database::Sqlite(_) => format!("X'{}'", id.simple()),
         meetvault_store::Database::Postgres(_) => format!("'{id}'::uuid"),
     }
 }
 
-fn bytes_lit(db: &meetvault_store::Database, bytes: &[u8]) -> String {
+pub(crate) fn bytes_lit(db: &meetvault_store::Database, bytes: &[u8]) -> String {
     match db {
         meetvault_store::Database::Sqlite(_) => format!("X'{}'", hex::encode(bytes)),
         meetvault_store::Database::Postgres(_) => format!("'\\x{}'::bytea", hex::encode(bytes)),
@@ -246,11 +246,11 @@ fn bytes_lit(db: &meetvault_store::Database, bytes: &[u8]) -> String {
 }
 
 /// The UUID inside a typed id (`org_…`, `usr_…`, `mtg_…`).
-fn uid(id: &str) -> uuid::Uuid {
+pub(crate) fn uid(id: &str) -> uuid::Uuid {
     uuid::Uuid::parse_str(id.split_once('_').unwrap().1).unwrap()
 }
 
-fn meeting_uuid(id: &str) -> uuid::Uuid {
+pub(crate) fn meeting_uuid(id: &str) -> uuid::Uuid {
     uuid::Uuid::parse_str(id.trim_start_matches("mtg_")).unwrap()
 }
 

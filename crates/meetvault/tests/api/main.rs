@@ -37,6 +37,7 @@ mod speech;
 mod streaming;
 mod tls;
 mod transcription;
+mod word_timestamps;
 mod workspace_access;
 mod xss;
 mod zero_access_readers;

@@ -49,6 +49,8 @@ pub struct SegmentRow {
     pub no_speech_prob: Option<f32>,
     /// The language the engine heard (a Whisper code); none for imported segments.
     pub language: Option<String>,
+    /// The timed words as sealed JSON; none when no words were timed.
+    pub words: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -81,7 +83,7 @@ pub struct UserSecretRow {
 }
 
 const MEETING_COLUMNS: &str = "id, org_id, workspace_id, owner_id, title, created_at, started_at, language, transcription, updated_at";
-const SEGMENT_COLUMNS: &str = "id, org_id, meeting_id, position, start_ms, end_ms, speaker, text, recording_id, avg_logprob, no_speech_prob, language";
+const SEGMENT_COLUMNS: &str = "id, org_id, meeting_id, position, start_ms, end_ms, speaker, text, recording_id, avg_logprob, no_speech_prob, language, words";
 const RECORDING_COLUMNS: &str = "id, org_id, meeting_id, blob_key, size, stored_size, content_type, created_at, speaker, duration_ms, codec";
 
 /// Inserts one segment row on an open connection or transaction.
@@ -89,11 +91,12 @@ macro_rules! insert_segment {
     ($conn:expr, $s:expr) => {{
         let s: &SegmentRow = $s;
         sqlx::query(&format!(
-            "INSERT INTO transcript_segments ({SEGMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            "INSERT INTO transcript_segments ({SEGMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(s.id).bind(s.org_id).bind(s.meeting_id).bind(s.position).bind(s.start_ms).bind(s.end_ms)
         .bind(&s.speaker).bind(&s.text).bind(s.recording_id).bind(s.avg_logprob).bind(s.no_speech_prob)
         .bind(&s.language)
+        .bind(&s.words)
         .execute($conn)
         .await?
     }};

@@ -10,6 +10,7 @@ fn segment(speaker: &str, start: f64, end: f64, text: &str) -> Segment {
         text: text.to_owned(),
         avg_logprob: None,
         no_speech_prob: None,
+        words: Vec::new(),
     }
 }
 
@@ -239,4 +240,85 @@ fn odd_times_are_clamped_not_rejected() {
     let out = export(ExportFormat::Srt, &META, &segments);
     assert!(out.contains("00:00:00,000 --> 00:00:00,001\nA: negative"));
     assert!(out.contains("00:00:00,000 --> 00:00:00,001\nB: rounds"));
+}
+
+fn timed(speaker: &str, words: &[(&str, f64, f64)]) -> Segment {
+    let text: String = words.iter().map(|w| w.0).collect();
+    let mut s = segment(speaker, words[0].1, words[words.len() - 1].2, text.trim());
+    s.words = words
+        .iter()
+        .map(|&(text, start, end)| crate::Word {
+            text: text.to_owned(),
+            start,
+            end,
+            probability: Some(0.9),
+        })
+        .collect();
+    s
+}
+
+fn karaoke_fixture() -> Vec<Segment> {
+    vec![
+        timed(
+            "Alice",
+            &[
+                (" Hi", 0.0, 0.4),
+                (" Bob,", 0.4, 0.9),
+                (" <ready>?", 1.0, 1.4),
+            ],
+        ),
+        segment("Bob", 1.5, 3.0, "No words here."),
+        // A word before its cue and one that goes back in time are clamped, never reordered.
+        timed(
+            "",
+            &[
+                (" Early", 3.0, 3.5),
+                (" back", 2.9, 3.2),
+                (" end\n-->", 3.6, 4.0),
+            ],
+        ),
+    ]
+}
+
+#[test]
+fn karaoke_vtt_puts_a_timestamp_inside_the_cue_before_each_word() {
+    let karaoke = ExportOptions { karaoke: true };
+    let out = export_with(ExportFormat::Vtt, &META, &karaoke_fixture(), karaoke);
+    assert_eq!(
+        out,
+        "WEBVTT\n\n\
+         00:00:00.000 --> 00:00:01.400\n\
+         <v Alice>Hi <00:00:00.400>Bob, <00:00:01.000>&lt;ready&gt;?\n\n\
+         00:00:01.500 --> 00:00:03.000\n\
+         <v Bob>No words here.\n\n\
+         00:00:03.000 --> 00:00:04.000\n\
+         Early back <00:00:03.600>end →\n\n"
+    );
+    assert_eq!(
+        export_with(
+            ExportFormat::Vtt,
+            &META,
+            &karaoke_fixture(),
+            ExportOptions::default()
+        ),
+        export(ExportFormat::Vtt, &META, &karaoke_fixture()),
+    );
+}
+
+#[test]
+fn karaoke_srt_has_one_cue_per_word_with_the_word_underlined() {
+    let karaoke = ExportOptions { karaoke: true };
+    let out = export_with(ExportFormat::Srt, &META, &karaoke_fixture()[..2], karaoke);
+    assert_eq!(
+        out,
+        "1\n00:00:00,000 --> 00:00:00,400\nAlice: <u>Hi</u> Bob, <ready>?\n\n\
+         2\n00:00:00,400 --> 00:00:01,000\nAlice: Hi <u>Bob,</u> <ready>?\n\n\
+         3\n00:00:01,000 --> 00:00:01,400\nAlice: Hi Bob, <u><ready>?</u>\n\n\
+         4\n00:00:01,500 --> 00:00:03,000\nBob: No words here.\n\n"
+    );
+    // Formats without cues ignore it.
+    assert_eq!(
+        export_with(ExportFormat::Txt, &META, &karaoke_fixture(), karaoke),
+        export(ExportFormat::Txt, &META, &karaoke_fixture()),
+    );
 }

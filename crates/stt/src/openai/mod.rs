@@ -163,6 +163,20 @@ impl VerboseJson {
         }
     }
 
+    /// Every word of `segments`, in order, trimmed as OpenAI writes them (`"Hello,"`).
+    pub fn words_of(segments: &[RawSegment]) -> Vec<VerboseWord> {
+        segments
+            .iter()
+            .flat_map(|s| &s.words)
+            .map(|w| VerboseWord {
+                word: w.text.trim().to_owned(),
+                start: w.start,
+                end: w.end,
+            })
+            .filter(|w| !w.word.is_empty())
+            .collect()
+    }
+
     /// The language (as a code where it is a known name) and the segments. An answer without
     /// segments but with text becomes one segment from 0 to `duration` (or to
     /// `fallback_duration`, the audio's own length, when the answer has none).
@@ -184,6 +198,7 @@ impl VerboseJson {
                 text: s.text,
                 avg_logprob: s.avg_logprob,
                 no_speech_prob: s.no_speech_prob,
+                words: Vec::new(),
             })
             .collect();
         if !segments.is_empty() || self.text.trim().is_empty() {
@@ -195,6 +210,7 @@ impl VerboseJson {
             text: self.text.trim().to_owned(),
             avg_logprob: None,
             no_speech_prob: None,
+            words: Vec::new(),
         };
         (language, vec![whole])
     }

@@ -54,6 +54,7 @@ fn a_text_only_answer_is_one_segment_over_the_duration() {
             text: "Hello there.".to_owned(),
             avg_logprob: None,
             no_speech_prob: None,
+            words: Vec::new(),
         }]
     );
     let answer: VerboseJson = serde_json::from_str(r#"{"text": "Hi", "segments": []}"#).unwrap();
@@ -82,6 +83,7 @@ fn from_segments_writes_what_openai_clients_expect() {
         text: " Hello.".to_owned(),
         avg_logprob: Some(-0.5),
         no_speech_prob: Some(0.25),
+        words: Vec::new(),
     }];
     let answer = VerboseJson::from_segments(Some("en"), 1.5, &segments);
     let json = serde_json::to_value(&answer).unwrap();
@@ -97,6 +99,37 @@ fn from_segments_writes_what_openai_clients_expect() {
     assert_eq!(
         back.into_segments(None),
         (Some("en".to_owned()), segments.to_vec())
+    );
+}
+
+#[test]
+fn words_are_written_trimmed_in_order_as_openai_writes_them() {
+    let word = |text: &str, start, end| crate::Word {
+        text: text.to_owned(),
+        start,
+        end,
+        probability: Some(0.9),
+    };
+    let segment = |words| RawSegment {
+        start: 0.0,
+        end: 2.0,
+        text: String::new(),
+        avg_logprob: None,
+        no_speech_prob: None,
+        words,
+    };
+    let segments = [
+        segment(vec![word(" Hello,", 0.0, 0.5), word(" world.", 0.5, 1.0)]),
+        segment(vec![word(" ", 1.0, 1.0), word("Again", 1.2, 1.6)]),
+    ];
+    let words = serde_json::to_value(VerboseJson::words_of(&segments)).unwrap();
+    assert_eq!(
+        words,
+        serde_json::json!([
+            {"word": "Hello,", "start": 0.0, "end": 0.5},
+            {"word": "world.", "start": 0.5, "end": 1.0},
+            {"word": "Again", "start": 1.2, "end": 1.6}
+        ])
     );
 }
 

@@ -13,6 +13,7 @@ fn segment(speaker: &str, start: f64, end: f64, text: &str) -> Segment {
         text: text.to_owned(),
         avg_logprob: None,
         no_speech_prob: None,
+        words: Vec::new(),
     }
 }
 

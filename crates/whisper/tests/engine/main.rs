@@ -12,3 +12,4 @@ mod parser;
 mod silence;
 mod support;
 mod transcription;
+mod words;

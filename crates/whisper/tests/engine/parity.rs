@@ -127,7 +127,7 @@ fn faint_noise(secs: f32) -> Vec<f32> {
 
 /// The project's own fixtures: two sentences, the bench's passage read by one voice, and one
 /// speaker's track of a three-speaker meeting (speech between long silences).
-fn fixtures(dir: &Path) -> Vec<Recording> {
+pub fn fixtures(dir: &Path) -> Vec<Recording> {
     let sentences: Vec<&str> = include_str!("../../../../bench/sentences.txt")
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -159,7 +159,7 @@ fn fixtures(dir: &Path) -> Vec<Recording> {
 
 /// About 100 s: four voices taking turns, pauses from a breath to several seconds, and a quiet
 /// ending of faint noise (where Whisper is tempted to invent a closing "Thank you").
-fn long_meeting(dir: &Path) -> Recording {
+pub fn long_meeting(dir: &Path) -> Recording {
     const TURNS: &[(&str, &str, f32)] = &[
         (
             "en-us",

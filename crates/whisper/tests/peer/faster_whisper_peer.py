@@ -12,6 +12,9 @@
                                                      detected language with its probabilities
     encode MODEL TEXTS                               JSON: the tokens faster-whisper's tokenizer
                                                      makes of each text in the JSON list TEXTS
+    words MODEL WAV COMPUTE                          JSON: the segments and their words with
+                                                     word_timestamps=True (greedy, no VAD, no
+                                                     previous-text conditioning)
 
 Audio is read from a 16-bit mono 16 kHz WAV without resampling, so both engines see the same
 samples. The windows are recorded by wrapping `WhisperModel.generate_with_fallback`, the one
@@ -115,5 +118,34 @@ def encode(model_dir, texts):
     json.dump([tokenizer.encode(t, add_special_tokens=False).ids for t in json.loads(texts)], sys.stdout)
 
 
+def words(model_dir, wav, compute):
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(model_dir, device="cpu", compute_type=compute, cpu_threads=2)
+    segments, _ = model.transcribe(
+        read_wav(wav),
+        language="en",
+        beam_size=1,
+        condition_on_previous_text=False,
+        vad_filter=False,
+        word_timestamps=True,
+    )
+    segs = [
+        {
+            "start": s.start,
+            "end": s.end,
+            "text": s.text,
+            "words": [
+                {"text": w.word, "start": w.start, "end": w.end, "probability": w.probability}
+                for w in s.words
+            ],
+        }
+        for s in segments
+    ]
+    json.dump({"segments": segs}, sys.stdout)
+
+
 if __name__ == "__main__":
-    {"windows": windows, "decode": decode, "encode": encode}[sys.argv[1]](*sys.argv[2:])
+    {"windows": windows, "decode": decode, "encode": encode, "words": words}[sys.argv[1]](
+        *sys.argv[2:]
+    )
