@@ -14,7 +14,7 @@ use url::Url;
 
 pub use load::{ConfigError, ConfigSource, ENV_PREFIX, Overrides, load};
 pub use media::{
-    EventsConfig, JobsConfig, OutboundConfig, RecordingsConfig, TranscriptionConfig,
+    ComputeType, EventsConfig, JobsConfig, OutboundConfig, RecordingsConfig, TranscriptionConfig,
     TranscriptionProvider,
 };
 pub use secret::{DatabaseKind, DatabaseUrl, REDACTED, Secret, lenient_string};

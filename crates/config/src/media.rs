@@ -38,6 +38,19 @@ pub enum TranscriptionProvider {
     Deepgram,
 }
 
+/// How the local engine's linear layers compute.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Eq, PartialEq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ComputeType {
+    /// f32 weights and products.
+    F32,
+    /// Weights quantised to int8 at load (one scale per output channel), integer dot products:
+    /// faster and a quarter of the decoder's weight memory; transcripts agree with `f32`'s on
+    /// the test recordings (bench/README.md).
+    #[default]
+    Int8,
+}
+
 /// Local transcription.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -58,6 +71,8 @@ pub struct TranscriptionConfig {
     /// Requests of the OpenAI-compatible endpoint that may wait for the engine at once; more
     /// get 429.
     pub endpoint_queue: u32,
+    /// `int8` (the default) or `f32`: how the local engine's linear layers compute.
+    pub compute_type: ComputeType,
 }
 
 impl Default for TranscriptionConfig {
@@ -70,6 +85,7 @@ impl Default for TranscriptionConfig {
             vad: true,
             openai_endpoint: true,
             endpoint_queue: 4,
+            compute_type: ComputeType::Int8,
         }
     }
 }

@@ -41,6 +41,16 @@ pub struct TranscribeArgs {
     /// Don't skip silence before decoding.
     #[arg(long)]
     no_vad: bool,
+    /// How linear layers compute: int8 (weights quantised at load) or f32; default:
+    /// `transcription.compute_type` (int8).
+    #[arg(long, value_name = "TYPE", value_enum)]
+    compute_type: Option<ComputeTypeArg>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ComputeTypeArg {
+    F32,
+    Int8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,7 +96,13 @@ pub fn transcribe(config: &Config, args: TranscribeArgs) -> anyhow::Result<()> {
         .parse()
         .map_err(|e| anyhow::anyhow!("--format: {e}"))?;
     let dir = args.model.clone().unwrap_or_else(|| config.model_dir());
-    let model = meetvault_whisper::Model::load(&dir).with_context(|| {
+    let compute = match args.compute_type {
+        Some(ComputeTypeArg::F32) => meetvault_config::ComputeType::F32,
+        Some(ComputeTypeArg::Int8) => meetvault_config::ComputeType::Int8,
+        None => config.transcription.compute_type,
+    };
+    let precision = meetvault_core::transcription::precision(compute);
+    let model = meetvault_whisper::Model::load_with_precision(&dir, precision).with_context(|| {
         format!(
             "loading the model from {} (install the default one with `scripts/models.sh`, or pass --model DIR)",
             dir.display()

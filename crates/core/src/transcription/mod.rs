@@ -13,7 +13,7 @@ mod job;
 mod views;
 
 pub use crate::media::audio_limits;
-pub use engine::{LocalEngine, decode_options, raw_segments};
+pub use engine::{LocalEngine, decode_options, precision, raw_segments};
 pub use job::{KIND, TranscribeHandler};
 pub use meetvault_jobs::JobState;
 pub use views::JobView;

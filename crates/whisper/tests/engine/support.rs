@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use meetvault_whisper::{Model, Transcript};
+use meetvault_whisper::{Model, Precision, Transcript};
 
 /// The Whisper model directory: `TEST_WHISPER_MODEL`, else the tools cache, else installed by
 /// `scripts/models.sh` into the tools cache.
@@ -39,10 +39,22 @@ pub fn model_dir() -> PathBuf {
     .clone()
 }
 
-/// The model, loaded once per test binary.
+/// The model with f32 linear layers (what the differential test holds to faster-whisper
+/// float32's tokens), loaded once per test binary.
 pub fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
-    MODEL.get_or_init(|| Model::load(&model_dir()).expect("loading the Whisper model"))
+    MODEL.get_or_init(|| {
+        Model::load_with_precision(&model_dir(), Precision::F32).expect("loading the Whisper model")
+    })
+}
+
+/// The model with int8 linear layers, loaded once per test binary.
+pub fn model_int8() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        Model::load_with_precision(&model_dir(), Precision::Int8)
+            .expect("loading the Whisper model")
+    })
 }
 
 fn words(text: &str) -> Vec<String> {
