@@ -108,25 +108,6 @@ impl QMatrix {
         }
     }
 
-    /// Input features.
-    pub fn inp(&self) -> usize {
-        self.inp
-    }
-
-    /// Row `i` dequantised to f32 (`inp` values), for an embedding lookup; `None` past the end.
-    pub fn row_f32(&self, i: usize) -> Option<Vec<f32>> {
-        let lanes = self.stride / LANE;
-        let scale = self.scales.get(i).copied()?;
-        let row = self.data.get(i * lanes..(i + 1) * lanes)?;
-        Some(
-            row.iter()
-                .flatten()
-                .take(self.inp)
-                .map(|&q| f32::from(q) * scale)
-                .collect(),
-        )
-    }
-
     /// `y = x Wᵀ (+ bias)` for `rows` rows of `x` (row-major `[rows, inp]`); returns
     /// `[rows, out]`.
     pub fn matmul(&self, x: &[f32], rows: usize, bias: Option<&[f32]>, kernel: Kernel) -> Vec<f32> {
@@ -354,13 +335,9 @@ mod tests {
     }
 
     #[test]
-    fn zero_rows_and_dequantised_rows() {
+    fn zero_rows_give_zeros() {
         let w = vec![0.5, -1.0, 0.25, 0.0, 0.0, 0.0];
         let m = QMatrix::quantize(&w, 2, 3);
-        let r = m.row_f32(0).unwrap();
-        assert!((r[0] - 0.5).abs() < 0.01 && (r[1] + 1.0).abs() < 1e-6);
-        assert_eq!(m.row_f32(1), Some(vec![0.0; 3]));
-        assert_eq!(m.row_f32(2), None);
         assert_eq!(m.matmul(&[0.0; 3], 1, None, Kernel::detect()), vec![0.0; 2]);
     }
 }

@@ -61,8 +61,8 @@
 //! product quantises its input rows on the fly and runs integer dot products, AVX2 where the
 //! CPU has it (detected at run time through `pulp`'s safe intrinsics; the workspace forbids
 //! `unsafe`), portable Rust elsewhere — the same integers either way (a unit test runs every
-//! path the machine has against the scalar one). The token embeddings are read from the same
-//! int8 matrix (they are tied to the projection), so no f32 copy of it is kept. The decoder's
+//! path the machine has against the scalar one). The token embeddings stay f32: read from the
+//! int8 projection they are tied to, they garbled a sentence of the long fixture. The decoder's
 //! token-by-token products stream their weights, so a quarter of the bytes is most of the gain.
 //! The products over a window's 1500 frames (the encoder, the cross-attention keys and values)
 //! stay f32 in both compute types: they are compute-bound, and `gemm`'s f32 kernels beat ours

@@ -140,8 +140,10 @@ struct DecoderLayer {
 
 /// The text decoder.
 pub struct Decoder {
-    /// The output projection, tied to the token embeddings: it also looks them up, so an int8
-    /// model keeps one int8 copy of the 51864 × n_state matrix and no f32 one.
+    /// The token embeddings, f32 in both compute types: read from the int8 projection they cost
+    /// an int8 model its agreement with f32 (a sentence of the long fixture garbled, greedy).
+    embeddings: Tensor,
+    /// The output projection, tied to the embeddings.
     projection: Linear,
     positions: Tensor,
     layers: Vec<DecoderLayer>,
@@ -217,8 +219,9 @@ impl Decoder {
         }
         let embeddings = w.get("decoder/embeddings/weight", &[dims.n_vocab, d])?;
         // The output projection is tied to the embeddings.
-        let projection = Linear::new(embeddings, None, w.precision())?;
+        let projection = Linear::new(embeddings.clone(), None, w.precision())?;
         Ok(Self {
+            embeddings,
             projection,
             positions: w.get(
                 "decoder/position_encodings/encodings",
@@ -273,7 +276,11 @@ impl Decoder {
         }
         let device = self.positions.device();
         let flat: Vec<u32> = tokens.iter().flatten().copied().collect();
-        let tok = self.projection.rows(&flat)?.reshape((batch, len, ()))?;
+        let ids = Tensor::from_vec(flat, batch * len, device)?;
+        let tok = self
+            .embeddings
+            .index_select(&ids, 0)?
+            .reshape((batch, len, ()))?;
         let mut x = tok.broadcast_add(&self.positions.narrow(0, offset, len)?)?;
         let mask = if len > 1 {
             Some(causal_mask(len, offset, device)?)

@@ -131,31 +131,6 @@ impl Linear {
         Ok(Self { weight, bias, out })
     }
 
-    /// Rows `ids` of the weight (`[ids, in]`), dequantised: the token embeddings, for the
-    /// output projection tied to them.
-    pub fn rows(&self, ids: &[u32]) -> Result<Tensor> {
-        match &self.weight {
-            LinearWeight::F32(w) => {
-                let idx = Tensor::new(ids, w.device())?;
-                Ok(w.index_select(&idx, 0)?)
-            }
-            LinearWeight::Int8(q, _, _) => {
-                let mut data = Vec::with_capacity(ids.len() * q.inp());
-                for &id in ids {
-                    let row = q.row_f32(id as usize).ok_or_else(|| {
-                        WhisperError::Options(format!("token {id} is outside the vocabulary"))
-                    })?;
-                    data.extend(row);
-                }
-                Ok(Tensor::from_vec(
-                    data,
-                    (ids.len(), q.inp()),
-                    &candle_core::Device::Cpu,
-                )?)
-            }
-        }
-    }
-
     /// Apply to `[.., in]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let dims = x.dims().to_vec();
