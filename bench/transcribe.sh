@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Local transcription speed and accuracy beside faster-whisper, on the same files, the same model
-# folder (Whisper tiny.en, CTranslate2) and the same thread count, in one run. Prints a table:
-# audio seconds, wall seconds (model load + transcription, whole process), real-time factor,
-# peak RSS, word error rate, and meetvault's wall time as a ratio of each faster-whisper run.
+# folder (Whisper tiny.en, CTranslate2) and the same thread count, in one run: meetvault with
+# --compute-type int8 and f32, faster-whisper int8 and float32. Prints the CPU's flags and a table:
+# audio seconds, wall seconds (model load + transcription, whole process), user CPU seconds,
+# real-time factor, peak RSS, word error rate, and meetvault's wall time as a ratio of each
+# faster-whisper run.
 #   bench/transcribe.sh                 beam 1 and 5, 2 threads
 #   BENCH_THREADS=1 bench/transcribe.sh
+#   BENCH_MODEL=DIR bench/transcribe.sh another CTranslate2 model folder (default: tiny.en)
 #   bench/transcribe.sh held-out.wav    also a recording of your own (16 kHz mono WAV), its
 #                                       spoken text in held-out.ref beside it
 # Both engines decode alike: language en, no previous-text conditioning (meetvault's default),
@@ -17,7 +20,7 @@ cd "$(dirname "$0")/.."
 EXTRA=()
 for arg in "$@"; do
   case "$arg" in
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *.wav)
       [ -f "$arg" ] && [ -f "${arg%.wav}.ref" ] \
         || { echo "$arg and ${arg%.wav}.ref (its text) must both exist" >&2; exit 2; }
@@ -30,7 +33,8 @@ THREADS="${BENCH_THREADS:-2}"
 
 TOOLS_DIR="${MEETVAULT_TOOLS_DIR:-$HOME/.cache/meetvault-tools}"
 scripts/deps.sh time >/dev/null
-MODEL="$(scripts/models.sh "$TOOLS_DIR/models")"
+# BENCH_MODEL=DIR measures another CTranslate2 model folder (e.g. the multilingual base).
+MODEL="${BENCH_MODEL:-$(scripts/models.sh "$TOOLS_DIR/models")}"
 FW_PYTHON="$(scripts/faster-whisper.sh)"
 
 echo "bench: building meetvault (release)..." >&2
@@ -48,22 +52,25 @@ done
 
 RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
-measure() { # name file cmd...  -> appends "name file wall_s peak_kb textfile"
+measure() { # name file cmd...  -> appends "name file wall_s user_s peak_kb textfile"
   local name="$1" file="$2"; shift 2
   local out="$WORK/${name//\//-}-$(basename "$file").txt"
-  /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" > "$out"
-  read -r wall rss < "$WORK/time"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$file" "$wall" "$rss" "$out" >> "$RESULTS"
+  /usr/bin/time -f '%e %U %M' -o "$WORK/time" "$@" > "$out"
+  read -r wall user rss < "$WORK/time"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$file" "$wall" "$user" "$rss" "$out" >> "$RESULTS"
 }
 for file in "$WORK"/*.wav; do
   for beam in 1 5; do
     echo "bench: $(basename "$file") beam $beam" >&2
-    RAYON_NUM_THREADS="$THREADS" measure "meetvault/beam$beam" "$file" \
-      "$BIN" transcribe "$file" --model "$MODEL" --beam "$beam" --language en --json
+    for compute in int8 f32; do
+      RAYON_NUM_THREADS="$THREADS" measure "meetvault-$compute/beam$beam" "$file" \
+        "$BIN" transcribe "$file" --model "$MODEL" --beam "$beam" --language en --json \
+        --compute-type "$compute"
+    done
     for compute in int8 float32; do
       measure "faster-whisper-$compute/beam$beam" "$file" \
         "$FW_PYTHON" bench/transcribe_peer.py run "$MODEL" "$compute" "$beam" "$THREADS" "$file"
     done
   done
 done
-"$FW_PYTHON" bench/transcribe_peer.py table "$WORK" "$RESULTS" "$THREADS"
+BENCH_MODEL="$MODEL" "$FW_PYTHON" bench/transcribe_peer.py table "$WORK" "$RESULTS" "$THREADS"

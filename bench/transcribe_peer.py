@@ -59,15 +59,37 @@ def duration(path):
     return float(out.stdout.strip())
 
 
+# The CPU flags that decide which kernels run (meetvault's int8 products, CTranslate2's).
+FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+         "avx_vnni", "amx_int8")
+
+
+def cpu():
+    model, flags = "unknown CPU", set()
+    try:
+        for line in open("/proc/cpuinfo"):
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    return model, [f for f in FLAGS if f in flags]
+
+
 def table(work, results, threads):
     rows = [line.rstrip("\n").split("\t") for line in open(results) if line.strip()]
-    print(f"\nWhisper tiny.en (CTranslate2 folder), {threads} threads, {os.cpu_count()} cores; "
-          "wall = whole process (model load + decode)\n")
-    print(f"{'engine/beam':<28} {'file':<14} {'audio s':>8} {'wall s':>8} {'RTF':>6} {'RSS MB':>7} {'WER %':>6}  vs fw-int8  vs fw-f32")
+    model, flags = cpu()
+    print(f"\nWhisper {os.path.basename(os.environ.get('BENCH_MODEL', 'tiny.en'))} (CTranslate2 folder), "
+          f"{threads} threads, {os.cpu_count()} cores; wall = whole process (model load + decode), "
+          "user = CPU seconds in user mode")
+    print(f"CPU: {model}; flags: {' '.join(flags) or 'none of ' + ' '.join(FLAGS)}\n")
+    print(f"{'engine/beam':<30} {'file':<14} {'audio s':>8} {'wall s':>8} {'user s':>7} {'RTF':>6} {'RSS MB':>7} {'WER %':>6}  vs fw-int8  vs fw-f32")
     by = {}
-    for name, path, wall, rss, out in rows:
+    for name, path, wall, user, rss, out in rows:
         by[(name, path)] = float(wall)
-    for name, path, wall, rss, out in rows:
+    for name, path, wall, user, rss, out in rows:
         ref = open(path[:-4] + ".ref").read()
         hyp = open(out).read()
         if hyp.lstrip().startswith("{"):  # meetvault transcribe --json
@@ -75,13 +97,13 @@ def table(work, results, threads):
             hyp = " ".join(s["text"] for s in json.loads(hyp)["segments"])
         audio = duration(path)
         ratio = ""
-        if name.startswith("meetvault/"):
+        if name.startswith("meetvault"):
             beam = name.split("/")[1]
             for compute in ("int8", "float32"):
                 peer = by.get((f"faster-whisper-{compute}/{beam}", path))
                 ratio += f"  {float(wall) / peer:8.2f}×" if peer else "          "
-        print(f"{name:<28} {os.path.basename(path)[:-4]:<14} {audio:8.1f} {float(wall):8.2f} "
-              f"{float(wall) / audio:6.3f} {int(rss) / 1024:7.0f} {100 * wer(ref, hyp):6.1f}{ratio}")
+        print(f"{name:<30} {os.path.basename(path)[:-4]:<14} {audio:8.1f} {float(wall):8.2f} "
+              f"{float(user):7.2f} {float(wall) / audio:6.3f} {int(rss) / 1024:7.0f} {100 * wer(ref, hyp):6.1f}{ratio}")
     print("\nratio < 1: meetvault is faster than that faster-whisper run.")
 
 

@@ -14,8 +14,8 @@ use url::Url;
 
 pub use load::{ConfigError, ConfigSource, ENV_PREFIX, Overrides, load};
 pub use media::{
-    EventsConfig, JobsConfig, LocalModel, OutboundConfig, RecordingsConfig, TranscriptionConfig,
-    TranscriptionProvider,
+    ComputeType, EventsConfig, JobsConfig, LocalModel, OutboundConfig, RecordingsConfig,
+    TranscriptionConfig, TranscriptionProvider,
 };
 pub use secret::{DatabaseKind, DatabaseUrl, REDACTED, Secret, lenient_string};
 

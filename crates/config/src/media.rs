@@ -77,6 +77,20 @@ impl LocalModel {
     }
 }
 
+/// How the local engine's linear layers compute.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Eq, PartialEq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ComputeType {
+    /// f32 weights and products: the default, what every accuracy bound and the differential
+    /// tests against faster-whisper float32 were measured with.
+    #[default]
+    F32,
+    /// The decoder's weights quantised to int8 at load (one scale per output channel), integer
+    /// dot products: about a third less CPU than `f32` on tiny.en, the same words on the test
+    /// recordings (bench/README.md); not yet measured on the multilingual base model, so opt-in.
+    Int8,
+}
+
 /// Local transcription.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -100,6 +114,8 @@ pub struct TranscriptionConfig {
     /// Requests of the OpenAI-compatible endpoint that may wait for the engine at once; more
     /// get 429.
     pub endpoint_queue: u32,
+    /// `int8` (the default) or `f32`: how the local engine's linear layers compute.
+    pub compute_type: ComputeType,
 }
 
 impl Default for TranscriptionConfig {
@@ -113,6 +129,7 @@ impl Default for TranscriptionConfig {
             vad: true,
             openai_endpoint: true,
             endpoint_queue: 4,
+            compute_type: ComputeType::F32,
         }
     }
 }

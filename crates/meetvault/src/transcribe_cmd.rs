@@ -61,6 +61,16 @@ pub struct TranscribeArgs {
     /// with one cue per word, underlined. Only for --format srt or vtt.
     #[arg(long)]
     karaoke: bool,
+    /// How linear layers compute: int8 (weights quantised at load) or f32; default:
+    /// `transcription.compute_type` (f32).
+    #[arg(long, value_name = "TYPE", value_enum)]
+    compute_type: Option<ComputeTypeArg>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ComputeTypeArg {
+    F32,
+    Int8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,7 +129,13 @@ pub fn transcribe(config: &Config, args: TranscribeArgs) -> anyhow::Result<()> {
             install_hint(config, config.transcription.model),
         ),
     };
-    let model = meetvault_whisper::Model::load(&dir)
+    let compute = match args.compute_type {
+        Some(ComputeTypeArg::F32) => meetvault_config::ComputeType::F32,
+        Some(ComputeTypeArg::Int8) => meetvault_config::ComputeType::Int8,
+        None => config.transcription.compute_type,
+    };
+    let precision = meetvault_core::transcription::precision(compute);
+    let model = meetvault_whisper::Model::load_with_precision(&dir, precision)
         .with_context(|| format!("loading the model from {} ({install})", dir.display()))?;
     if args.task == meetvault_whisper::Task::Translate && !model.info().multilingual {
         bail!(

@@ -85,13 +85,29 @@
 //! # Why candle
 //!
 //! candle (`candle-core`, `candle-nn`) is pure Rust: no C++ toolchain, no BLAS, nothing to
-//! download at build time, and its `gemm` kernels are fast on x86-64 and ARM. whisper.cpp was
-//! the alternative; on these 2-core machines its thread pool was pathological. `candle-nn` is
-//! used only for layer norm. Softmax and exact GELU are our own kernels (`kernels`): candle's
-//! were a third of the encoder's time. Linear layers can be quantised at load to 8-bit blocks
-//! ([`Precision::Int8`], candle's `Q8_0`), but candle's quantised products were slower than its
-//! f32 `gemm` here (2–5× on 1500-row products, no gain on the decoder's matrix-vector
-//! products), so [`Model::load`] uses f32.
+//! download at build time, and its `gemm` kernels are fast on x86-64 and ARM (this crate turns
+//! on `gemm`'s `x86-v4` feature: its AVX-512 kernels, chosen at run time where the CPU has
+//! them). whisper.cpp was the alternative; on these 2-core machines its thread pool was
+//! pathological. `candle-nn` is used only for layer norm. Softmax and exact GELU are our own
+//! kernels (`kernels`): candle's were a third of the encoder's time.
+//!
+//! # Compute types
+//!
+//! [`Precision::Int8`] (opt-in: `--compute-type int8`, `transcription.compute_type = "int8"`;
+//! [`Model::load`] and the server default to f32 until int8 is measured on the multilingual
+//! model and beats faster-whisper) quantises the decoder's linear layers
+//! and the output projection at load to int8 with one scale per output channel (`int8`); each
+//! product quantises its input rows on the fly and runs integer dot products, AVX2 where the
+//! CPU has it (detected at run time through `pulp`'s safe intrinsics; the workspace forbids
+//! `unsafe`), portable Rust elsewhere — the same integers either way (a unit test runs every
+//! path the machine has against the scalar one). The token embeddings stay f32: read from the
+//! int8 projection they are tied to, they garbled a sentence of the long fixture. The decoder's
+//! token-by-token products stream their weights, so a quarter of the bytes is most of the gain.
+//! The products over a window's 1500 frames (the encoder, the cross-attention keys and values)
+//! stay f32 in both compute types: they are compute-bound, and `gemm`'s f32 kernels beat ours
+//! there. [`Precision::F32`] keeps everything f32; it is what the differential test holds to
+//! faster-whisper float32's tokens. On the speech fixtures the two compute types write the
+//! same words (`tests/engine/compute_type.rs`).
 //!
 //! # Performance (tiny.en, 2 cores, 53 s of speech, greedy, no VAD)
 //!
@@ -105,6 +121,13 @@
 //! weights, threads for the beams' logit rules, parallel f16 → f32 conversion at load. Outside
 //! this crate: candle asks `num_cpus::get_physical()` — a read of `/proc/cpuinfo` — on every
 //! matrix product unless `RAYON_NUM_THREADS` is set, about 10% of greedy wall time here.
+//!
+//! Since: `gemm`'s AVX-512 kernels (10–20 % less CPU), and int8 decoder products (about 25 %
+//! less CPU greedy, 44 % at beam 5): on a 58-s file about 4.4 s of CPU greedy and 5.8 s at
+//! beam 5, against 3.2 s and 4.2 s for faster-whisper `int8` (bench/README.md; measured on a
+//! shared machine, so in CPU seconds rather than wall time). Measured and not kept: int8 for
+//! the encoder's 1500-row products (7.2 s of CPU against 4.5 s). Not available: AVX-512 VNNI
+//! (`pulp` has no intrinsic for it, and calling `std::arch` directly needs `unsafe`).
 
 mod align;
 mod bpe;
@@ -114,6 +137,7 @@ pub mod ct2;
 mod error;
 mod gate;
 mod hf;
+mod int8;
 mod kernels;
 mod logits;
 mod mel;
@@ -336,8 +360,9 @@ pub fn inspect(dir: &Path) -> Result<ModelInfo, WhisperError> {
 }
 
 impl Model {
-    /// Load the checkpoint in `dir` (CTranslate2 or Hugging Face, detected), with linear layers
-    /// in the fastest precision measured ([`Precision::F32`]; candle's `Q8_0` products were slower here).
+    /// Load the checkpoint in `dir` (CTranslate2 or Hugging Face, detected), with f32 linear
+    /// layers ([`Precision::F32`]: what the accuracy bounds were measured with; `int8` is
+    /// faster and opt-in, see the crate docs).
     pub fn load(dir: &Path) -> Result<Model, WhisperError> {
         Self::load_with_precision(dir, Precision::F32)
     }

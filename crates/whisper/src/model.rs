@@ -6,9 +6,17 @@ use candle_core::{DType, Device, IndexOp, Tensor};
 use crate::checkpoint::Dims;
 use crate::error::{Result, WhisperError};
 use crate::nn::{
-    LayerNorm, Linear, Weights, attention, attention_per_head, merge_heads, split_heads,
+    LayerNorm, Linear, Precision, Weights, attention, attention_per_head, merge_heads, split_heads,
     transpose_keys,
 };
+
+/// The precision of the products over a window's 1500 audio frames (the encoder's layers and
+/// the decoder's cross-attention keys and values): f32 whatever the model's. They are
+/// compute-bound, and `gemm`'s f32 kernels beat our int8 dot products there (tiny.en, long
+/// bench file: 7.2 s of CPU with an int8 encoder against 4.5 s; bench/README.md).
+fn encoder_precision(_model: Precision) -> Precision {
+    Precision::F32
+}
 
 struct Mlp {
     ln: LayerNorm,
@@ -17,11 +25,11 @@ struct Mlp {
 }
 
 impl Mlp {
-    fn load(w: &Weights, prefix: &str, d: usize) -> Result<Self> {
+    fn load(w: &Weights, prefix: &str, d: usize, precision: Precision) -> Result<Self> {
         Ok(Self {
             ln: w.layer_norm(&format!("{prefix}/ffn/layer_norm"), d)?,
-            fc1: w.linear(&format!("{prefix}/ffn/linear_0"), 4 * d, d)?,
-            fc2: w.linear(&format!("{prefix}/ffn/linear_1"), d, 4 * d)?,
+            fc1: w.linear_as(&format!("{prefix}/ffn/linear_0"), 4 * d, d, precision)?,
+            fc2: w.linear_as(&format!("{prefix}/ffn/linear_1"), d, 4 * d, precision)?,
         })
     }
 
@@ -71,11 +79,12 @@ impl Encoder {
         let mut layers = Vec::with_capacity(dims.n_audio_layer);
         for i in 0..dims.n_audio_layer {
             let p = format!("encoder/layer_{i}");
+            let prec = encoder_precision(w.precision());
             layers.push(EncoderLayer {
                 ln: w.layer_norm(&format!("{p}/self_attention/layer_norm"), d)?,
-                qkv: w.linear(&format!("{p}/self_attention/linear_0"), 3 * d, d)?,
-                out: w.linear(&format!("{p}/self_attention/linear_1"), d, d)?,
-                mlp: Mlp::load(w, &p, d)?,
+                qkv: w.linear_as(&format!("{p}/self_attention/linear_0"), 3 * d, d, prec)?,
+                out: w.linear_as(&format!("{p}/self_attention/linear_1"), d, d, prec)?,
+                mlp: Mlp::load(w, &p, d, prec)?,
             });
         }
         Ok(Self {
@@ -131,7 +140,10 @@ struct DecoderLayer {
 
 /// The text decoder.
 pub struct Decoder {
+    /// The token embeddings, f32 in both compute types: read from the int8 projection they cost
+    /// an int8 model its agreement with f32 (a sentence of the long fixture garbled, greedy).
     embeddings: Tensor,
+    /// The output projection, tied to the embeddings.
     projection: Linear,
     positions: Tensor,
     layers: Vec<DecoderLayer>,
@@ -195,9 +207,14 @@ impl Decoder {
                 self_out: w.linear(&format!("{p}/self_attention/linear_1"), d, d)?,
                 cross_ln: w.layer_norm(&format!("{p}/attention/layer_norm"), d)?,
                 cross_q: w.linear(&format!("{p}/attention/linear_0"), d, d)?,
-                cross_kv: w.linear(&format!("{p}/attention/linear_1"), 2 * d, d)?,
+                cross_kv: w.linear_as(
+                    &format!("{p}/attention/linear_1"),
+                    2 * d,
+                    d,
+                    encoder_precision(w.precision()),
+                )?,
                 cross_out: w.linear(&format!("{p}/attention/linear_2"), d, d)?,
-                mlp: Mlp::load(w, &p, d)?,
+                mlp: Mlp::load(w, &p, d, w.precision())?,
             });
         }
         let embeddings = w.get("decoder/embeddings/weight", &[dims.n_vocab, d])?;
@@ -289,7 +306,7 @@ impl Decoder {
                 self.n_ctx
             )));
         }
-        let device = self.embeddings.device();
+        let device = self.positions.device();
         let flat: Vec<u32> = tokens.iter().flatten().copied().collect();
         let ids = Tensor::from_vec(flat, batch * len, device)?;
         let tok = self

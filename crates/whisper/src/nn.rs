@@ -3,18 +3,19 @@
 
 use std::collections::HashMap;
 
-use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
-use candle_core::{D, Module, Tensor};
+use candle_core::{D, DType, Tensor};
 
 use crate::error::{Result, WhisperError};
+use crate::int8::{Kernel, QMatrix};
 
 /// How linear layers store their weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precision {
     /// f32 weights, f32 products.
     F32,
-    /// Weights quantised to 8-bit blocks (GGML `Q8_0`) at load; activations are quantised on the
-    /// fly, so the products are int8 dot products, as CTranslate2's `int8` compute type.
+    /// Weights quantised at load to int8 with one scale per output channel; activations are
+    /// quantised per row on the fly, so the products are int8 dot products (`int8`), as
+    /// CTranslate2's `int8` compute type.
     Int8,
 }
 
@@ -48,12 +49,24 @@ impl Weights {
 
     /// A linear layer `prefix/weight` (`[out, in]`) with an optional `prefix/bias`.
     pub fn linear(&self, prefix: &str, out: usize, inp: usize) -> Result<Linear> {
+        self.linear_as(prefix, out, inp, self.precision)
+    }
+
+    /// [`Weights::linear`] in `precision` whatever the checkpoint's: for layers whose products
+    /// are faster in f32 (many rows: the encoder's 1500).
+    pub fn linear_as(
+        &self,
+        prefix: &str,
+        out: usize,
+        inp: usize,
+        precision: Precision,
+    ) -> Result<Linear> {
         let w = self.get(&format!("{prefix}/weight"), &[out, inp])?;
         let bias = match self.tensors.contains_key(&format!("{prefix}/bias")) {
             true => Some(self.get(&format!("{prefix}/bias"), &[out])?),
             false => None,
         };
-        Linear::new(w, bias, self.precision)
+        Linear::new(w, bias, precision)
     }
 
     /// A layer norm `prefix/gamma`, `prefix/beta`.
@@ -84,21 +97,36 @@ pub struct Linear {
 #[derive(Debug, Clone)]
 enum LinearWeight {
     F32(Tensor),
-    Quantized(QMatMul),
+    /// The quantised weight, the kernel chosen at load, and the bias as a plain vector.
+    Int8(QMatrix, Kernel, Option<Vec<f32>>),
 }
 
 impl Linear {
     /// Build from an f32 `[out, in]` weight.
     pub fn new(weight: Tensor, bias: Option<Tensor>, precision: Precision) -> Result<Self> {
         let (out, inp) = weight.dims2()?;
-        // Q8_0 packs 32 values per block along the input dimension.
-        let weight = if precision == Precision::Int8 && inp % 32 == 0 {
-            LinearWeight::Quantized(QMatMul::from_qtensor(QTensor::quantize(
-                &weight,
-                GgmlDType::Q8_0,
-            )?)?)
-        } else {
-            LinearWeight::F32(weight)
+        let weight = match precision {
+            Precision::Int8 => {
+                // Read in place: a copy of the 51864 × n_state projection would raise the peak
+                // memory of the load by as much again.
+                let weight = weight.to_dtype(DType::F32)?.contiguous()?;
+                let (storage, layout) = weight.storage_and_layout();
+                let candle_core::Storage::Cpu(cpu) = &*storage else {
+                    return Err(WhisperError::ModelFormat(
+                        "weights must be on the CPU".into(),
+                    ));
+                };
+                let data = layout
+                    .contiguous_offsets()
+                    .and_then(|(a, b)| cpu.as_slice::<f32>().ok()?.get(a..b))
+                    .ok_or_else(|| WhisperError::ModelFormat("unreadable weight".into()))?;
+                let b = match &bias {
+                    Some(b) => Some(b.to_dtype(DType::F32)?.to_vec1::<f32>()?),
+                    None => None,
+                };
+                LinearWeight::Int8(QMatrix::quantize(data, out, inp), Kernel::detect(), b)
+            }
+            Precision::F32 => LinearWeight::F32(weight),
         };
         Ok(Self { weight, bias, out })
     }
@@ -117,7 +145,15 @@ impl Linear {
                 w.matmul(&x2.t()?)?.t()?.contiguous()?
             }
             LinearWeight::F32(w) => x2.matmul(&w.t()?)?,
-            LinearWeight::Quantized(q) => q.forward(&x2)?,
+            LinearWeight::Int8(q, kernel, bias) => {
+                let xs = x2.flatten_all()?.to_vec1::<f32>()?;
+                let y = q.matmul(&xs, rows, bias.as_deref(), *kernel);
+                let mut out_dims = dims;
+                if let Some(last) = out_dims.last_mut() {
+                    *last = self.out;
+                }
+                return Ok(Tensor::from_vec(y, out_dims, x.device())?);
+            }
         };
         let y = match &self.bias {
             Some(b) => y.broadcast_add(b)?,

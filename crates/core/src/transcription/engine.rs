@@ -15,6 +15,7 @@ use crate::CoreError;
 #[derive(Debug)]
 pub struct LocalEngine {
     dir: PathBuf,
+    precision: meetvault_whisper::Precision,
     model: OnceCell<Arc<meetvault_whisper::Model>>,
     /// Whether a failure to load the model has been logged (once is enough).
     warned: std::sync::atomic::AtomicBool,
@@ -26,6 +27,7 @@ impl LocalEngine {
     pub(crate) fn new(config: &meetvault_config::Config) -> Self {
         Self {
             dir: config.model_dir(),
+            precision: precision(config.transcription.compute_type),
             model: OnceCell::new(),
             warned: Default::default(),
             permits: Arc::new(Semaphore::new(
@@ -50,7 +52,10 @@ impl LocalEngine {
         self.model
             .get_or_try_init(|| async {
                 let dir = self.dir.clone();
-                let loaded = tokio::task::spawn_blocking(move || meetvault_whisper::Model::load(&dir))
+                let precision = self.precision;
+                let loaded = tokio::task::spawn_blocking(move || {
+                    meetvault_whisper::Model::load_with_precision(&dir, precision)
+                })
                     .await
                     .map_err(CoreError::internal)?;
                 match loaded {
@@ -123,6 +128,14 @@ pub fn raw_segments(t: &meetvault_whisper::Transcript) -> Vec<meetvault_stt::Raw
                 .collect(),
         })
         .collect()
+}
+
+/// The engine's precision for a configured compute type.
+pub fn precision(compute: meetvault_config::ComputeType) -> meetvault_whisper::Precision {
+    match compute {
+        meetvault_config::ComputeType::F32 => meetvault_whisper::Precision::F32,
+        meetvault_config::ComputeType::Int8 => meetvault_whisper::Precision::Int8,
+    }
 }
 
 /// Decode options from the server's defaults and the meeting's (or caller's) settings.

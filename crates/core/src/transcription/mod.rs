@@ -14,7 +14,7 @@ mod views;
 
 pub use crate::media::audio_limits;
 pub use crate::meetings::primary_language;
-pub use engine::{LocalEngine, decode_options, raw_segments};
+pub use engine::{LocalEngine, decode_options, precision, raw_segments};
 pub use job::{KIND, TranscribeHandler};
 pub use meetvault_jobs::JobState;
 pub use meetvault_whisper::Task;

@@ -4,7 +4,7 @@
 use std::ops::ControlFlow;
 
 use meetvault_whisper::{
-    DecodeOptions, Model, ModelFormat, WhisperError, inspect, write_hf_checkpoint,
+    DecodeOptions, Model, ModelFormat, Precision, WhisperError, inspect, write_hf_checkpoint,
 };
 
 use crate::audio::speak;
@@ -55,7 +55,7 @@ fn a_hugging_face_checkpoint_transcribes_exactly_like_the_ctranslate2_one() {
         "hugging-face"
     );
 
-    let hf = Model::load(&hf_dir).unwrap();
+    let hf = Model::load_with_precision(&hf_dir, Precision::F32).unwrap();
     assert_eq!(hf.info().format, ModelFormat::HuggingFace);
     let pcm = speak(
         tmp.path(),

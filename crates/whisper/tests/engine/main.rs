@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audio;
+mod compute_type;
 mod loaders;
 mod multilingual;
 mod parity;

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use meetvault_whisper::{Model, Transcript};
+use meetvault_whisper::{Model, Precision, Transcript};
 
 /// The Whisper tiny.en model directory: `TEST_WHISPER_MODEL`, else the tools cache, else
 /// installed by `scripts/models.sh` into the tools cache.
@@ -54,16 +54,31 @@ fn installed(var: &str, name: &str) -> PathBuf {
     }
 }
 
-/// The tiny.en model, loaded once per test binary.
+/// The tiny.en model with f32 linear layers (what the differential test holds to faster-whisper
+/// float32's tokens), loaded once per test binary.
 pub fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
-    MODEL.get_or_init(|| Model::load(&model_dir()).expect("loading the Whisper model"))
+    MODEL.get_or_init(|| {
+        Model::load_with_precision(&model_dir(), Precision::F32).expect("loading the Whisper model")
+    })
 }
 
-/// The multilingual base model, loaded once per test binary.
+/// The model with int8 linear layers, loaded once per test binary.
+pub fn model_int8() -> &'static Model {
+    static MODEL: OnceLock<Model> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        Model::load_with_precision(&model_dir(), Precision::Int8)
+            .expect("loading the Whisper model")
+    })
+}
+
+/// The multilingual base model with f32 linear layers, loaded once per test binary.
 pub fn base_model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
-    MODEL.get_or_init(|| Model::load(&base_model_dir()).expect("loading the Whisper base model"))
+    MODEL.get_or_init(|| {
+        Model::load_with_precision(&base_model_dir(), Precision::F32)
+            .expect("loading the Whisper base model")
+    })
 }
 
 fn words(text: &str) -> Vec<String> {

@@ -9,7 +9,7 @@ use meetvault_whisper::{DecodeOptions, Progress, Transcript, WhisperError};
 use crate::audio::{silence, speak};
 use crate::support::{assert_well_formed, model, text, wer};
 
-const PASSAGE: &[&str] = &[
+pub(crate) const PASSAGE: &[&str] = &[
     "Good morning everyone, thank you for joining the weekly planning meeting.",
     "Today we will review the project schedule and the budget for the next quarter.",
     "The design team finished the new user interface last week.",
@@ -25,7 +25,7 @@ const PASSAGE: &[&str] = &[
 ];
 
 /// Over a minute of one speaker: the sentences with pauses between them.
-fn passage() -> &'static [f32] {
+pub(crate) fn passage() -> &'static [f32] {
     static PCM: OnceLock<Vec<f32>> = OnceLock::new();
     PCM.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
