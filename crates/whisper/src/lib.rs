@@ -62,9 +62,9 @@
 //!    `<|startoftranscript|><|lang|><|transcribe|>`, or `<|translate|>` for English text from
 //!    any language ([`Task::Translate`]).
 //! 10. **Initial prompt**: [`DecodeOptions::initial_prompt`] (names and jargon: a glossary) is
-//!    encoded by our byte-level BPE (`bpe`: GPT-2's pre-tokenizer and `tokenizer.json`'s merges)
-//!    as `" " + prompt.trim()` and stands before the first window as previous text, as
-//!    faster-whisper's; at most [`MAX_PROMPT_TOKENS`].
+//!     encoded by our byte-level BPE (`bpe`: GPT-2's pre-tokenizer and `tokenizer.json`'s merges)
+//!     as `" " + prompt.trim()` and stands before the first window as previous text, as
+//!     faster-whisper's; at most [`MAX_PROMPT_TOKENS`].
 //!
 //!    The differential tests hold all of this to faster-whisper on the real base model
 //!    (`tests/engine/parity_base.rs`): English and German windows token for token, the language
