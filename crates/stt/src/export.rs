@@ -180,19 +180,24 @@ fn srt(segments: &[Segment]) -> String {
 fn vtt(segments: &[Segment]) -> String {
     let mut out = String::from("WEBVTT\n\n");
     for (start, end, speaker, text) in cues(segments) {
-        let text = escape_vtt(&text);
-        let line = if speaker.is_empty() {
-            text
-        } else {
-            format!("<v {}>{text}", escape_vtt(&speaker))
-        };
-        out.push_str(&format!(
-            "{} --> {}\n{line}\n\n",
-            clock(start, '.'),
-            clock(end, '.')
-        ));
+        push_vtt_cue(&mut out, start, end, &speaker, escape_vtt(&text));
     }
     out
+}
+
+/// One WebVTT cue: its times, and `text` (already escaped) in the speaker's voice tag when the
+/// speaker is known.
+fn push_vtt_cue(out: &mut String, start: u64, end: u64, speaker: &str, text: String) {
+    let line = if speaker.is_empty() {
+        text
+    } else {
+        format!("<v {}>{text}", escape_vtt(speaker))
+    };
+    out.push_str(&format!(
+        "{} --> {}\n{line}\n\n",
+        clock(start, '.'),
+        clock(end, '.')
+    ));
 }
 
 fn markdown(meta: &ExportMeta<'_>, segments: &[Segment]) -> String {

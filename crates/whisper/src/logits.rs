@@ -142,9 +142,9 @@ pub fn top_k(x: &[f32], k: usize) -> Vec<(f32, usize)> {
     top
 }
 
-/// Pick the language from the logits at the start-of-transcript position: a softmax over the
-/// language tokens only, as OpenAI's `detect_language`. Returns the code and its probability.
-pub fn detect_language(logits: &[f32], languages: &[(u32, String)]) -> Option<(String, f32)> {
+/// The log-softmax over the language tokens' logits only (a token the logits do not reach
+/// counts as −∞).
+fn language_log_probs(logits: &[f32], languages: &[(u32, String)]) -> Vec<f32> {
     let scores: Vec<f32> = languages
         .iter()
         .map(|(id, _)| {
@@ -154,7 +154,13 @@ pub fn detect_language(logits: &[f32], languages: &[(u32, String)]) -> Option<(S
                 .unwrap_or(f32::NEG_INFINITY)
         })
         .collect();
-    let lp = log_softmax(&scores);
+    log_softmax(&scores)
+}
+
+/// Pick the language from the logits at the start-of-transcript position: a softmax over the
+/// language tokens only, as OpenAI's `detect_language`. Returns the code and its probability.
+pub fn detect_language(logits: &[f32], languages: &[(u32, String)]) -> Option<(String, f32)> {
+    let lp = language_log_probs(logits, languages);
     let best = argmax(&lp);
     let (_, code) = languages.get(best)?;
     lp.get(best)
@@ -164,16 +170,7 @@ pub fn detect_language(logits: &[f32], languages: &[(u32, String)]) -> Option<(S
 
 /// The softmax over the language tokens' logits, as [`detect_language`], for every language.
 pub fn language_probabilities(logits: &[f32], languages: &[(u32, String)]) -> Vec<(String, f32)> {
-    let scores: Vec<f32> = languages
-        .iter()
-        .map(|(id, _)| {
-            logits
-                .get(*id as usize)
-                .copied()
-                .unwrap_or(f32::NEG_INFINITY)
-        })
-        .collect();
-    let lp = log_softmax(&scores);
+    let lp = language_log_probs(logits, languages);
     languages
         .iter()
         .zip(lp)

@@ -3,7 +3,7 @@
 //! words are written as the plain formats write them. Word text is sanitized as segment text
 //! is, one word at a time, so a word cannot break a cue either.
 
-use super::{clock, cues, escape_vtt, millis, one_line};
+use super::{clock, cues, escape_vtt, millis, one_line, push_vtt_cue};
 use crate::Segment;
 
 /// A segment's words as pieces of its line: start (ms, within the cue, never going back), whether
@@ -57,16 +57,7 @@ pub(super) fn vtt(segments: &[Segment]) -> String {
             }
             None => escape_vtt(&text),
         };
-        let line = if speaker.is_empty() {
-            text
-        } else {
-            format!("<v {}>{text}", escape_vtt(&speaker))
-        };
-        out.push_str(&format!(
-            "{} --> {}\n{line}\n\n",
-            clock(start, '.'),
-            clock(end, '.')
-        ));
+        push_vtt_cue(&mut out, start, end, &speaker, text);
     }
     out
 }
