@@ -93,9 +93,6 @@ pub struct EndpointRequest {
     pub task: meetvault_whisper::Task,
 }
 
-/// The longest prompt read, in characters, before it is encoded (its tokens are the real limit).
-const MAX_PROMPT_CHARS: usize = 2000;
-
 /// What the OpenAI-compatible endpoint returns: the engine's transcript and the audio's length.
 #[derive(Debug)]
 pub struct AdHocTranscript {
@@ -161,28 +158,9 @@ impl Endpoint<'_> {
     /// The endpoint's `prompt`: empty is none; more than a window's prompt holds
     /// (`meetvault_whisper::MAX_PROMPT_TOKENS` tokens) is refused (422 naming the field).
     pub async fn prompt(self, prompt: String) -> Result<Option<String>, CoreError> {
-        let prompt = prompt.trim();
-        if prompt.is_empty() {
-            return Ok(None);
-        }
-        if prompt.chars().count() > MAX_PROMPT_CHARS {
-            return Err(CoreError::invalid(
-                "prompt",
-                format!(
-                    "is over {MAX_PROMPT_CHARS} characters; a prompt holds at most {} tokens: \
-                     keep the names and terms that matter",
-                    meetvault_whisper::MAX_PROMPT_TOKENS
-                ),
-            ));
-        }
-        let model = self.core.engine().model().await?;
-        match model.prompt_tokens(prompt) {
-            Ok(_) => Ok(Some(prompt.to_owned())),
-            Err(meetvault_whisper::WhisperError::Options(message)) => {
-                Err(CoreError::invalid("prompt", message))
-            }
-            Err(e) => Err(CoreError::internal(e)),
-        }
+        self.core
+            .check_prompt("prompt", &prompt, crate::glossary::MAX_PROMPT_CHARS)
+            .await
     }
 
     /// Refuses translation when the installed model is English-only (422 saying what to do).

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod endpoint;
 mod error;
 pub mod events;
+mod glossary;
 pub mod ids;
 pub mod instance;
 pub mod intake;

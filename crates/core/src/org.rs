@@ -19,7 +19,18 @@ pub struct OrgView {
     pub id: OrgId,
     pub name: String,
     pub require_mfa: bool,
+    /// Names and jargon every transcription in the org is prompted with (sealed under the
+    /// org key).
+    pub glossary: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A change of the org's settings: absent fields stay; `glossary: Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct OrgPatch {
+    pub name: Option<String>,
+    pub require_mfa: Option<bool>,
+    pub glossary: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +123,7 @@ impl Org<'_> {
             id: org.id.into(),
             name: org.name,
             require_mfa: org.require_mfa,
+            glossary: self.core.org_glossary(org.id).await?,
             created_at: org.created_at,
         })
     }
@@ -119,19 +131,24 @@ impl Org<'_> {
     pub async fn update(
         self,
         scope: &Scope<OrgManage>,
-        name: Option<&str>,
-        require_mfa: Option<bool>,
+        patch: &OrgPatch,
     ) -> Result<OrgView, CoreError> {
         let current = self.view(scope).await?;
-        let name = match name {
+        let name = match &patch.name {
             Some(n) => parse_name("name", n)?,
             None => current.name,
         };
-        let require_mfa = require_mfa.unwrap_or(current.require_mfa);
-        self.core
-            .db()
-            .update_org(scope.org_id().uuid(), &name, require_mfa)
-            .await?;
+        let require_mfa = patch.require_mfa.unwrap_or(current.require_mfa);
+        let glossary = match &patch.glossary {
+            Some(Some(g)) => Some(self.core.check_glossary("glossary", g).await?),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let org = scope.org_id().uuid();
+        self.core.db().update_org(org, &name, require_mfa).await?;
+        if let Some(glossary) = glossary {
+            self.core.set_org_glossary(org, glossary.as_deref()).await?;
+        }
         self.core
             .audit(Event::by(scope, AuditAction::OrgUpdate).resource(scope.org_id()))
             .await?;

@@ -366,10 +366,19 @@ fn report(name: String, dir: &Path, default: &Path, install: Option<String>) -> 
         .map(|f| dir.join(f))
         .find(|p| p.is_file());
     let installed = dir.is_dir();
-    let (format, multilingual, problem) = match meetvault_whisper::inspect(dir) {
+    let (format, multilingual, mut problem) = match meetvault_whisper::inspect(dir) {
         Ok(info) => (Some(info.format), Some(info.multilingual), None),
         Err(_) if !installed => (None, None, None),
         Err(e) => (None, None, Some(e.to_string())),
+    };
+    // Read from the model's own vocabulary, not assumed.
+    let languages = match multilingual.map(|_| meetvault_whisper::languages(dir)) {
+        Some(Ok(list)) => Some(list.len()),
+        Some(Err(e)) => {
+            problem = Some(e.to_string());
+            None
+        }
+        None => None,
     };
     ModelReport {
         name,
@@ -379,8 +388,7 @@ fn report(name: String, dir: &Path, default: &Path, install: Option<String>) -> 
         bytes,
         weights_sha256: weights.and_then(|w| sha256_file(&w).ok()),
         multilingual,
-        // Whisper's 99 (100 with Cantonese in large-v3): the model's own list is read on load.
-        languages: multilingual.map(|m| if m { 99 } else { 1 }),
+        languages,
         install,
         problem,
         default: dir == default,
@@ -451,10 +459,11 @@ pub fn models(config: &Config, command: ModelsCommand) -> anyhow::Result<()> {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default(),
-                if r.multilingual == Some(true) {
-                    ", multilingual (99 languages; transcribe or translate to English)"
-                } else {
-                    ", English only"
+                match (r.multilingual, r.languages) {
+                    (Some(true), Some(n)) => format!(
+                        ", multilingual ({n} languages; transcribe or translate to English)"
+                    ),
+                    _ => ", English only".to_owned(),
                 }
             ),
             (None, Some(p)) => println!("  problem {p}"),

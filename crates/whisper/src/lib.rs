@@ -359,6 +359,22 @@ pub fn inspect(dir: &Path) -> Result<ModelInfo, WhisperError> {
     }
 }
 
+/// The languages the checkpoint in `dir` transcribes, as its vocabulary lists them (`en`
+/// alone for an English-only model), without loading its weights.
+pub fn languages(dir: &Path) -> Result<Vec<String>, WhisperError> {
+    let info = inspect(dir)?;
+    if !info.multilingual {
+        return Ok(vec!["en".to_owned()]);
+    }
+    let tokenizer = Tokenizer::load(dir, info.n_vocab)?;
+    Ok(tokenizer
+        .special
+        .languages
+        .into_iter()
+        .map(|(_, code)| code)
+        .collect())
+}
+
 impl Model {
     /// Load the checkpoint in `dir` (CTranslate2 or Hugging Face, detected), with f32 linear
     /// layers ([`Precision::F32`]: what the accuracy bounds were measured with; `int8` is

@@ -175,6 +175,8 @@ pub struct MeetingView {
     pub started_at: Option<DateTime<Utc>>,
     pub language: Option<String>,
     pub transcription: TranscriptionSettings,
+    /// Names and jargon the transcriber is prompted with (sealed like the title).
+    pub glossary: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -210,6 +212,8 @@ pub struct NewMeeting {
     pub started_at: Option<DateTime<Utc>>,
     pub language: Option<String>,
     pub transcription: TranscriptionSettings,
+    /// Names and jargon to spell the meeting's way (Whisper's initial prompt).
+    pub glossary: Option<String>,
 }
 
 /// A partial update: absent fields stay, `null` clears the optional ones.
@@ -222,6 +226,7 @@ pub struct MeetingPatch {
     pub started_at: Option<Option<DateTime<Utc>>>,
     pub language: Option<Option<String>>,
     pub transcription: Option<TranscriptionSettings>,
+    pub glossary: Option<Option<String>>,
 }
 
 /// Filters and paging of `GET /meetings`.
@@ -464,6 +469,10 @@ impl Meetings<'_> {
         let title = check_title(&new.title)?;
         check_participants(&new.participants)?;
         let language = check_language(&new.language)?;
+        let glossary = match &new.glossary {
+            Some(g) => self.core.check_glossary("glossary", g).await?,
+            None => None,
+        };
         let owner = scope.user_id().uuid();
         let transcription = self
             .core
@@ -488,6 +497,14 @@ impl Meetings<'_> {
             language,
             transcription: serde_json::to_string(&transcription).map_err(CoreError::internal)?,
             updated_at: None,
+            glossary: glossary.map(|g| {
+                envelope::encrypt(
+                    &key,
+                    kref,
+                    &bind(org, "meetings", id, "glossary"),
+                    g.as_bytes(),
+                )
+            }),
         };
         let rows = encrypt_participants(&key, kref, org, id, &new.participants);
         let created = outbox_event(org, &DomainEvent::MeetingCreated(meeting_ref(&row)), None)?;
@@ -520,6 +537,11 @@ impl Meetings<'_> {
     ) -> Result<MeetingView, CoreError> {
         let keys = self.core.meeting_keys_for(scope, row).await?;
         let title = keys.text(row.org_id, "meetings", row.id, "title", &row.title)?;
+        let glossary = row
+            .glossary
+            .as_deref()
+            .map(|g| keys.text(row.org_id, "meetings", row.id, "glossary", g))
+            .transpose()?;
         let mut participants = Vec::new();
         for p in self.core.db().participants(row.org_id, row.id).await? {
             participants.push(ParticipantView {
@@ -540,6 +562,7 @@ impl Meetings<'_> {
             started_at: row.started_at,
             language: row.language.clone(),
             transcription: TranscriptionSettings::parse(&row.transcription),
+            glossary,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -628,6 +651,11 @@ impl Meetings<'_> {
             check_participants(p)?;
         }
         let language = patch.language.as_ref().map(check_language).transpose()?;
+        let glossary = match &patch.glossary {
+            Some(Some(g)) => Some(self.core.check_glossary("glossary", g).await?),
+            Some(None) => Some(None),
+            None => None,
+        };
         let transcription = match &patch.transcription {
             Some(t) => Some(
                 self.core
@@ -639,7 +667,8 @@ impl Meetings<'_> {
         if let Some(ws) = patch.workspace_id {
             row.workspace_id = self.core.workspace_of(scope, Some(ws)).await?;
         }
-        let needs_key = title.is_some() || patch.participants.is_some();
+        let needs_key =
+            title.is_some() || patch.participants.is_some() || matches!(glossary, Some(Some(_)));
         let mut participants = None;
         if needs_key {
             let (kref, key) = self
@@ -657,6 +686,17 @@ impl Meetings<'_> {
             if let Some(p) = &patch.participants {
                 participants = Some(encrypt_participants(&key, kref, org, row.id, p));
             }
+            if let Some(Some(g)) = &glossary {
+                row.glossary = Some(envelope::encrypt(
+                    &key,
+                    kref,
+                    &bind(org, "meetings", row.id, "glossary"),
+                    g.as_bytes(),
+                ));
+            }
+        }
+        if let Some(None) = glossary {
+            row.glossary = None;
         }
         if let Some(at) = patch.started_at {
             row.started_at = at;

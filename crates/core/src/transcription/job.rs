@@ -115,7 +115,18 @@ impl Core {
                 .map_err(core_to_job)?,
             None => "unknown".to_owned(),
         };
+        let meeting_glossary = row
+            .glossary
+            .as_deref()
+            .map(|g| keys.text(org, "meetings", row.id, "glossary", g))
+            .transpose()
+            .map_err(core_to_job)?;
         drop(keys);
+        let org_glossary = self.org_glossary(org).await.map_err(core_to_job)?;
+        let prompt = self
+            .transcription_prompt(org_glossary, meeting_glossary)
+            .await
+            .map_err(core_to_job)?;
         // Decode in memory (the plaintext audio never touches the disk).
         let reader = self
             .recording_reader(&row, &rec)
@@ -146,6 +157,7 @@ impl Core {
                 opts.task = settings.task.unwrap_or_default();
                 opts.multilingual = settings.multilingual.unwrap_or(false);
                 opts.word_timestamps = settings.word_timestamps.unwrap_or(false);
+                opts.initial_prompt = prompt;
                 let (heard, writer) = self.segment_writer(&row).await?;
                 let (ctx2, speaker2, rec_id) =
                     (ctx.clone(), speaker.clone(), RecordingId::from(rec.id));
@@ -207,7 +219,7 @@ impl Core {
                     .collect::<Vec<_>>()
             }
             TranscriptionProvider::Openai | TranscriptionProvider::Deepgram => self
-                .run_remote(&row, &settings, provider, pcm)
+                .run_remote(&row, &settings, provider, pcm, prompt)
                 .await?
                 .into_iter()
                 .map(|s| (s, None))
@@ -311,6 +323,7 @@ impl Core {
         settings: &TranscriptionSettings,
         provider: TranscriptionProvider,
         pcm: Vec<f32>,
+        prompt: Option<String>,
     ) -> Result<Vec<meetvault_stt::RawSegment>, JobError> {
         // A key is used only on behalf of the user who owns it and configured its use: the
         // meeting's owner. Settings from before that rule, or tampered with, are refused.
@@ -342,6 +355,7 @@ impl Core {
         drop(pcm);
         let request = meetvault_stt::Request {
             language: row.language.clone(),
+            prompt,
             ..meetvault_stt::Request::default()
         };
         let base = match (provider, settings.base_url.clone()) {

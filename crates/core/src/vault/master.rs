@@ -352,6 +352,8 @@ impl super::Encryption<'_> {
             }
             progress.update(i as u64 + 1, total);
         }
+        // Content sealed directly under the org key moves too, before the old versions go.
+        self.core.reseal_org_glossary(org, target).await?;
         report.retired = self.core.db().retire_org_keys(org, target).await?;
         self.core.vault().forget_org_keys(org);
         Ok(report)

@@ -29,7 +29,7 @@ pub async fn get_org(
     Ok(ApiJson(Org::from(app.core.org().view(&scope).await?)))
 }
 
-/// Changes the organization's name or MFA requirement.
+/// Changes the organization's name, MFA requirement or glossary.
 #[utoipa::path(patch, path = "/api/v1/org", tag = "org", request_body = OrgPatch, security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Updated", body = Org)))]
 pub async fn patch_org(
@@ -38,10 +38,7 @@ pub async fn patch_org(
     ApiJson(body): ApiJson<OrgPatch>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(ApiJson(Org::from(
-        app.core
-            .org()
-            .update(&scope, body.name.as_deref(), body.require_mfa)
-            .await?,
+        app.core.org().update(&scope, &body.into()).await?,
     )))
 }
 

@@ -145,6 +145,9 @@ pub struct Meeting {
     #[schema(required = true)]
     pub language: Option<String>,
     pub transcription: TranscriptionSettings,
+    /// Names and jargon the transcriber is prompted with (stored encrypted); null: none.
+    #[schema(required = true)]
+    pub glossary: Option<String>,
     pub created_at: DateTime<Utc>,
     #[schema(required = true)]
     pub updated_at: Option<DateTime<Utc>>,
@@ -168,6 +171,7 @@ impl From<core::MeetingView> for Meeting {
             started_at: m.started_at,
             language: m.language,
             transcription: m.transcription.into(),
+            glossary: m.glossary,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -262,6 +266,11 @@ pub struct NewMeeting {
     pub language: Option<String>,
     #[serde(default)]
     pub transcription: TranscriptionSettings,
+    /// Names and jargon to spell the meeting's way ("Anja Schröder, meetvault, SIEM"): the
+    /// transcriber is prompted with them after the org's glossary. Stored encrypted; at most
+    /// 1000 characters and one prompt window of the model's tokens.
+    #[serde(default)]
+    pub glossary: Option<String>,
 }
 
 impl From<NewMeeting> for core::NewMeeting {
@@ -273,11 +282,12 @@ impl From<NewMeeting> for core::NewMeeting {
             started_at: m.started_at,
             language: m.language,
             transcription: m.transcription.into(),
+            glossary: m.glossary,
         }
     }
 }
 
-/// A partial update: absent fields stay, `null` clears `started_at` and `language`.
+/// A partial update: absent fields stay, `null` clears `started_at`, `language` and `glossary`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeetingPatch {
@@ -297,6 +307,9 @@ pub struct MeetingPatch {
     pub language: Option<Option<String>>,
     #[serde(default)]
     pub transcription: Option<TranscriptionSettings>,
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<String>)]
+    pub glossary: Option<Option<String>>,
 }
 
 impl From<MeetingPatch> for core::MeetingPatch {
@@ -310,6 +323,7 @@ impl From<MeetingPatch> for core::MeetingPatch {
             started_at: p.started_at,
             language: p.language,
             transcription: p.transcription.map(Into::into),
+            glossary: p.glossary,
         }
     }
 }

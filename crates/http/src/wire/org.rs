@@ -72,6 +72,10 @@ pub struct Org {
     pub name: String,
     /// Every member must use two-factor authentication.
     pub require_mfa: bool,
+    /// Names and jargon every transcription in the org is prompted with (stored encrypted);
+    /// null: none.
+    #[schema(required = true)]
+    pub glossary: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -81,6 +85,7 @@ impl From<OrgView> for Org {
             id: o.id,
             name: o.name,
             require_mfa: o.require_mfa,
+            glossary: o.glossary,
             created_at: o.created_at,
         }
     }
@@ -163,9 +168,27 @@ list_of!(InvitationList { invitations: Vec<Invitation> } from InvitationView);
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgPatch {
+    #[serde(default)]
     pub name: Option<String>,
     /// Every member must use two-factor authentication.
+    #[serde(default)]
     pub require_mfa: Option<bool>,
+    /// Names and jargon every transcription in the org is prompted with, before a meeting's
+    /// own glossary (at most 1000 characters and one prompt window of the model's tokens);
+    /// null clears it.
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<String>)]
+    pub glossary: Option<Option<String>>,
+}
+
+impl From<OrgPatch> for meetvault_core::org::OrgPatch {
+    fn from(p: OrgPatch) -> Self {
+        Self {
+            name: p.name,
+            require_mfa: p.require_mfa,
+            glossary: p.glossary,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -14,6 +14,7 @@ mod enumeration;
 mod errors;
 mod event_streams;
 mod generated_client;
+mod glossary;
 mod grants;
 mod headers;
 mod helpers;

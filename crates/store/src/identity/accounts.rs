@@ -326,6 +326,26 @@ impl Database {
         ).bind(org_id).fetch_optional(pool).await?))
     }
 
+    /// The org's glossary, sealed under the org key (none when unset).
+    pub async fn org_glossary(&self, org_id: Uuid) -> Result<Option<Vec<u8>>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_scalar::<_, Option<Vec<u8>>>(
+            "SELECT glossary FROM orgs WHERE id = $1",
+        ).bind(org_id).fetch_optional(pool).await?.flatten()))
+    }
+
+    /// Sets (or, with `None`, clears) the org's sealed glossary.
+    pub async fn set_org_glossary(
+        &self,
+        org_id: Uuid,
+        glossary: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE orgs SET glossary = $1 WHERE id = $2")
+                .bind(glossary).bind(org_id).execute(pool).await?;
+            Ok(())
+        })
+    }
+
     pub async fn update_org(
         &self,
         org_id: Uuid,

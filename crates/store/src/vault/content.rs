@@ -21,6 +21,8 @@ pub struct MeetingRow {
     /// The transcription settings as JSON (provider, model, beam size, secret name).
     pub transcription: String,
     pub updated_at: Option<DateTime<Utc>>,
+    /// The glossary the transcriber is prompted with, sealed; none when unset.
+    pub glossary: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -82,7 +84,7 @@ pub struct UserSecretRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const MEETING_COLUMNS: &str = "id, org_id, workspace_id, owner_id, title, created_at, started_at, language, transcription, updated_at";
+const MEETING_COLUMNS: &str = "id, org_id, workspace_id, owner_id, title, created_at, started_at, language, transcription, updated_at, glossary";
 const SEGMENT_COLUMNS: &str = "id, org_id, meeting_id, position, start_ms, end_ms, speaker, text, recording_id, avg_logprob, no_speech_prob, language, words";
 const RECORDING_COLUMNS: &str = "id, org_id, meeting_id, blob_key, size, stored_size, content_type, created_at, speaker, duration_ms, codec";
 
@@ -127,10 +129,10 @@ impl Database {
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(&format!("INSERT INTO meetings ({MEETING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+            sqlx::query(&format!("INSERT INTO meetings ({MEETING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
                 .bind(meeting.id).bind(meeting.org_id).bind(meeting.workspace_id).bind(meeting.owner_id)
                 .bind(&meeting.title).bind(meeting.created_at).bind(meeting.started_at).bind(&meeting.language)
-                .bind(&meeting.transcription).bind(meeting.updated_at)
+                .bind(&meeting.transcription).bind(meeting.updated_at).bind(&meeting.glossary)
                 .execute(&mut *tx).await?;
             for p in participants {
                 sqlx::query("INSERT INTO meeting_participants (id, org_id, meeting_id, position, name, email) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -203,10 +205,11 @@ impl Database {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE meetings SET workspace_id = $1, title = $2, started_at = $3, language = $4, transcription = $5, \
-                 updated_at = $6 WHERE org_id = $7 AND id = $8",
+                 updated_at = $6, glossary = $7 WHERE org_id = $8 AND id = $9",
             )
             .bind(meeting.workspace_id).bind(&meeting.title).bind(meeting.started_at).bind(&meeting.language)
-            .bind(&meeting.transcription).bind(meeting.updated_at).bind(meeting.org_id).bind(meeting.id)
+            .bind(&meeting.transcription).bind(meeting.updated_at).bind(&meeting.glossary)
+            .bind(meeting.org_id).bind(meeting.id)
             .execute(&mut *tx).await?;
             if let Some(participants) = participants {
                 sqlx::query("DELETE FROM meeting_participants WHERE org_id = $1 AND meeting_id = $2")
