@@ -26,7 +26,7 @@ use tokio::net::unix::pipe;
 use tokio::sync::{broadcast, oneshot};
 
 pub use crate::netns::Netns;
-use crate::netns::{disable_features_flag, require_tools, shell_quote};
+use crate::netns::{ALLOW_LOOPBACK_FLAG, disable_features_flag, require_tools, shell_quote};
 
 /// How long one protocol command, a page load or the browser's start may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -118,7 +118,7 @@ impl Browser {
         }
         let mut flags = vec![
             format!("--user-data-dir={}", path_str(&dir.path().join("profile"))),
-            "--allow-loopback-in-peer-connection".to_owned(),
+            ALLOW_LOOPBACK_FLAG.to_owned(),
             disable_features_flag(&options.disable_features),
         ];
         for flag in &options.flags {

@@ -19,8 +19,11 @@ use tempfile::TempDir;
 use tokio::net::{TcpStream, UnixListener};
 use tokio::task::JoinHandle;
 
-/// The Chromium switches WebRTC needs on a loopback-only network, besides
-/// `--allow-loopback-in-peer-connection`: mDNS host candidates never resolve here. Chromium
+/// The switch without which WebRTC gathers no loopback candidates (no ICE on loopback).
+pub const ALLOW_LOOPBACK_FLAG: &str = "--allow-loopback-in-peer-connection";
+
+/// The features WebRTC needs off on a loopback-only network, besides [`ALLOW_LOOPBACK_FLAG`]:
+/// mDNS host candidates never resolve here. Chromium
 /// honours only the last `--disable-features`, so every disabled feature goes in one list:
 /// build it with [`disable_features_flag`].
 pub const ALWAYS_DISABLED_FEATURES: &[&str] = &["WebRtcHideLocalIpsWithMdns"];
@@ -190,6 +193,28 @@ impl Netns {
             .arg(format!("--net={}", self.net_path().display()))
             .arg("--");
         command
+    }
+
+    /// Processes now inside the namespace (found by their `/proc/PID/ns/net`), as `(pid,
+    /// command name)`; the holder and relays included. Lets a test check that nothing it
+    /// started outlived its owner.
+    pub fn processes(&self) -> Vec<(u32, String)> {
+        let Ok(ns) = std::fs::read_link(self.net_path()) else {
+            return Vec::new();
+        };
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read_link(format!("/proc/{pid}/ns/net")).is_ok_and(|link| link == ns)
+            })
+            .map(|pid| {
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                (pid, comm.trim().to_owned())
+            })
+            .collect()
     }
 
     /// A scratch directory that lives as long as the namespace.

@@ -126,6 +126,27 @@ async fn participants(page: &Page, n: usize) -> Vec<Value> {
     value.as_array().unwrap().clone()
 }
 
+/// Polls the page's inbound audio statistics until every stream in `streams` has brought
+/// bytes and sound (energy: silence has none); returns them, per stream id.
+async fn hears(page: &Page, streams: &[String]) -> Value {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let stats = page.evaluate(AUDIO_STATS).await;
+        let heard = |id: &String| {
+            stats[id]["bytes"].as_f64().unwrap_or(0.0) > 4000.0
+                && stats[id]["energy"].as_f64().unwrap_or(0.0) > 0.01
+        };
+        if streams.iter().all(heard) {
+            return stats;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited {LIMIT:?} for sound on {streams:?}; inbound audio: {stats}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn notice(page: &Page, reason: &str, text: &str) {
     let shown = page
         .wait_for(
@@ -232,19 +253,7 @@ async fn three_people_meet_hear_each_other_chat_and_the_host_ends_it() {
             .filter(|p| p.id != receiver.id)
             .map(|p| stream_of(&p.id))
             .collect();
-        let condition = format!(
-            "(async () => {{ const s = await {AUDIO_STATS}; const want = {}; \
-             return want.every(id => s[id] && s[id].bytes > 4000 && s[id].energy > 0.0005) && s; }})()",
-            serde_json::to_string(&others).unwrap()
-        );
-        let stats = receiver
-            .page
-            .wait_for(
-                &format!("{} to hear the others", receiver.name),
-                &condition,
-                LIMIT,
-            )
-            .await;
+        let stats = hears(&receiver.page, &others).await;
         let mut received: Vec<&String> = stats.as_object().unwrap().keys().collect();
         received.sort();
         let mut want: Vec<&String> = others.iter().collect();
@@ -326,4 +335,50 @@ async fn three_people_meet_hear_each_other_chat_and_the_host_ends_it() {
     // Coming back to an ended meeting says so.
     let late = join(&c, url, "Cyd", "ended").await;
     notice(&late.page, "ended", "The meeting has ended").await;
+
+    // Every Chromium process dies with its browser; the namespace outlives them.
+    let chromium = |netns: &Netns| {
+        netns
+            .processes()
+            .into_iter()
+            .filter(|(_, name)| name.starts_with("chrom"))
+            .count()
+    };
+    assert!(chromium(&netns) >= 3, "{:?}", netns.processes());
+    drop((a, b, c));
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let left: Vec<_> = netns
+            .processes()
+            .into_iter()
+            .filter(|(_, name)| name != "sleep" && name != "socat" && name != "unshare")
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still in the namespace: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_browser_of_its_own_reaches_only_the_addresses_it_forwards() {
+    let (forwarded, other) = (start_server().await, start_server().await);
+    let browser = Browser::launch(&[forwarded]).await;
+    let page = browser.new_page().await;
+    let room = create_room(forwarded).await;
+    let loaded = page.navigate(room["url"].as_str().unwrap()).await;
+    assert_eq!(loaded.error, None);
+    assert_eq!(
+        page.evaluate("document.body.dataset.state").await,
+        json!("prejoin")
+    );
+    let elsewhere = page.navigate(&format!("http://{other}/healthz")).await;
+    assert_eq!(
+        elsewhere.error.as_deref(),
+        Some("net::ERR_CONNECTION_REFUSED")
+    );
 }
