@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 
 use crate::protocol::{EndReason, LobbyEntry, PeerInfo, ServerMsg};
 
-/// The most rooms one server keeps (a test platform: a bound, not a product limit).
+/// The most rooms one server keeps (a test platform: a bound, not a product limit); ended
+/// rooms nobody is in make way for new ones.
 pub const MAX_ROOMS: usize = 1000;
 /// The most people (lobby included) in one room.
 pub const MAX_PARTICIPANTS: usize = 50;
@@ -225,9 +226,7 @@ impl Rooms {
     /// A new room with a random name and host key.
     pub fn create(&self) -> Result<(RoomName, HostKey), Refused> {
         let mut rooms = self.lock();
-        if rooms.len() >= MAX_ROOMS {
-            return Err(Refused::TooManyRooms);
-        }
+        make_room(&mut rooms)?;
         let (name, key) = (RoomName::random(), HostKey::random());
         rooms.insert(name.clone(), Room::new(key.clone()));
         Ok((name, key))
@@ -237,16 +236,13 @@ impl Rooms {
     /// the key.
     pub fn visit(&self, room: &RoomName, host_key: Option<&str>) -> Result<(), Refused> {
         let mut rooms = self.lock();
-        let count = rooms.len();
         match (rooms.get(room), host_key) {
             (Some(r), Some(key)) if !r.host_key.matches(key) => Err(Refused::WrongHostKey),
             (Some(_), _) => Ok(()),
             (None, None) => Err(Refused::NoSuchRoom),
             (None, Some(key)) => {
                 let key = HostKey::parse(key)?;
-                if count >= MAX_ROOMS {
-                    return Err(Refused::TooManyRooms);
-                }
+                make_room(&mut rooms)?;
                 rooms.insert(room.clone(), Room::new(key));
                 Ok(())
             }
@@ -446,6 +442,17 @@ impl Room {
     }
 }
 
+/// Makes space for one more room: at the limit, ended rooms nobody is in are forgotten.
+fn make_room(rooms: &mut HashMap<RoomName, Room>) -> Result<(), Refused> {
+    if rooms.len() >= MAX_ROOMS {
+        rooms.retain(|_, r| !(r.ended && r.participants.is_empty()));
+    }
+    if rooms.len() >= MAX_ROOMS {
+        return Err(Refused::TooManyRooms);
+    }
+    Ok(())
+}
+
 /// Queues `msg`; a participant too slow to keep up is closed (its task ends and it leaves).
 fn send(outbox: &Outbox, msg: ServerMsg) {
     if outbox.try_send(Outgoing::Send(msg)).is_err() {
@@ -463,6 +470,26 @@ mod tests {
 
     fn outbox() -> (Outbox, mpsc::Receiver<Outgoing>) {
         mpsc::channel(OUTBOX)
+    }
+
+    #[test]
+    fn rooms_are_bounded_and_ended_ones_make_way() {
+        let rooms = Rooms::default();
+        let made: Vec<_> = (0..MAX_ROOMS).map(|_| rooms.create().unwrap()).collect();
+        assert_eq!(rooms.create().unwrap_err(), Refused::TooManyRooms);
+        let standup = RoomName::parse("standup").unwrap();
+        assert_eq!(
+            rooms.visit(&standup, Some("chosen-key-1")),
+            Err(Refused::TooManyRooms)
+        );
+        let (room, key) = &made[0];
+        let (tx, _rx) = outbox();
+        let host = rooms
+            .enter(room, "Ada", None, Some(key.expose()), tx)
+            .unwrap();
+        rooms.act(room, &host.id, Action::End).unwrap();
+        rooms.visit(&standup, Some("chosen-key-1")).unwrap();
+        assert!(!rooms.exists(room));
     }
 
     #[test]

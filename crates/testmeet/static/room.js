@@ -213,20 +213,37 @@
     send({ type: 'signal', to: id, data: { sdp: pc.localDescription.toJSON() } });
   }
 
+  // ICE candidates that came before their peer's description.
+  const early = new Map();
+
   async function signal(from, data) {
-    let peer = peers.get(from);
-    if (data && data.sdp && data.sdp.type === 'offer') {
+    if (!data) return;
+    const peer = peers.get(from);
+    if (data.sdp && data.sdp.type === 'offer') {
       if (peer) dropPeer(from);
       const pc = makePeer(from, 0);
       await pc.setRemoteDescription(data.sdp);
+      await flushCandidates(from, pc);
       addLocalTracks(pc);
       await pc.setLocalDescription(await pc.createAnswer());
       send({ type: 'signal', to: from, data: { sdp: pc.localDescription.toJSON() } });
-    } else if (peer && data && data.sdp && data.sdp.type === 'answer') {
+    } else if (peer && data.sdp && data.sdp.type === 'answer') {
       await peer.pc.setRemoteDescription(data.sdp);
-    } else if (peer && data && data.candidate) {
-      await peer.pc.addIceCandidate(data.candidate);
+      await flushCandidates(from, peer.pc);
+    } else if (data.candidate) {
+      if (peer && peer.pc.remoteDescription) {
+        await peer.pc.addIceCandidate(data.candidate);
+      } else {
+        if (!early.has(from)) early.set(from, []);
+        early.get(from).push(data.candidate);
+      }
     }
+  }
+
+  async function flushCandidates(from, pc) {
+    const waiting = early.get(from) || [];
+    early.delete(from);
+    for (const candidate of waiting) await pc.addIceCandidate(candidate);
   }
 
   function showRemote(id, event) {
@@ -250,6 +267,7 @@
   }
 
   function dropPeer(id) {
+    early.delete(id);
     const peer = peers.get(id);
     if (peer) peer.pc.close();
     peers.delete(id);
