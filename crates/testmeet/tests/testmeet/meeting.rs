@@ -1,8 +1,9 @@
 //! testmeet end to end: real headless Chromiums in one private network namespace, real WebRTC
 //! over its loopback, each browser's microphone playing its own espeak-ng sentence. The host
 //! admits two people from the lobby; everyone hears everyone (RTP statistics with energy, per
-//! stream), the participant list names the streams receivers see, chat reaches everyone; the
-//! host denies a fourth, removes one and ends the meeting, each seen as its notice.
+//! stream), the participant list names the streams receivers see, chat reaches everyone; a
+//! listener with microphone and camera off (as a bot joins) hears all three; the host denies
+//! one more, removes one and ends the meeting, each seen as its notice.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -68,11 +69,22 @@ struct Person {
 
 /// Opens `url` in a new tab of `browser` and asks to join as `name`, waiting for `state`.
 async fn join(browser: &Browser, url: &str, name: &'static str, state: &str) -> Person {
+    join_after(browser, url, name, "", state).await
+}
+
+/// [`join`], running `setup` on the pre-join screen first.
+async fn join_after(
+    browser: &Browser,
+    url: &str,
+    name: &'static str,
+    setup: &str,
+    state: &str,
+) -> Person {
     let page = browser.new_page().await;
     page.add_init_script(RECORDER).await;
     page.navigate(url).await;
     page.evaluate(&format!(
-        "document.querySelector('#name').value = {}; document.querySelector('#join').click(); true",
+        "{setup} document.querySelector('#name').value = {}; document.querySelector('#join').click(); true",
         js(name)
     ))
     .await;
@@ -305,12 +317,36 @@ async fn three_people_meet_hear_each_other_chat_and_the_host_ends_it() {
         assert_eq!(markup, json!(0), "chat text is text, never markup");
     }
 
-    // A fourth asks to join and is denied.
+    // A listener with microphone and camera off (as a bot joins) hears all three, sends nothing.
+    let mut ear = join_after(
+        &c,
+        url,
+        "Listener",
+        "document.querySelector('#mic-toggle').click();",
+        "lobby",
+    )
+    .await;
+    let toggles = ear
+        .page
+        .evaluate("['#mic-toggle', '#cam-toggle'].map(b => document.querySelector(b).getAttribute('aria-pressed'))")
+        .await;
+    assert_eq!(toggles, json!(["false", "false"]));
+    ear.id = decide(&host.page, "Listener", "admit").await;
+    let everyone = participants(&ear.page, 4).await;
+    let row = everyone
+        .iter()
+        .find(|p| p["id"] == ear.id.as_str())
+        .unwrap();
+    assert_eq!(row["stream"], "", "a listener announces no stream");
+    let speakers: Vec<String> = people.iter().map(|p| stream_of(&p.id)).collect();
+    hears(&ear.page, &speakers).await;
+
+    // A fifth asks to join and is denied.
     let eve = join(&b, url, "Eve", "lobby").await;
     decide(&host.page, "Eve", "deny").await;
     notice(&eve.page, "denied", "The host denied your request").await;
 
-    // The host removes Cyd: Cyd is told, the others see two people.
+    // The host removes Cyd: Cyd is told, the others see the rest.
     host.page
         .evaluate(&format!(
             "document.querySelector('#participants li[data-participant-id={}] button.remove').click(); true",
@@ -318,8 +354,8 @@ async fn three_people_meet_hear_each_other_chat_and_the_host_ends_it() {
         ))
         .await;
     notice(&cyd.page, "removed", "You were removed from the meeting").await;
-    for person in [&host, &bob] {
-        let left = participants(&person.page, 2).await;
+    for person in [&host, &bob, &ear] {
+        let left = participants(&person.page, 3).await;
         assert!(left.iter().all(|p| p["id"] != cyd.id.as_str()));
     }
     let controls = bob.page.evaluate("document.querySelectorAll('button.remove, button.admit').length + (document.querySelector('#host-controls').hidden ? 0 : 1)").await;
@@ -329,7 +365,7 @@ async fn three_people_meet_hear_each_other_chat_and_the_host_ends_it() {
     host.page
         .evaluate("document.querySelector('#end-meeting').click(); true")
         .await;
-    for person in [&host, &bob] {
+    for person in [&host, &bob, &ear] {
         notice(&person.page, "ended", "The meeting has ended").await;
     }
     // Coming back to an ended meeting says so.
