@@ -212,7 +212,15 @@ async fn three_people_meet_hear_each_other_chat_and_the_host_ends_it() {
     // The host joins at once; the others wait in the lobby until admitted.
     let mut host = join(&a, host_url, "Ada", "joined").await;
     let mut bob = join(&b, url, "Bob", "lobby").await;
-    let mut cyd = join(&c, url, "Cyd", "lobby").await;
+    // Cyd also turns the camera on: one stream, audio and video.
+    let mut cyd = join_after(
+        &c,
+        url,
+        "Cyd",
+        "document.querySelector('#cam-toggle').click();",
+        "lobby",
+    )
+    .await;
     for guest in [&bob, &cyd] {
         let lobby = guest
             .page
@@ -275,6 +283,23 @@ async fn three_people_meet_hear_each_other_chat_and_the_host_ends_it() {
             "{} receives exactly the others' streams",
             receiver.name
         );
+    }
+
+    // Cyd's video plays at the others, in the same stream as Cyd's audio.
+    for receiver in [&host, &bob] {
+        let video = receiver
+            .page
+            .wait_for(
+                "Cyd's video",
+                &format!(
+                    "(() => {{ const v = document.querySelector('#media video[data-participant-id={}]'); \
+                     return v && v.videoWidth > 0 && v.dataset.streamId; }})()",
+                    js(&cyd.id)
+                ),
+                LIMIT,
+            )
+            .await;
+        assert_eq!(video, json!(stream_of(&cyd.id)));
     }
 
     // Chat reaches everyone, with who sent it.
