@@ -78,6 +78,14 @@ enum Command {
     /// Local transcription models.
     #[command(subcommand)]
     Models(transcribe_cmd::ModelsCommand),
+    /// Run testmeet, meetvault's own WebRTC meeting platform for tests and demos (rooms, a
+    /// lobby, chat, a participant list; no TLS, no accounts, rooms in memory). Prints its URL;
+    /// `POST /api/rooms` creates a room and answers its `url` and the host's `host_url`.
+    Testmeet {
+        /// Address to listen on; keep it on loopback (port 0 picks a free port).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +177,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     {
         return audit_verify_export(file, public_key.as_deref(), *json);
     }
+    if let Command::Testmeet { listen } = cli.command {
+        return testmeet(listen).await.map_err(Failure::Runtime);
+    }
     if let Command::Openapi = cli.command {
         let doc = meetvault_http::openapi_json().context("generating the OpenAPI document")?;
         print!("{doc}");
@@ -228,7 +239,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             init_logs(&config, Output::Stderr).map_err(Failure::Config)?;
             keys_cmd::run(config, command).await?;
         }
-        Command::Config(ConfigCommand::Example) | Command::Openapi => {}
+        Command::Config(ConfigCommand::Example) | Command::Openapi | Command::Testmeet { .. } => {}
     }
     Ok(())
 }
@@ -354,6 +365,21 @@ async fn migrate(config: &Config, json: bool) -> anyhow::Result<()> {
         println!("applied {applied} migration(s); the database is at version {total}");
     }
     Ok(())
+}
+
+/// Serves testmeet until SIGTERM or Ctrl-C; needs no configuration, database or keys.
+async fn testmeet(listen: SocketAddr) -> anyhow::Result<()> {
+    let server = meetvault_testmeet::Server::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    if !server.local_addr()?.ip().is_loopback() {
+        eprintln!("warning: testmeet is plain HTTP for tests; it listens beyond loopback");
+    }
+    println!("testmeet listening on {}", server.url());
+    server
+        .run(shutdown_signal())
+        .await
+        .context("serving testmeet")
 }
 
 /// Resolves on SIGTERM or Ctrl-C (SIGINT).

@@ -1,20 +1,20 @@
 //! A real browser for tests: headless Chromium driven over the DevTools protocol (CDP), for
-//! what only a browser shows (a download rendered as a page, a script run in our origin; later
-//! the meeting bot and the dashboard).
+//! what only a browser shows (a download rendered as a page, a script run in our origin, a
+//! testmeet meeting between several browsers).
 //!
-//! Chromium runs in a private network namespace (`unshare --net --pid --fork`), so it reaches
-//! nothing but the loopback ports the test forwards: inside, `socat` listens on
-//! `127.0.0.1:PORT` and relays to a unix socket (unix sockets on the filesystem cross network
-//! namespaces) that this process serves by connecting to the same port on the host's loopback.
-//! URLs, `Host` and `Origin` are therefore the app's own. The protocol itself goes over
-//! `--remote-debugging-pipe`, through two named FIFOs: no debugging port exists for anything to
-//! reach. A missing tool is a loud failure naming `scripts/deps.sh`, never a skipped test; the
-//! whole namespace dies with the [`Browser`].
+//! Chromium runs in a private network namespace ([`Netns`]), so it reaches nothing but the
+//! loopback ports the test forwards, at their own addresses: URLs, `Host` and `Origin` are
+//! therefore the app's own. [`Browser::launch`] gives each browser a namespace of its own;
+//! [`Browser::launch_in`] puts several in one, where their WebRTC peers reach each other over
+//! loopback UDP (the loopback switches WebRTC needs are always on). The protocol itself goes
+//! over `--remote-debugging-pipe`, through two named FIFOs: no debugging port exists for
+//! anything to reach. A missing tool is a loud failure naming `scripts/deps.sh`, never a
+//! skipped test; every Chromium process dies with its [`Browser`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,21 +23,60 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::pipe;
-use tokio::net::{TcpStream, UnixListener};
 use tokio::sync::{broadcast, oneshot};
-use tokio::task::JoinHandle;
+
+pub use crate::netns::Netns;
+use crate::netns::{ALLOW_LOOPBACK_FLAG, disable_features_flag, require_tools, shell_quote};
 
 /// How long one protocol command, a page load or the browser's start may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A headless Chromium in its own network namespace. Killed, with everything in the namespace,
-/// when dropped.
+/// A headless Chromium in a private network namespace. Killed, with all its processes, when
+/// dropped (the namespace lives on while another browser or clone of its [`Netns`] does).
 #[derive(Debug)]
 pub struct Browser {
     cdp: Cdp,
     child: Child,
-    relays: Vec<JoinHandle<()>>,
     dir: TempDir,
+    /// Dropped after the browser is killed (fields drop after `Drop::drop`).
+    _netns: Netns,
+}
+
+/// What a browser is started with, beyond the harness's own switches.
+#[derive(Debug, Clone, Default)]
+pub struct BrowserOptions {
+    /// Extra Chromium switches, each with its leading `--`
+    /// (`--use-file-for-fake-audio-capture=/tmp/a.wav`).
+    pub flags: Vec<String>,
+    /// Features to disable besides `WebRtcHideLocalIpsWithMdns`: the harness puts them all
+    /// in the one `--disable-features` list Chromium honours.
+    pub disable_features: Vec<String>,
+}
+
+impl BrowserOptions {
+    /// A meeting participant: camera and microphone are Chromium's fake devices, allowed
+    /// without a prompt, and media plays without a user gesture.
+    pub fn fake_media() -> Self {
+        BrowserOptions::default()
+            .flag("--use-fake-ui-for-media-stream")
+            .flag("--use-fake-device-for-media-stream")
+            .flag("--autoplay-policy=no-user-gesture-required")
+    }
+
+    /// [`BrowserOptions::fake_media`] whose microphone plays `wav` in a loop (a WAV file;
+    /// 48 kHz mono 16-bit is safest).
+    pub fn speaking(wav: &Path) -> Self {
+        Self::fake_media().flag(&format!(
+            "--use-file-for-fake-audio-capture={}",
+            path_str(wav)
+        ))
+    }
+
+    /// Adds one switch (with its leading `--`).
+    pub fn flag(mut self, flag: &str) -> Self {
+        self.flags.push(flag.to_owned());
+        self
+    }
 }
 
 /// One tab, attached with its own protocol session.
@@ -58,70 +97,61 @@ pub struct Navigation {
 }
 
 impl Browser {
-    /// Starts Chromium where only `forward` (loopback addresses of this host, such as a
-    /// [`TestApp`](crate::TestApp)'s) can be reached, at the same addresses. Downloads are
-    /// refused, so nothing a page offers is saved.
+    /// Starts Chromium in a namespace of its own where only `forward` (loopback addresses of
+    /// this host, such as a [`TestApp`](crate::TestApp)'s) can be reached, at the same
+    /// addresses. Downloads are refused, so nothing a page offers is saved.
     pub async fn launch(forward: &[SocketAddr]) -> Browser {
-        for (tool, package) in [
-            ("chromium", "chromium"),
-            ("socat", "socat"),
-            ("unshare", "util-linux"),
-            ("ip", "iproute2"),
-        ] {
-            assert!(
-                on_path(tool),
-                "`{tool}` is needed by the browser tests and is not installed: run scripts/deps.sh \
-                 (apt-get install {package})"
-            );
-        }
+        let netns = Netns::new(forward).await;
+        Browser::launch_in(&netns, BrowserOptions::default()).await
+    }
+
+    /// Starts Chromium inside `netns`, beside whatever else runs there (other browsers, whose
+    /// WebRTC peers then reach each other over the namespace's loopback), with `options`. The
+    /// WebRTC loopback switches are always on. The namespace lives at least as long as the
+    /// browser.
+    pub async fn launch_in(netns: &Netns, options: BrowserOptions) -> Browser {
+        require_tools(&[("chromium", "chromium")]);
         let dir = tempfile::tempdir().expect("creating the browser's temp dir");
-        let mut relays = Vec::new();
-        let mut script = String::from("set -e\nip link set lo up\n");
-        for addr in forward {
-            assert!(
-                addr.ip().is_loopback() && addr.is_ipv4(),
-                "the browser reaches only IPv4 loopback addresses, not {addr}"
-            );
-            let socket = dir.path().join(format!("port-{}.sock", addr.port()));
-            relays.push(relay(&socket, *addr));
-            script.push_str(&format!(
-                "socat TCP-LISTEN:{port},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:{socket} &\n",
-                port = addr.port(),
-                socket = shell_quote(&socket),
-            ));
-        }
-        // Chromium starts once every relay listens (socket state 0A in the namespace's table).
-        for addr in forward {
-            script.push_str(&format!(
-                "n=0; until grep -q ' 0100007F:{port:04X} 00000000:0000 0A' /proc/net/tcp; do \
-                 n=$((n+1)); [ $n -lt 200 ] || {{ echo 'socat never listened on {port}' >&2; exit 1; }}; \
-                 sleep 0.05; done\n",
-                port = addr.port()
-            ));
-        }
         let (to_browser, from_browser) = (dir.path().join("cdp.in"), dir.path().join("cdp.out"));
         for fifo in [&to_browser, &from_browser] {
             crate::media::run("mkfifo", "coreutils", &[fifo.to_str().expect("utf-8 path")]);
         }
-        script.push_str(&format!(
+        let mut flags = vec![
+            format!("--user-data-dir={}", path_str(&dir.path().join("profile"))),
+            ALLOW_LOOPBACK_FLAG.to_owned(),
+            disable_features_flag(&options.disable_features),
+        ];
+        for flag in &options.flags {
+            assert!(
+                flag.starts_with("--") && !flag.starts_with("--disable-features"),
+                "browser flags start with `--`, and disabled features go in \
+                 BrowserOptions::disable_features (Chromium honours only one list): {flag}"
+            );
+            flags.push(flag.clone());
+        }
+        let flags: Vec<String> = flags.iter().map(|f| shell_quote(f)).collect();
+        let script = format!(
             "exec chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
-             --user-data-dir={profile} --no-first-run --no-default-browser-check \
+             --no-first-run --no-default-browser-check \
              --disable-background-networking --disable-component-update --disable-sync \
-             --disable-extensions --mute-audio --remote-debugging-pipe about:blank \
+             --disable-extensions --mute-audio --remote-debugging-pipe {flags} about:blank \
              3<{to_browser} 4>{from_browser}\n",
-            profile = shell_quote(&dir.path().join("profile")),
-            to_browser = shell_quote(&to_browser),
-            from_browser = shell_quote(&from_browser),
-        ));
+            flags = flags.join(" "),
+            to_browser = shell_quote(path_str(&to_browser)),
+            from_browser = shell_quote(path_str(&from_browser)),
+        );
         let log = std::fs::File::create(dir.path().join("browser.log")).expect("browser log");
-        let mut child = Command::new("unshare")
-            .args(["--net", "--pid", "--fork", "--mount-proc", "--kill-child"])
+        // In a pid namespace of its own whose first process dies with `unshare`: killing the
+        // one child takes every Chromium process with it.
+        let mut child = netns
+            .enter_command()
+            .args(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"])
             .args(["sh", "-c", &script])
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("browser log"))
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("starting unshare for the browser: {e}"));
+            .unwrap_or_else(|e| panic!("starting nsenter for the browser: {e}"));
         // The shell opens the FIFOs in this order just before Chromium starts; opening blocks
         // until both ends are there, so a browser that never starts is a timeout, not a hang.
         let opened = tokio::time::timeout(TIMEOUT, async {
@@ -162,8 +192,8 @@ impl Browser {
         Browser {
             cdp,
             child,
-            relays,
             dir,
+            _netns: netns.clone(),
         }
     }
 
@@ -203,9 +233,6 @@ impl Drop for Browser {
         // unshare's --kill-child takes the namespace's first process, and with it the rest.
         let _ = self.child.kill();
         let _ = self.child.wait();
-        for relay in &self.relays {
-            relay.abort();
-        }
     }
 }
 
@@ -271,6 +298,40 @@ impl Page {
             panic!("`{expression}` threw: {exception}");
         }
         out["result"]["value"].clone()
+    }
+
+    /// Runs `source` in every document this page loads from now on, before the page's own
+    /// scripts (`Page.addScriptToEvaluateOnNewDocument`).
+    pub async fn add_init_script(&self, source: &str) {
+        self.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": source}),
+        )
+        .await;
+    }
+
+    /// Polls `expression` every 50 ms until it is truthy and returns that value; fails the
+    /// test after `limit`, naming `what` and the last value seen.
+    pub async fn wait_for(&self, what: &str, expression: &str, limit: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let value = self.evaluate(expression).await;
+            let truthy = match &value {
+                Value::Null => false,
+                Value::Bool(b) => *b,
+                Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+                Value::String(s) => !s.is_empty(),
+                Value::Array(_) | Value::Object(_) => true,
+            };
+            if truthy {
+                return value;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "waited {limit:?} for {what}: `{expression}` is still {value}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Sends any protocol command to this page's session and returns its result.
@@ -358,20 +419,6 @@ impl Cdp {
     }
 }
 
-/// Serves `socket` by relaying each connection to `target`.
-fn relay(socket: &Path, target: SocketAddr) -> JoinHandle<()> {
-    let listener = UnixListener::bind(socket).expect("binding the browser's relay socket");
-    tokio::spawn(async move {
-        while let Ok((mut inside, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                if let Ok(mut outside) = TcpStream::connect(target).await {
-                    let _ = tokio::io::copy_bidirectional(&mut inside, &mut outside).await;
-                }
-            });
-        }
-    })
-}
-
 /// Opens one end of a FIFO (blocking until the other end is opened, on a blocking thread).
 async fn open_fifo(path: PathBuf, write: bool) -> std::io::Result<std::fs::File> {
     tokio::task::spawn_blocking(move || {
@@ -388,15 +435,6 @@ fn read_log(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("browser.log")).unwrap_or_default()
 }
 
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
-}
-
-/// `path` as one single-quoted shell word.
-fn shell_quote(path: &Path) -> String {
-    format!(
-        "'{}'",
-        path.to_str().expect("utf-8 path").replace('\'', r"'\''")
-    )
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
 }

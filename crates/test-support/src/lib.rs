@@ -1,12 +1,14 @@
 //! The test harness: [`TestApp`] starts the whole application in-process on a random loopback
 //! port with a fresh database and blob store; [`services`] finds the loopback PostgreSQL and S3
 //! servers the suite runs against, or fails loudly saying how to start them; [`browser`] drives
-//! a headless Chromium confined to the ports a test forwards.
+//! a headless Chromium confined to the ports a test forwards, several of them sharing one
+//! [`netns`] when they must reach each other (WebRTC).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test tooling: a failure here is a test failure
 
 mod accounts;
 pub mod browser;
 pub mod media;
+pub mod netns;
 pub mod services;
 mod tidy;
 

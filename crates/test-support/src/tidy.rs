@@ -20,6 +20,7 @@ mod tests {
         ("meetvault-audio", &[]),
         ("meetvault-stt", &[]),
         ("meetvault-outbound", &[]),
+        ("meetvault-testmeet", &[]),
         ("meetvault-jobs", &["meetvault-store"]),
         ("meetvault-store", &["meetvault-config"]),
         (
@@ -52,6 +53,7 @@ mod tests {
                 "meetvault-store",
                 "meetvault-stt",
                 "meetvault-telemetry",
+                "meetvault-testmeet",
                 "meetvault-whisper",
             ],
         ),
