@@ -18,6 +18,9 @@ const JUMP_US: f64 = 7500.0;
 /// the end: a late-stamped frame or two must not count as loss.
 const OFFSET_WINDOW: usize = 10;
 
+/// One frame (µs): lost audio is filled with silence a whole frame at a time.
+const FRAME_US: f64 = 10_000.0;
+
 /// What a track delivered, by its frame timestamps, at its source rate.
 ///
 /// Each run's *offset* is its first timestamp minus the duration of the samples received
@@ -30,7 +33,8 @@ pub struct TrackStats {
     pub samples_expected: u64,
     /// Samples actually received.
     pub samples_received: u64,
-    /// Times the timestamps jumped (forward or back) between runs.
+    /// Times the timestamps jumped (forward or back, past jitter) between runs, or the
+    /// rate changed.
     pub discontinuities: u64,
     /// The source rate (Hz) the counts are in.
     pub source_rate: u32,
@@ -61,11 +65,12 @@ pub(crate) struct Run<'a> {
 #[derive(Debug)]
 pub(crate) struct Track {
     key: TrackKey,
-    /// Where the track starts on the capture's timeline (ms).
-    offset_ms: f64,
     resampler: Option<Resampler>,
     rate: u32,
-    first_ts_us: Option<f64>,
+    /// Duration of the samples received so far (µs).
+    received_us: f64,
+    /// Silence inserted for lost audio so far (µs).
+    filled_us: f64,
     next_ts_us: f64,
     /// The smallest offset (µs) of the first runs, and the offsets of the latest runs.
     first_offsets: Vec<f64>,
@@ -81,10 +86,10 @@ impl Track {
     pub(crate) fn new(key: TrackKey, offset_ms: f64) -> Track {
         Track {
             key,
-            offset_ms,
             resampler: None,
             rate: 0,
-            first_ts_us: None,
+            received_us: 0.0,
+            filled_us: 0.0,
             next_ts_us: 0.0,
             first_offsets: Vec::new(),
             last_offsets: std::collections::VecDeque::new(),
@@ -99,35 +104,29 @@ impl Track {
         self.stats
     }
 
-    /// Takes one run; returns the 16 kHz chunks now ready (a discontinuity flushes the run
-    /// before it, so its tail is one more chunk).
+    /// Takes one run; returns the 16 kHz chunks now ready.
+    ///
+    /// Samples are laid end to end: timestamps jitter, so they only detect loss (through the
+    /// offsets), and what was lost is filled with silence (whole 10 ms frames) to keep the
+    /// track on the capture's timeline — late by up to the offset window when it happens.
     pub(crate) fn push(&mut self, run: Run<'_>) -> Vec<AudioChunk> {
         let mut chunks = Vec::new();
-        let first_ts = *self.first_ts_us.get_or_insert(run.ts_us);
-        let continuous = self.resampler.is_some()
-            && run.rate == self.rate
-            && (run.ts_us - self.next_ts_us).abs() <= JUMP_US;
-        if !continuous {
+        if self.resampler.is_none() || run.rate != self.rate {
             if self.resampler.is_some() {
+                // A new rate: the stretch so far ends, the next goes on where it ended.
                 self.stats.discontinuities += 1;
                 chunks.extend(self.finish_run());
+                self.run_start_ms += self.run_out as f64 * 1000.0 / f64::from(OUTPUT_RATE);
             }
             self.rate = run.rate;
             self.stats.source_rate = run.rate;
             self.resampler = Some(Resampler::new(run.rate, OUTPUT_RATE));
-            self.run_start_ms = self.offset_ms + (run.ts_us - first_ts) / 1000.0;
             self.run_out = 0;
+        } else if (run.ts_us - self.next_ts_us).abs() > JUMP_US {
+            self.stats.discontinuities += 1;
         }
-        self.scratch.clear();
-        self.scratch
-            .extend(run.pcm.iter().map(|s| f32::from(*s) / 32768.0));
-        let mut out = Vec::with_capacity(run.pcm.len() / 2 + 16);
-        if let Some(resampler) = &mut self.resampler {
-            resampler.process(&self.scratch, &mut out);
-        }
-        chunks.extend(self.chunk(&out));
         let rate = f64::from(run.rate);
-        let offset = run.ts_us - self.stats.samples_received as f64 * 1e6 / rate;
+        let offset = run.ts_us - self.received_us;
         if self.first_offsets.len() < OFFSET_WINDOW {
             self.first_offsets.push(offset);
         }
@@ -135,14 +134,32 @@ impl Track {
             self.last_offsets.pop_front();
         }
         self.last_offsets.push_back(offset);
+        let lowest = |o: &mut dyn Iterator<Item = &f64>| o.copied().fold(f64::INFINITY, f64::min);
+        let lost_us = (lowest(&mut self.last_offsets.iter())
+            - lowest(&mut self.first_offsets.iter()))
+        .max(0.0);
+
+        self.scratch.clear();
+        let missing_us = lost_us - self.filled_us;
+        if missing_us >= FRAME_US {
+            let silence = (missing_us * rate / 1e6).round() as usize;
+            self.scratch.resize(silence, 0.0);
+            self.filled_us += silence as f64 * 1e6 / rate;
+        }
+        self.scratch
+            .extend(run.pcm.iter().map(|s| f32::from(*s) / 32768.0));
+        let mut out = Vec::with_capacity(self.scratch.len() / 2 + 16);
+        if let Some(resampler) = &mut self.resampler {
+            resampler.process(&self.scratch, &mut out);
+        }
+        chunks.extend(self.chunk(&out));
+
         let n = run.pcm.len() as u64;
         self.stats.samples_received += n;
+        self.received_us += n as f64 * 1e6 / rate;
         self.next_ts_us = run.ts_us + n as f64 * 1e6 / rate;
-        let lowest = |o: &mut dyn Iterator<Item = &f64>| o.copied().fold(f64::INFINITY, f64::min);
-        let lost_us =
-            lowest(&mut self.last_offsets.iter()) - lowest(&mut self.first_offsets.iter());
-        let lost = (lost_us.max(0.0) * rate / 1e6).round() as u64;
-        self.stats.samples_expected = self.stats.samples_received + lost;
+        self.stats.samples_expected =
+            self.stats.samples_received + (lost_us * rate / 1e6).round() as u64;
         chunks
     }
 
@@ -231,25 +248,28 @@ mod tests {
     fn a_gap_in_the_timestamps_counts_as_loss_and_moves_the_next_chunk() {
         let mut track = Track::new(key(), 0.0);
         let pcm = tone(4800, 0);
-        let mut chunks = Vec::new();
+        let mut all = Vec::new();
         // 15 runs, one 10 ms frame missing, 15 more; the timestamps jitter by up to 4 ms.
         for i in 0..30 {
             let jitter = [0.0, 4000.0, -3000.0][i % 3];
             let gap = if i >= 15 { 10_000.0 } else { 0.0 };
-            chunks = track.push(Run {
+            let chunks = track.push(Run {
                 ts_us: i as f64 * 100_000.0 + gap + jitter,
                 rate: 48_000,
                 pcm: &pcm,
             });
-            if i == 15 {
-                assert_eq!(chunks.last().unwrap().start_ms, 1510);
-            }
+            all.extend(chunks.iter().cloned());
         }
+        all.extend(track.finish());
         let stats = track.stats();
         assert_eq!(stats.samples_received, 144_000);
         assert_eq!(stats.samples_expected, 144_480);
         assert_eq!(stats.discontinuities, 1);
         assert!((stats.loss_percent() - 0.332).abs() < 0.001, "{stats:?}");
-        assert!(!chunks.is_empty());
+        // The lost frame was filled: the track still ends where its timestamps say.
+        let last = all.last().unwrap();
+        let end = last.start_ms as f64 + last.pcm16k.len() as f64 / 16.0;
+        assert!((end - 3010.0).abs() <= 1.0, "ends at {end} ms");
+        assert_eq!(all.iter().map(|c| c.pcm16k.len()).sum::<usize>(), 48_160);
     }
 }
