@@ -46,6 +46,11 @@ impl Page {
         self.cdp.subscribe(Some(&self.session), prefix)
     }
 
+    /// Later browser-level events (all sessions) whose method starts with `prefix`.
+    pub(crate) fn browser_events(&self, prefix: &str) -> mpsc::UnboundedReceiver<Event> {
+        self.cdp.subscribe(None, prefix)
+    }
+
     /// This tab's protocol session id.
     pub fn session(&self) -> &str {
         &self.session

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 pub use track::{OUTPUT_RATE, TrackStats};
 
-use crate::{BotError, Page};
+use crate::{BotError, Event, Page};
 use track::{Run, Track};
 
 const SCRIPT: &str = include_str!("capture.js");
@@ -95,8 +95,9 @@ pub enum CaptureEvent {
     },
 }
 
-/// A running capture on one tab. Its events end when the browser closes (after a
-/// [`CaptureEvent::TrackEnded`] for every open track).
+/// A running capture on one tab. Its events end when the tab or the browser closes (after a
+/// [`CaptureEvent::TrackEnded`] for every open track). Read them steadily: the page's audio
+/// waits in memory until they are.
 #[derive(Debug)]
 pub struct Capture {
     events: mpsc::Receiver<CaptureEvent>,
@@ -153,13 +154,41 @@ impl Page {
             tracks: HashMap::new(),
             shared: stats.clone(),
         };
+        let session = self.session().to_owned();
+        let mut detached = self.browser_events("Target.detachedFromTarget");
         tokio::spawn(async move {
-            while let Some(call) = calls.recv().await {
+            let mut handle = |call: Event| -> Vec<CaptureEvent> {
                 if call.params["name"].as_str() != Some(binding.as_str()) {
-                    continue;
+                    return Vec::new();
                 }
-                let payload = call.params["payload"].as_str().unwrap_or_default();
-                for event in state.handle(payload) {
+                state.handle(call.params["payload"].as_str().unwrap_or_default())
+            };
+            loop {
+                let events = tokio::select! {
+                    call = calls.recv() => match call {
+                        Some(call) => handle(call),
+                        None => break,
+                    },
+                    gone = detached.recv() => match gone {
+                        Some(e) if e.params["sessionId"].as_str() != Some(session.as_str()) => {
+                            continue
+                        }
+                        // The tab closed: what it sent before still counts.
+                        _ => {
+                            let mut events = Vec::new();
+                            while let Ok(call) = calls.try_recv() {
+                                events.extend(handle(call));
+                            }
+                            for event in events {
+                                if tx.send(event).await.is_err() {
+                                    return;
+                                }
+                            }
+                            break;
+                        }
+                    },
+                };
+                for event in events {
                     if tx.send(event).await.is_err() {
                         return;
                     }

@@ -184,6 +184,10 @@ async fn two_senders_are_captured_as_two_faithful_tracks() {
         record(&mut tracks, event);
     }
     assert_eq!(capture.rejected(), 0);
+    // Closing the tab ends the capture.
+    page.close().await.unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(10), capture.next()).await;
+    assert!(matches!(end, Ok(None)), "{end:?}");
 
     assert_eq!(tracks.len(), 2, "one track per sender: {:?}", tracks.keys());
     for ((source, stream_id), stretched) in sources.iter().zip(&stream_ids).zip(&stretched) {

@@ -6,4 +6,5 @@
 
 mod capture;
 mod lifecycle;
+mod page;
 mod support;
