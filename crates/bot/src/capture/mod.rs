@@ -108,6 +108,7 @@ pub struct Capture {
 struct Shared {
     tracks: HashMap<TrackKey, TrackStats>,
     rejected: u64,
+    stopped: std::collections::HashSet<TrackKey>,
 }
 
 impl Capture {
@@ -119,6 +120,12 @@ impl Capture {
     /// What each track seen so far delivered (ended tracks included).
     pub fn stats(&self) -> HashMap<TrackKey, TrackStats> {
         self.lock().tracks.clone()
+    }
+
+    /// Stops capturing `track` from now on (a participant opted out): its audio is dropped
+    /// as it arrives, never resampled or yielded; it still ends with a `TrackEnded`.
+    pub fn stop_track(&self, track: &TrackKey) {
+        self.lock().stopped.insert(track.clone());
     }
 
     /// Binding calls dropped for a missing or wrong token, or a malformed message.
@@ -274,6 +281,7 @@ impl State {
                     at_ms: at.round() as u64,
                 });
             }
+            ("audio", Some(key)) if self.lock().stopped.contains(&key) => {}
             ("audio", Some(key)) => {
                 let (Some(ts), Some(rate), Some(n), Some(pcm)) = (m.ts, m.rate, m.n, m.pcm) else {
                     return Err("an audio message without ts, rate, n and pcm");
@@ -433,6 +441,23 @@ mod tests {
             panic!("{ended:?}");
         };
         assert_eq!(stats.samples_received, 4800);
+        assert_eq!(state.shared.lock().unwrap().rejected, 0);
+    }
+
+    #[test]
+    fn a_stopped_track_yields_no_more_audio() {
+        let mut state = state();
+        state.handle(
+            &json!({"t": "secret", "e": "start", "doc": "ab12", "pc": 0, "mid": "0"}).to_string(),
+        );
+        assert_eq!(state.handle(&audio("secret", 0.0, &[7; 4800])).len(), 1);
+        let key = TrackKey {
+            doc: 0,
+            pc: 0,
+            mid: "0".into(),
+        };
+        state.shared.lock().unwrap().stopped.insert(key);
+        assert_eq!(state.handle(&audio("secret", 1e5, &[7; 4800])), vec![]);
         assert_eq!(state.shared.lock().unwrap().rejected, 0);
     }
 
