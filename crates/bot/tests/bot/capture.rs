@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use meetvault_bot::{Browser, CaptureEvent, Page, TrackKey, TrackStats};
 
-use crate::support::{Netns, speech};
+use crate::support::{Netns, speech, usage};
 
 const PAGE: &str = "<!doctype html><meta charset=utf-8><title>meetvault bot test</title><body>";
 
@@ -163,10 +163,16 @@ async fn two_senders_are_captured_as_two_faithful_tracks() {
 
     // Record while both speak (each source is under 6 s), then hang up.
     let mut tracks: HashMap<TrackKey, Recorded> = HashMap::new();
+    let (cpu_before, _) = usage(bot.pid());
     let until = tokio::time::Instant::now() + Duration::from_secs(9);
     while let Ok(Some(event)) = tokio::time::timeout_at(until, capture.next()).await {
         record(&mut tracks, event);
     }
+    let (cpu_after, pss) = usage(bot.pid());
+    eprintln!(
+        "the bot's Chromium receiving two tracks: {:.3} core, {pss:.0} MiB PSS",
+        (cpu_after - cpu_before) / 9.0
+    );
     let mut stretched = Vec::new();
     for (pc, before) in before.iter().enumerate() {
         let after = jitter_buffer(&page, pc).await;

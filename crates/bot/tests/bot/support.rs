@@ -269,3 +269,36 @@ fn run(tool: &str, args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// CPU time (seconds, user + system) and proportional set size (MiB) of `pid`'s whole tree.
+pub fn usage(pid: u32) -> (f64, f64) {
+    let ticks = 100.0; // USER_HZ on Linux
+    let (mut cpu, mut pss_kib) = (0.0, 0.0);
+    for process in process_tree(pid) {
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", process.pid))
+            && let Some((_, rest)) = stat.rsplit_once(')')
+        {
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            for i in [11, 12] {
+                cpu += fields
+                    .get(i)
+                    .and_then(|f| f.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+                    / ticks;
+            }
+        }
+        let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", process.pid))
+            .unwrap_or_default();
+        for line in rollup.lines() {
+            if let Some(kib) = line.strip_prefix("Pss:") {
+                pss_kib += kib
+                    .trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<f64>()
+                    .unwrap_or(0.0);
+            }
+        }
+    }
+    (cpu, pss_kib / 1024.0)
+}
