@@ -53,8 +53,9 @@ pub struct LaunchOptions {
     /// Words run before Chromium (after the shell that sets up its pipes, before `setpriv`),
     /// e.g. `["nsenter", "--net=/proc/N/ns/net", "--"]` to start it in a network namespace.
     pub command_prefix: Vec<String>,
-    /// More Chromium flags (`--use-fake-device-for-media-stream`, …). A `--disable-features=`
-    /// flag here is merged into the one list.
+    /// More Chromium flags (`--use-fake-device-for-media-stream`, `--no-sandbox` where a
+    /// non-root bot cannot use the sandbox, …). A `--disable-features=` flag here is merged
+    /// into the one list.
     pub extra_args: Vec<String>,
     /// Where the private profile dir is made (default: the system temp dir).
     pub temp_root: Option<PathBuf>,
