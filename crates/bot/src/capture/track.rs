@@ -26,7 +26,9 @@ const FRAME_US: f64 = 10_000.0;
 /// Each run's *offset* is its first timestamp minus the duration of the samples received
 /// before it: constant while nothing is lost (up to jitter), and moved forward by whatever
 /// went missing. The loss is the smallest offset of the last runs minus the smallest of the
-/// first runs, so jitter (and Chromium's oddly stamped first frame) cancels out.
+/// first runs, so jitter (and Chromium's oddly stamped first frame) cancels out. A track that
+/// receives no packets at first (a sender with no track yet) jumps ~40 ms when they start
+/// (the jitter buffer fills): that counts as lost, though only silence was.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TrackStats {
     /// Samples the timestamps span, from the first frame's start to the last frame's end.
