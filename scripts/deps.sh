@@ -30,6 +30,9 @@ command -v espeak-ng >/dev/null || apt_missing+=(espeak-ng)
 command -v chromium >/dev/null || apt_missing+=(chromium)
 command -v socat >/dev/null || apt_missing+=(socat)
 command -v ip >/dev/null || apt_missing+=(iproute2)
+# The bot's browser: setpriv (parent-death signal) and nsenter (its tests' shared namespace).
+command -v setpriv >/dev/null || apt_missing+=(util-linux)
+command -v nsenter >/dev/null || apt_missing+=(util-linux)
 for pkg in "$@"; do  # extra packages named by the caller (e.g. wrk for the benchmark)
   command -v "$pkg" >/dev/null || apt_missing+=("$pkg")
 done

@@ -77,6 +77,7 @@ use std::path::Path;
 
 pub use error::AudioError;
 pub use media_type::{MediaType, OCTET_STREAM};
+pub use resample::Resampler;
 pub use symphonia::core::io::{MediaSource, ReadOnlySource};
 pub use wav::encode_wav_16k;
 

@@ -19,8 +19,9 @@ const ROLLOFF: f64 = 0.92;
 /// Kaiser window shape.
 const BETA: f64 = 8.0;
 
+/// A streaming resampler from one rate to another (the bot feeds it live 48 kHz audio).
 #[derive(Debug)]
-pub(crate) struct Resampler {
+pub struct Resampler {
     in_rate: u64,
     out_rate: u64,
     /// `None` when the rates are equal: samples pass through.
@@ -48,7 +49,7 @@ struct Filter {
 
 impl Resampler {
     /// `in_rate` and `out_rate` must be non-zero (the caller validates the source rate).
-    pub(crate) fn new(in_rate: u32, out_rate: u32) -> Self {
+    pub fn new(in_rate: u32, out_rate: u32) -> Self {
         let (in_rate, out_rate) = (u64::from(in_rate.max(1)), u64::from(out_rate.max(1)));
         let filter = (in_rate != out_rate).then(|| Filter::new(in_rate, out_rate));
         Resampler {
@@ -61,7 +62,7 @@ impl Resampler {
     }
 
     /// Feeds input samples and appends every output sample that is now computable to `out`.
-    pub(crate) fn process(&mut self, input: &[f32], out: &mut Vec<f32>) {
+    pub fn process(&mut self, input: &[f32], out: &mut Vec<f32>) {
         self.total_in += input.len() as u64;
         match &mut self.filter {
             None => {
@@ -85,7 +86,7 @@ impl Resampler {
 
     /// Flushes the tail: the output then covers exactly the input's duration
     /// (`ceil(inputs × out_rate / in_rate)` samples in total).
-    pub(crate) fn finish(&mut self, out: &mut Vec<f32>) {
+    pub fn finish(&mut self, out: &mut Vec<f32>) {
         let Some(filter) = &mut self.filter else {
             return;
         };

@@ -18,6 +18,7 @@ mod tests {
         ("meetvault-kms", &[]),
         ("meetvault-whisper", &[]),
         ("meetvault-audio", &[]),
+        ("meetvault-bot", &["meetvault-audio"]),
         ("meetvault-stt", &[]),
         ("meetvault-outbound", &[]),
         ("meetvault-testmeet", &[]),

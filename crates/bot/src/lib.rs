@@ -1,0 +1,35 @@
+//! The meeting bot's browser: a headless Chromium driven over the DevTools protocol on its
+//! `--remote-debugging-pipe` (no port: nothing else can reach it), launched with a fresh
+//! profile and made to die with the bot, plus per-track audio capture from the meeting page.
+//!
+//! `meetvault bot run` is assembled from these pieces:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), meetvault_bot::BotError> {
+//! use meetvault_bot::{Browser, CaptureEvent, LaunchOptions};
+//! let browser = Browser::launch(LaunchOptions::default()).await?;
+//! let page = browser.new_page().await?;
+//! let mut capture = page.install_capture().await?; // before the meeting page loads
+//! page.navigate("https://meet.example/abc", std::time::Duration::from_secs(30)).await?;
+//! // … the recipe's steps through `page.evaluate`; on failure `page.screenshot()` and
+//! // `page.dom_snapshot()` go to the diagnosis.
+//! while let Some(event) = capture.next().await {
+//!     if let CaptureEvent::Audio(chunk) = event { /* chunk.track, chunk.start_ms, chunk.pcm16k */ }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Never: open a debugging port, keep a profile after the bot ends, leave a Chromium process
+//! behind, read audio through ScriptProcessor, or log what a page sends.
+
+mod browser;
+mod capture;
+mod cdp;
+mod error;
+mod page;
+
+pub use browser::{Browser, DISABLED_FEATURES, LaunchOptions};
+pub use capture::{AudioChunk, Capture, CaptureEvent, OUTPUT_RATE, TrackKey, TrackStats};
+pub use cdp::{Cdp, Event};
+pub use error::BotError;
+pub use page::Page;
