@@ -20,6 +20,7 @@ mod tests {
         ("meetvault-audio", &[]),
         ("meetvault-stt", &[]),
         ("meetvault-outbound", &[]),
+        ("meetvault-recipe", &[]),
         ("meetvault-jobs", &["meetvault-store"]),
         ("meetvault-store", &["meetvault-config"]),
         (
