@@ -2,6 +2,7 @@
 //! No business logic lives here.
 
 mod keys_cmd;
+mod recipe_cmd;
 mod transcribe_cmd;
 
 use std::net::SocketAddr;
@@ -78,6 +79,9 @@ enum Command {
     /// Local transcription models.
     #[command(subcommand)]
     Models(transcribe_cmd::ModelsCommand),
+    /// Platform recipes: check one file, list a directory.
+    #[command(subcommand)]
+    Recipe(recipe_cmd::RecipeCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +140,7 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(Failure::Tampered) => ExitCode::from(3),
+        Err(Failure::Invalid) => ExitCode::from(2),
     }
 }
 
@@ -144,6 +149,8 @@ enum Failure {
     Runtime(anyhow::Error),
     /// `audit verify` found tampering (already reported).
     Tampered,
+    /// The input checked is invalid (already reported).
+    Invalid,
 }
 
 impl From<anyhow::Error> for Failure {
@@ -168,6 +175,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }) = &cli.command
     {
         return audit_verify_export(file, public_key.as_deref(), *json);
+    }
+    if let Command::Recipe(command) = &cli.command {
+        return match recipe_cmd::run(command)? {
+            true => Ok(()),
+            false => Err(Failure::Invalid),
+        };
     }
     if let Command::Openapi = cli.command {
         let doc = meetvault_http::openapi_json().context("generating the OpenAPI document")?;
@@ -228,7 +241,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             init_logs(&config, Output::Stderr).map_err(Failure::Config)?;
             keys_cmd::run(config, command).await?;
         }
-        Command::Config(ConfigCommand::Example) | Command::Openapi => {}
+        Command::Config(ConfigCommand::Example) | Command::Openapi | Command::Recipe(_) => {}
     }
     Ok(())
 }

@@ -309,3 +309,72 @@ fn the_schema_refuses_unknown_fields_and_lists_step_actions() {
         assert!(text.contains(&format!("\"{action}\"")), "{action}");
     }
 }
+
+/// Everything the testmeet recipe compiles to, in one text: the prelude once, then each
+/// expression with the prelude elided.
+fn testmeet_scripts() -> String {
+    let recipe = Recipe::from_toml_str(TESTMEET).unwrap();
+    let elide = |e: &str| e.replace(js::PRELUDE, "/* prelude */");
+    let mut out = format!("// prelude (every expression starts with it)\n{}\n", js::PRELUDE);
+    for kind in DetectorKind::ALL {
+        out += &format!("\n// detect {}\n{}\n", kind.as_str(), elide(&recipe.detector_js(kind)));
+    }
+    out += &format!("\n// chat messages\n{}\n", elide(&recipe.chat_messages_js()));
+    out += &format!("\n// participants\n{}\n", elide(&recipe.participants_js()));
+    let steps = recipe
+        .join_steps("Recorder")
+        .into_iter()
+        .map(|s| ("join", s))
+        .chain(recipe.chat_send_steps("hello").into_iter().map(|s| ("chat send", s)));
+    for (i, (what, step)) in steps.enumerate() {
+        out += &format!(
+            "\n// step {i} ({what}): navigate={} key={:?} timeout={:?} optional={}\n{}\n",
+            step.navigate,
+            step.key,
+            step.timeout,
+            step.optional,
+            step.expression.as_deref().map(elide).unwrap_or_default()
+        );
+    }
+    out
+}
+
+#[test]
+fn the_testmeet_scripts_match_their_snapshot() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/testmeet.js");
+    let generated = testmeet_scripts();
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
+        std::fs::write(path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    if committed != generated {
+        let first = committed
+            .lines()
+            .zip(generated.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(committed.lines().count().min(generated.lines().count()));
+        panic!(
+            "the generated page scripts changed (first difference at line {}): review it, then \
+             run `UPDATE_SNAPSHOTS=1 cargo test -p meetvault-recipe --lib` and commit \
+             tests/snapshots/testmeet.js",
+            first + 1
+        );
+    }
+}
+
+#[test]
+fn hostile_strings_enter_scripts_only_as_json_literals() {
+    let hostile = "\"; alert(1); \"\u{2028}</script>";
+    let js = js::detector(&[Matcher {
+        selector: Some(hostile.into()),
+        text: Some(hostile.into()),
+        pattern: None,
+    }]);
+    assert!(!js.contains("\"; alert(1); \""), "{js}");
+    assert!(js.contains(r#"\"; alert(1); \"\u2028</script>"#), "{js}");
+    let recipe = Recipe::from_toml_str(TESTMEET).unwrap();
+    let steps = recipe.join_steps(hostile);
+    let fill = steps[2].expression.as_deref().unwrap();
+    assert!(fill.contains(r#"const value = "\"; alert(1); \"\u2028</script>";"#), "{fill}");
+}

@@ -50,6 +50,7 @@ mod tests {
                 "meetvault-config",
                 "meetvault-core",
                 "meetvault-http",
+                "meetvault-recipe",
                 "meetvault-store",
                 "meetvault-stt",
                 "meetvault-telemetry",
