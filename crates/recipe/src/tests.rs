@@ -315,17 +315,32 @@ fn the_schema_refuses_unknown_fields_and_lists_step_actions() {
 fn testmeet_scripts() -> String {
     let recipe = Recipe::from_toml_str(TESTMEET).unwrap();
     let elide = |e: &str| e.replace(js::PRELUDE, "/* prelude */");
-    let mut out = format!("// prelude (every expression starts with it)\n{}\n", js::PRELUDE);
+    let mut out = format!(
+        "// prelude (every expression starts with it)\n{}\n",
+        js::PRELUDE
+    );
     for kind in DetectorKind::ALL {
-        out += &format!("\n// detect {}\n{}\n", kind.as_str(), elide(&recipe.detector_js(kind)));
+        out += &format!(
+            "\n// detect {}\n{}\n",
+            kind.as_str(),
+            elide(&recipe.detector_js(kind))
+        );
     }
-    out += &format!("\n// chat messages\n{}\n", elide(&recipe.chat_messages_js()));
+    out += &format!(
+        "\n// chat messages\n{}\n",
+        elide(&recipe.chat_messages_js())
+    );
     out += &format!("\n// participants\n{}\n", elide(&recipe.participants_js()));
     let steps = recipe
         .join_steps("Recorder")
         .into_iter()
         .map(|s| ("join", s))
-        .chain(recipe.chat_send_steps("hello").into_iter().map(|s| ("chat send", s)));
+        .chain(
+            recipe
+                .chat_send_steps("hello")
+                .into_iter()
+                .map(|s| ("chat send", s)),
+        );
     for (i, (what, step)) in steps.enumerate() {
         out += &format!(
             "\n// step {i} ({what}): navigate={} key={:?} timeout={:?} optional={}\n{}\n",
@@ -376,5 +391,8 @@ fn hostile_strings_enter_scripts_only_as_json_literals() {
     let recipe = Recipe::from_toml_str(TESTMEET).unwrap();
     let steps = recipe.join_steps(hostile);
     let fill = steps[2].expression.as_deref().unwrap();
-    assert!(fill.contains(r#"const value = "\"; alert(1); \"\u2028</script>";"#), "{fill}");
+    assert!(
+        fill.contains(r#"const value = "\"; alert(1); \"\u2028</script>";"#),
+        "{fill}"
+    );
 }
