@@ -3,6 +3,8 @@
 //! participants and speakers, the join steps fill, toggle and click the prejoin page, and the
 //! chat steps send a message the page then shows. The fixtures are served from a loopback
 //! server; the browser runs in its own network namespace.
+// Test code: an unwrap that fails is a failing test, with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
