@@ -166,13 +166,8 @@ pub fn step(step: &Step, input: &StepInput<'_>) -> CompiledStep {
             selector,
             text,
             timeout_ms,
-        } => (
-            click(&target(selector, text.as_ref())),
-            None,
-            timeout_ms,
-            false,
-        ),
-        Step::ClickIfPresent {
+        }
+        | Step::ClickIfPresent {
             selector,
             text,
             timeout_ms,
@@ -180,7 +175,7 @@ pub fn step(step: &Step, input: &StepInput<'_>) -> CompiledStep {
             click(&target(selector, text.as_ref())),
             None,
             timeout_ms,
-            true,
+            matches!(step, Step::ClickIfPresent { .. }),
         ),
         Step::ToggleOff {
             selector,

@@ -95,6 +95,17 @@ impl DetectorKind {
         DetectorKind::ChatPanel,
     ];
 
+    /// The order in which a bot asks the detectors where it stands: endings first (a page
+    /// that says "denied" may still show lobby text), then admitted, then the waiting room.
+    pub const STATE_ORDER: [DetectorKind; 6] = [
+        DetectorKind::MeetingNotFound,
+        DetectorKind::Denied,
+        DetectorKind::Removed,
+        DetectorKind::MeetingEnded,
+        DetectorKind::Admitted,
+        DetectorKind::WaitingRoom,
+    ];
+
     /// The field name in a recipe (`waiting_room`).
     pub fn as_str(self) -> &'static str {
         match self {

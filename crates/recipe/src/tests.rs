@@ -223,6 +223,19 @@ fn a_platform_host_with_a_non_meeting_path_is_named() {
         e.to_string(),
         "is on google-meet but is not a meeting link (path /landing)"
     );
+    for home in [
+        "https://teams.microsoft.com/v2/",
+        "https://zoom.us/",
+        "https://meet.google.com/",
+    ] {
+        assert!(
+            matches!(
+                set.match_url(home, &TestOrigins::none()),
+                Err(MeetingUrlError::NotAMeetingPath { .. })
+            ),
+            "{home}"
+        );
+    }
 }
 
 #[test]

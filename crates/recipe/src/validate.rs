@@ -391,17 +391,7 @@ fn field(p: &mut Problems, at: &str, f: &Field) {
 
 fn chat(p: &mut Problems, chat: &Chat) {
     matchers(p, "chat.panel", &chat.panel, true);
-    steps(p, "chat.open", &chat.open, FillValue::ChatMessage);
-    if chat
-        .open
-        .iter()
-        .any(|s| matches!(s, Step::Navigate { .. } | Step::Fill { .. }))
-    {
-        p.add(
-            "chat.open",
-            "opens the panel with clicks, waits and keys only",
-        );
-    }
+    panel_steps(p, "chat.open", &chat.open);
     messages(p, &chat.messages);
     steps(p, "chat.send", &chat.send, FillValue::ChatMessage);
     let fills = chat
@@ -425,6 +415,17 @@ fn chat(p: &mut Problems, chat: &Chat) {
     }
 }
 
+/// Steps that open a panel: clicks, waits and keys, never a navigation or typing.
+fn panel_steps(p: &mut Problems, at: &str, list: &[Step]) {
+    steps(p, at, list, FillValue::BotName);
+    if list
+        .iter()
+        .any(|s| matches!(s, Step::Navigate { .. } | Step::Fill { .. }))
+    {
+        p.add(at, "opens the panel with clicks, waits and keys only");
+    }
+}
+
 fn messages(p: &mut Problems, m: &ChatMessages) {
     selector(p, "chat.messages.item", &m.item);
     field(p, "chat.messages.sender", &m.sender);
@@ -438,17 +439,7 @@ fn messages(p: &mut Problems, m: &ChatMessages) {
 }
 
 fn participants(p: &mut Problems, list: &Participants) {
-    steps(p, "participants.open", &list.open, FillValue::BotName);
-    if list
-        .open
-        .iter()
-        .any(|s| matches!(s, Step::Navigate { .. } | Step::Fill { .. }))
-    {
-        p.add(
-            "participants.open",
-            "opens the panel with clicks, waits and keys only",
-        );
-    }
+    panel_steps(p, "participants.open", &list.open);
     selector(p, "participants.item", &list.item);
     field(p, "participants.id", &list.id);
     field(p, "participants.name", &list.name);
