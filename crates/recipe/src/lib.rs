@@ -273,4 +273,6 @@ pub fn json_schema() -> serde_json::Value {
 }
 
 #[cfg(test)]
+mod schema_tests;
+#[cfg(test)]
 mod tests;
