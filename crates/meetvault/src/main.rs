@@ -2,6 +2,7 @@
 //! No business logic lives here.
 
 mod keys_cmd;
+mod recipe_cmd;
 mod transcribe_cmd;
 
 use std::net::SocketAddr;
@@ -86,6 +87,9 @@ enum Command {
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8090")]
         listen: SocketAddr,
     },
+    /// Platform recipes: check one file, list a directory.
+    #[command(subcommand)]
+    Recipe(recipe_cmd::RecipeCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +148,7 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(Failure::Tampered) => ExitCode::from(3),
+        Err(Failure::Invalid) => ExitCode::from(2),
     }
 }
 
@@ -152,6 +157,8 @@ enum Failure {
     Runtime(anyhow::Error),
     /// `audit verify` found tampering (already reported).
     Tampered,
+    /// The input checked is invalid (already reported).
+    Invalid,
 }
 
 impl From<anyhow::Error> for Failure {
@@ -179,6 +186,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
     if let Command::Testmeet { listen } = cli.command {
         return testmeet(listen).await.map_err(Failure::Runtime);
+    }
+    if let Command::Recipe(command) = &cli.command {
+        return match recipe_cmd::run(command)? {
+            true => Ok(()),
+            false => Err(Failure::Invalid),
+        };
     }
     if let Command::Openapi = cli.command {
         let doc = meetvault_http::openapi_json().context("generating the OpenAPI document")?;
@@ -239,7 +252,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             init_logs(&config, Output::Stderr).map_err(Failure::Config)?;
             keys_cmd::run(config, command).await?;
         }
-        Command::Config(ConfigCommand::Example) | Command::Openapi | Command::Testmeet { .. } => {}
+        Command::Config(ConfigCommand::Example)
+        | Command::Openapi
+        | Command::Testmeet { .. }
+        | Command::Recipe(_) => {}
     }
     Ok(())
 }

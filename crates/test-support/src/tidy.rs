@@ -22,6 +22,7 @@ mod tests {
         ("meetvault-stt", &[]),
         ("meetvault-outbound", &[]),
         ("meetvault-testmeet", &[]),
+        ("meetvault-recipe", &[]),
         ("meetvault-jobs", &["meetvault-store"]),
         ("meetvault-store", &["meetvault-config"]),
         (
@@ -51,6 +52,7 @@ mod tests {
                 "meetvault-config",
                 "meetvault-core",
                 "meetvault-http",
+                "meetvault-recipe",
                 "meetvault-store",
                 "meetvault-stt",
                 "meetvault-telemetry",

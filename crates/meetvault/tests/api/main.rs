@@ -31,6 +31,7 @@ mod owners;
 mod probe;
 mod provider_keys;
 mod ratelimit;
+mod recipe_cli;
 mod recordings;
 mod refusals;
 mod shutdown;
