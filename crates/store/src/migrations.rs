@@ -55,6 +55,11 @@ pub(crate) const SQLITE: Embedded = &[
         "segment_words",
         include_str!("../migrations/sqlite/0009_segment_words.sql"),
     ),
+    (
+        10,
+        "bots",
+        include_str!("../migrations/sqlite/0010_bots.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -102,6 +107,11 @@ pub(crate) const POSTGRES: Embedded = &[
         9,
         "segment_words",
         include_str!("../migrations/postgres/0009_segment_words.sql"),
+    ),
+    (
+        10,
+        "bots",
+        include_str!("../migrations/postgres/0010_bots.sql"),
     ),
 ];
 
