@@ -51,10 +51,11 @@ impl Core {
         let (encryptor, header) =
             StreamEncryptor::new(&key, kref, &bind(org, "bot_audio_chunks", id, "pcm"));
         let blob_key = BlobKey::parse(&format!(
-            "orgs/{org}/meetings/{}/bots/{}/audio/{}/{seq}-{id}",
+            "orgs/{org}/meetings/{}/bots/{}/audio/{}/{seq}-{}",
             bot.meeting_id,
             bot.id,
-            hex::encode(track)
+            hex::encode(track),
+            id.simple()
         ))?;
         let samples = i64::try_from(pcm.len() / 2).unwrap_or(i64::MAX);
         let body = futures::stream::once(async move { Ok::<_, std::io::Error>(pcm) });

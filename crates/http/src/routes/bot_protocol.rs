@@ -5,8 +5,9 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use meetvault_core::bots::BotSession;
@@ -37,27 +38,35 @@ pub fn routes() -> Router<AppState> {
         .route("/internal/v1/bots/{id}/commands", get(commands))
 }
 
-/// The bot, if the request carries its token.
-async fn session(app: &AppState, id: &str, headers: &HeaderMap) -> Result<BotSession, ApiError> {
-    let id: BotId = id.parse().map_err(|_| ApiError::Unauthenticated)?;
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::Unauthenticated)?;
-    Ok(app
-        .core
-        .bot_runtime()
-        .authenticate(id, bearer.trim())
-        .await?)
+/// The bot the request's token belongs to: checked before any body is read.
+struct BotAuth(BotSession);
+
+impl FromRequestParts<AppState> for BotAuth {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let Path(id) = Path::<String>::from_request_parts(parts, app)
+            .await
+            .map_err(|_| ApiError::Unauthenticated)?;
+        let id: BotId = id.parse().map_err(|_| ApiError::Unauthenticated)?;
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(Self(
+            app.core
+                .bot_runtime()
+                .authenticate(id, bearer.trim())
+                .await?,
+        ))
+    }
 }
 
 async fn spec(
     State(app): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    BotAuth(s): BotAuth,
 ) -> Result<impl IntoResponse, ApiError> {
-    let s = session(&app, &id, &headers).await?;
     Ok(ApiJson(BotSpec::from(
         app.core.bot_runtime().spec(&s).await?,
     )))
@@ -65,11 +74,9 @@ async fn spec(
 
 async fn transition(
     State(app): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    BotAuth(s): BotAuth,
     ApiJson(body): ApiJson<ReportedTransition>,
 ) -> Result<StatusCode, ApiError> {
-    let s = session(&app, &id, &headers).await?;
     app.core
         .bot_runtime()
         .transition(&s, &body.state, body.sub_code.as_deref())
@@ -79,21 +86,17 @@ async fn transition(
 
 async fn heartbeat(
     State(app): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    BotAuth(s): BotAuth,
 ) -> Result<StatusCode, ApiError> {
-    let s = session(&app, &id, &headers).await?;
     app.core.bot_runtime().heartbeat(&s).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn event(
     State(app): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    BotAuth(s): BotAuth,
     ApiJson(body): ApiJson<ReportedEvent>,
 ) -> Result<StatusCode, ApiError> {
-    let s = session(&app, &id, &headers).await?;
     app.core.bot_runtime().event(&s, &body.into()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -108,12 +111,10 @@ struct AudioQuery {
 
 async fn audio(
     State(app): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    BotAuth(s): BotAuth,
     Query(q): Query<AudioQuery>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let s = session(&app, &id, &headers).await?;
     let fresh = app
         .core
         .bot_runtime()
@@ -128,10 +129,8 @@ async fn audio(
 
 async fn commands(
     State(app): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    BotAuth(s): BotAuth,
 ) -> Result<impl IntoResponse, ApiError> {
-    let s = session(&app, &id, &headers).await?;
     Ok(ApiJson(Commands::from(
         app.core.bot_runtime().commands(&s).await?,
     )))

@@ -6,6 +6,7 @@
 mod accounts;
 mod audit;
 mod blobs;
+mod bots;
 mod canary;
 mod cli;
 mod cli_transcribe;
