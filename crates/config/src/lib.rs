@@ -257,7 +257,7 @@ impl Config {
             _ => {}
         }
         media::validate(&self.recordings, &self.transcription, &self.jobs)?;
-        bot::validate(&self.bot, self.server.request_timeout_secs)?;
+        bot::validate(&self.bot)?;
         for (i, contact) in self.security_txt.contact.iter().enumerate() {
             let ok = Url::parse(contact)
                 .map(|u| matches!(u.scheme(), "mailto" | "https" | "tel"))

@@ -400,7 +400,7 @@ impl Core {
             let Ok(t) = Transition::new(from, to, sub_code.map(SubCode::known)) else {
                 return Ok(Some(from));
             };
-            if self.record_bot_transition(&row, &t, actor.clone()).await? {
+            if self.record_bot_transition(&row, &t, actor).await? {
                 return Ok(Some(to));
             }
         }

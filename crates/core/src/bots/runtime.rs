@@ -302,7 +302,7 @@ impl BotRuntime<'_> {
                 "seq and start_ms must not be negative",
             ));
         }
-        if pcm.is_empty() || pcm.len() % 2 != 0 {
+        if pcm.is_empty() || !pcm.len().is_multiple_of(2) {
             return Err(CoreError::invalid(
                 "body",
                 "must be 16-bit little-endian PCM (an even, non-zero number of bytes)",
@@ -319,7 +319,14 @@ impl BotRuntime<'_> {
 
     /// The bot's pending commands; waits up to `bot.command_wait_secs` for one.
     pub async fn commands(self, s: &BotSession) -> Result<Vec<BotCommand>, CoreError> {
-        let wait = Duration::from_secs(self.core.config().bot.command_wait_secs);
+        let config = self.core.config();
+        // Answered before the request timeout cuts the long-poll off.
+        let wait = Duration::from_secs(
+            config
+                .bot
+                .command_wait_secs
+                .min(config.server.request_timeout_secs.saturating_sub(1)),
+        );
         let deadline = tokio::time::Instant::now() + wait;
         let mut woken = self.core.inner.bots.subscribe(s.bot.id);
         loop {
