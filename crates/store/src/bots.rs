@@ -268,15 +268,6 @@ impl Database {
         })
     }
 
-    /// Hands a bot whose launch failed back to the waiting line.
-    pub async fn unlaunch_bot(&self, bot_id: Uuid) -> Result<(), StoreError> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE bots SET token_hash = NULL, launched_at = NULL WHERE id = $1 AND state = 'scheduled'")
-                .bind(bot_id).execute(pool).await?;
-            Ok(())
-        })
-    }
-
     pub async fn bot_heartbeat(&self, bot_id: Uuid, at: i64) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query("UPDATE bots SET heartbeat_at = $1 WHERE id = $2")
@@ -381,24 +372,20 @@ impl Database {
         })
     }
 
-    /// A bot's undelivered commands, oldest first, marked delivered as they are handed out.
+    /// A bot's undelivered commands, oldest first, marked delivered as they are handed out
+    /// (one statement: no read-then-write upgrade for two long-polls to trip over).
     pub async fn take_bot_commands(
         &self,
         bot_id: Uuid,
         now: i64,
     ) -> Result<Vec<BotCommandRow>, StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let rows = sqlx::query_as::<_, BotCommandRow>(
-                "SELECT id, org_id, bot_id, kind, body, created_at, delivered_at FROM bot_commands \
-                 WHERE bot_id = $1 AND delivered_at IS NULL ORDER BY created_at, id",
+            let mut rows = sqlx::query_as::<_, BotCommandRow>(
+                "UPDATE bot_commands SET delivered_at = $1 WHERE bot_id = $2 AND delivered_at IS NULL \
+                 RETURNING id, org_id, bot_id, kind, body, created_at, delivered_at",
             )
-            .bind(bot_id).fetch_all(&mut *tx).await?;
-            for r in &rows {
-                sqlx::query("UPDATE bot_commands SET delivered_at = $1 WHERE id = $2")
-                    .bind(now).bind(r.id).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
+            .bind(now).bind(bot_id).fetch_all(pool).await?;
+            rows.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
             Ok(rows)
         })
     }

@@ -733,6 +733,11 @@ impl Meetings<'_> {
             // The blob is unreadable already (its key is gone); a failed delete is retried.
             self.core.delete_blob(&BlobKey::parse(&r.blob_key)?).await;
         }
+        // A bot's captured audio chunks (their rows went with the meeting's bot).
+        let chunks = format!("orgs/{org}/meetings/{}/bots", row.id);
+        for m in self.core.blobs().list(&chunks).await? {
+            self.core.delete_blob(&BlobKey::parse(&m.key)?).await;
+        }
         let mut event = Event::by(scope, AuditAction::MeetingDelete).resource(row.id);
         event.reason = Some(if destroyed > 0 {
             "keys_destroyed"

@@ -162,12 +162,9 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
     let app = app_with_bots(dir.path(), "hold", |_| {}).await;
     let owner = app.register("protocol@example.com", "Protocol").await;
     let cred = Cred::Session(owner.clone());
-    let bot = send_bot(
-        &app,
-        &cred,
-        bot_body("https://meet.google.com/pro-toco-lxx"),
-    )
-    .await;
+    let mut body = bot_body("https://meet.google.com/pro-toco-lxx");
+    body["metadata"] = json!({"crm_id": "canary-meta-7f3a"});
+    let bot = send_bot(&app, &cred, body).await;
     let id = bot["id"].as_str().unwrap().to_owned();
     let meeting = bot["meeting_id"].as_str().unwrap().to_owned();
     let token = token_of(dir.path(), &id).await;
@@ -444,6 +441,54 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
     let wav = r.bytes().await.unwrap();
     assert_eq!(&wav[..4], b"RIFF");
     assert_eq!(&wav[44..], [a, b].concat().as_slice());
+
+    // Nothing of its content is at rest in clear: not in the database (file or dump), not in
+    // any blob.
+    let db = app
+        .config
+        .database
+        .url
+        .as_ref()
+        .unwrap()
+        .expose()
+        .to_owned();
+    let root = app.config.data_dir.parent().unwrap();
+    let mut storage = crate::canary::storage_bytes(root, &db, None).await;
+    for m in app.blobs().list("").await.unwrap() {
+        let key = meetvault_store::BlobKey::parse(&m.key).unwrap();
+        let bytes = app.blobs().get_range(&key, 0..m.size).await.unwrap();
+        storage.push((m.key.clone(), bytes.to_vec()));
+    }
+    for marker in [
+        "Alice Example",
+        "pro-toco-lxx",
+        "Hello from the API",
+        "canary-meta-7f3a",
+    ] {
+        for (name, bytes) in &storage {
+            assert!(
+                !crate::canary::contains(bytes, marker),
+                "`{marker}` is in clear in {name}"
+            );
+        }
+    }
+
+    // Deleting the bot's meeting takes its bot and its audio chunks with it.
+    let r = app
+        .send(
+            &cred,
+            Method::DELETE,
+            &format!("/api/v1/meetings/{meeting}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app
+        .send(&cred, Method::GET, &format!("/api/v1/bots/{id}"), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let left = app.blobs().list("").await.unwrap();
+    assert!(!left.iter().any(|m| m.key.contains("/bots/")), "{left:?}");
     let _ = report(&app, &other_token, &other_id, "joining").await;
     let _ = app
         .send(
