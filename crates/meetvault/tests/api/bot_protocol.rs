@@ -595,3 +595,52 @@ async fn a_scheduled_bot_launches_at_join_at_and_bots_beyond_the_maximum_wait_th
         .await;
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_bot_past_its_maximum_duration_is_told_to_leave() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with_bots(dir.path(), "hold", |_| {}).await;
+    let owner = app.register("max-duration@example.com", "Max").await;
+    let cred = Cred::Session(owner);
+    let mut body = bot_body("https://meet.google.com/max-dura-tio");
+    body["automatic_leave"] = json!({"max_duration_secs": 1});
+    let bot = send_bot(&app, &cred, body).await;
+    let id = bot["id"].as_str().unwrap().to_owned();
+    let token = token_of(dir.path(), &id).await;
+    for state in ["joining", "joined", "recording"] {
+        assert_eq!(
+            report(&app, &token, &id, state).await,
+            StatusCode::NO_CONTENT
+        );
+    }
+    let r = internal(
+        &app,
+        Some(&token),
+        Method::GET,
+        &format!("/internal/v1/bots/{id}/commands"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"commands": [{"type": "leave", "sub_code": "max_duration"}]})
+    );
+    assert_eq!(
+        report(&app, &token, &id, "leaving").await,
+        StatusCode::NO_CONTENT
+    );
+    let r = internal(
+        &app,
+        Some(&token),
+        Method::POST,
+        &format!("/internal/v1/bots/{id}/transitions"),
+        Some(json!({"state": "ended", "sub_code": "max_duration"})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let v = get_bot(&app, &cred, &id).await;
+    assert_eq!(
+        (v["state"].as_str(), v["sub_code"].as_str()),
+        (Some("ended"), Some("max_duration"))
+    );
+}
