@@ -385,7 +385,7 @@ impl Database {
                  RETURNING id, org_id, bot_id, kind, body, created_at, delivered_at",
             )
             .bind(now).bind(bot_id).fetch_all(pool).await?;
-            rows.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+            rows.sort_by_key(|r| (r.created_at, r.id));
             Ok(rows)
         })
     }
