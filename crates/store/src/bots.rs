@@ -83,6 +83,18 @@ pub struct BotCommandRow {
     pub delivered_at: Option<i64>,
 }
 
+/// A chat message (its text sealed) or an active-speaker change the bot saw.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BotEventRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub bot_id: Uuid,
+    pub kind: String,
+    pub participant_id: String,
+    pub body: Option<Vec<u8>>,
+    pub at: i64,
+}
+
 /// A state change to write: the bot must still be in `from` (compare-and-set).
 #[derive(Debug, Clone)]
 pub struct StateChange<'a> {
@@ -388,5 +400,31 @@ impl Database {
             rows.sort_by_key(|r| (r.created_at, r.id));
             Ok(rows)
         })
+    }
+
+    pub async fn insert_bot_event(&self, row: &BotEventRow) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO bot_events (id, org_id, bot_id, kind, participant_id, body, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(row.id).bind(row.org_id).bind(row.bot_id).bind(&row.kind)
+            .bind(&row.participant_id).bind(&row.body).bind(row.at)
+            .execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    /// A bot's events of one kind, in order.
+    pub async fn bot_events(
+        &self,
+        org_id: Uuid,
+        bot_id: Uuid,
+        kind: &str,
+    ) -> Result<Vec<BotEventRow>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, BotEventRow>(
+            "SELECT id, org_id, bot_id, kind, participant_id, body, at FROM bot_events \
+             WHERE org_id = $1 AND bot_id = $2 AND kind = $3 ORDER BY at, id"
+        ).bind(org_id).bind(bot_id).bind(kind).fetch_all(pool).await?))
     }
 }

@@ -132,6 +132,14 @@ pub struct ParticipantSeen {
     pub left_at: Option<DateTime<Utc>>,
 }
 
+/// A chat message the bot saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatSeen {
+    pub participant_id: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
 /// A bot, with its content (which only readers of its meeting see).
 #[derive(Debug, Clone)]
 pub struct BotView {
@@ -142,6 +150,7 @@ pub struct BotView {
     pub options: BotOptions,
     pub transitions: Vec<TransitionView>,
     pub participants: Vec<ParticipantSeen>,
+    pub chat: Vec<ChatSeen>,
 }
 
 /// One row of a bot list: no content.
@@ -594,6 +603,17 @@ impl Bots<'_> {
                 left_at: p.left_at.map(ms_time),
             });
         }
+        let mut chat = Vec::new();
+        for e in core.db().bot_events(org, row.id, "chat_message").await? {
+            chat.push(ChatSeen {
+                text: match &e.body {
+                    Some(ct) => keys.text(org, "bot_events", e.id, "body", ct)?,
+                    None => String::new(),
+                },
+                participant_id: e.participant_id,
+                at: ms_time(e.at),
+            });
+        }
         let transitions = core
             .db()
             .bot_transitions(org, row.id)
@@ -616,6 +636,7 @@ impl Bots<'_> {
             options: serde_json::from_str(&row.options).unwrap_or_default(),
             transitions,
             participants,
+            chat,
         })
     }
 

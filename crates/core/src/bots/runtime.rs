@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use meetvault_auth::token::{self, Token};
 use meetvault_crypto::envelope;
-use meetvault_store::bots::{BotParticipantRow, BotRow};
+use meetvault_store::bots::{BotEventRow, BotParticipantRow, BotRow};
 use uuid::Uuid;
 
 use super::{
@@ -59,7 +59,7 @@ pub enum BotEvent {
         track: String,
         participant_id: String,
     },
-    /// Chat and active-speaker events are checked but not stored yet.
+    /// A chat message (stored sealed) and an active-speaker change.
     ChatMessage {
         sender_id: String,
         text: String,
@@ -243,11 +243,26 @@ impl BotRuntime<'_> {
             BotEvent::ChatMessage { sender_id, text } => {
                 check_key("sender_id", sender_id)?;
                 check_text("text", text, 10_000)?;
-                return Ok(());
+                let id = Uuid::new_v4();
+                let (kref, key) = self
+                    .core
+                    .meeting_write_key(b.org_id, b.meeting_id, b.owner_id)
+                    .await?;
+                let body = envelope::encrypt(
+                    &key,
+                    kref,
+                    &bind(b.org_id, "bot_events", id, "body"),
+                    text.as_bytes(),
+                );
+                return self
+                    .record_event(b, id, "chat_message", sender_id, Some(body))
+                    .await;
             }
             BotEvent::ActiveSpeaker { participant_id } => {
                 check_key("participant_id", participant_id)?;
-                return Ok(());
+                return self
+                    .record_event(b, Uuid::new_v4(), "active_speaker", participant_id, None)
+                    .await;
             }
         }
         // A row made under one id keeps it: the name's binding names the first row's id.
@@ -283,6 +298,29 @@ impl BotRuntime<'_> {
             row.id = existing.id;
         }
         self.core.db().upsert_bot_participant(&row).await?;
+        Ok(())
+    }
+
+    async fn record_event(
+        self,
+        b: &BotRow,
+        id: Uuid,
+        kind: &str,
+        participant_id: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(), CoreError> {
+        self.core
+            .db()
+            .insert_bot_event(&BotEventRow {
+                id,
+                org_id: b.org_id,
+                bot_id: b.id,
+                kind: kind.to_owned(),
+                participant_id: participant_id.to_owned(),
+                body,
+                at: meetvault_jobs::now_ms(),
+            })
+            .await?;
         Ok(())
     }
 

@@ -205,6 +205,15 @@ pub struct BotParticipant {
     pub left_at: Option<DateTime<Utc>>,
 }
 
+/// A chat message the bot saw.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BotChatMessage {
+    /// The sender (the platform's id for them).
+    pub participant_id: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
 /// A bot in a list (no content).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BotSummary {
@@ -257,6 +266,8 @@ pub struct Bot {
     pub automatic_leave: AutomaticLeave,
     pub transitions: Vec<BotTransition>,
     pub participants: Vec<BotParticipant>,
+    /// The meeting's chat as the bot saw it.
+    pub chat: Vec<BotChatMessage>,
 }
 
 impl From<core::BotView> for Bot {
@@ -297,6 +308,15 @@ impl From<core::BotView> for Bot {
                     track: p.track,
                     joined_at: p.joined_at,
                     left_at: p.left_at,
+                })
+                .collect(),
+            chat: v
+                .chat
+                .into_iter()
+                .map(|c| BotChatMessage {
+                    participant_id: c.participant_id,
+                    text: c.text,
+                    at: c.at,
                 })
                 .collect(),
         }

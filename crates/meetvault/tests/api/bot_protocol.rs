@@ -265,7 +265,7 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
         json!({"type": "participant_joined", "participant_id": "p1", "name": "Alice Example"}),
         json!({"type": "track_mapped", "track": "t1", "participant_id": "p1"}),
         json!({"type": "active_speaker", "participant_id": "p1"}),
-        json!({"type": "chat_message", "sender_id": "p1", "text": "hello"}),
+        json!({"type": "chat_message", "sender_id": "p1", "text": "canary-chat-91be"}),
     ] {
         let r = internal(
             &app,
@@ -330,6 +330,8 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
     assert_eq!(v["state"], "recording");
     assert_eq!(v["participants"][0]["name"], "Alice Example");
     assert_eq!(v["participants"][0]["track"], "t1");
+    assert_eq!(v["chat"][0]["text"], "canary-chat-91be");
+    assert_eq!(v["chat"][0]["participant_id"], "p1");
 
     // Chat and leave reach the bot through its long-poll.
     let r = app
@@ -464,6 +466,7 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
         "pro-toco-lxx",
         "Hello from the API",
         "canary-meta-7f3a",
+        "canary-chat-91be",
     ] {
         for (name, bytes) in &storage {
             assert!(

@@ -79,3 +79,16 @@ CREATE TABLE bot_commands (
     delivered_at BIGINT
 );
 CREATE INDEX bot_commands_pending ON bot_commands (bot_id, delivered_at, created_at);
+
+-- What the bot saw besides participants: chat messages (the text sealed) and active-speaker
+-- changes, with the server's time of receipt.
+CREATE TABLE bot_events (
+    id             UUID PRIMARY KEY,
+    org_id         UUID NOT NULL,
+    bot_id         UUID NOT NULL REFERENCES bots (id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL CHECK (kind IN ('chat_message', 'active_speaker')),
+    participant_id TEXT NOT NULL,
+    body           BYTEA,
+    at             BIGINT NOT NULL
+);
+CREATE INDEX bot_events_bot ON bot_events (bot_id, at);
