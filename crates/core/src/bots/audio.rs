@@ -168,9 +168,16 @@ impl Core {
                 labels.insert(track.clone(), name);
             }
         }
-        for (track, pcm) in tracks {
-            let speaker = labels.get(&track).cloned().unwrap_or(track);
-            self.store_bot_recording(bot, &speaker, &pcm).await?;
+        let options: super::BotOptions = serde_json::from_str(&bot.options).unwrap_or_default();
+        if options.recording.mixed {
+            self.store_bot_recording(bot, "mixed", &mix(tracks.values()))
+                .await?;
+        }
+        if options.recording.per_speaker {
+            for (track, pcm) in tracks {
+                let speaker = labels.get(&track).cloned().unwrap_or(track);
+                self.store_bot_recording(bot, &speaker, &pcm).await?;
+            }
         }
         Ok(())
     }
@@ -244,6 +251,26 @@ impl Core {
         }
         Ok(())
     }
+}
+
+/// The tracks summed sample by sample (they share the meeting's time origin), saturating.
+fn mix<'a>(tracks: impl Iterator<Item = &'a Vec<u8>>) -> Vec<u8> {
+    let mut sum: Vec<i32> = Vec::new();
+    for pcm in tracks {
+        if sum.len() < pcm.len() / 2 {
+            sum.resize(pcm.len() / 2, 0);
+        }
+        for (acc, s) in sum.iter_mut().zip(pcm.chunks_exact(2)) {
+            *acc += i32::from(i16::from_le_bytes([s[0], s[1]]));
+        }
+    }
+    sum.into_iter()
+        .flat_map(|v| {
+            i16::try_from(v.clamp(i32::from(i16::MIN), i32::from(i16::MAX)))
+                .unwrap_or_default()
+                .to_le_bytes()
+        })
+        .collect()
 }
 
 /// A canonical 44-byte-header WAV of 16 kHz mono 16-bit PCM.

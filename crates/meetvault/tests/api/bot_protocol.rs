@@ -510,12 +510,9 @@ async fn a_bot_without_heartbeats_ends_browser_crashed_and_its_audio_is_still_pr
     let app = app_with_bots(dir.path(), "silent", |c| c.bot.heartbeat_timeout_secs = 2).await;
     let owner = app.register("silent@example.com", "Silent").await;
     let cred = Cred::Session(owner);
-    let bot = send_bot(
-        &app,
-        &cred,
-        bot_body("https://meet.google.com/sil-entb-otx"),
-    )
-    .await;
+    let mut body = bot_body("https://meet.google.com/sil-entb-otx");
+    body["recording"] = json!({"per_speaker": true, "mixed": true});
+    let bot = send_bot(&app, &cred, body).await;
     let id = bot["id"].as_str().unwrap();
     let v = wait_bot(&app, &cred, id, |v| v["state"] == "fatal_error").await;
     assert_eq!(v["sub_code"], "browser_crashed");
@@ -530,9 +527,15 @@ async fn a_bot_without_heartbeats_ends_browser_crashed_and_its_audio_is_still_pr
         .map(|t| t["to"].as_str().unwrap())
         .collect();
     assert_eq!(timeline, ["scheduled", "joining", "joined", "fatal_error"]);
-    let list = recordings(&app, &cred, bot["meeting_id"].as_str().unwrap(), 1).await;
-    assert_eq!(list[0]["speaker"], "t1");
-    assert_eq!(list[0]["duration_ms"], 1000);
+    // Per speaker and mixed, as asked.
+    let list = recordings(&app, &cred, bot["meeting_id"].as_str().unwrap(), 2).await;
+    let mut speakers: Vec<&str> = list
+        .iter()
+        .map(|r| r["speaker"].as_str().unwrap())
+        .collect();
+    speakers.sort_unstable();
+    assert_eq!(speakers, ["mixed", "t1"]);
+    assert!(list.iter().all(|r| r["duration_ms"] == 1000), "{list:?}");
 }
 
 #[tokio::test]
