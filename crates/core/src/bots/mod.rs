@@ -43,6 +43,10 @@ pub use url::check_meeting_url;
 /// The consent message a bot posts when none was given.
 pub const DEFAULT_CONSENT: &str = "This meeting is being recorded and transcribed by a \
 meetvault bot. Type /optout in the chat to be excluded from the recording.";
+/// How long a bot that reported its own end may take to clean up (its browser profile) before
+/// its process group is killed.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// The phrase a participant types to be excluded.
 pub const DEFAULT_OPT_OUT: &str = "/optout";
 
@@ -334,12 +338,14 @@ impl Core {
 
     /// Writes one transition of a bot (compare-and-set on its state), its outbox event and its
     /// audit entry; false if the bot had moved on meanwhile. A terminal state revokes its
-    /// token, stops its process and processes what it captured.
+    /// token, stops its process (at once when the server ended it; after a grace period for
+    /// cleaning up when the bot reported it itself) and processes what it captured.
     pub(crate) async fn record_bot_transition(
         &self,
         bot: &BotRow,
         t: &Transition,
         actor: Actor,
+        reported_by_bot: bool,
     ) -> Result<bool, CoreError> {
         let at = meetvault_jobs::now_ms();
         let event = outbox_event(
@@ -380,7 +386,16 @@ impl Core {
         entry.reason = Some(t.to().as_str());
         self.audit(entry).await?;
         if t.to().is_terminal() {
-            self.inner.bots.launcher().stop(bot.id.into());
+            if reported_by_bot {
+                let core = self.clone();
+                let id = BotId::from(bot.id);
+                tokio::spawn(async move {
+                    tokio::time::sleep(STOP_GRACE).await;
+                    core.inner.bots.launcher().stop(id);
+                });
+            } else {
+                self.inner.bots.launcher().stop(bot.id.into());
+            }
             let core = self.clone();
             let bot = bot.clone();
             tokio::spawn(async move {
@@ -409,7 +424,7 @@ impl Core {
             let Ok(t) = Transition::new(from, to, sub_code.map(SubCode::known)) else {
                 return Ok(Some(from));
             };
-            if self.record_bot_transition(&row, &t, actor).await? {
+            if self.record_bot_transition(&row, &t, actor, false).await? {
                 return Ok(Some(to));
             }
         }

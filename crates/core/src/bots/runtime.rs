@@ -175,7 +175,7 @@ impl BotRuntime<'_> {
             Transition::new(from, to, sub_code).map_err(|e| CoreError::Conflict(e.to_string()))?;
         if !self
             .core
-            .record_bot_transition(&row, &t, Actor::System)
+            .record_bot_transition(&row, &t, Actor::System, true)
             .await?
         {
             return Err(CoreError::Conflict(
