@@ -30,6 +30,9 @@ command -v espeak-ng >/dev/null || apt_missing+=(espeak-ng)
 command -v chromium >/dev/null || apt_missing+=(chromium)
 command -v socat >/dev/null || apt_missing+=(socat)
 command -v ip >/dev/null || apt_missing+=(iproute2)
+# The bot tests: a stand-in bot process speaks the internal protocol with curl; pgrep checks
+# that a stopped bot's process group is gone.
+command -v pgrep >/dev/null || apt_missing+=(procps)
 for pkg in "$@"; do  # extra packages named by the caller (e.g. wrk for the benchmark)
   command -v "$pkg" >/dev/null || apt_missing+=("$pkg")
 done

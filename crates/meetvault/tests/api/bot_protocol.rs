@@ -21,6 +21,7 @@ fn fake_bot_program(dir: &Path) -> PathBuf {
 DIR='{dir}'
 ID="$4"; SERVER="$6"
 echo "$*" > "$DIR/$ID.args"
+echo $$ > "$DIR/$ID.pid"
 [ "$1 $2 $3 $5" = "bot run --bot-id --server" ] || exit 2
 date +%s%3N > "$DIR/$ID.launched"
 printf '%s' "$MEETVAULT_BOT_TOKEN" > "$DIR/$ID.token.tmp" && mv "$DIR/$ID.token.tmp" "$DIR/$ID.token"
@@ -55,10 +56,12 @@ async fn app_with_bots(
     mode: &str,
     adjust: impl FnOnce(&mut meetvault_config::Config),
 ) -> TestApp {
-    assert!(
-        Path::new("/usr/bin/curl").exists(),
-        "curl is missing: run scripts/deps.sh"
-    );
+    for tool in ["/usr/bin/curl", "/usr/bin/pgrep"] {
+        assert!(
+            Path::new(tool).exists(),
+            "{tool} is missing: run scripts/deps.sh"
+        );
+    }
     std::fs::write(dir.join("mode"), mode).unwrap();
     let program = fake_bot_program(dir);
     TestApp::spawn_with(|c| {
@@ -590,6 +593,24 @@ async fn a_scheduled_bot_launches_at_join_at_and_bots_beyond_the_maximum_wait_th
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.unwrap()["sub_code"], "cancelled");
+    // Cancelled: its whole process group is gone.
+    let pid = std::fs::read_to_string(dir.path().join(format!("{first_id}.pid"))).unwrap();
+    let pid = pid.trim();
+    let start = Instant::now();
+    loop {
+        let group = std::process::Command::new("pgrep")
+            .args(["-g", pid])
+            .output()
+            .unwrap();
+        if !Path::new(&format!("/proc/{pid}")).exists() && group.stdout.is_empty() {
+            break;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "bot process group {pid} outlived its cancel"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     token_of(dir.path(), &second_id).await;
     let r = app
         .send(
