@@ -28,7 +28,8 @@ pub struct BotConfig {
     /// The URL bots reach this server at; unset: the address this instance listens on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_url: Option<Url>,
-    /// Bots running at once on this instance; more wait, `scheduled`, for a free place.
+    /// Bots running at once (launched and not ended, counted across the installation); more
+    /// wait, `scheduled`, for a free place.
     pub max_concurrent: u32,
     /// A bot that sends no heartbeat for this long is `fatal_error/browser_crashed`.
     pub heartbeat_timeout_secs: u64,

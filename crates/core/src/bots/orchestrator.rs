@@ -192,6 +192,12 @@ impl Core {
         if !self.inner.bots.enabled {
             return;
         }
+        if self.config().bot.server_url.is_none() && self.config().server.tls.is_some() {
+            tracing::warn!(
+                "bot.server_url is not set and the server listens with TLS: no bot is launched \
+                 until bot.server_url says how bots reach this server"
+            );
+        }
         let core = self.clone();
         tokio::spawn(async move {
             let every = Duration::from_millis(core.config().bot.poll_interval_ms.max(10));
