@@ -213,9 +213,10 @@ impl Core {
         meetvault_jobs::Workers::start(
             &self.inner.queue,
             owner,
-            vec![Arc::new(transcription::TranscribeHandler::new(
-                self.clone(),
-            ))],
+            vec![
+                Arc::new(transcription::TranscribeHandler::new(self.clone())),
+                Arc::new(bots::LaunchHandler { core: self.clone() }),
+            ],
         )
     }
 

@@ -35,6 +35,7 @@ use crate::meetings::TranscriptionSettings;
 use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
+pub(crate) use orchestrator::LaunchHandler;
 pub use orchestrator::{BotHub, LaunchRequest, Launcher, LocalProcessLauncher};
 pub use runtime::{BotCommand, BotEvent, BotRuntime, BotSession, BotSpec};
 pub use state::{BotState, IllegalTransition, SubCode, Transition};
@@ -590,6 +591,22 @@ impl Bots<'_> {
         }
         core.audit(Event::by(scope, AuditAction::BotCreate).resource(BotId::from(id)))
             .await?;
+        if let Some(at) = row.join_at
+            && at > now_ms
+        {
+            core.queue()
+                .enqueue_at(
+                    meetvault_jobs::NewJob {
+                        org_id: Some(org),
+                        kind: orchestrator::LAUNCH_JOB,
+                        payload: serde_json::json!({ "bot_id": BotId::from(id) }),
+                        resource_id: Some(meeting_id),
+                    },
+                    at,
+                )
+                .await
+                .map_err(crate::jobs_error)?;
+        }
         core.inner.bots.poke();
         self.view(scope, &row, &meeting).await
     }

@@ -24,6 +24,34 @@ use crate::access::Actor;
 use crate::ids::BotId;
 use crate::{Core, CoreError};
 
+/// The job kind that wakes the orchestrator at a scheduled bot's join time.
+pub(crate) const LAUNCH_JOB: &str = "bot.launch";
+
+/// A scheduled bot's durable wake-up: a job in the queue due at its `join_at` (it survives
+/// restarts like any job). Running it runs an orchestrator pass at once, which launches the bot
+/// if a place is free; the `bots` table stays the record of who is waiting.
+pub(crate) struct LaunchHandler {
+    pub(crate) core: Core,
+}
+
+#[async_trait::async_trait]
+impl meetvault_jobs::Handler for LaunchHandler {
+    fn kind(&self) -> &'static str {
+        LAUNCH_JOB
+    }
+
+    async fn run(
+        &self,
+        _job: &meetvault_jobs::Job,
+        _ctx: &meetvault_jobs::JobContext,
+    ) -> Result<(), meetvault_jobs::JobError> {
+        self.core
+            .orchestrate()
+            .await
+            .map_err(|e| meetvault_jobs::JobError::Retryable(e.to_string()))
+    }
+}
+
 /// What a launcher needs to start one bot.
 #[derive(Debug)]
 pub struct LaunchRequest {
@@ -131,6 +159,7 @@ pub struct BotHub {
     commands: Mutex<HashMap<Uuid, broadcast::Sender<()>>>,
     poke: Notify,
     local_server: OnceLock<String>,
+    pass: tokio::sync::Mutex<()>,
 }
 
 impl BotHub {
@@ -153,6 +182,7 @@ impl BotHub {
             commands: Mutex::new(HashMap::new()),
             poke: Notify::new(),
             local_server: OnceLock::new(),
+            pass: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -212,6 +242,11 @@ impl Core {
 
     /// One pass: end silent and dead bots, enforce maximum durations, launch due bots.
     async fn orchestrate(&self) -> Result<(), CoreError> {
+        if !self.inner.bots.enabled {
+            return Ok(());
+        }
+        // One pass at a time on this instance (the loop and a launch job may both call).
+        let _pass = self.inner.bots.pass.lock().await;
         let cfg = &self.config().bot;
         let now = meetvault_jobs::now_ms();
         let timeout_ms =

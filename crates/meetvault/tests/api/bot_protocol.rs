@@ -544,7 +544,13 @@ async fn a_bot_without_heartbeats_ends_browser_crashed_and_its_audio_is_still_pr
 #[tokio::test]
 async fn a_scheduled_bot_launches_at_join_at_and_bots_beyond_the_maximum_wait_their_turn() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app_with_bots(dir.path(), "hold", |c| c.bot.max_concurrent = 1).await;
+    // The orchestrator's own poll is too slow to matter here: the bot's durable launch job,
+    // due at join_at, is what wakes it then (creating and ending bots wake it too).
+    let app = app_with_bots(dir.path(), "hold", |c| {
+        c.bot.max_concurrent = 1;
+        c.bot.poll_interval_ms = 120_000;
+    })
+    .await;
     let owner = app.register("queue@example.com", "Queue").await;
     let cred = Cred::Session(owner);
     let join_at = chrono::Utc::now() + chrono::Duration::seconds(3);
