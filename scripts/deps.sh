@@ -33,6 +33,9 @@ command -v ip >/dev/null || apt_missing+=(iproute2)
 # The bot's browser: setpriv (parent-death signal) and nsenter (its tests' shared namespace).
 command -v setpriv >/dev/null || apt_missing+=(util-linux)
 command -v nsenter >/dev/null || apt_missing+=(util-linux)
+# The bot tests: a stand-in bot process speaks the internal protocol with curl; pgrep checks
+# that a stopped bot's process group is gone.
+command -v pgrep >/dev/null || apt_missing+=(procps)
 for pkg in "$@"; do  # extra packages named by the caller (e.g. wrk for the benchmark)
   command -v "$pkg" >/dev/null || apt_missing+=("$pkg")
 done

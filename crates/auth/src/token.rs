@@ -37,6 +37,8 @@ pub const API_KEY: TokenPrefix = TokenPrefix("mvk");
 pub const SUPPORT_KEY: TokenPrefix = TokenPrefix("mvs");
 /// Invitation links.
 pub const INVITATION: TokenPrefix = TokenPrefix("mvi");
+/// A meeting bot's own token (the internal bot protocol), valid for one bot until it ends.
+pub const BOT_TOKEN: TokenPrefix = TokenPrefix("mvb");
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
@@ -187,7 +189,7 @@ mod tests {
 
     #[test]
     fn generated_tokens_round_trip() {
-        for prefix in [API_KEY, SUPPORT_KEY, INVITATION] {
+        for prefix in [API_KEY, SUPPORT_KEY, INVITATION, BOT_TOKEN] {
             let token = Token::generate(prefix);
             let text = token.expose();
             assert_eq!(text.len(), prefix.as_str().len() + 1 + 38);

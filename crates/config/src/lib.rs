@@ -2,6 +2,7 @@
 //! (defaults < `meetvault.toml` < `MEETVAULT_*` environment < flags).
 //! Pure data and validation: no I/O beyond reading the config file and `_FILE` secrets.
 
+mod bot;
 mod load;
 mod media;
 mod secret;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub use bot::{BotConfig, BotLauncher};
 pub use load::{ConfigError, ConfigSource, ENV_PREFIX, Overrides, load};
 pub use media::{
     ComputeType, EventsConfig, JobsConfig, LocalModel, OutboundConfig, RecordingsConfig,
@@ -43,6 +45,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub outbound: OutboundConfig,
     pub events: EventsConfig,
+    pub bot: BotConfig,
 }
 
 impl Default for Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             outbound: OutboundConfig::default(),
             events: EventsConfig::default(),
+            bot: BotConfig::default(),
         }
     }
 }
@@ -253,6 +257,7 @@ impl Config {
             _ => {}
         }
         media::validate(&self.recordings, &self.transcription, &self.jobs)?;
+        bot::validate(&self.bot)?;
         for (i, contact) in self.security_txt.contact.iter().enumerate() {
             let ok = Url::parse(contact)
                 .map(|u| matches!(u.scheme(), "mailto" | "https" | "tel"))

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::access::Scope;
 use crate::access::proof::MeetingsRead;
-use crate::ids::{JobId, MeetingId, RecordingId, WorkspaceId};
+use crate::ids::{BotId, JobId, MeetingId, RecordingId, WorkspaceId};
 use crate::vault::{MeetingKeys, bind};
 use crate::{Core, CoreError};
 
@@ -47,6 +47,20 @@ pub enum DomainEvent {
     SegmentProduced(SegmentTiming, SegmentWords),
     /// A track's transcript was stored; `GET /transcript` has it.
     TranscriptReady(TranscriptReady),
+    /// A bot moved in its state machine (or was created, `from` none).
+    BotStateChanged(BotStateChanged),
+}
+
+/// A bot's transition, on its meeting's stream: states and codes only, never content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotStateChanged {
+    pub bot_id: BotId,
+    pub meeting_id: MeetingId,
+    pub from: Option<String>,
+    pub state: String,
+    pub sub_code: Option<String>,
+    /// Unix milliseconds.
+    pub at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,6 +124,7 @@ impl DomainEvent {
             Self::JobStateChanged(_) => outbox::JOB_STATE_CHANGED,
             Self::SegmentProduced(..) => "segment.produced",
             Self::TranscriptReady(_) => "transcript.ready",
+            Self::BotStateChanged(_) => "bot.state_changed",
         }
     }
 
@@ -122,6 +137,7 @@ impl DomainEvent {
             Self::JobStateChanged(j) => j.meeting_id,
             Self::SegmentProduced(t, _) => Some(t.meeting_id),
             Self::TranscriptReady(t) => Some(t.meeting_id),
+            Self::BotStateChanged(b) => Some(b.meeting_id),
         }
     }
 
@@ -144,6 +160,7 @@ impl DomainEvent {
                 return Ok((serde_json::to_string(t)?, Some(serde_json::to_vec(w)?)));
             }
             Self::TranscriptReady(t) => serde_json::to_string(t)?,
+            Self::BotStateChanged(b) => serde_json::to_string(b)?,
         };
         Ok((data, None))
     }
@@ -197,6 +214,7 @@ impl DomainEvent {
                 )
             }
             "transcript.ready" => Self::TranscriptReady(serde_json::from_str(data).map_err(bad)?),
+            "bot.state_changed" => Self::BotStateChanged(serde_json::from_str(data).map_err(bad)?),
             other => {
                 return Err(CoreError::Integrity(format!(
                     "outbox event {} has unknown kind {other:?}",
@@ -281,6 +299,14 @@ pub enum MeetingEvent {
         recording_id: RecordingId,
         duration_ms: Option<i64>,
     },
+    /// The meeting's bot changed state.
+    Bot {
+        bot_id: BotId,
+        from: Option<String>,
+        state: String,
+        sub_code: Option<String>,
+        at: i64,
+    },
 }
 
 impl MeetingEvent {
@@ -310,6 +336,13 @@ impl MeetingEvent {
             DomainEvent::RecordingStored(r) => Self::RecordingStored {
                 recording_id: r.recording_id,
                 duration_ms: r.duration_ms,
+            },
+            DomainEvent::BotStateChanged(b) => Self::Bot {
+                bot_id: b.bot_id,
+                from: b.from,
+                state: b.state,
+                sub_code: b.sub_code,
+                at: b.at,
             },
             DomainEvent::MeetingCreated(_) | DomainEvent::MeetingDeleted { .. } => return None,
         })

@@ -88,6 +88,7 @@ typed_id!(InvitationId, "inv", "invitation");
 typed_id!(MeetingId, "mtg", "meeting");
 typed_id!(RecordingId, "rec", "recording");
 typed_id!(JobId, "job", "job");
+typed_id!(BotId, "bot", "bot");
 
 #[cfg(test)]
 mod tests {

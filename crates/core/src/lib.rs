@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod bots;
 pub mod endpoint;
 mod error;
 pub mod events;
@@ -54,6 +55,7 @@ struct Inner {
     events: events::EventHub,
     engine: transcription::LocalEngine,
     outbound: meetvault_outbound::Policy,
+    bots: bots::BotHub,
 }
 
 impl Core {
@@ -111,6 +113,7 @@ impl Core {
         let refusals = RefusalLog::new(std::time::Duration::from_secs(
             config.audit.refusal_window_secs,
         ));
+        let bots = bots::BotHub::new(&config);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -127,6 +130,7 @@ impl Core {
                 events: events::EventHub::default(),
                 engine,
                 outbound,
+                bots,
             }),
         })
     }
@@ -200,18 +204,20 @@ impl Core {
         &self.inner.engine
     }
 
-    /// Starts this instance's job workers (transcription), the sweep of stale temporary
+    /// Starts this instance's job workers (transcription), the bot orchestrator, the sweep of stale temporary
     /// uploads, the retry of failed blob deletions and the outbox pruner; stop the workers with
     /// [`meetvault_jobs::Workers::shutdown`] before closing.
     pub fn start_workers(&self, owner: &str) -> meetvault_jobs::Workers {
         self.spawn_staging_sweeper();
         self.spawn_sweepers();
+        self.spawn_bot_orchestrator();
         meetvault_jobs::Workers::start(
             &self.inner.queue,
             owner,
-            vec![Arc::new(transcription::TranscribeHandler::new(
-                self.clone(),
-            ))],
+            vec![
+                Arc::new(transcription::TranscribeHandler::new(self.clone())),
+                Arc::new(bots::LaunchHandler { core: self.clone() }),
+            ],
         )
     }
 
@@ -257,6 +263,16 @@ impl Core {
     /// A meeting's transcript: import segments, read, export (`meetings/transcript.rs`).
     pub fn transcripts(&self) -> meetings::Transcripts<'_> {
         meetings::Transcripts { core: self }
+    }
+
+    /// Meeting bots: send, list, read, leave, chat, cancel (`bots/`).
+    pub fn bots(&self) -> bots::Bots<'_> {
+        bots::Bots { core: self }
+    }
+
+    /// The bot process's side of the internal bot protocol (`bots/runtime.rs`).
+    pub fn bot_runtime(&self) -> bots::BotRuntime<'_> {
+        bots::BotRuntime { core: self }
     }
 
     /// Meeting event streams: head, resumption, pages, wake-ups (`events.rs`).

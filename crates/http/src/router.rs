@@ -41,6 +41,7 @@ use crate::wire::document::Completion;
         (name = "org", description = "The organization, its members, workspaces and invitations"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "meetings", description = "Meetings, their recordings and transcripts, and their live events"),
+        (name = "bots", description = "Meeting bots: send one to a meeting, its state and timeline, make it leave"),
         (name = "jobs", description = "Background jobs (transcription)"),
         (name = "transcription", description = "The OpenAI-compatible transcription endpoint"),
         (name = "encryption", description = "The caller's encryption, zero-access mode, stored secrets and the org's KMS key"),
@@ -134,6 +135,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
             routes::encryption::delete_secret
         ))
         .routes(routes!(routes::encryption::set_org_kms))
+        .routes(routes!(routes::bots::create_bot, routes::bots::list_bots))
+        .routes(routes!(routes::bots::get_bot, routes::bots::delete_bot))
+        .routes(routes!(routes::bots::leave_bot))
+        .routes(routes!(routes::bots::bot_chat))
 }
 
 /// The OpenAPI document (also committed as `docs/openapi.json`; a test keeps them equal).
@@ -154,7 +159,8 @@ pub fn openapi_json() -> Result<String, serde_json::Error> {
 /// The whole application for `state`, with every layer in place.
 pub fn app(state: AppState) -> Result<Router, serde_json::Error> {
     let (router, _) = api_routes().split_for_parts();
-    finish(router, state)
+    // The internal bot protocol: bots only (their own token), not in the public document.
+    finish(router.merge(routes::bot_protocol::routes()), state)
 }
 
 /// Adds the fallback, the state and the middleware stack to a router of routes.

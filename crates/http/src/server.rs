@@ -72,6 +72,11 @@ impl Server {
         let local_addr = tcp
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
+        if tls_config.is_none() {
+            // Bots on this machine reach the plain listener (unless `bot.server_url` says
+            // otherwise); with TLS the operator names the URL.
+            core.bot_runtime().set_local_server(local_addr);
+        }
         let main = match tls_config {
             Some(tls) => MainListener::Tls(
                 TlsListener::new(tcp, tls).map_err(|source| ServerError::Bind { addr, source })?,

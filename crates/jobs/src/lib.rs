@@ -156,6 +156,12 @@ impl Queue {
     /// Adds a job (or returns the identical one still waiting) and wakes this instance's
     /// workers.
     pub async fn enqueue(&self, job: NewJob) -> Result<Uuid, QueueError> {
+        self.enqueue_at(job, now_ms()).await
+    }
+
+    /// Adds a job that no worker claims before `run_at` (Unix milliseconds; a scheduled bot's
+    /// join time, say), or returns the identical one still waiting.
+    pub async fn enqueue_at(&self, job: NewJob, run_at: i64) -> Result<Uuid, QueueError> {
         let now = now_ms();
         let row = JobRow {
             id: Uuid::new_v4(),
@@ -166,7 +172,7 @@ impl Queue {
             state: "queued".into(),
             attempts: 0,
             max_attempts: i32::try_from(self.settings.max_attempts).unwrap_or(i32::MAX),
-            run_at: now,
+            run_at: run_at.max(now),
             lease_owner: None,
             lease_until: None,
             progress: 0,

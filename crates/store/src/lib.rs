@@ -4,6 +4,7 @@
 
 mod audit;
 mod blob;
+pub mod bots;
 mod db;
 mod error;
 pub mod fs_perms;

@@ -60,6 +60,11 @@ pub(crate) const SQLITE: Embedded = &[
         "glossary",
         include_str!("../migrations/sqlite/0010_glossary.sql"),
     ),
+    (
+        11,
+        "bots",
+        include_str!("../migrations/sqlite/0011_bots.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -112,6 +117,11 @@ pub(crate) const POSTGRES: Embedded = &[
         10,
         "glossary",
         include_str!("../migrations/postgres/0010_glossary.sql"),
+    ),
+    (
+        11,
+        "bots",
+        include_str!("../migrations/postgres/0011_bots.sql"),
     ),
 ];
 

@@ -1,6 +1,6 @@
 //! What counts as a secret in a log line, and how it is masked: by key name (fields, JSON keys,
 //! header names) and by shape in free text (`password=…`, `Bearer …`, and every token shape
-//! meetvault issues: `mvk_…` API keys, `mvs_…` support keys, `mvi_…` invitations, session
+//! meetvault issues: `mvk_…` API keys, `mvs_…` support keys, `mvi_…` invitations, `mvb_…` bot tokens, session
 //! tokens, recovery codes, zero-access recovery keys and known-device cookies).
 
 use std::sync::LazyLock;
@@ -46,7 +46,7 @@ static AUTH_SCHEME: LazyLock<Option<Regex>> =
 /// eight hex digits) and recovery codes (four groups of four Crockford base32 symbols).
 static TOKENS: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"mv[ksi]_[A-Za-z0-9]{8,}",
+        r"mv[ksib]_[A-Za-z0-9]{8,}",
         r"|\b[0-9a-f]{32}\.[0-9a-f]{64}\.[0-9a-f]{64}\b",
         r"|\b[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{8}){7}\b",
         r"|\b[0-9a-hjkmnp-tv-z]{4}(?:-[0-9a-hjkmnp-tv-z]{4}){3}\b",
@@ -165,6 +165,7 @@ mod tests {
             ("api key", "mvk_3fA9xQ2bZ0yX8wV7uT6sR5qP4oN3mL2k1AbCdE"),
             ("support key", "mvs_9hG8fE7dC6bA5zY4xW3vU2tS1rQ0pO9nM8lK7j"),
             ("invitation", "mvi_Q2w3E4r5T6y7U8i9O0pA1s2D3f4G5h6J7k8L9z"),
+            ("bot token", "mvb_Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2H1"),
             ("key lookup id", "mvk_3fA9xQ2b"),
             (
                 "session token",

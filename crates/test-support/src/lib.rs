@@ -195,6 +195,8 @@ pub async fn fresh_config(dir: &std::path::Path) -> Config {
     // is the shared one the test tools cache holds.
     config.transcription.auto = false;
     config.transcription.model_dir = Some(media_model_dir());
+    // Bot processes run only where a test gives them a program (`bot.executable`).
+    config.bot.launcher = meetvault_config::BotLauncher::Disabled;
     match services::blob_backend() {
         BlobBackendChoice::Filesystem => config.blobs.backend = BlobBackend::Filesystem,
         BlobBackendChoice::S3 => {

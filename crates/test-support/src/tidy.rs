@@ -155,6 +155,8 @@ mod tests {
         ("identity", "service"),
         ("api_keys", "service"),
         ("meetings", "service"),
+        ("bots", "service"),
+        ("bot_runtime", "service"),
         ("recordings", "service"),
         ("transcripts", "service"),
         ("events", "service"),

@@ -334,11 +334,11 @@ fn encrypt_participants(
         .collect()
 }
 
-fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+pub(crate) fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.to_rfc3339()))
 }
 
-fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), CoreError> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), CoreError> {
     let bad = || CoreError::invalid("cursor", "is not a cursor from a previous page");
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
@@ -355,7 +355,7 @@ fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), CoreError> {
 impl Core {
     /// The workspace a meeting goes to: the one asked for (it must be the org's, and the
     /// scope must reach it), else the first of the org's workspaces the scope reaches.
-    async fn workspace_of<P: WorkspaceScoped>(
+    pub(crate) async fn workspace_of<P: WorkspaceScoped>(
         &self,
         scope: &Scope<P>,
         wanted: Option<WorkspaceId>,
@@ -772,6 +772,11 @@ impl Meetings<'_> {
         for r in recordings {
             // The blob is unreadable already (its key is gone); a failed delete is retried.
             self.core.delete_blob(&BlobKey::parse(&r.blob_key)?).await;
+        }
+        // A bot's captured audio chunks (their rows went with the meeting's bot).
+        let chunks = format!("orgs/{org}/meetings/{}/bots", row.id);
+        for m in self.core.blobs().list(&chunks).await? {
+            self.core.delete_blob(&BlobKey::parse(&m.key)?).await;
         }
         let mut event = Event::by(scope, AuditAction::MeetingDelete).resource(row.id);
         event.reason = Some(if destroyed > 0 {

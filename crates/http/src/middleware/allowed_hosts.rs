@@ -3,7 +3,9 @@
 //! host is answered 421 before any handler runs. A web page that rebinds its own name to this
 //! server's address still sends its own name as Host, so it reaches nothing. The port is not
 //! compared (a proxy may change it). Health, readiness and metrics probes are exempt: load
-//! balancers and orchestrators call them by IP address.
+//! balancers and orchestrators call them by IP address. So is the internal bot protocol
+//! (`/internal/v1/bots/…`): bot processes call the listen address, and its only credential is
+//! a per-bot bearer token no web page holds (no cookie rides along a rebound name).
 
 use std::sync::Arc;
 
@@ -47,7 +49,10 @@ pub async fn check_host(
     request: Request,
     next: Next,
 ) -> Response {
-    if hosts.0.is_empty() || PROBES.contains(&request.uri().path()) {
+    if hosts.0.is_empty()
+        || PROBES.contains(&request.uri().path())
+        || request.uri().path().starts_with("/internal/v1/bots/")
+    {
         return next.run(request).await;
     }
     // HTTP/2 carries the authority in the URI; HTTP/1.1 in the Host header.

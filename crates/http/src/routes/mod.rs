@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bot_protocol;
+pub mod bots;
 pub mod encryption;
 pub mod health;
 pub mod instance;

@@ -3,7 +3,7 @@
 //! org's event sequence (a reconnect sends it back as `Last-Event-ID`).
 
 use meetvault_core::events::MeetingEvent;
-use meetvault_core::ids::{JobId, RecordingId};
+use meetvault_core::ids::{BotId, JobId, RecordingId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -51,6 +51,19 @@ pub enum StreamEvent {
         recording_id: RecordingId,
         duration_ms: Option<i64>,
     },
+    /// The meeting's bot changed state (`GET /bots/{id}` has its timeline).
+    BotState {
+        #[schema(value_type = ids::BotId)]
+        bot_id: BotId,
+        /// Absent when the bot was just created.
+        #[schema(value_type = Option<super::bots::BotStateSchema>)]
+        from: Option<String>,
+        #[schema(value_type = super::bots::BotStateSchema)]
+        state: String,
+        sub_code: Option<String>,
+        /// When (Unix milliseconds).
+        at: i64,
+    },
     /// The stream's last event: the caller may no longer read the meeting, or it is gone.
     Closed { reason: ClosedReason },
 }
@@ -74,6 +87,7 @@ impl StreamEvent {
             Self::TranscriptUpdated { .. } => "transcript_updated",
             Self::MeetingUpdated => "meeting_updated",
             Self::RecordingStored { .. } => "recording_stored",
+            Self::BotState { .. } => "bot_state",
             Self::Closed { .. } => "closed",
         }
     }
@@ -120,6 +134,19 @@ impl From<MeetingEvent> for StreamEvent {
             } => Self::RecordingStored {
                 recording_id,
                 duration_ms,
+            },
+            MeetingEvent::Bot {
+                bot_id,
+                from,
+                state,
+                sub_code,
+                at,
+            } => Self::BotState {
+                bot_id,
+                from,
+                state,
+                sub_code,
+                at,
             },
         }
     }

@@ -54,6 +54,7 @@ id_schema!(InvitationId, ids::InvitationId, "invitation");
 id_schema!(MeetingId, ids::MeetingId, "meeting");
 id_schema!(RecordingId, ids::RecordingId, "recording");
 id_schema!(JobId, ids::JobId, "job");
+id_schema!(BotId, ids::BotId, "bot");
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bots;
 pub mod contract;
 pub mod document;
 pub mod encryption;

@@ -49,7 +49,7 @@ fn files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
@@ -58,7 +58,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 /// Everything an attacker with the storage would hold, as bytes: every file under `dir` (the
 /// SQLite database and its WAL, the blob directory, key files), a `pg_dump` of a PostgreSQL
 /// database, and every object under the S3 prefix.
-async fn storage_bytes(
+pub(crate) async fn storage_bytes(
     dir: &Path,
     db_url: &str,
     s3_prefix: Option<&str>,
@@ -84,7 +84,7 @@ async fn storage_bytes(
             String::from_utf8_lossy(&dump.stderr)
         );
         assert!(
-            contains(&dump.stdout, "INSERT INTO public.transcript_segments"),
+            contains(&dump.stdout, "INSERT INTO public.meetings"),
             "the dump holds the content tables"
         );
         out.push(("pg_dump".into(), dump.stdout));

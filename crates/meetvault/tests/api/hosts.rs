@@ -57,6 +57,15 @@ async fn a_request_for_another_host_is_misdirected_and_the_configured_hosts_are_
             "{probe} answers orchestrators calling by IP"
         );
     }
+    // Bot processes call the listen address: the internal protocol answers (401 without the
+    // bot's token) rather than 421.
+    let r = get_with_host(
+        &app,
+        "/internal/v1/bots/bot_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f/spec",
+        &format!("127.0.0.1:{port}"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

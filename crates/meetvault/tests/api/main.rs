@@ -6,6 +6,8 @@
 mod accounts;
 mod audit;
 mod blobs;
+mod bot_protocol;
+mod bots;
 mod canary;
 mod cli;
 mod cli_transcribe;

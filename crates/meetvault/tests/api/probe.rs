@@ -291,11 +291,37 @@ const ROUTES: &[(&str, &str, Class, bool)] = &[
         Class::Perm("audit:read"),
         true,
     ),
+    ("POST", "/api/v1/bots", Class::Perm("bots:write"), false),
+    ("GET", "/api/v1/bots", Class::Perm("meetings:read"), false),
+    (
+        "GET",
+        "/api/v1/bots/{id}",
+        Class::Perm("meetings:read"),
+        true,
+    ),
+    (
+        "DELETE",
+        "/api/v1/bots/{id}",
+        Class::Perm("bots:write"),
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/bots/{id}/leave",
+        Class::Perm("bots:write"),
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/bots/{id}/chat",
+        Class::Perm("bots:write"),
+        true,
+    ),
 ];
 
 /// How many of the first markers are content of the default workspace's meeting (what a member
 /// of another workspace must never see; the rest identify the org, which they belong to).
-const CONTENT_MARKERS: usize = 7;
+const CONTENT_MARKERS: usize = 9;
 
 /// Org A's resources that path templates are filled with, and everything that identifies A.
 struct Fixture {
@@ -314,6 +340,7 @@ struct Fixture {
     meeting_id: String,
     recording_id: String,
     job_id: String,
+    bot_id: String,
     markers: Vec<String>,
 }
 
@@ -455,7 +482,22 @@ async fn fixture(app: &TestApp) -> Fixture {
         .as_str()
         .unwrap()
         .to_owned();
+    let r = app
+        .send(
+            &owner_cred,
+            Method::POST,
+            "/api/v1/bots",
+            Some(json!({"meeting_url": "https://meet.google.com/orga-bot-link", "bot_name": "Org A bot name"})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let bot_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let markers = vec![
+        "Org A bot name".to_owned(),
+        "orga-bot-link".to_owned(),
         meeting_id.clone(),
         job_id.clone(),
         recording_id.clone(),
@@ -491,6 +533,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         meeting_id,
         recording_id,
         job_id,
+        bot_id,
         markers,
     }
 }
@@ -508,6 +551,8 @@ fn fill(path: &str, f: &Fixture) -> String {
         f.workspace_id.clone()
     } else if path.starts_with("/api/v1/meetings/") {
         f.meeting_id.clone()
+    } else if path.starts_with("/api/v1/bots/") {
+        f.bot_id.clone()
     } else if path.starts_with("/api/v1/jobs/") {
         f.job_id.clone()
     } else if path.starts_with("/api/v1/invitations/") {
@@ -537,6 +582,10 @@ fn body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/org" => json!({"name": "Renamed"}),
         "/api/v1/org/encryption" => json!({"kms_key_id": null}),
         "/api/v1/meetings" => json!({"title": "Probe"}),
+        "/api/v1/bots" => {
+            json!({"meeting_url": "https://meet.google.com/probe-bot", "bot_name": "Probe"})
+        }
+        p if p.ends_with("/chat") => json!({"message": "probe"}),
         "/api/v1/me/secrets/{name}" => json!({"value": "probe"}),
         "/api/v1/auth/recover" => {
             json!({"email": "x@example.com", "recovery_key": "x", "new_password": "y"})

@@ -84,7 +84,33 @@ pub struct UserSecretRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const MEETING_COLUMNS: &str = "id, org_id, workspace_id, owner_id, title, created_at, started_at, language, transcription, updated_at, glossary";
+pub(crate) const MEETING_COLUMNS: &str = "id, org_id, workspace_id, owner_id, title, created_at, started_at, language, transcription, updated_at, glossary";
+
+/// Inserts a `MeetingRow` in the transaction `$tx` (inside `with_pool!`, so either backend):
+/// the one INSERT of a meeting, for a meeting of its own and for a bot's.
+macro_rules! insert_meeting_row {
+    ($tx:ident, $meeting:expr) => {{
+        let meeting: &$crate::vault::MeetingRow = $meeting;
+        sqlx::query(&format!(
+            "INSERT INTO meetings ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            $crate::vault::MEETING_COLUMNS
+        ))
+        .bind(meeting.id)
+        .bind(meeting.org_id)
+        .bind(meeting.workspace_id)
+        .bind(meeting.owner_id)
+        .bind(&meeting.title)
+        .bind(meeting.created_at)
+        .bind(meeting.started_at)
+        .bind(&meeting.language)
+        .bind(&meeting.transcription)
+        .bind(meeting.updated_at)
+        .bind(&meeting.glossary)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+pub(crate) use insert_meeting_row;
 const SEGMENT_COLUMNS: &str = "id, org_id, meeting_id, position, start_ms, end_ms, speaker, text, recording_id, avg_logprob, no_speech_prob, language, words";
 const RECORDING_COLUMNS: &str = "id, org_id, meeting_id, blob_key, size, stored_size, content_type, created_at, speaker, duration_ms, codec";
 
@@ -129,11 +155,7 @@ impl Database {
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query(&format!("INSERT INTO meetings ({MEETING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
-                .bind(meeting.id).bind(meeting.org_id).bind(meeting.workspace_id).bind(meeting.owner_id)
-                .bind(&meeting.title).bind(meeting.created_at).bind(meeting.started_at).bind(&meeting.language)
-                .bind(&meeting.transcription).bind(meeting.updated_at).bind(&meeting.glossary)
-                .execute(&mut *tx).await?;
+            insert_meeting_row!(tx, meeting);
             for p in participants {
                 sqlx::query("INSERT INTO meeting_participants (id, org_id, meeting_id, position, name, email) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(p.id).bind(p.org_id).bind(p.meeting_id).bind(p.position).bind(&p.name).bind(&p.email)

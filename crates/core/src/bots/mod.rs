@@ -1,0 +1,697 @@
+//! Meeting bots. `core.bots()` is the API's side: send a bot to a meeting (it gets a meeting of
+//! its own, so its transcript, exports and events are a meeting's like any other), list and
+//! read bots with their timeline, ask one to leave or to post in chat, cancel one. The bot
+//! process's side (its spec, transitions, heartbeats, events, audio, commands) is
+//! `core.bot_runtime()` (`runtime.rs`); the orchestrator that launches and watches bot
+//! processes is `orchestrator.rs`; the state machine is `state.rs`.
+//!
+//! Content — the meeting URL (it may carry a passcode), the bot's name, the caller's metadata,
+//! participant names, chat text — is sealed under the bot's meeting key like every other
+//! content of a meeting. Options (timeouts, recording flags, the consent message), states and
+//! times are plain.
+
+mod audio;
+mod checks;
+mod orchestrator;
+mod runtime;
+pub mod state;
+mod url;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use meetvault_config::TranscriptionProvider;
+use meetvault_crypto::envelope;
+use meetvault_store::bots::{BotCommandRow, BotQuery, BotRow, StateChange};
+use meetvault_store::vault::MeetingRow;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::access::proof::{BotsWrite, MeetingsRead, WorkspaceScoped};
+use crate::access::{Actor, Reach, Scope};
+use crate::audit::{AuditAction, Event, Outcome};
+use crate::events::{BotStateChanged, DomainEvent, MeetingRef, outbox_event};
+use crate::ids::{BotId, MeetingId, WorkspaceId};
+use crate::meetings::TranscriptionSettings;
+use crate::vault::{bind, check_text};
+use crate::{Core, CoreError};
+
+pub(crate) use orchestrator::LaunchHandler;
+pub use orchestrator::{BotHub, LaunchRequest, Launcher, LocalProcessLauncher};
+pub use runtime::{BotCommand, BotEvent, BotRuntime, BotSession, BotSpec};
+pub use state::{BotState, IllegalTransition, SubCode, Transition};
+pub use url::check_meeting_url;
+
+/// The consent message a bot posts when none was given.
+pub const DEFAULT_CONSENT: &str = "This meeting is being recorded and transcribed by a \
+meetvault bot. Type /optout in the chat to be excluded from the recording.";
+/// How long a bot that reported its own end may take to clean up (its browser profile) before
+/// its process group is killed.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The phrase a participant types to be excluded.
+pub const DEFAULT_OPT_OUT: &str = "/optout";
+
+/// What a bot records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingOptions {
+    /// One track per speaker (default on).
+    pub per_speaker: bool,
+    /// One mixed track (default off).
+    pub mixed: bool,
+}
+
+impl Default for RecordingOptions {
+    fn default() -> Self {
+        Self {
+            per_speaker: true,
+            mixed: false,
+        }
+    }
+}
+
+/// When a bot leaves by itself (seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutomaticLeave {
+    pub waiting_room_timeout_secs: u64,
+    pub no_one_joined_timeout_secs: Option<u64>,
+    pub everyone_left_timeout_secs: Option<u64>,
+    pub silence_timeout_secs: Option<u64>,
+    pub max_duration_secs: Option<u64>,
+}
+
+impl Default for AutomaticLeave {
+    fn default() -> Self {
+        Self {
+            waiting_room_timeout_secs: 900,
+            no_one_joined_timeout_secs: None,
+            everyone_left_timeout_secs: None,
+            silence_timeout_secs: None,
+            max_duration_secs: None,
+        }
+    }
+}
+
+/// A bot's settings as stored (plain JSON: none of it is content).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotOptions {
+    pub platform: String,
+    pub language: Option<String>,
+    pub provider: Option<TranscriptionProvider>,
+    pub recording: RecordingOptions,
+    pub consent_message: Option<String>,
+    pub automatic_leave: AutomaticLeave,
+}
+
+/// A bot to send.
+#[derive(Debug, Clone, Default)]
+pub struct NewBot {
+    pub meeting_url: String,
+    pub bot_name: String,
+    /// When to join; now when absent.
+    pub join_at: Option<DateTime<Utc>>,
+    pub workspace_id: Option<WorkspaceId>,
+    pub language: Option<String>,
+    pub provider: Option<TranscriptionProvider>,
+    pub recording: RecordingOptions,
+    pub consent_message: Option<String>,
+    pub automatic_leave: AutomaticLeave,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// One step of a bot's timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionView {
+    pub from: Option<BotState>,
+    pub to: BotState,
+    pub sub_code: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A participant the bot saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipantSeen {
+    pub participant_id: String,
+    pub name: Option<String>,
+    pub track: Option<String>,
+    pub joined_at: DateTime<Utc>,
+    pub left_at: Option<DateTime<Utc>>,
+}
+
+/// A chat message the bot saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatSeen {
+    pub participant_id: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A bot, with its content (which only readers of its meeting see).
+#[derive(Debug, Clone)]
+pub struct BotView {
+    pub summary: BotSummary,
+    pub meeting_url: String,
+    pub bot_name: String,
+    pub metadata: BTreeMap<String, String>,
+    pub options: BotOptions,
+    pub transitions: Vec<TransitionView>,
+    pub participants: Vec<ParticipantSeen>,
+    pub chat: Vec<ChatSeen>,
+}
+
+/// One row of a bot list: no content.
+#[derive(Debug, Clone)]
+pub struct BotSummary {
+    pub id: BotId,
+    pub meeting_id: MeetingId,
+    pub workspace_id: WorkspaceId,
+    pub state: BotState,
+    pub sub_code: Option<String>,
+    pub join_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BotPage {
+    pub bots: Vec<BotSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// Filters and paging of `GET /bots`.
+#[derive(Debug, Clone, Default)]
+pub struct ListBots {
+    pub state: Option<String>,
+    pub workspace_id: Option<WorkspaceId>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+pub(crate) fn ms_time(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+fn state_of(row: &BotRow) -> Result<BotState, CoreError> {
+    BotState::parse(&row.state)
+        .ok_or_else(|| CoreError::Integrity(format!("bot {} has state {:?}", row.id, row.state)))
+}
+
+fn summary(row: &BotRow) -> Result<BotSummary, CoreError> {
+    Ok(BotSummary {
+        id: row.id.into(),
+        meeting_id: row.meeting_id.into(),
+        workspace_id: row.workspace_id.into(),
+        state: state_of(row)?,
+        sub_code: row.sub_code.clone(),
+        join_at: row.join_at.map(ms_time),
+        created_at: ms_time(row.created_at),
+        updated_at: ms_time(row.updated_at),
+    })
+}
+
+impl Core {
+    /// A bot of the caller's org whose meeting the scope's `P` reaches (else not found, or
+    /// forbidden where the caller may only read it), with its meeting row.
+    async fn bot_row<P: WorkspaceScoped>(
+        &self,
+        scope: &Scope<P>,
+        bot: BotId,
+    ) -> Result<(BotRow, MeetingRow), CoreError> {
+        let row = self
+            .db()
+            .bot(scope.org_id().uuid(), bot.uuid())
+            .await?
+            .ok_or(CoreError::NotFound("bot"))?;
+        let meeting = self
+            .meeting_row(scope, row.meeting_id.into())
+            .await
+            .map_err(|e| match e {
+                CoreError::NotFound(_) => CoreError::NotFound("bot"),
+                other => other,
+            })?;
+        Ok((row, meeting))
+    }
+
+    /// Writes one transition of a bot (compare-and-set on its state), its outbox event and its
+    /// audit entry; false if the bot had moved on meanwhile. A terminal state revokes its
+    /// token, stops its process (at once when the server ended it; after a grace period for
+    /// cleaning up when the bot reported it itself) and processes what it captured.
+    pub(crate) async fn record_bot_transition(
+        &self,
+        bot: &BotRow,
+        t: &Transition,
+        actor: Actor,
+        reported_by_bot: bool,
+    ) -> Result<bool, CoreError> {
+        let at = meetvault_jobs::now_ms();
+        let event = outbox_event(
+            bot.org_id,
+            &DomainEvent::BotStateChanged(BotStateChanged {
+                bot_id: bot.id.into(),
+                meeting_id: bot.meeting_id.into(),
+                from: Some(t.from().as_str().to_owned()),
+                state: t.to().as_str().to_owned(),
+                sub_code: t.sub_code().map(|c| c.as_str().to_owned()),
+                at,
+            }),
+            None,
+        )?;
+        let written = self
+            .db()
+            .transition_bot(
+                &StateChange {
+                    org_id: bot.org_id,
+                    bot_id: bot.id,
+                    from: t.from().as_str(),
+                    to: t.to().as_str(),
+                    sub_code: t.sub_code().map(SubCode::as_str),
+                    at,
+                    revoke_token: t.to().is_terminal(),
+                },
+                &[event],
+            )
+            .await?;
+        if !written {
+            return Ok(false);
+        }
+        self.events().wake(bot.meeting_id);
+        self.inner.bots.wake(bot.id);
+        let mut entry = Event::new(AuditAction::BotTransition, actor, Outcome::Success);
+        entry.org_id = Some(bot.org_id.into());
+        entry.resource = Some(BotId::from(bot.id).to_string());
+        entry.reason = Some(t.to().as_str());
+        self.audit(entry).await?;
+        if t.to().is_terminal() {
+            if reported_by_bot {
+                let core = self.clone();
+                let id = BotId::from(bot.id);
+                tokio::spawn(async move {
+                    tokio::time::sleep(STOP_GRACE).await;
+                    core.inner.bots.launcher().stop(id);
+                });
+            } else {
+                self.inner.bots.launcher().stop(bot.id.into());
+            }
+            let core = self.clone();
+            let bot = bot.clone();
+            tokio::spawn(async move {
+                if let Err(e) = core.process_bot_audio(&bot).await {
+                    tracing::error!(bot = %BotId::from(bot.id), error = %e, "processing a bot's captured audio failed");
+                }
+            });
+        }
+        Ok(true)
+    }
+
+    /// Moves a bot by the table from whatever state it is in now (re-read), retrying once if
+    /// it moved meanwhile.
+    pub(crate) async fn move_bot(
+        &self,
+        bot_id: Uuid,
+        to: BotState,
+        sub_code: Option<&'static str>,
+        actor: Actor,
+    ) -> Result<Option<BotState>, CoreError> {
+        for _ in 0..3 {
+            let Some(row) = self.db().bot_by_id(bot_id).await? else {
+                return Ok(None);
+            };
+            let from = state_of(&row)?;
+            let Ok(t) = Transition::new(from, to, sub_code.map(SubCode::known)) else {
+                return Ok(Some(from));
+            };
+            if self.record_bot_transition(&row, &t, actor, false).await? {
+                return Ok(Some(to));
+            }
+        }
+        Err(CoreError::Conflict(
+            "the bot changed state while this was being done; try again".into(),
+        ))
+    }
+
+    /// Asks a bot to leave: a running one gets a `leave` command; a waiting one is cancelled.
+    async fn ask_bot_to_leave(
+        &self,
+        bot: &BotRow,
+        sub_code: &'static str,
+        actor: Actor,
+    ) -> Result<(), CoreError> {
+        let state = state_of(bot)?;
+        if state.is_terminal() {
+            return Err(CoreError::Conflict(format!("the bot has already {state}")));
+        }
+        if state == BotState::Scheduled && bot.launched_at.is_none() {
+            self.move_bot(bot.id, BotState::Ended, Some(SubCode::CANCELLED), actor)
+                .await?;
+            return Ok(());
+        }
+        self.db()
+            .request_bot_leave(bot.org_id, bot.id, sub_code)
+            .await?;
+        self.push_bot_command(bot, "leave", Some(sub_code.as_bytes().to_vec()), false)
+            .await
+    }
+
+    /// Queues a command for a bot's long-poll; `seal` encrypts its body under the meeting key.
+    async fn push_bot_command(
+        &self,
+        bot: &BotRow,
+        kind: &str,
+        body: Option<Vec<u8>>,
+        seal: bool,
+    ) -> Result<(), CoreError> {
+        let id = Uuid::new_v4();
+        let body = match (body, seal) {
+            (Some(plain), true) => {
+                let (kref, key) = self
+                    .meeting_write_key(bot.org_id, bot.meeting_id, bot.owner_id)
+                    .await?;
+                Some(envelope::encrypt(
+                    &key,
+                    kref,
+                    &bind(bot.org_id, "bot_commands", id, "body"),
+                    &plain,
+                ))
+            }
+            (body, _) => body,
+        };
+        self.db()
+            .push_bot_command(&BotCommandRow {
+                id,
+                org_id: bot.org_id,
+                bot_id: bot.id,
+                kind: kind.to_owned(),
+                body,
+                created_at: meetvault_jobs::now_ms(),
+                delivered_at: None,
+            })
+            .await?;
+        self.inner.bots.wake(bot.id);
+        Ok(())
+    }
+}
+
+/// Bots (`core.bots()`): send, list, read, make leave, chat through, cancel.
+#[derive(Debug, Clone, Copy)]
+pub struct Bots<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl Bots<'_> {
+    /// Sends a bot: creates its meeting (titled with the bot's name) and the bot, `scheduled`;
+    /// the orchestrator launches it at `join_at` (or at once) when a place is free.
+    pub async fn create(
+        self,
+        scope: &Scope<BotsWrite>,
+        new: &NewBot,
+    ) -> Result<BotView, CoreError> {
+        let core = self.core;
+        let (options, url) = core.check_new_bot(new)?;
+        let org = scope.org_id().uuid();
+        let workspace = core.workspace_of(scope, new.workspace_id).await?;
+        let owner = scope.user_id().uuid();
+        let meeting_id = Uuid::new_v4();
+        let id = Uuid::new_v4();
+        let (kref, key) = core.meeting_write_key(org, meeting_id, owner).await?;
+        let name = new.bot_name.trim();
+        let seal = |table: &'static str, row: Uuid, field: &'static str, plain: &[u8]| {
+            envelope::encrypt(&key, kref, &bind(org, table, row, field), plain)
+        };
+        let transcription = TranscriptionSettings {
+            provider: new.provider,
+            ..Default::default()
+        };
+        let now = Utc::now();
+        let meeting = MeetingRow {
+            id: meeting_id,
+            org_id: org,
+            workspace_id: workspace,
+            owner_id: owner,
+            title: seal("meetings", meeting_id, "title", name.as_bytes()),
+            created_at: now,
+            started_at: new.join_at,
+            language: options.language.clone(),
+            transcription: serde_json::to_string(&transcription).map_err(CoreError::internal)?,
+            updated_at: None,
+            glossary: None,
+        };
+        let metadata = serde_json::to_vec(&new.metadata).map_err(CoreError::internal)?;
+        let now_ms = now.timestamp_millis();
+        let row = BotRow {
+            id,
+            org_id: org,
+            workspace_id: workspace,
+            meeting_id,
+            owner_id: owner,
+            meeting_url: seal("bots", id, "meeting_url", url.as_bytes()),
+            bot_name: seal("bots", id, "bot_name", name.as_bytes()),
+            metadata: seal("bots", id, "metadata", &metadata),
+            options: serde_json::to_string(&options).map_err(CoreError::internal)?,
+            state: BotState::Scheduled.as_str().to_owned(),
+            sub_code: None,
+            join_at: new.join_at.map(|t| t.timestamp_millis()),
+            created_at: now_ms,
+            updated_at: now_ms,
+            token_hash: None,
+            launched_at: None,
+            heartbeat_at: None,
+            leave_requested: None,
+        };
+        let events = [
+            outbox_event(
+                org,
+                &DomainEvent::MeetingCreated(MeetingRef {
+                    meeting_id: meeting_id.into(),
+                    workspace_id: workspace.into(),
+                }),
+                None,
+            )?,
+            outbox_event(
+                org,
+                &DomainEvent::BotStateChanged(BotStateChanged {
+                    bot_id: id.into(),
+                    meeting_id: meeting_id.into(),
+                    from: None,
+                    state: BotState::Scheduled.as_str().to_owned(),
+                    sub_code: None,
+                    at: now_ms,
+                }),
+                None,
+            )?,
+        ];
+        if let Err(e) = core.db().insert_bot(&meeting, &row, &events).await {
+            core.encryption()
+                .shred_meeting_keys(org.into(), meeting_id.into())
+                .await?;
+            return Err(e.into());
+        }
+        core.audit(Event::by(scope, AuditAction::BotCreate).resource(BotId::from(id)))
+            .await?;
+        if let Some(at) = row.join_at
+            && at > now_ms
+        {
+            core.queue()
+                .enqueue_at(
+                    meetvault_jobs::NewJob {
+                        org_id: Some(org),
+                        kind: orchestrator::LAUNCH_JOB,
+                        payload: serde_json::json!({ "bot_id": BotId::from(id) }),
+                        resource_id: Some(meeting_id),
+                    },
+                    at,
+                )
+                .await
+                .map_err(crate::jobs_error)?;
+        }
+        core.inner.bots.poke();
+        self.view(scope, &row, &meeting).await
+    }
+
+    async fn view<P: WorkspaceScoped>(
+        self,
+        scope: &Scope<P>,
+        row: &BotRow,
+        meeting: &MeetingRow,
+    ) -> Result<BotView, CoreError> {
+        let core = self.core;
+        let keys = core.meeting_keys_for(scope, meeting).await?;
+        let org = row.org_id;
+        let metadata = keys.bytes(org, "bots", row.id, "metadata", &row.metadata)?;
+        let mut participants = Vec::new();
+        for p in core.db().bot_participants(org, row.id).await? {
+            participants.push(ParticipantSeen {
+                name: p
+                    .name
+                    .as_deref()
+                    .map(|n| keys.text(org, "bot_participants", p.id, "name", n))
+                    .transpose()?,
+                participant_id: p.ext_id,
+                track: p.track,
+                joined_at: ms_time(p.joined_at),
+                left_at: p.left_at.map(ms_time),
+            });
+        }
+        let mut chat = Vec::new();
+        for e in core.db().bot_events(org, row.id, "chat_message").await? {
+            chat.push(ChatSeen {
+                text: match &e.body {
+                    Some(ct) => keys.text(org, "bot_events", e.id, "body", ct)?,
+                    None => String::new(),
+                },
+                participant_id: e.participant_id,
+                at: ms_time(e.at),
+            });
+        }
+        let transitions = core
+            .db()
+            .bot_transitions(org, row.id)
+            .await?
+            .into_iter()
+            .map(|t| TransitionView {
+                from: t.from_state.as_deref().and_then(BotState::parse),
+                to: BotState::parse(&t.to_state).unwrap_or(BotState::FatalError),
+                sub_code: t.sub_code,
+                at: ms_time(t.at),
+            })
+            .collect();
+        Ok(BotView {
+            summary: summary(row)?,
+            meeting_url: keys.text(org, "bots", row.id, "meeting_url", &row.meeting_url)?,
+            bot_name: keys.text(org, "bots", row.id, "bot_name", &row.bot_name)?,
+            metadata: serde_json::from_slice(&metadata).map_err(|e| {
+                CoreError::Integrity(format!("bot metadata is not a string map: {e}"))
+            })?,
+            options: serde_json::from_str(&row.options).unwrap_or_default(),
+            transitions,
+            participants,
+            chat,
+        })
+    }
+
+    pub async fn get(self, scope: &Scope<MeetingsRead>, bot: BotId) -> Result<BotView, CoreError> {
+        let (row, meeting) = self.core.bot_row(scope, bot).await?;
+        self.view(scope, &row, &meeting).await
+    }
+
+    /// A page of the org's bots, newest first (no content: ids, states, times).
+    pub async fn list(
+        self,
+        scope: &Scope<MeetingsRead>,
+        q: &ListBots,
+    ) -> Result<BotPage, CoreError> {
+        let limit = i64::from(q.limit.unwrap_or(50));
+        if !(1..=200).contains(&limit) {
+            return Err(CoreError::invalid("limit", "must be between 1 and 200"));
+        }
+        if let Some(s) = &q.state
+            && BotState::parse(s).is_none()
+        {
+            return Err(CoreError::invalid("state", "is not a bot state"));
+        }
+        let before = q
+            .cursor
+            .as_deref()
+            .map(crate::meetings::decode_cursor)
+            .transpose()?
+            .map(|(at, id)| (at.timestamp_millis(), id));
+        let rows = self
+            .core
+            .db()
+            .bots_page(&BotQuery {
+                org_id: scope.org_id().uuid(),
+                workspace_id: q.workspace_id.map(WorkspaceId::uuid),
+                within: match scope.reach() {
+                    Reach::Org => None,
+                    Reach::Workspaces(list) => {
+                        Some(list.into_iter().map(WorkspaceId::uuid).collect())
+                    }
+                },
+                state: q.state.clone(),
+                before,
+                limit: limit + 1,
+            })
+            .await?;
+        let take = usize::try_from(limit).unwrap_or(usize::MAX);
+        let more = rows.len() > take;
+        let bots = rows
+            .iter()
+            .take(take)
+            .map(summary)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = match (more, bots.last()) {
+            (true, Some(last)) => Some(crate::meetings::encode_cursor(
+                last.created_at,
+                last.id.uuid(),
+            )),
+            _ => None,
+        };
+        Ok(BotPage { bots, next_cursor })
+    }
+
+    /// Asks a running bot to leave (`left_by_api`); a bot not launched yet is cancelled.
+    pub async fn leave(self, scope: &Scope<BotsWrite>, bot: BotId) -> Result<BotView, CoreError> {
+        let (row, meeting) = self.core.bot_row(scope, bot).await?;
+        self.core
+            .ask_bot_to_leave(&row, SubCode::LEFT_BY_API, scope.actor())
+            .await?;
+        self.core
+            .audit(Event::by(scope, AuditAction::BotLeave).resource(bot))
+            .await?;
+        let (row, _) = self.core.bot_row(scope, bot).await?;
+        self.view(scope, &row, &meeting).await
+    }
+
+    /// Has a bot in a meeting post `text` in the meeting's chat (the text is sealed until the
+    /// bot takes it).
+    pub async fn chat(
+        self,
+        scope: &Scope<BotsWrite>,
+        bot: BotId,
+        text: &str,
+    ) -> Result<(), CoreError> {
+        let (row, _) = self.core.bot_row(scope, bot).await?;
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(CoreError::invalid("message", "must not be empty"));
+        }
+        check_text("message", text, 2000)?;
+        if state_of(&row)?.is_terminal() {
+            return Err(CoreError::Conflict(format!(
+                "the bot has already {}",
+                row.state
+            )));
+        }
+        self.core
+            .push_bot_command(&row, "send_chat", Some(text.as_bytes().to_vec()), true)
+            .await?;
+        self.core
+            .audit(Event::by(scope, AuditAction::BotChat).resource(bot))
+            .await?;
+        Ok(())
+    }
+
+    /// Cancels a bot not launched yet (`ended/cancelled`); a running one is asked to leave.
+    pub async fn cancel(self, scope: &Scope<BotsWrite>, bot: BotId) -> Result<BotView, CoreError> {
+        let (row, meeting) = self.core.bot_row(scope, bot).await?;
+        let state = state_of(&row)?;
+        if state == BotState::Scheduled {
+            self.core
+                .move_bot(
+                    row.id,
+                    BotState::Ended,
+                    Some(SubCode::CANCELLED),
+                    scope.actor(),
+                )
+                .await?;
+        } else {
+            self.core
+                .ask_bot_to_leave(&row, SubCode::CANCELLED, scope.actor())
+                .await?;
+        }
+        self.core
+            .audit(Event::by(scope, AuditAction::BotCancel).resource(bot))
+            .await?;
+        let (row, _) = self.core.bot_row(scope, bot).await?;
+        self.view(scope, &row, &meeting).await
+    }
+}

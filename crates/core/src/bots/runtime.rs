@@ -1,0 +1,413 @@
+//! The bot process's side of the internal protocol (`/internal/v1/bots/{id}/…`): a bot proves
+//! itself with its own `mvb_` token (stored as SHA-256, compared in constant time, valid for
+//! that bot only and only until it ends), then fetches its spec, reports transitions (checked
+//! against the table: an illegal one is a conflict), heartbeats, participant events, audio
+//! chunks (sealed as they arrive) and long-polls for commands.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use meetvault_auth::token::{self, Token};
+use meetvault_crypto::envelope;
+use meetvault_store::bots::{BotEventRow, BotParticipantRow, BotRow};
+use uuid::Uuid;
+
+use super::{
+    BotOptions, BotState, DEFAULT_CONSENT, DEFAULT_OPT_OUT, SubCode, Transition, state_of,
+};
+use crate::access::Actor;
+use crate::ids::BotId;
+use crate::vault::{bind, check_text};
+use crate::{Core, CoreError};
+
+/// A bot that proved itself with its token: only [`BotRuntime::authenticate`] makes one.
+#[derive(Debug, Clone)]
+pub struct BotSession {
+    bot: BotRow,
+}
+
+impl BotSession {
+    pub fn bot_id(&self) -> BotId {
+        self.bot.id.into()
+    }
+}
+
+/// What a bot process is told to do.
+#[derive(Debug, Clone)]
+pub struct BotSpec {
+    pub bot_id: BotId,
+    pub meeting_url: String,
+    pub bot_name: String,
+    pub consent_message: String,
+    pub opt_out_phrase: String,
+    pub options: BotOptions,
+    pub state: BotState,
+}
+
+/// Something the bot saw.
+#[derive(Debug, Clone)]
+pub enum BotEvent {
+    ParticipantJoined {
+        id: String,
+        name: Option<String>,
+    },
+    ParticipantLeft {
+        id: String,
+    },
+    /// A captured track belongs to this participant.
+    TrackMapped {
+        track: String,
+        participant_id: String,
+    },
+    /// A chat message (stored sealed) and an active-speaker change.
+    ChatMessage {
+        sender_id: String,
+        text: String,
+    },
+    ActiveSpeaker {
+        participant_id: String,
+    },
+}
+
+/// A command for the bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BotCommand {
+    Leave { sub_code: String },
+    SendChat { text: String },
+}
+
+/// Track keys and participant ids: short, printable, no path characters.
+pub(crate) fn check_key(field: &'static str, value: &str) -> Result<(), CoreError> {
+    let ok = (1..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(
+            field,
+            "1–128 characters of letters, digits, `_`, `-`, `.`, `:` and `@`",
+        ))
+    }
+}
+
+/// The bot process's side (`core.bot_runtime()`).
+#[derive(Debug, Clone, Copy)]
+pub struct BotRuntime<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl BotRuntime<'_> {
+    /// Where bots reach this server when `bot.server_url` is not set: the address this
+    /// instance listens on (the HTTP server tells it once bound).
+    pub fn set_local_server(self, addr: std::net::SocketAddr) {
+        self.core.inner.bots.set_local_server(addr);
+    }
+
+    /// The bot `bot` if `bearer` is its token and it has not ended.
+    pub async fn authenticate(self, bot: BotId, bearer: &str) -> Result<BotSession, CoreError> {
+        let token =
+            Token::parse(token::BOT_TOKEN, bearer).map_err(|_| CoreError::Unauthenticated)?;
+        let row = self
+            .core
+            .db()
+            .bot_by_id(bot.uuid())
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let stored = row.token_hash.as_deref().unwrap_or_default();
+        let given = token::sha256_hex(token.expose());
+        if stored.is_empty()
+            || !meetvault_crypto::keys::ct_eq(stored.as_bytes(), given.as_bytes())
+            || state_of(&row)?.is_terminal()
+        {
+            return Err(CoreError::Unauthenticated);
+        }
+        Ok(BotSession { bot: row })
+    }
+
+    pub async fn spec(self, s: &BotSession) -> Result<BotSpec, CoreError> {
+        let b = &s.bot;
+        let keys = self
+            .core
+            .meeting_read_keys(b.org_id, b.meeting_id, b.owner_id)
+            .await?;
+        let options: BotOptions = serde_json::from_str(&b.options).unwrap_or_default();
+        Ok(BotSpec {
+            bot_id: b.id.into(),
+            meeting_url: keys.text(b.org_id, "bots", b.id, "meeting_url", &b.meeting_url)?,
+            bot_name: keys.text(b.org_id, "bots", b.id, "bot_name", &b.bot_name)?,
+            consent_message: options
+                .consent_message
+                .clone()
+                .unwrap_or_else(|| DEFAULT_CONSENT.to_owned()),
+            opt_out_phrase: DEFAULT_OPT_OUT.to_owned(),
+            state: state_of(b)?,
+            options,
+        })
+    }
+
+    /// Records a transition the bot reports: an unknown state or sub-code is invalid, a move
+    /// the table does not allow from the bot's current state is a conflict.
+    pub async fn transition(
+        self,
+        s: &BotSession,
+        state: &str,
+        sub_code: Option<&str>,
+    ) -> Result<BotState, CoreError> {
+        let to = BotState::parse(state)
+            .ok_or_else(|| CoreError::invalid("state", "is not a bot state"))?;
+        let sub_code = sub_code
+            .map(|c| {
+                SubCode::parse(c).ok_or_else(|| {
+                    CoreError::invalid("sub_code", "is not a sub-code ([a-z0-9_], at most 64)")
+                })
+            })
+            .transpose()?;
+        let row = self
+            .core
+            .db()
+            .bot_by_id(s.bot.id)
+            .await?
+            .ok_or(CoreError::NotFound("bot"))?;
+        let from = state_of(&row)?;
+        let t =
+            Transition::new(from, to, sub_code).map_err(|e| CoreError::Conflict(e.to_string()))?;
+        if !self
+            .core
+            .record_bot_transition(&row, &t, Actor::System, true)
+            .await?
+        {
+            return Err(CoreError::Conflict(
+                "the bot's state changed meanwhile; read it again".into(),
+            ));
+        }
+        self.heartbeat(s).await?;
+        Ok(to)
+    }
+
+    pub async fn heartbeat(self, s: &BotSession) -> Result<(), CoreError> {
+        self.core
+            .db()
+            .bot_heartbeat(s.bot.id, meetvault_jobs::now_ms())
+            .await?;
+        Ok(())
+    }
+
+    /// Records what the bot saw (participants and which track is whose; names sealed).
+    pub async fn event(self, s: &BotSession, event: &BotEvent) -> Result<(), CoreError> {
+        let b = &s.bot;
+        let now = meetvault_jobs::now_ms();
+        let mut row = BotParticipantRow {
+            id: Uuid::new_v4(),
+            org_id: b.org_id,
+            bot_id: b.id,
+            ext_id: String::new(),
+            name: None,
+            joined_at: now,
+            left_at: None,
+            track: None,
+        };
+        match event {
+            BotEvent::ParticipantJoined { id, name } => {
+                check_key("participant_id", id)?;
+                row.ext_id = id.clone();
+                if let Some(name) = name {
+                    check_text("name", name, 200)?;
+                    let (kref, key) = self
+                        .core
+                        .meeting_write_key(b.org_id, b.meeting_id, b.owner_id)
+                        .await?;
+                    row.name = Some(envelope::encrypt(
+                        &key,
+                        kref,
+                        &bind(b.org_id, "bot_participants", row.id, "name"),
+                        name.as_bytes(),
+                    ));
+                }
+            }
+            BotEvent::ParticipantLeft { id } => {
+                check_key("participant_id", id)?;
+                row.ext_id = id.clone();
+                row.left_at = Some(now);
+            }
+            BotEvent::TrackMapped {
+                track,
+                participant_id,
+            } => {
+                check_key("track", track)?;
+                check_key("participant_id", participant_id)?;
+                row.ext_id = participant_id.clone();
+                row.track = Some(track.clone());
+            }
+            BotEvent::ChatMessage { sender_id, text } => {
+                check_key("sender_id", sender_id)?;
+                check_text("text", text, 10_000)?;
+                let id = Uuid::new_v4();
+                let (kref, key) = self
+                    .core
+                    .meeting_write_key(b.org_id, b.meeting_id, b.owner_id)
+                    .await?;
+                let body = envelope::encrypt(
+                    &key,
+                    kref,
+                    &bind(b.org_id, "bot_events", id, "body"),
+                    text.as_bytes(),
+                );
+                return self
+                    .record_event(b, id, "chat_message", sender_id, Some(body))
+                    .await;
+            }
+            BotEvent::ActiveSpeaker { participant_id } => {
+                check_key("participant_id", participant_id)?;
+                return self
+                    .record_event(b, Uuid::new_v4(), "active_speaker", participant_id, None)
+                    .await;
+            }
+        }
+        // A row made under one id keeps it: the name's binding names the first row's id.
+        if let Some(existing) = self
+            .core
+            .db()
+            .bot_participants(b.org_id, b.id)
+            .await?
+            .into_iter()
+            .find(|p| p.ext_id == row.ext_id)
+        {
+            if row.name.is_some() {
+                // Re-seal under the existing row's id.
+                if let BotEvent::ParticipantJoined {
+                    name: Some(name), ..
+                } = event
+                {
+                    let (kref, key) = self
+                        .core
+                        .meeting_write_key(b.org_id, b.meeting_id, b.owner_id)
+                        .await?;
+                    row.name = Some(envelope::encrypt(
+                        &key,
+                        kref,
+                        &bind(b.org_id, "bot_participants", existing.id, "name"),
+                        name.as_bytes(),
+                    ));
+                }
+            }
+            if row.left_at.is_none() && !matches!(event, BotEvent::ParticipantJoined { .. }) {
+                row.left_at = existing.left_at;
+            }
+            row.id = existing.id;
+        }
+        self.core.db().upsert_bot_participant(&row).await?;
+        Ok(())
+    }
+
+    async fn record_event(
+        self,
+        b: &BotRow,
+        id: Uuid,
+        kind: &str,
+        participant_id: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(), CoreError> {
+        self.core
+            .db()
+            .insert_bot_event(&BotEventRow {
+                id,
+                org_id: b.org_id,
+                bot_id: b.id,
+                kind: kind.to_owned(),
+                participant_id: participant_id.to_owned(),
+                body,
+                at: meetvault_jobs::now_ms(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Stores one chunk of a track's PCM (16 kHz mono s16le) as a sealed blob, at once.
+    pub async fn audio(
+        self,
+        s: &BotSession,
+        track: &str,
+        seq: i64,
+        start_ms: i64,
+        pcm: Bytes,
+    ) -> Result<bool, CoreError> {
+        check_key("track", track)?;
+        if seq < 0 || start_ms < 0 {
+            return Err(CoreError::invalid(
+                "seq",
+                "seq and start_ms must not be negative",
+            ));
+        }
+        if pcm.is_empty() || !pcm.len().is_multiple_of(2) {
+            return Err(CoreError::invalid(
+                "body",
+                "must be 16-bit little-endian PCM (an even, non-zero number of bytes)",
+            ));
+        }
+        let state = state_of(&s.bot)?;
+        if state.is_terminal() {
+            return Err(CoreError::Conflict("the bot has ended".into()));
+        }
+        self.core
+            .store_audio_chunk(&s.bot, track, seq, start_ms, pcm)
+            .await
+    }
+
+    /// The bot's pending commands; waits up to `bot.command_wait_secs` for one.
+    pub async fn commands(self, s: &BotSession) -> Result<Vec<BotCommand>, CoreError> {
+        let config = self.core.config();
+        // Answered before the request timeout cuts the long-poll off.
+        let wait = Duration::from_secs(
+            config
+                .bot
+                .command_wait_secs
+                .min(config.server.request_timeout_secs.saturating_sub(1)),
+        );
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut woken = self.core.inner.bots.subscribe(s.bot.id);
+        loop {
+            let rows = self
+                .core
+                .db()
+                .take_bot_commands(s.bot.id, meetvault_jobs::now_ms())
+                .await?;
+            if !rows.is_empty() {
+                let b = &s.bot;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    match r.kind.as_str() {
+                        "leave" => out.push(BotCommand::Leave {
+                            sub_code: r
+                                .body
+                                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                                .unwrap_or_else(|| SubCode::LEFT_BY_API.to_owned()),
+                        }),
+                        "send_chat" => {
+                            let keys = self
+                                .core
+                                .meeting_read_keys(b.org_id, b.meeting_id, b.owner_id)
+                                .await?;
+                            let text = match &r.body {
+                                Some(ct) => {
+                                    keys.text(b.org_id, "bot_commands", r.id, "body", ct)?
+                                }
+                                None => String::new(),
+                            };
+                            out.push(BotCommand::SendChat { text });
+                        }
+                        other => tracing::warn!(kind = other, "unknown bot command skipped"),
+                    }
+                }
+                return Ok(out);
+            }
+            if tokio::time::timeout_at(deadline, woken.recv())
+                .await
+                .is_err()
+            {
+                return Ok(Vec::new());
+            }
+        }
+    }
+}

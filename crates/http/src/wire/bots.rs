@@ -1,0 +1,496 @@
+//! Meeting bots on the wire: a new bot, a bot with its timeline, a page of bots, a chat
+//! message; and the internal protocol's bodies (the bot process's spec, transitions, events,
+//! commands), which are not in the public OpenAPI document.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use meetvault_config::TranscriptionProvider;
+use meetvault_core::bots as core;
+use meetvault_core::ids::{BotId, MeetingId, WorkspaceId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ids;
+use super::meetings::ProviderSchema;
+
+/// How a bot's meeting is transcribed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BotTranscription {
+    /// `local` (the only one bots use for now); unset: the server's default.
+    #[serde(default)]
+    #[schema(value_type = Option<ProviderSchema>)]
+    pub provider: Option<TranscriptionProvider>,
+    /// A Whisper language code (`en`, `de`, …); unset: detected.
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+/// What the bot records.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BotRecording {
+    /// One track per speaker (default true).
+    #[serde(default = "yes")]
+    pub per_speaker: bool,
+    /// One mixed track (default false).
+    #[serde(default)]
+    pub mixed: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for BotRecording {
+    fn default() -> Self {
+        Self {
+            per_speaker: true,
+            mixed: false,
+        }
+    }
+}
+
+/// When the bot leaves by itself (seconds, 1–86400).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutomaticLeave {
+    /// Give up waiting to be admitted after this long (default 900).
+    #[serde(default = "waiting_room_default")]
+    pub waiting_room_timeout_secs: u64,
+    /// Leave when no one else joined within this long.
+    #[serde(default)]
+    pub no_one_joined_timeout_secs: Option<u64>,
+    /// Leave this long after everyone else left.
+    #[serde(default)]
+    pub everyone_left_timeout_secs: Option<u64>,
+    /// Leave after this long without speech.
+    #[serde(default)]
+    pub silence_timeout_secs: Option<u64>,
+    /// Leave after this long in any case.
+    #[serde(default)]
+    pub max_duration_secs: Option<u64>,
+}
+
+fn waiting_room_default() -> u64 {
+    900
+}
+
+impl Default for AutomaticLeave {
+    fn default() -> Self {
+        core::AutomaticLeave::default().into()
+    }
+}
+
+impl From<core::AutomaticLeave> for AutomaticLeave {
+    fn from(a: core::AutomaticLeave) -> Self {
+        Self {
+            waiting_room_timeout_secs: a.waiting_room_timeout_secs,
+            no_one_joined_timeout_secs: a.no_one_joined_timeout_secs,
+            everyone_left_timeout_secs: a.everyone_left_timeout_secs,
+            silence_timeout_secs: a.silence_timeout_secs,
+            max_duration_secs: a.max_duration_secs,
+        }
+    }
+}
+
+impl From<AutomaticLeave> for core::AutomaticLeave {
+    fn from(a: AutomaticLeave) -> Self {
+        Self {
+            waiting_room_timeout_secs: a.waiting_room_timeout_secs,
+            no_one_joined_timeout_secs: a.no_one_joined_timeout_secs,
+            everyone_left_timeout_secs: a.everyone_left_timeout_secs,
+            silence_timeout_secs: a.silence_timeout_secs,
+            max_duration_secs: a.max_duration_secs,
+        }
+    }
+}
+
+/// A bot to send to a meeting.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"meeting_url": "https://meet.google.com/abc-defg-hij", "bot_name": "Notetaker", "metadata": {"crm_id": "42"}}))]
+pub struct NewBot {
+    /// `https` on Google Meet, Microsoft Teams or Zoom (or a test platform the operator
+    /// configured).
+    pub meeting_url: String,
+    pub bot_name: String,
+    /// When to join (RFC 3339); now when absent.
+    #[serde(default)]
+    pub join_at: Option<DateTime<Utc>>,
+    /// `wsp_…`; the first workspace the caller may send bots to when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<ids::WorkspaceId>)]
+    pub workspace_id: Option<WorkspaceId>,
+    #[serde(default)]
+    pub transcription: BotTranscription,
+    #[serde(default)]
+    pub recording: BotRecording,
+    /// Posted in the chat on admission; a default that names the opt-out phrase when absent.
+    #[serde(default)]
+    pub consent_message: Option<String>,
+    #[serde(default)]
+    pub automatic_leave: AutomaticLeave,
+    /// Up to 16 keys (letters, digits, `_-.`, 64 characters) of strings up to 500
+    /// characters; stored encrypted.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl From<NewBot> for core::NewBot {
+    fn from(b: NewBot) -> Self {
+        Self {
+            meeting_url: b.meeting_url,
+            bot_name: b.bot_name,
+            join_at: b.join_at,
+            workspace_id: b.workspace_id,
+            language: b.transcription.language,
+            provider: b.transcription.provider,
+            recording: core::RecordingOptions {
+                per_speaker: b.recording.per_speaker,
+                mixed: b.recording.mixed,
+            },
+            consent_message: b.consent_message,
+            automatic_leave: b.automatic_leave.into(),
+            metadata: b.metadata,
+        }
+    }
+}
+
+/// A bot's state: `scheduled`, `joining`, `waiting_room`, `joined`, `recording`, `paused`,
+/// `leaving`, `post_processing`, `ended` or `fatal_error`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // a schema only: fields carry core's state name
+pub enum BotStateSchema {
+    Scheduled,
+    Joining,
+    WaitingRoom,
+    Joined,
+    Recording,
+    Paused,
+    Leaving,
+    PostProcessing,
+    Ended,
+    FatalError,
+}
+
+/// One step of the timeline.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BotTransition {
+    /// Absent for the bot's creation.
+    #[schema(value_type = Option<BotStateSchema>, required = true)]
+    pub from: Option<&'static str>,
+    #[schema(value_type = BotStateSchema)]
+    pub to: &'static str,
+    /// Why (open-ended: `admission_denied`, `left_by_api`, `browser_crashed`, …).
+    #[schema(required = true)]
+    pub sub_code: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A participant the bot saw.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BotParticipant {
+    /// The platform's id for them.
+    pub participant_id: String,
+    #[schema(required = true)]
+    pub name: Option<String>,
+    /// The captured track that is theirs.
+    #[schema(required = true)]
+    pub track: Option<String>,
+    pub joined_at: DateTime<Utc>,
+    #[schema(required = true)]
+    pub left_at: Option<DateTime<Utc>>,
+}
+
+/// A chat message the bot saw.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BotChatMessage {
+    /// The sender (the platform's id for them).
+    pub participant_id: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A bot in a list (no content).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BotSummary {
+    #[schema(value_type = ids::BotId)]
+    pub id: BotId,
+    /// The bot's meeting: its transcript, recordings and events.
+    #[schema(value_type = ids::MeetingId)]
+    pub meeting_id: MeetingId,
+    #[schema(value_type = ids::WorkspaceId)]
+    pub workspace_id: WorkspaceId,
+    #[schema(value_type = BotStateSchema)]
+    pub state: &'static str,
+    #[schema(required = true)]
+    pub sub_code: Option<String>,
+    #[schema(required = true)]
+    pub join_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<core::BotSummary> for BotSummary {
+    fn from(s: core::BotSummary) -> Self {
+        Self {
+            id: s.id,
+            meeting_id: s.meeting_id,
+            workspace_id: s.workspace_id,
+            state: s.state.as_str(),
+            sub_code: s.sub_code,
+            join_at: s.join_at,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+/// A bot, its settings, timeline and the participants it saw.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Bot {
+    #[serde(flatten)]
+    pub summary: BotSummary,
+    pub meeting_url: String,
+    pub bot_name: String,
+    pub metadata: BTreeMap<String, String>,
+    /// The platform the URL belongs to (`google_meet`, `teams`, `zoom`, `test`).
+    pub platform: String,
+    pub transcription: BotTranscription,
+    pub recording: BotRecording,
+    #[schema(required = true)]
+    pub consent_message: Option<String>,
+    pub automatic_leave: AutomaticLeave,
+    pub transitions: Vec<BotTransition>,
+    pub participants: Vec<BotParticipant>,
+    /// The meeting's chat as the bot saw it.
+    pub chat: Vec<BotChatMessage>,
+}
+
+impl From<core::BotView> for Bot {
+    fn from(v: core::BotView) -> Self {
+        let o = v.options;
+        Self {
+            summary: v.summary.into(),
+            meeting_url: v.meeting_url,
+            bot_name: v.bot_name,
+            metadata: v.metadata,
+            platform: o.platform,
+            transcription: BotTranscription {
+                provider: o.provider,
+                language: o.language,
+            },
+            recording: BotRecording {
+                per_speaker: o.recording.per_speaker,
+                mixed: o.recording.mixed,
+            },
+            consent_message: o.consent_message,
+            automatic_leave: o.automatic_leave.into(),
+            transitions: v
+                .transitions
+                .into_iter()
+                .map(|t| BotTransition {
+                    from: t.from.map(core::BotState::as_str),
+                    to: t.to.as_str(),
+                    sub_code: t.sub_code,
+                    at: t.at,
+                })
+                .collect(),
+            participants: v
+                .participants
+                .into_iter()
+                .map(|p| BotParticipant {
+                    participant_id: p.participant_id,
+                    name: p.name,
+                    track: p.track,
+                    joined_at: p.joined_at,
+                    left_at: p.left_at,
+                })
+                .collect(),
+            chat: v
+                .chat
+                .into_iter()
+                .map(|c| BotChatMessage {
+                    participant_id: c.participant_id,
+                    text: c.text,
+                    at: c.at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A page of bots, newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BotPage {
+    pub bots: Vec<BotSummary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+}
+
+impl From<core::BotPage> for BotPage {
+    fn from(p: core::BotPage) -> Self {
+        Self {
+            bots: p.bots.into_iter().map(Into::into).collect(),
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+/// A message the bot posts in the meeting's chat.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BotChat {
+    /// Up to 2000 characters.
+    pub message: String,
+}
+
+// The internal protocol's bodies (not in the public document).
+
+/// What the bot process is told: `GET /internal/v1/bots/{id}/spec`.
+#[derive(Debug, Clone, Serialize)]
+pub struct BotSpec {
+    pub bot_id: BotId,
+    pub meeting_url: String,
+    pub bot_name: String,
+    pub platform: String,
+    pub consent_message: String,
+    pub opt_out_phrase: String,
+    pub state: &'static str,
+    pub recording: BotRecording,
+    pub automatic_leave: AutomaticLeave,
+    pub language: Option<String>,
+    /// The platform recipe (JSON) once recipes exist; the bot finds it by URL until then.
+    pub recipe: Option<serde_json::Value>,
+}
+
+impl From<core::BotSpec> for BotSpec {
+    fn from(s: core::BotSpec) -> Self {
+        Self {
+            bot_id: s.bot_id,
+            meeting_url: s.meeting_url,
+            bot_name: s.bot_name,
+            platform: s.options.platform,
+            consent_message: s.consent_message,
+            opt_out_phrase: s.opt_out_phrase,
+            state: s.state.as_str(),
+            recording: BotRecording {
+                per_speaker: s.options.recording.per_speaker,
+                mixed: s.options.recording.mixed,
+            },
+            automatic_leave: s.options.automatic_leave.into(),
+            language: s.options.language,
+            recipe: None,
+        }
+    }
+}
+
+/// `POST /internal/v1/bots/{id}/transitions`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportedTransition {
+    pub state: String,
+    #[serde(default)]
+    pub sub_code: Option<String>,
+    /// The bot's clock; the timeline records the server's time of receipt.
+    #[serde(default)]
+    pub at: Option<serde_json::Value>,
+}
+
+/// `POST /internal/v1/bots/{id}/events`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReportedEvent {
+    ParticipantJoined {
+        participant_id: String,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        at: Option<serde_json::Value>,
+    },
+    ParticipantLeft {
+        participant_id: String,
+        #[serde(default)]
+        at: Option<serde_json::Value>,
+    },
+    TrackMapped {
+        track: String,
+        participant_id: String,
+        #[serde(default)]
+        at: Option<serde_json::Value>,
+    },
+    ChatMessage {
+        sender_id: String,
+        text: String,
+        #[serde(default)]
+        at: Option<serde_json::Value>,
+    },
+    ActiveSpeaker {
+        participant_id: String,
+        #[serde(default)]
+        at: Option<serde_json::Value>,
+    },
+}
+
+impl From<ReportedEvent> for core::BotEvent {
+    fn from(e: ReportedEvent) -> Self {
+        match e {
+            ReportedEvent::ParticipantJoined {
+                participant_id,
+                name,
+                ..
+            } => Self::ParticipantJoined {
+                id: participant_id,
+                name,
+            },
+            ReportedEvent::ParticipantLeft { participant_id, .. } => {
+                Self::ParticipantLeft { id: participant_id }
+            }
+            ReportedEvent::TrackMapped {
+                track,
+                participant_id,
+                ..
+            } => Self::TrackMapped {
+                track,
+                participant_id,
+            },
+            ReportedEvent::ChatMessage {
+                sender_id, text, ..
+            } => Self::ChatMessage { sender_id, text },
+            ReportedEvent::ActiveSpeaker { participant_id, .. } => {
+                Self::ActiveSpeaker { participant_id }
+            }
+        }
+    }
+}
+
+/// `GET /internal/v1/bots/{id}/commands`: `{"commands": [{"type": "leave", …}]}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Command {
+    Leave { sub_code: String },
+    SendChat { text: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Commands {
+    pub commands: Vec<Command>,
+}
+
+impl From<Vec<core::BotCommand>> for Commands {
+    fn from(list: Vec<core::BotCommand>) -> Self {
+        Self {
+            commands: list
+                .into_iter()
+                .map(|c| match c {
+                    core::BotCommand::Leave { sub_code } => Command::Leave { sub_code },
+                    core::BotCommand::SendChat { text } => Command::SendChat { text },
+                })
+                .collect(),
+        }
+    }
+}
