@@ -4,7 +4,8 @@
 # --compute-type int8 and f32, faster-whisper int8 and float32. Prints the CPU's flags and a table:
 # audio seconds, wall seconds (model load + transcription, whole process), user CPU seconds,
 # real-time factor, peak RSS, word error rate, and meetvault's wall time as a ratio of each
-# faster-whisper run.
+# faster-whisper run; then the encoder alone on one 30-s window in each engine (where the time
+# goes).
 #   bench/transcribe.sh                 beam 1 and 5, 2 threads
 #   BENCH_THREADS=1 bench/transcribe.sh
 #   BENCH_MODEL=DIR bench/transcribe.sh another CTranslate2 model folder (default: tiny.en)
@@ -74,3 +75,17 @@ for file in "$WORK"/*.wav; do
   done
 done
 BENCH_MODEL="$MODEL" "$FW_PYTHON" bench/transcribe_peer.py table "$WORK" "$RESULTS" "$THREADS"
+
+# Where the time goes: the encoder alone on one 30-s window (median of 5), both engines.
+echo "bench: encoder alone" >&2
+cargo bench --locked -q -p meetvault-whisper --bench transcribe --no-run
+LONG="$(ls "$WORK"/long-*.wav | head -n 1)"
+echo
+echo "Encoder on one 30-s window, median of 5 (meetvault adds the cross-attention keys/values and one decoder step):"
+# Both compute types run the encoder in f32 (int8 is the decoder's), so one run stands for both.
+secs=$(RAYON_NUM_THREADS="$THREADS" cargo bench --locked -q -p meetvault-whisper --bench transcribe -- \
+  "$LONG" --model "$MODEL" --encoder-only 5 | sed -n 's/^encoder_secs=//p')
+echo "  meetvault (f32): ${secs} s"
+for compute in int8 float32; do
+  echo "  faster-whisper $compute: $("$FW_PYTHON" bench/transcribe_peer.py encode "$MODEL" "$compute" "$THREADS" "$LONG" 5) s"
+done

@@ -2,6 +2,8 @@
 
     make-audio DIR                          espeak-ng speech (known text) as 16 kHz WAV in DIR
     run MODEL COMPUTE BEAM THREADS FILE     faster-whisper on FILE; prints the text
+    encode MODEL COMPUTE THREADS FILE N     CTranslate2's encoder on FILE's first 30-s window, N
+                                            times; prints the median seconds
     table DIR RESULTS THREADS               the comparison table
 """
 import os
@@ -36,6 +38,25 @@ def run(model, compute, beam, threads, path):
     segments, _ = m.transcribe(path, beam_size=int(beam), language="en", vad_filter=True,
                                condition_on_previous_text=False)
     print(" ".join(s.text.strip() for s in segments))
+
+
+def encode(model, compute, threads, path, n):
+    import time
+    from faster_whisper import WhisperModel
+    from faster_whisper.audio import decode_audio
+    m = WhisperModel(model, device="cpu", compute_type=compute, cpu_threads=int(threads))
+    features = m.feature_extractor(decode_audio(path)[: 30 * 16000])[:, :3000]
+    if features.shape[1] < 3000:  # pad like a last window: zeros in the log-mel domain's floor
+        import numpy as np
+        features = np.pad(features, ((0, 0), (0, 3000 - features.shape[1])))
+    m.encode(features)  # warm-up
+    times = []
+    for _ in range(int(n)):
+        t = time.perf_counter()
+        m.encode(features)
+        times.append(time.perf_counter() - t)
+    times.sort()
+    print(f"{times[len(times) // 2]:.3f}")
 
 
 def words(text):
@@ -109,4 +130,4 @@ def table(work, results, threads):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"make-audio": make_audio, "run": run, "table": table}[cmd](*args)
+    {"make-audio": make_audio, "run": run, "encode": encode, "table": table}[cmd](*args)

@@ -5,14 +5,13 @@
 
 use std::time::Duration;
 
-use meetvault_test_support::media::whisper_model_dir;
 use meetvault_test_support::{Cred, Session, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::encryption::{meeting_uuid, uid};
 use crate::speech;
-use crate::transcription::{meeting, upload, wait_job};
+use crate::transcription::{self, meeting, upload, wait_job};
 
 async fn send(
     app: &TestApp,
@@ -69,12 +68,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 #[tokio::test]
 async fn a_meeting_glossary_spells_a_name_its_way_and_is_stored_sealed() {
-    whisper_model_dir();
-    let app = TestApp::spawn_with(|c| {
-        c.auth.open_registration = true;
-        c.transcription.auto = true;
-    })
-    .await;
+    let app = transcription::app().await;
     let s = app.register("glossary@example.com", "Glossary").await;
 
     let (_, plain) =
@@ -162,12 +156,7 @@ async fn a_meeting_glossary_spells_a_name_its_way_and_is_stored_sealed() {
 
 #[tokio::test]
 async fn the_org_glossary_prompts_every_meeting_is_sealed_and_survives_a_key_rotation() {
-    whisper_model_dir();
-    let app = TestApp::spawn_with(|c| {
-        c.auth.open_registration = true;
-        c.transcription.auto = true;
-    })
-    .await;
+    let app = transcription::app().await;
     let s = app
         .register("org-glossary@example.com", "Org glossary")
         .await;

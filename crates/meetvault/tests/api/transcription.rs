@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use crate::speech::{self, words};
 
-async fn app() -> TestApp {
+/// An app that transcribes every upload with the local model.
+pub async fn app() -> TestApp {
     whisper_model_dir();
     TestApp::spawn_with(|c| {
         c.auth.open_registration = true;
