@@ -1,0 +1,727 @@
+//! One session's state and its loop: join steps, the detector poll, chat, participants,
+//! tracks, opt-outs, leave rules and the end.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use meetvault_recipe::js::CompiledStep;
+use meetvault_recipe::{DetectorKind, Recipe, TrackMapping};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::audio::{Piece, Pieces, rms};
+use super::{
+    BotEvent, BotSpec, BotState, Command, End, HEARTBEAT, Outcome, POLL, Reporter, SILENCE_RMS,
+    UI_GRACE, describe, is_true, past, sub_code,
+};
+use crate::{Browser, Capture, CaptureEvent, Page, TrackKey, TrackStats};
+
+/// Where the bot stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Join steps done; no state seen yet.
+    Asking { since: Instant },
+    /// In the waiting room.
+    Lobby { since: Instant },
+    /// Admitted and recording.
+    In { since: Instant },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Participant {
+    name: String,
+    stream_id: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Track {
+    stream_id: Option<String>,
+    participant: Option<String>,
+    started: u64,
+}
+
+/// A running session.
+pub(super) struct Meeting<R> {
+    spec: BotSpec,
+    recipe: Recipe,
+    reporter: R,
+    browser: Browser,
+    page: Page,
+    capture: Capture,
+    commands: mpsc::Receiver<Command>,
+    commands_open: bool,
+    /// The detectors of [`DetectorKind::STATE_ORDER`] as one expression returning a list.
+    detectors: String,
+    /// Participants, chat and active speakers as one expression.
+    scrape: String,
+    phase: Option<Phase>,
+    /// Since when the page shows none of the recipe's states while in the meeting.
+    lost_since: Option<Instant>,
+    participants: BTreeMap<String, Participant>,
+    self_id: Option<String>,
+    seen_others: bool,
+    alone_since: Option<Instant>,
+    last_sound: Option<Instant>,
+    chat_seen: HashSet<String>,
+    speakers: Vec<String>,
+    tracks: HashMap<TrackKey, Track>,
+    tracks_started: u64,
+    opted_out: HashSet<String>,
+    pieces: Pieces,
+    stats: BTreeMap<TrackKey, TrackStats>,
+}
+
+impl<R: Reporter> Meeting<R> {
+    pub(super) fn new(
+        spec: BotSpec,
+        recipe: Recipe,
+        reporter: R,
+        browser: Browser,
+        page: Page,
+        capture: Capture,
+        commands: mpsc::Receiver<Command>,
+    ) -> Self {
+        let detectors = format!(
+            "[{}]",
+            DetectorKind::STATE_ORDER
+                .iter()
+                .map(|kind| recipe.detector_js(*kind))
+                .collect::<Vec<_>>()
+                .join(",\n")
+        );
+        let scrape = format!(
+            "({{participants: {}, chat: {}, speakers: {}}})",
+            recipe.participants_js(),
+            recipe.chat_messages_js(),
+            recipe.active_speakers_js().unwrap_or_else(|| "null".into())
+        );
+        Meeting {
+            spec,
+            recipe,
+            reporter,
+            browser,
+            page,
+            capture,
+            commands,
+            commands_open: true,
+            detectors,
+            scrape,
+            phase: None,
+            lost_since: None,
+            participants: BTreeMap::new(),
+            self_id: None,
+            seen_others: false,
+            alone_since: None,
+            last_sound: None,
+            chat_seen: HashSet::new(),
+            speakers: Vec::new(),
+            tracks: HashMap::new(),
+            tracks_started: 0,
+            opted_out: HashSet::new(),
+            pieces: Pieces::default(),
+            stats: BTreeMap::new(),
+        }
+    }
+
+    /// Runs the recipe's join steps (navigating to the meeting, then asking to join).
+    pub(super) async fn join(&mut self) -> Result<(), End> {
+        let steps = self.recipe.join_steps(&self.spec.bot_name);
+        self.run_steps("join", &steps).await?;
+        self.phase = Some(Phase::Asking {
+            since: Instant::now(),
+        });
+        Ok(())
+    }
+
+    /// Runs `steps` in order; a step that does not succeed in time ends the session with
+    /// `platform_ui_changed` (an optional one is skipped).
+    async fn run_steps(&mut self, list: &str, steps: &[CompiledStep]) -> Result<(), End> {
+        for (index, step) in steps.iter().enumerate() {
+            if step.navigate {
+                self.navigate(step.timeout).await?;
+                continue;
+            }
+            let Some(expression) = &step.expression else {
+                continue;
+            };
+            let deadline = Instant::now() + step.timeout;
+            loop {
+                match self.page.evaluate(expression).await {
+                    Ok(value) if is_true(&value) => break,
+                    Ok(_) => {}
+                    Err(crate::BotError::BrowserClosed(_)) => return Err(End::crashed()),
+                    // A navigation in between (the context went away): try again.
+                    Err(e) => tracing::debug!(list, index, error = %e, "step evaluation failed"),
+                }
+                if past(deadline) {
+                    if step.optional {
+                        break;
+                    }
+                    return Err(End::UiChanged(describe(list, index, step)));
+                }
+                self.pump(Duration::from_millis(200)).await?;
+            }
+            if let Some(key) = step.key {
+                for event in key.dispatch_events() {
+                    self.page
+                        .call("Input.dispatchKeyEvent", event)
+                        .await
+                        .map_err(|e| End::from_error(&e, "pressing a key"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn navigate(&mut self, timeout: Duration) -> Result<(), End> {
+        let url = self.spec.meeting_url.clone();
+        match self.page.navigate(&url, timeout).await {
+            Ok(()) => {}
+            Err(crate::BotError::Navigation(reason)) => {
+                return Err(End::Fatal(sub_code::MEETING_NOT_FOUND, reason));
+            }
+            Err(e) => return Err(End::from_error(&e, "loading the meeting page")),
+        }
+        let bad = self
+            .page
+            .evaluate(&self.recipe.self_check_js())
+            .await
+            .map_err(|e| End::from_error(&e, "checking the recipe in the page"))?;
+        match bad.as_array() {
+            Some(bad) if bad.is_empty() => Ok(()),
+            _ => Err(End::UiChanged(format!(
+                "the browser refuses parts of the recipe: {bad}"
+            ))),
+        }
+    }
+
+    /// Handles capture events for `wait` (while a step waits), watching for a crash.
+    async fn pump(&mut self, wait: Duration) -> Result<(), End> {
+        let until = Instant::now() + wait;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => return Ok(()),
+                () = self.browser.closed() => return Err(End::crashed()),
+                event = self.capture.next() => match event {
+                    Some(event) => self.on_capture(event).await?,
+                    None => return Err(End::crashed()),
+                },
+            }
+        }
+    }
+
+    /// The meeting loop, from asking to join to the end.
+    pub(super) async fn attend(&mut self) -> End {
+        let mut poll = tokio::time::interval(POLL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let step = tokio::select! {
+                () = self.browser.closed() => Err(End::crashed()),
+                event = self.capture.next() => match event {
+                    Some(event) => self.on_capture(event).await,
+                    None => Err(End::crashed()),
+                },
+                command = self.commands.recv(), if self.commands_open => match command {
+                    Some(command) => self.on_command(command).await,
+                    None => {
+                        self.commands_open = false;
+                        Ok(())
+                    }
+                },
+                _ = heartbeat.tick() => {
+                    self.reporter.heartbeat().await;
+                    Ok(())
+                }
+                _ = poll.tick() => self.poll().await,
+            };
+            if let Err(end) = step {
+                return end;
+            }
+        }
+    }
+
+    async fn on_command(&mut self, command: Command) -> Result<(), End> {
+        match command {
+            Command::Leave => Err(End::Leave(sub_code::LEFT_BY_API)),
+            Command::SendChat(message) => {
+                if !matches!(self.phase, Some(Phase::In { .. })) {
+                    tracing::warn!("a chat message was asked for before admission: not sent");
+                    return Ok(());
+                }
+                match self.send_chat(&message).await {
+                    Err(End::UiChanged(why)) => {
+                        // The meeting goes on; the failure is the server's to see in the log.
+                        tracing::warn!(%why, "sending a chat message failed");
+                        Ok(())
+                    }
+                    other => other,
+                }
+            }
+        }
+    }
+
+    async fn send_chat(&mut self, message: &str) -> Result<(), End> {
+        let panel = self.recipe.detector_js(DetectorKind::ChatPanel);
+        let open = self
+            .page
+            .evaluate(&panel)
+            .await
+            .map_err(|e| End::from_error(&e, "looking for the chat panel"))?;
+        if !is_true(&open) {
+            let steps = self.recipe.chat_open_steps();
+            self.run_steps("chat open", &steps).await?;
+        }
+        let steps = self.recipe.chat_send_steps(message);
+        self.run_steps("chat send", &steps).await
+    }
+
+    /// One look at the page: where the bot stands, then (admitted) who is there and what
+    /// was said, then the leave rules.
+    async fn poll(&mut self) -> Result<(), End> {
+        let states = match self.page.evaluate(&self.detectors).await {
+            Ok(states) => states,
+            Err(crate::BotError::BrowserClosed(_)) => return Err(End::crashed()),
+            Err(e) => {
+                tracing::debug!(error = %e, "detectors could not run (navigating?)");
+                Value::Null
+            }
+        };
+        let found = DetectorKind::STATE_ORDER
+            .iter()
+            .zip(states.as_array().into_iter().flatten())
+            .find(|(_, on)| is_true(on))
+            .map(|(kind, _)| *kind);
+        let now = Instant::now();
+        let phase = self.phase.unwrap_or(Phase::Asking { since: now });
+        match found {
+            Some(DetectorKind::MeetingNotFound) => {
+                return Err(End::Platform(sub_code::MEETING_NOT_FOUND));
+            }
+            Some(DetectorKind::Denied) => return Err(End::Platform(sub_code::ADMISSION_DENIED)),
+            Some(DetectorKind::Removed) => return Err(End::Platform(sub_code::REMOVED_BY_HOST)),
+            Some(DetectorKind::MeetingEnded) => {
+                return Err(End::Platform(sub_code::MEETING_ENDED));
+            }
+            Some(DetectorKind::Admitted) => {
+                self.lost_since = None;
+                if !matches!(phase, Phase::In { .. }) {
+                    self.admitted().await?;
+                }
+            }
+            Some(DetectorKind::WaitingRoom | DetectorKind::ChatPanel) | None => match phase {
+                Phase::Asking { since } if found == Some(DetectorKind::WaitingRoom) => {
+                    let _ = since;
+                    self.phase = Some(Phase::Lobby { since: now });
+                    self.reporter.transition(BotState::WaitingRoom, None).await;
+                }
+                Phase::Asking { since } if now - since > UI_GRACE => {
+                    return Err(End::UiChanged(
+                        "neither the waiting room nor the meeting appeared after joining".into(),
+                    ));
+                }
+                Phase::Lobby { since } => {
+                    if let Some(limit) = self.spec.automatic_leave.waiting_room_timeout
+                        && now - since >= limit
+                    {
+                        return Err(End::Leave(sub_code::WAITING_ROOM_TIMEOUT));
+                    }
+                }
+                Phase::In { .. } => {
+                    let since = *self.lost_since.get_or_insert(now);
+                    if now - since > UI_GRACE {
+                        return Err(End::UiChanged(
+                            "the meeting page no longer shows the bot in the meeting".into(),
+                        ));
+                    }
+                }
+                Phase::Asking { .. } => {}
+            },
+        }
+        if let Some(Phase::In { since }) = self.phase {
+            self.scrape().await?;
+            self.leave_rules(since, now)?;
+        }
+        Ok(())
+    }
+
+    /// Admitted: report it, post the consent message, then record.
+    async fn admitted(&mut self) -> Result<(), End> {
+        self.reporter.transition(BotState::Joined, None).await;
+        if let Some(message) = self.spec.consent_message.clone() {
+            self.send_chat(&message).await.map_err(|end| match end {
+                End::UiChanged(why) => {
+                    End::UiChanged(format!("the consent message could not be posted: {why}"))
+                }
+                other => other,
+            })?;
+        }
+        let now = Instant::now();
+        self.phase = Some(Phase::In { since: now });
+        self.alone_since = Some(now);
+        self.last_sound = Some(now);
+        self.reporter.transition(BotState::Recording, None).await;
+        Ok(())
+    }
+
+    fn leave_rules(&self, since: Instant, now: Instant) -> Result<(), End> {
+        let rules = &self.spec.automatic_leave;
+        let over = |limit: Option<Duration>, from: Option<Instant>| matches!((limit, from), (Some(limit), Some(from)) if now - from >= limit);
+        if over(rules.max_duration, Some(since)) {
+            return Err(End::Leave(sub_code::MAX_DURATION));
+        }
+        if self.seen_others && over(rules.everyone_left_timeout, self.alone_since) {
+            return Err(End::Leave(sub_code::EVERYONE_LEFT));
+        }
+        if !self.seen_others && over(rules.no_one_joined_timeout, Some(since)) {
+            return Err(End::Leave(sub_code::NO_ONE_JOINED));
+        }
+        if over(rules.silence_timeout, self.last_sound) {
+            return Err(End::Leave(sub_code::SILENCE));
+        }
+        Ok(())
+    }
+
+    /// Participants, chat and active speakers, as the page shows them now.
+    async fn scrape(&mut self) -> Result<(), End> {
+        let seen = match self.page.evaluate(&self.scrape).await {
+            Ok(seen) => seen,
+            Err(crate::BotError::BrowserClosed(_)) => return Err(End::crashed()),
+            Err(e) => {
+                tracing::debug!(error = %e, "the scrape could not run");
+                return Ok(());
+            }
+        };
+        self.update_participants(&seen["participants"]).await;
+        self.map_tracks().await;
+        for message in seen["chat"].as_array().into_iter().flatten() {
+            self.on_chat(message).await;
+        }
+        if let Some(ids) = seen["speakers"].as_array() {
+            let ids: Vec<String> = ids
+                .iter()
+                .filter_map(|id| id.as_str().map(str::to_owned))
+                .filter(|id| Some(id) != self.self_id.as_ref() && !self.opted_out.contains(id))
+                .collect();
+            if ids != self.speakers {
+                self.speakers = ids.clone();
+                self.reporter
+                    .event(BotEvent::ActiveSpeakers {
+                        participant_ids: ids,
+                    })
+                    .await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn update_participants(&mut self, list: &Value) {
+        let Some(list) = list.as_array() else {
+            return;
+        };
+        let mut now: BTreeMap<String, Participant> = BTreeMap::new();
+        for p in list {
+            let Some(id) = p["id"].as_str() else { continue };
+            now.insert(
+                id.to_owned(),
+                Participant {
+                    name: p["name"].as_str().unwrap_or_default().to_owned(),
+                    stream_id: p["stream_id"]
+                        .as_str()
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                },
+            );
+        }
+        // The bot itself: the first entry under its name (kept once found).
+        if self.self_id.as_ref().is_none_or(|id| !now.contains_key(id)) {
+            self.self_id = now
+                .iter()
+                .find(|(_, p)| p.name == self.spec.bot_name)
+                .map(|(id, _)| id.clone());
+        }
+        if let Some(me) = &self.self_id {
+            now.remove(me);
+        }
+        for (id, p) in &now {
+            if !self.participants.contains_key(id) {
+                self.reporter
+                    .event(BotEvent::ParticipantJoined {
+                        id: id.clone(),
+                        name: p.name.clone(),
+                    })
+                    .await;
+            }
+        }
+        let gone: Vec<(String, Participant)> = self
+            .participants
+            .iter()
+            .filter(|(id, _)| !now.contains_key(*id))
+            .map(|(id, p)| (id.clone(), p.clone()))
+            .collect();
+        for (id, p) in gone {
+            self.reporter
+                .event(BotEvent::ParticipantLeft { id, name: p.name })
+                .await;
+        }
+        if now.is_empty() {
+            self.alone_since.get_or_insert_with(Instant::now);
+        } else {
+            self.seen_others = true;
+            self.alone_since = None;
+        }
+        self.participants = now;
+    }
+
+    /// Ties tracks not yet mapped to the participants the recipe says they are.
+    async fn map_tracks(&mut self) {
+        let mut found = Vec::new();
+        match self.recipe.file().tracks {
+            TrackMapping::StreamIdAttribute => {
+                for (key, track) in &self.tracks {
+                    if track.participant.is_some() {
+                        continue;
+                    }
+                    let owner = self
+                        .participants
+                        .iter()
+                        .find(|(_, p)| p.stream_id.is_some() && p.stream_id == track.stream_id);
+                    if let Some((id, _)) = owner {
+                        found.push((key.clone(), id.clone()));
+                    }
+                }
+            }
+            TrackMapping::DomOrder => {
+                let mut keys: Vec<(&TrackKey, &Track)> = self.tracks.iter().collect();
+                keys.sort_by_key(|(_, t)| t.started);
+                for ((key, track), (id, _)) in keys.into_iter().zip(&self.participants) {
+                    if track.participant.is_none() {
+                        found.push((key.clone(), id.clone()));
+                    }
+                }
+            }
+            // Mixed tracks: the server attributes them through the active-speaker events.
+            _ => {}
+        }
+        for (key, participant) in found {
+            if let Some(track) = self.tracks.get_mut(&key) {
+                track.participant = Some(participant.clone());
+            }
+            self.reporter
+                .event(BotEvent::TrackMapped {
+                    track: key.clone(),
+                    participant_id: participant.clone(),
+                })
+                .await;
+            if self.opted_out.contains(&participant) {
+                self.stop(&key);
+            }
+        }
+    }
+
+    async fn on_chat(&mut self, message: &Value) {
+        let Some(id) = message["id"].as_str() else {
+            return;
+        };
+        if !self.chat_seen.insert(id.to_owned()) {
+            return;
+        }
+        let sender = message["sender"].as_str().unwrap_or_default().to_owned();
+        let text = message["text"].as_str().unwrap_or_default().to_owned();
+        let sender_id = message["sender_id"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        // Who sent it, as a participant id: the platform's sender id, or the name.
+        let participant = sender_id.clone().or_else(|| {
+            self.participants
+                .iter()
+                .find(|(_, p)| p.name == sender)
+                .map(|(id, _)| id.clone())
+        });
+        let is_self = participant.is_some() && participant == self.self_id;
+        if let Some(who) = &participant
+            && self.opted_out.contains(who)
+        {
+            return;
+        }
+        if !is_self
+            && text
+                .trim()
+                .eq_ignore_ascii_case(self.spec.opt_out_phrase.trim())
+        {
+            if let Some(who) = participant {
+                self.opt_out(who).await;
+            } else {
+                tracing::warn!("an opt-out from a sender the page does not identify");
+            }
+            return;
+        }
+        self.reporter
+            .event(BotEvent::ChatMessage {
+                id: id.to_owned(),
+                sender,
+                sender_id,
+                text,
+            })
+            .await;
+    }
+
+    /// Excludes `participant` from now on: their tracks stop, what waits of them is dropped.
+    async fn opt_out(&mut self, participant: String) {
+        if !self.opted_out.insert(participant.clone()) {
+            return;
+        }
+        let theirs: Vec<TrackKey> = self
+            .tracks
+            .iter()
+            .filter(|(_, t)| t.participant.as_ref() == Some(&participant))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &theirs {
+            self.stop(key);
+        }
+        tracing::info!(tracks = theirs.len(), "a participant opted out");
+        self.reporter
+            .event(BotEvent::ParticipantOptedOut {
+                participant_id: participant,
+            })
+            .await;
+    }
+
+    fn stop(&mut self, key: &TrackKey) {
+        self.capture.stop_track(key);
+        self.pieces.discard(key);
+    }
+
+    fn is_stopped(&self, key: &TrackKey) -> bool {
+        self.tracks
+            .get(key)
+            .and_then(|t| t.participant.as_ref())
+            .is_some_and(|p| self.opted_out.contains(p))
+    }
+
+    async fn on_capture(&mut self, event: CaptureEvent) -> Result<(), End> {
+        match event {
+            CaptureEvent::TrackStarted {
+                track, stream_id, ..
+            } => {
+                self.tracks_started += 1;
+                self.tracks.insert(
+                    track,
+                    Track {
+                        stream_id,
+                        participant: None,
+                        started: self.tracks_started,
+                    },
+                );
+                self.map_tracks().await;
+            }
+            CaptureEvent::Audio(chunk) => {
+                // Nothing is kept before the consent message is posted, nor of an opt-out.
+                if !matches!(self.phase, Some(Phase::In { .. })) || self.is_stopped(&chunk.track) {
+                    return Ok(());
+                }
+                if rms(&chunk.pcm16k) > SILENCE_RMS {
+                    self.last_sound = Some(Instant::now());
+                }
+                let pieces = self.pieces.push(chunk);
+                self.report(pieces).await;
+            }
+            CaptureEvent::TrackEnded { track, stats } => {
+                if !self.is_stopped(&track) {
+                    let last = self.pieces.flush(&track);
+                    self.report(last.into_iter().collect()).await;
+                }
+                self.stats.insert(track.clone(), stats);
+                self.reporter
+                    .event(BotEvent::TrackEnded {
+                        track,
+                        samples_expected: stats.samples_expected,
+                        samples_received: stats.samples_received,
+                    })
+                    .await;
+            }
+            CaptureEvent::ScriptError { track, message } => {
+                tracing::warn!(track = ?track.as_ref().map(ToString::to_string), %message, "the capture script failed");
+                if track.is_none() && message.contains("MediaStreamTrackProcessor") {
+                    return Err(End::Fatal(sub_code::CAPTURE_FAILED, message));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn report(&mut self, pieces: Vec<Piece>) {
+        if !self.spec.recording.per_speaker_audio {
+            return;
+        }
+        for piece in pieces {
+            self.reporter
+                .audio(&piece.track, piece.seq, piece.start_ms, piece.pcm16k)
+                .await;
+        }
+    }
+
+    /// Leaves (when the bot chose to), keeps a diagnosis (when the page failed it), closes
+    /// the browser, reports the last audio and the final state.
+    pub(super) async fn finish(mut self, end: End) -> Outcome {
+        let (state, code, detail) = match &end {
+            End::Platform(code) | End::Leave(code) => (BotState::Ended, *code, None),
+            End::UiChanged(why) => (
+                BotState::FatalError,
+                sub_code::PLATFORM_UI_CHANGED,
+                Some(why.clone()),
+            ),
+            End::Fatal(code, why) => (BotState::FatalError, *code, Some(why.clone())),
+        };
+        match &end {
+            End::Leave(code) => {
+                self.reporter
+                    .transition(BotState::Leaving, Some(code))
+                    .await;
+                let steps = self.recipe.leave_steps();
+                if let Err(e) = self.run_steps("leave", &steps).await {
+                    tracing::warn!(?e, "the leave steps failed; closing the browser");
+                }
+            }
+            End::UiChanged(why) => {
+                let screenshot_png = self.page.screenshot().await.unwrap_or_default();
+                let dom_html = self.page.dom_snapshot().await.unwrap_or_default();
+                self.reporter
+                    .event(BotEvent::Diagnosis {
+                        reason: why.clone(),
+                        screenshot_png,
+                        dom_html,
+                    })
+                    .await;
+            }
+            End::Platform(_) | End::Fatal(..) => {}
+        }
+        // Closing the tab ends every track; what they delivered is still reported.
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.page.close()).await;
+        let drain = Instant::now() + Duration::from_secs(5);
+        while let Ok(Some(event)) = tokio::time::timeout_at(drain, self.capture.next()).await {
+            let _ = self.on_capture(event).await;
+        }
+        let mut last = self.pieces.flush_all();
+        last.retain(|p| !self.is_stopped(&p.track));
+        self.report(last).await;
+        for (key, stats) in self.capture.stats() {
+            self.stats.entry(key).or_insert(stats);
+        }
+        self.browser.close().await;
+        if let Some(detail) = &detail {
+            tracing::warn!(sub_code = code, %detail, "the bot failed");
+        }
+        self.reporter.transition(state, Some(code)).await;
+        Outcome {
+            state,
+            sub_code: code,
+            detail,
+            tracks: self.stats,
+        }
+    }
+}
