@@ -142,9 +142,14 @@ impl Page {
     /// Installs the capture on this tab. Must come before the meeting page is loaded: the
     /// script runs in documents loaded afterwards.
     pub async fn install_capture(&self) -> Result<Capture, BotError> {
-        let mut rng = rand::rng();
-        let binding = format!("__mv{}", hex::encode(rng.random::<[u8; 8]>()));
-        let token = hex::encode(rng.random::<[u8; 16]>());
+        // The thread's generator is not `Send`: done with it before the first await.
+        let (binding, token) = {
+            let mut rng = rand::rng();
+            (
+                format!("__mv{}", hex::encode(rng.random::<[u8; 8]>())),
+                hex::encode(rng.random::<[u8; 16]>()),
+            )
+        };
         let mut calls = self.events("Runtime.bindingCalled");
         self.add_binding(&binding).await?;
         let script = SCRIPT

@@ -283,7 +283,7 @@ fn record(tracks: &mut HashMap<TrackKey, Recorded>, event: CaptureEvent) {
 }
 
 /// Mean absolute level per 10 ms block.
-fn envelope(pcm: &[f32]) -> Vec<f32> {
+pub(crate) fn envelope(pcm: &[f32]) -> Vec<f32> {
     pcm.chunks(160)
         .map(|block| block.iter().map(|s| s.abs()).sum::<f32>() / block.len() as f32)
         .collect()
@@ -302,7 +302,7 @@ fn active_span(pcm: &[f32]) -> usize {
 
 /// Where `reference` sits in `captured` (coarse by envelope, then to the sample) and the
 /// normalised cross-correlation there.
-fn best_alignment(captured: &[f32], reference: &[f32]) -> (usize, f64) {
+pub(crate) fn best_alignment(captured: &[f32], reference: &[f32]) -> (usize, f64) {
     assert!(
         captured.len() > reference.len(),
         "captured {} samples, less than the source's {}",
@@ -359,7 +359,12 @@ async fn jitter_buffer(page: &Page, pc: usize) -> [f64; 3] {
 
 /// Each half second of `reference` against `captured` within `radius` of `lag`: where it fits
 /// best (relative to `lag`) and how well — shows time-stretching or a lost stretch.
-fn by_window(captured: &[f32], reference: &[f32], lag: usize, radius: usize) -> Vec<(i64, f64)> {
+pub(crate) fn by_window(
+    captured: &[f32],
+    reference: &[f32],
+    lag: usize,
+    radius: usize,
+) -> Vec<(i64, f64)> {
     (0..reference.len().saturating_sub(8000))
         .step_by(8000)
         .map(|at| {
@@ -375,7 +380,7 @@ fn by_window(captured: &[f32], reference: &[f32], lag: usize, radius: usize) -> 
         .collect()
 }
 
-fn correlation(a: &[f32], b: &[f32]) -> f64 {
+pub(crate) fn correlation(a: &[f32], b: &[f32]) -> f64 {
     let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
     for (x, y) in a.iter().zip(b) {
         let (x, y) = (f64::from(*x), f64::from(*y));
