@@ -131,7 +131,7 @@ mod tests {
     fn runs_become_two_second_pieces_numbered_per_track() {
         let mut pieces = Pieces::default();
         let mut out = Vec::new();
-        for i in 0..25 {
+        for i in 0..50 {
             out.extend(pieces.push(chunk("0", 1000 + i * 100, 1600, 1)));
             out.extend(pieces.push(chunk("1", 500 + i * 100, 1600, 2)));
         }
@@ -144,7 +144,7 @@ mod tests {
         let last = pieces.flush(&key("0")).unwrap();
         assert_eq!(
             (last.seq, last.start_ms, last.pcm16k.len()),
-            (2, 5000, 8000)
+            (2, 5000, 16_000)
         );
         assert_eq!(pieces.flush(&key("0")), None);
         let b: Vec<u64> = out

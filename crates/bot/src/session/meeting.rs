@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::audio::{Piece, Pieces, rms};
+use super::rules::{Seen, leave_rule};
 use super::{
     BotEvent, BotSpec, BotState, Command, End, HEARTBEAT, Outcome, POLL, Reporter, SILENCE_RMS,
     UI_GRACE, describe, is_true, past, sub_code,
@@ -312,8 +313,7 @@ impl<R: Reporter> Meeting<R> {
                 }
             }
             Some(DetectorKind::WaitingRoom | DetectorKind::ChatPanel) | None => match phase {
-                Phase::Asking { since } if found == Some(DetectorKind::WaitingRoom) => {
-                    let _ = since;
+                Phase::Asking { .. } if found == Some(DetectorKind::WaitingRoom) => {
                     self.phase = Some(Phase::Lobby { since: now });
                     self.reporter.transition(BotState::WaitingRoom, None).await;
                 }
@@ -367,21 +367,16 @@ impl<R: Reporter> Meeting<R> {
     }
 
     fn leave_rules(&self, since: Instant, now: Instant) -> Result<(), End> {
-        let rules = &self.spec.automatic_leave;
-        let over = |limit: Option<Duration>, from: Option<Instant>| matches!((limit, from), (Some(limit), Some(from)) if now - from >= limit);
-        if over(rules.max_duration, Some(since)) {
-            return Err(End::Leave(sub_code::MAX_DURATION));
+        let seen = Seen {
+            admitted: since,
+            seen_others: self.seen_others,
+            alone_since: self.alone_since,
+            last_sound: self.last_sound,
+        };
+        match leave_rule(&self.spec.automatic_leave, &seen, now) {
+            Some(code) => Err(End::Leave(code)),
+            None => Ok(()),
         }
-        if self.seen_others && over(rules.everyone_left_timeout, self.alone_since) {
-            return Err(End::Leave(sub_code::EVERYONE_LEFT));
-        }
-        if !self.seen_others && over(rules.no_one_joined_timeout, Some(since)) {
-            return Err(End::Leave(sub_code::NO_ONE_JOINED));
-        }
-        if over(rules.silence_timeout, self.last_sound) {
-            return Err(End::Leave(sub_code::SILENCE));
-        }
-        Ok(())
     }
 
     /// Participants, chat and active speakers, as the page shows them now.

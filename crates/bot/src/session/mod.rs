@@ -10,6 +10,7 @@
 mod audio;
 mod meeting;
 mod report;
+mod rules;
 mod spec;
 
 use std::collections::BTreeMap;

@@ -88,9 +88,7 @@ impl Default for AutomaticLeave {
 fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     match Option::<f64>::deserialize(d)? {
         None => Ok(None),
-        Some(s) if s.is_finite() && s >= 0.0 && s <= 30.0 * 86_400.0 => {
-            Ok(Some(Duration::from_secs_f64(s)))
-        }
+        Some(s) if (0.0..=30.0 * 86_400.0).contains(&s) => Ok(Some(Duration::from_secs_f64(s))),
         Some(s) => Err(serde::de::Error::custom(format!(
             "{s} is not a number of seconds between 0 and 30 days"
         ))),

@@ -609,3 +609,80 @@ async fn a_join_step_that_never_succeeds_is_platform_ui_changed_with_a_diagnosis
         "the DOM as the page had it"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_that_hears_nothing_leaves_at_the_silence_timeout() {
+    let room = room().await;
+    let host_browser = Browser::launch_in(&room.netns, BrowserOptions::fake_media()).await;
+    // The host's microphone is off: the bot receives no track at all.
+    let host = host_browser.new_page().await;
+    host.navigate(&room.host_url).await;
+    host.evaluate(
+        "document.querySelector('#mic-toggle').click(); \
+         document.querySelector('#name').value = 'Ada'; document.querySelector('#join').click(); true",
+    )
+    .await;
+    host.wait_for(
+        "the host in",
+        "document.body.dataset.state === 'joined'",
+        LIMIT,
+    )
+    .await;
+    let mut spec = spec(&room);
+    spec.automatic_leave.silence_timeout = Some(Duration::from_secs(3));
+    let bot = start(&room, spec, recipe());
+    bot.reaches(BotState::WaitingRoom).await;
+    decide(&host, BOT, "admit").await;
+    let (outcome, recorded) = bot.outcome().await;
+    let mut path = ADMITTED.to_vec();
+    path.push(BotState::Leaving);
+    ended(&outcome, &recorded, &path, sub_code::SILENCE);
+    let stayed = recorded.transitions[4].at - recorded.transitions[3].at;
+    assert!(
+        (Duration::from_secs(3)..Duration::from_secs(5)).contains(&stayed),
+        "{stayed:?}"
+    );
+    assert!(recorded.audio.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_whose_browser_dies_ends_with_browser_crashed() {
+    let room = room().await;
+    let bot = start(&room, spec(&room), recipe());
+    bot.reaches(BotState::WaitingRoom).await;
+    // The bot's own Chromium (the browser process, in this test's namespace) is killed.
+    let ns = std::fs::read_link(room.netns.net_path()).unwrap();
+    let browsers: Vec<i32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/ns/net")).is_ok_and(|l| l == ns))
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            cmdline.contains("--remote-debugging-pipe")
+                && cmdline.contains("meetvault-bot-")
+                && !cmdline.contains("--type=")
+                && !cmdline.starts_with("setpriv")
+        })
+        .collect();
+    assert_eq!(browsers.len(), 1, "one bot browser in the namespace");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(browsers[0]),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let (outcome, recorded) = bot.outcome().await;
+    assert_eq!(
+        (outcome.state, outcome.sub_code),
+        (BotState::FatalError, sub_code::BROWSER_CRASHED),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        states(&recorded),
+        vec![
+            (BotState::Joining, None),
+            (BotState::WaitingRoom, None),
+            (BotState::FatalError, Some(sub_code::BROWSER_CRASHED)),
+        ]
+    );
+}
