@@ -283,7 +283,7 @@ fn record(tracks: &mut HashMap<TrackKey, Recorded>, event: CaptureEvent) {
 }
 
 /// Mean absolute level per 10 ms block.
-pub(crate) fn envelope(pcm: &[f32]) -> Vec<f32> {
+fn envelope(pcm: &[f32]) -> Vec<f32> {
     pcm.chunks(160)
         .map(|block| block.iter().map(|s| s.abs()).sum::<f32>() / block.len() as f32)
         .collect()
@@ -380,7 +380,7 @@ pub(crate) fn by_window(
         .collect()
 }
 
-pub(crate) fn correlation(a: &[f32], b: &[f32]) -> f64 {
+fn correlation(a: &[f32], b: &[f32]) -> f64 {
     let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
     for (x, y) in a.iter().zip(b) {
         let (x, y) = (f64::from(*x), f64::from(*y));

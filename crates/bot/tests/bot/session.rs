@@ -16,7 +16,7 @@ use meetvault_test_support::browser::{Browser, BrowserOptions, Netns, Page};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
-use crate::capture::{best_alignment, by_window, correlation};
+use crate::capture::{best_alignment, by_window};
 use crate::support::speech;
 
 /// How long a condition may take (generous: two shared cores, several browsers).
@@ -442,7 +442,7 @@ async fn the_bot_waits_is_admitted_asks_consent_records_each_speaker_honours_an_
             stats.loss_percent()
         );
     }
-    assert_eq!(correlation(&[1.0, 0.0], &[1.0, 0.0]), 1.0);
+    assert!(recorded.heartbeats >= 1, "the session reports it is alive");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
