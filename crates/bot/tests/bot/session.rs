@@ -25,6 +25,10 @@ const LIMIT: Duration = Duration::from_secs(40);
 const BOT: &str = "Meetvault Notetaker";
 const CONSENT: &str = "This meeting is recorded by Meetvault Notetaker. Type /optout to opt out.";
 
+/// The recording tests take this exclusively, the others shared: their browsers and the loss
+/// measure do not share two cores with another meeting of this binary.
+pub(crate) static CORES: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// A testmeet room reachable in a namespace of its own.
 struct Room {
     netns: Netns,
@@ -296,6 +300,7 @@ fn match_of(captured: &[f32], reference: &[f32]) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bot_waits_is_admitted_asks_consent_records_each_speaker_honours_an_opt_out_and_ends_with_the_meeting()
  {
+    let _alone = CORES.write().await;
     let room = room().await;
     let work = tempfile::tempdir().unwrap();
     let wavs = [
@@ -447,6 +452,7 @@ async fn the_bot_waits_is_admitted_asks_consent_records_each_speaker_honours_an_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_the_host_denies_ends_with_admission_denied() {
+    let _shared = CORES.read().await;
     let room = room().await;
     let host_browser = Browser::launch_in(&room.netns, BrowserOptions::fake_media()).await;
     let host = join(&host_browser, &room.host_url, "Ada", "joined").await;
@@ -465,6 +471,7 @@ async fn a_bot_the_host_denies_ends_with_admission_denied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_nobody_admits_leaves_at_the_waiting_room_timeout() {
+    let _shared = CORES.read().await;
     let room = room().await;
     let mut spec = spec(&room);
     spec.automatic_leave.waiting_room_timeout = Some(Duration::from_secs(3));
@@ -478,13 +485,14 @@ async fn a_bot_nobody_admits_leaves_at_the_waiting_room_timeout() {
     );
     let waited = recorded.transitions[2].at - recorded.transitions[1].at;
     assert!(
-        (Duration::from_secs(3)..Duration::from_secs(5)).contains(&waited),
+        (Duration::from_secs(3)..Duration::from_secs(8)).contains(&waited),
         "{waited:?}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_the_host_removes_ends_with_removed_by_host() {
+    let _shared = CORES.read().await;
     let room = room().await;
     let (_host_browser, host, bot) = admitted_bot(&room, spec(&room)).await;
     let bot_id = id_of(&host, BOT).await;
@@ -499,6 +507,7 @@ async fn a_bot_the_host_removes_ends_with_removed_by_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_left_alone_leaves_with_everyone_left() {
+    let _shared = CORES.read().await;
     let room = room().await;
     let mut spec = spec(&room);
     spec.automatic_leave.everyone_left_timeout = Some(Duration::from_secs(2));
@@ -526,6 +535,7 @@ async fn a_bot_left_alone_leaves_with_everyone_left() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_leaves_at_its_max_duration() {
+    let _shared = CORES.read().await;
     let room = room().await;
     let mut spec = spec(&room);
     spec.automatic_leave.max_duration = Some(Duration::from_secs(3));
@@ -536,13 +546,14 @@ async fn a_bot_leaves_at_its_max_duration() {
     ended(&outcome, &recorded, &path, sub_code::MAX_DURATION);
     let stayed = recorded.transitions[4].at - recorded.transitions[3].at;
     assert!(
-        (Duration::from_secs(3)..Duration::from_secs(5)).contains(&stayed),
+        (Duration::from_secs(3)..Duration::from_secs(8)).contains(&stayed),
         "{stayed:?}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_makes_the_bot_chat_then_leave() {
+    let _shared = CORES.read().await;
     let room = room().await;
     let (_host_browser, host, bot) = admitted_bot(&room, spec(&room)).await;
     let commands = bot.reporter.commands_sender();
@@ -571,6 +582,7 @@ async fn the_api_makes_the_bot_chat_then_leave() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_join_step_that_never_succeeds_is_platform_ui_changed_with_a_diagnosis() {
+    let _shared = CORES.read().await;
     let room = room().await;
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recipes/testmeet.toml"),
@@ -612,6 +624,7 @@ async fn a_join_step_that_never_succeeds_is_platform_ui_changed_with_a_diagnosis
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_that_hears_nothing_leaves_at_the_silence_timeout() {
+    let _shared = CORES.read().await;
     let room = room().await;
     let host_browser = Browser::launch_in(&room.netns, BrowserOptions::fake_media()).await;
     // The host's microphone is off: the bot receives no track at all.
@@ -639,7 +652,7 @@ async fn a_bot_that_hears_nothing_leaves_at_the_silence_timeout() {
     ended(&outcome, &recorded, &path, sub_code::SILENCE);
     let stayed = recorded.transitions[4].at - recorded.transitions[3].at;
     assert!(
-        (Duration::from_secs(3)..Duration::from_secs(5)).contains(&stayed),
+        (Duration::from_secs(3)..Duration::from_secs(8)).contains(&stayed),
         "{stayed:?}"
     );
     assert!(recorded.audio.is_empty());
@@ -647,6 +660,7 @@ async fn a_bot_that_hears_nothing_leaves_at_the_silence_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_whose_browser_dies_ends_with_browser_crashed() {
+    let _shared = CORES.read().await;
     let room = room().await;
     let bot = start(&room, spec(&room), recipe());
     bot.reaches(BotState::WaitingRoom).await;
