@@ -139,6 +139,13 @@ pub enum Command {
 
 /// Where the session reports. Calls come from one task, in order; an implementation deals
 /// with its own failures (retries, logging) — the meeting does not wait on the server.
+///
+/// Over the internal protocol (contract.md), with `Authorization: Bearer mvb_…`:
+/// `transition` → `POST /internal/v1/bots/{id}/transitions` `{state, sub_code?, at}`
+/// ([`BotState::as_str`]); `heartbeat` → `POST …/heartbeat`; `event` → `POST …/events` (the
+/// event's JSON, tagged by `type`); `audio` → `POST …/audio?track={track}&seq={seq}&start_ms=
+/// {start_ms}` with the samples as s16le; `commands` → a task long-polling `GET …/commands`
+/// into the channel.
 pub trait Reporter: Send + 'static {
     /// The bot entered `state` (`sub_code` with `leaving`, `ended` and `fatal_error`).
     fn transition(
@@ -328,5 +335,76 @@ impl Reporter for MemoryReporter {
             .take();
         // A second call gets a closed receiver.
         taken.unwrap_or_else(|| mpsc::channel(1).1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialize_as_tagged_json_with_tracks_as_their_query_form() {
+        let track = TrackKey {
+            doc: 0,
+            pc: 2,
+            mid: "1".into(),
+        };
+        let mapped = BotEvent::TrackMapped {
+            track,
+            participant_id: "p7".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&mapped).unwrap(),
+            serde_json::json!({"type": "track_mapped", "track": "0-2-1", "participant_id": "p7"})
+        );
+        let out = BotEvent::ParticipantOptedOut {
+            participant_id: "p7".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&out).unwrap(),
+            serde_json::json!({"type": "participant_opted_out", "participant_id": "p7"})
+        );
+        let diagnosis = BotEvent::Diagnosis {
+            reason: "r".into(),
+            screenshot_png: vec![0x89, b'P'],
+            dom_html: "<html>".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&diagnosis).unwrap()["screenshot_png"],
+            "iVA="
+        );
+        assert_eq!(BotState::FatalError.as_str(), "fatal_error");
+        assert_eq!(
+            serde_json::to_value(BotState::WaitingRoom).unwrap(),
+            "waiting_room"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_memory_reporter_numbers_everything_in_order_and_hands_out_its_commands_once() {
+        let mut reporter = MemoryReporter::new();
+        let mut commands = reporter.commands();
+        reporter
+            .commands_sender()
+            .send(Command::Leave)
+            .await
+            .unwrap();
+        assert_eq!(commands.recv().await, Some(Command::Leave));
+        assert_eq!(reporter.commands().recv().await, None);
+        reporter.transition(BotState::Joining, None).await;
+        reporter
+            .event(BotEvent::ActiveSpeakers {
+                participant_ids: vec![],
+            })
+            .await;
+        let track = TrackKey {
+            doc: 0,
+            pc: 0,
+            mid: "0".into(),
+        };
+        reporter.audio(&track, 0, 10, vec![1, 2]).await;
+        let r = reporter.recorded();
+        assert_eq!((r.transitions[0].n, r.events[0].n, r.audio[0].n), (1, 2, 3));
+        assert_eq!(r.state(), Some(BotState::Joining));
     }
 }
