@@ -224,6 +224,38 @@ async fn admitted_bot(room: &Room, spec: BotSpec) -> (Browser, Page, Bot) {
     (host_browser, host, bot)
 }
 
+/// Processes of the bot's Chromium (its profile is `meetvault-bot-…`) in `room`'s namespace,
+/// as `(pid, command line)`.
+fn bot_processes(room: &Room) -> Vec<(i32, String)> {
+    let ns = std::fs::read_link(room.netns.net_path()).unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/ns/net")).is_ok_and(|l| l == ns))
+        .filter_map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            cmdline.contains("meetvault-bot-").then_some((pid, cmdline))
+        })
+        .collect()
+}
+
+/// Once the session has returned, nothing of its Chromium runs (zombies aside, briefly).
+async fn no_bot_processes(room: &Room) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = bot_processes(room);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the bot's Chromium outlived its session: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn mapped(recorded: &Recorded, participant: &str) -> Vec<TrackKey> {
     recorded
         .events
@@ -365,6 +397,7 @@ async fn the_bot_waits_is_admitted_asks_consent_records_each_speaker_honours_an_
         .await;
     let (outcome, recorded) = bot.outcome().await;
     ended(&outcome, &recorded, ADMITTED, sub_code::MEETING_ENDED);
+    no_bot_processes(&room).await;
     drop((bob, host_browser, bob_browser, cyd_browser));
 
     let joined: BTreeMap<String, String> = recorded
@@ -467,6 +500,7 @@ async fn a_bot_the_host_denies_ends_with_admission_denied() {
         sub_code::ADMISSION_DENIED,
     );
     assert!(recorded.audio.is_empty() && recorded.events.is_empty());
+    no_bot_processes(&room).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -665,19 +699,14 @@ async fn a_bot_whose_browser_dies_ends_with_browser_crashed() {
     let bot = start(&room, spec(&room), recipe());
     bot.reaches(BotState::WaitingRoom).await;
     // The bot's own Chromium (the browser process, in this test's namespace) is killed.
-    let ns = std::fs::read_link(room.netns.net_path()).unwrap();
-    let browsers: Vec<i32> = std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/ns/net")).is_ok_and(|l| l == ns))
-        .filter(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline);
+    let browsers: Vec<i32> = bot_processes(&room)
+        .into_iter()
+        .filter(|(_, cmdline)| {
             cmdline.contains("--remote-debugging-pipe")
-                && cmdline.contains("meetvault-bot-")
                 && !cmdline.contains("--type=")
                 && !cmdline.starts_with("setpriv")
         })
+        .map(|(pid, _)| pid)
         .collect();
     assert_eq!(browsers.len(), 1, "one bot browser in the namespace");
     nix::sys::signal::kill(
@@ -699,4 +728,5 @@ async fn a_bot_whose_browser_dies_ends_with_browser_crashed() {
             (BotState::FatalError, Some(sub_code::BROWSER_CRASHED)),
         ]
     );
+    no_bot_processes(&room).await;
 }
