@@ -61,6 +61,8 @@ pub(super) struct Meeting<R> {
     lost_since: Option<Instant>,
     participants: BTreeMap<String, Participant>,
     self_id: Option<String>,
+    /// When the participant list's open steps last ran.
+    participants_opened: Option<Instant>,
     seen_others: bool,
     alone_since: Option<Instant>,
     last_sound: Option<Instant>,
@@ -112,6 +114,7 @@ impl<R: Reporter> Meeting<R> {
             lost_since: None,
             participants: BTreeMap::new(),
             self_id: None,
+            participants_opened: None,
             seen_others: false,
             alone_since: None,
             last_sound: None,
@@ -265,6 +268,13 @@ impl<R: Reporter> Meeting<R> {
     }
 
     async fn send_chat(&mut self, message: &str) -> Result<(), End> {
+        self.open_chat().await?;
+        let steps = self.recipe.chat_send_steps(message);
+        self.run_steps("chat send", &steps).await
+    }
+
+    /// Opens the chat panel when its detector says it is closed.
+    async fn open_chat(&mut self) -> Result<(), End> {
         let panel = self.recipe.detector_js(DetectorKind::ChatPanel);
         let open = self
             .page
@@ -275,8 +285,7 @@ impl<R: Reporter> Meeting<R> {
             let steps = self.recipe.chat_open_steps();
             self.run_steps("chat open", &steps).await?;
         }
-        let steps = self.recipe.chat_send_steps(message);
-        self.run_steps("chat send", &steps).await
+        Ok(())
     }
 
     /// One look at the page: where the bot stands, then (admitted) who is there and what
@@ -357,6 +366,9 @@ impl<R: Reporter> Meeting<R> {
                 }
                 other => other,
             })?;
+        } else if let Err(End::UiChanged(why)) = self.open_chat().await {
+            // Without a consent message the chat is only read: the meeting goes on.
+            tracing::warn!(%why, "the chat panel could not be opened");
         }
         let now = Instant::now();
         self.phase = Some(Phase::In { since: now });
@@ -389,6 +401,12 @@ impl<R: Reporter> Meeting<R> {
                 return Ok(());
             }
         };
+        let listed = seen["participants"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty());
+        if !listed && !self.recipe.file().participants.open.is_empty() {
+            self.open_participants().await?;
+        }
         self.update_participants(&seen["participants"]).await;
         self.map_tracks().await;
         for message in seen["chat"].as_array().into_iter().flatten() {
@@ -410,6 +428,26 @@ impl<R: Reporter> Meeting<R> {
             }
         }
         Ok(())
+    }
+
+    /// Runs the recipe's steps that open the participant list (the list shows nobody, not
+    /// even the bot), at most every [`UI_GRACE`]; failing is not fatal.
+    async fn open_participants(&mut self) -> Result<(), End> {
+        if self
+            .participants_opened
+            .is_some_and(|at| at.elapsed() < UI_GRACE)
+        {
+            return Ok(());
+        }
+        self.participants_opened = Some(Instant::now());
+        let steps = self.recipe.participants_open_steps();
+        match self.run_steps("participants open", &steps).await {
+            Err(End::UiChanged(why)) => {
+                tracing::warn!(%why, "the participant list could not be opened");
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     async fn update_participants(&mut self, list: &Value) {
