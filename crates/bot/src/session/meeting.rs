@@ -366,9 +366,14 @@ impl<R: Reporter> Meeting<R> {
                 }
                 other => other,
             })?;
-        } else if let Err(End::UiChanged(why)) = self.open_chat().await {
-            // Without a consent message the chat is only read: the meeting goes on.
-            tracing::warn!(%why, "the chat panel could not be opened");
+        } else {
+            match self.open_chat().await {
+                // Without a consent message the chat is only read: the meeting goes on.
+                Err(End::UiChanged(why)) => {
+                    tracing::warn!(%why, "the chat panel could not be opened");
+                }
+                other => other?,
+            }
         }
         let now = Instant::now();
         self.phase = Some(Phase::In { since: now });

@@ -573,11 +573,17 @@ async fn a_bot_leaves_at_its_max_duration() {
     let room = room().await;
     let mut spec = spec(&room);
     spec.automatic_leave.max_duration = Some(Duration::from_secs(3));
-    let (_host_browser, _host, bot) = admitted_bot(&room, spec).await;
+    // Without a consent message the bot records and posts nothing.
+    spec.consent_message = None;
+    let (_host_browser, host, bot) = admitted_bot(&room, spec).await;
     let (outcome, recorded) = bot.outcome().await;
     let mut path = ADMITTED.to_vec();
     path.push(BotState::Leaving);
     ended(&outcome, &recorded, &path, sub_code::MAX_DURATION);
+    let posted = host
+        .evaluate("document.querySelectorAll('#chat-messages .msg').length")
+        .await;
+    assert_eq!(posted, 0);
     let stayed = recorded.transitions[4].at - recorded.transitions[3].at;
     assert!(
         (Duration::from_secs(3)..Duration::from_secs(8)).contains(&stayed),
