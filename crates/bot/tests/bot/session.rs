@@ -382,6 +382,14 @@ async fn the_bot_waits_is_admitted_asks_consent_records_each_speaker_honours_an_
     })
     .await;
 
+    // What the bot's Chromium costs while it records three tracks (printed, not asserted).
+    let browser = bot_processes(&room)
+        .into_iter()
+        .find(|(_, cmdline)| !cmdline.contains("--type=") && !cmdline.starts_with("setpriv"))
+        .map(|(pid, _)| pid.unsigned_abs())
+        .unwrap();
+    let (cpu_before, started) = (crate::support::usage(browser).0, std::time::Instant::now());
+
     // Cyd opts out: nothing more of Cyd is reported, Bob goes on.
     say(&cyd, "/optout").await;
     bot.wait("Cyd's opt-out", |r| opted_out_at(r, &cyd_id).is_some())
@@ -391,6 +399,12 @@ async fn the_bot_waits_is_admitted_asks_consent_records_each_speaker_honours_an_
         pieces_of(r, &mapped(r, &bob_id), at) >= 2
     })
     .await;
+
+    let (cpu_after, pss) = crate::support::usage(browser);
+    eprintln!(
+        "the bot's Chromium recording: {:.3} core, {pss:.0} MiB PSS",
+        (cpu_after - cpu_before) / started.elapsed().as_secs_f64()
+    );
 
     // The host ends the meeting.
     host.evaluate("document.querySelector('#end-meeting').click(); true")
