@@ -102,6 +102,7 @@ pub enum CaptureEvent {
 pub struct Capture {
     events: mpsc::Receiver<CaptureEvent>,
     stats: Arc<Mutex<Shared>>,
+    installed: f64,
 }
 
 #[derive(Debug, Default)]
@@ -112,6 +113,12 @@ struct Shared {
 }
 
 impl Capture {
+    /// When the capture was installed, in ms since the Unix epoch: what every `start_ms` and
+    /// `at_ms` counts from.
+    pub fn installed_unix_ms(&self) -> u64 {
+        self.installed as u64
+    }
+
     /// The next event; `None` once the browser has closed and every track has ended.
     pub async fn next(&mut self) -> Option<CaptureEvent> {
         self.events.recv().await
@@ -212,7 +219,11 @@ impl Page {
                 }
             }
         });
-        Ok(Capture { events, stats })
+        Ok(Capture {
+            events,
+            stats,
+            installed,
+        })
     }
 }
 

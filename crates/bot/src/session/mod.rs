@@ -120,6 +120,11 @@ impl Session {
                 return fatal(&reporter, sub_code::CAPTURE_FAILED, e.to_string()).await;
             }
         };
+        reporter
+            .event(BotEvent::AudioClock {
+                unix_ms: capture.installed_unix_ms(),
+            })
+            .await;
         let mut meeting = Meeting::new(spec, recipe, reporter, browser, page, capture, commands);
         let end = match meeting.join().await {
             Ok(()) => meeting.attend().await,

@@ -52,6 +52,12 @@ impl BotState {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BotEvent {
+    /// The clock of the audio: every `start_ms` counts from this time (ms since the Unix
+    /// epoch). Reported once, before any audio.
+    AudioClock {
+        /// When the capture started.
+        unix_ms: u64,
+    },
     /// Someone appeared in the participant list (the bot itself is never reported).
     ParticipantJoined {
         /// The platform's id of the participant.
