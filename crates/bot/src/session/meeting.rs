@@ -708,10 +708,15 @@ impl<R: Reporter> Meeting<R> {
     pub(super) async fn finish(mut self, end: End) -> Outcome {
         let (state, code, detail) = match &end {
             End::Platform(code) | End::Leave(code) => (BotState::Ended, *code, None),
+            // Named with the recipe and its version, as docs/recipes.md promises.
             End::UiChanged(why) => (
                 BotState::FatalError,
                 sub_code::PLATFORM_UI_CHANGED,
-                Some(why.clone()),
+                Some(format!(
+                    "recipe {} version {}: {why}",
+                    self.recipe.name(),
+                    self.recipe.file().version
+                )),
             ),
             End::Fatal(code, why) => (BotState::FatalError, *code, Some(why.clone())),
         };
@@ -725,12 +730,12 @@ impl<R: Reporter> Meeting<R> {
                     tracing::warn!(?e, "the leave steps failed; closing the browser");
                 }
             }
-            End::UiChanged(why) => {
+            End::UiChanged(_) => {
                 let screenshot_png = self.page.screenshot().await.unwrap_or_default();
                 let dom_html = self.page.dom_snapshot().await.unwrap_or_default();
                 self.reporter
                     .event(BotEvent::Diagnosis {
-                        reason: why.clone(),
+                        reason: detail.clone().unwrap_or_default(),
                         screenshot_png,
                         dom_html,
                     })

@@ -673,7 +673,11 @@ async fn a_join_step_that_never_succeeds_is_platform_ui_changed_with_a_diagnosis
     else {
         panic!("no diagnosis: {:?}", recorded.events);
     };
-    assert!(reason.contains("join step 6"), "{reason}");
+    assert_eq!(
+        reason,
+        "recipe testmeet version 1: join step 6 did not succeed within 2s"
+    );
+    assert_eq!(outcome.detail.as_deref(), Some(reason.as_str()));
     assert!(screenshot_png.starts_with(b"\x89PNG"), "a PNG screenshot");
     assert!(
         dom_html.contains("id=\"join\""),
