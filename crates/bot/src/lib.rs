@@ -2,7 +2,8 @@
 //! `--remote-debugging-pipe` (no port: nothing else can reach it), launched with a fresh
 //! profile and made to die with the bot, plus per-track audio capture from the meeting page.
 //!
-//! `meetvault bot run` is assembled from these pieces:
+//! [`Session::run`] is the whole bot (what `meetvault bot run` runs once it has its spec):
+//! a recipe, a [`BotSpec`] and a [`Reporter`] in, an [`Outcome`] out. Underneath it:
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), meetvault_bot::BotError> {
@@ -27,9 +28,15 @@ mod capture;
 mod cdp;
 mod error;
 mod page;
+mod session;
 
 pub use browser::{Browser, DISABLED_FEATURES, LaunchOptions};
 pub use capture::{AudioChunk, Capture, CaptureEvent, OUTPUT_RATE, TrackKey, TrackStats};
 pub use cdp::{Cdp, Event};
 pub use error::BotError;
 pub use page::Page;
+pub use session::{
+    AutomaticLeave, BotEvent, BotSpec, BotState, Command, DEFAULT_OPT_OUT_PHRASE, HEARTBEAT,
+    MemoryReporter, Outcome, PIECE_SAMPLES, POLL, Recorded, RecordedAudio, RecordedEvent,
+    RecordingOptions, Reporter, SILENCE_RMS, Session, Transition, UI_GRACE, sub_code,
+};

@@ -18,7 +18,7 @@ mod tests {
         ("meetvault-kms", &[]),
         ("meetvault-whisper", &[]),
         ("meetvault-audio", &[]),
-        ("meetvault-bot", &["meetvault-audio"]),
+        ("meetvault-bot", &["meetvault-audio", "meetvault-recipe"]),
         ("meetvault-stt", &[]),
         ("meetvault-outbound", &[]),
         ("meetvault-testmeet", &[]),

@@ -87,8 +87,10 @@
       try { message = JSON.parse(event.data); } catch (_) { return; }
       queue = queue.then(() => handle(message)).catch((e) => console.error('testmeet:', e));
     });
+    // After the messages before it: the server sends `ended` then closes, and a close
+    // handled first would show `disconnected` instead of the reason.
     ws.addEventListener('close', () => {
-      if (!ended) finish('disconnected');
+      queue = queue.then(() => { if (!ended) finish('disconnected'); });
     });
   }
   $('#join').addEventListener('click', join);

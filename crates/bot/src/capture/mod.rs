@@ -102,6 +102,7 @@ pub enum CaptureEvent {
 pub struct Capture {
     events: mpsc::Receiver<CaptureEvent>,
     stats: Arc<Mutex<Shared>>,
+    installed: f64,
 }
 
 #[derive(Debug, Default)]
@@ -112,6 +113,12 @@ struct Shared {
 }
 
 impl Capture {
+    /// When the capture was installed, in ms since the Unix epoch: what every `start_ms` and
+    /// `at_ms` counts from.
+    pub fn installed_unix_ms(&self) -> u64 {
+        self.installed as u64
+    }
+
     /// The next event; `None` once the browser has closed and every track has ended.
     pub async fn next(&mut self) -> Option<CaptureEvent> {
         self.events.recv().await
@@ -142,9 +149,14 @@ impl Page {
     /// Installs the capture on this tab. Must come before the meeting page is loaded: the
     /// script runs in documents loaded afterwards.
     pub async fn install_capture(&self) -> Result<Capture, BotError> {
-        let mut rng = rand::rng();
-        let binding = format!("__mv{}", hex::encode(rng.random::<[u8; 8]>()));
-        let token = hex::encode(rng.random::<[u8; 16]>());
+        // The thread's generator is not `Send`: done with it before the first await.
+        let (binding, token) = {
+            let mut rng = rand::rng();
+            (
+                format!("__mv{}", hex::encode(rng.random::<[u8; 8]>())),
+                hex::encode(rng.random::<[u8; 16]>()),
+            )
+        };
         let mut calls = self.events("Runtime.bindingCalled");
         self.add_binding(&binding).await?;
         let script = SCRIPT
@@ -207,7 +219,11 @@ impl Page {
                 }
             }
         });
-        Ok(Capture { events, stats })
+        Ok(Capture {
+            events,
+            stats,
+            installed,
+        })
     }
 }
 

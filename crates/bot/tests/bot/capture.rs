@@ -119,6 +119,7 @@ struct Recorded {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_senders_are_captured_as_two_faithful_tracks() {
+    let _alone = crate::session::CORES.write().await;
     let work = tempfile::tempdir().unwrap();
     let sources = [
         speech(
@@ -302,7 +303,7 @@ fn active_span(pcm: &[f32]) -> usize {
 
 /// Where `reference` sits in `captured` (coarse by envelope, then to the sample) and the
 /// normalised cross-correlation there.
-fn best_alignment(captured: &[f32], reference: &[f32]) -> (usize, f64) {
+pub(crate) fn best_alignment(captured: &[f32], reference: &[f32]) -> (usize, f64) {
     assert!(
         captured.len() > reference.len(),
         "captured {} samples, less than the source's {}",
@@ -359,7 +360,12 @@ async fn jitter_buffer(page: &Page, pc: usize) -> [f64; 3] {
 
 /// Each half second of `reference` against `captured` within `radius` of `lag`: where it fits
 /// best (relative to `lag`) and how well — shows time-stretching or a lost stretch.
-fn by_window(captured: &[f32], reference: &[f32], lag: usize, radius: usize) -> Vec<(i64, f64)> {
+pub(crate) fn by_window(
+    captured: &[f32],
+    reference: &[f32],
+    lag: usize,
+    radius: usize,
+) -> Vec<(i64, f64)> {
     (0..reference.len().saturating_sub(8000))
         .step_by(8000)
         .map(|at| {

@@ -7,4 +7,5 @@
 mod capture;
 mod lifecycle;
 mod page;
+mod session;
 mod support;
