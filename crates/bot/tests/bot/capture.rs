@@ -119,6 +119,7 @@ struct Recorded {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_senders_are_captured_as_two_faithful_tracks() {
+    let _one = crate::support::one_meeting_at_a_time().await;
     let _alone = crate::session::CORES.write().await;
     let work = tempfile::tempdir().unwrap();
     let sources = [

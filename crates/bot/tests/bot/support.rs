@@ -13,6 +13,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
 use tokio::task::JoinHandle;
 
+/// One meeting at a time: a meeting test runs several Chromiums and real-time WebRTC, and two
+/// of them at once on a 2-core machine starve each other's jitter buffers (the audio-loss and
+/// correlation bounds then measure the machine, not the bot). Every meeting test holds this.
+pub async fn one_meeting_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static MEETING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    MEETING.lock().await
+}
+
 /// The port the page server answers on inside the namespace.
 pub const PORT: u16 = 8000;
 
