@@ -131,25 +131,30 @@ impl Core {
     }
 
     /// The prompt a transcription of a meeting gets: the org's glossary, then the meeting's
-    /// (the words nearest the audio weigh most, so the meeting's come last). When they do not
-    /// fit in a window's prompt together (or one was set under another model), words are cut
-    /// from the start, the org's first, until they do.
-    pub(crate) async fn transcription_prompt(
-        &self,
+    /// (the words nearest the audio weigh most, so the meeting's come last).
+    pub(crate) fn transcription_prompt(
         org_glossary: Option<String>,
         meeting_glossary: Option<String>,
+    ) -> Option<String> {
+        match (org_glossary, meeting_glossary) {
+            (None, None) => None,
+            (Some(one), None) | (None, Some(one)) => Some(one),
+            (Some(org), Some(meeting)) => Some(format!("{org} {meeting}")),
+        }
+    }
+
+    /// `prompt` made to fit the local model's prompt window: when the glossaries do not fit
+    /// together (or one was set under another model), words are cut from the start, the org's
+    /// first, until they do. Only the local engine needs it: a remote provider takes the text
+    /// as it is, and no local model is loaded for it.
+    pub(crate) async fn fit_local_prompt(
+        &self,
+        prompt: Option<String>,
     ) -> Result<Option<String>, CoreError> {
-        let text = match (org_glossary, meeting_glossary) {
-            (None, None) => return Ok(None),
-            (Some(one), None) | (None, Some(one)) => one,
-            (Some(org), Some(meeting)) => format!("{org} {meeting}"),
+        let Some(text) = prompt else {
+            return Ok(None);
         };
-        let model = match self.engine().model().await {
-            Ok(model) => model,
-            // A remote provider takes the text as it is.
-            Err(CoreError::TranscriptionUnavailable(_)) => return Ok(Some(text)),
-            Err(e) => return Err(e),
-        };
+        let model = self.engine().model().await?;
         let words: Vec<&str> = text.split_whitespace().collect();
         let fits = |from: usize| model.prompt_tokens(&words[from..].join(" ")).is_ok();
         // The fewest words to drop: fitting is monotone in how many are dropped.

@@ -123,10 +123,7 @@ impl Core {
             .map_err(core_to_job)?;
         drop(keys);
         let org_glossary = self.org_glossary(org).await.map_err(core_to_job)?;
-        let prompt = self
-            .transcription_prompt(org_glossary, meeting_glossary)
-            .await
-            .map_err(core_to_job)?;
+        let prompt = Core::transcription_prompt(org_glossary, meeting_glossary);
         // Decode in memory (the plaintext audio never touches the disk).
         let reader = self
             .recording_reader(&row, &rec)
@@ -157,7 +154,7 @@ impl Core {
                 opts.task = settings.task.unwrap_or_default();
                 opts.multilingual = settings.multilingual.unwrap_or(false);
                 opts.word_timestamps = settings.word_timestamps.unwrap_or(false);
-                opts.initial_prompt = prompt;
+                opts.initial_prompt = self.fit_local_prompt(prompt).await.map_err(core_to_job)?;
                 let (heard, writer) = self.segment_writer(&row).await?;
                 let (ctx2, speaker2, rec_id) =
                     (ctx.clone(), speaker.clone(), RecordingId::from(rec.id));
