@@ -128,6 +128,8 @@ impl Browser {
             .stdin(Stdio::from(to_browser_read))
             .stdout(Stdio::from(from_browser_write))
             .stderr(Stdio::from(log))
+            // The bot's token is the bot's alone: the page's process never sees it.
+            .env_remove(crate::TOKEN_ENV)
             .process_group(0);
 
         let (spawned_tx, spawned) = tokio::sync::oneshot::channel();

@@ -28,6 +28,7 @@ mod capture;
 mod cdp;
 mod error;
 mod page;
+mod protocol;
 mod session;
 
 pub use browser::{Browser, DISABLED_FEATURES, LaunchOptions};
@@ -35,6 +36,11 @@ pub use capture::{AudioChunk, Capture, CaptureEvent, OUTPUT_RATE, TrackKey, Trac
 pub use cdp::{Cdp, Event};
 pub use error::BotError;
 pub use page::Page;
+pub use protocol::{HttpReporter, ProtocolError, ServerClient, spec_from_server};
+/// The environment variable that carries a bot's token (`mvb_…`) from its launcher: never in
+/// argv, removed from the browser's environment.
+pub const TOKEN_ENV: &str = "MEETVAULT_BOT_TOKEN";
+
 pub use session::{
     AutomaticLeave, BotEvent, BotSpec, BotState, Command, DEFAULT_OPT_OUT_PHRASE, HEARTBEAT,
     MemoryReporter, Outcome, PIECE_SAMPLES, POLL, Recorded, RecordedAudio, RecordedEvent,

@@ -41,6 +41,16 @@ pub struct BotConfig {
     /// Origins (`http://127.0.0.1:4100`) of test platforms a bot may join besides Google Meet,
     /// Teams and Zoom (testmeet on loopback); plain http is allowed for these only.
     pub test_platform_origins: Vec<Url>,
+    /// A directory of platform recipes (`*.toml`, `*.json`) added to the built-in ones; a
+    /// file with a built-in recipe's name replaces it (a platform fixed without a release).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipes_dir: Option<PathBuf>,
+    /// The Chromium a local bot process runs (`--chromium`); unset: `chromium` on `PATH`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chromium: Option<PathBuf>,
+    /// Words a local bot process puts before Chromium's command (`--browser-prefix`), e.g.
+    /// a wrapper that starts it in a network namespace of its own.
+    pub browser_command_prefix: Vec<String>,
 }
 
 impl Default for BotConfig {
@@ -54,6 +64,9 @@ impl Default for BotConfig {
             poll_interval_ms: 1000,
             command_wait_secs: 20,
             test_platform_origins: Vec::new(),
+            recipes_dir: None,
+            chromium: None,
+            browser_command_prefix: Vec::new(),
         }
     }
 }
@@ -82,6 +95,16 @@ pub(crate) fn validate(bot: &BotConfig) -> Result<(), ConfigError> {
                 "each must be an http:// or https:// origin such as http://127.0.0.1:4100",
             );
         }
+    }
+    if bot
+        .browser_command_prefix
+        .iter()
+        .any(|w| w.is_empty() || w.contains('\0'))
+    {
+        return invalid(
+            "bot.browser_command_prefix",
+            "each word must be non-empty text without NUL",
+        );
     }
     Ok(())
 }

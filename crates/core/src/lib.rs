@@ -113,7 +113,7 @@ impl Core {
         let refusals = RefusalLog::new(std::time::Duration::from_secs(
             config.audit.refusal_window_secs,
         ));
-        let bots = bots::BotHub::new(&config);
+        let bots = bots::BotHub::new(&config)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,

@@ -1,6 +1,7 @@
 //! The `meetvault` command: parses flags, loads configuration, and wires the crates together.
 //! No business logic lives here.
 
+mod bot_cmd;
 mod keys_cmd;
 mod recipe_cmd;
 mod transcribe_cmd;
@@ -90,6 +91,9 @@ enum Command {
     /// Platform recipes: check one file, list a directory.
     #[command(subcommand)]
     Recipe(recipe_cmd::RecipeCommand),
+    /// Meeting bots: `bot run` is one bot's process, as the server's orchestrator starts it.
+    #[command(subcommand)]
+    Bot(bot_cmd::BotCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +197,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             false => Err(Failure::Invalid),
         };
     }
+    if let Command::Bot(command) = cli.command {
+        return bot_cmd::run(command, cli.global.log_level.as_deref()).await;
+    }
     if let Command::Openapi = cli.command {
         let doc = meetvault_http::openapi_json().context("generating the OpenAPI document")?;
         print!("{doc}");
@@ -255,7 +262,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Config(ConfigCommand::Example)
         | Command::Openapi
         | Command::Testmeet { .. }
-        | Command::Recipe(_) => {}
+        | Command::Recipe(_)
+        | Command::Bot(_) => {}
     }
     Ok(())
 }

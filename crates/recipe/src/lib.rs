@@ -21,7 +21,7 @@ pub use crate::model::{
     ActiveSpeaker, Chat, ChatMessages, Detectors, Field, FillValue, Key, Matcher, Participants,
     RecipeFile, Step, TrackMapping, UrlPatterns,
 };
-pub use crate::set::{LoadError, RecipeSet, recipe_files};
+pub use crate::set::{BUILTIN, LoadError, RecipeSet, recipe_files};
 pub use crate::url::{MeetingUrl, MeetingUrlError, TestOrigins, host_matches, is_internal_name};
 pub use crate::validate::{MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, Problem};
 

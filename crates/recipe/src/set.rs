@@ -30,6 +30,23 @@ pub enum LoadError {
     },
 }
 
+/// The recipes built into the binary (`recipes/*.toml` at build time), as `(file name, text)`.
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "google-meet.toml",
+        include_str!("../../../recipes/google-meet.toml"),
+    ),
+    (
+        "microsoft-teams.toml",
+        include_str!("../../../recipes/microsoft-teams.toml"),
+    ),
+    (
+        "testmeet.toml",
+        include_str!("../../../recipes/testmeet.toml"),
+    ),
+    ("zoom.toml", include_str!("../../../recipes/zoom.toml")),
+];
+
 /// A validated set of recipes: unique names, no host claimed twice.
 #[derive(Debug, Clone, Default)]
 pub struct RecipeSet {
@@ -73,6 +90,37 @@ impl RecipeSet {
             named.push((path, recipe));
         }
         Self::new(named.into_iter().map(|(_, r)| r).collect())
+    }
+
+    /// The recipes built into the binary.
+    pub fn builtin() -> Result<Self, LoadError> {
+        let mut recipes = Vec::with_capacity(BUILTIN.len());
+        for (name, text) in BUILTIN {
+            recipes.push(
+                Recipe::from_toml_str(text).map_err(|error| LoadError::File {
+                    path: PathBuf::from(name),
+                    error,
+                })?,
+            );
+        }
+        Self::new(recipes)
+    }
+
+    /// The built-in recipes, with those in `dir` (if given) added; a recipe in `dir` with a
+    /// built-in's name replaces it, so a platform's recipe can be fixed without a release.
+    pub fn builtin_and_dir(dir: Option<&Path>) -> Result<Self, LoadError> {
+        let builtin = Self::builtin()?;
+        let Some(dir) = dir else {
+            return Ok(builtin);
+        };
+        let local = Self::load_dir(dir)?;
+        let mut recipes: Vec<Recipe> = builtin
+            .recipes
+            .into_iter()
+            .filter(|b| local.get(b.name()).is_none())
+            .collect();
+        recipes.extend(local.recipes);
+        Self::new(recipes)
     }
 
     /// A set of already validated recipes; refuses two recipes claiming the same host.

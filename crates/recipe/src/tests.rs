@@ -9,13 +9,7 @@ const TEAMS: &str = include_str!("../../../recipes/microsoft-teams.toml");
 const ZOOM: &str = include_str!("../../../recipes/zoom.toml");
 
 fn shipped() -> RecipeSet {
-    RecipeSet::new(
-        [TESTMEET, MEET, TEAMS, ZOOM]
-            .iter()
-            .map(|t| Recipe::from_toml_str(t).unwrap())
-            .collect(),
-    )
-    .unwrap()
+    RecipeSet::builtin().unwrap()
 }
 
 /// The problems of `text`, as `line: path: message` strings.
@@ -288,6 +282,48 @@ fn a_directory_loads_and_a_bad_file_is_named() {
     std::fs::write(dir.path().join("broken.toml"), "name = 3").unwrap();
     let e = RecipeSet::load_dir(dir.path()).unwrap_err().to_string();
     assert!(e.contains("broken.toml"), "{e}");
+}
+
+#[test]
+fn every_recipe_file_in_the_repository_is_built_in() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../recipes");
+    let files: Vec<String> = recipe_files(std::path::Path::new(dir))
+        .unwrap()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let builtin: Vec<&str> = BUILTIN.iter().map(|(name, _)| *name).collect();
+    assert_eq!(files, builtin, "add the new recipe to set::BUILTIN");
+    let names: Vec<_> = shipped()
+        .recipes()
+        .iter()
+        .map(|r| r.name().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["google-meet", "microsoft-teams", "testmeet", "zoom"]
+    );
+    for text in [TESTMEET, MEET, TEAMS] {
+        assert!(BUILTIN.iter().any(|(_, t)| *t == text));
+    }
+}
+
+#[test]
+fn a_recipe_directory_fixes_a_built_in_recipe_and_adds_platforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixed = ZOOM.replace("version = 1", "version = 2");
+    assert_ne!(fixed, ZOOM, "the zoom recipe names its version");
+    std::fs::write(dir.path().join("zoom.toml"), &fixed).unwrap();
+    let other = TESTMEET.replace("name = \"testmeet\"", "name = \"othermeet\"");
+    std::fs::write(dir.path().join("othermeet.toml"), other).unwrap();
+    let set = RecipeSet::builtin_and_dir(Some(dir.path())).unwrap();
+    assert_eq!(set.get("zoom").unwrap().file().version, 2);
+    assert!(set.get("othermeet").is_some());
+    assert_eq!(set.recipes().len(), 5);
+    assert_eq!(RecipeSet::builtin_and_dir(None).unwrap().recipes().len(), 4);
+    std::fs::write(dir.path().join("bad.toml"), "name = 3").unwrap();
+    let e = RecipeSet::builtin_and_dir(Some(dir.path())).unwrap_err();
+    assert!(e.to_string().contains("bad.toml"), "{e}");
 }
 
 #[test]

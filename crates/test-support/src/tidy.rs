@@ -36,6 +36,7 @@ mod tests {
                 "meetvault-kms",
                 "meetvault-outbound",
                 "meetvault-ratelimit",
+                "meetvault-recipe",
                 "meetvault-store",
                 "meetvault-stt",
                 "meetvault-whisper",
@@ -49,6 +50,7 @@ mod tests {
             "meetvault",
             &[
                 "meetvault-audio",
+                "meetvault-bot",
                 "meetvault-config",
                 "meetvault-core",
                 "meetvault-http",

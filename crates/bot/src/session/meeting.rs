@@ -261,7 +261,7 @@ impl<R: Reporter> Meeting<R> {
 
     async fn on_command(&mut self, command: Command) -> Result<(), End> {
         match command {
-            Command::Leave => Err(End::Leave(sub_code::LEFT_BY_API)),
+            Command::Leave(code) => Err(End::Leave(code)),
             Command::SendChat(message) => {
                 if !matches!(self.phase, Some(Phase::In { .. })) {
                     tracing::warn!("a chat message was asked for before admission: not sent");

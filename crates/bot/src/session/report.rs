@@ -137,8 +137,9 @@ fn base64<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
 /// What the server may ask of a running bot (`GET …/commands`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Leave now (`left_by_api`).
-    Leave,
+    /// Leave now, with this sub-code (`left_by_api`; `max_duration` when the server's
+    /// orchestrator enforces it).
+    Leave(&'static str),
     /// Post this in the meeting's chat.
     SendChat(String),
 }
@@ -392,10 +393,13 @@ mod tests {
         let mut commands = reporter.commands();
         reporter
             .commands_sender()
-            .send(Command::Leave)
+            .send(Command::Leave(crate::sub_code::LEFT_BY_API))
             .await
             .unwrap();
-        assert_eq!(commands.recv().await, Some(Command::Leave));
+        assert_eq!(
+            commands.recv().await,
+            Some(Command::Leave(crate::sub_code::LEFT_BY_API))
+        );
         assert_eq!(reporter.commands().recv().await, None);
         reporter.transition(BotState::Joining, None).await;
         reporter

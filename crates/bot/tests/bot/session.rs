@@ -654,7 +654,10 @@ async fn the_api_makes_the_bot_chat_then_leave() {
         .await
         .unwrap();
     shows_chat(&host, "Notes will be shared after the call.").await;
-    commands.send(Command::Leave).await.unwrap();
+    commands
+        .send(Command::Leave(sub_code::LEFT_BY_API))
+        .await
+        .unwrap();
     let (outcome, recorded) = bot.outcome().await;
     let mut path = ADMITTED.to_vec();
     path.push(BotState::Leaving);

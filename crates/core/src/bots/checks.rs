@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use meetvault_config::TranscriptionProvider;
 
-use super::{BotOptions, NewBot, check_meeting_url};
+use super::{BotOptions, NewBot};
 use crate::vault::check_text;
 use crate::{Core, CoreError};
 
@@ -42,9 +42,12 @@ fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), CoreError> 
 impl Core {
     /// Validates a new bot; returns its options (with the platform the URL belongs to).
     pub(super) fn check_new_bot(&self, new: &NewBot) -> Result<(BotOptions, String), CoreError> {
-        let (url, platform) =
-            check_meeting_url(&new.meeting_url, &self.config().bot.test_platform_origins)
-                .map_err(|why| CoreError::invalid("meeting_url", why))?;
+        let hub = &self.inner.bots;
+        let (url, recipe) = hub
+            .recipes()
+            .match_url(&new.meeting_url, hub.test_origins())
+            .map_err(|why| CoreError::invalid("meeting_url", why.to_string()))?;
+        let platform = recipe.name();
         let name = new.bot_name.trim();
         if name.is_empty() {
             return Err(CoreError::invalid("bot_name", "must not be empty"));
@@ -115,5 +118,61 @@ impl Core {
             },
             url.to_string(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use meetvault_recipe::{RecipeSet, TestOrigins};
+
+    /// The recipes decide which URLs a bot may join: platform links pass, everything an
+    /// attacker would try does not.
+    #[test]
+    fn platform_links_pass_and_hostile_ones_are_refused() {
+        let set = RecipeSet::builtin().unwrap();
+        let test = TestOrigins::parse(&["http://127.0.0.1:4100"]).unwrap();
+        for (ok, platform) in [
+            ("https://meet.google.com/abc-defg-hij", "google-meet"),
+            (
+                "https://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0",
+                "microsoft-teams",
+            ),
+            (
+                "https://teams.live.com/meet/9312345678901",
+                "microsoft-teams",
+            ),
+            ("https://us02web.zoom.us/j/123456789?pwd=x", "zoom"),
+            ("https://zoom.us/j/123456789", "zoom"),
+            ("http://127.0.0.1:4100/r/room", "testmeet"),
+        ] {
+            let (_, recipe) = set
+                .match_url(ok, &test)
+                .unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert_eq!(recipe.name(), platform, "{ok}");
+        }
+        for bad in [
+            "http://meet.google.com/abc-defg-hij",
+            "ftp://meet.google.com/abc-defg-hij",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "https://meet.google.com.evil.example/abc-defg-hij",
+            "https://evilzoom.us/j/123456789",
+            "https://zoom.us.evil.example/j/123456789",
+            "https://meet-google.com/abc-defg-hij",
+            "https://user:pw@meet.google.com/abc-defg-hij",
+            "https://meet.google.com:8443/abc-defg-hij",
+            "https://127.0.0.1/r/x",
+            "https://[::1]/r/x",
+            "https://169.254.169.254/latest/meta-data",
+            "https://localhost/r/x",
+            "http://127.0.0.1:4101/r/room",
+            "http://127.0.0.1:4100/not-a-room",
+            "https://xn--meet-google-com.example/x",
+            "https://.zoom.us/j/1",
+            "not a url",
+            "",
+        ] {
+            assert!(set.match_url(bad, &test).is_err(), "{bad}");
+        }
     }
 }

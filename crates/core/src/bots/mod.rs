@@ -15,7 +15,6 @@ mod checks;
 mod orchestrator;
 mod runtime;
 pub mod state;
-mod url;
 
 use std::collections::BTreeMap;
 
@@ -40,7 +39,6 @@ pub(crate) use orchestrator::LaunchHandler;
 pub use orchestrator::{BotHub, LaunchRequest, Launcher, LocalProcessLauncher};
 pub use runtime::{BotCommand, BotEvent, BotRuntime, BotSession, BotSpec};
 pub use state::{BotState, IllegalTransition, SubCode, Transition};
-pub use url::check_meeting_url;
 
 /// The consent message a bot posts when none was given.
 pub const DEFAULT_CONSENT: &str = "This meeting is being recorded and transcribed by a \

@@ -76,6 +76,9 @@ pub trait Launcher: Send + Sync + std::fmt::Debug + 'static {
 #[derive(Debug)]
 pub struct LocalProcessLauncher {
     program: PathBuf,
+    /// `--chromium PATH` and `--browser-prefix=WORD` for each bot (`bot.chromium`,
+    /// `bot.browser_command_prefix`).
+    browser_args: Vec<String>,
     children: Mutex<HashMap<Uuid, std::process::Child>>,
 }
 
@@ -83,8 +86,31 @@ impl LocalProcessLauncher {
     pub fn new(program: PathBuf) -> Self {
         Self {
             program,
+            browser_args: Vec::new(),
             children: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The launcher `bot.*` describes: the program, and the browser its bots run.
+    fn from_config(bot: &meetvault_config::BotConfig) -> Self {
+        let program = bot
+            .executable
+            .clone()
+            .or_else(|| std::env::current_exe().ok())
+            .unwrap_or_else(|| PathBuf::from("meetvault"));
+        let mut launcher = Self::new(program);
+        if let Some(chromium) = &bot.chromium {
+            launcher.browser_args.push("--chromium".into());
+            launcher
+                .browser_args
+                .push(chromium.to_string_lossy().into_owned());
+        }
+        for word in &bot.browser_command_prefix {
+            launcher
+                .browser_args
+                .push(format!("--browser-prefix={word}"));
+        }
+        launcher
     }
 
     fn children(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, std::process::Child>> {
@@ -101,6 +127,7 @@ impl Launcher for LocalProcessLauncher {
             .arg(request.bot_id.to_string())
             .arg("--server")
             .arg(&request.server_url)
+            .args(&self.browser_args)
             .env("MEETVAULT_BOT_TOKEN", request.token.expose())
             .stdin(std::process::Stdio::null())
             .process_group(0)
@@ -160,30 +187,57 @@ pub struct BotHub {
     poke: Notify,
     local_server: OnceLock<String>,
     pass: tokio::sync::Mutex<()>,
+    recipes: meetvault_recipe::RecipeSet,
+    test_origins: meetvault_recipe::TestOrigins,
 }
 
 impl BotHub {
-    pub(crate) fn new(config: &meetvault_config::Config) -> Self {
+    pub(crate) fn new(config: &meetvault_config::Config) -> Result<Self, CoreError> {
+        let recipes =
+            meetvault_recipe::RecipeSet::builtin_and_dir(config.bot.recipes_dir.as_deref())
+                .map_err(|e| {
+                    tracing::error!(error = %e, "cannot load the platform recipes");
+                    CoreError::Unavailable("the platform recipes (bot.recipes_dir)")
+                })?;
+        let test_origins = meetvault_recipe::TestOrigins::parse(
+            &config
+                .bot
+                .test_platform_origins
+                .iter()
+                .map(|u| u.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|e| {
+            tracing::error!(error = %e, "bot.test_platform_origins");
+            CoreError::Unavailable("the test platform origins (bot.test_platform_origins)")
+        })?;
         let (launcher, enabled): (Arc<dyn Launcher>, bool) = match config.bot.launcher {
-            BotLauncher::Local => {
-                let program = config
-                    .bot
-                    .executable
-                    .clone()
-                    .or_else(|| std::env::current_exe().ok())
-                    .unwrap_or_else(|| PathBuf::from("meetvault"));
-                (Arc::new(LocalProcessLauncher::new(program)), true)
-            }
+            BotLauncher::Local => (
+                Arc::new(LocalProcessLauncher::from_config(&config.bot)),
+                true,
+            ),
             BotLauncher::Disabled => (Arc::new(NoLauncher), false),
         };
-        Self {
+        Ok(Self {
             launcher,
             enabled,
             commands: Mutex::new(HashMap::new()),
             poke: Notify::new(),
             local_server: OnceLock::new(),
             pass: tokio::sync::Mutex::new(()),
-        }
+            recipes,
+            test_origins,
+        })
+    }
+
+    /// The platform recipes this instance knows (built in, plus `bot.recipes_dir`).
+    pub(crate) fn recipes(&self) -> &meetvault_recipe::RecipeSet {
+        &self.recipes
+    }
+
+    /// The operator's test-platform origins.
+    pub(crate) fn test_origins(&self) -> &meetvault_recipe::TestOrigins {
+        &self.test_origins
     }
 
     pub(crate) fn launcher(&self) -> &dyn Launcher {

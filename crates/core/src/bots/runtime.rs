@@ -42,6 +42,8 @@ pub struct BotSpec {
     pub opt_out_phrase: String,
     pub options: BotOptions,
     pub state: BotState,
+    /// The platform's recipe as JSON (looked up now, so a fixed recipe applies at once).
+    pub recipe: Option<serde_json::Value>,
 }
 
 /// Something the bot saw.
@@ -143,6 +145,13 @@ impl BotRuntime<'_> {
                 .unwrap_or_else(|| DEFAULT_CONSENT.to_owned()),
             opt_out_phrase: DEFAULT_OPT_OUT.to_owned(),
             state: state_of(b)?,
+            recipe: self
+                .core
+                .inner
+                .bots
+                .recipes()
+                .get(&options.platform)
+                .map(meetvault_recipe::Recipe::to_json),
             options,
         })
     }

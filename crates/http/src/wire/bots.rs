@@ -257,7 +257,8 @@ pub struct Bot {
     pub meeting_url: String,
     pub bot_name: String,
     pub metadata: BTreeMap<String, String>,
-    /// The platform the URL belongs to (`google_meet`, `teams`, `zoom`, `test`).
+    /// The platform the URL belongs to: its recipe's name (`google-meet`, `microsoft-teams`,
+    /// `zoom`, `testmeet`, or one from `bot.recipes_dir`).
     pub platform: String,
     pub transcription: BotTranscription,
     pub recording: BotRecording,
@@ -364,7 +365,8 @@ pub struct BotSpec {
     pub recording: BotRecording,
     pub automatic_leave: AutomaticLeave,
     pub language: Option<String>,
-    /// The platform recipe (JSON) once recipes exist; the bot finds it by URL until then.
+    /// The platform's recipe (its JSON form); `null` if the platform's recipe is gone from
+    /// this instance (the bot then ends with `platform_ui_changed`).
     pub recipe: Option<serde_json::Value>,
 }
 
@@ -384,7 +386,7 @@ impl From<core::BotSpec> for BotSpec {
             },
             automatic_leave: s.options.automatic_leave.into(),
             language: s.options.language,
-            recipe: None,
+            recipe: s.recipe,
         }
     }
 }

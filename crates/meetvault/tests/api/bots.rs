@@ -62,7 +62,7 @@ async fn a_bot_is_sent_listed_read_and_cancelled_and_its_meeting_stream_shows_it
     body["join_at"] = json!(later);
     let first = send_bot(&app, &cred, body).await;
     assert_eq!(first["state"], "scheduled");
-    assert_eq!(first["platform"], "google_meet");
+    assert_eq!(first["platform"], "google-meet");
     assert_eq!(first["bot_name"], "Notetaker");
     assert_eq!(first["metadata"]["crm_id"], "42");
     assert_eq!(
@@ -280,6 +280,8 @@ async fn each_invalid_field_is_named_and_hostile_meeting_urls_are_refused() {
         "https://metadata.google.internal/x",
         "http://127.0.0.1:4101/r/room",
         "http://localhost:4100/r/room",
+        "http://127.0.0.1:4100/elsewhere",
+        "https://meet.google.com/landing",
         "not a url",
         "",
     ] {
@@ -294,12 +296,15 @@ async fn each_invalid_field_is_named_and_hostile_meeting_urls_are_refused() {
     // Known platforms and the configured test origin pass.
     for (url, platform) in [
         (
-            "https://teams.microsoft.com/l/meetup-join/19%3ameeting",
-            "teams",
+            "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0",
+            "microsoft-teams",
         ),
-        ("https://teams.live.com/meet/9312", "teams"),
-        ("https://zoom.us/j/1", "zoom"),
-        ("http://127.0.0.1:4100/r/room", "test"),
+        (
+            "https://teams.live.com/meet/9312345678901",
+            "microsoft-teams",
+        ),
+        ("https://zoom.us/j/81234567890", "zoom"),
+        ("http://127.0.0.1:4100/r/room", "testmeet"),
     ] {
         let v = send_bot(&app, &cred, bot_body(url)).await;
         assert_eq!(v["platform"], platform, "{url}");

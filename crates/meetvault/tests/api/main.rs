@@ -6,6 +6,7 @@
 mod accounts;
 mod audit;
 mod blobs;
+mod bot_e2e;
 mod bot_protocol;
 mod bots;
 mod canary;
