@@ -38,6 +38,7 @@ actions! {
     AuthSessionRevoke => "auth.session_revoke",
     BotCancel => "bot.cancel",
     BotChat => "bot.chat",
+    BotConsentPolicy => "bot.consent_policy",
     BotCreate => "bot.create",
     BotLeave => "bot.leave",
     BotTransition => "bot.transition",

@@ -83,10 +83,10 @@ impl Core {
             ));
         }
         if let Some(m) = &new.consent_message {
-            if m.trim().is_empty() {
-                return Err(CoreError::invalid("consent_message", "must not be empty"));
-            }
-            check_text("consent_message", m, 1000)?;
+            super::consent::check_message("consent_message", m)?;
+        }
+        if let Some(p) = &new.opt_out_phrase {
+            super::consent::check_phrase("opt_out_phrase", p)?;
         }
         let a = &new.automatic_leave;
         check_timeout(
@@ -114,6 +114,8 @@ impl Core {
                 provider: new.provider,
                 recording: new.recording.clone(),
                 consent_message: new.consent_message.clone(),
+                post_consent: new.post_consent,
+                opt_out_phrase: new.opt_out_phrase.clone(),
                 automatic_leave: a.clone(),
             },
             url.to_string(),

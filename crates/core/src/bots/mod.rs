@@ -12,6 +12,7 @@
 
 mod audio;
 mod checks;
+mod consent;
 mod orchestrator;
 mod runtime;
 pub mod state;
@@ -35,14 +36,12 @@ use crate::meetings::TranscriptionSettings;
 use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
+pub use consent::{ConsentPolicy, default_consent};
 pub(crate) use orchestrator::LaunchHandler;
 pub use orchestrator::{BotHub, LaunchRequest, Launcher, LocalProcessLauncher};
 pub use runtime::{BotCommand, BotEvent, BotRuntime, BotSession, BotSpec};
 pub use state::{BotState, IllegalTransition, SubCode, Transition};
 
-/// The consent message a bot posts when none was given.
-pub const DEFAULT_CONSENT: &str = "This meeting is being recorded and transcribed by a \
-meetvault bot. Type /optout in the chat to be excluded from the recording.";
 /// How long a bot that reported its own end may take to clean up (its browser profile) before
 /// its process group is killed.
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
@@ -97,8 +96,19 @@ pub struct BotOptions {
     pub language: Option<String>,
     pub provider: Option<TranscriptionProvider>,
     pub recording: RecordingOptions,
+    /// The consent message, resolved when the bot was sent (request, workspace, org, default).
     pub consent_message: Option<String>,
+    /// Whether the bot posts it (a policy may require it).
+    #[serde(default = "yes")]
+    pub post_consent: bool,
+    /// The opt-out phrase, resolved like the message.
+    #[serde(default)]
+    pub opt_out_phrase: Option<String>,
     pub automatic_leave: AutomaticLeave,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A bot to send.
@@ -112,7 +122,12 @@ pub struct NewBot {
     pub language: Option<String>,
     pub provider: Option<TranscriptionProvider>,
     pub recording: RecordingOptions,
+    /// Unset: the workspace's, else the org's policy, else the default.
     pub consent_message: Option<String>,
+    /// False: the bot posts no consent message (refused where a policy requires it).
+    pub post_consent: bool,
+    /// Unset: the workspace's, else the org's policy, else `/optout`.
+    pub opt_out_phrase: Option<String>,
     pub automatic_leave: AutomaticLeave,
     pub metadata: BTreeMap<String, String>,
 }
@@ -404,9 +419,11 @@ impl Bots<'_> {
         new: &NewBot,
     ) -> Result<BotView, CoreError> {
         let core = self.core;
-        let (options, url) = core.check_new_bot(new)?;
+        let (mut options, url) = core.check_new_bot(new)?;
         let org = scope.org_id().uuid();
         let workspace = core.workspace_of(scope, new.workspace_id).await?;
+        core.apply_consent(org, workspace, new, &mut options)
+            .await?;
         let owner = scope.user_id().uuid();
         let meeting_id = Uuid::new_v4();
         let id = Uuid::new_v4();

@@ -13,7 +13,7 @@ use meetvault_store::bots::{BotEventRow, BotParticipantRow, BotRow};
 use uuid::Uuid;
 
 use super::{
-    BotOptions, BotState, DEFAULT_CONSENT, DEFAULT_OPT_OUT, SubCode, Transition, state_of,
+    BotOptions, BotState, DEFAULT_OPT_OUT, SubCode, Transition, default_consent, state_of,
 };
 use crate::access::Actor;
 use crate::ids::BotId;
@@ -38,7 +38,8 @@ pub struct BotSpec {
     pub bot_id: BotId,
     pub meeting_url: String,
     pub bot_name: String,
-    pub consent_message: String,
+    /// `None`: the bot posts no consent message.
+    pub consent_message: Option<String>,
     pub opt_out_phrase: String,
     pub options: BotOptions,
     pub state: BotState,
@@ -135,15 +136,21 @@ impl BotRuntime<'_> {
             .meeting_read_keys(b.org_id, b.meeting_id, b.owner_id)
             .await?;
         let options: BotOptions = serde_json::from_str(&b.options).unwrap_or_default();
+        let opt_out_phrase = options
+            .opt_out_phrase
+            .clone()
+            .unwrap_or_else(|| DEFAULT_OPT_OUT.to_owned());
         Ok(BotSpec {
             bot_id: b.id.into(),
             meeting_url: keys.text(b.org_id, "bots", b.id, "meeting_url", &b.meeting_url)?,
             bot_name: keys.text(b.org_id, "bots", b.id, "bot_name", &b.bot_name)?,
-            consent_message: options
-                .consent_message
-                .clone()
-                .unwrap_or_else(|| DEFAULT_CONSENT.to_owned()),
-            opt_out_phrase: DEFAULT_OPT_OUT.to_owned(),
+            consent_message: options.post_consent.then(|| {
+                options
+                    .consent_message
+                    .clone()
+                    .unwrap_or_else(|| default_consent(&opt_out_phrase))
+            }),
+            opt_out_phrase,
             state: state_of(b)?,
             recipe: self
                 .core

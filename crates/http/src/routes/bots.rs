@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 
 use crate::auth::{Auth, perm};
 use crate::state::AppState;
-use crate::wire::bots::{Bot, BotChat, BotPage, NewBot};
+use crate::wire::bots::{Bot, BotChat, BotPage, ConsentPolicy, NewBot};
 use crate::wire::errors::{AuthErrors, JsonBodyErrors};
 use crate::{ApiError, ApiJson};
 
@@ -115,5 +115,67 @@ pub async fn delete_bot(
     let id = parse_id::<BotId>(&id)?;
     Ok(ApiJson(Bot::from(
         app.core.bots().cancel(&scope, id).await?,
+    )))
+}
+
+/// The org's bot consent policy: the consent message, the opt-out phrase, whether every bot
+/// must post it (workspaces may have their own, which come first).
+#[utoipa::path(get, path = "/api/v1/bot-consent", tag = "bots", security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The policy", body = ConsentPolicy)))]
+pub async fn get_org_consent(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(ConsentPolicy::from(
+        app.core.bots().consent(&scope, None).await?,
+    )))
+}
+
+/// Replaces the org's bot consent policy (bots sent from now on take it).
+#[utoipa::path(put, path = "/api/v1/bot-consent", tag = "bots", request_body = ConsentPolicy, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Replaced", body = ConsentPolicy), (status = 422, description = "Invalid (the field is named)", body = crate::error::ErrorBody)))]
+pub async fn put_org_consent(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+    ApiJson(body): ApiJson<ConsentPolicy>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(ConsentPolicy::from(
+        app.core
+            .bots()
+            .set_consent(&scope, None, &body.into())
+            .await?,
+    )))
+}
+
+/// A workspace's bot consent policy (it comes before the org's).
+#[utoipa::path(get, path = "/api/v1/workspaces/{id}/bot-consent", tag = "bots", params(("id" = crate::wire::ids::WorkspaceId, Path, description = "The workspace")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The policy", body = ConsentPolicy), (status = 404, description = "No such workspace", body = crate::error::ErrorBody)))]
+pub async fn get_workspace_consent(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let ws = parse_id::<WorkspaceId>(&id)?;
+    Ok(ApiJson(ConsentPolicy::from(
+        app.core.bots().consent(&scope, Some(ws)).await?,
+    )))
+}
+
+/// Replaces a workspace's bot consent policy; `required: true` makes every bot sent to this
+/// workspace post its consent message.
+#[utoipa::path(put, path = "/api/v1/workspaces/{id}/bot-consent", tag = "bots", request_body = ConsentPolicy, params(("id" = crate::wire::ids::WorkspaceId, Path, description = "The workspace")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Replaced", body = ConsentPolicy), (status = 404, description = "No such workspace", body = crate::error::ErrorBody), (status = 422, description = "Invalid (the field is named)", body = crate::error::ErrorBody)))]
+pub async fn put_workspace_consent(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ConsentPolicy>,
+) -> Result<impl IntoResponse, ApiError> {
+    let ws = parse_id::<WorkspaceId>(&id)?;
+    Ok(ApiJson(ConsentPolicy::from(
+        app.core
+            .bots()
+            .set_consent(&scope, Some(ws), &body.into())
+            .await?,
     )))
 }

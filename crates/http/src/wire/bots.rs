@@ -127,9 +127,18 @@ pub struct NewBot {
     pub transcription: BotTranscription,
     #[serde(default)]
     pub recording: BotRecording,
-    /// Posted in the chat on admission; a default that names the opt-out phrase when absent.
+    /// Posted in the chat on admission; when absent the workspace's consent policy, else the
+    /// org's, else a default that names the opt-out phrase.
     #[serde(default)]
     pub consent_message: Option<String>,
+    /// `false`: the bot posts no consent message (refused, 422, where a consent policy
+    /// requires it).
+    #[serde(default = "yes")]
+    pub post_consent: bool,
+    /// What a participant types in the chat to be excluded from that moment; when absent the
+    /// workspace's policy, else the org's, else `/optout`.
+    #[serde(default)]
+    pub opt_out_phrase: Option<String>,
     #[serde(default)]
     pub automatic_leave: AutomaticLeave,
     /// Up to 16 keys (letters, digits, `_-.`, 64 characters) of strings up to 500
@@ -152,6 +161,8 @@ impl From<NewBot> for core::NewBot {
                 mixed: b.recording.mixed,
             },
             consent_message: b.consent_message,
+            post_consent: b.post_consent,
+            opt_out_phrase: b.opt_out_phrase,
             automatic_leave: b.automatic_leave.into(),
             metadata: b.metadata,
         }
@@ -262,8 +273,14 @@ pub struct Bot {
     pub platform: String,
     pub transcription: BotTranscription,
     pub recording: BotRecording,
+    /// The consent message as resolved when the bot was sent.
     #[schema(required = true)]
     pub consent_message: Option<String>,
+    /// Whether the bot posts it.
+    pub post_consent: bool,
+    /// The opt-out phrase as resolved when the bot was sent.
+    #[schema(required = true)]
+    pub opt_out_phrase: Option<String>,
     pub automatic_leave: AutomaticLeave,
     pub transitions: Vec<BotTransition>,
     pub participants: Vec<BotParticipant>,
@@ -289,6 +306,8 @@ impl From<core::BotView> for Bot {
                 mixed: o.recording.mixed,
             },
             consent_message: o.consent_message,
+            post_consent: o.post_consent,
+            opt_out_phrase: o.opt_out_phrase,
             automatic_leave: o.automatic_leave.into(),
             transitions: v
                 .transitions
@@ -359,7 +378,8 @@ pub struct BotSpec {
     pub meeting_url: String,
     pub bot_name: String,
     pub platform: String,
-    pub consent_message: String,
+    /// `null`: post nothing.
+    pub consent_message: Option<String>,
     pub opt_out_phrase: String,
     pub state: &'static str,
     pub recording: BotRecording,
@@ -493,6 +513,43 @@ impl From<Vec<core::BotCommand>> for Commands {
                     core::BotCommand::SendChat { text } => Command::SendChat { text },
                 })
                 .collect(),
+        }
+    }
+}
+
+/// A bot consent policy (the org's, or a workspace's): absent fields defer to the next level
+/// (workspace → org → built-in default).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"message": "Acme records this call for notes. Type /optout to be left out.", "opt_out_phrase": "/optout", "required": true}))]
+pub struct ConsentPolicy {
+    /// Posted by every bot on admission, unless the bot was sent with its own.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// What a participant types (alone in a chat message) to be excluded; 2–64 characters.
+    #[serde(default)]
+    pub opt_out_phrase: Option<String>,
+    /// Every bot must post the consent message: `post_consent: false` is refused.
+    #[serde(default)]
+    pub required: bool,
+}
+
+impl From<core::ConsentPolicy> for ConsentPolicy {
+    fn from(p: core::ConsentPolicy) -> Self {
+        Self {
+            message: p.message,
+            opt_out_phrase: p.opt_out_phrase,
+            required: p.required,
+        }
+    }
+}
+
+impl From<ConsentPolicy> for core::ConsentPolicy {
+    fn from(p: ConsentPolicy) -> Self {
+        Self {
+            message: p.message,
+            opt_out_phrase: p.opt_out_phrase,
+            required: p.required,
         }
     }
 }

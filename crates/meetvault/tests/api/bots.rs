@@ -86,7 +86,12 @@ async fn a_bot_is_sent_listed_read_and_cancelled_and_its_meeting_stream_shows_it
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.unwrap()["title"], "Notetaker");
-    let second = send_bot(&app, &cred, bot_body("https://us02web.zoom.us/j/123")).await;
+    let second = send_bot(
+        &app,
+        &cred,
+        bot_body("https://us02web.zoom.us/j/81234567890"),
+    )
+    .await;
 
     // A page at a time, newest first; filters by state.
     let r = app
@@ -354,6 +359,148 @@ async fn another_tenant_gets_404_and_a_viewer_reads_but_cannot_send_a_bot() {
     assert_eq!(get_bot(&app, &v, id).await["state"], "scheduled");
     let r = app
         .send(&v, Method::DELETE, &format!("/api/v1/bots/{id}"), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn consent_policies_of_org_and_workspace_set_what_a_bot_posts_and_a_workspace_can_require_it()
+{
+    let app = TestApp::spawn().await;
+    let owner = app.register("consent@example.com", "Consent").await;
+    let cred = Cred::Session(owner.clone());
+    let url = "https://meet.google.com/abc-defg-hij";
+
+    // No policy: the default message, naming the default phrase.
+    let plain = send_bot(&app, &cred, bot_body(url)).await;
+    assert_eq!(plain["opt_out_phrase"], "/optout");
+    assert!(plain["post_consent"].as_bool().unwrap());
+    assert!(
+        plain["consent_message"]
+            .as_str()
+            .unwrap()
+            .contains("/optout")
+    );
+    let ws = plain["workspace_id"].as_str().unwrap().to_owned();
+
+    // The org's policy applies; its phrase appears in the default message.
+    let put = |path: String, body: Value| {
+        let app = &app;
+        let cred = &cred;
+        async move { app.send(cred, Method::PUT, &path, Some(body)).await }
+    };
+    let r = put(
+        "/api/v1/bot-consent".into(),
+        json!({"opt_out_phrase": "/leave-me-out"}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let bot = send_bot(&app, &cred, bot_body(url)).await;
+    assert_eq!(bot["opt_out_phrase"], "/leave-me-out");
+    assert!(
+        bot["consent_message"]
+            .as_str()
+            .unwrap()
+            .contains("/leave-me-out")
+    );
+
+    // The workspace's comes first and may require consent.
+    let r = put(
+        format!("/api/v1/workspaces/{ws}/bot-consent"),
+        json!({"message": "Acme records this call.", "required": true}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .send(
+            &cred,
+            Method::GET,
+            &format!("/api/v1/workspaces/{ws}/bot-consent"),
+            None,
+        )
+        .await;
+    let policy: Value = r.json().await.unwrap();
+    assert_eq!(policy["required"], true);
+    let bot = send_bot(&app, &cred, bot_body(url)).await;
+    assert_eq!(bot["consent_message"], "Acme records this call.");
+    assert_eq!(
+        bot["opt_out_phrase"], "/leave-me-out",
+        "the org's phrase still applies"
+    );
+    // The request's own message and phrase come before both.
+    let mut body = bot_body(url);
+    body["consent_message"] = json!("This one is ours.");
+    body["opt_out_phrase"] = json!("stop");
+    let bot = send_bot(&app, &cred, body).await;
+    assert_eq!(bot["consent_message"], "This one is ours.");
+    assert_eq!(bot["opt_out_phrase"], "stop");
+
+    // A bot that would post nothing is refused where consent is required: nothing is made.
+    let before = app
+        .send(&cred, Method::GET, "/api/v1/bots", None)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["bots"]
+        .as_array()
+        .unwrap()
+        .len();
+    let mut silent = bot_body(url);
+    silent["post_consent"] = json!(false);
+    let r = app
+        .send(&cred, Method::POST, "/api/v1/bots", Some(silent.clone()))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("post_consent"));
+    let after = app
+        .send(&cred, Method::GET, "/api/v1/bots", None)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["bots"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
+    // Without the requirement it is allowed, and says so.
+    let r = put(format!("/api/v1/workspaces/{ws}/bot-consent"), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let bot = send_bot(&app, &cred, silent).await;
+    assert_eq!(bot["post_consent"], false);
+
+    // Bad policies name their field; unknown workspaces are 404; members cannot set them.
+    for (body, field) in [
+        (json!({"opt_out_phrase": "x"}), "opt_out_phrase"),
+        (json!({"opt_out_phrase": "a\nb"}), "opt_out_phrase"),
+        (json!({"message": "  "}), "message"),
+        (json!({"requried": true}), "requried"),
+    ] {
+        let r = put("/api/v1/bot-consent".into(), body.clone()).await;
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(status.is_client_error(), "{body}: {status} {text}");
+        assert!(text.contains(field), "{body}: {text}");
+    }
+    let mut body = bot_body(url);
+    body["opt_out_phrase"] = json!("");
+    let r = app
+        .send(&cred, Method::POST, "/api/v1/bots", Some(body))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = put(
+        "/api/v1/workspaces/wsp_00000000000000000000000000000000/bot-consent".into(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let member = app.user_with_role(&owner, "member").await;
+    let r = app
+        .send(
+            &Cred::Session(member),
+            Method::PUT,
+            "/api/v1/bot-consent",
+            Some(json!({"required": false})),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }

@@ -317,6 +317,30 @@ const ROUTES: &[(&str, &str, Class, bool)] = &[
         Class::Perm("bots:write"),
         true,
     ),
+    (
+        "GET",
+        "/api/v1/bot-consent",
+        Class::Perm("org:manage"),
+        false,
+    ),
+    (
+        "PUT",
+        "/api/v1/bot-consent",
+        Class::Perm("org:manage"),
+        false,
+    ),
+    (
+        "GET",
+        "/api/v1/workspaces/{id}/bot-consent",
+        Class::Perm("org:manage"),
+        true,
+    ),
+    (
+        "PUT",
+        "/api/v1/workspaces/{id}/bot-consent",
+        Class::Perm("org:manage"),
+        true,
+    ),
 ];
 
 /// How many of the first markers are content of the default workspace's meeting (what a member
@@ -487,7 +511,7 @@ async fn fixture(app: &TestApp) -> Fixture {
             &owner_cred,
             Method::POST,
             "/api/v1/bots",
-            Some(json!({"meeting_url": "https://meet.google.com/orga-bot-link", "bot_name": "Org A bot name"})),
+            Some(json!({"meeting_url": "https://meet.google.com/org-abot-lnk", "bot_name": "Org A bot name"})),
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -583,7 +607,7 @@ fn body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/org/encryption" => json!({"kms_key_id": null}),
         "/api/v1/meetings" => json!({"title": "Probe"}),
         "/api/v1/bots" => {
-            json!({"meeting_url": "https://meet.google.com/probe-bot", "bot_name": "Probe"})
+            json!({"meeting_url": "https://meet.google.com/prb-ebot-xyz", "bot_name": "Probe"})
         }
         p if p.ends_with("/chat") => json!({"message": "probe"}),
         "/api/v1/me/secrets/{name}" => json!({"value": "probe"}),
@@ -596,6 +620,7 @@ fn body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/invitations" => json!({"email": "probe@example.com", "role": "viewer"}),
         p if p.starts_with("/api/v1/members/") => json!({"role": "member"}),
         p if p.contains("/members/") => json!({"role": "member"}),
+        p if p.ends_with("/bot-consent") => json!({"required": false}),
         p if p.starts_with("/api/v1/workspaces/") => json!({"name": "Renamed"}),
         _ => json!({}),
     })

@@ -383,6 +383,37 @@ impl Database {
         ).bind(org_id).bind(id).fetch_optional(pool).await?))
     }
 
+    /// The bot consent policy (JSON) of the org (`workspace` none) or of one of its
+    /// workspaces; none when unset.
+    pub async fn bot_consent(
+        &self,
+        org_id: Uuid,
+        workspace: Option<Uuid>,
+    ) -> Result<Option<String>, StoreError> {
+        with_pool!(self, pool => Ok(match workspace {
+            None => sqlx::query_scalar::<_, Option<String>>("SELECT bot_consent FROM orgs WHERE id = $1")
+                .bind(org_id).fetch_optional(pool).await?.flatten(),
+            Some(ws) => sqlx::query_scalar::<_, Option<String>>(
+                "SELECT bot_consent FROM workspaces WHERE org_id = $1 AND id = $2",
+            ).bind(org_id).bind(ws).fetch_optional(pool).await?.flatten(),
+        }))
+    }
+
+    /// Replaces a bot consent policy; false when the workspace is not the org's.
+    pub async fn set_bot_consent(
+        &self,
+        org_id: Uuid,
+        workspace: Option<Uuid>,
+        json: &str,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => Ok(match workspace {
+            None => sqlx::query("UPDATE orgs SET bot_consent = $1 WHERE id = $2")
+                .bind(json).bind(org_id).execute(pool).await?.rows_affected() > 0,
+            Some(ws) => sqlx::query("UPDATE workspaces SET bot_consent = $1 WHERE org_id = $2 AND id = $3")
+                .bind(json).bind(org_id).bind(ws).execute(pool).await?.rows_affected() > 0,
+        }))
+    }
+
     pub async fn rename_workspace(
         &self,
         org_id: Uuid,
