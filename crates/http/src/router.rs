@@ -139,6 +139,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::bots::get_bot, routes::bots::delete_bot))
         .routes(routes!(routes::bots::leave_bot))
         .routes(routes!(routes::bots::bot_chat))
+        .routes(routes!(routes::bots::get_bot_diagnosis))
 }
 
 /// The OpenAPI document (also committed as `docs/openapi.json`; a test keeps them equal).

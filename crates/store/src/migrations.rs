@@ -65,6 +65,11 @@ pub(crate) const SQLITE: Embedded = &[
         "bots",
         include_str!("../migrations/sqlite/0011_bots.sql"),
     ),
+    (
+        12,
+        "bot_reports",
+        include_str!("../migrations/sqlite/0012_bot_reports.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -122,6 +127,11 @@ pub(crate) const POSTGRES: Embedded = &[
         11,
         "bots",
         include_str!("../migrations/postgres/0011_bots.sql"),
+    ),
+    (
+        12,
+        "bot_reports",
+        include_str!("../migrations/postgres/0012_bot_reports.sql"),
     ),
 ];
 

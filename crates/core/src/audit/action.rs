@@ -40,6 +40,7 @@ actions! {
     BotChat => "bot.chat",
     BotCreate => "bot.create",
     BotLeave => "bot.leave",
+    BotParticipantOptOut => "bot.participant_opt_out",
     BotTransition => "bot.transition",
     EncryptionOrgKmsKey => "encryption.org_kms_key",
     EncryptionUnlock => "encryption.unlock",

@@ -160,6 +160,7 @@ pub struct BotHub {
     poke: Notify,
     local_server: OnceLock<String>,
     pass: tokio::sync::Mutex<()>,
+    pub(crate) processing: super::finish::Processing,
 }
 
 impl BotHub {
@@ -183,6 +184,7 @@ impl BotHub {
             poke: Notify::new(),
             local_server: OnceLock::new(),
             pass: tokio::sync::Mutex::new(()),
+            processing: Default::default(),
         }
     }
 
@@ -255,6 +257,14 @@ impl Core {
         let mut running = 0u32;
         for bot in self.db().bots_running().await? {
             let id = BotId::from(bot.id);
+            if bot.state == BotState::PostProcessing.as_str() {
+                // Its process is done; its audio is being processed (here, or again after a
+                // restart once it has sat there for a heartbeat timeout).
+                if now.saturating_sub(bot.updated_at) > timeout_ms {
+                    self.resume_post_processing(&bot);
+                }
+                continue;
+            }
             let silent = bot
                 .heartbeat_at
                 .or(bot.launched_at)
