@@ -62,8 +62,8 @@ pub enum BotEvent {
     },
     TrackEnded {
         track: String,
-        samples_expected: u64,
-        samples_received: u64,
+        samples_expected: i64,
+        samples_received: i64,
     },
     ParticipantOptedOut {
         participant_id: String,
@@ -131,8 +131,11 @@ pub struct Reports {
     pub active_speakers: Vec<SpeakersSeen>,
 }
 
-fn count(field: &'static str, n: u64) -> Result<i64, CoreError> {
-    i64::try_from(n).map_err(|_| CoreError::invalid(field, "is too large"))
+fn count(field: &'static str, n: i64) -> Result<i64, CoreError> {
+    if n < 0 {
+        return Err(CoreError::invalid(field, "must not be negative"));
+    }
+    Ok(n)
 }
 
 fn loss_percent(expected: i64, received: i64) -> Option<f64> {

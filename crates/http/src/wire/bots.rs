@@ -530,8 +530,9 @@ pub enum ReportedEvent {
     },
     TrackEnded {
         track: String,
-        samples_expected: u64,
-        samples_received: u64,
+        // Signed, so a negative count is refused by the domain, naming its field.
+        samples_expected: i64,
+        samples_received: i64,
     },
     ParticipantOptedOut {
         participant_id: String,

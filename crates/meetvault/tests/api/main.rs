@@ -7,6 +7,7 @@ mod accounts;
 mod audit;
 mod blobs;
 mod bot_protocol;
+mod bot_reports;
 mod bots;
 mod canary;
 mod cli;

@@ -317,6 +317,12 @@ const ROUTES: &[(&str, &str, Class, bool)] = &[
         Class::Perm("bots:write"),
         true,
     ),
+    (
+        "GET",
+        "/api/v1/bots/{id}/diagnosis",
+        Class::Perm("meetings:read"),
+        true,
+    ),
 ];
 
 /// How many of the first markers are content of the default workspace's meeting (what a member
@@ -686,7 +692,15 @@ async fn every_route_is_classified_and_enforces_its_requirement_across_tenants_r
                 .send(&Cred::Session(f.viewer.clone()), m.clone(), &path, b())
                 .await;
             // The viewer role holds exactly `meetings:read` (docs/permissions.md).
-            if *permission == "meetings:read" {
+            if *template == "/api/v1/bots/{id}/diagnosis" {
+                // The fixture's bot never ran, so it has no diagnosis: found, and empty.
+                let status = r.status();
+                let text = r.text().await.unwrap();
+                assert!(
+                    status == StatusCode::NOT_FOUND && text.contains("diagnosis"),
+                    "{what} as a viewer: {status} {text}"
+                );
+            } else if *permission == "meetings:read" {
                 assert!(
                     r.status().is_success(),
                     "{what} as a viewer: {}",
