@@ -325,6 +325,12 @@ pub enum MeetingEvent {
         sub_code: Option<String>,
         at: i64,
     },
+    /// A participant of the meeting's bot opted out (their platform id only).
+    BotParticipantOptedOut {
+        bot_id: BotId,
+        participant_id: String,
+        at: i64,
+    },
 }
 
 impl MeetingEvent {
@@ -362,10 +368,12 @@ impl MeetingEvent {
                 sub_code: b.sub_code,
                 at: b.at,
             },
-            // Not on the stream yet (the outbox has it, for webhooks).
-            DomainEvent::MeetingCreated(_)
-            | DomainEvent::MeetingDeleted { .. }
-            | DomainEvent::BotParticipantOptedOut(_) => return None,
+            DomainEvent::BotParticipantOptedOut(b) => Self::BotParticipantOptedOut {
+                bot_id: b.bot_id,
+                participant_id: b.participant_id,
+                at: b.at,
+            },
+            DomainEvent::MeetingCreated(_) | DomainEvent::MeetingDeleted { .. } => return None,
         })
     }
 }

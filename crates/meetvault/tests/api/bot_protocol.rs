@@ -105,12 +105,23 @@ pub(crate) async fn internal(
 }
 
 pub(crate) async fn report(app: &TestApp, token: &str, id: &str, state: &str) -> StatusCode {
+    report_code(app, token, id, state, None).await
+}
+
+/// Reports `state` with a sub-code.
+pub(crate) async fn report_code(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    state: &str,
+    sub_code: Option<&str>,
+) -> StatusCode {
     internal(
         app,
         Some(token),
         Method::POST,
         &format!("/internal/v1/bots/{id}/transitions"),
-        Some(json!({"state": state, "at": "2026-12-02T10:00:00Z"})),
+        Some(json!({"state": state, "sub_code": sub_code, "at": "2026-12-02T10:00:00Z"})),
     )
     .await
     .status()
@@ -260,15 +271,10 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
         report(&app, &token, &id, "exploded").await,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    let r = internal(
-        &app,
-        Some(&token),
-        Method::POST,
-        &format!("/internal/v1/bots/{id}/transitions"),
-        Some(json!({"state": "paused", "sub_code": "Not A Code!"})),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        report_code(&app, &token, &id, "paused", Some("Not A Code!")).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 
     for event in [
         json!({"type": "participant_joined", "id": "p1", "name": "Alice Example"}),
@@ -673,15 +679,10 @@ async fn a_bot_past_its_maximum_duration_is_told_to_leave() {
         report(&app, &token, &id, "leaving").await,
         StatusCode::NO_CONTENT
     );
-    let r = internal(
-        &app,
-        Some(&token),
-        Method::POST,
-        &format!("/internal/v1/bots/{id}/transitions"),
-        Some(json!({"state": "ended", "sub_code": "max_duration"})),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        report_code(&app, &token, &id, "ended", Some("max_duration")).await,
+        StatusCode::NO_CONTENT
+    );
     let v = wait_bot(&app, &cred, &id, |v| v["state"] == "ended").await;
     assert_eq!(v["sub_code"], "max_duration");
 }

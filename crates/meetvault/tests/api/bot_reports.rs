@@ -4,12 +4,13 @@
 //! change nothing — and a reported end that goes through `post_processing`. The bot process is
 //! the stand-in of `bot_protocol.rs`; the tests speak for it with its token.
 
+use futures::StreamExt as _;
 use meetvault_test_support::{Cred, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::bot_protocol::{
-    app_with_bots, internal, pcm_second, post_audio, recordings, report, token_of,
+    app_with_bots, internal, pcm_second, post_audio, recordings, report, report_code, token_of,
 };
 use crate::bots::{bot_body, get_bot, send_bot, wait_bot};
 
@@ -313,6 +314,33 @@ async fn an_opt_out_deletes_the_participants_audio_refuses_more_and_leaves_no_re
             "{t}"
         );
     }
+    // On the meeting's stream, naming her platform id only.
+    let Cred::Session(owner) = &cred else {
+        panic!("a session")
+    };
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/meetings/{meeting}/events")))
+        .header("cookie", &owner.cookie)
+        .header("last-event-id", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut stream = r.bytes_stream();
+    let mut text = String::new();
+    let start = std::time::Instant::now();
+    while !text.contains("event: bot_participant_opted_out") {
+        assert!(start.elapsed() < crate::bots::WAIT, "stream: {text}");
+        if let Ok(Some(Ok(chunk))) =
+            tokio::time::timeout(std::time::Duration::from_secs(1), stream.next()).await
+        {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+    assert!(text.contains("\"participant_id\":\"p1\""), "{text}");
+    assert!(!text.contains("Alice"), "{text}");
+    drop(stream);
     // Audited once, naming the bot and her platform id only.
     let audit: Value = app
         .send(
@@ -336,15 +364,10 @@ async fn an_opt_out_deletes_the_participants_audio_refuses_more_and_leaves_no_re
         report(&app, &token, &id, "leaving").await,
         StatusCode::NO_CONTENT
     );
-    let r = internal(
-        &app,
-        Some(&token),
-        Method::POST,
-        &format!("/internal/v1/bots/{id}/transitions"),
-        Some(json!({"state": "ended", "sub_code": "left_by_api"})),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        report_code(&app, &token, &id, "ended", Some("left_by_api")).await,
+        StatusCode::NO_CONTENT
+    );
     wait_bot(&app, &cred, &id, |v| v["state"] == "ended").await;
     let list = recordings(&app, &cred, &meeting, 1).await;
     assert_eq!(list.len(), 1, "{list:?}");
@@ -435,15 +458,10 @@ async fn a_reported_end_goes_through_post_processing_keeps_its_sub_code_and_stop
         StatusCode::CREATED
     );
     // Straight from recording, as when the host ends the meeting.
-    let r = internal(
-        &app,
-        Some(&token),
-        Method::POST,
-        &format!("/internal/v1/bots/{id}/transitions"),
-        Some(json!({"state": "ended", "sub_code": "meeting_ended"})),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        report_code(&app, &token, &id, "ended", Some("meeting_ended")).await,
+        StatusCode::NO_CONTENT
+    );
     // Done: its token sends no more audio.
     assert_eq!(
         post_audio(
@@ -502,15 +520,10 @@ async fn a_reported_end_goes_through_post_processing_keeps_its_sub_code_and_stop
             StatusCode::NO_CONTENT
         );
     }
-    let r = internal(
-        &app,
-        Some(&token2),
-        Method::POST,
-        &format!("/internal/v1/bots/{id2}/transitions"),
-        Some(json!({"state": "ended", "sub_code": "admission_denied"})),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        report_code(&app, &token2, &id2, "ended", Some("admission_denied")).await,
+        StatusCode::NO_CONTENT
+    );
     let v = get_bot(&app, &cred, &id2).await;
     assert_eq!(
         (v["state"].as_str(), v["sub_code"].as_str()),
