@@ -194,6 +194,17 @@ fn state_of(row: &BotRow) -> Result<BotState, CoreError> {
         .ok_or_else(|| CoreError::Integrity(format!("bot {} has state {:?}", row.id, row.state)))
 }
 
+/// A conflict if the bot is done (it can no longer leave or chat).
+fn done_already(state: BotState) -> Result<(), CoreError> {
+    match state {
+        BotState::PostProcessing => Err(CoreError::Conflict(
+            "the bot has already left its meeting".into(),
+        )),
+        s if s.is_terminal() => Err(CoreError::Conflict(format!("the bot has already {s}"))),
+        _ => Ok(()),
+    }
+}
+
 fn summary(row: &BotRow) -> Result<BotSummary, CoreError> {
     Ok(BotSummary {
         id: row.id.into(),
@@ -317,9 +328,7 @@ impl Core {
         actor: Actor,
     ) -> Result<(), CoreError> {
         let state = state_of(bot)?;
-        if state.is_terminal() {
-            return Err(CoreError::Conflict(format!("the bot has already {state}")));
-        }
+        done_already(state)?;
         if state == BotState::Scheduled && bot.launched_at.is_none() {
             self.move_bot(bot.id, BotState::Ended, Some(SubCode::CANCELLED), actor)
                 .await?;
@@ -629,12 +638,7 @@ impl Bots<'_> {
             return Err(CoreError::invalid("message", "must not be empty"));
         }
         check_text("message", text, 2000)?;
-        if state_of(&row)?.is_terminal() {
-            return Err(CoreError::Conflict(format!(
-                "the bot has already {}",
-                row.state
-            )));
-        }
+        done_already(state_of(&row)?)?;
         self.core
             .push_bot_command(&row, "send_chat", Some(text.as_bytes().to_vec()), true)
             .await?;
