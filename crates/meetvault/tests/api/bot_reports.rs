@@ -19,7 +19,15 @@ async fn recording_bot(
     dir: &std::path::Path,
     url: &str,
 ) -> (TestApp, Cred, String, String, String) {
-    let app = app_with_bots(dir, "hold", |_| {}).await;
+    recording_bot_with(dir, url, |_| {}).await
+}
+
+async fn recording_bot_with(
+    dir: &std::path::Path,
+    url: &str,
+    adjust: impl FnOnce(&mut meetvault_config::Config),
+) -> (TestApp, Cred, String, String, String) {
+    let app = app_with_bots(dir, "hold", adjust).await;
     let owner = app.register("reports@example.com", "Reports").await;
     let cred = Cred::Session(owner);
     let bot = send_bot(&app, &cred, bot_body(url)).await;
@@ -536,4 +544,49 @@ async fn a_reported_end_goes_through_post_processing_keeps_its_sub_code_and_stop
         .map(|t| t["to"].as_str().unwrap())
         .collect();
     assert_eq!(timeline, ["scheduled", "joining", "waiting_room", "ended"]);
+}
+
+#[tokio::test]
+async fn a_bot_left_in_post_processing_by_a_restart_is_processed_and_ended_by_the_orchestrator() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, cred, id, token, meeting) =
+        recording_bot_with(dir.path(), "https://meet.google.com/res-tart-ppx", |c| {
+            c.bot.heartbeat_timeout_secs = 1
+        })
+        .await;
+    assert_eq!(
+        post_audio(
+            &app,
+            &token,
+            &id,
+            "track=1-0-0&seq=0&start_ms=0",
+            pcm_second(7)
+        )
+        .await,
+        StatusCode::CREATED
+    );
+    // As if the server died right after writing post_processing, before processing anything.
+    let bot: meetvault_core::ids::BotId = id.parse().unwrap();
+    let row = app.db().bot_by_id(bot.uuid()).await.unwrap().unwrap();
+    let written = app
+        .db()
+        .transition_bot(
+            &meetvault_store::bots::StateChange {
+                org_id: row.org_id,
+                bot_id: row.id,
+                from: "recording",
+                to: "post_processing",
+                sub_code: Some("meeting_ended"),
+                at: chrono::Utc::now().timestamp_millis(),
+                revoke_token: true,
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(written);
+    let v = wait_bot(&app, &cred, &id, |v| v["state"] == "ended").await;
+    assert_eq!(v["sub_code"], "meeting_ended");
+    let list = recordings(&app, &cred, &meeting, 1).await;
+    assert_eq!(list.len(), 1, "{list:?}");
 }
