@@ -92,6 +92,20 @@ impl Database {
         })
     }
 
+    /// Deletes the chat messages of one sender (they opted out).
+    pub async fn delete_bot_chat_of(
+        &self,
+        org_id: Uuid,
+        bot_id: Uuid,
+        sender_id: &str,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM bot_chat_messages WHERE org_id = $1 AND bot_id = $2 AND sender_id = $3")
+                .bind(org_id).bind(bot_id).bind(sender_id).execute(pool).await?;
+            Ok(())
+        })
+    }
+
     pub async fn bot_chat(
         &self,
         org_id: Uuid,

@@ -371,7 +371,8 @@ impl Core {
     }
 
     /// Excludes a participant from now on: marked (with its outbox event and an audit entry
-    /// naming only their platform id, the first time), then every track of theirs deleted.
+    /// naming only their platform id, the first time), then their chat messages and every
+    /// track of theirs deleted.
     async fn opt_out_participant(
         &self,
         b: &BotRow,
@@ -406,6 +407,9 @@ impl Core {
             ));
             self.audit(entry).await?;
         }
+        self.db()
+            .delete_bot_chat_of(b.org_id, b.id, participant_id)
+            .await?;
         for t in self.db().bot_tracks(b.org_id, b.id).await? {
             if t.opted_out_at.is_some() && t.participant_id.as_deref() == Some(participant_id) {
                 self.forget_bot_track(b, &t.track).await?;

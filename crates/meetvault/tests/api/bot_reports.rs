@@ -225,6 +225,8 @@ async fn an_opt_out_deletes_the_participants_audio_refuses_more_and_leaves_no_re
             json!({"type": "participant_joined", "id": "p2", "name": "Bob Stays"}),
             json!({"type": "track_mapped", "track": "1-0-1", "participant_id": "p1"}),
             json!({"type": "track_mapped", "track": "1-0-2", "participant_id": "p2"}),
+            json!({"type": "chat_message", "id": "a-1", "sender": "Alice Optout", "sender_id": "p1", "text": "before"}),
+            json!({"type": "chat_message", "id": "b-1", "sender": "Bob Stays", "sender_id": "p2", "text": "hi"}),
         ],
     )
     .await;
@@ -283,6 +285,7 @@ async fn an_opt_out_deletes_the_participants_audio_refuses_more_and_leaves_no_re
         &[
             json!({"type": "participant_opted_out", "participant_id": "p1"}),
             json!({"type": "track_mapped", "track": "1-0-3", "participant_id": "p1"}),
+            json!({"type": "chat_message", "id": "a-2", "sender": "Alice Optout", "sender_id": "p1", "text": "after"}),
         ],
     )
     .await;
@@ -315,6 +318,14 @@ async fn an_opt_out_deletes_the_participants_audio_refuses_more_and_leaves_no_re
         .find(|p| p["participant_id"] == "p1")
         .unwrap();
     assert!(alice["opted_out_at"].is_string(), "{v:#}");
+    // Her chat is gone, before and after; Bob's stays.
+    let chat: Vec<&Value> = v["chat"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["text"])
+        .collect();
+    assert_eq!(chat, [&json!("hi")], "{v:#}");
     for t in v["tracks"].as_array().unwrap() {
         assert_eq!(
             t["opted_out_at"].is_string(),
