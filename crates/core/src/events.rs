@@ -49,6 +49,18 @@ pub enum DomainEvent {
     TranscriptReady(TranscriptReady),
     /// A bot moved in its state machine (or was created, `from` none).
     BotStateChanged(BotStateChanged),
+    /// A participant of a bot's meeting typed the opt-out phrase: their audio is deleted and
+    /// no longer captured. Names no content (the platform's id for them only).
+    BotParticipantOptedOut(BotParticipantOptedOut),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotParticipantOptedOut {
+    pub bot_id: BotId,
+    pub meeting_id: MeetingId,
+    pub participant_id: String,
+    /// Unix milliseconds.
+    pub at: i64,
 }
 
 /// A bot's transition, on its meeting's stream: states and codes only, never content.
@@ -125,6 +137,7 @@ impl DomainEvent {
             Self::SegmentProduced(..) => "segment.produced",
             Self::TranscriptReady(_) => "transcript.ready",
             Self::BotStateChanged(_) => "bot.state_changed",
+            Self::BotParticipantOptedOut(_) => "bot.participant_opted_out",
         }
     }
 
@@ -138,6 +151,7 @@ impl DomainEvent {
             Self::SegmentProduced(t, _) => Some(t.meeting_id),
             Self::TranscriptReady(t) => Some(t.meeting_id),
             Self::BotStateChanged(b) => Some(b.meeting_id),
+            Self::BotParticipantOptedOut(b) => Some(b.meeting_id),
         }
     }
 
@@ -161,6 +175,7 @@ impl DomainEvent {
             }
             Self::TranscriptReady(t) => serde_json::to_string(t)?,
             Self::BotStateChanged(b) => serde_json::to_string(b)?,
+            Self::BotParticipantOptedOut(b) => serde_json::to_string(b)?,
         };
         Ok((data, None))
     }
@@ -215,6 +230,9 @@ impl DomainEvent {
             }
             "transcript.ready" => Self::TranscriptReady(serde_json::from_str(data).map_err(bad)?),
             "bot.state_changed" => Self::BotStateChanged(serde_json::from_str(data).map_err(bad)?),
+            "bot.participant_opted_out" => {
+                Self::BotParticipantOptedOut(serde_json::from_str(data).map_err(bad)?)
+            }
             other => {
                 return Err(CoreError::Integrity(format!(
                     "outbox event {} has unknown kind {other:?}",
@@ -307,6 +325,12 @@ pub enum MeetingEvent {
         sub_code: Option<String>,
         at: i64,
     },
+    /// A participant of the meeting's bot opted out (their platform id only).
+    BotParticipantOptedOut {
+        bot_id: BotId,
+        participant_id: String,
+        at: i64,
+    },
 }
 
 impl MeetingEvent {
@@ -342,6 +366,11 @@ impl MeetingEvent {
                 from: b.from,
                 state: b.state,
                 sub_code: b.sub_code,
+                at: b.at,
+            },
+            DomainEvent::BotParticipantOptedOut(b) => Self::BotParticipantOptedOut {
+                bot_id: b.bot_id,
+                participant_id: b.participant_id,
                 at: b.at,
             },
             DomainEvent::MeetingCreated(_) | DomainEvent::MeetingDeleted { .. } => return None,

@@ -147,6 +147,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
             routes::bots::get_workspace_consent,
             routes::bots::put_workspace_consent
         ))
+        .routes(routes!(routes::bots::get_bot_diagnosis))
 }
 
 /// The OpenAPI document (also committed as `docs/openapi.json`; a test keeps them equal).

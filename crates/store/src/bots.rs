@@ -1,6 +1,6 @@
 //! Meeting bots' rows: the bot (created with its meeting in one transaction), its timeline of
 //! transitions (each written with its outbox event, compare-and-set on the state), the
-//! participants it saw, its captured audio chunks and its pending commands. Content columns
+//! participants it saw, its captured audio chunks and its pending commands (what else it reports is `bot_reports`). Content columns
 //! (`Vec<u8>`) are envelopes made by the caller. Reads by a tenant take its `org_id`; the
 //! orchestrator's reads (due and running bots) and the bot's own credential lookup are the
 //! unscoped ones.
@@ -32,9 +32,13 @@ pub struct BotRow {
     pub launched_at: Option<i64>,
     pub heartbeat_at: Option<i64>,
     pub leave_requested: Option<String>,
+    /// When the bot's audio clock started (Unix ms): every chunk's `start_ms` counts from it.
+    pub audio_started_at: Option<i64>,
+    /// When the bot stored a diagnosis of a page it gave up on.
+    pub diagnosis_at: Option<i64>,
 }
 
-const BOT_COLUMNS: &str = "id, org_id, workspace_id, meeting_id, owner_id, meeting_url, bot_name, metadata, options, state, sub_code, join_at, created_at, updated_at, token_hash, launched_at, heartbeat_at, leave_requested";
+pub(crate) const BOT_COLUMNS: &str = "id, org_id, workspace_id, meeting_id, owner_id, meeting_url, bot_name, metadata, options, state, sub_code, join_at, created_at, updated_at, token_hash, launched_at, heartbeat_at, leave_requested, audio_started_at, diagnosis_at";
 
 /// One step of a bot's timeline (`from_state` is none for its creation).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -58,6 +62,8 @@ pub struct BotParticipantRow {
     pub joined_at: i64,
     pub left_at: Option<i64>,
     pub track: Option<String>,
+    /// When they opted out (their audio is deleted and refused from then on).
+    pub opted_out_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -81,18 +87,6 @@ pub struct BotCommandRow {
     pub body: Option<Vec<u8>>,
     pub created_at: i64,
     pub delivered_at: Option<i64>,
-}
-
-/// A chat message (its text sealed) or an active-speaker change the bot saw.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct BotEventRow {
-    pub id: Uuid,
-    pub org_id: Uuid,
-    pub bot_id: Uuid,
-    pub kind: String,
-    pub participant_id: String,
-    pub body: Option<Vec<u8>>,
-    pub at: i64,
 }
 
 /// A state change to write: the bot must still be in `from` (compare-and-set).
@@ -132,11 +126,12 @@ impl Database {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             crate::vault::insert_meeting_row!(tx, meeting);
-            sqlx::query(&format!("INSERT INTO bots ({BOT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"))
+            sqlx::query(&format!("INSERT INTO bots ({BOT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"))
                 .bind(bot.id).bind(bot.org_id).bind(bot.workspace_id).bind(bot.meeting_id).bind(bot.owner_id)
                 .bind(&bot.meeting_url).bind(&bot.bot_name).bind(&bot.metadata).bind(&bot.options)
                 .bind(&bot.state).bind(&bot.sub_code).bind(bot.join_at).bind(bot.created_at).bind(bot.updated_at)
                 .bind(&bot.token_hash).bind(bot.launched_at).bind(bot.heartbeat_at).bind(&bot.leave_requested)
+                .bind(bot.audio_started_at).bind(bot.diagnosis_at)
                 .execute(&mut *tx).await?;
             sqlx::query("INSERT INTO bot_transitions (bot_id, seq, org_id, from_state, to_state, sub_code, at) VALUES ($1, 1, $2, NULL, $3, NULL, $4)")
                 .bind(bot.id).bind(bot.org_id).bind(&bot.state).bind(bot.created_at)
@@ -336,7 +331,7 @@ impl Database {
         bot_id: Uuid,
     ) -> Result<Vec<BotParticipantRow>, StoreError> {
         with_pool!(self, pool => Ok(sqlx::query_as::<_, BotParticipantRow>(
-            "SELECT id, org_id, bot_id, ext_id, name, joined_at, left_at, track FROM bot_participants \
+            "SELECT id, org_id, bot_id, ext_id, name, joined_at, left_at, track, opted_out_at FROM bot_participants \
              WHERE org_id = $1 AND bot_id = $2 ORDER BY joined_at, ext_id"
         ).bind(org_id).bind(bot_id).fetch_all(pool).await?))
     }
@@ -396,31 +391,5 @@ impl Database {
             rows.sort_by_key(|r| (r.created_at, r.id));
             Ok(rows)
         })
-    }
-
-    pub async fn insert_bot_event(&self, row: &BotEventRow) -> Result<(), StoreError> {
-        with_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO bot_events (id, org_id, bot_id, kind, participant_id, body, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(row.id).bind(row.org_id).bind(row.bot_id).bind(&row.kind)
-            .bind(&row.participant_id).bind(&row.body).bind(row.at)
-            .execute(pool).await?;
-            Ok(())
-        })
-    }
-
-    /// A bot's events of one kind, in order.
-    pub async fn bot_events(
-        &self,
-        org_id: Uuid,
-        bot_id: Uuid,
-        kind: &str,
-    ) -> Result<Vec<BotEventRow>, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query_as::<_, BotEventRow>(
-            "SELECT id, org_id, bot_id, kind, participant_id, body, at FROM bot_events \
-             WHERE org_id = $1 AND bot_id = $2 AND kind = $3 ORDER BY at, id"
-        ).bind(org_id).bind(bot_id).bind(kind).fetch_all(pool).await?))
     }
 }

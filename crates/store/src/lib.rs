@@ -4,6 +4,7 @@
 
 mod audit;
 mod blob;
+pub mod bot_reports;
 pub mod bots;
 mod db;
 mod error;

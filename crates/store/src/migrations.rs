@@ -66,6 +66,11 @@ pub(crate) const SQLITE: Embedded = &[
         include_str!("../migrations/sqlite/0011_bots.sql"),
     ),
     (
+        12,
+        "bot_reports",
+        include_str!("../migrations/sqlite/0012_bot_reports.sql"),
+    ),
+    (
         13,
         "bot_consent",
         include_str!("../migrations/sqlite/0013_bot_consent.sql"),
@@ -127,6 +132,11 @@ pub(crate) const POSTGRES: Embedded = &[
         11,
         "bots",
         include_str!("../migrations/postgres/0011_bots.sql"),
+    ),
+    (
+        12,
+        "bot_reports",
+        include_str!("../migrations/postgres/0012_bot_reports.sql"),
     ),
     (
         13,

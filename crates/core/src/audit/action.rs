@@ -41,6 +41,7 @@ actions! {
     BotConsentPolicy => "bot.consent_policy",
     BotCreate => "bot.create",
     BotLeave => "bot.leave",
+    BotParticipantOptOut => "bot.participant_opt_out",
     BotTransition => "bot.transition",
     EncryptionOrgKmsKey => "encryption.org_kms_key",
     EncryptionUnlock => "encryption.unlock",

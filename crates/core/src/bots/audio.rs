@@ -3,14 +3,15 @@
 //! every chunk sent until then readable. When the bot ends (however it ends) each track's
 //! chunks are joined, in order and with their gaps as silence, into a WAV recording of the
 //! bot's meeting labelled with the participant the track was mapped to, and transcribed if
-//! `transcription.auto` is on.
+//! `transcription.auto` is on. A track whose participant opted out is deleted
+//! ([`Core::forget_bot_track`]) and never becomes a recording.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use chrono::Utc;
 use futures::TryStreamExt;
-use meetvault_crypto::envelope;
+use meetvault_crypto::envelope::{self, Binding};
 use meetvault_crypto::stream::{self, StreamDecryptor, StreamEncryptor};
 use meetvault_store::BlobKey;
 use meetvault_store::bots::{AudioChunkRow, BotRow};
@@ -34,6 +35,60 @@ fn chunk_id(blob_key: &str) -> Result<Uuid, CoreError> {
 }
 
 impl Core {
+    /// Seals `plain` under the bot's meeting key, bound to `aad`, as the blob `blob_key`.
+    pub(super) async fn seal_bot_blob(
+        &self,
+        bot: &BotRow,
+        blob_key: &BlobKey,
+        aad: &Binding<'_>,
+        plain: Bytes,
+    ) -> Result<(), CoreError> {
+        let (kref, key) = self
+            .meeting_write_key(bot.org_id, bot.meeting_id, bot.owner_id)
+            .await?;
+        let (encryptor, header) = StreamEncryptor::new(&key, kref, aad);
+        let body = futures::stream::once(async move { Ok::<_, std::io::Error>(plain) });
+        if let Err(e) = self
+            .blobs()
+            .put_stream(blob_key, encrypt_stream(encryptor, header, body))
+            .await
+        {
+            self.delete_blob(blob_key).await;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// A blob sealed by [`Core::seal_bot_blob`], opened with the meeting's keys.
+    pub(super) async fn open_bot_blob(
+        &self,
+        keys: &MeetingKeys,
+        blob_key: &BlobKey,
+        aad: &Binding<'_>,
+    ) -> Result<Vec<u8>, CoreError> {
+        let ct: Vec<u8> = self
+            .blobs()
+            .get_stream(blob_key)
+            .await?
+            .try_fold(Vec::new(), |mut acc, b| async move {
+                acc.extend_from_slice(&b);
+                Ok(acc)
+            })
+            .await
+            .map_err(CoreError::internal)?;
+        let header = ct
+            .get(..stream::HEADER_LEN)
+            .ok_or_else(|| CoreError::Integrity("a bot's blob is truncated".into()))?;
+        let kref = stream::header_key_ref(header).map_err(integrity("bot blob"))?;
+        let mut dec =
+            StreamDecryptor::new(keys.find(kref)?, aad, header).map_err(integrity("bot blob"))?;
+        let mut out = Vec::with_capacity(ct.len());
+        dec.update(&ct[stream::HEADER_LEN..], &mut out)
+            .map_err(integrity("bot blob"))?;
+        dec.finish(&mut out).map_err(integrity("bot blob"))?;
+        Ok(out)
+    }
+
     /// Seals and stores one chunk; false if that (track, seq) was stored before.
     pub(crate) async fn store_audio_chunk(
         &self,
@@ -45,11 +100,6 @@ impl Core {
     ) -> Result<bool, CoreError> {
         let org = bot.org_id;
         let id = Uuid::new_v4();
-        let (kref, key) = self
-            .meeting_write_key(org, bot.meeting_id, bot.owner_id)
-            .await?;
-        let (encryptor, header) =
-            StreamEncryptor::new(&key, kref, &bind(org, "bot_audio_chunks", id, "pcm"));
         let blob_key = BlobKey::parse(&format!(
             "orgs/{org}/meetings/{}/bots/{}/audio/{}/{seq}-{}",
             bot.meeting_id,
@@ -58,15 +108,13 @@ impl Core {
             id.simple()
         ))?;
         let samples = i64::try_from(pcm.len() / 2).unwrap_or(i64::MAX);
-        let body = futures::stream::once(async move { Ok::<_, std::io::Error>(pcm) });
-        if let Err(e) = self
-            .blobs()
-            .put_stream(&blob_key, encrypt_stream(encryptor, header, body))
-            .await
-        {
-            self.delete_blob(&blob_key).await;
-            return Err(e.into());
-        }
+        self.seal_bot_blob(
+            bot,
+            &blob_key,
+            &bind(org, "bot_audio_chunks", id, "pcm"),
+            pcm,
+        )
+        .await?;
         let stored = self
             .db()
             .insert_audio_chunk(&AudioChunkRow {
@@ -93,49 +141,54 @@ impl Core {
         keys: &MeetingKeys,
         chunk: &AudioChunkRow,
     ) -> Result<Vec<u8>, CoreError> {
-        let blob_key = BlobKey::parse(&chunk.blob_key)?;
-        let ct: Vec<u8> = self
-            .blobs()
-            .get_stream(&blob_key)
-            .await?
-            .try_fold(Vec::new(), |mut acc, b| async move {
-                acc.extend_from_slice(&b);
-                Ok(acc)
-            })
+        let aad = bind(
+            chunk.org_id,
+            "bot_audio_chunks",
+            chunk_id(&chunk.blob_key)?,
+            "pcm",
+        );
+        self.open_bot_blob(keys, &BlobKey::parse(&chunk.blob_key)?, &aad)
             .await
-            .map_err(CoreError::internal)?;
-        let header = ct
-            .get(..stream::HEADER_LEN)
-            .ok_or_else(|| CoreError::Integrity("a bot audio chunk is truncated".into()))?;
-        let kref = stream::header_key_ref(header).map_err(integrity("bot audio"))?;
-        let mut dec = StreamDecryptor::new(
-            keys.find(kref)?,
-            &bind(
-                chunk.org_id,
-                "bot_audio_chunks",
-                chunk_id(&chunk.blob_key)?,
-                "pcm",
-            ),
-            header,
-        )
-        .map_err(integrity("bot audio"))?;
-        let mut out = Vec::with_capacity(ct.len());
-        dec.update(&ct[stream::HEADER_LEN..], &mut out)
-            .map_err(integrity("bot audio"))?;
-        dec.finish(&mut out).map_err(integrity("bot audio"))?;
-        Ok(out)
     }
 
-    /// Every track of a bot as 16 kHz PCM bytes, chunks in order with gaps as silence.
-    pub(crate) async fn bot_tracks(
+    /// Deletes everything stored of one track (its participant opted out): each chunk's blob,
+    /// then its row, so a crash half-way leaves rows whose blobs may be gone, which the next
+    /// call (the opt-out repeated, or the bot's end) deletes again. Idempotent.
+    pub(crate) async fn forget_bot_track(
         &self,
         bot: &BotRow,
+        track: &str,
+    ) -> Result<(), CoreError> {
+        // live segments of this track are dropped here too (merge)
+        for chunk in self
+            .db()
+            .audio_chunks_of_track(bot.org_id, bot.id, track)
+            .await?
+        {
+            // A blob that cannot be deleted now is queued for the blob sweeper's retries.
+            self.delete_blob(&BlobKey::parse(&chunk.blob_key)?).await;
+            self.db()
+                .delete_audio_chunk(bot.org_id, bot.id, track, chunk.seq)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Every track of a bot as 16 kHz PCM bytes, chunks in order with gaps as silence; the
+    /// tracks of participants who opted out are not among them.
+    pub(crate) async fn bot_track_audio(
+        &self,
+        bot: &BotRow,
+        skip: &BTreeSet<String>,
     ) -> Result<BTreeMap<String, Vec<u8>>, CoreError> {
         let keys = self
             .meeting_read_keys(bot.org_id, bot.meeting_id, bot.owner_id)
             .await?;
         let mut tracks: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         for chunk in self.db().audio_chunks(bot.org_id, bot.id).await? {
+            if skip.contains(&chunk.track) {
+                continue;
+            }
             let pcm = self.open_audio_chunk(&keys, &chunk).await?;
             let out = tracks.entry(chunk.track.clone()).or_default();
             let have_ms = i64::try_from(out.len() / 2).unwrap_or(i64::MAX) * 1000 / RATE;
@@ -149,25 +202,38 @@ impl Core {
         Ok(tracks)
     }
 
-    /// Turns what an ended bot captured into recordings of its meeting (one per track).
+    /// Turns what a bot captured into recordings of its meeting (one per track, labelled with
+    /// the participant it was mapped to), after deleting once more whatever is left of the
+    /// tracks of participants who opted out.
     pub(crate) async fn process_bot_audio(&self, bot: &BotRow) -> Result<(), CoreError> {
-        let tracks = self.bot_tracks(bot).await?;
+        let mapped = self.db().bot_tracks(bot.org_id, bot.id).await?;
+        let mut opted_out = BTreeSet::new();
+        for t in mapped.iter().filter(|t| t.opted_out_at.is_some()) {
+            self.forget_bot_track(bot, &t.track).await?;
+            opted_out.insert(t.track.clone());
+        }
+        let tracks = self.bot_track_audio(bot, &opted_out).await?;
         if tracks.is_empty() {
             return Ok(());
         }
         let keys = self
             .meeting_read_keys(bot.org_id, bot.meeting_id, bot.owner_id)
             .await?;
-        let mut labels = BTreeMap::new();
+        let mut names = BTreeMap::new();
         for p in self.db().bot_participants(bot.org_id, bot.id).await? {
-            if let Some(track) = &p.track {
-                let name = match &p.name {
-                    Some(ct) => keys.text(bot.org_id, "bot_participants", p.id, "name", ct)?,
-                    None => p.ext_id.clone(),
-                };
-                labels.insert(track.clone(), name);
-            }
+            let name = match &p.name {
+                Some(ct) => keys.text(bot.org_id, "bot_participants", p.id, "name", ct)?,
+                None => p.ext_id.clone(),
+            };
+            names.insert(p.ext_id, name);
         }
+        let labels: BTreeMap<String, String> = mapped
+            .into_iter()
+            .filter_map(|t| {
+                let who = t.participant_id?;
+                Some((t.track, names.get(&who).cloned().unwrap_or(who)))
+            })
+            .collect();
         let options: super::BotOptions = serde_json::from_str(&bot.options).unwrap_or_default();
         if options.recording.mixed {
             self.store_bot_recording(bot, "mixed", &mix(tracks.values()))

@@ -13,7 +13,9 @@
 mod audio;
 mod checks;
 mod consent;
+mod finish;
 mod orchestrator;
+mod reports;
 mod runtime;
 pub mod state;
 
@@ -39,12 +41,9 @@ use crate::{Core, CoreError};
 pub use consent::{ConsentPolicy, default_consent};
 pub(crate) use orchestrator::LaunchHandler;
 pub use orchestrator::{BotHub, LaunchRequest, Launcher, LocalProcessLauncher};
-pub use runtime::{BotCommand, BotEvent, BotRuntime, BotSession, BotSpec};
+pub use reports::{BotEvent, ChatSeen, Diagnosis, Reports, SpeakersSeen, TrackSeen};
+pub use runtime::{BotCommand, BotRuntime, BotSession, BotSpec};
 pub use state::{BotState, IllegalTransition, SubCode, Transition};
-
-/// How long a bot that reported its own end may take to clean up (its browser profile) before
-/// its process group is killed.
-const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// The phrase a participant types to be excluded.
 pub const DEFAULT_OPT_OUT: &str = "/optout";
@@ -149,14 +148,7 @@ pub struct ParticipantSeen {
     pub track: Option<String>,
     pub joined_at: DateTime<Utc>,
     pub left_at: Option<DateTime<Utc>>,
-}
-
-/// A chat message the bot saw.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChatSeen {
-    pub participant_id: String,
-    pub text: String,
-    pub at: DateTime<Utc>,
+    pub opted_out_at: Option<DateTime<Utc>>,
 }
 
 /// A bot, with its content (which only readers of its meeting see).
@@ -169,7 +161,12 @@ pub struct BotView {
     pub options: BotOptions,
     pub transitions: Vec<TransitionView>,
     pub participants: Vec<ParticipantSeen>,
-    pub chat: Vec<ChatSeen>,
+    /// When its audio clock started (every recording of it starts there).
+    pub audio_started_at: Option<DateTime<Utc>>,
+    /// When it stored a diagnosis of a page it gave up on (`GET /bots/{id}/diagnosis`).
+    pub diagnosis_at: Option<DateTime<Utc>>,
+    /// Chat, tracks and active speakers.
+    pub reports: Reports,
 }
 
 /// One row of a bot list: no content.
@@ -209,6 +206,17 @@ fn state_of(row: &BotRow) -> Result<BotState, CoreError> {
         .ok_or_else(|| CoreError::Integrity(format!("bot {} has state {:?}", row.id, row.state)))
 }
 
+/// A conflict if the bot is done (it can no longer leave or chat).
+fn done_already(state: BotState) -> Result<(), CoreError> {
+    match state {
+        BotState::PostProcessing => Err(CoreError::Conflict(
+            "the bot has already left its meeting".into(),
+        )),
+        s if s.is_terminal() => Err(CoreError::Conflict(format!("the bot has already {s}"))),
+        _ => Ok(()),
+    }
+}
+
 fn summary(row: &BotRow) -> Result<BotSummary, CoreError> {
     Ok(BotSummary {
         id: row.id.into(),
@@ -246,9 +254,9 @@ impl Core {
     }
 
     /// Writes one transition of a bot (compare-and-set on its state), its outbox event and its
-    /// audit entry; false if the bot had moved on meanwhile. A terminal state revokes its
-    /// token, stops its process (at once when the server ended it; after a grace period for
-    /// cleaning up when the bot reported it itself) and processes what it captured.
+    /// audit entry; false if the bot had moved on meanwhile. A terminal state or
+    /// `post_processing` revokes its token, stops its process and processes what it captured
+    /// (`finish.rs`).
     pub(crate) async fn record_bot_transition(
         &self,
         bot: &BotRow,
@@ -279,7 +287,7 @@ impl Core {
                     to: t.to().as_str(),
                     sub_code: t.sub_code().map(SubCode::as_str),
                     at,
-                    revoke_token: t.to().is_terminal(),
+                    revoke_token: t.to().is_done(),
                 },
                 &[event],
             )
@@ -294,25 +302,7 @@ impl Core {
         entry.resource = Some(BotId::from(bot.id).to_string());
         entry.reason = Some(t.to().as_str());
         self.audit(entry).await?;
-        if t.to().is_terminal() {
-            if reported_by_bot {
-                let core = self.clone();
-                let id = BotId::from(bot.id);
-                tokio::spawn(async move {
-                    tokio::time::sleep(STOP_GRACE).await;
-                    core.inner.bots.launcher().stop(id);
-                });
-            } else {
-                self.inner.bots.launcher().stop(bot.id.into());
-            }
-            let core = self.clone();
-            let bot = bot.clone();
-            tokio::spawn(async move {
-                if let Err(e) = core.process_bot_audio(&bot).await {
-                    tracing::error!(bot = %BotId::from(bot.id), error = %e, "processing a bot's captured audio failed");
-                }
-            });
-        }
+        self.after_bot_transition(bot, t, reported_by_bot);
         Ok(true)
     }
 
@@ -350,9 +340,7 @@ impl Core {
         actor: Actor,
     ) -> Result<(), CoreError> {
         let state = state_of(bot)?;
-        if state.is_terminal() {
-            return Err(CoreError::Conflict(format!("the bot has already {state}")));
-        }
+        done_already(state)?;
         if state == BotState::Scheduled && bot.launched_at.is_none() {
             self.move_bot(bot.id, BotState::Ended, Some(SubCode::CANCELLED), actor)
                 .await?;
@@ -471,6 +459,8 @@ impl Bots<'_> {
             launched_at: None,
             heartbeat_at: None,
             leave_requested: None,
+            audio_started_at: None,
+            diagnosis_at: None,
         };
         let events = [
             outbox_event(
@@ -544,17 +534,7 @@ impl Bots<'_> {
                 track: p.track,
                 joined_at: ms_time(p.joined_at),
                 left_at: p.left_at.map(ms_time),
-            });
-        }
-        let mut chat = Vec::new();
-        for e in core.db().bot_events(org, row.id, "chat_message").await? {
-            chat.push(ChatSeen {
-                text: match &e.body {
-                    Some(ct) => keys.text(org, "bot_events", e.id, "body", ct)?,
-                    None => String::new(),
-                },
-                participant_id: e.participant_id,
-                at: ms_time(e.at),
+                opted_out_at: p.opted_out_at.map(ms_time),
             });
         }
         let transitions = core
@@ -579,7 +559,9 @@ impl Bots<'_> {
             options: serde_json::from_str(&row.options).unwrap_or_default(),
             transitions,
             participants,
-            chat,
+            audio_started_at: row.audio_started_at.map(ms_time),
+            diagnosis_at: row.diagnosis_at.map(ms_time),
+            reports: core.bot_reports(&keys, row).await?,
         })
     }
 
@@ -670,12 +652,7 @@ impl Bots<'_> {
             return Err(CoreError::invalid("message", "must not be empty"));
         }
         check_text("message", text, 2000)?;
-        if state_of(&row)?.is_terminal() {
-            return Err(CoreError::Conflict(format!(
-                "the bot has already {}",
-                row.state
-            )));
-        }
+        done_already(state_of(&row)?)?;
         self.core
             .push_bot_command(&row, "send_chat", Some(text.as_bytes().to_vec()), true)
             .await?;

@@ -189,6 +189,7 @@ pub struct BotHub {
     pass: tokio::sync::Mutex<()>,
     recipes: meetvault_recipe::RecipeSet,
     test_origins: meetvault_recipe::TestOrigins,
+    pub(crate) processing: super::finish::Processing,
 }
 
 impl BotHub {
@@ -227,6 +228,7 @@ impl BotHub {
             pass: tokio::sync::Mutex::new(()),
             recipes,
             test_origins,
+            processing: Default::default(),
         })
     }
 
@@ -309,6 +311,14 @@ impl Core {
         let mut running = 0u32;
         for bot in self.db().bots_running().await? {
             let id = BotId::from(bot.id);
+            if bot.state == BotState::PostProcessing.as_str() {
+                // Its process is done; its audio is being processed (here, or again after a
+                // restart once it has sat there for a heartbeat timeout).
+                if now.saturating_sub(bot.updated_at) > timeout_ms {
+                    self.resume_post_processing(&bot);
+                }
+                continue;
+            }
             let silent = bot
                 .heartbeat_at
                 .or(bot.launched_at)

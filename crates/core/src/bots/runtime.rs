@@ -8,22 +8,19 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use meetvault_auth::token::{self, Token};
-use meetvault_crypto::envelope;
-use meetvault_store::bots::{BotEventRow, BotParticipantRow, BotRow};
-use uuid::Uuid;
+use meetvault_store::bots::BotRow;
 
 use super::{
     BotOptions, BotState, DEFAULT_OPT_OUT, SubCode, Transition, default_consent, state_of,
 };
 use crate::access::Actor;
 use crate::ids::BotId;
-use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
 /// A bot that proved itself with its token: only [`BotRuntime::authenticate`] makes one.
 #[derive(Debug, Clone)]
 pub struct BotSession {
-    bot: BotRow,
+    pub(super) bot: BotRow,
 }
 
 impl BotSession {
@@ -45,31 +42,6 @@ pub struct BotSpec {
     pub state: BotState,
     /// The platform's recipe as JSON (looked up now, so a fixed recipe applies at once).
     pub recipe: Option<serde_json::Value>,
-}
-
-/// Something the bot saw.
-#[derive(Debug, Clone)]
-pub enum BotEvent {
-    ParticipantJoined {
-        id: String,
-        name: Option<String>,
-    },
-    ParticipantLeft {
-        id: String,
-    },
-    /// A captured track belongs to this participant.
-    TrackMapped {
-        track: String,
-        participant_id: String,
-    },
-    /// A chat message (stored sealed) and an active-speaker change.
-    ChatMessage {
-        sender_id: String,
-        text: String,
-    },
-    ActiveSpeaker {
-        participant_id: String,
-    },
 }
 
 /// A command for the bot.
@@ -108,7 +80,8 @@ impl BotRuntime<'_> {
         self.core.inner.bots.set_local_server(addr);
     }
 
-    /// The bot `bot` if `bearer` is its token and it has not ended.
+    /// The bot `bot` if `bearer` is its token and it has not ended (nor reported its end:
+    /// `post_processing` is the server's).
     pub async fn authenticate(self, bot: BotId, bearer: &str) -> Result<BotSession, CoreError> {
         let token =
             Token::parse(token::BOT_TOKEN, bearer).map_err(|_| CoreError::Unauthenticated)?;
@@ -122,7 +95,7 @@ impl BotRuntime<'_> {
         let given = token::sha256_hex(token.expose());
         if stored.is_empty()
             || !meetvault_crypto::keys::ct_eq(stored.as_bytes(), given.as_bytes())
-            || state_of(&row)?.is_terminal()
+            || state_of(&row)?.is_done()
         {
             return Err(CoreError::Unauthenticated);
         }
@@ -164,7 +137,9 @@ impl BotRuntime<'_> {
     }
 
     /// Records a transition the bot reports: an unknown state or sub-code is invalid, a move
-    /// the table does not allow from the bot's current state is a conflict.
+    /// the table does not allow from the bot's current state is a conflict. `ended` from inside
+    /// the meeting or from `leaving` is written as `post_processing` (same sub-code); `ended`
+    /// follows once what it captured is processed.
     pub async fn transition(
         self,
         s: &BotSession,
@@ -187,6 +162,18 @@ impl BotRuntime<'_> {
             .await?
             .ok_or(CoreError::NotFound("bot"))?;
         let from = state_of(&row)?;
+        if to == BotState::PostProcessing {
+            return Err(CoreError::Conflict(
+                "post_processing is the server's state; report ended".into(),
+            ));
+        }
+        // A bot that ends inside the meeting (or while leaving) has captured something: the
+        // server processes it first (`post_processing`), then writes `ended` itself.
+        let to = if to == BotState::Ended && (from.is_in_meeting() || from == BotState::Leaving) {
+            BotState::PostProcessing
+        } else {
+            to
+        };
         let t =
             Transition::new(from, to, sub_code).map_err(|e| CoreError::Conflict(e.to_string()))?;
         if !self
@@ -210,137 +197,8 @@ impl BotRuntime<'_> {
         Ok(())
     }
 
-    /// Records what the bot saw (participants and which track is whose; names sealed).
-    pub async fn event(self, s: &BotSession, event: &BotEvent) -> Result<(), CoreError> {
-        let b = &s.bot;
-        let now = meetvault_jobs::now_ms();
-        let mut row = BotParticipantRow {
-            id: Uuid::new_v4(),
-            org_id: b.org_id,
-            bot_id: b.id,
-            ext_id: String::new(),
-            name: None,
-            joined_at: now,
-            left_at: None,
-            track: None,
-        };
-        match event {
-            BotEvent::ParticipantJoined { id, name } => {
-                check_key("participant_id", id)?;
-                row.ext_id = id.clone();
-                if let Some(name) = name {
-                    check_text("name", name, 200)?;
-                    let (kref, key) = self
-                        .core
-                        .meeting_write_key(b.org_id, b.meeting_id, b.owner_id)
-                        .await?;
-                    row.name = Some(envelope::encrypt(
-                        &key,
-                        kref,
-                        &bind(b.org_id, "bot_participants", row.id, "name"),
-                        name.as_bytes(),
-                    ));
-                }
-            }
-            BotEvent::ParticipantLeft { id } => {
-                check_key("participant_id", id)?;
-                row.ext_id = id.clone();
-                row.left_at = Some(now);
-            }
-            BotEvent::TrackMapped {
-                track,
-                participant_id,
-            } => {
-                check_key("track", track)?;
-                check_key("participant_id", participant_id)?;
-                row.ext_id = participant_id.clone();
-                row.track = Some(track.clone());
-            }
-            BotEvent::ChatMessage { sender_id, text } => {
-                check_key("sender_id", sender_id)?;
-                check_text("text", text, 10_000)?;
-                let id = Uuid::new_v4();
-                let (kref, key) = self
-                    .core
-                    .meeting_write_key(b.org_id, b.meeting_id, b.owner_id)
-                    .await?;
-                let body = envelope::encrypt(
-                    &key,
-                    kref,
-                    &bind(b.org_id, "bot_events", id, "body"),
-                    text.as_bytes(),
-                );
-                return self
-                    .record_event(b, id, "chat_message", sender_id, Some(body))
-                    .await;
-            }
-            BotEvent::ActiveSpeaker { participant_id } => {
-                check_key("participant_id", participant_id)?;
-                return self
-                    .record_event(b, Uuid::new_v4(), "active_speaker", participant_id, None)
-                    .await;
-            }
-        }
-        // A row made under one id keeps it: the name's binding names the first row's id.
-        if let Some(existing) = self
-            .core
-            .db()
-            .bot_participants(b.org_id, b.id)
-            .await?
-            .into_iter()
-            .find(|p| p.ext_id == row.ext_id)
-        {
-            if row.name.is_some() {
-                // Re-seal under the existing row's id.
-                if let BotEvent::ParticipantJoined {
-                    name: Some(name), ..
-                } = event
-                {
-                    let (kref, key) = self
-                        .core
-                        .meeting_write_key(b.org_id, b.meeting_id, b.owner_id)
-                        .await?;
-                    row.name = Some(envelope::encrypt(
-                        &key,
-                        kref,
-                        &bind(b.org_id, "bot_participants", existing.id, "name"),
-                        name.as_bytes(),
-                    ));
-                }
-            }
-            if row.left_at.is_none() && !matches!(event, BotEvent::ParticipantJoined { .. }) {
-                row.left_at = existing.left_at;
-            }
-            row.id = existing.id;
-        }
-        self.core.db().upsert_bot_participant(&row).await?;
-        Ok(())
-    }
-
-    async fn record_event(
-        self,
-        b: &BotRow,
-        id: Uuid,
-        kind: &str,
-        participant_id: &str,
-        body: Option<Vec<u8>>,
-    ) -> Result<(), CoreError> {
-        self.core
-            .db()
-            .insert_bot_event(&BotEventRow {
-                id,
-                org_id: b.org_id,
-                bot_id: b.id,
-                kind: kind.to_owned(),
-                participant_id: participant_id.to_owned(),
-                body,
-                at: meetvault_jobs::now_ms(),
-            })
-            .await?;
-        Ok(())
-    }
-
-    /// Stores one chunk of a track's PCM (16 kHz mono s16le) as a sealed blob, at once.
+    /// Stores one chunk of a track's PCM (16 kHz mono s16le) as a sealed blob, at once; false
+    /// if it was stored before, or if the track's participant opted out (dropped).
     pub async fn audio(
         self,
         s: &BotSession,
@@ -363,12 +221,35 @@ impl BotRuntime<'_> {
             ));
         }
         let state = state_of(&s.bot)?;
-        if state.is_terminal() {
+        if state.is_terminal() || state == BotState::PostProcessing {
             return Err(CoreError::Conflict("the bot has ended".into()));
         }
-        self.core
-            .store_audio_chunk(&s.bot, track, seq, start_ms, pcm)
-            .await
+        let b = &s.bot;
+        if self
+            .core
+            .db()
+            .bot_track_opted_out(b.org_id, b.id, track)
+            .await?
+        {
+            // Its participant opted out: dropped, unstored (the bot stops sending it anyway).
+            return Ok(false);
+        }
+        let stored = self
+            .core
+            .store_audio_chunk(b, track, seq, start_ms, pcm)
+            .await?;
+        // An opt-out that landed while the chunk was being stored: this chunk goes too.
+        if stored
+            && self
+                .core
+                .db()
+                .bot_track_opted_out(b.org_id, b.id, track)
+                .await?
+        {
+            self.core.forget_bot_track(b, track).await?;
+            return Ok(false);
+        }
+        Ok(stored)
     }
 
     /// The bot's pending commands; waits up to `bot.command_wait_secs` for one.

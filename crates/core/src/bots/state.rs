@@ -65,6 +65,12 @@ impl BotState {
         matches!(self, Self::Ended | Self::FatalError)
     }
 
+    /// The bot process is done: it ended, or the server is processing what it captured (its
+    /// token no longer works).
+    pub fn is_done(self) -> bool {
+        self.is_terminal() || self == Self::PostProcessing
+    }
+
     /// Inside the meeting (or on its way out of it): capturing may happen.
     pub fn is_in_meeting(self) -> bool {
         matches!(self, Self::Joined | Self::Recording | Self::Paused)

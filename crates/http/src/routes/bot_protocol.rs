@@ -3,17 +3,21 @@
 //! request carries the bot's own `Authorization: Bearer mvb_…` token, valid for that bot only
 //! and only until it ends; anything else is 401. Not part of the public API document.
 
-use axum::Router;
+use std::convert::Infallible;
+
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use meetvault_core::bots::BotSession;
 use meetvault_core::ids::BotId;
 use serde::Deserialize;
 
+use crate::json::BodyLimit;
 use crate::state::AppState;
 use crate::wire::bots::{BotSpec, Commands, ReportedEvent, ReportedTransition};
 use crate::{ApiError, ApiJson};
@@ -28,12 +32,21 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/internal/v1/bots/{id}/commands"),
 ];
 
+/// The largest event body (a diagnosis: a PNG in base64 and a DOM snapshot).
+pub const EVENT_LIMIT: usize = 8 * 1024 * 1024;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/internal/v1/bots/{id}/spec", get(spec))
         .route("/internal/v1/bots/{id}/transitions", post(transition))
         .route("/internal/v1/bots/{id}/heartbeat", post(heartbeat))
-        .route("/internal/v1/bots/{id}/events", post(event))
+        .route(
+            "/internal/v1/bots/{id}/events",
+            // A diagnosis carries a screenshot and the page's DOM.
+            post(event)
+                .layer::<_, Infallible>(DefaultBodyLimit::max(EVENT_LIMIT))
+                .layer::<_, Infallible>(Extension(BodyLimit(EVENT_LIMIT))),
+        )
         .route("/internal/v1/bots/{id}/audio", post(audio))
         .route("/internal/v1/bots/{id}/commands", get(commands))
 }

@@ -1,5 +1,6 @@
 //! Meeting bots: send one to a meeting, list and read them (state, sub-code, timeline,
-//! participants seen, the bot's meeting), make one leave, post in chat through one, cancel one.
+//! participants seen, the bot's meeting), make one leave, post in chat through one, cancel one,
+//! read its diagnosis.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -11,7 +12,7 @@ use utoipa::IntoParams;
 
 use crate::auth::{Auth, perm};
 use crate::state::AppState;
-use crate::wire::bots::{Bot, BotChat, BotPage, ConsentPolicy, NewBot};
+use crate::wire::bots::{Bot, BotChat, BotDiagnosis, BotPage, ConsentPolicy, NewBot};
 use crate::wire::errors::{AuthErrors, JsonBodyErrors};
 use crate::{ApiError, ApiJson};
 
@@ -115,6 +116,21 @@ pub async fn delete_bot(
     let id = parse_id::<BotId>(&id)?;
     Ok(ApiJson(Bot::from(
         app.core.bots().cancel(&scope, id).await?,
+    )))
+}
+
+/// What the bot showed when it gave up on a page (`platform_ui_changed`): the reason, a
+/// screenshot and the DOM, kept sealed under the meeting's key.
+#[utoipa::path(get, path = "/api/v1/bots/{id}/diagnosis", tag = "bots", params(("id" = crate::wire::ids::BotId, Path, description = "The bot")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The diagnosis", body = BotDiagnosis), (status = 404, description = "No such bot, or it stored no diagnosis", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+pub async fn get_bot_diagnosis(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsRead>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id::<BotId>(&id)?;
+    Ok(ApiJson(BotDiagnosis::from(
+        app.core.bots().diagnosis(&scope, id).await?,
     )))
 }
 

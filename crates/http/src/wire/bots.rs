@@ -214,15 +214,76 @@ pub struct BotParticipant {
     pub joined_at: DateTime<Utc>,
     #[schema(required = true)]
     pub left_at: Option<DateTime<Utc>>,
+    /// When they typed the opt-out phrase: what was captured of them is deleted, and nothing
+    /// more is.
+    #[schema(required = true)]
+    pub opted_out_at: Option<DateTime<Utc>>,
 }
 
-/// A chat message the bot saw.
+/// A chat message the bot saw (each once).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BotChatMessage {
-    /// The sender (the platform's id for them).
-    pub participant_id: String,
+    /// The sender's display name.
+    pub sender: String,
+    /// The platform's id for the sender, when it shows one.
+    #[schema(required = true)]
+    pub sender_id: Option<String>,
     pub text: String,
     pub at: DateTime<Utc>,
+}
+
+/// A captured track and what its capture measured.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BotTrack {
+    /// The track's key (`doc-pc-mid`, e.g. `1-0-2`).
+    pub track: String,
+    /// The participant it belongs to.
+    #[schema(required = true)]
+    pub participant_id: Option<String>,
+    /// Samples the track's timestamps say were sent (once it ended).
+    #[schema(required = true)]
+    pub samples_expected: Option<u64>,
+    /// Samples that arrived (once it ended).
+    #[schema(required = true)]
+    pub samples_received: Option<u64>,
+    /// The share of expected samples lost, in percent.
+    #[schema(required = true)]
+    pub loss_percent: Option<f64>,
+    #[schema(required = true)]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// When its participant opted out (its audio is deleted).
+    #[schema(required = true)]
+    pub opted_out_at: Option<DateTime<Utc>>,
+}
+
+/// Who the platform showed speaking from `at` on (empty: nobody).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BotSpeakers {
+    pub participant_ids: Vec<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// What a bot showed when it gave up on a page (`platform_ui_changed`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BotDiagnosis {
+    /// What was expected and did not appear.
+    pub reason: String,
+    /// A PNG of the page, base64 (empty when none could be taken).
+    pub screenshot_png: String,
+    /// The page's DOM as HTML.
+    pub dom_html: String,
+    pub at: DateTime<Utc>,
+}
+
+impl From<core::Diagnosis> for BotDiagnosis {
+    fn from(d: core::Diagnosis) -> Self {
+        Self {
+            reason: d.reason,
+            screenshot_png: d.screenshot_png,
+            dom_html: d.dom_html,
+            at: d.at,
+        }
+    }
 }
 
 /// A bot in a list (no content).
@@ -286,6 +347,16 @@ pub struct Bot {
     pub participants: Vec<BotParticipant>,
     /// The meeting's chat as the bot saw it.
     pub chat: Vec<BotChatMessage>,
+    /// The tracks it captured.
+    pub tracks: Vec<BotTrack>,
+    /// Every change of who was speaking, as the platform showed it.
+    pub active_speakers: Vec<BotSpeakers>,
+    /// When its audio clock started: a recording of it starts at this time.
+    #[schema(required = true)]
+    pub audio_started_at: Option<DateTime<Utc>>,
+    /// When it stored a diagnosis (`GET /api/v1/bots/{id}/diagnosis`).
+    #[schema(required = true)]
+    pub diagnosis_at: Option<DateTime<Utc>>,
 }
 
 impl From<core::BotView> for Bot {
@@ -328,17 +399,45 @@ impl From<core::BotView> for Bot {
                     track: p.track,
                     joined_at: p.joined_at,
                     left_at: p.left_at,
+                    opted_out_at: p.opted_out_at,
                 })
                 .collect(),
             chat: v
+                .reports
                 .chat
                 .into_iter()
                 .map(|c| BotChatMessage {
-                    participant_id: c.participant_id,
+                    sender: c.sender,
+                    sender_id: c.sender_id,
                     text: c.text,
                     at: c.at,
                 })
                 .collect(),
+            tracks: v
+                .reports
+                .tracks
+                .into_iter()
+                .map(|t| BotTrack {
+                    track: t.track,
+                    participant_id: t.participant_id,
+                    samples_expected: t.samples_expected,
+                    samples_received: t.samples_received,
+                    loss_percent: t.loss_percent,
+                    ended_at: t.ended_at,
+                    opted_out_at: t.opted_out_at,
+                })
+                .collect(),
+            active_speakers: v
+                .reports
+                .active_speakers
+                .into_iter()
+                .map(|s| BotSpeakers {
+                    participant_ids: s.participant_ids,
+                    at: s.at,
+                })
+                .collect(),
+            audio_started_at: v.audio_started_at,
+            diagnosis_at: v.diagnosis_at,
         }
     }
 }
@@ -423,69 +522,98 @@ pub struct ReportedTransition {
     pub at: Option<serde_json::Value>,
 }
 
-/// `POST /internal/v1/bots/{id}/events`.
+/// `POST /internal/v1/bots/{id}/events`: `meetvault_bot::BotEvent` as it serializes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ReportedEvent {
+    AudioClock {
+        unix_ms: i64,
+    },
     ParticipantJoined {
-        participant_id: String,
-        #[serde(default)]
-        name: Option<String>,
-        #[serde(default)]
-        at: Option<serde_json::Value>,
+        id: String,
+        name: String,
     },
     ParticipantLeft {
-        participant_id: String,
-        #[serde(default)]
-        at: Option<serde_json::Value>,
+        id: String,
+        name: String,
+    },
+    ChatMessage {
+        id: String,
+        sender: String,
+        sender_id: Option<String>,
+        text: String,
+    },
+    ActiveSpeakers {
+        participant_ids: Vec<String>,
     },
     TrackMapped {
         track: String,
         participant_id: String,
-        #[serde(default)]
-        at: Option<serde_json::Value>,
     },
-    ChatMessage {
-        sender_id: String,
-        text: String,
-        #[serde(default)]
-        at: Option<serde_json::Value>,
+    TrackEnded {
+        track: String,
+        // Signed, so a negative count is refused by the domain, naming its field.
+        samples_expected: i64,
+        samples_received: i64,
     },
-    ActiveSpeaker {
+    ParticipantOptedOut {
         participant_id: String,
-        #[serde(default)]
-        at: Option<serde_json::Value>,
+    },
+    Diagnosis {
+        reason: String,
+        /// Base64.
+        screenshot_png: String,
+        dom_html: String,
     },
 }
 
 impl From<ReportedEvent> for core::BotEvent {
     fn from(e: ReportedEvent) -> Self {
+        use ReportedEvent as R;
         match e {
-            ReportedEvent::ParticipantJoined {
-                participant_id,
-                name,
-                ..
-            } => Self::ParticipantJoined {
-                id: participant_id,
-                name,
+            R::AudioClock { unix_ms } => Self::AudioClock { unix_ms },
+            R::ParticipantJoined { id, name } => Self::ParticipantJoined { id, name },
+            R::ParticipantLeft { id, name } => Self::ParticipantLeft { id, name },
+            R::ChatMessage {
+                id,
+                sender,
+                sender_id,
+                text,
+            } => Self::ChatMessage {
+                id,
+                sender,
+                sender_id,
+                text,
             },
-            ReportedEvent::ParticipantLeft { participant_id, .. } => {
-                Self::ParticipantLeft { id: participant_id }
-            }
-            ReportedEvent::TrackMapped {
+            R::ActiveSpeakers { participant_ids } => Self::ActiveSpeakers { participant_ids },
+            R::TrackMapped {
                 track,
                 participant_id,
-                ..
             } => Self::TrackMapped {
                 track,
                 participant_id,
             },
-            ReportedEvent::ChatMessage {
-                sender_id, text, ..
-            } => Self::ChatMessage { sender_id, text },
-            ReportedEvent::ActiveSpeaker { participant_id, .. } => {
-                Self::ActiveSpeaker { participant_id }
+            R::TrackEnded {
+                track,
+                samples_expected,
+                samples_received,
+            } => Self::TrackEnded {
+                track,
+                samples_expected,
+                samples_received,
+            },
+            R::ParticipantOptedOut { participant_id } => {
+                Self::ParticipantOptedOut { participant_id }
             }
+            R::Diagnosis {
+                reason,
+                screenshot_png,
+                dom_html,
+            } => Self::Diagnosis {
+                reason,
+                screenshot_png,
+                dom_html,
+            },
         }
     }
 }

@@ -64,6 +64,16 @@ pub enum StreamEvent {
         /// When (Unix milliseconds).
         at: i64,
     },
+    /// A participant of the meeting's bot typed the opt-out phrase: what was captured of them
+    /// is deleted and nothing more is (`GET /bots/{id}` shows when).
+    BotParticipantOptedOut {
+        #[schema(value_type = ids::BotId)]
+        bot_id: BotId,
+        /// The platform's id for the participant.
+        participant_id: String,
+        /// When (Unix milliseconds).
+        at: i64,
+    },
     /// The stream's last event: the caller may no longer read the meeting, or it is gone.
     Closed { reason: ClosedReason },
 }
@@ -88,6 +98,7 @@ impl StreamEvent {
             Self::MeetingUpdated => "meeting_updated",
             Self::RecordingStored { .. } => "recording_stored",
             Self::BotState { .. } => "bot_state",
+            Self::BotParticipantOptedOut { .. } => "bot_participant_opted_out",
             Self::Closed { .. } => "closed",
         }
     }
@@ -146,6 +157,15 @@ impl From<MeetingEvent> for StreamEvent {
                 from,
                 state,
                 sub_code,
+                at,
+            },
+            MeetingEvent::BotParticipantOptedOut {
+                bot_id,
+                participant_id,
+                at,
+            } => Self::BotParticipantOptedOut {
+                bot_id,
+                participant_id,
                 at,
             },
         }

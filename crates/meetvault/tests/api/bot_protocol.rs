@@ -51,7 +51,7 @@ esac
     path
 }
 
-async fn app_with_bots(
+pub(crate) async fn app_with_bots(
     dir: &Path,
     mode: &str,
     adjust: impl FnOnce(&mut meetvault_config::Config),
@@ -74,7 +74,7 @@ async fn app_with_bots(
 }
 
 /// The token the stand-in bot wrote once launched.
-async fn token_of(dir: &Path, id: &str) -> String {
+pub(crate) async fn token_of(dir: &Path, id: &str) -> String {
     let path = dir.join(format!("{id}.token"));
     let start = Instant::now();
     loop {
@@ -87,7 +87,7 @@ async fn token_of(dir: &Path, id: &str) -> String {
 }
 
 /// A request of the internal protocol with `token` (or none).
-async fn internal(
+pub(crate) async fn internal(
     app: &TestApp,
     token: Option<&str>,
     method: Method,
@@ -104,19 +104,36 @@ async fn internal(
     req.send().await.unwrap()
 }
 
-async fn report(app: &TestApp, token: &str, id: &str, state: &str) -> StatusCode {
+pub(crate) async fn report(app: &TestApp, token: &str, id: &str, state: &str) -> StatusCode {
+    report_code(app, token, id, state, None).await
+}
+
+/// Reports `state` with a sub-code.
+pub(crate) async fn report_code(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    state: &str,
+    sub_code: Option<&str>,
+) -> StatusCode {
     internal(
         app,
         Some(token),
         Method::POST,
         &format!("/internal/v1/bots/{id}/transitions"),
-        Some(json!({"state": state, "at": "2026-12-02T10:00:00Z"})),
+        Some(json!({"state": state, "sub_code": sub_code, "at": "2026-12-02T10:00:00Z"})),
     )
     .await
     .status()
 }
 
-async fn post_audio(app: &TestApp, token: &str, id: &str, q: &str, pcm: Vec<u8>) -> StatusCode {
+pub(crate) async fn post_audio(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    q: &str,
+    pcm: Vec<u8>,
+) -> StatusCode {
     app.client
         .post(app.url(&format!("/internal/v1/bots/{id}/audio?{q}")))
         .bearer_auth(token)
@@ -128,7 +145,7 @@ async fn post_audio(app: &TestApp, token: &str, id: &str, q: &str, pcm: Vec<u8>)
 }
 
 /// One second of a 16 kHz tone as s16le, distinct per `seed`.
-fn pcm_second(seed: i16) -> Vec<u8> {
+pub(crate) fn pcm_second(seed: i16) -> Vec<u8> {
     (0..16_000i32)
         .flat_map(|i| {
             let v = ((i * (7 + i32::from(seed))) % 20_000 - 10_000) as i16;
@@ -138,7 +155,7 @@ fn pcm_second(seed: i16) -> Vec<u8> {
 }
 
 /// The meeting's recordings once there are `n`.
-async fn recordings(app: &TestApp, cred: &Cred, meeting: &str, n: usize) -> Vec<Value> {
+pub(crate) async fn recordings(app: &TestApp, cred: &Cred, meeting: &str, n: usize) -> Vec<Value> {
     let start = Instant::now();
     loop {
         let r = app
@@ -254,21 +271,16 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
         report(&app, &token, &id, "exploded").await,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    let r = internal(
-        &app,
-        Some(&token),
-        Method::POST,
-        &format!("/internal/v1/bots/{id}/transitions"),
-        Some(json!({"state": "paused", "sub_code": "Not A Code!"})),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        report_code(&app, &token, &id, "paused", Some("Not A Code!")).await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 
     for event in [
-        json!({"type": "participant_joined", "participant_id": "p1", "name": "Alice Example"}),
+        json!({"type": "participant_joined", "id": "p1", "name": "Alice Example"}),
         json!({"type": "track_mapped", "track": "t1", "participant_id": "p1"}),
-        json!({"type": "active_speaker", "participant_id": "p1"}),
-        json!({"type": "chat_message", "sender_id": "p1", "text": "canary-chat-91be"}),
+        json!({"type": "active_speakers", "participant_ids": ["p1"]}),
+        json!({"type": "chat_message", "id": "m1", "sender": "Alice Example", "sender_id": "p1", "text": "canary-chat-91be"}),
     ] {
         let r = internal(
             &app,
@@ -285,7 +297,7 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
         Some(&token),
         Method::POST,
         &format!("/internal/v1/bots/{id}/events"),
-        Some(json!({"type": "participant_joined", "participant_id": "../x"})),
+        Some(json!({"type": "participant_joined", "id": "../x", "name": "X"})),
     )
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -334,7 +346,7 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
     assert_eq!(v["participants"][0]["name"], "Alice Example");
     assert_eq!(v["participants"][0]["track"], "t1");
     assert_eq!(v["chat"][0]["text"], "canary-chat-91be");
-    assert_eq!(v["chat"][0]["participant_id"], "p1");
+    assert_eq!(v["chat"][0]["sender_id"], "p1");
 
     // Chat and leave reach the bot through its long-poll.
     let r = app
@@ -393,7 +405,12 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
         json!({"commands": [{"type": "leave", "sub_code": "left_by_api"}]})
     );
 
-    for state in ["leaving", "post_processing", "ended"] {
+    // post_processing is the server's; the bot reports its end and the server goes through it.
+    assert_eq!(
+        report(&app, &token, &id, "post_processing").await,
+        StatusCode::CONFLICT
+    );
+    for state in ["leaving", "ended"] {
         assert_eq!(
             report(&app, &token, &id, state).await,
             StatusCode::NO_CONTENT,
@@ -410,7 +427,7 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
     )
     .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let v = get_bot(&app, &cred, &id).await;
+    let v = wait_bot(&app, &cred, &id, |v| v["state"] == "ended").await;
     let timeline: Vec<&str> = v["transitions"]
         .as_array()
         .unwrap()
@@ -662,18 +679,10 @@ async fn a_bot_past_its_maximum_duration_is_told_to_leave() {
         report(&app, &token, &id, "leaving").await,
         StatusCode::NO_CONTENT
     );
-    let r = internal(
-        &app,
-        Some(&token),
-        Method::POST,
-        &format!("/internal/v1/bots/{id}/transitions"),
-        Some(json!({"state": "ended", "sub_code": "max_duration"})),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let v = get_bot(&app, &cred, &id).await;
     assert_eq!(
-        (v["state"].as_str(), v["sub_code"].as_str()),
-        (Some("ended"), Some("max_duration"))
+        report_code(&app, &token, &id, "ended", Some("max_duration")).await,
+        StatusCode::NO_CONTENT
     );
+    let v = wait_bot(&app, &cred, &id, |v| v["state"] == "ended").await;
+    assert_eq!(v["sub_code"], "max_duration");
 }
