@@ -6,7 +6,6 @@
 mod accounts;
 mod audit;
 mod blobs;
-mod bot_e2e;
 mod bot_protocol;
 mod bot_reports;
 mod bots;
