@@ -49,6 +49,20 @@ pub enum DomainEvent {
     TranscriptReady(TranscriptReady),
     /// A bot moved in its state machine (or was created, `from` none).
     BotStateChanged(BotStateChanged),
+    /// A segment heard live from a bot's track during the meeting: provisional, never revised;
+    /// the final transcript comes from the stored audio once the bot has left.
+    LiveSegment(LiveTiming, SegmentWords),
+}
+
+/// Where a live segment was heard: the bot, its track (the bot's own key for it, plain as in
+/// the bot's participant list) and times in ms since the bot's audio started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveTiming {
+    pub bot_id: BotId,
+    pub meeting_id: MeetingId,
+    pub track: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
 }
 
 /// A bot's transition, on its meeting's stream: states and codes only, never content.
@@ -114,6 +128,9 @@ pub struct TranscriptReady {
 /// The version every kind is written at today; a reader refuses versions it does not know.
 pub const VERSION: i32 = 1;
 
+/// The kind of [`DomainEvent::LiveSegment`].
+pub(crate) const LIVE_SEGMENT: &str = "segment.live";
+
 impl DomainEvent {
     pub fn kind(&self) -> &'static str {
         match self {
@@ -125,6 +142,7 @@ impl DomainEvent {
             Self::SegmentProduced(..) => "segment.produced",
             Self::TranscriptReady(_) => "transcript.ready",
             Self::BotStateChanged(_) => "bot.state_changed",
+            Self::LiveSegment(..) => LIVE_SEGMENT,
         }
     }
 
@@ -138,6 +156,7 @@ impl DomainEvent {
             Self::SegmentProduced(t, _) => Some(t.meeting_id),
             Self::TranscriptReady(t) => Some(t.meeting_id),
             Self::BotStateChanged(b) => Some(b.meeting_id),
+            Self::LiveSegment(t, _) => Some(t.meeting_id),
         }
     }
 
@@ -161,6 +180,9 @@ impl DomainEvent {
             }
             Self::TranscriptReady(t) => serde_json::to_string(t)?,
             Self::BotStateChanged(b) => serde_json::to_string(b)?,
+            Self::LiveSegment(t, w) => {
+                return Ok((serde_json::to_string(t)?, Some(serde_json::to_vec(w)?)));
+            }
         };
         Ok((data, None))
     }
@@ -215,6 +237,15 @@ impl DomainEvent {
             }
             "transcript.ready" => Self::TranscriptReady(serde_json::from_str(data).map_err(bad)?),
             "bot.state_changed" => Self::BotStateChanged(serde_json::from_str(data).map_err(bad)?),
+            LIVE_SEGMENT => {
+                let content = content.ok_or_else(|| {
+                    CoreError::Integrity(format!("outbox event {} has no content", row.seq))
+                })?;
+                Self::LiveSegment(
+                    serde_json::from_str(data).map_err(bad)?,
+                    serde_json::from_slice(content).map_err(bad)?,
+                )
+            }
             other => {
                 return Err(CoreError::Integrity(format!(
                     "outbox event {} has unknown kind {other:?}",
@@ -307,6 +338,15 @@ pub enum MeetingEvent {
         sub_code: Option<String>,
         at: i64,
     },
+    /// A segment the bot's live transcription heard during the meeting (provisional).
+    LiveSegment {
+        bot_id: BotId,
+        track: String,
+        speaker: String,
+        start_ms: i64,
+        end_ms: i64,
+        text: String,
+    },
 }
 
 impl MeetingEvent {
@@ -343,6 +383,14 @@ impl MeetingEvent {
                 state: b.state,
                 sub_code: b.sub_code,
                 at: b.at,
+            },
+            DomainEvent::LiveSegment(t, w) => Self::LiveSegment {
+                bot_id: t.bot_id,
+                track: t.track,
+                speaker: w.speaker,
+                start_ms: t.start_ms,
+                end_ms: t.end_ms,
+                text: w.text,
             },
             DomainEvent::MeetingCreated(_) | DomainEvent::MeetingDeleted { .. } => return None,
         })

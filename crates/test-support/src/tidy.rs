@@ -151,6 +151,10 @@ mod tests {
         ),
         ("db_for_tests", "the `test-access` feature only"),
         ("blobs_for_tests", "the `test-access` feature only"),
+        (
+            "drop_live_track_for_tests",
+            "the `test-access` feature only (the opt-out path calls the crate-private one)",
+        ),
         // The services.
         ("identity", "service"),
         ("api_keys", "service"),

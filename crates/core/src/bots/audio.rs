@@ -3,7 +3,8 @@
 //! every chunk sent until then readable. When the bot ends (however it ends) each track's
 //! chunks are joined, in order and with their gaps as silence, into a WAV recording of the
 //! bot's meeting labelled with the participant the track was mapped to, and transcribed if
-//! `transcription.auto` is on.
+//! `transcription.auto` is on. Meanwhile each stored chunk also goes to live transcription
+//! (`live.rs`).
 
 use std::collections::BTreeMap;
 
@@ -58,6 +59,7 @@ impl Core {
             id.simple()
         ))?;
         let samples = i64::try_from(pcm.len() / 2).unwrap_or(i64::MAX);
+        let live = pcm.clone();
         let body = futures::stream::once(async move { Ok::<_, std::io::Error>(pcm) });
         if let Err(e) = self
             .blobs()
@@ -80,7 +82,9 @@ impl Core {
                 created_at: meetvault_jobs::now_ms(),
             })
             .await?;
-        if !stored {
+        if stored {
+            self.feed_live(bot, track, start_ms, live);
+        } else {
             // A repeated chunk: the first copy stays.
             self.delete_blob(&blob_key).await;
         }

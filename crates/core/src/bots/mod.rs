@@ -3,7 +3,8 @@
 //! read bots with their timeline, ask one to leave or to post in chat, cancel one. The bot
 //! process's side (its spec, transitions, heartbeats, events, audio, commands) is
 //! `core.bot_runtime()` (`runtime.rs`); the orchestrator that launches and watches bot
-//! processes is `orchestrator.rs`; the state machine is `state.rs`.
+//! processes is `orchestrator.rs`; the state machine is `state.rs`; live transcription of the
+//! audio during the meeting is `live.rs` (over `utterances.rs`).
 //!
 //! Content — the meeting URL (it may carry a passcode), the bot's name, the caller's metadata,
 //! participant names, chat text — is sealed under the bot's meeting key like every other
@@ -12,10 +13,12 @@
 
 mod audio;
 mod checks;
+mod live;
 mod orchestrator;
 mod runtime;
 pub mod state;
 mod url;
+mod utterances;
 
 use std::collections::BTreeMap;
 
@@ -36,6 +39,7 @@ use crate::meetings::TranscriptionSettings;
 use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
+pub(crate) use live::LiveHub;
 pub(crate) use orchestrator::LaunchHandler;
 pub use orchestrator::{BotHub, LaunchRequest, Launcher, LocalProcessLauncher};
 pub use runtime::{BotCommand, BotEvent, BotRuntime, BotSession, BotSpec};

@@ -64,6 +64,22 @@ pub enum StreamEvent {
         /// When (Unix milliseconds).
         at: i64,
     },
+    /// A segment the meeting's bot heard live, during the meeting: provisional. Sent within
+    /// seconds of the words being spoken and never revised; the final transcript (`segment`
+    /// events, then `transcript_updated`) is made from the stored audio after the bot leaves
+    /// and may differ. Deleted from the stream's history if the speaker opts out.
+    LiveSegment {
+        #[schema(value_type = ids::BotId)]
+        bot_id: BotId,
+        /// The bot's key for the captured track.
+        track: String,
+        /// The participant the track belongs to, or the track's key until that is known.
+        speaker: String,
+        /// Milliseconds since the bot's audio started.
+        start_ms: i64,
+        end_ms: i64,
+        text: String,
+    },
     /// The stream's last event: the caller may no longer read the meeting, or it is gone.
     Closed { reason: ClosedReason },
 }
@@ -88,6 +104,7 @@ impl StreamEvent {
             Self::MeetingUpdated => "meeting_updated",
             Self::RecordingStored { .. } => "recording_stored",
             Self::BotState { .. } => "bot_state",
+            Self::LiveSegment { .. } => "live_segment",
             Self::Closed { .. } => "closed",
         }
     }
@@ -147,6 +164,21 @@ impl From<MeetingEvent> for StreamEvent {
                 state,
                 sub_code,
                 at,
+            },
+            MeetingEvent::LiveSegment {
+                bot_id,
+                track,
+                speaker,
+                start_ms,
+                end_ms,
+                text,
+            } => Self::LiveSegment {
+                bot_id,
+                track,
+                speaker,
+                start_ms,
+                end_ms,
+                text,
             },
         }
     }

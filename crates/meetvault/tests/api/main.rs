@@ -23,6 +23,7 @@ mod helpers;
 mod hosts;
 mod jobs;
 mod lifecycle;
+mod live;
 mod logging;
 mod meetings;
 mod multilingual;
