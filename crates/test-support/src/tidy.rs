@@ -106,6 +106,13 @@ mod tests {
             2,
             "the transcription job runner: the system, acting for no caller",
         ),
+        (
+            "crates/core/src/bots/live.rs",
+            "db().meeting(",
+            1,
+            "live transcription of a bot's audio: the system, acting for no caller (the bot's \
+             own meeting: its language and glossary)",
+        ),
     ];
 
     /// Everything `Core` offers outside core, each with why it is on `Core` itself. An area's

@@ -65,6 +65,12 @@ pub(crate) struct LiveHub {
     slots: Mutex<HashMap<(Uuid, String), Slot>>,
 }
 
+impl LiveHub {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Uuid, String), Slot>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 impl std::fmt::Debug for LiveHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let n = self.slots.lock().map_or(0, |s| s.len());
@@ -94,12 +100,7 @@ impl Core {
         {
             return;
         }
-        let mut slots = self
-            .inner
-            .live
-            .slots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut slots = self.inner.live.lock();
         let key = (bot.id, track.to_owned());
         let chunk = Chunk { start_ms, pcm };
         let chunk = match slots.get(&key) {
@@ -150,12 +151,7 @@ impl Core {
     )]
     pub(crate) async fn drop_live_track(&self, bot: Uuid, track: &str) -> Result<u64, CoreError> {
         let old = {
-            let mut slots = self
-                .inner
-                .live
-                .slots
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
+            let mut slots = self.inner.live.lock();
             slots.insert((bot, track.to_owned()), Slot::Dropped(Instant::now()))
         };
         if let Some(Slot::Live { tx, stop, task }) = old {

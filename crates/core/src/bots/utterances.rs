@@ -8,10 +8,10 @@
 
 use std::collections::VecDeque;
 
+use meetvault_whisper::{FRAME_SAMPLES as FRAME, MIN_REGION_SPREAD_DB, frame_energies, spread_db};
+
 /// Samples per second (16 kHz mono).
 pub(crate) const RATE: usize = 16_000;
-/// Samples per energy frame (30 ms).
-const FRAME: usize = 480;
 /// Quiet this long after speech ends an utterance (600 ms).
 const PAUSE_FRAMES: usize = 20;
 /// Kept before the first loud frame (300 ms) and after the last one (240 ms).
@@ -28,9 +28,6 @@ const MIN_CUT_FRAMES: usize = MAX_FRAMES / 2;
 const MAX_GAP_SAMPLES: i64 = 2 * RATE as i64;
 /// Frames the noise floor is measured over (30 s).
 const FLOOR_FRAMES: usize = 1000;
-/// The smallest spread of an utterance's frame energies (dB): speech dips between syllables,
-/// a fan or a held tone does not (the engine's VAD uses the same bound).
-const MIN_SPREAD_DB: f32 = 12.0;
 
 /// A finished utterance: its first sample's time (ms on the track's clock) and its audio.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,13 +109,14 @@ impl Segmenter {
     fn scan(&mut self, out: &mut Vec<Utterance>) {
         let done = self.energies.len();
         let frames = self.buf.len() / FRAME;
-        for i in done..frames {
-            let e = energy(&self.buf[i * FRAME..(i + 1) * FRAME]);
-            self.energies.push(e);
-            if self.history.len() == FLOOR_FRAMES {
-                self.history.pop_front();
+        if frames > done {
+            for e in frame_energies(&self.buf[done * FRAME..frames * FRAME]) {
+                self.energies.push(e);
+                if self.history.len() == FLOOR_FRAMES {
+                    self.history.pop_front();
+                }
+                self.history.push_back(e);
             }
-            self.history.push_back(e);
         }
         let mut sorted: Vec<f32> = self.history.iter().copied().collect();
         sorted.sort_by(f32::total_cmp);
@@ -199,7 +197,8 @@ impl Segmenter {
         let end = end.min(self.energies.len());
         if end <= sp.first
             || sp.loud < MIN_SPEECH_FRAMES
-            || spread_db(&self.energies[sp.first..end]) < MIN_SPREAD_DB
+            // Speech dips between syllables; a fan or a held tone does not.
+            || spread_db(&self.energies[sp.first..end]) < MIN_REGION_SPREAD_DB
         {
             return;
         }
@@ -208,25 +207,6 @@ impl Segmenter {
             pcm: self.buf[sp.first * FRAME..end * FRAME].to_vec(),
         });
     }
-}
-
-fn energy(frame: &[f32]) -> f32 {
-    let power = frame
-        .iter()
-        .map(|&x| f64::from(x) * f64::from(x))
-        .sum::<f64>()
-        / frame.len().max(1) as f64;
-    (10.0 * (power + 1e-12).log10()) as f32
-}
-
-fn spread_db(frames: &[f32]) -> f32 {
-    if frames.is_empty() {
-        return 0.0;
-    }
-    let mut sorted = frames.to_vec();
-    sorted.sort_by(f32::total_cmp);
-    let at = |q: usize| sorted[(sorted.len() - 1) * q / 10];
-    at(9) - at(1)
 }
 
 /// Several utterances of one track joined for one inference (a track that spoke again while

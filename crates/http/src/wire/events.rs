@@ -198,6 +198,14 @@ mod tests {
             StreamEvent::TranscriptUpdated {
                 recording_id: RecordingId::new(),
             },
+            StreamEvent::LiveSegment {
+                bot_id: BotId::new(),
+                track: "t1".into(),
+                speaker: "Alice".into(),
+                start_ms: 0,
+                end_ms: 1,
+                text: "hi".into(),
+            },
         ];
         for e in events {
             let json = serde_json::to_value(&e).unwrap();

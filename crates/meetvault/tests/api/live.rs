@@ -56,7 +56,10 @@ done
     path
 }
 
-async fn app(dir: &Path, live: bool) -> TestApp {
+/// The tests that measure latency run one at a time (each keeps both cores busy).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn app(dir: &Path, adjust: impl FnOnce(&mut meetvault_config::Config)) -> TestApp {
     assert!(
         Path::new("/usr/bin/curl").exists(),
         "curl is missing: run scripts/deps.sh"
@@ -68,7 +71,7 @@ async fn app(dir: &Path, live: bool) -> TestApp {
         c.bot.executable = Some(program);
         c.bot.poll_interval_ms = 100;
         c.bot.max_concurrent = 4;
-        c.transcription.live = live;
+        adjust(c);
     })
     .await
 }
@@ -112,6 +115,19 @@ async fn bot_in_meeting(app: &TestApp, cred: &Cred, dir: &Path, url: &str) -> Bo
         }
     }
     bot
+}
+
+/// Stops a bot (its stand-in ends once its token stops working).
+async fn stop(app: &TestApp, cred: &Cred, bot: &Bot) {
+    let r = app
+        .send(
+            cred,
+            Method::DELETE,
+            &format!("/api/v1/bots/{}", bot.id),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
 }
 
 async fn internal(app: &TestApp, bot: &Bot, what: &str, body: Value) -> StatusCode {
@@ -268,8 +284,9 @@ fn overlapping<'a>(heard: &'a [Heard], said: &Said) -> Vec<&'a Heard> {
 
 #[tokio::test]
 async fn three_bots_at_once_get_each_sentence_live_within_ten_seconds_with_its_speaker() {
+    let _one = SERIAL.lock().await;
     let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path(), true).await;
+    let app = app(dir.path(), |_| {}).await;
     let owner = app.register("live@example.com", "Live").await;
     let cred = Cred::Session(owner.clone());
     let heard: Arc<Mutex<Vec<Heard>>> = Arc::default();
@@ -438,22 +455,14 @@ async fn three_bots_at_once_get_each_sentence_live_within_ten_seconds_with_its_s
     assert!(!text.contains("\"track\":\"t1\""), "{text}");
 
     for bot in &bots {
-        let r = app
-            .send(
-                &cred,
-                Method::DELETE,
-                &format!("/api/v1/bots/{}", bot.id),
-                None,
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::OK);
+        stop(&app, &cred, bot).await;
     }
 }
 
 #[tokio::test]
 async fn with_live_transcription_off_a_bot_in_the_meeting_gets_no_live_segment() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path(), false).await;
+    let app = app(dir.path(), |c| c.transcription.live = false).await;
     let owner = app.register("live-off@example.com", "Off").await;
     let cred = Cred::Session(owner.clone());
     let bot = bot_in_meeting(
@@ -477,13 +486,115 @@ async fn with_live_transcription_off_a_bot_in_the_meeting_gets_no_live_segment()
         "{:#?}",
         heard.lock().unwrap()
     );
-    let r = app
-        .send(
-            &cred,
-            Method::DELETE,
-            &format!("/api/v1/bots/{}", bot.id),
-            None,
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    stop(&app, &cred, &bot).await;
+}
+
+#[tokio::test]
+async fn a_long_transcription_job_does_not_hold_up_live_segments() {
+    let _one = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), |c| c.transcription.auto = true).await;
+    let owner = app.register("live-job@example.com", "Job").await;
+    let cred = Cred::Session(owner.clone());
+    // About six and a half minutes of speech: a job that runs well past the live part.
+    let long = dir.path().join("long.wav");
+    ffmpeg(
+        &crate::speech::single_speaker().0,
+        &long,
+        &[
+            "-filter_complex",
+            "[0:a]asplit=6[a][b][c][d][e][f];[a][b][c][d][e][f]concat=n=6:v=0:a=1",
+            "-ar",
+            "16000",
+            "-ac",
+            "1",
+        ],
+    );
+    let meeting = crate::transcription::meeting(&app, &owner, json!({"title": "Long"})).await;
+    let r = crate::transcription::upload(
+        &app,
+        &owner,
+        &meeting,
+        "",
+        "audio/wav",
+        std::fs::read(&long).unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let job = r.json::<Value>().await.unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job_state = async || {
+        let r = app
+            .send(&cred, Method::GET, &format!("/api/v1/jobs/{job}"), None)
+            .await;
+        r.json::<Value>().await.unwrap()
+    };
+    let start = Instant::now();
+    while job_state().await["state"] != "running" {
+        assert!(start.elapsed() < WAIT, "the job never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let bot = bot_in_meeting(
+        &app,
+        &cred,
+        dir.path(),
+        "https://meet.google.com/liv-ejob-bot",
+    )
+    .await;
+    let heard: Arc<Mutex<Vec<Heard>>> = Arc::default();
+    listen(&app, &owner, 0, &bot.meeting, heard.clone()).await;
+    let (audio, said) = tracks(dir.path(), 0, &sentences()[4..7]);
+    let chunks = audio[0].len() / CHUNK;
+    let base = tokio::time::Instant::now();
+    let mut posted = Vec::new();
+    for k in 0..chunks {
+        tokio::time::sleep_until(base + Duration::from_secs(2 * (k as u64 + 1))).await;
+        posted.push(Instant::now());
+        futures::join!(
+            post_chunk(&app, &bot, "t1", k, &audio[0][k * CHUNK..(k + 1) * CHUNK]),
+            post_chunk(&app, &bot, "t2", k, &audio[1][k * CHUNK..(k + 1) * CHUNK])
+        );
+    }
+    let mut latencies = Vec::new();
+    for s in &said {
+        let end_chunk = (s.end_ms as usize * RATE / 1000 - 1) / CHUNK;
+        let deadline = posted[end_chunk] + LATENCY;
+        let parts = loop {
+            let parts: Vec<Heard> = overlapping(&heard.lock().unwrap(), s)
+                .into_iter()
+                .cloned()
+                .collect();
+            let text: Vec<&str> = parts
+                .iter()
+                .map(|h| h.data["text"].as_str().unwrap())
+                .collect();
+            if meetvault_stt::word_error_rate(s.text, &text.join(" ")) <= 0.5 {
+                break parts;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{s:?} was not heard within {LATENCY:?} of its last chunk while a job ran: {:#?}",
+                heard.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let latency = parts
+            .iter()
+            .map(|h| h.at.saturating_duration_since(posted[end_chunk]))
+            .max()
+            .unwrap();
+        latencies.push(latency.as_millis());
+    }
+    let during = job_state().await;
+    println!("live segment latencies during a transcription job: {latencies:?} ms (job: {during})");
+    assert_eq!(
+        during["state"], "running",
+        "the job must still be running for this to measure anything"
+    );
+    // Live work comes first, but the job is never starved.
+    crate::transcription::wait_job(&app, &owner, &job, Duration::from_secs(300)).await;
+    stop(&app, &cred, &bot).await;
 }
