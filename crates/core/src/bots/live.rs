@@ -206,7 +206,9 @@ impl Core {
     async fn transcribe_track(self, ctx: TrackCtx, mut rx: mpsc::Receiver<Chunk>) {
         let mut seg = Segmenter::default();
         let mut queue: VecDeque<Utterance> = VecDeque::new();
-        let mut opts = None;
+        // Ready (the model loaded, the prompt fitted) before the first utterance ends; a
+        // failure here is tried again then.
+        let mut opts = self.live_options(&ctx).await.ok();
         let mut last = Instant::now();
         loop {
             if ctx.stop.load(Ordering::SeqCst) {

@@ -183,11 +183,12 @@ struct Said {
 }
 
 /// Each track's samples for a bot whose two speakers take turns with `texts`, after 1 s of
-/// quiet, with 1.2 s between turns and 3 s of quiet at the end; the silent track is faint
-/// noise.
+/// quiet (and 0.7 s more for each bot before it: three meetings do not end their sentences in
+/// the same instant), with 1.2 s between turns and 3 s of quiet at the end; the silent track
+/// is faint noise.
 fn tracks(dir: &Path, bot: usize, texts: &[&'static str]) -> (Vec<Vec<i16>>, Vec<Said>) {
     let mut clips = Vec::new();
-    let mut at = RATE;
+    let mut at = RATE + bot * RATE * 7 / 10;
     let mut said = Vec::new();
     for (i, text) in texts.iter().enumerate() {
         let (track, speaker, voice) = VOICES[i % 2];
