@@ -5,9 +5,12 @@
 //! ahead of jobs (`transcription/engine.rs`) — and appends a `segment.live` event, sealed like
 //! every segment, to the bot's meeting stream. Emitted text is never revised; the final
 //! transcript is made from the stored chunks when the bot ends, so a restart loses only live
-//! state. A track that spoke again while its last utterance waited for the engine has its
-//! waiting utterances transcribed together, one window for several, so a busy machine falls
-//! behind less.
+//! state. Whisper's cost is mostly its encoder, the same for a 30-s window as for a 3-s
+//! utterance: so what waits for the engine goes together — a track's waiting utterances, and
+//! the waiting requests of every track with the same language and prompt, joined with a second
+//! of silence between them, timed word by word, and each word given back to the request it
+//! was said in. A busy machine (three bots' speakers at once) runs fewer, fuller windows
+//! instead of falling behind; an idle one runs each utterance alone.
 //!
 //! Bounded: at most [`MAX_TRACKS`] transcribers, each holding at most [`QUEUE`] chunks and an
 //! utterance of at most `utterances::MAX_SECS`; beyond that chunks are not transcribed live
@@ -21,14 +24,16 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use meetvault_store::bots::BotRow;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::utterances::{Batch, Segmenter, Utterance};
+use super::utterances::{
+    BATCH_MAX_SAMPLES, Batch, Piece, RATE, Segmenter, Utterance, assign_words,
+};
 use super::{BotOptions, BotState, state_of};
 use crate::events::{DomainEvent, LIVE_SEGMENT, LiveTiming, SegmentWords, outbox_event};
-use crate::transcription::decode_options;
+use crate::transcription::{LiveTurn, decode_options};
 use crate::{Core, CoreError};
 
 /// Live transcribers at once, across all bots.
@@ -63,12 +68,62 @@ enum Slot {
 #[derive(Default)]
 pub(crate) struct LiveHub {
     slots: Mutex<HashMap<(Uuid, String), Slot>>,
+    /// Requests waiting for the engine, oldest first.
+    waiting: Mutex<VecDeque<Request>>,
+}
+
+/// One track's audio waiting for the engine, and where its pieces go.
+struct Request {
+    opts: meetvault_whisper::DecodeOptions,
+    pcm: Vec<f32>,
+    stop: Arc<AtomicBool>,
+    reply: oneshot::Sender<Result<Vec<Piece>, CoreError>>,
+}
+
+impl Request {
+    /// Whether two requests can share a window: the same language and prompt.
+    fn joins(&self, other: &Request) -> bool {
+        self.opts.language == other.opts.language
+            && self.opts.initial_prompt == other.opts.initial_prompt
+    }
 }
 
 impl LiveHub {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Uuid, String), Slot>> {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Request>> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The oldest waiting request and those that can share its window, in order, while the
+    /// joined audio fits one; stopped tracks' requests are dropped.
+    fn take_window(&self) -> Vec<Request> {
+        let mut queue = self.queue();
+        queue.retain(|r| !r.stop.load(Ordering::SeqCst));
+        let Some(first) = queue.pop_front() else {
+            return Vec::new();
+        };
+        let mut len = first.pcm.len();
+        let mut taken = vec![first];
+        let mut rest = VecDeque::with_capacity(queue.len());
+        while let Some(r) = queue.pop_front() {
+            if r.joins(&taken[0]) && len + RATE + r.pcm.len() <= BATCH_MAX_SAMPLES {
+                len += RATE + r.pcm.len();
+                taken.push(r);
+            } else {
+                rest.push_back(r);
+            }
+        }
+        *queue = rest;
+        taken
+    }
+}
+
+/// A live request that was lost (its runner stopped); the track goes on with the next.
+fn lost() -> CoreError {
+    CoreError::Conflict("a live transcription window was lost".into())
 }
 
 impl std::fmt::Debug for LiveHub {
@@ -271,26 +326,11 @@ impl Core {
             Some(o) => o.clone(),
             None => opts.insert(self.live_options(ctx).await?).clone(),
         };
-        let stop = ctx.stop.clone();
-        let heard = self
-            .engine()
-            .run_live(batch.pcm.clone(), opts, move |_| {
-                if stop.load(Ordering::SeqCst) {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            })
-            .await;
+        let heard = self.live_infer(&ctx.stop, opts, batch.pcm.clone()).await;
         if ctx.stop.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let heard = heard?;
-        let segments: Vec<_> = heard
-            .segments
-            .iter()
-            .filter(|s| !s.text.trim().is_empty())
-            .collect();
+        let segments = heard?;
         if segments.is_empty() {
             return Ok(());
         }
@@ -318,7 +358,7 @@ impl Core {
                         },
                         SegmentWords {
                             speaker: speaker.clone(),
-                            text: s.text.trim().to_owned(),
+                            text: s.text,
                         },
                     ),
                     Some((key, kref)),
@@ -329,6 +369,112 @@ impl Core {
             return Ok(());
         }
         self.append_events(ctx.meeting, &events).await
+    }
+
+    /// What the engine hears in `pcm`: queued with every other track's waiting audio, and run
+    /// by whichever waiting track gets a live permit first, with every request that can share
+    /// its window (see the module docs).
+    async fn live_infer(
+        &self,
+        stop: &Arc<AtomicBool>,
+        opts: meetvault_whisper::DecodeOptions,
+        pcm: Vec<f32>,
+    ) -> Result<Vec<Piece>, CoreError> {
+        let (reply, mut heard) = oneshot::channel();
+        self.inner.live.queue().push_back(Request {
+            opts,
+            pcm,
+            stop: stop.clone(),
+            reply,
+        });
+        loop {
+            let turn = self.engine().live_turn().await?;
+            let taken = self.inner.live.take_window();
+            if taken.is_empty() {
+                // Another track took this request and is running it.
+                drop(turn);
+                return heard.await.unwrap_or_else(|_| Err(lost()));
+            }
+            self.run_window(&turn, taken).await;
+            drop(turn);
+            match heard.try_recv() {
+                Ok(result) => return result,
+                Err(oneshot::error::TryRecvError::Empty) => continue,
+                Err(oneshot::error::TryRecvError::Closed) => return Err(lost()),
+            }
+        }
+    }
+
+    /// Runs one window of requests and answers each.
+    async fn run_window(&self, turn: &LiveTurn, mut taken: Vec<Request>) {
+        let began = Instant::now();
+        let audio_ms = taken
+            .iter()
+            .map(|r| r.pcm.len() * 1000 / RATE)
+            .sum::<usize>();
+        let requests = taken.len();
+        let _log = window_log(began, audio_ms, requests);
+        if taken.len() == 1 {
+            let Some(r) = taken.pop() else { return };
+            let stop = r.stop.clone();
+            let heard = self
+                .engine()
+                .run_live(turn, r.pcm, r.opts, move |_| {
+                    if stop.load(Ordering::SeqCst) {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                })
+                .await
+                .map(|t| {
+                    t.segments
+                        .into_iter()
+                        .map(|s| Piece {
+                            start: s.start,
+                            end: s.end,
+                            text: s.text.trim().to_owned(),
+                        })
+                        .filter(|p| !p.text.is_empty())
+                        .collect()
+                });
+            let _ = r.reply.send(heard);
+            return;
+        }
+        let mut pcm = Vec::new();
+        let mut spans = Vec::with_capacity(taken.len());
+        for r in &taken {
+            if !pcm.is_empty() {
+                pcm.resize(pcm.len() + RATE, 0.0);
+            }
+            let from = pcm.len() as f64 / RATE as f64;
+            pcm.extend_from_slice(&r.pcm);
+            spans.push((from, pcm.len() as f64 / RATE as f64));
+        }
+        let mut opts = taken[0].opts.clone();
+        opts.word_timestamps = true;
+        match self
+            .engine()
+            .run_live(turn, pcm, opts, |_| ControlFlow::Continue(()))
+            .await
+        {
+            Ok(t) => {
+                for (r, pieces) in taken.into_iter().zip(assign_words(&spans, &t.segments)) {
+                    let _ = r.reply.send(Ok(pieces));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, requests = taken.len(), "a live window failed");
+                let unavailable = matches!(e, CoreError::TranscriptionUnavailable(_));
+                for r in taken {
+                    let _ = r.reply.send(Err(if unavailable {
+                        CoreError::TranscriptionUnavailable(e.to_string())
+                    } else {
+                        lost()
+                    }));
+                }
+            }
+        }
     }
 
     /// Greedy decoding without temperature fallback (the final transcript has both), the
@@ -385,4 +531,20 @@ impl Core {
             None => ctx.track.clone(),
         })
     }
+}
+
+/// Logs a live window's size and wall time when it ends (debug: for tuning `live_concurrency`).
+fn window_log(began: Instant, audio_ms: usize, requests: usize) -> impl Drop {
+    struct Log(Instant, usize, usize);
+    impl Drop for Log {
+        fn drop(&mut self) {
+            tracing::debug!(
+                requests = self.2,
+                audio_ms = self.1,
+                wall_ms = self.0.elapsed().as_millis() as u64,
+                "live window"
+            );
+        }
+    }
+    Log(began, audio_ms, requests)
 }

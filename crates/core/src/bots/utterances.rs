@@ -265,6 +265,70 @@ impl Batch {
     }
 }
 
+/// A stretch of text heard in one request's audio: seconds from its start.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Piece {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+}
+
+/// Words of a transcript of several requests' audio joined in turn (request `i` spanning
+/// `spans[i]` seconds of the joined audio), given back to the request each was said in (its
+/// middle's, or the nearest one's): consecutive words of one segment stay one piece unless a
+/// pause of [`WORD_GAP_SECS`] parts them (the utterances one request joined).
+pub(crate) fn assign_words(
+    spans: &[(f64, f64)],
+    segments: &[meetvault_whisper::Segment],
+) -> Vec<Vec<Piece>> {
+    let mut out: Vec<Vec<(usize, Piece)>> = vec![Vec::new(); spans.len()];
+    for (si, seg) in segments.iter().enumerate() {
+        for w in &seg.words {
+            let mid = (w.start + w.end) / 2.0;
+            let distance = |&(from, to): &(f64, f64)| (from - mid).max(mid - to).max(0.0);
+            let Some(i) = (0..spans.len())
+                .min_by(|&a, &b| distance(&spans[a]).total_cmp(&distance(&spans[b])))
+            else {
+                continue;
+            };
+            let (from, to) = spans[i];
+            let (start, end) = (
+                (w.start.clamp(from, to) - from),
+                (w.end.clamp(from, to) - from),
+            );
+            match out[i].last_mut() {
+                Some((s, p)) if *s == si && start - p.end < WORD_GAP_SECS => {
+                    p.end = end.max(p.end);
+                    p.text.push_str(&w.text);
+                }
+                _ => out[i].push((
+                    si,
+                    Piece {
+                        start,
+                        end,
+                        text: w.text.clone(),
+                    },
+                )),
+            }
+        }
+    }
+    out.into_iter()
+        .map(|pieces| {
+            pieces
+                .into_iter()
+                .map(|(_, mut p)| {
+                    p.text = p.text.trim().to_owned();
+                    p
+                })
+                .filter(|p| !p.text.is_empty())
+                .collect()
+        })
+        .collect()
+}
+
+/// A pause between two words that parts them into two pieces (under [`JOIN_GAP`]).
+pub(crate) const WORD_GAP_SECS: f64 = 0.4;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +420,48 @@ mod tests {
         let out = seg.push(10_000, &s16(&quiet(2.0)));
         assert_eq!(out.len(), 1);
         assert!(out[0].pcm.len() <= 2 * RATE + POST_PAD_FRAMES * FRAME);
+    }
+
+    #[test]
+    fn words_of_a_joined_transcript_go_back_to_their_requests() {
+        let word = |text: &str, start: f64, end: f64| meetvault_whisper::Word {
+            text: text.into(),
+            start,
+            end,
+            probability: 0.9,
+        };
+        let segment = |words: Vec<meetvault_whisper::Word>| meetvault_whisper::Segment {
+            start: words[0].start,
+            end: words[words.len() - 1].end,
+            text: words.iter().map(|w| w.text.as_str()).collect(),
+            avg_logprob: -0.2,
+            no_speech_prob: 0.01,
+            language: "en".into(),
+            words,
+        };
+        // Request 0: 0–3 s (two utterances, 0.5 s apart inside it); request 1: 4–6 s.
+        let segments = [
+            segment(vec![word(" Hello", 0.1, 0.5), word(" there.", 0.5, 1.0)]),
+            segment(vec![
+                word(" Again", 1.6, 2.0),
+                word(" now.", 2.0, 2.9),
+                // The engine runs one segment across the gap between requests.
+                word(" Bob", 3.95, 4.4),
+                word(" speaks.", 4.4, 5.0),
+            ]),
+        ];
+        let out = assign_words(&[(0.0, 3.0), (4.0, 6.0)], &segments);
+        let texts: Vec<Vec<&str>> = out
+            .iter()
+            .map(|p| p.iter().map(|p| p.text.as_str()).collect())
+            .collect();
+        assert_eq!(
+            texts,
+            [vec!["Hello there.", "Again now."], vec!["Bob speaks."]]
+        );
+        assert_eq!(out[1][0].start, 0.0, "clamped to its request");
+        assert!((out[1][0].end - 1.0).abs() < 1e-9);
+        assert!((out[0][1].start - 1.6).abs() < 1e-9);
     }
 
     #[test]

@@ -38,6 +38,12 @@ pub struct LocalEngine {
 /// The longest an inference pauses at one window boundary for live work.
 pub const LIVE_YIELD_MAX: Duration = Duration::from_secs(10);
 
+/// A live inference's turn ([`LocalEngine::live_turn`]).
+pub(crate) struct LiveTurn {
+    _pending: Pending,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
 /// Counts a live inference as pending while it lives.
 struct Pending(Arc<AtomicUsize>);
 
@@ -140,21 +146,32 @@ impl LocalEngine {
         self.infer(model, pcm, opts, on_progress).await
     }
 
-    /// Runs the local engine for live transcription: on the live permits, ahead of other
-    /// inferences (see the module docs). `on_progress` may cancel, as in [`Self::run`].
+    /// A turn at live inference: counted as pending (other inferences pause for it) from now,
+    /// and holding one of the live permits once this returns.
+    pub(crate) async fn live_turn(&self) -> Result<LiveTurn, CoreError> {
+        let pending = Pending::new(&self.live_pending);
+        let permit = self
+            .live_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(CoreError::internal)?;
+        Ok(LiveTurn {
+            _pending: pending,
+            _permit: permit,
+        })
+    }
+
+    /// Runs the local engine for live transcription, in a turn: on the live permits, ahead of
+    /// other inferences (see the module docs). `on_progress` may cancel, as in [`Self::run`].
     pub(crate) async fn run_live(
         &self,
+        _turn: &LiveTurn,
         pcm: Vec<f32>,
         opts: meetvault_whisper::DecodeOptions,
         on_progress: impl FnMut(meetvault_whisper::Progress<'_>) -> ControlFlow<()> + Send + 'static,
     ) -> Result<meetvault_whisper::Transcript, CoreError> {
         let model = self.model().await?;
-        let _pending = Pending::new(&self.live_pending);
-        let _permit = self
-            .live_permits
-            .acquire()
-            .await
-            .map_err(CoreError::internal)?;
         self.infer(model, pcm, opts, on_progress).await
     }
 
