@@ -40,8 +40,10 @@ use crate::{Core, CoreError};
 pub(crate) const MAX_TRACKS: usize = 64;
 /// Chunks waiting for a transcriber (about two minutes of 2-s chunks).
 pub(crate) const QUEUE: usize = 64;
-/// A track that sends nothing this long has said what it was saying.
-const IDLE_FLUSH: Duration = Duration::from_millis(2500);
+/// A track that sends nothing this long has said what it was saying (three 2-s chunks: the
+/// storage in front of live transcription, S3 say, delivers chunks with jitter, and a flush
+/// too early would cut a sentence in two).
+const IDLE_FLUSH: Duration = Duration::from_secs(6);
 /// A transcriber idle this long ends (the next chunk starts another).
 const IDLE_EXIT: Duration = Duration::from_secs(60);
 /// How long dropping a track waits for its transcriber to stop before aborting it.
