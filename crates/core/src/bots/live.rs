@@ -15,6 +15,8 @@
 //! Bounded: at most [`MAX_TRACKS`] transcribers, each holding at most [`QUEUE`] chunks and an
 //! utterance of at most `utterances::MAX_SECS`; beyond that chunks are not transcribed live
 //! (they are stored all the same). A transcriber with nothing to do for [`IDLE_EXIT`] ends.
+//! Each transcriber has at most one request waiting for the engine, so the shared waiting
+//! list is bounded by the transcribers.
 
 use std::collections::{HashMap, VecDeque};
 use std::ops::ControlFlow;
