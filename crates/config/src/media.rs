@@ -116,6 +116,13 @@ pub struct TranscriptionConfig {
     pub endpoint_queue: u32,
     /// `int8` (the default) or `f32`: how the local engine's linear layers compute.
     pub compute_type: ComputeType,
+    /// Transcribe a bot's audio with the local engine while the meeting goes on: each finished
+    /// utterance becomes a `live_segment` event on the meeting's stream (the final transcript
+    /// is still made from the stored audio after the bot leaves).
+    pub live: bool,
+    /// Live inferences at once, on permits of their own: they never wait behind a job's
+    /// (jobs instead pause between 30-second windows while live work is waiting).
+    pub live_concurrency: u32,
 }
 
 impl Default for TranscriptionConfig {
@@ -130,6 +137,8 @@ impl Default for TranscriptionConfig {
             openai_endpoint: true,
             endpoint_queue: 4,
             compute_type: ComputeType::F32,
+            live: true,
+            live_concurrency: 1,
         }
     }
 }
@@ -183,6 +192,9 @@ pub(crate) fn validate(
     }
     if !matches!(transcription.beam_size, 1..=16) {
         return invalid("transcription.beam_size", "must be between 1 and 16");
+    }
+    if !matches!(transcription.live_concurrency, 1..=16) {
+        return invalid("transcription.live_concurrency", "must be between 1 and 16");
     }
     if transcription.endpoint_queue == 0 {
         return invalid("transcription.endpoint_queue", "must be at least 1");

@@ -235,6 +235,14 @@ fn invalid_values_are_rejected_naming_the_key() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("security_txt.contact[0]"), "{err}");
+    let err = load_with(
+        Some("[transcription]\nlive_concurrency = 0\n"),
+        &[],
+        &Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("transcription.live_concurrency"), "{err}");
 }
 
 #[test]

@@ -52,6 +52,9 @@ pub enum DomainEvent {
     /// A participant of a bot's meeting typed the opt-out phrase: their audio is deleted and
     /// no longer captured. Names no content (the platform's id for them only).
     BotParticipantOptedOut(BotParticipantOptedOut),
+    /// A segment heard live from a bot's track during the meeting: provisional, never revised;
+    /// the final transcript comes from the stored audio once the bot has left.
+    LiveSegment(LiveTiming, SegmentWords),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +64,17 @@ pub struct BotParticipantOptedOut {
     pub participant_id: String,
     /// Unix milliseconds.
     pub at: i64,
+}
+
+/// Where a live segment was heard: the bot, its track (the bot's own key for it, plain as in
+/// the bot's participant list) and times in ms since the bot's audio started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveTiming {
+    pub bot_id: BotId,
+    pub meeting_id: MeetingId,
+    pub track: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
 }
 
 /// A bot's transition, on its meeting's stream: states and codes only, never content.
@@ -126,6 +140,9 @@ pub struct TranscriptReady {
 /// The version every kind is written at today; a reader refuses versions it does not know.
 pub const VERSION: i32 = 1;
 
+/// The kind of [`DomainEvent::LiveSegment`].
+pub(crate) const LIVE_SEGMENT: &str = "segment.live";
+
 impl DomainEvent {
     pub fn kind(&self) -> &'static str {
         match self {
@@ -138,6 +155,7 @@ impl DomainEvent {
             Self::TranscriptReady(_) => "transcript.ready",
             Self::BotStateChanged(_) => "bot.state_changed",
             Self::BotParticipantOptedOut(_) => "bot.participant_opted_out",
+            Self::LiveSegment(..) => LIVE_SEGMENT,
         }
     }
 
@@ -152,6 +170,7 @@ impl DomainEvent {
             Self::TranscriptReady(t) => Some(t.meeting_id),
             Self::BotStateChanged(b) => Some(b.meeting_id),
             Self::BotParticipantOptedOut(b) => Some(b.meeting_id),
+            Self::LiveSegment(t, _) => Some(t.meeting_id),
         }
     }
 
@@ -176,6 +195,9 @@ impl DomainEvent {
             Self::TranscriptReady(t) => serde_json::to_string(t)?,
             Self::BotStateChanged(b) => serde_json::to_string(b)?,
             Self::BotParticipantOptedOut(b) => serde_json::to_string(b)?,
+            Self::LiveSegment(t, w) => {
+                return Ok((serde_json::to_string(t)?, Some(serde_json::to_vec(w)?)));
+            }
         };
         Ok((data, None))
     }
@@ -232,6 +254,15 @@ impl DomainEvent {
             "bot.state_changed" => Self::BotStateChanged(serde_json::from_str(data).map_err(bad)?),
             "bot.participant_opted_out" => {
                 Self::BotParticipantOptedOut(serde_json::from_str(data).map_err(bad)?)
+            }
+            LIVE_SEGMENT => {
+                let content = content.ok_or_else(|| {
+                    CoreError::Integrity(format!("outbox event {} has no content", row.seq))
+                })?;
+                Self::LiveSegment(
+                    serde_json::from_str(data).map_err(bad)?,
+                    serde_json::from_slice(content).map_err(bad)?,
+                )
             }
             other => {
                 return Err(CoreError::Integrity(format!(
@@ -331,6 +362,15 @@ pub enum MeetingEvent {
         participant_id: String,
         at: i64,
     },
+    /// A segment the bot's live transcription heard during the meeting (provisional).
+    LiveSegment {
+        bot_id: BotId,
+        track: String,
+        speaker: String,
+        start_ms: i64,
+        end_ms: i64,
+        text: String,
+    },
 }
 
 impl MeetingEvent {
@@ -372,6 +412,14 @@ impl MeetingEvent {
                 bot_id: b.bot_id,
                 participant_id: b.participant_id,
                 at: b.at,
+            },
+            DomainEvent::LiveSegment(t, w) => Self::LiveSegment {
+                bot_id: t.bot_id,
+                track: t.track,
+                speaker: w.speaker,
+                start_ms: t.start_ms,
+                end_ms: t.end_ms,
+                text: w.text,
             },
             DomainEvent::MeetingCreated(_) | DomainEvent::MeetingDeleted { .. } => return None,
         })

@@ -56,6 +56,8 @@ struct Inner {
     engine: transcription::LocalEngine,
     outbound: meetvault_outbound::Policy,
     bots: bots::BotHub,
+    /// Live transcribers of bots' tracks (in memory: a restart loses only live text).
+    live: bots::LiveHub,
 }
 
 impl Core {
@@ -131,6 +133,7 @@ impl Core {
                 engine,
                 outbound,
                 bots,
+                live: bots::LiveHub::default(),
             }),
         })
     }

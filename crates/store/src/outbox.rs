@@ -149,6 +149,19 @@ impl Database {
         ).bind(org_id).fetch_one(pool).await?))
     }
 
+    /// Deletes the given events of an org (content withdrawn: a live segment of a participant
+    /// who opted out); returns how many. Readers skip the gap: streams resume by number.
+    pub async fn delete_events(&self, org_id: Uuid, ids: &[Uuid]) -> Result<u64, StoreError> {
+        let mut done = 0;
+        with_pool!(self, pool => {
+            for id in ids {
+                done += sqlx::query("DELETE FROM outbox_events WHERE org_id = $1 AND id = $2")
+                    .bind(org_id).bind(id).execute(pool).await?.rows_affected();
+            }
+            Ok(done)
+        })
+    }
+
     /// Deletes up to `limit` events created before `before` (Unix ms); returns how many.
     pub async fn prune_events(&self, before: i64, limit: i64) -> Result<u64, StoreError> {
         with_pool!(self, pool => {

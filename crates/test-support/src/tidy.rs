@@ -108,6 +108,13 @@ mod tests {
             2,
             "the transcription job runner: the system, acting for no caller",
         ),
+        (
+            "crates/core/src/bots/live.rs",
+            "db().meeting(",
+            1,
+            "live transcription of a bot's audio: the system, acting for no caller (the bot's \
+             own meeting: its language and glossary)",
+        ),
     ];
 
     /// Everything `Core` offers outside core, each with why it is on `Core` itself. An area's
@@ -153,6 +160,10 @@ mod tests {
         ),
         ("db_for_tests", "the `test-access` feature only"),
         ("blobs_for_tests", "the `test-access` feature only"),
+        (
+            "drop_live_track_for_tests",
+            "the `test-access` feature only (the opt-out path calls the crate-private one)",
+        ),
         // The services.
         ("identity", "service"),
         ("api_keys", "service"),

@@ -161,6 +161,9 @@ pub use error::WhisperError;
 #[doc(hidden)]
 pub use hf::write_hf_checkpoint;
 pub use nn::Precision;
+/// The energy detector's measures, for callers that find speech in audio as it arrives (a
+/// bot's live transcription): 30-ms frame energies in dBFS and their spread.
+pub use vad::{FRAME_SAMPLES, MIN_REGION_SPREAD_DB, frame_energies, spread_db};
 
 use checkpoint::{Dims, Suppression};
 use logits::LogitRules;

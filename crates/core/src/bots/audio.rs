@@ -4,7 +4,8 @@
 //! chunks are joined, in order and with their gaps as silence, into a WAV recording of the
 //! bot's meeting labelled with the participant the track was mapped to, and transcribed if
 //! `transcription.auto` is on. A track whose participant opted out is deleted
-//! ([`Core::forget_bot_track`]) and never becomes a recording.
+//! ([`Core::forget_bot_track`]) and never becomes a recording. Meanwhile each stored chunk also
+//! goes to live transcription (`live.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -108,6 +109,7 @@ impl Core {
             id.simple()
         ))?;
         let samples = i64::try_from(pcm.len() / 2).unwrap_or(i64::MAX);
+        let live = pcm.clone();
         self.seal_bot_blob(
             bot,
             &blob_key,
@@ -128,7 +130,9 @@ impl Core {
                 created_at: meetvault_jobs::now_ms(),
             })
             .await?;
-        if !stored {
+        if stored {
+            self.feed_live(bot, track, start_ms, live);
+        } else {
             // A repeated chunk: the first copy stays.
             self.delete_blob(&blob_key).await;
         }
@@ -159,7 +163,8 @@ impl Core {
         bot: &BotRow,
         track: &str,
     ) -> Result<(), CoreError> {
-        // live segments of this track are dropped here too (merge)
+        // What live transcription heard of it goes too (its transcriber stops for good).
+        self.drop_live_track(bot.id, track).await?;
         for chunk in self
             .db()
             .audio_chunks_of_track(bot.org_id, bot.id, track)

@@ -3,7 +3,8 @@
 //! read bots with their timeline, ask one to leave or to post in chat, cancel one. The bot
 //! process's side (its spec, transitions, heartbeats, events, audio, commands) is
 //! `core.bot_runtime()` (`runtime.rs`); the orchestrator that launches and watches bot
-//! processes is `orchestrator.rs`; the state machine is `state.rs`.
+//! processes is `orchestrator.rs`; the state machine is `state.rs`; live transcription of the
+//! audio during the meeting is `live.rs` (over `utterances.rs`).
 //!
 //! Content — the meeting URL (it may carry a passcode), the bot's name, the caller's metadata,
 //! participant names, chat text — is sealed under the bot's meeting key like every other
@@ -14,10 +15,12 @@ mod audio;
 mod checks;
 mod consent;
 mod finish;
+mod live;
 mod orchestrator;
 mod reports;
 mod runtime;
 pub mod state;
+mod utterances;
 
 use std::collections::BTreeMap;
 
@@ -39,6 +42,7 @@ use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
 pub use consent::{ConsentPolicy, default_consent};
+pub(crate) use live::LiveHub;
 pub(crate) use orchestrator::LaunchHandler;
 pub use orchestrator::{BotHub, LaunchRequest, Launcher, LocalProcessLauncher};
 pub use reports::{BotEvent, ChatSeen, Diagnosis, Reports, SpeakersSeen, TrackSeen};

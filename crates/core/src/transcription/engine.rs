@@ -2,10 +2,19 @@
 //! every inference waits on (`jobs.transcription_concurrency` permits), shared with the
 //! OpenAI-compatible endpoint's bounded waiting line; and the decode settings and limits every
 //! caller (jobs, the endpoint, uploads, the CLI) builds from the configuration.
+//!
+//! Live transcription (a bot's utterances during the meeting, `bots/live.rs`) shares the model
+//! but not the semaphore: it has `transcription.live_concurrency` permits of its own, so a live
+//! utterance never queues behind a long job. They share the CPU instead, and live work comes
+//! first: while a live inference waits or runs, every other inference pauses at its next
+//! 30-second window (at most [`LIVE_YIELD_MAX`] per window, so a busy meeting slows jobs down
+//! but never stops them).
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{OnceCell, Semaphore};
 
@@ -21,6 +30,34 @@ pub struct LocalEngine {
     warned: std::sync::atomic::AtomicBool,
     permits: Arc<Semaphore>,
     endpoint_queue: Arc<Semaphore>,
+    live_permits: Arc<Semaphore>,
+    /// Live inferences waiting for a permit or running.
+    live_pending: Arc<AtomicUsize>,
+}
+
+/// The longest an inference pauses at one window boundary for live work.
+pub const LIVE_YIELD_MAX: Duration = Duration::from_secs(10);
+
+/// A live inference's turn ([`LocalEngine::live_turn`]).
+pub(crate) struct LiveTurn {
+    _pending: Pending,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Counts a live inference as pending while it lives.
+struct Pending(Arc<AtomicUsize>);
+
+impl Pending {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl LocalEngine {
@@ -40,6 +77,12 @@ impl LocalEngine {
                     .unwrap_or(1)
                     .max(1),
             )),
+            live_permits: Arc::new(Semaphore::new(
+                usize::try_from(config.transcription.live_concurrency)
+                    .unwrap_or(1)
+                    .max(1),
+            )),
+            live_pending: Arc::default(),
         }
     }
 
@@ -80,7 +123,8 @@ impl LocalEngine {
     }
 
     /// Runs the local engine on 16 kHz mono samples, on a blocking thread, once a permit is
-    /// free. `on_progress` sees progress and each segment; returning `Break` cancels.
+    /// free. `on_progress` sees progress and each segment; returning `Break` cancels. While
+    /// live work is pending it pauses at each window (see the module docs).
     pub async fn run(
         &self,
         pcm: Vec<f32>,
@@ -89,6 +133,55 @@ impl LocalEngine {
     ) -> Result<meetvault_whisper::Transcript, CoreError> {
         let model = self.model().await?;
         let _permit = self.permits.acquire().await.map_err(CoreError::internal)?;
+        let live = self.live_pending.clone();
+        let on_progress = move |p: meetvault_whisper::Progress<'_>| {
+            if matches!(p, meetvault_whisper::Progress::Advanced { .. }) {
+                let since = Instant::now();
+                while live.load(Ordering::SeqCst) > 0 && since.elapsed() < LIVE_YIELD_MAX {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            on_progress(p)
+        };
+        self.infer(model, pcm, opts, on_progress).await
+    }
+
+    /// A turn at live inference: counted as pending (other inferences pause for it) from now,
+    /// and holding one of the live permits once this returns.
+    pub(crate) async fn live_turn(&self) -> Result<LiveTurn, CoreError> {
+        let pending = Pending::new(&self.live_pending);
+        let permit = self
+            .live_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(CoreError::internal)?;
+        Ok(LiveTurn {
+            _pending: pending,
+            _permit: permit,
+        })
+    }
+
+    /// Runs the local engine for live transcription, in a turn: on the live permits, ahead of
+    /// other inferences (see the module docs). `on_progress` may cancel, as in [`Self::run`].
+    pub(crate) async fn run_live(
+        &self,
+        _turn: &LiveTurn,
+        pcm: Vec<f32>,
+        opts: meetvault_whisper::DecodeOptions,
+        on_progress: impl FnMut(meetvault_whisper::Progress<'_>) -> ControlFlow<()> + Send + 'static,
+    ) -> Result<meetvault_whisper::Transcript, CoreError> {
+        let model = self.model().await?;
+        self.infer(model, pcm, opts, on_progress).await
+    }
+
+    async fn infer(
+        &self,
+        model: Arc<meetvault_whisper::Model>,
+        pcm: Vec<f32>,
+        opts: meetvault_whisper::DecodeOptions,
+        mut on_progress: impl FnMut(meetvault_whisper::Progress<'_>) -> ControlFlow<()> + Send + 'static,
+    ) -> Result<meetvault_whisper::Transcript, CoreError> {
         tokio::task::spawn_blocking(move || model.transcribe(&pcm, &opts, &mut on_progress))
             .await
             .map_err(CoreError::internal)?

@@ -14,6 +14,7 @@ mod views;
 
 pub use crate::media::audio_limits;
 pub use crate::meetings::primary_language;
+pub(crate) use engine::LiveTurn;
 pub use engine::{LocalEngine, decode_options, precision, raw_segments};
 pub use job::{KIND, TranscribeHandler};
 pub use meetvault_jobs::JobState;

@@ -181,8 +181,9 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
 
 /// The meeting's events as Server-Sent Events, read from the event outbox, so a listener on
 /// any instance sees everything: `job` (state and progress), `segment` (each transcript
-/// segment as the engine produces it), `transcript_updated`, `meeting_updated` and
-/// `recording_stored`. Each event's `id` is its place in the org's event sequence: a client
+/// segment as the engine produces it), `transcript_updated`, `meeting_updated`,
+/// `recording_stored`, `bot_state` and `live_segment` (what a bot heard during the meeting,
+/// provisional until the final transcript). Each event's `id` is its place in the org's event sequence: a client
 /// that reconnects with `Last-Event-ID` gets every event after it, none twice (within the
 /// outbox's retention). A new stream (no `Last-Event-ID`) starts with the meeting's jobs as
 /// they are. The caller's credential and right to read the meeting are checked again every
@@ -192,7 +193,7 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting"),
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (the `id` of the last event received)")),
     security(("session" = []), ("api_key" = [])),
-    responses(AuthErrors, (status = 200, description = "Server-Sent Events: `job`, `segment`, `transcript_updated`, `meeting_updated`, `recording_stored` and a last `closed`; each `id` is the event's place in the org's sequence, each `data` a JSON object with its `type`",
+    responses(AuthErrors, (status = 200, description = "Server-Sent Events: `job`, `segment`, `transcript_updated`, `meeting_updated`, `recording_stored`, `bot_state`, `live_segment` and a last `closed`; each `id` is the event's place in the org's sequence, each `data` a JSON object with its `type`",
         content_type = "text/event-stream", body = String), (status = 404, description = "No such meeting", body = crate::error::ErrorBody),
         (status = 422, description = "Invalid Last-Event-ID", body = crate::error::ErrorBody)))]
 pub async fn meeting_events(

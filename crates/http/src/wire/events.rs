@@ -74,6 +74,22 @@ pub enum StreamEvent {
         /// When (Unix milliseconds).
         at: i64,
     },
+    /// A segment the meeting's bot heard live, during the meeting: provisional. Sent within
+    /// seconds of the words being spoken and never revised; the final transcript (`segment`
+    /// events, then `transcript_updated`) is made from the stored audio after the bot leaves
+    /// and may differ. Deleted from the stream's history if the speaker opts out.
+    LiveSegment {
+        #[schema(value_type = ids::BotId)]
+        bot_id: BotId,
+        /// The bot's key for the captured track.
+        track: String,
+        /// The participant the track belongs to, or the track's key until that is known.
+        speaker: String,
+        /// Milliseconds since the bot's audio started.
+        start_ms: i64,
+        end_ms: i64,
+        text: String,
+    },
     /// The stream's last event: the caller may no longer read the meeting, or it is gone.
     Closed { reason: ClosedReason },
 }
@@ -99,6 +115,7 @@ impl StreamEvent {
             Self::RecordingStored { .. } => "recording_stored",
             Self::BotState { .. } => "bot_state",
             Self::BotParticipantOptedOut { .. } => "bot_participant_opted_out",
+            Self::LiveSegment { .. } => "live_segment",
             Self::Closed { .. } => "closed",
         }
     }
@@ -168,6 +185,21 @@ impl From<MeetingEvent> for StreamEvent {
                 participant_id,
                 at,
             },
+            MeetingEvent::LiveSegment {
+                bot_id,
+                track,
+                speaker,
+                start_ms,
+                end_ms,
+                text,
+            } => Self::LiveSegment {
+                bot_id,
+                track,
+                speaker,
+                start_ms,
+                end_ms,
+                text,
+            },
         }
     }
 }
@@ -185,6 +217,14 @@ mod tests {
             },
             StreamEvent::TranscriptUpdated {
                 recording_id: RecordingId::new(),
+            },
+            StreamEvent::LiveSegment {
+                bot_id: BotId::new(),
+                track: "t1".into(),
+                speaker: "Alice".into(),
+                start_ms: 0,
+                end_ms: 1,
+                text: "hi".into(),
             },
         ];
         for e in events {

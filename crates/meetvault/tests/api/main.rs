@@ -24,6 +24,7 @@ mod helpers;
 mod hosts;
 mod jobs;
 mod lifecycle;
+mod live;
 mod logging;
 mod meetings;
 mod multilingual;
