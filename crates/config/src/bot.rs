@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::ConfigError;
+use crate::kubernetes::{self, KubernetesConfig};
 
 /// How bot processes are started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +15,8 @@ use crate::ConfigError;
 pub enum BotLauncher {
     /// A local process per bot (`meetvault bot run …`), in its own process group.
     Local,
+    /// A pod per bot through the Kubernetes API (`[bot.kubernetes]`; crate `meetvault-k8s`).
+    Kubernetes,
     /// No bot is launched: bots stay `scheduled` (an API-only instance).
     Disabled,
 }
@@ -41,6 +44,8 @@ pub struct BotConfig {
     /// Origins (`http://127.0.0.1:4100`) of test platforms a bot may join besides Google Meet,
     /// Teams and Zoom (testmeet on loopback); plain http is allowed for these only.
     pub test_platform_origins: Vec<Url>,
+    /// The pods of `bot.launcher = "kubernetes"`.
+    pub kubernetes: KubernetesConfig,
 }
 
 impl Default for BotConfig {
@@ -54,6 +59,7 @@ impl Default for BotConfig {
             poll_interval_ms: 1000,
             command_wait_secs: 20,
             test_platform_origins: Vec::new(),
+            kubernetes: KubernetesConfig::default(),
         }
     }
 }
@@ -75,6 +81,14 @@ pub(crate) fn validate(bot: &BotConfig) -> Result<(), ConfigError> {
     if bot.poll_interval_ms < 10 {
         return invalid("bot.poll_interval_ms", "must be at least 10");
     }
+    let kubernetes = bot.launcher == BotLauncher::Kubernetes;
+    if kubernetes && bot.server_url.is_none() {
+        return invalid(
+            "bot.server_url",
+            "is required when bot.launcher is \"kubernetes\": the URL pods reach this server at",
+        );
+    }
+    kubernetes::validate(&bot.kubernetes, kubernetes)?;
     for origin in &bot.test_platform_origins {
         if !matches!(origin.scheme(), "http" | "https") || origin.host().is_none() {
             return invalid(
