@@ -11,9 +11,9 @@ use meetvault_core::ids::BotId;
 use meetvault_k8s::{KubernetesLauncher, pod_manifest, pod_name, secret_name};
 use serde_json::Value;
 
-const NAMESPACE: &str = "bots-ns";
+pub(crate) const NAMESPACE: &str = "bots-ns";
 
-fn config() -> KubernetesConfig {
+pub(crate) fn config() -> KubernetesConfig {
     KubernetesConfig {
         namespace: NAMESPACE.into(),
         image: "registry.example.com/meetvault:0.1.0".into(),
