@@ -154,7 +154,8 @@ impl Launcher for KubernetesLauncher {
         let name = manifest::pod_name(request.bot_id);
         lock(&self.phases).insert(name.clone(), Phase::Starting);
         let created = self
-            .wait(tokio::time::timeout(API_TIMEOUT, self.create(secret, pod)))
+            // The timer is made inside the future, where a runtime is current.
+            .wait(async { tokio::time::timeout(API_TIMEOUT, self.create(secret, pod)).await })
             .and_then(|r| r.unwrap_or(Err(K8sError::Timeout)));
         if let Err(e) = created {
             lock(&self.phases).remove(&name);

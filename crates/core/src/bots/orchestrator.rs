@@ -139,32 +139,14 @@ impl Launcher for LocalProcessLauncher {
     }
 }
 
-/// A launcher that launches nothing (`bot.launcher = "disabled"`).
+/// A launcher that launches nothing, saying what is unavailable: `bot.launcher = "disabled"`,
+/// or a launcher that lives outside core (`"kubernetes"`) until the binary installs it.
 #[derive(Debug)]
-struct NoLauncher;
+struct NoLauncher(&'static str);
 
 impl Launcher for NoLauncher {
     fn launch(&self, _: &LaunchRequest) -> Result<(), CoreError> {
-        Err(CoreError::Unavailable(
-            "bot launching (bot.launcher is disabled)",
-        ))
-    }
-    fn stop(&self, _: BotId) {}
-    fn is_alive(&self, _: BotId) -> Option<bool> {
-        None
-    }
-}
-
-/// Stands in for a launcher that lives outside core (`bot.launcher = "kubernetes"`) until the
-/// binary installs it.
-#[derive(Debug)]
-struct NotInstalled;
-
-impl Launcher for NotInstalled {
-    fn launch(&self, _: &LaunchRequest) -> Result<(), CoreError> {
-        Err(CoreError::Unavailable(
-            "the Kubernetes bot launcher (`meetvault serve` installs it at start)",
-        ))
+        Err(CoreError::Unavailable(self.0))
     }
     fn stop(&self, _: BotId) {}
     fn is_alive(&self, _: BotId) -> Option<bool> {
@@ -197,8 +179,16 @@ impl BotHub {
                     .unwrap_or_else(|| PathBuf::from("meetvault"));
                 (Arc::new(LocalProcessLauncher::new(program)), true)
             }
-            BotLauncher::Kubernetes => (Arc::new(NotInstalled), true),
-            BotLauncher::Disabled => (Arc::new(NoLauncher), false),
+            BotLauncher::Kubernetes => (
+                Arc::new(NoLauncher(
+                    "the Kubernetes bot launcher (`meetvault serve` installs it at start)",
+                )),
+                true,
+            ),
+            BotLauncher::Disabled => (
+                Arc::new(NoLauncher("bot launching (bot.launcher is disabled)")),
+                false,
+            ),
         };
         Self {
             launcher,

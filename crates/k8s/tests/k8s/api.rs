@@ -254,3 +254,18 @@ fn a_current_thread_runtime_is_refused_with_a_clear_error() {
         assert!(fake.requests().iter().all(|r| r.method != "POST"));
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launch_from_a_thread_outside_the_runtime_waits_on_the_launchers_runtime() {
+    let (fake, launcher) = launcher().await;
+    let request = request();
+    let launcher = std::sync::Arc::new(launcher);
+    let on_thread = launcher.clone();
+    let bot = request.bot_id;
+    tokio::task::spawn_blocking(move || on_thread.launch(&request))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(fake.pod(&pod_name(bot)).is_some());
+    assert!(fake.secret(&secret_name(bot)).is_some());
+}

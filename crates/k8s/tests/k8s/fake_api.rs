@@ -145,6 +145,9 @@ async fn handle(
     };
     let path = uri.path().to_owned();
     let query = uri.query().unwrap_or("").to_owned();
+    // Subscribed before the request is visible to the test, so a watch misses no event the
+    // test makes after seeing it.
+    let events = fake.events.subscribe();
     fake.state().requests.push(Recorded {
         method: method.clone(),
         path: path.clone(),
@@ -160,8 +163,7 @@ async fn handle(
     match (method, parts.as_slice()) {
         (Method::POST, [kind @ ("pods" | "secrets")]) => create(&fake, kind, body),
         (Method::GET, ["pods"]) if watch => {
-            let rx = fake.events.subscribe();
-            let stream = futures::stream::unfold(rx, |mut rx| async move {
+            let stream = futures::stream::unfold(events, |mut rx| async move {
                 match rx.recv().await {
                     Ok(line) => Some((Ok::<_, Infallible>(Bytes::from(line)), rx)),
                     Err(_) => None,

@@ -91,7 +91,11 @@ async fn a_bot_sent_through_the_api_runs_as_a_pod_and_its_end_deletes_the_pod() 
         bot_id.uuid().hyphenated().to_string()
     );
     assert_eq!(name, pod_name(bot_id));
-    assert!(fake.secret(&secret_name(bot_id)).is_some());
+    // The secret follows the pod (created once the pod has its uid).
+    wait_for("the bot's token secret", async || {
+        fake.secret(&secret_name(bot_id))
+    })
+    .await;
 
     // The pod fails (the node ran out of memory, say): the bot ends, and its pod goes.
     fake.set_phase(&name, "Failed");
