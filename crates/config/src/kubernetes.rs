@@ -433,6 +433,22 @@ mod tests {
     }
 
     #[test]
+    fn the_kubernetes_launcher_needs_the_url_pods_reach_the_server_at() {
+        let mut bot = crate::BotConfig {
+            launcher: crate::BotLauncher::Kubernetes,
+            ..crate::BotConfig::default()
+        };
+        bot.kubernetes.image = "registry.example/meetvault:1".into();
+        let e = crate::bot::validate(&bot).unwrap_err().to_string();
+        assert!(e.contains("bot.server_url"), "{e}");
+        bot.server_url = Some("http://meetvault.svc:8080".parse().unwrap());
+        crate::bot::validate(&bot).unwrap();
+        bot.kubernetes.image.clear();
+        let e = crate::bot::validate(&bot).unwrap_err().to_string();
+        assert!(e.contains("bot.kubernetes.image"), "{e}");
+    }
+
+    #[test]
     fn quantities_read_as_kubernetes_reads_them() {
         assert_eq!(quantity("150m"), Some(0.15));
         assert_eq!(quantity("1"), Some(1.0));
