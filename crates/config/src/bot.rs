@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::ConfigError;
+use crate::kubernetes::{self, KubernetesConfig};
 
 /// How bot processes are started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +15,8 @@ use crate::ConfigError;
 pub enum BotLauncher {
     /// A local process per bot (`meetvault bot run …`), in its own process group.
     Local,
+    /// A pod per bot through the Kubernetes API (`[bot.kubernetes]`; crate `meetvault-k8s`).
+    Kubernetes,
     /// No bot is launched: bots stay `scheduled` (an API-only instance).
     Disabled,
 }
@@ -51,6 +54,8 @@ pub struct BotConfig {
     /// Words a local bot process puts before Chromium's command (`--browser-prefix`), e.g.
     /// a wrapper that starts it in a network namespace of its own.
     pub browser_command_prefix: Vec<String>,
+    /// The pods of `bot.launcher = "kubernetes"`.
+    pub kubernetes: KubernetesConfig,
 }
 
 impl Default for BotConfig {
@@ -67,6 +72,7 @@ impl Default for BotConfig {
             recipes_dir: None,
             chromium: None,
             browser_command_prefix: Vec::new(),
+            kubernetes: KubernetesConfig::default(),
         }
     }
 }
@@ -88,6 +94,14 @@ pub(crate) fn validate(bot: &BotConfig) -> Result<(), ConfigError> {
     if bot.poll_interval_ms < 10 {
         return invalid("bot.poll_interval_ms", "must be at least 10");
     }
+    let kubernetes = bot.launcher == BotLauncher::Kubernetes;
+    if kubernetes && bot.server_url.is_none() {
+        return invalid(
+            "bot.server_url",
+            "is required when bot.launcher is \"kubernetes\": the URL pods reach this server at",
+        );
+    }
+    kubernetes::validate(&bot.kubernetes, kubernetes)?;
     for origin in &bot.test_platform_origins {
         if !matches!(origin.scheme(), "http" | "https") || origin.host().is_none() {
             return invalid(

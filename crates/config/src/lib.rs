@@ -3,6 +3,7 @@
 //! Pure data and validation: no I/O beyond reading the config file and `_FILE` secrets.
 
 mod bot;
+mod kubernetes;
 mod load;
 mod media;
 mod secret;
@@ -14,6 +15,10 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use bot::{BotConfig, BotLauncher};
+pub use kubernetes::{
+    KubernetesConfig, PullPolicy, RESERVED_LABEL_PREFIXES, TaintEffect, Toleration,
+    TolerationOperator,
+};
 pub use load::{ConfigError, ConfigSource, ENV_PREFIX, Overrides, load};
 pub use media::{
     ComputeType, EventsConfig, JobsConfig, LocalModel, OutboundConfig, RecordingsConfig,

@@ -347,6 +347,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let core = meetvault_core::Core::open(config.clone())
         .await
         .context("opening storage")?;
+    meetvault_k8s::install(&core)
+        .await
+        .context("starting the Kubernetes bot launcher (bot.launcher = \"kubernetes\")")?;
     let server = meetvault_http::Server::bind(core.clone()).await?;
     tracing::info!(
         addr = %server.local_addr(),

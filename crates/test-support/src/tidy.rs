@@ -24,6 +24,8 @@ mod tests {
         ("meetvault-testmeet", &[]),
         ("meetvault-recipe", &[]),
         ("meetvault-jobs", &["meetvault-store"]),
+        // The Kubernetes launcher implements core's `Launcher`; the binary installs it.
+        ("meetvault-k8s", &["meetvault-config", "meetvault-core"]),
         ("meetvault-store", &["meetvault-config"]),
         (
             "meetvault-core",
@@ -54,6 +56,7 @@ mod tests {
                 "meetvault-config",
                 "meetvault-core",
                 "meetvault-http",
+                "meetvault-k8s",
                 "meetvault-recipe",
                 "meetvault-store",
                 "meetvault-stt",

@@ -6,7 +6,8 @@
 //!
 //! [`LocalProcessLauncher`] runs `PROGRAM bot run --bot-id … --server …` with the bot's token in
 //! `MEETVAULT_BOT_TOKEN` (never argv), in a process group of its own, so stopping a bot ends
-//! everything it started.
+//! everything it started. Other launchers (a Kubernetes pod per bot: crate `meetvault-k8s`) live
+//! outside core and are installed by the binary at start (`core.bots().install_launcher`).
 
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt as _;
@@ -19,7 +20,7 @@ use meetvault_config::BotLauncher;
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
-use super::{BotOptions, BotState, SubCode};
+use super::{BotOptions, BotState, Bots, SubCode};
 use crate::access::Actor;
 use crate::ids::BotId;
 use crate::{Core, CoreError};
@@ -60,9 +61,13 @@ pub struct LaunchRequest {
     pub server_url: String,
     /// The bot's own token (for its environment only).
     pub token: Token,
+    /// The bot's `automatic_leave.max_duration_secs`, if it set one (a launcher may bound the
+    /// process's life a little beyond it).
+    pub max_duration_secs: Option<u64>,
 }
 
-/// Starts and stops bot processes (a local process each; a Kubernetes pod each, later).
+/// Starts and stops bot processes (a local process each; a Kubernetes pod each). Its methods are
+/// called from the orchestrator's async tasks and must not block for long.
 pub trait Launcher: Send + Sync + std::fmt::Debug + 'static {
     fn launch(&self, request: &LaunchRequest) -> Result<(), CoreError>;
     /// Stops the bot's process (and everything it started), if this launcher started it.
@@ -161,15 +166,14 @@ impl Launcher for LocalProcessLauncher {
     }
 }
 
-/// A launcher that launches nothing (`bot.launcher = "disabled"`).
+/// A launcher that launches nothing, saying what is unavailable: `bot.launcher = "disabled"`,
+/// or a launcher that lives outside core (`"kubernetes"`) until the binary installs it.
 #[derive(Debug)]
-struct NoLauncher;
+struct NoLauncher(&'static str);
 
 impl Launcher for NoLauncher {
     fn launch(&self, _: &LaunchRequest) -> Result<(), CoreError> {
-        Err(CoreError::Unavailable(
-            "bot launching (bot.launcher is disabled)",
-        ))
+        Err(CoreError::Unavailable(self.0))
     }
     fn stop(&self, _: BotId) {}
     fn is_alive(&self, _: BotId) -> Option<bool> {
@@ -182,6 +186,7 @@ impl Launcher for NoLauncher {
 #[derive(Debug)]
 pub struct BotHub {
     launcher: Arc<dyn Launcher>,
+    installed: OnceLock<Arc<dyn Launcher>>,
     enabled: bool,
     commands: Mutex<HashMap<Uuid, broadcast::Sender<()>>>,
     poke: Notify,
@@ -217,10 +222,20 @@ impl BotHub {
                 Arc::new(LocalProcessLauncher::from_config(&config.bot)),
                 true,
             ),
-            BotLauncher::Disabled => (Arc::new(NoLauncher), false),
+            BotLauncher::Kubernetes => (
+                Arc::new(NoLauncher(
+                    "the Kubernetes bot launcher (`meetvault serve` installs it at start)",
+                )),
+                true,
+            ),
+            BotLauncher::Disabled => (
+                Arc::new(NoLauncher("bot launching (bot.launcher is disabled)")),
+                false,
+            ),
         };
         Ok(Self {
             launcher,
+            installed: OnceLock::new(),
             enabled,
             commands: Mutex::new(HashMap::new()),
             poke: Notify::new(),
@@ -243,7 +258,7 @@ impl BotHub {
     }
 
     pub(crate) fn launcher(&self) -> &dyn Launcher {
-        self.launcher.as_ref()
+        self.installed.get().unwrap_or(&self.launcher).as_ref()
     }
 
     pub(crate) fn set_local_server(&self, addr: std::net::SocketAddr) {
@@ -269,6 +284,24 @@ impl BotHub {
     /// Runs the orchestrator's next pass now (a bot was created or ended).
     pub(crate) fn poke(&self) {
         self.poke.notify_one();
+    }
+}
+
+impl Bots<'_> {
+    /// Installs the launcher of `bot.launcher = "kubernetes"`, which lives outside core (crate
+    /// `meetvault-k8s`); once, at start, before the workers. Refused for another launcher.
+    pub fn install_launcher(self, launcher: Arc<dyn Launcher>) -> Result<(), CoreError> {
+        if self.core.config().bot.launcher != BotLauncher::Kubernetes {
+            return Err(CoreError::Unavailable(
+                "another launcher (bot.launcher is not \"kubernetes\")",
+            ));
+        }
+        self.core
+            .inner
+            .bots
+            .installed
+            .set(launcher)
+            .map_err(|_| CoreError::Unavailable("a second launcher (one is installed)"))
     }
 }
 
@@ -366,10 +399,12 @@ impl Core {
             {
                 continue;
             }
+            let options: BotOptions = serde_json::from_str(&bot.options).unwrap_or_default();
             let request = LaunchRequest {
                 bot_id: bot.id.into(),
                 server_url: server_url.clone(),
                 token,
+                max_duration_secs: options.automatic_leave.max_duration_secs,
             };
             if let Err(e) = hub.launcher().launch(&request) {
                 tracing::error!(bot = %request.bot_id, error = %e, "launching a bot failed");
