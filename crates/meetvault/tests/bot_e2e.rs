@@ -10,6 +10,9 @@
 //! A test binary of its own: real-time WebRTC audio needs the two cores to itself, not shared
 //! with the API suite running beside it (a starved jitter buffer time-stretches speech).
 
+// Test code: an unwrap that fails is a failing test, with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
