@@ -107,7 +107,7 @@ async fn bot_in_meeting(app: &TestApp, cred: &Cred, dir: &Path, url: &str) -> Bo
     for (i, (track, name, _)) in VOICES.iter().enumerate() {
         let p = format!("p{i}");
         for event in [
-            json!({"type": "participant_joined", "participant_id": p, "name": name}),
+            json!({"type": "participant_joined", "id": p, "name": name}),
             json!({"type": "track_mapped", "track": track, "participant_id": p}),
         ] {
             let r = internal(app, &bot, "events", event).await;
