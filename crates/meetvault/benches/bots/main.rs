@@ -79,6 +79,8 @@ struct Row {
     n: usize,
     bots: Vec<BotResult>,
     machine_cores: Option<f64>,
+    /// All the speakers' Chromiums together.
+    speaker_cores: Option<f64>,
 }
 
 impl Row {
@@ -289,7 +291,11 @@ impl Round<'_> {
             self.secs
         );
 
-        let mut sampler = Sampler::new(&roots);
+        // The speakers' trees after the bots' own: measured for context, not per bot.
+        let speakers = procs::speaker_roots();
+        let mut all = roots.clone();
+        all.extend(&speakers);
+        let mut sampler = Sampler::new(&all);
         sampler.sample(true);
         let start = Instant::now();
         let mut tick = 0u64;
@@ -300,6 +306,10 @@ impl Round<'_> {
         }
         let window = sampler.secs();
         let machine_cores = sampler.machine_busy_cores();
+        let speaker_cores: f64 = sampler.trees[roots.len()..]
+            .iter()
+            .map(|t| t.cores(window, self.hz))
+            .sum();
 
         for s in &sent {
             let r = app
@@ -346,6 +356,7 @@ impl Round<'_> {
             n: self.n,
             bots,
             machine_cores,
+            speaker_cores: (!speakers.is_empty()).then_some(speaker_cores),
         })
     }
 }
@@ -497,7 +508,7 @@ fn print_table(rows: &[Row], secs: u64) {
     println!();
     println!("{cores} cores ({model}), {secs} s of recording per round, two speakers per room");
     println!(
-        "{:>2}  {:>6}  {:>15}  {:>10}  {:>13}  {:>11}  {:>15}  {:>12}  live-segment latency",
+        "{:>2}  {:>6}  {:>15}  {:>10}  {:>13}  {:>11}  {:>15}  {:>12}  {:>14}  live-segment latency",
         "N",
         "tracks",
         "lost % mean/max",
@@ -506,13 +517,14 @@ fn print_table(rows: &[Row], secs: u64) {
         "PSS MiB/bot",
         "PSS max MiB/bot",
         "machine busy",
+        "speakers' CPU",
     );
     for row in rows {
         let bots = row.bots.len().max(1) as f64;
         let join = mean(row.bots.iter().filter_map(|b| b.join_to_audio));
         let live: Vec<f64> = row.bots.iter().flat_map(|b| b.live.clone()).collect();
         println!(
-            "{:>2}  {:>6}  {:>15}  {:>10}  {:>13.3}  {:>11.0}  {:>15.0}  {:>12}  {}",
+            "{:>2}  {:>6}  {:>15}  {:>10}  {:>13.3}  {:>11.0}  {:>15.0}  {:>12}  {:>14}  {}",
             row.n,
             format!("{}/{}", row.tracks(), 2 * row.n),
             format!("{:.3} / {:.3}", row.mean_loss(), row.worst_loss()),
@@ -521,6 +533,8 @@ fn print_table(rows: &[Row], secs: u64) {
             row.bots.iter().map(|b| b.pss_mean).sum::<f64>() / bots,
             row.bots.iter().map(|b| b.pss_max).fold(0.0, f64::max),
             row.machine_cores
+                .map_or("?".into(), |c| format!("{c:.2} cores")),
+            row.speaker_cores
                 .map_or("?".into(), |c| format!("{c:.2} cores")),
             live::summary(&live),
         );

@@ -229,6 +229,25 @@ fn machine_ticks() -> Option<(u64, u64)> {
     Some((total.saturating_sub(idle), total))
 }
 
+/// The speakers' browsers: each is started by test-support as `unshare … sh -c 'exec chromium
+/// … --use-file-for-fake-audio-capture=…'`, and that `unshare` process roots its whole tree
+/// (the bots' Chromiums are started otherwise and never play a file).
+pub fn speaker_roots() -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| {
+            let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            (cmdline.starts_with("unshare ")
+                && cmdline.contains("--use-file-for-fake-audio-capture"))
+            .then_some(pid)
+        })
+        .collect()
+}
+
 /// The pid of the `meetvault bot run` process of bot `id`, if it runs.
 pub fn bot_process(id: &str) -> Option<u32> {
     std::fs::read_dir("/proc").ok()?.find_map(|e| {
