@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use meetvault_test_support::browser::{Browser, BrowserOptions, Netns, Page};
 use meetvault_test_support::media::{ffmpeg, speak};
+use meetvault_test_support::testmeet;
 use serde_json::Value;
 
 /// How long a page may take to show what it should (two shared, busy cores).
@@ -102,35 +103,14 @@ impl Room {
     }
 }
 
-fn js(s: &str) -> String {
-    Value::String(s.to_owned()).to_string()
-}
-
 /// Opens `url` in `browser` and asks to join as `name`, waiting for the page's `state`.
 async fn join(browser: &Browser, url: &str, name: &str, state: &str) -> Page {
     let page = browser.new_page().await;
     page.navigate(url).await;
-    page.evaluate(&format!(
-        "document.querySelector('#name').value = {}; document.querySelector('#join').click(); true",
-        js(name)
-    ))
-    .await;
-    page.wait_for(
-        &format!("{name} to reach {state}"),
-        &format!("document.body.dataset.state === {}", js(state)),
-        LIMIT,
-    )
-    .await;
+    testmeet::join(&page, name, "", state, LIMIT).await;
     page
 }
 
 async fn admit(host: &Page, name: &str) {
-    let li = format!(
-        "[...document.querySelectorAll('#lobby-list li')].find(li => li.querySelector('.name').textContent === {})",
-        js(name)
-    );
-    host.wait_for(&format!("{name} in the lobby"), &format!("!!{li}"), LIMIT)
-        .await;
-    host.evaluate(&format!("{li}.querySelector('button.admit').click(); true"))
-        .await;
+    testmeet::lobby_decide(host, name, "admit", LIMIT).await;
 }
