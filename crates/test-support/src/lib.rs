@@ -2,7 +2,8 @@
 //! port with a fresh database and blob store; [`services`] finds the loopback PostgreSQL and S3
 //! servers the suite runs against, or fails loudly saying how to start them; [`browser`] drives
 //! a headless Chromium confined to the ports a test forwards, several of them sharing one
-//! [`netns`] when they must reach each other (WebRTC).
+//! [`netns`] when they must reach each other (WebRTC), and [`testmeet`] drives testmeet's
+//! page in one.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test tooling: a failure here is a test failure
 
 mod accounts;
@@ -10,6 +11,7 @@ pub mod browser;
 pub mod media;
 pub mod netns;
 pub mod services;
+pub mod testmeet;
 mod tidy;
 
 use std::net::SocketAddr;
