@@ -1,11 +1,10 @@
 //! Live-segment latency: how long after it was spoken a live transcript segment shows up on
 //! the meeting's event stream (`GET /api/v1/meetings/{id}/events`, Server-Sent Events).
 //!
-//! Live segments are not settled yet, so this is deliberately small and the one place to adjust:
-//! an event counts as live when its JSON has `"live": true` or its `type` contains `live`;
-//! its spoken end is taken as the bot's `recording` transition (a `bot_state` event on the same
-//! stream, Unix ms) plus the segment's `end_ms`. With no live event the bench prints
-//! "n/a (no live segments)".
+//! A `live_segment` event's `end_ms` counts from the bot's audio clock (`audio_started_at` in
+//! `GET /api/v1/bots/{id}`), so its spoken end is that plus `end_ms`; each event's time of
+//! receipt is kept and the latencies are computed once the clock is known. With no live event
+//! the bench prints "n/a (no live segments)".
 
 use std::sync::{Arc, Mutex};
 
@@ -15,15 +14,16 @@ use tokio::task::JoinHandle;
 /// Watches one meeting's event stream for live segments until [`LiveWatch::finish`].
 #[derive(Debug)]
 pub struct LiveWatch {
-    latencies: Arc<Mutex<Vec<f64>>>,
+    /// (received at, segment end_ms), Unix ms and ms on the bot's audio clock.
+    seen: Arc<Mutex<Vec<(i64, i64)>>>,
     task: JoinHandle<()>,
 }
 
 impl LiveWatch {
     /// Opens `url` (the meeting's events) with `cookie` and starts reading.
     pub fn start(client: reqwest::Client, url: String, cookie: String) -> Self {
-        let latencies = Arc::new(Mutex::new(Vec::new()));
-        let out = latencies.clone();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let out = seen.clone();
         let task = tokio::spawn(async move {
             let Ok(mut response) = client
                 .get(&url)
@@ -35,7 +35,6 @@ impl LiveWatch {
                 return;
             };
             let mut buffer = String::new();
-            let mut anchor_ms: Option<i64> = None;
             while let Ok(Some(chunk)) = response.chunk().await {
                 buffer.push_str(&String::from_utf8_lossy(&chunk));
                 while let Some(end) = buffer.find("\n\n") {
@@ -48,38 +47,37 @@ impl LiveWatch {
                     let Ok(event) = serde_json::from_str::<Value>(&data) else {
                         continue;
                     };
-                    if let Some(latency) = observe(&event, &mut anchor_ms, now_ms())
+                    if let Some(end_ms) = live_end_ms(&event)
                         && let Ok(mut l) = out.lock()
                     {
-                        l.push(latency);
+                        l.push((now_ms(), end_ms));
                     }
                 }
             }
         });
-        LiveWatch { latencies, task }
+        LiveWatch { seen, task }
     }
 
-    /// Stops watching; the latencies seen, in seconds.
-    pub fn finish(self) -> Vec<f64> {
+    /// Stops watching; the latencies seen (seconds), given the bot's audio clock (Unix ms).
+    pub fn finish(self, audio_started_ms: Option<i64>) -> Vec<f64> {
         self.task.abort();
-        self.latencies.lock().map(|l| l.clone()).unwrap_or_default()
+        let Some(clock) = audio_started_ms else {
+            return Vec::new();
+        };
+        self.seen
+            .lock()
+            .map(|l| {
+                l.iter()
+                    .map(|(at, end)| (at - (clock + end)) as f64 / 1000.0)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
-/// Updates the recording anchor from a `bot_state` event, or returns a live segment's latency
-/// (seconds from its spoken end to `now_ms`).
-fn observe(event: &Value, anchor_ms: &mut Option<i64>, now_ms: i64) -> Option<f64> {
-    let kind = event["type"].as_str().unwrap_or_default();
-    if kind == "bot_state" && event["state"] == "recording" {
-        *anchor_ms = event["at"].as_i64();
-        return None;
-    }
-    let live = event["live"] == Value::Bool(true) || kind.contains("live");
-    if !live {
-        return None;
-    }
-    let spoken_end = (*anchor_ms)? + event["end_ms"].as_i64()?;
-    Some((now_ms - spoken_end) as f64 / 1000.0)
+/// A live segment's end (ms on the bot's audio clock), if `event` is one.
+fn live_end_ms(event: &Value) -> Option<i64> {
+    (event["type"] == "live_segment").then(|| event["end_ms"].as_i64())?
 }
 
 fn now_ms() -> i64 {

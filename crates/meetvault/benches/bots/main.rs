@@ -345,7 +345,12 @@ impl Round<'_> {
                 pss_mean,
                 pss_max,
                 processes: meter.processes(),
-                live: watch.finish(),
+                live: watch.finish(
+                    ended["audio_started_at"]
+                        .as_str()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                        .map(|t| t.timestamp_millis()),
+                ),
             });
         }
         drop(rooms);
