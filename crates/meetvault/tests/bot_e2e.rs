@@ -50,7 +50,7 @@ const SPEAKERS: [(&str, &str, &str); 3] = [
     (
         "Cyd",
         "en-us+m7",
-        "Please water the tomato plants before Friday.",
+        "The new office opens next week in Berlin.",
     ),
 ];
 
