@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use meetvault_test_support::browser::{Browser, BrowserOptions, Netns, Page};
 use meetvault_test_support::media::{ffmpeg, run, whisper_base_model_dir};
+use meetvault_test_support::testmeet::{self, js};
 use meetvault_test_support::{Cred, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -125,38 +126,17 @@ fn voice(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
     out
 }
 
-fn js(s: &str) -> String {
-    serde_json::to_string(s).unwrap()
-}
-
 /// Opens `url` in `browser` and asks to join as `name`, waiting for `state`.
 async fn join(browser: &Browser, url: &str, name: &str, state: &str) -> Page {
     let page = browser.new_page().await;
     page.navigate(url).await;
-    page.evaluate(&format!(
-        "document.querySelector('#name').value = {}; document.querySelector('#join').click(); true",
-        js(name)
-    ))
-    .await;
-    page.wait_for(
-        &format!("{name} to reach {state}"),
-        &format!("document.body.dataset.state === {}", js(state)),
-        LIMIT,
-    )
-    .await;
+    testmeet::join(&page, name, "", state, LIMIT).await;
     page
 }
 
 /// The host admits `name` from the lobby.
 async fn admit(host: &Page, name: &str) {
-    let li = format!(
-        "[...document.querySelectorAll('#lobby-list li')].find(li => li.querySelector('.name').textContent === {})",
-        js(name)
-    );
-    host.wait_for(&format!("{name} in the lobby"), &format!("!!{li}"), LIMIT)
-        .await;
-    host.evaluate(&format!("{li}.querySelector('button.admit').click(); true"))
-        .await;
+    testmeet::lobby_decide(host, name, "admit", LIMIT).await;
 }
 
 /// Polls the bot until `pred` holds (up to [`LIMIT`]).
