@@ -36,6 +36,8 @@ async fn browser_with_a_page(root: &Path) -> (Browser, Vec<Process>) {
 
 #[tokio::test]
 async fn a_dropped_browser_leaves_no_process_and_no_profile() {
+    // Its Chromium must not share the cores with a test measuring real-time capture.
+    let _shared = crate::session::CORES.read().await;
     if let Ok(report) = std::env::var(OWNER_ENV) {
         // The orphan test's child: hold a browser until killed.
         let root = PathBuf::from(&report).with_extension("root");
@@ -62,6 +64,8 @@ async fn a_dropped_browser_leaves_no_process_and_no_profile() {
 
 #[tokio::test]
 async fn sigkill_of_the_bot_leaves_no_chromium_and_the_next_launch_sweeps_its_profile() {
+    // Its Chromium must not share the cores with a test measuring real-time capture.
+    let _shared = crate::session::CORES.read().await;
     let work = tempfile::tempdir().unwrap();
     let report = work.path().join("owner");
     let root = report.with_extension("root");

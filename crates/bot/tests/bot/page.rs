@@ -7,6 +7,8 @@ use meetvault_bot::{BotError, Browser, LaunchOptions};
 
 #[tokio::test]
 async fn a_page_runs_init_scripts_first_and_keeps_a_screenshot_and_its_dom() {
+    // Its Chromium must not share the cores with a test measuring real-time capture.
+    let _shared = crate::session::CORES.read().await;
     let browser = Browser::launch(LaunchOptions {
         command_prefix: vec!["unshare".into(), "--net".into(), "--".into()],
         ..LaunchOptions::default()
