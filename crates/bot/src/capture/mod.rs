@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 pub use track::{OUTPUT_RATE, TrackStats};
 
 use crate::{BotError, Event, Page};
-use track::{Run, Track};
+use track::{DecoderReading, Run, Track};
 
 const SCRIPT: &str = include_str!("capture.js");
 
@@ -243,6 +243,10 @@ struct Message {
     n: Option<usize>,
     pcm: Option<String>,
     message: Option<String>,
+    read: Option<f64>,
+    decoded: Option<f64>,
+    samples: Option<f64>,
+    concealed: Option<f64>,
 }
 
 #[derive(Debug)]
@@ -326,6 +330,24 @@ impl State {
                 let stats = track.stats();
                 self.lock().tracks.insert(key, stats);
                 events.extend(chunks.into_iter().map(CaptureEvent::Audio));
+            }
+            ("decoded", Some(key)) => {
+                let (Some(read_us), Some(decoded_us), Some(decoded_samples), Some(concealed)) =
+                    (m.read, m.decoded, m.samples, m.concealed)
+                else {
+                    return Err("a decoded message without read, decoded, samples and concealed");
+                };
+                // A reading can land after its track ended (it was being gathered): no harm.
+                if let Some(track) = self.tracks.get_mut(&key) {
+                    track.observe(DecoderReading {
+                        read_us,
+                        decoded_us,
+                        decoded_samples,
+                        concealed_samples: concealed,
+                    });
+                    let stats = track.stats();
+                    self.lock().tracks.insert(key, stats);
+                }
             }
             ("end", Some(key)) => {
                 if let Some(mut track) = self.tracks.remove(&key) {

@@ -1,5 +1,7 @@
 //! One remote audio track on the Rust side: its runs of 48 kHz PCM become 16 kHz chunks on
-//! the capture's timeline, and its frame timestamps say how much audio was lost.
+//! the capture's timeline. Its frame timestamps say where the playout clock skipped (filled
+//! with silence to keep the timeline); WebRTC's own count of what it decoded says how much
+//! audio the capture lost.
 
 use meetvault_audio::Resampler;
 use serde::Serialize;
@@ -21,20 +23,42 @@ const OFFSET_WINDOW: usize = 10;
 /// One frame (µs): lost audio is filled with silence a whole frame at a time.
 const FRAME_US: f64 = 10_000.0;
 
-/// What a track delivered, by its frame timestamps, at its source rate.
+/// Readings of the decoder (one a second) over which the capture's backlog's minimum is
+/// taken, at the start and at the end.
+const DECODER_WINDOW: usize = 3;
+
+/// What a track delivered, at its source rate.
 ///
-/// Each run's *offset* is its first timestamp minus the duration of the samples received
-/// before it: constant while nothing is lost (up to jitter), and moved forward by whatever
-/// went missing. The loss is the smallest offset of the last runs minus the smallest of the
-/// first runs, so jitter (and Chromium's oddly stamped first frame) cancels out. A track that
-/// receives no packets at first (a sender with no track yet) jumps ~40 ms when they start
-/// (the jitter buffer fills): that counts as lost, though only silence was.
+/// **Loss** is audio WebRTC decoded for the track that the capture never read. Once a second
+/// the page reads the receiver's stats (`totalSamplesDuration`) next to what it has read from
+/// the track so far; their difference is the capture's *backlog* (frames waiting in the
+/// processor, and any it dropped). The loss is the smallest backlog of the last readings minus
+/// the smallest of the first, so frames in flight cancel out.
+///
+/// **Gaps** are where the frame timestamps jump. Each run's *offset* is its first timestamp
+/// minus the duration of the samples received before it: constant while the playout clock
+/// ticks on time (up to jitter), moved forward where it skipped. A starved audio thread skips
+/// ticks (Chromium's fake audio output does when it wakes a whole buffer late): no audio is
+/// lost then — WebRTC keeps it and plays it later, time-compressed — but the track is late
+/// by that much, so the gap is filled with silence to keep it on the capture's timeline. The
+/// gap is the smallest offset of the last runs minus the smallest of the first, so jitter
+/// (and Chromium's oddly stamped first frame) cancels out.
+///
+/// A track too short to compare decoder readings (under ~4 s) counts its gaps as loss (an
+/// upper bound).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TrackStats {
-    /// Samples the timestamps span, from the first frame's start to the last frame's end.
+    /// Samples the track should have delivered: received plus lost.
     pub samples_expected: u64,
     /// Samples actually received.
     pub samples_received: u64,
+    /// Silence filled in where the playout clock skipped (not lost: see above).
+    pub gap_samples: u64,
+    /// Audio WebRTC concealed (made up, not silence) for packets that never came or came too
+    /// late: lost in the network, before the bot.
+    pub samples_concealed: u64,
+    /// Whether the loss comes from WebRTC's decoder stats (else from the timestamps).
+    pub decoder_measured: bool,
     /// Times the timestamps jumped (forward or back, past jitter) between runs, or the
     /// rate changed.
     pub discontinuities: u64,
@@ -51,6 +75,19 @@ impl TrackStats {
         let lost = self.samples_expected.saturating_sub(self.samples_received);
         100.0 * lost as f64 / self.samples_expected as f64
     }
+}
+
+/// One reading of the receiver's stats, next to what the page had read by then.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DecoderReading {
+    /// Duration of the audio read from the track so far (µs).
+    pub read_us: f64,
+    /// Duration of the audio WebRTC decoded for it so far (µs).
+    pub decoded_us: f64,
+    /// Samples WebRTC decoded so far (gives its rate, with `decoded_us`).
+    pub decoded_samples: f64,
+    /// Samples it concealed so far (silence excluded).
+    pub concealed_samples: f64,
 }
 
 /// One run of PCM as the page sent it.
@@ -81,6 +118,13 @@ pub(crate) struct Track {
     run_start_ms: f64,
     run_out: u64,
     stats: TrackStats,
+    /// What the timestamps say went missing (µs).
+    gap_us: f64,
+    /// The capture's backlog (µs) at the first decoder readings, and at the latest.
+    first_backlogs: Vec<f64>,
+    last_backlogs: std::collections::VecDeque<f64>,
+    /// Concealed audio at the first reading and the latest (µs).
+    concealed_us: Option<(f64, f64)>,
     scratch: Vec<f32>,
 }
 
@@ -98,12 +142,61 @@ impl Track {
             run_start_ms: offset_ms,
             run_out: 0,
             stats: TrackStats::default(),
+            gap_us: 0.0,
+            first_backlogs: Vec::new(),
+            last_backlogs: std::collections::VecDeque::new(),
+            concealed_us: None,
             scratch: Vec::new(),
         }
     }
 
     pub(crate) fn stats(&self) -> TrackStats {
-        self.stats
+        let mut stats = self.stats;
+        let to_samples = |us: f64| (us.max(0.0) * f64::from(self.rate) / 1e6).round() as u64;
+        stats.gap_samples = to_samples(self.gap_us);
+        let lost_us = if self.first_backlogs.len() + self.last_backlogs.len() > DECODER_WINDOW {
+            stats.decoder_measured = true;
+            let lowest =
+                |o: &mut dyn Iterator<Item = &f64>| o.copied().fold(f64::INFINITY, f64::min);
+            lowest(&mut self.last_backlogs.iter()) - lowest(&mut self.first_backlogs.iter())
+        } else {
+            self.gap_us
+        };
+        stats.samples_expected = stats.samples_received + to_samples(lost_us);
+        if let Some((first, last)) = self.concealed_us {
+            stats.samples_concealed = to_samples(last - first);
+        }
+        stats
+    }
+
+    /// Takes one reading of the receiver's stats. Readings that make no sense (not finite,
+    /// negative, decoding nothing) are ignored.
+    pub(crate) fn observe(&mut self, reading: DecoderReading) {
+        let DecoderReading {
+            read_us,
+            decoded_us,
+            decoded_samples,
+            concealed_samples,
+        } = reading;
+        let sane = |v: f64| v.is_finite() && v >= 0.0;
+        if !(sane(read_us) && sane(decoded_us) && sane(decoded_samples) && sane(concealed_samples))
+            || decoded_us <= 0.0
+            || decoded_samples <= 0.0
+        {
+            return;
+        }
+        let backlog = decoded_us - read_us;
+        if self.first_backlogs.len() < DECODER_WINDOW {
+            self.first_backlogs.push(backlog);
+        } else {
+            if self.last_backlogs.len() == DECODER_WINDOW {
+                self.last_backlogs.pop_front();
+            }
+            self.last_backlogs.push_back(backlog);
+        }
+        let concealed = concealed_samples / (decoded_samples / decoded_us);
+        let first = self.concealed_us.map_or(concealed, |(first, _)| first);
+        self.concealed_us = Some((first, concealed));
     }
 
     /// Takes one run; returns the 16 kHz chunks now ready.
@@ -160,8 +253,7 @@ impl Track {
         self.stats.samples_received += n;
         self.received_us += n as f64 * 1e6 / rate;
         self.next_ts_us = run.ts_us + n as f64 * 1e6 / rate;
-        self.stats.samples_expected =
-            self.stats.samples_received + (lost_us * rate / 1e6).round() as u64;
+        self.gap_us = lost_us;
         chunks
     }
 
@@ -273,5 +365,69 @@ mod tests {
         let end = last.start_ms as f64 + last.pcm16k.len() as f64 / 16.0;
         assert!((end - 3010.0).abs() <= 1.0, "ends at {end} ms");
         assert_eq!(all.iter().map(|c| c.pcm16k.len()).sum::<usize>(), 48_160);
+        assert_eq!(stats.gap_samples, 480);
+        assert!(!stats.decoder_measured);
+    }
+
+    /// Feeds 60 runs of 100 ms with one 10 ms timestamp jump after the 30th, and a decoder
+    /// reading every 10 runs; `dropped_after` (in runs) is where the capture starts to trail
+    /// the decoder by one more 10 ms frame, if anywhere.
+    fn with_readings(dropped_after: Option<usize>) -> TrackStats {
+        let mut track = Track::new(key(), 0.0);
+        let pcm = tone(4800, 0);
+        for i in 0..60 {
+            let gap = if i >= 30 { 10_000.0 } else { 0.0 };
+            track.push(Run {
+                ts_us: i as f64 * 100_000.0 + gap,
+                rate: 48_000,
+                pcm: &pcm,
+            });
+            if i % 10 == 9 {
+                let read_us = (i + 1) as f64 * 100_000.0;
+                let extra = match dropped_after {
+                    Some(at) if i >= at => 10_000.0,
+                    _ => 0.0,
+                };
+                // Frames in flight: the reading sees up to two more than were read.
+                let in_flight = [0.0, 20_000.0, 10_000.0][i / 10 % 3];
+                let decoded_us = read_us + 40_000.0 + extra + in_flight;
+                track.observe(DecoderReading {
+                    read_us,
+                    decoded_us,
+                    decoded_samples: decoded_us * 0.048,
+                    concealed_samples: 960.0 + if i >= 40 { 480.0 } else { 0.0 },
+                });
+            }
+        }
+        track.finish();
+        track.stats()
+    }
+
+    #[test]
+    fn a_playout_clock_that_skipped_is_a_gap_and_audio_the_capture_missed_is_loss() {
+        // The timestamps jumped, but the capture read everything WebRTC decoded.
+        let stats = with_readings(None);
+        assert!(stats.decoder_measured);
+        assert_eq!(stats.gap_samples, 480);
+        assert_eq!(stats.samples_received, 288_000);
+        assert_eq!(stats.samples_expected, 288_000);
+        assert_eq!(stats.loss_percent(), 0.0);
+        // The concealment since the first reading, in samples at the track's rate.
+        assert_eq!(stats.samples_concealed, 480);
+        // The capture fell one frame further behind the decoder for good: that is loss.
+        let stats = with_readings(Some(35));
+        assert_eq!(stats.samples_expected, 288_480);
+        assert!((stats.loss_percent() - 0.166).abs() < 0.001, "{stats:?}");
+        // Nonsense readings are ignored.
+        let mut track = Track::new(key(), 0.0);
+        for bad in [f64::NAN, -1.0, f64::INFINITY] {
+            track.observe(DecoderReading {
+                read_us: bad,
+                decoded_us: 1e6,
+                decoded_samples: 48_000.0,
+                concealed_samples: 0.0,
+            });
+        }
+        assert!(track.first_backlogs.is_empty());
     }
 }
