@@ -111,10 +111,13 @@ fn voice(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
         "espeak-ng",
         &["-v", voice, "-s", "150", "-w", raw_path, text],
     );
-    // A pause after the sentence: the fake microphone plays the file in a loop.
+    // A long pause after the sentence: the fake microphone plays the file in a loop, and a
+    // window of Whisper that hears one sentence four times reads as a repetition loop
+    // (compression ratio over 2.4): every temperature is then tried and the transcript is
+    // sampled (a CI run heard "Let me jump to you!"). With 8 s of pause it hears it twice.
     let args = [
         "-af",
-        "apad=pad_dur=1.5",
+        "apad=pad_dur=8",
         "-ar",
         "48000",
         "-ac",
@@ -423,20 +426,15 @@ async fn a_bot_joins_testmeet_records_three_speakers_and_attributes_each_sentenc
         );
         found.push((name, own, elsewhere));
     }
-    // Whose words they are is the point: none under another speaker. How many words Whisper
-    // hears through Opus varies (a run in CI heard one track as a single invented phrase, an
-    // unexplained flake being chased): most speakers must be heard, each under their own name.
-    for (name, _, elsewhere) in &found {
+    // Every sentence under the one who said it, and none under another speaker. (Each
+    // recording holds at least one whole sentence; Whisper mishears a word or two through
+    // Opus, as faster-whisper does on the same recordings.)
+    for (name, own, elsewhere) in &found {
         assert!(
-            *elsewhere <= 0.25,
-            "{name}'s sentence is under someone else"
+            *own >= 0.5 && *elsewhere <= 0.25,
+            "{name}'s sentence is not under their name alone: {found:?}"
         );
     }
-    let heard = found.iter().filter(|(_, own, _)| *own >= 0.5).count();
-    assert!(
-        heard >= 2,
-        "fewer than two speakers' sentences are under their names: {found:?}"
-    );
 
     // A second bot, killed mid-meeting: it is marked crashed, what it sent is processed, and
     // its Chromium dies with it.
