@@ -227,7 +227,8 @@ pub(crate) fn validate(
 #[serde(deny_unknown_fields, default)]
 pub struct OutboundConfig {
     /// Hosts (`host` or `host:port`) the operator trusts: users may point at them over plain
-    /// `http` and on private addresses (an in-house Whisper server, say).
+    /// `http` and on private addresses (an in-house Whisper server, say); and networks
+    /// (`10.8.0.0/16`, `127.0.0.1/32`) whose addresses users may reach.
     pub allow_hosts: Vec<String>,
 }
 
