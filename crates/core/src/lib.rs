@@ -55,6 +55,8 @@ struct Inner {
     events: events::EventHub,
     engine: transcription::LocalEngine,
     outbound: meetvault_outbound::Policy,
+    /// The HTTP client for every URL a user supplied, under `outbound`.
+    outbound_client: meetvault_outbound::Client,
     bots: bots::BotHub,
     /// Live transcribers of bots' tracks (in memory: a restart loses only live text).
     live: bots::LiveHub,
@@ -112,6 +114,11 @@ impl Core {
         );
         let engine = transcription::LocalEngine::new(&config);
         let outbound = meetvault_outbound::Policy::new(&config.outbound.allow_hosts);
+        let outbound_client = meetvault_outbound::Client::new(
+            outbound.clone(),
+            meetvault_outbound::ClientOptions::default(),
+        )
+        .map_err(CoreError::internal)?;
         let refusals = RefusalLog::new(std::time::Duration::from_secs(
             config.audit.refusal_window_secs,
         ));
@@ -132,6 +139,7 @@ impl Core {
                 events: events::EventHub::default(),
                 engine,
                 outbound,
+                outbound_client,
                 bots,
                 live: bots::LiveHub::default(),
             }),
@@ -195,6 +203,12 @@ impl Core {
     /// The rules for URLs users enter (transcription providers), from `outbound.allow_hosts`.
     pub fn outbound(&self) -> &meetvault_outbound::Policy {
         &self.inner.outbound
+    }
+
+    /// The HTTP client for URLs users supplied: every request checked against
+    /// [`Core::outbound`], names resolved and pinned by the client itself.
+    pub(crate) fn outbound_client(&self) -> &meetvault_outbound::Client {
+        &self.inner.outbound_client
     }
 
     /// How long a streamed upload may send nothing before it is stopped.

@@ -50,22 +50,26 @@ impl Deepgram {
     pub const DEFAULT_MODEL: &'static str = "nova-2";
 
     /// A client for Deepgram's hosted API with the default model.
-    pub fn hosted(api_key: SecretString) -> Result<Self, SttError> {
+    pub fn hosted(
+        api_key: SecretString,
+        http: meetvault_outbound::Client,
+    ) -> Result<Self, SttError> {
         let base_url = Url::parse(Self::DEFAULT_BASE_URL)
             .map_err(|e| SttError::InvalidConfig(format!("bad default base URL: {e}")))?;
-        Self::new(base_url, api_key, Self::DEFAULT_MODEL)
+        Self::new(base_url, api_key, Self::DEFAULT_MODEL, http)
     }
 
     /// Checks the settings and builds the client; nothing is sent until the first request.
     ///
-    /// The same rules as [`OpenAiCompatible::new`](crate::OpenAiCompatible::new): `https`, or
-    /// `http` to a loopback host only; `/v1` is not doubled if `base_url` ends in it.
+    /// The same rules as [`OpenAiCompatible::new`](crate::OpenAiCompatible::new): the outbound
+    /// policy of `http`; `/v1` is not doubled if `base_url` ends in it.
     pub fn new(
         base_url: Url,
         api_key: SecretString,
         model: impl Into<String>,
+        http: meetvault_outbound::Client,
     ) -> Result<Self, SttError> {
-        let remote = Remote::new(&PROVIDER, base_url, api_key, model.into())?;
+        let remote = Remote::new(&PROVIDER, base_url, api_key, model.into(), http)?;
         Ok(Self { remote })
     }
 
@@ -73,13 +77,6 @@ impl Deepgram {
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.remote.set_timeout(timeout);
         self
-    }
-
-    /// Connects only to these addresses for the base URL's host (resolved and checked by the
-    /// caller against its outbound rules), never resolving the name again.
-    pub fn pinned_to(mut self, addrs: &[std::net::SocketAddr]) -> Result<Self, SttError> {
-        self.remote.pin(addrs)?;
-        Ok(self)
     }
 
     /// The URL requests are posted to (before the query).
@@ -120,7 +117,7 @@ impl Engine for Deepgram {
         }
         let request = self
             .remote
-            .post(url)
+            .post(url)?
             .header(CONTENT_TYPE, "audio/wav")
             .body(wav_16k);
         let body = self.remote.send(request).await?;

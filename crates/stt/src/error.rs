@@ -57,10 +57,11 @@ pub enum SttError {
         detail: String,
     },
 
-    /// A base URL that would send the API key over plain HTTP to a non-loopback host.
+    /// A base URL that would send the API key over plain HTTP to a host the operator did not
+    /// allow-list.
     #[error(
         "base URL {url} is plain HTTP, which would send the API key unencrypted: use https \
-         (http is accepted only for loopback hosts: 127.0.0.1, ::1, localhost)"
+         (http is accepted only for hosts the operator allow-lists in outbound.allow_hosts)"
     )]
     InsecureUrl {
         /// The URL, without any credentials.

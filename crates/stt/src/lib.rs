@@ -37,10 +37,11 @@
 //!
 //! # Plaintext HTTP
 //!
-//! A provider's base URL must be `https`. Plain `http` is accepted only when the host is
-//! loopback (`127.0.0.1` and the rest of `127.0.0.0/8`, `::1`, `localhost`), for a server on
-//! the same machine; anything else is refused with [`SttError::InsecureUrl`], because the API
-//! key would cross the network in plaintext.
+//! Every request goes through meetvault's outbound client (`meetvault-outbound`), under the
+//! operator's policy: a provider's base URL must be `https` to a public host; plain `http`, or a
+//! private address, only for hosts and networks the operator allow-listed
+//! (`outbound.allow_hosts`: an in-house server). Other plain `http` is refused with
+//! [`SttError::InsecureUrl`], because the API key would cross the network in plaintext.
 //!
 //! # Word error rate
 //!

@@ -1,11 +1,14 @@
-//! What every remote provider client shares: base URL checks (the plaintext-HTTP rule), the
-//! HTTP client (timeouts, no redirects), the `Authorization` header, and the mapping of answers
+//! What every remote provider client shares: base URL checks (the operator's outbound policy:
+//! https to public hosts, plain http and private addresses only where allow-listed), the HTTP
+//! client (meetvault's outbound client: the policy at every request, addresses resolved and
+//! pinned by it, no redirects, timeouts), the `Authorization` header, and the mapping of answers
 //! to [`SttError`] with sanitized messages. Must never: put the API key in a log, an error or a
 //! `Debug` output, or echo a provider's raw body.
 
 use std::fmt;
 use std::time::Duration;
 
+use meetvault_outbound::{Client, OutboundError, SendError};
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -44,7 +47,7 @@ pub(crate) struct Remote {
     api_key: SecretString,
     auth_scheme: &'static str,
     model: String,
-    http: reqwest::Client,
+    http: Client,
     timeout: Duration,
 }
 
@@ -62,6 +65,7 @@ impl Remote {
         base_url: Url,
         api_key: SecretString,
         model: String,
+        http: Client,
     ) -> Result<Self, SttError> {
         let Provider {
             name: provider,
@@ -75,7 +79,7 @@ impl Remote {
                 "the {provider} model is empty: set one, e.g. {example_model}"
             )));
         }
-        check_base_url(&base_url)?;
+        check_base_url(&base_url, &http)?;
         let key = api_key.expose_secret().trim();
         if key.is_empty() {
             return Err(SttError::InvalidConfig(format!(
@@ -90,7 +94,6 @@ impl Remote {
         }
         let api_key = SecretString::from(key.to_owned());
         let endpoint = endpoint(&base_url, path);
-        let http = http_client(None)?;
         Ok(Self {
             provider,
             base_url,
@@ -121,21 +124,40 @@ impl Remote {
         self.timeout = timeout;
     }
 
-    /// Connects only to `addrs` for the base URL's host (addresses the caller resolved and
-    /// checked), so a DNS answer that changes later cannot send the key elsewhere.
-    pub(crate) fn pin(&mut self, addrs: &[std::net::SocketAddr]) -> Result<(), SttError> {
-        let host = self.base_url.host_str().unwrap_or_default().to_owned();
-        self.http = http_client(Some((&host, addrs)))?;
-        Ok(())
-    }
-
     pub(crate) fn endpoint(&self) -> &Url {
         &self.endpoint
     }
 
     /// A POST to `url` (the endpoint, perhaps with a query) with the timeout set.
-    pub(crate) fn post(&self, url: Url) -> RequestBuilder {
-        self.http.post(url).timeout(self.timeout)
+    pub(crate) fn post(&self, url: Url) -> Result<RequestBuilder, SttError> {
+        Ok(self
+            .http
+            .request(reqwest::Method::POST, url)
+            .map_err(|e| self.refused(e))?
+            .timeout(self.timeout)
+            .header(
+                reqwest::header::USER_AGENT,
+                concat!("meetvault/", env!("CARGO_PKG_VERSION")),
+            ))
+    }
+
+    /// A request the outbound client would not send, or that failed on the way.
+    fn refused(&self, e: SendError) -> SttError {
+        let host = self.endpoint.host_str().unwrap_or("the provider");
+        match e {
+            SendError::Http(e) => self.network_error(&e),
+            // A name that does not resolve now may later: worth another try.
+            SendError::Refused(OutboundError::Unresolvable) => SttError::Unavailable {
+                provider: self.provider,
+                detail: format!("{host} could not be resolved"),
+            },
+            SendError::Refused(why) => {
+                SttError::InvalidConfig(format!("the {} base URL {why}", self.provider))
+            }
+            SendError::BodyTooLarge(max) => {
+                self.bad_response(format!("the answer is larger than {max} bytes"))
+            }
+        }
     }
 
     /// Sends `request` with the key, maps failures to [`SttError`], and returns the body of a
@@ -150,11 +172,11 @@ impl Remote {
             SttError::InvalidConfig("the API key cannot be sent in a header".to_owned())
         })?;
         authorization.set_sensitive(true);
-        let response = request
-            .header(AUTHORIZATION, authorization)
-            .send()
+        let response = self
+            .http
+            .send(request.header(AUTHORIZATION, authorization))
             .await
-            .map_err(|e| self.network_error(&e))?;
+            .map_err(|e| self.refused(e))?;
         let status = response.status();
         if status.is_success() {
             return match read_body(response, MAX_RESPONSE_BYTES).await {
@@ -367,26 +389,10 @@ fn looks_like_secret(word: &str) -> bool {
             && word.chars().any(|c| c.is_ascii_alphabetic()))
 }
 
-/// The plaintext-HTTP rule and the shape of a base URL: https, or http to a loopback host
-/// only; no credentials, query or fragment.
-/// The HTTP client every provider uses: timeouts, no redirects (the key must reach the host it
-/// was configured for and nowhere else), optionally pinned to checked addresses.
-fn http_client(
-    pinned: Option<(&str, &[std::net::SocketAddr])>,
-) -> Result<reqwest::Client, SttError> {
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("meetvault/", env!("CARGO_PKG_VERSION")));
-    if let Some((host, addrs)) = pinned {
-        builder = builder.resolve_to_addrs(host, addrs);
-    }
-    builder
-        .build()
-        .map_err(|e| SttError::InvalidConfig(format!("cannot set up the HTTP client: {e}")))
-}
-
-fn check_base_url(url: &Url) -> Result<(), SttError> {
+/// The shape of a base URL (no credentials, query or fragment) and the operator's outbound
+/// policy: `https` to a public host, plain `http` or a private address only where the operator
+/// allow-listed it (`outbound.allow_hosts`).
+fn check_base_url(url: &Url, http: &Client) -> Result<(), SttError> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(SttError::InvalidConfig(
             "the base URL contains a user name or password: remove them; the API key is set \
@@ -394,31 +400,27 @@ fn check_base_url(url: &Url) -> Result<(), SttError> {
                 .to_owned(),
         ));
     }
-    let Some(host) = url.host() else {
+    if url.host().is_none() {
         return Err(SttError::InvalidConfig(format!(
             "base URL {url} has no host: use e.g. https://api.openai.com"
         )));
-    };
+    }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(SttError::InvalidConfig(format!(
             "base URL {} has a query or fragment: give only scheme, host, port and path",
             without_query(url)
         )));
     }
-    let loopback = match host {
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-        url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
-    };
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        "http" => Err(SttError::InsecureUrl {
+    match http.policy().check_url(url) {
+        Ok(()) => Ok(()),
+        Err(OutboundError::NotHttps) if url.scheme() == "http" => Err(SttError::InsecureUrl {
             url: url.to_string(),
         }),
-        other => Err(SttError::InvalidConfig(format!(
-            "base URL scheme {other:?} is not supported: use https"
+        Err(OutboundError::NotHttps) => Err(SttError::InvalidConfig(format!(
+            "base URL scheme {:?} is not supported: use https",
+            url.scheme()
         ))),
+        Err(why) => Err(SttError::InvalidConfig(format!("base URL {url} {why}"))),
     }
 }
 
@@ -487,8 +489,27 @@ mod tests {
         }
     }
 
+    /// A client whose operator allow-listed this machine.
+    fn local() -> Client {
+        let allow = ["127.0.0.0/8", "::1/128", "localhost"].map(String::from);
+        Client::new(
+            meetvault_outbound::Policy::new(&allow),
+            meetvault_outbound::ClientOptions::default(),
+        )
+        .unwrap()
+    }
+
     #[test]
-    fn plain_http_is_accepted_only_for_loopback() {
+    fn plain_http_is_accepted_only_where_the_operator_allow_listed_it() {
+        let public_only = Client::new(
+            meetvault_outbound::Policy::default(),
+            meetvault_outbound::ClientOptions::default(),
+        )
+        .unwrap();
+        assert!(matches!(
+            check_base_url(&url("http://127.0.0.1:9000"), &public_only),
+            Err(SttError::InsecureUrl { .. })
+        ));
         for ok in [
             "https://api.example.com",
             "http://127.0.0.1:9000",
@@ -497,7 +518,7 @@ mod tests {
             "http://localhost:8000",
             "http://LOCALHOST",
         ] {
-            assert!(check_base_url(&url(ok)).is_ok(), "{ok}");
+            assert!(check_base_url(&url(ok), &local()).is_ok(), "{ok}");
         }
         for insecure in [
             "http://api.example.com",
@@ -506,23 +527,24 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    check_base_url(&url(insecure)),
+                    check_base_url(&url(insecure), &local()),
                     Err(SttError::InsecureUrl { .. })
                 ),
                 "{insecure}"
             );
         }
-        let err = check_base_url(&url("http://api.example.com")).unwrap_err();
+        let err = check_base_url(&url("http://api.example.com"), &local()).unwrap_err();
         assert!(err.to_string().contains("plain HTTP"), "{err}");
     }
 
     #[test]
     fn odd_base_urls_are_refused_without_echoing_credentials() {
-        let err = check_base_url(&url("https://user:hunter2@api.example.com")).unwrap_err();
+        let err =
+            check_base_url(&url("https://user:hunter2@api.example.com"), &local()).unwrap_err();
         assert!(matches!(err, SttError::InvalidConfig(_)));
         assert!(!err.to_string().contains("hunter2"), "{err}");
-        assert!(check_base_url(&url("https://api.example.com/?key=1")).is_err());
-        assert!(check_base_url(&url("ftp://api.example.com")).is_err());
+        assert!(check_base_url(&url("https://api.example.com/?key=1"), &local()).is_err());
+        assert!(check_base_url(&url("ftp://api.example.com"), &local()).is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ mod tests {
         ("meetvault-whisper", &[]),
         ("meetvault-audio", &[]),
         ("meetvault-bot", &["meetvault-audio", "meetvault-recipe"]),
-        ("meetvault-stt", &[]),
+        ("meetvault-stt", &["meetvault-outbound"]),
         ("meetvault-outbound", &[]),
         ("meetvault-testmeet", &[]),
         ("meetvault-recipe", &[]),

@@ -367,22 +367,18 @@ impl Core {
                 ));
             }
         };
-        // Resolved and checked now, and the connection pinned to what passed: a name that
-        // resolves to this server's own network is refused even if it did not when configured.
-        let addrs = self.outbound().resolve(&base).await.map_err(|e| match e {
-            meetvault_outbound::OutboundError::Unresolvable => {
-                JobError::Retryable(format!("the provider's base URL {e}"))
-            }
-            other => JobError::Permanent(format!("the provider's base URL {other}")),
-        })?;
+        // Through the outbound client: the URL checked again and its name resolved and pinned
+        // by the client right before it connects, so a name that now resolves to this server's
+        // own network is refused even if it did not when configured.
+        let http = self.outbound_client().clone();
         let result = match provider {
             TranscriptionProvider::Openai => {
                 let engine = meetvault_stt::OpenAiCompatible::new(
                     base,
                     key,
                     settings.model.clone().unwrap_or_else(|| "whisper-1".into()),
+                    http,
                 )
-                .and_then(|e| e.pinned_to(&addrs))
                 .map_err(stt_to_job)?;
                 engine.transcribe(wav, &request).await
             }
@@ -391,9 +387,8 @@ impl Core {
                     .model
                     .clone()
                     .unwrap_or_else(|| meetvault_stt::Deepgram::DEFAULT_MODEL.into());
-                let engine = meetvault_stt::Deepgram::new(base, key, model)
-                    .and_then(|e| e.pinned_to(&addrs))
-                    .map_err(stt_to_job)?;
+                let engine =
+                    meetvault_stt::Deepgram::new(base, key, model, http).map_err(stt_to_job)?;
                 engine.transcribe(wav, &request).await
             }
             TranscriptionProvider::Local => {

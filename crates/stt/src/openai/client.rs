@@ -41,15 +41,18 @@ impl fmt::Debug for OpenAiCompatible {
 impl OpenAiCompatible {
     /// Checks the settings and builds the client; nothing is sent until the first request.
     ///
-    /// `base_url` must be `https`, or `http` to a loopback host (`127.0.0.1`, `::1`,
-    /// `localhost`): anything else would send the key in plaintext and is refused with
-    /// [`SttError::InsecureUrl`]. The key is trimmed; an empty key or model is refused.
+    /// Requests go through `http`, meetvault's outbound client, under its policy: `base_url`
+    /// must be `https` to a public host, or a host (or network) the operator allow-listed,
+    /// which may be plain `http`; other plain `http` would send the key in plaintext and is
+    /// refused with [`SttError::InsecureUrl`]. The key is trimmed; an empty key or model is
+    /// refused.
     pub fn new(
         base_url: Url,
         api_key: SecretString,
         model: impl Into<String>,
+        http: meetvault_outbound::Client,
     ) -> Result<Self, SttError> {
-        let remote = Remote::new(&PROVIDER, base_url, api_key, model.into())?;
+        let remote = Remote::new(&PROVIDER, base_url, api_key, model.into(), http)?;
         Ok(Self { remote })
     }
 
@@ -57,13 +60,6 @@ impl OpenAiCompatible {
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.remote.set_timeout(timeout);
         self
-    }
-
-    /// Connects only to these addresses for the base URL's host (resolved and checked by the
-    /// caller against its outbound rules), never resolving the name again.
-    pub fn pinned_to(mut self, addrs: &[std::net::SocketAddr]) -> Result<Self, SttError> {
-        self.remote.pin(addrs)?;
-        Ok(self)
     }
 
     /// The URL requests are posted to.
@@ -107,7 +103,7 @@ impl Engine for OpenAiCompatible {
         }
         let request = self
             .remote
-            .post(self.remote.endpoint().clone())
+            .post(self.remote.endpoint().clone())?
             .multipart(form);
         let body = self.remote.send(request).await?;
         let answer: VerboseJson = self.remote.parse(&body, "a verbose_json transcription")?;

@@ -33,7 +33,13 @@ const WITH_UTTERANCES: &str = r#"{
 }"#;
 
 fn client(fake: &Fake) -> Deepgram {
-    Deepgram::new(fake.base.clone(), key(), Deepgram::DEFAULT_MODEL).unwrap()
+    Deepgram::new(
+        fake.base.clone(),
+        key(),
+        Deepgram::DEFAULT_MODEL,
+        crate::loopback(),
+    )
+    .unwrap()
 }
 
 async fn error_for(reply: Reply) -> SttError {
@@ -122,7 +128,7 @@ async fn without_utterances_the_words_become_segments() {
 async fn a_wrong_key_is_unauthorized() {
     let fake = Fake::deepgram(Reply::json(200, WITH_UTTERANCES)).await;
     let wrong = SecretString::from("0000000000000000000000000000000000000000");
-    let client = Deepgram::new(fake.base.clone(), wrong, "nova-2").unwrap();
+    let client = Deepgram::new(fake.base.clone(), wrong, "nova-2", crate::loopback()).unwrap();
     let err = client
         .transcribe(wav(0.2), &Request::default())
         .await
@@ -194,7 +200,7 @@ async fn rate_limits_outages_rejections_and_garbage_map_to_their_errors() {
 
 #[test]
 fn the_hosted_defaults_and_the_plaintext_rule() {
-    let hosted = Deepgram::hosted(key()).unwrap();
+    let hosted = Deepgram::hosted(key(), crate::loopback()).unwrap();
     assert_eq!(
         hosted.endpoint().as_str(),
         "https://api.deepgram.com/v1/listen"
@@ -206,9 +212,38 @@ fn the_hosted_defaults_and_the_plaintext_rule() {
         Url::parse("http://deepgram.internal:8080").unwrap(),
         key(),
         "nova-2",
+        crate::loopback(),
     )
     .unwrap_err();
     assert!(matches!(err, SttError::InsecureUrl { .. }), "{err:?}");
     assert_no_key(&err, &err.to_string());
-    assert!(Deepgram::new(Url::parse("http://[::1]:8080").unwrap(), key(), "nova-2").is_ok());
+    assert!(
+        Deepgram::new(
+            Url::parse("http://[::1]:8080").unwrap(),
+            key(),
+            "nova-2",
+            crate::loopback()
+        )
+        .is_ok()
+    );
+    // Without the operator's allow-list, loopback is out of reach, over http or https.
+    let err = Deepgram::new(
+        Url::parse("http://[::1]:8080").unwrap(),
+        key(),
+        "nova-2",
+        crate::public_only(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, SttError::InsecureUrl { .. }), "{err:?}");
+    let err = Deepgram::new(
+        Url::parse("https://127.0.0.1:8443").unwrap(),
+        key(),
+        "nova-2",
+        crate::public_only(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, SttError::InvalidConfig(m) if m.contains("allow_hosts")),
+        "{err:?}"
+    );
 }

@@ -9,3 +9,22 @@ mod deepgram;
 mod export;
 mod fake;
 mod openai;
+
+/// The outbound client of a server whose operator allow-listed this machine (the fake
+/// providers listen on 127.0.0.1).
+pub fn loopback() -> meetvault_outbound::Client {
+    meetvault_outbound::Client::new(
+        meetvault_outbound::Policy::new(&["127.0.0.0/8".to_owned(), "::1/128".to_owned()]),
+        meetvault_outbound::ClientOptions::default(),
+    )
+    .unwrap()
+}
+
+/// The outbound client with no allow-list: https to public hosts only.
+pub fn public_only() -> meetvault_outbound::Client {
+    meetvault_outbound::Client::new(
+        meetvault_outbound::Policy::default(),
+        meetvault_outbound::ClientOptions::default(),
+    )
+    .unwrap()
+}

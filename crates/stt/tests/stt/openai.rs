@@ -29,7 +29,7 @@ const VERBOSE: &str = r#"{
 }"#;
 
 fn client(fake: &Fake) -> OpenAiCompatible {
-    OpenAiCompatible::new(fake.base.clone(), key(), "whisper-1").unwrap()
+    OpenAiCompatible::new(fake.base.clone(), key(), "whisper-1", crate::loopback()).unwrap()
 }
 
 fn request() -> Request {
@@ -101,7 +101,7 @@ async fn sends_the_documented_multipart_request_and_reads_verbose_json() {
 async fn a_base_url_ending_in_v1_is_not_doubled_and_unset_options_are_not_sent() {
     let fake = Fake::openai(Reply::json(200, VERBOSE)).await;
     let base = Url::parse(&format!("{}v1/", fake.base)).unwrap();
-    let client = OpenAiCompatible::new(base, key(), "whisper-1").unwrap();
+    let client = OpenAiCompatible::new(base, key(), "whisper-1", crate::loopback()).unwrap();
     assert_eq!(client.endpoint().path(), "/v1/audio/transcriptions");
     client
         .transcribe(wav(0.2), &Request::default())
@@ -130,7 +130,8 @@ async fn a_text_only_answer_becomes_one_segment_over_the_audio() {
 async fn a_wrong_key_is_unauthorized_and_the_echoed_key_is_not_passed_on() {
     let fake = Fake::openai(Reply::json(200, VERBOSE)).await;
     let wrong = SecretString::from("sk-wrong-key-0000000000000000abcd");
-    let client = OpenAiCompatible::new(fake.base.clone(), wrong, "whisper-1").unwrap();
+    let client =
+        OpenAiCompatible::new(fake.base.clone(), wrong, "whisper-1", crate::loopback()).unwrap();
     let err = client
         .transcribe(wav(0.2), &Request::default())
         .await
@@ -253,7 +254,7 @@ async fn an_unreachable_provider_is_unavailable() {
     let address = listener.local_addr().unwrap();
     drop(listener);
     let base = Url::parse(&format!("http://{address}")).unwrap();
-    let client = OpenAiCompatible::new(base, key(), "whisper-1").unwrap();
+    let client = OpenAiCompatible::new(base, key(), "whisper-1", crate::loopback()).unwrap();
     let err = client
         .transcribe(wav(0.2), &Request::default())
         .await
@@ -272,7 +273,13 @@ fn plain_http_to_the_network_is_refused_and_nothing_shows_the_key() {
         "http://transcribe.example.com",
         "http://192.168.1.20:8000/v1",
     ] {
-        let err = OpenAiCompatible::new(Url::parse(base).unwrap(), key(), "whisper-1").unwrap_err();
+        let err = OpenAiCompatible::new(
+            Url::parse(base).unwrap(),
+            key(),
+            "whisper-1",
+            crate::loopback(),
+        )
+        .unwrap_err();
         assert!(matches!(err, SttError::InsecureUrl { .. }), "{err:?}");
         assert_no_key(&err, &err.to_string());
     }
@@ -280,6 +287,7 @@ fn plain_http_to_the_network_is_refused_and_nothing_shows_the_key() {
         Url::parse("https://api.openai.com/v1").unwrap(),
         key(),
         "whisper-1",
+        crate::loopback(),
     )
     .unwrap();
     assert_no_key(&client, "");
@@ -298,13 +306,23 @@ fn plain_http_to_the_network_is_refused_and_nothing_shows_the_key() {
 #[test]
 fn empty_keys_and_models_are_refused() {
     let base = Url::parse("https://api.openai.com").unwrap();
-    let empty = OpenAiCompatible::new(base.clone(), SecretString::from("  \n"), "whisper-1");
+    let empty = OpenAiCompatible::new(
+        base.clone(),
+        SecretString::from("  \n"),
+        "whisper-1",
+        crate::loopback(),
+    );
     assert!(matches!(empty, Err(SttError::InvalidConfig(_))));
-    let spaced = OpenAiCompatible::new(base.clone(), SecretString::from("sk-a b"), "whisper-1");
+    let spaced = OpenAiCompatible::new(
+        base.clone(),
+        SecretString::from("sk-a b"),
+        "whisper-1",
+        crate::loopback(),
+    );
     let err = spaced.unwrap_err();
     assert!(!err.to_string().contains("sk-a"), "{err}");
     assert!(matches!(
-        OpenAiCompatible::new(base, key(), " "),
+        OpenAiCompatible::new(base, key(), " ", crate::loopback()),
         Err(SttError::InvalidConfig(_))
     ));
 }
