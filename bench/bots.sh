@@ -9,12 +9,13 @@
 #   bench/bots.sh                          N = 1,2,3,4, 60 s of recording each
 #   bench/bots.sh --bots 1,2 --secs 30
 #   bench/bots.sh --transcribe             Whisper tiny.en on, to time live segments
+#   bench/bots.sh --transcribe --compute-type int8   the same, the engine in int8
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 for arg in "$@"; do
   case "$arg" in
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
   esac
 done
 

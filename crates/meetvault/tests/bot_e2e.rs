@@ -3,8 +3,9 @@
 //! its spec and recipe and drives its own Chromium (in a private network namespace, through
 //! `bot.browser_command_prefix`) into the room, where three people speak from three other
 //! Chromiums, each with a different espeak-ng voice. The host admits the bot from the lobby;
-//! the bot posts consent, records, leaves when asked; its per-speaker recordings are
-//! transcribed and each sentence is attributed to the one who said it. A second bot is killed
+//! the bot posts consent, records (each speaker heard live on the meeting's event stream, under
+//! their name), leaves when asked; its per-speaker recordings are transcribed and each sentence
+//! is attributed to the one who said it. A second bot is killed
 //! with SIGKILL mid-meeting: what it captured is still processed and no Chromium remains.
 //!
 //! A test binary of its own: real-time WebRTC audio needs the two cores to itself, not shared
@@ -211,6 +212,47 @@ fn words_found(sentence: &str, heard: &str) -> f64 {
     words.iter().filter(|w| heard.contains(w.as_str())).count() as f64 / words.len() as f64
 }
 
+/// Collects the `live_segment` events of `meeting`'s stream (read in the background).
+async fn listen_live(
+    app: &TestApp,
+    cookie: &str,
+    meeting: &str,
+) -> std::sync::Arc<std::sync::Mutex<Vec<Value>>> {
+    use futures::StreamExt as _;
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/meetings/{meeting}/events")))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let into = heard.clone();
+    let mut body = r.bytes_stream();
+    tokio::spawn(async move {
+        let mut buffer = String::new();
+        while let Some(Ok(chunk)) = body.next().await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                if !block.lines().any(|l| l.trim() == "event: live_segment") {
+                    continue;
+                }
+                let data: String = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim)
+                    .collect();
+                if let Ok(event) = serde_json::from_str(&data) {
+                    into.lock().unwrap().push(event);
+                }
+            }
+        }
+    });
+    heard
+}
+
 /// Processes in `netns` whose command line shows the bot's own Chromium (its profile is
 /// `meetvault-bot-…`).
 fn bot_chromiums(netns: &Netns) -> Vec<(u32, String)> {
@@ -272,7 +314,7 @@ async fn a_bot_joins_testmeet_records_three_speakers_and_attributes_each_sentenc
     admit(&ada, "Cyd").await;
 
     let owner = app.register("bots-e2e@example.com", "Bots").await;
-    let cred = Cred::Session(owner);
+    let cred = Cred::Session(owner.clone());
     let r = app
         .send(
             &cred,
@@ -290,6 +332,7 @@ async fn a_bot_joins_testmeet_records_three_speakers_and_attributes_each_sentenc
     assert_eq!(bot["platform"], "testmeet");
     let id = bot["id"].as_str().unwrap().to_owned();
     let meeting = bot["meeting_id"].as_str().unwrap().to_owned();
+    let live = listen_live(app, &owner.cookie, &meeting).await;
 
     // The bot waits in the lobby until the host admits it, then says who it is.
     wait_for_bot(app, &cred, &id, "reached the waiting room", |b| {
@@ -433,6 +476,21 @@ async fn a_bot_joins_testmeet_records_three_speakers_and_attributes_each_sentenc
         assert!(
             *own >= 0.5 && *elsewhere <= 0.25,
             "{name}'s sentence is not under their name alone: {found:?}"
+        );
+    }
+    // And each was heard live during the meeting, under their name, on the meeting's stream.
+    let live: Vec<Value> = live.lock().unwrap().clone();
+    for (name, _, sentence) in SPEAKERS {
+        let said: String = live
+            .iter()
+            .filter(|e| e["speaker"] == name)
+            .map(|e| e["text"].as_str().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" ");
+        eprintln!("{name}, live: {said:?}");
+        assert!(
+            words_found(sentence, &said) > 0.0,
+            "no live segment of {name}'s with their words: {live:#?}"
         );
     }
 

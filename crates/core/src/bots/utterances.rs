@@ -20,8 +20,11 @@ const POST_PAD_FRAMES: usize = 8;
 /// Fewer loud frames than this (240 ms) is a click, not speech.
 const MIN_SPEECH_FRAMES: usize = 8;
 /// The longest utterance, in seconds; a longer stretch is cut at its quietest point, at least
-/// half of it in.
-pub(crate) const MAX_SECS: usize = 12;
+/// half of it in. It bounds the wait of a sentence said without a pause after it (someone who
+/// talks on): 12 s put live segments 7–11 s behind the speech (median, `bench/bots.sh`), 6 s
+/// keeps them within the 10 s promised, and the cut lands between sentences, where the
+/// quietest point of 3–6 s of speech usually is.
+pub(crate) const MAX_SECS: usize = 6;
 const MAX_FRAMES: usize = MAX_SECS * RATE / FRAME;
 const MIN_CUT_FRAMES: usize = MAX_FRAMES / 2;
 /// Missing audio up to this long (2 s) is silence; a longer gap ends what was being said.

@@ -50,6 +50,9 @@ struct Args {
     /// sends them; off, the bots only capture.
     #[arg(long)]
     transcribe: bool,
+    /// With --transcribe: how the engine computes (`f32`, the server's default, or `int8`).
+    #[arg(long, default_value = "f32", value_parser = ["f32", "int8"])]
+    compute_type: String,
     /// Keep the work directory (the bots' logs, the speakers' WAVs) and print where it is.
     #[arg(long)]
     keep: bool,
@@ -149,6 +152,7 @@ async fn main() -> Result<()> {
             netns: &netns,
             wavs: &wavs,
             model: model.clone(),
+            int8: args.compute_type == "int8",
         };
         let row = setup.run().await?;
         for b in &row.bots {
@@ -187,6 +191,8 @@ struct Round<'a> {
     netns: &'a Netns,
     wavs: &'a [PathBuf],
     model: Option<PathBuf>,
+    /// Whether the engine computes in int8.
+    int8: bool,
 }
 
 /// A bot sent to a room.
@@ -213,6 +219,9 @@ impl Round<'_> {
             if let Some(model) = &self.model {
                 c.transcription.auto = true;
                 c.transcription.model_dir = Some(model.clone());
+                if self.int8 {
+                    c.transcription.compute_type = meetvault_config::ComputeType::Int8;
+                }
             }
         })
         .await;
