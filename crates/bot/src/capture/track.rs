@@ -77,6 +77,54 @@ impl TrackStats {
     }
 }
 
+/// How far a value that should stay constant rose from the start: the smallest of its last
+/// `window` values minus the smallest of its first `window` (never below zero), so a single
+/// late or early value cancels out.
+#[derive(Debug)]
+struct Rise {
+    window: usize,
+    first: Vec<f64>,
+    last: std::collections::VecDeque<f64>,
+    seen: usize,
+}
+
+impl Rise {
+    fn new(window: usize) -> Self {
+        Rise {
+            window,
+            first: Vec::with_capacity(window),
+            last: std::collections::VecDeque::with_capacity(window),
+            seen: 0,
+        }
+    }
+
+    fn push(&mut self, value: f64) {
+        if self.first.len() < self.window {
+            self.first.push(value);
+        }
+        if self.last.len() == self.window {
+            self.last.pop_front();
+        }
+        self.last.push_back(value);
+        self.seen += 1;
+    }
+
+    /// The rise so far (0 before any value).
+    fn rise(&self) -> f64 {
+        let lowest =
+            |values: &mut dyn Iterator<Item = &f64>| values.copied().fold(f64::INFINITY, f64::min);
+        if self.seen == 0 {
+            return 0.0;
+        }
+        (lowest(&mut self.last.iter()) - lowest(&mut self.first.iter())).max(0.0)
+    }
+
+    /// Whether the last values are past the first ones (the rise compares two windows).
+    fn compares(&self) -> bool {
+        self.seen > self.window
+    }
+}
+
 /// One reading of the receiver's stats, next to what the page had read by then.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DecoderReading {
@@ -111,18 +159,16 @@ pub(crate) struct Track {
     /// Silence inserted for lost audio so far (µs).
     filled_us: f64,
     next_ts_us: f64,
-    /// The smallest offset (µs) of the first runs, and the offsets of the latest runs.
-    first_offsets: Vec<f64>,
-    last_offsets: std::collections::VecDeque<f64>,
+    /// Each run's offset (µs): its rise is the timeline's gap.
+    offsets: Rise,
     /// Where the current run starts on the capture's timeline (ms), and what it has output.
     run_start_ms: f64,
     run_out: u64,
     stats: TrackStats,
     /// What the timestamps say went missing (µs).
     gap_us: f64,
-    /// The capture's backlog (µs) at the first decoder readings, and at the latest.
-    first_backlogs: Vec<f64>,
-    last_backlogs: std::collections::VecDeque<f64>,
+    /// The capture's backlog behind the decoder (µs) at each reading: its rise is the loss.
+    backlogs: Rise,
     /// Concealed audio at the first reading and the latest (µs).
     concealed_us: Option<(f64, f64)>,
     scratch: Vec<f32>,
@@ -137,14 +183,12 @@ impl Track {
             received_us: 0.0,
             filled_us: 0.0,
             next_ts_us: 0.0,
-            first_offsets: Vec::new(),
-            last_offsets: std::collections::VecDeque::new(),
+            offsets: Rise::new(OFFSET_WINDOW),
             run_start_ms: offset_ms,
             run_out: 0,
             stats: TrackStats::default(),
             gap_us: 0.0,
-            first_backlogs: Vec::new(),
-            last_backlogs: std::collections::VecDeque::new(),
+            backlogs: Rise::new(DECODER_WINDOW),
             concealed_us: None,
             scratch: Vec::new(),
         }
@@ -154,11 +198,9 @@ impl Track {
         let mut stats = self.stats;
         let to_samples = |us: f64| (us.max(0.0) * f64::from(self.rate) / 1e6).round() as u64;
         stats.gap_samples = to_samples(self.gap_us);
-        let lost_us = if self.first_backlogs.len() + self.last_backlogs.len() > DECODER_WINDOW {
-            stats.decoder_measured = true;
-            let lowest =
-                |o: &mut dyn Iterator<Item = &f64>| o.copied().fold(f64::INFINITY, f64::min);
-            lowest(&mut self.last_backlogs.iter()) - lowest(&mut self.first_backlogs.iter())
+        stats.decoder_measured = self.backlogs.compares();
+        let lost_us = if stats.decoder_measured {
+            self.backlogs.rise()
         } else {
             self.gap_us
         };
@@ -185,15 +227,7 @@ impl Track {
         {
             return;
         }
-        let backlog = decoded_us - read_us;
-        if self.first_backlogs.len() < DECODER_WINDOW {
-            self.first_backlogs.push(backlog);
-        } else {
-            if self.last_backlogs.len() == DECODER_WINDOW {
-                self.last_backlogs.pop_front();
-            }
-            self.last_backlogs.push_back(backlog);
-        }
+        self.backlogs.push(decoded_us - read_us);
         let concealed = concealed_samples / (decoded_samples / decoded_us);
         let first = self.concealed_us.map_or(concealed, |(first, _)| first);
         self.concealed_us = Some((first, concealed));
@@ -221,18 +255,8 @@ impl Track {
             self.stats.discontinuities += 1;
         }
         let rate = f64::from(run.rate);
-        let offset = run.ts_us - self.received_us;
-        if self.first_offsets.len() < OFFSET_WINDOW {
-            self.first_offsets.push(offset);
-        }
-        if self.last_offsets.len() == OFFSET_WINDOW {
-            self.last_offsets.pop_front();
-        }
-        self.last_offsets.push_back(offset);
-        let lowest = |o: &mut dyn Iterator<Item = &f64>| o.copied().fold(f64::INFINITY, f64::min);
-        let lost_us = (lowest(&mut self.last_offsets.iter())
-            - lowest(&mut self.first_offsets.iter()))
-        .max(0.0);
+        self.offsets.push(run.ts_us - self.received_us);
+        let lost_us = self.offsets.rise();
 
         self.scratch.clear();
         let missing_us = lost_us - self.filled_us;
@@ -428,6 +452,6 @@ mod tests {
                 concealed_samples: 0.0,
             });
         }
-        assert!(track.first_backlogs.is_empty());
+        assert_eq!(track.backlogs.seen, 0);
     }
 }
