@@ -212,47 +212,6 @@ fn words_found(sentence: &str, heard: &str) -> f64 {
     words.iter().filter(|w| heard.contains(w.as_str())).count() as f64 / words.len() as f64
 }
 
-/// Collects the `live_segment` events of `meeting`'s stream (read in the background).
-async fn listen_live(
-    app: &TestApp,
-    cookie: &str,
-    meeting: &str,
-) -> std::sync::Arc<std::sync::Mutex<Vec<Value>>> {
-    use futures::StreamExt as _;
-    let r = app
-        .client
-        .get(app.url(&format!("/api/v1/meetings/{meeting}/events")))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let into = heard.clone();
-    let mut body = r.bytes_stream();
-    tokio::spawn(async move {
-        let mut buffer = String::new();
-        while let Some(Ok(chunk)) = body.next().await {
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find("\n\n") {
-                let block: String = buffer.drain(..end + 2).collect();
-                if !block.lines().any(|l| l.trim() == "event: live_segment") {
-                    continue;
-                }
-                let data: String = block
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .map(str::trim)
-                    .collect();
-                if let Ok(event) = serde_json::from_str(&data) {
-                    into.lock().unwrap().push(event);
-                }
-            }
-        }
-    });
-    heard
-}
-
 /// Processes in `netns` whose command line shows the bot's own Chromium (its profile is
 /// `meetvault-bot-…`).
 fn bot_chromiums(netns: &Netns) -> Vec<(u32, String)> {
@@ -332,7 +291,12 @@ async fn a_bot_joins_testmeet_records_three_speakers_and_attributes_each_sentenc
     assert_eq!(bot["platform"], "testmeet");
     let id = bot["id"].as_str().unwrap().to_owned();
     let meeting = bot["meeting_id"].as_str().unwrap().to_owned();
-    let live = listen_live(app, &owner.cookie, &meeting).await;
+    let live = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let heard = live.clone();
+    app.on_events(&owner.cookie, &meeting, "live_segment", move |e| {
+        heard.lock().unwrap().push(e);
+    })
+    .await;
 
     // The bot waits in the lobby until the host admits it, then says who it is.
     wait_for_bot(app, &cred, &id, "reached the waiting room", |b| {

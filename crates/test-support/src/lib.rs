@@ -3,11 +3,12 @@
 //! servers the suite runs against, or fails loudly saying how to start them; [`browser`] drives
 //! a headless Chromium confined to the ports a test forwards, several of them sharing one
 //! [`netns`] when they must reach each other (WebRTC), and [`testmeet`] drives testmeet's
-//! page in one.
+//! page in one. [`TestApp::on_events`] reads a meeting's event stream in the background.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test tooling: a failure here is a test failure
 
 mod accounts;
 pub mod browser;
+mod events;
 pub mod media;
 pub mod netns;
 pub mod services;
