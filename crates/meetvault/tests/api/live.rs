@@ -235,37 +235,14 @@ async fn listen(
     meeting: &str,
     into: Arc<Mutex<Vec<Heard>>>,
 ) {
-    let r = app
-        .client
-        .get(app.url(&format!("/api/v1/meetings/{meeting}/events")))
-        .header("cookie", &s.cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let mut body = r.bytes_stream();
-    tokio::spawn(async move {
-        let mut buffer = String::new();
-        while let Some(Ok(chunk)) = body.next().await {
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find("\n\n") {
-                let block: String = buffer.drain(..end + 2).collect();
-                if !block.lines().any(|l| l.trim() == "event: live_segment") {
-                    continue;
-                }
-                let data: String = block
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .map(str::trim)
-                    .collect();
-                into.lock().unwrap().push(Heard {
-                    at: Instant::now(),
-                    bot,
-                    data: serde_json::from_str(&data).unwrap(),
-                });
-            }
-        }
-    });
+    app.on_events(&s.cookie, meeting, "live_segment", move |data| {
+        into.lock().unwrap().push(Heard {
+            at: Instant::now(),
+            bot,
+            data,
+        });
+    })
+    .await;
 }
 
 /// The live segments of `bot`'s track overlapping `said`'s time, in order.
@@ -502,14 +479,17 @@ async fn a_long_transcription_job_does_not_hold_up_live_segments() {
     let app = app(dir.path(), |c| c.transcription.auto = true).await;
     let owner = app.register("live-job@example.com", "Job").await;
     let cred = Cred::Session(owner.clone());
-    // About six and a half minutes of speech: a job that runs well past the live part.
+    // About thirteen minutes of speech: a job that runs well past the live part (six and a
+    // half minutes ran ~27 s here, and once ended before the live part, with other tests
+    // sharing the engine).
     let long = dir.path().join("long.wav");
     ffmpeg(
         &crate::speech::single_speaker().0,
         &long,
         &[
             "-filter_complex",
-            "[0:a]asplit=6[a][b][c][d][e][f];[a][b][c][d][e][f]concat=n=6:v=0:a=1",
+            "[0:a]asplit=12[a][b][c][d][e][f][g][h][i][j][k][l];\
+             [a][b][c][d][e][f][g][h][i][j][k][l]concat=n=12:v=0:a=1",
             "-ar",
             "16000",
             "-ac",
