@@ -201,6 +201,16 @@ async fn transcript(app: &TestApp, cred: &Cred, meeting: &str) -> Vec<Value> {
     }
 }
 
+/// The `text` of the segments (or live segments) that `keep` keeps, joined by spaces.
+fn text_where(segments: &[Value], keep: impl Fn(&Value) -> bool) -> String {
+    segments
+        .iter()
+        .filter(|s| keep(s))
+        .map(|s| s["text"].as_str().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The share of `sentence`'s words (4+ letters) that `heard` contains.
 fn words_found(sentence: &str, heard: &str) -> f64 {
     let heard = heard.to_lowercase();
@@ -414,18 +424,8 @@ async fn a_bot_joins_testmeet_records_three_speakers_and_attributes_each_sentenc
     }
     let mut found = Vec::new();
     for (name, _, sentence) in SPEAKERS {
-        let said: String = segments
-            .iter()
-            .filter(|s| s["speaker"] == name)
-            .map(|s| s["text"].as_str().unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let others: String = segments
-            .iter()
-            .filter(|s| s["speaker"] != name)
-            .map(|s| s["text"].as_str().unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let said = text_where(&segments, |s| s["speaker"] == name);
+        let others = text_where(&segments, |s| s["speaker"] != name);
         let own = words_found(sentence, &said);
         let elsewhere = words_found(sentence, &others);
         eprintln!(
@@ -445,12 +445,7 @@ async fn a_bot_joins_testmeet_records_three_speakers_and_attributes_each_sentenc
     // And each was heard live during the meeting, under their name, on the meeting's stream.
     let live: Vec<Value> = live.lock().unwrap().clone();
     for (name, _, sentence) in SPEAKERS {
-        let said: String = live
-            .iter()
-            .filter(|e| e["speaker"] == name)
-            .map(|e| e["text"].as_str().unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let said = text_where(&live, |e| e["speaker"] == name);
         eprintln!("{name}, live: {said:?}");
         assert!(
             words_found(sentence, &said) > 0.0,
