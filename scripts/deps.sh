@@ -57,6 +57,9 @@ fi
 "$(dirname "$0")/python-client.sh" install
 # The peer meetvault's Whisper is held to, token for token (crates/whisper/tests/engine/parity.rs).
 "$(dirname "$0")/faster-whisper.sh" >/dev/null
+# The official Standard Webhooks library meetvault's deliveries are verified with
+# (crates/meetvault/tests/api/webhooks.rs).
+"$(dirname "$0")/standardwebhooks.sh" >/dev/null
 # The Kubernetes schemas the bot launcher's pods, secrets and Role are held to
 # (crates/k8s/tests/schema.rs).
 "$(dirname "$0")/kubernetes-validate.sh" >/dev/null

@@ -22,7 +22,7 @@ pub use kubernetes::{
 pub use load::{ConfigError, ConfigSource, ENV_PREFIX, Overrides, load};
 pub use media::{
     ComputeType, EventsConfig, JobsConfig, LocalModel, OutboundConfig, RecordingsConfig,
-    TranscriptionConfig, TranscriptionProvider,
+    TranscriptionConfig, TranscriptionProvider, WebhooksConfig,
 };
 pub use secret::{DatabaseKind, DatabaseUrl, REDACTED, Secret, lenient_string};
 
@@ -50,6 +50,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub outbound: OutboundConfig,
     pub events: EventsConfig,
+    pub webhooks: WebhooksConfig,
     pub bot: BotConfig,
 }
 
@@ -71,6 +72,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             outbound: OutboundConfig::default(),
             events: EventsConfig::default(),
+            webhooks: WebhooksConfig::default(),
             bot: BotConfig::default(),
         }
     }
@@ -232,6 +234,22 @@ impl Config {
         }
         if self.events.retention_secs == 0 {
             return invalid("events.retention_secs", "must be at least 1");
+        }
+        let w = &self.webhooks;
+        if w.retry_delays_ms.len() > 20
+            || w.retry_delays_ms.iter().any(|d| *d > 7 * 24 * 3600 * 1000)
+        {
+            return invalid(
+                "webhooks.retry_delays_ms",
+                "at most 20 delays, each at most 7 days",
+            );
+        }
+        if w.timeout_secs == 0 || w.concurrency == 0 || w.poll_ms == 0 || w.disable_after_secs == 0
+        {
+            return invalid(
+                "webhooks",
+                "timeout_secs, concurrency, poll_ms and disable_after_secs must be at least 1",
+            );
         }
         if self.audit.refusal_window_secs == 0 {
             return invalid("audit.refusal_window_secs", "must be at least 1");

@@ -232,6 +232,44 @@ pub struct OutboundConfig {
     pub allow_hosts: Vec<String>,
 }
 
+/// Webhook deliveries (`/api/v1/webhooks`): the retry schedule, when a failing endpoint is
+/// disabled, and the dispatcher's pace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Waits before each retry after the first, immediate attempt (milliseconds; ±10 % jitter).
+    /// Default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: eight attempts over about 28 hours.
+    pub retry_delays_ms: Vec<u64>,
+    /// An endpoint that has failed every attempt for this long is disabled (seconds; 5 days).
+    pub disable_after_secs: u64,
+    /// How long one attempt may take, connecting included (seconds).
+    pub timeout_secs: u64,
+    /// Endpoints delivered to at once by each instance (each endpoint in event order).
+    pub concurrency: u32,
+    /// How often the outbox is read for new events (milliseconds).
+    pub poll_ms: u64,
+    /// How long a rotated-out secret keeps signing beside the new one (seconds; 24 h).
+    pub previous_secret_secs: u64,
+    /// How long a finished delivery and its attempts stay in the log (seconds; 30 days).
+    pub log_retention_secs: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            retry_delays_ms: vec![
+                5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+            ],
+            disable_after_secs: 5 * 24 * 3600,
+            timeout_secs: 15,
+            concurrency: 4,
+            poll_ms: 500,
+            previous_secret_secs: 24 * 3600,
+            log_retention_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
 /// The event outbox: every domain event, kept this long for event streams (and their resumes)
 /// and later for webhooks; a sweeper deletes older ones.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

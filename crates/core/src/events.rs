@@ -40,6 +40,8 @@ pub enum DomainEvent {
     /// The meeting, its content and its keys are gone (crypto-shredded).
     MeetingDeleted {
         meeting_id: MeetingId,
+        /// Where it was (the row is gone, so webhooks filtered by workspace learn it here).
+        workspace_id: Option<WorkspaceId>,
     },
     RecordingStored(RecordingStored),
     JobStateChanged(JobStateChanged),
@@ -163,7 +165,7 @@ impl DomainEvent {
     pub fn meeting(&self) -> Option<MeetingId> {
         match self {
             Self::MeetingCreated(m) | Self::MeetingUpdated(m) => Some(m.meeting_id),
-            Self::MeetingDeleted { meeting_id } => Some(*meeting_id),
+            Self::MeetingDeleted { meeting_id, .. } => Some(*meeting_id),
             Self::RecordingStored(r) => Some(r.meeting_id),
             Self::JobStateChanged(j) => j.meeting_id,
             Self::SegmentProduced(t, _) => Some(t.meeting_id),
@@ -178,9 +180,12 @@ impl DomainEvent {
     fn split(&self) -> Result<(String, Option<Vec<u8>>), serde_json::Error> {
         let data = match self {
             Self::MeetingCreated(m) | Self::MeetingUpdated(m) => serde_json::to_string(m)?,
-            Self::MeetingDeleted { meeting_id } => {
-                serde_json::to_string(&serde_json::json!({ "meeting_id": meeting_id }))?
-            }
+            Self::MeetingDeleted {
+                meeting_id,
+                workspace_id,
+            } => serde_json::to_string(
+                &serde_json::json!({ "meeting_id": meeting_id, "workspace_id": workspace_id }),
+            )?,
             Self::RecordingStored(r) => serde_json::to_string(r)?,
             Self::JobStateChanged(j) => serde_json::to_string(&JobChange {
                 job_id: j.job_id.0,
@@ -221,10 +226,14 @@ impl DomainEvent {
                 #[derive(Deserialize)]
                 struct Deleted {
                     meeting_id: MeetingId,
+                    // Events written before webhooks did not name it.
+                    #[serde(default)]
+                    workspace_id: Option<WorkspaceId>,
                 }
                 let d: Deleted = serde_json::from_str(data).map_err(bad)?;
                 Self::MeetingDeleted {
                     meeting_id: d.meeting_id,
+                    workspace_id: d.workspace_id,
                 }
             }
             "recording.stored" => Self::RecordingStored(serde_json::from_str(data).map_err(bad)?),

@@ -89,6 +89,8 @@ typed_id!(MeetingId, "mtg", "meeting");
 typed_id!(RecordingId, "rec", "recording");
 typed_id!(JobId, "job", "job");
 typed_id!(BotId, "bot", "bot");
+typed_id!(WebhookId, "whk", "webhook");
+typed_id!(DeliveryId, "dlv", "webhook delivery");
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,7 @@ mod secrets;
 mod sweepers;
 pub mod transcription;
 pub mod vault;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -57,6 +58,9 @@ struct Inner {
     outbound: meetvault_outbound::Policy,
     /// The HTTP client for every URL a user supplied, under `outbound`.
     outbound_client: meetvault_outbound::Client,
+    /// Webhook deliveries: the same policy, the webhook timeout.
+    webhook_client: meetvault_outbound::Client,
+    webhooks: webhooks::Hub,
     bots: bots::BotHub,
     /// Live transcribers of bots' tracks (in memory: a restart loses only live text).
     live: bots::LiveHub,
@@ -119,6 +123,17 @@ impl Core {
             meetvault_outbound::ClientOptions::default(),
         )
         .map_err(CoreError::internal)?;
+        let webhook_client = meetvault_outbound::Client::new(
+            outbound.clone(),
+            meetvault_outbound::ClientOptions {
+                timeout: std::time::Duration::from_secs(config.webhooks.timeout_secs),
+                connect_timeout: std::time::Duration::from_secs(
+                    config.webhooks.timeout_secs.min(10),
+                ),
+                ..meetvault_outbound::ClientOptions::default()
+            },
+        )
+        .map_err(CoreError::internal)?;
         let refusals = RefusalLog::new(std::time::Duration::from_secs(
             config.audit.refusal_window_secs,
         ));
@@ -140,6 +155,8 @@ impl Core {
                 engine,
                 outbound,
                 outbound_client,
+                webhook_client,
+                webhooks: webhooks::Hub::default(),
                 bots,
                 live: bots::LiveHub::default(),
             }),
@@ -228,6 +245,7 @@ impl Core {
         self.spawn_staging_sweeper();
         self.spawn_sweepers();
         self.spawn_bot_orchestrator();
+        self.spawn_webhooks(owner);
         meetvault_jobs::Workers::start(
             &self.inner.queue,
             owner,
@@ -290,6 +308,11 @@ impl Core {
     /// The bot process's side of the internal bot protocol (`bots/runtime.rs`).
     pub fn bot_runtime(&self) -> bots::BotRuntime<'_> {
         bots::BotRuntime { core: self }
+    }
+
+    /// Webhook endpoints, their deliveries and log, redelivery and tests (`webhooks/`).
+    pub fn webhooks(&self) -> webhooks::Webhooks<'_> {
+        webhooks::Webhooks { core: self }
     }
 
     /// Meeting event streams: head, resumption, pages, wake-ups (`events.rs`).

@@ -26,6 +26,9 @@ pub struct ServerKeys {
     pub audit_subject_wrap: SymmetricKey,
     /// MACs "known device" cookies.
     pub device: SymmetricKey,
+    /// Derives a webhook message's id from its event and endpoint (stable across retries and
+    /// instances, unguessable from outside).
+    pub webhook_ids: SymmetricKey,
 }
 
 impl ServerKeys {
@@ -39,6 +42,7 @@ impl ServerKeys {
             audit_signing_wrap: derive(root, "meetvault/audit-signing-key-wrap/v1"),
             audit_subject_wrap: derive(root, "meetvault/audit-subject-key-wrap/v1"),
             device: derive(root, "meetvault/device-cookie/v1"),
+            webhook_ids: derive(root, "meetvault/webhook-message-id/v1"),
         }
     }
 

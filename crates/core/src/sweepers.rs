@@ -87,6 +87,26 @@ impl Core {
         }
     }
 
+    /// Deletes finished webhook deliveries (and their attempts) older than
+    /// `webhooks.log_retention_secs`; returns how many.
+    pub(crate) async fn prune_webhook_log(&self) -> Result<u64, crate::CoreError> {
+        let keep_ms = i64::try_from(self.config().webhooks.log_retention_secs)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
+        let before = now_ms().saturating_sub(keep_ms);
+        let mut total = 0;
+        loop {
+            let n = self
+                .db()
+                .prune_webhook_deliveries(before, PRUNE_BATCH)
+                .await?;
+            total += n;
+            if n < PRUNE_BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Starts both sweepers; they stop when the last handle to this core is dropped.
     pub(crate) fn spawn_sweepers(&self) {
         let prune_every = Duration::from_secs(self.config().events.retention_secs.clamp(1, 3600));
@@ -109,6 +129,11 @@ impl Core {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(pruned = n, "pruned old outbox events"),
                     Err(e) => tracing::warn!(error = %e, "pruning outbox events"),
+                }
+                match core.prune_webhook_log().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(pruned = n, "pruned old webhook deliveries"),
+                    Err(e) => tracing::warn!(error = %e, "pruning webhook deliveries"),
                 }
             },
         );

@@ -10,5 +10,6 @@ pub mod note;
 pub mod passkey;
 pub mod recipient;
 pub mod stream;
+pub mod webhook;
 
 pub use error::CryptoError;

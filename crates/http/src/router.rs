@@ -31,7 +31,7 @@ use crate::wire::document::Completion;
         description = "Self-hosted, privacy-first meeting bot and meeting-intelligence server.",
         license(name = "AGPL-3.0-only", identifier = "AGPL-3.0-only")
     ),
-    components(schemas(ErrorBody, crate::wire::events::StreamEvent)),
+    components(schemas(ErrorBody, crate::wire::events::StreamEvent, crate::wire::webhooks::WebhookMessage)),
     modifiers(&Completion),
     tags(
         (name = "operations", description = "Health, readiness, metrics and documents about the server"),
@@ -45,6 +45,7 @@ use crate::wire::document::Completion;
         (name = "jobs", description = "Background jobs (transcription)"),
         (name = "transcription", description = "The OpenAI-compatible transcription endpoint"),
         (name = "encryption", description = "The caller's encryption, zero-access mode, stored secrets and the org's KMS key"),
+        (name = "webhooks", description = "Webhook endpoints (Standard Webhooks), their delivery log, redelivery and tests"),
     )
 )]
 struct ApiDoc;
@@ -148,12 +149,27 @@ fn api_routes() -> OpenApiRouter<AppState> {
             routes::bots::put_workspace_consent
         ))
         .routes(routes!(routes::bots::get_bot_diagnosis))
+        .routes(routes!(
+            routes::webhooks::create_webhook,
+            routes::webhooks::list_webhooks
+        ))
+        .routes(routes!(
+            routes::webhooks::get_webhook,
+            routes::webhooks::patch_webhook,
+            routes::webhooks::delete_webhook
+        ))
+        .routes(routes!(routes::webhooks::rotate_webhook_secret))
+        .routes(routes!(routes::webhooks::list_deliveries))
+        .routes(routes!(routes::webhooks::get_delivery))
+        .routes(routes!(routes::webhooks::redeliver))
+        .routes(routes!(routes::webhooks::test_webhook))
 }
 
 /// The OpenAPI document (also committed as `docs/openapi.json`; a test keeps them equal).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = api_routes().split_for_parts().1;
     crate::wire::document::add_common_errors(&mut doc);
+    crate::wire::document::add_webhooks(&mut doc);
     doc
 }
 

@@ -5,6 +5,7 @@ mod bot_cmd;
 mod keys_cmd;
 mod recipe_cmd;
 mod transcribe_cmd;
+mod webhook_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -94,6 +95,9 @@ enum Command {
     /// Meeting bots: `bot run` is one bot's process, as the server's orchestrator starts it.
     #[command(subcommand)]
     Bot(bot_cmd::BotCommand),
+    /// Webhooks: `webhook verify` checks a delivery's signature, as a receiver should.
+    #[command(subcommand)]
+    Webhook(webhook_cmd::WebhookCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -153,6 +157,7 @@ fn main() -> ExitCode {
         }
         Err(Failure::Tampered) => ExitCode::from(3),
         Err(Failure::Invalid) => ExitCode::from(2),
+        Err(Failure::Rejected) => ExitCode::from(1),
     }
 }
 
@@ -163,6 +168,8 @@ enum Failure {
     Tampered,
     /// The input checked is invalid (already reported).
     Invalid,
+    /// The input checked failed its check (already reported): a webhook not verified.
+    Rejected,
 }
 
 impl From<anyhow::Error> for Failure {
@@ -195,6 +202,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         return match recipe_cmd::run(command)? {
             true => Ok(()),
             false => Err(Failure::Invalid),
+        };
+    }
+    if let Command::Webhook(command) = &cli.command {
+        return match webhook_cmd::run(command) {
+            webhook_cmd::Outcome::Verified => Ok(()),
+            webhook_cmd::Outcome::NotVerified => Err(Failure::Rejected),
+            webhook_cmd::Outcome::Usage => Err(Failure::Invalid),
         };
     }
     if let Command::Bot(command) = cli.command {
@@ -263,7 +277,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         | Command::Openapi
         | Command::Testmeet { .. }
         | Command::Recipe(_)
-        | Command::Bot(_) => {}
+        | Command::Bot(_)
+        | Command::Webhook(_) => {}
     }
     Ok(())
 }
@@ -361,9 +376,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "listening"
     );
     let workers = core.start_workers(&format!("pid{}", std::process::id()));
+    let hooks = core.clone();
     server
         .run(async move {
             shutdown_signal().await;
+            // Webhook senders stop taking endpoints; what they leave pending waits in the
+            // database for the next instance.
+            hooks.webhooks().stop();
             // Running jobs go back to the queue at once (another instance, or this one
             // restarted, resumes them) before the database closes.
             workers.shutdown().await;

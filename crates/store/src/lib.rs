@@ -15,6 +15,7 @@ pub mod keyfile;
 mod migrations;
 pub mod outbox;
 pub mod vault;
+pub mod webhooks;
 
 pub use audit::{AuditFilter, AuditRow, CheckpointRow};
 pub use blob::{BlobKey, BlobMeta, BlobStore, BlobStream};

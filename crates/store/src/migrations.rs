@@ -75,6 +75,11 @@ pub(crate) const SQLITE: Embedded = &[
         "bot_consent",
         include_str!("../migrations/sqlite/0013_bot_consent.sql"),
     ),
+    (
+        14,
+        "webhooks",
+        include_str!("../migrations/sqlite/0014_webhooks.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -142,6 +147,11 @@ pub(crate) const POSTGRES: Embedded = &[
         13,
         "bot_consent",
         include_str!("../migrations/postgres/0013_bot_consent.sql"),
+    ),
+    (
+        14,
+        "webhooks",
+        include_str!("../migrations/postgres/0014_webhooks.sql"),
     ),
 ];
 

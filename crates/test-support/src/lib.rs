@@ -11,6 +11,7 @@ pub mod browser;
 mod events;
 pub mod media;
 pub mod netns;
+pub mod receiver;
 pub mod services;
 pub mod testmeet;
 mod tidy;
@@ -84,8 +85,10 @@ impl TestApp {
         let scheme = server.scheme();
         let (tx, rx) = oneshot::channel::<()>();
         let workers = workers.then(|| core.start_workers("test"));
+        let hooks = core.clone();
         let task = tokio::spawn(server.run(async move {
             let _ = rx.await;
+            hooks.webhooks().stop();
             if let Some(workers) = workers {
                 workers.shutdown().await;
             }

@@ -118,6 +118,13 @@ mod tests {
             "live transcription of a bot's audio: the system, acting for no caller (the bot's \
              own meeting: its language and glossary)",
         ),
+        (
+            "crates/core/src/webhooks/dispatch.rs",
+            "db().meeting(",
+            2,
+            "webhook fan-out and delivery: the system, acting for no caller (an event's \
+             meeting: its workspace for an endpoint's filter, its keys for sealed content)",
+        ),
     ];
 
     /// Everything `Core` offers outside core, each with why it is on `Core` itself. An area's
@@ -183,6 +190,7 @@ mod tests {
         ("audit_log", "service"),
         ("encryption", "service"),
         ("secrets", "service"),
+        ("webhooks", "service"),
     ];
 
     fn workspace_root() -> PathBuf {

@@ -133,6 +133,15 @@ pub struct NewBot {
     pub opt_out_phrase: Option<String>,
     pub automatic_leave: AutomaticLeave,
     pub metadata: BTreeMap<String, String>,
+    /// This bot's own webhook endpoint: its meeting's events, signed with a secret of its own.
+    pub webhook_url: Option<String>,
+}
+
+/// A bot's own webhook endpoint; its secret only in the creation answer.
+#[derive(Debug, Clone)]
+pub struct BotWebhook {
+    pub id: crate::ids::WebhookId,
+    pub secret: Option<zeroize::Zeroizing<String>>,
 }
 
 /// One step of a bot's timeline.
@@ -171,6 +180,8 @@ pub struct BotView {
     pub diagnosis_at: Option<DateTime<Utc>>,
     /// Chat, tracks and active speakers.
     pub reports: Reports,
+    /// Its own webhook endpoint (`webhook_url`), with the secret on creation only.
+    pub webhook: Option<BotWebhook>,
 }
 
 /// One row of a bot list: no content.
@@ -419,7 +430,28 @@ impl Bots<'_> {
         let owner = scope.user_id().uuid();
         let meeting_id = Uuid::new_v4();
         let id = Uuid::new_v4();
-        let (kref, key) = core.meeting_write_key(org, meeting_id, owner).await?;
+        // Its own webhook first: checked before anything is written, and there before the
+        // bot's first event.
+        let webhook = match &new.webhook_url {
+            Some(url) => Some(
+                core.webhooks()
+                    .create_for_bot(scope, id, meeting_id, url)
+                    .await?,
+            ),
+            None => None,
+        };
+        let forget_webhook = || async {
+            if let Some((hook, _)) = &webhook {
+                let _ = core.db().delete_webhook_endpoint(org, hook.0).await;
+            }
+        };
+        let (kref, key) = match core.meeting_write_key(org, meeting_id, owner).await {
+            Ok(k) => k,
+            Err(e) => {
+                forget_webhook().await;
+                return Err(e);
+            }
+        };
         let name = new.bot_name.trim();
         let seal = |table: &'static str, row: Uuid, field: &'static str, plain: &[u8]| {
             envelope::encrypt(&key, kref, &bind(org, table, row, field), plain)
@@ -489,6 +521,7 @@ impl Bots<'_> {
             )?,
         ];
         if let Err(e) = core.db().insert_bot(&meeting, &row, &events).await {
+            forget_webhook().await;
             core.encryption()
                 .shred_meeting_keys(org.into(), meeting_id.into())
                 .await?;
@@ -513,7 +546,12 @@ impl Bots<'_> {
                 .map_err(crate::jobs_error)?;
         }
         core.inner.bots.poke();
-        self.view(scope, &row, &meeting).await
+        let mut view = self.view(scope, &row, &meeting).await?;
+        view.webhook = webhook.map(|(id, secret)| BotWebhook {
+            id,
+            secret: Some(secret),
+        });
+        Ok(view)
     }
 
     async fn view<P: WorkspaceScoped>(
@@ -553,7 +591,17 @@ impl Bots<'_> {
                 at: ms_time(t.at),
             })
             .collect();
+        let webhook = self
+            .core
+            .db()
+            .webhook_endpoint_of_bot(org, row.id)
+            .await?
+            .map(|id| BotWebhook {
+                id: id.into(),
+                secret: None,
+            });
         Ok(BotView {
+            webhook,
             summary: summary(row)?,
             meeting_url: keys.text(org, "bots", row.id, "meeting_url", &row.meeting_url)?,
             bot_name: keys.text(org, "bots", row.id, "bot_name", &row.bot_name)?,

@@ -761,6 +761,7 @@ impl Meetings<'_> {
             org,
             &DomainEvent::MeetingDeleted {
                 meeting_id: row.id.into(),
+                workspace_id: Some(row.workspace_id.into()),
             },
             None,
         )?;

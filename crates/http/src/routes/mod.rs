@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod org;
 pub mod security_txt;
 pub mod transcription;
+pub mod webhooks;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

@@ -145,6 +145,11 @@ pub struct NewBot {
     /// characters; stored encrypted.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// This bot's own webhook endpoint (https, public; see `/api/v1/webhooks`): every default
+    /// event of its meeting, signed with a secret of its own, shown once in this answer
+    /// (`webhook.secret`).
+    #[serde(default)]
+    pub webhook_url: Option<String>,
 }
 
 impl From<NewBot> for core::NewBot {
@@ -165,6 +170,7 @@ impl From<NewBot> for core::NewBot {
             opt_out_phrase: b.opt_out_phrase,
             automatic_leave: b.automatic_leave.into(),
             metadata: b.metadata,
+            webhook_url: b.webhook_url,
         }
     }
 }
@@ -357,12 +363,29 @@ pub struct Bot {
     /// When it stored a diagnosis (`GET /api/v1/bots/{id}/diagnosis`).
     #[schema(required = true)]
     pub diagnosis_at: Option<DateTime<Utc>>,
+    /// Its own webhook endpoint, when created with `webhook_url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<BotWebhook>,
+}
+
+/// A bot's own webhook endpoint (see `/api/v1/webhooks`): its meeting's events.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BotWebhook {
+    #[schema(value_type = ids::WebhookId)]
+    pub id: meetvault_core::ids::WebhookId,
+    /// `whsec_…`: in the creation answer only; verify this bot's deliveries with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 impl From<core::BotView> for Bot {
     fn from(v: core::BotView) -> Self {
         let o = v.options;
         Self {
+            webhook: v.webhook.map(|w| BotWebhook {
+                id: w.id,
+                secret: w.secret.map(|s| s.to_string()),
+            }),
             summary: v.summary.into(),
             meeting_url: v.meeting_url,
             bot_name: v.bot_name,

@@ -110,3 +110,86 @@ pub struct OpenApiDocument {
     #[schema(value_type = Object)]
     components: serde_json::Value,
 }
+
+/// The OpenAPI 3.1 `webhooks` section: one entry per event type meetvault sends, with the
+/// signature headers, the body's schema and an example made by the code that makes real
+/// messages (`meetvault_core::webhooks::catalog::examples`).
+pub fn add_webhooks(doc: &mut OpenApi) {
+    use serde_json::{Map, Value, json};
+    let header = |name: &str, description: &str| json!({ "name": name, "in": "header", "required": true, "description": description, "schema": { "type": "string" } });
+    let mut hooks = Map::new();
+    for (t, example) in meetvault_core::webhooks::catalog::examples() {
+        let mut data = schema_of(&example["data"]);
+        if let Some(Value::Array(required)) = data.get_mut("required") {
+            // Transcript text is there only for endpoints with `include_content`; a partial
+            // segment names its bot and track when heard live, its job and recording when
+            // transcribed from a recording.
+            required.retain(|k| {
+                !matches!(
+                    k.as_str(),
+                    Some("speaker" | "text" | "bot_id" | "track" | "job_id" | "recording_id")
+                ) || t.name != "transcript.partial"
+            });
+        }
+        if t.name == "transcript.partial"
+            && let Some(Value::Object(props)) = data.get_mut("properties")
+        {
+            props.insert("job_id".into(), json!({ "type": "string" }));
+            props.insert("recording_id".into(), json!({ "type": "string" }));
+            props.insert(
+                "source".into(),
+                json!({ "type": "string", "enum": ["live", "job"] }),
+            );
+        }
+        let description = if t.opt_in {
+            format!(
+                "{} Sent only to endpoints that list it in `event_types`.",
+                t.description
+            )
+        } else {
+            t.description.to_owned()
+        };
+        hooks.insert(
+            t.name.to_owned(),
+            json!({ "post": {
+                "operationId": format!("webhook_{}", t.name.replace('.', "_")),
+                "tags": ["webhooks"],
+                "summary": t.name,
+                "description": description,
+                "parameters": [
+                    header("webhook-id", "The message id: the same on every attempt (drop duplicates by it)."),
+                    header("webhook-timestamp", "Unix seconds when this attempt was signed; refuse it when more than 5 minutes off."),
+                    header("webhook-signature", "Space-separated `v1,<base64 HMAC-SHA256>` (or `v1a,<base64 Ed25519>`) signatures of `{webhook-id}.{webhook-timestamp}.{body}`; two during a secret rotation."),
+                ],
+                "requestBody": { "required": true, "content": { "application/json": {
+                    "schema": { "allOf": [
+                        { "$ref": "#/components/schemas/WebhookMessage" },
+                        { "type": "object", "properties": { "type": { "const": t.name }, "data": data } },
+                    ] },
+                    "example": example,
+                } } },
+                "responses": { "200": { "description": "Any 2xx acknowledges the message. 410 disables the endpoint; anything else (a redirect included) is retried." } },
+            } }),
+        );
+    }
+    let extensions = doc.extensions.get_or_insert_with(Default::default);
+    extensions.insert("webhooks".to_owned(), Value::Object(hooks));
+
+    fn schema_of(v: &Value) -> Value {
+        match v {
+            Value::Null => json!({ "type": ["string", "null"] }),
+            Value::Bool(_) => json!({ "type": "boolean" }),
+            Value::Number(n) if n.is_i64() || n.is_u64() => json!({ "type": "integer" }),
+            Value::Number(_) => json!({ "type": "number" }),
+            Value::String(_) => json!({ "type": "string" }),
+            Value::Array(items) => {
+                json!({ "type": "array", "items": items.first().map(schema_of).unwrap_or(json!({})) })
+            }
+            Value::Object(o) => json!({
+                "type": "object",
+                "required": o.keys().collect::<Vec<_>>(),
+                "properties": o.iter().map(|(k, v)| (k.clone(), schema_of(v))).collect::<Map<_, _>>(),
+            }),
+        }
+    }
+}

@@ -55,6 +55,8 @@ id_schema!(MeetingId, ids::MeetingId, "meeting");
 id_schema!(RecordingId, ids::RecordingId, "recording");
 id_schema!(JobId, ids::JobId, "job");
 id_schema!(BotId, ids::BotId, "bot");
+id_schema!(WebhookId, ids::WebhookId, "webhook endpoint");
+id_schema!(DeliveryId, ids::DeliveryId, "webhook delivery");
 
 #[cfg(test)]
 mod tests {

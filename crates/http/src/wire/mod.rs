@@ -20,6 +20,7 @@ pub mod openai;
 pub mod org;
 pub mod recordings;
 pub mod transcripts;
+pub mod webhooks;
 
 /// A body of one list, `{"<field>": [...]}`, built from a `Vec` of core's views.
 macro_rules! list_of {

@@ -37,6 +37,8 @@ struct Fixture {
     recording_id: String,
     job_id: String,
     bot_id: String,
+    webhook_id: String,
+    delivery_id: String,
     markers: Vec<String>,
 }
 
@@ -191,6 +193,34 @@ async fn fixture(app: &TestApp) -> Fixture {
         .as_str()
         .unwrap()
         .to_owned();
+    // A webhook endpoint (allow-listed loopback, nothing listens: its deliveries fail) and a
+    // delivery of it.
+    let r = app
+        .send(
+            &owner_cred,
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(json!({"url": "http://127.0.0.1:9/org-a-hook", "description": "Org A hook"})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let webhook_id = r.json::<Value>().await.unwrap()["webhook"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .send(
+            &owner_cred,
+            Method::POST,
+            &format!("/api/v1/webhooks/{webhook_id}/test"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let delivery_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let markers = vec![
         "Org A bot name".to_owned(),
         "orga-bot-link".to_owned(),
@@ -212,6 +242,9 @@ async fn fixture(app: &TestApp) -> Fixture {
         support_key_id.clone(),
         workspace_id.clone(),
         invitation_id.clone(),
+        webhook_id.clone(),
+        delivery_id.clone(),
+        "org-a-hook".to_owned(),
         "Org A".to_owned(),
     ];
     Fixture {
@@ -230,6 +263,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         recording_id,
         job_id,
         bot_id,
+        webhook_id,
+        delivery_id,
         markers,
     }
 }
@@ -253,6 +288,8 @@ fn fill(path: &str, f: &Fixture) -> String {
         f.job_id.clone()
     } else if path.starts_with("/api/v1/invitations/") {
         f.invitation_id.clone()
+    } else if path.starts_with("/api/v1/webhooks/") {
+        f.webhook_id.clone()
     } else {
         String::new()
     };
@@ -260,6 +297,7 @@ fn fill(path: &str, f: &Fixture) -> String {
         .replace("{user_id}", &f.viewer.user_id)
         .replace("{seq}", "1")
         .replace("{recording}", &f.recording_id)
+        .replace("{delivery}", &f.delivery_id)
         .replace("{name}", "probe-secret")
         .replace("{token}", "mvi_notarealtoken")
 }
@@ -278,6 +316,8 @@ fn body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/org" => json!({"name": "Renamed"}),
         "/api/v1/org/encryption" => json!({"kms_key_id": null}),
         "/api/v1/meetings" => json!({"title": "Probe"}),
+        "/api/v1/webhooks" => json!({"url": "http://127.0.0.1:9/probe"}),
+        "/api/v1/webhooks/{id}" => json!({"description": "probe"}),
         "/api/v1/bots" => {
             json!({"meeting_url": "https://meet.google.com/prb-ebot-xyz", "bot_name": "Probe"})
         }
@@ -300,7 +340,11 @@ fn body(method: &str, path: &str) -> Option<Value> {
 
 #[tokio::test]
 async fn every_route_is_classified_and_enforces_its_requirement_across_tenants_roles_and_keys() {
-    let app = TestApp::spawn_with(|c| c.auth.open_registration = true).await;
+    let app = TestApp::spawn_with(|c| {
+        c.auth.open_registration = true;
+        c.outbound.allow_hosts = vec!["127.0.0.1/32".into()];
+    })
+    .await;
     // Every documented operation must be classified here.
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     let mut documented = BTreeSet::new();
