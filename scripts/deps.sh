@@ -37,6 +37,8 @@ command -v nsenter >/dev/null || apt_missing+=(util-linux)
 # The bot tests: a stand-in bot process speaks the internal protocol with curl; pgrep checks
 # that a stopped bot's process group is gone.
 command -v pgrep >/dev/null || apt_missing+=(procps)
+# The webhook docs' Node snippet is run against real deliveries (tests/api/webhook_cli.rs).
+command -v node >/dev/null || apt_missing+=(nodejs)
 for pkg in "$@"; do  # extra packages named by the caller (e.g. wrk for the benchmark)
   command -v "$pkg" >/dev/null || apt_missing+=("$pkg")
 done

@@ -57,6 +57,27 @@ pub enum DomainEvent {
     /// A segment heard live from a bot's track during the meeting: provisional, never revised;
     /// the final transcript comes from the stored audio once the bot has left.
     LiveSegment(LiveTiming, SegmentWords),
+    /// A meeting's recordings reached the customer's bucket.
+    FilesReady(FilesReady),
+}
+
+/// What a delivery to a destination wrote: keys, sizes and SHA-256 (no content).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilesReady {
+    pub meeting_id: MeetingId,
+    pub destination_id: Uuid,
+    pub bucket: String,
+    pub files: Vec<DeliveredFile>,
+}
+
+/// One file delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveredFile {
+    pub recording_id: RecordingId,
+    pub key: String,
+    pub size: u64,
+    /// Hex SHA-256 of the bytes delivered.
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,6 +179,7 @@ impl DomainEvent {
             Self::BotStateChanged(_) => "bot.state_changed",
             Self::BotParticipantOptedOut(_) => "bot.participant_opted_out",
             Self::LiveSegment(..) => LIVE_SEGMENT,
+            Self::FilesReady(_) => "recording.files_ready",
         }
     }
 
@@ -173,6 +195,7 @@ impl DomainEvent {
             Self::BotStateChanged(b) => Some(b.meeting_id),
             Self::BotParticipantOptedOut(b) => Some(b.meeting_id),
             Self::LiveSegment(t, _) => Some(t.meeting_id),
+            Self::FilesReady(f) => Some(f.meeting_id),
         }
     }
 
@@ -200,6 +223,7 @@ impl DomainEvent {
             Self::TranscriptReady(t) => serde_json::to_string(t)?,
             Self::BotStateChanged(b) => serde_json::to_string(b)?,
             Self::BotParticipantOptedOut(b) => serde_json::to_string(b)?,
+            Self::FilesReady(f) => serde_json::to_string(f)?,
             Self::LiveSegment(t, w) => {
                 return Ok((serde_json::to_string(t)?, Some(serde_json::to_vec(w)?)));
             }
@@ -264,6 +288,7 @@ impl DomainEvent {
             "bot.participant_opted_out" => {
                 Self::BotParticipantOptedOut(serde_json::from_str(data).map_err(bad)?)
             }
+            "recording.files_ready" => Self::FilesReady(serde_json::from_str(data).map_err(bad)?),
             LIVE_SEGMENT => {
                 let content = content.ok_or_else(|| {
                     CoreError::Integrity(format!("outbox event {} has no content", row.seq))
@@ -430,7 +455,9 @@ impl MeetingEvent {
                 end_ms: t.end_ms,
                 text: w.text,
             },
-            DomainEvent::MeetingCreated(_) | DomainEvent::MeetingDeleted { .. } => return None,
+            DomainEvent::MeetingCreated(_)
+            | DomainEvent::MeetingDeleted { .. }
+            | DomainEvent::FilesReady(_) => return None,
         })
     }
 }

@@ -91,6 +91,7 @@ typed_id!(JobId, "job", "job");
 typed_id!(BotId, "bot", "bot");
 typed_id!(WebhookId, "whk", "webhook");
 typed_id!(DeliveryId, "dlv", "webhook delivery");
+typed_id!(DestinationId, "dst", "destination");
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod bots;
+pub mod destinations;
 pub mod endpoint;
 mod error;
 pub mod events;
@@ -61,6 +62,8 @@ struct Inner {
     /// Webhook deliveries: the same policy, the webhook timeout.
     webhook_client: meetvault_outbound::Client,
     webhooks: webhooks::Hub,
+    /// Customers' buckets: the same policy, long enough for a multipart part.
+    destination_client: meetvault_outbound::Client,
     bots: bots::BotHub,
     /// Live transcribers of bots' tracks (in memory: a restart loses only live text).
     live: bots::LiveHub,
@@ -134,6 +137,14 @@ impl Core {
             },
         )
         .map_err(CoreError::internal)?;
+        let destination_client = meetvault_outbound::Client::new(
+            outbound.clone(),
+            meetvault_outbound::ClientOptions {
+                timeout: std::time::Duration::from_secs(300),
+                ..meetvault_outbound::ClientOptions::default()
+            },
+        )
+        .map_err(CoreError::internal)?;
         let refusals = RefusalLog::new(std::time::Duration::from_secs(
             config.audit.refusal_window_secs,
         ));
@@ -157,6 +168,7 @@ impl Core {
                 outbound_client,
                 webhook_client,
                 webhooks: webhooks::Hub::default(),
+                destination_client,
                 bots,
                 live: bots::LiveHub::default(),
             }),
@@ -252,6 +264,7 @@ impl Core {
             vec![
                 Arc::new(transcription::TranscribeHandler::new(self.clone())),
                 Arc::new(bots::LaunchHandler { core: self.clone() }),
+                Arc::new(destinations::DeliverHandler { core: self.clone() }),
             ],
         )
     }
@@ -308,6 +321,11 @@ impl Core {
     /// The bot process's side of the internal bot protocol (`bots/runtime.rs`).
     pub fn bot_runtime(&self) -> bots::BotRuntime<'_> {
         bots::BotRuntime { core: self }
+    }
+
+    /// The customer's own buckets and deliveries to them (`destinations.rs`).
+    pub fn destinations(&self) -> destinations::Destinations<'_> {
+        destinations::Destinations { core: self }
     }
 
     /// Webhook endpoints, their deliveries and log, redelivery and tests (`webhooks/`).

@@ -45,6 +45,7 @@ use crate::wire::document::Completion;
         (name = "jobs", description = "Background jobs (transcription)"),
         (name = "transcription", description = "The OpenAI-compatible transcription endpoint"),
         (name = "encryption", description = "The caller's encryption, zero-access mode, stored secrets and the org's KMS key"),
+        (name = "destinations", description = "The customer's own buckets, and delivering a meeting's recordings there"),
         (name = "webhooks", description = "Webhook endpoints (Standard Webhooks), their delivery log, redelivery and tests"),
     )
 )]
@@ -163,6 +164,16 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::webhooks::get_delivery))
         .routes(routes!(routes::webhooks::redeliver))
         .routes(routes!(routes::webhooks::test_webhook))
+        .routes(routes!(
+            routes::destinations::create_destination,
+            routes::destinations::list_destinations
+        ))
+        .routes(routes!(
+            routes::destinations::get_destination,
+            routes::destinations::patch_destination,
+            routes::destinations::delete_destination
+        ))
+        .routes(routes!(routes::destinations::deliver_meeting))
 }
 
 /// The OpenAPI document (also committed as `docs/openapi.json`; a test keeps them equal).

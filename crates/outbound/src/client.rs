@@ -201,3 +201,30 @@ impl Client {
         Ok(body)
     }
 }
+
+/// The [`Client`]'s screened HTTP stack for `object_store` (a customer's bucket): every
+/// connection resolves through the policy's screen, so a bucket endpoint that points inside
+/// (or starts to, by DNS) is never connected to; no redirects, no proxy.
+#[derive(Debug, Clone)]
+pub struct ObjectStoreConnector {
+    http: reqwest::Client,
+}
+
+impl object_store::client::HttpConnector for ObjectStoreConnector {
+    fn connect(
+        &self,
+        _options: &object_store::ClientOptions,
+    ) -> object_store::Result<object_store::client::HttpClient> {
+        Ok(object_store::client::HttpClient::new(self.http.clone()))
+    }
+}
+
+impl Client {
+    /// This client's HTTP stack as an `object_store` connector. The caller checks the bucket's
+    /// endpoint URL with [`Policy::resolve`] first (an IP literal never reaches the resolver).
+    pub fn object_store_connector(&self) -> ObjectStoreConnector {
+        ObjectStoreConnector {
+            http: self.http.clone(),
+        }
+    }
+}

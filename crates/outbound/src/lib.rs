@@ -14,7 +14,7 @@
 
 mod client;
 
-pub use client::{Client, ClientOptions, Lookup, SendError, SystemLookup};
+pub use client::{Client, ClientOptions, Lookup, ObjectStoreConnector, SendError, SystemLookup};
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 

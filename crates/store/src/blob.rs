@@ -122,6 +122,24 @@ impl BlobStore {
     }
 
     pub fn s3(s3: &S3Config, part_size: usize) -> Result<Self, StoreError> {
+        Self::s3_built(Self::s3_builder(s3), s3, part_size)
+    }
+
+    /// A bucket reached through `connector` (a customer's bucket: the outbound client's
+    /// screened HTTP stack, so an endpoint that points inside is never connected to).
+    pub fn s3_through<C: object_store::client::HttpConnector>(
+        s3: &S3Config,
+        part_size: usize,
+        connector: C,
+    ) -> Result<Self, StoreError> {
+        Self::s3_built(
+            Self::s3_builder(s3).with_http_connector(connector),
+            s3,
+            part_size,
+        )
+    }
+
+    fn s3_builder(s3: &S3Config) -> AmazonS3Builder {
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&s3.bucket)
             .with_region(&s3.region)
@@ -147,6 +165,14 @@ impl BlobStore {
                 .with_access_key_id(id.expose())
                 .with_secret_access_key(secret.expose());
         }
+        builder
+    }
+
+    fn s3_built(
+        builder: AmazonS3Builder,
+        s3: &S3Config,
+        part_size: usize,
+    ) -> Result<Self, StoreError> {
         let store = builder.build()?;
         let prefix = s3.prefix.trim_matches('/');
         let inner: Arc<dyn ObjectStore> = if prefix.is_empty() {

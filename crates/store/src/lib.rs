@@ -7,6 +7,7 @@ mod blob;
 pub mod bot_reports;
 pub mod bots;
 mod db;
+pub mod destinations;
 mod error;
 pub mod fs_perms;
 pub mod identity;

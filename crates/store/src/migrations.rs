@@ -80,6 +80,11 @@ pub(crate) const SQLITE: Embedded = &[
         "webhooks",
         include_str!("../migrations/sqlite/0014_webhooks.sql"),
     ),
+    (
+        15,
+        "destinations",
+        include_str!("../migrations/sqlite/0015_destinations.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -152,6 +157,11 @@ pub(crate) const POSTGRES: Embedded = &[
         14,
         "webhooks",
         include_str!("../migrations/postgres/0014_webhooks.sql"),
+    ),
+    (
+        15,
+        "destinations",
+        include_str!("../migrations/postgres/0015_destinations.sql"),
     ),
 ];
 

@@ -125,6 +125,13 @@ mod tests {
             "webhook fan-out and delivery: the system, acting for no caller (an event's \
              meeting: its workspace for an endpoint's filter, its keys for sealed content)",
         ),
+        (
+            "crates/core/src/destinations.rs",
+            "db().meeting(",
+            1,
+            "the delivery job: the system, acting for no caller (the caller who queued it went \
+             through `meeting_row`)",
+        ),
     ];
 
     /// Everything `Core` offers outside core, each with why it is on `Core` itself. An area's
@@ -191,6 +198,7 @@ mod tests {
         ("encryption", "service"),
         ("secrets", "service"),
         ("webhooks", "service"),
+        ("destinations", "service"),
     ];
 
     fn workspace_root() -> PathBuf {

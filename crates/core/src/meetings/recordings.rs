@@ -98,7 +98,7 @@ impl Core {
 
     /// A stored recording's blob key and a decryptor under the key its header names (a
     /// destroyed or foreign key is an integrity error).
-    async fn open_blob(
+    pub(crate) async fn open_blob(
         &self,
         row: &MeetingRow,
         rec: &RecordingRow,

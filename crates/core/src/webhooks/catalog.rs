@@ -60,6 +60,11 @@ pub const EVENT_TYPES: &[EventType] = &[
         opt_in: false,
     },
     EventType {
+        name: "recording.files_ready",
+        description: "A meeting's recordings reached the customer's bucket: keys, sizes and SHA-256.",
+        opt_in: false,
+    },
+    EventType {
         name: "transcript.ready",
         description: "A recording's transcript was stored; the link fetches it.",
         opt_in: false,
@@ -213,6 +218,12 @@ pub fn messages(event: &DomainEvent) -> Vec<Message> {
                           "recording_id": t.recording_id, "start_ms": t.start_ms, "end_ms": t.end_ms }),
             content: Some(json!({ "speaker": w.speaker, "text": w.text })),
         }],
+        DomainEvent::FilesReady(f) => vec![message(
+            "recording.files_ready",
+            meeting,
+            json!({ "meeting_id": f.meeting_id, "destination_id": f.destination_id,
+                    "bucket": f.bucket, "files": f.files }),
+        )],
         DomainEvent::JobStateChanged(_) => Vec::new(),
     }
 }
@@ -279,6 +290,17 @@ pub fn examples() -> Vec<(EventType, Value)> {
         DomainEvent::TranscriptReady(TranscriptReady {
             meeting_id: meeting,
             recording_id: recording,
+        }),
+        DomainEvent::FilesReady(crate::events::FilesReady {
+            meeting_id: meeting,
+            destination_id: id(5),
+            bucket: "acme-meetings".into(),
+            files: vec![crate::events::DeliveredFile {
+                recording_id: recording,
+                key: format!("meetvault/meetings/{meeting}/recordings/{recording}.wav"),
+                size: 58_708_044,
+                sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+            }],
         }),
         DomainEvent::LiveSegment(
             LiveTiming {

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod bots;
 pub mod contract;
+pub mod destinations;
 pub mod document;
 pub mod encryption;
 pub mod errors;

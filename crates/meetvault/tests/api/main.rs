@@ -12,6 +12,7 @@ mod bots;
 mod canary;
 mod cli;
 mod cli_transcribe;
+mod destinations;
 mod encryption;
 mod enumeration;
 mod errors;

@@ -290,6 +290,10 @@ fn fill(path: &str, f: &Fixture) -> String {
         f.invitation_id.clone()
     } else if path.starts_with("/api/v1/webhooks/") {
         f.webhook_id.clone()
+    } else if path.starts_with("/api/v1/destinations/") {
+        // None exists (a real one needs a bucket); every probe is refused before the lookup,
+        // and another org's owner finds nothing.
+        "dst_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f".to_owned()
     } else {
         String::new()
     };
@@ -318,6 +322,10 @@ fn body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/meetings" => json!({"title": "Probe"}),
         "/api/v1/webhooks" => json!({"url": "http://127.0.0.1:9/probe"}),
         "/api/v1/webhooks/{id}" => json!({"description": "probe"}),
+        "/api/v1/destinations" => {
+            json!({"name": "p", "endpoint": "http://127.0.0.1:9", "bucket": "probe-bucket", "path_style": true, "access_key_id": "AKIAPROBE", "secret_access_key": "probe"})
+        }
+        "/api/v1/destinations/{id}" => json!({"is_default": false}),
         "/api/v1/bots" => {
             json!({"meeting_url": "https://meet.google.com/prb-ebot-xyz", "bot_name": "Probe"})
         }

@@ -395,4 +395,40 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
         Class::Perm("webhooks:manage"),
         true,
     ),
+    (
+        "POST",
+        "/api/v1/destinations",
+        Class::Perm("org:manage"),
+        false,
+    ),
+    (
+        "GET",
+        "/api/v1/destinations",
+        Class::Perm("org:manage"),
+        false,
+    ),
+    (
+        "GET",
+        "/api/v1/destinations/{id}",
+        Class::Perm("org:manage"),
+        true,
+    ),
+    (
+        "PATCH",
+        "/api/v1/destinations/{id}",
+        Class::Perm("org:manage"),
+        true,
+    ),
+    (
+        "DELETE",
+        "/api/v1/destinations/{id}",
+        Class::Perm("org:manage"),
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/meetings/{id}/deliver",
+        Class::Perm("meetings:write"),
+        true,
+    ),
 ];

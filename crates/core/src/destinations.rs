@@ -1,0 +1,559 @@
+//! The customer's own buckets (`core.destinations()`): S3-compatible destinations a meeting's
+//! recordings are delivered to — "recordings flow through us; they're never our property".
+//! A destination's endpoint passes the outbound URL rules (resolved) when it is set and before
+//! every delivery, and every connection to it goes through the outbound client's screened
+//! resolver; its credentials are sealed under the org's key and never returned. Creating one
+//! writes a small probe object and deletes it, so a wrong key, bucket or region is a 422 now,
+//! not a failed delivery later.
+//!
+//! Delivery is a durable job (`destination.deliver`: ids only): each recording is decrypted as
+//! a stream and uploaded (multipart above the part size, aborted on failure, so nothing
+//! half-written stays) to `{prefix}/meetings/{meeting}/recordings/{recording}.{ext}`, its
+//! SHA-256 and size computed on the way; then `recording.files_ready` (keys, sizes, SHA-256)
+//! goes to the outbox, and so to webhooks. A re-run overwrites the same keys.
+
+use meetvault_crypto::envelope;
+use meetvault_store::BlobKey;
+use meetvault_store::destinations::DestinationRow;
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+use url::Url;
+use uuid::Uuid;
+pub use zeroize::Zeroizing;
+
+use crate::access::Scope;
+use crate::access::proof::{MeetingsWrite, OrgManage};
+use crate::audit::{AuditAction, Event};
+use crate::events::{DeliveredFile, DomainEvent, outbox_event};
+use crate::ids::{DestinationId, JobId, MeetingId, RecordingId};
+use crate::vault::{bind, decrypt_stream, integrity, key_ref};
+use crate::{Core, CoreError};
+
+/// The job that delivers a meeting to a destination.
+pub(crate) const DELIVER_JOB: &str = "destination.deliver";
+/// Multipart part size for uploads to a customer's bucket (S3's minimum is 5 MiB).
+const PART_SIZE: usize = 8 << 20;
+
+/// A new destination.
+#[derive(Debug, Clone)]
+pub struct NewDestination {
+    pub name: String,
+    /// The S3 API's base URL; none: AWS's for the region.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub bucket: String,
+    pub prefix: Option<String>,
+    pub path_style: Option<bool>,
+    pub access_key_id: String,
+    pub secret_access_key: Zeroizing<String>,
+    pub is_default: Option<bool>,
+}
+
+/// A destination as its owner sees it: never its credentials.
+#[derive(Debug, Clone)]
+pub struct DestinationView {
+    pub id: DestinationId,
+    pub name: String,
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    pub prefix: String,
+    pub path_style: bool,
+    /// The last four characters of the access key id.
+    pub access_key_hint: String,
+    pub is_default: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Credentials {
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DeliverPayload {
+    meeting_id: MeetingId,
+    destination_id: Uuid,
+}
+
+/// The destinations service.
+#[derive(Debug, Clone, Copy)]
+pub struct Destinations<'a> {
+    pub(crate) core: &'a Core,
+}
+
+impl Destinations<'_> {
+    /// Adds a destination after a probe write (and delete) proves the bucket takes writes.
+    pub async fn create(
+        self,
+        scope: &Scope<OrgManage>,
+        new: &NewDestination,
+    ) -> Result<DestinationView, CoreError> {
+        let org = scope.org_id().uuid();
+        let name = new.name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(CoreError::invalid(
+                "name",
+                "1–100 characters, no control characters",
+            ));
+        }
+        let region = new.region.clone().unwrap_or_else(|| "us-east-1".into());
+        if region.is_empty()
+            || region.len() > 32
+            || !region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(CoreError::invalid(
+                "region",
+                "lowercase letters, digits and '-' (us-east-1)",
+            ));
+        }
+        check_bucket(&new.bucket)?;
+        let prefix = new
+            .prefix
+            .as_deref()
+            .unwrap_or("")
+            .trim_matches('/')
+            .to_owned();
+        if !prefix.is_empty() {
+            BlobKey::parse(&prefix).map_err(|_| {
+                CoreError::invalid(
+                    "prefix",
+                    "'/'-separated segments of letters, digits, '.', '_' and '-'",
+                )
+            })?;
+        }
+        let key_id = new.access_key_id.trim();
+        if key_id.len() < 4 || key_id.len() > 128 || new.secret_access_key.is_empty() {
+            return Err(CoreError::invalid(
+                "access_key_id",
+                "an access key id and its secret access key are both required",
+            ));
+        }
+        let id = Uuid::new_v4();
+        let now = meetvault_jobs::now_ms();
+        let creds = Credentials {
+            access_key_id: key_id.to_owned(),
+            secret_access_key: new.secret_access_key.to_string(),
+        };
+        let row = DestinationRow {
+            id,
+            org_id: org,
+            name: name.to_owned(),
+            endpoint: new
+                .endpoint
+                .as_deref()
+                .map(|e| e.trim().trim_end_matches('/').to_owned()),
+            region,
+            bucket: new.bucket.clone(),
+            prefix,
+            path_style: new.path_style.unwrap_or(false),
+            credentials: self.seal(org, id, &creds).await?,
+            key_hint: key_id[key_id.len() - 4..].to_owned(),
+            is_default: new.is_default.unwrap_or(false),
+            created_by: Some(scope.user_id().uuid()),
+            created_at: now,
+            updated_at: now,
+        };
+        // The endpoint's rules, then the probe.
+        let bucket = self.open(&row, &creds, "endpoint").await?;
+        let probe = BlobKey::parse(&join(
+            &row.prefix,
+            &format!(".meetvault-probe-{}", id.simple()),
+        ))?;
+        bucket
+            .put(&probe, bytes::Bytes::from_static(b"meetvault write probe; deleted at once"))
+            .await
+            .map_err(|e| {
+                CoreError::invalid(
+                    "bucket",
+                    format!(
+                        "the bucket refused a probe write ({}); check the bucket, region, endpoint and that the key may write under the prefix",
+                        short(&e.to_string())
+                    ),
+                )
+            })?;
+        if let Err(e) = bucket.delete(&probe).await {
+            tracing::warn!(error = %e, "could not delete the destination's probe object");
+        }
+        self.core.db().put_destination(&row).await?;
+        self.core
+            .audit(
+                Event::by(scope, AuditAction::DestinationCreate).resource(DestinationId::from(id)),
+            )
+            .await?;
+        Ok(view(&row))
+    }
+
+    pub async fn list(self, scope: &Scope<OrgManage>) -> Result<Vec<DestinationView>, CoreError> {
+        Ok(self
+            .core
+            .db()
+            .destinations(scope.org_id().uuid())
+            .await?
+            .iter()
+            .map(view)
+            .collect())
+    }
+
+    pub async fn get(
+        self,
+        scope: &Scope<OrgManage>,
+        id: DestinationId,
+    ) -> Result<DestinationView, CoreError> {
+        Ok(view(&self.row(scope.org_id().uuid(), id.0).await?))
+    }
+
+    /// Names it the org's default (bots deliver there when they end), or stops that.
+    pub async fn set_default(
+        self,
+        scope: &Scope<OrgManage>,
+        id: DestinationId,
+        is_default: bool,
+    ) -> Result<DestinationView, CoreError> {
+        let mut row = self.row(scope.org_id().uuid(), id.0).await?;
+        row.is_default = is_default;
+        row.updated_at = meetvault_jobs::now_ms();
+        self.core.db().put_destination(&row).await?;
+        self.core
+            .audit(Event::by(scope, AuditAction::DestinationUpdate).resource(id))
+            .await?;
+        Ok(view(&row))
+    }
+
+    pub async fn delete(
+        self,
+        scope: &Scope<OrgManage>,
+        id: DestinationId,
+    ) -> Result<(), CoreError> {
+        if !self
+            .core
+            .db()
+            .delete_destination(scope.org_id().uuid(), id.0)
+            .await?
+        {
+            return Err(CoreError::NotFound("destination"));
+        }
+        self.core
+            .audit(Event::by(scope, AuditAction::DestinationDelete).resource(id))
+            .await?;
+        Ok(())
+    }
+
+    /// Queues the delivery of a meeting's recordings to `destination` (the org's default when
+    /// none); the job's id.
+    pub async fn deliver(
+        self,
+        scope: &Scope<MeetingsWrite>,
+        meeting: MeetingId,
+        destination: Option<DestinationId>,
+    ) -> Result<JobId, CoreError> {
+        let row = self.core.meeting_row(scope, meeting).await?;
+        let dest = match destination {
+            Some(id) => self.row(row.org_id, id.0).await?,
+            None => self
+                .core
+                .db()
+                .default_destination(row.org_id)
+                .await?
+                .ok_or_else(|| {
+                    CoreError::invalid(
+                        "destination_id",
+                        "name one: the org has no default destination",
+                    )
+                })?,
+        };
+        let job = self
+            .core
+            .enqueue_delivery(row.org_id, row.id, dest.id)
+            .await?;
+        self.core
+            .audit(Event::by(scope, AuditAction::MeetingDeliver).resource(meeting))
+            .await?;
+        Ok(job)
+    }
+
+    async fn row(self, org: Uuid, id: Uuid) -> Result<DestinationRow, CoreError> {
+        self.core
+            .db()
+            .destination(org, id)
+            .await?
+            .ok_or(CoreError::NotFound("destination"))
+    }
+
+    async fn seal(self, org: Uuid, id: Uuid, creds: &Credentials) -> Result<Vec<u8>, CoreError> {
+        let (version, key) = self.core.org_key(org).await?;
+        let plain = Zeroizing::new(serde_json::to_vec(creds).map_err(CoreError::internal)?);
+        Ok(envelope::encrypt(
+            &key,
+            key_ref(org, version),
+            &bind(org, "destinations", id, "credentials"),
+            &plain,
+        ))
+    }
+
+    async fn open_credentials(self, row: &DestinationRow) -> Result<Credentials, CoreError> {
+        let kref =
+            envelope::key_ref(&row.credentials).map_err(integrity("destination credentials"))?;
+        let key = self
+            .core
+            .org_key_version(row.org_id, i32::try_from(kref.version).unwrap_or(0))
+            .await?;
+        let plain = envelope::decrypt(
+            &key,
+            &bind(row.org_id, "destinations", row.id, "credentials"),
+            &row.credentials,
+        )
+        .map_err(integrity("destination credentials"))?;
+        serde_json::from_slice(&plain)
+            .map_err(|e| CoreError::Integrity(format!("destination credentials: {e}")))
+    }
+
+    /// The bucket, reached only through the outbound rules: the endpoint (and, virtual-hosted,
+    /// the bucket's host under it) resolved and checked now, every connection screened.
+    async fn open(
+        self,
+        row: &DestinationRow,
+        creds: &Credentials,
+        field: &'static str,
+    ) -> Result<meetvault_store::BlobStore, CoreError> {
+        let base = match &row.endpoint {
+            Some(e) => Url::parse(e)
+                .map_err(|e| CoreError::invalid(field, format!("is not a URL ({e})")))?,
+            None => Url::parse(&format!("https://s3.{}.amazonaws.com", row.region))
+                .map_err(|e| CoreError::invalid("region", e.to_string()))?,
+        };
+        let mut reached = vec![base.clone()];
+        if !row.path_style {
+            let mut hosted = base.clone();
+            let host = format!("{}.{}", row.bucket, base.host_str().unwrap_or_default());
+            hosted
+                .set_host(Some(&host))
+                .map_err(|e| CoreError::invalid("bucket", e.to_string()))?;
+            reached.push(hosted);
+        }
+        for url in &reached {
+            self.core
+                .outbound()
+                .resolve(url)
+                .await
+                .map_err(|e| CoreError::invalid(field, format!("{url}: {e}")))?;
+        }
+        let s3 = meetvault_config::S3Config {
+            bucket: row.bucket.clone(),
+            endpoint: row.endpoint.as_ref().map(|_| base.clone()),
+            region: row.region.clone(),
+            prefix: String::new(),
+            access_key_id: Some(meetvault_config::Secret::new(creds.access_key_id.clone())),
+            secret_access_key: Some(meetvault_config::Secret::new(
+                creds.secret_access_key.clone(),
+            )),
+            path_style: row.path_style,
+            allow_http: base.scheme() == "http",
+        };
+        Ok(meetvault_store::BlobStore::s3_through(
+            &s3,
+            PART_SIZE,
+            self.core.inner.destination_client.object_store_connector(),
+        )?)
+    }
+}
+
+impl Core {
+    /// Queues a delivery job (ids only).
+    pub(crate) async fn enqueue_delivery(
+        &self,
+        org: Uuid,
+        meeting: Uuid,
+        destination: Uuid,
+    ) -> Result<JobId, CoreError> {
+        let payload = serde_json::to_value(DeliverPayload {
+            meeting_id: meeting.into(),
+            destination_id: destination,
+        })
+        .map_err(CoreError::internal)?;
+        let id = self
+            .queue()
+            .enqueue(meetvault_jobs::NewJob {
+                org_id: Some(org),
+                kind: DELIVER_JOB,
+                payload,
+                resource_id: Some(meeting),
+            })
+            .await
+            .map_err(crate::jobs_error)?;
+        Ok(id.into())
+    }
+
+    /// Uploads a meeting's recordings to a destination and announces them.
+    async fn run_delivery(
+        &self,
+        org: Uuid,
+        payload: &str,
+    ) -> Result<Vec<DeliveredFile>, CoreError> {
+        let p: DeliverPayload = serde_json::from_str(payload)
+            .map_err(|e| CoreError::Integrity(format!("delivery job: {e}")))?;
+        let destinations = Destinations { core: self };
+        let dest = destinations.row(org, p.destination_id).await?;
+        let creds = destinations.open_credentials(&dest).await?;
+        let bucket = destinations.open(&dest, &creds, "endpoint").await?;
+        let meeting = self
+            .db()
+            .meeting(org, p.meeting_id.0)
+            .await?
+            .ok_or(CoreError::NotFound("meeting"))?;
+        let keys = self
+            .meeting_read_keys(org, meeting.id, meeting.owner_id)
+            .await?;
+        let mut files = Vec::new();
+        for rec in self.db().recordings(org, meeting.id).await? {
+            let (blob_key, decryptor) = self.open_blob(&meeting, &rec, &keys).await?;
+            let stored = u64::try_from(rec.stored_size).unwrap_or(0);
+            let span = meetvault_crypto::stream::span(0..u64::MAX, stored)
+                .map_err(integrity("recording"))?;
+            let source = self
+                .blobs()
+                .get_range_stream(&blob_key, span.ciphertext.clone())
+                .await?;
+            let plain = decrypt_stream(decryptor, span, source);
+            let hasher = std::sync::Arc::new(std::sync::Mutex::new(sha2::Sha256::new()));
+            let hashing = hasher.clone();
+            let plain = futures::StreamExt::map(plain, move |chunk| {
+                let bytes = chunk.map_err(std::io::Error::other)?;
+                hashing
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .update(&bytes);
+                Ok::<_, std::io::Error>(bytes)
+            });
+            let ext = meetvault_audio::MediaType::allowed(&rec.content_type).extension;
+            let key = join(
+                &dest.prefix,
+                &format!(
+                    "meetings/{}/recordings/{}.{ext}",
+                    p.meeting_id,
+                    RecordingId::from(rec.id)
+                ),
+            );
+            let size = bucket.put_stream(&BlobKey::parse(&key)?, plain).await?;
+            let digest = hasher
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .finalize();
+            files.push(DeliveredFile {
+                recording_id: rec.id.into(),
+                key,
+                size,
+                sha256: hex::encode(digest),
+            });
+        }
+        let event = outbox_event(
+            org,
+            &DomainEvent::FilesReady(crate::events::FilesReady {
+                meeting_id: p.meeting_id,
+                destination_id: dest.id,
+                bucket: dest.bucket.clone(),
+                files: files.clone(),
+            }),
+            None,
+        )?;
+        self.append_events(meeting.id, &[event]).await?;
+        Ok(files)
+    }
+}
+
+/// The durable job's handler.
+pub(crate) struct DeliverHandler {
+    pub(crate) core: Core,
+}
+
+#[async_trait::async_trait]
+impl meetvault_jobs::Handler for DeliverHandler {
+    fn kind(&self) -> &'static str {
+        DELIVER_JOB
+    }
+
+    fn concurrency(&self) -> usize {
+        2
+    }
+
+    async fn run(
+        &self,
+        job: &meetvault_jobs::Job,
+        _ctx: &meetvault_jobs::JobContext,
+    ) -> Result<(), meetvault_jobs::JobError> {
+        use meetvault_jobs::JobError;
+        let org = job
+            .org_id
+            .ok_or_else(|| JobError::Permanent("a delivery job names no org".into()))?;
+        match self.core.run_delivery(org, &job.payload).await {
+            Ok(files) => {
+                tracing::info!(
+                    files = files.len(),
+                    "delivered a meeting to its destination"
+                );
+                Ok(())
+            }
+            Err(
+                e @ (CoreError::NotFound(_) | CoreError::Invalid { .. } | CoreError::Integrity(_)),
+            ) => Err(JobError::Permanent(short(&e.to_string()))),
+            Err(e) => Err(JobError::Retryable(short(&e.to_string()))),
+        }
+    }
+}
+
+fn view(row: &DestinationRow) -> DestinationView {
+    DestinationView {
+        id: row.id.into(),
+        name: row.name.clone(),
+        endpoint: row.endpoint.clone(),
+        region: row.region.clone(),
+        bucket: row.bucket.clone(),
+        prefix: row.prefix.clone(),
+        path_style: row.path_style,
+        access_key_hint: format!("…{}", row.key_hint),
+        is_default: row.is_default,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+/// S3's bucket naming rules (lowercase letters, digits, '.', '-'; 3–63; alphanumeric ends).
+fn check_bucket(b: &str) -> Result<(), CoreError> {
+    let ok = (3..=63).contains(&b.len())
+        && b.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
+        && b.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && b.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !b.contains("..");
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(
+            "bucket",
+            "3–63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit",
+        ))
+    }
+}
+
+fn join(prefix: &str, rest: &str) -> String {
+    if prefix.is_empty() {
+        rest.to_owned()
+    } else {
+        format!("{prefix}/{rest}")
+    }
+}
+
+/// An error for a log or an answer: one line, bounded.
+fn short(s: &str) -> String {
+    s.lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect()
+}

@@ -1,0 +1,119 @@
+//! The customer's own buckets (destinations) and delivering a meeting to one.
+
+use chrono::{DateTime, Utc};
+use meetvault_core::destinations::Zeroizing;
+use meetvault_core::destinations::{self as core, DestinationView};
+use meetvault_core::ids::{DestinationId, JobId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ids;
+use super::list_of;
+
+/// A new destination: an S3-compatible bucket. Checked with a small probe write (deleted at
+/// once) before it is saved.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Acme archive", "endpoint": "https://s3.eu-central-1.amazonaws.com", "region": "eu-central-1", "bucket": "acme-meetings", "prefix": "meetvault", "access_key_id": "AKIA…", "secret_access_key": "…", "is_default": true}))]
+pub struct NewDestination {
+    pub name: String,
+    /// The S3 API's base URL (https; a private address only if the operator allow-listed it).
+    /// Absent: AWS's endpoint for the region.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Default `us-east-1`.
+    #[serde(default)]
+    pub region: Option<String>,
+    pub bucket: String,
+    /// Objects go under it (`prefix/meetings/mtg_…/recordings/rec_….wav`).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), as most self-hosted S3 servers need.
+    #[serde(default)]
+    pub path_style: Option<bool>,
+    /// Scope it to the prefix; stored encrypted, never returned.
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// The org's default: bots deliver there when they end.
+    #[serde(default)]
+    pub is_default: Option<bool>,
+}
+
+impl From<NewDestination> for core::NewDestination {
+    fn from(d: NewDestination) -> Self {
+        Self {
+            name: d.name,
+            endpoint: d.endpoint,
+            region: d.region,
+            bucket: d.bucket,
+            prefix: d.prefix,
+            path_style: d.path_style,
+            access_key_id: d.access_key_id,
+            secret_access_key: Zeroizing::new(d.secret_access_key),
+            is_default: d.is_default,
+        }
+    }
+}
+
+/// A change to a destination.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationPatch {
+    pub is_default: bool,
+}
+
+/// A destination (never its credentials).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Destination {
+    #[schema(value_type = ids::DestinationId)]
+    pub id: DestinationId,
+    pub name: String,
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    pub prefix: String,
+    pub path_style: bool,
+    /// `…` and the access key id's last four characters.
+    pub access_key_hint: String,
+    pub is_default: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<DestinationView> for Destination {
+    fn from(v: DestinationView) -> Self {
+        let time = |ms| DateTime::from_timestamp_millis(ms).unwrap_or_default();
+        Self {
+            id: v.id,
+            name: v.name,
+            endpoint: v.endpoint,
+            region: v.region,
+            bucket: v.bucket,
+            prefix: v.prefix,
+            path_style: v.path_style,
+            access_key_hint: v.access_key_hint,
+            is_default: v.is_default,
+            created_at: time(v.created_at),
+            updated_at: time(v.updated_at),
+        }
+    }
+}
+
+list_of!(DestinationList { destinations: Vec<Destination> } from DestinationView);
+
+/// Where to deliver a meeting.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverMeeting {
+    /// `dst_…`; the org's default destination when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<ids::DestinationId>)]
+    pub destination_id: Option<DestinationId>,
+}
+
+/// The delivery job (`GET /api/v1/jobs/{id}`); `recording.files_ready` follows.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeliveryQueued {
+    #[schema(value_type = ids::JobId)]
+    pub job_id: JobId,
+}

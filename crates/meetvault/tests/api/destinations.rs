@@ -1,0 +1,231 @@
+//! The customer's own bucket against a real S3 API server on loopback (moto): a destination is
+//! checked with a probe write before it is saved (a missing bucket or an endpoint that points
+//! inside is a 422, and nothing is saved), its credentials never come back, and delivering a
+//! meeting puts its recordings there byte for byte, then announces them with
+//! `recording.files_ready` (keys, sizes, SHA-256) on the org's webhooks.
+
+use std::time::Duration;
+
+use meetvault_test_support::receiver::Receiver;
+use meetvault_test_support::{Cred, Session, TestApp, services};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::webhooks::{WAIT, app_with, call, create, new_meeting};
+
+async fn destination_body(prefix: &str) -> Value {
+    let s3 = services::s3_config(prefix).await;
+    json!({
+        "name": "Acme archive",
+        "endpoint": s3.endpoint.unwrap().as_str(),
+        "region": "us-east-1",
+        "bucket": s3.bucket,
+        "prefix": prefix,
+        "path_style": true,
+        "access_key_id": "AKIADESTINATION1234",
+        "secret_access_key": "destination-secret-value-do-not-show",
+    })
+}
+
+/// The test bucket, read with the server's credentials (as the customer would).
+async fn bucket_reader() -> meetvault_store::BlobStore {
+    meetvault_store::BlobStore::s3(&services::s3_config("").await, 8 << 20).unwrap()
+}
+
+async fn add(app: &TestApp, s: &Session, body: Value) -> (StatusCode, Value) {
+    call(app, s, Method::POST, "/api/v1/destinations", Some(body)).await
+}
+
+#[tokio::test]
+async fn a_destination_is_probed_before_it_is_saved_and_never_shows_its_credentials() {
+    let app = app_with(|_| {}).await;
+    let owner = app.register("owner@example.com", "Acme").await;
+    let prefix = format!("dst-{}", uuid::Uuid::new_v4().simple());
+    let body = destination_body(&prefix).await;
+
+    // A bucket that does not exist: the probe write fails, a clear 422, nothing saved.
+    let mut missing = body.clone();
+    missing["bucket"] = json!(format!("missing-{}", &prefix[4..20]));
+    let (status, v) = add(&app, &owner, missing).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("probe write"), "{v}");
+    // Bad names and missing keys are refused before any request.
+    for (field, value) in [
+        ("bucket", json!("Not_A_Bucket")),
+        ("prefix", json!("../up")),
+        ("region", json!("US East")),
+    ] {
+        let mut bad = body.clone();
+        bad[field] = value;
+        let (status, v) = add(&app, &owner, bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {v}");
+        assert!(v.to_string().contains(field), "{v}");
+    }
+    let (_, list) = call(&app, &owner, Method::GET, "/api/v1/destinations", None).await;
+    assert_eq!(list["destinations"], json!([]));
+
+    let (status, created) = add(&app, &owner, body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["access_key_hint"], "…1234");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (_, one) = call(
+        &app,
+        &owner,
+        Method::GET,
+        &format!("/api/v1/destinations/{id}"),
+        None,
+    )
+    .await;
+    let (_, list) = call(&app, &owner, Method::GET, "/api/v1/destinations", None).await;
+    for text in [created.to_string(), one.to_string(), list.to_string()] {
+        assert!(
+            !text.contains("destination-secret-value") && !text.contains("AKIADESTINATION"),
+            "{text}"
+        );
+    }
+    // The probe object is gone: the prefix holds nothing.
+    let listing = reqwest::get(format!(
+        "{}{}?list-type=2&prefix={prefix}",
+        services::s3_endpoint(),
+        body["bucket"].as_str().unwrap()
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(!listing.contains("<Key>"), "{listing}");
+
+    // Default on, then off; delete.
+    let (status, v) = call(
+        &app,
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/destinations/{id}"),
+        Some(json!({"is_default": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["is_default"], true);
+    let (status, _) = call(
+        &app,
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/destinations/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(
+        &app,
+        &owner,
+        Method::GET,
+        &format!("/api/v1/destinations/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_endpoint_that_points_inside_is_refused_unless_the_operator_allows_it() {
+    // No allow-list: the loopback S3 server is an internal address like any other.
+    let app = TestApp::spawn_with(|_| {}).await;
+    let owner = app.register("owner@example.com", "Acme").await;
+    let prefix = format!("dst-{}", uuid::Uuid::new_v4().simple());
+    let body = destination_body(&prefix).await;
+    let (status, v) = add(&app, &owner, body.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("endpoint"), "{v}");
+    for endpoint in [
+        "http://169.254.169.254",
+        "https://10.0.0.5",
+        "https://[::1]:9000",
+        "https://user:pw@s3.example.com",
+    ] {
+        let mut bad = body.clone();
+        bad["endpoint"] = json!(endpoint);
+        let (status, v) = add(&app, &owner, bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{endpoint}: {v}");
+    }
+    let (_, list) = call(&app, &owner, Method::GET, "/api/v1/destinations", None).await;
+    assert_eq!(list["destinations"], json!([]));
+}
+
+#[tokio::test]
+async fn a_delivered_meeting_lands_in_the_bucket_byte_for_byte_and_is_announced() {
+    let app = app_with(|_| {}).await;
+    let owner = app.register("owner@example.com", "Acme").await;
+    let receiver = Receiver::start().await;
+    create(
+        &app,
+        &owner,
+        json!({"url": receiver.url("/files"), "event_types": ["recording.files_ready"]}),
+    )
+    .await;
+    let prefix = format!("dst-{}", uuid::Uuid::new_v4().simple());
+    let body = destination_body(&prefix).await;
+    let bucket = body["bucket"].as_str().unwrap().to_owned();
+    let (status, dest) = add(&app, &owner, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{dest}");
+
+    let meeting = new_meeting(&app, &owner, "Board").await;
+    // No destination named and no default: a clear 422.
+    let (status, v) = call(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/v1/meetings/{meeting}/deliver"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let wav = meetvault_test_support::media::wav_with_payload(&vec![7u8; 300_000]);
+    let r = app
+        .send_bytes(
+            &Cred::Session(owner.clone()),
+            &format!("/api/v1/meetings/{meeting}/recordings"),
+            "audio/wav",
+            wav.clone(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (status, queued) = call(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/v1/meetings/{meeting}/deliver"),
+        Some(json!({"destination_id": dest["id"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    assert!(queued["job_id"].as_str().unwrap().starts_with("job_"));
+
+    let got = receiver.wait_for(1, WAIT).await;
+    let ready = got[0].json();
+    assert_eq!(ready["type"], "recording.files_ready");
+    assert_eq!(ready["data"]["bucket"], bucket.as_str());
+    let files = ready["data"]["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1);
+    let key = files[0]["key"].as_str().unwrap();
+    assert!(
+        key.starts_with(&format!("{prefix}/meetings/{meeting}/recordings/rec_"))
+            && key.ends_with(".wav"),
+        "{key}"
+    );
+    assert_eq!(files[0]["size"], wav.len());
+    let reader = bucket_reader().await;
+    let object = meetvault_store::BlobKey::parse(key).unwrap();
+    let size = reader.head(&object).await.unwrap().size;
+    let bytes = reader.get_range(&object, 0..size).await.unwrap();
+    assert!(
+        bytes.as_ref() == wav.as_slice(),
+        "the bucket holds other bytes"
+    );
+    use sha2::Digest as _;
+    assert_eq!(
+        files[0]["sha256"],
+        hex::encode(sha2::Sha256::digest(&bytes))
+    );
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}

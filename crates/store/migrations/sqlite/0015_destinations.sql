@@ -1,0 +1,24 @@
+-- The customer's own buckets: S3-compatible destinations a meeting's recordings and
+-- transcript are delivered to. The credentials are an envelope under the org's key, bound to
+-- (org, table, row, field), and never returned. Times are Unix milliseconds.
+CREATE TABLE destinations (
+    id           BLOB PRIMARY KEY,
+    org_id       BLOB NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    -- The S3 API's base URL (none: AWS for the region).
+    endpoint     TEXT,
+    region       TEXT NOT NULL,
+    bucket       TEXT NOT NULL,
+    prefix       TEXT NOT NULL,
+    path_style   INTEGER NOT NULL,
+    -- JSON {access_key_id, secret_access_key, session_token}, sealed.
+    credentials  BLOB NOT NULL,
+    -- The last four characters of the access key id, to tell keys apart.
+    key_hint     TEXT NOT NULL,
+    -- The org's default: bots deliver there when they end.
+    is_default   INTEGER NOT NULL,
+    created_by   BLOB,
+    created_at   BIGINT NOT NULL,
+    updated_at   BIGINT NOT NULL
+);
+CREATE INDEX destinations_org ON destinations (org_id, created_at);

@@ -1,0 +1,92 @@
+//! The customer's own buckets (migration 0015). Credentials are an envelope made by the caller.
+//! Every read and write takes the `org_id` it is confined to.
+
+use uuid::Uuid;
+
+use crate::identity::with_pool;
+use crate::{Database, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DestinationRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    pub prefix: String,
+    pub path_style: bool,
+    pub credentials: Vec<u8>,
+    pub key_hint: String,
+    pub is_default: bool,
+    pub created_by: Option<Uuid>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "id, org_id, name, endpoint, region, bucket, prefix, path_style, credentials, \
+    key_hint, is_default, created_by, created_at, updated_at";
+
+impl Database {
+    /// Adds a destination, or replaces one of the org's (same id); a new default ends the
+    /// org's other default, in the same transaction.
+    pub async fn put_destination(&self, d: &DestinationRow) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO destinations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, endpoint = excluded.endpoint, \
+             region = excluded.region, bucket = excluded.bucket, prefix = excluded.prefix, \
+             path_style = excluded.path_style, credentials = excluded.credentials, \
+             key_hint = excluded.key_hint, is_default = excluded.is_default, updated_at = excluded.updated_at \
+             WHERE destinations.org_id = excluded.org_id"
+        );
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if d.is_default {
+                sqlx::query("UPDATE destinations SET is_default = FALSE WHERE org_id = $1 AND id <> $2")
+                    .bind(d.org_id).bind(d.id).execute(&mut *tx).await?;
+            }
+            sqlx::query(&sql)
+                .bind(d.id).bind(d.org_id).bind(&d.name).bind(&d.endpoint).bind(&d.region)
+                .bind(&d.bucket).bind(&d.prefix).bind(d.path_style).bind(&d.credentials)
+                .bind(&d.key_hint).bind(d.is_default).bind(d.created_by).bind(d.created_at)
+                .bind(d.updated_at)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    pub async fn destinations(&self, org_id: Uuid) -> Result<Vec<DestinationRow>, StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM destinations WHERE org_id = $1 ORDER BY created_at, id");
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, DestinationRow>(&sql)
+            .bind(org_id).fetch_all(pool).await?))
+    }
+
+    pub async fn destination(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<DestinationRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM destinations WHERE org_id = $1 AND id = $2");
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, DestinationRow>(&sql)
+            .bind(org_id).bind(id).fetch_optional(pool).await?))
+    }
+
+    /// The org's default destination, if it named one.
+    pub async fn default_destination(
+        &self,
+        org_id: Uuid,
+    ) -> Result<Option<DestinationRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM destinations WHERE org_id = $1 AND is_default ORDER BY created_at LIMIT 1"
+        );
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, DestinationRow>(&sql)
+            .bind(org_id).fetch_optional(pool).await?))
+    }
+
+    pub async fn delete_destination(&self, org_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query("DELETE FROM destinations WHERE org_id = $1 AND id = $2")
+            .bind(org_id).bind(id).execute(pool).await?.rows_affected() == 1))
+    }
+}
