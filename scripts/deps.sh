@@ -39,6 +39,9 @@ command -v nsenter >/dev/null || apt_missing+=(util-linux)
 command -v pgrep >/dev/null || apt_missing+=(procps)
 # The webhook docs' Node snippet is run against real deliveries (tests/api/webhook_cli.rs).
 command -v node >/dev/null || apt_missing+=(nodejs)
+# The reference age implementation decrypts what meetvault encrypts for a customer's bucket
+# (crates/crypto/tests/age_cli.rs).
+command -v age >/dev/null || apt_missing+=(age)
 for pkg in "$@"; do  # extra packages named by the caller (e.g. wrk for the benchmark)
   command -v "$pkg" >/dev/null || apt_missing+=("$pkg")
 done

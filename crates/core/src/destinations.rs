@@ -46,6 +46,8 @@ pub struct NewDestination {
     pub path_style: Option<bool>,
     pub access_key_id: String,
     pub secret_access_key: Zeroizing<String>,
+    /// `age1…`: objects are encrypted to it before they leave.
+    pub age_recipient: Option<String>,
     pub is_default: Option<bool>,
 }
 
@@ -61,6 +63,7 @@ pub struct DestinationView {
     pub path_style: bool,
     /// The last four characters of the access key id.
     pub access_key_hint: String,
+    pub age_recipient: Option<String>,
     pub is_default: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -133,6 +136,18 @@ impl Destinations<'_> {
                 "an access key id and its secret access key are both required",
             ));
         }
+        let age_recipient = match new.age_recipient.as_deref().map(str::trim) {
+            Some(r) => {
+                meetvault_crypto::age::Recipient::parse(r).map_err(|_| {
+                    CoreError::invalid(
+                        "age_recipient",
+                        "not an age X25519 recipient: age1… (`age-keygen -y key.txt` prints it)",
+                    )
+                })?;
+                Some(r.to_owned())
+            }
+            None => None,
+        };
         let id = Uuid::new_v4();
         let now = meetvault_jobs::now_ms();
         let creds = Credentials {
@@ -153,6 +168,7 @@ impl Destinations<'_> {
             path_style: new.path_style.unwrap_or(false),
             credentials: self.seal(org, id, &creds).await?,
             key_hint: key_id[key_id.len() - 4..].to_owned(),
+            age_recipient,
             is_default: new.is_default.unwrap_or(false),
             created_by: Some(scope.user_id().uuid()),
             created_at: now,
@@ -419,10 +435,23 @@ impl Core {
                 .get_range_stream(&blob_key, span.ciphertext.clone())
                 .await?;
             let plain = decrypt_stream(decryptor, span, source);
+            let plain =
+                futures::StreamExt::map(plain, |chunk| chunk.map_err(std::io::Error::other));
+            let recipient = dest
+                .age_recipient
+                .as_deref()
+                .map(meetvault_crypto::age::Recipient::parse)
+                .transpose()
+                .map_err(|e| CoreError::Integrity(format!("destination age recipient: {e}")))?;
+            let outgoing: futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>> =
+                match &recipient {
+                    Some(r) => Box::pin(age_encrypt(plain, r)),
+                    None => Box::pin(plain),
+                };
             let hasher = std::sync::Arc::new(std::sync::Mutex::new(sha2::Sha256::new()));
             let hashing = hasher.clone();
-            let plain = futures::StreamExt::map(plain, move |chunk| {
-                let bytes = chunk.map_err(std::io::Error::other)?;
+            let outgoing = futures::StreamExt::map(outgoing, move |chunk| {
+                let bytes = chunk?;
                 hashing
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -430,15 +459,16 @@ impl Core {
                 Ok::<_, std::io::Error>(bytes)
             });
             let ext = meetvault_audio::MediaType::allowed(&rec.content_type).extension;
+            let suffix = if recipient.is_some() { ".age" } else { "" };
             let key = join(
                 &dest.prefix,
                 &format!(
-                    "meetings/{}/recordings/{}.{ext}",
+                    "meetings/{}/recordings/{}.{ext}{suffix}",
                     p.meeting_id,
                     RecordingId::from(rec.id)
                 ),
             );
-            let size = bucket.put_stream(&BlobKey::parse(&key)?, plain).await?;
+            let size = bucket.put_stream(&BlobKey::parse(&key)?, outgoing).await?;
             let digest = hasher
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -449,6 +479,7 @@ impl Core {
                 key,
                 size,
                 sha256: hex::encode(digest),
+                age_encrypted: recipient.is_some(),
             });
         }
         let event = outbox_event(
@@ -506,6 +537,32 @@ impl meetvault_jobs::Handler for DeliverHandler {
     }
 }
 
+/// A plaintext stream encrypted to `recipient` as it goes (age v1).
+fn age_encrypt(
+    plain: impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
+    recipient: &meetvault_crypto::age::Recipient,
+) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static {
+    let encryptor = meetvault_crypto::age::Encryptor::new(recipient);
+    futures::stream::unfold(
+        (Box::pin(plain), Some(encryptor)),
+        |(mut plain, encryptor)| async move {
+            let mut enc = encryptor?;
+            loop {
+                match futures::StreamExt::next(&mut plain).await {
+                    Some(Ok(chunk)) => {
+                        let out = enc.push(&chunk);
+                        if !out.is_empty() {
+                            return Some((Ok(bytes::Bytes::from(out)), (plain, Some(enc))));
+                        }
+                    }
+                    Some(Err(e)) => return Some((Err(e), (plain, None))),
+                    None => return Some((Ok(bytes::Bytes::from(enc.finish())), (plain, None))),
+                }
+            }
+        },
+    )
+}
+
 fn view(row: &DestinationRow) -> DestinationView {
     DestinationView {
         id: row.id.into(),
@@ -516,6 +573,7 @@ fn view(row: &DestinationRow) -> DestinationView {
         prefix: row.prefix.clone(),
         path_style: row.path_style,
         access_key_hint: format!("…{}", row.key_hint),
+        age_recipient: row.age_recipient.clone(),
         is_default: row.is_default,
         created_at: row.created_at,
         updated_at: row.updated_at,

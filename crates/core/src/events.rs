@@ -78,6 +78,9 @@ pub struct DeliveredFile {
     pub size: u64,
     /// Hex SHA-256 of the bytes delivered.
     pub sha256: String,
+    /// Encrypted to the destination's age recipient (the key ends in `.age`).
+    #[serde(default)]
+    pub age_encrypted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

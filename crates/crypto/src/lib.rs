@@ -1,6 +1,7 @@
 //! Cryptographic building blocks for meetvault: RFC 9162 Merkle proofs, C2SP signed notes and checkpoints, symmetric key handling, and the encryption-at-rest layer (field envelopes, blob streams, HPKE
 //! sealing, password-derived keys, the master-key trait); no I/O.
 
+pub mod age;
 pub mod envelope;
 mod error;
 pub mod kek;

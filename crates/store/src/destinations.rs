@@ -18,6 +18,7 @@ pub struct DestinationRow {
     pub path_style: bool,
     pub credentials: Vec<u8>,
     pub key_hint: String,
+    pub age_recipient: Option<String>,
     pub is_default: bool,
     pub created_by: Option<Uuid>,
     pub created_at: i64,
@@ -25,18 +26,18 @@ pub struct DestinationRow {
 }
 
 const COLUMNS: &str = "id, org_id, name, endpoint, region, bucket, prefix, path_style, credentials, \
-    key_hint, is_default, created_by, created_at, updated_at";
+    key_hint, age_recipient, is_default, created_by, created_at, updated_at";
 
 impl Database {
     /// Adds a destination, or replaces one of the org's (same id); a new default ends the
     /// org's other default, in the same transaction.
     pub async fn put_destination(&self, d: &DestinationRow) -> Result<(), StoreError> {
         let sql = format!(
-            "INSERT INTO destinations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+            "INSERT INTO destinations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, endpoint = excluded.endpoint, \
              region = excluded.region, bucket = excluded.bucket, prefix = excluded.prefix, \
              path_style = excluded.path_style, credentials = excluded.credentials, \
-             key_hint = excluded.key_hint, is_default = excluded.is_default, updated_at = excluded.updated_at \
+             key_hint = excluded.key_hint, age_recipient = excluded.age_recipient, is_default = excluded.is_default, updated_at = excluded.updated_at \
              WHERE destinations.org_id = excluded.org_id"
         );
         with_pool!(self, pool => {
@@ -48,7 +49,7 @@ impl Database {
             sqlx::query(&sql)
                 .bind(d.id).bind(d.org_id).bind(&d.name).bind(&d.endpoint).bind(&d.region)
                 .bind(&d.bucket).bind(&d.prefix).bind(d.path_style).bind(&d.credentials)
-                .bind(&d.key_hint).bind(d.is_default).bind(d.created_by).bind(d.created_at)
+                .bind(&d.key_hint).bind(&d.age_recipient).bind(d.is_default).bind(d.created_by).bind(d.created_at)
                 .bind(d.updated_at)
                 .execute(&mut *tx).await?;
             tx.commit().await?;

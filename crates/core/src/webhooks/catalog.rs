@@ -300,6 +300,7 @@ pub fn examples() -> Vec<(EventType, Value)> {
                 key: format!("meetvault/meetings/{meeting}/recordings/{recording}.wav"),
                 size: 58_708_044,
                 sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+                age_encrypted: false,
             }],
         }),
         DomainEvent::LiveSegment(

@@ -34,6 +34,11 @@ pub struct NewDestination {
     /// Scope it to the prefix; stored encrypted, never returned.
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// `age1…` (`age-keygen -y key.txt`): objects are encrypted to it before they leave
+    /// (keys end in `.age`), so the bucket's operator never holds plaintext either. Decrypt
+    /// with `age --decrypt -i key.txt FILE.age > FILE`.
+    #[serde(default)]
+    pub age_recipient: Option<String>,
     /// The org's default: bots deliver there when they end.
     #[serde(default)]
     pub is_default: Option<bool>,
@@ -50,6 +55,7 @@ impl From<NewDestination> for core::NewDestination {
             path_style: d.path_style,
             access_key_id: d.access_key_id,
             secret_access_key: Zeroizing::new(d.secret_access_key),
+            age_recipient: d.age_recipient,
             is_default: d.is_default,
         }
     }
@@ -75,6 +81,8 @@ pub struct Destination {
     pub path_style: bool,
     /// `…` and the access key id's last four characters.
     pub access_key_hint: String,
+    /// Objects are encrypted to this age recipient.
+    pub age_recipient: Option<String>,
     pub is_default: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -92,6 +100,7 @@ impl From<DestinationView> for Destination {
             prefix: v.prefix,
             path_style: v.path_style,
             access_key_hint: v.access_key_hint,
+            age_recipient: v.age_recipient,
             is_default: v.is_default,
             created_at: time(v.created_at),
             updated_at: time(v.updated_at),

@@ -229,3 +229,98 @@ async fn a_delivered_meeting_lands_in_the_bucket_byte_for_byte_and_is_announced(
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+#[tokio::test]
+async fn with_an_age_recipient_the_bucket_holds_only_ciphertext_that_age_decrypts() {
+    let app = app_with(|_| {}).await;
+    let owner = app.register("owner@example.com", "Acme").await;
+    let receiver = Receiver::start().await;
+    create(
+        &app,
+        &owner,
+        json!({"url": receiver.url("/files"), "event_types": ["recording.files_ready"]}),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let identity = dir.path().join("key.txt");
+    let made = std::process::Command::new("age-keygen")
+        .arg("-o")
+        .arg(&identity)
+        .output();
+    let made =
+        made.expect("`age-keygen` is not installed: Debian's `age` package (scripts/deps.sh)");
+    assert!(made.status.success());
+    let public = std::process::Command::new("age-keygen")
+        .arg("-y")
+        .arg(&identity)
+        .output()
+        .unwrap();
+    let recipient = String::from_utf8(public.stdout).unwrap().trim().to_owned();
+
+    let prefix = format!("dst-{}", uuid::Uuid::new_v4().simple());
+    let mut body = destination_body(&prefix).await;
+    body["age_recipient"] = json!("age1notarecipient");
+    let (status, v) = add(&app, &owner, body.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("age_recipient"), "{v}");
+    body["age_recipient"] = json!(recipient);
+    body["is_default"] = json!(true);
+    let (status, dest) = add(&app, &owner, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{dest}");
+    assert_eq!(dest["age_recipient"], recipient.as_str());
+
+    let meeting = new_meeting(&app, &owner, "Board").await;
+    let wav = meetvault_test_support::media::wav_with_payload(&vec![3u8; 200_001]);
+    let r = app
+        .send_bytes(
+            &Cred::Session(owner.clone()),
+            &format!("/api/v1/meetings/{meeting}/recordings"),
+            "audio/wav",
+            wav.clone(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // The org's default destination, with no body field.
+    let (status, _) = call(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/v1/meetings/{meeting}/deliver"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let got = receiver.wait_for(1, WAIT).await;
+    let file = &got[0].json()["data"]["files"][0];
+    let key = file["key"].as_str().unwrap();
+    assert!(key.ends_with(".wav.age"), "{key}");
+    assert_eq!(file["age_encrypted"], true);
+
+    let reader = bucket_reader().await;
+    let object = meetvault_store::BlobKey::parse(key).unwrap();
+    let size = reader.head(&object).await.unwrap().size;
+    let sealed = reader.get_range(&object, 0..size).await.unwrap();
+    assert!(sealed.starts_with(b"age-encryption.org/v1\n"));
+    assert!(
+        !sealed.windows(16).any(|w| w == [3u8; 16]),
+        "plaintext in the bucket"
+    );
+    use sha2::Digest as _;
+    assert_eq!(file["sha256"], hex::encode(sha2::Sha256::digest(&sealed)));
+    assert_eq!(file["size"], sealed.len());
+    let path = dir.path().join("rec.wav.age");
+    std::fs::write(&path, &sealed).unwrap();
+    let out = std::process::Command::new("age")
+        .arg("--decrypt")
+        .arg("-i")
+        .arg(&identity)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout == wav, "age decrypted something else");
+}

@@ -15,6 +15,9 @@ CREATE TABLE destinations (
     credentials  BLOB NOT NULL,
     -- The last four characters of the access key id, to tell keys apart.
     key_hint     TEXT NOT NULL,
+    -- An age X25519 recipient (age1…): objects are encrypted to it before they leave, so the
+    -- bucket's operator never holds plaintext either.
+    age_recipient TEXT,
     -- The org's default: bots deliver there when they end.
     is_default   INTEGER NOT NULL,
     created_by   BLOB,
