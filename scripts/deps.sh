@@ -39,6 +39,7 @@ command -v nsenter >/dev/null || apt_missing+=(util-linux)
 command -v pgrep >/dev/null || apt_missing+=(procps)
 # The webhook docs' Node snippet is run against real deliveries (tests/api/webhook_cli.rs).
 command -v node >/dev/null || apt_missing+=(nodejs)
+command -v npm >/dev/null || apt_missing+=(npm)
 # The reference age implementation decrypts what meetvault encrypts for a customer's bucket
 # (crates/crypto/tests/age_cli.rs).
 command -v age >/dev/null || apt_missing+=(age)
@@ -65,6 +66,8 @@ fi
 # The official Standard Webhooks library meetvault's deliveries are verified with
 # (crates/meetvault/tests/api/webhooks.rs).
 "$(dirname "$0")/standardwebhooks.sh" >/dev/null
+# A second S3 API server (npm: s3rver), beside moto, for the customer's-bucket tests.
+"$(dirname "$0")/s3rver.sh" >/dev/null
 # The Kubernetes schemas the bot launcher's pods, secrets and Role are held to
 # (crates/k8s/tests/schema.rs).
 "$(dirname "$0")/kubernetes-validate.sh" >/dev/null
