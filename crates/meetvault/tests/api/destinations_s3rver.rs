@@ -51,7 +51,7 @@ impl S3rver {
                 .unwrap()
                 .port()
         });
-        let child = Command::new("node")
+        let mut child = Command::new("node")
             .arg(&bin)
             .args(["-d"])
             .arg(dir)
@@ -81,6 +81,8 @@ impl S3rver {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("s3rver did not listen on 127.0.0.1:{port} within 15 s");
     }
 
