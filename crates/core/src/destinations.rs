@@ -79,6 +79,13 @@ struct Credentials {
 struct DeliverPayload {
     meeting_id: MeetingId,
     destination_id: Uuid,
+    /// `recordings` (and the transcript, if there is one) or `transcript` alone.
+    #[serde(default = "recordings")]
+    what: String,
+}
+
+fn recordings() -> String {
+    "recordings".into()
 }
 
 /// The destinations service.
@@ -386,9 +393,33 @@ impl Core {
         meeting: Uuid,
         destination: Uuid,
     ) -> Result<JobId, CoreError> {
+        self.enqueue_deliver_job(org, meeting, destination, "recordings")
+            .await
+    }
+
+    /// Queues the delivery of a meeting's transcript alone (a track's transcript was stored);
+    /// one waiting job serves every track that finishes before it runs.
+    pub(crate) async fn enqueue_transcript_delivery(
+        &self,
+        org: Uuid,
+        meeting: Uuid,
+        destination: Uuid,
+    ) -> Result<JobId, CoreError> {
+        self.enqueue_deliver_job(org, meeting, destination, "transcript")
+            .await
+    }
+
+    async fn enqueue_deliver_job(
+        &self,
+        org: Uuid,
+        meeting: Uuid,
+        destination: Uuid,
+        what: &str,
+    ) -> Result<JobId, CoreError> {
         let payload = serde_json::to_value(DeliverPayload {
             meeting_id: meeting.into(),
             destination_id: destination,
+            what: what.into(),
         })
         .map_err(CoreError::internal)?;
         let id = self
@@ -424,8 +455,19 @@ impl Core {
         let keys = self
             .meeting_read_keys(org, meeting.id, meeting.owner_id)
             .await?;
+        let recipient = dest
+            .age_recipient
+            .as_deref()
+            .map(meetvault_crypto::age::Recipient::parse)
+            .transpose()
+            .map_err(|e| CoreError::Integrity(format!("destination age recipient: {e}")))?;
         let mut files = Vec::new();
-        for rec in self.db().recordings(org, meeting.id).await? {
+        let recordings = if p.what == "transcript" {
+            Vec::new()
+        } else {
+            self.db().recordings(org, meeting.id).await?
+        };
+        for rec in recordings {
             let (blob_key, decryptor) = self.open_blob(&meeting, &rec, &keys).await?;
             let stored = u64::try_from(rec.stored_size).unwrap_or(0);
             let span = meetvault_crypto::stream::span(0..u64::MAX, stored)
@@ -475,18 +517,87 @@ impl Core {
                 .clone()
                 .finalize();
             files.push(DeliveredFile {
-                recording_id: rec.id.into(),
+                kind: "recording".into(),
+                recording_id: Some(rec.id.into()),
                 key,
                 size,
                 sha256: hex::encode(digest),
                 age_encrypted: recipient.is_some(),
             });
         }
+        // The transcript, when there is one: the JSON export (speakers, times, words).
+        let segments = self.segments_with(&meeting, &keys).await?;
+        if !segments.is_empty() {
+            let title = keys.text(org, "meetings", meeting.id, "title", &meeting.title)?;
+            let started = meeting.started_at.map(|t| t.to_rfc3339());
+            let segments: Vec<meetvault_stt::Segment> = segments
+                .into_iter()
+                .map(|s| meetvault_stt::Segment {
+                    speaker: s.speaker,
+                    start: s.start_ms as f64 / 1000.0,
+                    end: s.end_ms as f64 / 1000.0,
+                    text: s.text,
+                    avg_logprob: s.avg_logprob,
+                    no_speech_prob: s.no_speech_prob,
+                    words: s.words,
+                })
+                .collect();
+            let json = meetvault_stt::export_with(
+                meetvault_stt::ExportFormat::Json,
+                &meetvault_stt::ExportMeta {
+                    title: &title,
+                    started_at: started.as_deref(),
+                    language: meeting.language.as_deref(),
+                },
+                &segments,
+                Default::default(),
+            );
+            let plain = futures::stream::once(async move {
+                Ok::<_, std::io::Error>(bytes::Bytes::from(json.into_bytes()))
+            });
+            let outgoing: futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>> =
+                match &recipient {
+                    Some(r) => Box::pin(age_encrypt(plain, r)),
+                    None => Box::pin(plain),
+                };
+            let hasher = std::sync::Arc::new(std::sync::Mutex::new(sha2::Sha256::new()));
+            let hashing = hasher.clone();
+            let outgoing = futures::StreamExt::map(outgoing, move |chunk| {
+                let bytes = chunk?;
+                hashing
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .update(&bytes);
+                Ok::<_, std::io::Error>(bytes)
+            });
+            let suffix = if recipient.is_some() { ".age" } else { "" };
+            let key = join(
+                &dest.prefix,
+                &format!("meetings/{}/transcript.json{suffix}", p.meeting_id),
+            );
+            let size = bucket.put_stream(&BlobKey::parse(&key)?, outgoing).await?;
+            let digest = hasher
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .finalize();
+            files.push(DeliveredFile {
+                kind: "transcript".into(),
+                recording_id: None,
+                key,
+                size,
+                sha256: hex::encode(digest),
+                age_encrypted: recipient.is_some(),
+            });
+        }
+        if files.is_empty() {
+            return Ok(files);
+        }
         let event = outbox_event(
             org,
             &DomainEvent::FilesReady(crate::events::FilesReady {
                 meeting_id: p.meeting_id,
-                destination_id: dest.id,
+                destination_id: dest.id.into(),
                 bucket: dest.bucket.clone(),
                 files: files.clone(),
             }),

@@ -65,7 +65,7 @@ pub enum DomainEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FilesReady {
     pub meeting_id: MeetingId,
-    pub destination_id: Uuid,
+    pub destination_id: crate::ids::DestinationId,
     pub bucket: String,
     pub files: Vec<DeliveredFile>,
 }
@@ -73,7 +73,10 @@ pub struct FilesReady {
 /// One file delivered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveredFile {
-    pub recording_id: RecordingId,
+    /// `recording` or `transcript`.
+    pub kind: String,
+    /// The recording it is (none for the transcript).
+    pub recording_id: Option<RecordingId>,
     pub key: String,
     pub size: u64,
     /// Hex SHA-256 of the bytes delivered.

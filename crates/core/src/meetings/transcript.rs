@@ -238,6 +238,13 @@ impl Core {
         self.db()
             .replace_track_segments(org, recording, &rows, &[ready])
             .await?;
+        // A bot's transcript follows its recordings to the org's default destination.
+        if self.db().meeting_has_bot(org, row.id).await?
+            && let Some(dest) = self.db().default_destination(org).await?
+        {
+            self.enqueue_transcript_delivery(org, row.id, dest.id)
+                .await?;
+        }
         self.events().wake(row.id);
         Ok(())
     }
@@ -262,6 +269,15 @@ impl Core {
         row: &MeetingRow,
     ) -> Result<Vec<SegmentView>, CoreError> {
         let keys = self.meeting_keys_for(scope, row).await?;
+        self.segments_with(row, &keys).await
+    }
+
+    /// A meeting's transcript opened with `keys` (the caller checked who may read it).
+    pub(crate) async fn segments_with(
+        &self,
+        row: &MeetingRow,
+        keys: &crate::vault::MeetingKeys,
+    ) -> Result<Vec<SegmentView>, CoreError> {
         self.db()
             .segments(row.org_id, row.id)
             .await?

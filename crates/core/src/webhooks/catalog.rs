@@ -293,10 +293,11 @@ pub fn examples() -> Vec<(EventType, Value)> {
         }),
         DomainEvent::FilesReady(crate::events::FilesReady {
             meeting_id: meeting,
-            destination_id: id(5),
+            destination_id: crate::ids::DestinationId(id(5)),
             bucket: "acme-meetings".into(),
             files: vec![crate::events::DeliveredFile {
-                recording_id: recording,
+                kind: "recording".into(),
+                recording_id: Some(recording),
                 key: format!("meetvault/meetings/{meeting}/recordings/{recording}.wav"),
                 size: 58_708_044,
                 sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),

@@ -38,7 +38,7 @@ async fn add(app: &TestApp, s: &Session, body: Value) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn a_destination_is_probed_before_it_is_saved_and_never_shows_its_credentials() {
-    let app = app_with(|_| {}).await;
+    let app = app_with(|c| c.transcription.auto = false).await;
     let owner = app.register("owner@example.com", "Acme").await;
     let prefix = format!("dst-{}", uuid::Uuid::new_v4().simple());
     let body = destination_body(&prefix).await;
@@ -154,7 +154,7 @@ async fn an_endpoint_that_points_inside_is_refused_unless_the_operator_allows_it
 
 #[tokio::test]
 async fn a_delivered_meeting_lands_in_the_bucket_byte_for_byte_and_is_announced() {
-    let app = app_with(|_| {}).await;
+    let app = app_with(|c| c.transcription.auto = false).await;
     let owner = app.register("owner@example.com", "Acme").await;
     let receiver = Receiver::start().await;
     create(
@@ -190,6 +190,16 @@ async fn a_delivered_meeting_lands_in_the_bucket_byte_for_byte_and_is_announced(
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
+    let segments = json!({"segments": [{"start_ms": 0, "end_ms": 1800, "speaker": "Ada", "text": "Ship it on Friday."}]});
+    let (status, _) = call(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/v1/meetings/{meeting}/transcript"),
+        Some(segments),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
     let (status, queued) = call(
         &app,
         &owner,
@@ -206,7 +216,24 @@ async fn a_delivered_meeting_lands_in_the_bucket_byte_for_byte_and_is_announced(
     assert_eq!(ready["type"], "recording.files_ready");
     assert_eq!(ready["data"]["bucket"], bucket.as_str());
     let files = ready["data"]["files"].as_array().unwrap();
-    assert_eq!(files.len(), 1);
+    assert_eq!(files.len(), 2, "{ready:#}");
+    assert_eq!(files[0]["kind"], "recording");
+    // The transcript too: the JSON export, its text as imported.
+    assert_eq!(files[1]["kind"], "transcript");
+    assert!(files[1]["recording_id"].is_null());
+    let transcript_key = files[1]["key"].as_str().unwrap();
+    assert_eq!(
+        transcript_key,
+        format!("{prefix}/meetings/{meeting}/transcript.json")
+    );
+    let reader = bucket_reader().await;
+    let object = meetvault_store::BlobKey::parse(transcript_key).unwrap();
+    let size = reader.head(&object).await.unwrap().size;
+    let transcript: Value =
+        serde_json::from_slice(&reader.get_range(&object, 0..size).await.unwrap()).unwrap();
+    assert_eq!(transcript["title"], "Board");
+    assert_eq!(transcript["segments"][0]["text"], "Ship it on Friday.");
+    assert_eq!(transcript["segments"][0]["speaker"], "Ada");
     let key = files[0]["key"].as_str().unwrap();
     assert!(
         key.starts_with(&format!("{prefix}/meetings/{meeting}/recordings/rec_"))
@@ -232,7 +259,7 @@ async fn a_delivered_meeting_lands_in_the_bucket_byte_for_byte_and_is_announced(
 
 #[tokio::test]
 async fn with_an_age_recipient_the_bucket_holds_only_ciphertext_that_age_decrypts() {
-    let app = app_with(|_| {}).await;
+    let app = app_with(|c| c.transcription.auto = false).await;
     let owner = app.register("owner@example.com", "Acme").await;
     let receiver = Receiver::start().await;
     create(
@@ -323,4 +350,74 @@ async fn with_an_age_recipient_the_bucket_holds_only_ciphertext_that_age_decrypt
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.stdout == wav, "age decrypted something else");
+}
+
+#[tokio::test]
+async fn a_bots_recordings_go_to_the_orgs_default_destination_when_it_ends() {
+    use crate::bot_protocol::{
+        app_with_bots, pcm_second, post_audio, report, report_code, token_of,
+    };
+    use crate::bots::{bot_body, send_bot, wait_bot};
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with_bots(dir.path(), "hold", |c| {
+        c.outbound.allow_hosts = vec!["127.0.0.1/32".into()];
+        c.webhooks.poll_ms = 50;
+        c.transcription.auto = false;
+    })
+    .await;
+    let owner = app.register("owner@example.com", "Acme").await;
+    let receiver = Receiver::start().await;
+    create(
+        &app,
+        &owner,
+        json!({"url": receiver.url("/files"), "event_types": ["recording.files_ready"]}),
+    )
+    .await;
+    let prefix = format!("dst-{}", uuid::Uuid::new_v4().simple());
+    let mut body = destination_body(&prefix).await;
+    body["is_default"] = json!(true);
+    let (status, dest) = add(&app, &owner, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{dest}");
+
+    let cred = Cred::Session(owner.clone());
+    let bot = send_bot(
+        &app,
+        &cred,
+        bot_body("https://meet.google.com/dst-bots-end"),
+    )
+    .await;
+    let id = bot["id"].as_str().unwrap().to_owned();
+    let token = token_of(dir.path(), &id).await;
+    for state in ["joining", "waiting_room", "joined", "recording"] {
+        assert_eq!(
+            report(&app, &token, &id, state).await,
+            StatusCode::NO_CONTENT,
+            "{state}"
+        );
+    }
+    for (seq, seed) in [(0, 3), (1, 4)] {
+        let query = format!("track=1-0-0&seq={seq}&start_ms={}", seq * 1000);
+        assert_eq!(
+            post_audio(&app, &token, &id, &query, pcm_second(seed)).await,
+            StatusCode::CREATED
+        );
+    }
+    assert_eq!(
+        report_code(&app, &token, &id, "ended", Some("meeting_ended")).await,
+        StatusCode::NO_CONTENT
+    );
+    wait_bot(&app, &cred, &id, |v| v["state"] == "ended").await;
+
+    let got = receiver.wait_for(1, WAIT).await;
+    let ready = got[0].json();
+    assert_eq!(ready["data"]["meeting_id"], bot["meeting_id"]);
+    assert_eq!(ready["data"]["destination_id"], dest["id"]);
+    let file = &ready["data"]["files"][0];
+    assert_eq!(file["kind"], "recording");
+    let key = meetvault_store::BlobKey::parse(file["key"].as_str().unwrap()).unwrap();
+    let reader = bucket_reader().await;
+    let size = reader.head(&key).await.unwrap().size;
+    assert_eq!(file["size"], size);
+    let bytes = reader.get_range(&key, 0..size).await.unwrap();
+    assert!(bytes.starts_with(b"RIFF"), "not a WAV");
 }

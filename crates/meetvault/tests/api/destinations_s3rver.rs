@@ -128,7 +128,7 @@ async fn add(app: &TestApp, s: &Session, body: Value) -> (StatusCode, Value) {
 async fn wrong_credentials_are_refused_and_a_multipart_delivery_arrives_whole() {
     let dir = tempfile::tempdir().unwrap();
     let s3 = S3rver::start(dir.path(), None).await;
-    let app = app_with(|_| {}).await;
+    let app = app_with(|c| c.transcription.auto = false).await;
     let owner = app.register("owner@example.com", "Acme").await;
     let receiver = Receiver::start().await;
     create(
@@ -190,6 +190,7 @@ async fn a_delivery_while_the_bucket_is_down_is_retried_until_it_is_back() {
     let dir = tempfile::tempdir().unwrap();
     let s3 = S3rver::start(dir.path(), None).await;
     let app = app_with(|c| {
+        c.transcription.auto = false;
         c.jobs.backoff_base_secs = 1;
         c.jobs.backoff_max_secs = 2;
     })
