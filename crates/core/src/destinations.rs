@@ -49,6 +49,8 @@ pub struct NewDestination {
     /// `age1…`: objects are encrypted to it before they leave.
     pub age_recipient: Option<String>,
     pub is_default: Option<bool>,
+    /// With `is_default`: the default of this workspace's meetings (else of the org's).
+    pub workspace_id: Option<crate::ids::WorkspaceId>,
 }
 
 /// A destination as its owner sees it: never its credentials.
@@ -65,6 +67,7 @@ pub struct DestinationView {
     pub access_key_hint: String,
     pub age_recipient: Option<String>,
     pub is_default: bool,
+    pub workspace_id: Option<crate::ids::WorkspaceId>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -155,6 +158,14 @@ impl Destinations<'_> {
             }
             None => None,
         };
+        if let Some(w) = new.workspace_id
+            && self.core.db().workspace(org, w.0).await?.is_none()
+        {
+            return Err(CoreError::invalid(
+                "workspace_id",
+                "no such workspace in this org",
+            ));
+        }
         let id = Uuid::new_v4();
         let now = meetvault_jobs::now_ms();
         let creds = Credentials {
@@ -177,6 +188,7 @@ impl Destinations<'_> {
             key_hint: key_id[key_id.len() - 4..].to_owned(),
             age_recipient,
             is_default: new.is_default.unwrap_or(false),
+            workspace_id: new.workspace_id.map(|w| w.0),
             created_by: Some(scope.user_id().uuid()),
             created_at: now,
             updated_at: now,
@@ -280,12 +292,12 @@ impl Destinations<'_> {
             None => self
                 .core
                 .db()
-                .default_destination(row.org_id)
+                .default_destination(row.org_id, Some(row.workspace_id))
                 .await?
                 .ok_or_else(|| {
                     CoreError::invalid(
                         "destination_id",
-                        "name one: the org has no default destination",
+                        "name one: neither the meeting's workspace nor the org has a default destination",
                     )
                 })?,
         };
@@ -386,6 +398,26 @@ impl Destinations<'_> {
 }
 
 impl Core {
+    /// Where a bot's recordings go: its own destination, else its workspace's default, else
+    /// the org's (a destination deleted since is skipped for the defaults).
+    pub(crate) async fn bot_destination(
+        &self,
+        bot: &meetvault_store::bots::BotRow,
+    ) -> Result<Option<Uuid>, CoreError> {
+        let options: crate::bots::BotOptions =
+            serde_json::from_str(&bot.options).unwrap_or_default();
+        if let Some(d) = options.destination_id
+            && self.db().destination(bot.org_id, d.0).await?.is_some()
+        {
+            return Ok(Some(d.0));
+        }
+        Ok(self
+            .db()
+            .default_destination(bot.org_id, Some(bot.workspace_id))
+            .await?
+            .map(|d| d.id))
+    }
+
     /// Queues a delivery job (ids only).
     pub(crate) async fn enqueue_delivery(
         &self,
@@ -686,6 +718,7 @@ fn view(row: &DestinationRow) -> DestinationView {
         access_key_hint: format!("…{}", row.key_hint),
         age_recipient: row.age_recipient.clone(),
         is_default: row.is_default,
+        workspace_id: row.workspace_id.map(Into::into),
         created_at: row.created_at,
         updated_at: row.updated_at,
     }

@@ -152,15 +152,15 @@ impl Database {
 
     /// A bot by id alone: the lookup by the bot's own credential (its token is checked by the
     /// caller against `token_hash`), and the orchestrator's.
-    /// Whether a bot made this meeting (its recordings go to the org's default destination).
-    pub async fn meeting_has_bot(
+    /// The bot that made this meeting, if one did.
+    pub async fn bot_of_meeting(
         &self,
         org_id: Uuid,
         meeting_id: Uuid,
-    ) -> Result<bool, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM bots WHERE org_id = $1 AND meeting_id = $2",
-        ).bind(org_id).bind(meeting_id).fetch_one(pool).await? > 0))
+    ) -> Result<Option<BotRow>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, BotRow>(&format!(
+            "SELECT {BOT_COLUMNS} FROM bots WHERE org_id = $1 AND meeting_id = $2 LIMIT 1"
+        )).bind(org_id).bind(meeting_id).fetch_optional(pool).await?))
     }
 
     pub async fn bot_by_id(&self, bot_id: Uuid) -> Result<Option<BotRow>, StoreError> {

@@ -20,36 +20,43 @@ pub struct DestinationRow {
     pub key_hint: String,
     pub age_recipient: Option<String>,
     pub is_default: bool,
+    /// With `is_default`: the default of this workspace (else of the org).
+    pub workspace_id: Option<Uuid>,
     pub created_by: Option<Uuid>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 const COLUMNS: &str = "id, org_id, name, endpoint, region, bucket, prefix, path_style, credentials, \
-    key_hint, age_recipient, is_default, created_by, created_at, updated_at";
+    key_hint, age_recipient, is_default, workspace_id, created_by, created_at, updated_at";
 
 impl Database {
     /// Adds a destination, or replaces one of the org's (same id); a new default ends the
     /// org's other default, in the same transaction.
     pub async fn put_destination(&self, d: &DestinationRow) -> Result<(), StoreError> {
         let sql = format!(
-            "INSERT INTO destinations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+            "INSERT INTO destinations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, endpoint = excluded.endpoint, \
              region = excluded.region, bucket = excluded.bucket, prefix = excluded.prefix, \
              path_style = excluded.path_style, credentials = excluded.credentials, \
-             key_hint = excluded.key_hint, age_recipient = excluded.age_recipient, is_default = excluded.is_default, updated_at = excluded.updated_at \
+             key_hint = excluded.key_hint, age_recipient = excluded.age_recipient, is_default = excluded.is_default, \
+             workspace_id = excluded.workspace_id, updated_at = excluded.updated_at \
              WHERE destinations.org_id = excluded.org_id"
         );
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             if d.is_default {
-                sqlx::query("UPDATE destinations SET is_default = FALSE WHERE org_id = $1 AND id <> $2")
-                    .bind(d.org_id).bind(d.id).execute(&mut *tx).await?;
+                // One default per level: the org's, and each workspace's.
+                sqlx::query(
+                    "UPDATE destinations SET is_default = FALSE WHERE org_id = $1 AND id <> $2 \
+                     AND ((workspace_id IS NULL AND $3 IS NULL) OR workspace_id = $3)",
+                )
+                .bind(d.org_id).bind(d.id).bind(d.workspace_id).execute(&mut *tx).await?;
             }
             sqlx::query(&sql)
                 .bind(d.id).bind(d.org_id).bind(&d.name).bind(&d.endpoint).bind(&d.region)
                 .bind(&d.bucket).bind(&d.prefix).bind(d.path_style).bind(&d.credentials)
-                .bind(&d.key_hint).bind(&d.age_recipient).bind(d.is_default).bind(d.created_by).bind(d.created_at)
+                .bind(&d.key_hint).bind(&d.age_recipient).bind(d.is_default).bind(d.workspace_id).bind(d.created_by).bind(d.created_at)
                 .bind(d.updated_at)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
@@ -74,16 +81,19 @@ impl Database {
             .bind(org_id).bind(id).fetch_optional(pool).await?))
     }
 
-    /// The org's default destination, if it named one.
+    /// The default destination for a meeting of `workspace`: the workspace's, else the org's.
     pub async fn default_destination(
         &self,
         org_id: Uuid,
+        workspace: Option<Uuid>,
     ) -> Result<Option<DestinationRow>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM destinations WHERE org_id = $1 AND is_default ORDER BY created_at LIMIT 1"
+            "SELECT {COLUMNS} FROM destinations WHERE org_id = $1 AND is_default \
+             AND (workspace_id IS NULL OR workspace_id = $2) \
+             ORDER BY CASE WHEN workspace_id IS NULL THEN 1 ELSE 0 END, created_at LIMIT 1"
         );
         with_pool!(self, pool => Ok(sqlx::query_as::<_, DestinationRow>(&sql)
-            .bind(org_id).fetch_optional(pool).await?))
+            .bind(org_id).bind(workspace).fetch_optional(pool).await?))
     }
 
     pub async fn delete_destination(&self, org_id: Uuid, id: Uuid) -> Result<bool, StoreError> {

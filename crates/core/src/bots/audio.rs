@@ -250,9 +250,9 @@ impl Core {
                 self.store_bot_recording(bot, &speaker, &pcm).await?;
             }
         }
-        // The org's default destination (the customer's bucket) gets them next.
-        if let Some(dest) = self.db().default_destination(bot.org_id).await? {
-            self.enqueue_delivery(bot.org_id, bot.meeting_id, dest.id)
+        // The customer's bucket gets them next (the bot's, its workspace's or the org's).
+        if let Some(dest) = self.bot_destination(bot).await? {
+            self.enqueue_delivery(bot.org_id, bot.meeting_id, dest)
                 .await?;
         }
         Ok(())

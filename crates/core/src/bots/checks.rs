@@ -117,6 +117,7 @@ impl Core {
                 post_consent: new.post_consent,
                 opt_out_phrase: new.opt_out_phrase.clone(),
                 automatic_leave: a.clone(),
+                destination_id: new.destination_id,
             },
             url.to_string(),
         ))

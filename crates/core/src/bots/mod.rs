@@ -108,6 +108,10 @@ pub struct BotOptions {
     #[serde(default)]
     pub opt_out_phrase: Option<String>,
     pub automatic_leave: AutomaticLeave,
+    /// Where its recordings go when it ends (else its workspace's default destination, else
+    /// the org's).
+    #[serde(default)]
+    pub destination_id: Option<crate::ids::DestinationId>,
 }
 
 fn yes() -> bool {
@@ -135,6 +139,8 @@ pub struct NewBot {
     pub metadata: BTreeMap<String, String>,
     /// This bot's own webhook endpoint: its meeting's events, signed with a secret of its own.
     pub webhook_url: Option<String>,
+    /// The destination its recordings go to when it ends.
+    pub destination_id: Option<crate::ids::DestinationId>,
 }
 
 /// A bot's own webhook endpoint; its secret only in the creation answer.
@@ -427,6 +433,14 @@ impl Bots<'_> {
         let workspace = core.workspace_of(scope, new.workspace_id).await?;
         core.apply_consent(org, workspace, new, &mut options)
             .await?;
+        if let Some(d) = new.destination_id
+            && core.db().destination(org, d.0).await?.is_none()
+        {
+            return Err(CoreError::invalid(
+                "destination_id",
+                "no such destination in this org",
+            ));
+        }
         let owner = scope.user_id().uuid();
         let meeting_id = Uuid::new_v4();
         let id = Uuid::new_v4();

@@ -238,12 +238,11 @@ impl Core {
         self.db()
             .replace_track_segments(org, recording, &rows, &[ready])
             .await?;
-        // A bot's transcript follows its recordings to the org's default destination.
-        if self.db().meeting_has_bot(org, row.id).await?
-            && let Some(dest) = self.db().default_destination(org).await?
+        // A bot's transcript follows its recordings to its destination.
+        if let Some(bot) = self.db().bot_of_meeting(org, row.id).await?
+            && let Some(dest) = self.bot_destination(&bot).await?
         {
-            self.enqueue_transcript_delivery(org, row.id, dest.id)
-                .await?;
+            self.enqueue_transcript_delivery(org, row.id, dest).await?;
         }
         self.events().wake(row.id);
         Ok(())

@@ -150,6 +150,11 @@ pub struct NewBot {
     /// (`webhook.secret`).
     #[serde(default)]
     pub webhook_url: Option<String>,
+    /// `dst_…`: where its recordings and transcript go when it ends (else its workspace's
+    /// default destination, else the org's).
+    #[serde(default)]
+    #[schema(value_type = Option<ids::DestinationId>)]
+    pub destination_id: Option<meetvault_core::ids::DestinationId>,
 }
 
 impl From<NewBot> for core::NewBot {
@@ -171,6 +176,7 @@ impl From<NewBot> for core::NewBot {
             automatic_leave: b.automatic_leave.into(),
             metadata: b.metadata,
             webhook_url: b.webhook_url,
+            destination_id: b.destination_id,
         }
     }
 }

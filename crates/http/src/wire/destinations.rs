@@ -39,9 +39,14 @@ pub struct NewDestination {
     /// with `age --decrypt -i key.txt FILE.age > FILE`.
     #[serde(default)]
     pub age_recipient: Option<String>,
-    /// The org's default: bots deliver there when they end.
+    /// A default: bots deliver there when they end — the org's, or with `workspace_id` that
+    /// workspace's (which comes first). A bot may name its own (`destination_id`).
     #[serde(default)]
     pub is_default: Option<bool>,
+    /// `wsp_…`: with `is_default`, the default of this workspace's meetings.
+    #[serde(default)]
+    #[schema(value_type = Option<ids::WorkspaceId>)]
+    pub workspace_id: Option<meetvault_core::ids::WorkspaceId>,
 }
 
 impl From<NewDestination> for core::NewDestination {
@@ -57,6 +62,7 @@ impl From<NewDestination> for core::NewDestination {
             secret_access_key: Zeroizing::new(d.secret_access_key),
             age_recipient: d.age_recipient,
             is_default: d.is_default,
+            workspace_id: d.workspace_id,
         }
     }
 }
@@ -84,6 +90,9 @@ pub struct Destination {
     /// Objects are encrypted to this age recipient.
     pub age_recipient: Option<String>,
     pub is_default: bool,
+    /// The workspace it is the default of (none: the org's).
+    #[schema(value_type = Option<ids::WorkspaceId>)]
+    pub workspace_id: Option<meetvault_core::ids::WorkspaceId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -102,6 +111,7 @@ impl From<DestinationView> for Destination {
             access_key_hint: v.access_key_hint,
             age_recipient: v.age_recipient,
             is_default: v.is_default,
+            workspace_id: v.workspace_id,
             created_at: time(v.created_at),
             updated_at: time(v.updated_at),
         }

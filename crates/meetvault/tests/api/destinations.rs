@@ -353,7 +353,7 @@ async fn with_an_age_recipient_the_bucket_holds_only_ciphertext_that_age_decrypt
 }
 
 #[tokio::test]
-async fn a_bots_recordings_go_to_the_orgs_default_destination_when_it_ends() {
+async fn a_bots_recordings_go_to_its_own_destination_when_it_ends() {
     use crate::bot_protocol::{
         app_with_bots, pcm_second, post_audio, report, report_code, token_of,
     };
@@ -376,16 +376,23 @@ async fn a_bots_recordings_go_to_the_orgs_default_destination_when_it_ends() {
     let prefix = format!("dst-{}", uuid::Uuid::new_v4().simple());
     let mut body = destination_body(&prefix).await;
     body["is_default"] = json!(true);
+    let (status, default) = add(&app, &owner, body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{default}");
+    // The bot names its own destination, which beats the org's default.
+    body["is_default"] = json!(false);
+    body["name"] = json!("This bot's");
     let (status, dest) = add(&app, &owner, body).await;
     assert_eq!(status, StatusCode::CREATED, "{dest}");
 
     let cred = Cred::Session(owner.clone());
-    let bot = send_bot(
-        &app,
-        &cred,
-        bot_body("https://meet.google.com/dst-bots-end"),
-    )
-    .await;
+    let mut new_bot = bot_body("https://meet.google.com/dst-bots-end");
+    new_bot["destination_id"] = json!("dst_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f");
+    let r = app
+        .send(&cred, Method::POST, "/api/v1/bots", Some(new_bot.clone()))
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    new_bot["destination_id"] = dest["id"].clone();
+    let bot = send_bot(&app, &cred, new_bot).await;
     let id = bot["id"].as_str().unwrap().to_owned();
     let token = token_of(dir.path(), &id).await;
     for state in ["joining", "waiting_room", "joined", "recording"] {
@@ -420,4 +427,91 @@ async fn a_bots_recordings_go_to_the_orgs_default_destination_when_it_ends() {
     assert_eq!(file["size"], size);
     let bytes = reader.get_range(&key, 0..size).await.unwrap();
     assert!(bytes.starts_with(b"RIFF"), "not a WAV");
+}
+
+#[tokio::test]
+async fn a_workspaces_default_destination_comes_before_the_orgs() {
+    let app = app_with(|c| c.transcription.auto = false).await;
+    let owner = app.register("owner@example.com", "Acme").await;
+    let receiver = Receiver::start().await;
+    create(
+        &app,
+        &owner,
+        json!({"url": receiver.url("/files"), "event_types": ["recording.files_ready"]}),
+    )
+    .await;
+    let (status, ws) = call(
+        &app,
+        &owner,
+        Method::POST,
+        "/api/v1/workspaces",
+        Some(json!({"name": "Sales"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ws}");
+    let prefix = format!("dst-{}", uuid::Uuid::new_v4().simple());
+    let mut body = destination_body(&prefix).await;
+    body["is_default"] = json!(true);
+    let (_, org_default) = add(&app, &owner, body.clone()).await;
+    body["workspace_id"] = ws["id"].clone();
+    body["name"] = json!("Sales archive");
+    let (status, sales_default) = add(&app, &owner, body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{sales_default}");
+    assert_eq!(sales_default["workspace_id"], ws["id"]);
+    // A workspace default does not end the org's.
+    let (_, org_again) = call(
+        &app,
+        &owner,
+        Method::GET,
+        &format!(
+            "/api/v1/destinations/{}",
+            org_default["id"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(org_again["is_default"], true);
+    body["workspace_id"] = json!("wsp_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f");
+    let (status, v) = add(&app, &owner, body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+    let wav = meetvault_test_support::media::wav_with_payload(&[9u8; 1000]);
+    for (workspace, expected) in [
+        (ws["id"].clone(), &sales_default),
+        (Value::Null, &org_default),
+    ] {
+        let (status, m) = call(
+            &app,
+            &owner,
+            Method::POST,
+            "/api/v1/meetings",
+            Some(json!({"title": "Call", "workspace_id": workspace})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let meeting = m["id"].as_str().unwrap().to_owned();
+        let r = app
+            .send_bytes(
+                &Cred::Session(owner.clone()),
+                &format!("/api/v1/meetings/{meeting}/recordings"),
+                "audio/wav",
+                wav.clone(),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let before = receiver.received().len();
+        let (status, _) = call(
+            &app,
+            &owner,
+            Method::POST,
+            &format!("/api/v1/meetings/{meeting}/deliver"),
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let got = receiver.wait_for(before + 1, WAIT).await;
+        let ready = got[before].json();
+        assert_eq!(ready["data"]["meeting_id"], meeting.as_str());
+        assert_eq!(ready["data"]["destination_id"], expected["id"], "{ready:#}");
+    }
 }

@@ -18,8 +18,10 @@ CREATE TABLE destinations (
     -- An age X25519 recipient (age1…): objects are encrypted to it before they leave, so the
     -- bucket's operator never holds plaintext either.
     age_recipient TEXT,
-    -- The org's default: bots deliver there when they end.
+    -- A default: bots deliver there when they end — the org's, or (with workspace_id) that
+    -- workspace's, which comes first; a bot may name its own.
     is_default   BOOLEAN NOT NULL,
+    workspace_id UUID REFERENCES workspaces (id) ON DELETE CASCADE,
     created_by   UUID,
     created_at   BIGINT NOT NULL,
     updated_at   BIGINT NOT NULL
