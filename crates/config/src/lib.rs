@@ -248,7 +248,7 @@ impl Config {
         {
             return invalid(
                 "webhooks",
-                "timeout_secs, concurrency, poll_ms and disable_after_secs must be at least 1",
+                "timeout_secs, concurrency, poll_ms, disable_after_secs and lease_secs must be at least 1",
             );
         }
         if self.audit.refusal_window_secs == 0 {

@@ -252,6 +252,9 @@ pub struct WebhooksConfig {
     pub previous_secret_secs: u64,
     /// How long a finished delivery and its attempts stay in the log (seconds; 30 days).
     pub log_retention_secs: u64,
+    /// How long a sender holds an endpoint between attempts (seconds): the longest a crashed
+    /// instance's endpoint waits before another instance takes it over.
+    pub lease_secs: u64,
 }
 
 impl Default for WebhooksConfig {
@@ -266,6 +269,7 @@ impl Default for WebhooksConfig {
             poll_ms: 500,
             previous_secret_secs: 24 * 3600,
             log_retention_secs: 30 * 24 * 3600,
+            lease_secs: 60,
         }
     }
 }

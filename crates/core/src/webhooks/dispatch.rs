@@ -32,8 +32,6 @@ use crate::events::{DomainEvent, open_content};
 use crate::vault::bind;
 use crate::{Core, CoreError};
 
-/// How long a sender holds an endpoint between extensions.
-const LEASE_MS: i64 = 60_000;
 /// Events read per org per pass.
 const PAGE: i64 = 500;
 /// What is kept of a response body.
@@ -88,6 +86,13 @@ impl Core {
                 }
             });
         }
+    }
+
+    /// How long a sender holds an endpoint between extensions (`webhooks.lease_secs`).
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.config().webhooks.lease_secs)
+            .unwrap_or(3600)
+            .saturating_mul(1000)
     }
 
     /// One fan-out pass over every org with an enabled endpoint; true if it moved a cursor
@@ -262,7 +267,7 @@ impl Core {
         let now = meetvault_jobs::now_ms();
         let Some(endpoint) = self
             .db()
-            .claim_webhook_endpoint(owner, now, now + LEASE_MS)
+            .claim_webhook_endpoint(owner, now, now + self.lease_ms())
             .await?
         else {
             return Ok(false);
@@ -325,7 +330,11 @@ impl Core {
             }
             if !self
                 .db()
-                .extend_webhook_lease(endpoint.id, owner, meetvault_jobs::now_ms() + LEASE_MS)
+                .extend_webhook_lease(
+                    endpoint.id,
+                    owner,
+                    meetvault_jobs::now_ms() + self.lease_ms(),
+                )
                 .await?
             {
                 return Ok(());

@@ -607,3 +607,107 @@ async fn a_refused_test_message_is_one_attempt_and_holds_nothing_back() {
     let got = receiver.wait_for(2, Duration::from_secs(10)).await;
     assert_eq!(got[1].json()["data"]["meeting_id"], meeting.as_str());
 }
+
+/// `kill -9` of the real binary with deliveries queued behind a receiver that is down: the
+/// restarted server sends every one, once the receiver is back, with the same `webhook-id`s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_queued_when_the_server_is_killed_are_sent_after_its_restart() {
+    use crate::helpers::{ServerProcess, database_env};
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_env(dir.path()).await;
+    std::fs::write(
+        dir.path().join("meetvault.toml"),
+        "[outbound]\nallow_hosts = [\"127.0.0.1/32\"]\n\n\
+         [webhooks]\npoll_ms = 50\nretry_delays_ms = [300, 300, 300, 300, 300, 300, 300]\nlease_secs = 2\n\n\
+         [transcription]\nauto = false\n",
+    )
+    .unwrap();
+    // The receiver's port, reserved and let go: nothing listens there yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = [("MEETVAULT_DATABASE__URL", db.as_str())];
+    let server = ServerProcess::start(dir.path(), &env);
+    let client = reqwest::Client::new();
+    let r = client
+        .post(server.url("/api/v1/auth/register"))
+        .json(&json!({"email": "owner@example.com", "password": meetvault_test_support::PASSWORD, "name": "Owner", "org_name": "Acme"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf: Value = r.json().await.unwrap();
+    let csrf = csrf["csrf_token"].as_str().unwrap_or_default().to_owned();
+    let send = |server: &ServerProcess, path: &str, body: Value| {
+        client
+            .post(server.url(path))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
+    let r = send(
+        &server,
+        "/api/v1/webhooks",
+        json!({"url": format!("http://127.0.0.1:{port}/hook"), "event_types": ["meeting.created"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let mut meetings = Vec::new();
+    for i in 0..5 {
+        let r = send(
+            &server,
+            "/api/v1/meetings",
+            json!({"title": format!("M{i}")}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        meetings.push(
+            r.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // Let it fan out and fail a few attempts, then kill it mid-flight.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    server.signal("KILL");
+    drop(server);
+
+    let receiver = Receiver::start_on(&format!("127.0.0.1:{port}")).await;
+    let _again = ServerProcess::start(dir.path(), &env);
+    let got = receiver.wait_for(5, Duration::from_secs(30)).await;
+    let order: Vec<String> = got
+        .iter()
+        .map(|r| r.json()["data"]["meeting_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(order[..5], meetings[..], "every delivery, in event order");
+    let ids: std::collections::BTreeSet<&str> = got
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        5,
+        "one webhook-id per event (a repeat would carry the same one)"
+    );
+}
