@@ -12,7 +12,6 @@
 //! SHA-256 and size computed on the way; then `recording.files_ready` (keys, sizes, SHA-256)
 //! goes to the outbox, and so to webhooks. A re-run overwrites the same keys.
 
-use meetvault_crypto::envelope;
 use meetvault_store::BlobKey;
 use meetvault_store::destinations::DestinationRow;
 use serde::{Deserialize, Serialize};
@@ -26,7 +25,7 @@ use crate::access::proof::{MeetingsWrite, OrgManage};
 use crate::audit::{AuditAction, Event};
 use crate::events::{DeliveredFile, DomainEvent, outbox_event};
 use crate::ids::{DestinationId, JobId, MeetingId, RecordingId};
-use crate::vault::{bind, decrypt_stream, integrity, key_ref};
+use crate::vault::{decrypt_stream, integrity};
 use crate::{Core, CoreError};
 
 /// The job that delivers a meeting to a destination.
@@ -320,29 +319,23 @@ impl Destinations<'_> {
     }
 
     async fn seal(self, org: Uuid, id: Uuid, creds: &Credentials) -> Result<Vec<u8>, CoreError> {
-        let (version, key) = self.core.org_key(org).await?;
         let plain = Zeroizing::new(serde_json::to_vec(creds).map_err(CoreError::internal)?);
-        Ok(envelope::encrypt(
-            &key,
-            key_ref(org, version),
-            &bind(org, "destinations", id, "credentials"),
-            &plain,
-        ))
+        self.core
+            .seal_org_field(org, "destinations", id, "credentials", &plain)
+            .await
     }
 
     async fn open_credentials(self, row: &DestinationRow) -> Result<Credentials, CoreError> {
-        let kref =
-            envelope::key_ref(&row.credentials).map_err(integrity("destination credentials"))?;
-        let key = self
+        let plain = self
             .core
-            .org_key_version(row.org_id, i32::try_from(kref.version).unwrap_or(0))
+            .open_org_field(
+                row.org_id,
+                "destinations",
+                row.id,
+                "credentials",
+                &row.credentials,
+            )
             .await?;
-        let plain = envelope::decrypt(
-            &key,
-            &bind(row.org_id, "destinations", row.id, "credentials"),
-            &row.credentials,
-        )
-        .map_err(integrity("destination credentials"))?;
         serde_json::from_slice(&plain)
             .map_err(|e| CoreError::Integrity(format!("destination credentials: {e}")))
     }
@@ -508,119 +501,42 @@ impl Core {
                 .blobs()
                 .get_range_stream(&blob_key, span.ciphertext.clone())
                 .await?;
-            let plain = decrypt_stream(decryptor, span, source);
-            let plain =
-                futures::StreamExt::map(plain, |chunk| chunk.map_err(std::io::Error::other));
-            let recipient = dest
-                .age_recipient
-                .as_deref()
-                .map(meetvault_crypto::age::Recipient::parse)
-                .transpose()
-                .map_err(|e| CoreError::Integrity(format!("destination age recipient: {e}")))?;
-            let outgoing: futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>> =
-                match &recipient {
-                    Some(r) => Box::pin(age_encrypt(plain, r)),
-                    None => Box::pin(plain),
-                };
-            let hasher = std::sync::Arc::new(std::sync::Mutex::new(sha2::Sha256::new()));
-            let hashing = hasher.clone();
-            let outgoing = futures::StreamExt::map(outgoing, move |chunk| {
-                let bytes = chunk?;
-                hashing
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .update(&bytes);
-                Ok::<_, std::io::Error>(bytes)
+            let plain = futures::StreamExt::map(decrypt_stream(decryptor, span, source), |c| {
+                c.map_err(std::io::Error::other)
             });
             let ext = meetvault_audio::MediaType::allowed(&rec.content_type).extension;
-            let suffix = if recipient.is_some() { ".age" } else { "" };
-            let key = join(
-                &dest.prefix,
-                &format!(
-                    "meetings/{}/recordings/{}.{ext}{suffix}",
-                    p.meeting_id,
-                    RecordingId::from(rec.id)
-                ),
+            let name = format!(
+                "meetings/{}/recordings/{}.{ext}",
+                p.meeting_id,
+                RecordingId::from(rec.id)
             );
-            let size = bucket.put_stream(&BlobKey::parse(&key)?, outgoing).await?;
-            let digest = hasher
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
-                .finalize();
-            files.push(DeliveredFile {
-                kind: "recording".into(),
-                recording_id: Some(rec.id.into()),
-                key,
-                size,
-                sha256: hex::encode(digest),
-                age_encrypted: recipient.is_some(),
-            });
+            let mut file = upload(&bucket, &dest.prefix, &name, plain, recipient.as_ref()).await?;
+            file.kind = "recording".into();
+            file.recording_id = Some(rec.id.into());
+            files.push(file);
         }
         // The transcript, when there is one: the JSON export (speakers, times, words).
         let segments = self.segments_with(&meeting, &keys).await?;
         if !segments.is_empty() {
             let title = keys.text(org, "meetings", meeting.id, "title", &meeting.title)?;
             let started = meeting.started_at.map(|t| t.to_rfc3339());
-            let segments: Vec<meetvault_stt::Segment> = segments
-                .into_iter()
-                .map(|s| meetvault_stt::Segment {
-                    speaker: s.speaker,
-                    start: s.start_ms as f64 / 1000.0,
-                    end: s.end_ms as f64 / 1000.0,
-                    text: s.text,
-                    avg_logprob: s.avg_logprob,
-                    no_speech_prob: s.no_speech_prob,
-                    words: s.words,
-                })
-                .collect();
-            let json = meetvault_stt::export_with(
+            let json = crate::meetings::export_segments(
                 meetvault_stt::ExportFormat::Json,
                 &meetvault_stt::ExportMeta {
                     title: &title,
                     started_at: started.as_deref(),
                     language: meeting.language.as_deref(),
                 },
-                &segments,
+                segments,
                 Default::default(),
             );
             let plain = futures::stream::once(async move {
                 Ok::<_, std::io::Error>(bytes::Bytes::from(json.into_bytes()))
             });
-            let outgoing: futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>> =
-                match &recipient {
-                    Some(r) => Box::pin(age_encrypt(plain, r)),
-                    None => Box::pin(plain),
-                };
-            let hasher = std::sync::Arc::new(std::sync::Mutex::new(sha2::Sha256::new()));
-            let hashing = hasher.clone();
-            let outgoing = futures::StreamExt::map(outgoing, move |chunk| {
-                let bytes = chunk?;
-                hashing
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .update(&bytes);
-                Ok::<_, std::io::Error>(bytes)
-            });
-            let suffix = if recipient.is_some() { ".age" } else { "" };
-            let key = join(
-                &dest.prefix,
-                &format!("meetings/{}/transcript.json{suffix}", p.meeting_id),
-            );
-            let size = bucket.put_stream(&BlobKey::parse(&key)?, outgoing).await?;
-            let digest = hasher
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
-                .finalize();
-            files.push(DeliveredFile {
-                kind: "transcript".into(),
-                recording_id: None,
-                key,
-                size,
-                sha256: hex::encode(digest),
-                age_encrypted: recipient.is_some(),
-            });
+            let name = format!("meetings/{}/transcript.json", p.meeting_id);
+            let mut file = upload(&bucket, &dest.prefix, &name, plain, recipient.as_ref()).await?;
+            file.kind = "transcript".into();
+            files.push(file);
         }
         if files.is_empty() {
             return Ok(files);
@@ -678,6 +594,48 @@ impl meetvault_jobs::Handler for DeliverHandler {
             Err(e) => Err(JobError::Retryable(short(&e.to_string()))),
         }
     }
+}
+
+/// Uploads a plaintext stream as `{prefix}/{name}` (`.age` appended when encrypted to
+/// `recipient`), hashing what goes into the bucket on the way.
+async fn upload(
+    bucket: &meetvault_store::BlobStore,
+    prefix: &str,
+    name: &str,
+    plain: impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
+    recipient: Option<&meetvault_crypto::age::Recipient>,
+) -> Result<DeliveredFile, CoreError> {
+    let outgoing: futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>> =
+        match recipient {
+            Some(r) => Box::pin(age_encrypt(plain, r)),
+            None => Box::pin(plain),
+        };
+    let hasher = std::sync::Arc::new(std::sync::Mutex::new(sha2::Sha256::new()));
+    let hashing = hasher.clone();
+    let outgoing = futures::StreamExt::map(outgoing, move |chunk| {
+        let bytes = chunk?;
+        hashing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .update(&bytes);
+        Ok::<_, std::io::Error>(bytes)
+    });
+    let suffix = if recipient.is_some() { ".age" } else { "" };
+    let key = join(prefix, &format!("{name}{suffix}"));
+    let size = bucket.put_stream(&BlobKey::parse(&key)?, outgoing).await?;
+    let digest = hasher
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .finalize();
+    Ok(DeliveredFile {
+        kind: String::new(),
+        recording_id: None,
+        key,
+        size,
+        sha256: hex::encode(digest),
+        age_encrypted: recipient.is_some(),
+    })
 }
 
 /// A plaintext stream encrypted to `recipient` as it goes (age v1).

@@ -37,6 +37,7 @@ pub(crate) fn upload_hint(filename: Option<&str>) -> meetvault_audio::Hint {
 pub(crate) fn recordings_hint(content_type: &str) -> meetvault_audio::Hint {
     recordings::hint(None, content_type)
 }
+pub(crate) use transcript::export_segments;
 pub use transcript::{NewSegment, SegmentView, TrackSegment, Transcripts};
 
 #[derive(Debug, Clone)]

@@ -327,30 +327,16 @@ impl Transcripts<'_> {
     ) -> Result<String, CoreError> {
         let meeting_view = self.core.meetings().get(scope, meeting).await?;
         let row = self.core.meeting_row(scope, meeting).await?;
-        let segments: Vec<meetvault_stt::Segment> = self
-            .core
-            .transcript_of(scope, &row)
-            .await?
-            .into_iter()
-            .map(|s| meetvault_stt::Segment {
-                speaker: s.speaker,
-                start: s.start_ms as f64 / 1000.0,
-                end: s.end_ms as f64 / 1000.0,
-                text: s.text,
-                avg_logprob: s.avg_logprob,
-                no_speech_prob: s.no_speech_prob,
-                words: s.words,
-            })
-            .collect();
+        let segments = self.core.transcript_of(scope, &row).await?;
         let started = meeting_view.started_at.map(|t| t.to_rfc3339());
-        let text = meetvault_stt::export_with(
+        let text = export_segments(
             format,
             &ExportMeta {
                 title: &meeting_view.title,
                 started_at: started.as_deref(),
                 language: meeting_view.language.as_deref(),
             },
-            &segments,
+            segments,
             options,
         );
         let mut event = Event::by(scope, AuditAction::TranscriptExport).resource(row.id);
@@ -358,4 +344,26 @@ impl Transcripts<'_> {
         self.core.audit(event).await?;
         Ok(text)
     }
+}
+
+/// A transcript in an export format.
+pub(crate) fn export_segments(
+    format: ExportFormat,
+    meta: &ExportMeta<'_>,
+    segments: Vec<SegmentView>,
+    options: ExportOptions,
+) -> String {
+    let segments: Vec<meetvault_stt::Segment> = segments
+        .into_iter()
+        .map(|s| meetvault_stt::Segment {
+            speaker: s.speaker,
+            start: s.start_ms as f64 / 1000.0,
+            end: s.end_ms as f64 / 1000.0,
+            text: s.text,
+            avg_logprob: s.avg_logprob,
+            no_speech_prob: s.no_speech_prob,
+            words: s.words,
+        })
+        .collect();
+    meetvault_stt::export_with(format, meta, &segments, options)
 }

@@ -203,6 +203,41 @@ impl Core {
         }
     }
 
+    /// Seals `plain` under the org's newest key, bound to (org, table, row, field): a setting's
+    /// secret the server must use without a user present (a webhook secret, a bucket's key).
+    pub(crate) async fn seal_org_field(
+        &self,
+        org: Uuid,
+        table: &'static str,
+        row: Uuid,
+        field: &'static str,
+        plain: &[u8],
+    ) -> Result<Vec<u8>, CoreError> {
+        let (version, key) = self.org_key(org).await?;
+        Ok(envelope::encrypt(
+            &key,
+            key_ref(org, version),
+            &bind(org, table, row, field),
+            plain,
+        ))
+    }
+
+    /// Opens what [`Core::seal_org_field`] sealed (under whichever org key version it names).
+    pub(crate) async fn open_org_field(
+        &self,
+        org: Uuid,
+        table: &'static str,
+        row: Uuid,
+        field: &'static str,
+        sealed: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, CoreError> {
+        let kref = envelope::key_ref(sealed).map_err(integrity(table))?;
+        let key = self
+            .org_key_version(org, i32::try_from(kref.version).unwrap_or(0))
+            .await?;
+        envelope::decrypt(&key, &bind(org, table, row, field), sealed).map_err(integrity(table))
+    }
+
     /// The newest org key, created (version 1) on first use.
     pub(crate) async fn org_key(&self, org: Uuid) -> Result<(i32, Arc<SymmetricKey>), CoreError> {
         let rows = self.db().org_keys(org).await?;

@@ -25,7 +25,6 @@ use model::{
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use meetvault_crypto::envelope;
 use meetvault_crypto::webhook::SigningSecret;
 use meetvault_store::webhooks::{DeliveryRow, EndpointChange, EndpointRow};
 use tokio::sync::Notify;
@@ -37,7 +36,6 @@ use crate::access::Scope;
 use crate::access::proof::WebhooksManage;
 use crate::audit::{AuditAction, Event};
 use crate::ids::{DeliveryId, WebhookId, WorkspaceId};
-use crate::vault::{bind, key_ref};
 use crate::{Core, CoreError};
 
 /// Longest URL and description accepted.
@@ -509,13 +507,15 @@ impl Webhooks<'_> {
         secret: &SigningSecret,
         field: &'static str,
     ) -> Result<Vec<u8>, CoreError> {
-        let (version, key) = self.core.org_key(org).await?;
-        Ok(envelope::encrypt(
-            &key,
-            key_ref(org, version),
-            &bind(org, "webhook_endpoints", id, field),
-            secret.to_secret_string().as_bytes(),
-        ))
+        self.core
+            .seal_org_field(
+                org,
+                "webhook_endpoints",
+                id,
+                field,
+                secret.to_secret_string().as_bytes(),
+            )
+            .await
     }
 
     pub(crate) async fn open_secret(
@@ -524,17 +524,10 @@ impl Webhooks<'_> {
         sealed: &[u8],
         field: &'static str,
     ) -> Result<SigningSecret, CoreError> {
-        let kref = envelope::key_ref(sealed).map_err(crate::vault::integrity("webhook secret"))?;
-        let key = self
+        let plain = self
             .core
-            .org_key_version(row.org_id, i32::try_from(kref.version).unwrap_or(0))
+            .open_org_field(row.org_id, "webhook_endpoints", row.id, field, sealed)
             .await?;
-        let plain = envelope::decrypt(
-            &key,
-            &bind(row.org_id, "webhook_endpoints", row.id, field),
-            sealed,
-        )
-        .map_err(crate::vault::integrity("webhook secret"))?;
         let text = std::str::from_utf8(&plain)
             .map_err(|_| CoreError::Integrity("webhook secret is not UTF-8".into()))?;
         SigningSecret::parse(text).map_err(|e| CoreError::Integrity(format!("webhook secret: {e}")))

@@ -32,6 +32,19 @@ async fn bucket_reader() -> meetvault_store::BlobStore {
     meetvault_store::BlobStore::s3(&services::s3_config("").await, 8 << 20).unwrap()
 }
 
+/// Uploads a WAV recording to a meeting.
+pub(crate) async fn upload_wav(app: &TestApp, owner: &Session, meeting: &str, wav: &[u8]) {
+    let r = app
+        .send_bytes(
+            &Cred::Session(owner.clone()),
+            &format!("/api/v1/meetings/{meeting}/recordings"),
+            "audio/wav",
+            wav.to_vec(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
 async fn add(app: &TestApp, s: &Session, body: Value) -> (StatusCode, Value) {
     call(app, s, Method::POST, "/api/v1/destinations", Some(body)).await
 }
@@ -181,15 +194,7 @@ async fn a_delivered_meeting_lands_in_the_bucket_byte_for_byte_and_is_announced(
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let wav = meetvault_test_support::media::wav_with_payload(&vec![7u8; 300_000]);
-    let r = app
-        .send_bytes(
-            &Cred::Session(owner.clone()),
-            &format!("/api/v1/meetings/{meeting}/recordings"),
-            "audio/wav",
-            wav.clone(),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
+    upload_wav(&app, &owner, &meeting, &wav).await;
     let segments = json!({"segments": [{"start_ms": 0, "end_ms": 1800, "speaker": "Ada", "text": "Ship it on Friday."}]});
     let (status, _) = call(
         &app,
@@ -298,15 +303,7 @@ async fn with_an_age_recipient_the_bucket_holds_only_ciphertext_that_age_decrypt
 
     let meeting = new_meeting(&app, &owner, "Board").await;
     let wav = meetvault_test_support::media::wav_with_payload(&vec![3u8; 200_001]);
-    let r = app
-        .send_bytes(
-            &Cred::Session(owner.clone()),
-            &format!("/api/v1/meetings/{meeting}/recordings"),
-            "audio/wav",
-            wav.clone(),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
+    upload_wav(&app, &owner, &meeting, &wav).await;
     // The org's default destination, with no body field.
     let (status, _) = call(
         &app,
@@ -490,15 +487,7 @@ async fn a_workspaces_default_destination_comes_before_the_orgs() {
         .await;
         assert_eq!(status, StatusCode::CREATED, "{m}");
         let meeting = m["id"].as_str().unwrap().to_owned();
-        let r = app
-            .send_bytes(
-                &Cred::Session(owner.clone()),
-                &format!("/api/v1/meetings/{meeting}/recordings"),
-                "audio/wav",
-                wav.clone(),
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::CREATED);
+        upload_wav(&app, &owner, &meeting, &wav).await;
         let before = receiver.received().len();
         let (status, _) = call(
             &app,

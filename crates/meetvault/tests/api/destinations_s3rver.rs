@@ -9,10 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use meetvault_test_support::receiver::Receiver;
-use meetvault_test_support::{Cred, Session, TestApp};
+use meetvault_test_support::{Session, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::destinations::upload_wav;
 use crate::webhooks::{WAIT, app_with, call, create, new_meeting};
 
 const BUCKET: &str = "acme-archive";
@@ -155,15 +156,7 @@ async fn wrong_credentials_are_refused_and_a_multipart_delivery_arrives_whole() 
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
     let wav = meetvault_test_support::media::wav_with_payload(&payload);
-    let r = app
-        .send_bytes(
-            &Cred::Session(owner.clone()),
-            &format!("/api/v1/meetings/{meeting}/recordings"),
-            "audio/wav",
-            wav.clone(),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
+    upload_wav(&app, &owner, &meeting, &wav).await;
     let (status, _) = call(
         &app,
         &owner,
@@ -207,15 +200,7 @@ async fn a_delivery_while_the_bucket_is_down_is_retried_until_it_is_back() {
     assert_eq!(status, StatusCode::CREATED, "{dest}");
     let meeting = new_meeting(&app, &owner, "Board").await;
     let wav = meetvault_test_support::media::wav_with_payload(&vec![5u8; 100_000]);
-    let r = app
-        .send_bytes(
-            &Cred::Session(owner.clone()),
-            &format!("/api/v1/meetings/{meeting}/recordings"),
-            "audio/wav",
-            wav.clone(),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::CREATED);
+    upload_wav(&app, &owner, &meeting, &wav).await;
 
     // The server goes away; the delivery fails and waits for its retry.
     let (port, data) = (s3.port, s3.dir.clone());
