@@ -20,6 +20,8 @@ pub struct Received {
     pub body: Vec<u8>,
     /// The bytes as they came, head and body: what `meetvault webhook verify` reads.
     pub raw: Vec<u8>,
+    /// When the whole request had arrived (the benchmark's event-to-delivery latency).
+    pub at: std::time::SystemTime,
 }
 
 impl Received {
@@ -201,6 +203,7 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
                 headers,
                 body,
                 raw,
+                at: std::time::SystemTime::now(),
             });
             s.script.pop_front().unwrap_or_else(|| Answer::status(200))
         };

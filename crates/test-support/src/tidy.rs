@@ -78,7 +78,10 @@ mod tests {
     ];
 
     /// Files allowed past 800 lines, each with its reason.
-    const LONG_FILES: &[(&str, &str)] = &[];
+    const LONG_FILES: &[(&str, &str)] = &[(
+        "crates/meetvault/benches/webhooks.rs",
+        "a benchmark binary: its rounds, the drain, the peer and the report read top to bottom",
+    )];
 
     const MAX_LINES: usize = 800;
 

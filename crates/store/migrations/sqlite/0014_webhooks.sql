@@ -71,7 +71,8 @@ CREATE TABLE webhook_deliveries (
     updated_at  BIGINT NOT NULL,
     UNIQUE (endpoint_id, msg_id)
 );
-CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (endpoint_id, state, event_seq);
+-- The head of an endpoint's queue (redeliveries first, then event order) without a sort.
+CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (endpoint_id, state, redeliver DESC, event_seq, created_at, id);
 CREATE INDEX webhook_deliveries_log ON webhook_deliveries (endpoint_id, created_at);
 
 -- Every attempt: when, the answer (or the failure), how long it took, a capped excerpt of the
