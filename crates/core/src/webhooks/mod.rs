@@ -388,12 +388,7 @@ impl Webhooks<'_> {
         id: WebhookId,
         delivery: DeliveryId,
     ) -> Result<DeliveryView, CoreError> {
-        let row = self.row(scope, id).await?;
-        if !row.enabled {
-            return Err(CoreError::Conflict(
-                "the endpoint is disabled; enable it (PATCH enabled: true) first".into(),
-            ));
-        }
+        let row = self.enabled_row(scope, id).await?;
         let now = meetvault_jobs::now_ms();
         if !self
             .core
@@ -416,12 +411,7 @@ impl Webhooks<'_> {
         scope: &Scope<WebhooksManage>,
         id: WebhookId,
     ) -> Result<DeliveryView, CoreError> {
-        let row = self.row(scope, id).await?;
-        if !row.enabled {
-            return Err(CoreError::Conflict(
-                "the endpoint is disabled; enable it (PATCH enabled: true) first".into(),
-            ));
-        }
+        let row = self.enabled_row(scope, id).await?;
         let now = meetvault_jobs::now_ms();
         let delivery = DeliveryId::new();
         let body = dispatch::body(
@@ -454,6 +444,21 @@ impl Webhooks<'_> {
             .await?;
         self.core.inner.webhooks.wake();
         Ok(delivery_view(&d, Vec::new()))
+    }
+
+    /// The endpoint, if it is enabled (a redelivery or a test of a disabled one is a 409).
+    async fn enabled_row(
+        self,
+        scope: &Scope<WebhooksManage>,
+        id: WebhookId,
+    ) -> Result<EndpointRow, CoreError> {
+        let row = self.row(scope, id).await?;
+        if !row.enabled {
+            return Err(CoreError::Conflict(
+                "the endpoint is disabled; enable it (PATCH enabled: true) first".into(),
+            ));
+        }
+        Ok(row)
     }
 
     async fn row(

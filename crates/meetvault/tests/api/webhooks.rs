@@ -91,6 +91,23 @@ pub(crate) async fn deliveries(app: &TestApp, s: &Session, hook: &str) -> Vec<Va
     v["deliveries"].as_array().unwrap().clone()
 }
 
+/// Polls `GET path` (which must answer 200) until `done` holds; panics after 20 s.
+async fn get_until(app: &TestApp, s: &Session, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (status, v) = call(app, s, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        if done(&v) {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} never reached the state: {v:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Polls a delivery until `done` holds (panics after 20 s).
 pub(crate) async fn delivery_until(
     app: &TestApp,
@@ -99,26 +116,13 @@ pub(crate) async fn delivery_until(
     id: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let (status, v) = call(
-            app,
-            s,
-            Method::GET,
-            &format!("/api/v1/webhooks/{hook}/deliveries/{id}"),
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{v}");
-        if done(&v) {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "delivery never reached the state: {v:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    get_until(
+        app,
+        s,
+        &format!("/api/v1/webhooks/{hook}/deliveries/{id}"),
+        done,
+    )
+    .await
 }
 
 /// Polls the endpoint until `done` holds.
@@ -128,26 +132,7 @@ pub(crate) async fn webhook_until(
     hook: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let (status, v) = call(
-            app,
-            s,
-            Method::GET,
-            &format!("/api/v1/webhooks/{hook}"),
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{v}");
-        if done(&v) {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "endpoint never reached the state: {v:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    get_until(app, s, &format!("/api/v1/webhooks/{hook}"), done).await
 }
 
 pub(crate) fn types(got: &[Received]) -> Vec<String> {
