@@ -67,6 +67,8 @@ struct Inner {
     bots: bots::BotHub,
     /// Live transcribers of bots' tracks (in memory: a restart loses only live text).
     live: bots::LiveHub,
+    /// Bots' tracks streaming into their destinations: one step at a time per track.
+    bucket_streams: destinations::Streams,
 }
 
 impl Core {
@@ -171,6 +173,7 @@ impl Core {
                 destination_client,
                 bots,
                 live: bots::LiveHub::default(),
+                bucket_streams: destinations::Streams::default(),
             }),
         })
     }

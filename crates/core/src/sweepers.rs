@@ -135,6 +135,13 @@ impl Core {
                     Ok(n) => tracing::info!(pruned = n, "pruned old webhook deliveries"),
                     Err(e) => tracing::warn!(error = %e, "pruning webhook deliveries"),
                 }
+                match core.sweep_track_uploads().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(aborted = n, "aborted abandoned uploads to destinations")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "sweeping uploads to destinations"),
+                }
             },
         );
     }

@@ -46,6 +46,7 @@ impl Recipient {
 /// [`Encryptor::push`] returns for each piece of plaintext, then [`Encryptor::finish`].
 pub struct Encryptor {
     payload: ChaCha20Poly1305,
+    key: Zeroizing<[u8; 32]>,
     counter: u128,
     pending: Vec<u8>,
     header: Option<Vec<u8>>,
@@ -99,12 +100,37 @@ impl Encryptor {
         let payload_key = hkdf(&nonce, file_key.as_ref(), b"payload");
         let mut head = header.into_bytes();
         head.extend_from_slice(&nonce);
+        Self::resume(Some(head), &payload_key, 0)
+    }
+
+    /// An encryptor that continues a stream begun earlier: with its header (none if that went
+    /// out already), its payload key ([`Encryptor::payload_key`]) and the number of chunks
+    /// sealed so far. Fed the same plaintext, it writes the same bytes.
+    pub fn resume(header: Option<Vec<u8>>, payload_key: &[u8; 32], chunks: u64) -> Self {
         Self {
-            payload: ChaCha20Poly1305::new(Key::from_slice(payload_key.as_ref())),
-            counter: 0,
+            payload: ChaCha20Poly1305::new(Key::from_slice(payload_key)),
+            key: Zeroizing::new(*payload_key),
+            counter: u128::from(chunks),
             pending: Vec::with_capacity(CHUNK),
-            header: Some(head),
+            header,
         }
+    }
+
+    /// The payload key, to resume the stream later (keep it as secret as the plaintext).
+    pub fn payload_key(&self) -> Zeroizing<[u8; 32]> {
+        self.key.clone()
+    }
+
+    /// Takes plaintext knowing that more follows: every full chunk is sealed now (the part
+    /// of a stream sent before its end).
+    pub fn push_more(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut out = self.push(data);
+        if self.pending.len() == CHUNK {
+            let chunk = std::mem::take(&mut self.pending);
+            out.extend_from_slice(&self.seal(&chunk, false));
+            self.pending.reserve(CHUNK);
+        }
+        out
     }
 
     /// The header and payload nonce (once; empty after).
@@ -149,6 +175,11 @@ impl Encryptor {
         debug_assert_eq!(sealed.len(), chunk.len() + TAG);
         sealed
     }
+}
+
+/// The sealed size of `chunks` full payload chunks.
+pub const fn sealed_len(chunks: u64) -> u64 {
+    chunks * (CHUNK + TAG) as u64
 }
 
 fn hkdf(salt: &[u8], ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
@@ -258,5 +289,25 @@ mod tests {
             let chunks = if len == 0 { 1 } else { len.div_ceil(CHUNK) };
             assert_eq!(out.len(), header_len + len + chunks * TAG, "{len}");
         }
+    }
+
+    #[test]
+    fn a_resumed_stream_writes_the_same_bytes() {
+        let r = Recipient::parse("age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p")
+            .unwrap();
+        let data: Vec<u8> = (0..5 * CHUNK + 123).map(|i| (i % 251) as u8).collect();
+        let mut e = Encryptor::new(&r);
+        let header = e.header.clone().unwrap();
+        let key = e.payload_key();
+        let mut whole = e.push(&data);
+        whole.extend(e.finish());
+        // Two chunks sent before a crash, the rest by an encryptor resumed from the state kept.
+        let mut first = Encryptor::resume(Some(header.clone()), &key, 0);
+        let mut pieced = first.push_more(&data[..2 * CHUNK]);
+        assert_eq!(pieced.len(), header.len() + sealed_len(2) as usize);
+        let mut rest = Encryptor::resume(None, &key, 2);
+        pieced.extend(rest.push(&data[2 * CHUNK..]));
+        pieced.extend(rest.finish());
+        assert_eq!(pieced, whole);
     }
 }

@@ -13,6 +13,7 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use meetvault_config::{BlobBackend, Config, S3Config};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
+use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
 use object_store::{
@@ -85,6 +86,8 @@ pub type BlobStream = futures::stream::BoxStream<'static, Result<Bytes, StoreErr
 #[derive(Clone)]
 pub struct BlobStore {
     inner: Arc<dyn ObjectStore>,
+    /// S3 without a prefix: multipart uploads driven part by part ([`BlobStore::put_part`]).
+    multipart: Option<Arc<dyn MultipartStore>>,
     backend: BlobBackend,
     part_size: usize,
 }
@@ -116,6 +119,7 @@ impl BlobStore {
         let fs = LocalFileSystem::new_with_prefix(root)?.with_automatic_cleanup(true);
         Ok(Self {
             inner: Arc::new(fs),
+            multipart: None,
             backend: BlobBackend::Filesystem,
             part_size,
         })
@@ -175,13 +179,16 @@ impl BlobStore {
     ) -> Result<Self, StoreError> {
         let store = builder.build()?;
         let prefix = s3.prefix.trim_matches('/');
-        let inner: Arc<dyn ObjectStore> = if prefix.is_empty() {
-            Arc::new(store)
-        } else {
-            Arc::new(PrefixStore::new(store, prefix))
-        };
+        let (inner, multipart): (Arc<dyn ObjectStore>, Option<Arc<dyn MultipartStore>>) =
+            if prefix.is_empty() {
+                let store = Arc::new(store);
+                (store.clone(), Some(store))
+            } else {
+                (Arc::new(PrefixStore::new(store, prefix)), None)
+            };
         Ok(Self {
             inner,
+            multipart,
             backend: BlobBackend::S3,
             part_size,
         })
@@ -319,6 +326,62 @@ impl BlobStore {
             .await?;
         items.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(items)
+    }
+
+    fn multipart(&self) -> Result<&Arc<dyn MultipartStore>, StoreError> {
+        self.multipart.as_ref().ok_or_else(|| {
+            StoreError::BlobConfig("this store cannot drive multipart uploads part by part".into())
+        })
+    }
+
+    /// Starts a multipart upload the caller drives part by part; S3's upload id.
+    pub async fn create_multipart(&self, key: &BlobKey) -> Result<String, StoreError> {
+        Ok(self.multipart()?.create_multipart(&key.path()).await?)
+    }
+
+    /// Uploads part `number` (1-based; every part but the last at least 5 MiB); its ETag.
+    pub async fn put_part(
+        &self,
+        key: &BlobKey,
+        upload_id: &str,
+        number: usize,
+        bytes: Bytes,
+    ) -> Result<String, StoreError> {
+        let part = self
+            .multipart()?
+            .put_part(
+                &key.path(),
+                &upload_id.to_owned(),
+                number.saturating_sub(1),
+                PutPayload::from(bytes),
+            )
+            .await?;
+        Ok(part.content_id)
+    }
+
+    /// Joins the parts (ETags in part order) into the object.
+    pub async fn complete_multipart(
+        &self,
+        key: &BlobKey,
+        upload_id: &str,
+        etags: Vec<String>,
+    ) -> Result<(), StoreError> {
+        let parts = etags
+            .into_iter()
+            .map(|content_id| PartId { content_id })
+            .collect();
+        self.multipart()?
+            .complete_multipart(&key.path(), &upload_id.to_owned(), parts)
+            .await?;
+        Ok(())
+    }
+
+    /// Discards an upload and its parts.
+    pub async fn abort_multipart(&self, key: &BlobKey, upload_id: &str) -> Result<(), StoreError> {
+        Ok(self
+            .multipart()?
+            .abort_multipart(&key.path(), &upload_id.to_owned())
+            .await?)
     }
 
     /// A cheap request that proves the backend is reachable and the bucket exists.

@@ -266,6 +266,20 @@ impl Database {
         ).bind(org_id).bind(bot_id).bind(track).fetch_all(pool).await?))
     }
 
+    /// A track's chunks from `seq` on, in order.
+    pub async fn audio_chunks_from(
+        &self,
+        org_id: Uuid,
+        bot_id: Uuid,
+        track: &str,
+        seq: i64,
+    ) -> Result<Vec<crate::bots::AudioChunkRow>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, crate::bots::AudioChunkRow>(
+            "SELECT bot_id, track, seq, org_id, start_ms, samples, blob_key, created_at FROM bot_audio_chunks \
+             WHERE org_id = $1 AND bot_id = $2 AND track = $3 AND seq >= $4 ORDER BY seq"
+        ).bind(org_id).bind(bot_id).bind(track).bind(seq).fetch_all(pool).await?))
+    }
+
     /// Forgets one chunk's row (its blob is deleted first, by the caller).
     pub async fn delete_audio_chunk(
         &self,

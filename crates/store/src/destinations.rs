@@ -101,3 +101,117 @@ impl Database {
             .bind(org_id).bind(id).execute(pool).await?.rows_affected() == 1))
     }
 }
+
+/// One track of a bot streamed into a destination as a multipart upload (migration 0016).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BucketUploadRow {
+    /// Also the recording the track becomes.
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub bot_id: Uuid,
+    pub meeting_id: Uuid,
+    pub destination_id: Uuid,
+    pub track: String,
+    pub object_key: String,
+    pub upload_id: Option<String>,
+    /// `creating`, `open`, `completed` or `aborted`.
+    pub state: String,
+    /// JSON `[{"n", "etag", "sha256"}]`.
+    pub parts: String,
+    pub sent: i64,
+    pub resume_seq: i64,
+    pub resume_base: i64,
+    pub age_header: Option<Vec<u8>>,
+    pub age_key: Option<Vec<u8>>,
+    pub error: Option<String>,
+    pub error_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const UPLOAD_COLUMNS: &str = "id, org_id, bot_id, meeting_id, destination_id, track, object_key, \
+    upload_id, state, parts, sent, resume_seq, resume_base, age_header, age_key, error, error_at, \
+    created_at, updated_at";
+
+impl Database {
+    /// Records a new upload before S3 is asked for it; false if the track has one already.
+    pub async fn insert_bucket_upload(&self, u: &BucketUploadRow) -> Result<bool, StoreError> {
+        let sql = format!(
+            "INSERT INTO bucket_uploads ({UPLOAD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT (bot_id, track) DO NOTHING"
+        );
+        with_pool!(self, pool => Ok(sqlx::query(&sql)
+            .bind(u.id).bind(u.org_id).bind(u.bot_id).bind(u.meeting_id).bind(u.destination_id)
+            .bind(&u.track).bind(&u.object_key).bind(&u.upload_id).bind(&u.state).bind(&u.parts)
+            .bind(u.sent).bind(u.resume_seq).bind(u.resume_base).bind(&u.age_header).bind(&u.age_key)
+            .bind(&u.error).bind(u.error_at).bind(u.created_at).bind(u.updated_at)
+            .execute(pool).await?.rows_affected() == 1))
+    }
+
+    /// Writes an upload's progress (everything but its identity).
+    pub async fn update_bucket_upload(&self, u: &BucketUploadRow) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE bucket_uploads SET upload_id = $3, state = $4, parts = $5, sent = $6, \
+                 resume_seq = $7, resume_base = $8, age_header = $9, age_key = $10, error = $11, \
+                 error_at = $12, updated_at = $13 WHERE org_id = $1 AND id = $2",
+            )
+            .bind(u.org_id).bind(u.id).bind(&u.upload_id).bind(&u.state).bind(&u.parts).bind(u.sent)
+            .bind(u.resume_seq).bind(u.resume_base).bind(&u.age_header).bind(&u.age_key)
+            .bind(&u.error).bind(u.error_at).bind(u.updated_at)
+            .execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    pub async fn bucket_upload(
+        &self,
+        org_id: Uuid,
+        bot_id: Uuid,
+        track: &str,
+    ) -> Result<Option<BucketUploadRow>, StoreError> {
+        let sql = format!(
+            "SELECT {UPLOAD_COLUMNS} FROM bucket_uploads WHERE org_id = $1 AND bot_id = $2 AND track = $3"
+        );
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, BucketUploadRow>(&sql)
+            .bind(org_id).bind(bot_id).bind(track).fetch_optional(pool).await?))
+    }
+
+    /// The upload whose track became recording `id`.
+    pub async fn bucket_upload_by_id(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<BucketUploadRow>, StoreError> {
+        let sql =
+            format!("SELECT {UPLOAD_COLUMNS} FROM bucket_uploads WHERE org_id = $1 AND id = $2");
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, BucketUploadRow>(&sql)
+            .bind(org_id).bind(id).fetch_optional(pool).await?))
+    }
+
+    pub async fn bucket_uploads_of_bot(
+        &self,
+        org_id: Uuid,
+        bot_id: Uuid,
+    ) -> Result<Vec<BucketUploadRow>, StoreError> {
+        let sql = format!(
+            "SELECT {UPLOAD_COLUMNS} FROM bucket_uploads WHERE org_id = $1 AND bot_id = $2 ORDER BY track"
+        );
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, BucketUploadRow>(&sql)
+            .bind(org_id).bind(bot_id).fetch_all(pool).await?))
+    }
+
+    /// Uploads still `creating` or `open` last touched before `before` (the sweeper's).
+    pub async fn unfinished_bucket_uploads(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<BucketUploadRow>, StoreError> {
+        let sql = format!(
+            "SELECT {UPLOAD_COLUMNS} FROM bucket_uploads WHERE state IN ('creating', 'open') \
+             AND updated_at < $1 ORDER BY updated_at LIMIT $2"
+        );
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, BucketUploadRow>(&sql)
+            .bind(before).bind(limit).fetch_all(pool).await?))
+    }
+}

@@ -25,6 +25,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The object, upload or bucket does not exist (S3's 404s: NoSuchKey, NoSuchUpload,
+    /// NoSuchBucket).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Self::BlobNotFound(_) | Self::Blob(object_store::Error::NotFound { .. })
+        )
+    }
+
     pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
         let context = context.into();
         move |source| Self::Io { context, source }

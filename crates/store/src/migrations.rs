@@ -85,6 +85,11 @@ pub(crate) const SQLITE: Embedded = &[
         "destinations",
         include_str!("../migrations/sqlite/0015_destinations.sql"),
     ),
+    (
+        16,
+        "bucket_uploads",
+        include_str!("../migrations/sqlite/0016_bucket_uploads.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -162,6 +167,11 @@ pub(crate) const POSTGRES: Embedded = &[
         15,
         "destinations",
         include_str!("../migrations/postgres/0015_destinations.sql"),
+    ),
+    (
+        16,
+        "bucket_uploads",
+        include_str!("../migrations/postgres/0016_bucket_uploads.sql"),
     ),
 ];
 

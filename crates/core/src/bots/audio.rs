@@ -27,6 +27,15 @@ const RATE: i64 = 16_000;
 /// The longest gap filled with silence between two chunks (a longer one is cut short).
 const MAX_GAP_MS: i64 = 10 * 60 * 1000;
 
+/// The silence (in PCM bytes) before a chunk starting at `start_ms`, after `have` bytes of
+/// its track: the gap since the audio so far ended, at most [`MAX_GAP_MS`]. A track's audio
+/// is its chunks in order, each after its gap (a recording, and what streams to a bucket).
+pub(crate) fn gap_bytes(have: usize, start_ms: i64) -> usize {
+    let have_ms = i64::try_from(have / 2).unwrap_or(i64::MAX) * 1000 / RATE;
+    let gap = (start_ms - have_ms).clamp(0, MAX_GAP_MS);
+    usize::try_from(gap * RATE / 1000 * 2).unwrap_or(0)
+}
+
 /// The chunk's own id is the blob key's last part (`…/{seq}-{uuid}`): the seal is bound to it.
 fn chunk_id(blob_key: &str) -> Result<Uuid, CoreError> {
     blob_key
@@ -132,6 +141,7 @@ impl Core {
             .await?;
         if stored {
             self.feed_live(bot, track, start_ms, live);
+            self.stream_track(bot, track);
         } else {
             // A repeated chunk: the first copy stays.
             self.delete_blob(&blob_key).await;
@@ -140,7 +150,7 @@ impl Core {
     }
 
     /// One chunk's PCM bytes, opened with the meeting's keys.
-    async fn open_audio_chunk(
+    pub(crate) async fn open_audio_chunk(
         &self,
         keys: &MeetingKeys,
         chunk: &AudioChunkRow,
@@ -163,8 +173,10 @@ impl Core {
         bot: &BotRow,
         track: &str,
     ) -> Result<(), CoreError> {
-        // What live transcription heard of it goes too (its transcriber stops for good).
+        // What live transcription heard of it goes too (its transcriber stops for good), and
+        // what streamed of it into the customer's bucket.
         self.drop_live_track(bot.id, track).await?;
+        self.abort_track_upload(bot, track).await?;
         for chunk in self
             .db()
             .audio_chunks_of_track(bot.org_id, bot.id, track)
@@ -196,12 +208,7 @@ impl Core {
             }
             let pcm = self.open_audio_chunk(&keys, &chunk).await?;
             let out = tracks.entry(chunk.track.clone()).or_default();
-            let have_ms = i64::try_from(out.len() / 2).unwrap_or(i64::MAX) * 1000 / RATE;
-            let gap = (chunk.start_ms - have_ms).clamp(0, MAX_GAP_MS);
-            out.resize(
-                out.len() + usize::try_from(gap * RATE / 1000 * 2).unwrap_or(0),
-                0,
-            );
+            out.resize(out.len() + gap_bytes(out.len(), chunk.start_ms), 0);
             out.extend_from_slice(&pcm);
         }
         Ok(tracks)
@@ -241,13 +248,33 @@ impl Core {
             .collect();
         let options: super::BotOptions = serde_json::from_str(&bot.options).unwrap_or_default();
         if options.recording.mixed {
-            self.store_bot_recording(bot, "mixed", &mix(tracks.values()))
+            self.store_bot_recording(bot, "mixed", &mix(tracks.values()), None)
                 .await?;
         }
         if options.recording.per_speaker {
+            // A track that streamed into a bucket becomes the recording its upload names.
+            let streamed: BTreeMap<String, Uuid> = self
+                .db()
+                .bucket_uploads_of_bot(bot.org_id, bot.id)
+                .await?
+                .into_iter()
+                .map(|u| (u.track, u.id))
+                .collect();
+            let stored: BTreeSet<Uuid> = self
+                .db()
+                .recordings(bot.org_id, bot.meeting_id)
+                .await?
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
             for (track, pcm) in tracks {
-                let speaker = labels.get(&track).cloned().unwrap_or(track);
-                self.store_bot_recording(bot, &speaker, &pcm).await?;
+                let id = streamed.get(&track).copied();
+                if id.is_some_and(|id| stored.contains(&id)) {
+                    // Stored by a run a restart cut short.
+                    continue;
+                }
+                let speaker = labels.get(&track).cloned().unwrap_or_else(|| track.clone());
+                self.store_bot_recording(bot, &speaker, &pcm, id).await?;
             }
         }
         // The customer's bucket gets them next (the bot's, its workspace's or the org's).
@@ -263,9 +290,10 @@ impl Core {
         bot: &BotRow,
         speaker: &str,
         pcm: &[u8],
+        id: Option<Uuid>,
     ) -> Result<(), CoreError> {
         let org = bot.org_id;
-        let id = Uuid::new_v4();
+        let id = id.unwrap_or_else(Uuid::new_v4);
         let (kref, key) = self
             .meeting_write_key(org, bot.meeting_id, bot.owner_id)
             .await?;
@@ -350,7 +378,7 @@ fn mix<'a>(tracks: impl Iterator<Item = &'a Vec<u8>>) -> Vec<u8> {
 }
 
 /// A canonical 44-byte-header WAV of 16 kHz mono 16-bit PCM.
-fn wav_bytes(pcm: &[u8]) -> Vec<u8> {
+pub(crate) fn wav_bytes(pcm: &[u8]) -> Vec<u8> {
     let data_len = u32::try_from(pcm.len()).unwrap_or(u32::MAX);
     let mut out = Vec::with_capacity(44 + pcm.len());
     out.extend_from_slice(b"RIFF");

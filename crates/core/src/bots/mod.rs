@@ -12,6 +12,7 @@
 //! times are plain.
 
 mod audio;
+pub(crate) use audio::gap_bytes;
 mod checks;
 mod consent;
 mod finish;
@@ -188,6 +189,25 @@ pub struct BotView {
     pub reports: Reports,
     /// Its own webhook endpoint (`webhook_url`), with the secret on creation only.
     pub webhook: Option<BotWebhook>,
+    /// Its tracks streaming into its destination (none without one).
+    pub uploads: Vec<TrackUpload>,
+}
+
+/// A streamed track as the bot's readers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackUpload {
+    pub track: String,
+    pub destination_id: crate::ids::DestinationId,
+    pub key: String,
+    /// `creating`, `open`, `completed` or `aborted`.
+    pub state: String,
+    /// Parts in the bucket (part 1, with the header, goes when the meeting ends).
+    pub parts: u32,
+    /// Bytes of the file in the bucket so far (parts 2 on; all of it once completed).
+    pub bytes_sent: u64,
+    /// The last failure talking to the bucket, and when.
+    pub error: Option<String>,
+    pub error_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One row of a bot list: no content.
@@ -222,7 +242,7 @@ pub(crate) fn ms_time(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
-fn state_of(row: &BotRow) -> Result<BotState, CoreError> {
+pub(crate) fn state_of(row: &BotRow) -> Result<BotState, CoreError> {
     BotState::parse(&row.state)
         .ok_or_else(|| CoreError::Integrity(format!("bot {} has state {:?}", row.id, row.state)))
 }
@@ -616,6 +636,7 @@ impl Bots<'_> {
             });
         Ok(BotView {
             webhook,
+            uploads: core.track_uploads(row).await?,
             summary: summary(row)?,
             meeting_url: keys.text(org, "bots", row.id, "meeting_url", &row.meeting_url)?,
             bot_name: keys.text(org, "bots", row.id, "bot_name", &row.bot_name)?,

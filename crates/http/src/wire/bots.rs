@@ -372,6 +372,32 @@ pub struct Bot {
     /// Its own webhook endpoint, when created with `webhook_url`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook: Option<BotWebhook>,
+    /// Its tracks streaming into its destination as it records (empty without one).
+    pub uploads: Vec<BotUpload>,
+}
+
+/// One track streaming into the bot's destination: an S3 multipart upload of the WAV it
+/// becomes, part by part as it is captured; part 1 (with the header) goes when it ends.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BotUpload {
+    pub track: String,
+    #[schema(value_type = ids::DestinationId)]
+    pub destination_id: meetvault_core::ids::DestinationId,
+    /// The object's key in the bucket.
+    pub key: String,
+    /// `creating`, `open`, `completed` or `aborted` (its participant opted out, or it could not
+    /// be finished and was uploaded whole).
+    pub state: String,
+    /// Parts in the bucket.
+    pub parts: u32,
+    /// Bytes in the bucket so far (parts 2 on while it records).
+    pub bytes_sent: u64,
+    /// The last failure talking to the bucket: the bot records on locally, and what is
+    /// missing is sent when the meeting ends.
+    #[schema(required = true)]
+    pub error: Option<String>,
+    #[schema(required = true)]
+    pub error_at: Option<DateTime<Utc>>,
 }
 
 /// A bot's own webhook endpoint (see `/api/v1/webhooks`): its meeting's events.
@@ -467,6 +493,20 @@ impl From<core::BotView> for Bot {
                 .collect(),
             audio_started_at: v.audio_started_at,
             diagnosis_at: v.diagnosis_at,
+            uploads: v
+                .uploads
+                .into_iter()
+                .map(|u| BotUpload {
+                    track: u.track,
+                    destination_id: u.destination_id,
+                    key: u.key,
+                    state: u.state,
+                    parts: u.parts,
+                    bytes_sent: u.bytes_sent,
+                    error: u.error,
+                    error_at: u.error_at,
+                })
+                .collect(),
         }
     }
 }

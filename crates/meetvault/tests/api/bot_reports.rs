@@ -55,7 +55,7 @@ async fn event(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Re
     .await
 }
 
-async fn send_events(app: &TestApp, token: &str, id: &str, events: &[Value]) {
+pub(crate) async fn send_events(app: &TestApp, token: &str, id: &str, events: &[Value]) {
     for e in events {
         let r = event(app, token, id, e.clone()).await;
         let status = r.status();

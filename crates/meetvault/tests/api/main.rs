@@ -14,6 +14,7 @@ mod cli;
 mod cli_transcribe;
 mod destinations;
 mod destinations_s3rver;
+mod destinations_stream;
 mod encryption;
 mod enumeration;
 mod errors;

@@ -28,6 +28,10 @@ use crate::ids::{DestinationId, JobId, MeetingId, RecordingId};
 use crate::vault::{decrypt_stream, integrity};
 use crate::{Core, CoreError};
 
+mod stream;
+
+pub(crate) use stream::Streams;
+
 /// The job that delivers a meeting to a destination.
 pub(crate) const DELIVER_JOB: &str = "destination.deliver";
 /// Multipart part size for uploads to a customer's bucket (S3's minimum is 5 MiB).
@@ -206,7 +210,7 @@ impl Destinations<'_> {
                     "bucket",
                     format!(
                         "the bucket refused a probe write ({}); check the bucket, region, endpoint and that the key may write under the prefix",
-                        short(&e.to_string())
+                        bucket_error(&e)
                     ),
                 )
             })?;
@@ -338,6 +342,13 @@ impl Destinations<'_> {
             .await?;
         serde_json::from_slice(&plain)
             .map_err(|e| CoreError::Integrity(format!("destination credentials: {e}")))
+    }
+
+    /// Destination `id`'s bucket, its credentials opened (not found once it is deleted).
+    async fn bucket_of(self, org: Uuid, id: Uuid) -> Result<meetvault_store::BlobStore, CoreError> {
+        let row = self.row(org, id).await?;
+        let creds = self.open_credentials(&row).await?;
+        self.open(&row, &creds, "endpoint").await
     }
 
     /// The bucket, reached only through the outbound rules: the endpoint (and, virtual-hosted,
@@ -493,17 +504,25 @@ impl Core {
             self.db().recordings(org, meeting.id).await?
         };
         for rec in recordings {
-            let (blob_key, decryptor) = self.open_blob(&meeting, &rec, &keys).await?;
-            let stored = u64::try_from(rec.stored_size).unwrap_or(0);
-            let span = meetvault_crypto::stream::span(0..u64::MAX, stored)
-                .map_err(integrity("recording"))?;
-            let source = self
-                .blobs()
-                .get_range_stream(&blob_key, span.ciphertext.clone())
-                .await?;
-            let plain = futures::StreamExt::map(decrypt_stream(decryptor, span, source), |c| {
-                c.map_err(std::io::Error::other)
-            });
+            // A bot's track streamed while it recorded: finished in place, if it can be.
+            if let Some(mut up) = self.db().bucket_upload_by_id(org, rec.id).await?
+                && up.destination_id == dest.id
+            {
+                if up.state == "completed" {
+                    // A re-run after the upload completed: its key is overwritten whole below.
+                } else {
+                    let plain = self.recording_plain(&meeting, &rec, &keys).await?;
+                    if let Some(file) = self
+                        .finish_track_upload(&bucket, &keys, &mut up, plain)
+                        .await?
+                    {
+                        files.push(file);
+                        continue;
+                    }
+                    self.abort_upload(&mut up).await?;
+                }
+            }
+            let plain = self.recording_plain(&meeting, &rec, &keys).await?;
             let ext = meetvault_audio::MediaType::allowed(&rec.content_type).extension;
             let name = format!(
                 "meetings/{}/recordings/{}.{ext}",
@@ -553,6 +572,32 @@ impl Core {
         )?;
         self.append_events(meeting.id, &[event]).await?;
         Ok(files)
+    }
+}
+
+impl Core {
+    /// A stored recording's plaintext, decrypted as it streams.
+    async fn recording_plain(
+        &self,
+        meeting: &meetvault_store::vault::MeetingRow,
+        rec: &meetvault_store::vault::RecordingRow,
+        keys: &crate::vault::MeetingKeys,
+    ) -> Result<
+        impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
+        CoreError,
+    > {
+        let (blob_key, decryptor) = self.open_blob(meeting, rec, keys).await?;
+        let stored = u64::try_from(rec.stored_size).unwrap_or(0);
+        let span =
+            meetvault_crypto::stream::span(0..u64::MAX, stored).map_err(integrity("recording"))?;
+        let source = self
+            .blobs()
+            .get_range_stream(&blob_key, span.ciphertext.clone())
+            .await?;
+        Ok(futures::StreamExt::map(
+            decrypt_stream(decryptor, span, source),
+            |c| c.map_err(std::io::Error::other),
+        ))
     }
 }
 
@@ -706,6 +751,19 @@ fn join(prefix: &str, rest: &str) -> String {
     } else {
         format!("{prefix}/{rest}")
     }
+}
+
+/// What a bucket said when it refused (the error and its causes: S3's code and message), on
+/// one bounded line; never a credential (requests' signatures are not in it).
+fn bucket_error(e: &meetvault_store::StoreError) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    short(&text.replace(['\n', '\r'], " "))
 }
 
 /// An error for a log or an answer: one line, bounded.
