@@ -351,6 +351,85 @@ impl Destinations<'_> {
         self.open(&row, &creds, "endpoint").await
     }
 
+    /// The multipart uploads in progress at exactly `key` (their upload ids): S3's
+    /// ListMultipartUploads, signed here (`object_store` has no call for it), sent through
+    /// the outbound client.
+    async fn uploads_at(self, org: Uuid, id: Uuid, key: &str) -> Result<Vec<String>, CoreError> {
+        let row = self.row(org, id).await?;
+        let creds = self.open_credentials(&row).await?;
+        let base = self.base_url(&row, "endpoint")?;
+        let mut url = base.clone();
+        if row.path_style {
+            url.set_path(&format!(
+                "{}/{}",
+                base.path().trim_end_matches('/'),
+                row.bucket
+            ));
+        } else {
+            let host = format!("{}.{}", row.bucket, base.host_str().unwrap_or_default());
+            url.set_host(Some(&host))
+                .map_err(|e| CoreError::invalid("bucket", e.to_string()))?;
+        }
+        let query = [("uploads", ""), ("prefix", key)];
+        url.set_query(Some(&meetvault_crypto::sigv4::canonical_query(&query)));
+        let host = match url.port() {
+            Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        let amz_date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+        let headers = meetvault_crypto::sigv4::Signer {
+            access_key_id: &creds.access_key_id,
+            secret_access_key: &creds.secret_access_key,
+            session_token: None,
+            region: &row.region,
+            service: "s3",
+        }
+        .sign(&meetvault_crypto::sigv4::Request {
+            method: "GET",
+            host: &host,
+            path: url.path(),
+            query: &query,
+            amz_date: &amz_date,
+        });
+        let client = &self.core.inner.destination_client;
+        let mut request = client
+            .request(reqwest::Method::GET, url)
+            .map_err(|e| CoreError::invalid("endpoint", e.to_string()))?;
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let failed = |e: meetvault_outbound::SendError| {
+            CoreError::Storage(meetvault_store::StoreError::BlobConfig(format!(
+                "listing multipart uploads: {e}"
+            )))
+        };
+        let response = client.send(request).await.map_err(failed)?;
+        let status = response.status();
+        let body = client.read_body(response).await.map_err(failed)?;
+        let body = String::from_utf8_lossy(&body);
+        if !status.is_success() {
+            return Err(CoreError::Storage(meetvault_store::StoreError::BlobConfig(
+                format!("listing multipart uploads: {status}: {}", short(&body)),
+            )));
+        }
+        Ok(body
+            .split("<Upload>")
+            .skip(1)
+            .filter(|u| xml_text(u, "Key").as_deref() == Some(key))
+            .filter_map(|u| xml_text(u, "UploadId"))
+            .collect())
+    }
+
+    fn base_url(self, row: &DestinationRow, field: &'static str) -> Result<Url, CoreError> {
+        match &row.endpoint {
+            Some(e) => {
+                Url::parse(e).map_err(|e| CoreError::invalid(field, format!("is not a URL ({e})")))
+            }
+            None => Url::parse(&format!("https://s3.{}.amazonaws.com", row.region))
+                .map_err(|e| CoreError::invalid("region", e.to_string())),
+        }
+    }
+
     /// The bucket, reached only through the outbound rules: the endpoint (and, virtual-hosted,
     /// the bucket's host under it) resolved and checked now, every connection screened.
     async fn open(
@@ -359,12 +438,7 @@ impl Destinations<'_> {
         creds: &Credentials,
         field: &'static str,
     ) -> Result<meetvault_store::BlobStore, CoreError> {
-        let base = match &row.endpoint {
-            Some(e) => Url::parse(e)
-                .map_err(|e| CoreError::invalid(field, format!("is not a URL ({e})")))?,
-            None => Url::parse(&format!("https://s3.{}.amazonaws.com", row.region))
-                .map_err(|e| CoreError::invalid("region", e.to_string()))?,
-        };
+        let base = self.base_url(row, field)?;
         let mut reached = vec![base.clone()];
         if !row.path_style {
             let mut hosted = base.clone();
@@ -764,6 +838,20 @@ fn bucket_error(e: &meetvault_store::StoreError) -> String {
         source = s.source();
     }
     short(&text.replace(['\n', '\r'], " "))
+}
+
+/// The text of the first `<tag>…</tag>` in `xml`, its five entities decoded.
+fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let len = xml[start..].find(&format!("</{tag}>"))?;
+    Some(
+        xml[start..start + len]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&"),
+    )
 }
 
 /// An error for a log or an answer: one line, bounded.

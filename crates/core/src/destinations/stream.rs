@@ -379,10 +379,42 @@ impl Core {
                 }
             }
         }
+        self.abort_leftovers(up).await;
         up.state = "aborted".into();
         up.updated_at = meetvault_jobs::now_ms();
         self.db().update_bucket_upload(up).await?;
         Ok(())
+    }
+
+    /// Lists the uploads in progress at the upload's key and aborts them: none can be a live
+    /// one of ours (that one is completed or aborted by now), so they are what a crash left
+    /// (created in the bucket before its id was written down). A failure is only logged.
+    async fn abort_leftovers(&self, up: &BucketUploadRow) {
+        let dest = Destinations { core: self };
+        let result = async {
+            let ids = dest
+                .uploads_at(up.org_id, up.destination_id, &up.object_key)
+                .await?;
+            if ids.is_empty() {
+                return Ok::<_, CoreError>(0);
+            }
+            let bucket = dest.bucket_of(up.org_id, up.destination_id).await?;
+            let key = BlobKey::parse(&up.object_key)?;
+            for id in &ids {
+                bucket.abort_multipart(&key, id).await?;
+            }
+            Ok(ids.len())
+        }
+        .await;
+        match result {
+            Ok(0) | Err(CoreError::NotFound(_)) => {}
+            Ok(n) => {
+                tracing::info!(track = %up.track, aborted = n, "aborted uploads a crash left in the destination")
+            }
+            Err(e) => {
+                tracing::warn!(track = %up.track, error = %e, "listing the destination's uploads in progress")
+            }
+        }
     }
 
     /// A bot's streamed tracks, for its view.
@@ -499,6 +531,7 @@ impl Core {
         if let Err(e) = bucket.complete_multipart(&key, &upload_id, etags).await {
             return self.finish_failed(up, e).await;
         }
+        self.abort_leftovers(up).await;
         up.state = "completed".into();
         up.error = None;
         up.error_at = None;

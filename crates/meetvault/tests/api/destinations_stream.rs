@@ -281,8 +281,21 @@ async fn a_track_streams_while_the_bot_records_resumes_on_another_instance_and_c
     assert_eq!(up["key"], key.as_str(), "a second upload was started");
     assert_eq!(up["bytes_sent"], 2 * PART);
 
+    // An upload a crash left at the same key (created in the bucket, its id never written
+    // down): found by listing the bucket's uploads in progress and aborted with ours done.
+    let orphan = store
+        .create_multipart(&meetvault_store::BlobKey::parse(&key).unwrap())
+        .await
+        .unwrap();
+    assert!(!orphan.is_empty());
+    assert_eq!(uploads_in_progress(&endpoint, &bucket).await.len(), 2);
+
     let files = m.end().await;
     assert_eq!(files.len(), 2, "{files:#?}");
+    assert!(
+        uploads_in_progress(&endpoint, &bucket).await.is_empty(),
+        "an upload was left in progress"
+    );
     for file in &files {
         assert_eq!(file["kind"], "recording");
         let rid = file["recording_id"].as_str().unwrap();

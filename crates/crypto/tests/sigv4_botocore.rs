@@ -1,0 +1,146 @@
+//! meetvault's Signature Version 4 against botocore's (the AWS SDK for Python, in the tools
+//! virtualenv scripts/deps.sh makes for moto): the same requests — regions, ports, session
+//! tokens, prefixes with spaces, slashes, unicode and reserved characters, several query
+//! parameters — signed at the same moment give the same `Authorization` header.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use meetvault_crypto::sigv4::{Request, Signer, canonical_query};
+
+fn python() -> std::path::PathBuf {
+    let tools = std::env::var_os("MEETVAULT_TOOLS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME"))
+                .join(".cache/meetvault-tools")
+        });
+    let python = tools.join("venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: scripts/deps.sh makes the tools virtualenv (with moto, so botocore)",
+        python.display()
+    );
+    python
+}
+
+const BOTOCORE: &str = r#"
+import json, sys, datetime
+import botocore.auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+case = json.loads(sys.stdin.read())
+fixed = datetime.datetime.strptime(case["amz_date"], "%Y%m%dT%H%M%SZ")
+
+class FixedClock(datetime.datetime):
+    @classmethod
+    def utcnow(cls):
+        return fixed
+    @classmethod
+    def now(cls, tz=None):
+        return fixed.replace(tzinfo=tz) if tz else fixed
+
+botocore.auth.datetime.datetime = FixedClock
+creds = Credentials(case["key"], case["secret"], case.get("token"))
+url = "http://" + case["host"] + case["path"] + ("?" + case["query"] if case["query"] else "")
+req = AWSRequest(method=case["method"], url=url, headers={"x-amz-content-sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"})
+botocore.auth.S3SigV4Auth(creds, "s3", case["region"]).add_auth(req)
+print(req.headers["Authorization"])
+"#;
+
+fn botocore(case: &serde_json::Value) -> String {
+    use std::io::Write as _;
+    let mut child = Command::new(python())
+        .args(["-c", BOTOCORE])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(case.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "botocore failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn botocore_signs_the_same_requests_the_same_way() {
+    let cases: &[(&str, &str, &str, &[(&str, &str)], Option<&str>)] = &[
+        (
+            "us-east-1",
+            "127.0.0.1:9000",
+            "/acme-archive",
+            &[
+                ("uploads", ""),
+                ("prefix", "calls/meetings/mtg_1/recordings/rec_2.wav"),
+            ],
+            None,
+        ),
+        (
+            "eu-central-1",
+            "acme.s3.eu-central-1.amazonaws.com",
+            "/",
+            &[("uploads", ""), ("prefix", "a b/ü€/~x*y'(z)!")],
+            Some("FwoGZXIvYXdzEJr//////////wEaDOp+/=token"),
+        ),
+        (
+            "eu-west-3",
+            "minio.internal.example:443",
+            "/bucket.with.dots",
+            &[
+                ("uploads", ""),
+                ("max-uploads", "1000"),
+                ("key-marker", "k&=+%"),
+            ],
+            None,
+        ),
+        (
+            "us-west-2",
+            "s3.us-west-2.amazonaws.com",
+            "/b",
+            &[],
+            Some("t"),
+        ),
+    ];
+    for (i, (region, host, path, query, token)) in cases.iter().enumerate() {
+        let amz_date = format!("202612{:02}T0{i}1530Z", 3 + i);
+        let secret = format!("wJalrXUtnFEMI/K7MDENG+bPxRfiCY{i}EXAMPLEKEY");
+        let signer = Signer {
+            access_key_id: "AKIAIOSFODNN7EXAMPLE",
+            secret_access_key: &secret,
+            session_token: *token,
+            region,
+            service: "s3",
+        };
+        let ours = signer.sign(&Request {
+            method: "GET",
+            host,
+            path,
+            query,
+            amz_date: &amz_date,
+        });
+        let ours = &ours.iter().find(|(k, _)| *k == "authorization").unwrap().1;
+        let theirs = botocore(&serde_json::json!({
+            "method": "GET",
+            "host": host,
+            "path": path,
+            "query": canonical_query(query),
+            "amz_date": amz_date,
+            "key": "AKIAIOSFODNN7EXAMPLE",
+            "secret": secret,
+            "token": token,
+            "region": region,
+        }));
+        assert_eq!(ours, &theirs, "case {i}: {host}{path}?{query:?}");
+    }
+}
