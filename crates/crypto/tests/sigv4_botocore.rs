@@ -73,9 +73,18 @@ fn botocore(case: &serde_json::Value) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// (region, host, path, query, session token)
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    Option<&'a str>,
+);
+
 #[test]
 fn botocore_signs_the_same_requests_the_same_way() {
-    let cases: &[(&str, &str, &str, &[(&str, &str)], Option<&str>)] = &[
+    let cases: &[Case<'_>] = &[
         (
             "us-east-1",
             "127.0.0.1:9000",
