@@ -73,7 +73,7 @@ pub struct FilesReady {
 /// One file delivered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveredFile {
-    /// `recording` or `transcript`.
+    /// `recording`, `chat` (what the bot saw in the chat) or `transcript`.
     pub kind: String,
     /// The recording it is (none for the transcript).
     pub recording_id: Option<RecordingId>,

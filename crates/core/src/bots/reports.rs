@@ -419,7 +419,7 @@ impl Core {
     }
 
     /// The bot's reports as its readers see them (`keys`: its meeting's).
-    pub(super) async fn bot_reports(
+    pub(crate) async fn bot_reports(
         &self,
         keys: &MeetingKeys,
         row: &BotRow,

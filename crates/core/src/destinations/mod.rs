@@ -608,6 +608,39 @@ impl Core {
             file.recording_id = Some(rec.id.into());
             files.push(file);
         }
+        // What the bot saw in the meeting's chat (without those who opted out), when it saw any.
+        if p.what != "transcript"
+            && let Some(bot) = self.db().bot_of_meeting(org, meeting.id).await?
+        {
+            let chat = self.bot_reports(&keys, &bot).await?.chat;
+            if !chat.is_empty() {
+                let messages: Vec<serde_json::Value> = chat
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "sender": c.sender,
+                            "sender_id": c.sender_id,
+                            "text": c.text,
+                            "at": c.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                        })
+                    })
+                    .collect();
+                let json = serde_json::to_vec_pretty(&serde_json::json!({
+                    "meeting_id": p.meeting_id,
+                    "bot_id": crate::ids::BotId::from(bot.id),
+                    "messages": messages,
+                }))
+                .map_err(CoreError::internal)?;
+                let plain = futures::stream::once(async move {
+                    Ok::<_, std::io::Error>(bytes::Bytes::from(json))
+                });
+                let name = format!("meetings/{}/chat.json", p.meeting_id);
+                let mut file =
+                    upload(&bucket, &dest.prefix, &name, plain, recipient.as_ref()).await?;
+                file.kind = "chat".into();
+                files.push(file);
+            }
+        }
         // The transcript, when there is one: the JSON export (speakers, times, words).
         let segments = self.segments_with(&meeting, &keys).await?;
         if !segments.is_empty() {

@@ -2,7 +2,9 @@
 //! `scripts/s3rver.sh`), which knows its access keys (it does not check SigV4 signatures, so
 //! an unknown key id is what it refuses): wrong credentials are refused at creation with a
 //! clear 422 that does not repeat them; a recording larger than a multipart part is delivered whole; a
-//! server that is down when the delivery runs makes the durable job retry until it is back.
+//! server that is down when the delivery runs makes the durable job retry until it is back; a
+//! server killed while a bot streams to it costs nothing: the bot records on and shows the
+//! failure, the same upload resumes when the server is back, and completes into the recording.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -246,4 +248,61 @@ async fn a_delivery_while_the_bucket_is_down_is_retried_until_it_is_back() {
     let key = meetvault_store::BlobKey::parse(&key).unwrap();
     let size = reader.head(&key).await.unwrap().size;
     assert!(reader.get_range(&key, 0..size).await.unwrap().as_ref() == wav.as_slice());
+}
+
+#[tokio::test]
+async fn a_server_killed_while_a_bot_streams_to_it_loses_nothing_and_the_file_arrives_whole() {
+    use crate::destinations_stream::recording_bot;
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = S3rver::start(dir.path(), None).await;
+    let (m, _) = recording_bot(body(&s3, "S3RVER", "S3RVER"), json!({})).await;
+    m.send(&m.app, "1-0-0", 1, 0..70, 0).await;
+    let up = m.upload_when("1-0-0", |u| u["parts"] == 1).await;
+    assert!(up["error"].is_null(), "{up}");
+
+    // Killed mid-meeting: every chunk is still stored, the failure shows on the bot.
+    let (port, data) = (s3.port, s3.dir.clone());
+    drop(s3);
+    m.send(&m.app, "1-0-0", 1, 70..140, 0).await;
+    let up = m.upload_when("1-0-0", |u| u["error"].is_string()).await;
+    assert_eq!(up["parts"], 1, "{up}");
+    assert_eq!(up["state"], "open");
+
+    // Back on the same port and data; the next chunks after the retry pause carry on.
+    let s3 = S3rver::start(&data, Some(port)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut seq = 140;
+    let up = loop {
+        m.send(&m.app, "1-0-0", 1, seq..seq + 1, 0).await;
+        seq += 1;
+        let v = crate::bots::wait_bot(&m.app, &m.cred, m.id(), |_| true).await;
+        let up = v["uploads"][0].clone();
+        if up["error"].is_null() || up["state"] != "open" {
+            break up;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never resumed: {up}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    // s3rver keeps an upload's parts on disk: the same upload resumed.
+    assert_eq!(up["state"], "open", "{up}");
+    assert!(up["parts"].as_u64().unwrap() >= 2, "{up}");
+    let files = m.end().await;
+    let file = &files[0];
+    let key = meetvault_store::BlobKey::parse(file["key"].as_str().unwrap()).unwrap();
+    let reader = s3.reader();
+    let size = reader.head(&key).await.unwrap().size;
+    let bytes = reader.get_range(&key, 0..size).await.unwrap();
+    let rid = file["recording_id"].as_str().unwrap();
+    assert!(
+        bytes.as_ref() == m.recording(rid).await.as_slice(),
+        "s3rver holds other bytes"
+    );
+    use sha2::Digest as _;
+    assert_eq!(file["sha256"], hex::encode(sha2::Sha256::digest(&bytes)));
+    let v = crate::bots::wait_bot(&m.app, &m.cred, m.id(), |_| true).await;
+    assert_eq!(v["uploads"][0]["state"], "completed", "{v:#}");
+    assert_eq!(v["uploads"][0]["key"], file["key"]);
 }

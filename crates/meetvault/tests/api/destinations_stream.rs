@@ -36,10 +36,10 @@ fn pcm(seed: u32, seq: i64) -> Vec<u8> {
         .collect()
 }
 
-struct Meeting {
-    app: TestApp,
-    cred: Cred,
-    receiver: Receiver,
+pub(crate) struct Meeting {
+    pub(crate) app: TestApp,
+    pub(crate) cred: Cred,
+    pub(crate) receiver: Receiver,
     bot: Value,
     id: String,
     token: String,
@@ -48,7 +48,7 @@ struct Meeting {
 
 /// A bot recording, with `dest` (a destination body) as the org's default and a webhook
 /// receiving `recording.files_ready`.
-async fn recording_bot(dest: Value, bot_extra: Value) -> (Meeting, Value) {
+pub(crate) async fn recording_bot(dest: Value, bot_extra: Value) -> (Meeting, Value) {
     let dir = tempfile::tempdir().unwrap();
     let app = app_with_bots(dir.path(), "hold", |c| {
         c.outbound.allow_hosts = vec!["127.0.0.1/32".into()];
@@ -106,7 +106,7 @@ async fn recording_bot(dest: Value, bot_extra: Value) -> (Meeting, Value) {
 
 impl Meeting {
     /// Sends chunks `seqs` of `track` (seed `seed`), each at `seq * 5 s` plus `shift_ms`.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         app: &TestApp,
         track: &str,
@@ -127,15 +127,19 @@ impl Meeting {
         }
     }
 
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
     /// A second instance of the installation takes over; this one stops.
-    async fn take_over(&mut self) {
+    pub(crate) async fn take_over(&mut self) {
         let second = self.app.spawn_sibling(|_| {}).await;
         let first = std::mem::replace(&mut self.app, second);
         first.shutdown().await.unwrap();
     }
 
     /// The bot once its upload of `track` satisfies `pred`.
-    async fn upload_when(&self, track: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn upload_when(&self, track: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let v = wait_bot(&self.app, &self.cred, &self.id, |v| {
             v["uploads"]
                 .as_array()
@@ -153,7 +157,7 @@ impl Meeting {
             .clone()
     }
 
-    async fn end(&self) -> Vec<Value> {
+    pub(crate) async fn end(&self) -> Vec<Value> {
         assert_eq!(
             report_code(
                 &self.app,
@@ -171,7 +175,7 @@ impl Meeting {
     }
 
     /// The meeting's recording `rid`, downloaded as its owner would.
-    async fn recording(&self, rid: &str) -> Vec<u8> {
+    pub(crate) async fn recording(&self, rid: &str) -> Vec<u8> {
         let r = self
             .app
             .send(
@@ -290,12 +294,36 @@ async fn a_track_streams_while_the_bot_records_resumes_on_another_instance_and_c
     assert!(!orphan.is_empty());
     assert_eq!(uploads_in_progress(&endpoint, &bucket).await.len(), 2);
 
+    crate::bot_reports::send_events(
+        &m.app,
+        &m.token,
+        &m.id,
+        &[json!({"type": "chat_message", "id": "c-1", "sender": "Carol", "sender_id": "p3", "text": "Budget approved <b>&</b>"})],
+    )
+    .await;
+
     let files = m.end().await;
-    assert_eq!(files.len(), 2, "{files:#?}");
+    assert_eq!(files.len(), 3, "{files:#?}");
     assert!(
         uploads_in_progress(&endpoint, &bucket).await.is_empty(),
         "an upload was left in progress"
     );
+    // The chat, beside the recordings.
+    let chat = files.iter().find(|f| f["kind"] == "chat").unwrap();
+    let meeting = m.bot["meeting_id"].as_str().unwrap();
+    assert_eq!(chat["key"], format!("calls/meetings/{meeting}/chat.json"));
+    let stored = object(&store, chat["key"].as_str().unwrap()).await.unwrap();
+    assert_eq!(chat["sha256"], hex::encode(sha2::Sha256::digest(&stored)));
+    let v: Value = serde_json::from_slice(&stored).unwrap();
+    assert_eq!(v["meeting_id"], meeting);
+    assert_eq!(v["bot_id"], m.id.as_str());
+    assert_eq!(v["messages"][0]["text"], "Budget approved <b>&</b>");
+    assert_eq!(v["messages"][0]["sender"], "Carol");
+    let files: Vec<Value> = files
+        .into_iter()
+        .filter(|f| f["kind"] == "recording")
+        .collect();
+    assert_eq!(files.len(), 2, "{files:#?}");
     for file in &files {
         assert_eq!(file["kind"], "recording");
         let rid = file["recording_id"].as_str().unwrap();
@@ -358,6 +386,26 @@ fn age_identity() -> (tempfile::TempDir, std::path::PathBuf, String) {
     (dir, identity, recipient)
 }
 
+/// `age --decrypt` (Debian's reference tool) of `sealed` with `identity`.
+fn age_decrypt(identity: &std::path::Path, sealed: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("file.age");
+    std::fs::write(&path, sealed).unwrap();
+    let out = std::process::Command::new("age")
+        .arg("--decrypt")
+        .arg("-i")
+        .arg(identity)
+        .arg(&path)
+        .output()
+        .expect("`age` is not installed: Debian's `age` package (scripts/deps.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 #[tokio::test]
 async fn an_age_stream_decrypts_with_age_and_a_speaker_who_opts_out_has_their_upload_aborted() {
     use crate::bot_reports::send_events;
@@ -376,6 +424,8 @@ async fn an_age_stream_decrypts_with_age_and_a_speaker_who_opts_out_has_their_up
             json!({"type": "participant_joined", "id": "p2", "name": "Bob Stays"}),
             json!({"type": "track_mapped", "track": "1-0-1", "participant_id": "p1"}),
             json!({"type": "track_mapped", "track": "1-0-2", "participant_id": "p2"}),
+            json!({"type": "chat_message", "id": "a-1", "sender": "Alice Optout", "sender_id": "p1", "text": "my salary is"}),
+            json!({"type": "chat_message", "id": "b-1", "sender": "Bob Stays", "sender_id": "p2", "text": "ship it"}),
         ],
     )
     .await;
@@ -413,32 +463,38 @@ async fn an_age_stream_decrypts_with_age_and_a_speaker_who_opts_out_has_their_up
     );
 
     let files = m.end().await;
-    assert_eq!(files.len(), 1, "only Bob's recording: {files:#?}");
-    let file = &files[0];
+    assert_eq!(files.len(), 2, "Bob's recording and the chat: {files:#?}");
+    let store = reader(&bucket, &endpoint);
+    let chat = files.iter().find(|f| f["kind"] == "chat").unwrap();
+    assert!(
+        chat["key"].as_str().unwrap().ends_with("/chat.json.age"),
+        "{chat}"
+    );
+    let chat = age_decrypt(
+        &identity,
+        &object(&store, chat["key"].as_str().unwrap()).await.unwrap(),
+    );
+    let chat: Value = serde_json::from_slice(&chat).unwrap();
+    let texts: Vec<&Value> = chat["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["text"])
+        .collect();
+    assert_eq!(
+        texts,
+        [&json!("ship it")],
+        "what Alice wrote went with her opt-out"
+    );
+    let file = files.iter().find(|f| f["kind"] == "recording").unwrap();
     assert_eq!(file["key"], bob["key"]);
     assert_eq!(file["age_encrypted"], true);
-    let store = reader(&bucket, &endpoint);
     let sealed = object(&store, file["key"].as_str().unwrap()).await.unwrap();
     assert_eq!(file["size"], sealed.len());
     assert_eq!(file["sha256"], hex::encode(sha2::Sha256::digest(&sealed)));
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bob.wav.age");
-    std::fs::write(&path, &sealed).unwrap();
-    let out = std::process::Command::new("age")
-        .arg("--decrypt")
-        .arg("-i")
-        .arg(&identity)
-        .arg(&path)
-        .output()
-        .expect("`age` is not installed: Debian's `age` package (scripts/deps.sh)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let rid = file["recording_id"].as_str().unwrap();
     assert!(
-        out.stdout == m.recording(rid).await,
+        age_decrypt(&identity, &sealed) == m.recording(rid).await,
         "age decrypts to other bytes than {rid}"
     );
     assert!(uploads_in_progress(&endpoint, &bucket).await.is_empty());
