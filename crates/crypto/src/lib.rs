@@ -10,7 +10,6 @@ pub mod merkle;
 pub mod note;
 pub mod passkey;
 pub mod recipient;
-pub mod sigv4;
 pub mod stream;
 pub mod webhook;
 

@@ -359,6 +359,7 @@ impl Destinations<'_> {
         let creds = self.open_credentials(&row).await?;
         let base = self.base_url(&row, "endpoint")?;
         let mut url = base.clone();
+        // Bucket names need no percent-encoding: the path is signed as it is sent.
         if row.path_style {
             url.set_path(&format!(
                 "{}/{}",
@@ -371,26 +372,38 @@ impl Destinations<'_> {
                 .map_err(|e| CoreError::invalid("bucket", e.to_string()))?;
         }
         let query = [("uploads", ""), ("prefix", key)];
-        url.set_query(Some(&meetvault_crypto::sigv4::canonical_query(&query)));
+        url.set_query(Some(&meetvault_kms::sigv4::canonical_query(&query)));
         let host = match url.port() {
             Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
             None => url.host_str().unwrap_or_default().to_owned(),
         };
-        let amz_date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-        let headers = meetvault_crypto::sigv4::Signer {
-            access_key_id: &creds.access_key_id,
-            secret_access_key: &creds.secret_access_key,
-            session_token: None,
-            region: &row.region,
-            service: "s3",
-        }
-        .sign(&meetvault_crypto::sigv4::Request {
+        let now = chrono::Utc::now();
+        let amz_date = now
+            .format(meetvault_kms::sigv4::AMZ_DATE_FORMAT)
+            .to_string();
+        let empty = hex::encode(sha2::Sha256::digest(b""));
+        let signed = [
+            ("host", host.as_str()),
+            ("x-amz-date", amz_date.as_str()),
+            ("x-amz-content-sha256", empty.as_str()),
+        ];
+        let authorization = meetvault_kms::sigv4::sign(&meetvault_kms::sigv4::SigningInput {
             method: "GET",
-            host: &host,
             path: url.path(),
             query: &query,
-            amz_date: &amz_date,
+            headers: &signed,
+            payload: b"",
+            access_key_id: &creds.access_key_id,
+            secret_access_key: &creds.secret_access_key,
+            region: &row.region,
+            service: "s3",
+            time: now,
         });
+        let headers = [
+            ("x-amz-date", amz_date.clone()),
+            ("x-amz-content-sha256", empty.clone()),
+            ("authorization", authorization),
+        ];
         let client = &self.core.inner.destination_client;
         let mut request = client
             .request(reqwest::Method::GET, url)

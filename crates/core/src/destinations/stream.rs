@@ -5,7 +5,8 @@
 //! sent, the next part leaves, and its number, ETag and SHA-256 are written down. A crash
 //! loses nothing: the parts stay in the bucket, the row says where the next one starts (which
 //! audio chunk, which offset), and the next chunk that arrives resumes it — an age stream
-//! too, from its header and payload key (sealed under the meeting's key).
+//! too, from its header and payload key (sealed under the meeting's key, and forgotten when
+//! the upload completes or is aborted: meetvault keeps no key that opens a delivered file).
 //!
 //! Part 1 holds the WAV header, whose length is known only at the end, so it is sent last: the
 //! delivery job, when the meeting is done, rebuilds the whole file from the recording, checks
@@ -381,6 +382,8 @@ impl Core {
         }
         self.abort_leftovers(up).await;
         up.state = "aborted".into();
+        // The file's key is needed no more: meetvault keeps none that opens a delivered file.
+        up.age_key = None;
         up.updated_at = meetvault_jobs::now_ms();
         self.db().update_bucket_upload(up).await?;
         Ok(())
@@ -533,6 +536,7 @@ impl Core {
         }
         self.abort_leftovers(up).await;
         up.state = "completed".into();
+        up.age_key = None;
         up.error = None;
         up.error_at = None;
         up.updated_at = meetvault_jobs::now_ms();
@@ -560,6 +564,7 @@ impl Core {
             self.abort_upload(up).await?;
             if up.state != "aborted" {
                 up.state = "aborted".into();
+                up.age_key = None;
                 self.db().update_bucket_upload(up).await?;
             }
             return Ok(None);
