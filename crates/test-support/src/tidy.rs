@@ -129,7 +129,7 @@ mod tests {
              meeting: its workspace for an endpoint's filter, its keys for sealed content)",
         ),
         (
-            "crates/core/src/destinations/mod.rs",
+            "crates/core/src/destinations/deliver.rs",
             "db().meeting(",
             1,
             "the delivery job: the system, acting for no caller (the caller who queued it went \

@@ -1,0 +1,355 @@
+//! Delivery: the durable job (`destination.deliver`, ids only) that puts a meeting's
+//! recordings — finishing the uploads its bot's tracks streamed — its chat and transcript into
+//! the destination, then announces them with `recording.files_ready`; and where a bot's
+//! recordings go (its destination, its workspace's default, the org's).
+
+use meetvault_store::BlobKey;
+use sha2::Digest as _;
+use uuid::Uuid;
+
+use super::{DELIVER_JOB, DeliverPayload, Destinations, join, short};
+use crate::events::{DeliveredFile, DomainEvent, outbox_event};
+use crate::ids::{JobId, RecordingId};
+use crate::vault::{decrypt_stream, integrity};
+use crate::{Core, CoreError};
+
+impl Core {
+    /// Where a bot's recordings go: its own destination, else its workspace's default, else
+    /// the org's (a destination deleted since is skipped for the defaults).
+    pub(crate) async fn bot_destination(
+        &self,
+        bot: &meetvault_store::bots::BotRow,
+    ) -> Result<Option<Uuid>, CoreError> {
+        let options: crate::bots::BotOptions =
+            serde_json::from_str(&bot.options).unwrap_or_default();
+        if let Some(d) = options.destination_id
+            && self.db().destination(bot.org_id, d.0).await?.is_some()
+        {
+            return Ok(Some(d.0));
+        }
+        Ok(self
+            .db()
+            .default_destination(bot.org_id, Some(bot.workspace_id))
+            .await?
+            .map(|d| d.id))
+    }
+
+    /// Queues a delivery job (ids only).
+    pub(crate) async fn enqueue_delivery(
+        &self,
+        org: Uuid,
+        meeting: Uuid,
+        destination: Uuid,
+    ) -> Result<JobId, CoreError> {
+        self.enqueue_deliver_job(org, meeting, destination, "recordings")
+            .await
+    }
+
+    /// Queues the delivery of a meeting's transcript alone (a track's transcript was stored);
+    /// one waiting job serves every track that finishes before it runs.
+    pub(crate) async fn enqueue_transcript_delivery(
+        &self,
+        org: Uuid,
+        meeting: Uuid,
+        destination: Uuid,
+    ) -> Result<JobId, CoreError> {
+        self.enqueue_deliver_job(org, meeting, destination, "transcript")
+            .await
+    }
+
+    async fn enqueue_deliver_job(
+        &self,
+        org: Uuid,
+        meeting: Uuid,
+        destination: Uuid,
+        what: &str,
+    ) -> Result<JobId, CoreError> {
+        let payload = serde_json::to_value(DeliverPayload {
+            meeting_id: meeting.into(),
+            destination_id: destination,
+            what: what.into(),
+        })
+        .map_err(CoreError::internal)?;
+        let id = self
+            .queue()
+            .enqueue(meetvault_jobs::NewJob {
+                org_id: Some(org),
+                kind: DELIVER_JOB,
+                payload,
+                resource_id: Some(meeting),
+            })
+            .await
+            .map_err(crate::jobs_error)?;
+        Ok(id.into())
+    }
+
+    /// Uploads a meeting's recordings to a destination and announces them.
+    async fn run_delivery(
+        &self,
+        org: Uuid,
+        payload: &str,
+    ) -> Result<Vec<DeliveredFile>, CoreError> {
+        let p: DeliverPayload = serde_json::from_str(payload)
+            .map_err(|e| CoreError::Integrity(format!("delivery job: {e}")))?;
+        let destinations = Destinations { core: self };
+        let dest = destinations.row(org, p.destination_id).await?;
+        let creds = destinations.open_credentials(&dest).await?;
+        let bucket = destinations.open(&dest, &creds, "endpoint").await?;
+        let meeting = self
+            .db()
+            .meeting(org, p.meeting_id.0)
+            .await?
+            .ok_or(CoreError::NotFound("meeting"))?;
+        let keys = self
+            .meeting_read_keys(org, meeting.id, meeting.owner_id)
+            .await?;
+        let recipient = dest
+            .age_recipient
+            .as_deref()
+            .map(meetvault_crypto::age::Recipient::parse)
+            .transpose()
+            .map_err(|e| CoreError::Integrity(format!("destination age recipient: {e}")))?;
+        let mut files = Vec::new();
+        let recordings = if p.what == "transcript" {
+            Vec::new()
+        } else {
+            self.db().recordings(org, meeting.id).await?
+        };
+        for rec in recordings {
+            // A bot's track streamed while it recorded: finished in place, if it can be.
+            if let Some(mut up) = self.db().bucket_upload_by_id(org, rec.id).await?
+                && up.destination_id == dest.id
+            {
+                if up.state == "completed" {
+                    // A re-run after the upload completed: its key is overwritten whole below.
+                } else {
+                    let plain = self.recording_plain(&meeting, &rec, &keys).await?;
+                    if let Some(file) = self
+                        .finish_track_upload(&bucket, &keys, &mut up, plain)
+                        .await?
+                    {
+                        files.push(file);
+                        continue;
+                    }
+                    self.abort_upload(&mut up).await?;
+                }
+            }
+            let plain = self.recording_plain(&meeting, &rec, &keys).await?;
+            let ext = meetvault_audio::MediaType::allowed(&rec.content_type).extension;
+            let name = format!(
+                "meetings/{}/recordings/{}.{ext}",
+                p.meeting_id,
+                RecordingId::from(rec.id)
+            );
+            let mut file = upload(&bucket, &dest.prefix, &name, plain, recipient.as_ref()).await?;
+            file.kind = "recording".into();
+            file.recording_id = Some(rec.id.into());
+            files.push(file);
+        }
+        // What the bot saw in the meeting's chat (without those who opted out), when it saw any.
+        if p.what != "transcript"
+            && let Some(bot) = self.db().bot_of_meeting(org, meeting.id).await?
+        {
+            let chat = self.bot_reports(&keys, &bot).await?.chat;
+            if !chat.is_empty() {
+                let messages: Vec<serde_json::Value> = chat
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "sender": c.sender,
+                            "sender_id": c.sender_id,
+                            "text": c.text,
+                            "at": c.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                        })
+                    })
+                    .collect();
+                let json = serde_json::to_vec_pretty(&serde_json::json!({
+                    "meeting_id": p.meeting_id,
+                    "bot_id": crate::ids::BotId::from(bot.id),
+                    "messages": messages,
+                }))
+                .map_err(CoreError::internal)?;
+                let plain = futures::stream::once(async move {
+                    Ok::<_, std::io::Error>(bytes::Bytes::from(json))
+                });
+                let name = format!("meetings/{}/chat.json", p.meeting_id);
+                let mut file =
+                    upload(&bucket, &dest.prefix, &name, plain, recipient.as_ref()).await?;
+                file.kind = "chat".into();
+                files.push(file);
+            }
+        }
+        // The transcript, when there is one: the JSON export (speakers, times, words).
+        let segments = self.segments_with(&meeting, &keys).await?;
+        if !segments.is_empty() {
+            let title = keys.text(org, "meetings", meeting.id, "title", &meeting.title)?;
+            let started = meeting.started_at.map(|t| t.to_rfc3339());
+            let json = crate::meetings::export_segments(
+                meetvault_stt::ExportFormat::Json,
+                &meetvault_stt::ExportMeta {
+                    title: &title,
+                    started_at: started.as_deref(),
+                    language: meeting.language.as_deref(),
+                },
+                segments,
+                Default::default(),
+            );
+            let plain = futures::stream::once(async move {
+                Ok::<_, std::io::Error>(bytes::Bytes::from(json.into_bytes()))
+            });
+            let name = format!("meetings/{}/transcript.json", p.meeting_id);
+            let mut file = upload(&bucket, &dest.prefix, &name, plain, recipient.as_ref()).await?;
+            file.kind = "transcript".into();
+            files.push(file);
+        }
+        if files.is_empty() {
+            return Ok(files);
+        }
+        let event = outbox_event(
+            org,
+            &DomainEvent::FilesReady(crate::events::FilesReady {
+                meeting_id: p.meeting_id,
+                destination_id: dest.id.into(),
+                bucket: dest.bucket.clone(),
+                files: files.clone(),
+            }),
+            None,
+        )?;
+        self.append_events(meeting.id, &[event]).await?;
+        Ok(files)
+    }
+}
+
+impl Core {
+    /// A stored recording's plaintext, decrypted as it streams.
+    async fn recording_plain(
+        &self,
+        meeting: &meetvault_store::vault::MeetingRow,
+        rec: &meetvault_store::vault::RecordingRow,
+        keys: &crate::vault::MeetingKeys,
+    ) -> Result<
+        impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
+        CoreError,
+    > {
+        let (blob_key, decryptor) = self.open_blob(meeting, rec, keys).await?;
+        let stored = u64::try_from(rec.stored_size).unwrap_or(0);
+        let span =
+            meetvault_crypto::stream::span(0..u64::MAX, stored).map_err(integrity("recording"))?;
+        let source = self
+            .blobs()
+            .get_range_stream(&blob_key, span.ciphertext.clone())
+            .await?;
+        Ok(futures::StreamExt::map(
+            decrypt_stream(decryptor, span, source),
+            |c| c.map_err(std::io::Error::other),
+        ))
+    }
+}
+
+/// The durable job's handler.
+pub(crate) struct DeliverHandler {
+    pub(crate) core: Core,
+}
+
+#[async_trait::async_trait]
+impl meetvault_jobs::Handler for DeliverHandler {
+    fn kind(&self) -> &'static str {
+        DELIVER_JOB
+    }
+
+    fn concurrency(&self) -> usize {
+        2
+    }
+
+    async fn run(
+        &self,
+        job: &meetvault_jobs::Job,
+        _ctx: &meetvault_jobs::JobContext,
+    ) -> Result<(), meetvault_jobs::JobError> {
+        use meetvault_jobs::JobError;
+        let org = job
+            .org_id
+            .ok_or_else(|| JobError::Permanent("a delivery job names no org".into()))?;
+        match self.core.run_delivery(org, &job.payload).await {
+            Ok(files) => {
+                tracing::info!(
+                    files = files.len(),
+                    "delivered a meeting to its destination"
+                );
+                Ok(())
+            }
+            Err(
+                e @ (CoreError::NotFound(_) | CoreError::Invalid { .. } | CoreError::Integrity(_)),
+            ) => Err(JobError::Permanent(short(&e.to_string()))),
+            Err(e) => Err(JobError::Retryable(short(&e.to_string()))),
+        }
+    }
+}
+
+/// Uploads a plaintext stream as `{prefix}/{name}` (`.age` appended when encrypted to
+/// `recipient`), hashing what goes into the bucket on the way.
+async fn upload(
+    bucket: &meetvault_store::BlobStore,
+    prefix: &str,
+    name: &str,
+    plain: impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
+    recipient: Option<&meetvault_crypto::age::Recipient>,
+) -> Result<DeliveredFile, CoreError> {
+    let outgoing: futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>> =
+        match recipient {
+            Some(r) => Box::pin(age_encrypt(plain, r)),
+            None => Box::pin(plain),
+        };
+    let hasher = std::sync::Arc::new(std::sync::Mutex::new(sha2::Sha256::new()));
+    let hashing = hasher.clone();
+    let outgoing = futures::StreamExt::map(outgoing, move |chunk| {
+        let bytes = chunk?;
+        hashing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .update(&bytes);
+        Ok::<_, std::io::Error>(bytes)
+    });
+    let suffix = if recipient.is_some() { ".age" } else { "" };
+    let key = join(prefix, &format!("{name}{suffix}"));
+    let size = bucket.put_stream(&BlobKey::parse(&key)?, outgoing).await?;
+    let digest = hasher
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .finalize();
+    Ok(DeliveredFile {
+        kind: String::new(),
+        recording_id: None,
+        key,
+        size,
+        sha256: hex::encode(digest),
+        age_encrypted: recipient.is_some(),
+    })
+}
+
+/// A plaintext stream encrypted to `recipient` as it goes (age v1).
+fn age_encrypt(
+    plain: impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
+    recipient: &meetvault_crypto::age::Recipient,
+) -> impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static {
+    let encryptor = meetvault_crypto::age::Encryptor::new(recipient);
+    futures::stream::unfold(
+        (Box::pin(plain), Some(encryptor)),
+        |(mut plain, encryptor)| async move {
+            let mut enc = encryptor?;
+            loop {
+                match futures::StreamExt::next(&mut plain).await {
+                    Some(Ok(chunk)) => {
+                        let out = enc.push(&chunk);
+                        if !out.is_empty() {
+                            return Some((Ok(bytes::Bytes::from(out)), (plain, Some(enc))));
+                        }
+                    }
+                    Some(Err(e)) => return Some((Err(e), (plain, None))),
+                    None => return Some((Ok(bytes::Bytes::from(enc.finish())), (plain, None))),
+                }
+            }
+        },
+    )
+}
