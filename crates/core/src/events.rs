@@ -473,6 +473,9 @@ impl MeetingEvent {
 #[derive(Debug, Default, Clone)]
 pub struct EventHub {
     channels: Arc<Mutex<HashMap<Uuid, broadcast::Sender<()>>>>,
+    /// Any event appended here: the webhook fan-out reads the outbox at once instead of at
+    /// its next poll (a wake while it reads is kept for when it waits again).
+    appended: Arc<tokio::sync::Notify>,
 }
 
 impl EventHub {
@@ -485,8 +488,14 @@ impl EventHub {
             .subscribe()
     }
 
+    /// Waits until an event is appended on this instance (or was since the last wait).
+    pub(crate) async fn appended(&self) {
+        self.appended.notified().await;
+    }
+
     /// Wakes the meeting's listeners, if any; drops the channel once nobody listens.
     pub fn wake(&self, meeting: Uuid) {
+        self.appended.notify_one();
         let mut map = self.channels.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = map.get(&meeting) {
             if tx.receiver_count() == 0 {

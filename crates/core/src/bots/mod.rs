@@ -561,6 +561,7 @@ impl Bots<'_> {
                 .await?;
             return Err(e.into());
         }
+        core.events().wake(meeting_id);
         core.audit(Event::by(scope, AuditAction::BotCreate).resource(BotId::from(id)))
             .await?;
         if let Some(at) = row.join_at

@@ -516,6 +516,7 @@ impl Meetings<'_> {
                 .await?;
             return Err(e.into());
         }
+        self.core.events().wake(id);
         self.core
             .audit(Event::by(scope, AuditAction::MeetingCreate).resource(id))
             .await?;

@@ -65,7 +65,9 @@ impl Core {
                     Ok(false) => {}
                     Err(e) => tracing::error!(error = %e, "webhook fan-out pass failed"),
                 }
-                tokio::time::sleep(every).await;
+                // The next pass: when an event is appended here, else after `poll_ms` (events
+                // appended by other instances).
+                let _ = tokio::time::timeout(every, core.inner.events.appended()).await;
             }
         });
         // Unique per start: two instances given the same owner name never share a lease.

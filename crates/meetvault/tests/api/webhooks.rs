@@ -560,3 +560,24 @@ async fn a_rotated_secret_signs_beside_the_new_one_and_deliveries_can_be_sent_ag
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_event_appended_here_is_delivered_at_once_not_at_the_next_poll() {
+    // An hour between polls: only the append's own wake can deliver within seconds.
+    let app = app_with(|c| c.webhooks.poll_ms = 3_600_000).await;
+    let owner = app.register("owner@example.com", "Acme").await;
+    let receiver = Receiver::start().await;
+    create(
+        &app,
+        &owner,
+        json!({"url": receiver.url("/hook"), "event_types": ["meeting.created"]}),
+    )
+    .await;
+    // Past the fan-out's first pass at start-up.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for (i, title) in ["One", "Two"].iter().enumerate() {
+        new_meeting(&app, &owner, title).await;
+        let got = receiver.wait_for(i + 1, Duration::from_secs(10)).await;
+        assert_eq!(types(&got), vec!["meeting.created"; i + 1]);
+    }
+}
