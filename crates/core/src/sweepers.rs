@@ -107,6 +107,46 @@ impl Core {
         }
     }
 
+    /// Deletes a bot's own webhook endpoints (`webhook_url`) once they have nothing left to
+    /// hear — their bot is gone (its meeting was deleted) or ended longer than
+    /// `webhooks.log_retention_secs` ago — and nothing waits to be sent to them (so a deleted
+    /// meeting's `meeting.deleted` still arrives). Audited; returns how many.
+    pub(crate) async fn retire_bot_webhooks(&self) -> Result<usize, crate::CoreError> {
+        let keep_ms = i64::try_from(self.config().webhooks.log_retention_secs)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
+        let ended_before = now_ms().saturating_sub(keep_ms);
+        let mut retired = 0;
+        for (org, endpoint, bot) in self.db().bot_webhook_endpoints(500).await? {
+            let done = match self.db().bot(org, bot).await? {
+                None => true,
+                Some(b) => crate::bots::state_of(&b)?.is_terminal() && b.updated_at < ended_before,
+            };
+            if !done || self.db().pending_webhook_deliveries(org, endpoint).await? > 0 {
+                continue;
+            }
+            if self.db().delete_webhook_endpoint(org, endpoint).await? {
+                let mut entry = crate::audit::Event::new(
+                    crate::audit::AuditAction::WebhookDelete,
+                    crate::access::Actor::System,
+                    crate::audit::Outcome::Success,
+                );
+                entry.org_id = Some(org.into());
+                entry.resource = Some(crate::ids::WebhookId::from(endpoint).to_string());
+                self.audit(entry).await?;
+                retired += 1;
+            }
+        }
+        Ok(retired)
+    }
+
+    /// The `test-access` door to the sweep [`Self::retire_bot_webhooks`] (it runs with the
+    /// outbox pruning, at most hourly).
+    #[cfg(feature = "test-access")]
+    pub async fn retire_bot_webhooks_for_tests(&self) -> Result<usize, crate::CoreError> {
+        self.retire_bot_webhooks().await
+    }
+
     /// Starts both sweepers; they stop when the last handle to this core is dropped.
     pub(crate) fn spawn_sweepers(&self) {
         let prune_every = Duration::from_secs(self.config().events.retention_secs.clamp(1, 3600));
@@ -134,6 +174,14 @@ impl Core {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(pruned = n, "pruned old webhook deliveries"),
                     Err(e) => tracing::warn!(error = %e, "pruning webhook deliveries"),
+                }
+                match core.retire_bot_webhooks().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        deleted = n,
+                        "deleted bots' webhook endpoints they no longer need"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "retiring bots' webhook endpoints"),
                 }
                 match core.sweep_track_uploads().await {
                     Ok(0) => {}

@@ -504,6 +504,18 @@ impl Database {
             .bind(org_id).bind(delivery_id).fetch_all(pool).await?))
     }
 
+    /// Endpoints that belong to a bot (its own `webhook_url`): (org, endpoint, bot), oldest
+    /// first.
+    pub async fn bot_webhook_endpoints(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(Uuid, Uuid, Uuid)>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, (Uuid, Uuid, Uuid)>(
+            "SELECT org_id, id, bot_id FROM webhook_endpoints WHERE bot_id IS NOT NULL \
+             ORDER BY created_at, id LIMIT $1",
+        ).bind(limit).fetch_all(pool).await?))
+    }
+
     /// How many deliveries an endpoint has waiting.
     pub async fn pending_webhook_deliveries(
         &self,

@@ -536,6 +536,56 @@ async fn a_bot_created_with_a_webhook_url_reports_its_own_meeting_there() {
     )
     .await;
     assert_eq!(listed["bot_id"], bot["id"]);
+
+    // The sweep keeps it while its bot lives; once the meeting is deleted, `meeting.deleted`
+    // still reaches it, and then it goes (audited).
+    assert_eq!(app.core().retire_bot_webhooks_for_tests().await.unwrap(), 0);
+    let meeting = bot["meeting_id"].as_str().unwrap();
+    let (status, _) = call(
+        &app,
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/meetings/{meeting}"),
+        None,
+    )
+    .await;
+    assert!(status.is_success(), "{status}");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !receiver
+        .received()
+        .iter()
+        .any(|r| r.json()["type"] == "meeting.deleted")
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no meeting.deleted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Its row is written just after the answer: wait until nothing is pending.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if app.core().retire_bot_webhooks_for_tests().await.unwrap() == 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never retired");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, _) = call(
+        &app,
+        &owner,
+        Method::GET,
+        &format!("/api/v1/webhooks/{hook}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, audit) = call(
+        &app,
+        &owner,
+        Method::GET,
+        "/api/v1/audit?action=webhook.delete",
+        None,
+    )
+    .await;
+    assert!(audit.to_string().contains(&hook), "{audit:#}");
 }
 
 #[tokio::test]
