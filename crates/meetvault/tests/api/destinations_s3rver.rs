@@ -94,20 +94,7 @@ impl S3rver {
     }
 
     fn reader(&self) -> meetvault_store::BlobStore {
-        meetvault_store::BlobStore::s3(
-            &meetvault_config::S3Config {
-                bucket: BUCKET.into(),
-                endpoint: Some(self.endpoint().parse().unwrap()),
-                region: "us-east-1".into(),
-                prefix: String::new(),
-                access_key_id: Some(meetvault_config::Secret::new("S3RVER")),
-                secret_access_key: Some(meetvault_config::Secret::new("S3RVER")),
-                path_style: true,
-                allow_http: true,
-            },
-            8 << 20,
-        )
-        .unwrap()
+        crate::destinations_stream::bucket_as(BUCKET, &self.endpoint(), "S3RVER", "S3RVER")
     }
 }
 

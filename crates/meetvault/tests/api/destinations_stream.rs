@@ -217,21 +217,31 @@ async fn moto_destination(bucket: &str) -> Value {
     })
 }
 
-fn reader(bucket: &str, endpoint: &str) -> meetvault_store::BlobStore {
+/// `bucket` at `endpoint` (path-style), read with `key:secret` as its owner would.
+pub(crate) fn bucket_as(
+    bucket: &str,
+    endpoint: &str,
+    key: &str,
+    secret: &str,
+) -> meetvault_store::BlobStore {
     meetvault_store::BlobStore::s3(
         &meetvault_config::S3Config {
             bucket: bucket.into(),
             endpoint: Some(endpoint.parse().unwrap()),
             region: "us-east-1".into(),
             prefix: String::new(),
-            access_key_id: Some(meetvault_config::Secret::new("testing")),
-            secret_access_key: Some(meetvault_config::Secret::new("testing")),
+            access_key_id: Some(meetvault_config::Secret::new(key)),
+            secret_access_key: Some(meetvault_config::Secret::new(secret)),
             path_style: true,
             allow_http: true,
         },
         8 << 20,
     )
     .unwrap()
+}
+
+fn reader(bucket: &str, endpoint: &str) -> meetvault_store::BlobStore {
+    bucket_as(bucket, endpoint, "testing", "testing")
 }
 
 async fn object(store: &meetvault_store::BlobStore, key: &str) -> Option<Vec<u8>> {
