@@ -31,6 +31,10 @@ pub enum CoreError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// It existed and was deleted on purpose (a recording's copy here, once it reached the
+    /// customer's bucket); the message says where it is now.
+    #[error("{0}")]
+    Gone(String),
     /// Input that parsed but breaks a rule; names the field.
     #[error("{field}: {message}")]
     Invalid {

@@ -58,6 +58,9 @@ pub enum ApiError {
     Forbidden { code: &'static str, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// Deleted on purpose; the message says where it is now.
+    #[error("{0}")]
+    Gone(String),
     /// Input that parsed but breaks a rule; names the field.
     #[error("{field}: {message}")]
     Invalid {
@@ -127,6 +130,7 @@ impl ApiError {
             Self::MfaRequired => (StatusCode::UNAUTHORIZED, "mfa_required"),
             Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Gone(_) => (StatusCode::GONE, "gone"),
             Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::NotCheckpointedYet { .. } => (StatusCode::TOO_EARLY, "not_checkpointed_yet"),
@@ -161,6 +165,7 @@ impl From<CoreError> for ApiError {
             },
             CoreError::NotFound(what) => Self::NotFound(format!("{what} not found")),
             CoreError::Conflict(message) => Self::Conflict(message),
+            CoreError::Gone(message) => Self::Gone(message),
             CoreError::Invalid { field, message } => Self::Invalid { field, message },
             CoreError::RateLimited { retry_after_secs } => Self::RateLimited { retry_after_secs },
             CoreError::NotCheckpointedYet { retry_after_secs } => {

@@ -36,9 +36,11 @@ pub struct BotRow {
     pub audio_started_at: Option<i64>,
     /// When the bot stored a diagnosis of a page it gave up on.
     pub diagnosis_at: Option<i64>,
+    /// When what it captured became recordings.
+    pub audio_processed_at: Option<i64>,
 }
 
-pub(crate) const BOT_COLUMNS: &str = "id, org_id, workspace_id, meeting_id, owner_id, meeting_url, bot_name, metadata, options, state, sub_code, join_at, created_at, updated_at, token_hash, launched_at, heartbeat_at, leave_requested, audio_started_at, diagnosis_at";
+pub(crate) const BOT_COLUMNS: &str = "id, org_id, workspace_id, meeting_id, owner_id, meeting_url, bot_name, metadata, options, state, sub_code, join_at, created_at, updated_at, token_hash, launched_at, heartbeat_at, leave_requested, audio_started_at, diagnosis_at, audio_processed_at";
 
 /// One step of a bot's timeline (`from_state` is none for its creation).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -126,12 +128,12 @@ impl Database {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             crate::vault::insert_meeting_row!(tx, meeting);
-            sqlx::query(&format!("INSERT INTO bots ({BOT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"))
+            sqlx::query(&format!("INSERT INTO bots ({BOT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"))
                 .bind(bot.id).bind(bot.org_id).bind(bot.workspace_id).bind(bot.meeting_id).bind(bot.owner_id)
                 .bind(&bot.meeting_url).bind(&bot.bot_name).bind(&bot.metadata).bind(&bot.options)
                 .bind(&bot.state).bind(&bot.sub_code).bind(bot.join_at).bind(bot.created_at).bind(bot.updated_at)
                 .bind(&bot.token_hash).bind(bot.launched_at).bind(bot.heartbeat_at).bind(&bot.leave_requested)
-                .bind(bot.audio_started_at).bind(bot.diagnosis_at)
+                .bind(bot.audio_started_at).bind(bot.diagnosis_at).bind(bot.audio_processed_at)
                 .execute(&mut *tx).await?;
             sqlx::query("INSERT INTO bot_transitions (bot_id, seq, org_id, from_state, to_state, sub_code, at) VALUES ($1, 1, $2, NULL, $3, NULL, $4)")
                 .bind(bot.id).bind(bot.org_id).bind(&bot.state).bind(bot.created_at)
@@ -279,6 +281,20 @@ impl Database {
             )
             .bind(token_hash).bind(at).bind(bot_id).execute(pool).await?;
             Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Notes that what the bot captured became recordings.
+    pub async fn bot_audio_processed(
+        &self,
+        org_id: Uuid,
+        bot_id: Uuid,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE bots SET audio_processed_at = $3 WHERE org_id = $1 AND id = $2")
+                .bind(org_id).bind(bot_id).bind(at).execute(pool).await?;
+            Ok(())
         })
     }
 

@@ -90,6 +90,11 @@ pub(crate) const SQLITE: Embedded = &[
         "bucket_uploads",
         include_str!("../migrations/sqlite/0016_bucket_uploads.sql"),
     ),
+    (
+        17,
+        "recording_copies",
+        include_str!("../migrations/sqlite/0017_recording_copies.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -172,6 +177,11 @@ pub(crate) const POSTGRES: Embedded = &[
         16,
         "bucket_uploads",
         include_str!("../migrations/postgres/0016_bucket_uploads.sql"),
+    ),
+    (
+        17,
+        "recording_copies",
+        include_str!("../migrations/postgres/0017_recording_copies.sql"),
     ),
 ];
 

@@ -184,6 +184,10 @@ mod tests {
             "drop_live_track_for_tests",
             "the `test-access` feature only (the opt-out path calls the crate-private one)",
         ),
+        (
+            "retire_bot_webhooks_for_tests",
+            "the `test-access` feature only (the sweeper calls the crate-private one)",
+        ),
         // The services.
         ("identity", "service"),
         ("api_keys", "service"),

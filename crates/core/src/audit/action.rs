@@ -61,6 +61,7 @@ actions! {
     MemberRemove => "member.remove",
     MemberRoleChange => "member.role_change",
     OrgUpdate => "org.update",
+    RecordingLocalCopyDelete => "recording.local_copy_delete",
     RecordingRead => "recording.read",
     RecordingUpload => "recording.upload",
     SecretDelete => "secret.delete",

@@ -218,6 +218,12 @@ impl Core {
     /// the participant it was mapped to), after deleting once more whatever is left of the
     /// tracks of participants who opted out.
     pub(crate) async fn process_bot_audio(&self, bot: &BotRow) -> Result<(), CoreError> {
+        if let Some(row) = self.db().bot(bot.org_id, bot.id).await?
+            && row.audio_processed_at.is_some()
+        {
+            // Done before (a restart cut off what came after): its recordings exist.
+            return Ok(());
+        }
         let mapped = self.db().bot_tracks(bot.org_id, bot.id).await?;
         let mut opted_out = BTreeSet::new();
         for t in mapped.iter().filter(|t| t.opted_out_at.is_some()) {
@@ -277,6 +283,9 @@ impl Core {
                 self.store_bot_recording(bot, &speaker, &pcm, id).await?;
             }
         }
+        self.db()
+            .bot_audio_processed(bot.org_id, bot.id, meetvault_jobs::now_ms())
+            .await?;
         // The customer's bucket gets them next (the bot's, its workspace's or the org's).
         if let Some(dest) = self.bot_destination(bot).await? {
             self.enqueue_delivery(bot.org_id, bot.meeting_id, dest)
@@ -335,6 +344,11 @@ impl Core {
             )),
             duration_ms: Some(duration_ms),
             codec: Some("wav/pcm_s16le".to_owned()),
+            transcribed_at: None,
+            delivered_at: None,
+            delivered_to: None,
+            delivered_key: None,
+            local_deleted_at: None,
         };
         let event = outbox_event(
             org,

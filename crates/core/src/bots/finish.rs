@@ -83,6 +83,14 @@ impl Core {
                 tracing::error!(bot = %id, error = %e, "ending a bot after post-processing failed");
             }
             core.inner.bots.processing.done(bot.id);
+            // A delivery that finished while this ran left the chunks (and, before the bot
+            // ended, the copies) for now.
+            if let Err(e) = core
+                .purge_delivered_copies(bot.org_id, bot.meeting_id)
+                .await
+            {
+                tracing::warn!(bot = %id, error = %e, "deleting a delivered bot's copies here");
+            }
         });
     }
 

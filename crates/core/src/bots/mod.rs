@@ -60,6 +60,10 @@ pub struct RecordingOptions {
     pub per_speaker: bool,
     /// One mixed track (default off).
     pub mixed: bool,
+    /// Keep meetvault's own copy of the recordings once they reached the bot's destination
+    /// (default off: the local copy is deleted when they are delivered and transcribed).
+    #[serde(default)]
+    pub keep_local_copy: bool,
 }
 
 impl Default for RecordingOptions {
@@ -67,6 +71,7 @@ impl Default for RecordingOptions {
         Self {
             per_speaker: true,
             mixed: false,
+            keep_local_copy: false,
         }
     }
 }
@@ -531,6 +536,7 @@ impl Bots<'_> {
             leave_requested: None,
             audio_started_at: None,
             diagnosis_at: None,
+            audio_processed_at: None,
         };
         let events = [
             outbox_event(

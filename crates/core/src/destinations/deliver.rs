@@ -117,6 +117,11 @@ impl Core {
         };
         for rec in recordings {
             // A bot's track streamed while it recorded: finished in place, if it can be.
+            if rec.local_deleted_at.is_some() {
+                // Delivered before, and meetvault's copy deleted since: nothing to send again.
+                tracing::info!(recording = %RecordingId::from(rec.id), "not delivered again: its copy here was deleted after its first delivery");
+                continue;
+            }
             if let Some(mut up) = self.db().bucket_upload_by_id(org, rec.id).await?
                 && up.destination_id == dest.id
             {
@@ -128,6 +133,15 @@ impl Core {
                         .finish_track_upload(&bucket, &keys, &mut up, plain)
                         .await?
                     {
+                        self.db()
+                            .recording_delivered(
+                                org,
+                                rec.id,
+                                dest.id,
+                                &file.key,
+                                meetvault_jobs::now_ms(),
+                            )
+                            .await?;
                         files.push(file);
                         continue;
                     }
@@ -144,6 +158,9 @@ impl Core {
             let mut file = upload(&bucket, &dest.prefix, &name, plain, recipient.as_ref()).await?;
             file.kind = "recording".into();
             file.recording_id = Some(rec.id.into());
+            self.db()
+                .recording_delivered(org, rec.id, dest.id, &file.key, meetvault_jobs::now_ms())
+                .await?;
             files.push(file);
         }
         // What the bot saw in the meeting's chat (without those who opted out), when it saw any.
@@ -203,6 +220,7 @@ impl Core {
             files.push(file);
         }
         if files.is_empty() {
+            self.purge_delivered_copies(org, meeting.id).await?;
             return Ok(files);
         }
         let event = outbox_event(
@@ -216,7 +234,71 @@ impl Core {
             None,
         )?;
         self.append_events(meeting.id, &[event]).await?;
+        self.purge_delivered_copies(org, meeting.id).await?;
         Ok(files)
+    }
+
+    /// Deletes meetvault's own copy of a bot meeting's recordings once they are safe in the
+    /// customer's bucket: each recording delivered and transcribed (or not to be: with
+    /// `transcription.auto` off), unless the bot keeps its copy (`recording.keep_local_copy`)
+    /// or is still in the meeting. Each deletion is audited (`recording.local_copy_delete`).
+    /// Once no recording's copy is left and the recordings were made, the bot's captured chunks
+    /// go too (they held the same audio). Idempotent: run after every delivery of the meeting
+    /// and when its bot's processing ends.
+    pub(crate) async fn purge_delivered_copies(
+        &self,
+        org: Uuid,
+        meeting: Uuid,
+    ) -> Result<(), CoreError> {
+        let Some(bot) = self.db().bot_of_meeting(org, meeting).await? else {
+            return Ok(());
+        };
+        let options: crate::bots::BotOptions =
+            serde_json::from_str(&bot.options).unwrap_or_default();
+        let state = crate::bots::state_of(&bot)?;
+        if options.recording.keep_local_copy || !state.is_done() {
+            return Ok(());
+        }
+        let needs_transcript = self.config().transcription.auto;
+        let mut kept = 0;
+        for rec in self.db().recordings(org, meeting).await? {
+            if rec.local_deleted_at.is_some() {
+                continue;
+            }
+            if rec.delivered_at.is_none() || (needs_transcript && rec.transcribed_at.is_none()) {
+                kept += 1;
+                continue;
+            }
+            self.delete_blob(&BlobKey::parse(&rec.blob_key)?).await;
+            if self
+                .db()
+                .recording_local_deleted(org, rec.id, meetvault_jobs::now_ms())
+                .await?
+            {
+                let mut entry = crate::audit::Event::new(
+                    crate::audit::AuditAction::RecordingLocalCopyDelete,
+                    crate::access::Actor::System,
+                    crate::audit::Outcome::Success,
+                );
+                entry.org_id = Some(org.into());
+                entry.resource = Some(format!(
+                    "{}/recordings/{}",
+                    crate::ids::MeetingId::from(meeting),
+                    RecordingId::from(rec.id)
+                ));
+                self.audit(entry).await?;
+            }
+        }
+        // The chunks are what the recordings were made from: needed until they were made.
+        if kept == 0 && bot.audio_processed_at.is_some() {
+            for chunk in self.db().audio_chunks(org, bot.id).await? {
+                self.delete_blob(&BlobKey::parse(&chunk.blob_key)?).await;
+                self.db()
+                    .delete_audio_chunk(org, bot.id, &chunk.track, chunk.seq)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -279,7 +361,10 @@ impl meetvault_jobs::Handler for DeliverHandler {
                 Ok(())
             }
             Err(
-                e @ (CoreError::NotFound(_) | CoreError::Invalid { .. } | CoreError::Integrity(_)),
+                e @ (CoreError::NotFound(_)
+                | CoreError::Invalid { .. }
+                | CoreError::Integrity(_)
+                | CoreError::Gone(_)),
             ) => Err(JobError::Permanent(short(&e.to_string()))),
             Err(e) => Err(JobError::Retryable(short(&e.to_string()))),
         }

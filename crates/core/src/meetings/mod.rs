@@ -26,17 +26,8 @@ use crate::ids::{MeetingId, UserId, WorkspaceId};
 use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
-pub use recordings::{RecordingView, Recordings, UploadOptions};
-
-/// The decoder's hint for an uploaded file's name.
-pub(crate) fn upload_hint(filename: Option<&str>) -> meetvault_audio::Hint {
-    recordings::hint(filename, "application/octet-stream")
-}
-
-/// The decoder's hint for a stored recording (its declared media type).
-pub(crate) fn recordings_hint(content_type: &str) -> meetvault_audio::Hint {
-    recordings::hint(None, content_type)
-}
+pub use recordings::{Delivered, RecordingView, Recordings, UploadOptions};
+pub(crate) use recordings::{recordings_hint, upload_hint};
 pub(crate) use transcript::export_segments;
 pub use transcript::{NewSegment, SegmentView, TrackSegment, Transcripts};
 

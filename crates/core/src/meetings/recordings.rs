@@ -41,6 +41,28 @@ pub struct RecordingView {
     pub created_at: DateTime<Utc>,
     /// The transcription job this upload queued.
     pub job_id: Option<JobId>,
+    /// Where it was delivered (the customer's bucket), when.
+    pub delivered: Option<Delivered>,
+    /// When meetvault deleted its own copy (once delivered): downloads answer 410 since.
+    pub local_copy_deleted_at: Option<DateTime<Utc>>,
+}
+
+/// The decoder's hint for an uploaded file's name.
+pub(crate) fn upload_hint(filename: Option<&str>) -> meetvault_audio::Hint {
+    hint(filename, "application/octet-stream")
+}
+
+/// The decoder's hint for a stored recording (its declared media type).
+pub(crate) fn recordings_hint(content_type: &str) -> meetvault_audio::Hint {
+    hint(None, content_type)
+}
+
+/// A recording's copy in a destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub destination_id: crate::ids::DestinationId,
+    pub key: String,
+    pub at: DateTime<Utc>,
 }
 
 impl RecordingView {
@@ -104,6 +126,12 @@ impl Core {
         rec: &RecordingRow,
         keys: &crate::vault::MeetingKeys,
     ) -> Result<(BlobKey, StreamDecryptor), CoreError> {
+        if rec.local_deleted_at.is_some() {
+            return Err(CoreError::Gone(format!(
+                "this recording was delivered to your bucket ({}) and meetvault's copy was then deleted; fetch it from there",
+                rec.delivered_key.as_deref().unwrap_or("its destination")
+            )));
+        }
         let blob_key = BlobKey::parse(&rec.blob_key)?;
         let header = self
             .blobs()
@@ -167,6 +195,15 @@ impl Recordings<'_> {
             codec: r.codec,
             created_at: r.created_at,
             job_id: None,
+            delivered: match (r.delivered_to, r.delivered_key, r.delivered_at) {
+                (Some(to), Some(key), Some(at)) => Some(Delivered {
+                    destination_id: to.into(),
+                    key,
+                    at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
+                }),
+                _ => None,
+            },
+            local_copy_deleted_at: r.local_deleted_at.and_then(DateTime::from_timestamp_millis),
         })
     }
 
@@ -263,6 +300,11 @@ impl Recordings<'_> {
             }),
             duration_ms: Some((info.duration_secs * 1000.0).round() as i64),
             codec: Some(format!("{}/{}", info.container, info.codec)),
+            transcribed_at: None,
+            delivered_at: None,
+            delivered_to: None,
+            delivered_key: None,
+            local_deleted_at: None,
         };
         let stored_event = crate::events::outbox_event(
             org,

@@ -329,7 +329,9 @@ fn parse_range(value: &str, size: u64) -> Result<std::ops::Range<u64>, ApiError>
             content((crate::wire::Binary = "audio/*"), (crate::wire::Binary = "application/octet-stream"))),
         (status = 206, description = "The requested range", content((crate::wire::Binary = "audio/*"), (crate::wire::Binary = "application/octet-stream"))),
         (status = 400, description = "An unsupported `Range`", body = crate::error::ErrorBody),
-        (status = 404, description = "No such meeting or recording", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+        (status = 404, description = "No such meeting or recording", body = crate::error::ErrorBody),
+        (status = 410, description = "Delivered to the customer's bucket and deleted here (the message names its key)", body = crate::error::ErrorBody),
+        (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
 pub async fn download_recording(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsRead>,

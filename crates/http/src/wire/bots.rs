@@ -37,6 +37,10 @@ pub struct BotRecording {
     /// One mixed track (default false).
     #[serde(default)]
     pub mixed: bool,
+    /// Keep meetvault's own copy of the recordings once they reached the bot's destination
+    /// (default false: the copy here is deleted once they are delivered and transcribed).
+    #[serde(default)]
+    pub keep_local_copy: bool,
 }
 
 fn yes() -> bool {
@@ -48,6 +52,7 @@ impl Default for BotRecording {
         Self {
             per_speaker: true,
             mixed: false,
+            keep_local_copy: false,
         }
     }
 }
@@ -169,6 +174,7 @@ impl From<NewBot> for core::NewBot {
             recording: core::RecordingOptions {
                 per_speaker: b.recording.per_speaker,
                 mixed: b.recording.mixed,
+                keep_local_copy: b.recording.keep_local_copy,
             },
             consent_message: b.consent_message,
             post_consent: b.post_consent,
@@ -430,6 +436,7 @@ impl From<core::BotView> for Bot {
             recording: BotRecording {
                 per_speaker: o.recording.per_speaker,
                 mixed: o.recording.mixed,
+                keep_local_copy: o.recording.keep_local_copy,
             },
             consent_message: o.consent_message,
             post_consent: o.post_consent,
@@ -571,6 +578,7 @@ impl From<core::BotSpec> for BotSpec {
             recording: BotRecording {
                 per_speaker: s.options.recording.per_speaker,
                 mixed: s.options.recording.mixed,
+                keep_local_copy: s.options.recording.keep_local_copy,
             },
             automatic_leave: s.options.automatic_leave.into(),
             language: s.options.language,

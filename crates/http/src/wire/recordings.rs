@@ -40,6 +40,23 @@ pub struct Recording {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<ids::JobId>)]
     pub job_id: Option<JobId>,
+    /// Where it was delivered (the customer's bucket: `POST /api/v1/destinations`), and when.
+    #[schema(required = true)]
+    pub delivered: Option<RecordingDelivered>,
+    /// When meetvault deleted its own copy after delivering it (a bot's recordings, by default,
+    /// once delivered and transcribed): its download answers 410 since.
+    #[schema(required = true)]
+    pub local_copy_deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A recording's copy in a destination.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecordingDelivered {
+    #[schema(value_type = ids::DestinationId)]
+    pub destination_id: meetvault_core::ids::DestinationId,
+    /// Its key in the bucket.
+    pub key: String,
+    pub at: DateTime<Utc>,
 }
 
 impl From<RecordingView> for Recording {
@@ -53,6 +70,12 @@ impl From<RecordingView> for Recording {
             codec: r.codec,
             created_at: r.created_at,
             job_id: r.job_id,
+            delivered: r.delivered.map(|d| RecordingDelivered {
+                destination_id: d.destination_id,
+                key: d.key,
+                at: d.at,
+            }),
+            local_copy_deleted_at: r.local_copy_deleted_at,
         }
     }
 }

@@ -242,7 +242,8 @@ async fn a_server_killed_while_a_bot_streams_to_it_loses_nothing_and_the_file_ar
     use crate::destinations_stream::recording_bot;
     let dir = tempfile::tempdir().unwrap();
     let s3 = S3rver::start(dir.path(), None).await;
-    let (m, _) = recording_bot(body(&s3, "S3RVER", "S3RVER"), json!({})).await;
+    let keep = json!({"recording": {"keep_local_copy": true}});
+    let (m, _) = recording_bot(body(&s3, "S3RVER", "S3RVER"), keep).await;
     m.send(&m.app, "1-0-0", 1, 0..70, 0).await;
     let up = m.upload_when("1-0-0", |u| u["parts"] == 1).await;
     assert!(up["error"].is_null(), "{up}");

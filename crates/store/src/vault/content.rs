@@ -72,6 +72,14 @@ pub struct RecordingRow {
     /// What decoding the upload found.
     pub duration_ms: Option<i64>,
     pub codec: Option<String>,
+    /// When its transcript was stored.
+    pub transcribed_at: Option<i64>,
+    /// When it reached a destination (the customer's bucket), which, and its key there.
+    pub delivered_at: Option<i64>,
+    pub delivered_to: Option<Uuid>,
+    pub delivered_key: Option<String>,
+    /// When meetvault deleted its own copy (the blob), after delivery.
+    pub local_deleted_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -112,7 +120,9 @@ macro_rules! insert_meeting_row {
 }
 pub(crate) use insert_meeting_row;
 const SEGMENT_COLUMNS: &str = "id, org_id, meeting_id, position, start_ms, end_ms, speaker, text, recording_id, avg_logprob, no_speech_prob, language, words";
-const RECORDING_COLUMNS: &str = "id, org_id, meeting_id, blob_key, size, stored_size, content_type, created_at, speaker, duration_ms, codec";
+const RECORDING_INSERT: &str = "id, org_id, meeting_id, blob_key, size, stored_size, content_type, created_at, speaker, duration_ms, codec";
+const RECORDING_COLUMNS: &str = "id, org_id, meeting_id, blob_key, size, stored_size, content_type, created_at, speaker, duration_ms, codec, \
+    transcribed_at, delivered_at, delivered_to, delivered_key, local_deleted_at";
 
 /// Inserts one segment row on an open connection or transaction.
 macro_rules! insert_segment {
@@ -268,6 +278,9 @@ impl Database {
             for s in segments {
                 insert_segment!(&mut *tx, s);
             }
+            sqlx::query("UPDATE recordings SET transcribed_at = $3 WHERE org_id = $1 AND id = $2")
+                .bind(org_id).bind(recording_id).bind(chrono::Utc::now().timestamp_millis())
+                .execute(&mut *tx).await?;
             for e in events {
                 append_event!(tx, e);
             }
@@ -329,7 +342,7 @@ impl Database {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(&format!(
-                "INSERT INTO recordings ({RECORDING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                "INSERT INTO recordings ({RECORDING_INSERT}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
             ))
             .bind(row.id).bind(row.org_id).bind(row.meeting_id).bind(&row.blob_key).bind(row.size)
             .bind(row.stored_size).bind(&row.content_type).bind(row.created_at).bind(&row.speaker)
@@ -364,6 +377,42 @@ impl Database {
             "SELECT {RECORDING_COLUMNS} FROM recordings \
              WHERE org_id = $1 AND meeting_id = $2 ORDER BY created_at, id"
         )).bind(org_id).bind(meeting_id).fetch_all(pool).await?))
+    }
+
+    /// Notes that a recording reached destination `to` as `key`.
+    pub async fn recording_delivered(
+        &self,
+        org_id: Uuid,
+        recording_id: Uuid,
+        to: Uuid,
+        key: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE recordings SET delivered_at = $3, delivered_to = $4, delivered_key = $5 \
+                 WHERE org_id = $1 AND id = $2",
+            )
+            .bind(org_id).bind(recording_id).bind(at).bind(to).bind(key)
+            .execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    /// Notes that meetvault's own copy of a recording (its blob) was deleted; false if it was
+    /// noted before.
+    pub async fn recording_local_deleted(
+        &self,
+        org_id: Uuid,
+        recording_id: Uuid,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query(
+            "UPDATE recordings SET local_deleted_at = $3 \
+             WHERE org_id = $1 AND id = $2 AND local_deleted_at IS NULL",
+        )
+        .bind(org_id).bind(recording_id).bind(at)
+        .execute(pool).await?.rows_affected() == 1))
     }
 
     /// Deletes a meeting's rows (participants, segments and recording rows cascade). The caller
