@@ -125,3 +125,80 @@ async fn ensure_bucket(endpoint: &Url) {
         "creating the test bucket failed: {status}"
     );
 }
+
+/// A moto S3 server of the test's own, on a free loopback port, started with `env` (e.g.
+/// `INITIAL_NO_AUTH_ACTION_COUNT`, which turns SigV4 signature checks on after that many free
+/// requests); killed when dropped. moto comes from the tools virtualenv scripts/deps.sh makes.
+pub struct PrivateMoto {
+    child: std::process::Child,
+    pub endpoint: Url,
+}
+
+impl Drop for PrivateMoto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl PrivateMoto {
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        let tools = std::env::var_os("MEETVAULT_TOOLS_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME"))
+                    .join(".cache/meetvault-tools")
+            });
+        let bin = tools.join("venv/bin/moto_server");
+        assert!(
+            bin.exists(),
+            "{} is missing: scripts/deps.sh installs moto",
+            bin.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut command = std::process::Command::new(bin);
+        command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("starting moto_server");
+        let endpoint = Url::parse(&format!("http://127.0.0.1:{port}")).expect("a URL");
+        let ready = endpoint.join("moto-api/").expect("a URL");
+        for _ in 0..300 {
+            if reqwest::get(ready.clone()).await.is_ok() {
+                return Self { child, endpoint };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        panic!("moto_server did not answer on 127.0.0.1:{port} within 15 s");
+    }
+
+    /// One IAM query action, unsigned (one of the free requests): its XML answer.
+    pub async fn iam(&self, params: &[(&str, &str)]) -> String {
+        let mut form: Vec<(&str, &str)> = vec![("Version", "2010-05-08")];
+        form.extend_from_slice(params);
+        let response = reqwest::Client::new()
+            .post(self.endpoint.clone())
+            // moto routes by the service named in the credential scope.
+            .header(
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=bootstrap/20260101/us-east-1/iam/aws4_request, \
+                 SignedHeaders=host, Signature=00",
+            )
+            .form(&form)
+            .send()
+            .await
+            .expect("moto answers");
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        assert!(status.is_success(), "IAM {params:?}: {status} {body}");
+        body
+    }
+}

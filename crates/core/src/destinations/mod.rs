@@ -545,7 +545,13 @@ fn bucket_error(e: &meetvault_store::StoreError) -> String {
         text.push_str(&s.to_string());
         source = s.source();
     }
-    short(&text.replace(['\n', '\r'], " "))
+    // S3's own code and message first: they say what to fix, and the cap keeps them.
+    let said = match (xml_text(&text, "Code"), xml_text(&text, "Message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}; "),
+        (Some(code), None) => format!("{code}; "),
+        _ => String::new(),
+    };
+    short(&format!("{said}{text}").replace(['\n', '\r'], " "))
 }
 
 /// The text of the first `<tag>…</tag>` in `xml`, its five entities decoded.

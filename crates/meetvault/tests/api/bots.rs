@@ -67,7 +67,7 @@ async fn a_bot_is_sent_listed_read_and_cancelled_and_its_meeting_stream_shows_it
     assert_eq!(first["metadata"]["crm_id"], "42");
     assert_eq!(
         first["recording"],
-        json!({"per_speaker": true, "mixed": false})
+        json!({"per_speaker": true, "mixed": false, "keep_local_copy": false})
     );
     assert_eq!(first["automatic_leave"]["waiting_room_timeout_secs"], 900);
     assert_eq!(first["transitions"].as_array().unwrap().len(), 1);

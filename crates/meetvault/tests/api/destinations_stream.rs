@@ -753,3 +753,127 @@ async fn with_transcription_on_a_copy_goes_only_once_its_transcript_is_stored() 
         "both tracks were transcribed before their copies went: {transcript:#}"
     );
 }
+
+/// The text between `<tag>` and the next `<` in `xml`.
+fn xml_value<'a>(xml: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}>");
+    let start = xml
+        .find(&open)
+        .unwrap_or_else(|| panic!("no {tag} in {xml}"))
+        + open.len();
+    let end = start + xml[start..].find('<').unwrap();
+    &xml[start..end]
+}
+
+#[tokio::test]
+async fn with_signatures_checked_a_wrong_secret_is_refused_and_a_signed_listing_finds_what_a_crash_left()
+ {
+    use meetvault_test_support::services::PrivateMoto;
+    // Four free requests: the IAM user, its policy, its key, the bucket; every later request
+    // must carry a signature moto recomputes and finds equal.
+    let moto = PrivateMoto::start(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]).await;
+    moto.iam(&[("Action", "CreateUser"), ("UserName", "archive")])
+        .await;
+    moto.iam(&[
+        ("Action", "PutUserPolicy"),
+        ("UserName", "archive"),
+        ("PolicyName", "s3"),
+        (
+            "PolicyDocument",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+        ),
+    ])
+    .await;
+    let created = moto
+        .iam(&[("Action", "CreateAccessKey"), ("UserName", "archive")])
+        .await;
+    let key_id = xml_value(&created, "AccessKeyId").to_owned();
+    let secret = xml_value(&created, "SecretAccessKey").to_owned();
+    let bucket = bucket_name();
+    let endpoint = moto.endpoint.as_str().to_owned();
+    let r = reqwest::Client::new()
+        .put(format!("{}{bucket}", endpoint))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success(),
+        "creating the bucket: {}",
+        r.status()
+    );
+    let body = |secret: &str| {
+        json!({
+            "name": "Signed archive",
+            "endpoint": endpoint,
+            "bucket": bucket,
+            "prefix": "calls",
+            "path_style": true,
+            "access_key_id": key_id,
+            "secret_access_key": secret,
+        })
+    };
+    let keep = json!({"recording": {"keep_local_copy": true}});
+    let (m, _) = recording_bot(body(&secret), keep).await;
+
+    // The right key id with one character of the secret changed: refused, and not repeated.
+    let mut wrong = secret.clone();
+    let last = wrong.pop().unwrap();
+    wrong.push(if last == 'A' { 'B' } else { 'A' });
+    let (status, v) = call(
+        &m.app,
+        &m.owner,
+        Method::POST,
+        "/api/v1/destinations",
+        Some(body(&wrong)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("SignatureDoesNotMatch"), "{v}");
+    assert!(
+        !v.to_string().contains(&wrong) && !v.to_string().contains(&secret),
+        "{v}"
+    );
+
+    // Streaming, signed; an upload a crash left at the same key; the end lists (signed by
+    // meetvault's own SigV4) and aborts it.
+    m.send(&m.app, "1-0-0", 1, 0..70, 0).await;
+    let up = m.upload_when("1-0-0", |u| u["parts"] == 1).await;
+    assert!(up["error"].is_null(), "{up}");
+    let owner_view = bucket_as(&bucket, &endpoint, &key_id, &secret);
+    let key = meetvault_store::BlobKey::parse(up["key"].as_str().unwrap()).unwrap();
+    let orphan = owner_view.create_multipart(&key).await.unwrap();
+    let files = m.end().await;
+    let stored = object(&owner_view, files[0]["key"].as_str().unwrap())
+        .await
+        .unwrap();
+    let rid = files[0]["recording_id"].as_str().unwrap();
+    assert!(
+        stored == m.recording(rid).await,
+        "the bucket holds other bytes"
+    );
+    assert!(!orphan.is_empty());
+    // boto3 (the AWS SDK, signing with its own code) finds no upload left in progress.
+    let python = std::path::PathBuf::from(std::env::var("HOME").unwrap())
+        .join(".cache/meetvault-tools/venv/bin/python");
+    let out = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import sys, json, boto3\n\
+             s3 = boto3.client('s3', endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], \
+             aws_secret_access_key=sys.argv[3], region_name='us-east-1')\n\
+             print(json.dumps([u['Key'] for u in s3.list_multipart_uploads(Bucket=sys.argv[4]).get('Uploads', [])]))",
+            &endpoint,
+            &key_id,
+            &secret,
+            &bucket,
+        ])
+        .output()
+        .expect("the tools virtualenv's python (scripts/deps.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(left.is_empty(), "uploads left in progress: {left:?}");
+}
