@@ -129,6 +129,7 @@ async fn ensure_bucket(endpoint: &Url) {
 /// A moto S3 server of the test's own, on a free loopback port, started with `env` (e.g.
 /// `INITIAL_NO_AUTH_ACTION_COUNT`, which turns SigV4 signature checks on after that many free
 /// requests); killed when dropped. moto comes from the tools virtualenv scripts/deps.sh makes.
+#[derive(Debug)]
 pub struct PrivateMoto {
     child: std::process::Child,
     pub endpoint: Url,
@@ -177,6 +178,7 @@ impl PrivateMoto {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         let _ = child.kill();
+        let _ = child.wait();
         panic!("moto_server did not answer on 127.0.0.1:{port} within 15 s");
     }
 

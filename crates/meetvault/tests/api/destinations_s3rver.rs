@@ -263,7 +263,7 @@ async fn a_server_killed_while_a_bot_streams_to_it_loses_nothing_and_the_file_ar
     let up = loop {
         m.send(&m.app, "1-0-0", 1, seq..seq + 1, 0).await;
         seq += 1;
-        let v = crate::bots::wait_bot(&m.app, &m.cred, m.id(), |_| true).await;
+        let v = crate::bots::wait_bot(&m.app, &m.cred, &m.id, |_| true).await;
         let up = v["uploads"][0].clone();
         if up["error"].is_null() || up["state"] != "open" {
             break up;
@@ -290,7 +290,7 @@ async fn a_server_killed_while_a_bot_streams_to_it_loses_nothing_and_the_file_ar
     );
     use sha2::Digest as _;
     assert_eq!(file["sha256"], hex::encode(sha2::Sha256::digest(&bytes)));
-    let v = crate::bots::wait_bot(&m.app, &m.cred, m.id(), |_| true).await;
+    let v = crate::bots::wait_bot(&m.app, &m.cred, &m.id, |_| true).await;
     assert_eq!(v["uploads"][0]["state"], "completed", "{v:#}");
     assert_eq!(v["uploads"][0]["key"], file["key"]);
 }

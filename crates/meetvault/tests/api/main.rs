@@ -13,6 +13,7 @@ mod canary;
 mod cli;
 mod cli_transcribe;
 mod destinations;
+mod destinations_copies;
 mod destinations_s3rver;
 mod destinations_stream;
 mod encryption;
