@@ -4,7 +4,8 @@
 //! completes into exactly the recording's file (age-encrypted too) and is announced; a
 //! participant who opts out has theirs aborted; a bucket that disappears mid-meeting is
 //! reported on the bot, which records on, and what could not be streamed is delivered whole
-//! once the bucket is back.
+//! once the bucket is back; and on a moto of its own with signatures checked, a wrong secret
+//! is refused and the signed listing of uploads in progress finds what a crash left.
 
 use std::time::Duration;
 
