@@ -3,8 +3,9 @@
 //! A destination's endpoint passes the outbound URL rules (resolved) when it is set and before
 //! every delivery, and every connection to it goes through the outbound client's screened
 //! resolver; its credentials are sealed under the org's key and never returned. Creating one
-//! writes a small probe object and deletes it, so a wrong key, bucket or region is a 422 now,
-//! not a failed delivery later.
+//! starts a multipart upload and aborts it (a write probe that leaves nothing, even for a key
+//! that may not delete), so a wrong key, bucket or region is a 422 now, not a failed delivery
+//! later.
 //!
 //! Delivery is a durable job (`destination.deliver`: ids only, `deliver.rs`): each recording is
 //! decrypted as a stream and uploaded (multipart above the part size, aborted on failure, so
@@ -104,7 +105,8 @@ pub struct Destinations<'a> {
 }
 
 impl Destinations<'_> {
-    /// Adds a destination after a probe write (and delete) proves the bucket takes writes.
+    /// Adds a destination after a probe write (a multipart upload started and aborted) proves
+    /// the bucket takes writes.
     pub async fn create(
         self,
         scope: &Scope<OrgManage>,
@@ -199,26 +201,25 @@ impl Destinations<'_> {
             created_at: now,
             updated_at: now,
         };
-        // The endpoint's rules, then the probe.
+        // The endpoint's rules, then the probe: a multipart upload started and aborted proves
+        // the key may write under the prefix and leaves nothing, even for a key that may not
+        // delete (write-only credentials).
         let bucket = self.open(&row, &creds, "endpoint").await?;
         let probe = BlobKey::parse(&join(
             &row.prefix,
             &format!(".meetvault-probe-{}", id.simple()),
         ))?;
-        bucket
-            .put(&probe, bytes::Bytes::from_static(b"meetvault write probe; deleted at once"))
-            .await
-            .map_err(|e| {
-                CoreError::invalid(
-                    "bucket",
-                    format!(
-                        "the bucket refused a probe write ({}); check the bucket, region, endpoint and that the key may write under the prefix",
-                        bucket_error(&e)
-                    ),
-                )
-            })?;
-        if let Err(e) = bucket.delete(&probe).await {
-            tracing::warn!(error = %e, "could not delete the destination's probe object");
+        let upload = bucket.create_multipart(&probe).await.map_err(|e| {
+            CoreError::invalid(
+                "bucket",
+                format!(
+                    "the bucket refused a probe write ({}); check the bucket, region, endpoint and that the key may write under the prefix",
+                    bucket_error(&e)
+                ),
+            )
+        })?;
+        if let Err(e) = bucket.abort_multipart(&probe, &upload).await {
+            tracing::warn!(error = %bucket_error(&e), "could not abort the destination's probe upload");
         }
         self.core.db().put_destination(&row).await?;
         self.core

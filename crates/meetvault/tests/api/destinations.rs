@@ -108,6 +108,18 @@ async fn a_destination_is_probed_before_it_is_saved_and_never_shows_its_credenti
     .await
     .unwrap();
     assert!(!listing.contains("<Key>"), "{listing}");
+    // Nor an upload in progress: the probe was a multipart upload, aborted.
+    let uploads = reqwest::get(format!(
+        "{}{}?uploads&prefix={prefix}",
+        services::s3_endpoint(),
+        body["bucket"].as_str().unwrap()
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(!uploads.contains("<Upload>"), "{uploads}");
 
     // Default on, then off; delete.
     let (status, v) = call(
