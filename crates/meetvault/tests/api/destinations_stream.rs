@@ -370,7 +370,7 @@ async fn a_track_streams_while_the_bot_records_resumes_on_another_instance_and_c
 }
 
 /// The keys of the multipart uploads in progress in `bucket` (moto answers unsigned requests).
-async fn uploads_in_progress(endpoint: &str, bucket: &str) -> Vec<String> {
+pub(crate) async fn uploads_in_progress(endpoint: &str, bucket: &str) -> Vec<String> {
     let r = reqwest::Client::new()
         .get(format!(
             "{}/{bucket}?uploads",
