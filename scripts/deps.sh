@@ -20,6 +20,7 @@ apt_missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_missing+=(postgresql)
 command -v redis-server >/dev/null || apt_missing+=(redis-server)
 command -v curl >/dev/null || apt_missing+=(curl)
+command -v openssl >/dev/null || apt_missing+=(openssl)
 # Audio: libopus (Opus decoding, linked through pkg-config); ffmpeg and espeak-ng make the test
 # recordings (real speech in every supported format).
 command -v pkg-config >/dev/null || apt_missing+=(pkg-config)
@@ -57,6 +58,13 @@ if ! "$VENV/bin/moto_server" --help >/dev/null 2>&1; then
   mkdir -p "$TOOLS_DIR"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_SPEC" >&2
+fi
+
+# The peers a deletion certificate is checked with (crates/meetvault/tests/api/certificates.rs):
+# RFC 8785 canonical JSON by Trail of Bits' rfc8785, Ed25519 by pyca/cryptography.
+if ! "$VENV/bin/python" -c "import rfc8785, cryptography" 2>/dev/null; then
+  echo "deps: installing rfc8785 and cryptography into $VENV" >&2
+  "$VENV/bin/pip" install -q --disable-pip-version-check 'rfc8785==0.1.4' 'cryptography>=42' >&2
 fi
 
 # openapi-python-client (PyPI, pinned, its own virtualenv): the generated-client test's generator.

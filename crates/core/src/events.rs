@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::access::Scope;
 use crate::access::proof::MeetingsRead;
-use crate::ids::{BotId, JobId, MeetingId, RecordingId, WorkspaceId};
+use crate::ids::{BotId, CertificateId, JobId, MeetingId, RecordingId, WorkspaceId};
 use crate::vault::{MeetingKeys, bind};
 use crate::{Core, CoreError};
 
@@ -42,6 +42,8 @@ pub enum DomainEvent {
         meeting_id: MeetingId,
         /// Where it was (the row is gone, so webhooks filtered by workspace learn it here).
         workspace_id: Option<WorkspaceId>,
+        /// The deletion certificate that proves it.
+        certificate_id: Option<CertificateId>,
     },
     RecordingStored(RecordingStored),
     JobStateChanged(JobStateChanged),
@@ -212,9 +214,10 @@ impl DomainEvent {
             Self::MeetingDeleted {
                 meeting_id,
                 workspace_id,
-            } => serde_json::to_string(
-                &serde_json::json!({ "meeting_id": meeting_id, "workspace_id": workspace_id }),
-            )?,
+                certificate_id,
+            } => serde_json::to_string(&serde_json::json!({
+                "meeting_id": meeting_id, "workspace_id": workspace_id, "certificate_id": certificate_id
+            }))?,
             Self::RecordingStored(r) => serde_json::to_string(r)?,
             Self::JobStateChanged(j) => serde_json::to_string(&JobChange {
                 job_id: j.job_id.0,
@@ -259,11 +262,15 @@ impl DomainEvent {
                     // Events written before webhooks did not name it.
                     #[serde(default)]
                     workspace_id: Option<WorkspaceId>,
+                    // Nor before certificates.
+                    #[serde(default)]
+                    certificate_id: Option<CertificateId>,
                 }
                 let d: Deleted = serde_json::from_str(data).map_err(bad)?;
                 Self::MeetingDeleted {
                     meeting_id: d.meeting_id,
                     workspace_id: d.workspace_id,
+                    certificate_id: d.certificate_id,
                 }
             }
             "recording.stored" => Self::RecordingStored(serde_json::from_str(data).map_err(bad)?),

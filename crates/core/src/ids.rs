@@ -92,6 +92,7 @@ typed_id!(BotId, "bot", "bot");
 typed_id!(WebhookId, "whk", "webhook");
 typed_id!(DeliveryId, "dlv", "webhook delivery");
 typed_id!(DestinationId, "dst", "destination");
+typed_id!(CertificateId, "crt", "certificate");
 
 #[cfg(test)]
 mod tests {

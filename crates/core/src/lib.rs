@@ -5,6 +5,7 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod bots;
+pub mod certificates;
 pub mod destinations;
 pub mod endpoint;
 mod error;
@@ -324,6 +325,12 @@ impl Core {
     /// The bot process's side of the internal bot protocol (`bots/runtime.rs`).
     pub fn bot_runtime(&self) -> bots::BotRuntime<'_> {
         bots::BotRuntime { core: self }
+    }
+
+    /// Deletion certificates: the public and the org's reads (`certificates/`); deletions
+    /// issue them.
+    pub fn certificates(&self) -> certificates::Certificates<'_> {
+        certificates::Certificates { core: self }
     }
 
     /// The customer's own buckets and deliveries to them (`destinations.rs`).

@@ -29,6 +29,9 @@ pub struct ServerKeys {
     /// Derives a webhook message's id from its event and endpoint (stable across retries and
     /// instances, unguessable from outside).
     pub webhook_ids: SymmetricKey,
+    /// The certificate secret: the HMAC-SHA256 signature every deletion certificate carries
+    /// besides its Ed25519 one (only this instance can check it).
+    pub certificate_mac: SymmetricKey,
 }
 
 impl ServerKeys {
@@ -43,6 +46,7 @@ impl ServerKeys {
             audit_subject_wrap: derive(root, "meetvault/audit-subject-key-wrap/v1"),
             device: derive(root, "meetvault/device-cookie/v1"),
             webhook_ids: derive(root, "meetvault/webhook-message-id/v1"),
+            certificate_mac: derive(root, "meetvault/certificate-hmac/v1"),
         }
     }
 

@@ -159,6 +159,11 @@ impl Core {
                     Ok(n) => tracing::info!(deleted = n, "retried blob deletions"),
                     Err(e) => tracing::warn!(error = %e, "retrying blob deletions"),
                 }
+                match core.finish_pending_deletions(60_000).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(finished = n, "finished deletions a crash cut off"),
+                    Err(e) => tracing::warn!(error = %e, "finishing cut-off deletions"),
+                }
             },
         );
         spawn_every(

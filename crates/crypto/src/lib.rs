@@ -4,6 +4,7 @@
 pub mod age;
 pub mod envelope;
 mod error;
+pub mod jcs;
 pub mod kek;
 pub mod keys;
 pub mod merkle;

@@ -84,6 +84,13 @@ impl NoteSigner {
         }
     }
 
+    /// A bare Ed25519 signature of `message`, for documents that are not notes (a deletion
+    /// certificate's canonical JSON). No such document is a note text, which holds newlines and
+    /// ends with one, while canonical JSON has none, so a signature cannot pass for the other's.
+    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+
     /// Signs `text` and returns the whole signed note:
     /// `text + "\n" + "— <name> <base64(key id || signature)>\n"`.
     ///
@@ -204,6 +211,17 @@ impl NoteVerifier {
     /// Raw 32-byte Ed25519 public key.
     pub fn public_key(&self) -> [u8; 32] {
         self.key.to_bytes()
+    }
+
+    /// Whether `signature` is this key's Ed25519 signature of `message` (strict verification:
+    /// no malleable or small-order forms).
+    pub fn verify_bytes(&self, message: &[u8], signature: &[u8]) -> bool {
+        let Ok(sig) = <[u8; 64]>::try_from(signature) else {
+            return false;
+        };
+        self.key
+            .verify_strict(message, &Signature::from_bytes(&sig))
+            .is_ok()
     }
 
     /// Verifies a signed note and returns its text (up to and including the newline

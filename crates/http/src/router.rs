@@ -46,6 +46,7 @@ use crate::wire::document::Completion;
         (name = "transcription", description = "The OpenAI-compatible transcription endpoint"),
         (name = "encryption", description = "The caller's encryption, zero-access mode, stored secrets and the org's KMS key"),
         (name = "destinations", description = "The customer's own buckets, and delivering a meeting's recordings there"),
+        (name = "certificates", description = "Deletion certificates: signed, in the audit log, verifiable offline"),
         (name = "webhooks", description = "Webhook endpoints (Standard Webhooks), their delivery log, redelivery and tests"),
     )
 )]
@@ -103,6 +104,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::audit::proof))
         .routes(routes!(routes::audit::checkpoint))
         .routes(routes!(routes::audit::signing_key))
+        .routes(routes!(routes::certificates::public_certificate))
         .routes(routes!(
             routes::meetings::create_meeting,
             routes::meetings::list_meetings
@@ -174,6 +176,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
             routes::destinations::delete_destination
         ))
         .routes(routes!(routes::destinations::deliver_meeting))
+        .routes(routes!(routes::certificates::list_certificates))
+        .routes(routes!(routes::certificates::get_certificate))
 }
 
 /// The OpenAPI document (also committed as `docs/openapi.json`; a test keeps them equal).

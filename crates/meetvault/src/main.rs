@@ -2,6 +2,7 @@
 //! No business logic lives here.
 
 mod bot_cmd;
+mod certificate_cmd;
 mod keys_cmd;
 mod recipe_cmd;
 mod transcribe_cmd;
@@ -98,6 +99,9 @@ enum Command {
     /// Webhooks: `webhook verify` checks a delivery's signature, as a receiver should.
     #[command(subcommand)]
     Webhook(webhook_cmd::WebhookCommand),
+    /// Deletion certificates: `certificate verify` checks one offline.
+    #[command(subcommand)]
+    Certificate(certificate_cmd::CertificateCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +215,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             webhook_cmd::Outcome::Usage => Err(Failure::Invalid),
         };
     }
+    if let Command::Certificate(command) = &cli.command {
+        return match certificate_cmd::run(command) {
+            certificate_cmd::Outcome::Verified => Ok(()),
+            certificate_cmd::Outcome::NotVerified => Err(Failure::Rejected),
+            certificate_cmd::Outcome::Usage => Err(Failure::Invalid),
+        };
+    }
     if let Command::Bot(command) = cli.command {
         return bot_cmd::run(command, cli.global.log_level.as_deref()).await;
     }
@@ -278,7 +289,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         | Command::Testmeet { .. }
         | Command::Recipe(_)
         | Command::Bot(_)
-        | Command::Webhook(_) => {}
+        | Command::Webhook(_)
+        | Command::Certificate(_) => {}
     }
     Ok(())
 }

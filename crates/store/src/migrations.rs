@@ -95,6 +95,11 @@ pub(crate) const SQLITE: Embedded = &[
         "recording_copies",
         include_str!("../migrations/sqlite/0017_recording_copies.sql"),
     ),
+    (
+        18,
+        "certificates",
+        include_str!("../migrations/sqlite/0018_certificates.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -182,6 +187,11 @@ pub(crate) const POSTGRES: Embedded = &[
         17,
         "recording_copies",
         include_str!("../migrations/postgres/0017_recording_copies.sql"),
+    ),
+    (
+        18,
+        "certificates",
+        include_str!("../migrations/postgres/0018_certificates.sql"),
     ),
 ];
 

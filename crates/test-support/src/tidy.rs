@@ -188,6 +188,14 @@ mod tests {
             "retire_bot_webhooks_for_tests",
             "the `test-access` feature only (the sweeper calls the crate-private one)",
         ),
+        (
+            "begin_meeting_deletion_for_tests",
+            "the `test-access` feature only: a deletion cut off after its first step",
+        ),
+        (
+            "finish_pending_deletions_for_tests",
+            "the `test-access` feature only (the sweeper calls the crate-private one)",
+        ),
         // The services.
         ("identity", "service"),
         ("api_keys", "service"),
@@ -206,6 +214,7 @@ mod tests {
         ("secrets", "service"),
         ("webhooks", "service"),
         ("destinations", "service"),
+        ("certificates", "service"),
     ];
 
     fn workspace_root() -> PathBuf {

@@ -43,6 +43,7 @@ actions! {
     BotLeave => "bot.leave",
     BotParticipantOptOut => "bot.participant_opt_out",
     BotTransition => "bot.transition",
+    CertificateIssue => "certificate.issue",
     DestinationCreate => "destination.create",
     DestinationDelete => "destination.delete",
     DestinationUpdate => "destination.update",

@@ -26,6 +26,10 @@ pub struct Entry {
     /// How many refused attempts this entry stands for (aggregated refusals only; absent: one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
+    /// Hex SHA-256 of a document the entry commits to (a deletion certificate's canonical
+    /// bytes); added with certificates, and absent from every other entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 impl Entry {
@@ -77,6 +81,7 @@ mod tests {
             subject: None,
             personal: None,
             count: None,
+            digest: None,
         };
         let text = e.to_canonical().unwrap();
         assert_eq!(

@@ -24,6 +24,7 @@ use crate::ids::{OrgId, UserId};
 use crate::{Core, CoreError};
 
 pub use action::AuditAction;
+pub(crate) use entry::format_time;
 pub use entry::{Entry, Personal};
 pub use meetvault_crypto::note::NoteVerifier;
 /// What an audit search filters on (http builds it from the query string).
@@ -65,6 +66,8 @@ pub struct Event {
     pub personal: Personal,
     /// How many refused attempts the entry stands for; set by the refusal log only.
     pub count: Option<u64>,
+    /// The SHA-256 of a document this entry commits to (a certificate's canonical bytes).
+    pub digest: Option<[u8; 32]>,
 }
 
 impl Event {
@@ -79,6 +82,7 @@ impl Event {
             subject: None,
             personal: Personal::default(),
             count: None,
+            digest: None,
         }
     }
 
@@ -197,6 +201,7 @@ impl Core {
                     subject: has_subject.then(|| subject.to_string()),
                     personal: personal_mac.clone(),
                     count: event.count,
+                    digest: event.digest.map(hex::encode),
                 };
                 let text = entry
                     .to_canonical()
@@ -246,7 +251,7 @@ impl Core {
         unwrap_key(wrap, &wrapped, subject)
     }
 
-    async fn leaves(&self, size: i64) -> Result<Vec<Hash>, CoreError> {
+    pub(crate) async fn leaves(&self, size: i64) -> Result<Vec<Hash>, CoreError> {
         self.db()
             .audit_leaf_hashes(size)
             .await?

@@ -66,6 +66,12 @@ impl AuditSigner {
         self.signer.verifier()
     }
 
+    /// A bare Ed25519 signature (deletion certificates' canonical JSON; see
+    /// `NoteSigner::sign_bytes` for why it cannot pass for a note's).
+    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.signer.sign_bytes(message)
+    }
+
     pub fn sign(&self, text: &str) -> Result<String, meetvault_crypto::CryptoError> {
         self.signer.sign(text)
     }

@@ -3,6 +3,7 @@
 //! meeting's key; the schedule, language and transcription settings are not content and stay
 //! plain so they can be filtered on.
 
+mod delete;
 mod recordings;
 mod transcript;
 
@@ -11,13 +12,12 @@ use chrono::{DateTime, Utc};
 use meetvault_config::TranscriptionProvider;
 use meetvault_crypto::envelope::{self, KeyRef};
 use meetvault_crypto::keys::SymmetricKey;
-use meetvault_store::BlobKey;
 use meetvault_store::vault::{MeetingQuery, MeetingRow, ParticipantRow};
 use serde::{Deserialize, Serialize};
 use url::Url;
 use uuid::Uuid;
 
-use crate::access::proof::{MeetingsDelete, MeetingsRead, MeetingsWrite, WorkspaceScoped};
+use crate::access::proof::{MeetingsRead, MeetingsWrite, WorkspaceScoped};
 use crate::access::{Reach, Scope};
 use crate::audit::AuditAction;
 use crate::audit::Event;
@@ -719,67 +719,6 @@ impl Meetings<'_> {
             .audit(Event::by(scope, AuditAction::MeetingUpdate).resource(row.id))
             .await?;
         self.meeting_view(scope, &row).await
-    }
-
-    /// Deletes a meeting by destroying its keys first (crypto-shredding: every copy of its
-    /// ciphertext anywhere becomes unreadable), then its jobs, rows and blobs. Idempotent.
-    pub async fn delete(
-        self,
-        scope: &Scope<MeetingsDelete>,
-        meeting: MeetingId,
-    ) -> Result<(), CoreError> {
-        let org = scope.org_id().uuid();
-        // Only whether it exists: the row itself comes from the reach check below.
-        if self.core.db().meeting(org, meeting.uuid()).await?.is_none() {
-            // Already gone; make sure no key survived an interrupted earlier delete.
-            self.core
-                .encryption()
-                .shred_meeting_keys(org.into(), meeting)
-                .await?;
-            return Err(CoreError::NotFound("meeting"));
-        }
-        let row = self.core.meeting_row(scope, meeting).await?;
-        self.core
-            .queue()
-            .cancel_for(org, row.id)
-            .await
-            .map_err(crate::jobs_error)?;
-        let recordings = self.core.db().recordings(org, row.id).await?;
-        let destroyed = self
-            .core
-            .encryption()
-            .shred_meeting_keys(org.into(), row.id.into())
-            .await?;
-        let deleted = outbox_event(
-            org,
-            &DomainEvent::MeetingDeleted {
-                meeting_id: row.id.into(),
-                workspace_id: Some(row.workspace_id.into()),
-            },
-            None,
-        )?;
-        self.core
-            .db()
-            .delete_meeting(org, row.id, &[deleted])
-            .await?;
-        self.core.events().wake(row.id);
-        for r in recordings {
-            // The blob is unreadable already (its key is gone); a failed delete is retried.
-            self.core.delete_blob(&BlobKey::parse(&r.blob_key)?).await;
-        }
-        // A bot's captured audio chunks (their rows went with the meeting's bot).
-        let chunks = format!("orgs/{org}/meetings/{}/bots", row.id);
-        for m in self.core.blobs().list(&chunks).await? {
-            self.core.delete_blob(&BlobKey::parse(&m.key)?).await;
-        }
-        let mut event = Event::by(scope, AuditAction::MeetingDelete).resource(row.id);
-        event.reason = Some(if destroyed > 0 {
-            "keys_destroyed"
-        } else {
-            "no_keys"
-        });
-        self.core.audit(event).await?;
-        Ok(())
     }
 }
 

@@ -186,11 +186,15 @@ pub fn messages(event: &DomainEvent) -> Vec<Message> {
             json!({ "meeting_id": m.meeting_id, "workspace_id": m.workspace_id,
                     "links": { "meeting": link(format!("/meetings/{}", m.meeting_id)) } }),
         )],
-        DomainEvent::MeetingDeleted { meeting_id, .. } => vec![message(
+        DomainEvent::MeetingDeleted {
+            meeting_id,
+            certificate_id,
+            ..
+        } => vec![message(
             "meeting.deleted",
             meeting,
-            // Deletion certificates (the lifecycle issue) will name theirs here.
-            json!({ "meeting_id": meeting_id, "certificate_id": null }),
+            json!({ "meeting_id": meeting_id, "certificate_id": certificate_id,
+                    "links": { "certificate": certificate_id.map(|c| link(format!("/certificates/{c}"))) } }),
         )],
         DomainEvent::RecordingStored(r) => vec![message(
             "recording.stored",
@@ -281,6 +285,7 @@ pub fn examples() -> Vec<(EventType, Value)> {
         DomainEvent::MeetingDeleted {
             meeting_id: meeting,
             workspace_id: Some(workspace),
+            certificate_id: Some(crate::ids::CertificateId(id(9))),
         },
         DomainEvent::RecordingStored(RecordingStored {
             meeting_id: meeting,

@@ -119,17 +119,20 @@ pub async fn get_meeting(
     )))
 }
 
-/// Deletes a meeting by destroying its keys (crypto-shredding), then its rows and blobs.
+/// Deletes a meeting by destroying its keys (crypto-shredding), then its rows and blobs, and
+/// returns the signed deletion certificate. Deleting it again returns the same certificate.
 #[utoipa::path(delete, path = "/api/v1/meetings/{id}", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), security(("session" = []), ("api_key" = [])),
-    responses(AuthErrors, (status = 204, description = "Deleted"), (status = 404, description = "No such meeting", body = crate::error::ErrorBody)))]
+    responses(AuthErrors, (status = 200, description = "Deleted: the deletion certificate", body = crate::wire::certificates::CertificateEnvelope), (status = 404, description = "No such meeting", body = crate::error::ErrorBody)))]
 pub async fn delete_meeting(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsDelete>,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    app.core.meetings().delete(&scope, id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let view = app.core.meetings().delete(&scope, id).await?;
+    Ok(ApiJson(
+        crate::wire::certificates::CertificateEnvelope::from(view),
+    ))
 }
 
 /// Appends transcript segments (imported, or from an engine); each field is encrypted.

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod bot_protocol;
 pub mod bots;
+pub mod certificates;
 pub mod destinations;
 pub mod encryption;
 pub mod health;

@@ -58,6 +58,7 @@ id_schema!(BotId, ids::BotId, "bot");
 id_schema!(WebhookId, ids::WebhookId, "webhook endpoint");
 id_schema!(DeliveryId, ids::DeliveryId, "webhook delivery");
 id_schema!(DestinationId, ids::DestinationId, "destination");
+id_schema!(CertificateId, ids::CertificateId, "deletion certificate");
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod bots;
+pub mod certificates;
 pub mod contract;
 pub mod destinations;
 pub mod document;

@@ -10,6 +10,7 @@ mod bot_protocol;
 mod bot_reports;
 mod bots;
 mod canary;
+mod certificates;
 mod cli;
 mod cli_transcribe;
 mod destinations;

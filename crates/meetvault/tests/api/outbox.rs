@@ -252,7 +252,7 @@ async fn each_change_writes_one_event_in_order_and_segment_words_are_stored_seal
 
     // Deleting the meeting deletes its events; only the deletion stays, in sequence.
     let r = app.send(&cred, Method::DELETE, &path, None).await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(r.status(), StatusCode::OK);
     let after = app.db().events_after(org, None, 0, 10_000).await.unwrap();
     assert_eq!(after.len(), 1, "{after:?}");
     assert_eq!(after[0].kind, "meeting.deleted");
@@ -413,11 +413,7 @@ async fn a_blob_that_fails_to_delete_is_recorded_and_retried_until_gone() {
             None,
         )
         .await;
-    assert_eq!(
-        r.status(),
-        StatusCode::NO_CONTENT,
-        "the meeting goes anyway"
-    );
+    assert_eq!(r.status(), StatusCode::OK, "the meeting goes anyway");
     if on_disk {
         let due = app.db().due_blob_deletions(i64::MAX, 10).await.unwrap();
         assert_eq!(due, vec![(key.clone(), 1)], "the failure is recorded");

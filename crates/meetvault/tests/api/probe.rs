@@ -39,6 +39,7 @@ struct Fixture {
     bot_id: String,
     webhook_id: String,
     delivery_id: String,
+    certificate_id: String,
     markers: Vec<String>,
 }
 
@@ -247,6 +248,33 @@ async fn fixture(app: &TestApp) -> Fixture {
         "org-a-hook".to_owned(),
         "Org A".to_owned(),
     ];
+    // A deleted meeting's certificate (the public route serves it to anyone; the org's to
+    // auditors only).
+    let r = app
+        .send(
+            &Cred::Session(owner.clone()),
+            Method::POST,
+            "/api/v1/meetings",
+            Some(json!({"title": "Org A deleted meeting"})),
+        )
+        .await;
+    let doomed = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .send(
+            &Cred::Session(owner.clone()),
+            Method::DELETE,
+            &format!("/api/v1/meetings/{doomed}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let certificate_id = r.json::<Value>().await.unwrap()["certificate"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Fixture {
         owner,
         viewer,
@@ -265,6 +293,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         bot_id,
         webhook_id,
         delivery_id,
+        certificate_id,
         markers,
     }
 }
@@ -290,6 +319,8 @@ fn fill(path: &str, f: &Fixture) -> String {
         f.invitation_id.clone()
     } else if path.starts_with("/api/v1/webhooks/") {
         f.webhook_id.clone()
+    } else if path.starts_with("/api/v1/certificates/") || path.starts_with("/api/certificates/") {
+        f.certificate_id.clone()
     } else if path.starts_with("/api/v1/destinations/") {
         // None exists (a real one needs a bucket); every probe is refused before the lookup,
         // and another org's owner finds nothing.

@@ -35,6 +35,7 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
         false,
     ),
     ("GET", "/api/v1/audit/checkpoint", Class::Public, false),
+    ("GET", "/api/certificates/{id}", Class::Public, false),
     ("GET", "/api/v1/me", Class::AnyCaller, false),
     ("POST", "/api/v1/auth/recover", Class::Public, false),
     (
@@ -267,6 +268,18 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
         true,
     ),
     ("GET", "/api/v1/audit", Class::Perm("audit:read"), false),
+    (
+        "GET",
+        "/api/v1/certificates",
+        Class::Perm("audit:read"),
+        false,
+    ),
+    (
+        "GET",
+        "/api/v1/certificates/{id}",
+        Class::Perm("audit:read"),
+        true,
+    ),
     (
         "GET",
         "/api/v1/audit/export",

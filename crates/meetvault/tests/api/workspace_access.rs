@@ -134,7 +134,7 @@ async fn a_workspace_member_writes_in_their_workspace_and_only_reads_elsewhere()
             None,
         )
         .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(r.status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -1,0 +1,33 @@
+-- Deletion certificates. No foreign keys: a certificate outlives the meeting, the account and
+-- the org it speaks of. A row is written (pending, with the inventory counted before anything
+-- is deleted) before the deletion starts, so a deletion cut off by a crash is finished and
+-- certified exactly once when it is retried; once issued it never changes or goes away.
+-- Times are Unix milliseconds.
+CREATE TABLE certificates (
+    id           BLOB PRIMARY KEY,
+    org_id       BLOB NOT NULL,
+    -- meeting | account | org | participant
+    subject_kind TEXT NOT NULL,
+    subject_id   BLOB NOT NULL,
+    -- pending | issued
+    state        TEXT NOT NULL CHECK (state IN ('pending', 'issued')),
+    -- Pending: JSON of what was counted before the deletion (counts and key versions only).
+    draft        TEXT,
+    -- Issued: the certificate's canonical JSON (RFC 8785), its signatures, the SHA-256 of the
+    -- canonical bytes and the audit entry that commits to that hash.
+    body         TEXT,
+    ed25519      BLOB,
+    hmac         BLOB,
+    digest       BLOB,
+    audit_seq    BIGINT,
+    created_at   BIGINT NOT NULL,
+    issued_at    BIGINT,
+    UNIQUE (subject_kind, subject_id)
+);
+CREATE INDEX certificates_org ON certificates (org_id, created_at);
+
+CREATE TRIGGER certificates_issued_no_update BEFORE UPDATE ON certificates
+WHEN OLD.state = 'issued'
+BEGIN SELECT RAISE(ABORT, 'an issued certificate never changes: UPDATE on certificates refused'); END;
+CREATE TRIGGER certificates_no_delete BEFORE DELETE ON certificates
+BEGIN SELECT RAISE(ABORT, 'certificates are never withdrawn: DELETE on certificates refused'); END;
