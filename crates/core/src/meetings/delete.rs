@@ -134,7 +134,7 @@ impl Core {
                 &salt,
                 KIND,
                 &MeetingId::from(row.id).to_string(),
-                &title,
+                title,
             ),
         };
         let pending = CertificateRow {

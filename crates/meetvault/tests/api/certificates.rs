@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 use crate::encryption::{meeting_uuid, uid};
 use crate::helpers::meetvault;
 
+/// A change made to a certificate file.
+type Tamper = Box<dyn Fn(&mut Value)>;
+
 /// A meeting with three segments and a participant.
 async fn meeting(app: &TestApp, cred: &Cred, title: &str) -> String {
     let r = app
@@ -312,7 +315,7 @@ async fn deleting_a_meeting_answers_a_certificate_that_verifies_everywhere() {
     assert_eq!(report["checks"]["inclusion"], true);
 
     // Any change is caught: a field, a count, an added field, a signature, the proof.
-    let tampers: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let tampers: Vec<(&str, Tamper)> = vec![
         (
             "a count",
             Box::new(|v: &mut Value| v["certificate"]["deleted"][2]["count"] = json!(2)),
