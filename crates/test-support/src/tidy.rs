@@ -96,11 +96,12 @@ mod tests {
             "`meeting_row`: the reach check itself",
         ),
         (
-            "crates/core/src/meetings/mod.rs",
+            "crates/core/src/meetings/delete.rs",
             "db().meeting(",
-            1,
+            2,
             "`Meetings::delete`: whether the meeting exists at all (to finish an interrupted \
-             shred); the row it deletes comes from `meeting_row`",
+             deletion; the row it deletes comes from `meeting_row`); and the `test-access` door \
+             that begins a deletion with no caller",
         ),
         (
             "crates/core/src/meetings/mod.rs",
