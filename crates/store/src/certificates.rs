@@ -21,6 +21,7 @@ pub struct CertificateRow {
     pub hmac: Option<Vec<u8>>,
     pub digest: Option<Vec<u8>>,
     pub audit_seq: Option<i64>,
+    pub inclusion: Option<String>,
     pub created_at: i64,
     pub issued_at: Option<i64>,
 }
@@ -33,6 +34,7 @@ pub struct IssuedCertificate {
     pub hmac: Vec<u8>,
     pub digest: Vec<u8>,
     pub audit_seq: i64,
+    pub inclusion: String,
     pub issued_at: i64,
 }
 
@@ -61,7 +63,7 @@ pub struct MeetingInventory {
 }
 
 const COLUMNS: &str = "id, org_id, subject_kind, subject_id, state, draft, body, ed25519, hmac, digest, \
-    audit_seq, created_at, issued_at";
+    audit_seq, inclusion, created_at, issued_at";
 
 impl Database {
     /// Starts a deletion's certificate: inserts the pending row unless the subject already has
@@ -106,10 +108,10 @@ impl Database {
         with_pool!(self, pool => {
             let done = sqlx::query(
                 "UPDATE certificates SET state = 'issued', draft = NULL, body = $2, ed25519 = $3, hmac = $4, \
-                 digest = $5, audit_seq = $6, issued_at = $7 WHERE id = $1 AND state = 'pending'",
+                 digest = $5, audit_seq = $6, inclusion = $7, issued_at = $8 WHERE id = $1 AND state = 'pending'",
             )
             .bind(id).bind(&issued.body).bind(&issued.ed25519).bind(&issued.hmac)
-            .bind(&issued.digest).bind(issued.audit_seq).bind(issued.issued_at)
+            .bind(&issued.digest).bind(issued.audit_seq).bind(&issued.inclusion).bind(issued.issued_at)
             .execute(pool).await?;
             Ok(done.rows_affected() == 1)
         })

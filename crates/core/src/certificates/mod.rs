@@ -150,12 +150,21 @@ impl Core {
         event.digest = Some(digest);
         let seq = self.audit(event).await?;
         self.sign_checkpoint_if_grown().await?;
+        let inclusion = self
+            .certificate_inclusion(row.org_id, seq)
+            .await?
+            .ok_or_else(|| {
+                CoreError::internal(StoreError::Corrupt(
+                    "no checkpoint covers the certificate just logged".into(),
+                ))
+            })?;
         let issued = IssuedCertificate {
             body: bytes,
             ed25519: ed25519.to_vec(),
             hmac: hmac.to_vec(),
             digest: digest.to_vec(),
             audit_seq: seq,
+            inclusion: serde_json::to_string(&inclusion).map_err(CoreError::internal)?,
             issued_at: Utc::now().timestamp_millis(),
         };
         self.db().issue_certificate(row.id, &issued).await?;
@@ -165,8 +174,9 @@ impl Core {
         self.certificate_view(&row).await
     }
 
-    /// The envelope of an issued row, with its inclusion proof against the latest checkpoint,
-    /// and the instance's own checks of it (signature, HMAC, proof).
+    /// The envelope of an issued row, with the inclusion proof stored when it was issued (no
+    /// walk of the log: the public route costs a row read), and the instance's own checks of it
+    /// (signature, HMAC, proof).
     pub(crate) async fn certificate_view(
         &self,
         row: &CertificateRow,
@@ -180,8 +190,10 @@ impl Core {
         let body = row.body.as_deref().ok_or_else(|| corrupt("no body"))?;
         let certificate: serde_json::Value =
             serde_json::from_str(body).map_err(|_| corrupt("body is not JSON"))?;
-        let seq = row.audit_seq.ok_or_else(|| corrupt("no audit entry"))?;
-        let inclusion = self.certificate_inclusion(row.org_id, seq).await?;
+        let inclusion: Option<Inclusion> = match row.inclusion.as_deref() {
+            Some(text) => Some(serde_json::from_str(text).map_err(|_| corrupt("bad inclusion"))?),
+            None => None,
+        };
         let verifier = self.signer().verifier();
         let envelope = Envelope {
             certificate,
@@ -214,8 +226,7 @@ impl Core {
     }
 
     /// The inclusion proof of audit entry `seq` against the latest signed checkpoint (none
-    /// when no checkpoint covers it yet; issuing signs one, so only a log restored from an
-    /// older backup lacks it).
+    /// when no checkpoint covers it yet).
     async fn certificate_inclusion(
         &self,
         org: Uuid,

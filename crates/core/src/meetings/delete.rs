@@ -149,6 +149,7 @@ impl Core {
             hmac: None,
             digest: None,
             audit_seq: None,
+            inclusion: None,
             created_at: Utc::now().timestamp_millis(),
             issued_at: None,
         };

@@ -25,8 +25,9 @@ pub struct CertificateEnvelope {
     /// The raw Ed25519 public key, base64; trust the one at
     /// `/.well-known/meetvault-signing-key`, not this copy.
     pub public_key: String,
-    /// The `certificate.issue` audit entry and its inclusion proof against the latest signed
-    /// checkpoint.
+    /// The `certificate.issue` audit entry and its inclusion proof against the checkpoint
+    /// signed when the certificate was issued (later checkpoints are consistent with it:
+    /// `GET /api/v1/audit/checkpoint`, `meetvault audit verify`).
     pub inclusion: Option<CertificateInclusion>,
     /// What the instance's own check of this certificate found just now.
     pub verified: CertificateChecks,

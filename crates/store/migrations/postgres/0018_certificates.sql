@@ -20,6 +20,9 @@ CREATE TABLE certificates (
     hmac         BYTEA,
     digest       BYTEA,
     audit_seq    BIGINT,
+    -- JSON: the audit entry's inclusion proof against the checkpoint signed when it was issued
+    -- (it never changes, so a read costs no walk of the log).
+    inclusion    TEXT,
     created_at   BIGINT NOT NULL,
     issued_at    BIGINT,
     UNIQUE (subject_kind, subject_id)
