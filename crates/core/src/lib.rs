@@ -14,6 +14,7 @@ mod glossary;
 pub mod ids;
 pub mod instance;
 pub mod intake;
+pub mod lifecycle;
 mod media;
 pub mod meetings;
 pub mod org;

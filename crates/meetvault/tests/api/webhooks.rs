@@ -393,7 +393,7 @@ async fn deliveries_verify_with_the_official_standard_webhooks_library() {
     assert_eq!(status, StatusCode::OK);
     // (A deletion takes the meeting's earlier events with it, delivered or not: wait first.)
     receiver.wait_for(3, WAIT).await;
-    let (status, _) = call(
+    let (status, certificate) = call(
         &app,
         &owner,
         Method::DELETE,
@@ -402,6 +402,10 @@ async fn deliveries_verify_with_the_official_standard_webhooks_library() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    let certificate_id = certificate["certificate"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let got = receiver.wait_for(4, WAIT).await;
     let to_hook: Vec<&Received> = got.iter().filter(|r| r.path == "/hook").collect();
@@ -419,6 +423,13 @@ async fn deliveries_verify_with_the_official_standard_webhooks_library() {
     assert_eq!(
         kinds,
         ["meeting.created", "meeting.updated", "meeting.deleted"]
+    );
+    // The deletion names its certificate.
+    let deleted = to_hook[2].json();
+    assert_eq!(deleted["data"]["certificate_id"], certificate_id.as_str());
+    assert_eq!(
+        deleted["data"]["links"]["certificate"],
+        format!("/api/v1/certificates/{certificate_id}")
     );
     for r in &to_hook {
         let body = r.json();
