@@ -136,6 +136,17 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
+        self.run_until(shutdown, async {}).await
+    }
+
+    /// As [`Server::run`], and once `shutdown` resolved and the listeners stopped accepting,
+    /// `wind_down` (stopping the job workers) runs beside the drain, before the stores close:
+    /// a worker waiting on a busy database never keeps the listeners open.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        wind_down: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
         // Checkpoints and refusal summaries are written by this task only, never by a read.
         let audit = self.core.start_audit_writer().await;
         let token = CancellationToken::new();
@@ -181,14 +192,16 @@ impl Server {
             grace_secs = self.grace.as_secs(),
             "shutting down: finishing in-flight requests"
         );
-        let drained = tokio::time::timeout(self.grace, async {
-            while let Some(result) = tasks.join_next().await {
-                if let Ok(Err(e)) = result {
-                    tracing::warn!(error = %e, "listener ended with an error during shutdown");
+        let (drained, ()) = tokio::join!(
+            tokio::time::timeout(self.grace, async {
+                while let Some(result) = tasks.join_next().await {
+                    if let Ok(Err(e)) = result {
+                        tracing::warn!(error = %e, "listener ended with an error during shutdown");
+                    }
                 }
-            }
-        })
-        .await;
+            }),
+            wind_down
+        );
         if drained.is_err() {
             tracing::warn!("grace period over: closing the remaining connections");
             tasks.abort_all();

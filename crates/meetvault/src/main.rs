@@ -390,15 +390,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let workers = core.start_workers(&format!("pid{}", std::process::id()));
     let hooks = core.clone();
     server
-        .run(async move {
-            shutdown_signal().await;
-            // Webhook senders stop taking endpoints; what they leave pending waits in the
-            // database for the next instance.
-            hooks.webhooks().stop();
+        .run_until(
+            async move {
+                shutdown_signal().await;
+                // Webhook senders stop taking endpoints; what they leave pending waits in the
+                // database for the next instance.
+                hooks.webhooks().stop();
+            },
             // Running jobs go back to the queue at once (another instance, or this one
-            // restarted, resumes them) before the database closes.
-            workers.shutdown().await;
-        })
+            // restarted, resumes them) before the database closes; the listeners have
+            // stopped accepting already.
+            workers.shutdown(),
+        )
         .await?;
     Ok(())
 }

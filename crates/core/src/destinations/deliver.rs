@@ -242,9 +242,11 @@ impl Core {
     /// customer's bucket: each recording delivered and transcribed (or not to be: with
     /// `transcription.auto` off), unless the bot keeps its copy (`recording.keep_local_copy`)
     /// or is still in the meeting. Each deletion is audited (`recording.local_copy_delete`).
-    /// Once no recording's copy is left and the recordings were made, the bot's captured chunks
-    /// go too (they held the same audio). Idempotent: run after every delivery of the meeting
-    /// and when its bot's processing ends.
+    /// And the post-meeting purge of the bot's captured chunks (ephemeral: they hold the audio
+    /// the recordings were made from): once the recordings are made, at once when nothing is to
+    /// be delivered, else once every recording reached the bucket (a streamed upload finishes
+    /// from them). Idempotent: run after every delivery of the meeting and when its bot's
+    /// processing ends.
     pub(crate) async fn purge_delivered_copies(
         &self,
         org: Uuid,
@@ -256,17 +258,22 @@ impl Core {
         let options: crate::bots::BotOptions =
             serde_json::from_str(&bot.options).unwrap_or_default();
         let state = crate::bots::state_of(&bot)?;
-        if options.recording.keep_local_copy || !state.is_done() {
+        if !state.is_done() {
             return Ok(());
         }
         let needs_transcript = self.config().transcription.auto;
-        let mut kept = 0;
+        let mut undelivered = 0;
         for rec in self.db().recordings(org, meeting).await? {
             if rec.local_deleted_at.is_some() {
                 continue;
             }
-            if rec.delivered_at.is_none() || (needs_transcript && rec.transcribed_at.is_none()) {
-                kept += 1;
+            if rec.delivered_at.is_none() {
+                undelivered += 1;
+            }
+            if options.recording.keep_local_copy
+                || rec.delivered_at.is_none()
+                || (needs_transcript && rec.transcribed_at.is_none())
+            {
                 continue;
             }
             self.delete_blob(&BlobKey::parse(&rec.blob_key)?).await;
@@ -289,8 +296,10 @@ impl Core {
                 self.audit(entry).await?;
             }
         }
-        // The chunks are what the recordings were made from: needed until they were made.
-        if kept == 0 && bot.audio_processed_at.is_some() {
+        // The chunks are what the recordings were made from: needed until they were made, and
+        // while a delivery may still finish a streamed upload from them.
+        let delivering = undelivered > 0 && self.bot_destination(&bot).await?.is_some();
+        if bot.audio_processed_at.is_some() && !delivering {
             for chunk in self.db().audio_chunks(org, bot.id).await? {
                 self.delete_blob(&BlobKey::parse(&chunk.blob_key)?).await;
                 self.db()

@@ -73,7 +73,7 @@ impl Meetings<'_> {
                 self.core.certificate_view(&cert).await
             } else {
                 self.core
-                    .finish_meeting_deletion(&cert, scope.actor())
+                    .finish_meeting_deletion(&cert, Event::by(scope, AuditAction::MeetingDelete))
                     .await
             };
         }
@@ -95,7 +95,7 @@ impl Meetings<'_> {
             .begin_meeting_deletion(&row, &title, scope.actor())
             .await?;
         self.core
-            .finish_meeting_deletion(&cert, scope.actor())
+            .finish_meeting_deletion(&cert, Event::by(scope, AuditAction::MeetingDelete))
             .await
     }
 }
@@ -181,12 +181,14 @@ impl Core {
     }
 
     /// Does (or redoes: every step is idempotent) a meeting deletion whose pending certificate
-    /// is `cert`, then issues the certificate.
+    /// is `cert`, then issues the certificate. `event` is the `meeting.delete` audit entry as
+    /// its caller knows it (a request's, with its personal data; or the sweeper's).
     pub(crate) async fn finish_meeting_deletion(
         &self,
         cert: &CertificateRow,
-        actor: Actor,
+        mut event: Event,
     ) -> Result<CertificateView, CoreError> {
+        let actor = event.actor;
         let draft: Draft = serde_json::from_str(cert.draft.as_deref().unwrap_or_default())
             .map_err(CoreError::internal)?;
         let (org, meeting) = (cert.org_id, cert.subject_id);
@@ -211,7 +213,6 @@ impl Core {
         for m in self.blobs().list(&chunk_prefix(org, meeting)).await? {
             self.delete_blob(&BlobKey::parse(&m.key)?).await;
         }
-        let mut event = Event::new(AuditAction::MeetingDelete, actor, Outcome::Success);
         event.org_id = Some(OrgId::from(org));
         event.resource = Some(MeetingId::from(meeting).to_string());
         event.reason = Some(if draft.inventory.key_versions.is_empty() {
@@ -219,9 +220,6 @@ impl Core {
         } else {
             "keys_destroyed"
         });
-        if let Actor::User(user) = actor {
-            event.subject = Some(user);
-        }
         let seq = self.audit(event).await?;
         let certificate = self.meeting_certificate(cert, &draft, seq);
         self.issue_certificate(cert, actor, &certificate).await
@@ -241,7 +239,8 @@ impl Core {
             if cert.subject_kind != KIND {
                 continue;
             }
-            match self.finish_meeting_deletion(&cert, Actor::System).await {
+            let event = Event::new(AuditAction::MeetingDelete, Actor::System, Outcome::Success);
+            match self.finish_meeting_deletion(&cert, event).await {
                 Ok(_) => done += 1,
                 Err(e) => {
                     tracing::warn!(error = %e, certificate = %cert.id, "finishing a deletion failed; it will be retried")

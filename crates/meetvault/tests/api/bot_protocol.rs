@@ -464,6 +464,24 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
     assert_eq!(&wav[..4], b"RIFF");
     assert_eq!(&wav[44..], [a, b].concat().as_slice());
 
+    // The post-meeting purge: with nothing to deliver, the captured chunks (the audio the
+    // recording was made from) are gone once the recording is made, rows and blobs.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (org_uuid, bot_uuid) = uid_of(&app, &id).await;
+    loop {
+        let blobs = app.blobs().list("").await.unwrap();
+        let chunks = app.db().audio_chunks(org_uuid, bot_uuid).await.unwrap();
+        if chunks.is_empty() && !blobs.iter().any(|m| m.key.contains("/audio/")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "chunks left after processing: {} rows, blobs {blobs:?}",
+            chunks.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     // Nothing of its content is at rest in clear: not in the database (file or dump), not in
     // any blob.
     let db = app
@@ -685,4 +703,11 @@ async fn a_bot_past_its_maximum_duration_is_told_to_leave() {
     );
     let v = wait_bot(&app, &cred, &id, |v| v["state"] == "ended").await;
     assert_eq!(v["sub_code"], "max_duration");
+}
+
+/// A bot's (org, bot) row ids.
+async fn uid_of(app: &TestApp, id: &str) -> (uuid::Uuid, uuid::Uuid) {
+    let bot: meetvault_core::ids::BotId = id.parse().unwrap();
+    let row = app.db().bot_by_id(bot.uuid()).await.unwrap().unwrap();
+    (row.org_id, row.id)
 }
