@@ -151,7 +151,12 @@ fn verify(args: &VerifyArgs) -> Result<Outcome, String> {
 /// A note verifier key (`name+id+base64`), a PEM SubjectPublicKeyInfo, or a raw base64 key
 /// (named `key_name`, the certificate's, so checkpoint signatures match by name).
 fn parse_key(text: &str, key_name: &str) -> Result<NoteVerifier, String> {
-    if text.contains('+') && !text.starts_with("-----") {
+    // `name+<8 hex>+base64`; a raw base64 key may hold `+` too, but never that shape.
+    let mut parts = text.splitn(3, '+');
+    if let (Some(_), Some(id), Some(_)) = (parts.next(), parts.next(), parts.next())
+        && id.len() == 8
+        && id.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return NoteVerifier::parse(text).map_err(|e| format!("--key: {e}"));
     }
     let raw = if text.starts_with("-----BEGIN PUBLIC KEY-----") {

@@ -293,6 +293,17 @@ async fn deleting_a_meeting_answers_a_certificate_that_verifies_everywhere() {
     let (code, out) = cli_verify(&file, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("key in the file"), "{out}");
+    // The raw key in base64 (it often holds a `+`, which a verifier key uses as separator).
+    let raw_b64 = base64::engine::general_purpose::STANDARD.encode(&raw_key);
+    let (code, out) = cli_verify(&file, &["--key", &raw_b64]);
+    assert_eq!(code, 0, "{out}");
+    // Keys whose base64 holds `+` are checked every run, not by luck of the draw.
+    let mut plus = public.clone();
+    plus["public_key"] = json!("AAAA+AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    let plus_file = dir.path().join("plus.json");
+    std::fs::write(&plus_file, serde_json::to_vec(&plus).unwrap()).unwrap();
+    let (code, out) = cli_verify(&plus_file, &[]);
+    assert_eq!(code, 1, "a key that is a key but not the signer's: {out}");
     let checkpoint = dir.path().join("checkpoint.txt");
     std::fs::write(
         &checkpoint,
