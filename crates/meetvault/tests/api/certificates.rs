@@ -51,6 +51,13 @@ async fn meeting(app: &TestApp, cred: &Cred, title: &str) -> String {
     id
 }
 
+/// A GET that must answer 200, and its JSON body.
+async fn get_ok(app: &TestApp, cred: &Cred, path: &str) -> Value {
+    let r = app.send(cred, Method::GET, path, None).await;
+    assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+    r.json().await.unwrap()
+}
+
 async fn delete(app: &TestApp, cred: &Cred, id: &str) -> Value {
     let r = app
         .send(
@@ -137,17 +144,7 @@ async fn deleting_a_meeting_answers_a_certificate_that_verifies_everywhere() {
     );
     assert_eq!(body["subject"]["digest"], digest.as_str());
     // The deletion's audit entry and the certificate's own.
-    let audit: Value = app
-        .send(
-            &me,
-            Method::GET,
-            "/api/v1/audit?action=meeting.delete",
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let audit = get_ok(&app, &me, "/api/v1/audit?action=meeting.delete").await;
     assert_eq!(audit["entries"][0]["seq"], body["audit_seq"]);
     let inclusion = &cert["inclusion"];
     let entry: Value = serde_json::from_str(inclusion["entry"].as_str().unwrap()).unwrap();
@@ -157,37 +154,12 @@ async fn deleting_a_meeting_answers_a_certificate_that_verifies_everywhere() {
 
     // Public, with no account; the org's routes; deleting again answers the same certificate.
     let cid = body["id"].as_str().unwrap().to_owned();
-    let public: Value = app
-        .send(
-            &Cred::None,
-            Method::GET,
-            &format!("/api/certificates/{cid}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let public = get_ok(&app, &Cred::None, &format!("/api/certificates/{cid}")).await;
     assert_eq!(public["certificate"], *body);
     assert_eq!(public["verified"]["ok"], true);
-    let org_view: Value = app
-        .send(
-            &me,
-            Method::GET,
-            &format!("/api/v1/certificates/{cid}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let org_view = get_ok(&app, &me, &format!("/api/v1/certificates/{cid}")).await;
     assert_eq!(org_view["signatures"], cert["signatures"]);
-    let list: Value = app
-        .send(&me, Method::GET, "/api/v1/certificates", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = get_ok(&app, &me, "/api/v1/certificates").await;
     assert_eq!(list["certificates"][0]["id"], cid.as_str());
     let again = delete(&app, &me, &id).await;
     assert_eq!(again["certificate"], *body, "one certificate per deletion");
@@ -460,17 +432,7 @@ async fn an_altered_row_is_caught_and_issued_certificates_cannot_change() {
     };
     assert!(refused, "an issued certificate was updated");
     dropped.unwrap();
-    let view: Value = app
-        .send(
-            &Cred::None,
-            Method::GET,
-            &format!("/api/certificates/{cid}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let view = get_ok(&app, &Cred::None, &format!("/api/certificates/{cid}")).await;
     assert_eq!(view["verified"]["ok"], false, "{view}");
     assert_eq!(view["verified"]["digest"], false);
     assert_eq!(view["verified"]["ed25519"], false);
@@ -489,12 +451,7 @@ async fn an_altered_row_is_caught_and_issued_certificates_cannot_change() {
         .status(),
         StatusCode::NOT_FOUND
     );
-    let list: Value = app
-        .send(&other, Method::GET, "/api/v1/certificates", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = get_ok(&app, &other, "/api/v1/certificates").await;
     assert_eq!(list["certificates"], json!([]));
 }
 
@@ -518,12 +475,7 @@ async fn a_deletion_cut_off_after_it_began_is_finished_and_certified_once() {
             .status(),
         StatusCode::OK
     );
-    let list: Value = app
-        .send(&me, Method::GET, "/api/v1/certificates", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = get_ok(&app, &me, "/api/v1/certificates").await;
     assert_eq!(list["certificates"], json!([]));
     // The user retries the first; the sweeper finishes the second.
     let cert = delete(&app, &me, &first).await;
@@ -554,16 +506,6 @@ async fn a_deletion_cut_off_after_it_began_is_finished_and_certified_once() {
     let second_cert = delete(&app, &me, &second).await;
     assert_eq!(second_cert["certificate"]["actor"], "system");
     assert_eq!(second_cert["verified"]["ok"], true);
-    let audit: Value = app
-        .send(
-            &me,
-            Method::GET,
-            "/api/v1/audit?action=certificate.issue",
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let audit = get_ok(&app, &me, "/api/v1/audit?action=certificate.issue").await;
     assert_eq!(audit["entries"].as_array().unwrap().len(), 2, "{audit}");
 }
