@@ -99,6 +99,15 @@ impl Database {
             .bind(kind).bind(subject).fetch_optional(pool).await?))
     }
 
+    /// Replaces a pending certificate's draft (what the deletion has done so far).
+    pub async fn save_certificate_draft(&self, id: Uuid, draft: &str) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let done = sqlx::query("UPDATE certificates SET draft = $2 WHERE id = $1 AND state = 'pending'")
+                .bind(id).bind(draft).execute(pool).await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
     /// Issues a pending certificate; false when it was issued already.
     pub async fn issue_certificate(
         &self,

@@ -194,6 +194,10 @@ mod tests {
             "the `test-access` feature only: a deletion cut off after its first step",
         ),
         (
+            "prepare_meeting_certificate_for_tests",
+            "the `test-access` feature only: a deletion cut off just before signing",
+        ),
+        (
             "finish_pending_deletions_for_tests",
             "the `test-access` feature only (the sweeper calls the crate-private one)",
         ),

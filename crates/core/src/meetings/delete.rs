@@ -40,6 +40,12 @@ struct Draft {
     requested_at: String,
     salt: String,
     subject_digest: String,
+    /// The deletion's `meeting.delete` audit entry, once appended.
+    #[serde(default)]
+    audit_seq: Option<i64>,
+    /// The certificate to sign, once built: a retry signs these very bytes.
+    #[serde(default)]
+    certificate: Option<Certificate>,
 }
 
 impl Meetings<'_> {
@@ -130,6 +136,8 @@ impl Core {
             actor: actor.to_string(),
             requested_at: format_time(Utc::now()),
             salt: hex::encode(salt),
+            audit_seq: None,
+            certificate: None,
             subject_digest: document::subject_digest(
                 &salt,
                 KIND,
@@ -186,10 +194,22 @@ impl Core {
     pub(crate) async fn finish_meeting_deletion(
         &self,
         cert: &CertificateRow,
-        mut event: Event,
+        event: Event,
     ) -> Result<CertificateView, CoreError> {
         let actor = event.actor;
-        let draft: Draft = serde_json::from_str(cert.draft.as_deref().unwrap_or_default())
+        let certificate = self.prepare_meeting_certificate(cert, event).await?;
+        self.issue_certificate(cert, actor, &certificate).await
+    }
+
+    /// Every step of a meeting deletion but the signing: deletes (idempotently), audits the
+    /// deletion once, and keeps the certificate it will sign on the pending row, so a retry after
+    /// a crash signs the very same bytes (and appends no second `meeting.delete`).
+    async fn prepare_meeting_certificate(
+        &self,
+        cert: &CertificateRow,
+        mut event: Event,
+    ) -> Result<Certificate, CoreError> {
+        let mut draft: Draft = serde_json::from_str(cert.draft.as_deref().unwrap_or_default())
             .map_err(CoreError::internal)?;
         let (org, meeting) = (cert.org_id, cert.subject_id);
         self.encryption()
@@ -213,16 +233,45 @@ impl Core {
         for m in self.blobs().list(&chunk_prefix(org, meeting)).await? {
             self.delete_blob(&BlobKey::parse(&m.key)?).await;
         }
-        event.org_id = Some(OrgId::from(org));
-        event.resource = Some(MeetingId::from(meeting).to_string());
-        event.reason = Some(if draft.inventory.key_versions.is_empty() {
-            "no_keys"
-        } else {
-            "keys_destroyed"
-        });
-        let seq = self.audit(event).await?;
+        if let Some(certificate) = draft.certificate {
+            return Ok(certificate);
+        }
+        let seq = match draft.audit_seq {
+            Some(seq) => seq,
+            None => {
+                event.org_id = Some(OrgId::from(org));
+                event.resource = Some(MeetingId::from(meeting).to_string());
+                event.reason = Some(if draft.inventory.key_versions.is_empty() {
+                    "no_keys"
+                } else {
+                    "keys_destroyed"
+                });
+                self.audit(event).await?
+            }
+        };
+        draft.audit_seq = Some(seq);
         let certificate = self.meeting_certificate(cert, &draft, seq);
-        self.issue_certificate(cert, actor, &certificate).await
+        draft.certificate = Some(certificate.clone());
+        let text = serde_json::to_string(&draft).map_err(CoreError::internal)?;
+        self.db().save_certificate_draft(cert.id, &text).await?;
+        Ok(certificate)
+    }
+
+    /// The `test-access` door to a deletion cut off just before its certificate was signed
+    /// (everything deleted and audited, the certificate kept on the pending row).
+    #[cfg(feature = "test-access")]
+    pub async fn prepare_meeting_certificate_for_tests(
+        &self,
+        meeting: Uuid,
+    ) -> Result<(), CoreError> {
+        let cert = self
+            .db()
+            .certificate_of(KIND, meeting)
+            .await?
+            .ok_or(CoreError::NotFound("certificate"))?;
+        let event = Event::new(AuditAction::MeetingDelete, Actor::System, Outcome::Success);
+        self.prepare_meeting_certificate(&cert, event).await?;
+        Ok(())
     }
 
     /// Resumes the deletions a crash cut off (pending certificates older than `min_age_ms`; the

@@ -508,4 +508,43 @@ async fn a_deletion_cut_off_after_it_began_is_finished_and_certified_once() {
     assert_eq!(second_cert["verified"]["ok"], true);
     let audit = get_ok(&app, &me, "/api/v1/audit?action=certificate.issue").await;
     assert_eq!(audit["entries"].as_array().unwrap().len(), 2, "{audit}");
+
+    // Cut off later, just before signing: everything is deleted and audited, and the
+    // certificate to sign waits on the pending row. The retry signs those very bytes and
+    // audits the deletion no second time.
+    let third = meeting(&app, &me, "Third").await;
+    let m3 = meeting_uuid(&third);
+    app.core()
+        .begin_meeting_deletion_for_tests(uid(&s.org_id), m3)
+        .await
+        .unwrap();
+    app.core()
+        .prepare_meeting_certificate_for_tests(m3)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.send(&me, Method::GET, &format!("/api/v1/meetings/{third}"), None)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let row = app
+        .db()
+        .certificate_of("meeting", m3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, "pending");
+    let draft: Value = serde_json::from_str(row.draft.as_deref().unwrap()).unwrap();
+    let third_cert = delete(&app, &me, &third).await;
+    assert_eq!(third_cert["certificate"], draft["certificate"]);
+    assert_eq!(third_cert["verified"]["ok"], true);
+    let deletes = get_ok(&app, &me, "/api/v1/audit?action=meeting.delete").await;
+    let of_third = deletes["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"] == third.as_str())
+        .count();
+    assert_eq!(of_third, 1, "{deletes}");
 }
