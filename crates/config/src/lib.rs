@@ -6,6 +6,7 @@ mod bot;
 mod kubernetes;
 mod load;
 mod media;
+mod retention;
 mod secret;
 
 use std::net::SocketAddr;
@@ -24,6 +25,7 @@ pub use media::{
     ComputeType, EventsConfig, JobsConfig, LocalModel, OutboundConfig, RecordingsConfig,
     TranscriptionConfig, TranscriptionProvider, WebhooksConfig,
 };
+pub use retention::{MAX_DAYS as MAX_RETENTION_DAYS, RetentionConfig, Window};
 pub use secret::{DatabaseKind, DatabaseUrl, REDACTED, Secret, lenient_string};
 
 /// The annotated example file printed by `meetvault config example`; a test keeps it in step with
@@ -52,6 +54,7 @@ pub struct Config {
     pub events: EventsConfig,
     pub webhooks: WebhooksConfig,
     pub bot: BotConfig,
+    pub retention: RetentionConfig,
 }
 
 impl Default for Config {
@@ -74,6 +77,7 @@ impl Default for Config {
             events: EventsConfig::default(),
             webhooks: WebhooksConfig::default(),
             bot: BotConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -230,6 +234,12 @@ impl Config {
             return invalid(
                 "audit.checkpoint_every",
                 "checkpoint_every and checkpoint_interval_secs must be at least 1",
+            );
+        }
+        if self.retention.sweep_interval_secs == 0 || self.retention.batch == 0 {
+            return invalid(
+                "retention.sweep_interval_secs",
+                "sweep_interval_secs and batch must be at least 1",
             );
         }
         if self.events.retention_secs == 0 {

@@ -18,6 +18,7 @@ pub mod lifecycle;
 mod media;
 pub mod meetings;
 pub mod org;
+pub mod retention;
 mod secrets;
 mod sweepers;
 pub mod transcription;
@@ -337,6 +338,11 @@ impl Core {
     /// The customer's own buckets and deliveries to them (`destinations.rs`).
     pub fn destinations(&self) -> destinations::Destinations<'_> {
         destinations::Destinations { core: self }
+    }
+
+    /// Retention policies and each meeting's schedule (`retention/`; its sweeper deletes).
+    pub fn retention(&self) -> retention::Retention<'_> {
+        retention::Retention { core: self }
     }
 
     /// Webhook endpoints, their deliveries and log, redelivery and tests (`webhooks/`).

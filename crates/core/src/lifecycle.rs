@@ -72,6 +72,9 @@ const fn c(name: &'static str, class: Class, deleted_by: &'static str) -> Classi
 const ACCOUNT: Class = Class::Kept("account data: lives while the account or org does");
 const CONFIG: Class = Class::Kept("configuration an admin made; no meeting content");
 const WITH_MEETING: &str = "meeting deletion (crypto-shred, then rows)";
+const WITH_RETENTION: &str =
+    "meeting deletion (crypto-shred, then rows); retention, once every part it holds is due";
+const WITH_BOT: &str = "meeting deletion; retention (bot data)";
 
 /// Every table of both backends' schemas.
 pub const TABLES: &[Classified] = &[
@@ -133,21 +136,21 @@ pub const TABLES: &[Classified] = &[
         Class::Kept("a meeting's keys: destroyed first when it is deleted"),
         WITH_MEETING,
     ),
-    c("meetings", Class::Retained(Part::Meeting), WITH_MEETING),
+    c("meetings", Class::Retained(Part::Meeting), WITH_RETENTION),
     c(
         "meeting_participants",
         Class::Retained(Part::Meeting),
-        WITH_MEETING,
+        WITH_RETENTION,
     ),
     c(
         "transcript_segments",
         Class::Retained(Part::Transcripts),
-        WITH_MEETING,
+        "meeting deletion; retention (transcripts)",
     ),
     c(
         "recordings",
         Class::Retained(Part::Recordings),
-        "meeting deletion; the local copy after delivery",
+        "meeting deletion; retention (recordings: the blob, the row stays until the meeting goes); the local copy after delivery",
     ),
     c(
         "user_secrets",
@@ -162,7 +165,7 @@ pub const TABLES: &[Classified] = &[
     c(
         "outbox_events",
         Class::Retained(Part::Events),
-        "meeting deletion; events.retention_secs",
+        "meeting deletion; the org's events window, else events.retention_secs",
     ),
     c(
         "outbox_seq",
@@ -174,34 +177,26 @@ pub const TABLES: &[Classified] = &[
         Class::Ephemeral,
         "the sweeper, once the blob is gone",
     ),
-    c("bots", Class::Retained(Part::BotData), WITH_MEETING),
-    c(
-        "bot_transitions",
-        Class::Retained(Part::BotData),
-        WITH_MEETING,
-    ),
-    c(
-        "bot_participants",
-        Class::Retained(Part::BotData),
-        WITH_MEETING,
-    ),
+    c("bots", Class::Retained(Part::BotData), WITH_BOT),
+    c("bot_transitions", Class::Retained(Part::BotData), WITH_BOT),
+    c("bot_participants", Class::Retained(Part::BotData), WITH_BOT),
     c(
         "bot_audio_chunks",
         Class::Ephemeral,
         "meeting deletion; after the bot's recordings are made and delivered",
     ),
-    c("bot_commands", Class::Retained(Part::BotData), WITH_MEETING),
+    c("bot_commands", Class::Retained(Part::BotData), WITH_BOT),
     c(
         "bot_chat_messages",
         Class::Retained(Part::BotData),
-        WITH_MEETING,
+        WITH_BOT,
     ),
     c(
         "bot_speaker_changes",
         Class::Retained(Part::BotData),
-        WITH_MEETING,
+        WITH_BOT,
     ),
-    c("bot_tracks", Class::Retained(Part::BotData), WITH_MEETING),
+    c("bot_tracks", Class::Retained(Part::BotData), WITH_BOT),
     c(
         "webhook_endpoints",
         CONFIG,
@@ -233,6 +228,12 @@ pub const TABLES: &[Classified] = &[
         Class::Kept("proof of each deletion: ids, counts, hashes; outlives the data"),
         "never (triggers refuse it)",
     ),
+    c("retention_policies", CONFIG, "an admin; with the org"),
+    c(
+        "leases",
+        Class::Kept("which instance runs the retention sweep; no personal data"),
+        "its holder; taken over when it expires",
+    ),
 ];
 
 /// Every blob key pattern code writes under.
@@ -250,7 +251,7 @@ pub const BLOB_PREFIXES: &[Classified] = &[
     c(
         "orgs/*/meetings/*/bots/*/diagnosis",
         Class::Ephemeral,
-        "meeting deletion (the post-meeting purge is not built yet)",
+        "meeting deletion; retention (bot data)",
     ),
     c(
         "tmp/transcriptions/*",
@@ -364,7 +365,10 @@ mod tests {
     fn row(t: &Classified) -> String {
         let why = match t.class {
             Class::Ephemeral => "needed only while the meeting is processed",
-            Class::Retained(_) => "its part of the retention policy (not enforced yet)",
+            Class::Retained(Part::Meeting) => {
+                "lives while any part of the meeting does (deleted whole with the last)"
+            }
+            Class::Retained(_) => "its window of the retention policy",
             Class::Kept(reason) => reason,
         };
         format!(

@@ -1,7 +1,8 @@
 //! Background upkeep each instance runs beside its job workers: retrying blob deletions that
 //! failed where failing was tolerated (recorded in `blob_deletions`, never silently dropped),
-//! and pruning the event outbox past `events.retention_secs`. Both are safe on every instance
-//! at once: a deletion is idempotent, a prune deletes what any instance would.
+//! pruning the event outbox past its window, and the retention sweep (`retention/sweep.rs`).
+//! Each is safe on every instance at once: a deletion is idempotent, a prune deletes what any
+//! instance would, and one instance at a time holds the retention sweep's lease.
 
 use std::sync::Weak;
 use std::time::Duration;
@@ -16,6 +17,8 @@ const BLOB_SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// A failed deletion is retried after 30 s × 2^(attempts − 1), at most six hours.
 const RETRY_BASE_MS: i64 = 30_000;
 const RETRY_MAX_MS: i64 = 6 * 3600 * 1000;
+/// The lease of the retention sweep (one instance at a time).
+const RETENTION_LEASE: &str = "retention.sweep";
 /// Rows per prune statement (a large backlog is deleted in several).
 const PRUNE_BATCH: i64 = 5_000;
 
@@ -71,15 +74,39 @@ impl Core {
         Ok(done)
     }
 
-    /// Deletes outbox events older than `events.retention_secs`; returns how many.
+    /// Deletes outbox events past their window: the org's own `events` retention window
+    /// where it set one (`forever` keeps them), else `events.retention_secs`; returns how many.
     pub async fn prune_events(&self) -> Result<u64, crate::CoreError> {
+        let now = now_ms();
+        let mut own = Vec::new();
+        let mut total = 0;
+        for (org, text) in self.db().org_retention_policies().await? {
+            let policy: crate::retention::OrgPolicy =
+                serde_json::from_str(&text).map_err(crate::CoreError::internal)?;
+            let Some(window) = policy.events else {
+                continue;
+            };
+            own.push(org);
+            let Some(keep_ms) = window.millis() else {
+                continue;
+            };
+            loop {
+                let n = self
+                    .db()
+                    .prune_org_events(org, now.saturating_sub(keep_ms), PRUNE_BATCH)
+                    .await?;
+                total += n;
+                if n < PRUNE_BATCH as u64 {
+                    break;
+                }
+            }
+        }
         let keep_ms = i64::try_from(self.config().events.retention_secs)
             .unwrap_or(i64::MAX / 1000)
             .saturating_mul(1000);
-        let before = now_ms().saturating_sub(keep_ms);
-        let mut total = 0;
+        let before = now.saturating_sub(keep_ms);
         loop {
-            let n = self.db().prune_events(before, PRUNE_BATCH).await?;
+            let n = self.db().prune_events(before, PRUNE_BATCH, &own).await?;
             total += n;
             if n < PRUNE_BATCH as u64 {
                 return Ok(total);
@@ -147,8 +174,49 @@ impl Core {
         self.retire_bot_webhooks().await
     }
 
-    /// Starts both sweepers; they stop when the last handle to this core is dropped.
+    /// Starts the sweepers; they stop when the last handle to this core is dropped.
     pub(crate) fn spawn_sweepers(&self) {
+        // The retention sweep runs on one instance at a time: the holder of its lease (an hour
+        // past the sweep's start at most, so a crashed holder hands over).
+        let holder = uuid::Uuid::new_v4().simple().to_string();
+        spawn_every(
+            std::sync::Arc::downgrade(&self.inner),
+            Duration::from_secs(self.config().retention.sweep_interval_secs.max(1)),
+            move |core| {
+                let holder = holder.clone();
+                async move {
+                    let now = now_ms();
+                    match core
+                        .db()
+                        .take_lease(RETENTION_LEASE, &holder, now, now + 3_600_000)
+                        .await
+                    {
+                        Ok(true) => {}
+                        Ok(false) => return,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "taking the retention sweep's lease failed");
+                            return;
+                        }
+                    }
+                    let swept = core.sweep_retention(now).await;
+                    if let Err(e) = core.db().release_lease(RETENTION_LEASE, &holder).await {
+                        tracing::warn!(error = %e, "releasing the retention sweep's lease failed");
+                    }
+                    match swept {
+                        Ok(r) if r.meetings_deleted + r.parts_purged + r.resumed == 0 => {}
+                        Ok(r) => tracing::info!(
+                            meetings_deleted = r.meetings_deleted,
+                            parts_purged = r.parts_purged,
+                            resumed = r.resumed,
+                            "retention deleted expired data"
+                        ),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the retention sweep failed; it runs again")
+                        }
+                    }
+                }
+            },
+        );
         let prune_every = Duration::from_secs(self.config().events.retention_secs.clamp(1, 3600));
         spawn_every(
             std::sync::Arc::downgrade(&self.inner),

@@ -47,6 +47,7 @@ use crate::wire::document::Completion;
         (name = "encryption", description = "The caller's encryption, zero-access mode, stored secrets and the org's KMS key"),
         (name = "destinations", description = "The customer's own buckets, and delivering a meeting's recordings there"),
         (name = "certificates", description = "Deletion certificates: signed, in the audit log, verifiable offline"),
+        (name = "retention", description = "How long each part of a meeting is kept, and when each will be deleted"),
         (name = "webhooks", description = "Webhook endpoints (Standard Webhooks), their delivery log, redelivery and tests"),
     )
 )]
@@ -178,6 +179,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::destinations::deliver_meeting))
         .routes(routes!(routes::certificates::list_certificates))
         .routes(routes!(routes::certificates::get_certificate))
+        .routes(routes!(
+            routes::retention::get_retention,
+            routes::retention::put_retention
+        ))
+        .routes(routes!(routes::retention::meeting_retention))
 }
 
 /// The OpenAPI document (also committed as `docs/openapi.json`; a test keeps them equal).

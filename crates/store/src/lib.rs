@@ -16,6 +16,7 @@ mod jobs;
 pub mod keyfile;
 mod migrations;
 pub mod outbox;
+pub mod retention;
 pub mod vault;
 pub mod webhooks;
 

@@ -100,6 +100,11 @@ pub(crate) const SQLITE: Embedded = &[
         "certificates",
         include_str!("../migrations/sqlite/0018_certificates.sql"),
     ),
+    (
+        19,
+        "retention",
+        include_str!("../migrations/sqlite/0019_retention.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -192,6 +197,11 @@ pub(crate) const POSTGRES: Embedded = &[
         18,
         "certificates",
         include_str!("../migrations/postgres/0018_certificates.sql"),
+    ),
+    (
+        19,
+        "retention",
+        include_str!("../migrations/postgres/0019_retention.sql"),
     ),
 ];
 

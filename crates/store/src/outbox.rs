@@ -162,15 +162,33 @@ impl Database {
         })
     }
 
-    /// Deletes up to `limit` events created before `before` (Unix ms); returns how many.
-    pub async fn prune_events(&self, before: i64, limit: i64) -> Result<u64, StoreError> {
+    /// Deletes up to `limit` events created before `before` (Unix ms), of every org but
+    /// `except_orgs` (those with a window of their own are pruned by [`Self::prune_org_events`]);
+    /// returns how many.
+    pub async fn prune_events(
+        &self,
+        before: i64,
+        limit: i64,
+        except_orgs: &[Uuid],
+    ) -> Result<u64, StoreError> {
+        let except = if except_orgs.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = (0..except_orgs.len())
+                .map(|i| format!("${}", i + 3))
+                .collect();
+            format!(" AND org_id NOT IN ({})", list.join(", "))
+        };
+        let sql = format!(
+            "DELETE FROM outbox_events WHERE id IN \
+             (SELECT id FROM outbox_events WHERE created_at < $1{except} ORDER BY created_at LIMIT $2)"
+        );
         with_pool!(self, pool => {
-            let done = sqlx::query(
-                "DELETE FROM outbox_events WHERE id IN \
-                 (SELECT id FROM outbox_events WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
-            )
-            .bind(before).bind(limit).execute(pool).await?;
-            Ok(done.rows_affected())
+            let mut q = sqlx::query(&sql).bind(before).bind(limit);
+            for org in except_orgs {
+                q = q.bind(*org);
+            }
+            Ok(q.execute(pool).await?.rows_affected())
         })
     }
 

@@ -201,6 +201,11 @@ pub async fn fresh_config(dir: &std::path::Path) -> Config {
     // is the shared one the test tools cache holds.
     config.transcription.auto = false;
     config.transcription.model_dir = Some(media_model_dir());
+    // Data is kept until a test sets a retention window (the sweeper also runs at every
+    // start, and a restarted server must not delete what a test goes on to read).
+    config.retention.recordings = meetvault_config::Window::Forever;
+    config.retention.transcripts = meetvault_config::Window::Forever;
+    config.retention.bot_data = meetvault_config::Window::Forever;
     // Bot processes run only where a test gives them a program (`bot.executable`).
     config.bot.launcher = meetvault_config::BotLauncher::Disabled;
     match services::blob_backend() {

@@ -201,8 +201,17 @@ mod tests {
             "finish_pending_deletions_for_tests",
             "the `test-access` feature only (the sweeper calls the crate-private one)",
         ),
+        (
+            "sweep_retention_at_for_tests",
+            "the `test-access` feature only: one retention sweep at a chosen time",
+        ),
+        (
+            "begin_retention_purge_for_tests",
+            "the `test-access` feature only: a retention purge cut off after its first step",
+        ),
         // The services.
         ("identity", "service"),
+        ("retention", "service"),
         ("api_keys", "service"),
         ("meetings", "service"),
         ("bots", "service"),

@@ -65,6 +65,8 @@ actions! {
     RecordingLocalCopyDelete => "recording.local_copy_delete",
     RecordingRead => "recording.read",
     RecordingUpload => "recording.upload",
+    RetentionPurge => "retention.purge",
+    RetentionUpdate => "retention.update",
     SecretDelete => "secret.delete",
     SecretPut => "secret.put",
     SupportKeyCreate => "support_key.create",

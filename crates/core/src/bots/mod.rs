@@ -61,7 +61,9 @@ pub struct RecordingOptions {
     /// One mixed track (default off).
     pub mixed: bool,
     /// Keep meetvault's own copy of the recordings once they reached the bot's destination
-    /// (default off: the local copy is deleted when they are delivered and transcribed).
+    /// (default off: the local copy is deleted when they are delivered and transcribed). On,
+    /// and with no `retention.recordings` window, the recordings are kept `forever` (within
+    /// the org's maximum).
     #[serde(default)]
     pub keep_local_copy: bool,
 }
@@ -147,6 +149,8 @@ pub struct NewBot {
     pub webhook_url: Option<String>,
     /// The destination its recordings go to when it ends.
     pub destination_id: Option<crate::ids::DestinationId>,
+    /// Its meeting's own retention windows (within the org's maxima); unset parts inherit.
+    pub retention: crate::retention::Windows,
 }
 
 /// A bot's own webhook endpoint; its secret only in the creation answer.
@@ -458,6 +462,12 @@ impl Bots<'_> {
         let workspace = core.workspace_of(scope, new.workspace_id).await?;
         core.apply_consent(org, workspace, new, &mut options)
             .await?;
+        core.check_meeting_retention(org, &new.retention).await?;
+        // Keeping the local copy keeps the recordings until a window says otherwise.
+        let mut retention = new.retention;
+        if options.recording.keep_local_copy && retention.recordings.is_none() {
+            retention.recordings = Some(meetvault_config::Window::Forever);
+        }
         if let Some(d) = new.destination_id
             && core.db().destination(org, d.0).await?.is_none()
         {
@@ -566,6 +576,12 @@ impl Bots<'_> {
                 .shred_meeting_keys(org.into(), meeting_id.into())
                 .await?;
             return Err(e.into());
+        }
+        if !retention.is_empty() {
+            let text = serde_json::to_string(&retention).map_err(CoreError::internal)?;
+            core.db()
+                .set_meeting_retention(org, meeting_id, Some(&text))
+                .await?;
         }
         core.events().wake(meeting_id);
         core.audit(Event::by(scope, AuditAction::BotCreate).resource(BotId::from(id)))

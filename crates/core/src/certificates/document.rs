@@ -32,6 +32,13 @@ pub struct Certificate {
     pub id: String,
     pub issuer: Issuer,
     pub subject: Subject,
+    /// The part of the subject deleted (`recordings`, `transcripts`, `bot_data`), when not the
+    /// whole of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    /// The policy that deleted it, when one did (`retention: transcripts 30 days (org)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
     pub deleted: Vec<Deleted>,
     pub keys_destroyed: Vec<DestroyedKey>,
     pub retained: Vec<Retained>,

@@ -40,6 +40,9 @@ struct Draft {
     requested_at: String,
     salt: String,
     subject_digest: String,
+    /// The policy that deleted it, when retention did.
+    #[serde(default)]
+    policy: Option<String>,
     /// The deletion's `meeting.delete` audit entry, once appended.
     #[serde(default)]
     audit_seq: Option<i64>,
@@ -98,7 +101,7 @@ impl Meetings<'_> {
         };
         let cert = self
             .core
-            .begin_meeting_deletion(&row, &title, scope.actor())
+            .begin_meeting_deletion(&row, &title, scope.actor(), None)
             .await?;
         self.core
             .finish_meeting_deletion(&cert, Event::by(scope, AuditAction::MeetingDelete))
@@ -108,12 +111,14 @@ impl Meetings<'_> {
 
 impl Core {
     /// The first step of a meeting's deletion: counts what it holds and writes the pending
-    /// certificate (or finds the one a cut-off deletion wrote).
+    /// certificate (or finds the one a cut-off deletion wrote). `policy` names the retention
+    /// policy that deletes it, when one does.
     pub(crate) async fn begin_meeting_deletion(
         &self,
         row: &MeetingRow,
         title: &str,
         actor: Actor,
+        policy: Option<String>,
     ) -> Result<CertificateRow, CoreError> {
         let org = row.org_id;
         let inventory = self.db().meeting_inventory(org, row.id).await?;
@@ -136,6 +141,7 @@ impl Core {
             actor: actor.to_string(),
             requested_at: format_time(Utc::now()),
             salt: hex::encode(salt),
+            policy,
             audit_seq: None,
             certificate: None,
             subject_digest: document::subject_digest(
@@ -177,7 +183,8 @@ impl Core {
             .meeting(org, meeting)
             .await?
             .ok_or(CoreError::NotFound("meeting"))?;
-        self.begin_meeting_deletion(&row, "", Actor::System).await?;
+        self.begin_meeting_deletion(&row, "", Actor::System, None)
+            .await?;
         Ok(())
     }
 
@@ -415,6 +422,8 @@ impl Core {
                 salt: draft.salt.clone(),
                 digest: draft.subject_digest.clone(),
             },
+            part: None,
+            policy: draft.policy.clone(),
             deleted,
             keys_destroyed: inv
                 .key_versions

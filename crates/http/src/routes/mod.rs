@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod mfa;
 pub mod openapi;
 pub mod org;
+pub mod retention;
 pub mod security_txt;
 pub mod transcription;
 pub mod webhooks;

@@ -160,6 +160,11 @@ pub struct NewBot {
     #[serde(default)]
     #[schema(value_type = Option<ids::DestinationId>)]
     pub destination_id: Option<meetvault_core::ids::DestinationId>,
+    /// Its meeting's own retention windows (at most the org's maxima, else 422 naming
+    /// `retention.<part>`); absent parts inherit from the workspace, the org, the default.
+    /// `recording.keep_local_copy` with no `recordings` window keeps them `forever`.
+    #[serde(default)]
+    pub retention: super::retention::RetentionWindows,
 }
 
 impl From<NewBot> for core::NewBot {
@@ -183,6 +188,7 @@ impl From<NewBot> for core::NewBot {
             metadata: b.metadata,
             webhook_url: b.webhook_url,
             destination_id: b.destination_id,
+            retention: b.retention.into(),
         }
     }
 }

@@ -77,6 +77,12 @@ pub struct CertificateBody {
     pub id: String,
     pub issuer: CertificateIssuer,
     pub subject: CertificateSubject,
+    /// The part deleted (`recordings`, `transcripts`, `bot_data`) when retention deleted one
+    /// part of a meeting; absent when the whole subject was deleted.
+    pub part: Option<String>,
+    /// The retention policy that deleted it (`retention: transcripts 30 days (org)`); absent
+    /// when someone asked.
+    pub policy: Option<String>,
     pub deleted: Vec<CertificateDeleted>,
     pub keys_destroyed: Vec<CertificateKey>,
     pub retained: Vec<CertificateRetained>,

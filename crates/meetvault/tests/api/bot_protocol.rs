@@ -37,7 +37,10 @@ silent)
 *)
   i=0
   while [ $i -lt 120 ]; do
-    curl -sf -o /dev/null -X POST -H "$AUTH" "$T/heartbeat" || exit 0
+    # Like the real bot: a refused token or a server gone ends it; a busy one is tried again.
+    code=$(curl -s -m 20 -o /dev/null -w '%{{http_code}}' -X POST -H "$AUTH" "$T/heartbeat")
+    rc=$?
+    [ "$code" = 401 ] || [ $rc = 7 ] || [ ! -d "$DIR" ] && exit 0
     sleep 0.25; i=$((i+1))
   done;;
 esac

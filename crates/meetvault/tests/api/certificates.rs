@@ -21,7 +21,7 @@ use crate::helpers::meetvault;
 type Tamper = Box<dyn Fn(&mut Value)>;
 
 /// A meeting with three segments and a participant.
-async fn meeting(app: &TestApp, cred: &Cred, title: &str) -> String {
+pub(crate) async fn meeting(app: &TestApp, cred: &Cred, title: &str) -> String {
     let r = app
         .send(
             cred,

@@ -254,7 +254,7 @@ pub(crate) fn meeting_uuid(id: &str) -> uuid::Uuid {
     uuid::Uuid::parse_str(id.trim_start_matches("mtg_")).unwrap()
 }
 
-async fn upload(app: &TestApp, cred: &Cred, id: &str, body: Vec<u8>) -> String {
+pub(crate) async fn upload(app: &TestApp, cred: &Cred, id: &str, body: Vec<u8>) -> String {
     let Cred::Session(s) = cred else {
         panic!("session expected")
     };

@@ -33,7 +33,9 @@ const VOICES: [(&str, &str, &str); 2] = [
 /// The silent track of each bot.
 const QUIET: &str = "t3";
 
-/// A stand-in bot: hands over its token and heartbeats until its token stops working.
+/// A stand-in bot: hands over its token and heartbeats until its token stops working. Like
+/// the real bot, a heartbeat that fails otherwise (a busy server, a timeout) is retried a
+/// second later (it ends when the token is refused or the server is gone); each such failure is written to `<id>.heartbeats` so a test can show it.
 fn stand_in(dir: &Path) -> PathBuf {
     let script = format!(
         r#"#!/bin/sh
@@ -43,7 +45,14 @@ ID="$4"; SERVER="$6"
 printf '%s' "$MEETVAULT_BOT_TOKEN" > "$DIR/$ID.token.tmp" && mv "$DIR/$ID.token.tmp" "$DIR/$ID.token"
 i=0
 while [ $i -lt 600 ]; do
-  curl -sf -o /dev/null -X POST -H "Authorization: Bearer $MEETVAULT_BOT_TOKEN" "$SERVER/internal/v1/bots/$ID/heartbeat" || exit 0
+  code=$(curl -s -m 20 -o /dev/null -w '%{{http_code}}' -X POST -H "Authorization: Bearer $MEETVAULT_BOT_TOKEN" "$SERVER/internal/v1/bots/$ID/heartbeat")
+  rc=$?
+  # Gone: the token refused, the server or the test's directory no longer there.
+  [ "$code" = 401 ] || [ $rc = 7 ] || [ ! -d "$DIR" ] && exit 0
+  case "$code" in
+    2*) ;;
+    *) echo "$(date +%T) heartbeat answered $code (curl exit $rc)" >> "$DIR/$ID.heartbeats" ;;
+  esac
   sleep 1; i=$((i+1))
 done
 "#,
@@ -81,6 +90,8 @@ struct Bot {
     id: String,
     meeting: String,
     token: String,
+    /// Where the stand-in notes heartbeats that failed.
+    heartbeats: PathBuf,
 }
 
 async fn bot_in_meeting(app: &TestApp, cred: &Cred, dir: &Path, url: &str) -> Bot {
@@ -96,6 +107,7 @@ async fn bot_in_meeting(app: &TestApp, cred: &Cred, dir: &Path, url: &str) -> Bo
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let bot = Bot {
+        heartbeats: dir.join(format!("{id}.heartbeats")),
         id,
         meeting: v["meeting_id"].as_str().unwrap().to_owned(),
         token,
@@ -155,7 +167,12 @@ async fn post_chunk(app: &TestApp, bot: &Bot, track: &str, seq: usize, pcm: &[i1
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "chunk {seq} of {track}; the stand-in's failed heartbeats: {:?}",
+        std::fs::read_to_string(&bot.heartbeats).unwrap_or_default()
+    );
 }
 
 /// `text` spoken by `voice` as 16 kHz mono samples.

@@ -44,6 +44,7 @@ mod ratelimit;
 mod recipe_cli;
 mod recordings;
 mod refusals;
+mod retention;
 mod shutdown;
 mod speech;
 mod streaming;

@@ -282,6 +282,19 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
     ),
     (
         "GET",
+        "/api/v1/retention",
+        Class::Perm("meetings:read"),
+        false,
+    ),
+    ("PUT", "/api/v1/retention", Class::Perm("org:manage"), false),
+    (
+        "GET",
+        "/api/v1/meetings/{id}/retention",
+        Class::Perm("meetings:read"),
+        true,
+    ),
+    (
+        "GET",
         "/api/v1/audit/export",
         Class::Perm("audit:read"),
         false,
