@@ -21,6 +21,36 @@ pub enum Part {
     Events,
 }
 
+/// The parts retention deletes, in the order the sweeper deletes them.
+pub const PARTS: [Part; 3] = [Part::Recordings, Part::Transcripts, Part::BotData];
+
+/// A window per part; a missing one inherits from the level above.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Windows {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recordings: Option<meetvault_config::Window>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcripts: Option<meetvault_config::Window>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_data: Option<meetvault_config::Window>,
+}
+
+impl Windows {
+    pub fn get(&self, part: Part) -> Option<meetvault_config::Window> {
+        match part {
+            Part::Recordings => self.recordings,
+            Part::Transcripts => self.transcripts,
+            Part::BotData => self.bot_data,
+            Part::Meeting | Part::Events => None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        PARTS.iter().all(|p| self.get(*p).is_none())
+    }
+}
+
 /// How long something is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {

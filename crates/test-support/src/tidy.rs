@@ -104,6 +104,13 @@ mod tests {
              that begins a deletion with no caller",
         ),
         (
+            "crates/core/src/retention/sweep.rs",
+            "db().meeting(",
+            2,
+            "the retention sweeper (no caller: `system`): the row of a meeting it deletes whole, \
+             and an imported transcript's last change",
+        ),
+        (
             "crates/core/src/meetings/mod.rs",
             "db().meetings_page(",
             1,

@@ -150,7 +150,7 @@ pub struct NewBot {
     /// The destination its recordings go to when it ends.
     pub destination_id: Option<crate::ids::DestinationId>,
     /// Its meeting's own retention windows (within the org's maxima); unset parts inherit.
-    pub retention: crate::retention::Windows,
+    pub retention: crate::lifecycle::Windows,
 }
 
 /// A bot's own webhook endpoint; its secret only in the creation answer.

@@ -20,38 +20,8 @@ use crate::access::Scope;
 use crate::access::proof::{MeetingsRead, OrgManage};
 use crate::audit::{AuditAction, Event};
 use crate::ids::{CertificateId, MeetingId, OrgId, WorkspaceId};
-use crate::lifecycle::Part;
+pub use crate::lifecycle::{PARTS, Part, Windows};
 use crate::{Core, CoreError};
-
-/// The parts retention deletes, in the order the sweeper deletes them.
-pub const PARTS: [Part; 3] = [Part::Recordings, Part::Transcripts, Part::BotData];
-
-/// A window per part; a missing one inherits from the level above.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Windows {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recordings: Option<Window>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transcripts: Option<Window>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bot_data: Option<Window>,
-}
-
-impl Windows {
-    pub fn get(&self, part: Part) -> Option<Window> {
-        match part {
-            Part::Recordings => self.recordings,
-            Part::Transcripts => self.transcripts,
-            Part::BotData => self.bot_data,
-            Part::Meeting | Part::Events => None,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        PARTS.iter().all(|p| self.get(*p).is_none())
-    }
-}
 
 /// The org's policy: its windows, the outbox's, and the maxima below it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -244,21 +244,22 @@ impl Core {
             Some(text) => serde_json::from_str(text).map_err(CoreError::internal)?,
             None => Purged::default(),
         };
-        if !policies.orgs.contains_key(&org) {
-            let p = self.org_retention(org).await?;
-            policies.orgs.insert(org, p);
-        }
+        let org_policy = match policies.orgs.get(&org) {
+            Some(p) => *p,
+            None => {
+                let p = self.org_retention(org).await?;
+                *policies.orgs.entry(org).or_insert(p)
+            }
+        };
         let key = (org, facts.workspace_id);
-        if !policies.workspaces.contains_key(&key) {
-            let w = self.workspace_retention(org, facts.workspace_id).await?;
-            policies.workspaces.insert(key, w);
-        }
-        let resolved = resolve(
-            &self.config().retention,
-            &policies.orgs[&org],
-            &policies.workspaces[&key],
-            &own,
-        );
+        let workspace = match policies.workspaces.get(&key) {
+            Some(w) => *w,
+            None => {
+                let w = self.workspace_retention(org, facts.workspace_id).await?;
+                *policies.workspaces.entry(key).or_insert(w)
+            }
+        };
+        let resolved = resolve(&self.config().retention, &org_policy, &workspace, &own);
         let bot = if facts.bots > 0 {
             self.db().bot_of_meeting(org, meeting).await?
         } else {
