@@ -8,6 +8,7 @@ pub mod bots;
 pub mod certificates;
 pub mod destinations;
 pub mod endpoint;
+mod erasure;
 mod error;
 pub mod events;
 mod glossary;

@@ -113,8 +113,12 @@ pub const TABLES: &[Classified] = &[
         Class::Kept("the installation's identity; no personal data"),
         "never",
     ),
-    c("orgs", ACCOUNT, "not yet (org closure is not built)"),
-    c("users", ACCOUNT, "not yet (account erasure is not built)"),
+    c(
+        "orgs",
+        ACCOUNT,
+        "its last member's account erasure (org closure is not built)",
+    ),
+    c("users", ACCOUNT, "account erasure; member removal"),
     c("workspaces", ACCOUNT, "an admin; with the org"),
     c(
         "workspace_members",

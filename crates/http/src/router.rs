@@ -65,7 +65,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::auth::register))
         .routes(routes!(routes::auth::login))
         .routes(routes!(routes::auth::logout))
-        .routes(routes!(routes::auth::me))
+        .routes(routes!(routes::auth::me, routes::auth::erase_me))
         .routes(routes!(routes::auth::sessions))
         .routes(routes!(routes::auth::revoke_session))
         .routes(routes!(routes::auth::change_password))

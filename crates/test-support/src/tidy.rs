@@ -104,6 +104,13 @@ mod tests {
              that begins a deletion with no caller",
         ),
         (
+            "crates/core/src/erasure.rs",
+            "db().meeting(",
+            1,
+            "an account's erasure: each meeting the account owns (the caller is the account \
+             itself, checked by its password), deleted through the certified meeting deletion",
+        ),
+        (
             "crates/core/src/retention/sweep.rs",
             "db().meeting(",
             2,
@@ -207,6 +214,10 @@ mod tests {
         (
             "finish_pending_deletions_for_tests",
             "the `test-access` feature only (the sweeper calls the crate-private one)",
+        ),
+        (
+            "begin_account_erasure_for_tests",
+            "the `test-access` feature only: an account erasure cut off after its first step",
         ),
         (
             "sweep_retention_at_for_tests",

@@ -24,6 +24,7 @@ macro_rules! actions {
 }
 
 actions! {
+    AccountErase => "account.erase",
     ApiKeyCreate => "api_key.create",
     ApiKeyRevoke => "api_key.revoke",
     AuthLogin => "auth.login",

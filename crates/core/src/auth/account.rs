@@ -15,6 +15,7 @@ use crate::access::proof::{AnyCaller, OwnAccount};
 use crate::access::{Actor, RequestMeta, Role, Scope};
 use crate::audit::AuditAction;
 use crate::audit::{Event, Outcome};
+use crate::certificates::CertificateView;
 use crate::ids::{InvitationId, OrgId, SessionId, UserId};
 
 #[derive(Debug)]
@@ -275,6 +276,25 @@ impl super::Identity<'_> {
             .audit(Event::by(scope, AuditAction::AuthSessionRevoke).resource(id))
             .await?;
         Ok(())
+    }
+
+    /// Erases the caller's account (GDPR erasure) after re-checking their password: every
+    /// meeting they own (each certified), their sessions, keys, secrets and memberships, their
+    /// audit personal data — and the org with everything in it when they are its last member.
+    /// Returns the account's certificate. A last owner with other members is refused (409).
+    pub async fn erase_account(
+        self,
+        scope: &Scope<OwnAccount>,
+        password: &str,
+    ) -> Result<CertificateView, CoreError> {
+        let user = self.core.own_user(scope).await?;
+        self.core
+            .count_attempt(Limited::PasswordChange, scope.meta().ip, Some(&user.email))
+            .await?;
+        let user = self.core.own_user_checked(scope, password).await?;
+        self.core
+            .erase_account(&user, Event::by(scope, AuditAction::AccountErase))
+            .await
     }
 
     /// Changes the caller's password and ends every other session; returns how many ended.

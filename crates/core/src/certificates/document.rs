@@ -39,6 +39,9 @@ pub struct Certificate {
     /// The policy that deleted it, when one did (`retention: transcripts 30 days (org)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+    /// The certificates of the deletions this one includes (an account's meetings).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub includes: Vec<String>,
     pub deleted: Vec<Deleted>,
     pub keys_destroyed: Vec<DestroyedKey>,
     pub retained: Vec<Retained>,

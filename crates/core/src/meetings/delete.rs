@@ -292,11 +292,20 @@ impl Core {
         let pending = self.db().pending_certificates(older_than).await?;
         let mut done = 0;
         for cert in pending {
-            if cert.subject_kind != KIND {
-                continue;
-            }
-            let event = Event::new(AuditAction::MeetingDelete, Actor::System, Outcome::Success);
-            match self.finish_meeting_deletion(&cert, event).await {
+            let done_now = match cert.subject_kind.as_str() {
+                KIND => {
+                    let event =
+                        Event::new(AuditAction::MeetingDelete, Actor::System, Outcome::Success);
+                    self.finish_meeting_deletion(&cert, event).await
+                }
+                crate::erasure::KIND => {
+                    let event =
+                        Event::new(AuditAction::AccountErase, Actor::System, Outcome::Success);
+                    self.finish_account_erasure(&cert, event).await
+                }
+                _ => continue,
+            };
+            match done_now {
                 Ok(_) => done += 1,
                 Err(e) => {
                     tracing::warn!(error = %e, certificate = %cert.id, "finishing a deletion failed; it will be retried")
@@ -424,6 +433,7 @@ impl Core {
             },
             part: None,
             policy: draft.policy.clone(),
+            includes: Vec::new(),
             deleted,
             keys_destroyed: inv
                 .key_versions

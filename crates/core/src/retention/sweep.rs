@@ -654,6 +654,7 @@ impl Core {
             },
             part: Some(draft.part.clone()),
             policy: Some(draft.policy.clone()),
+            includes: Vec::new(),
             deleted,
             keys_destroyed: Vec::new(),
             retained,

@@ -11,8 +11,8 @@ use meetvault_core::ids::SessionId;
 use crate::auth::{AnyCaller, Auth, OwnAccount, SameSite, cookie, device_cookie_name, set_cookie};
 use crate::state::AppState;
 use crate::wire::auth::{
-    CredentialKind, LoginBody, Me, PasswordBody, PasswordChanged, RegisterBody, SessionCreated,
-    SessionList,
+    CredentialKind, EraseBody, LoginBody, Me, PasswordBody, PasswordChanged, RegisterBody,
+    SessionCreated, SessionList,
 };
 use crate::wire::errors::{AuthErrors, JsonBodyErrors};
 use crate::{ApiError, ApiJson};
@@ -137,6 +137,36 @@ pub async fn me(
             meetvault_core::access::Credential::Support(_) => CredentialKind::SupportKey,
         },
     }))
+}
+
+/// Erases the caller's account (GDPR erasure), after their password: every meeting they own,
+/// each with its own certificate; their sessions, keys, secrets and memberships; their audit
+/// personal data; and, for an org's last member, the org and everything in it. Answers the
+/// account's signed certificate (which names the meetings' certificates) and clears the
+/// session cookie. A last owner with other members is refused (409).
+#[utoipa::path(delete, path = "/api/v1/me", tag = "auth", request_body = EraseBody, security(("session" = [])),
+    responses(AuthErrors, JsonBodyErrors,
+        (status = 200, description = "Erased: the account's deletion certificate", body = crate::wire::certificates::CertificateEnvelope),
+        (status = 409, description = "The last owner of an org with other members", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many attempts", body = crate::error::ErrorBody),
+    ))]
+pub async fn erase_me(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<OwnAccount>,
+    ApiJson(body): ApiJson<EraseBody>,
+) -> Result<Response, ApiError> {
+    let view = app
+        .core
+        .identity()
+        .erase_account(&scope, &body.password)
+        .await?;
+    let clear = set_cookie(crate::auth::session_cookie_name(app.core.config()), "", 0);
+    Ok((
+        StatusCode::OK,
+        AppendHeaders([(header::SET_COOKIE, clear)]),
+        ApiJson(crate::wire::certificates::CertificateEnvelope::from(view)),
+    )
+        .into_response())
 }
 
 /// The caller's sessions, with where and when each was used.

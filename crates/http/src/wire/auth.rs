@@ -135,6 +135,15 @@ pub struct PasswordBody {
     pub new_password: String,
 }
 
+/// Confirms an account's erasure.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EraseBody {
+    /// The account's current password.
+    #[schema(format = Password)]
+    pub password: String,
+}
+
 /// A new session (its token is in the cookie only).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionCreated {

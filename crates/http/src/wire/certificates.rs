@@ -83,6 +83,9 @@ pub struct CertificateBody {
     /// The retention policy that deleted it (`retention: transcripts 30 days (org)`); absent
     /// when someone asked.
     pub policy: Option<String>,
+    /// The certificates of the deletions this one includes (an account's meetings); absent
+    /// when none.
+    pub includes: Option<Vec<String>>,
     pub deleted: Vec<CertificateDeleted>,
     pub keys_destroyed: Vec<CertificateKey>,
     pub retained: Vec<CertificateRetained>,

@@ -19,6 +19,7 @@ mod destinations_s3rver;
 mod destinations_stream;
 mod encryption;
 mod enumeration;
+mod erasure;
 mod errors;
 mod event_streams;
 mod generated_client;

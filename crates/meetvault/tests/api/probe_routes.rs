@@ -37,6 +37,7 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
     ("GET", "/api/v1/audit/checkpoint", Class::Public, false),
     ("GET", "/api/certificates/{id}", Class::Public, false),
     ("GET", "/api/v1/me", Class::AnyCaller, false),
+    ("DELETE", "/api/v1/me", Class::OwnAccount, false),
     ("POST", "/api/v1/auth/recover", Class::Public, false),
     (
         "POST",
