@@ -104,6 +104,9 @@ pub struct RetentionConfig {
     pub transcripts: Window,
     /// Bot data (the bot, its timeline, participant events, chat), counted from its end.
     pub bot_data: Window,
+    /// How long a closed org's data is kept before it is erased (days; an owner can reopen it
+    /// until then).
+    pub org_grace_days: u32,
     /// How often the retention sweeper looks for expired data (seconds).
     pub sweep_interval_secs: u64,
     /// Meetings the sweeper reads per page (each is deleted in its own transactions).
@@ -116,6 +119,7 @@ impl Default for RetentionConfig {
             recordings: Window::Days(0),
             transcripts: Window::Days(30),
             bot_data: Window::Days(90),
+            org_grace_days: 90,
             sweep_interval_secs: 300,
             batch: 500,
         }

@@ -246,6 +246,8 @@ pub struct Principal {
     pub(crate) meta: RequestMeta,
     /// The org requires MFA and this user has not enrolled: only enrolment is open to them.
     pub(crate) mfa_enrollment_required: bool,
+    /// The org is closed: erased at this time (Unix ms) unless an owner reopens it.
+    pub(crate) org_erase_at: Option<i64>,
     pub(crate) org_permissions: Permissions,
     pub(crate) workspace_roles: Vec<(WorkspaceId, Role)>,
     /// What the credential itself allows (an API key's list; all for a session).
@@ -262,6 +264,9 @@ pub enum Denied {
     Missing(Permission),
     MfaEnrollmentRequired,
     SessionRequired,
+    /// An owner closed the org: only the caller's own account is open until it is erased at
+    /// this time (Unix ms), or reopened.
+    OrgClosed(i64),
 }
 
 /// Read-only outside core: a `Scope` is built from these fields, so changing one (the org, the
@@ -322,6 +327,9 @@ impl Principal {
     }
 
     fn check(&self) -> Result<(), Denied> {
+        if let Some(at) = self.org_erase_at {
+            return Err(Denied::OrgClosed(at));
+        }
         if self.mfa_enrollment_required {
             return Err(Denied::MfaEnrollmentRequired);
         }
@@ -539,6 +547,7 @@ mod tests {
             },
             meta: RequestMeta::default(),
             mfa_enrollment_required: false,
+            org_erase_at: None,
             org_permissions: role.permissions(),
             workspace_roles: vec![],
             credential_permissions: key.unwrap_or_else(Permissions::all),
@@ -629,6 +638,18 @@ mod tests {
             Denied::MfaEnrollmentRequired
         );
         assert!(p.own_account().is_ok());
+    }
+
+    #[test]
+    fn a_closed_org_blocks_every_permission_but_not_the_own_account() {
+        let mut p = principal(Role::Owner, None);
+        p.org_erase_at = Some(42);
+        assert_eq!(
+            p.authorize::<proof::OrgManage>().unwrap_err(),
+            Denied::OrgClosed(42)
+        );
+        assert!(p.own_account().is_ok());
+        assert!(p.authorize::<proof::OwnAccount>().is_ok());
     }
 
     #[test]

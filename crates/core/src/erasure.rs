@@ -145,26 +145,14 @@ impl Core {
         let (org, user) = (draft.org_id, draft.user_id);
         let actor = event.actor;
         // The meetings, each certified; and any the account made since it was counted.
-        let mut meetings = draft.meetings.clone();
         let since = if draft.with_org {
             self.db().org_meetings(org).await?
         } else {
             self.db().meetings_owned(org, user).await?
         };
-        meetings.extend(since.into_iter().filter(|m| !draft.meetings.contains(m)));
-        let mut certs = Vec::with_capacity(meetings.len());
-        for m in &meetings {
-            let meeting_cert = match self.db().meeting(org, *m).await? {
-                Some(row) => {
-                    let c = self.begin_meeting_deletion(&row, "", actor, None).await?;
-                    let event = Event::new(AuditAction::MeetingDelete, actor, Outcome::Success);
-                    self.finish_meeting_deletion(&c, event).await?;
-                    Some(c.id)
-                }
-                None => self.db().certificate_of("meeting", *m).await?.map(|c| c.id),
-            };
-            certs.extend(meeting_cert);
-        }
+        let (meetings, certs) = self
+            .delete_meetings_certified(org, &draft.meetings, since, actor)
+            .await?;
         draft.meetings = meetings;
         draft.meeting_certificates = certs;
         let certificate = match draft.certificate.clone() {
@@ -202,6 +190,34 @@ impl Core {
             self.db().delete_user(org, user).await?;
         }
         self.issue_certificate(cert, actor, &certificate).await
+    }
+
+    /// Deletes each meeting of `counted` and `since` (those made after the count), each through
+    /// its own certified deletion; `(every meeting, their certificates)`. A meeting already gone
+    /// contributes its existing certificate.
+    async fn delete_meetings_certified(
+        &self,
+        org: Uuid,
+        counted: &[Uuid],
+        since: Vec<Uuid>,
+        actor: crate::access::Actor,
+    ) -> Result<(Vec<Uuid>, Vec<Uuid>), CoreError> {
+        let mut meetings = counted.to_vec();
+        meetings.extend(since.into_iter().filter(|m| !counted.contains(m)));
+        let mut certs = Vec::with_capacity(meetings.len());
+        for m in &meetings {
+            let meeting_cert = match self.db().meeting(org, *m).await? {
+                Some(row) => {
+                    let c = self.begin_meeting_deletion(&row, "", actor, None).await?;
+                    let event = Event::new(AuditAction::MeetingDelete, actor, Outcome::Success);
+                    self.finish_meeting_deletion(&c, event).await?;
+                    Some(c.id)
+                }
+                None => self.db().certificate_of("meeting", *m).await?.map(|c| c.id),
+            };
+            certs.extend(meeting_cert);
+        }
+        Ok((meetings, certs))
     }
 
     /// The `test-access` door to an erasure cut off after its first step (its pending
@@ -380,4 +396,305 @@ impl Core {
             audit_seq,
         }
     }
+}
+
+/// The kind an org's certificate names.
+pub(crate) const ORG_KIND: &str = "org";
+
+/// An org's closure as its members see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrgClosure {
+    pub closed_at: chrono::DateTime<Utc>,
+    /// When it is erased unless an owner reopens it first.
+    pub erase_at: chrono::DateTime<Utc>,
+}
+
+/// What an org's erasure counted before it began.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OrgDraft {
+    org_id: Uuid,
+    members: Vec<Uuid>,
+    inventory: AccountInventory,
+    meetings: Vec<Uuid>,
+    #[serde(default)]
+    meeting_certificates: Vec<Uuid>,
+    closed_at: i64,
+    requested_at: String,
+    salt: String,
+    subject_digest: String,
+    #[serde(default)]
+    audit_seq: Option<i64>,
+    #[serde(default)]
+    certificate: Option<Certificate>,
+}
+
+fn closure_of(c: Option<(i64, i64)>) -> Option<OrgClosure> {
+    let (closed, erase) = c?;
+    Some(OrgClosure {
+        closed_at: chrono::DateTime::from_timestamp_millis(closed)?,
+        erase_at: chrono::DateTime::from_timestamp_millis(erase)?,
+    })
+}
+
+impl Core {
+    /// The org's closure, if an owner closed it.
+    pub(crate) async fn org_closure(&self, org: Uuid) -> Result<Option<OrgClosure>, CoreError> {
+        Ok(closure_of(self.db().org_closure(org).await?))
+    }
+
+    /// Closes `user`'s org (they must be an owner): every permission check of every member
+    /// and key answers `org_closed` from the next request; the org is erased
+    /// `retention.org_grace_days` later unless an owner reopens it. Closing a closed org
+    /// answers its closure.
+    pub(crate) async fn close_org(
+        &self,
+        user: &UserRow,
+        event: Event,
+    ) -> Result<OrgClosure, CoreError> {
+        if user.role != "owner" {
+            return Err(CoreError::NotAllowed(
+                "only an owner can close the organization".into(),
+            ));
+        }
+        if let Some(c) = self.org_closure(user.org_id).await? {
+            return Ok(c);
+        }
+        let now = Utc::now().timestamp_millis();
+        let grace = i64::from(self.config().retention.org_grace_days) * 86_400_000;
+        self.db()
+            .set_org_closure(user.org_id, Some((now, now + grace)))
+            .await?;
+        self.audit(event).await?;
+        self.org_closure(user.org_id)
+            .await?
+            .ok_or(CoreError::NotFound("organization"))
+    }
+
+    /// Reopens `user`'s closed org (they must be an owner).
+    pub(crate) async fn reopen_org(&self, user: &UserRow, event: Event) -> Result<(), CoreError> {
+        if user.role != "owner" {
+            return Err(CoreError::NotAllowed(
+                "only an owner can reopen the organization".into(),
+            ));
+        }
+        if self.org_closure(user.org_id).await?.is_none() {
+            return Err(CoreError::Conflict("the organization is not closed".into()));
+        }
+        self.db().set_org_closure(user.org_id, None).await?;
+        self.audit(event).await?;
+        Ok(())
+    }
+
+    /// Erases the closed orgs whose grace period ended by `now` (the retention sweep's first
+    /// step); returns how many. Each is finished through its pending certificate, so a crash is
+    /// resumed by the next sweep.
+    pub(crate) async fn erase_closed_orgs(&self, now: i64) -> Result<u64, CoreError> {
+        let mut done = 0;
+        for org in self.db().orgs_to_erase(now).await? {
+            let cert = match self.db().certificate_of(ORG_KIND, org).await? {
+                Some(c) if c.state == "issued" => continue,
+                Some(c) => c,
+                None => self.begin_org_erasure(org).await?,
+            };
+            self.finish_org_erasure(&cert).await?;
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    async fn begin_org_erasure(&self, org: Uuid) -> Result<CertificateRow, CoreError> {
+        let row = self
+            .db()
+            .org(org)
+            .await?
+            .ok_or(CoreError::NotFound("organization"))?;
+        let salt = certificates::fresh_salt();
+        let draft = OrgDraft {
+            org_id: org,
+            members: self.db().users(org).await?.iter().map(|u| u.id).collect(),
+            inventory: self.db().account_inventory(org, Uuid::nil()).await?,
+            meetings: self.db().org_meetings(org).await?,
+            meeting_certificates: Vec::new(),
+            closed_at: self.db().org_closure(org).await?.map_or(0, |c| c.0),
+            requested_at: format_time(Utc::now()),
+            salt: hex::encode(salt),
+            subject_digest: document::subject_digest(
+                &salt,
+                ORG_KIND,
+                &OrgId::from(org).to_string(),
+                &row.name,
+            ),
+            audit_seq: None,
+            certificate: None,
+        };
+        Ok(self
+            .db()
+            .begin_certificate(&CertificateRow {
+                id: Uuid::new_v4(),
+                org_id: org,
+                subject_kind: ORG_KIND.into(),
+                subject_id: org,
+                state: "pending".into(),
+                draft: Some(serde_json::to_string(&draft).map_err(CoreError::internal)?),
+                body: None,
+                ed25519: None,
+                hmac: None,
+                digest: None,
+                audit_seq: None,
+                inclusion: None,
+                created_at: Utc::now().timestamp_millis(),
+                issued_at: None,
+            })
+            .await?)
+    }
+
+    /// Does (or redoes) an org's erasure: every meeting certified, the `org.erase` entry, every
+    /// member's audit subject key, the org row (everything keyed to it cascades), then issues.
+    pub(crate) async fn finish_org_erasure(
+        &self,
+        cert: &CertificateRow,
+    ) -> Result<CertificateView, CoreError> {
+        let mut draft: OrgDraft = serde_json::from_str(cert.draft.as_deref().unwrap_or_default())
+            .map_err(CoreError::internal)?;
+        let org = draft.org_id;
+        let actor = crate::access::Actor::System;
+        let since = self.db().org_meetings(org).await?;
+        let (meetings, certs) = self
+            .delete_meetings_certified(org, &draft.meetings, since, actor)
+            .await?;
+        draft.meetings = meetings;
+        draft.meeting_certificates = certs;
+        let certificate = match draft.certificate.clone() {
+            Some(c) => c,
+            None => {
+                let seq = match draft.audit_seq {
+                    Some(seq) => seq,
+                    None => {
+                        let mut event = Event::new(AuditAction::OrgErase, actor, Outcome::Success);
+                        event.org_id = Some(OrgId::from(org));
+                        event.resource = Some(OrgId::from(org).to_string());
+                        self.audit(event).await?
+                    }
+                };
+                draft.audit_seq = Some(seq);
+                let c = self.org_certificate(cert, &draft, seq);
+                draft.certificate = Some(c.clone());
+                let text = serde_json::to_string(&draft).map_err(CoreError::internal)?;
+                self.db().save_certificate_draft(cert.id, &text).await?;
+                c
+            }
+        };
+        for member in &draft.members {
+            self.audit_log()
+                .erase_subject(UserId::from(*member))
+                .await?;
+            self.vault().lock_user(*member, None);
+        }
+        self.db().delete_org(org).await?;
+        self.issue_certificate(cert, actor, &certificate).await
+    }
+
+    fn org_certificate(
+        &self,
+        cert: &CertificateRow,
+        draft: &OrgDraft,
+        audit_seq: i64,
+    ) -> Certificate {
+        let inv = &draft.inventory;
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        let rows = |kind: &str, count: u64| Deleted {
+            kind: kind.into(),
+            count,
+            bytes: None,
+            method: "row_delete".into(),
+        };
+        let org_id = OrgId::from(draft.org_id);
+        let mut keys: Vec<DestroyedKey> = inv
+            .org_key_versions
+            .iter()
+            .map(|v| DestroyedKey {
+                key: format!("org:{org_id}"),
+                version: u32::try_from(*v).unwrap_or(0),
+            })
+            .collect();
+        keys.extend(draft.members.iter().map(|m| DestroyedKey {
+            key: format!("audit_subject:{}", UserId::from(*m)),
+            version: 1,
+        }));
+        Certificate {
+            format: document::FORMAT.into(),
+            id: CertificateId::from(cert.id).to_string(),
+            issuer: self.certificate_issuer(),
+            subject: Subject {
+                kind: ORG_KIND.into(),
+                id: org_id.to_string(),
+                org: org_id.to_string(),
+                salt: draft.salt.clone(),
+                digest: draft.subject_digest.clone(),
+            },
+            part: None,
+            policy: Some(format!(
+                "org closure: closed at {}, erased after its grace period of {} days",
+                chrono::DateTime::from_timestamp_millis(draft.closed_at)
+                    .map(format_time)
+                    .unwrap_or_default(),
+                self.config().retention.org_grace_days
+            )),
+            includes: draft
+                .meeting_certificates
+                .iter()
+                .map(|c| CertificateId::from(*c).to_string())
+                .collect(),
+            deleted: vec![
+                Deleted {
+                    kind: "org".into(),
+                    count: 1,
+                    bytes: None,
+                    method: "crypto_shred+row_delete".into(),
+                },
+                Deleted {
+                    kind: "meetings".into(),
+                    count: draft.meeting_certificates.len() as u64,
+                    bytes: None,
+                    method: "crypto_shred+row_delete+object_delete".into(),
+                },
+                rows("members", draft.members.len() as u64),
+                rows("workspaces", n(inv.workspaces)),
+                rows("webhook_endpoints", n(inv.webhook_endpoints)),
+                rows("destinations", n(inv.destinations)),
+                Deleted {
+                    kind: "audit_personal_data".into(),
+                    count: draft.members.len() as u64,
+                    bytes: None,
+                    method: "crypto_shred".into(),
+                },
+            ],
+            keys_destroyed: keys,
+            retained: vec![
+                Retained {
+                    kind: "meeting_certificates".into(),
+                    count: Some(draft.meeting_certificates.len() as u64),
+                    reason: "each meeting was deleted with a certificate of its own, listed in `includes`".into(),
+                },
+                Retained {
+                    kind: "audit_entries".into(),
+                    count: None,
+                    reason: "the append-only audit log keeps what was done (ids and actions); the members' personal data in it is unreadable, their keys destroyed".into(),
+                },
+                Retained {
+                    kind: "certificate".into(),
+                    count: Some(1),
+                    reason: "this certificate, which holds ids, counts and hashes only, outlives the org".into(),
+                },
+            ],
+            actor: actor_system(),
+            requested_at: draft.requested_at.clone(),
+            completed_at: format_time(Utc::now()),
+            audit_seq,
+        }
+    }
+}
+
+fn actor_system() -> String {
+    crate::access::Actor::System.to_string()
 }

@@ -8,7 +8,7 @@ pub mod bots;
 pub mod certificates;
 pub mod destinations;
 pub mod endpoint;
-mod erasure;
+pub mod erasure;
 mod error;
 pub mod events;
 mod glossary;

@@ -116,7 +116,7 @@ pub const TABLES: &[Classified] = &[
     c(
         "orgs",
         ACCOUNT,
-        "its last member's account erasure (org closure is not built)",
+        "org closure, after its grace period; its last member's account erasure",
     ),
     c("users", ACCOUNT, "account erasure; member removal"),
     c("workspaces", ACCOUNT, "an admin; with the org"),

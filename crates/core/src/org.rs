@@ -221,6 +221,45 @@ impl Org<'_> {
         Ok(UserView::from(&updated))
     }
 
+    /// Closes the org (an owner, after their password): from the next request every member's
+    /// and key's permission checks answer `org_closed`; it is erased with certificates
+    /// `retention.org_grace_days` later unless an owner reopens it.
+    pub async fn close(
+        self,
+        scope: &Scope<crate::access::proof::OwnAccount>,
+        password: &str,
+    ) -> Result<crate::erasure::OrgClosure, CoreError> {
+        let user = self.core.own_user(scope).await?;
+        self.core
+            .count_attempt(
+                crate::auth::Limited::PasswordChange,
+                scope.meta().ip,
+                Some(&user.email),
+            )
+            .await?;
+        let user = self.core.own_user_checked(scope, password).await?;
+        let event = Event::by(scope, AuditAction::OrgClose).resource(scope.org_id());
+        self.core.close_org(&user, event).await
+    }
+
+    /// Reopens a closed org (an owner).
+    pub async fn reopen(
+        self,
+        scope: &Scope<crate::access::proof::OwnAccount>,
+    ) -> Result<(), CoreError> {
+        let user = self.core.own_user(scope).await?;
+        let event = Event::by(scope, AuditAction::OrgReopen).resource(scope.org_id());
+        self.core.reopen_org(&user, event).await
+    }
+
+    /// The org's closure, if an owner closed it (any member may ask, even while it is closed).
+    pub async fn closure(
+        self,
+        scope: &Scope<crate::access::proof::AnyCaller>,
+    ) -> Result<Option<crate::erasure::OrgClosure>, CoreError> {
+        self.core.org_closure(scope.org_id().uuid()).await
+    }
+
     /// Removes a member: their sessions, keys and memberships go with them.
     pub async fn remove_member(
         self,

@@ -50,6 +50,7 @@ impl<P: Proof> FromRequestParts<AppState> for Auth<P> {
                     Denied::Missing(_) => "forbidden",
                     Denied::MfaEnrollmentRequired => "mfa_enrollment_required",
                     Denied::SessionRequired => "session_required",
+                    Denied::OrgClosed(_) => "org_closed",
                 };
                 audit_refused(parts, state, Some(&principal), reason).await?;
                 Err(denied.into())

@@ -222,6 +222,17 @@ impl From<Denied> for ApiError {
                 message: "this changes your account and needs a browser session, not a key"
                     .to_owned(),
             },
+            Denied::OrgClosed(at) => Self::Forbidden {
+                code: "org_closed",
+                message: format!(
+                    "an owner closed this organization: it is erased at {}; until then an owner \
+                     can reopen it (POST /api/v1/org/reopen), and you can still manage or erase \
+                     your own account",
+                    chrono::DateTime::from_timestamp_millis(at)
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                        .unwrap_or_default()
+                ),
+            },
         }
     }
 }

@@ -179,6 +179,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::destinations::deliver_meeting))
         .routes(routes!(routes::certificates::list_certificates))
         .routes(routes!(routes::certificates::get_certificate))
+        .routes(routes!(routes::org::close_org))
+        .routes(routes!(routes::org::reopen_org))
+        .routes(routes!(routes::org::org_closure))
         .routes(routes!(
             routes::retention::get_retention,
             routes::retention::put_retention

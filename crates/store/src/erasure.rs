@@ -104,3 +104,41 @@ impl Database {
         })
     }
 }
+
+impl Database {
+    /// An org's closure: `(closed_at, erase_at)` when closed.
+    pub async fn org_closure(&self, org_id: Uuid) -> Result<Option<(i64, i64)>, StoreError> {
+        with_pool!(self, pool => {
+            let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+                "SELECT closed_at, erase_at FROM orgs WHERE id = $1",
+            ).bind(org_id).fetch_optional(pool).await?;
+            Ok(match row {
+                Some((Some(c), Some(e))) => Some((c, e)),
+                _ => None,
+            })
+        })
+    }
+
+    /// Closes an org (`Some((closed_at, erase_at))`) or reopens it (`None`).
+    pub async fn set_org_closure(
+        &self,
+        org_id: Uuid,
+        closure: Option<(i64, i64)>,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE orgs SET closed_at = $2, erase_at = $3 WHERE id = $1")
+                .bind(org_id)
+                .bind(closure.map(|c| c.0))
+                .bind(closure.map(|c| c.1))
+                .execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    /// Closed orgs whose grace period ended by `now`.
+    pub async fn orgs_to_erase(&self, now: i64) -> Result<Vec<Uuid>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_scalar(
+            "SELECT id FROM orgs WHERE erase_at IS NOT NULL AND erase_at <= $1 ORDER BY erase_at LIMIT 100",
+        ).bind(now).fetch_all(pool).await?))
+    }
+}

@@ -86,6 +86,7 @@ impl super::Identity<'_> {
             name: org_name,
             require_mfa: false,
             created_at: now,
+            erase_at: None,
         };
         let user = UserRow {
             id: Uuid::new_v4(),

@@ -234,6 +234,7 @@ impl Core {
             mfa_enrollment_required: org.require_mfa
                 && !user.totp_enabled
                 && matches!(credential, Credential::Session(_)),
+            org_erase_at: org.erase_at,
             org_permissions: role.permissions(),
             workspace_roles,
             credential_permissions,

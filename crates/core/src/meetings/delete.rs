@@ -298,6 +298,7 @@ impl Core {
                         Event::new(AuditAction::MeetingDelete, Actor::System, Outcome::Success);
                     self.finish_meeting_deletion(&cert, event).await
                 }
+                crate::erasure::ORG_KIND => self.finish_org_erasure(&cert).await,
                 crate::erasure::KIND => {
                     let event =
                         Event::new(AuditAction::AccountErase, Actor::System, Outcome::Success);

@@ -69,6 +69,8 @@ pub(crate) struct Plan {
 /// What one sweep did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SweepReport {
+    /// Closed orgs whose grace period ended, erased.
+    pub orgs_erased: u64,
     pub meetings_seen: u64,
     pub meetings_deleted: u64,
     pub parts_purged: u64,
@@ -110,10 +112,12 @@ fn part_of(name: &str) -> Option<Part> {
 
 impl Core {
     /// One full pass of the sweeper at time `now` (Unix ms): finishes purges a crash cut off,
-    /// then deletes every due part of every meeting.
+    /// erases the closed orgs whose grace period ended, then deletes every due part of every
+    /// meeting.
     pub(crate) async fn sweep_retention(&self, now: i64) -> Result<SweepReport, CoreError> {
         let mut report = SweepReport {
             resumed: self.finish_pending_purges(60_000).await? as u64,
+            orgs_erased: self.erase_closed_orgs(now).await?,
             ..SweepReport::default()
         };
         let batch = i64::from(self.config().retention.batch.max(1));

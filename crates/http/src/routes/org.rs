@@ -7,13 +7,13 @@ use axum::response::{IntoResponse, Response};
 use meetvault_core::ids::{InvitationId, UserId, WorkspaceId};
 use meetvault_core::org::parse_role;
 
-use crate::auth::{Auth, perm};
+use crate::auth::{AnyCaller, Auth, OwnAccount, perm};
 use crate::state::AppState;
 use crate::wire::auth::{SessionCreated, User};
 use crate::wire::errors::{AuthErrors, JsonBodyErrors};
 use crate::wire::org::{
-    AcceptBody, InvitationBody, InvitationCreated, InvitationList, MemberList, NameBody, Org,
-    OrgPatch, RoleBody, Workspace, WorkspaceList, WorkspaceRoleBody,
+    AcceptBody, CloseBody, InvitationBody, InvitationCreated, InvitationList, MemberList, NameBody,
+    Org, OrgClosureBody, OrgPatch, RoleBody, Workspace, WorkspaceList, WorkspaceRoleBody,
 };
 use crate::{ApiError, ApiJson};
 
@@ -245,4 +245,43 @@ pub async fn accept_invitation(
         .accept_invitation(&token, &body.name, body.password, meta)
         .await?;
     super::auth::session_response(&app, outcome, StatusCode::CREATED)
+}
+
+/// Closes the organization (an owner, with their password): from the next request every
+/// member's and key's permission checks answer 403 `org_closed`; the org and everything in it is
+/// erased, with signed certificates, `retention.org_grace_days` (90) days later unless an owner
+/// reopens it. Closing a closed org answers its closure.
+#[utoipa::path(post, path = "/api/v1/org/close", tag = "org", request_body = CloseBody, security(("session" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Closed: when it is erased", body = OrgClosureBody), (status = 429, description = "Too many attempts", body = crate::error::ErrorBody)))]
+pub async fn close_org(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<OwnAccount>,
+    ApiJson(body): ApiJson<CloseBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let closure = app.core.org().close(&scope, &body.password).await?;
+    Ok(ApiJson(OrgClosureBody::from(Some(closure))))
+}
+
+/// Reopens a closed organization (an owner), before it is erased.
+#[utoipa::path(post, path = "/api/v1/org/reopen", tag = "org", security(("session" = [])),
+    responses(AuthErrors, (status = 200, description = "Open again", body = OrgClosureBody), (status = 409, description = "Not closed", body = crate::error::ErrorBody)))]
+pub async fn reopen_org(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<OwnAccount>,
+) -> Result<impl IntoResponse, ApiError> {
+    app.core.org().reopen(&scope).await?;
+    Ok(ApiJson(OrgClosureBody::from(None)))
+}
+
+/// Whether an owner closed the organization and when it is erased (any member or key, even
+/// while it is closed).
+#[utoipa::path(get, path = "/api/v1/org/closure", tag = "org", security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The closure", body = OrgClosureBody)))]
+pub async fn org_closure(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<AnyCaller>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(OrgClosureBody::from(
+        app.core.org().closure(&scope).await?,
+    )))
 }

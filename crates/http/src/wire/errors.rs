@@ -54,6 +54,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "The route changes the account and needs a browser session, not a key.",
     ),
     (
+        "org_closed",
+        403,
+        "An owner closed the organization: only the own account is open until it is erased or reopened.",
+    ),
+    (
         "csrf_failed",
         403,
         "A cookie-authenticated change without a same-site `Origin` or `X-CSRF-Token`.",
@@ -198,7 +203,7 @@ pub enum AuthErrors {
     #[response(status = 401)]
     Unauthenticated(ErrorBody),
     /// `forbidden` (the role or key lacks the permission), `mfa_enrollment_required`,
-    /// `session_required` (a key on an account route) or `csrf_failed`.
+    /// `session_required` (a key on an account route), `org_closed` or `csrf_failed`.
     #[response(status = 403)]
     Forbidden(ErrorBody),
 }
@@ -284,6 +289,7 @@ mod tests {
                 "forbidden",
                 "mfa_enrollment_required",
                 "session_required",
+                "org_closed",
                 "csrf_failed",
                 "not_allowed",
                 "zero_access_owner_only",

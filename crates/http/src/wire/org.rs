@@ -230,3 +230,31 @@ pub struct AcceptBody {
     #[schema(format = Password)]
     pub password: String,
 }
+
+/// Confirms closing the organization.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseBody {
+    /// The owner's current password.
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+/// Whether an owner closed the organization, and when it is erased.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgClosureBody {
+    pub closed: bool,
+    pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When its data is erased (with signed certificates) unless an owner reopens it first.
+    pub erase_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<Option<meetvault_core::erasure::OrgClosure>> for OrgClosureBody {
+    fn from(c: Option<meetvault_core::erasure::OrgClosure>) -> Self {
+        Self {
+            closed: c.is_some(),
+            closed_at: c.map(|c| c.closed_at),
+            erase_at: c.map(|c| c.erase_at),
+        }
+    }
+}

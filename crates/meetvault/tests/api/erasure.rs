@@ -292,3 +292,157 @@ async fn an_erasure_a_crash_cut_off_is_finished_once() {
         .unwrap();
     assert_eq!(audit["entries"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_closed_org_is_shut_for_its_grace_period_can_reopen_and_is_erased_when_it_ends() {
+    let app = TestApp::spawn_with(|c| c.retention.org_grace_days = 30).await;
+    let owner = app.register("close-owner@example.com", "Closing").await;
+    let admin = app.user_with_role(&owner, "admin").await;
+    let (o, a) = (Cred::Session(owner.clone()), Cred::Session(admin.clone()));
+    meeting(&app, &o, "The owner's").await;
+    meeting(&app, &a, "The admin's").await;
+    let org = uid(&owner.org_id);
+    let close = |cred: &Cred, password: &str| {
+        let (cred, password) = (cred.clone(), password.to_owned());
+        let app = &app;
+        async move {
+            let r = app
+                .send(
+                    &cred,
+                    Method::POST,
+                    "/api/v1/org/close",
+                    Some(json!({"password": password})),
+                )
+                .await;
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+
+    // Only an owner closes, with their password; nothing changes otherwise.
+    let (status, body) = close(&a, PASSWORD).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = close(&o, "not the password at all").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app.send(&a, Method::GET, "/api/v1/meetings", None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let (status, body) = close(&o, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["closed"], true);
+    let erase_at: chrono::DateTime<chrono::Utc> =
+        body["erase_at"].as_str().unwrap().parse().unwrap();
+    let in_30_days = chrono::Utc::now() + chrono::Duration::days(30);
+    assert!((erase_at - in_30_days).num_seconds().abs() < 60, "{body}");
+
+    // Closed: every permission answers org_closed with the date; the own account stays open.
+    for cred in [&o, &a] {
+        let r = app.send(cred, Method::GET, "/api/v1/meetings", None).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(err["error"]["code"], "org_closed", "{err}");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&erase_at.format("%Y-%m-%d").to_string()),
+            "{err}"
+        );
+        let r = app.send(cred, Method::GET, "/api/v1/me", None).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let c: Value = app
+            .send(cred, Method::GET, "/api/v1/org/closure", None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(c["closed"], true);
+        assert_eq!(c["erase_at"], body["erase_at"]);
+    }
+
+    // An owner reopens; an admin cannot.
+    let r = app.send(&a, Method::POST, "/api/v1/org/reopen", None).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app.send(&o, Method::POST, "/api/v1/org/reopen", None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.send(&a, Method::GET, "/api/v1/meetings", None).await;
+    assert_eq!(r.status(), StatusCode::OK, "open again");
+    let r = app.send(&o, Method::POST, "/api/v1/org/reopen", None).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+
+    // Closed again: kept through the grace period, erased when it ends.
+    let (status, _) = close(&o, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+    let now = chrono::Utc::now();
+    let report = app
+        .core()
+        .sweep_retention_at_for_tests(now + chrono::Duration::days(29))
+        .await
+        .unwrap();
+    assert_eq!(report.orgs_erased, 0);
+    assert_eq!(rows_of(&app, "orgs", "id", org).await, 1);
+    let report = app
+        .core()
+        .sweep_retention_at_for_tests(now + chrono::Duration::days(31))
+        .await
+        .unwrap();
+    assert_eq!(report.orgs_erased, 1);
+    for table in [
+        "users",
+        "workspaces",
+        "org_keys",
+        "meetings",
+        "transcript_segments",
+    ] {
+        assert_eq!(rows_of(&app, table, "org_id", org).await, 0, "{table}");
+    }
+    assert_eq!(rows_of(&app, "orgs", "id", org).await, 0);
+    assert!(
+        app.blobs()
+            .list(&format!("orgs/{org}"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let id = count(
+        &app,
+        &format!(
+            "SELECT COUNT(*) FROM certificates WHERE subject_kind = 'org' AND state = 'issued' AND subject_id = {}",
+            id_lit(app.db(), org)
+        ),
+    )
+    .await;
+    assert_eq!(id, 1, "one certificate for the org");
+    let sql = format!(
+        "SELECT id FROM certificates WHERE subject_kind = 'org' AND subject_id = {}",
+        id_lit(app.db(), org)
+    );
+    let cert_id: Uuid = match app.db() {
+        meetvault_store::Database::Sqlite(p) => {
+            sqlx::query_scalar(&sql).fetch_one(p).await.unwrap()
+        }
+        meetvault_store::Database::Postgres(p) => {
+            sqlx::query_scalar(&sql).fetch_one(p).await.unwrap()
+        }
+    };
+    let cert = public_certificate(&app, &format!("crt_{}", cert_id.simple())).await;
+    assert_eq!(cert["verified"]["ok"], true, "{cert}");
+    assert_eq!(cert["certificate"]["subject"]["kind"], "org");
+    assert_eq!(cert["certificate"]["actor"], "system");
+    let includes = cert["certificate"]["includes"].as_array().unwrap();
+    assert_eq!(includes.len(), 2);
+    for c in includes {
+        assert_eq!(
+            public_certificate(&app, c.as_str().unwrap()).await["verified"]["ok"],
+            true
+        );
+    }
+    let r = app.login(&owner.email, PASSWORD).await;
+    assert!(r.status().is_client_error());
+    // A second sweep has nothing left to erase.
+    let report = app
+        .core()
+        .sweep_retention_at_for_tests(now + chrono::Duration::days(31))
+        .await
+        .unwrap();
+    assert_eq!(report.orgs_erased, 0);
+}

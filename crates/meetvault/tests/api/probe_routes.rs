@@ -38,6 +38,9 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
     ("GET", "/api/certificates/{id}", Class::Public, false),
     ("GET", "/api/v1/me", Class::AnyCaller, false),
     ("DELETE", "/api/v1/me", Class::OwnAccount, false),
+    ("POST", "/api/v1/org/close", Class::OwnAccount, false),
+    ("POST", "/api/v1/org/reopen", Class::OwnAccount, false),
+    ("GET", "/api/v1/org/closure", Class::AnyCaller, false),
     ("POST", "/api/v1/auth/recover", Class::Public, false),
     (
         "POST",

@@ -24,3 +24,8 @@ CREATE TABLE leases (
     holder TEXT NOT NULL,
     until  BIGINT NOT NULL
 );
+
+-- Org closure: an owner closed the org at closed_at; it is erased at erase_at (Unix ms) unless
+-- an owner reopens it first.
+ALTER TABLE orgs ADD COLUMN closed_at BIGINT;
+ALTER TABLE orgs ADD COLUMN erase_at BIGINT;

@@ -11,6 +11,8 @@ pub struct OrgRow {
     pub name: String,
     pub require_mfa: bool,
     pub created_at: DateTime<Utc>,
+    /// Closed by an owner: when its grace period ends and it is erased (Unix ms).
+    pub erase_at: Option<i64>,
 }
 
 /// A user. `password_hash` is a PHC string; `totp_secret` is sealed by the caller.
@@ -322,7 +324,7 @@ impl Database {
 
     pub async fn org(&self, org_id: Uuid) -> Result<Option<OrgRow>, StoreError> {
         with_pool!(self, pool => Ok(sqlx::query_as::<_, OrgRow>(
-            "SELECT id, name, require_mfa, created_at FROM orgs WHERE id = $1",
+            "SELECT id, name, require_mfa, created_at, erase_at FROM orgs WHERE id = $1",
         ).bind(org_id).fetch_optional(pool).await?))
     }
 
