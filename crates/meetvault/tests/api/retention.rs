@@ -655,7 +655,18 @@ async fn the_sweeper_runs_by_itself() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    let certs = certificates(&app, &me).await;
+    // The meeting's rows go before its certificate is signed: wait for that too.
+    let certs = loop {
+        let certs = certificates(&app, &me).await;
+        if !certs.is_empty() {
+            break certs;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "the deleted meeting's certificate was never issued"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert_eq!(certs.len(), 1);
     assert_eq!(certs[0]["verified"]["ok"], true);
 }
