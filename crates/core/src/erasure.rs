@@ -82,11 +82,26 @@ impl Core {
                 ));
             }
         }
+        let cert = self
+            .begin_account_erasure(user, inventory, event.actor)
+            .await?;
+        self.finish_account_erasure(&cert, event).await
+    }
+
+    /// The first step of an account's erasure: ends the account's sessions, counts what it
+    /// holds and writes the pending certificate.
+    async fn begin_account_erasure(
+        &self,
+        user: &UserRow,
+        inventory: AccountInventory,
+        actor: crate::access::Actor,
+    ) -> Result<CertificateRow, CoreError> {
         // No new sign-in or request of this account from here on.
         self.db()
             .delete_sessions_except(user.org_id, user.id, None)
             .await?;
         self.vault().lock_user(user.id, None);
+        let with_org = inventory.org_members <= 1;
         let meetings = if with_org {
             self.db().org_meetings(user.org_id).await?
         } else {
@@ -100,7 +115,7 @@ impl Core {
             inventory,
             meetings,
             meeting_certificates: Vec::new(),
-            actor: event.actor.to_string(),
+            actor: actor.to_string(),
             requested_at: format_time(Utc::now()),
             salt: hex::encode(salt),
             subject_digest: document::subject_digest(
@@ -112,24 +127,8 @@ impl Core {
             audit_seq: None,
             certificate: None,
         };
-        let pending = CertificateRow {
-            id: Uuid::new_v4(),
-            org_id: user.org_id,
-            subject_kind: KIND.into(),
-            subject_id: user.id,
-            state: "pending".into(),
-            draft: Some(serde_json::to_string(&draft).map_err(CoreError::internal)?),
-            body: None,
-            ed25519: None,
-            hmac: None,
-            digest: None,
-            audit_seq: None,
-            inclusion: None,
-            created_at: Utc::now().timestamp_millis(),
-            issued_at: None,
-        };
-        let cert = self.db().begin_certificate(&pending).await?;
-        self.finish_account_erasure(&cert, event).await
+        self.begin_certificate(user.org_id, KIND, user.id, &draft)
+            .await
     }
 
     /// Does (or redoes: every step is idempotent) an account's erasure whose pending
@@ -234,44 +233,12 @@ impl Core {
             .await?
             .ok_or(CoreError::NotFound("user"))?;
         let inventory = self.db().account_inventory(org, user).await?;
-        let salt = certificates::fresh_salt();
-        let draft = AccountDraft {
-            org_id: org,
-            user_id: user,
-            with_org: inventory.org_members <= 1,
-            meetings: self.db().meetings_owned(org, user).await?,
+        self.begin_account_erasure(
+            &row,
             inventory,
-            meeting_certificates: Vec::new(),
-            actor: crate::access::Actor::User(UserId::from(user)).to_string(),
-            requested_at: format_time(Utc::now()),
-            salt: hex::encode(salt),
-            subject_digest: document::subject_digest(
-                &salt,
-                KIND,
-                &UserId::from(user).to_string(),
-                &row.email,
-            ),
-            audit_seq: None,
-            certificate: None,
-        };
-        self.db()
-            .begin_certificate(&CertificateRow {
-                id: Uuid::new_v4(),
-                org_id: org,
-                subject_kind: KIND.into(),
-                subject_id: user,
-                state: "pending".into(),
-                draft: Some(serde_json::to_string(&draft).map_err(CoreError::internal)?),
-                body: None,
-                ed25519: None,
-                hmac: None,
-                digest: None,
-                audit_seq: None,
-                inclusion: None,
-                created_at: Utc::now().timestamp_millis(),
-                issued_at: None,
-            })
-            .await?;
+            crate::access::Actor::User(UserId::from(user)),
+        )
+        .await?;
         Ok(())
     }
 
@@ -527,25 +494,7 @@ impl Core {
             audit_seq: None,
             certificate: None,
         };
-        Ok(self
-            .db()
-            .begin_certificate(&CertificateRow {
-                id: Uuid::new_v4(),
-                org_id: org,
-                subject_kind: ORG_KIND.into(),
-                subject_id: org,
-                state: "pending".into(),
-                draft: Some(serde_json::to_string(&draft).map_err(CoreError::internal)?),
-                body: None,
-                ed25519: None,
-                hmac: None,
-                digest: None,
-                audit_seq: None,
-                inclusion: None,
-                created_at: Utc::now().timestamp_millis(),
-                issued_at: None,
-            })
-            .await?)
+        self.begin_certificate(org, ORG_KIND, org, &draft).await
     }
 
     /// Does (or redoes) an org's erasure: every meeting certified, the `org.erase` entry, every

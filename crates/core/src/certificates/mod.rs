@@ -113,6 +113,35 @@ pub(crate) fn fresh_salt() -> [u8; 16] {
 }
 
 impl Core {
+    /// Writes the pending certificate of a deletion about to start (or finds the one a
+    /// cut-off deletion of the same subject wrote): `draft` is what it counted, ids and
+    /// counts only.
+    pub(crate) async fn begin_certificate(
+        &self,
+        org: Uuid,
+        subject_kind: &str,
+        subject_id: Uuid,
+        draft: &impl serde::Serialize,
+    ) -> Result<CertificateRow, CoreError> {
+        let pending = CertificateRow {
+            id: Uuid::new_v4(),
+            org_id: org,
+            subject_kind: subject_kind.into(),
+            subject_id,
+            state: "pending".into(),
+            draft: Some(serde_json::to_string(draft).map_err(CoreError::internal)?),
+            body: None,
+            ed25519: None,
+            hmac: None,
+            digest: None,
+            audit_seq: None,
+            inclusion: None,
+            created_at: Utc::now().timestamp_millis(),
+            issued_at: None,
+        };
+        Ok(self.db().begin_certificate(&pending).await?)
+    }
+
     /// The issuer block of this instance's certificates.
     pub(crate) fn certificate_issuer(&self) -> Issuer {
         let verifier = self.signer().verifier();

@@ -151,23 +151,8 @@ impl Core {
                 title,
             ),
         };
-        let pending = CertificateRow {
-            id: Uuid::new_v4(),
-            org_id: org,
-            subject_kind: KIND.into(),
-            subject_id: row.id,
-            state: "pending".into(),
-            draft: Some(serde_json::to_string(&draft).map_err(CoreError::internal)?),
-            body: None,
-            ed25519: None,
-            hmac: None,
-            digest: None,
-            audit_seq: None,
-            inclusion: None,
-            created_at: Utc::now().timestamp_millis(),
-            issued_at: None,
-        };
-        Ok(self.db().begin_certificate(&pending).await?)
+        let cert = self.begin_certificate(org, KIND, row.id, &draft).await?;
+        Ok(cert)
     }
 
     /// The `test-access` door to a deletion cut off after its first step (what a crash there

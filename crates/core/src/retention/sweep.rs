@@ -450,23 +450,10 @@ impl Core {
             audit_seq: None,
             certificate: None,
         };
-        let pending = CertificateRow {
-            id: Uuid::new_v4(),
-            org_id: org,
-            subject_kind: row_kind(part),
-            subject_id: Uuid::new_v4(),
-            state: "pending".into(),
-            draft: Some(serde_json::to_string(&draft).map_err(CoreError::internal)?),
-            body: None,
-            ed25519: None,
-            hmac: None,
-            digest: None,
-            audit_seq: None,
-            inclusion: None,
-            created_at: Utc::now().timestamp_millis(),
-            issued_at: None,
-        };
-        Ok(self.db().begin_certificate(&pending).await?)
+        let cert = self
+            .begin_certificate(org, &row_kind(part), Uuid::new_v4(), &draft)
+            .await?;
+        Ok(cert)
     }
 
     /// Does (or redoes: every step is idempotent) a part's purge, audits it once, notes it on
