@@ -3,6 +3,7 @@
 //! Pure data and validation: no I/O beyond reading the config file and `_FILE` secrets.
 
 mod bot;
+mod email;
 mod kubernetes;
 mod load;
 mod media;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use bot::{BotConfig, BotLauncher};
+pub use email::{EmailConfig, SmtpSecurity, SmtpServer};
 pub use kubernetes::{
     KubernetesConfig, PullPolicy, RESERVED_LABEL_PREFIXES, TaintEffect, Toleration,
     TolerationOperator,
@@ -55,6 +57,7 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub bot: BotConfig,
     pub retention: RetentionConfig,
+    pub email: EmailConfig,
 }
 
 impl Default for Config {
@@ -78,6 +81,7 @@ impl Default for Config {
             webhooks: WebhooksConfig::default(),
             bot: BotConfig::default(),
             retention: RetentionConfig::default(),
+            email: EmailConfig::default(),
         }
     }
 }
@@ -230,6 +234,12 @@ impl Config {
         if self.rate_limit.invitations_per_hour == 0 {
             return invalid("rate_limit.invitations_per_hour", "must be at least 1");
         }
+        if self.rate_limit.deletion_requests_per_hour == 0 {
+            return invalid(
+                "rate_limit.deletion_requests_per_hour",
+                "must be at least 1",
+            );
+        }
         if self.audit.checkpoint_every == 0 || self.audit.checkpoint_interval_secs == 0 {
             return invalid(
                 "audit.checkpoint_every",
@@ -291,6 +301,7 @@ impl Config {
         }
         media::validate(&self.recordings, &self.transcription, &self.jobs)?;
         bot::validate(&self.bot)?;
+        email::validate(&self.email)?;
         for (i, contact) in self.security_txt.contact.iter().enumerate() {
             let ok = Url::parse(contact)
                 .map(|u| matches!(u.scheme(), "mailto" | "https" | "tel"))
@@ -530,6 +541,8 @@ pub struct RateLimitConfig {
     pub period_secs: u64,
     /// Invitations an hour per inviting member and per organization (GCRA).
     pub invitations_per_hour: u32,
+    /// Participant deletion requests an hour per client IP and per email address (GCRA).
+    pub deletion_requests_per_hour: u32,
     /// Share the limits between instances through Redis; unset keeps them in process.
     /// The plain `REDIS_URL` environment variable is honoured too.
     pub redis_url: Option<Secret>,
@@ -541,6 +554,7 @@ impl Default for RateLimitConfig {
             attempts: 10,
             period_secs: 300,
             invitations_per_hour: 60,
+            deletion_requests_per_hour: 5,
             redis_url: None,
         }
     }

@@ -309,3 +309,66 @@ fn compute_type_is_f32_by_default_and_f32_or_int8_by_choice() {
     let err = load_with(Some("[transcription]\ncompute_type = \"int4\"\n"), &[], &o).unwrap_err();
     assert!(err.to_string().contains("int4"), "{err}");
 }
+
+#[test]
+fn email_goes_to_the_log_by_default_and_to_the_smtp_url_from_the_environment() {
+    let o = Overrides::default();
+    let c = load_with(Some(""), &[], &o).unwrap();
+    assert!(
+        c.email.smtp_server().unwrap().is_none(),
+        "no server: the log"
+    );
+    let env = [(
+        "MEETVAULT_EMAIL__SMTP_URL",
+        "smtp://mv:s3cret@mail.example.com:587?tls=required",
+    )];
+    let c = load_with(Some(""), &env, &o).unwrap();
+    let server = c.email.smtp_server().unwrap().unwrap();
+    assert_eq!(server.security, SmtpSecurity::StartTls);
+    assert_eq!(server.address(), "mail.example.com:587");
+    assert_eq!(server.password.unwrap().expose(), "s3cret");
+    assert!(!serde_json::to_string(&c).unwrap().contains("s3cret"));
+    assert!(!format!("{c:?}").contains("s3cret"));
+}
+
+#[test]
+fn plain_smtp_is_refused_unless_the_relay_is_on_loopback() {
+    let o = Overrides::default();
+    let env = [(
+        "MEETVAULT_EMAIL__SMTP_URL",
+        "smtp://mv:s3cret@mail.example.com:25",
+    )];
+    let err = load_with(Some(""), &env, &o).unwrap_err().to_string();
+    assert!(err.contains("email.smtp_url"), "{err}");
+    assert!(
+        err.contains("smtps://") && err.contains("?tls=required"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+    for local in [
+        "smtp://127.0.0.1:2525",
+        "smtp://localhost:25",
+        "smtp://[::1]:25",
+    ] {
+        let env = [("MEETVAULT_EMAIL__SMTP_URL", local)];
+        assert!(load_with(Some(""), &env, &o).is_ok(), "{local}");
+    }
+}
+
+#[test]
+fn a_from_that_is_not_a_mailbox_or_a_zero_timeout_is_refused() {
+    let o = Overrides::default();
+    let err = load_with(Some("[email]\nfrom = \"meetvault\"\n"), &[], &o)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("email.from") && err.contains("mailbox"),
+        "{err}"
+    );
+    let err = load_with(Some("[email]\ntimeout_secs = 0\n"), &[], &o)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("email.timeout_secs"), "{err}");
+    let c = load_with(Some("[email]\nfrom = \"Ops <ops@example.com>\"\n"), &[], &o).unwrap();
+    assert_eq!(c.email.from, "Ops <ops@example.com>");
+}

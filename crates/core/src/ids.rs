@@ -93,6 +93,7 @@ typed_id!(WebhookId, "whk", "webhook");
 typed_id!(DeliveryId, "dlv", "webhook delivery");
 typed_id!(DestinationId, "dst", "destination");
 typed_id!(CertificateId, "crt", "certificate");
+typed_id!(DeletionRequestId, "dreq", "deletion request");
 
 #[cfg(test)]
 mod tests {

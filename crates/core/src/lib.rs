@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bots;
 pub mod certificates;
 pub mod destinations;
+pub mod email;
 pub mod endpoint;
 pub mod erasure;
 mod error;
@@ -19,6 +20,7 @@ pub mod lifecycle;
 mod media;
 pub mod meetings;
 pub mod org;
+pub mod requests;
 pub mod retention;
 mod secrets;
 mod sweepers;
@@ -73,6 +75,8 @@ struct Inner {
     live: bots::LiveHub,
     /// Bots' tracks streaming into their destinations: one step at a time per track.
     bucket_streams: destinations::Streams,
+    /// Outbound email (`[email]`): SMTP, or the log in development.
+    mailer: email::Mailer,
 }
 
 impl Core {
@@ -155,6 +159,7 @@ impl Core {
             config.audit.refusal_window_secs,
         ));
         let bots = bots::BotHub::new(&config)?;
+        let mailer = email::Mailer::new(&config.email)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -178,6 +183,7 @@ impl Core {
                 bots,
                 live: bots::LiveHub::default(),
                 bucket_streams: destinations::Streams::default(),
+                mailer,
             }),
         })
     }
@@ -245,6 +251,11 @@ impl Core {
     /// [`Core::outbound`], names resolved and pinned by the client itself.
     pub(crate) fn outbound_client(&self) -> &meetvault_outbound::Client {
         &self.inner.outbound_client
+    }
+
+    /// Outbound email: the configured SMTP server, or the log in development.
+    pub(crate) fn mailer(&self) -> &email::Mailer {
+        &self.inner.mailer
     }
 
     /// How long a streamed upload may send nothing before it is stopped.
@@ -334,6 +345,12 @@ impl Core {
     /// issue them.
     pub fn certificates(&self) -> certificates::Certificates<'_> {
         certificates::Certificates { core: self }
+    }
+
+    /// Participants' deletion requests: submitted and confirmed without an account, completed
+    /// or rejected by the org's owners and admins (`requests/`).
+    pub fn deletion_requests(&self) -> requests::DeletionRequests<'_> {
+        requests::DeletionRequests { core: self }
     }
 
     /// The customer's own buckets and deliveries to them (`destinations.rs`).

@@ -268,6 +268,13 @@ pub const TABLES: &[Classified] = &[
         Class::Kept("which instance runs the retention sweep; no personal data"),
         "its holder; taken over when it expires",
     ),
+    c(
+        "deletion_requests",
+        Class::Kept(
+            "a participant's request and its outcome, so they can fetch it; contact details sealed under the org's key",
+        ),
+        "the sweeper a day after it went unconfirmed; with the org",
+    ),
 ];
 
 /// Every blob key pattern code writes under.

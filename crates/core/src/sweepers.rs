@@ -10,7 +10,9 @@ use std::time::Duration;
 use meetvault_jobs::now_ms;
 use meetvault_store::BlobKey;
 
-use crate::{Core, Inner};
+use crate::access::Actor;
+use crate::audit::{AuditAction, Event, Outcome};
+use crate::{Core, CoreError, Inner};
 
 /// How often each sweeper looks for work.
 const BLOB_SWEEP_EVERY: Duration = Duration::from_secs(30);
@@ -28,6 +30,51 @@ fn retry_delay_ms(attempts: i32) -> i64 {
 }
 
 impl Core {
+    /// The `test-access` door to the sweeper's [`Self::finish_pending_deletions`], with no
+    /// minimum age.
+    #[cfg(feature = "test-access")]
+    pub async fn finish_pending_deletions_for_tests(&self) -> Result<usize, CoreError> {
+        self.finish_pending_deletions(-1).await
+    }
+
+    /// Resumes the deletions a crash cut off (pending certificates older than `min_age_ms`; the
+    /// sweeper waits a minute so it never races a deletion in progress): the sweeper's part of
+    /// "a crash loses nothing".
+    pub(crate) async fn finish_pending_deletions(
+        &self,
+        min_age_ms: i64,
+    ) -> Result<usize, CoreError> {
+        let older_than = now_ms() - min_age_ms;
+        let pending = self.db().pending_certificates(older_than).await?;
+        let mut done = 0;
+        for cert in pending {
+            let done_now = match cert.subject_kind.as_str() {
+                crate::meetings::DELETION_KIND => {
+                    let event =
+                        Event::new(AuditAction::MeetingDelete, Actor::System, Outcome::Success);
+                    self.finish_meeting_deletion(&cert, event).await
+                }
+                crate::erasure::ORG_KIND => self.finish_org_erasure(&cert).await,
+                crate::requests::KIND => {
+                    self.finish_participant_erasure(&cert, Actor::System).await
+                }
+                crate::erasure::KIND => {
+                    let event =
+                        Event::new(AuditAction::AccountErase, Actor::System, Outcome::Success);
+                    self.finish_account_erasure(&cert, event).await
+                }
+                _ => continue,
+            };
+            match done_now {
+                Ok(_) => done += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, certificate = %cert.id, "finishing a deletion failed; it will be retried")
+                }
+            }
+        }
+        Ok(done)
+    }
+
     /// Deletes a blob whose row is already gone; a failure is recorded for the sweeper to retry
     /// (and logged), so the caller can go on.
     pub(crate) async fn delete_blob(&self, key: &BlobKey) {

@@ -331,12 +331,14 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
+/// A body of its own already: JSON, or one of meetvault's HTML pages (which render their own
+/// errors for people).
 fn is_json(response: &Response) -> bool {
     response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"))
 }
 
 fn fallback_code(status: StatusCode) -> &'static str {

@@ -47,6 +47,7 @@ use crate::wire::document::Completion;
         (name = "encryption", description = "The caller's encryption, zero-access mode, stored secrets and the org's KMS key"),
         (name = "destinations", description = "The customer's own buckets, and delivering a meeting's recordings there"),
         (name = "certificates", description = "Deletion certificates: signed, in the audit log, verifiable offline"),
+        (name = "deletion-requests", description = "Participants ask an organization to erase what its meetings hold of them, without an account; owners and admins complete or reject"),
         (name = "retention", description = "How long each part of a meeting is kept, and when each will be deleted"),
         (name = "webhooks", description = "Webhook endpoints (Standard Webhooks), their delivery log, redelivery and tests"),
     )
@@ -187,6 +188,12 @@ fn api_routes() -> OpenApiRouter<AppState> {
             routes::retention::put_retention
         ))
         .routes(routes!(routes::retention::meeting_retention))
+        .routes(routes!(routes::requests::submit, routes::requests::list))
+        .routes(routes!(routes::requests::confirm))
+        .routes(routes!(routes::requests::status))
+        .routes(routes!(routes::requests::get))
+        .routes(routes!(routes::requests::complete))
+        .routes(routes!(routes::requests::reject))
 }
 
 /// The OpenAPI document (also committed as `docs/openapi.json`; a test keeps them equal).
@@ -209,7 +216,13 @@ pub fn openapi_json() -> Result<String, serde_json::Error> {
 pub fn app(state: AppState) -> Result<Router, serde_json::Error> {
     let (router, _) = api_routes().split_for_parts();
     // The internal bot protocol: bots only (their own token), not in the public document.
-    finish(router.merge(routes::bot_protocol::routes()), state)
+    // The participant deletion-request pages: HTML, not in the document either.
+    finish(
+        router
+            .merge(routes::bot_protocol::routes())
+            .merge(routes::privacy::routes()),
+        state,
+    )
 }
 
 /// Adds the fallback, the state and the middleware stack to a router of routes.

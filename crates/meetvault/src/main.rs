@@ -3,6 +3,7 @@
 
 mod bot_cmd;
 mod certificate_cmd;
+mod email_cmd;
 mod keys_cmd;
 mod recipe_cmd;
 mod transcribe_cmd;
@@ -102,6 +103,9 @@ enum Command {
     /// Deletion certificates: `certificate verify` checks one offline.
     #[command(subcommand)]
     Certificate(certificate_cmd::CertificateCommand),
+    /// Outbound email: `email test` sends a test message with the [email] settings.
+    #[command(subcommand)]
+    Email(email_cmd::EmailCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -283,6 +287,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Keys(command) => {
             init_logs(&config, Output::Stderr).map_err(Failure::Config)?;
             keys_cmd::run(config, command).await?;
+        }
+        Command::Email(command) => {
+            init_logs(&config, Output::Stderr).map_err(Failure::Config)?;
+            email_cmd::run(&config, command).await?;
         }
         Command::Config(ConfigCommand::Example)
         | Command::Openapi

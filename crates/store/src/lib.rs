@@ -17,6 +17,7 @@ mod jobs;
 pub mod keyfile;
 mod migrations;
 pub mod outbox;
+pub mod requests;
 pub mod retention;
 pub mod vault;
 pub mod webhooks;

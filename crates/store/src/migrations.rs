@@ -105,6 +105,11 @@ pub(crate) const SQLITE: Embedded = &[
         "retention",
         include_str!("../migrations/sqlite/0019_retention.sql"),
     ),
+    (
+        20,
+        "deletion_requests",
+        include_str!("../migrations/sqlite/0020_deletion_requests.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -202,6 +207,11 @@ pub(crate) const POSTGRES: Embedded = &[
         19,
         "retention",
         include_str!("../migrations/postgres/0019_retention.sql"),
+    ),
+    (
+        20,
+        "deletion_requests",
+        include_str!("../migrations/postgres/0020_deletion_requests.sql"),
     ),
 ];
 

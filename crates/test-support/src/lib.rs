@@ -3,7 +3,8 @@
 //! servers the suite runs against, or fails loudly saying how to start them; [`browser`] drives
 //! a headless Chromium confined to the ports a test forwards, several of them sharing one
 //! [`netns`] when they must reach each other (WebRTC), and [`testmeet`] drives testmeet's
-//! page in one. [`TestApp::on_events`] reads a meeting's event stream in the background.
+//! page in one. [`TestApp::on_events`] reads a meeting's event stream in the background;
+//! [`smtp`] is a loopback SMTP sink that keeps what the mailer sends.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test tooling: a failure here is a test failure
 
 mod accounts;
@@ -13,6 +14,7 @@ pub mod media;
 pub mod netns;
 pub mod receiver;
 pub mod services;
+pub mod smtp;
 pub mod testmeet;
 mod tidy;
 

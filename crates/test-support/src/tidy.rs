@@ -104,6 +104,13 @@ mod tests {
              that begins a deletion with no caller",
         ),
         (
+            "crates/core/src/requests/erase.rs",
+            "db().meeting(",
+            1,
+            "a deletion request's completion: each meeting the owner or admin names must be the \
+             org's (their `org:manage` scope is org-wide; a zero-access meeting still needs its owner)",
+        ),
+        (
             "crates/core/src/erasure.rs",
             "db().meeting(",
             1,
@@ -227,6 +234,10 @@ mod tests {
             "begin_retention_purge_for_tests",
             "the `test-access` feature only: a retention purge cut off after its first step",
         ),
+        (
+            "begin_deletion_request_completion_for_tests",
+            "the `test-access` feature only: a participant erasure cut off after its first step",
+        ),
         // The services.
         ("identity", "service"),
         ("retention", "service"),
@@ -247,6 +258,7 @@ mod tests {
         ("webhooks", "service"),
         ("destinations", "service"),
         ("certificates", "service"),
+        ("deletion_requests", "service"),
     ];
 
     fn workspace_root() -> PathBuf {

@@ -76,6 +76,8 @@ pub enum Limited {
     Recovery,
     /// Sending an invitation.
     Invitation,
+    /// A participant's deletion request (per IP and per email address).
+    DeletionRequest,
 }
 
 impl Limited {
@@ -88,6 +90,7 @@ impl Limited {
             Self::SupportKey => "support",
             Self::Recovery => "recovery",
             Self::Invitation => "invite",
+            Self::DeletionRequest => "deletion_request",
         }
     }
 }
@@ -98,6 +101,9 @@ impl Core {
         match action {
             Limited::Invitation => {
                 Quota::per_period(r.invitations_per_hour, Duration::from_secs(3600))
+            }
+            Limited::DeletionRequest => {
+                Quota::per_period(r.deletion_requests_per_hour, Duration::from_secs(3600))
             }
             Limited::Login
             | Limited::Register

@@ -23,7 +23,7 @@ use crate::ids::{CertificateId, MeetingId, OrgId, WorkspaceId};
 use crate::{Core, CoreError};
 
 /// The kind a meeting's certificate names.
-const KIND: &str = "meeting";
+pub(crate) const KIND: &str = "meeting";
 
 /// What a meeting's deletion counted before it began, kept on its pending certificate: counts,
 /// key versions and blob keys (ids only), never content.
@@ -173,13 +173,6 @@ impl Core {
         Ok(())
     }
 
-    /// The `test-access` door to the sweeper's [`Self::finish_pending_deletions`], with no
-    /// minimum age.
-    #[cfg(feature = "test-access")]
-    pub async fn finish_pending_deletions_for_tests(&self) -> Result<usize, CoreError> {
-        self.finish_pending_deletions(-1).await
-    }
-
     /// Does (or redoes: every step is idempotent) a meeting deletion whose pending certificate
     /// is `cert`, then issues the certificate. `event` is the `meeting.delete` audit entry as
     /// its caller knows it (a request's, with its personal data; or the sweeper's).
@@ -264,41 +257,6 @@ impl Core {
         let event = Event::new(AuditAction::MeetingDelete, Actor::System, Outcome::Success);
         self.prepare_meeting_certificate(&cert, event).await?;
         Ok(())
-    }
-
-    /// Resumes the deletions a crash cut off (pending certificates older than `min_age_ms`; the
-    /// sweeper waits a minute so it never races a deletion in progress): the sweeper's part of
-    /// "a crash loses nothing".
-    pub(crate) async fn finish_pending_deletions(
-        &self,
-        min_age_ms: i64,
-    ) -> Result<usize, CoreError> {
-        let older_than = Utc::now().timestamp_millis() - min_age_ms;
-        let pending = self.db().pending_certificates(older_than).await?;
-        let mut done = 0;
-        for cert in pending {
-            let done_now = match cert.subject_kind.as_str() {
-                KIND => {
-                    let event =
-                        Event::new(AuditAction::MeetingDelete, Actor::System, Outcome::Success);
-                    self.finish_meeting_deletion(&cert, event).await
-                }
-                crate::erasure::ORG_KIND => self.finish_org_erasure(&cert).await,
-                crate::erasure::KIND => {
-                    let event =
-                        Event::new(AuditAction::AccountErase, Actor::System, Outcome::Success);
-                    self.finish_account_erasure(&cert, event).await
-                }
-                _ => continue,
-            };
-            match done_now {
-                Ok(_) => done += 1,
-                Err(e) => {
-                    tracing::warn!(error = %e, certificate = %cert.id, "finishing a deletion failed; it will be retried")
-                }
-            }
-        }
-        Ok(done)
     }
 
     fn meeting_certificate(

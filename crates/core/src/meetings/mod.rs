@@ -4,6 +4,7 @@
 //! plain so they can be filtered on.
 
 mod delete;
+pub(crate) use delete::KIND as DELETION_KIND;
 mod recordings;
 mod transcript;
 

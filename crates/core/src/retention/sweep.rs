@@ -75,6 +75,8 @@ pub struct SweepReport {
     pub meetings_deleted: u64,
     pub parts_purged: u64,
     pub resumed: u64,
+    /// Participant deletion requests whose token expired unconfirmed, deleted.
+    pub requests_expired: u64,
 }
 
 /// What a part's purge counted before it began, kept on its pending certificate (ids and
@@ -118,6 +120,7 @@ impl Core {
         let mut report = SweepReport {
             resumed: self.finish_pending_purges(60_000).await? as u64,
             orgs_erased: self.erase_closed_orgs(now).await?,
+            requests_expired: self.sweep_deletion_requests(now).await?,
             ..SweepReport::default()
         };
         let batch = i64::from(self.config().retention.batch.max(1));

@@ -18,6 +18,10 @@ pub const CONTENT_SECURITY_POLICY: &str =
 pub const USER_CONTENT_POLICY: &str =
     "sandbox; default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/// For meetvault's few pages (the participant deletion-request form): nothing loads or runs
+/// but the page's own stylesheet (by hash), and its forms post only back here.
+pub const FORM_PAGE_POLICY: &str = "default-src 'none'; style-src 'sha256-yLPCUZgj0G1kIlBcJ1NdtevtqIQeK2FgUeKFhSycIno='; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
 pub const HEADERS: &[(&str, &str)] = &[
     (
         "strict-transport-security",
@@ -38,10 +42,11 @@ pub const HEADERS: &[(&str, &str)] = &[
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    // A route may set exactly one policy of its own, the user-content one, which is stricter.
+    // A route may set one of two policies of its own: the user-content one, which is
+    // stricter, or a form page's, which lets its own stylesheet load and its forms post here.
     let user_content = headers
         .get(header::CONTENT_SECURITY_POLICY)
-        .is_some_and(|v| v == USER_CONTENT_POLICY);
+        .is_some_and(|v| v == USER_CONTENT_POLICY || v == FORM_PAGE_POLICY);
     for (name, value) in HEADERS {
         if user_content && *name == "content-security-policy" {
             continue;

@@ -16,6 +16,8 @@ pub mod metrics;
 pub mod mfa;
 pub mod openapi;
 pub mod org;
+pub mod privacy;
+pub mod requests;
 pub mod retention;
 pub mod security_txt;
 pub mod transcription;

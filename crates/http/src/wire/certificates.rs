@@ -106,11 +106,13 @@ pub struct CertificateIssuer {
     pub key_id: String,
 }
 
-/// `digest` is hex SHA-256(salt ‖ kind ‖ "\n" ‖ id ‖ "\n" ‖ title): it reveals nothing, and
-/// whoever knows the meeting's title can confirm it.
+/// `digest` is hex SHA-256(salt ‖ kind ‖ "\n" ‖ id ‖ "\n" ‖ name): it reveals nothing, and
+/// whoever knows the subject's name (a meeting's title; a participant's email, lowercased) can
+/// confirm it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[allow(dead_code)]
 pub struct CertificateSubject {
+    /// `meeting`, `account`, `org` or `participant` (a deletion request's).
     pub kind: String,
     pub id: String,
     pub org: String,

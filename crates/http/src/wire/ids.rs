@@ -59,6 +59,11 @@ id_schema!(WebhookId, ids::WebhookId, "webhook endpoint");
 id_schema!(DeliveryId, ids::DeliveryId, "webhook delivery");
 id_schema!(DestinationId, ids::DestinationId, "destination");
 id_schema!(CertificateId, ids::CertificateId, "deletion certificate");
+id_schema!(
+    DeletionRequestId,
+    ids::DeletionRequestId,
+    "deletion request"
+);
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,7 @@ pub mod meetings;
 pub mod openai;
 pub mod org;
 pub mod recordings;
+pub mod requests;
 pub mod retention;
 pub mod transcripts;
 pub mod webhooks;

@@ -22,7 +22,7 @@ async fn recording_bot(
     recording_bot_with(dir, url, |_| {}).await
 }
 
-async fn recording_bot_with(
+pub(crate) async fn recording_bot_with(
     dir: &std::path::Path,
     url: &str,
     adjust: impl FnOnce(&mut meetvault_config::Config),

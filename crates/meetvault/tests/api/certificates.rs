@@ -87,7 +87,7 @@ fn tools_python() -> PathBuf {
 }
 
 /// `meetvault certificate verify FILE [args]`: its exit code and output.
-fn cli_verify(file: &Path, args: &[&str]) -> (i32, String) {
+pub(crate) fn cli_verify(file: &Path, args: &[&str]) -> (i32, String) {
     let out = meetvault()
         .args(["certificate", "verify"])
         .arg(file)

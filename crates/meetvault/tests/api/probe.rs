@@ -321,6 +321,9 @@ fn fill(path: &str, f: &Fixture) -> String {
         f.webhook_id.clone()
     } else if path.starts_with("/api/v1/certificates/") || path.starts_with("/api/certificates/") {
         f.certificate_id.clone()
+    } else if path.starts_with("/api/v1/deletion-requests/") {
+        // None exists in org A (a real one needs an emailed token); refused before the lookup.
+        "dreq_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f".to_owned()
     } else if path.starts_with("/api/v1/destinations/") {
         // None exists (a real one needs a bucket); every probe is refused before the lookup,
         // and another org's owner finds nothing.
@@ -357,6 +360,8 @@ fn body(method: &str, path: &str) -> Option<Value> {
             json!({"name": "p", "endpoint": "http://127.0.0.1:9", "bucket": "probe-bucket", "path_style": true, "access_key_id": "AKIAPROBE", "secret_access_key": "probe"})
         }
         "/api/v1/destinations/{id}" => json!({"is_default": false}),
+        "/api/v1/deletion-requests/{id}/complete" => json!({"targets": []}),
+        "/api/v1/deletion-requests/{id}/reject" => json!({"reason": "probe"}),
         "/api/v1/bots" => {
             json!({"meeting_url": "https://meet.google.com/prb-ebot-xyz", "bot_name": "Probe"})
         }

@@ -291,6 +291,43 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
         false,
     ),
     ("PUT", "/api/v1/retention", Class::Perm("org:manage"), false),
+    ("POST", "/api/v1/deletion-requests", Class::Public, false),
+    (
+        "POST",
+        "/api/v1/deletion-requests/confirm",
+        Class::Public,
+        false,
+    ),
+    (
+        "POST",
+        "/api/v1/deletion-requests/status",
+        Class::Public,
+        false,
+    ),
+    (
+        "GET",
+        "/api/v1/deletion-requests",
+        Class::Perm("org:manage"),
+        false,
+    ),
+    (
+        "GET",
+        "/api/v1/deletion-requests/{id}",
+        Class::Perm("org:manage"),
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/deletion-requests/{id}/complete",
+        Class::Perm("org:manage"),
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/deletion-requests/{id}/reject",
+        Class::Perm("org:manage"),
+        true,
+    ),
     (
         "GET",
         "/api/v1/meetings/{id}/retention",
