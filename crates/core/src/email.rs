@@ -133,12 +133,16 @@ impl Mailer {
                 Ok(())
             }
             Ok(Err(e)) => {
-                // lettre's error carries the server's reply (or the network failure), never
-                // the credentials.
+                // The reply's code and class only: a server's reply text often repeats the
+                // recipient's address, which is personal data.
                 tracing::warn!(
                     target: "meetvault::email",
                     server = %server,
-                    error = %e,
+                    code = e.status().map(|c| c.to_string()).unwrap_or_default(),
+                    permanent = e.is_permanent(),
+                    transient = e.is_transient(),
+                    timeout = e.is_timeout(),
+                    tls = e.is_tls(),
                     "the mail server did not take the email"
                 );
                 Err(CoreError::Unavailable(UNAVAILABLE))

@@ -96,8 +96,8 @@ pub async fn run(config: &Config, command: EmailCommand) -> Result<(), Failure> 
         }
         Err(e) => {
             let error = format!(
-                "the test message to {} was not sent: {e}. The server's reply (or the network \
-                 error) is in the log above; check email.smtp_url (host, port, TLS mode, user \
+                "the test message to {} was not sent: {e}. The server's SMTP code (or the kind of \
+                 network error) is in the log above; check email.smtp_url (host, port, TLS mode, user \
                  and password) and email.from (the server may refuse to send as it).",
                 email.to
             );

@@ -42,6 +42,8 @@ pub struct ParticipantRows {
     /// `(bot, track)`.
     pub tracks: Vec<(Uuid, String)>,
     pub events: Vec<Uuid>,
+    /// Webhook deliveries of those events, by the events' sequence numbers.
+    pub event_seqs: Vec<i64>,
 }
 
 impl Database {
@@ -100,7 +102,20 @@ impl Database {
         ).bind(id).bind(now).execute(pool).await?.rows_affected() == 1))
     }
 
-    /// Closes an open request as `state` (`completed` or `rejected`); whether it was open.
+    /// Reserves an open request for its completion (`completing`): it can no longer be
+    /// rejected or completed by anyone else; whether it was open.
+    pub async fn reserve_deletion_request(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query(
+            "UPDATE deletion_requests SET state = 'completing' WHERE org_id = $1 AND id = $2 AND state = 'open'",
+        ).bind(org_id).bind(id).execute(pool).await?.rows_affected() == 1))
+    }
+
+    /// Closes a request as `state`: `rejected` from open, `completed` from open or
+    /// completing; whether it was.
     #[allow(clippy::too_many_arguments)]
     pub async fn decide_deletion_request(
         &self,
@@ -114,7 +129,8 @@ impl Database {
     ) -> Result<bool, StoreError> {
         with_pool!(self, pool => Ok(sqlx::query(
             "UPDATE deletion_requests SET state = $3, decision = $4, decided_by = $5, certificate_id = $6, \
-             decided_at = $7 WHERE org_id = $1 AND id = $2 AND state = 'open'",
+             decided_at = $7 WHERE org_id = $1 AND id = $2 \
+             AND (state = 'open' OR (state = 'completing' AND $3 = 'completed'))",
         ).bind(org_id).bind(id).bind(state).bind(decision).bind(decided_by).bind(certificate_id)
         .bind(now).execute(pool).await?.rows_affected() == 1))
     }
@@ -164,6 +180,10 @@ impl Database {
                     )).bind(org_id).bind(bot).bind(track).execute(&mut *tx).await?.rows_affected();
                 }
             }
+            for seq in &rows.event_seqs {
+                done += sqlx::query("DELETE FROM webhook_deliveries WHERE org_id = $1 AND meeting_id = $2 AND event_seq = $3")
+                    .bind(org_id).bind(meeting_id).bind(seq).execute(&mut *tx).await?.rows_affected();
+            }
             for id in &rows.events {
                 done += sqlx::query("DELETE FROM outbox_events WHERE org_id = $1 AND resource_id = $2 AND id = $3")
                     .bind(org_id).bind(meeting_id).bind(id).execute(&mut *tx).await?.rows_affected();
@@ -194,5 +214,25 @@ impl Database {
                 .bind(org_id).bind(id).execute(pool).await?;
             Ok(())
         })
+    }
+}
+
+impl Database {
+    /// How many webhook deliveries a meeting's events numbered `seqs` made.
+    pub async fn webhook_deliveries_of_events(
+        &self,
+        org_id: Uuid,
+        meeting_id: Uuid,
+        seqs: &[i64],
+    ) -> Result<u64, StoreError> {
+        let mut n = 0i64;
+        with_pool!(self, pool => {
+            for seq in seqs {
+                n += sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM webhook_deliveries WHERE org_id = $1 AND meeting_id = $2 AND event_seq = $3",
+                ).bind(org_id).bind(meeting_id).bind(seq).fetch_one(pool).await?;
+            }
+        });
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 }

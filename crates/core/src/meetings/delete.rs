@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::Meetings;
 use crate::access::proof::MeetingsDelete;
 use crate::access::{Actor, Scope};
-use crate::audit::{AuditAction, Event, Outcome, format_time};
+use crate::audit::{AuditAction, Event, format_time};
 use crate::certificates::{
     self, Certificate, CertificateView, Deleted, DestroyedKey, Retained, Subject, document,
 };
@@ -254,7 +254,11 @@ impl Core {
             .certificate_of(KIND, meeting)
             .await?
             .ok_or(CoreError::NotFound("certificate"))?;
-        let event = Event::new(AuditAction::MeetingDelete, Actor::System, Outcome::Success);
+        let event = Event::new(
+            AuditAction::MeetingDelete,
+            Actor::System,
+            crate::audit::Outcome::Success,
+        );
         self.prepare_meeting_certificate(&cert, event).await?;
         Ok(())
     }

@@ -75,18 +75,25 @@ struct MeetingPart {
     chunks: Vec<String>,
     chunk_bytes: u64,
     events: Vec<Uuid>,
-    /// Copies of its deleted recordings delivered to the customer's bucket.
+    /// The events' sequence numbers: their webhook deliveries go too.
+    #[serde(default)]
+    event_seqs: Vec<i64>,
+    /// Webhook deliveries of those events (counted when begun).
+    #[serde(default)]
+    webhook_deliveries: u64,
+    /// Files in the customer's bucket holding the participant: their delivered recordings, and
+    /// each delivery's chat and transcript files.
     bucket_copies: u64,
 }
 
 impl MeetingPart {
-    fn is_empty(&self) -> bool {
-        self.segments.is_empty()
+    /// Whether anything in the meeting carries the speaker name (a participant-list entry
+    /// matched by email alone does not: a mistyped name must not complete a request).
+    fn names_them(&self) -> bool {
+        !(self.segments.is_empty()
             && self.recordings.is_empty()
-            && self.meeting_participants.is_empty()
             && self.bot_participants.is_empty()
-            && self.chat_messages.is_empty()
-            && self.tracks.is_empty()
+            && self.chat_messages.is_empty())
     }
 }
 
@@ -166,7 +173,7 @@ impl Core {
                     ),
                     other => other,
                 })?;
-            if part.is_empty() {
+            if !part.names_them() {
                 return Err(CoreError::invalid(
                     "targets",
                     format!(
@@ -186,6 +193,13 @@ impl Core {
         };
         let salt = certificates::fresh_salt();
         let id = DeletionRequestId::from(row.id).to_string();
+        // Reserved before the certificate is written: from here on nobody else completes or
+        // rejects it (a completion a crash cut off finds it `completing`).
+        if row.state == RequestState::Open.as_str()
+            && !self.db().reserve_deletion_request(org, row.id).await?
+        {
+            return Err(CoreError::Conflict("the request is no longer open".into()));
+        }
         let draft = Draft {
             request_id: row.id,
             decided_by: user,
@@ -228,6 +242,19 @@ impl Core {
                 .is_some_and(|k| k.mode == "zero_access")
         {
             return Err(CoreError::ZeroAccessOwnerOnly);
+        }
+        let busy = self
+            .queue()
+            .jobs_for(org, meeting.id)
+            .await
+            .map_err(crate::jobs_error)?
+            .iter()
+            .any(|j| matches!(j.state.as_str(), "queued" | "running"));
+        if busy {
+            return Err(CoreError::Conflict(format!(
+                "meeting {} is still being transcribed; complete the request once its jobs are done",
+                t.meeting_id
+            )));
         }
         let keys = self
             .meeting_read_keys(org, meeting.id, meeting.owner_id)
@@ -279,7 +306,7 @@ impl Core {
             }
         }
         if let Some(bot) = self.db().bot_of_meeting(org, m).await? {
-            if !crate::bots::state_of(&bot)?.is_terminal() {
+            if !crate::bots::state_of(&bot)?.is_terminal() || bot.audio_processed_at.is_none() {
                 return Err(CoreError::Conflict(format!(
                     "meeting {}'s bot is still in the meeting or processing it; complete the request once the bot has ended",
                     t.meeting_id
@@ -345,6 +372,7 @@ impl Core {
                     });
                 if words.speaker == speaker || live_track {
                     part.events.push(r.id);
+                    part.event_seqs.push(r.seq);
                 }
             }
             match rows.last() {
@@ -352,7 +380,14 @@ impl Core {
                 _ => break,
             }
         }
-        if !part.is_empty() {
+        if part.names_them() {
+            part.webhook_deliveries = self
+                .db()
+                .webhook_deliveries_of_events(org, m, &part.event_seqs)
+                .await?;
+            // Each delivery put the meeting's chat and transcript beside its recordings.
+            let inv = self.db().meeting_inventory(org, m).await?;
+            part.bucket_copies += u64::try_from(inv.deliveries).unwrap_or(0);
             for (entry, delivered) in mixed_found {
                 match mixed {
                     MixedRecordings::Delete => {
@@ -429,6 +464,7 @@ impl Core {
                 chat_messages: part.chat_messages.clone(),
                 tracks: part.tracks.clone(),
                 events: part.events.clone(),
+                event_seqs: part.event_seqs.clone(),
             };
             self.db()
                 .delete_participant_rows(org, part.meeting_id, &rows)
@@ -464,8 +500,7 @@ impl Core {
             Some(h) => Some(hex::decode(h).map_err(CoreError::internal)?),
             None => None,
         };
-        let closed = self
-            .db()
+        self.db()
             .decide_deletion_request(
                 org,
                 draft.request_id,
@@ -477,10 +512,8 @@ impl Core {
             )
             .await?;
         let view = self.issue_certificate(cert, actor, &certificate).await?;
-        if closed {
-            self.tell_requester_completed(org, draft.request_id, cert.id)
-                .await;
-        }
+        self.tell_requester_completed(org, draft.request_id, cert.id)
+            .await;
         Ok(view)
     }
 
@@ -566,6 +599,12 @@ impl Core {
                 bytes: None,
                 method: "row_delete".into(),
             },
+            Deleted {
+                kind: "webhook_deliveries".into(),
+                count: sum(&|m| m.webhook_deliveries),
+                bytes: None,
+                method: "row_delete".into(),
+            },
         ];
         if mixed > 0 {
             deleted.push(Deleted {
@@ -623,7 +662,7 @@ impl Core {
             retained.push(Retained {
                 kind: "customer_bucket_objects".into(),
                 count: Some(copies),
-                reason: "copies delivered to the customer's own bucket, which the customer controls; meetvault does not delete the customer's property (method: not permitted)".into(),
+                reason: "files delivered to the customer's own bucket (the participant's recordings, and each delivery's chat and transcript), which the customer controls; meetvault does not delete the customer's property (method: not permitted)".into(),
             });
         }
         Certificate {

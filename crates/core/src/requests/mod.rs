@@ -78,6 +78,8 @@ pub(crate) struct Details {
 pub enum RequestState {
     Unconfirmed,
     Open,
+    /// An owner or admin began its completion; nobody else can complete or reject it.
+    Completing,
     Completed,
     Rejected,
 }
@@ -87,6 +89,7 @@ impl RequestState {
         match self {
             Self::Unconfirmed => "unconfirmed",
             Self::Open => "open",
+            Self::Completing => "completing",
             Self::Completed => "completed",
             Self::Rejected => "rejected",
         }
@@ -96,6 +99,7 @@ impl RequestState {
         [
             Self::Unconfirmed,
             Self::Open,
+            Self::Completing,
             Self::Completed,
             Self::Rejected,
         ]
@@ -191,7 +195,27 @@ fn check_email(email: &str) -> Result<String, CoreError> {
     Ok(email.to_owned())
 }
 
+/// A required text field: trimmed, at most `max` characters, one line (no control
+/// characters at all: a name or a meeting is repeated into emails, where a line break would let
+/// anyone write their own text into a message sent in the org's name).
 fn required(field: &'static str, value: &str, max: usize) -> Result<String, CoreError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(CoreError::invalid(field, "is required"));
+    }
+    check_text(field, v, max)?;
+    if v.chars().any(char::is_control) {
+        return Err(CoreError::invalid(
+            field,
+            "must be one line, without control characters",
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+/// Free text (a message, a reason, a note): like [`required`], but line breaks and tabs are
+/// allowed.
+fn required_text(field: &'static str, value: &str, max: usize) -> Result<String, CoreError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(CoreError::invalid(field, "is required"));
@@ -216,7 +240,7 @@ impl DeletionRequests<'_> {
         let email = check_email(&new.email)?;
         let meeting = required("meeting", &new.meeting, 500)?;
         let message = match new.message.as_deref().map(str::trim) {
-            Some(m) if !m.is_empty() => Some(required("message", m, 4000)?),
+            Some(m) if !m.is_empty() => Some(required_text("message", m, 4000)?),
             _ => None,
         };
         let org = match new.org_id {
@@ -307,9 +331,14 @@ impl DeletionRequests<'_> {
         if row.state == RequestState::Unconfirmed.as_str() {
             let now = Utc::now().timestamp_millis();
             if !self.core.db().confirm_deletion_request(row.id, now).await? {
-                return Err(CoreError::Gone(
-                    "this request was not confirmed in time; submit it again".into(),
-                ));
+                // Confirmed meanwhile (a second click), or expired just now.
+                let again = self.by_token(token).await?;
+                if again.state == RequestState::Unconfirmed.as_str() {
+                    return Err(CoreError::Gone(
+                        "this request was not confirmed in time; submit it again".into(),
+                    ));
+                }
+                return self.status(token).await;
             }
             let mut event = Event::new(
                 AuditAction::DeletionRequestConfirm,
@@ -420,7 +449,7 @@ impl DeletionRequests<'_> {
         id: DeletionRequestId,
         reason: &str,
     ) -> Result<DeletionRequestView, CoreError> {
-        let reason = required("reason", reason, 2000)?;
+        let reason = required_text("reason", reason, 2000)?;
         let row = self.open_row(scope, id).await?;
         let sealed = self
             .core
@@ -476,10 +505,30 @@ impl DeletionRequests<'_> {
         id: DeletionRequestId,
         completion: Completion,
     ) -> Result<CertificateView, CoreError> {
-        let row = self.open_row(scope, id).await?;
+        let row = self.row(scope, id).await?;
+        if row.state == RequestState::Completing.as_str() {
+            // A completion a crash cut off: finish that one (this call's targets are not used).
+            if let Some(cert) = self
+                .core
+                .db()
+                .certificate_of(KIND, row.id)
+                .await?
+                .filter(|c| c.state == "pending")
+            {
+                return self
+                    .core
+                    .finish_participant_erasure(&cert, scope.actor())
+                    .await;
+            }
+        } else if row.state != RequestState::Open.as_str() {
+            return Err(CoreError::Conflict(format!(
+                "the request is {} already",
+                row.state
+            )));
+        }
         let details = self.details(&row).await?;
         let note = match completion.note.as_deref().map(str::trim) {
-            Some(n) if !n.is_empty() => Some(required("note", n, 2000)?),
+            Some(n) if !n.is_empty() => Some(required_text("note", n, 2000)?),
             _ => None,
         };
         let cert = self

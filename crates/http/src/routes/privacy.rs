@@ -11,7 +11,7 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -109,6 +109,20 @@ fn error_page(e: &CoreError) -> Response {
     )
 }
 
+/// A form posted from another site's page (a browser says so in `Sec-Fetch-Site`): refused,
+/// so no page elsewhere can make its visitors' browsers send requests in their name.
+fn cross_site(headers: &HeaderMap) -> Option<Response> {
+    let site = headers.get("sec-fetch-site")?.to_str().ok()?;
+    (site == "cross-site").then(|| {
+        page(
+            StatusCode::FORBIDDEN,
+            "Deletion request",
+            "<p class=\"error\">This form can only be sent from this server's own page. Open \
+             the link you were given and fill it in there.</p>",
+        )
+    })
+}
+
 #[derive(Debug, Deserialize)]
 pub struct FormQuery {
     org: Option<String>,
@@ -159,8 +173,12 @@ pub struct SubmitForm {
 async fn submit(
     State(app): State<AppState>,
     Meta(meta): Meta,
+    headers: HeaderMap,
     form: Result<Form<SubmitForm>, FormRejection>,
 ) -> Response {
+    if let Some(refused) = cross_site(&headers) {
+        return refused;
+    }
     let Ok(Form(f)) = form else {
         return page(
             StatusCode::BAD_REQUEST,
@@ -213,8 +231,12 @@ async fn status(State(app): State<AppState>, Query(q): Query<TokenQuery>) -> Res
 
 async fn confirm(
     State(app): State<AppState>,
+    headers: HeaderMap,
     form: Result<Form<TokenQuery>, FormRejection>,
 ) -> Response {
+    if let Some(refused) = cross_site(&headers) {
+        return refused;
+    }
     let Ok(Form(f)) = form else {
         return error_page(&CoreError::NotFound("deletion request"));
     };
@@ -244,7 +266,7 @@ fn status_page(v: &RequesterView, token: &str) -> Response {
                 .unwrap_or_default(),
             esc(token)
         )),
-        RequestState::Open => body.push_str(
+        RequestState::Open | RequestState::Completing => body.push_str(
             "<p>Confirmed. The organization's owners will review your request; this page and \
              an email will tell you what they decide.</p>",
         ),

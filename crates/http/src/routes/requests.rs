@@ -97,7 +97,7 @@ pub async fn status(
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    /// `open`, `completed` or `rejected`.
+    /// `open`, `completing`, `completed` or `rejected`.
     pub state: Option<String>,
     /// 1–200, default 50.
     pub limit: Option<u32>,
@@ -115,7 +115,7 @@ pub async fn list(
         None => None,
         Some(s) => Some(wire::state(s).ok_or_else(|| ApiError::Invalid {
             field: "state",
-            message: "must be open, completed or rejected".into(),
+            message: "must be open, completing, completed or rejected".into(),
         })?),
     };
     let limit = q.limit.unwrap_or(50);

@@ -53,7 +53,7 @@ pub struct RequestTokenBody {
 pub struct RequesterStatus {
     #[schema(value_type = ids::DeletionRequestId)]
     pub id: meetvault_core::ids::DeletionRequestId,
-    /// `unconfirmed`, `open`, `completed` or `rejected`.
+    /// `unconfirmed`, `open`, `completing` (being carried out), `completed` or `rejected`.
     pub state: String,
     pub organization: String,
     pub created_at: DateTime<Utc>,
@@ -88,7 +88,7 @@ impl From<RequesterView> for RequesterStatus {
 pub struct DeletionRequest {
     #[schema(value_type = ids::DeletionRequestId)]
     pub id: meetvault_core::ids::DeletionRequestId,
-    /// `open`, `completed` or `rejected`.
+    /// `open`, `completing` (being carried out), `completed` or `rejected`.
     pub state: String,
     pub name: String,
     pub email: String,

@@ -525,6 +525,11 @@ async fn bad_requests_change_nothing_a_rejection_carries_its_reason_and_unconfir
             json!({"org_id": org, "name": "A", "email": "not-an-email", "meeting": "x"}),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
+        // A name goes into the email: one line only, so nobody writes their own text into it.
+        (
+            json!({"org_id": org, "name": "A\n\nClick https://evil.example/", "email": "a@example.org", "meeting": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (
             json!({"org_id": org, "name": "A", "email": "a@example.org", "meeting": " "}),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -545,6 +550,25 @@ async fn bad_requests_change_nothing_a_rejection_carries_its_reason_and_unconfir
         let (status, e) = send(&app, &Cred::None, Method::POST, path, Some(bad.clone())).await;
         assert_eq!(status, want, "{bad}: {e}");
     }
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM deletion_requests").await,
+        0
+    );
+    // The form, posted from another site's page (the browser says so): refused.
+    let r = app
+        .client
+        .post(app.url("/privacy/deletion-request"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[
+            ("org", org),
+            ("name", "A"),
+            ("email", "a@example.org"),
+            ("meeting", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM deletion_requests").await,
         0
@@ -709,16 +733,17 @@ async fn a_completion_a_crash_cut_off_is_finished_and_certified_once() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
+    // Ada is on the meeting's participant list with this address.
     let (status, s) = send(
         &app,
         &Cred::None,
         Method::POST,
         "/api/v1/deletion-requests",
-        Some(submission(&owner.org_id, "gus@example.org")),
+        Some(submission(&owner.org_id, "ada@example.com")),
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{s}");
-    let token = token_in(&sink.wait_for("gus@example.org", MAIL_WAIT).await.body());
+    let token = token_in(&sink.wait_for("ada@example.com", MAIL_WAIT).await.body());
     send(
         &app,
         &Cred::None,
@@ -730,6 +755,17 @@ async fn a_completion_a_crash_cut_off_is_finished_and_certified_once() {
     let segments = count(&app, "SELECT COUNT(*) FROM transcript_segments").await;
     let uid = |s: &str| Uuid::parse_str(s.rsplit('_').next().unwrap()).unwrap();
     let rid = s["id"].as_str().unwrap();
+    // A speaker the meeting does not have is refused even though the email matches a
+    // participant-list entry: a typo must not close the request.
+    let (status, e) = send(
+        &app,
+        &me,
+        Method::POST,
+        &format!("/api/v1/deletion-requests/{rid}/complete"),
+        Some(json!({"targets": [{"meeting_id": meeting, "speaker": "Gus Typo"}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     app.core()
         .begin_deletion_request_completion_for_tests(
             uid(&owner.org_id),
@@ -742,7 +778,7 @@ async fn a_completion_a_crash_cut_off_is_finished_and_certified_once() {
         )
         .await
         .unwrap();
-    // Cut off: nothing deleted yet, the request still open.
+    // Cut off: nothing deleted yet; the request is reserved for this completion.
     let (_, st) = send(
         &app,
         &Cred::None,
@@ -751,7 +787,16 @@ async fn a_completion_a_crash_cut_off_is_finished_and_certified_once() {
         Some(json!({"token": token})),
     )
     .await;
-    assert_eq!(st["state"], "open", "{st}");
+    assert_eq!(st["state"], "completing", "{st}");
+    let (status, _) = send(
+        &app,
+        &me,
+        Method::POST,
+        &format!("/api/v1/deletion-requests/{rid}/reject"),
+        Some(json!({"reason": "too late"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM transcript_segments").await,
         segments
@@ -792,5 +837,22 @@ async fn a_completion_a_crash_cut_off_is_finished_and_certified_once() {
     .await;
     assert_eq!(st["state"], "completed", "{st}");
     assert_eq!(st["certificate"]["verified"]["ed25519"], true, "{st}");
-    assert_eq!(st["certificate"]["certificate"]["actor"], "system");
+    let doc = &st["certificate"]["certificate"];
+    assert_eq!(doc["actor"], "system");
+    let n = |kind: &str| {
+        doc["deleted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["kind"] == kind)
+            .unwrap()["count"]
+            .as_u64()
+            .unwrap()
+    };
+    // Gus's line, and the participant-list entry with the requester's email.
+    assert_eq!(
+        (n("transcript_segments"), n("participant_records")),
+        (1, 1),
+        "{doc:#}"
+    );
 }
