@@ -14,6 +14,7 @@ mod certificates;
 mod cli;
 mod cli_transcribe;
 mod deletion_requests;
+mod deletion_requests_rules;
 mod destinations;
 mod destinations_copies;
 mod destinations_s3rver;
