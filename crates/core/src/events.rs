@@ -24,7 +24,9 @@ use uuid::Uuid;
 
 use crate::access::Scope;
 use crate::access::proof::MeetingsRead;
-use crate::ids::{BotId, CertificateId, JobId, MeetingId, RecordingId, WorkspaceId};
+use crate::ids::{
+    BotId, CertificateId, DeletionRequestId, JobId, MeetingId, RecordingId, WorkspaceId,
+};
 use crate::vault::{MeetingKeys, bind};
 use crate::{Core, CoreError};
 
@@ -61,6 +63,21 @@ pub enum DomainEvent {
     LiveSegment(LiveTiming, SegmentWords),
     /// A meeting's recordings reached the customer's bucket.
     FilesReady(FilesReady),
+    /// A participant's deletion request was confirmed (`open`: the org's owners and admins
+    /// should review it) or closed (`completed`, with its certificate, or `rejected`). Ids
+    /// only: the requester's details stay sealed on the request.
+    DeletionRequestChanged(DeletionRequestChanged),
+}
+
+/// A deletion request's new state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeletionRequestChanged {
+    pub request_id: DeletionRequestId,
+    /// `open`, `completed` or `rejected`.
+    pub state: String,
+    pub certificate_id: Option<CertificateId>,
+    /// Unix milliseconds.
+    pub at: i64,
 }
 
 /// What a delivery to a destination wrote: keys, sizes and SHA-256 (no content).
@@ -171,6 +188,9 @@ pub struct TranscriptReady {
 /// The version every kind is written at today; a reader refuses versions it does not know.
 pub const VERSION: i32 = 1;
 
+/// The kind of [`DomainEvent::DeletionRequestChanged`].
+pub(crate) const DELETION_REQUEST_CHANGED: &str = "deletion_request.changed";
+
 /// The kind of [`DomainEvent::LiveSegment`].
 pub(crate) const LIVE_SEGMENT: &str = "segment.live";
 
@@ -188,6 +208,7 @@ impl DomainEvent {
             Self::BotParticipantOptedOut(_) => "bot.participant_opted_out",
             Self::LiveSegment(..) => LIVE_SEGMENT,
             Self::FilesReady(_) => "recording.files_ready",
+            Self::DeletionRequestChanged(_) => DELETION_REQUEST_CHANGED,
         }
     }
 
@@ -204,6 +225,7 @@ impl DomainEvent {
             Self::BotParticipantOptedOut(b) => Some(b.meeting_id),
             Self::LiveSegment(t, _) => Some(t.meeting_id),
             Self::FilesReady(f) => Some(f.meeting_id),
+            Self::DeletionRequestChanged(_) => None,
         }
     }
 
@@ -233,6 +255,7 @@ impl DomainEvent {
             Self::BotStateChanged(b) => serde_json::to_string(b)?,
             Self::BotParticipantOptedOut(b) => serde_json::to_string(b)?,
             Self::FilesReady(f) => serde_json::to_string(f)?,
+            Self::DeletionRequestChanged(d) => serde_json::to_string(d)?,
             Self::LiveSegment(t, w) => {
                 return Ok((serde_json::to_string(t)?, Some(serde_json::to_vec(w)?)));
             }
@@ -302,6 +325,9 @@ impl DomainEvent {
                 Self::BotParticipantOptedOut(serde_json::from_str(data).map_err(bad)?)
             }
             "recording.files_ready" => Self::FilesReady(serde_json::from_str(data).map_err(bad)?),
+            DELETION_REQUEST_CHANGED => {
+                Self::DeletionRequestChanged(serde_json::from_str(data).map_err(bad)?)
+            }
             LIVE_SEGMENT => {
                 let content = content.ok_or_else(|| {
                     CoreError::Integrity(format!("outbox event {} has no content", row.seq))
@@ -470,7 +496,8 @@ impl MeetingEvent {
             },
             DomainEvent::MeetingCreated(_)
             | DomainEvent::MeetingDeleted { .. }
-            | DomainEvent::FilesReady(_) => return None,
+            | DomainEvent::FilesReady(_)
+            | DomainEvent::DeletionRequestChanged(_) => return None,
         })
     }
 }

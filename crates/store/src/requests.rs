@@ -5,6 +5,7 @@
 use uuid::Uuid;
 
 use crate::identity::with_pool;
+use crate::outbox::{NewEvent, append_event};
 use crate::{Database, StoreError};
 
 /// A participant's request.
@@ -94,12 +95,27 @@ impl Database {
         )).bind(org_id).bind(state).bind(limit).fetch_all(pool).await?))
     }
 
-    /// Confirms an unconfirmed, unexpired request; whether it was.
-    pub async fn confirm_deletion_request(&self, id: Uuid, now: i64) -> Result<bool, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query(
-            "UPDATE deletion_requests SET state = 'open', confirmed_at = $2 \
-             WHERE id = $1 AND state = 'unconfirmed' AND expires_at > $2",
-        ).bind(id).bind(now).execute(pool).await?.rows_affected() == 1))
+    /// Confirms an unconfirmed, unexpired request, with its events; whether it was.
+    pub async fn confirm_deletion_request(
+        &self,
+        id: Uuid,
+        now: i64,
+        events: &[NewEvent],
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE deletion_requests SET state = 'open', confirmed_at = $2 \
+                 WHERE id = $1 AND state = 'unconfirmed' AND expires_at > $2",
+            ).bind(id).bind(now).execute(&mut *tx).await?.rows_affected() == 1;
+            if done {
+                for e in events {
+                    append_event!(tx, e);
+                }
+            }
+            tx.commit().await?;
+            Ok(done)
+        })
     }
 
     /// Reserves an open request for its completion (`completing`): it can no longer be
@@ -126,13 +142,24 @@ impl Database {
         decided_by: Option<Uuid>,
         certificate_id: Option<Uuid>,
         now: i64,
+        events: &[NewEvent],
     ) -> Result<bool, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query(
-            "UPDATE deletion_requests SET state = $3, decision = $4, decided_by = $5, certificate_id = $6, \
-             decided_at = $7 WHERE org_id = $1 AND id = $2 \
-             AND (state = 'open' OR (state = 'completing' AND $3 = 'completed'))",
-        ).bind(org_id).bind(id).bind(state).bind(decision).bind(decided_by).bind(certificate_id)
-        .bind(now).execute(pool).await?.rows_affected() == 1))
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE deletion_requests SET state = $3, decision = $4, decided_by = $5, certificate_id = $6, \
+                 decided_at = $7 WHERE org_id = $1 AND id = $2 \
+                 AND (state = 'open' OR (state = 'completing' AND $3 = 'completed'))",
+            ).bind(org_id).bind(id).bind(state).bind(decision).bind(decided_by).bind(certificate_id)
+            .bind(now).execute(&mut *tx).await?.rows_affected() == 1;
+            if done {
+                for e in events {
+                    append_event!(tx, e);
+                }
+            }
+            tx.commit().await?;
+            Ok(done)
+        })
     }
 
     /// Deletes up to `limit` unconfirmed requests whose token expired; returns how many.

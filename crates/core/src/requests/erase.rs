@@ -500,6 +500,7 @@ impl Core {
             Some(h) => Some(hex::decode(h).map_err(CoreError::internal)?),
             None => None,
         };
+        let now = Utc::now().timestamp_millis();
         self.db()
             .decide_deletion_request(
                 org,
@@ -508,7 +509,14 @@ impl Core {
                 note.as_deref(),
                 Some(draft.decided_by),
                 Some(cert.id),
-                Utc::now().timestamp_millis(),
+                now,
+                &[super::changed(
+                    org,
+                    draft.request_id,
+                    RequestState::Completed,
+                    Some(cert.id),
+                    now,
+                )?],
             )
             .await?;
         let view = self.issue_certificate(cert, actor, &certificate).await?;

@@ -330,7 +330,13 @@ impl DeletionRequests<'_> {
         let row = self.by_token(token).await?;
         if row.state == RequestState::Unconfirmed.as_str() {
             let now = Utc::now().timestamp_millis();
-            if !self.core.db().confirm_deletion_request(row.id, now).await? {
+            let received = changed(row.org_id, row.id, RequestState::Open, None, now)?;
+            if !self
+                .core
+                .db()
+                .confirm_deletion_request(row.id, now, &[received])
+                .await?
+            {
                 // Confirmed meanwhile (a second click), or expired just now.
                 let again = self.by_token(token).await?;
                 if again.state == RequestState::Unconfirmed.as_str() {
@@ -473,6 +479,13 @@ impl DeletionRequests<'_> {
                 Some(scope.user_id().uuid()),
                 None,
                 now,
+                &[changed(
+                    row.org_id,
+                    row.id,
+                    RequestState::Rejected,
+                    None,
+                    now,
+                )?],
             )
             .await?
         {
@@ -608,6 +621,28 @@ impl DeletionRequests<'_> {
             certificate_id: row.certificate_id.map(CertificateId::from),
         })
     }
+}
+
+/// The outbox event of a request's new state (ids only), for webhooks.
+pub(crate) fn changed(
+    org: Uuid,
+    id: Uuid,
+    state: RequestState,
+    certificate: Option<Uuid>,
+    at: i64,
+) -> Result<meetvault_store::outbox::NewEvent, CoreError> {
+    crate::events::outbox_event(
+        org,
+        &crate::events::DomainEvent::DeletionRequestChanged(
+            crate::events::DeletionRequestChanged {
+                request_id: id.into(),
+                state: state.as_str().into(),
+                certificate_id: certificate.map(CertificateId::from),
+                at,
+            },
+        ),
+        None,
+    )
 }
 
 fn state_of(row: &DeletionRequestRow) -> Result<RequestState, CoreError> {

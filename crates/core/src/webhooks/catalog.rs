@@ -70,6 +70,16 @@ pub const EVENT_TYPES: &[EventType] = &[
         opt_in: false,
     },
     EventType {
+        name: "deletion_request.received",
+        description: "A participant confirmed a deletion request: the org's owners and admins should complete or reject it (ids only; the request's link shows its details).",
+        opt_in: false,
+    },
+    EventType {
+        name: "deletion_request.closed",
+        description: "A deletion request was completed (with its deletion certificate) or rejected.",
+        opt_in: false,
+    },
+    EventType {
         name: "transcript.partial",
         description: "A segment heard live or by a running job (opt-in; its text only to endpoints with include_content, over HTTPS).",
         opt_in: true,
@@ -229,6 +239,20 @@ pub fn messages(event: &DomainEvent) -> Vec<Message> {
                     "bucket": f.bucket, "files": f.files }),
         )],
         DomainEvent::JobStateChanged(_) => Vec::new(),
+        DomainEvent::DeletionRequestChanged(d) => {
+            let event_type = match d.state.as_str() {
+                "open" => "deletion_request.received",
+                _ => "deletion_request.closed",
+            };
+            vec![message(
+                event_type,
+                None,
+                json!({ "request_id": d.request_id, "state": d.state, "certificate_id": d.certificate_id,
+                        "at": time(d.at),
+                        "links": { "request": link(format!("/deletion-requests/{}", d.request_id)),
+                                   "certificate": d.certificate_id.map(|c| link(format!("/certificates/{c}"))) } }),
+            )]
+        }
     }
 }
 
@@ -308,6 +332,18 @@ pub fn examples() -> Vec<(EventType, Value)> {
                 sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
                 age_encrypted: false,
             }],
+        }),
+        DomainEvent::DeletionRequestChanged(crate::events::DeletionRequestChanged {
+            request_id: crate::ids::DeletionRequestId(id(6)),
+            state: "open".into(),
+            certificate_id: None,
+            at,
+        }),
+        DomainEvent::DeletionRequestChanged(crate::events::DeletionRequestChanged {
+            request_id: crate::ids::DeletionRequestId(id(6)),
+            state: "completed".into(),
+            certificate_id: Some(crate::ids::CertificateId(id(9))),
+            at,
         }),
         DomainEvent::LiveSegment(
             LiveTiming {

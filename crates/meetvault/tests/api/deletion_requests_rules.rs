@@ -4,6 +4,9 @@
 //! mistyped speaker is refused; a completion a crash cut off holds its request (no rejection
 //! meanwhile) and is finished and certified once.
 
+use std::time::Duration;
+
+use meetvault_test_support::receiver::Receiver;
 use meetvault_test_support::smtp::SmtpSink;
 use meetvault_test_support::{Cred, TestApp};
 use reqwest::{Method, StatusCode};
@@ -20,9 +23,20 @@ async fn bad_requests_change_nothing_a_rejection_carries_its_reason_and_unconfir
         mail(c);
         c.auth.open_registration = true;
         c.rate_limit.deletion_requests_per_hour = 3;
+        c.outbound.allow_hosts = vec!["127.0.0.1/32".into()];
+        c.webhooks.poll_ms = 50;
     })
     .await;
     let owner = app.register("dr-reject@example.com", "Rejecters").await;
+    // The org's webhook hears of requests (ids only).
+    let receiver = Receiver::start().await;
+    crate::webhooks::create(
+        &app,
+        &owner,
+        json!({"url": receiver.url("/hook"),
+               "event_types": ["deletion_request.received", "deletion_request.closed"]}),
+    )
+    .await;
     let me = Cred::Session(owner.clone());
     let org = owner.org_id.as_str();
     let path = "/api/v1/deletion-requests";
@@ -152,6 +166,34 @@ async fn bad_requests_change_nothing_a_rejection_carries_its_reason_and_unconfir
         (Some("rejected"), Some("We hold no recording of you.")),
         "{st}"
     );
+    // The webhook heard both, with ids and links only: no name, email or reason.
+    let got = receiver.wait_for(2, Duration::from_secs(20)).await;
+    let seen: Vec<(String, String)> = got
+        .iter()
+        .map(|r| {
+            let v = r.json();
+            (
+                v["type"].as_str().unwrap().to_owned(),
+                v["data"]["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("deletion_request.received".to_owned(), "open".to_owned()),
+            ("deletion_request.closed".to_owned(), "rejected".to_owned())
+        ]
+    );
+    for r in &got {
+        let v = r.json();
+        assert_eq!(v["data"]["request_id"], rid);
+        let text = v.to_string();
+        assert!(
+            !text.contains("carol@example.org") && !text.contains("recording of you"),
+            "{text}"
+        );
+    }
     // Only the org's owners and admins read requests.
     let (status, _) = send(
         &app,
