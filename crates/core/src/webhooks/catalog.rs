@@ -402,7 +402,13 @@ mod tests {
         assert_eq!(examples.len(), EVENT_TYPES.len());
         for (t, body) in examples {
             assert_eq!(body["type"], t.name);
-            assert!(body["data"]["meeting_id"].is_string(), "{body}");
+            // Each names what it is about: a meeting, or a deletion request (org-wide).
+            let about = if t.name.starts_with("deletion_request.") {
+                "request_id"
+            } else {
+                "meeting_id"
+            };
+            assert!(body["data"][about].is_string(), "{body}");
         }
     }
 }
