@@ -534,13 +534,7 @@ impl Core {
         else {
             return;
         };
-        let base = self
-            .config()
-            .server
-            .public_url
-            .as_ref()
-            .map(|u| u.as_str().trim_end_matches('/').to_owned())
-            .unwrap_or_default();
+        let base = super::public_base(self);
         self.notify(Email {
             to: details.email,
             subject: format!("Your deletion request to {} is done", o.name),

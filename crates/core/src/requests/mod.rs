@@ -654,16 +654,23 @@ fn state_of(row: &DeletionRequestRow) -> Result<RequestState, CoreError> {
     })
 }
 
-/// The link (or, with no `server.public_url`, the path) where a requester follows their request.
-fn status_link(core: &Core, token: &str) -> String {
-    let base = core
-        .config()
+/// The start of the links in a requester's emails: `server.public_url`, or nothing (the
+/// links are then bare paths).
+pub(crate) fn public_base(core: &Core) -> String {
+    core.config()
         .server
         .public_url
         .as_ref()
         .map(|u| u.as_str().trim_end_matches('/').to_owned())
-        .unwrap_or_default();
-    format!("{base}/privacy/deletion-request/status?token={token}")
+        .unwrap_or_default()
+}
+
+/// The link where a requester follows their request.
+fn status_link(core: &Core, token: &str) -> String {
+    format!(
+        "{}/privacy/deletion-request/status?token={token}",
+        public_base(core)
+    )
 }
 
 fn confirm_body(core: &Core, org: &str, name: &str, token: &str) -> String {
