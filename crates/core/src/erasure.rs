@@ -323,11 +323,7 @@ impl Core {
                 count: None,
                 reason: "the append-only audit log keeps what was done (ids and actions); the account's personal data in it is unreadable, its key destroyed".into(),
             },
-            Retained {
-                kind: "certificate".into(),
-                count: Some(1),
-                reason: "this certificate, which holds ids, counts and hashes only, outlives the data and the account".into(),
-            },
+            certificates::this_certificate_kept(),
         ];
         if !draft.with_org {
             retained.push(Retained {

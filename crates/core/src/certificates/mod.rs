@@ -104,6 +104,25 @@ impl Certificates<'_> {
     }
 }
 
+/// What every certificate keeps: itself.
+pub(crate) fn this_certificate_kept() -> Retained {
+    Retained {
+        kind: "certificate".into(),
+        count: Some(1),
+        reason: "this certificate, which holds ids, counts and hashes only, outlives the data and the account".into(),
+    }
+}
+
+/// The audit entries a deletion that erases no audit subject keeps.
+pub(crate) fn audit_entries_kept() -> Retained {
+    Retained {
+        kind: "audit_entries".into(),
+        count: None,
+        reason: "the append-only audit log keeps what was done (ids and actions, no content)"
+            .into(),
+    }
+}
+
 /// A fresh subject salt.
 pub(crate) fn fresh_salt() -> [u8; 16] {
     use rand::RngCore as _;

@@ -342,11 +342,7 @@ impl Core {
                 count: None,
                 reason: "the append-only audit log keeps what was done (ids and actions, no content); personal data in it is erased with its subject".into(),
             },
-            Retained {
-                kind: "certificate".into(),
-                count: Some(1),
-                reason: "this certificate, which holds ids, counts and hashes only, outlives the data and the account".into(),
-            },
+            certificates::this_certificate_kept(),
             Retained {
                 kind: "outbox_event".into(),
                 count: Some(1),

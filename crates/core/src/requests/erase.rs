@@ -640,16 +640,8 @@ impl Core {
                 count: Some(1),
                 reason: "the request and its outcome (the requester's contact details sealed under the org's key) stay with the org, so the requester can fetch this outcome".into(),
             },
-            Retained {
-                kind: "audit_entries".into(),
-                count: None,
-                reason: "the append-only audit log keeps what was done (ids and actions, no content)".into(),
-            },
-            Retained {
-                kind: "certificate".into(),
-                count: Some(1),
-                reason: "this certificate, which holds ids, counts and hashes only, outlives the data and the account".into(),
-            },
+            certificates::audit_entries_kept(),
+            certificates::this_certificate_kept(),
         ];
         let kept_mixed = sum(&|m| m.mixed_kept);
         if kept_mixed > 0 {

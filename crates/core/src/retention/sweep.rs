@@ -624,16 +624,8 @@ impl Core {
                 count: None,
                 reason: "the meeting's keys live on while the meeting does: copies of what was deleted in earlier database or storage backups stay sealed under them until the meeting's deletion destroys them".into(),
             },
-            Retained {
-                kind: "audit_entries".into(),
-                count: None,
-                reason: "the append-only audit log keeps what was done (ids and actions, no content)".into(),
-            },
-            Retained {
-                kind: "certificate".into(),
-                count: Some(1),
-                reason: "this certificate, which holds ids, counts and hashes only, outlives the data and the account".into(),
-            },
+            certificates::audit_entries_kept(),
+            certificates::this_certificate_kept(),
         ];
         Certificate {
             format: document::FORMAT.into(),
