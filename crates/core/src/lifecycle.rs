@@ -258,6 +258,13 @@ pub const TABLES: &[Classified] = &[
         "completion or abort; the sweeper",
     ),
     c(
+        "bucket_objects",
+        Class::Kept(
+            "which objects meetvault wrote to a customer's bucket (keys and sizes), so a deletion can reach them there",
+        ),
+        "with the meeting; each row when its object is deleted",
+    ),
+    c(
         "certificates",
         Class::Kept("proof of each deletion: ids, counts, hashes; outlives the data"),
         "never (triggers refuse it)",

@@ -22,25 +22,27 @@ pub struct DestinationRow {
     pub is_default: bool,
     /// With `is_default`: the default of this workspace (else of the org).
     pub workspace_id: Option<Uuid>,
+    /// meetvault may delete what it wrote here (migration 0021).
+    pub allow_delete: bool,
     pub created_by: Option<Uuid>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 const COLUMNS: &str = "id, org_id, name, endpoint, region, bucket, prefix, path_style, credentials, \
-    key_hint, age_recipient, is_default, workspace_id, created_by, created_at, updated_at";
+    key_hint, age_recipient, is_default, workspace_id, allow_delete, created_by, created_at, updated_at";
 
 impl Database {
     /// Adds a destination, or replaces one of the org's (same id); a new default ends the
     /// org's other default, in the same transaction.
     pub async fn put_destination(&self, d: &DestinationRow) -> Result<(), StoreError> {
         let sql = format!(
-            "INSERT INTO destinations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+            "INSERT INTO destinations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, endpoint = excluded.endpoint, \
              region = excluded.region, bucket = excluded.bucket, prefix = excluded.prefix, \
              path_style = excluded.path_style, credentials = excluded.credentials, \
              key_hint = excluded.key_hint, age_recipient = excluded.age_recipient, is_default = excluded.is_default, \
-             workspace_id = excluded.workspace_id, updated_at = excluded.updated_at \
+             workspace_id = excluded.workspace_id, allow_delete = excluded.allow_delete, updated_at = excluded.updated_at \
              WHERE destinations.org_id = excluded.org_id"
         );
         with_pool!(self, pool => {
@@ -56,7 +58,7 @@ impl Database {
             sqlx::query(&sql)
                 .bind(d.id).bind(d.org_id).bind(&d.name).bind(&d.endpoint).bind(&d.region)
                 .bind(&d.bucket).bind(&d.prefix).bind(d.path_style).bind(&d.credentials)
-                .bind(&d.key_hint).bind(&d.age_recipient).bind(d.is_default).bind(d.workspace_id).bind(d.created_by).bind(d.created_at)
+                .bind(&d.key_hint).bind(&d.age_recipient).bind(d.is_default).bind(d.workspace_id).bind(d.allow_delete).bind(d.created_by).bind(d.created_at)
                 .bind(d.updated_at)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
@@ -213,5 +215,71 @@ impl Database {
         );
         with_pool!(self, pool => Ok(sqlx::query_as::<_, BucketUploadRow>(&sql)
             .bind(before).bind(limit).fetch_all(pool).await?))
+    }
+}
+
+/// One object meetvault wrote into a customer's bucket (migration 0021): what a deletion
+/// there reaches.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BucketObjectRow {
+    pub destination_id: Uuid,
+    pub object_key: String,
+    pub org_id: Uuid,
+    pub meeting_id: Uuid,
+    /// `recording`, `chat` or `transcript`.
+    pub kind: String,
+    pub recording_id: Option<Uuid>,
+    /// Bytes written (none: written before the ledger).
+    pub size: Option<i64>,
+    pub written_at: i64,
+}
+
+const OBJECT_COLUMNS: &str =
+    "destination_id, object_key, org_id, meeting_id, kind, recording_id, size, written_at";
+
+impl Database {
+    /// Records an object written into a destination (a re-delivery overwrites the same key).
+    pub async fn record_bucket_object(&self, o: &BucketObjectRow) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO bucket_objects ({OBJECT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (destination_id, object_key) DO UPDATE SET size = excluded.size, \
+             written_at = excluded.written_at, recording_id = excluded.recording_id \
+             WHERE bucket_objects.org_id = excluded.org_id"
+        );
+        with_pool!(self, pool => {
+            sqlx::query(&sql)
+                .bind(o.destination_id).bind(&o.object_key).bind(o.org_id).bind(o.meeting_id)
+                .bind(&o.kind).bind(o.recording_id).bind(o.size).bind(o.written_at)
+                .execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    /// What meetvault wrote into customers' buckets for a meeting, by destination and key.
+    pub async fn bucket_objects_of_meeting(
+        &self,
+        org_id: Uuid,
+        meeting_id: Uuid,
+    ) -> Result<Vec<BucketObjectRow>, StoreError> {
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM bucket_objects WHERE org_id = $1 AND meeting_id = $2 \
+             ORDER BY destination_id, object_key"
+        );
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, BucketObjectRow>(&sql)
+            .bind(org_id).bind(meeting_id).fetch_all(pool).await?))
+    }
+
+    /// Forgets an object once it is deleted from the bucket.
+    pub async fn forget_bucket_object(
+        &self,
+        org_id: Uuid,
+        destination_id: Uuid,
+        object_key: &str,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM bucket_objects WHERE org_id = $1 AND destination_id = $2 AND object_key = $3")
+                .bind(org_id).bind(destination_id).bind(object_key).execute(pool).await?;
+            Ok(())
+        })
     }
 }

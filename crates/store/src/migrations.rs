@@ -110,6 +110,11 @@ pub(crate) const SQLITE: Embedded = &[
         "deletion_requests",
         include_str!("../migrations/sqlite/0020_deletion_requests.sql"),
     ),
+    (
+        21,
+        "bucket_objects",
+        include_str!("../migrations/sqlite/0021_bucket_objects.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -212,6 +217,11 @@ pub(crate) const POSTGRES: Embedded = &[
         20,
         "deletion_requests",
         include_str!("../migrations/postgres/0020_deletion_requests.sql"),
+    ),
+    (
+        21,
+        "bucket_objects",
+        include_str!("../migrations/postgres/0021_bucket_objects.sql"),
     ),
 ];
 

@@ -7,6 +7,7 @@
 //! then issues: a deletion a crash cut off is finished — and certified once — when it is
 //! retried, or by the sweeper ([`Core::finish_pending_deletions`]).
 
+pub(crate) mod bucket;
 pub mod document;
 
 use base64::Engine as _;

@@ -142,6 +142,7 @@ impl Core {
                                 meetvault_jobs::now_ms(),
                             )
                             .await?;
+                        self.record_object(org, meeting.id, dest.id, &file).await?;
                         files.push(file);
                         continue;
                     }
@@ -161,6 +162,7 @@ impl Core {
             self.db()
                 .recording_delivered(org, rec.id, dest.id, &file.key, meetvault_jobs::now_ms())
                 .await?;
+            self.record_object(org, meeting.id, dest.id, &file).await?;
             files.push(file);
         }
         // What the bot saw in the meeting's chat (without those who opted out), when it saw any.
@@ -193,6 +195,7 @@ impl Core {
                 let mut file =
                     upload(&bucket, &dest.prefix, &name, plain, recipient.as_ref()).await?;
                 file.kind = "chat".into();
+                self.record_object(org, meeting.id, dest.id, &file).await?;
                 files.push(file);
             }
         }
@@ -217,6 +220,7 @@ impl Core {
             let name = format!("meetings/{}/transcript.json", p.meeting_id);
             let mut file = upload(&bucket, &dest.prefix, &name, plain, recipient.as_ref()).await?;
             file.kind = "transcript".into();
+            self.record_object(org, meeting.id, dest.id, &file).await?;
             files.push(file);
         }
         if files.is_empty() {
@@ -236,6 +240,29 @@ impl Core {
         self.append_events(meeting.id, &[event]).await?;
         self.purge_delivered_copies(org, meeting.id).await?;
         Ok(files)
+    }
+
+    /// Notes an object written into a destination in the ledger a deletion reaches it by.
+    async fn record_object(
+        &self,
+        org: Uuid,
+        meeting: Uuid,
+        destination: Uuid,
+        file: &DeliveredFile,
+    ) -> Result<(), CoreError> {
+        self.db()
+            .record_bucket_object(&meetvault_store::destinations::BucketObjectRow {
+                destination_id: destination,
+                object_key: file.key.clone(),
+                org_id: org,
+                meeting_id: meeting,
+                kind: file.kind.clone(),
+                recording_id: file.recording_id.map(|r| r.uuid()),
+                size: i64::try_from(file.size).ok(),
+                written_at: meetvault_jobs::now_ms(),
+            })
+            .await?;
+        Ok(())
     }
 
     /// Deletes meetvault's own copy of a bot meeting's recordings once they are safe in the

@@ -30,6 +30,7 @@ use crate::ids::{DestinationId, JobId, MeetingId};
 use crate::{Core, CoreError};
 
 mod deliver;
+mod erase;
 mod stream;
 
 pub(crate) use deliver::DeliverHandler;
@@ -58,6 +59,15 @@ pub struct NewDestination {
     pub is_default: Option<bool>,
     /// With `is_default`: the default of this workspace's meetings (else of the org's).
     pub workspace_id: Option<crate::ids::WorkspaceId>,
+    /// meetvault may delete what it wrote there (proved with a probe delete).
+    pub allow_delete: Option<bool>,
+}
+
+/// A change to a destination: each field given is changed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DestinationChange {
+    pub is_default: Option<bool>,
+    pub allow_delete: Option<bool>,
 }
 
 /// A destination as its owner sees it: never its credentials.
@@ -75,6 +85,9 @@ pub struct DestinationView {
     pub age_recipient: Option<String>,
     pub is_default: bool,
     pub workspace_id: Option<crate::ids::WorkspaceId>,
+    /// meetvault deletes what it wrote there when it deletes the meeting (or a participant's
+    /// part of it).
+    pub allow_delete: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -197,6 +210,7 @@ impl Destinations<'_> {
             age_recipient,
             is_default: new.is_default.unwrap_or(false),
             workspace_id: new.workspace_id.map(|w| w.0),
+            allow_delete: new.allow_delete.unwrap_or(false),
             created_by: Some(scope.user_id().uuid()),
             created_at: now,
             updated_at: now,
@@ -220,6 +234,9 @@ impl Destinations<'_> {
         })?;
         if let Err(e) = bucket.abort_multipart(&probe, &upload).await {
             tracing::warn!(error = %bucket_error(&e), "could not abort the destination's probe upload");
+        }
+        if row.allow_delete {
+            probe_delete(&bucket, &probe).await?;
         }
         self.core.db().put_destination(&row).await?;
         self.core
@@ -249,15 +266,31 @@ impl Destinations<'_> {
         Ok(view(&self.row(scope.org_id().uuid(), id.0).await?))
     }
 
-    /// Names it the org's default (bots deliver there when they end), or stops that.
-    pub async fn set_default(
+    /// Names it the org's default (bots deliver there when they end), or stops that; lets
+    /// meetvault delete what it wrote there (after a probe delete proves the key may), or
+    /// stops that.
+    pub async fn update(
         self,
         scope: &Scope<OrgManage>,
         id: DestinationId,
-        is_default: bool,
+        change: DestinationChange,
     ) -> Result<DestinationView, CoreError> {
         let mut row = self.row(scope.org_id().uuid(), id.0).await?;
-        row.is_default = is_default;
+        if let Some(is_default) = change.is_default {
+            row.is_default = is_default;
+        }
+        if let Some(allow) = change.allow_delete {
+            if allow && !row.allow_delete {
+                let creds = self.open_credentials(&row).await?;
+                let bucket = self.open(&row, &creds, "endpoint").await?;
+                let probe = BlobKey::parse(&join(
+                    &row.prefix,
+                    &format!(".meetvault-probe-{}", Uuid::new_v4().simple()),
+                ))?;
+                probe_delete(&bucket, &probe).await?;
+            }
+            row.allow_delete = allow;
+        }
         row.updated_at = meetvault_jobs::now_ms();
         self.core.db().put_destination(&row).await?;
         self.core
@@ -505,6 +538,7 @@ fn view(row: &DestinationRow) -> DestinationView {
         age_recipient: row.age_recipient.clone(),
         is_default: row.is_default,
         workspace_id: row.workspace_id.map(Into::into),
+        allow_delete: row.allow_delete,
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
@@ -525,6 +559,44 @@ fn check_bucket(b: &str) -> Result<(), CoreError> {
             "bucket",
             "3–63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit",
         ))
+    }
+}
+
+/// Proves the key may delete under the prefix: writes a small object at `probe` and deletes
+/// it (a 422 naming `allow_delete` if the bucket refuses either).
+async fn probe_delete(
+    bucket: &meetvault_store::BlobStore,
+    probe: &BlobKey,
+) -> Result<(), CoreError> {
+    let refused = |what: &str, e: &meetvault_store::StoreError| {
+        CoreError::invalid(
+            "allow_delete",
+            format!(
+                "the bucket refused a probe {what} ({}); grant the key s3:DeleteObject under the prefix, or leave allow_delete off",
+                bucket_error(e)
+            ),
+        )
+    };
+    bucket
+        .put(
+            probe,
+            bytes::Bytes::from_static(b"meetvault delete probe\n"),
+        )
+        .await
+        .map_err(|e| refused("write", &e))?;
+    bucket
+        .delete(probe)
+        .await
+        .map_err(|e| refused("delete", &e))?;
+    // S3 answers a delete it did not do (no permission to know) the same way on some servers:
+    // the object must be gone.
+    match bucket.head(probe).await {
+        Err(e) if e.is_not_found() => Ok(()),
+        Ok(_) => Err(CoreError::invalid(
+            "allow_delete",
+            "the bucket kept the probe object it was asked to delete (object lock or versioning retention?); leave allow_delete off",
+        )),
+        Err(e) => Err(refused("read-back", &e)),
     }
 }
 

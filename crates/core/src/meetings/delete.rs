@@ -15,6 +15,7 @@ use super::Meetings;
 use crate::access::proof::MeetingsDelete;
 use crate::access::{Actor, Scope};
 use crate::audit::{AuditAction, Event, format_time};
+use crate::certificates::bucket::{BucketObject, BucketOutcome};
 use crate::certificates::{
     self, Certificate, CertificateView, Deleted, DestroyedKey, Retained, Subject, document,
 };
@@ -43,6 +44,12 @@ struct Draft {
     /// The policy that deleted it, when retention did.
     #[serde(default)]
     policy: Option<String>,
+    /// What meetvault wrote into customers' buckets for it (from the ledger).
+    #[serde(default)]
+    bucket_objects: Vec<BucketObject>,
+    /// What deleting them did, once done: a retry certifies the same.
+    #[serde(default)]
+    bucket_outcome: Option<BucketOutcome>,
     /// The deletion's `meeting.delete` audit entry, once appended.
     #[serde(default)]
     audit_seq: Option<i64>,
@@ -131,6 +138,7 @@ impl Core {
             .map(|r| r.blob_key)
             .collect();
         let chunks = self.blobs().list(&chunk_prefix(org, row.id)).await?;
+        let bucket_objects = self.bucket_objects_of(org, row.id).await?;
         let salt = certificates::fresh_salt();
         let draft = Draft {
             inventory,
@@ -142,6 +150,8 @@ impl Core {
             requested_at: format_time(Utc::now()),
             salt: hex::encode(salt),
             policy,
+            bucket_objects,
+            bucket_outcome: None,
             audit_seq: None,
             certificate: None,
             subject_digest: document::subject_digest(
@@ -220,6 +230,14 @@ impl Core {
         }
         if let Some(certificate) = draft.certificate {
             return Ok(certificate);
+        }
+        if draft.bucket_outcome.is_none() {
+            let outcome = self
+                .delete_bucket_objects(org, &draft.bucket_objects)
+                .await?;
+            draft.bucket_outcome = Some(outcome);
+            let text = serde_json::to_string(&draft).map_err(CoreError::internal)?;
+            self.db().save_certificate_draft(cert.id, &text).await?;
         }
         let seq = match draft.audit_seq {
             Some(seq) => seq,
@@ -356,7 +374,14 @@ impl Core {
                 reason: "deliveries already made (ids, states and links; content only where an endpoint opted in, sealed under the destroyed key) stay in the delivery log until its retention prunes them".into(),
             });
         }
-        if inv.recordings_delivered + inv.deliveries + inv.streamed_uploads > 0 {
+        let bucket = draft.bucket_outcome.clone().unwrap_or_default();
+        let (bucket_deleted, bucket_left) = bucket.certificate_entries();
+        deleted.extend(bucket_deleted);
+        retained.extend(bucket_left);
+        if draft.bucket_objects.is_empty()
+            && inv.recordings_delivered + inv.deliveries + inv.streamed_uploads > 0
+        {
+            // Delivered before meetvault kept a ledger of what it wrote: not reachable by key.
             retained.push(Retained {
                 kind: "customer_bucket_objects".into(),
                 count: Some(n(inv.recordings_delivered.max(inv.streamed_uploads) + inv.deliveries)),

@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::RequestState;
 use crate::access::Actor;
 use crate::audit::{AuditAction, Event, Outcome, format_time};
+use crate::certificates::bucket::{BucketObject, BucketOutcome};
 use crate::certificates::{
     self, Certificate, CertificateView, Deleted, Retained, Subject, document,
 };
@@ -81,9 +82,16 @@ struct MeetingPart {
     /// Webhook deliveries of those events (counted when begun).
     #[serde(default)]
     webhook_deliveries: u64,
-    /// Files in the customer's bucket holding the participant: their delivered recordings, and
-    /// each delivery's chat and transcript files.
+    /// Files in the customer's bucket holding the participant, delivered before meetvault kept
+    /// a ledger of what it wrote (not reachable by key): their recordings, each delivery's chat
+    /// and transcript.
     bucket_copies: u64,
+    /// The erased recordings' objects in customers' buckets (from the ledger).
+    #[serde(default)]
+    bucket_objects: Vec<BucketObject>,
+    /// The chat and transcript files delivered beside them: every participant's words at once.
+    #[serde(default)]
+    bucket_documents: u64,
 }
 
 impl MeetingPart {
@@ -106,6 +114,9 @@ struct Draft {
     /// The owner's note to the requester, sealed under the org's key (hex).
     #[serde(default)]
     note: Option<String>,
+    /// What deleting the erased recordings' objects from customers' buckets did, once done.
+    #[serde(default)]
+    bucket_outcome: Option<BucketOutcome>,
     requested_at: String,
     salt: String,
     subject_digest: String,
@@ -205,6 +216,7 @@ impl Core {
             decided_by: user,
             meetings,
             note,
+            bucket_outcome: None,
             requested_at: format_time(Utc::now()),
             salt: hex::encode(salt),
             subject_digest: document::subject_digest(
@@ -385,9 +397,6 @@ impl Core {
                 .db()
                 .webhook_deliveries_of_events(org, m, &part.event_seqs)
                 .await?;
-            // Each delivery put the meeting's chat and transcript beside its recordings.
-            let inv = self.db().meeting_inventory(org, m).await?;
-            part.bucket_copies += u64::try_from(inv.deliveries).unwrap_or(0);
             for (entry, delivered) in mixed_found {
                 match mixed {
                     MixedRecordings::Delete => {
@@ -395,6 +404,27 @@ impl Core {
                         part.mixed.push(entry);
                     }
                     MixedRecordings::Keep => part.mixed_kept += 1,
+                }
+            }
+            let ledger = self.bucket_objects_of(org, m).await?;
+            if ledger.is_empty() {
+                // Each delivery put the meeting's chat and transcript beside its recordings.
+                let inv = self.db().meeting_inventory(org, m).await?;
+                part.bucket_copies += u64::try_from(inv.deliveries).unwrap_or(0);
+            } else {
+                part.bucket_copies = 0;
+                let erased: Vec<Uuid> = part
+                    .recordings
+                    .iter()
+                    .chain(&part.mixed)
+                    .map(|r| r.0)
+                    .collect();
+                for o in ledger {
+                    match o.recording_id {
+                        Some(r) if erased.contains(&r) => part.bucket_objects.push(o),
+                        Some(_) => {}
+                        None => part.bucket_documents += 1,
+                    }
                 }
             }
         }
@@ -470,6 +500,16 @@ impl Core {
                 .delete_participant_rows(org, part.meeting_id, &rows)
                 .await?;
             self.events().wake(part.meeting_id);
+        }
+        if draft.certificate.is_none() && draft.bucket_outcome.is_none() {
+            let objects: Vec<BucketObject> = draft
+                .meetings
+                .iter()
+                .flat_map(|m| m.bucket_objects.iter().cloned())
+                .collect();
+            draft.bucket_outcome = Some(self.delete_bucket_objects(org, &objects).await?);
+            let text = serde_json::to_string(&draft).map_err(CoreError::internal)?;
+            self.db().save_certificate_draft(cert.id, &text).await?;
         }
         let certificate = match draft.certificate.clone() {
             Some(c) => c,
@@ -649,6 +689,21 @@ impl Core {
                 kind: "mixed_recordings".into(),
                 count: Some(kept_mixed),
                 reason: "recordings of every voice at once, kept at the meeting owner's decision; the participant's transcript lines and own audio are gone".into(),
+            });
+        }
+        let (bucket_deleted, bucket_left) = draft
+            .bucket_outcome
+            .clone()
+            .unwrap_or_default()
+            .certificate_entries();
+        deleted.extend(bucket_deleted);
+        retained.extend(bucket_left);
+        let documents = sum(&|m| m.bucket_documents);
+        if documents > 0 {
+            retained.push(Retained {
+                kind: "customer_bucket_documents".into(),
+                count: Some(documents),
+                reason: "chat and transcript files delivered to the customer's own bucket hold every participant's words at once; meetvault does not rewrite the customer's copies: delivering the meeting again (POST /api/v1/meetings/{id}/deliver) replaces them with the redacted transcript".into(),
             });
         }
         let copies = sum(&|m| m.bucket_copies);

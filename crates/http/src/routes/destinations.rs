@@ -54,9 +54,10 @@ pub async fn get_destination(
     )))
 }
 
-/// Makes it the org's default (bots deliver there when they end), or not.
+/// Makes it the org's default (bots deliver there when they end), or not; lets meetvault
+/// delete what it wrote there (after a probe delete), or not.
 #[utoipa::path(patch, path = "/api/v1/destinations/{id}", tag = "destinations", params(("id" = crate::wire::ids::DestinationId, Path, description = "The destination")), request_body = DestinationPatch, security(("session" = []), ("api_key" = [])),
-    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Changed", body = Destination), (status = 404, description = "No such destination", body = crate::error::ErrorBody)))]
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Changed", body = Destination), (status = 404, description = "No such destination", body = crate::error::ErrorBody), (status = 422, description = "The bucket refused the probe delete (`allow_delete`)", body = crate::error::ErrorBody)))]
 pub async fn patch_destination(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::OrgManage>,
@@ -67,12 +68,12 @@ pub async fn patch_destination(
     Ok(ApiJson(Destination::from(
         app.core
             .destinations()
-            .set_default(&scope, id, body.is_default)
+            .update(&scope, id, body.into())
             .await?,
     )))
 }
 
-/// Removes a destination (what was delivered stays in the bucket).
+/// Removes a destination (what was delivered stays in the bucket, out of meetvault's reach).
 #[utoipa::path(delete, path = "/api/v1/destinations/{id}", tag = "destinations", params(("id" = crate::wire::ids::DestinationId, Path, description = "The destination")), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, (status = 204, description = "Removed"), (status = 404, description = "No such destination", body = crate::error::ErrorBody)))]
 pub async fn delete_destination(

@@ -47,6 +47,12 @@ pub struct NewDestination {
     #[serde(default)]
     #[schema(value_type = Option<ids::WorkspaceId>)]
     pub workspace_id: Option<meetvault_core::ids::WorkspaceId>,
+    /// Let meetvault delete what it wrote here when it deletes the meeting (or a participant's
+    /// recordings): checked with a probe write and delete, so the key needs `s3:DeleteObject`
+    /// under the prefix. Off (the default), what was delivered stays, and each deletion
+    /// certificate says so. Only objects meetvault wrote are ever deleted.
+    #[serde(default)]
+    pub allow_delete: Option<bool>,
 }
 
 impl From<NewDestination> for core::NewDestination {
@@ -63,15 +69,31 @@ impl From<NewDestination> for core::NewDestination {
             age_recipient: d.age_recipient,
             is_default: d.is_default,
             workspace_id: d.workspace_id,
+            allow_delete: d.allow_delete,
         }
     }
 }
 
-/// A change to a destination.
+/// A change to a destination: each field given is changed.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"allow_delete": true}))]
 pub struct DestinationPatch {
-    pub is_default: bool,
+    /// Make it the default (bots deliver there when they end), or not.
+    #[serde(default)]
+    pub is_default: Option<bool>,
+    /// Let meetvault delete what it wrote here (turning it on runs a probe delete), or not.
+    #[serde(default)]
+    pub allow_delete: Option<bool>,
+}
+
+impl From<DestinationPatch> for core::DestinationChange {
+    fn from(p: DestinationPatch) -> Self {
+        Self {
+            is_default: p.is_default,
+            allow_delete: p.allow_delete,
+        }
+    }
 }
 
 /// A destination (never its credentials).
@@ -93,6 +115,9 @@ pub struct Destination {
     /// The workspace it is the default of (none: the org's).
     #[schema(value_type = Option<ids::WorkspaceId>)]
     pub workspace_id: Option<meetvault_core::ids::WorkspaceId>,
+    /// meetvault deletes what it wrote here when it deletes the meeting (or a participant's
+    /// recordings).
+    pub allow_delete: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -112,6 +137,7 @@ impl From<DestinationView> for Destination {
             age_recipient: v.age_recipient,
             is_default: v.is_default,
             workspace_id: v.workspace_id,
+            allow_delete: v.allow_delete,
             created_at: time(v.created_at),
             updated_at: time(v.updated_at),
         }
