@@ -207,7 +207,9 @@ impl Core {
         for m in &meetings {
             let meeting_cert = match self.db().meeting(org, *m).await? {
                 Some(row) => {
-                    let c = self.begin_meeting_deletion(&row, "", actor, None).await?;
+                    let c = self
+                        .begin_meeting_deletion(&row, "", actor, None, None)
+                        .await?;
                     let event = Event::new(AuditAction::MeetingDelete, actor, Outcome::Success);
                     self.finish_meeting_deletion(&c, event).await?;
                     Some(c.id)

@@ -22,6 +22,8 @@ pub struct RetentionCandidate {
     /// The latest `transcribed_at` of its recordings (Unix ms).
     pub transcribed_at: Option<i64>,
     pub bots: i64,
+    /// Recordings meetvault wrote to customers' buckets whose destination lets it delete them.
+    pub bucket_recordings: i64,
 }
 
 /// The columns of a [`RetentionCandidate`] of meeting `m`.
@@ -29,7 +31,9 @@ const FACTS: &str = "m.id, m.org_id, m.workspace_id, m.retention, m.purged, \
     (SELECT COUNT(*) FROM transcript_segments s WHERE s.meeting_id = m.id) AS segments, \
     (SELECT COUNT(*) FROM recordings r WHERE r.meeting_id = m.id AND r.local_deleted_at IS NULL) AS recordings_held, \
     (SELECT MAX(r.transcribed_at) FROM recordings r WHERE r.meeting_id = m.id) AS transcribed_at, \
-    (SELECT COUNT(*) FROM bots b WHERE b.meeting_id = m.id) AS bots";
+    (SELECT COUNT(*) FROM bots b WHERE b.meeting_id = m.id) AS bots, \
+    (SELECT COUNT(*) FROM bucket_objects o JOIN destinations d ON d.id = o.destination_id \
+     WHERE o.meeting_id = m.id AND o.kind = 'recording' AND d.allow_delete = TRUE) AS bucket_recordings";
 
 impl Database {
     /// A policy: the org's (`scope` = the org's id) or a workspace's.
@@ -110,7 +114,7 @@ impl Database {
     ) -> Result<Vec<RetentionCandidate>, StoreError> {
         let sql = format!(
             "SELECT * FROM (SELECT {FACTS} FROM meetings m WHERE m.id > $1 ORDER BY m.id LIMIT $2) c \
-             WHERE c.segments > 0 OR c.recordings_held > 0 OR c.bots > 0"
+             WHERE c.segments > 0 OR c.recordings_held > 0 OR c.bots > 0 OR c.bucket_recordings > 0"
         );
         with_pool!(self, pool => Ok(sqlx::query_as::<_, RetentionCandidate>(&sql)
             .bind(after).bind(limit).fetch_all(pool).await?))

@@ -50,6 +50,10 @@ struct Draft {
     /// What deleting them did, once done: a retry certifies the same.
     #[serde(default)]
     bucket_outcome: Option<BucketOutcome>,
+    /// Objects in customers' buckets a retention deletion leaves (its recordings window does
+    /// not reach them).
+    #[serde(default)]
+    bucket_kept: u64,
     /// The deletion's `meeting.delete` audit entry, once appended.
     #[serde(default)]
     audit_seq: Option<i64>,
@@ -108,7 +112,7 @@ impl Meetings<'_> {
         };
         let cert = self
             .core
-            .begin_meeting_deletion(&row, &title, scope.actor(), None)
+            .begin_meeting_deletion(&row, &title, scope.actor(), None, None)
             .await?;
         self.core
             .finish_meeting_deletion(&cert, Event::by(scope, AuditAction::MeetingDelete))
@@ -119,13 +123,15 @@ impl Meetings<'_> {
 impl Core {
     /// The first step of a meeting's deletion: counts what it holds and writes the pending
     /// certificate (or finds the one a cut-off deletion wrote). `policy` names the retention
-    /// policy that deletes it, when one does.
+    /// policy that deletes it, when one does, and `bucket` which of its objects in customers'
+    /// buckets that policy reaches (none: every one, where the destination allows).
     pub(crate) async fn begin_meeting_deletion(
         &self,
         row: &MeetingRow,
         title: &str,
         actor: Actor,
         policy: Option<String>,
+        bucket: Option<Vec<BucketObject>>,
     ) -> Result<CertificateRow, CoreError> {
         let org = row.org_id;
         let inventory = self.db().meeting_inventory(org, row.id).await?;
@@ -138,7 +144,13 @@ impl Core {
             .map(|r| r.blob_key)
             .collect();
         let chunks = self.blobs().list(&chunk_prefix(org, row.id)).await?;
-        let bucket_objects = self.bucket_objects_of(org, row.id).await?;
+        let mut bucket_objects = self.bucket_objects_of(org, row.id).await?;
+        let mut bucket_kept = 0;
+        if let Some(reached) = bucket {
+            let before = bucket_objects.len();
+            bucket_objects.retain(|o| reached.contains(o));
+            bucket_kept = (before - bucket_objects.len()) as u64;
+        }
         let salt = certificates::fresh_salt();
         let draft = Draft {
             inventory,
@@ -152,6 +164,7 @@ impl Core {
             policy,
             bucket_objects,
             bucket_outcome: None,
+            bucket_kept,
             audit_seq: None,
             certificate: None,
             subject_digest: document::subject_digest(
@@ -178,7 +191,7 @@ impl Core {
             .meeting(org, meeting)
             .await?
             .ok_or(CoreError::NotFound("meeting"))?;
-        self.begin_meeting_deletion(&row, "", Actor::System, None)
+        self.begin_meeting_deletion(&row, "", Actor::System, None, None)
             .await?;
         Ok(())
     }
@@ -378,6 +391,13 @@ impl Core {
         let (bucket_deleted, bucket_left) = bucket.certificate_entries();
         deleted.extend(bucket_deleted);
         retained.extend(bucket_left);
+        if draft.bucket_kept > 0 {
+            retained.push(Retained {
+                kind: "customer_bucket_objects".into(),
+                count: Some(draft.bucket_kept),
+                reason: "delivered to the customer's own bucket; retention deletes the customer's copies only of recordings, and only under a recordings window of N days, so these stay the customer's (method: not permitted)".into(),
+            });
+        }
         if draft.bucket_objects.is_empty()
             && inv.recordings_delivered + inv.deliveries + inv.streamed_uploads > 0
         {

@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::{OrgPolicy, PARTS, PartSchedule, Resolved, Windows, resolve};
 use crate::access::Actor;
 use crate::audit::{AuditAction, Event, Outcome, format_time};
+use crate::certificates::bucket::{BucketObject, BucketOutcome};
 use crate::certificates::{self, Certificate, Deleted, Retained, Subject, document};
 use crate::ids::{CertificateId, MeetingId, OrgId};
 use crate::lifecycle::Part;
@@ -60,6 +61,8 @@ pub(crate) struct Plan {
     pub(crate) resolved: Resolved,
     pub(crate) schedule: Vec<PartSchedule>,
     due_recordings: Vec<RecordingRow>,
+    /// Recordings in customers' buckets whose window ended (where meetvault may delete).
+    due_bucket: Vec<BucketObject>,
     transcripts_due: bool,
     bot_due: Option<BotRow>,
     /// Every part the meeting holds is due: delete the meeting whole.
@@ -90,6 +93,12 @@ struct PartDraft {
     /// Recordings: `(id, blob key, stored bytes)`.
     #[serde(default)]
     recordings: Vec<(Uuid, String, i64)>,
+    /// Recordings: their copies in customers' buckets whose window ended.
+    #[serde(default)]
+    bucket_objects: Vec<BucketObject>,
+    /// What deleting those did, once done.
+    #[serde(default)]
+    bucket_outcome: Option<BucketOutcome>,
     #[serde(default)]
     bot_id: Option<Uuid>,
     inventory: MeetingInventory,
@@ -215,6 +224,7 @@ impl Core {
                     "",
                     Actor::System,
                     Some(format!("retention: {policy}")),
+                    Some(plan.due_bucket.clone()),
                 )
                 .await?;
             self.finish_meeting_deletion(
@@ -347,9 +357,51 @@ impl Core {
                 }
             }
         }
-        let all_recordings_due = !recordings.is_empty() && due_recordings.len() == recordings.len();
+        // Their copies in customers' buckets, where the destination lets meetvault delete: a
+        // window of N days reaches each N days after it was delivered; 0 days (delivering is
+        // the point of it) and forever keep them.
+        let mut due_bucket = Vec::new();
+        let mut bucket_held = 0;
+        if facts.bucket_recordings > 0
+            && let Some(ms) = w.millis().filter(|ms| *ms > 0)
+        {
+            let mut allowed: HashMap<Uuid, bool> = HashMap::new();
+            for o in self.db().bucket_objects_of_meeting(org, meeting).await? {
+                if o.kind != "recording" {
+                    continue;
+                }
+                let ok = match allowed.get(&o.destination_id) {
+                    Some(ok) => *ok,
+                    None => {
+                        let ok = self
+                            .db()
+                            .destination(org, o.destination_id)
+                            .await?
+                            .is_some_and(|d| d.allow_delete);
+                        *allowed.entry(o.destination_id).or_insert(ok)
+                    }
+                };
+                if !ok {
+                    continue;
+                }
+                bucket_held += 1;
+                if !bot_done {
+                    waiting = waiting.or(Some("the bot's end"));
+                    continue;
+                }
+                let t = o.written_at.saturating_add(ms);
+                last_due = Some(last_due.map_or(t, |l: i64| l.max(t)));
+                if t <= now {
+                    due_bucket.push(BucketObject::from(o));
+                }
+            }
+        }
+        let recordings_held = !recordings.is_empty() || bucket_held > 0;
+        let all_recordings_due = recordings_held
+            && due_recordings.len() == recordings.len()
+            && due_bucket.len() == bucket_held;
         // Shown: when the last of them goes.
-        mark(Part::Recordings, !recordings.is_empty(), last_due, waiting);
+        mark(Part::Recordings, recordings_held, last_due, waiting);
 
         // Transcripts: from the last transcription; an imported transcript (no recording was
         // transcribed) from the meeting's last change.
@@ -390,7 +442,7 @@ impl Core {
             due_at(bot.as_ref().map(|b| b.updated_at), resolved.bot_data.window),
             why,
         );
-        let held = [!recordings.is_empty(), facts.segments > 0, bot.is_some()];
+        let held = [recordings_held, facts.segments > 0, bot.is_some()];
         let due = [all_recordings_due, transcripts_due, bot_due_now];
         let whole = held.iter().any(|h| *h) && held.iter().zip(due).all(|(h, d)| !*h || d);
         Ok(Plan {
@@ -398,6 +450,7 @@ impl Core {
             resolved,
             schedule,
             due_recordings,
+            due_bucket,
             transcripts_due,
             bot_due: if bot_due_now { bot } else { None },
             whole,
@@ -434,6 +487,12 @@ impl Core {
             } else {
                 Vec::new()
             },
+            bucket_objects: if part == Part::Recordings {
+                plan.due_bucket.clone()
+            } else {
+                Vec::new()
+            },
+            bucket_outcome: None,
             bot_id: plan
                 .bot_due
                 .as_ref()
@@ -477,6 +536,14 @@ impl Core {
                 for (id, key, _) in &draft.recordings {
                     self.delete_blob(&BlobKey::parse(key)?).await;
                     self.db().recording_local_deleted(org, *id, now).await?;
+                }
+                if draft.certificate.is_none() && draft.bucket_outcome.is_none() {
+                    let outcome = self
+                        .delete_bucket_objects(org, &draft.bucket_objects)
+                        .await?;
+                    draft.bucket_outcome = Some(outcome);
+                    let text = serde_json::to_string(&draft).map_err(CoreError::internal)?;
+                    self.db().save_certificate_draft(cert.id, &text).await?;
                 }
             }
             Part::Transcripts => {
@@ -573,13 +640,24 @@ impl Core {
     ) -> Certificate {
         let inv = &draft.inventory;
         let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        let mut retained = Vec::new();
         let deleted = match part {
-            Part::Recordings => vec![Deleted {
-                kind: "recordings".into(),
-                count: draft.recordings.len() as u64,
-                bytes: Some(draft.recordings.iter().map(|r| n(r.2)).sum()),
-                method: "object_delete".into(),
-            }],
+            Part::Recordings => {
+                let mut deleted = vec![Deleted {
+                    kind: "recordings".into(),
+                    count: draft.recordings.len() as u64,
+                    bytes: Some(draft.recordings.iter().map(|r| n(r.2)).sum()),
+                    method: "object_delete".into(),
+                }];
+                let (bucket_deleted, bucket_left) = draft
+                    .bucket_outcome
+                    .clone()
+                    .unwrap_or_default()
+                    .certificate_entries();
+                deleted.extend(bucket_deleted);
+                retained.extend(bucket_left);
+                deleted
+            }
             Part::Transcripts => vec![Deleted {
                 kind: "transcript_segments".into(),
                 count: n(inv.segments),
@@ -613,7 +691,7 @@ impl Core {
                 },
             ],
         };
-        let retained = vec![
+        retained.extend([
             Retained {
                 kind: "meeting".into(),
                 count: Some(1),
@@ -626,7 +704,7 @@ impl Core {
             },
             certificates::audit_entries_kept(),
             certificates::this_certificate_kept(),
-        ];
+        ]);
         Certificate {
             format: document::FORMAT.into(),
             id: CertificateId::from(cert.id).to_string(),
@@ -655,7 +733,7 @@ impl Core {
 impl Plan {
     fn is_due(&self, part: Part) -> bool {
         match part {
-            Part::Recordings => !self.due_recordings.is_empty(),
+            Part::Recordings => !self.due_recordings.is_empty() || !self.due_bucket.is_empty(),
             Part::Transcripts => self.transcripts_due,
             _ => self.bot_due.is_some(),
         }

@@ -330,3 +330,105 @@ async fn a_participants_erasure_deletes_their_recordings_from_the_bucket_and_nam
         vec![format!("{prefix}/meetings/{meeting}/transcript.json")]
     );
 }
+
+#[tokio::test]
+async fn a_recordings_window_of_days_reaches_the_buckets_copies_and_nothing_else() {
+    let app = app_with(|c| {
+        c.transcription.auto = false;
+        c.retention = meetvault_config::RetentionConfig::default();
+    })
+    .await;
+    let owner = app.register("bucket-ret@example.com", "Acme").await;
+    let (status, v) = call(
+        &app,
+        &owner,
+        Method::PUT,
+        "/api/v1/retention",
+        Some(json!({"recordings": 1, "transcripts": 30})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (dest, prefix) = destination(&app, &owner, true).await;
+    let meeting = delivered_meeting(&app, &owner, &dest, &prefix).await;
+    let now = chrono::Utc::now();
+    let (_, schedule) = call(
+        &app,
+        &owner,
+        Method::GET,
+        &format!("/api/v1/meetings/{meeting}/retention"),
+        None,
+    )
+    .await;
+    let recordings = schedule["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["part"] == "recordings")
+        .unwrap();
+    assert_eq!(recordings["held"], true, "{schedule}");
+    let at: chrono::DateTime<chrono::Utc> =
+        recordings["delete_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (at - now - chrono::Duration::days(1)).num_seconds().abs() < 60,
+        "{schedule}"
+    );
+
+    // Two days on: the recording goes here and from the bucket, certified together; the
+    // transcript file stays.
+    let report = app
+        .core()
+        .sweep_retention_at_for_tests(now + chrono::Duration::days(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.meetings_deleted, report.parts_purged),
+        (0, 1),
+        "{report:?}"
+    );
+    let (_, certs) = call(&app, &owner, Method::GET, "/api/v1/certificates", None).await;
+    let cert = &certs["certificates"][0];
+    assert_eq!(cert["certificate"]["part"], "recordings", "{cert:#}");
+    assert_eq!(cert["verified"]["ok"], true);
+    let gone = entry(cert, "deleted", "customer_bucket_objects").expect("bucket objects");
+    assert_eq!(gone["count"], 1, "{cert:#}");
+    let transcript = format!("{prefix}/meetings/{meeting}/transcript.json");
+    assert_eq!(keys(&prefix).await, vec![transcript.clone()]);
+    // A second sweep finds nothing more to do there.
+    let report = app
+        .core()
+        .sweep_retention_at_for_tests(now + chrono::Duration::days(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.meetings_deleted, report.parts_purged),
+        (0, 0),
+        "{report:?}"
+    );
+
+    // With the transcript's window the meeting goes whole; retention does not reach the
+    // transcript file in the bucket, and its certificate says so.
+    let report = app
+        .core()
+        .sweep_retention_at_for_tests(now + chrono::Duration::days(31))
+        .await
+        .unwrap();
+    assert_eq!(report.meetings_deleted, 1, "{report:?}");
+    let (_, certs) = call(&app, &owner, Method::GET, "/api/v1/certificates", None).await;
+    let whole = certs["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["certificate"]["part"].is_null())
+        .expect("the meeting's certificate");
+    assert!(
+        entry(whole, "deleted", "customer_bucket_objects").is_none(),
+        "{whole:#}"
+    );
+    let left = entry(whole, "retained", "customer_bucket_objects").expect("retained");
+    assert_eq!(left["count"], 1);
+    assert!(
+        left["reason"].as_str().unwrap().contains("retention"),
+        "{left}"
+    );
+    assert_eq!(keys(&prefix).await, vec![transcript]);
+}
