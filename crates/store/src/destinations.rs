@@ -232,24 +232,26 @@ pub struct BucketObjectRow {
     /// Bytes written (none: written before the ledger).
     pub size: Option<i64>,
     pub written_at: i64,
+    /// When the bucket last refused to delete it.
+    pub refused_at: Option<i64>,
 }
 
-const OBJECT_COLUMNS: &str =
-    "destination_id, object_key, org_id, meeting_id, kind, recording_id, size, written_at";
+const OBJECT_COLUMNS: &str = "destination_id, object_key, org_id, meeting_id, kind, recording_id, \
+    size, written_at, refused_at";
 
 impl Database {
     /// Records an object written into a destination (a re-delivery overwrites the same key).
     pub async fn record_bucket_object(&self, o: &BucketObjectRow) -> Result<(), StoreError> {
         let sql = format!(
-            "INSERT INTO bucket_objects ({OBJECT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+            "INSERT INTO bucket_objects ({OBJECT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (destination_id, object_key) DO UPDATE SET size = excluded.size, \
-             written_at = excluded.written_at, recording_id = excluded.recording_id \
+             written_at = excluded.written_at, recording_id = excluded.recording_id, refused_at = NULL \
              WHERE bucket_objects.org_id = excluded.org_id"
         );
         with_pool!(self, pool => {
             sqlx::query(&sql)
                 .bind(o.destination_id).bind(&o.object_key).bind(o.org_id).bind(o.meeting_id)
-                .bind(&o.kind).bind(o.recording_id).bind(o.size).bind(o.written_at)
+                .bind(&o.kind).bind(o.recording_id).bind(o.size).bind(o.written_at).bind(o.refused_at)
                 .execute(pool).await?;
             Ok(())
         })
@@ -267,6 +269,21 @@ impl Database {
         );
         with_pool!(self, pool => Ok(sqlx::query_as::<_, BucketObjectRow>(&sql)
             .bind(org_id).bind(meeting_id).fetch_all(pool).await?))
+    }
+
+    /// Notes that the bucket refused to delete an object.
+    pub async fn bucket_object_refused(
+        &self,
+        org_id: Uuid,
+        destination_id: Uuid,
+        object_key: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE bucket_objects SET refused_at = $4 WHERE org_id = $1 AND destination_id = $2 AND object_key = $3")
+                .bind(org_id).bind(destination_id).bind(object_key).bind(at).execute(pool).await?;
+            Ok(())
+        })
     }
 
     /// Forgets an object once it is deleted from the bucket.

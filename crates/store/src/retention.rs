@@ -33,7 +33,8 @@ const FACTS: &str = "m.id, m.org_id, m.workspace_id, m.retention, m.purged, \
     (SELECT MAX(r.transcribed_at) FROM recordings r WHERE r.meeting_id = m.id) AS transcribed_at, \
     (SELECT COUNT(*) FROM bots b WHERE b.meeting_id = m.id) AS bots, \
     (SELECT COUNT(*) FROM bucket_objects o JOIN destinations d ON d.id = o.destination_id \
-     WHERE o.meeting_id = m.id AND o.kind = 'recording' AND d.allow_delete = TRUE) AS bucket_recordings";
+     WHERE o.meeting_id = m.id AND o.kind = 'recording' AND d.allow_delete = TRUE) \
+     AS bucket_recordings";
 
 impl Database {
     /// A policy: the org's (`scope` = the org's id) or a workspace's.

@@ -43,29 +43,35 @@ impl From<BucketObjectRow> for BucketObject {
 pub(crate) struct BucketOutcome {
     pub(crate) deleted: u64,
     pub(crate) deleted_bytes: u64,
+    /// Some deleted object's size was not known (written before the ledger, or cut off).
+    #[serde(default)]
+    pub(crate) bytes_unknown: bool,
     /// Objects left, counted by why.
     pub(crate) left: BTreeMap<String, u64>,
 }
 
 impl BucketOutcome {
-    /// A certificate's `deleted` entry (when anything was) and its `retained` entries.
-    pub(crate) fn certificate_entries(&self) -> (Option<Deleted>, Vec<Retained>) {
-        let deleted = (self.deleted > 0).then(|| Deleted {
-            kind: KIND.into(),
-            count: self.deleted,
-            bytes: Some(self.deleted_bytes),
-            method: "customer_bucket_delete".into(),
-        });
-        let retained = self
-            .left
-            .iter()
-            .map(|(reason, count)| Retained {
+    /// Adds what it did to a certificate: a `deleted` entry (when anything was) and a
+    /// `retained` entry per reason objects stayed. Nothing when it has not run.
+    pub(crate) fn certify(
+        outcome: Option<&Self>,
+        deleted: &mut Vec<Deleted>,
+        retained: &mut Vec<Retained>,
+    ) {
+        let Some(o) = outcome else { return };
+        if o.deleted > 0 {
+            deleted.push(Deleted {
                 kind: KIND.into(),
-                count: Some(*count),
-                reason: reason.clone(),
-            })
-            .collect();
-        (deleted, retained)
+                count: o.deleted,
+                bytes: (!o.bytes_unknown).then_some(o.deleted_bytes),
+                method: "customer_bucket_delete".into(),
+            });
+        }
+        retained.extend(o.left.iter().map(|(reason, count)| Retained {
+            kind: KIND.into(),
+            count: Some(*count),
+            reason: reason.clone(),
+        }));
     }
 
     pub(crate) fn leave(&mut self, reason: &str, n: usize) {
@@ -77,9 +83,25 @@ impl BucketOutcome {
 pub(crate) const NOT_PERMITTED: &str = "delivered to the customer's own bucket, which the customer controls; its destination does not let meetvault delete there (allow_delete is off) (method: not permitted)";
 pub(crate) const DESTINATION_GONE: &str = "delivered to the customer's own bucket through a destination since removed from meetvault, its credentials with it: meetvault can no longer reach them (method: not permitted)";
 
-/// Why objects were left: the bucket refused the delete.
-pub(crate) fn refused(why: &str) -> String {
-    format!(
-        "delivered to the customer's own bucket, which refused meetvault's delete: {why} (method: not permitted)"
-    )
+/// Why objects were left: the bucket refused the delete. Only S3's error code (or that there
+/// was no answer) goes into the certificate, which is public: the rest of what the bucket said
+/// (addresses, account names) stays in the log.
+pub(crate) fn refused(code: Option<&str>) -> String {
+    match code {
+        Some(code) => format!(
+            "delivered to the customer's own bucket, which refused meetvault's delete ({code}) (method: not permitted)"
+        ),
+        None => "delivered to the customer's own bucket, which could not be reached to delete them (method: not permitted)".into(),
+    }
+}
+
+/// The entry for files delivered before meetvault kept a ledger of what it wrote.
+pub(crate) fn before_ledger(deliveries: i64) -> Retained {
+    Retained {
+        kind: "customer_bucket_objects".into(),
+        count: None,
+        reason: format!(
+            "files delivered to the customer's own bucket in {deliveries} deliveries made before meetvault kept a ledger of what it wrote (chat and transcript files, earlier copies of recordings): out of its reach by key (method: not permitted)"
+        ),
+    }
 }

@@ -129,6 +129,9 @@ impl Core {
                     // A re-run after the upload completed: its key is overwritten whole below.
                 } else {
                     let plain = self.recording_plain(&meeting, &rec, &keys).await?;
+                    let key = up.object_key.clone();
+                    let at = Written::new(&key, "recording", Some(rec.id));
+                    self.record_object(org, meeting.id, dest.id, &at).await?;
                     if let Some(file) = self
                         .finish_track_upload(&bucket, &keys, &mut up, plain)
                         .await?
@@ -142,7 +145,8 @@ impl Core {
                                 meetvault_jobs::now_ms(),
                             )
                             .await?;
-                        self.record_object(org, meeting.id, dest.id, &file).await?;
+                        self.record_object(org, meeting.id, dest.id, &at.size(file.size))
+                            .await?;
                         files.push(file);
                         continue;
                     }
@@ -156,13 +160,17 @@ impl Core {
                 p.meeting_id,
                 RecordingId::from(rec.id)
             );
-            let mut file = upload(&bucket, &dest.prefix, &name, plain, recipient.as_ref()).await?;
+            let key = object_key(&dest.prefix, &name, recipient.is_some());
+            let at = Written::new(&key, "recording", Some(rec.id));
+            self.record_object(org, meeting.id, dest.id, &at).await?;
+            let mut file = upload(&bucket, &key, plain, recipient.as_ref()).await?;
             file.kind = "recording".into();
             file.recording_id = Some(rec.id.into());
             self.db()
                 .recording_delivered(org, rec.id, dest.id, &file.key, meetvault_jobs::now_ms())
                 .await?;
-            self.record_object(org, meeting.id, dest.id, &file).await?;
+            self.record_object(org, meeting.id, dest.id, &at.size(file.size))
+                .await?;
             files.push(file);
         }
         // What the bot saw in the meeting's chat (without those who opted out), when it saw any.
@@ -192,10 +200,13 @@ impl Core {
                     Ok::<_, std::io::Error>(bytes::Bytes::from(json))
                 });
                 let name = format!("meetings/{}/chat.json", p.meeting_id);
-                let mut file =
-                    upload(&bucket, &dest.prefix, &name, plain, recipient.as_ref()).await?;
+                let key = object_key(&dest.prefix, &name, recipient.is_some());
+                let at = Written::new(&key, "chat", None);
+                self.record_object(org, meeting.id, dest.id, &at).await?;
+                let mut file = upload(&bucket, &key, plain, recipient.as_ref()).await?;
                 file.kind = "chat".into();
-                self.record_object(org, meeting.id, dest.id, &file).await?;
+                self.record_object(org, meeting.id, dest.id, &at.size(file.size))
+                    .await?;
                 files.push(file);
             }
         }
@@ -218,9 +229,13 @@ impl Core {
                 Ok::<_, std::io::Error>(bytes::Bytes::from(json.into_bytes()))
             });
             let name = format!("meetings/{}/transcript.json", p.meeting_id);
-            let mut file = upload(&bucket, &dest.prefix, &name, plain, recipient.as_ref()).await?;
+            let key = object_key(&dest.prefix, &name, recipient.is_some());
+            let at = Written::new(&key, "transcript", None);
+            self.record_object(org, meeting.id, dest.id, &at).await?;
+            let mut file = upload(&bucket, &key, plain, recipient.as_ref()).await?;
             file.kind = "transcript".into();
-            self.record_object(org, meeting.id, dest.id, &file).await?;
+            self.record_object(org, meeting.id, dest.id, &at.size(file.size))
+                .await?;
             files.push(file);
         }
         if files.is_empty() {
@@ -242,24 +257,27 @@ impl Core {
         Ok(files)
     }
 
-    /// Notes an object written into a destination in the ledger a deletion reaches it by.
+    /// Notes an object in the ledger a deletion reaches it by: before it is written (so a crash
+    /// mid-upload leaves nothing a deletion cannot find; deleting a key that is not there is
+    /// harmless), and again with its size once it is.
     async fn record_object(
         &self,
         org: Uuid,
         meeting: Uuid,
         destination: Uuid,
-        file: &DeliveredFile,
+        at: &Written<'_>,
     ) -> Result<(), CoreError> {
         self.db()
             .record_bucket_object(&meetvault_store::destinations::BucketObjectRow {
                 destination_id: destination,
-                object_key: file.key.clone(),
+                object_key: at.key.to_owned(),
                 org_id: org,
                 meeting_id: meeting,
-                kind: file.kind.clone(),
-                recording_id: file.recording_id.map(|r| r.uuid()),
-                size: i64::try_from(file.size).ok(),
+                kind: at.kind.to_owned(),
+                recording_id: at.recording_id,
+                size: at.size.and_then(|s| i64::try_from(s).ok()),
                 written_at: meetvault_jobs::now_ms(),
+                refused_at: None,
             })
             .await?;
         Ok(())
@@ -407,12 +425,43 @@ impl meetvault_jobs::Handler for DeliverHandler {
     }
 }
 
-/// Uploads a plaintext stream as `{prefix}/{name}` (`.age` appended when encrypted to
-/// `recipient`), hashing what goes into the bucket on the way.
+/// An object a delivery writes, for the ledger: its key and kind, and once written its size.
+struct Written<'a> {
+    key: &'a str,
+    kind: &'static str,
+    recording_id: Option<Uuid>,
+    size: Option<u64>,
+}
+
+impl<'a> Written<'a> {
+    fn new(key: &'a str, kind: &'static str, recording_id: Option<Uuid>) -> Self {
+        Self {
+            key,
+            kind,
+            recording_id,
+            size: None,
+        }
+    }
+
+    fn size(&self, size: u64) -> Self {
+        Self {
+            size: Some(size),
+            ..*self
+        }
+    }
+}
+
+/// The key of `name` under `prefix` (`.age` appended when it is encrypted).
+fn object_key(prefix: &str, name: &str, encrypted: bool) -> String {
+    let suffix = if encrypted { ".age" } else { "" };
+    join(prefix, &format!("{name}{suffix}"))
+}
+
+/// Uploads a plaintext stream as `key` (made by `object_key`: encrypted to `recipient` when
+/// there is one), hashing what goes into the bucket on the way.
 async fn upload(
     bucket: &meetvault_store::BlobStore,
-    prefix: &str,
-    name: &str,
+    key: &str,
     plain: impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
     recipient: Option<&meetvault_crypto::age::Recipient>,
 ) -> Result<DeliveredFile, CoreError> {
@@ -431,9 +480,7 @@ async fn upload(
             .update(&bytes);
         Ok::<_, std::io::Error>(bytes)
     });
-    let suffix = if recipient.is_some() { ".age" } else { "" };
-    let key = join(prefix, &format!("{name}{suffix}"));
-    let size = bucket.put_stream(&BlobKey::parse(&key)?, outgoing).await?;
+    let size = bucket.put_stream(&BlobKey::parse(key)?, outgoing).await?;
     let digest = hasher
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -442,7 +489,7 @@ async fn upload(
     Ok(DeliveredFile {
         kind: String::new(),
         recording_id: None,
-        key,
+        key: key.to_owned(),
         size,
         sha256: hex::encode(digest),
         age_encrypted: recipient.is_some(),

@@ -60,28 +60,53 @@ impl Core {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::warn!(destination = %id, error = %e, "a customer's bucket could not be reached to delete from");
-                    outcome.leave(&refused(&e.to_string()), objects.len());
+                    outcome.leave(&refused(None), objects.len());
                     continue;
                 }
             };
             for o in objects {
+                // The store retries what may pass (timeouts, 5xx) before it answers an error.
                 let done = match BlobKey::parse(&o.key) {
-                    Ok(key) => bucket.delete(&key).await.map_err(|e| bucket_error(&e)),
-                    Err(e) => Err(e.to_string()),
+                    Ok(key) => bucket.delete(&key).await.map_err(|e| {
+                        tracing::warn!(destination = %id, error = %bucket_error(&e), "a customer's bucket refused a delete");
+                        s3_code(&e)
+                    }),
+                    Err(e) => {
+                        tracing::warn!(destination = %id, error = %e, "a ledger key that is not a key");
+                        Err(None)
+                    }
                 };
                 match done {
                     Ok(()) => {
                         outcome.deleted += 1;
-                        outcome.deleted_bytes += u64::try_from(o.size.unwrap_or(0)).unwrap_or(0);
+                        match o.size.and_then(|s| u64::try_from(s).ok()) {
+                            Some(size) => outcome.deleted_bytes += size,
+                            None => outcome.bytes_unknown = true,
+                        }
                         self.db().forget_bucket_object(org, id, &o.key).await?;
                     }
-                    Err(why) => {
-                        tracing::warn!(destination = %id, error = %why, "a customer's bucket refused a delete");
-                        outcome.leave(&refused(&why), 1);
+                    Err(code) => {
+                        outcome.leave(&refused(code.as_deref()), 1);
+                        // Retention does not ask again; a deletion of the meeting does.
+                        self.db()
+                            .bucket_object_refused(org, id, &o.key, meetvault_jobs::now_ms())
+                            .await?;
                     }
                 }
             }
         }
         Ok(outcome)
     }
+}
+
+/// S3's error code in what the bucket answered (`AccessDenied`), when it gave one.
+fn s3_code(e: &meetvault_store::StoreError) -> Option<String> {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    super::xml_text(&text, "Code")
+        .filter(|c| (1..=64).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphanumeric()))
 }

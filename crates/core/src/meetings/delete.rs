@@ -4,6 +4,8 @@
 //! copy of its ciphertext anywhere, backups included, becomes unreadable); delete its rows,
 //! then its blobs; audit the deletion; issue the certificate.
 
+use std::collections::BTreeMap;
+
 use chrono::Utc;
 use meetvault_store::BlobKey;
 use meetvault_store::certificates::{CertificateRow, MeetingInventory};
@@ -15,7 +17,7 @@ use super::Meetings;
 use crate::access::proof::MeetingsDelete;
 use crate::access::{Actor, Scope};
 use crate::audit::{AuditAction, Event, format_time};
-use crate::certificates::bucket::{BucketObject, BucketOutcome};
+use crate::certificates::bucket::{self, BucketObject, BucketOutcome};
 use crate::certificates::{
     self, Certificate, CertificateView, Deleted, DestroyedKey, Retained, Subject, document,
 };
@@ -25,6 +27,9 @@ use crate::{Core, CoreError};
 
 /// The kind a meeting's certificate names.
 pub(crate) const KIND: &str = "meeting";
+
+/// Why a retention deletion leaves objects in a customer's bucket it may delete.
+const RETENTION_KEEPS: &str = "delivered to the customer's own bucket; retention deletes the customer's copies only of recordings, and only under a recordings window of N days, so these stay the customer's (method: not permitted)";
 
 /// What a meeting's deletion counted before it began, kept on its pending certificate: counts,
 /// key versions and blob keys (ids only), never content.
@@ -50,10 +55,9 @@ struct Draft {
     /// What deleting them did, once done: a retry certifies the same.
     #[serde(default)]
     bucket_outcome: Option<BucketOutcome>,
-    /// Objects in customers' buckets a retention deletion leaves (its recordings window does
-    /// not reach them).
+    /// Objects in customers' buckets a retention deletion leaves, counted by why.
     #[serde(default)]
-    bucket_kept: u64,
+    bucket_kept: BTreeMap<String, u64>,
     /// The deletion's `meeting.delete` audit entry, once appended.
     #[serde(default)]
     audit_seq: Option<i64>,
@@ -145,11 +149,20 @@ impl Core {
             .collect();
         let chunks = self.blobs().list(&chunk_prefix(org, row.id)).await?;
         let mut bucket_objects = self.bucket_objects_of(org, row.id).await?;
-        let mut bucket_kept = 0;
+        let mut bucket_kept = BTreeMap::new();
         if let Some(reached) = bucket {
-            let before = bucket_objects.len();
-            bucket_objects.retain(|o| reached.contains(o));
-            bucket_kept = (before - bucket_objects.len()) as u64;
+            let (reach, stay): (Vec<_>, Vec<_>) = bucket_objects
+                .into_iter()
+                .partition(|o| reached.contains(o));
+            bucket_objects = reach;
+            for o in stay {
+                let why = match self.db().destination(org, o.destination_id).await? {
+                    None => bucket::DESTINATION_GONE,
+                    Some(d) if !d.allow_delete => bucket::NOT_PERMITTED,
+                    Some(_) => RETENTION_KEEPS,
+                };
+                *bucket_kept.entry(why.to_owned()).or_default() += 1;
+            }
         }
         let salt = certificates::fresh_salt();
         let draft = Draft {
@@ -387,26 +400,14 @@ impl Core {
                 reason: "deliveries already made (ids, states and links; content only where an endpoint opted in, sealed under the destroyed key) stay in the delivery log until its retention prunes them".into(),
             });
         }
-        let bucket = draft.bucket_outcome.clone().unwrap_or_default();
-        let (bucket_deleted, bucket_left) = bucket.certificate_entries();
-        deleted.extend(bucket_deleted);
-        retained.extend(bucket_left);
-        if draft.bucket_kept > 0 {
-            retained.push(Retained {
-                kind: "customer_bucket_objects".into(),
-                count: Some(draft.bucket_kept),
-                reason: "delivered to the customer's own bucket; retention deletes the customer's copies only of recordings, and only under a recordings window of N days, so these stay the customer's (method: not permitted)".into(),
-            });
-        }
-        if draft.bucket_objects.is_empty()
-            && inv.recordings_delivered + inv.deliveries + inv.streamed_uploads > 0
-        {
-            // Delivered before meetvault kept a ledger of what it wrote: not reachable by key.
-            retained.push(Retained {
-                kind: "customer_bucket_objects".into(),
-                count: Some(n(inv.recordings_delivered.max(inv.streamed_uploads) + inv.deliveries)),
-                reason: "delivered to the customer's own bucket, which the customer controls; meetvault does not delete the customer's property (method: not permitted)".into(),
-            });
+        BucketOutcome::certify(draft.bucket_outcome.as_ref(), &mut deleted, &mut retained);
+        retained.extend(draft.bucket_kept.iter().map(|(reason, count)| Retained {
+            kind: "customer_bucket_objects".into(),
+            count: Some(*count),
+            reason: reason.clone(),
+        }));
+        if inv.deliveries_before_ledger > 0 {
+            retained.push(bucket::before_ledger(inv.deliveries_before_ledger));
         }
         let meeting_id = MeetingId::from(cert.subject_id);
         Certificate {

@@ -82,9 +82,8 @@ struct MeetingPart {
     /// Webhook deliveries of those events (counted when begun).
     #[serde(default)]
     webhook_deliveries: u64,
-    /// Files in the customer's bucket holding the participant, delivered before meetvault kept
-    /// a ledger of what it wrote (not reachable by key): their recordings, each delivery's chat
-    /// and transcript.
+    /// Deliveries to customers' buckets made before meetvault kept a ledger of what it wrote
+    /// (their files are out of reach by key).
     bucket_copies: u64,
     /// The erased recordings' objects in customers' buckets (from the ledger).
     #[serde(default)]
@@ -298,10 +297,9 @@ impl Core {
                 },
             );
             if label.as_deref() == Some(speaker) {
-                part.bucket_copies += u64::from(r.delivered_to.is_some());
                 part.recordings.push(entry);
             } else if is_mixed(label.as_deref()) {
-                mixed_found.push((entry, r.delivered_to.is_some()));
+                mixed_found.push(entry);
             }
         }
         let wanted_email = email.trim().to_lowercase();
@@ -397,36 +395,27 @@ impl Core {
                 .db()
                 .webhook_deliveries_of_events(org, m, &part.event_seqs)
                 .await?;
-            for (entry, delivered) in mixed_found {
+            for entry in mixed_found {
                 match mixed {
-                    MixedRecordings::Delete => {
-                        part.bucket_copies += u64::from(delivered);
-                        part.mixed.push(entry);
-                    }
+                    MixedRecordings::Delete => part.mixed.push(entry),
                     MixedRecordings::Keep => part.mixed_kept += 1,
                 }
             }
-            let ledger = self.bucket_objects_of(org, m).await?;
-            if ledger.is_empty() {
-                // Each delivery put the meeting's chat and transcript beside its recordings.
-                let inv = self.db().meeting_inventory(org, m).await?;
-                part.bucket_copies += u64::try_from(inv.deliveries).unwrap_or(0);
-            } else {
-                part.bucket_copies = 0;
-                let erased: Vec<Uuid> = part
-                    .recordings
-                    .iter()
-                    .chain(&part.mixed)
-                    .map(|r| r.0)
-                    .collect();
-                for o in ledger {
-                    match o.recording_id {
-                        Some(r) if erased.contains(&r) => part.bucket_objects.push(o),
-                        Some(_) => {}
-                        None => part.bucket_documents += 1,
-                    }
+            let erased: Vec<Uuid> = part
+                .recordings
+                .iter()
+                .chain(&part.mixed)
+                .map(|r| r.0)
+                .collect();
+            for o in self.bucket_objects_of(org, m).await? {
+                match o.recording_id {
+                    Some(r) if erased.contains(&r) => part.bucket_objects.push(o),
+                    Some(_) => {}
+                    None => part.bucket_documents += 1,
                 }
             }
+            let inv = self.db().meeting_inventory(org, m).await?;
+            part.bucket_copies = u64::try_from(inv.deliveries_before_ledger).unwrap_or(0);
         }
         Ok(part)
     }
@@ -691,13 +680,7 @@ impl Core {
                 reason: "recordings of every voice at once, kept at the meeting owner's decision; the participant's transcript lines and own audio are gone".into(),
             });
         }
-        let (bucket_deleted, bucket_left) = draft
-            .bucket_outcome
-            .clone()
-            .unwrap_or_default()
-            .certificate_entries();
-        deleted.extend(bucket_deleted);
-        retained.extend(bucket_left);
+        BucketOutcome::certify(draft.bucket_outcome.as_ref(), &mut deleted, &mut retained);
         let documents = sum(&|m| m.bucket_documents);
         if documents > 0 {
             retained.push(Retained {
@@ -708,11 +691,9 @@ impl Core {
         }
         let copies = sum(&|m| m.bucket_copies);
         if copies > 0 {
-            retained.push(Retained {
-                kind: "customer_bucket_objects".into(),
-                count: Some(copies),
-                reason: "files delivered to the customer's own bucket (the participant's recordings, and each delivery's chat and transcript), which the customer controls; meetvault does not delete the customer's property (method: not permitted)".into(),
-            });
+            retained.push(certificates::bucket::before_ledger(
+                i64::try_from(copies).unwrap_or(i64::MAX),
+            ));
         }
         Certificate {
             format: document::FORMAT.into(),

@@ -63,6 +63,9 @@ pub(crate) struct Plan {
     due_recordings: Vec<RecordingRow>,
     /// Recordings in customers' buckets whose window ended (where meetvault may delete).
     due_bucket: Vec<BucketObject>,
+    /// Those of them the bucket has not refused to delete: what a recordings purge deletes
+    /// (a refused one is asked again only when the meeting goes whole).
+    purge_bucket: Vec<BucketObject>,
     transcripts_due: bool,
     bot_due: Option<BotRow>,
     /// Every part the meeting holds is due: delete the meeting whole.
@@ -361,6 +364,7 @@ impl Core {
         // window of N days reaches each N days after it was delivered; 0 days (delivering is
         // the point of it) and forever keep them.
         let mut due_bucket = Vec::new();
+        let mut purge_bucket = Vec::new();
         let mut bucket_held = 0;
         if facts.bucket_recordings > 0
             && let Some(ms) = w.millis().filter(|ms| *ms > 0)
@@ -392,7 +396,12 @@ impl Core {
                 let t = o.written_at.saturating_add(ms);
                 last_due = Some(last_due.map_or(t, |l: i64| l.max(t)));
                 if t <= now {
-                    due_bucket.push(BucketObject::from(o));
+                    let refused = o.refused_at.is_some();
+                    let o = BucketObject::from(o);
+                    if !refused {
+                        purge_bucket.push(o.clone());
+                    }
+                    due_bucket.push(o);
                 }
             }
         }
@@ -451,6 +460,7 @@ impl Core {
             schedule,
             due_recordings,
             due_bucket,
+            purge_bucket,
             transcripts_due,
             bot_due: if bot_due_now { bot } else { None },
             whole,
@@ -488,7 +498,7 @@ impl Core {
                 Vec::new()
             },
             bucket_objects: if part == Part::Recordings {
-                plan.due_bucket.clone()
+                plan.purge_bucket.clone()
             } else {
                 Vec::new()
             },
@@ -649,13 +659,7 @@ impl Core {
                     bytes: Some(draft.recordings.iter().map(|r| n(r.2)).sum()),
                     method: "object_delete".into(),
                 }];
-                let (bucket_deleted, bucket_left) = draft
-                    .bucket_outcome
-                    .clone()
-                    .unwrap_or_default()
-                    .certificate_entries();
-                deleted.extend(bucket_deleted);
-                retained.extend(bucket_left);
+                BucketOutcome::certify(draft.bucket_outcome.as_ref(), &mut deleted, &mut retained);
                 deleted
             }
             Part::Transcripts => vec![Deleted {
@@ -733,7 +737,7 @@ impl Core {
 impl Plan {
     fn is_due(&self, part: Part) -> bool {
         match part {
-            Part::Recordings => !self.due_recordings.is_empty() || !self.due_bucket.is_empty(),
+            Part::Recordings => !self.due_recordings.is_empty() || !self.purge_bucket.is_empty(),
             Part::Transcripts => self.transcripts_due,
             _ => self.bot_due.is_some(),
         }

@@ -48,9 +48,10 @@ pub struct NewDestination {
     #[schema(value_type = Option<ids::WorkspaceId>)]
     pub workspace_id: Option<meetvault_core::ids::WorkspaceId>,
     /// Let meetvault delete what it wrote here when it deletes the meeting (or a participant's
-    /// recordings): checked with a probe write and delete, so the key needs `s3:DeleteObject`
-    /// under the prefix. Off (the default), what was delivered stays, and each deletion
-    /// certificate says so. Only objects meetvault wrote are ever deleted.
+    /// recordings), and under a `recordings` retention window of N days: checked with a probe
+    /// write and delete, so the key needs `s3:DeleteObject` under the prefix. Off (the
+    /// default), what was delivered stays, and each deletion certificate says so. Only
+    /// objects meetvault wrote are ever deleted.
     #[serde(default)]
     pub allow_delete: Option<bool>,
 }

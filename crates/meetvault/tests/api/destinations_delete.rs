@@ -108,12 +108,17 @@ async fn delivered_meeting(app: &TestApp, owner: &Session, dest: &str, prefix: &
     meeting
 }
 
+/// The one entry of `kind` in the certificate's `deleted` or `retained` list (two of a kind
+/// would count the same objects twice).
 fn entry<'a>(cert: &'a Value, list: &str, kind: &str) -> Option<&'a Value> {
-    cert["certificate"][list]
+    let found: Vec<&Value> = cert["certificate"][list]
         .as_array()
         .unwrap()
         .iter()
-        .find(|d| d["kind"] == kind)
+        .filter(|d| d["kind"] == kind)
+        .collect();
+    assert!(found.len() <= 1, "{kind} twice in {list}: {cert:#}");
+    found.first().copied()
 }
 
 async fn delete_meeting(app: &TestApp, owner: &Session, meeting: &str) -> Value {
