@@ -66,6 +66,45 @@ impl Database {
         })
     }
 
+    /// Changes only the flags given (so two changes at once cannot undo each other); a new
+    /// default ends the other default at its level, in the same transaction. False if there
+    /// is no such destination.
+    pub async fn set_destination_flags(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        is_default: Option<bool>,
+        allow_delete: Option<bool>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let level: Option<(Option<Uuid>,)> = sqlx::query_as(
+                "SELECT workspace_id FROM destinations WHERE org_id = $1 AND id = $2",
+            )
+            .bind(org_id).bind(id).fetch_optional(&mut *tx).await?;
+            let Some((workspace_id,)) = level else {
+                return Ok(false);
+            };
+            if is_default == Some(true) {
+                sqlx::query(
+                    "UPDATE destinations SET is_default = FALSE WHERE org_id = $1 AND id <> $2 \
+                     AND ((workspace_id IS NULL AND $3 IS NULL) OR workspace_id = $3)",
+                )
+                .bind(org_id).bind(id).bind(workspace_id).execute(&mut *tx).await?;
+            }
+            sqlx::query(
+                "UPDATE destinations SET is_default = COALESCE($3, is_default), \
+                 allow_delete = COALESCE($4, allow_delete), updated_at = $5 \
+                 WHERE org_id = $1 AND id = $2",
+            )
+            .bind(org_id).bind(id).bind(is_default).bind(allow_delete).bind(now)
+            .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
     pub async fn destinations(&self, org_id: Uuid) -> Result<Vec<DestinationRow>, StoreError> {
         let sql =
             format!("SELECT {COLUMNS} FROM destinations WHERE org_id = $1 ORDER BY created_at, id");

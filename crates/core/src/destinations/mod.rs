@@ -275,24 +275,33 @@ impl Destinations<'_> {
         id: DestinationId,
         change: DestinationChange,
     ) -> Result<DestinationView, CoreError> {
-        let mut row = self.row(scope.org_id().uuid(), id.0).await?;
-        if let Some(is_default) = change.is_default {
-            row.is_default = is_default;
+        let org = scope.org_id().uuid();
+        let row = self.row(org, id.0).await?;
+        if change.allow_delete == Some(true) && !row.allow_delete {
+            let creds = self.open_credentials(&row).await?;
+            let bucket = self.open(&row, &creds, "endpoint").await?;
+            let probe = BlobKey::parse(&join(
+                &row.prefix,
+                &format!(".meetvault-probe-{}", Uuid::new_v4().simple()),
+            ))?;
+            probe_delete(&bucket, &probe).await?;
         }
-        if let Some(allow) = change.allow_delete {
-            if allow && !row.allow_delete {
-                let creds = self.open_credentials(&row).await?;
-                let bucket = self.open(&row, &creds, "endpoint").await?;
-                let probe = BlobKey::parse(&join(
-                    &row.prefix,
-                    &format!(".meetvault-probe-{}", Uuid::new_v4().simple()),
-                ))?;
-                probe_delete(&bucket, &probe).await?;
-            }
-            row.allow_delete = allow;
+        // Only the flags given change: a concurrent change of the other stands.
+        if !self
+            .core
+            .db()
+            .set_destination_flags(
+                org,
+                id.0,
+                change.is_default,
+                change.allow_delete,
+                meetvault_jobs::now_ms(),
+            )
+            .await?
+        {
+            return Err(CoreError::NotFound("destination"));
         }
-        row.updated_at = meetvault_jobs::now_ms();
-        self.core.db().put_destination(&row).await?;
+        let row = self.row(org, id.0).await?;
         self.core
             .audit(Event::by(scope, AuditAction::DestinationUpdate).resource(id))
             .await?;

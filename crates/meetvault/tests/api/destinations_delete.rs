@@ -193,6 +193,20 @@ async fn a_meetings_deletion_deletes_what_meetvault_wrote_to_the_bucket_where_al
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["allow_delete"], true);
     assert_eq!(v["is_default"], false);
+    // Each flag changes alone: making it the default leaves allow_delete as it is.
+    let (status, v) = call(
+        &app,
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/destinations/{kept}"),
+        Some(json!({"is_default": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["is_default"].clone(), v["allow_delete"].clone()),
+        (json!(true), json!(true))
+    );
     let cert = delete_meeting(&app, &owner, &meeting).await;
     assert_eq!(
         entry(&cert, "deleted", "customer_bucket_objects").unwrap()["count"],
