@@ -13,7 +13,7 @@ const PARALLEL_MIN: usize = 1 << 16;
 /// `exp(x)` for `x` in about [−87, 88]: 2^(x·log2 e) as 2^n · 2^f, |f| ≤ ½, with the degree-6
 /// Taylor polynomial of 2^f (truncation error below 2e-7 relative).
 #[inline]
-fn fast_exp(x: f32) -> f32 {
+pub(crate) fn fast_exp(x: f32) -> f32 {
     // Comparisons, not `f32::clamp`/`max`, whose NaN rules block vectorisation.
     let x = if x < -87.0 { -87.0 } else { x };
     let x = if x > 88.0 { 88.0 } else { x };
@@ -21,14 +21,19 @@ fn fast_exp(x: f32) -> f32 {
     // Round to nearest with the 1.5 × 2^23 trick: `f32::round` is a libm call on baseline
     // x86-64 and would stop the loop from vectorising.
     const MAGIC: f32 = 12_582_912.0;
-    let n = (t + MAGIC) - MAGIC;
+    let shifted = t + MAGIC;
+    let n = shifted - MAGIC;
     let f = t - n;
     let p = 1.0
         + f * (std::f32::consts::LN_2
             + f * (0.240_226_5
                 + f * (0.055_504_11
                     + f * (0.009_618_129 + f * (0.001_333_355 + f * 0.000_154_035_3)))));
-    let bits = ((n as i32 + 127) as u32) << 23;
+    // The integer `n` read from the shifted float's low mantissa bits, not `n as i32`: Rust's
+    // saturating float-to-int cast compiles to scalar code with compares and kept every loop
+    // calling this (softmax, GELU, log-sum-exp) from vectorising.
+    let n_int = shifted.to_bits().wrapping_sub(MAGIC.to_bits()) as i32;
+    let bits = (n_int.wrapping_add(127) as u32) << 23;
     p * f32::from_bits(bits)
 }
 
@@ -73,7 +78,7 @@ fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::
 
 /// Sum with eight independent accumulators, so the loop vectorises (a single running float sum
 /// cannot be reordered by the compiler).
-fn lane_sum(r: &[f32]) -> f32 {
+pub(crate) fn lane_sum(r: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let mut chunks = r.chunks_exact(8);
     for c in &mut chunks {
@@ -85,7 +90,7 @@ fn lane_sum(r: &[f32]) -> f32 {
 }
 
 /// Maximum with eight lanes, for the same reason.
-fn lane_max(r: &[f32]) -> f32 {
+pub(crate) fn lane_max(r: &[f32]) -> f32 {
     let mut acc = [f32::NEG_INFINITY; 8];
     let mut chunks = r.chunks_exact(8);
     for c in &mut chunks {

@@ -100,13 +100,27 @@ impl LogitRules {
     }
 }
 
-/// `log(Σ exp(x))`, −∞ for an empty or all −∞ slice.
+/// `log(Σ exp(x))`, −∞ for an empty or all −∞ slice. With the kernels' polynomial `exp` (2e-7
+/// relative) over eight lanes: it runs over the 51,864 logits of every beam at every step, where
+/// libm's scalar `expf` was a tenth of beam search's time.
 pub fn log_sum_exp(x: &[f32]) -> f32 {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = crate::kernels::lane_max(x);
     if !max.is_finite() {
         return max;
     }
-    max + x.iter().map(|&v| (v - max).exp()).sum::<f32>().ln()
+    let mut acc = [0f32; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += crate::kernels::fast_exp(v - max);
+        }
+    }
+    let rest: f32 = chunks
+        .remainder()
+        .iter()
+        .map(|&v| crate::kernels::fast_exp(v - max))
+        .sum();
+    max + (crate::kernels::lane_sum(&acc) + rest).ln()
 }
 
 /// Log-softmax of one row.

@@ -1,7 +1,7 @@
 //! Whisper's transformer: the audio encoder, and the text decoder with a self-attention KV cache
 //! and cross-attention keys/values computed once per 30-second window.
 
-use candle_core::{DType, Device, IndexOp, Tensor};
+use candle_core::{DType, IndexOp, Tensor};
 
 use crate::checkpoint::Dims;
 use crate::error::{Result, WhisperError};
@@ -165,33 +165,121 @@ impl std::fmt::Debug for Decoder {
 #[derive(Debug, Clone)]
 pub struct CrossKv(Vec<(Tensor, Tensor)>);
 
-/// Self-attention keys and values of the tokens decoded so far, per layer:
-/// `[batch, heads, len, d_head]`.
+/// Self-attention keys and values of the tokens decoded so far, per layer and row (beam): each
+/// row's keys and values are `[len, n_state]`, heads side by side, appended to in place. Kept as
+/// plain vectors rather than tensors: a step then copies nothing (candle's concatenation,
+/// transposition of the keys and beam reordering each copied the whole cache of every layer on
+/// every step), and the beams' reorder moves rows instead of copying them.
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
-    layers: Vec<Option<(Tensor, Tensor)>>,
+    layers: Vec<Vec<RowKv>>,
     len: usize,
 }
 
+#[derive(Debug, Clone, Default)]
+struct RowKv {
+    k: Vec<f32>,
+    v: Vec<f32>,
+}
+
 impl KvCache {
-    /// Keep the rows `indices` (with repetition): beam search's reordering.
+    /// Keep the rows `indices` (with repetition): beam search's reordering. A row taken once is
+    /// moved, one taken more than once is copied for all but its last use.
     pub fn select(&mut self, indices: &[u32]) -> Result<()> {
-        let Some(device) = self
-            .layers
-            .iter()
-            .flatten()
-            .next()
-            .map(|(k, _)| k.device().clone())
-        else {
-            return Ok(());
-        };
-        let idx = Tensor::new(indices, &device)?;
-        for (k, v) in self.layers.iter_mut().flatten() {
-            *k = k.index_select(&idx, 0)?;
-            *v = v.index_select(&idx, 0)?;
+        for rows in &mut self.layers {
+            let mut uses = vec![0usize; rows.len()];
+            for &i in indices {
+                *uses.get_mut(i as usize).ok_or_else(|| {
+                    WhisperError::Options(format!("cache row {i} of {} selected", rows.len()))
+                })? += 1;
+            }
+            let mut old: Vec<Option<RowKv>> = rows.drain(..).map(Some).collect();
+            for &i in indices {
+                let i = i as usize;
+                uses[i] -= 1;
+                let row = match uses[i] {
+                    0 => old[i].take(),
+                    _ => old[i].clone(),
+                };
+                rows.push(row.unwrap_or_default());
+            }
         }
         Ok(())
     }
+}
+
+/// `Σ a·b` over eight lanes (vectorises; a single running sum cannot be reordered).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let rest: f32 = ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ac.zip(bc) {
+        for ((s, p), q) in acc.iter_mut().zip(x).zip(y) {
+            *s += p * q;
+        }
+    }
+    crate::kernels::lane_sum(&acc) + rest
+}
+
+/// Causal multi-head self-attention of `len` new positions in each of `rows.len()` rows after
+/// the `offset` cached ones, appending their keys and values to the rows: `qkv` is
+/// `[rows, len, 3 × d]` (queries, keys, values); returns `[rows, len, d]`. Position `t` sees the
+/// cached positions and the new ones up to itself.
+fn self_attention(
+    rows: &mut [RowKv],
+    qkv: &[f32],
+    len: usize,
+    d: usize,
+    heads: usize,
+    offset: usize,
+) -> Vec<f32> {
+    let dh = d / heads.max(1);
+    let scale = 1.0 / (dh as f32).sqrt();
+    let mut out = vec![0f32; rows.len() * len * d];
+    let mut scores = vec![0f32; offset + len];
+    let mut q = vec![0f32; d];
+    for (b, row) in rows.iter_mut().enumerate() {
+        let new = qkv
+            .get(b * len * 3 * d..(b + 1) * len * 3 * d)
+            .unwrap_or(&[]);
+        for t in new.chunks_exact(3 * d) {
+            row.k.extend_from_slice(&t[d..2 * d]);
+            row.v.extend_from_slice(&t[2 * d..]);
+        }
+        for (t, (x, o)) in new
+            .chunks_exact(3 * d)
+            .zip(out[b * len * d..(b + 1) * len * d].chunks_exact_mut(d))
+            .enumerate()
+        {
+            // The query scaled first, as the tensor attention did.
+            q.iter_mut().zip(&x[..d]).for_each(|(q, x)| *q = x * scale);
+            let keys = offset + t + 1;
+            for h in 0..heads {
+                let (lo, hi) = (h * dh, (h + 1) * dh);
+                let s = &mut scores[..keys];
+                for (j, s) in s.iter_mut().enumerate() {
+                    *s = dot(&q[lo..hi], &row.k[j * d + lo..j * d + hi]);
+                }
+                let max = crate::kernels::lane_max(s);
+                s.iter_mut()
+                    .for_each(|v| *v = crate::kernels::fast_exp(*v - max));
+                let inv = 1.0 / crate::kernels::lane_sum(s);
+                let oh = &mut o[lo..hi];
+                for (j, &p) in s.iter().enumerate() {
+                    let p = p * inv;
+                    oh.iter_mut()
+                        .zip(&row.v[j * d + lo..j * d + hi])
+                        .for_each(|(o, v)| *o += p * v);
+                }
+            }
+        }
+    }
+    out
 }
 
 impl Decoder {
@@ -314,27 +402,24 @@ impl Decoder {
             .index_select(&ids, 0)?
             .reshape((batch, len, ()))?;
         let mut x = tok.broadcast_add(&self.positions.narrow(0, offset, len)?)?;
-        let mask = if len > 1 {
-            Some(causal_mask(len, offset, device)?)
-        } else {
-            None
-        };
         if cache.layers.len() != self.layers.len() {
-            cache.layers = vec![None; self.layers.len()];
+            cache.layers = vec![Vec::new(); self.layers.len()];
         }
-        for (i, (layer, slot)) in self.layers.iter().zip(cache.layers.iter_mut()).enumerate() {
+        for (i, (layer, rows)) in self.layers.iter().zip(cache.layers.iter_mut()).enumerate() {
             // Self-attention over the cache plus the new tokens.
+            if rows.is_empty() {
+                *rows = vec![RowKv::default(); batch];
+            } else if rows.len() != batch {
+                return Err(WhisperError::Options(format!(
+                    "decoder input has {batch} rows, its cache {}",
+                    rows.len()
+                )));
+            }
             let qkv = layer.self_qkv.forward(&layer.self_ln.forward(&x)?)?;
             let d = qkv.dim(2)? / 3;
-            let q = split_heads(&qkv.narrow(2, 0, d)?, self.heads)?;
-            let mut k = split_heads(&qkv.narrow(2, d, d)?, self.heads)?;
-            let mut v = split_heads(&qkv.narrow(2, 2 * d, d)?, self.heads)?;
-            if let Some((pk, pv)) = slot.as_ref() {
-                k = Tensor::cat(&[pk, &k], 2)?;
-                v = Tensor::cat(&[pv, &v], 2)?;
-            }
-            let a = merge_heads(&attention(&q, &transpose_keys(&k)?, &v, mask.as_ref())?)?;
-            *slot = Some((k, v));
+            let qkv = qkv.flatten_all()?.to_vec1::<f32>()?;
+            let a = self_attention(rows, &qkv, len, d, self.heads, offset);
+            let a = Tensor::from_vec(a, (batch, len, d), device)?;
             x = (x + layer.self_out.forward(&a)?)?;
             // Cross-attention: every row of every beam attends to the same audio, so the beams'
             // queries are stacked into one batch of `batch × len` rows.
@@ -393,19 +478,73 @@ impl CrossScores {
     }
 }
 
-/// `[len, offset + len]`: 0 where key `j` may be seen by query `i` (`j ≤ offset + i`), −∞ elsewhere.
-fn causal_mask(len: usize, offset: usize, device: &Device) -> Result<Tensor> {
-    let total = offset + len;
-    let mask: Vec<f32> = (0..len)
-        .flat_map(|i| {
-            (0..total).map(move |j| {
-                if j <= offset + i {
-                    0.0
-                } else {
-                    f32::NEG_INFINITY
-                }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
             })
-        })
-        .collect();
-    Ok(Tensor::from_vec(mask, (len, total), device)?)
+            .collect()
+    }
+
+    /// The cached attention, fed a prompt then single steps with a beam reorder between them,
+    /// gives what the tensor attention with a causal mask gives on the whole sequence.
+    #[test]
+    fn cached_self_attention_matches_the_tensor_attention() {
+        let (heads, d, prompt, steps) = (4, 32, 3, 4);
+        let total = prompt + steps;
+        // One sequence's queries, keys and values at every position.
+        let qkv = pseudo_random(total * 3 * d, 5);
+        let reference = {
+            let t = Tensor::from_vec(qkv.clone(), (1, total, 3 * d), &candle_core::Device::Cpu)
+                .unwrap();
+            let part = |i: usize| split_heads(&t.narrow(2, i * d, d).unwrap(), heads).unwrap();
+            let mask: Vec<f32> = (0..total)
+                .flat_map(|i| (0..total).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
+                .collect();
+            let mask = Tensor::from_vec(mask, (total, total), &candle_core::Device::Cpu).unwrap();
+            let k_t = transpose_keys(&part(1)).unwrap();
+            let a = attention(&part(0), &k_t, &part(2), Some(&mask)).unwrap();
+            merge_heads(&a)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+        };
+        let mut cache = KvCache {
+            layers: vec![vec![RowKv::default()]],
+            len: 0,
+        };
+        let mut got = self_attention(
+            &mut cache.layers[0],
+            &qkv[..prompt * 3 * d],
+            prompt,
+            d,
+            heads,
+            0,
+        );
+        cache.len = prompt;
+        // Two beams from the one prompt row, then the second beam kept twice.
+        cache.select(&[0, 0]).unwrap();
+        cache.select(&[1, 1]).unwrap();
+        for t in prompt..total {
+            let row = &qkv[t * 3 * d..(t + 1) * 3 * d];
+            let both = [row, row].concat();
+            let out = self_attention(&mut cache.layers[0], &both, 1, d, heads, t);
+            assert_eq!(out[..d], out[d..], "the two beams saw the same history");
+            got.extend_from_slice(&out[..d]);
+            cache.len += 1;
+        }
+        for (i, (a, b)) in got.iter().zip(&reference).enumerate() {
+            assert!((a - b).abs() < 1e-5, "position {}: {a} vs {b}", i / d);
+        }
+        assert_eq!(got.len(), reference.len());
+        assert!(cache.select(&[2]).is_err(), "a row that is not there");
+    }
 }

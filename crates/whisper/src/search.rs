@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use crate::error::Result;
-use crate::logits::{LogitRules, argmax, log_softmax, top_k};
+use crate::logits::{LogitRules, argmax, log_softmax, log_sum_exp, top_k};
 use crate::model::{CrossKv, Decoder, KvCache};
 
 /// What to decode in a window.
@@ -111,9 +111,9 @@ fn greedy(
     let mut sum = 0.0f32;
     loop {
         rules.apply(&mut logits, &tokens);
-        let lp = log_softmax(&logits);
-        let next = argmax(&lp);
-        sum += lp.get(next).copied().unwrap_or(f32::NEG_INFINITY);
+        // The log-probability of the likeliest token, without a log-softmax of the vocabulary.
+        let next = argmax(&logits);
+        sum += logits.get(next).copied().unwrap_or(f32::NEG_INFINITY) - log_sum_exp(&logits);
         let next = next as u32;
         if next == ids.eot {
             break;
@@ -240,9 +240,10 @@ fn beam(
         let mut candidates: Vec<(f32, usize, u32)> = Vec::new();
         for (j, (b, logits)) in beams.iter().zip(rows.iter_mut()).enumerate() {
             rules.apply(logits, &b.tokens);
-            let lp = log_softmax(logits);
-            for (v, tok) in top_k(&lp, 2 * size) {
-                candidates.push((b.sum + v, j, tok as u32));
+            // Ranked on the logits; only the 2 × size kept become log-probabilities.
+            let lse = log_sum_exp(logits);
+            for (v, tok) in top_k(logits, 2 * size) {
+                candidates.push((b.sum + (v - lse), j, tok as u32));
             }
         }
         candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
