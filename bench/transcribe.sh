@@ -9,6 +9,8 @@
 #   bench/transcribe.sh                 beam 1 and 5, 2 threads
 #   BENCH_THREADS=1 bench/transcribe.sh
 #   BENCH_MODEL=DIR bench/transcribe.sh another CTranslate2 model folder (default: tiny.en)
+#   BENCH_REPEAT=5 bench/transcribe.sh  runs per engine (default 3, interleaved); the table
+#                                       shows each one's median
 #   bench/transcribe.sh held-out.wav    also a recording of your own (16 kHz mono WAV), its
 #                                       spoken text in held-out.ref beside it
 # Both engines decode alike: language en, no previous-text conditioning (meetvault's default),
@@ -21,7 +23,7 @@ cd "$(dirname "$0")/.."
 EXTRA=()
 for arg in "$@"; do
   case "$arg" in
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *.wav)
       [ -f "$arg" ] && [ -f "${arg%.wav}.ref" ] \
         || { echo "$arg and ${arg%.wav}.ref (its text) must both exist" >&2; exit 2; }
@@ -60,9 +62,12 @@ measure() { # name file cmd...  -> appends "name file wall_s user_s peak_kb text
   read -r wall user rss < "$WORK/time"
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$file" "$wall" "$user" "$rss" "$out" >> "$RESULTS"
 }
+REPEAT="${BENCH_REPEAT:-3}"
+[[ "$REPEAT" =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_REPEAT must be a positive integer" >&2; exit 2; }
+for round in $(seq "$REPEAT"); do
 for file in "$WORK"/*.wav; do
   for beam in 1 5; do
-    echo "bench: $(basename "$file") beam $beam" >&2
+    echo "bench: round $round/$REPEAT, $(basename "$file") beam $beam" >&2
     for compute in int8 f32; do
       RAYON_NUM_THREADS="$THREADS" measure "meetvault-$compute/beam$beam" "$file" \
         "$BIN" transcribe "$file" --model "$MODEL" --beam "$beam" --language en --json \
@@ -73,6 +78,7 @@ for file in "$WORK"/*.wav; do
         "$FW_PYTHON" bench/transcribe_peer.py run "$MODEL" "$compute" "$beam" "$THREADS" "$file"
     done
   done
+done
 done
 BENCH_MODEL="$MODEL" "$FW_PYTHON" bench/transcribe_peer.py table "$WORK" "$RESULTS" "$THREADS"
 

@@ -100,11 +100,20 @@ def cpu():
 
 
 def table(work, results, threads):
-    rows = [line.rstrip("\n").split("\t") for line in open(results) if line.strip()]
+    runs = [line.rstrip("\n").split("\t") for line in open(results) if line.strip()]
+    # Each engine ran BENCH_REPEAT times, interleaved with the others: its row is the median
+    # wall and user time and the highest RSS (the machine may be shared; a median resists that).
+    import statistics
+    grouped = {}
+    for name, path, wall, user, rss, out in runs:
+        grouped.setdefault((name, path), []).append((float(wall), float(user), int(rss), out))
+    rows = [(name, path, statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs),
+             max(r[2] for r in rs), rs[0][3]) for (name, path), rs in grouped.items()]
+    repeats = max(len(rs) for rs in grouped.values())
     model, flags = cpu()
     print(f"\nWhisper {os.path.basename(os.environ.get('BENCH_MODEL', 'tiny.en'))} (CTranslate2 folder), "
           f"{threads} threads, {os.cpu_count()} cores; wall = whole process (model load + decode), "
-          "user = CPU seconds in user mode")
+          f"user = CPU seconds in user mode; median of {repeats} run(s) each")
     print(f"CPU: {model}; flags: {' '.join(flags) or 'none of ' + ' '.join(FLAGS)}\n")
     print(f"{'engine/beam':<30} {'file':<14} {'audio s':>8} {'wall s':>8} {'user s':>7} {'RTF':>6} {'RSS MB':>7} {'WER %':>6}  vs fw-int8  vs fw-f32")
     by = {}
