@@ -407,16 +407,24 @@ impl Decoder {
         }
         for (i, (layer, rows)) in self.layers.iter().zip(cache.layers.iter_mut()).enumerate() {
             // Self-attention over the cache plus the new tokens.
-            if rows.is_empty() {
-                *rows = vec![RowKv::default(); batch];
-            } else if rows.len() != batch {
-                return Err(WhisperError::Options(format!(
-                    "decoder input has {batch} rows, its cache {}",
-                    rows.len()
-                )));
-            }
             let qkv = layer.self_qkv.forward(&layer.self_ln.forward(&x)?)?;
             let d = qkv.dim(2)? / 3;
+            if offset == 0 && rows.iter().all(|r| r.k.is_empty()) {
+                *rows = vec![RowKv::default(); batch];
+            }
+            // Each row must hold exactly the cached positions, heads evenly split.
+            let consistent = rows.len() == batch
+                && rows
+                    .iter()
+                    .all(|r| r.k.len() == offset * d && r.v.len() == offset * d);
+            if !consistent || self.heads == 0 || d % self.heads != 0 {
+                return Err(WhisperError::Options(format!(
+                    "decoder input of {batch} rows after {offset} positions does not fit its \
+                     cache ({} rows) or {} heads",
+                    rows.len(),
+                    self.heads
+                )));
+            }
             let qkv = qkv.flatten_all()?.to_vec1::<f32>()?;
             let a = self_attention(rows, &qkv, len, d, self.heads, offset);
             let a = Tensor::from_vec(a, (batch, len, d), device)?;
@@ -492,59 +500,63 @@ mod tests {
             .collect()
     }
 
-    /// The cached attention, fed a prompt then single steps with a beam reorder between them,
-    /// gives what the tensor attention with a causal mask gives on the whole sequence.
+    /// The tensor attention with a causal mask over one row's whole sequence (`[total, 3 d]`):
+    /// the output at every position.
+    fn reference(qkv: &[f32], total: usize, d: usize, heads: usize) -> Vec<f32> {
+        let t =
+            Tensor::from_vec(qkv.to_vec(), (1, total, 3 * d), &candle_core::Device::Cpu).unwrap();
+        let part = |i: usize| split_heads(&t.narrow(2, i * d, d).unwrap(), heads).unwrap();
+        let mask: Vec<f32> = (0..total)
+            .flat_map(|i| (0..total).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
+            .collect();
+        let mask = Tensor::from_vec(mask, (total, total), &candle_core::Device::Cpu).unwrap();
+        let k_t = transpose_keys(&part(1)).unwrap();
+        let a = attention(&part(0), &k_t, &part(2), Some(&mask)).unwrap();
+        merge_heads(&a)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+    }
+
+    /// Two rows with different prompts, reordered unevenly into three (one parent twice, one
+    /// moved), then fed different multi-position steps: every row's output is what the tensor
+    /// attention gives on that row's own history.
     #[test]
     fn cached_self_attention_matches_the_tensor_attention() {
-        let (heads, d, prompt, steps) = (4, 32, 3, 4);
-        let total = prompt + steps;
-        // One sequence's queries, keys and values at every position.
-        let qkv = pseudo_random(total * 3 * d, 5);
-        let reference = {
-            let t = Tensor::from_vec(qkv.clone(), (1, total, 3 * d), &candle_core::Device::Cpu)
-                .unwrap();
-            let part = |i: usize| split_heads(&t.narrow(2, i * d, d).unwrap(), heads).unwrap();
-            let mask: Vec<f32> = (0..total)
-                .flat_map(|i| (0..total).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY }))
-                .collect();
-            let mask = Tensor::from_vec(mask, (total, total), &candle_core::Device::Cpu).unwrap();
-            let k_t = transpose_keys(&part(1)).unwrap();
-            let a = attention(&part(0), &k_t, &part(2), Some(&mask)).unwrap();
-            merge_heads(&a)
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap()
-        };
+        let (heads, d, prompt, step) = (4, 32, 3, 2);
+        let width = 3 * d;
+        let prompts = pseudo_random(2 * prompt * width, 5);
+        let mut rows = vec![RowKv::default(); 2];
+        let out = self_attention(&mut rows, &prompts, prompt, d, heads, 0);
+        for r in 0..2 {
+            let history = &prompts[r * prompt * width..(r + 1) * prompt * width];
+            let want = reference(history, prompt, d, heads);
+            assert_close(&out[r * prompt * d..(r + 1) * prompt * d], &want);
+        }
         let mut cache = KvCache {
-            layers: vec![vec![RowKv::default()]],
-            len: 0,
+            layers: vec![rows],
+            len: prompt,
         };
-        let mut got = self_attention(
-            &mut cache.layers[0],
-            &qkv[..prompt * 3 * d],
-            prompt,
-            d,
-            heads,
-            0,
-        );
-        cache.len = prompt;
-        // Two beams from the one prompt row, then the second beam kept twice.
-        cache.select(&[0, 0]).unwrap();
-        cache.select(&[1, 1]).unwrap();
-        for t in prompt..total {
-            let row = &qkv[t * 3 * d..(t + 1) * 3 * d];
-            let both = [row, row].concat();
-            let out = self_attention(&mut cache.layers[0], &both, 1, d, heads, t);
-            assert_eq!(out[..d], out[d..], "the two beams saw the same history");
-            got.extend_from_slice(&out[..d]);
-            cache.len += 1;
+        let parents = [1u32, 0, 1];
+        cache.select(&parents).unwrap();
+        let steps = pseudo_random(parents.len() * step * width, 9);
+        let out = self_attention(&mut cache.layers[0], &steps, step, d, heads, prompt);
+        for (r, &p) in parents.iter().enumerate() {
+            let p = p as usize;
+            let mut history = prompts[p * prompt * width..(p + 1) * prompt * width].to_vec();
+            history.extend_from_slice(&steps[r * step * width..(r + 1) * step * width]);
+            let want = reference(&history, prompt + step, d, heads);
+            assert_close(&out[r * step * d..(r + 1) * step * d], &want[prompt * d..]);
         }
-        for (i, (a, b)) in got.iter().zip(&reference).enumerate() {
-            assert!((a - b).abs() < 1e-5, "position {}: {a} vs {b}", i / d);
+        assert!(cache.select(&[3]).is_err(), "a row that is not there");
+    }
+
+    fn assert_close(got: &[f32], want: &[f32]) {
+        assert_eq!(got.len(), want.len());
+        for (i, (a, b)) in got.iter().zip(want).enumerate() {
+            assert!((a - b).abs() < 1e-5, "element {i}: {a} vs {b}");
         }
-        assert_eq!(got.len(), reference.len());
-        assert!(cache.select(&[2]).is_err(), "a row that is not there");
     }
 }
