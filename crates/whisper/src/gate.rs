@@ -124,6 +124,7 @@ pub(crate) fn has_words(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::lcg;
 
     #[test]
     fn words_are_letters_or_digits_outside_sound_annotations() {
@@ -152,11 +153,6 @@ mod tests {
         ] {
             assert!(!has_words(text), "{text}");
         }
-    }
-
-    fn lcg(state: &mut u32) -> f32 {
-        *state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        (*state >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
     }
 
     #[test]

@@ -146,6 +146,8 @@ mod mel;
 mod model;
 mod nn;
 mod search;
+#[cfg(test)]
+mod testing;
 mod tokenizer;
 mod transcribe;
 mod vad;

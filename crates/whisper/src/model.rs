@@ -489,16 +489,7 @@ impl CrossScores {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (s >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::testing::pseudo_random;
 
     /// The tensor attention with a causal mask over one row's whole sequence (`[total, 3 d]`):
     /// the output at every position.
