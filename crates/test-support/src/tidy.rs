@@ -1,6 +1,7 @@
 //! The `tidy` checks: invariants reviews forget. Every Rust file starts with a `//!` doc line;
 //! crate dependencies point one way; no file grows past 800 lines unless listed here with a
-//! reason; no test carries the ignore attribute; a caller's meeting row comes only through the
+//! reason; no test carries the ignore attribute; only the modules listed here opt out of the
+//! workspace's ban on `unsafe`; a caller's meeting row comes only through the
 //! reach check; `Core` itself offers only its services, its parts and its lifecycle.
 
 #[cfg(test)]
@@ -315,6 +316,30 @@ mod tests {
         assert!(
             bad.is_empty(),
             "split these files or add them to LONG_FILES with a reason: {bad:#?}"
+        );
+    }
+
+    /// The modules allowed `unsafe` code, with the reason.
+    const UNSAFE_MODULES: &[(&str, &str)] = &[(
+        "crates/whisper/src/int8/vnni.rs",
+        "AVX-512 VNNI int8 products: one call into code compiled for the instructions, after \
+         the run-time check (pulp, which the other kernels use, has no VNNI intrinsic)",
+    )];
+
+    #[test]
+    fn only_listed_modules_opt_out_of_the_unsafe_ban() {
+        let root = workspace_root();
+        let needle = ["allow(", "unsafe_code)"].concat();
+        let found: Vec<String> = all_rust_files()
+            .into_iter()
+            .filter(|p| std::fs::read_to_string(p).unwrap().contains(&needle))
+            .map(|p| p.strip_prefix(&root).unwrap().to_string_lossy().to_string())
+            .collect();
+        let listed: Vec<String> = UNSAFE_MODULES.iter().map(|(f, _)| f.to_string()).collect();
+        assert_eq!(
+            found, listed,
+            "a module that allows `unsafe` is listed in UNSAFE_MODULES with its reason, and a \
+             listed one still needs it"
         );
     }
 

@@ -132,10 +132,13 @@ pub fn load_hf(dir: &Path, device: &Device) -> Result<Checkpoint> {
     let hf: HashMap<String, Tensor> = raw
         .into_iter()
         .map(|(k, t)| {
-            Ok((
-                k.strip_prefix("model.").unwrap_or(&k).to_owned(),
-                t.to_dtype(DType::F32)?,
-            ))
+            // f16 and bf16 stay as stored: the layers convert what they take (see
+            // `checkpoint::to_tensor`); anything else becomes f32.
+            let t = match t.dtype() {
+                DType::F16 | DType::BF16 | DType::F32 => t,
+                _ => t.to_dtype(DType::F32)?,
+            };
+            Ok((k.strip_prefix("model.").unwrap_or(&k).to_owned(), t))
         })
         .collect::<Result<_>>()?;
     let tensors = fuse(&hf, &dims)?;
@@ -174,7 +177,7 @@ fn fuse_proj(
         let w = get(hf, &format!("{prefix}.{p}_proj.weight"))?;
         let b = match hf.get(&format!("{prefix}.{p}_proj.bias")) {
             Some(b) => b.clone(),
-            None => Tensor::zeros(w.dim(0)?, DType::F32, w.device())?,
+            None => Tensor::zeros(w.dim(0)?, w.dtype(), w.device())?,
         };
         ws.push(w.clone());
         bs.push(b);

@@ -7,6 +7,9 @@
 
 use rayon::prelude::*;
 
+#[cfg(target_arch = "x86_64")]
+pub mod vnni;
+
 /// Bytes of one SIMD step; rows are zero-padded to a multiple of it.
 const LANE: usize = 32;
 

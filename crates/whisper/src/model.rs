@@ -6,17 +6,9 @@ use candle_core::{DType, IndexOp, Tensor};
 use crate::checkpoint::Dims;
 use crate::error::{Result, WhisperError};
 use crate::nn::{
-    LayerNorm, Linear, Precision, Weights, attention, attention_per_head, merge_heads, split_heads,
+    Inputs, LayerNorm, Linear, Weights, attention, attention_per_head, merge_heads, split_heads,
     transpose_keys,
 };
-
-/// The precision of the products over a window's 1500 audio frames (the encoder's layers and
-/// the decoder's cross-attention keys and values): f32 whatever the model's. They are
-/// compute-bound, and `gemm`'s f32 kernels beat our int8 dot products there (tiny.en, long
-/// bench file: 7.2 s of CPU with an int8 encoder against 4.5 s; bench/README.md).
-fn encoder_precision(_model: Precision) -> Precision {
-    Precision::F32
-}
 
 struct Mlp {
     ln: LayerNorm,
@@ -25,11 +17,11 @@ struct Mlp {
 }
 
 impl Mlp {
-    fn load(w: &Weights, prefix: &str, d: usize, precision: Precision) -> Result<Self> {
+    fn load(w: &Weights, prefix: &str, d: usize, inputs: Inputs) -> Result<Self> {
         Ok(Self {
             ln: w.layer_norm(&format!("{prefix}/ffn/layer_norm"), d)?,
-            fc1: w.linear_as(&format!("{prefix}/ffn/linear_0"), 4 * d, d, precision)?,
-            fc2: w.linear_as(&format!("{prefix}/ffn/linear_1"), d, 4 * d, precision)?,
+            fc1: w.linear_for(&format!("{prefix}/ffn/linear_0"), 4 * d, d, inputs)?,
+            fc2: w.linear_for(&format!("{prefix}/ffn/linear_1"), d, 4 * d, inputs)?,
         })
     }
 
@@ -79,12 +71,12 @@ impl Encoder {
         let mut layers = Vec::with_capacity(dims.n_audio_layer);
         for i in 0..dims.n_audio_layer {
             let p = format!("encoder/layer_{i}");
-            let prec = encoder_precision(w.precision());
+            let frames = Inputs::Frames;
             layers.push(EncoderLayer {
                 ln: w.layer_norm(&format!("{p}/self_attention/layer_norm"), d)?,
-                qkv: w.linear_as(&format!("{p}/self_attention/linear_0"), 3 * d, d, prec)?,
-                out: w.linear_as(&format!("{p}/self_attention/linear_1"), d, d, prec)?,
-                mlp: Mlp::load(w, &p, d, prec)?,
+                qkv: w.linear_for(&format!("{p}/self_attention/linear_0"), 3 * d, d, frames)?,
+                out: w.linear_for(&format!("{p}/self_attention/linear_1"), d, d, frames)?,
+                mlp: Mlp::load(w, &p, d, frames)?,
             });
         }
         Ok(Self {
@@ -295,14 +287,14 @@ impl Decoder {
                 self_out: w.linear(&format!("{p}/self_attention/linear_1"), d, d)?,
                 cross_ln: w.layer_norm(&format!("{p}/attention/layer_norm"), d)?,
                 cross_q: w.linear(&format!("{p}/attention/linear_0"), d, d)?,
-                cross_kv: w.linear_as(
+                cross_kv: w.linear_for(
                     &format!("{p}/attention/linear_1"),
                     2 * d,
                     d,
-                    encoder_precision(w.precision()),
+                    Inputs::CrossKv,
                 )?,
                 cross_out: w.linear(&format!("{p}/attention/linear_2"), d, d)?,
-                mlp: Mlp::load(w, &p, d, w.precision())?,
+                mlp: Mlp::load(w, &p, d, Inputs::Tokens)?,
             });
         }
         let embeddings = w.get("decoder/embeddings/weight", &[dims.n_vocab, d])?;

@@ -32,7 +32,7 @@ impl Weights {
         Self { tensors, precision }
     }
 
-    /// The tensor `name` with exactly `shape`.
+    /// The tensor `name` with exactly `shape`, in f32 (converted here if stored narrower).
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
         let t = self
             .tensors
@@ -44,29 +44,37 @@ impl Weights {
                 t.dims()
             )));
         }
-        Ok(t.clone())
+        Ok(t.to_dtype(DType::F32)?)
     }
 
-    /// A linear layer `prefix/weight` (`[out, in]`) with an optional `prefix/bias`.
+    /// A linear layer `prefix/weight` (`[out, in]`) with an optional `prefix/bias`, applied to
+    /// a few rows at a time (the decoder's tokens), in the model's precision.
     pub fn linear(&self, prefix: &str, out: usize, inp: usize) -> Result<Linear> {
-        self.linear_as(prefix, out, inp, self.precision)
+        self.linear_for(prefix, out, inp, Inputs::Tokens)
     }
 
-    /// [`Weights::linear`] in `precision` whatever the checkpoint's: for layers whose products
-    /// are faster in f32 (many rows: the encoder's 1500).
-    pub fn linear_as(
+    /// [`Weights::linear`] stored for what it is applied to.
+    pub fn linear_for(
         &self,
         prefix: &str,
         out: usize,
         inp: usize,
-        precision: Precision,
+        inputs: Inputs,
     ) -> Result<Linear> {
         let w = self.get(&format!("{prefix}/weight"), &[out, inp])?;
         let bias = match self.tensors.contains_key(&format!("{prefix}/bias")) {
             true => Some(self.get(&format!("{prefix}/bias"), &[out])?),
             false => None,
         };
-        Linear::new(w, bias, precision)
+        match (inputs, self.precision) {
+            (Inputs::Tokens, precision) => Linear::new(w, bias, precision),
+            #[cfg(target_arch = "x86_64")]
+            (Inputs::Frames, Precision::Int8) => match crate::int8::vnni::Vnni::detect() {
+                Some(simd) => Linear::frames_int8(w, bias, simd),
+                None => Linear::new(w, bias, Precision::F32),
+            },
+            (Inputs::Frames | Inputs::CrossKv, _) => Linear::new(w, bias, Precision::F32),
+        }
     }
 
     /// A layer norm `prefix/gamma`, `prefix/beta`.
@@ -81,6 +89,24 @@ impl Weights {
     pub fn precision(&self) -> Precision {
         self.precision
     }
+}
+
+/// What a linear layer is applied to, which decides how its weight is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inputs {
+    /// A few rows at a time (the decoder's tokens and beams): the model's precision.
+    Tokens,
+    /// A window's 1500 frames (the encoder's layers, the cross-attention keys and values):
+    /// int8 through AVX-512 VNNI when the model is int8 and the CPU has the instructions, f32
+    /// otherwise — over many rows `gemm`'s f32 kernels beat the AVX2 int8 dot products
+    /// (tiny.en, long bench file: 7.2 s of CPU with an AVX2 int8 encoder against 4.5 s).
+    Frames,
+    /// The decoder's cross-attention keys and values, also over the 1500 frames: f32 whatever
+    /// the model's precision. Quantised, they turned three words of the minute fixture into
+    /// others (tiny.en, greedy: "The finance department" → "The five-n step argument"); with
+    /// them in f32 and every encoder layer int8, the transcripts were f32's word for word.
+    /// Computed once per window, they cost little in f32.
+    CrossKv,
 }
 
 /// Rows up to which [`Linear::forward`] computes `(W xᵀ)ᵀ` rather than `x Wᵀ`.
@@ -99,6 +125,27 @@ enum LinearWeight {
     F32(Tensor),
     /// The quantised weight, the kernel chosen at load, and the bias as a plain vector.
     Int8(QMatrix, Kernel, Option<Vec<f32>>),
+    /// The quantised weight (bias included) repacked for the VNNI kernel.
+    #[cfg(target_arch = "x86_64")]
+    Frames(crate::int8::vnni::Packed, crate::int8::vnni::Vnni),
+}
+
+/// The f32 values of a CPU tensor, converted and made contiguous if need be, read in place: a
+/// copy of the 51864 × n_state projection would raise the peak memory of the load by as much
+/// again.
+fn with_f32<T>(t: &Tensor, f: impl FnOnce(&[f32]) -> T) -> Result<T> {
+    let t = t.to_dtype(DType::F32)?.contiguous()?;
+    let (storage, layout) = t.storage_and_layout();
+    let candle_core::Storage::Cpu(cpu) = &*storage else {
+        return Err(WhisperError::ModelFormat(
+            "weights must be on the CPU".into(),
+        ));
+    };
+    let data = layout
+        .contiguous_offsets()
+        .and_then(|(a, b)| cpu.as_slice::<f32>().ok()?.get(a..b))
+        .ok_or_else(|| WhisperError::ModelFormat("unreadable weight".into()))?;
+    Ok(f(data))
 }
 
 impl Linear {
@@ -107,28 +154,37 @@ impl Linear {
         let (out, inp) = weight.dims2()?;
         let weight = match precision {
             Precision::Int8 => {
-                // Read in place: a copy of the 51864 × n_state projection would raise the peak
-                // memory of the load by as much again.
-                let weight = weight.to_dtype(DType::F32)?.contiguous()?;
-                let (storage, layout) = weight.storage_and_layout();
-                let candle_core::Storage::Cpu(cpu) = &*storage else {
-                    return Err(WhisperError::ModelFormat(
-                        "weights must be on the CPU".into(),
-                    ));
-                };
-                let data = layout
-                    .contiguous_offsets()
-                    .and_then(|(a, b)| cpu.as_slice::<f32>().ok()?.get(a..b))
-                    .ok_or_else(|| WhisperError::ModelFormat("unreadable weight".into()))?;
                 let b = match &bias {
                     Some(b) => Some(b.to_dtype(DType::F32)?.to_vec1::<f32>()?),
                     None => None,
                 };
-                LinearWeight::Int8(QMatrix::quantize(data, out, inp), Kernel::detect(), b)
+                let q = with_f32(&weight, |data| QMatrix::quantize(data, out, inp))?;
+                LinearWeight::Int8(q, Kernel::detect(), b)
             }
             Precision::F32 => LinearWeight::F32(weight),
         };
         Ok(Self { weight, bias, out })
+    }
+
+    /// Build from an f32 `[out, in]` weight applied to many rows, quantised for the VNNI kernel.
+    #[cfg(target_arch = "x86_64")]
+    fn frames_int8(
+        weight: Tensor,
+        bias: Option<Tensor>,
+        simd: crate::int8::vnni::Vnni,
+    ) -> Result<Self> {
+        let (out, inp) = weight.dims2()?;
+        let b = match &bias {
+            Some(b) => Some(b.to_dtype(DType::F32)?.to_vec1::<f32>()?),
+            None => None,
+        };
+        let q = with_f32(&weight, |data| QMatrix::quantize(data, out, inp))?;
+        let packed = crate::int8::vnni::Packed::new(&q, b.as_deref());
+        Ok(Self {
+            weight: LinearWeight::Frames(packed, simd),
+            bias: None,
+            out,
+        })
     }
 
     /// Apply to `[.., in]`.
@@ -148,6 +204,16 @@ impl Linear {
             LinearWeight::Int8(q, kernel, bias) => {
                 let xs = x2.flatten_all()?.to_vec1::<f32>()?;
                 let y = q.matmul(&xs, rows, bias.as_deref(), *kernel);
+                let mut out_dims = dims;
+                if let Some(last) = out_dims.last_mut() {
+                    *last = self.out;
+                }
+                return Ok(Tensor::from_vec(y, out_dims, x.device())?);
+            }
+            #[cfg(target_arch = "x86_64")]
+            LinearWeight::Frames(packed, simd) => {
+                let xs = x2.flatten_all()?.to_vec1::<f32>()?;
+                let y = packed.matmul(&xs, rows, *simd);
                 let mut out_dims = dims;
                 if let Some(last) = out_dims.last_mut() {
                     *last = self.out;
