@@ -158,6 +158,8 @@ struct Utterance {
     transcript: String,
     #[serde(default)]
     confidence: Option<f64>,
+    #[serde(default)]
+    words: Vec<Word>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -208,7 +210,7 @@ impl Listen {
                     text: u.transcript.trim().to_owned(),
                     avg_logprob: u.confidence.map(log_confidence),
                     no_speech_prob: None,
-                    words: Vec::new(),
+                    words: timed(u.words.iter()),
                 })
                 .collect();
             return (language, segments);
@@ -275,8 +277,22 @@ fn segment_of(words: &[&Word]) -> Option<RawSegment> {
         text,
         avg_logprob,
         no_speech_prob: None,
-        words: Vec::new(),
+        words: timed(words.iter().copied()),
     })
+}
+
+/// Deepgram's words as segment words: punctuated where it punctuated them, with a leading
+/// space as Whisper's, its confidence as the probability.
+fn timed<'a>(words: impl Iterator<Item = &'a Word>) -> Vec<crate::Word> {
+    words
+        .filter(|w| w.start.is_finite() && w.end.is_finite() && !shown(w).trim().is_empty())
+        .map(|w| crate::Word {
+            text: format!(" {}", shown(w).trim()),
+            start: w.start,
+            end: w.end.max(w.start),
+            probability: w.confidence.map(|c| c.clamp(0.0, 1.0) as f32),
+        })
+        .collect()
 }
 
 /// `ln(confidence)`, with the confidence kept in (0, 1] so the result is finite.

@@ -14,6 +14,8 @@ pub struct Request {
     pub prompt: Option<String>,
     /// Beam search width, for engines that decode locally.
     pub beam_size: Option<usize>,
+    /// Time each word (`RawSegment::words`); a segment's words are dropped otherwise.
+    pub word_timestamps: bool,
 }
 
 /// A transcription engine: turns one track of audio into timed segments.

@@ -226,6 +226,16 @@ impl Remote {
             language = language.as_deref(),
             "transcribed"
         );
+        let segments = match req.word_timestamps {
+            true => segments,
+            false => segments
+                .into_iter()
+                .map(|s| RawSegment {
+                    words: Vec::new(),
+                    ..s
+                })
+                .collect(),
+        };
         (language.or_else(|| req.language.clone()), segments)
     }
 

@@ -353,6 +353,7 @@ impl Core {
         let request = meetvault_stt::Request {
             language: row.language.clone(),
             prompt,
+            word_timestamps: settings.word_timestamps.unwrap_or(false),
             ..meetvault_stt::Request::default()
         };
         let base = match (provider, settings.base_url.clone()) {

@@ -95,6 +95,9 @@ impl Engine for OpenAiCompatible {
             .text("model", self.remote.model().to_owned())
             .text("response_format", "verbose_json")
             .text("timestamp_granularities[]", "segment");
+        if req.word_timestamps {
+            form = form.text("timestamp_granularities[]", "word");
+        }
         if let Some(language) = &req.language {
             form = form.text("language", language.clone());
         }

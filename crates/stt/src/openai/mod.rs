@@ -188,7 +188,7 @@ impl VerboseJson {
             .language
             .as_deref()
             .and_then(crate::language::normalize);
-        let segments: Vec<RawSegment> = self
+        let mut segments: Vec<RawSegment> = self
             .segments
             .unwrap_or_default()
             .into_iter()
@@ -201,18 +201,44 @@ impl VerboseJson {
                 words: Vec::new(),
             })
             .collect();
-        if !segments.is_empty() || self.text.trim().is_empty() {
-            return (language, segments);
+        if segments.is_empty() && !self.text.trim().is_empty() {
+            segments.push(RawSegment {
+                start: 0.0,
+                end: self.duration.or(fallback_duration).unwrap_or(0.0),
+                text: self.text.trim().to_owned(),
+                avg_logprob: None,
+                no_speech_prob: None,
+                words: Vec::new(),
+            });
         }
-        let whole = RawSegment {
-            start: 0.0,
-            end: self.duration.or(fallback_duration).unwrap_or(0.0),
-            text: self.text.trim().to_owned(),
-            avg_logprob: None,
-            no_speech_prob: None,
-            words: Vec::new(),
-        };
-        (language, vec![whole])
+        assign_words(&mut segments, self.words.unwrap_or_default());
+        (language, segments)
+    }
+}
+
+/// The answer's words (one list for the whole file) into its segments: each word goes to the
+/// last segment that starts at or before the word's middle; a word before every segment goes
+/// to the first. Written with a leading space, as Whisper's own words are, so that a segment's
+/// words put together read as its text.
+fn assign_words(segments: &mut [RawSegment], words: Vec<VerboseWord>) {
+    for w in words {
+        let text = w.word.trim();
+        if text.is_empty() || !(w.start.is_finite() && w.end.is_finite()) {
+            continue;
+        }
+        let middle = (w.start + w.end) / 2.0;
+        let at = segments
+            .iter()
+            .rposition(|s| s.start <= middle)
+            .unwrap_or(0);
+        if let Some(segment) = segments.get_mut(at) {
+            segment.words.push(crate::Word {
+                text: format!(" {text}"),
+                start: w.start,
+                end: w.end.max(w.start),
+                probability: None,
+            });
+        }
     }
 }
 

@@ -147,3 +147,52 @@ fn error_bodies_have_openai_shape() {
     .unwrap();
     assert_eq!(parsed.error.code.as_deref(), Some("invalid_api_key"));
 }
+
+#[test]
+fn words_go_to_the_segment_holding_their_middle_and_bad_ones_are_dropped() {
+    let segment = |start: f64, end: f64| RawSegment {
+        start,
+        end,
+        text: String::new(),
+        avg_logprob: None,
+        no_speech_prob: None,
+        words: Vec::new(),
+    };
+    let word = |w: &str, start: f64, end: f64| VerboseWord {
+        word: w.to_owned(),
+        start,
+        end,
+    };
+    let mut segments = vec![segment(1.0, 2.0), segment(2.0, 3.0)];
+    assign_words(
+        &mut segments,
+        vec![
+            word("early", 0.2, 0.5),
+            word("  ", 1.0, 1.1),
+            word("nan", f64::NAN, 1.5),
+            word("edge", 1.8, 2.4),
+            word("late", 5.0, 4.0),
+        ],
+    );
+    let texts: Vec<Vec<(&str, f64, f64)>> = segments
+        .iter()
+        .map(|s| {
+            s.words
+                .iter()
+                .map(|w| (w.text.as_str(), w.start, w.end))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            vec![(" early", 0.2, 0.5)],
+            // An end before the start is clamped to the start.
+            vec![(" edge", 1.8, 2.4), (" late", 5.0, 5.0)],
+        ]
+    );
+    // No segment to hold them: nothing.
+    let mut none: Vec<RawSegment> = Vec::new();
+    assign_words(&mut none, vec![word("lost", 0.0, 1.0)]);
+    assert!(none.is_empty());
+}

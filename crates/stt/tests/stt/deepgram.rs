@@ -25,9 +25,15 @@ const WITH_UTTERANCES: &str = r#"{
     }],
     "utterances": [
       {"start": 0.08, "end": 0.9, "confidence": 0.98, "channel": 0, "transcript": "Guten Morgen.",
-       "words": [], "id": "a1b2"},
+       "words": [
+         {"word": "guten", "start": 0.08, "end": 0.4, "confidence": 0.99, "punctuated_word": "Guten"},
+         {"word": "morgen", "start": 0.4, "end": 0.9, "confidence": 0.97, "punctuated_word": "Morgen."}
+       ], "id": "a1b2"},
       {"start": 4.0, "end": 4.6, "confidence": 0.97, "channel": 0, "transcript": "Wie geht's?",
-       "words": [], "id": "c3d4"}
+       "words": [
+         {"word": "wie", "start": 4.0, "end": 4.2, "confidence": 0.98, "punctuated_word": "Wie"},
+         {"word": "geht's", "start": 4.2, "end": 4.6, "confidence": 0.96, "punctuated_word": "geht's?"}
+       ], "id": "c3d4"}
     ]
   }
 }"#;
@@ -55,6 +61,7 @@ async fn posts_the_wav_with_the_documented_query_and_reads_utterances() {
         language: Some("de".to_owned()),
         prompt: Some("ignored".to_owned()),
         beam_size: None,
+        word_timestamps: false,
     };
     let (language, segments) = client(&fake)
         .transcribe(audio.clone(), &request)
@@ -246,4 +253,54 @@ fn the_hosted_defaults_and_the_plaintext_rule() {
         matches!(&err, SttError::InvalidConfig(m) if m.contains("allow_hosts")),
         "{err:?}"
     );
+}
+
+/// A segment's words as (text, start, end, probability).
+type Timed = Vec<(String, f64, f64, Option<f32>)>;
+
+#[tokio::test]
+async fn words_are_timed_when_asked_and_left_out_otherwise() {
+    let words_of = |segments: &[meetvault_stt::RawSegment]| -> Vec<Timed> {
+        segments
+            .iter()
+            .map(|s| {
+                s.words
+                    .iter()
+                    .map(|w| (w.text.clone(), w.start, w.end, w.probability))
+                    .collect()
+            })
+            .collect()
+    };
+    let expected = vec![
+        vec![
+            (" Guten".to_owned(), 0.08, 0.4, Some(0.99)),
+            (" Morgen.".to_owned(), 0.4, 0.9, Some(0.97)),
+        ],
+        vec![
+            (" Wie".to_owned(), 4.0, 4.2, Some(0.98)),
+            (" geht's?".to_owned(), 4.2, 4.6, Some(0.96)),
+        ],
+    ];
+    let asked = Request {
+        word_timestamps: true,
+        ..Request::default()
+    };
+    // From the utterances, and from the words grouped into segments when there are none.
+    for body in [
+        WITH_UTTERANCES.to_owned(),
+        WITH_UTTERANCES.replace("\"utterances\"", "\"unused\""),
+    ] {
+        let fake = Fake::deepgram(Reply::json(200, body.clone())).await;
+        let (_, segments) = client(&fake).transcribe(wav(0.2), &asked).await.unwrap();
+        assert_eq!(words_of(&segments), expected);
+        let joined: String = segments[0].words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(joined.trim(), segments[0].text);
+
+        let fake = Fake::deepgram(Reply::json(200, body)).await;
+        let (_, segments) = client(&fake)
+            .transcribe(wav(0.2), &Request::default())
+            .await
+            .unwrap();
+        assert!(segments.iter().all(|s| s.words.is_empty()), "{segments:?}");
+    }
 }

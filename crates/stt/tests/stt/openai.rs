@@ -37,6 +37,7 @@ fn request() -> Request {
         language: Some("en".to_owned()),
         prompt: Some("Meetvault, Deepgram".to_owned()),
         beam_size: Some(5),
+        word_timestamps: false,
     }
 }
 
@@ -325,4 +326,66 @@ fn empty_keys_and_models_are_refused() {
         OpenAiCompatible::new(base, key(), " ", crate::loopback()),
         Err(SttError::InvalidConfig(_))
     ));
+}
+
+/// OpenAI's documented answer with `timestamp_granularities[]=word` as well as `segment`: the
+/// words come in one list beside the segments.
+const WITH_WORDS: &str = r#"{
+  "task": "transcribe", "language": "english", "duration": 4.0,
+  "text": "Hello there. General Kenobi.",
+  "segments": [
+    {"id": 0, "seek": 0, "start": 0.0, "end": 1.8, "text": " Hello there.",
+     "avg_logprob": -0.2, "no_speech_prob": 0.01},
+    {"id": 1, "seek": 0, "start": 2.0, "end": 4.0, "text": " General Kenobi.",
+     "avg_logprob": -0.3, "no_speech_prob": 0.01}
+  ],
+  "words": [
+    {"word": "Hello", "start": 0.0, "end": 0.6},
+    {"word": "there", "start": 0.7, "end": 1.8},
+    {"word": "General", "start": 1.9, "end": 2.6},
+    {"word": "Kenobi", "start": 2.7, "end": 4.0}
+  ]
+}"#;
+
+#[tokio::test]
+async fn word_timestamps_ask_for_words_and_place_each_in_its_segment() {
+    let fake = Fake::openai(Reply::json(200, WITH_WORDS)).await;
+    let asked = Request {
+        word_timestamps: true,
+        ..Request::default()
+    };
+    let (_, segments) = client(&fake).transcribe(wav(1.0), &asked).await.unwrap();
+    assert_eq!(
+        fake.request().field("timestamp_granularities[]"),
+        ["segment", "word"]
+    );
+    let words: Vec<Vec<(&str, f64, f64)>> = segments
+        .iter()
+        .map(|s| {
+            s.words
+                .iter()
+                .map(|w| (w.text.as_str(), w.start, w.end))
+                .collect()
+        })
+        .collect();
+    // "General" starts before the second segment but its middle is inside it.
+    assert_eq!(
+        words,
+        [
+            vec![(" Hello", 0.0, 0.6), (" there", 0.7, 1.8)],
+            vec![(" General", 1.9, 2.6), (" Kenobi", 2.7, 4.0)],
+        ]
+    );
+
+    // Not asked: not requested, and words a server sends anyway are left out.
+    let fake = Fake::openai(Reply::json(200, WITH_WORDS)).await;
+    let (_, segments) = client(&fake)
+        .transcribe(wav(1.0), &Request::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        fake.request().field("timestamp_granularities[]"),
+        ["segment"]
+    );
+    assert!(segments.iter().all(|s| s.words.is_empty()));
 }
