@@ -261,8 +261,12 @@ fn group_words(words: &[Word]) -> Vec<RawSegment> {
     segments
 }
 
+/// The punctuated word where Deepgram gave one that is not blank, else the bare word.
 fn shown(word: &Word) -> &str {
-    word.punctuated_word.as_deref().unwrap_or(&word.word)
+    word.punctuated_word
+        .as_deref()
+        .filter(|w| !w.trim().is_empty())
+        .unwrap_or(&word.word)
 }
 
 fn segment_of(words: &[&Word]) -> Option<RawSegment> {

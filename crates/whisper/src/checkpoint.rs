@@ -4,7 +4,8 @@
 //! The engine names its tensors as CTranslate2 does (`encoder/layer_0/self_attention/linear_0/…`)
 //! and keeps CTranslate2's fused projections (QKV for self-attention, KV for cross-attention):
 //! one matrix product instead of three. The Hugging Face loader (`hf`) fuses into this layout.
-//! All weights become f32 tensors; quantisation for speed happens later, in `nn`.
+//! Weights stored in f16 or bf16 stay so until a layer takes them (`nn::Weights::get` converts
+//! each to f32); the rest become f32. Quantisation for speed happens later, in `nn`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -121,10 +122,10 @@ pub struct Suppression {
     pub at_begin: Vec<u32>,
 }
 
-/// A loaded checkpoint: f32 tensors under engine names, its shapes and its configuration.
+/// A loaded checkpoint: tensors (f32, f16 or bf16) under engine names, its shapes and its configuration.
 #[derive(Debug)]
 pub struct Checkpoint {
-    /// Engine-named f32 tensors.
+    /// Engine-named tensors: f32, or f16/bf16 as stored.
     pub tensors: HashMap<String, Tensor>,
     /// Shapes.
     pub dims: Dims,

@@ -179,8 +179,11 @@ fn fuse_proj(
             Some(b) => b.clone(),
             None => Tensor::zeros(w.dim(0)?, w.dtype(), w.device())?,
         };
-        ws.push(w.clone());
-        bs.push(b);
+        // One dtype per fused tensor (the first weight's): a checkpoint may mix f16 weights
+        // with f32 biases.
+        let dtype = ws.first().map_or(w.dtype(), |f: &Tensor| f.dtype());
+        ws.push(w.to_dtype(dtype)?);
+        bs.push(b.to_dtype(dtype)?);
     }
     Ok((Tensor::cat(&ws, 0)?, Tensor::cat(&bs, 0)?))
 }

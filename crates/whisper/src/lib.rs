@@ -79,7 +79,7 @@
 //! `config.json`, `tokenizer.json` or `vocabulary.txt` — with our own bounds-checked parser of
 //! `model.bin` (binary versions 1–6; float32, float16, bfloat16, and int8/int16 with their scales),
 //! or a **Hugging Face** directory — `model.safetensors`, `config.json`, `tokenizer.json` — read
-//! into memory (no mmap; the workspace forbids `unsafe`). [`inspect`] reads only headers and
+//! into memory (no mmap, which would need `unsafe`). [`inspect`] reads only headers and
 //! configuration. Files are read whole; nothing is fetched from the network.
 //!
 //! # Why candle
@@ -99,16 +99,17 @@
 //! the default once it beats faster-whisper everywhere: bench/README.md) quantises the
 //! decoder's linear layers
 //! and the output projection at load to int8 with one scale per output channel (`int8`); each
-//! product quantises its input rows on the fly and runs integer dot products, AVX2 where the
-//! CPU has it (detected at run time through `pulp`'s safe intrinsics; the workspace forbids
-//! `unsafe`), portable Rust elsewhere — the same integers either way (a unit test runs every
-//! path the machine has against the scalar one). The token embeddings stay f32: read from the
+//! product quantises its input rows on the fly and runs integer dot products: AVX-512 VNNI
+//! where the CPU has it (`int8::vnni`, below), else AVX2 (detected at run time through
+//! `pulp`'s safe intrinsics), portable Rust elsewhere — the same integers and the same f32
+//! results on every path (unit tests run every path the machine has against the scalar one). The token embeddings stay f32: read from the
 //! int8 projection they are tied to, they garbled a sentence of the long fixture. The decoder's
 //! token-by-token products stream their weights, so a quarter of the bytes is most of the gain.
 //! The encoder's products over a window's 1500 frames are int8 too where the CPU has AVX-512
-//! VNNI (`vpdpbusd`: 64 multiply-adds per instruction; `int8::vnni`, weights repacked at load
-//! into 6-row × 64-channel register tiles, the same integers as the scalar path): about 3× the
-//! throughput of `gemm`'s f32 kernels on base's 1500 × 512 · 512 × 2048 product. Without VNNI
+//! VNNI (`vpdpbusd`: 64 multiply-adds per instruction; `int8::vnni`, weights quantised at load
+//! straight into panels of 64 channels, register tiles of up to 6 rows × 64 channels): about
+//! 3× the throughput of `gemm`'s f32 kernels on base's 1500 × 512 · 512 × 2048 product. The
+//! decoder's few rows use the same panels, split across threads by panel. Without VNNI
 //! they stay f32, which over many rows beats the AVX2 int8 dot products. The cross-attention
 //! keys and values stay f32 in both compute types (int8, they changed words of a fixture).
 //! [`Precision::F32`] keeps everything f32; it is what the differential test holds to

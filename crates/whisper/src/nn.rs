@@ -69,8 +69,8 @@ impl Weights {
         match (inputs, self.precision) {
             (Inputs::Tokens, precision) => Linear::new(w, bias, precision),
             #[cfg(target_arch = "x86_64")]
-            (Inputs::Frames, Precision::Int8) => match crate::int8::vnni::Vnni::detect() {
-                Some(simd) => Linear::frames_int8(w, bias, simd),
+            (Inputs::Frames, Precision::Int8) => match vnni() {
+                Some(_) => Linear::new(w, bias, Precision::Int8),
                 None => Linear::new(w, bias, Precision::F32),
             },
             (Inputs::Frames | Inputs::CrossKv, _) => Linear::new(w, bias, Precision::F32),
@@ -125,9 +125,21 @@ enum LinearWeight {
     F32(Tensor),
     /// The quantised weight, the kernel chosen at load, and the bias as a plain vector.
     Int8(QMatrix, Kernel, Option<Vec<f32>>),
-    /// The quantised weight (bias included) repacked for the VNNI kernel.
+    /// The quantised weight (bias included) repacked for the AVX-512 VNNI kernel, which takes
+    /// the place of the AVX2 one where the CPU has it, for any number of rows.
     #[cfg(target_arch = "x86_64")]
-    Frames(crate::int8::vnni::Packed, crate::int8::vnni::Vnni),
+    Vnni(crate::int8::vnni::Packed, crate::int8::vnni::Vnni),
+}
+
+/// The VNNI kernel's token, where this CPU has the instructions.
+#[cfg(target_arch = "x86_64")]
+fn vnni() -> Option<crate::int8::vnni::Vnni> {
+    crate::int8::vnni::Vnni::detect()
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn vnni() -> Option<()> {
+    None
 }
 
 /// The f32 values of a CPU tensor, converted and made contiguous if need be, read in place: a
@@ -158,33 +170,24 @@ impl Linear {
                     Some(b) => Some(b.to_dtype(DType::F32)?.to_vec1::<f32>()?),
                     None => None,
                 };
-                let q = with_f32(&weight, |data| QMatrix::quantize(data, out, inp))?;
-                LinearWeight::Int8(q, Kernel::detect(), b)
+                match vnni() {
+                    #[cfg(target_arch = "x86_64")]
+                    Some(simd) => LinearWeight::Vnni(
+                        with_f32(&weight, |data| {
+                            crate::int8::vnni::Packed::quantize(data, out, inp, b.as_deref())
+                        })?,
+                        simd,
+                    ),
+                    _ => LinearWeight::Int8(
+                        with_f32(&weight, |data| QMatrix::quantize(data, out, inp))?,
+                        Kernel::detect(),
+                        b,
+                    ),
+                }
             }
             Precision::F32 => LinearWeight::F32(weight),
         };
         Ok(Self { weight, bias, out })
-    }
-
-    /// Build from an f32 `[out, in]` weight applied to many rows, quantised for the VNNI kernel.
-    #[cfg(target_arch = "x86_64")]
-    fn frames_int8(
-        weight: Tensor,
-        bias: Option<Tensor>,
-        simd: crate::int8::vnni::Vnni,
-    ) -> Result<Self> {
-        let (out, inp) = weight.dims2()?;
-        let b = match &bias {
-            Some(b) => Some(b.to_dtype(DType::F32)?.to_vec1::<f32>()?),
-            None => None,
-        };
-        let q = with_f32(&weight, |data| QMatrix::quantize(data, out, inp))?;
-        let packed = crate::int8::vnni::Packed::new(&q, b.as_deref());
-        Ok(Self {
-            weight: LinearWeight::Frames(packed, simd),
-            bias: None,
-            out,
-        })
     }
 
     /// Apply to `[.., in]`.
@@ -211,7 +214,7 @@ impl Linear {
                 return Ok(Tensor::from_vec(y, out_dims, x.device())?);
             }
             #[cfg(target_arch = "x86_64")]
-            LinearWeight::Frames(packed, simd) => {
+            LinearWeight::Vnni(packed, simd) => {
                 let xs = x2.flatten_all()?.to_vec1::<f32>()?;
                 let y = packed.matmul(&xs, rows, *simd);
                 let mut out_dims = dims;

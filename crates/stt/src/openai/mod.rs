@@ -218,8 +218,8 @@ impl VerboseJson {
 
 /// The answer's words (one list for the whole file) into its segments: each word goes to the
 /// last segment that starts at or before the word's middle; a word before every segment goes
-/// to the first. Written with a leading space, as Whisper's own words are, so that a segment's
-/// words put together read as its text.
+/// to the first. Written with a leading space, as Whisper's own words are; OpenAI's words carry
+/// no punctuation, so put together they read as the text without it.
 fn assign_words(segments: &mut [RawSegment], words: Vec<VerboseWord>) {
     for w in words {
         let text = w.word.trim();

@@ -4,8 +4,8 @@
 //! (weights per output channel, rows per row, symmetric, −127..127), so the same integers and
 //! the same f32 results as its scalar path (a unit test holds it).
 //!
-//! The one module of the workspace with `unsafe` (an opt-out listed in the tidy test): a single
-//! call into functions compiled for AVX-512, made only through a [`Vnni`] token, which only
+//! The one module of the workspace with `unsafe` (an opt-out listed in the tidy test): calls into
+//! functions compiled for AVX-512 (one per task), made only through a [`Vnni`] token, which only
 //! [`Vnni::detect`] hands out after the run-time check that the CPU has those instructions. The
 //! intrinsics themselves are safe Rust inside such functions; memory is read through slices and
 //! `bytemuck` casts, never raw pointers. `pulp`, which the other kernels use to stay free of
@@ -21,7 +21,7 @@ use core::arch::x86_64::{
 use bytemuck::cast;
 use rayon::prelude::*;
 
-use super::{LANE, QMatrix, quantize_row};
+use super::{LANE, quantize_row};
 
 /// Output channels per panel: four 16-lane registers.
 const PANEL: usize = 64;
@@ -32,6 +32,12 @@ const TILE: usize = 6;
 
 /// Rows per parallel task (a multiple of [`TILE`]).
 const TASK_ROWS: usize = 8 * TILE;
+
+/// Panels per parallel task when there is only one tile of rows (512 output channels).
+const PANELS_PER_TASK: usize = 8;
+
+/// Multiply-adds below which a few-row product stays on the calling thread.
+const PARALLEL_MIN: usize = 1 << 18;
 
 /// Proof that this CPU runs AVX-512 F, BW and VNNI: the only way to reach the kernels.
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +53,7 @@ impl Vnni {
     }
 }
 
-/// A [`QMatrix`] repacked for `vpdpbusd`: per panel of 64 output channels and per group of 4
+/// An int8 matrix quantised as a [`super::QMatrix`] and laid out for `vpdpbusd`: per panel of 64 output channels and per group of 4
 /// inputs, four 64-byte blocks whose lane `i` holds channel `i`'s 4 weights.
 #[derive(Debug, Clone)]
 pub struct Packed {
@@ -64,50 +70,56 @@ pub struct Packed {
 }
 
 impl Packed {
-    /// Repack `m` with `bias` (per output channel).
-    pub fn new(m: &QMatrix, bias: Option<&[f32]>) -> Packed {
-        let groups = m.inp.div_ceil(4);
-        let panels = m.out.div_ceil(PANEL);
-        let lanes = m.stride / LANE;
-        let weight = |n: usize, k: usize| -> i8 {
-            if n >= m.out || k >= m.inp {
-                return 0;
-            }
-            m.data
-                .get(n * lanes + k / LANE)
-                .and_then(|l| l.get(k % LANE))
-                .copied()
-                .unwrap_or(0)
-        };
+    /// Quantise a row-major `[out, inp]` f32 matrix as [`QMatrix::quantize`] does, straight
+    /// into panels (no whole intermediate copy, which raised base's peak memory by 37 MB), with
+    /// `bias` (per output channel).
+    pub fn quantize(w: &[f32], out: usize, inp: usize, bias: Option<&[f32]>) -> Packed {
+        let groups = inp.div_ceil(4);
+        let panels = out.div_ceil(PANEL);
+        let lanes = inp.div_ceil(LANE).max(1);
         let mut data = vec![[0i8; 64]; panels * groups * 4];
-        for (i, block) in data.iter_mut().enumerate() {
-            let (p, rest) = (i / (groups * 4), i % (groups * 4));
-            let (g, j) = (rest / 4, rest % 4);
-            for (lane, quad) in block.chunks_exact_mut(4).enumerate() {
-                let n = p * PANEL + j * 16 + lane;
-                for (b, v) in quad.iter_mut().enumerate() {
-                    *v = weight(n, g * 4 + b);
-                }
-            }
+        let mut offsets = vec![[0i32; 16]; panels * 4];
+        let mut scales = vec![[0f32; 16]; panels * 4];
+        if groups > 0 {
+            data.par_chunks_mut(groups * 4)
+                .zip(offsets.par_chunks_mut(4))
+                .zip(scales.par_chunks_mut(4))
+                .zip(w.par_chunks(inp * PANEL))
+                .for_each_init(
+                    || vec![[0i8; LANE]; lanes],
+                    |q, (((panel, offsets), scales), rows)| {
+                        for (c, row) in rows.chunks(inp).enumerate() {
+                            let scale = quantize_row(row, q);
+                            let row = q.as_flattened();
+                            let (j, lane) = (c / 16, c % 16);
+                            for (g, quad) in row.chunks(4).take(groups).enumerate() {
+                                if let Some(block) = panel.get_mut(g * 4 + j) {
+                                    block
+                                        .get_mut(lane * 4..lane * 4 + quad.len())
+                                        .unwrap_or(&mut [])
+                                        .copy_from_slice(quad);
+                                }
+                            }
+                            if let Some(o) = offsets.get_mut(j).and_then(|o| o.get_mut(lane)) {
+                                *o = 128 * row.iter().map(|&v| i32::from(v)).sum::<i32>();
+                            }
+                            if let Some(s) = scales.get_mut(j).and_then(|s| s.get_mut(lane)) {
+                                *s = scale;
+                            }
+                        }
+                    },
+                );
         }
-        let per_channel = |f: &dyn Fn(usize) -> f32| -> Vec<[f32; 16]> {
-            (0..panels * 4)
-                .map(|c| std::array::from_fn(|i| f(c * 16 + i)))
-                .collect()
-        };
-        let scales = per_channel(&|n| m.scales.get(n).copied().unwrap_or(0.0));
-        let bias = per_channel(&|n| bias.and_then(|b| b.get(n)).copied().unwrap_or(0.0));
-        let offsets = (0..panels * 4)
+        let bias = (0..panels * 4)
             .map(|c| {
                 std::array::from_fn(|i| {
-                    let n = c * 16 + i;
-                    128 * (0..m.inp).map(|k| i32::from(weight(n, k))).sum::<i32>()
+                    bias.and_then(|b| b.get(c * 16 + i)).copied().unwrap_or(0.0)
                 })
             })
             .collect();
         Packed {
-            out: m.out,
-            inp: m.inp,
+            out,
+            inp,
             groups,
             data,
             scales,
@@ -130,15 +142,47 @@ impl Packed {
             return y;
         }
         let (xs, sx) = self.quantize_rows(x, rows);
+        if rows <= TILE {
+            self.few_rows(&xs, &sx, rows, &mut y);
+            return y;
+        }
         y.par_chunks_mut(TASK_ROWS * self.out)
             .zip(xs.par_chunks(TASK_ROWS * self.groups))
             .zip(sx.par_chunks(TASK_ROWS))
             .for_each(|((y, xs), sx)| {
                 // SAFETY: `Vnni` exists only when the CPU has AVX-512 F, BW and VNNI, the
                 // features `rows_avx512` is compiled for; it takes only slices.
-                unsafe { rows_avx512(self, xs, sx, y) }
+                unsafe { rows_avx512(self, 0, &self.data, xs, sx, y, self.out) }
             });
         y
+    }
+
+    /// One tile of rows (the decoder's tokens and beams): the weights are what costs, so the
+    /// panels are split across threads, each reading its share once; each task writes its
+    /// channels to a buffer of its own, copied into `y` after.
+    fn few_rows(&self, xs: &[i32], sx: &[f32], rows: usize, y: &mut [f32]) {
+        let blocks = PANELS_PER_TASK * self.groups * 4;
+        let width = PANELS_PER_TASK * PANEL;
+        let task = |(t, panels): (usize, &[[i8; 64]])| -> Vec<f32> {
+            let mut part = vec![0f32; rows * width];
+            // SAFETY: as in `matmul`.
+            unsafe { rows_avx512(self, t * PANELS_PER_TASK, panels, xs, sx, &mut part, width) };
+            part
+        };
+        let parts: Vec<Vec<f32>> = if rows * self.out * self.inp < PARALLEL_MIN {
+            self.data.chunks(blocks).enumerate().map(task).collect()
+        } else {
+            self.data.par_chunks(blocks).enumerate().map(task).collect()
+        };
+        for (t, part) in parts.iter().enumerate() {
+            let first = t * width;
+            for (dst, src) in y.chunks_mut(self.out).zip(part.chunks(width)) {
+                let dst = dst
+                    .get_mut(first..(first + width).min(self.out))
+                    .unwrap_or(&mut []);
+                dst.copy_from_slice(src.get(..dst.len()).unwrap_or(&[]));
+            }
+        }
     }
 
     /// Each row quantised like a [`QMatrix`] row, stored as `q + 128` (unsigned, what
@@ -171,10 +215,10 @@ impl Packed {
     }
 }
 
-/// The integer dot products of a tile's rows with a panel's 64 channels.
+/// The integer dot products of `R` rows of a tile with a panel's 64 channels.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn accumulate(panel: &[[i8; 64]], x: &[i32]) -> [[__m512i; 4]; TILE] {
-    let mut acc = [[_mm512_setzero_si512(); 4]; TILE];
+fn accumulate<const R: usize>(panel: &[[i8; 64]], x: &[i32]) -> [[__m512i; 4]; R] {
+    let mut acc = [[_mm512_setzero_si512(); 4]; R];
     for (w, v) in panel.chunks_exact(4).zip(x.chunks_exact(TILE)) {
         let w: [__m512i; 4] = std::array::from_fn(|j| cast(w[j]));
         for (a, &v) in acc.iter_mut().zip(v) {
@@ -187,30 +231,67 @@ fn accumulate(panel: &[[i8; 64]], x: &[i32]) -> [[__m512i; 4]; TILE] {
     acc
 }
 
-/// One task's rows: every panel, tile by tile.
+/// Rows (whole tiles in `xs`; `y` holds as many rows as are real, `stride` apart) against
+/// `panels`, the first of which is panel `first`: every panel, tile by tile. Output channel
+/// `c` of panel `first + i` goes to column `i × 64 + c` of `y`'s rows.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn rows_avx512(m: &Packed, xs: &[i32], sx: &[f32], y: &mut [f32]) {
-    for (p, panel) in m.data.chunks_exact(m.groups * 4).enumerate() {
+fn rows_avx512(
+    m: &Packed,
+    first: usize,
+    panels: &[[i8; 64]],
+    xs: &[i32],
+    sx: &[f32],
+    y: &mut [f32],
+    stride: usize,
+) {
+    for (i, panel) in panels.chunks_exact(m.groups * 4).enumerate() {
+        let place = Place {
+            panel: first + i,
+            column: i * PANEL,
+            stride,
+        };
         let tiles = xs
             .chunks_exact(TILE * m.groups)
             .zip(sx.chunks_exact(TILE))
-            .zip(y.chunks_mut(TILE * m.out));
+            .zip(y.chunks_mut(TILE * stride));
         for ((x, s), y) in tiles {
-            tile(m, p, panel, x, s, y);
+            match y.len().div_ceil(stride) {
+                1 => tile::<1>(m, &place, panel, x, s, y),
+                2 => tile::<2>(m, &place, panel, x, s, y),
+                3 => tile::<3>(m, &place, panel, x, s, y),
+                4 => tile::<4>(m, &place, panel, x, s, y),
+                5 => tile::<5>(m, &place, panel, x, s, y),
+                _ => tile::<TILE>(m, &place, panel, x, s, y),
+            }
         }
     }
 }
 
-/// [`TILE`] rows (`x`: `[group][row]`) against panel `p`: accumulate, subtract the offsets,
-/// scale, add the bias; only the rows `y` holds are written.
+/// Where a panel's results go: its index (for the scales, offsets and bias), its first column
+/// in the output rows, and the output's row stride.
+struct Place {
+    panel: usize,
+    column: usize,
+    stride: usize,
+}
+
+/// `R` rows of a tile (`x`: `[group][row]`) against one panel: accumulate, subtract the offsets,
+/// scale, add the bias, write the rows `y` holds.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 #[inline]
-fn tile(m: &Packed, p: usize, panel: &[[i8; 64]], x: &[i32], sx: &[f32], y: &mut [f32]) {
-    let acc = accumulate(panel, x);
-    for ((a, s), y) in acc.iter().zip(sx).zip(y.chunks_mut(m.out)) {
+fn tile<const R: usize>(
+    m: &Packed,
+    place: &Place,
+    panel: &[[i8; 64]],
+    x: &[i32],
+    sx: &[f32],
+    y: &mut [f32],
+) {
+    let acc = accumulate::<R>(panel, x);
+    for ((a, s), y) in acc.iter().zip(sx).zip(y.chunks_mut(place.stride)) {
         let s = _mm512_set1_ps(*s);
         for (j, a) in a.iter().enumerate() {
-            let c = p * 4 + j;
+            let c = place.panel * 4 + j;
             let (Some(off), Some(sw), Some(b)) = (m.offsets.get(c), m.scales.get(c), m.bias.get(c))
             else {
                 continue;
@@ -220,8 +301,10 @@ fn tile(m: &Packed, p: usize, panel: &[[i8; 64]], x: &[i32], sx: &[f32], y: &mut
             let v: __m512 =
                 _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(dot, s), cast(*sw)), cast(*b));
             let v: [f32; 16] = cast(v);
-            let n = c * 16;
-            if let Some(dst) = y.get_mut(n..(n + 16).min(m.out)) {
+            // Channels past `out` (a partial last panel) are not written.
+            let real = m.out.saturating_sub(c * 16).min(16);
+            let at = place.column + j * 16;
+            if let Some(dst) = y.get_mut(at..(at + real).min(y.len())) {
                 dst.copy_from_slice(v.get(..dst.len()).unwrap_or(&[]));
             }
         }
@@ -231,7 +314,7 @@ fn tile(m: &Packed, p: usize, panel: &[[i8; 64]], x: &[i32], sx: &[f32], y: &mut
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::int8::Kernel;
+    use crate::int8::{Kernel, QMatrix};
     use crate::testing::pseudo_random;
 
     /// The token, or `None` on a CPU that lacks one of the features (nothing to compare there;
@@ -259,6 +342,11 @@ mod tests {
             (50, 200, 1536),
             (97, 64, 2048),
             (6, 16, 4),
+            // One tile of rows (the decoder's path): panels split across tasks, sequential
+            // and parallel, a partial last task and a partial last panel.
+            (1, 1100, 384),
+            (5, 600, 200),
+            (2, 520, 36),
         ] {
             let x = pseudo_random(rows * inp, 7);
             let mut w = pseudo_random(out * inp, 11);
@@ -272,10 +360,12 @@ mod tests {
             let m = QMatrix::quantize(&w, out, inp);
             let bias = pseudo_random(out, 3);
             let reference = m.matmul(&x, rows, Some(&bias), Kernel::Scalar);
-            let packed = Packed::new(&m, Some(&bias));
+            let packed = Packed::quantize(&w, out, inp, Some(&bias));
+            // Bit for bit (`==` on floats would let −0 pass for 0).
+            let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<_>>();
             assert_eq!(
-                packed.matmul(&x, rows, simd),
-                reference,
+                bits(packed.matmul(&x, rows, simd)),
+                bits(reference),
                 "{rows}×{inp} · {out}"
             );
         }
@@ -287,10 +377,11 @@ mod tests {
         let w = pseudo_random(40 * 70, 5);
         let m = QMatrix::quantize(&w, 40, 70);
         let x = vec![0f32; 3 * 70];
+        let packed = Packed::quantize(&w, 40, 70, None);
         assert_eq!(
-            Packed::new(&m, None).matmul(&x, 3, simd),
+            packed.matmul(&x, 3, simd),
             m.matmul(&x, 3, None, Kernel::Scalar)
         );
-        assert!(Packed::new(&m, None).matmul(&[], 0, simd).is_empty());
+        assert!(packed.matmul(&[], 0, simd).is_empty());
     }
 }
