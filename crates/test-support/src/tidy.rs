@@ -326,21 +326,78 @@ mod tests {
          the run-time check (pulp, which the other kernels use, has no VNNI intrinsic)",
     )];
 
+    /// Whether a line, outside comments, opts out of the ban (`allow`, `expect` or `warn` of
+    /// `unsafe_code`, or any attribute naming it besides the workspace's) or uses `unsafe`.
+    fn unsafe_use(line: &str) -> bool {
+        let code = line.split("//").next().unwrap_or("");
+        let lint = ["unsafe", "_code"].concat();
+        let keyword = ["unsafe", " "].concat();
+        (code.contains('#') && code.contains(&lint))
+            || ["{", "fn", "impl", "extern", "trait"]
+                .iter()
+                .any(|next| code.contains(&format!("{keyword}{next}")))
+    }
+
     #[test]
     fn only_listed_modules_opt_out_of_the_unsafe_ban() {
         let root = workspace_root();
-        let needle = ["allow(", "unsafe_code)"].concat();
-        let found: Vec<String> = all_rust_files()
+        let mut found: Vec<String> = all_rust_files()
             .into_iter()
-            .filter(|p| std::fs::read_to_string(p).unwrap().contains(&needle))
+            .filter(|p| std::fs::read_to_string(p).unwrap().lines().any(unsafe_use))
             .map(|p| p.strip_prefix(&root).unwrap().to_string_lossy().to_string())
             .collect();
-        let listed: Vec<String> = UNSAFE_MODULES.iter().map(|(f, _)| f.to_string()).collect();
+        found.sort();
+        let mut listed: Vec<String> = UNSAFE_MODULES.iter().map(|(f, _)| f.to_string()).collect();
+        listed.sort();
         assert_eq!(
             found, listed,
-            "a module that allows `unsafe` is listed in UNSAFE_MODULES with its reason, and a \
-             listed one still needs it"
+            "a module that allows or uses `unsafe` is listed in UNSAFE_MODULES with its reason, \
+             and a listed one still needs it"
         );
+        // The ban reaches a crate only through `[lints] workspace = true`.
+        let mut unlinted = Vec::new();
+        for entry in std::fs::read_dir(root.join("crates")).unwrap() {
+            let manifest = entry.unwrap().path().join("Cargo.toml");
+            let Ok(text) = std::fs::read_to_string(&manifest) else {
+                continue;
+            };
+            let lints = text.split("[lints]").nth(1).unwrap_or("");
+            let lints = lints.split("\n[").next().unwrap_or("");
+            if !lints
+                .lines()
+                .any(|l| l.replace(' ', "") == "workspace=true")
+            {
+                unlinted.push(manifest);
+            }
+        }
+        assert!(
+            unlinted.is_empty(),
+            "every workspace crate takes the workspace lints: {unlinted:#?}"
+        );
+    }
+
+    #[test]
+    fn the_unsafe_check_sees_attributes_and_the_keyword_not_prose() {
+        let lint = ["unsafe", "_code"].concat();
+        let kw = "unsafe";
+        for hit in [
+            format!("#![allow({lint})]"),
+            format!("#[expect({lint}, reason = \"x\")]"),
+            format!("#![warn({lint})]"),
+            format!("    let x = {kw} {{ f() }};"),
+            format!("pub {kw} fn f() {{}}"),
+            format!("{kw} impl Send for X {{}}"),
+            format!("{kw} extern \"C\" {{}}"),
+        ] {
+            assert!(unsafe_use(&hit), "{hit}");
+        }
+        for miss in [
+            format!("//! the workspace's ban on `{kw}`"),
+            format!("    // {kw} {{ f() }}"),
+            "let safe = unsafely_named();".to_owned(),
+        ] {
+            assert!(!unsafe_use(&miss), "{miss}");
+        }
     }
 
     #[test]

@@ -78,7 +78,9 @@ pub struct TranscriptionSettings {
     /// rather than once per track (speakers who switch language).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multilingual: Option<bool>,
-    /// Local engine: time every word (stored sealed with its segment; karaoke exports).
+    /// Time every word (stored sealed with its segment; karaoke exports): the local engine from
+    /// its cross-attention, OpenAI-compatible servers asked for word granularity, Deepgram from
+    /// the words it always sends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub word_timestamps: Option<bool>,
 }
@@ -124,17 +126,6 @@ impl TranscriptionSettings {
             return Err(CoreError::invalid(
                 "transcription.base_url",
                 "must be an http:// or https:// URL",
-            ));
-        }
-        if self.word_timestamps == Some(true)
-            && matches!(
-                self.provider,
-                Some(TranscriptionProvider::Openai | TranscriptionProvider::Deepgram)
-            )
-        {
-            return Err(CoreError::invalid(
-                "transcription.word_timestamps",
-                "only the local engine times words; use provider local",
             ));
         }
         match self.provider {

@@ -1,11 +1,13 @@
 //! Word timestamps through the product: a meeting set to time words gets each segment's words
 //! (sealed in the database like the text), karaoke SRT and WebVTT exports; the
-//! OpenAI-compatible endpoint answers `timestamp_granularities[]=word` as OpenAI does; the CLI
+//! remote providers' words (a stand-in Deepgram and OpenAI-compatible server) are stored the same
+//! way; the OpenAI-compatible endpoint answers `timestamp_granularities[]=word` as OpenAI does; the CLI
 //! prints words and karaoke cues. Bad combinations are clear 422s or CLI errors.
 
 use std::time::Duration;
 
 use meetvault_test_support::media::whisper_model_dir;
+use meetvault_test_support::receiver::{Answer, Receiver};
 use meetvault_test_support::{Cred, Session, TestApp, execute};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
@@ -22,7 +24,7 @@ async fn get(app: &TestApp, s: &Session, path: String) -> reqwest::Response {
 }
 
 /// Words are ordered, inside the audio, and put together they are their segment's text.
-fn check_words(segment: &Value) -> Vec<Value> {
+fn check_words(segment: &Value, with_probability: bool) -> Vec<Value> {
     let words = segment["words"].as_array().expect("a segment with words");
     let joined: String = words.iter().map(|w| w["text"].as_str().unwrap()).collect();
     assert_eq!(joined.trim(), segment["text"], "{segment}");
@@ -33,8 +35,11 @@ fn check_words(segment: &Value) -> Vec<Value> {
             w["end_ms"].as_i64().unwrap(),
         );
         assert!(last <= a && a <= b, "words out of order: {segment}");
-        let p = w["probability"].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&p), "{w}");
+        // OpenAI reports no confidence per word; the others one in 0–1.
+        match w["probability"].as_f64() {
+            Some(p) => assert!((0.0..=1.0).contains(&p), "{w}"),
+            None => assert!(!with_probability, "a word without its probability: {w}"),
+        }
         last = b;
     }
     words.clone()
@@ -49,27 +54,6 @@ async fn a_meeting_set_to_time_words_stores_them_sealed_and_exports_karaoke_cues
     })
     .await;
     let s = app.register("words@example.com", "Words").await;
-    let cred = Cred::Session(s.clone());
-
-    // Only the local engine times words.
-    let r = app
-        .send(
-            &cred,
-            Method::POST,
-            "/api/v1/meetings",
-            Some(json!({"title": "Remote words", "transcription": {
-                "provider": "deepgram", "secret": "dg", "word_timestamps": true}})),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body: Value = r.json().await.unwrap();
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("word_timestamps"),
-        "{body}"
-    );
 
     let id = meeting(
         &app,
@@ -99,7 +83,7 @@ async fn a_meeting_set_to_time_words_stores_them_sealed_and_exports_karaoke_cues
     let (_, turns) = speech::three_tracks();
     let mut words = Vec::new();
     for seg in &segments {
-        words.extend(check_words(seg));
+        words.extend(check_words(seg, true));
     }
     for turn in turns.iter().filter(|t| t.speaker == "Bob") {
         let start_ms = (turn.start * 1000.0) as i64;
@@ -184,6 +168,199 @@ async fn a_meeting_set_to_time_words_stores_them_sealed_and_exports_karaoke_cues
             body["error"]["message"].as_str().unwrap().contains(field),
             "{body}"
         );
+    }
+}
+
+/// Deepgram's documented pre-recorded answer, with utterances (each becomes a segment).
+const DEEPGRAM: &str = r#"{
+  "metadata": {"request_id": "5d7a1b2c-0e57-4a2c-b1b6-7f4e2f2f2a10", "duration": 6.2, "channels": 1},
+  "results": {
+    "channels": [{"alternatives": [{"transcript": "Good morning. Shall we start?", "confidence": 0.98,
+      "words": []}]}],
+    "utterances": [
+      {"start": 0.08, "end": 0.9, "confidence": 0.98, "channel": 0, "transcript": "Good morning.",
+       "words": [
+         {"word": "good", "start": 0.08, "end": 0.4, "confidence": 0.99, "punctuated_word": "Good"},
+         {"word": "morning", "start": 0.4, "end": 0.9, "confidence": 0.97, "punctuated_word": "morning."}
+       ], "id": "a1b2"},
+      {"start": 4.0, "end": 4.9, "confidence": 0.97, "channel": 0, "transcript": "Shall we start?",
+       "words": [
+         {"word": "shall", "start": 4.0, "end": 4.2, "confidence": 0.98, "punctuated_word": "Shall"},
+         {"word": "we", "start": 4.2, "end": 4.4, "confidence": 0.96, "punctuated_word": "we"},
+         {"word": "start", "start": 4.4, "end": 4.9, "confidence": 0.95, "punctuated_word": "start?"}
+       ], "id": "c3d4"}
+    ]
+  }
+}"#;
+
+/// OpenAI's documented `verbose_json` answer with `timestamp_granularities[]=word`.
+const OPENAI: &str = r#"{
+  "task": "transcribe", "language": "english", "duration": 4.0,
+  "text": "Hello there. General Kenobi.",
+  "segments": [
+    {"id": 0, "seek": 0, "start": 0.0, "end": 1.8, "text": " Hello there.",
+     "avg_logprob": -0.2, "no_speech_prob": 0.01},
+    {"id": 1, "seek": 0, "start": 2.0, "end": 4.0, "text": " General Kenobi.",
+     "avg_logprob": -0.3, "no_speech_prob": 0.01}
+  ],
+  "words": [
+    {"word": "Hello", "start": 0.0, "end": 0.6},
+    {"word": "there.", "start": 0.7, "end": 1.8},
+    {"word": "General", "start": 1.9, "end": 2.6},
+    {"word": "Kenobi.", "start": 2.7, "end": 4.0}
+  ]
+}"#;
+
+/// A segment's text and its words (text, start and end in milliseconds).
+type Timed = (String, Vec<(String, i64, i64)>);
+
+#[tokio::test]
+async fn remote_providers_words_are_stored_and_exported_like_the_local_engines() {
+    let provider = Receiver::start().await;
+    let allowed = provider.addr.to_string();
+    let app = TestApp::spawn_with(|c| {
+        c.auth.open_registration = true;
+        c.transcription.auto = true;
+        c.outbound.allow_hosts = vec![allowed];
+    })
+    .await;
+    let s = app.register("remote-words@example.com", "Words").await;
+    let r = app
+        .send(
+            &Cred::Session(s.clone()),
+            Method::PUT,
+            "/api/v1/me/secrets/stt",
+            Some(json!({"value": "remote-provider-key"})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    for (name, answer, expected) in [
+        (
+            "deepgram",
+            DEEPGRAM,
+            vec![
+                (
+                    "Good morning.",
+                    vec![("Good", 80, 400), ("morning.", 400, 900)],
+                ),
+                (
+                    "Shall we start?",
+                    vec![
+                        ("Shall", 4000, 4200),
+                        ("we", 4200, 4400),
+                        ("start?", 4400, 4900),
+                    ],
+                ),
+            ],
+        ),
+        (
+            "openai",
+            OPENAI,
+            vec![
+                (
+                    "Hello there.",
+                    vec![("Hello", 0, 600), ("there.", 700, 1800)],
+                ),
+                (
+                    "General Kenobi.",
+                    vec![("General", 1900, 2600), ("Kenobi.", 2700, 4000)],
+                ),
+            ],
+        ),
+    ] {
+        provider.script([Answer::status(200)
+            .header("content-type", "application/json")
+            .body(answer)]);
+        let before = provider.received().len();
+        let id = meeting(
+            &app,
+            &s,
+            json!({"title": format!("Remote words ({name})"), "language": "en", "transcription": {
+                "provider": name, "base_url": provider.url("/"), "secret": "stt",
+                "word_timestamps": true}}),
+        )
+        .await;
+        let r = upload_track(&app, &s, &id, 1, "Bob").await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{name}");
+        let rec: Value = r.json().await.unwrap();
+        let job = wait_job(
+            &app,
+            &s,
+            rec["job_id"].as_str().unwrap(),
+            Duration::from_secs(120),
+        )
+        .await;
+        assert_eq!(job["state"], "succeeded", "{name}: {job}");
+        let sent = provider.received();
+        assert_eq!(sent.len(), before + 1, "{name}: one request");
+        if name == "openai" {
+            // Asked for words: the multipart body names the word granularity.
+            let body = String::from_utf8_lossy(&sent[before].body).into_owned();
+            assert!(
+                body.contains("name=\"timestamp_granularities[]\"\r\n\r\nword\r\n"),
+                "{body}"
+            );
+        }
+
+        let r = get(&app, &s, format!("/api/v1/meetings/{id}/transcript")).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let segments = r.json::<Value>().await.unwrap()["segments"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let got: Vec<Timed> = segments
+            .iter()
+            .map(|seg| {
+                let words = check_words(seg, name != "openai")
+                    .iter()
+                    .map(|w| {
+                        (
+                            w["text"].as_str().unwrap().trim().to_owned(),
+                            w["start_ms"].as_i64().unwrap(),
+                            w["end_ms"].as_i64().unwrap(),
+                        )
+                    })
+                    .collect();
+                (seg["text"].as_str().unwrap().to_owned(), words)
+            })
+            .collect();
+        let expected: Vec<Timed> = expected
+            .iter()
+            .map(|(text, words)| {
+                (
+                    text.to_string(),
+                    words
+                        .iter()
+                        .map(|(w, a, b)| (w.to_string(), *a, *b))
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "{name}");
+        // Sealed like the local engine's words.
+        let rows = app
+            .db()
+            .segments(uid(&s.org_id), meeting_uuid(&id))
+            .await
+            .unwrap();
+        assert!(rows.iter().all(|r| {
+            r.words
+                .as_ref()
+                .is_some_and(|ct| !ct.windows(7).any(|w| w == b"morning" || w == b"General"))
+        }));
+        let vtt = get(
+            &app,
+            &s,
+            format!("/api/v1/meetings/{id}/transcript?format=vtt&karaoke=true"),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+        // A timestamp before the first segment's second word.
+        let second = format!("<00:00:00.{:03}>", expected[0].1[1].1);
+        assert!(vtt.contains(&second), "{name}: {vtt}");
     }
 }
 
