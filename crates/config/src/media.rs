@@ -81,13 +81,16 @@ impl LocalModel {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, Eq, PartialEq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ComputeType {
-    /// f32 weights and products: the default, what every accuracy bound and the differential
-    /// tests against faster-whisper float32 were measured with.
-    #[default]
+    /// f32 weights and products: what the differential tests against faster-whisper float32
+    /// hold the engine to; the choice for bit-for-bit comparisons with a float32 peer.
     F32,
-    /// The decoder's weights quantised to int8 at load (one scale per output channel), integer
-    /// dot products: about a third less CPU than `f32` on tiny.en, the same words on the test
-    /// recordings (bench/README.md); not yet measured on the multilingual base model, so opt-in.
+    /// The default: linear layers' weights quantised to int8 at load (one scale per output
+    /// channel), integer dot products (the decoder's everywhere, the encoder's where the CPU
+    /// has AVX-512 VNNI; cross-attention keys and values stay f32). A quarter to a half less
+    /// CPU than `f32` and less memory on tiny.en and base, the same words on the speech
+    /// fixtures within the bound `crates/whisper/tests/engine/compute_type.rs` holds
+    /// (bench/README.md).
+    #[default]
     Int8,
 }
 
@@ -136,7 +139,7 @@ impl Default for TranscriptionConfig {
             vad: true,
             openai_endpoint: true,
             endpoint_queue: 4,
-            compute_type: ComputeType::F32,
+            compute_type: ComputeType::Int8,
             live: true,
             live_concurrency: 1,
         }

@@ -295,12 +295,14 @@ fn embedded_defaults_are_sqlite_and_files_in_the_data_dir() {
 }
 
 #[test]
-fn compute_type_is_f32_by_default_and_f32_or_int8_by_choice() {
+fn compute_type_is_int8_by_default_and_f32_or_int8_by_choice() {
     let o = Overrides::default();
     assert_eq!(
         Config::default().transcription.compute_type,
-        ComputeType::F32
+        ComputeType::Int8
     );
+    let c = load_with(Some(""), &[], &o).unwrap();
+    assert_eq!(c.transcription.compute_type, ComputeType::Int8);
     let c = load_with(Some("[transcription]\ncompute_type = \"f32\"\n"), &[], &o).unwrap();
     assert_eq!(c.transcription.compute_type, ComputeType::F32);
     let env = [("MEETVAULT_TRANSCRIPTION__COMPUTE_TYPE", "f32")];

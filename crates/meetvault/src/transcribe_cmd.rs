@@ -62,7 +62,7 @@ pub struct TranscribeArgs {
     #[arg(long)]
     karaoke: bool,
     /// How linear layers compute: int8 (weights quantised at load) or f32; default:
-    /// `transcription.compute_type` (f32).
+    /// `transcription.compute_type` (int8).
     #[arg(long, value_name = "TYPE", value_enum)]
     compute_type: Option<ComputeTypeArg>,
 }

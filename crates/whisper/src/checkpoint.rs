@@ -313,27 +313,37 @@ pub fn suppression(dir: &Path) -> Result<Suppression> {
     })
 }
 
-/// Load a CTranslate2 directory's weights as engine tensors.
+/// Load a CTranslate2 directory's weights as engine tensors. The file is read one tensor at a
+/// time (the header walked with seeks, as `inspect` does), never whole: holding the file and
+/// its tensors at once was the peak of a load (base: 145 MB twice).
 pub fn load_ct2(dir: &Path, device: &Device) -> Result<Checkpoint> {
-    let bytes = read(&dir.join("model.bin"))?;
-    let header = crate::ct2::parse_ct2(&bytes)?;
-    let dims = ct2_dims(&header, |v| {
-        bytes
-            .get(v.offset..v.offset + v.len)
-            .and_then(|b| scalar_from_bytes(v.dtype, b))
-    })?;
+    use crate::ct2::Source;
+    let path = dir.join("model.bin");
+    let io = |source| WhisperError::Io {
+        path: path.clone(),
+        source,
+    };
+    let file = std::fs::File::open(&path).map_err(io)?;
+    let mut src = FileSource::new(file).map_err(io)?;
+    let header = crate::ct2::parse_header(&mut src)?;
+    let dims = ct2_dims(&header, |v| scalar_from_file(&mut src, v))?;
+    let mut read = |v: &Ct2Variable| -> Result<Vec<u8>> {
+        let mut data = vec![0u8; v.len];
+        src.read_at(v.offset, &mut data).map_err(io)?;
+        Ok(data)
+    };
     let mut tensors = HashMap::new();
     for v in &header.variables {
         if v.shape.is_empty() || v.name.ends_with("_scale") {
             continue;
         }
-        let data = bytes.get(v.offset..v.offset + v.len).ok_or_else(|| {
-            WhisperError::ModelFormat(format!("model.bin: tensor `{}` out of bounds", v.name))
-        })?;
-        let scale = header
-            .get(&format!("{}_scale", v.name))
-            .map(|s| (s, &bytes[..]));
-        let t = to_tensor(v, data, scale, device)?;
+        let data = read(v)?;
+        let scale = match header.get(&format!("{}_scale", v.name)) {
+            Some(s) => Some((s, read(s)?)),
+            None => None,
+        };
+        let scale = scale.as_ref().map(|(s, b)| (*s, b.as_slice()));
+        let t = to_tensor(v, &data, scale, device)?;
         tensors.insert(v.name.clone(), t);
     }
     for (alias, target) in &header.aliases {
@@ -379,10 +389,7 @@ fn to_tensor(
             let t = Tensor::from_vec(values, shape, device)?;
             match scale {
                 // CTranslate2 stores q = round(x × scale), one scale per output row.
-                Some((s, file)) => {
-                    let bytes = file.get(s.offset..s.offset + s.len).ok_or_else(|| {
-                        WhisperError::ModelFormat(format!("model.bin: `{}` out of bounds", s.name))
-                    })?;
+                Some((s, bytes)) => {
                     let scale = to_tensor(s, bytes, None, device)?.to_dtype(DType::F32)?;
                     let rows = shape.first().copied().unwrap_or(1);
                     let scale = if scale.elem_count() == rows && shape.len() == 2 {

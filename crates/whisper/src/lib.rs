@@ -93,17 +93,19 @@
 //!
 //! # Compute types
 //!
-//! [`Precision::Int8`] (opt-in: `--compute-type int8`, `transcription.compute_type = "int8"`;
-//! [`Model::load`] and the server default to f32, which the accuracy and differential tests
-//! hold; int8 takes 22–40 % less CPU on tiny.en and base with WER within a point, and becomes
-//! the default once it beats faster-whisper everywhere: bench/README.md) quantises the
-//! decoder's linear layers
+//! [`Precision::Int8`] (the server's and the CLI's default since it beat faster-whisper int8 in
+//! every bench row; `--compute-type f32`, `transcription.compute_type = "f32"` for f32, which
+//! [`Model::load`] keeps as the library default because the differential tests against
+//! faster-whisper float32 hold it: bench/README.md) quantises the decoder's linear layers
 //! and the output projection at load to int8 with one scale per output channel (`int8`); each
 //! product quantises its input rows on the fly and runs integer dot products: AVX-512 VNNI
 //! where the CPU has it (`int8::vnni`, below), else AVX2 (detected at run time through
 //! `pulp`'s safe intrinsics), portable Rust elsewhere — the same integers and the same f32
-//! results on every path (unit tests run every path the machine has against the scalar one). The token embeddings stay f32: read from the
-//! int8 projection they are tied to, they garbled a sentence of the long fixture. The decoder's
+//! results on every path (unit tests run every path the machine has against the scalar one).
+//! The token embeddings keep the checkpoint's values (f16 as stored, rows converted exactly
+//! when looked up): read from the int8 projection they are tied to, they garbled a sentence of
+//! the long fixture. Weights are quantised from f16 a row at a time and `model.bin` is read a
+//! tensor at a time, so a load never holds a whole f32 copy of a matrix or the file at once. The decoder's
 //! token-by-token products stream their weights, so a quarter of the bytes is most of the gain.
 //! The encoder's products over a window's 1500 frames are int8 too where the CPU has AVX-512
 //! VNNI (`vpdpbusd`: 64 multiply-adds per instruction; `int8::vnni`, weights quantised at load
@@ -392,8 +394,8 @@ pub fn languages(dir: &Path) -> Result<Vec<String>, WhisperError> {
 
 impl Model {
     /// Load the checkpoint in `dir` (CTranslate2 or Hugging Face, detected), with f32 linear
-    /// layers ([`Precision::F32`]: what the accuracy bounds were measured with; `int8` is
-    /// faster and opt-in, see the crate docs).
+    /// layers ([`Precision::F32`]: what the differential tests hold; the server and the CLI
+    /// default to the faster `int8`, see the crate docs).
     pub fn load(dir: &Path) -> Result<Model, WhisperError> {
         Self::load_with_precision(dir, Precision::F32)
     }

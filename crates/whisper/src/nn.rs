@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use candle_core::{D, DType, Tensor};
 
 use crate::error::{Result, WhisperError};
-use crate::int8::{Kernel, QMatrix};
+use crate::int8::{Kernel, Matrix, QMatrix};
 
 /// How linear layers store their weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,12 @@ impl Weights {
 
     /// The tensor `name` with exactly `shape`, in f32 (converted here if stored narrower).
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
+        Ok(self.stored(name, shape)?.to_dtype(DType::F32)?)
+    }
+
+    /// The tensor `name` with exactly `shape`, in the dtype the checkpoint stores it in (f16
+    /// tensors stay half the size of f32; converting one to f32 is exact).
+    pub fn stored(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
         let t = self
             .tensors
             .get(name)
@@ -44,7 +50,7 @@ impl Weights {
                 t.dims()
             )));
         }
-        Ok(t.to_dtype(DType::F32)?)
+        Ok(t.clone())
     }
 
     /// A linear layer `prefix/weight` (`[out, in]`) with an optional `prefix/bias`, applied to
@@ -142,28 +148,51 @@ fn vnni() -> Option<()> {
     None
 }
 
-/// The f32 values of a CPU tensor, converted and made contiguous if need be, read in place: a
-/// copy of the 51864 × n_state projection would raise the peak memory of the load by as much
-/// again.
-fn with_f32<T>(t: &Tensor, f: impl FnOnce(&[f32]) -> T) -> Result<T> {
-    let t = t.to_dtype(DType::F32)?.contiguous()?;
+/// The values of a CPU tensor as a matrix to quantise, read in place: f16 as stored (rows
+/// converted one at a time by the quantiser), anything else converted to f32 and made
+/// contiguous if need be. A whole f32 copy of an f16 51864 × n_state projection would raise
+/// the peak memory of the load by 106 MB (base).
+fn with_matrix<T>(t: &Tensor, f: impl FnOnce(Matrix<'_>) -> T) -> Result<T> {
+    let t = match t.dtype() {
+        DType::F16 => t.contiguous()?,
+        _ => t.to_dtype(DType::F32)?.contiguous()?,
+    };
     let (storage, layout) = t.storage_and_layout();
     let candle_core::Storage::Cpu(cpu) = &*storage else {
         return Err(WhisperError::ModelFormat(
             "weights must be on the CPU".into(),
         ));
     };
-    let data = layout
-        .contiguous_offsets()
-        .and_then(|(a, b)| cpu.as_slice::<f32>().ok()?.get(a..b))
-        .ok_or_else(|| WhisperError::ModelFormat("unreadable weight".into()))?;
-    Ok(f(data))
+    let unreadable = || WhisperError::ModelFormat("unreadable weight".into());
+    let (a, b) = layout.contiguous_offsets().ok_or_else(unreadable)?;
+    let matrix = match t.dtype() {
+        DType::F16 => Matrix::F16(
+            cpu.as_slice::<half::f16>()
+                .ok()
+                .and_then(|s| s.get(a..b))
+                .ok_or_else(unreadable)?,
+        ),
+        _ => Matrix::F32(
+            cpu.as_slice::<f32>()
+                .ok()
+                .and_then(|s| s.get(a..b))
+                .ok_or_else(unreadable)?,
+        ),
+    };
+    Ok(f(matrix))
 }
 
 impl Linear {
     /// Build from an f32 `[out, in]` weight.
     pub fn new(weight: Tensor, bias: Option<Tensor>, precision: Precision) -> Result<Self> {
         let (out, inp) = weight.dims2()?;
+        if out == 0 || inp == 0 {
+            // Whisper has no empty layer: a checkpoint that declares one is malformed (and the
+            // int8 paths would divide rows into chunks of zero).
+            return Err(WhisperError::ModelFormat(format!(
+                "a linear layer of {out} × {inp}: an empty weight"
+            )));
+        }
         let weight = match precision {
             Precision::Int8 => {
                 let b = match &bias {
@@ -173,13 +202,13 @@ impl Linear {
                 match vnni() {
                     #[cfg(target_arch = "x86_64")]
                     Some(simd) => LinearWeight::Vnni(
-                        with_f32(&weight, |data| {
-                            crate::int8::vnni::Packed::quantize(data, out, inp, b.as_deref())
+                        with_matrix(&weight, |m| {
+                            crate::int8::vnni::Packed::quantize_matrix(m, out, inp, b.as_deref())
                         })?,
                         simd,
                     ),
                     _ => LinearWeight::Int8(
-                        with_f32(&weight, |data| QMatrix::quantize(data, out, inp))?,
+                        with_matrix(&weight, |m| QMatrix::quantize_matrix(m, out, inp))?,
                         Kernel::detect(),
                         b,
                     ),
@@ -306,4 +335,26 @@ pub fn attention_per_head(q: &Tensor, k_t: &Tensor, v: &Tensor) -> Result<Tensor
 /// `[b, h, t, d]` keys to the contiguous `[b, h, d, t]` that [`attention`] takes.
 pub fn transpose_keys(k: &Tensor) -> Result<Tensor> {
     Ok(k.t()?.contiguous()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{DType, Device, Tensor};
+
+    use super::{Linear, Precision};
+    use crate::error::WhisperError;
+
+    #[test]
+    fn an_empty_linear_layer_is_a_malformed_model_not_a_panic() {
+        for (out, inp) in [(4, 0), (0, 4), (0, 0)] {
+            for precision in [Precision::F32, Precision::Int8] {
+                let w = Tensor::zeros((out, inp), DType::F32, &Device::Cpu).unwrap();
+                let err = Linear::new(w, None, precision).unwrap_err();
+                assert!(
+                    matches!(&err, WhisperError::ModelFormat(m) if m.contains("empty weight")),
+                    "{out} × {inp}, {precision:?}: {err}"
+                );
+            }
+        }
+    }
 }

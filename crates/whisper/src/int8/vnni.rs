@@ -21,7 +21,7 @@ use core::arch::x86_64::{
 use bytemuck::cast;
 use rayon::prelude::*;
 
-use super::{LANE, quantize_row};
+use super::{LANE, Matrix, quantize_row};
 
 /// Output channels per panel: four 16-lane registers.
 const PANEL: usize = 64;
@@ -73,7 +73,13 @@ impl Packed {
     /// Quantise a row-major `[out, inp]` f32 matrix as [`QMatrix::quantize`] does, straight
     /// into panels (no whole intermediate copy, which raised base's peak memory by 37 MB), with
     /// `bias` (per output channel).
+    #[cfg(test)]
     pub fn quantize(w: &[f32], out: usize, inp: usize, bias: Option<&[f32]>) -> Packed {
+        Self::quantize_matrix(Matrix::F32(w), out, inp, bias)
+    }
+
+    /// [`Packed::quantize`] of an f32 or f16 matrix (f16 rows converted one at a time).
+    pub fn quantize_matrix(w: Matrix<'_>, out: usize, inp: usize, bias: Option<&[f32]>) -> Packed {
         let groups = inp.div_ceil(4);
         let panels = out.div_ceil(PANEL);
         let lanes = inp.div_ceil(LANE).max(1);
@@ -84,12 +90,12 @@ impl Packed {
             data.par_chunks_mut(groups * 4)
                 .zip(offsets.par_chunks_mut(4))
                 .zip(scales.par_chunks_mut(4))
-                .zip(w.par_chunks(inp * PANEL))
+                .enumerate()
                 .for_each_init(
-                    || vec![[0i8; LANE]; lanes],
-                    |q, (((panel, offsets), scales), rows)| {
-                        for (c, row) in rows.chunks(inp).enumerate() {
-                            let scale = quantize_row(row, q);
+                    || (vec![[0i8; LANE]; lanes], Vec::new()),
+                    |(q, buf), (p, ((panel, offsets), scales))| {
+                        for c in 0..PANEL.min(out - p * PANEL) {
+                            let scale = quantize_row(w.row(p * PANEL + c, inp, buf), q);
                             let row = q.as_flattened();
                             let (j, lane) = (c / 16, c % 16);
                             for (g, quad) in row.chunks(4).take(groups).enumerate() {
