@@ -23,6 +23,16 @@ async fn get(app: &TestApp, s: &Session, path: String) -> reqwest::Response {
         .await
 }
 
+/// The meeting's transcript segments (the transcript read must succeed).
+async fn segments(app: &TestApp, s: &Session, id: &str) -> Vec<Value> {
+    let r = get(app, s, format!("/api/v1/meetings/{id}/transcript")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["segments"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
 /// Words are ordered, inside the audio, and put together they are their segment's text.
 fn check_words(segment: &Value, with_probability: bool) -> Vec<Value> {
     let words = segment["words"].as_array().expect("a segment with words");
@@ -72,12 +82,7 @@ async fn a_meeting_set_to_time_words_stores_them_sealed_and_exports_karaoke_cues
     )
     .await;
 
-    let r = get(&app, &s, format!("/api/v1/meetings/{id}/transcript")).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let segments = r.json::<Value>().await.unwrap()["segments"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let segments = segments(&app, &s, &id).await;
     assert!(!segments.is_empty());
     // Each of Bob's turns starts where his first word does (the fixture knows the turns).
     let (_, turns) = speech::three_tracks();
@@ -303,13 +308,8 @@ async fn remote_providers_words_are_stored_and_exported_like_the_local_engines()
             );
         }
 
-        let r = get(&app, &s, format!("/api/v1/meetings/{id}/transcript")).await;
-        assert_eq!(r.status(), StatusCode::OK);
-        let segments = r.json::<Value>().await.unwrap()["segments"]
-            .as_array()
-            .unwrap()
-            .clone();
-        let got: Vec<Timed> = segments
+        let got: Vec<Timed> = segments(&app, &s, &id)
+            .await
             .iter()
             .map(|seg| {
                 let words = check_words(seg, name != "openai")
