@@ -5,5 +5,6 @@
 pub mod analytics;
 pub mod embed;
 mod error;
+pub mod llm;
 pub mod pii;
 pub use error::{IntelError, Result};

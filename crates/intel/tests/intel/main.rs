@@ -4,5 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod embed;
+mod llm;
 mod pii;
 mod support;
