@@ -2,7 +2,9 @@
 //! the same token ids for hostile texts (control-token text stays text), the same ChatML
 //! prompts, llama.cpp's greedy answers reproduced (where they part, only at a near tie: the two
 //! tokens within 0.25 nats in our logits, after at least 8 equal tokens), and the most likely
-//! next token agreeing at ≥ 97% of positions (167 of 170 when this was written). The reference was written once by
+//! next token agreeing at ≥ 95% of positions, every disagreement a near tie (llama.cpp's pick
+//! within 0.5 nats of ours). The engine re-quantizes the file's Q4_1 to Q8_0 for speed
+//! (163 of 170 agree, widest gap 0.3 nats, when this was written; 167 on Q4_1 itself). The reference was written once by
 //! `scripts/fixtures/smollm2_reference.py` (llama-cpp-python 0.3.36).
 
 use std::sync::OnceLock;
@@ -65,6 +67,8 @@ fn greedy_answers_and_next_token_choices_match_llama_cpp() {
     let r = reference();
     let m = model();
     let (mut agree, mut total) = (0, 0);
+    // Where the two pick different tokens, how far below our best llama.cpp's pick is.
+    let mut worst_gap = 0f32;
     for c in &r.chats {
         let mut streamed = String::new();
         let out = m
@@ -127,11 +131,18 @@ fn greedy_answers_and_next_token_choices_match_llama_cpp() {
                 .unwrap();
             agree += usize::from(best == *want);
             total += 1;
+            worst_gap = worst_gap.max(row[best as usize] - row[*want as usize]);
         }
     }
     let rate = agree as f64 / total as f64;
-    eprintln!("next-token agreement with llama.cpp: {agree}/{total} = {rate:.4}");
-    assert!(rate >= 0.97, "next-token agreement {rate:.4}");
+    eprintln!(
+        "next-token agreement with llama.cpp: {agree}/{total} = {rate:.4}; widest gap where they differ {worst_gap:.3} nats"
+    );
+    assert!(rate >= 0.95, "next-token agreement {rate:.4}");
+    assert!(
+        worst_gap < 0.5,
+        "a disagreement that is not a near tie: {worst_gap} nats"
+    );
 }
 
 #[test]

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Meeting intelligence on this machine, beside llama.cpp on the same GGUF file: the embedded
+# chat model's prompt and generation tokens per second (SmolLM2-135M-Instruct Q4_1, meetvault on
+# candle vs llama.cpp through llama-cpp-python, same prompt, same thread count), embeddings per
+# second (all-MiniLM-L6-v2), the summary of a one-hour transcript, search p50/p99 over 1,000
+# meetings, and the evaluation set's action items (bench/intelligence-eval.json: precision and
+# recall against hand-written gold lists). Prints a table with meetvault ÷ llama.cpp ratios.
+#   bench/intelligence.sh
+#   BENCH_THREADS=1 bench/intelligence.sh
+# Installs what it lacks: the models (scripts/models.sh) and llama-cpp-python (PyPI, pinned, in
+# ~/.cache/meetvault-tools/llama-venv; it compiles llama.cpp: about 8 minutes on 2 cores, once).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+case "${1:-}" in -h|--help) sed -n '2,11p' "$0"; exit 0 ;; "") ;; *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;; esac
+THREADS="${BENCH_THREADS:-2}"
+[[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_THREADS must be a positive integer" >&2; exit 2; }
+TOOLS_DIR="${MEETVAULT_TOOLS_DIR:-$HOME/.cache/meetvault-tools}"
+MODELS="$TOOLS_DIR/models"
+scripts/models.sh --model smollm2 "$MODELS" >/dev/null
+scripts/models.sh --model minilm "$MODELS" >/dev/null
+LLAMA_VENV="$TOOLS_DIR/llama-venv"
+if ! "$LLAMA_VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
+  echo "bench: installing llama-cpp-python==0.3.36 into $LLAMA_VENV (builds llama.cpp, ~8 min)" >&2
+  python3 -m venv "$LLAMA_VENV"
+  "$LLAMA_VENV/bin/pip" install -q --disable-pip-version-check 'llama-cpp-python==0.3.36' >&2
+fi
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+echo "bench: building and running meetvault's intelligence bench (release)..." >&2
+RAYON_NUM_THREADS="$THREADS" cargo bench --locked -q -p meetvault-intel --bench intelligence -- \
+  "$MODELS" "$PWD/bench/intelligence-eval.json" --prompt-out "$WORK/prompt.txt" > "$WORK/ours.tsv"
+echo "bench: llama.cpp on the same prompt..." >&2
+"$LLAMA_VENV/bin/python" bench/intelligence_peer.py "$MODELS/smollm2-135m-instruct/model.gguf" \
+  "$WORK/prompt.txt" "$THREADS" > "$WORK/peer.tsv"
+
+grep -m1 -o 'model name.*' /proc/cpuinfo | sed 's/^/cpu: /' || true
+echo "threads: $THREADS"
+python3 - "$WORK/ours.tsv" "$WORK/peer.tsv" <<'PY'
+import sys
+ours = dict(l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if "\t" in l)
+peer = dict(l.rstrip("\n").split("\t") for l in open(sys.argv[2]) if "\t" in l)
+print("ratio: meetvault ÷ llama.cpp, throughput (below 1: meetvault is slower)")
+print(f"{'measure':34} {'meetvault':>12} {'llama.cpp':>12} {'ratio':>8}")
+for k, v in ours.items():
+    p = peer.get(k)
+    ratio = f"{float(v) / float(p):.2f}" if p and float(p) else ""
+    print(f"{k:34} {v:>12} {p or '':>12} {ratio:>8}")
+PY
