@@ -84,11 +84,7 @@ pub type Generate<'a> = &'a mut dyn FnMut(&str, &str) -> Option<String>;
 /// The answer from `passages` (already [`relevant`]). `generate`, when given, turns the
 /// question and excerpts into a model's answer; it is kept only when it cites an excerpt that
 /// exists and does not say NOT FOUND, else the passages are quoted.
-pub fn answer(
-    question: &str,
-    passages: &[Passage],
-    generate: Option<Generate<'_>>,
-) -> Answer {
+pub fn answer(question: &str, passages: &[Passage], generate: Option<Generate<'_>>) -> Answer {
     if passages.is_empty() {
         return Answer::NotFound;
     }

@@ -227,3 +227,58 @@ fn a_prompt_past_the_context_is_refused_and_bad_files_are_named() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_transcript_past_the_context_is_summarised_in_parts() {
+    use meetvault_intel::summarize::{Line, summarize};
+    // A small context forces the hierarchical path: parts, then a summary of the summaries.
+    let small = ChatModel::load(&smollm2_dir().join("model.gguf"), 700).unwrap();
+    let texts: Vec<String> = (0..60)
+        .map(|i| match i % 4 {
+            0 => format!("Item {i}: the billing migration needs the invoice schema before launch."),
+            1 => "I'll update the runbook for the migration by Friday.".to_owned(),
+            2 => "We decided to keep the old billing system running for a month.".to_owned(),
+            _ => "Right, and the load test results look good so far.".to_owned(),
+        })
+        .collect();
+    let lines: Vec<Line<'_>> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Line {
+            speaker: if i % 2 == 0 {
+                "Ana Silva"
+            } else {
+                "Ben Okafor"
+            },
+            start_ms: i as u64 * 5_000,
+            text: t,
+        })
+        .collect();
+    let total: usize = texts.iter().map(|t| small.count_tokens(t).unwrap()).sum();
+    assert!(
+        total > small.context(),
+        "{total} tokens must not fit in {}",
+        small.context()
+    );
+    let s = summarize(&lines, Some(&small), None).unwrap();
+    assert!(!s.overview.trim().is_empty());
+    eprintln!(
+        "overview of {total} tokens in a {}-token context: {:?}",
+        small.context(),
+        s.overview
+    );
+    // The facts come from the rules, cited: the commitment is Ben's, at segment 1 (5 s).
+    let item = &s.action_items[0];
+    assert_eq!(item.owner.as_deref(), Some("Ben Okafor"));
+    assert_eq!(
+        (item.segment, item.start_ms, item.due.as_deref()),
+        (1, 5_000, Some("Friday"))
+    );
+    assert_eq!(
+        s.action_items.len(),
+        1,
+        "the same task said again is one item"
+    );
+    assert_eq!(s.decisions.len(), 15);
+    assert_eq!(s.key_points.len(), 5);
+}
