@@ -120,7 +120,7 @@ pub fn analyze(segments: &[Utterance<'_>], recording_ms: Option<u64>) -> Analyti
         let interrupted = segs[..i].iter().any(|o| {
             o.speaker != u.speaker
                 && o.start_ms < u.start_ms
-                && o.end_ms >= u.start_ms + INTERRUPTION_OVERLAP_MS
+                && o.end_ms >= u.start_ms.saturating_add(INTERRUPTION_OVERLAP_MS)
         });
         if interrupted && let Some(s) = by.get_mut(u.speaker) {
             s.interruptions += 1;
@@ -132,7 +132,10 @@ pub fn analyze(segments: &[Utterance<'_>], recording_ms: Option<u64>) -> Analyti
     let mut current: Option<Monologue> = None;
     for u in &segs {
         match current.as_mut() {
-            Some(m) if m.speaker == u.speaker && u.start_ms <= m.end_ms + MONOLOGUE_GAP_MS => {
+            Some(m)
+                if m.speaker == u.speaker
+                    && u.start_ms <= m.end_ms.saturating_add(MONOLOGUE_GAP_MS) =>
+            {
                 m.end_ms = m.end_ms.max(u.end_ms);
             }
             _ => {
@@ -153,7 +156,7 @@ pub fn analyze(segments: &[Utterance<'_>], recording_ms: Option<u64>) -> Analyti
 
     let spoken = union_len(segs.iter().map(|u| (u.start_ms, u.end_ms)));
     let total_talk: u64 = by.values().map(|s| s.talk_ms).sum();
-    let overlap_ms = total_talk.saturating_sub(spoken);
+    let overlap_ms = overlap_len(&segs);
     let mut speakers: Vec<SpeakerStats> = by.into_values().collect();
     for s in &mut speakers {
         s.talk_share = ratio(s.talk_ms, total_talk);
@@ -207,6 +210,49 @@ fn union_len(spans: impl Iterator<Item = (u64, u64)>) -> u64 {
     }
     if let Some((cs, ce)) = cur {
         total += ce - cs;
+    }
+    total
+}
+
+/// Time when two or more different speakers spoke at once (a speaker's own overlapping
+/// segments count once).
+fn overlap_len(segs: &[Utterance<'_>]) -> u64 {
+    // Each speaker's talk as disjoint spans, then a sweep over their edges.
+    let mut speakers: Vec<&str> = segs.iter().map(|u| u.speaker).collect();
+    speakers.sort_unstable();
+    speakers.dedup();
+    let mut edges: Vec<(u64, i32)> = Vec::new();
+    for sp in speakers {
+        let mut spans: Vec<(u64, u64)> = segs
+            .iter()
+            .filter(|u| u.speaker == sp)
+            .map(|u| (u.start_ms, u.end_ms))
+            .collect();
+        spans.sort_unstable();
+        let mut cur: Option<(u64, u64)> = None;
+        for (s, e) in spans {
+            match cur {
+                Some((cs, ce)) if s <= ce => cur = Some((cs, ce.max(e))),
+                Some((cs, ce)) => {
+                    edges.extend([(cs, 1), (ce, -1)]);
+                    cur = Some((s, e));
+                }
+                None => cur = Some((s, e)),
+            }
+        }
+        if let Some((cs, ce)) = cur {
+            edges.extend([(cs, 1), (ce, -1)]);
+        }
+    }
+    // Ends before starts at the same instant.
+    edges.sort_unstable();
+    let (mut total, mut active, mut last) = (0, 0, 0);
+    for (t, d) in edges {
+        if active >= 2 {
+            total += t - last;
+        }
+        active += d;
+        last = t;
     }
     total
 }
@@ -275,6 +321,22 @@ mod tests {
             (7_000, 1, 1)
         );
         assert!((ana.talk_share + ben.talk_share - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn three_at_once_is_overlap_counted_once() {
+        let segs = [
+            u("A", 0, 10_000, "x"),
+            u("B", 0, 10_000, "y"),
+            u("C", 0, 10_000, "z"),
+            u("A", 5_000, 8_000, "own overlap"),
+        ];
+        assert_eq!(analyze(&segs, None).overlap_ms, 10_000);
+        let far = [
+            u("A", u64::MAX - 10, u64::MAX, "edge"),
+            u("B", u64::MAX - 5, u64::MAX, "e"),
+        ];
+        assert_eq!(analyze(&far, None).overlap_ms, 5);
     }
 
     #[test]

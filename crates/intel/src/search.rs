@@ -94,7 +94,12 @@ impl Segment {
                 seg.postings.entry(t).or_default().push((i as u32, f));
             }
         }
-        if let Some(v) = vectors.filter(|v| v.len() == passages.len() && !v.is_empty()) {
+        // Vectors only when there is one per passage, all of one length.
+        if let Some(v) = vectors.filter(|v| {
+            v.len() == passages.len()
+                && !v.is_empty()
+                && v.iter().all(|x| x.len() == v[0].len() && !x.is_empty())
+        }) {
             seg.dim = u32::try_from(v[0].len()).unwrap_or(0);
             seg.vectors = v.iter().flat_map(|x| x.iter().copied()).collect();
         }
@@ -122,7 +127,7 @@ pub struct Hit {
     pub score: f32,
     pub keyword_rank: Option<usize>,
     pub semantic_rank: Option<usize>,
-    /// Cosine with the query vector, when there was one.
+    /// Cosine with the query vector, when there was one and the passage has a vector.
     pub similarity: Option<f32>,
 }
 
@@ -144,22 +149,36 @@ pub fn search(
         t.dedup();
         t
     };
-    let n: usize = segments.iter().map(|s| s.passages()).sum();
+    // Only what the caller may see counts, in the statistics too.
+    let kept: Vec<Vec<bool>> = segments
+        .iter()
+        .enumerate()
+        .map(|(si, s)| (0..s.passages()).map(|p| keep(si, p)).collect())
+        .collect();
+    let visible = |si: usize, p: usize| kept[si].get(p).copied().unwrap_or(false);
+    let n: usize = kept.iter().flatten().filter(|k| **k).count();
     if n == 0 {
         return Vec::new();
     }
     let avg = segments
         .iter()
-        .flat_map(|s| s.lens.iter())
-        .map(|&l| l as f32)
+        .enumerate()
+        .flat_map(|(si, s)| {
+            s.lens
+                .iter()
+                .enumerate()
+                .filter(move |(p, _)| visible(si, *p))
+                .map(|(_, &l)| l as f32)
+        })
         .sum::<f32>()
         / n as f32;
     let mut bm25: HashMap<(usize, usize), f32> = HashMap::new();
     for t in &qterms {
         let df: usize = segments
             .iter()
-            .filter_map(|s| s.postings.get(t))
-            .map(Vec::len)
+            .enumerate()
+            .filter_map(|(si, s)| s.postings.get(t).map(|ps| (si, ps)))
+            .map(|(si, ps)| ps.iter().filter(|(p, _)| visible(si, *p as usize)).count())
             .sum();
         if df == 0 {
             continue;
@@ -168,11 +187,12 @@ pub fn search(
         for (si, s) in segments.iter().enumerate() {
             for &(p, f) in s.postings.get(t).map(Vec::as_slice).unwrap_or(&[]) {
                 let p = p as usize;
-                if !keep(si, p) {
+                // A posting past the passages (a damaged segment) is skipped, not a panic.
+                let (true, Some(&len)) = (visible(si, p), s.lens.get(p)) else {
                     continue;
-                }
+                };
                 let f = f32::from(f);
-                let len = s.lens[p] as f32;
+                let len = len as f32;
                 let score = idf * f * (K1 + 1.0) / (f + K1 * (1.0 - B + B * len / avg.max(1.0)));
                 *bm25.entry((si, p)).or_default() += score;
             }
@@ -180,23 +200,27 @@ pub fn search(
     }
     let mut keyword: Vec<((usize, usize), f32)> = bm25.into_iter().collect();
     keyword.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut semantic: Vec<((usize, usize), f32)> = Vec::new();
+    // Every visible passage's cosine (keyword hits report theirs too); the floor applies to
+    // the semantic list only.
+    let mut sims: HashMap<(usize, usize), f32> = HashMap::new();
     if let Some(q) = query_vector {
         for (si, s) in segments.iter().enumerate() {
             for p in 0..s.passages() {
                 if let Some(v) = s.vector(p)
                     && v.len() == q.len()
-                    && keep(si, p)
+                    && visible(si, p)
                 {
-                    let sim: f32 = v.iter().zip(q).map(|(a, b)| a * b).sum();
-                    if sim >= min_similarity {
-                        semantic.push(((si, p), sim));
-                    }
+                    sims.insert((si, p), v.iter().zip(q).map(|(a, b)| a * b).sum());
                 }
             }
         }
-        semantic.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     }
+    let mut semantic: Vec<((usize, usize), f32)> = sims
+        .iter()
+        .filter(|(_, sim)| **sim >= min_similarity)
+        .map(|(k, v)| (*k, *v))
+        .collect();
+    semantic.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     let depth = limit.max(1) * 4;
     let mut fused: HashMap<(usize, usize), Hit> = HashMap::new();
     for (rank, (key, _)) in keyword.iter().take(depth).enumerate() {
@@ -204,13 +228,15 @@ pub fn search(
         h.keyword_rank = Some(rank + 1);
         h.score += 1.0 / (RRF_K + rank as f32 + 1.0);
     }
-    for (rank, (key, sim)) in semantic.iter().take(depth).enumerate() {
+    for (rank, (key, _)) in semantic.iter().take(depth).enumerate() {
         let h = fused.entry(*key).or_insert_with(|| hit(*key));
         h.semantic_rank = Some(rank + 1);
-        h.similarity = Some(*sim);
         h.score += 1.0 / (RRF_K + rank as f32 + 1.0);
     }
     let mut hits: Vec<Hit> = fused.into_values().collect();
+    for h in &mut hits {
+        h.similarity = sims.get(&(h.segment, h.passage)).copied();
+    }
     hits.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
@@ -287,6 +313,14 @@ mod tests {
         );
         let hidden = search(&[&a, &b], "billing", None, 10, 0.0, |s, _| s != 1);
         assert!(hidden.is_empty(), "a filtered segment is never returned");
+        // Hidden passages do not move the visible scores either.
+        let alone = search(&[&a], "budget", None, 10, 0.0, |_, _| true);
+        let beside = search(&[&a, &b], "budget", None, 10, 0.0, |s, _| s == 0);
+        assert_eq!(alone, beside);
+        // A damaged segment (a posting past its passages) is skipped.
+        let mut broken = Segment::build(&["budget"], None);
+        broken.postings.get_mut("budget").unwrap()[0].0 = 5;
+        let _ = search(&[&broken], "budget", None, 10, 0.0, |_, _| true);
         assert_eq!(
             highlights("Budgets and the BUDGET.", "budget"),
             [(0, 7), (16, 22)]

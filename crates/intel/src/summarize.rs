@@ -69,7 +69,7 @@ static COMMIT: LazyLock<Regex> = LazyLock::new(|| {
 });
 static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)^(?:(?:ok(?:ay)?|so|and|also)[,.]?\s+)*(?:(?P<name>[A-Z][a-z]+),?\s+)?(?:can|could|would|will) you(?: please)?\s+(?P<task>.+)$",
+        r"(?i)^(?:(?:ok(?:ay)?|so|and|also)[,.]?\s+)*(?:(?-i:(?P<name>[A-Z][a-z]+)),?\s+)?(?:can|could|would|will) you(?: please)?\s+(?P<task>.+)$",
     )
 });
 static ASSIGN: LazyLock<Regex> = LazyLock::new(|| {
@@ -96,7 +96,7 @@ static DECISION: LazyLock<Regex> = LazyLock::new(|| {
 /// Commitments that are not tasks ("I'll be honest", "I can see that").
 static NOT_A_TASK: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)^(?:be |say |admit |see |tell you |think |pass|guess |try to remember|hear |imagine |leave it|stop (?:sharing|there)|hand (?:it )?(?:over|back))",
+        r"(?i)^(?:be |say |admit |see |tell you |think |pass|guess |try to remember|hear |imagine |leave it|stop (?:sharing|there)|hand (?:it )?(?:over|back)|know |repeat |share (?:my|your) screen)",
     )
 });
 
@@ -126,16 +126,20 @@ pub fn action_items(lines: &[Line<'_>], speakers: &[&str]) -> Vec<ActionItem> {
                 }
                 (c["task"].to_owned(), Some(l.speaker.to_owned()))
             } else if let Some(c) = REQUEST.captures(s) {
-                let name = c.name("name").map(|n| n.as_str().to_owned());
+                if NOT_A_TASK.is_match(&c["task"]) {
+                    continue;
+                }
+                // "Ben, can you…" names its owner only when Ben is in the meeting ("Hey, can
+                // you…" names no one).
+                let name = c
+                    .name("name")
+                    .map(|n| n.as_str())
+                    .filter(|n| is_speaker(n, speakers))
+                    .map(str::to_owned);
                 (c["task"].to_owned(), name)
             } else if let Some(c) = ASSIGN.captures(s) {
                 let name = c["name"].to_owned();
-                let known = speakers.iter().any(|sp| {
-                    sp.split_whitespace()
-                        .next()
-                        .is_some_and(|first| first.eq_ignore_ascii_case(&name))
-                });
-                if !known || s.ends_with('?') {
+                if !is_speaker(&name, speakers) || s.ends_with('?') {
                     continue;
                 }
                 (c["task"].to_owned(), Some(name))
@@ -166,6 +170,15 @@ pub fn action_items(lines: &[Line<'_>], speakers: &[&str]) -> Vec<ActionItem> {
         }
     }
     out
+}
+
+/// Whether `name` is a speaker's first name.
+fn is_speaker(name: &str, speakers: &[&str]) -> bool {
+    speakers.iter().any(|sp| {
+        sp.split_whitespace()
+            .next()
+            .is_some_and(|first| first.eq_ignore_ascii_case(name))
+    })
 }
 
 /// A first name said in the meeting, as the speaker label it belongs to ("Ben" → "Ben Okafor").
@@ -273,7 +286,17 @@ const OVERVIEW_PROMPT: &str = "You summarise meeting transcripts. Write two or t
 /// (each part summarised), then one summary of the parts.
 pub fn overview(model: &ChatModel, lines: &[Line<'_>]) -> Result<String> {
     // Room for the instructions and the answer.
-    let budget = model.context().saturating_sub(400).max(256);
+    // Room for the instructions and the answer; a context too small for that is refused.
+    let budget = model.context().saturating_sub(400);
+    if budget < 200 {
+        return Err(crate::IntelError::Input(format!(
+            "a context of {} tokens is too small to summarise in (600 at least)",
+            model.context()
+        )));
+    }
+    // Each answer is at most a third of a part, so two answers always fit in one part and
+    // every round of summaries of summaries at least halves their number.
+    let answer_tokens = (budget / 3).min(160);
     let mut parts: Vec<String> = Vec::new();
     let mut current: Vec<Line<'_>> = Vec::new();
     let mut used = 0;
@@ -298,7 +321,7 @@ pub fn overview(model: &ChatModel, lines: &[Line<'_>]) -> Result<String> {
                 Message::user(format!("Transcript:\n{text}\n\nSummary:")),
             ],
             &Sampling {
-                max_tokens: 160,
+                max_tokens: answer_tokens,
                 repeat_penalty: 1.1,
                 ..Sampling::default()
             },
@@ -314,11 +337,14 @@ pub fn overview(model: &ChatModel, lines: &[Line<'_>]) -> Result<String> {
         // Summaries of parts, summarised together as far as the context allows.
         let mut next = Vec::new();
         let mut group = String::new();
+        let mut in_group = 0;
         for s in summaries {
-            if !group.is_empty() && model.count_tokens(&group)? + model.count_tokens(&s)? > budget {
+            if in_group >= 2 && model.count_tokens(&group)? + model.count_tokens(&s)? > budget {
                 next.push(ask(&group)?);
                 group.clear();
+                in_group = 0;
             }
+            in_group += 1;
             group.push_str(&s);
             group.push('\n');
         }

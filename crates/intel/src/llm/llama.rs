@@ -97,6 +97,13 @@ impl Llama {
                 .or_else(|_| v.to_u64().map(|x| x as usize))
                 .map_err(|e| bad(format!("llama.{k}: {e}")))
         };
+        if ct.tensor_infos.contains_key("rope_freqs.weight")
+            || ct.metadata.contains_key("llama.rope.scaling.type")
+        {
+            return Err(bad(
+                "rope scaling (Llama 3.1 and later) is not supported by the embedded engine".into(),
+            ));
+        }
         let heads = num("attention.head_count")?;
         let hidden = num("embedding_length")?;
         if heads == 0 || !hidden.is_multiple_of(heads) {

@@ -1,5 +1,8 @@
-//! The embedded chat model: any Llama-family GGUF file (SmolLM2-135M-Instruct by default,
-//! installed by `scripts/models.sh --model smollm2`), in process, on the CPU. [`ChatModel`]
+//! The embedded chat model: a GGUF file of the `llama` architecture with a byte-level BPE
+//! tokenizer (SmolLM2-135M-Instruct by default, installed by `scripts/models.sh --model
+//! smollm2`; Llama 3 without rope scaling works the same way; SentencePiece vocabularies —
+//! Llama 2, Mistral — and other architectures are refused with the reason), in process, on
+//! the CPU. [`ChatModel`]
 //! turns messages into a prompt with the model's chat format (ChatML, or Llama 3's headers),
 //! runs the prompt in chunks, then samples greedily (the default: the same answer every time)
 //! or with temperature and top-p from a seed, until a stop token, a stop string or the token
@@ -368,7 +371,11 @@ impl ChatModel {
         }
         let mut v: Vec<f32> = logits.to_vec1()?;
         if s.repeat_penalty != 1.0 {
-            for &id in seen {
+            // Once per distinct token, as llama.cpp and transformers apply it.
+            let mut distinct = seen.to_vec();
+            distinct.sort_unstable();
+            distinct.dedup();
+            for &id in &distinct {
                 if let Some(x) = v.get_mut(id as usize) {
                     *x = if *x > 0.0 {
                         *x / s.repeat_penalty

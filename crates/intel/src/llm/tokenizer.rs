@@ -53,7 +53,7 @@ impl ChatTokenizer {
             .unwrap_or_default();
         if kind != "gpt2" {
             return Err(bad(format!(
-                "tokenizer model {kind:?} is not supported (byte-level BPE, `gpt2`, is: Llama 3, SmolLM, Qwen-style GGUF files)"
+                "tokenizer model {kind:?} is not supported (only byte-level BPE, `gpt2`: SmolLM, Llama 3)"
             )));
         }
         let tokens = strings(
@@ -85,15 +85,19 @@ impl ChatTokenizer {
             .enumerate()
             .map(|(i, t)| (t.clone(), u32::try_from(i).unwrap_or(u32::MAX)))
             .collect();
-        let bpe = BPE::builder()
-            .vocab_and_merges(vocab, merges)
-            .build()
-            .map_err(|e| bad(format!("BPE: {e}")))?;
-        let mut inner = Tokenizer::new(bpe);
         let pre = meta("tokenizer.ggml.pre")
             .and_then(|v| v.to_string().ok())
             .cloned()
             .unwrap_or_else(|| "gpt2".into());
+        let llama3 = matches!(pre.as_str(), "llama3" | "llama-bpe" | "smaug-bpe");
+        // Llama 3 takes a whole word from the vocabulary before merging (llama.cpp's
+        // `ignore_merges`).
+        let bpe = BPE::builder()
+            .vocab_and_merges(vocab, merges)
+            .ignore_merges(llama3)
+            .build()
+            .map_err(|e| bad(format!("BPE: {e}")))?;
+        let mut inner = Tokenizer::new(bpe);
         let pretok: PreTokenizerWrapper = match pre.as_str() {
             "smollm" => Sequence::new(vec![
                 Digits::new(true).into(),

@@ -30,22 +30,27 @@ fn compile(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in PII pattern compiles")
 }
 
+// ASCII only: `[0-9]`, not `\d` (which takes Arabic-Indic and full-width digits), explicit
+// letter ranges, not `(?i)` (whose Unicode folding takes `ſ` and the Kelvin sign), and ASCII
+// word boundaries; so a match's bytes are ASCII and slicing around it stays on char boundaries.
 impl Default for Detector {
     fn default() -> Self {
         Self {
             email: compile(
-                r"(?i)\b[a-z0-9][a-z0-9._%+\-]{0,63}@(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b",
+                r"(?-u:\b)[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?-u:\b)",
             ),
             card: compile(
-                r"\b(?:\d{4}[ \-]\d{4}[ \-]\d{4}[ \-]\d{4}(?:[ \-]\d{3})?|\d{4}[ \-]\d{6}[ \-]\d{4,5}|\d{13,19})\b",
+                r"(?-u:\b)(?:[0-9]{4}[ \-][0-9]{4}[ \-][0-9]{4}[ \-][0-9]{4}(?:[ \-][0-9]{3})?|[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4,5}|[0-9]{13,19})(?-u:\b)",
             ),
-            iban: compile(r"(?i)\b[a-z]{2}\d{2}(?: ?[a-z0-9]{4}){2,7}(?: ?[a-z0-9]{1,3})?\b"),
-            ssn: compile(r"\b\d{3}([ \-])\d{2}[ \-]\d{4}\b"),
-            ipv4: compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
-            ipv6: compile(r"(?i)[0-9a-f:]*:[0-9a-f:]*:[0-9a-f:.]*"),
-            phone_run: compile(r"(?:\+|\(|\b)\d[\d \-.()]{4,24}\d\)?"),
+            iban: compile(
+                r"(?-u:\b)[A-Za-z]{2}[0-9]{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?(?-u:\b)",
+            ),
+            ssn: compile(r"(?-u:\b)[0-9]{3}([ \-])[0-9]{2}[ \-][0-9]{4}(?-u:\b)"),
+            ipv4: compile(r"(?-u:\b)(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?-u:\b)"),
+            ipv6: compile(r"[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*"),
+            phone_run: compile(r"(?:\+|\(|(?-u:\b))[0-9][0-9 \-.()]{4,24}[0-9]\)?"),
             nanp: compile(
-                r"^(?:1[ .\-]?)?(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .\-])[2-9]\d{2}[ .\-]\d{4}$",
+                r"^(?:1[ .\-]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}$",
             ),
             custom: Vec::new(),
         }
@@ -143,7 +148,7 @@ impl Detector {
         for m in self.iban.find_iter(text) {
             let s = m.as_str();
             let upper = s.to_ascii_uppercase();
-            let Some(len) = iban_length(&upper[..2]) else {
+            let Some(len) = upper.get(..2).and_then(iban_length) else {
                 continue;
             };
             // The candidate may run into a following group; cut it at the country's length.
@@ -187,12 +192,15 @@ impl Detector {
             let dotted_neighbour = before.ends_with(|c: char| c == '.' || c.is_ascii_digit())
                 || after.starts_with('.') && after[1..].starts_with(|c: char| c.is_ascii_digit());
             let version = {
-                let lower = before.to_ascii_lowercase();
-                let lower = lower.trim_end();
-                lower.ends_with('v')
-                    || lower.ends_with("version")
-                    || lower.ends_with("release")
-                    || lower.ends_with("build")
+                // The word right before: "v1.2.3.4", "v 1.2.3.4" or "version 1.2.3.4" is a
+                // version; "dev 10.0.0.5" is an address.
+                let word = before
+                    .trim_end()
+                    .rsplit(|c: char| !c.is_alphanumeric())
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                matches!(word.as_str(), "v" | "version" | "release" | "build")
             };
             if octets_ok && !dotted_neighbour && !version {
                 out.push((s, e));
@@ -335,8 +343,11 @@ impl Detector {
         }
         if digits == 7 && groups == 2 && cand.len() == 8 && cand.as_bytes()[3] == b'-' {
             // 555-0123: a local number, only when the words before say so.
-            let lead = text[..s].to_ascii_lowercase();
-            let lead = &lead[lead.len().saturating_sub(24)..];
+            let mut cut = s.saturating_sub(24);
+            while !text.is_char_boundary(cut) {
+                cut += 1;
+            }
+            let lead = text[cut..s].to_ascii_lowercase();
             let phoney = [
                 "call",
                 "phone",
@@ -558,7 +569,10 @@ fn iban_length(country: &str) -> Option<usize> {
         ("VG", 24),
         ("XK", 20),
     ];
-    LENGTHS.iter().find(|(c, _)| *c == country).map(|(_, n)| *n)
+    LENGTHS
+        .iter()
+        .find(|(c, _)| c.eq_ignore_ascii_case(country))
+        .map(|(_, n)| *n)
 }
 
 #[cfg(test)]
@@ -579,6 +593,34 @@ mod tests {
         assert!(iban_checksum_ok("GB82WEST12345698765432"));
         assert!(!iban_checksum_ok("GB82WEST12345698765433"));
         assert!(iban_checksum_ok("DE89370400440532013000"));
+    }
+
+    #[test]
+    fn multibyte_text_next_to_candidates_does_not_panic() {
+        let d = Detector::default();
+        for text in [
+            "Merci José, so please call me on 555-0123",
+            "A\u{17f}12 3456 7890",
+            "\u{212a}A12 3456 7890 1234",
+            "é٣٤٥-٦٧-٨٩٠١ ＋４４ ２０ and ¹²³.⁴⁵.⁶⁷.⁸⁹",
+            "日本語 +81 3-1234-5678 日本語",
+        ] {
+            let _ = d.find(text);
+        }
+        let f = d.find("Merci José, so please call me on 555-0123");
+        assert_eq!(
+            f.len(),
+            1,
+            "the local number after an accented word is found"
+        );
+        // Non-ASCII digits are not values.
+        assert!(d.find("٤١١١ ١١١١ ١١١١ ١١١١").is_empty());
+        // "dev" is not "v": the address is found.
+        assert_eq!(d.find("the IP for dev 10.0.0.5").len(), 1);
+        assert!(
+            d.find("upgrade to v10.0.0.5 and version 1.2.3.4")
+                .is_empty()
+        );
     }
 
     #[test]

@@ -96,8 +96,8 @@ pub enum PiiError {
     EmptyMatch(String),
 }
 
-/// One replaced value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One replaced value. Its `Debug` hides the value.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub placeholder: String,
     pub kind: Kind,
@@ -109,6 +109,59 @@ pub struct Entry {
 #[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Mapping {
     entries: Vec<Entry>,
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("placeholder", &self.placeholder)
+            .field("kind", &self.kind)
+            .field("value", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Marks a placeholder-shaped text already in the input (a word joiner after its `[`), so it
+/// cannot be taken for one of ours — by a model, or by [`Mapping::restore`], which removes the
+/// mark again.
+const MARK: char = '\u{2060}';
+
+fn neutralize(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('[') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..=open]);
+        let tail = &rest[open + 1..];
+        if looks_like_placeholder(tail) {
+            out.push(MARK);
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether `tail` (the text after a `[`) starts `LABEL_n]`.
+fn looks_like_placeholder(tail: &str) -> bool {
+    let Some(close) = tail.find(']') else {
+        return false;
+    };
+    let inner = &tail[..close];
+    match inner.rsplit_once('_') {
+        Some((label, n)) => {
+            !label.is_empty()
+                && label.starts_with(|c: char| c.is_ascii_uppercase())
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                && !n.is_empty()
+                && n.chars().all(|c| c.is_ascii_digit())
+        }
+        None => false,
+    }
 }
 
 impl fmt::Debug for Mapping {
@@ -136,6 +189,7 @@ impl Mapping {
     /// `text` with every value `detector` finds replaced by its placeholder. A value seen
     /// before (in any text redacted through this mapping) gets the same placeholder.
     pub fn redact(&mut self, detector: &Detector, text: &str) -> String {
+        let text = &*neutralize(text);
         let found = detector.find(text);
         if found.is_empty() {
             return text.to_owned();
@@ -173,9 +227,10 @@ impl Mapping {
     }
 
     /// `text` with every placeholder of this mapping replaced by its value: for the owner's
-    /// eyes only (a model's answer about a redacted transcript). Unknown placeholders stay.
+    /// eyes only (a model's answer about a redacted transcript). Unknown placeholders stay, and
+    /// placeholder-shaped text that was in the input comes back as it was.
     pub fn restore(&self, text: &str) -> String {
-        if self.entries.is_empty() || !text.contains('[') {
+        if !text.contains('[') {
             return text.to_owned();
         }
         let by_placeholder: HashMap<&str, &str> = self
@@ -204,7 +259,7 @@ impl Mapping {
             }
         }
         out.push_str(rest);
-        out
+        out.replace(&format!("[{MARK}"), "[")
     }
 }
 
