@@ -14,22 +14,25 @@ llm = llama_cpp.Llama(model_path=path, n_ctx=4096, n_threads=threads, n_threads_
 text = open(prompt_file, encoding="utf-8").read()
 prompt = llm.tokenize(f"<|im_start|>user\n{text}<|im_end|>\n<|im_start|>assistant\n".encode(),
                       add_bos=False, special=True)
-best = float("inf")
-for _ in range(3):
-    llm.reset()
-    t = time.perf_counter()
-    llm.eval(prompt)
-    best = min(best, time.perf_counter() - t)
+
+
+def best_eval(tokens):
+    """The fastest of three evaluations of `tokens` from an empty cache, in seconds."""
+    best = float("inf")
+    for _ in range(3):
+        llm.reset()
+        t = time.perf_counter()
+        llm.eval(tokens)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+best = best_eval(prompt)
 print(f"prompt_tokens\t{len(prompt)}")
 print(f"prompt_tok_per_s\t{len(prompt) / best:.1f}")
 story = llm.tokenize(b"<|im_start|>user\nWrite a long story about a lighthouse keeper.<|im_end|>\n<|im_start|>assistant\n",
                      add_bos=False, special=True)
-first = float("inf")
-for _ in range(3):
-    llm.reset()
-    t = time.perf_counter()
-    llm.eval(story)
-    first = min(first, time.perf_counter() - t)
+first = best_eval(story)
 llm.reset()
 n = 0
 t = time.perf_counter()

@@ -192,26 +192,23 @@ fn keep_longest(
     }
 }
 
-/// The length of the union of `[start, end)` spans.
-fn union_len(spans: impl Iterator<Item = (u64, u64)>) -> u64 {
+/// `[start, end)` spans merged where they touch or overlap, in order.
+fn merged(spans: impl Iterator<Item = (u64, u64)>) -> Vec<(u64, u64)> {
     let mut v: Vec<(u64, u64)> = spans.collect();
     v.sort_unstable();
-    let mut total = 0;
-    let mut cur: Option<(u64, u64)> = None;
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(v.len());
     for (s, e) in v {
-        match cur {
-            Some((cs, ce)) if s <= ce => cur = Some((cs, ce.max(e))),
-            Some((cs, ce)) => {
-                total += ce - cs;
-                cur = Some((s, e));
-            }
-            None => cur = Some((s, e)),
+        match out.last_mut() {
+            Some((_, ce)) if s <= *ce => *ce = (*ce).max(e),
+            _ => out.push((s, e)),
         }
     }
-    if let Some((cs, ce)) = cur {
-        total += ce - cs;
-    }
-    total
+    out
+}
+
+/// The length of the union of `[start, end)` spans.
+fn union_len(spans: impl Iterator<Item = (u64, u64)>) -> u64 {
+    merged(spans).iter().map(|(s, e)| e - s).sum()
 }
 
 /// Time when two or more different speakers spoke at once (a speaker's own overlapping
@@ -223,25 +220,12 @@ fn overlap_len(segs: &[Utterance<'_>]) -> u64 {
     speakers.dedup();
     let mut edges: Vec<(u64, i32)> = Vec::new();
     for sp in speakers {
-        let mut spans: Vec<(u64, u64)> = segs
+        let own = segs
             .iter()
             .filter(|u| u.speaker == sp)
-            .map(|u| (u.start_ms, u.end_ms))
-            .collect();
-        spans.sort_unstable();
-        let mut cur: Option<(u64, u64)> = None;
-        for (s, e) in spans {
-            match cur {
-                Some((cs, ce)) if s <= ce => cur = Some((cs, ce.max(e))),
-                Some((cs, ce)) => {
-                    edges.extend([(cs, 1), (ce, -1)]);
-                    cur = Some((s, e));
-                }
-                None => cur = Some((s, e)),
-            }
-        }
-        if let Some((cs, ce)) = cur {
-            edges.extend([(cs, 1), (ce, -1)]);
+            .map(|u| (u.start_ms, u.end_ms));
+        for (s, e) in merged(own) {
+            edges.extend([(s, 1), (e, -1)]);
         }
     }
     // Ends before starts at the same instant.
