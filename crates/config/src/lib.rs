@@ -4,6 +4,7 @@
 
 mod bot;
 mod email;
+mod intelligence;
 mod kubernetes;
 mod load;
 mod media;
@@ -18,6 +19,9 @@ use url::Url;
 
 pub use bot::{BotConfig, BotLauncher};
 pub use email::{EmailConfig, SmtpSecurity, SmtpServer};
+pub use intelligence::{
+    CHAT_MODEL_FOLDER, EMBEDDING_MODEL_FOLDER, IntelligenceConfig, PiiRedaction,
+};
 pub use kubernetes::{
     KubernetesConfig, PullPolicy, RESERVED_LABEL_PREFIXES, TaintEffect, Toleration,
     TolerationOperator,
@@ -58,6 +62,7 @@ pub struct Config {
     pub bot: BotConfig,
     pub retention: RetentionConfig,
     pub email: EmailConfig,
+    pub intelligence: IntelligenceConfig,
 }
 
 impl Default for Config {
@@ -82,6 +87,7 @@ impl Default for Config {
             bot: BotConfig::default(),
             retention: RetentionConfig::default(),
             email: EmailConfig::default(),
+            intelligence: IntelligenceConfig::default(),
         }
     }
 }
@@ -122,6 +128,24 @@ impl Config {
             .model_dir
             .clone()
             .unwrap_or_else(|| self.local_model_dir(self.transcription.model))
+    }
+
+    /// The embedded chat model file in force.
+    pub fn chat_model_path(&self) -> PathBuf {
+        self.intelligence.chat_model.clone().unwrap_or_else(|| {
+            self.data_dir
+                .join("models")
+                .join(CHAT_MODEL_FOLDER)
+                .join("model.gguf")
+        })
+    }
+
+    /// The embedding model folder in force.
+    pub fn embedding_model_dir(&self) -> PathBuf {
+        self.intelligence
+            .embedding_model
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("models").join(EMBEDDING_MODEL_FOLDER))
     }
 
     /// Where `scripts/models.sh` installs `model`: `DATA_DIR/models/whisper-<name>`.
@@ -300,6 +324,7 @@ impl Config {
             _ => {}
         }
         media::validate(&self.recordings, &self.transcription, &self.jobs)?;
+        intelligence::validate(&self.intelligence)?;
         bot::validate(&self.bot)?;
         email::validate(&self.email)?;
         for (i, contact) in self.security_txt.contact.iter().enumerate() {

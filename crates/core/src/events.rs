@@ -67,6 +67,18 @@ pub enum DomainEvent {
     /// should review it) or closed (`completed`, with its certificate, or `rejected`). Ids
     /// only: the requester's details stay sealed on the request.
     DeletionRequestChanged(DeletionRequestChanged),
+    /// A meeting's summary and action items were made (or made again); `GET
+    /// /meetings/{id}/summary` has them. Ids only.
+    SummaryReady(SummaryReady),
+}
+
+/// A summary was stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryReady {
+    pub meeting_id: MeetingId,
+    /// The processor that made it (`embedded`, `rules` …).
+    pub generated_by: String,
+    pub action_items: u32,
 }
 
 /// A deletion request's new state.
@@ -209,6 +221,7 @@ impl DomainEvent {
             Self::LiveSegment(..) => LIVE_SEGMENT,
             Self::FilesReady(_) => "recording.files_ready",
             Self::DeletionRequestChanged(_) => DELETION_REQUEST_CHANGED,
+            Self::SummaryReady(_) => "summary.ready",
         }
     }
 
@@ -226,6 +239,7 @@ impl DomainEvent {
             Self::LiveSegment(t, _) => Some(t.meeting_id),
             Self::FilesReady(f) => Some(f.meeting_id),
             Self::DeletionRequestChanged(_) => None,
+            Self::SummaryReady(r) => Some(r.meeting_id),
         }
     }
 
@@ -256,6 +270,7 @@ impl DomainEvent {
             Self::BotParticipantOptedOut(b) => serde_json::to_string(b)?,
             Self::FilesReady(f) => serde_json::to_string(f)?,
             Self::DeletionRequestChanged(d) => serde_json::to_string(d)?,
+            Self::SummaryReady(r) => serde_json::to_string(r)?,
             Self::LiveSegment(t, w) => {
                 return Ok((serde_json::to_string(t)?, Some(serde_json::to_vec(w)?)));
             }
@@ -325,6 +340,7 @@ impl DomainEvent {
                 Self::BotParticipantOptedOut(serde_json::from_str(data).map_err(bad)?)
             }
             "recording.files_ready" => Self::FilesReady(serde_json::from_str(data).map_err(bad)?),
+            "summary.ready" => Self::SummaryReady(serde_json::from_str(data).map_err(bad)?),
             DELETION_REQUEST_CHANGED => {
                 Self::DeletionRequestChanged(serde_json::from_str(data).map_err(bad)?)
             }
@@ -417,6 +433,8 @@ pub enum MeetingEvent {
     TranscriptUpdated { recording_id: RecordingId },
     /// The meeting's details changed; `GET /meetings/{id}` has them.
     MeetingUpdated,
+    /// The meeting's summary was made; `GET /meetings/{id}/summary` has it.
+    SummaryUpdated { generated_by: String },
     RecordingStored {
         recording_id: RecordingId,
         duration_ms: Option<i64>,
@@ -470,6 +488,9 @@ impl MeetingEvent {
                 recording_id: t.recording_id,
             },
             DomainEvent::MeetingUpdated(_) => Self::MeetingUpdated,
+            DomainEvent::SummaryReady(r) => Self::SummaryUpdated {
+                generated_by: r.generated_by,
+            },
             DomainEvent::RecordingStored(r) => Self::RecordingStored {
                 recording_id: r.recording_id,
                 duration_ms: r.duration_ms,

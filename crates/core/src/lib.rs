@@ -16,6 +16,7 @@ mod glossary;
 pub mod ids;
 pub mod instance;
 pub mod intake;
+pub mod intel;
 pub mod lifecycle;
 mod media;
 pub mod meetings;
@@ -62,6 +63,8 @@ struct Inner {
     queue: meetvault_jobs::Queue,
     events: events::EventHub,
     engine: transcription::LocalEngine,
+    /// The embedded models of meeting intelligence (loaded on first use).
+    intel: intel::IntelModels,
     outbound: meetvault_outbound::Policy,
     /// The HTTP client for every URL a user supplied, under `outbound`.
     outbound_client: meetvault_outbound::Client,
@@ -130,6 +133,7 @@ impl Core {
             },
         );
         let engine = transcription::LocalEngine::new(&config);
+        let intel = intel::IntelModels::new(&config);
         let outbound = meetvault_outbound::Policy::new(&config.outbound.allow_hosts);
         let outbound_client = meetvault_outbound::Client::new(
             outbound.clone(),
@@ -175,6 +179,7 @@ impl Core {
                 queue,
                 events: events::EventHub::default(),
                 engine,
+                intel,
                 outbound,
                 outbound_client,
                 webhook_client,
@@ -283,6 +288,7 @@ impl Core {
                 Arc::new(transcription::TranscribeHandler::new(self.clone())),
                 Arc::new(bots::LaunchHandler { core: self.clone() }),
                 Arc::new(destinations::DeliverHandler { core: self.clone() }),
+                Arc::new(intel::SummarizeHandler::new(self.clone())),
             ],
         )
     }
@@ -371,6 +377,12 @@ impl Core {
     /// Meeting event streams: head, resumption, pages, wake-ups (`events.rs`).
     pub fn events(&self) -> events::Events<'_> {
         events::Events { core: self }
+    }
+
+    /// Meeting intelligence: summaries, action items, analytics, search and questions
+    /// (`intel/`).
+    pub fn intelligence(&self) -> intel::Intelligence<'_> {
+        intel::Intelligence { core: self }
     }
 
     /// Transcription jobs: queue, read, watch (`transcription/`).

@@ -182,6 +182,11 @@ pub const TABLES: &[Classified] = &[
         "meeting deletion; retention (transcripts)",
     ),
     c(
+        "meeting_intel",
+        Class::Retained(Part::Transcripts),
+        "meeting deletion; retention (transcripts): the summary and search index go with the transcript",
+    ),
+    c(
         "recordings",
         Class::Retained(Part::Recordings),
         "meeting deletion; retention (recordings: the blob, the row stays until the meeting goes); the local copy after delivery",

@@ -41,6 +41,7 @@ use crate::wire::document::Completion;
         (name = "org", description = "The organization, its members, workspaces and invitations"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "meetings", description = "Meetings, their recordings and transcripts, and their live events"),
+        (name = "intelligence", description = "Summaries and action items, speaker analytics, search and questions across meetings, and the processors that see meeting content"),
         (name = "bots", description = "Meeting bots: send one to a meeting, its state and timeline, make it leave"),
         (name = "jobs", description = "Background jobs (transcription)"),
         (name = "transcription", description = "The OpenAI-compatible transcription endpoint"),
@@ -130,6 +131,15 @@ fn api_routes() -> OpenApiRouter<AppState> {
             routes::meetings::list_recordings
         ))
         .routes(routes!(routes::meetings::download_recording))
+        .routes(routes!(
+            routes::intel::get_summary,
+            routes::intel::regenerate_summary,
+            routes::intel::edit_summary
+        ))
+        .routes(routes!(routes::intel::analytics))
+        .routes(routes!(routes::intel::search))
+        .routes(routes!(routes::intel::ask))
+        .routes(routes!(routes::intel::processors))
         .routes(routes!(routes::encryption::status))
         .routes(routes!(routes::encryption::enable_zero_access))
         .routes(routes!(routes::encryption::disable_zero_access))

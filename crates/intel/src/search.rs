@@ -110,12 +110,72 @@ impl Segment {
         self.lens.len()
     }
 
+    /// The segment as bytes to seal: a little-endian `u32` length, the postings, lengths and
+    /// dimension as that many bytes of JSON, then the vectors as little-endian `f32`s (a
+    /// quarter of their size as JSON numbers).
+    pub fn encode(&self) -> Vec<u8> {
+        let head = serde_json::to_vec(&Head {
+            postings: std::borrow::Cow::Borrowed(&self.postings),
+            lens: std::borrow::Cow::Borrowed(&self.lens),
+            dim: self.dim,
+        })
+        .unwrap_or_default();
+        let mut out = Vec::with_capacity(4 + head.len() + self.vectors.len() * 4);
+        out.extend_from_slice(&u32::try_from(head.len()).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(&head);
+        for v in &self.vectors {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads [`encode`](Self::encode)'s bytes back; `None` for anything else (a damaged or
+    /// foreign segment is skipped by its reader, never trusted).
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let len = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+        let head: Head<'static> =
+            serde_json::from_slice(bytes.get(4..4usize.checked_add(len)?)?).ok()?;
+        let rest = &bytes[4 + len..];
+        if rest.len() % 4 != 0 {
+            return None;
+        }
+        let vectors: Vec<f32> = rest
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let n = head.lens.len();
+        let dim = head.dim as usize;
+        if !(vectors.is_empty() || dim.checked_mul(n) == Some(vectors.len()))
+            || head
+                .postings
+                .values()
+                .flatten()
+                .any(|(p, _)| *p as usize >= n)
+        {
+            return None;
+        }
+        Some(Segment {
+            postings: head.postings.into_owned(),
+            lens: head.lens.into_owned(),
+            dim: if vectors.is_empty() { 0 } else { head.dim },
+            vectors,
+        })
+    }
+
     fn vector(&self, i: usize) -> Option<&[f32]> {
         let d = self.dim as usize;
         (d > 0)
             .then(|| self.vectors.get(i * d..(i + 1) * d))
             .flatten()
     }
+}
+
+/// [`Segment::encode`]'s JSON part.
+#[derive(Serialize, Deserialize)]
+struct Head<'a> {
+    postings: std::borrow::Cow<'a, BTreeMap<String, Vec<(u32, u16)>>>,
+    lens: std::borrow::Cow<'a, Vec<u32>>,
+    dim: u32,
 }
 
 /// A passage found: its segment (index into the slice searched) and passage, with its fused
@@ -284,6 +344,23 @@ pub fn highlights(text: &str, query: &str) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_segment_survives_encoding_and_damage_is_refused() {
+        let v = vec![vec![0.6, 0.8], vec![1.0, 0.0]];
+        let seg = Segment::build(&["budget review friday", "hiring plan"], Some(&v));
+        let bytes = seg.encode();
+        assert_eq!(Segment::decode(&bytes), Some(seg.clone()));
+        let plain = Segment::build(&["only words"], None);
+        assert_eq!(Segment::decode(&plain.encode()), Some(plain));
+        assert_eq!(
+            Segment::decode(&bytes[..bytes.len() - 4]),
+            None,
+            "a vector short"
+        );
+        assert_eq!(Segment::decode(&bytes[..3]), None);
+        assert_eq!(Segment::decode(b"\xff\xff\xff\xffjunk"), None);
+    }
 
     #[test]
     fn terms_fold_plurals_and_tenses() {

@@ -52,6 +52,10 @@ pub struct Cited {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub overview: String,
+    /// Whether the model wrote the overview (false: it was not given one, or what it wrote
+    /// failed [`faithful`], and the overview is the most central sentences).
+    #[serde(default)]
+    pub overview_by_model: bool,
     pub key_points: Vec<Cited>,
     pub decisions: Vec<Cited>,
     pub action_items: Vec<ActionItem>,
@@ -356,6 +360,109 @@ pub fn overview(model: &ChatModel, lines: &[Line<'_>]) -> Result<String> {
     Ok(summaries.pop().unwrap_or_default())
 }
 
+/// Words a summary's sentence may open with that a meeting need not have said.
+const SUMMARY_WORDS: &[&str] = &[
+    "the",
+    "a",
+    "an",
+    "this",
+    "these",
+    "that",
+    "they",
+    "there",
+    "it",
+    "its",
+    "we",
+    "he",
+    "she",
+    "in",
+    "on",
+    "at",
+    "after",
+    "before",
+    "then",
+    "also",
+    "finally",
+    "overall",
+    "everyone",
+    "participants",
+    "attendees",
+    "speakers",
+    "both",
+    "all",
+    "next",
+    "key",
+    "main",
+    "during",
+    "discussion",
+    "topics",
+    "summary",
+    "meeting",
+    "team",
+    "further",
+    "additionally",
+    "lastly",
+    "first",
+    "second",
+    "third",
+    "however",
+    "while",
+    "although",
+    "other",
+];
+
+/// Whether a model's overview may be shown: not empty or overlong, not a transcript echoed back
+/// (`Name: …` lines), no sentence twice, and no name or number that the transcript does not
+/// contain. A small model that fails this is replaced by extraction, never shown.
+pub fn faithful(overview: &str, lines: &[Line<'_>]) -> bool {
+    let text = overview.trim();
+    if text.is_empty() || text.chars().count() > 1200 {
+        return false;
+    }
+    let script = re(r"(?m)^\s*[A-Z][A-Za-z .'-]{0,40}:\s");
+    if script.is_match(text) {
+        return false;
+    }
+    let mut seen = std::collections::HashSet::new();
+    for sentence in text.split(['.', '!', '?', '\n']) {
+        let key: String = sentence
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        if key.len() > 10 && !seen.insert(key) {
+            return false;
+        }
+    }
+    let said: String = lines
+        .iter()
+        .flat_map(|l| [l.speaker, " ", l.text, "\n"])
+        .collect::<String>()
+        .to_lowercase();
+    // Names (capitalised words not opening a sentence) and numbers must come from the meeting.
+    let mut sentence_start = true;
+    for word in text.split_whitespace() {
+        let bare: String = word
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == '\'')
+            .collect();
+        let bare = bare.trim_end_matches("'s");
+        let lower = bare.to_lowercase();
+        // A capitalised word opening a sentence is a name too unless it is a word summaries
+        // open with (its lower case said in the meeting counts as well).
+        let opener = sentence_start && SUMMARY_WORDS.contains(&lower.as_str());
+        let invented = !bare.is_empty()
+            && (bare.chars().any(|c| c.is_ascii_digit())
+                || (bare.chars().next().is_some_and(char::is_uppercase) && !opener))
+            && !said.contains(&lower);
+        if invented && bare != "I" {
+            return false;
+        }
+        sentence_start = word.ends_with(['.', '!', '?', ':']);
+    }
+    true
+}
+
 fn truncate_tokens(model: &ChatModel, text: &str, budget: usize) -> Result<String> {
     let ids = model.tokenizer().encode(text)?;
     if ids.len() <= budget {
@@ -375,17 +482,22 @@ pub fn summarize(
     speakers.sort_unstable();
     speakers.dedup();
     let key_points = key_points(lines, 5, embedder)?;
-    let overview = match model {
-        Some(m) if !lines.is_empty() => overview(m, lines)?,
-        _ => key_points
+    let written = match model {
+        Some(m) if !lines.is_empty() => Some(overview(m, lines)?).filter(|o| faithful(o, lines)),
+        _ => None,
+    };
+    let overview_by_model = written.is_some();
+    let overview = written.unwrap_or_else(|| {
+        key_points
             .iter()
             .take(2)
             .map(|k| k.text.as_str())
             .collect::<Vec<_>>()
-            .join(" "),
-    };
+            .join(" ")
+    });
     Ok(Summary {
         overview,
+        overview_by_model,
         key_points,
         decisions: decisions(lines),
         action_items: action_items(lines, &speakers),
@@ -395,6 +507,31 @@ pub fn summarize(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unfaithful_overview_is_refused() {
+        let lines = [
+            l("Ana", 0, "The vendor quote came in twenty percent higher."),
+            l(
+                "Ben",
+                5_000,
+                "I'll send the revised budget to Finance by Friday.",
+            ),
+        ];
+        assert!(faithful(
+            "The team discussed a higher vendor quote. Ben will send the revised budget to Finance by Friday.",
+            &lines
+        ));
+        for bad in [
+            "",
+            "Ana: The vendor quote came in higher.\nBen: I'll send it.",
+            "The quote was higher. Aaron will send the budget.",
+            "The quote rose by 35 percent.",
+            "The budget is late. The budget is late.",
+        ] {
+            assert!(!faithful(bad, &lines), "{bad:?}");
+        }
+    }
 
     fn l<'a>(speaker: &'a str, start_ms: u64, text: &'a str) -> Line<'a> {
         Line {

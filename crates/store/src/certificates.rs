@@ -62,6 +62,9 @@ pub struct MeetingInventory {
     /// Deliveries made before meetvault kept a ledger of what it wrote (migration 0021).
     #[serde(default)]
     pub deliveries_before_ledger: i64,
+    /// Summaries and search index segments made from its transcript (migration 0022).
+    #[serde(default)]
+    pub summaries: i64,
     pub key_versions: Vec<i32>,
 }
 
@@ -171,7 +174,7 @@ impl Database {
         meeting_id: Uuid,
     ) -> Result<MeetingInventory, StoreError> {
         const BOTS: &str = "SELECT id FROM bots WHERE org_id = $1 AND meeting_id = $2";
-        let counts: [(&str, String); 14] = [
+        let counts: [(&str, String); 15] = [
             ("participants", "SELECT COUNT(*) FROM meeting_participants WHERE org_id = $1 AND meeting_id = $2".into()),
             ("segments", "SELECT COUNT(*) FROM transcript_segments WHERE org_id = $1 AND meeting_id = $2".into()),
             ("recordings", "SELECT COUNT(*) FROM recordings WHERE org_id = $1 AND meeting_id = $2".into()),
@@ -190,6 +193,7 @@ impl Database {
             ("audio_chunks", format!("SELECT COUNT(*) FROM bot_audio_chunks WHERE bot_id IN ({BOTS})")),
             ("streamed_uploads", "SELECT COUNT(*) FROM bucket_uploads WHERE org_id = $1 AND meeting_id = $2 AND state = 'completed'".into()),
             ("outbox_events", "SELECT COUNT(*) FROM outbox_events WHERE org_id = $1 AND resource_id = $2".into()),
+            ("summaries", "SELECT COUNT(*) FROM meeting_intel WHERE org_id = $1 AND meeting_id = $2".into()),
             ("deliveries_before_ledger", "SELECT CAST(COALESCE(MAX(deliveries_before_ledger), 0) AS BIGINT) FROM meetings WHERE org_id = $1 AND id = $2".into()),
         ];
         let mut inv = MeetingInventory::default();
@@ -210,6 +214,7 @@ impl Database {
                     "audio_chunks" => &mut inv.audio_chunks,
                     "streamed_uploads" => &mut inv.streamed_uploads,
                     "deliveries_before_ledger" => &mut inv.deliveries_before_ledger,
+                    "summaries" => &mut inv.summaries,
                     _ => &mut inv.outbox_events,
                 };
                 *slot = n;

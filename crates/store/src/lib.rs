@@ -13,6 +13,7 @@ pub mod erasure;
 mod error;
 pub mod fs_perms;
 pub mod identity;
+pub mod intel;
 mod jobs;
 pub mod keyfile;
 mod migrations;

@@ -115,6 +115,11 @@ pub(crate) const SQLITE: Embedded = &[
         "bucket_objects",
         include_str!("../migrations/sqlite/0021_bucket_objects.sql"),
     ),
+    (
+        22,
+        "meeting_intel",
+        include_str!("../migrations/sqlite/0022_meeting_intel.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -222,6 +227,11 @@ pub(crate) const POSTGRES: Embedded = &[
         21,
         "bucket_objects",
         include_str!("../migrations/postgres/0021_bucket_objects.sql"),
+    ),
+    (
+        22,
+        "meeting_intel",
+        include_str!("../migrations/postgres/0022_meeting_intel.sql"),
     ),
 ];
 

@@ -202,7 +202,13 @@ pub async fn fresh_config(dir: &std::path::Path) -> Config {
     // Transcription runs only where a test asks for it (it keeps both cores busy); the model
     // is the shared one the test tools cache holds.
     config.transcription.auto = false;
-    config.transcription.model_dir = Some(media_model_dir());
+    config.transcription.model_dir = Some(media::cached_model_dir(media::TINY_EN));
+    // Summaries too (they load two models); the models are the tools cache's, installed by
+    // the tests that use them (`media::chat_model_path`, `media::embedding_model_dir`).
+    config.intelligence.auto = false;
+    config.intelligence.chat_model =
+        Some(media::cached_model_dir(media::SMOLLM2).join("model.gguf"));
+    config.intelligence.embedding_model = Some(media::cached_model_dir(media::MINILM));
     // Data is kept until a test sets a retention window (the sweeper also runs at every
     // start, and a restarted server must not delete what a test goes on to read).
     config.retention.recordings = meetvault_config::Window::Forever;
@@ -219,17 +225,6 @@ pub async fn fresh_config(dir: &std::path::Path) -> Config {
         }
     }
     config
-}
-
-/// Where the model is (or will be, once a transcription test installs it): no install here.
-fn media_model_dir() -> std::path::PathBuf {
-    match std::env::var("TEST_WHISPER_MODEL") {
-        Ok(dir) => dir.into(),
-        Err(_) => {
-            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
-                .join(".cache/meetvault-tools/models/whisper-tiny.en")
-        }
-    }
 }
 
 /// A URL to a new, empty database on this run's backend (a SQLite file in `dir`, or a new

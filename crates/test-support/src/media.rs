@@ -37,26 +37,85 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A model `scripts/models.sh` installs: the variable that overrides its folder, its name
+/// for `--model`, its folder in the cache and the file that says it is there.
+#[derive(Debug, Clone, Copy)]
+pub struct CachedModel {
+    var: &'static str,
+    name: &'static str,
+    folder: &'static str,
+    weights: &'static str,
+}
+
+pub const TINY_EN: CachedModel = CachedModel {
+    var: "TEST_WHISPER_MODEL",
+    name: "tiny.en",
+    folder: "whisper-tiny.en",
+    weights: "model.bin",
+};
+pub const BASE: CachedModel = CachedModel {
+    var: "TEST_WHISPER_BASE_MODEL",
+    name: "base",
+    folder: "whisper-base",
+    weights: "model.bin",
+};
+/// SmolLM2-135M-Instruct, the embedded chat model (`model.gguf` in its folder).
+pub const SMOLLM2: CachedModel = CachedModel {
+    var: "TEST_CHAT_MODEL",
+    name: "smollm2",
+    folder: "smollm2-135m-instruct",
+    weights: "model.gguf",
+};
+/// all-MiniLM-L6-v2, the embedding model.
+pub const MINILM: CachedModel = CachedModel {
+    var: "TEST_EMBED_MODEL",
+    name: "minilm",
+    folder: "all-minilm-l6-v2",
+    weights: "model.safetensors",
+};
+
 /// The local Whisper model folder (tiny.en): `TEST_WHISPER_MODEL`, else the tools cache
 /// (installing it there with `scripts/models.sh` when missing).
 pub fn whisper_model_dir() -> PathBuf {
-    installed_model("TEST_WHISPER_MODEL", "tiny.en")
+    installed_model(&TINY_EN)
 }
 
 /// The multilingual Whisper base folder: `TEST_WHISPER_BASE_MODEL`, else the tools cache
 /// (installing it there with `scripts/models.sh --model base` when missing).
 pub fn whisper_base_model_dir() -> PathBuf {
-    installed_model("TEST_WHISPER_BASE_MODEL", "base")
+    installed_model(&BASE)
 }
 
-fn installed_model(var: &str, name: &str) -> PathBuf {
-    if let Ok(dir) = std::env::var(var) {
+/// The embedded chat model's folder, installed when missing.
+pub fn chat_model_dir() -> PathBuf {
+    installed_model(&SMOLLM2)
+}
+
+/// The embedding model's folder, installed when missing.
+pub fn embedding_model_dir() -> PathBuf {
+    installed_model(&MINILM)
+}
+
+/// Where a model is (or will be once a test installs it): no install here.
+pub fn cached_model_dir(model: CachedModel) -> PathBuf {
+    if let Some(dir) = std::env::var_os(model.var) {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    PathBuf::from(home)
+        .join(".cache/meetvault-tools/models")
+        .join(model.folder)
+}
+
+fn installed_model(model: &CachedModel) -> PathBuf {
+    let name = model.name;
+    if let Some(dir) = std::env::var_os(model.var) {
         return PathBuf::from(dir);
     }
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     let cache = PathBuf::from(home).join(".cache/meetvault-tools/models");
-    let dir = cache.join(format!("whisper-{name}"));
-    if dir.join("model.bin").is_file() && dir.join(".installed-from").is_file() {
+    let dir = cache.join(model.folder);
+    if dir.join(model.weights).is_file() && dir.join(".installed-from").is_file() {
         return dir;
     }
     let out = Command::new(workspace_root().join("scripts/models.sh"))
@@ -64,11 +123,11 @@ fn installed_model(var: &str, name: &str) -> PathBuf {
         .arg(&cache)
         .output()
         .unwrap_or_else(|e| {
-            panic!("cannot run scripts/models.sh to install the Whisper {name} model: {e}")
+            panic!("cannot run scripts/models.sh to install the {name} model: {e}")
         });
     assert!(
         out.status.success(),
-        "installing the Whisper {name} model failed (scripts/models.sh --model {name} {}): {}",
+        "installing the {name} model failed (scripts/models.sh --model {name} {}): {}",
         cache.display(),
         String::from_utf8_lossy(&out.stderr)
     );

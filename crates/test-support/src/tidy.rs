@@ -36,6 +36,7 @@ mod tests {
                 "meetvault-config",
                 "meetvault-audio",
                 "meetvault-crypto",
+                "meetvault-intel",
                 "meetvault-jobs",
                 "meetvault-kms",
                 "meetvault-outbound",
@@ -153,6 +154,20 @@ mod tests {
              meeting: its workspace for an endpoint's filter, its keys for sealed content)",
         ),
         (
+            "crates/core/src/intel/job.rs",
+            "db().meeting(",
+            1,
+            "the summary job: the system, acting for no caller (the caller who queued it went \
+             through `meeting_row`, or a transcript was stored)",
+        ),
+        (
+            "crates/core/src/intel/search.rs",
+            "db().indexed_meetings(",
+            1,
+            "search and questions: the meetings listed are confined to the scope's reach \
+             (`within`), like the meeting list, and each is opened through `meeting_keys_for`",
+        ),
+        (
             "crates/core/src/destinations/deliver.rs",
             "db().meeting(",
             1,
@@ -251,6 +266,7 @@ mod tests {
         ("transcripts", "service"),
         ("events", "service"),
         ("transcription", "service"),
+        ("intelligence", "service"),
         ("endpoint", "service"),
         ("instance", "service"),
         ("org", "service"),
@@ -435,7 +451,11 @@ mod tests {
                 .chars()
                 .filter(|c| !c.is_whitespace())
                 .collect();
-            for needle in ["db().meeting(", "db().meetings_page("] {
+            for needle in [
+                "db().meeting(",
+                "db().meetings_page(",
+                "db().indexed_meetings(",
+            ] {
                 let n = text.matches(needle).count();
                 if n > 0 {
                     found.insert((rel.clone(), needle), n);

@@ -77,6 +77,8 @@ actions! {
     RetentionUpdate => "retention.update",
     SecretDelete => "secret.delete",
     SecretPut => "secret.put",
+    SummaryEdit => "summary.edit",
+    SummaryGenerate => "summary.generate",
     SupportKeyCreate => "support_key.create",
     SupportKeyRevoke => "support_key.revoke",
     SupportKeyUse => "support_key.use",

@@ -336,6 +336,12 @@ impl Core {
                 method: shred_rows.into(),
             },
             Deleted {
+                kind: "summaries_and_search_index".into(),
+                count: n(inv.summaries),
+                bytes: None,
+                method: shred_rows.into(),
+            },
+            Deleted {
                 kind: "recordings".into(),
                 count: n(inv.recordings - inv.recordings_local_deleted),
                 bytes: Some(n(inv.recording_bytes)),

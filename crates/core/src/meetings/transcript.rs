@@ -191,6 +191,7 @@ impl Transcripts<'_> {
             })
             .collect();
         self.core.db().insert_segments(&rows).await?;
+        self.core.summary_after_transcript(org, row.id).await?;
         Ok(rows.len())
     }
 }
@@ -244,6 +245,7 @@ impl Core {
         {
             self.enqueue_transcript_delivery(org, row.id, dest).await?;
         }
+        self.summary_after_transcript(org, row.id).await?;
         self.events().wake(row.id);
         Ok(())
     }

@@ -488,6 +488,11 @@ impl Core {
             self.db()
                 .delete_participant_rows(org, part.meeting_id, &rows)
                 .await?;
+            // The summary and search index quoted the participant: they go, and are made
+            // again from what remains of the transcript.
+            if self.db().delete_meeting_intel(org, part.meeting_id).await? > 0 {
+                self.summary_after_transcript(org, part.meeting_id).await?;
+            }
             self.events().wake(part.meeting_id);
         }
         if draft.certificate.is_none() && draft.bucket_outcome.is_none() {

@@ -563,6 +563,8 @@ impl Core {
                     .await?
                     > 0
                 {}
+                // What was made from the transcript goes with it.
+                self.db().delete_meeting_intel(org, meeting).await?;
             }
             _ => {
                 if let Some(bot) = draft.bot_id {
@@ -662,12 +664,23 @@ impl Core {
                 BucketOutcome::certify(draft.bucket_outcome.as_ref(), &mut deleted, &mut retained);
                 deleted
             }
-            Part::Transcripts => vec![Deleted {
-                kind: "transcript_segments".into(),
-                count: n(inv.segments),
-                bytes: None,
-                method: "row_delete".into(),
-            }],
+            Part::Transcripts => {
+                let mut d = vec![Deleted {
+                    kind: "transcript_segments".into(),
+                    count: n(inv.segments),
+                    bytes: None,
+                    method: "row_delete".into(),
+                }];
+                if inv.summaries > 0 {
+                    d.push(Deleted {
+                        kind: "summaries_and_search_index".into(),
+                        count: n(inv.summaries),
+                        bytes: None,
+                        method: "row_delete".into(),
+                    });
+                }
+                d
+            }
             _ => vec![
                 Deleted {
                     kind: "bots".into(),

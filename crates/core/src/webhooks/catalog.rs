@@ -70,6 +70,11 @@ pub const EVENT_TYPES: &[EventType] = &[
         opt_in: false,
     },
     EventType {
+        name: "summary.ready",
+        description: "A meeting's summary and action items were made (or made again); the link fetches them.",
+        opt_in: false,
+    },
+    EventType {
         name: "deletion_request.received",
         description: "A participant confirmed a deletion request: the org's owners and admins should complete or reject it (ids only; the request's link shows its details).",
         opt_in: false,
@@ -232,6 +237,12 @@ pub fn messages(event: &DomainEvent) -> Vec<Message> {
                           "recording_id": t.recording_id, "start_ms": t.start_ms, "end_ms": t.end_ms }),
             content: Some(json!({ "speaker": w.speaker, "text": w.text })),
         }],
+        DomainEvent::SummaryReady(r) => vec![message(
+            "summary.ready",
+            meeting,
+            json!({ "meeting_id": r.meeting_id, "generated_by": r.generated_by, "action_items": r.action_items,
+                    "links": { "summary": link(format!("/meetings/{}/summary", r.meeting_id)) } }),
+        )],
         DomainEvent::FilesReady(f) => vec![message(
             "recording.files_ready",
             meeting,
@@ -319,6 +330,11 @@ pub fn examples() -> Vec<(EventType, Value)> {
         DomainEvent::TranscriptReady(TranscriptReady {
             meeting_id: meeting,
             recording_id: recording,
+        }),
+        DomainEvent::SummaryReady(crate::events::SummaryReady {
+            meeting_id: meeting,
+            generated_by: "embedded".into(),
+            action_items: 3,
         }),
         DomainEvent::FilesReady(crate::events::FilesReady {
             meeting_id: meeting,

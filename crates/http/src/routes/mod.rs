@@ -10,6 +10,7 @@ pub mod destinations;
 pub mod encryption;
 pub mod health;
 pub mod instance;
+pub mod intel;
 pub mod keys;
 pub mod meetings;
 pub mod metrics;

@@ -45,6 +45,12 @@ pub enum StreamEvent {
     },
     /// The meeting's details changed; `GET /meetings/{id}` has them.
     MeetingUpdated,
+    /// The meeting's summary and action items were made (or made again); `GET
+    /// /meetings/{id}/summary` has them.
+    SummaryUpdated {
+        /// The processor that made it (`embedded`, `rules`).
+        generated_by: String,
+    },
     /// A recording was stored.
     RecordingStored {
         #[schema(value_type = ids::RecordingId)]
@@ -112,6 +118,7 @@ impl StreamEvent {
             Self::Segment { .. } => "segment",
             Self::TranscriptUpdated { .. } => "transcript_updated",
             Self::MeetingUpdated => "meeting_updated",
+            Self::SummaryUpdated { .. } => "summary_updated",
             Self::RecordingStored { .. } => "recording_stored",
             Self::BotState { .. } => "bot_state",
             Self::BotParticipantOptedOut { .. } => "bot_participant_opted_out",
@@ -156,6 +163,7 @@ impl From<MeetingEvent> for StreamEvent {
                 Self::TranscriptUpdated { recording_id }
             }
             MeetingEvent::MeetingUpdated => Self::MeetingUpdated,
+            MeetingEvent::SummaryUpdated { generated_by } => Self::SummaryUpdated { generated_by },
             MeetingEvent::RecordingStored {
                 recording_id,
                 duration_ms,

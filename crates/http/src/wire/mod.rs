@@ -15,6 +15,7 @@ pub mod encryption;
 pub mod errors;
 pub mod events;
 pub mod ids;
+pub mod intel;
 pub mod jobs;
 pub mod keys;
 pub mod meetings;

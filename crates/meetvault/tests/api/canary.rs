@@ -1,5 +1,6 @@
 //! The encryption canary: unique strings put into every kind of content (meeting title,
-//! participant name and email, transcript text, an integration token, a recording) appear in
+//! participant name and email, transcript text, an integration token, a recording, and what
+//! meeting intelligence makes of the transcript: summary, action items, search index) appear in
 //! plaintext nowhere at rest — not in the SQLite file and its WAL, a `pg_dump`, the blob files
 //! or S3 objects — nor in the server's debug log, with either master-key provider.
 
@@ -130,11 +131,16 @@ const CANARY_AUDIO: &str = "canary-recording-c0ffee";
 const CANARY_SPOKEN: &str = "The marmalade was delicious this morning.";
 const CANARY_HEARD: &str = "marmalade";
 const CANARY_SPEAKER: &str = "Canaryspeaker Vqkz";
+/// Said as a commitment, so it becomes an action item of the summary.
+const CANARY_ACTION: &str = "canaryactionzq";
+const CANARY_ACTION_LINE: &str = "I'll send the canaryactionzq report to finance by Friday.";
 
 async fn canary(provider: &str) {
     let dir = tempfile::tempdir().unwrap();
     let db = database_env(dir.path()).await;
     let model = meetvault_test_support::media::whisper_model_dir();
+    let chat = meetvault_test_support::media::chat_model_dir();
+    let embed = meetvault_test_support::media::embedding_model_dir();
     let mut env: Vec<(String, String)> = vec![
         ("MEETVAULT_LOG__LEVEL".into(), "debug".into()),
         ("MEETVAULT_DATABASE__URL".into(), db.clone()),
@@ -143,6 +149,15 @@ async fn canary(provider: &str) {
             model.to_str().unwrap().to_owned(),
         ),
         ("MEETVAULT_TRANSCRIPTION__AUTO".into(), "false".into()),
+        // The summary and search index are made from the imported transcript.
+        (
+            "MEETVAULT_INTELLIGENCE__CHAT_MODEL".into(),
+            chat.join("model.gguf").to_str().unwrap().to_owned(),
+        ),
+        (
+            "MEETVAULT_INTELLIGENCE__EMBEDDING_MODEL".into(),
+            embed.to_str().unwrap().to_owned(),
+        ),
     ];
     let prefix = format!("canary-{}", uuid::Uuid::new_v4().simple());
     let s3 = services::blob_backend() == BlobBackendChoice::S3;
@@ -172,7 +187,8 @@ async fn canary(provider: &str) {
     assert_eq!(r.status(), StatusCode::CREATED);
     let meeting: Value = r.json().await.unwrap();
     let id = meeting["id"].as_str().unwrap().to_owned();
-    let segments: Vec<Value> = (0..40).map(|i| json!({"start_ms": i * 1000, "end_ms": i * 1000 + 900, "speaker": CANARY_NAME, "text": format!("{CANARY_TEXT} #{i}")})).collect();
+    let mut segments: Vec<Value> = (0..40).map(|i| json!({"start_ms": i * 1000, "end_ms": i * 1000 + 900, "speaker": CANARY_NAME, "text": format!("{CANARY_TEXT} #{i}")})).collect();
+    segments.push(json!({"start_ms": 41_000, "end_ms": 44_000, "speaker": CANARY_NAME, "text": CANARY_ACTION_LINE}));
     let r = c
         .req(Method::POST, &format!("/api/v1/meetings/{id}/transcript"))
         .json(&json!({"segments": segments}))
@@ -224,6 +240,40 @@ async fn canary(provider: &str) {
         .await
         .unwrap();
     assert_eq!(t["segments"][39]["text"], format!("{CANARY_TEXT} #39"));
+    // The summary (its action item) and the search index (a hit) hold the canaries too.
+    let started = std::time::Instant::now();
+    let summary: Value = loop {
+        let r = c
+            .req(Method::GET, &format!("/api/v1/meetings/{id}/summary"))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::OK {
+            break r.json().await.unwrap();
+        }
+        assert!(started.elapsed().as_secs() < 240, "no summary");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    };
+    assert!(
+        summary["action_items"].to_string().contains(CANARY_ACTION),
+        "{summary}"
+    );
+    let hits: Value = c
+        .req(Method::POST, "/api/v1/search")
+        .json(&json!({"query": CANARY_ACTION}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        hits["hits"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains(CANARY_ACTION),
+        "{hits}"
+    );
     let path = format!(
         "/api/v1/meetings/{id}/recordings/{}",
         rec["id"].as_str().unwrap()
@@ -337,6 +387,7 @@ async fn canary(provider: &str) {
         CANARY_AUDIO,
         CANARY_HEARD,
         CANARY_SPEAKER,
+        CANARY_ACTION,
     ] {
         for (name, bytes) in &storage {
             assert!(

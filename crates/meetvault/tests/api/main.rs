@@ -32,6 +32,7 @@ mod grants;
 mod headers;
 mod helpers;
 mod hosts;
+mod intelligence;
 mod jobs;
 mod lifecycle;
 mod live;

@@ -373,6 +373,9 @@ fn body(method: &str, path: &str) -> Option<Value> {
         p if p.starts_with("/api/v1/me/encryption/") => json!({"password": "x"}),
         p if p.ends_with("/transcript") => json!({"segments": []}),
         "/api/v1/workspaces" => json!({"name": "Probe"}),
+        "/api/v1/search" => json!({"query": "probe"}),
+        "/api/v1/ask" => json!({"question": "probe"}),
+        p if p.ends_with("/summary") => json!({"overview": "probe"}),
         "/api/v1/invitations" => json!({"email": "probe@example.com", "role": "viewer"}),
         p if p.starts_with("/api/v1/members/") => json!({"role": "member"}),
         p if p.contains("/members/") => json!({"role": "member"}),
@@ -470,8 +473,10 @@ async fn every_route_is_classified_and_enforces_its_requirement_across_tenants_r
             let r = app
                 .send(&Cred::Session(f.viewer.clone()), m.clone(), &path, b())
                 .await;
-            // Viewers: `meetings:read` only (docs/permissions.md); the fixture's bot has no diagnosis.
-            let absent = template.ends_with("/diagnosis") && r.status() == StatusCode::NOT_FOUND;
+            // Viewers: `meetings:read` only (docs/permissions.md); the fixture's bot has no
+            // diagnosis, and its meeting no summary (no transcript was stored to make one).
+            let absent = (template.ends_with("/diagnosis") || template.ends_with("/summary"))
+                && r.status() == StatusCode::NOT_FOUND;
             if *permission == "meetings:read" {
                 assert!(
                     r.status().is_success() || absent,

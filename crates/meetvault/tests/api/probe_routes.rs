@@ -14,6 +14,43 @@ pub(crate) enum Class {
 
 /// Every route: (method, path template, class, whether the path names a resource of the org).
 pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
+    (
+        "GET",
+        "/api/v1/meetings/{id}/summary",
+        Class::Perm("meetings:read"),
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/meetings/{id}/summary",
+        Class::Perm("meetings:write"),
+        true,
+    ),
+    (
+        "PUT",
+        "/api/v1/meetings/{id}/summary",
+        Class::Perm("meetings:write"),
+        true,
+    ),
+    (
+        "GET",
+        "/api/v1/meetings/{id}/analytics",
+        Class::Perm("meetings:read"),
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/search",
+        Class::Perm("meetings:read"),
+        false,
+    ),
+    ("POST", "/api/v1/ask", Class::Perm("meetings:read"), false),
+    (
+        "GET",
+        "/api/v1/processors",
+        Class::Perm("meetings:read"),
+        false,
+    ),
     ("GET", "/healthz", Class::Public, false),
     ("GET", "/readyz", Class::Public, false),
     ("GET", "/metrics", Class::Public, false),

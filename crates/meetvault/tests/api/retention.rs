@@ -38,7 +38,7 @@ async fn get_ok(app: &TestApp, cred: &Cred, path: &str) -> Value {
 }
 
 /// Rows of `table` whose `column` is `id`.
-async fn rows(app: &TestApp, table: &str, column: &str, id: Uuid) -> i64 {
+pub(crate) async fn rows(app: &TestApp, table: &str, column: &str, id: Uuid) -> i64 {
     let sql = format!(
         "SELECT COUNT(*) FROM {table} WHERE {column} = {}",
         id_lit(app.db(), id)

@@ -155,6 +155,23 @@ pub struct MeetingQuery {
     pub limit: i64,
 }
 
+/// ` AND workspace_id IN ($first, …)` for a caller confined to some workspaces (both backends
+/// take `$n`; the caller binds the ids after its other parameters), nothing for the whole org,
+/// and a clause matching nothing for no workspace at all.
+pub(crate) fn within_clause(within: Option<&[Uuid]>, first: usize) -> String {
+    match within {
+        None => String::new(),
+        Some([]) => " AND 1 = 0".to_owned(),
+        Some(list) => format!(
+            " AND workspace_id IN ({})",
+            (0..list.len())
+                .map(|i| format!("${}", i + first))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 impl Database {
     /// Creates a meeting with its participants in one transaction.
     pub async fn insert_meeting(
@@ -192,18 +209,7 @@ impl Database {
     /// A page of an org's meetings, newest first: those created before the cursor
     /// (`created_at`, `id`), optionally in one workspace and created within `[from, to)`.
     pub async fn meetings_page(&self, q: &MeetingQuery) -> Result<Vec<MeetingRow>, StoreError> {
-        // A confined caller's workspaces become `$8, $9, …` (both backends take `$n`).
-        let within = match &q.within {
-            None => String::new(),
-            Some(list) if list.is_empty() => " AND 1 = 0".to_owned(),
-            Some(list) => format!(
-                " AND workspace_id IN ({})",
-                (0..list.len())
-                    .map(|i| format!("${}", i + 8))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
+        let within = within_clause(q.within.as_deref(), 8);
         let sql = format!(
             "SELECT {MEETING_COLUMNS} FROM meetings WHERE org_id = $1 \
              AND ($2 IS NULL OR workspace_id = $2) \

@@ -5,7 +5,7 @@
 mod content;
 mod keys;
 
-pub(crate) use content::{MEETING_COLUMNS, insert_meeting_row};
+pub(crate) use content::{MEETING_COLUMNS, insert_meeting_row, within_clause};
 pub use content::{
     MeetingQuery, MeetingRow, ParticipantRow, RecordingRow, SegmentRow, UserSecretRow,
 };

@@ -1,0 +1,136 @@
+//! The embedded models of meeting intelligence — the chat model (summaries' overviews) and the
+//! sentence-embedding model (search and questions) — each loaded once, on first use, and the
+//! semaphore every inference waits on (`intelligence.concurrency` permits). A model that is not
+//! installed is `None`, logged once with the command that installs it: summaries then fall back
+//! to extractive overviews, search to keywords, and questions are refused.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use meetvault_intel::embed::Embedder;
+use meetvault_intel::llm::ChatModel;
+use tokio::sync::{OnceCell, Semaphore};
+
+use crate::CoreError;
+
+/// The embedded models, loaded on first use.
+#[derive(Debug)]
+pub struct IntelModels {
+    chat_path: PathBuf,
+    embed_dir: PathBuf,
+    context: usize,
+    chat: OnceCell<Option<Arc<ChatModel>>>,
+    embedder: OnceCell<Option<Arc<Embedder>>>,
+    permits: Arc<Semaphore>,
+}
+
+impl IntelModels {
+    pub(crate) fn new(config: &meetvault_config::Config) -> Self {
+        Self {
+            chat_path: config.chat_model_path(),
+            embed_dir: config.embedding_model_dir(),
+            context: usize::try_from(config.intelligence.context_tokens).unwrap_or(2048),
+            chat: OnceCell::new(),
+            embedder: OnceCell::new(),
+            permits: Arc::new(Semaphore::new(
+                usize::try_from(config.intelligence.concurrency)
+                    .unwrap_or(1)
+                    .max(1),
+            )),
+        }
+    }
+
+    /// The chat model, or `None` when it is not installed or does not load.
+    pub(crate) async fn chat(&self) -> Option<Arc<ChatModel>> {
+        let path = self.chat_path.clone();
+        let context = self.context;
+        self.chat
+            .get_or_init(|| async move {
+                if !path.is_file() {
+                    tracing::warn!(
+                        path = %path.display(),
+                        "the embedded chat model is not installed: overviews are extractive; \
+                         install it with `scripts/models.sh --model smollm2 DATA_DIR/models`"
+                    );
+                    return None;
+                }
+                let loaded = tokio::task::spawn_blocking(move || ChatModel::load(&path, context))
+                    .await
+                    .ok()?;
+                match loaded {
+                    Ok(m) => {
+                        tracing::info!(model = m.name(), "embedded chat model loaded");
+                        Some(Arc::new(m))
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "the embedded chat model does not load");
+                        None
+                    }
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// The embedding model, or `None` when it is not installed or does not load.
+    pub(crate) async fn embedder(&self) -> Option<Arc<Embedder>> {
+        let dir = self.embed_dir.clone();
+        self.embedder
+            .get_or_init(|| async move {
+                if !dir.join("model.safetensors").is_file() {
+                    tracing::warn!(
+                        path = %dir.display(),
+                        "the embedding model is not installed: search is by keyword only and \
+                         questions are refused; install it with \
+                         `scripts/models.sh --model minilm DATA_DIR/models`"
+                    );
+                    return None;
+                }
+                let loaded = tokio::task::spawn_blocking(move || Embedder::load(&dir))
+                    .await
+                    .ok()?;
+                match loaded {
+                    Ok(e) => Some(Arc::new(e)),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the embedding model does not load");
+                        None
+                    }
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// Runs CPU work on the blocking pool once a permit is free.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, CoreError> {
+        let _permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(CoreError::internal)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(CoreError::internal)
+    }
+
+    /// Whether each model file is where the configuration says (for the processors list).
+    pub(crate) fn installed(&self) -> (bool, bool) {
+        (
+            self.chat_path.is_file(),
+            self.embed_dir.join("model.safetensors").is_file(),
+        )
+    }
+
+    /// The chat model's file name stem, for the processors list.
+    pub(crate) fn chat_name(&self) -> String {
+        self.chat_path
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "chat model".into())
+    }
+}

@@ -1,0 +1,165 @@
+//! Meeting intelligence: a meeting's summary (read, regenerate, edit, export with the
+//! transcript), its speaker analytics, search and questions across meetings, and the list of
+//! processors that see meeting content.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use meetvault_core::ids::MeetingId;
+use meetvault_core::intel::SummaryFormat;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::auth::{Auth, perm};
+use crate::middleware::security_headers::user_content;
+use crate::state::AppState;
+use crate::wire::errors::{AuthErrors, JsonBodyErrors};
+use crate::wire::intel::{
+    Analytics, AskAnswer, AskRequest, ProcessorList, SearchRequest, SearchResults, Summary,
+    SummaryEdit, SummaryQueued,
+};
+use crate::{ApiError, ApiJson};
+
+use super::parse_id;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryQuery {
+    /// Absent: the summary as JSON; `md` or `json`: the summary with the transcript, as an
+    /// attachment (audited as `transcript.export`).
+    pub format: Option<String>,
+}
+
+/// The meeting's summary: overview, key points, decisions and action items, each citing where
+/// it was said. Made when the transcript is stored (`intelligence.auto`) or on demand.
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/summary", tag = "intelligence", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting"), SummaryQuery), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The summary; with `?format=`, the summary and transcript as an attachment",
+            content((Summary = "application/json"), (String = "text/markdown"))),
+        (status = 404, description = "No such meeting, or no summary yet", body = crate::error::ErrorBody), (status = 422, description = "Unknown format", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+pub async fn get_summary(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsRead>,
+    Path(id): Path<String>,
+    Query(q): Query<SummaryQuery>,
+) -> Result<Response, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    let (format, content_type, ext) = match q.format.as_deref() {
+        None => {
+            let view = app.core.intelligence().summary(&scope, id).await?;
+            return Ok(ApiJson(Summary::from(view)).into_response());
+        }
+        Some("md") => (
+            SummaryFormat::Markdown,
+            "text/markdown; charset=utf-8",
+            "md",
+        ),
+        Some("json") => (SummaryFormat::Json, "application/json", "json"),
+        Some(_) => {
+            return Err(ApiError::Invalid {
+                field: "format",
+                message: "must be md or json".into(),
+            });
+        }
+    };
+    let text = app.core.intelligence().export(&scope, id, format).await?;
+    user_content(
+        Response::builder(),
+        content_type,
+        &format!("summary-{id}.{ext}"),
+    )
+    .body(Body::from(text))
+    .map_err(ApiError::internal)
+}
+
+/// Makes the summary again from the current transcript (and the meeting's search index).
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/summary", tag = "intelligence", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 202, description = "Queued", body = SummaryQueued), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 409, description = "No transcript yet, or intelligence is off", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+pub async fn regenerate_summary(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsWrite>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    let job_id = app.core.intelligence().regenerate(&scope, id).await?;
+    Ok((StatusCode::ACCEPTED, ApiJson(SummaryQueued { job_id })))
+}
+
+/// Replaces the summary with the meeting owner's edit (a later regeneration replaces it).
+#[utoipa::path(put, path = "/api/v1/meetings/{id}/summary", tag = "intelligence", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), request_body = SummaryEdit, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Edited", body = Summary), (status = 404, description = "No such meeting, or no summary yet", body = crate::error::ErrorBody), (status = 422, description = "Invalid", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+pub async fn edit_summary(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsWrite>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SummaryEdit>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    let view = app
+        .core
+        .intelligence()
+        .edit(&scope, id, body.into())
+        .await?;
+    Ok(ApiJson(Summary::from(view)))
+}
+
+/// Speaker analytics from the transcript: talk time, words per minute, questions,
+/// interruptions, the longest monologue, silence. No model is involved.
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/analytics", tag = "intelligence", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The analytics", body = Analytics), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+pub async fn analytics(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsRead>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    let a = app.core.intelligence().analytics(&scope, id).await?;
+    Ok(ApiJson(Analytics::from(a)))
+}
+
+/// Searches the meetings the caller may open, by words and by meaning, with filters; results
+/// are passages with their speaker, time and highlighted words.
+#[utoipa::path(post, path = "/api/v1/search", tag = "intelligence", request_body = SearchRequest, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "The best passages first", body = SearchResults), (status = 404, description = "No such meeting (with `meeting_id`)", body = crate::error::ErrorBody), (status = 409, description = "Intelligence is off", body = crate::error::ErrorBody), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
+pub async fn search(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsRead>,
+    ApiJson(body): ApiJson<SearchRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let hits = app.core.intelligence().search(&scope, &body.into()).await?;
+    Ok(ApiJson(SearchResults {
+        hits: hits.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Answers a question from the meetings the caller may open (one meeting, a workspace, a date
+/// range), citing the passages it rests on — or says it was not found.
+#[utoipa::path(post, path = "/api/v1/ask", tag = "intelligence", request_body = AskRequest, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "The answer and its citations, or found: false", body = AskAnswer), (status = 404, description = "No such meeting (with `meeting_id`)", body = crate::error::ErrorBody), (status = 409, description = "Intelligence is off, or the embedding model is not installed", body = crate::error::ErrorBody), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
+pub async fn ask(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsRead>,
+    ApiJson(body): ApiJson<AskRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let answer = app.core.intelligence().ask(&scope, &body.into()).await?;
+    Ok(ApiJson(AskAnswer::from(answer)))
+}
+
+/// The processors that may see meeting content on this server: name, purpose, where the
+/// data goes and what is kept.
+#[utoipa::path(get, path = "/api/v1/processors", tag = "intelligence", security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The processors", body = ProcessorList)))]
+pub async fn processors(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsRead>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(ProcessorList {
+        processors: app
+            .core
+            .intelligence()
+            .processors(&scope)
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    }))
+}

@@ -1,0 +1,457 @@
+//! Meeting intelligence on the wire: a meeting's summary and its edit, analytics, search
+//! across meetings, questions with their citations, and the processors that see content.
+
+use chrono::{DateTime, Utc};
+use meetvault_core::ids::{JobId, MeetingId, WorkspaceId};
+use meetvault_core::intel as core;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ids;
+
+/// A sentence of a summary and where it was said.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryPoint {
+    pub text: String,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub speaker: Option<String>,
+    /// Milliseconds from the start of the recording.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub start_ms: Option<u64>,
+}
+
+/// A task someone took or was given.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionItem {
+    pub task: String,
+    /// Who, when named.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub owner: Option<String>,
+    /// When, as said ("Friday", "end of day").
+    #[serde(default)]
+    #[schema(required = true)]
+    pub due: Option<String>,
+    /// Where in the recording it was said (milliseconds).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub start_ms: Option<u64>,
+    #[serde(default)]
+    pub done: bool,
+}
+
+/// A meeting's summary and action items.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "meeting_id": "mtg_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f",
+    "overview": "The team reviewed the Q3 budget and agreed to delay the launch by a week.",
+    "key_points": [{"text": "The vendor quote came in twenty percent higher.", "speaker": "Ana", "start_ms": 61000}],
+    "decisions": [{"text": "We decided to move the launch to the 14th.", "speaker": "Ben", "start_ms": 305000}],
+    "action_items": [{"task": "send the revised budget to finance", "owner": "Ben", "due": "Friday", "start_ms": 312000, "done": false}],
+    "generated_by": "embedded",
+    "generated_at": "2026-12-04T10:00:00Z",
+    "edited_at": null,
+    "redacted": false
+}))]
+pub struct Summary {
+    #[schema(value_type = ids::MeetingId)]
+    pub meeting_id: MeetingId,
+    pub overview: String,
+    pub key_points: Vec<SummaryPoint>,
+    pub decisions: Vec<SummaryPoint>,
+    pub action_items: Vec<ActionItem>,
+    /// `embedded` (the overview written by the embedded model) or `rules` (no chat model: the
+    /// overview is the meeting's most central sentences).
+    pub generated_by: String,
+    pub generated_at: DateTime<Utc>,
+    #[schema(required = true)]
+    pub edited_at: Option<DateTime<Utc>>,
+    /// Personal data shows as typed placeholders (`[EMAIL_1]`): it was redacted before the
+    /// model (`intelligence.pii_redaction = "all"`) and only the meeting's owner sees it restored.
+    pub redacted: bool,
+}
+
+fn point(p: core::SummaryPoint) -> SummaryPoint {
+    SummaryPoint {
+        text: p.text,
+        speaker: p.speaker,
+        start_ms: p.start_ms,
+    }
+}
+
+fn item(a: core::ActionItem) -> ActionItem {
+    ActionItem {
+        task: a.task,
+        owner: a.owner,
+        due: a.due,
+        start_ms: a.start_ms,
+        done: a.done,
+    }
+}
+
+impl From<core::SummaryView> for Summary {
+    fn from(v: core::SummaryView) -> Self {
+        Self {
+            meeting_id: v.meeting_id,
+            overview: v.summary.overview,
+            key_points: v.summary.key_points.into_iter().map(point).collect(),
+            decisions: v.summary.decisions.into_iter().map(point).collect(),
+            action_items: v.summary.action_items.into_iter().map(item).collect(),
+            generated_by: v.generated_by,
+            generated_at: v.generated_at,
+            edited_at: v.edited_at,
+            redacted: v.redacted,
+        }
+    }
+}
+
+/// The owner's edit of a summary: the whole summary as it should read.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "overview": "Budget review; launch moved to the 14th.",
+    "key_points": [],
+    "decisions": [{"text": "Launch on the 14th.", "speaker": "Ben", "start_ms": 305000}],
+    "action_items": [{"task": "send the revised budget to finance", "owner": "Ben", "due": "Friday", "start_ms": 312000, "done": true}]
+}))]
+pub struct SummaryEdit {
+    pub overview: String,
+    #[serde(default)]
+    pub key_points: Vec<SummaryPoint>,
+    #[serde(default)]
+    pub decisions: Vec<SummaryPoint>,
+    #[serde(default)]
+    pub action_items: Vec<ActionItem>,
+}
+
+fn core_point(p: SummaryPoint) -> core::SummaryPoint {
+    core::SummaryPoint {
+        text: p.text,
+        speaker: p.speaker,
+        start_ms: p.start_ms,
+    }
+}
+
+impl From<SummaryEdit> for core::SummaryContent {
+    fn from(e: SummaryEdit) -> Self {
+        Self {
+            overview: e.overview,
+            key_points: e.key_points.into_iter().map(core_point).collect(),
+            decisions: e.decisions.into_iter().map(core_point).collect(),
+            action_items: e
+                .action_items
+                .into_iter()
+                .map(|a| core::ActionItem {
+                    task: a.task,
+                    owner: a.owner,
+                    due: a.due,
+                    start_ms: a.start_ms,
+                    done: a.done,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The summary job queued.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SummaryQueued {
+    #[schema(value_type = ids::JobId)]
+    pub job_id: JobId,
+}
+
+/// A meeting's speaker analytics, from its transcript.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Analytics {
+    /// From the first word to the last (milliseconds).
+    pub duration_ms: u64,
+    /// The share of the recording (or of the span spoken) in which nobody spoke, 0–1.
+    pub silence_ratio: f64,
+    /// Time two or more people spoke at once (milliseconds).
+    pub overlap_ms: u64,
+    pub questions: u32,
+    pub interruptions: u32,
+    #[schema(required = true)]
+    pub longest_monologue: Option<Monologue>,
+    pub speakers: Vec<SpeakerStats>,
+}
+
+/// The longest stretch one speaker held the floor.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Monologue {
+    pub speaker: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
+/// One speaker's share.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SpeakerStats {
+    pub speaker: String,
+    pub talk_ms: u64,
+    /// Of all talk time, 0–1.
+    pub talk_share: f64,
+    pub segments: u32,
+    pub words: u32,
+    pub words_per_minute: f64,
+    pub questions: u32,
+    /// Times this speaker started while another was still speaking.
+    pub interruptions: u32,
+    pub longest_monologue_ms: u64,
+}
+
+impl From<core::Analytics> for Analytics {
+    fn from(a: core::Analytics) -> Self {
+        Self {
+            duration_ms: a.duration_ms,
+            silence_ratio: a.silence_ratio,
+            overlap_ms: a.overlap_ms,
+            questions: a.questions,
+            interruptions: a.interruptions,
+            longest_monologue: a.longest_monologue.map(|m| Monologue {
+                speaker: m.speaker,
+                start_ms: m.start_ms,
+                end_ms: m.end_ms,
+            }),
+            speakers: a
+                .speakers
+                .into_iter()
+                .map(|s| SpeakerStats {
+                    speaker: s.speaker,
+                    talk_ms: s.talk_ms,
+                    talk_share: s.talk_share,
+                    segments: s.segments,
+                    words: s.words,
+                    words_per_minute: s.words_per_minute,
+                    questions: s.questions,
+                    interruptions: s.interruptions,
+                    longest_monologue_ms: s.longest_monologue_ms,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A search across the meetings the caller may open.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"query": "revised budget", "speaker": "Ben", "limit": 10}))]
+pub struct SearchRequest {
+    /// Words or a question (1–1000 characters): matched by its words (BM25) and its meaning
+    /// (embeddings), the two rankings fused.
+    pub query: String,
+    /// One meeting only.
+    #[serde(default)]
+    #[schema(value_type = Option<ids::MeetingId>)]
+    pub meeting_id: Option<MeetingId>,
+    #[serde(default)]
+    #[schema(value_type = Option<ids::WorkspaceId>)]
+    pub workspace_id: Option<WorkspaceId>,
+    /// Only what this speaker said (case-insensitive).
+    #[serde(default)]
+    pub speaker: Option<String>,
+    /// Meetings created at or after.
+    #[serde(default)]
+    pub from: Option<DateTime<Utc>>,
+    /// Meetings created before.
+    #[serde(default)]
+    pub to: Option<DateTime<Utc>>,
+    /// 1–100, default 20.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A byte range of a hit's text that matches the query's words.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Highlight {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A passage found.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SearchHit {
+    #[schema(value_type = ids::MeetingId)]
+    pub meeting_id: MeetingId,
+    pub meeting_title: String,
+    pub speaker: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+    pub highlights: Vec<Highlight>,
+    /// The fused rank score (reciprocal-rank fusion; higher is better).
+    pub score: f32,
+    /// `keyword`, `semantic` or both.
+    pub matched_by: Vec<String>,
+}
+
+/// Search results, best first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SearchResults {
+    pub hits: Vec<SearchHit>,
+}
+
+impl From<core::SearchHit> for SearchHit {
+    fn from(h: core::SearchHit) -> Self {
+        let mut matched_by = Vec::new();
+        if h.keyword {
+            matched_by.push("keyword".into());
+        }
+        if h.semantic {
+            matched_by.push("semantic".into());
+        }
+        Self {
+            meeting_id: h.meeting_id,
+            meeting_title: h.meeting_title,
+            speaker: h.speaker,
+            start_ms: h.start_ms,
+            end_ms: h.end_ms,
+            text: h.text,
+            highlights: h
+                .highlights
+                .into_iter()
+                .map(|(start, end)| Highlight { start, end })
+                .collect(),
+            score: h.score,
+            matched_by,
+        }
+    }
+}
+
+impl From<SearchRequest> for core::SearchQuery {
+    fn from(r: SearchRequest) -> Self {
+        Self {
+            query: r.query,
+            meeting_id: r.meeting_id,
+            workspace_id: r.workspace_id,
+            speaker: r.speaker,
+            from: r.from,
+            to: r.to,
+            limit: r.limit,
+        }
+    }
+}
+
+/// A question about one meeting, a workspace's, or all the caller may open.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"question": "Who sends the revised budget?", "from": "2026-11-01T00:00:00Z"}))]
+pub struct AskRequest {
+    /// 1–1000 characters.
+    pub question: String,
+    #[serde(default)]
+    #[schema(value_type = Option<ids::MeetingId>)]
+    pub meeting_id: Option<MeetingId>,
+    #[serde(default)]
+    #[schema(value_type = Option<ids::WorkspaceId>)]
+    pub workspace_id: Option<WorkspaceId>,
+    #[serde(default)]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl From<AskRequest> for core::AskQuery {
+    fn from(r: AskRequest) -> Self {
+        Self {
+            question: r.question,
+            meeting_id: r.meeting_id,
+            workspace_id: r.workspace_id,
+            from: r.from,
+            to: r.to,
+        }
+    }
+}
+
+/// A passage an answer rests on.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Citation {
+    #[schema(value_type = ids::MeetingId)]
+    pub meeting_id: MeetingId,
+    pub meeting_title: String,
+    pub speaker: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+}
+
+/// An answer with its citations, or `found: false` ("not found in your meetings").
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "found": true,
+    "answer": "Ben: \u{201c}I'll send the revised budget to finance by Friday.\u{201d}",
+    "method": "quoted",
+    "message": null,
+    "citations": [{"meeting_id": "mtg_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f", "meeting_title": "Budget review", "speaker": "Ben", "start_ms": 312000, "end_ms": 316000, "text": "I'll send the revised budget to finance by Friday."}]
+}))]
+pub struct AskAnswer {
+    pub found: bool,
+    /// The answer: with the embedded models, the cited passages themselves (`quoted`).
+    #[schema(required = true)]
+    pub answer: Option<String>,
+    /// `quoted` or `generated`; null when not found.
+    #[schema(required = true)]
+    pub method: Option<String>,
+    /// "Not found in your meetings." when nothing answers it.
+    #[schema(required = true)]
+    pub message: Option<String>,
+    pub citations: Vec<Citation>,
+}
+
+impl From<core::Answer> for AskAnswer {
+    fn from(a: core::Answer) -> Self {
+        Self {
+            message: (!a.found).then(|| "Not found in your meetings.".to_owned()),
+            found: a.found,
+            answer: a.text,
+            method: a.method.map(str::to_owned),
+            citations: a
+                .citations
+                .into_iter()
+                .map(|c| Citation {
+                    meeting_id: c.meeting_id,
+                    meeting_title: c.meeting_title,
+                    speaker: c.speaker,
+                    start_ms: c.start_ms,
+                    end_ms: c.end_ms,
+                    text: c.text,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A processor that may see meeting content.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Processor {
+    pub name: String,
+    pub purpose: String,
+    /// Where the data goes.
+    pub location: String,
+    /// What it keeps, and for how long.
+    pub retention: String,
+    /// Installed and in use now.
+    pub active: bool,
+}
+
+/// The processors configured on this server.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProcessorList {
+    pub processors: Vec<Processor>,
+}
+
+impl From<core::ProcessorView> for Processor {
+    fn from(p: core::ProcessorView) -> Self {
+        Self {
+            name: p.name,
+            purpose: p.purpose.into(),
+            location: p.location,
+            retention: p.retention.into(),
+            active: p.active,
+        }
+    }
+}
