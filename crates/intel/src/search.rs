@@ -116,7 +116,7 @@ impl Segment {
     pub fn encode(&self) -> Vec<u8> {
         let head = serde_json::to_vec(&Head {
             postings: std::borrow::Cow::Borrowed(&self.postings),
-            lens: std::borrow::Cow::Borrowed(&self.lens),
+            lens: std::borrow::Cow::Borrowed(&self.lens[..]),
             dim: self.dim,
         })
         .unwrap_or_default();
@@ -136,7 +136,7 @@ impl Segment {
         let head: Head<'static> =
             serde_json::from_slice(bytes.get(4..4usize.checked_add(len)?)?).ok()?;
         let rest = &bytes[4 + len..];
-        if rest.len() % 4 != 0 {
+        if !rest.len().is_multiple_of(4) {
             return None;
         }
         let vectors: Vec<f32> = rest
@@ -174,7 +174,7 @@ impl Segment {
 #[derive(Serialize, Deserialize)]
 struct Head<'a> {
     postings: std::borrow::Cow<'a, BTreeMap<String, Vec<(u32, u16)>>>,
-    lens: std::borrow::Cow<'a, Vec<u32>>,
+    lens: std::borrow::Cow<'a, [u32]>,
     dim: u32,
 }
 
