@@ -75,6 +75,7 @@ fi
 # The official Standard Webhooks library meetvault's deliveries are verified with
 # (crates/meetvault/tests/api/webhooks.rs).
 "$(dirname "$0")/standardwebhooks.sh" >/dev/null
+"$(dirname "$0")/openai-sdk.sh" >/dev/null
 # A second S3 API server (npm: s3rver), beside moto, for the customer's-bucket tests.
 "$(dirname "$0")/s3rver.sh" >/dev/null
 # The Kubernetes schemas the bot launcher's pods, secrets and Role are held to

@@ -37,6 +37,9 @@ pub struct IntelligenceConfig {
     /// PII redaction before a model reads a transcript: `off`, `remote` (before any remote
     /// provider: the default) or `all` (before the embedded models too).
     pub pii_redaction: PiiRedaction,
+    /// Serve the embedded models as OpenAI-compatible `POST /v1/chat/completions` and `POST
+    /// /v1/embeddings` (API keys with `meetings:write`).
+    pub openai_endpoint: bool,
 }
 
 impl Default for IntelligenceConfig {
@@ -49,6 +52,7 @@ impl Default for IntelligenceConfig {
             context_tokens: 2048,
             concurrency: 1,
             pii_redaction: PiiRedaction::Remote,
+            openai_endpoint: true,
         }
     }
 }

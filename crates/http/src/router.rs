@@ -140,6 +140,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::intel::search))
         .routes(routes!(routes::intel::ask))
         .routes(routes!(routes::intel::processors))
+        .routes(routes!(routes::intel::chat_completions))
+        .routes(routes!(routes::intel::embeddings))
         .routes(routes!(routes::encryption::status))
         .routes(routes!(routes::encryption::enable_zero_access))
         .routes(routes!(routes::encryption::disable_zero_access))

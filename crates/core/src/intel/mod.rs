@@ -12,6 +12,7 @@
 mod job;
 mod models;
 mod search;
+mod serve;
 
 use chrono::{DateTime, TimeZone, Utc};
 use meetvault_intel::pii::Mapping;
@@ -29,6 +30,7 @@ pub use job::{KIND as SUMMARY_JOB_KIND, SummarizeHandler};
 pub use meetvault_intel::analytics::Analytics;
 pub(crate) use models::IntelModels;
 pub use search::{Answer, AskQuery, Citation, SearchHit, SearchQuery};
+pub use serve::{ChatAnswer, ChatRequest, EmbeddingsAnswer};
 
 /// The processor name of summaries made by rules and centrality alone (no chat model).
 pub const RULES: &str = "rules";

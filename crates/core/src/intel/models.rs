@@ -125,7 +125,15 @@ impl IntelModels {
         )
     }
 
-    /// The chat model's file name stem, for the processors list.
+    /// The embedding model's folder name (the served model's name).
+    pub(crate) fn embedding_name(&self) -> String {
+        self.embed_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "embeddings".into())
+    }
+
+    /// The chat model's folder name (the served model's name, and the processors list's).
     pub(crate) fn chat_name(&self) -> String {
         self.chat_path
             .parent()

@@ -1,13 +1,13 @@
 //! Meeting intelligence: a meeting's summary (read, regenerate, edit, export with the
-//! transcript), its speaker analytics, search and questions across meetings, and the list of
-//! processors that see meeting content.
+//! transcript), its speaker analytics, search and questions across meetings, the list of
+//! processors that see meeting content, and the embedded models served OpenAI-style.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use meetvault_core::ids::MeetingId;
-use meetvault_core::intel::SummaryFormat;
+use meetvault_core::intel::{ChatRequest, SummaryFormat};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -18,6 +18,10 @@ use crate::wire::errors::{AuthErrors, JsonBodyErrors};
 use crate::wire::intel::{
     Analytics, AskAnswer, AskRequest, ProcessorList, SearchRequest, SearchResults, Summary,
     SummaryEdit, SummaryQueued,
+};
+use crate::wire::openai::{
+    AssistantMessage, ChatChoice, ChatCompletion, ChatCompletionRequest, Embedding, EmbeddingList,
+    EmbeddingsRequest, MessageContent, Strings, Usage, Vector,
 };
 use crate::{ApiError, ApiJson};
 
@@ -161,5 +165,163 @@ pub async fn processors(
             .into_iter()
             .map(Into::into)
             .collect(),
+    }))
+}
+
+/// OpenAI-compatible chat completions from the embedded chat model (API keys with
+/// `meetings:write`): text in, text out, one choice, no streaming. Nothing is stored.
+#[utoipa::path(post, path = "/v1/chat/completions", tag = "intelligence", request_body = ChatCompletionRequest, security(("api_key" = []), ("session" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "The completion", body = ChatCompletion), (status = 404, description = "The endpoint is turned off (`intelligence.openai_endpoint`)", body = crate::error::ErrorBody), (status = 409, description = "The chat model is not installed, or intelligence is off", body = crate::error::ErrorBody), (status = 422, description = "Another model, streaming, n > 1, a response format other than text, or a value out of range", body = crate::error::ErrorBody)))]
+pub async fn chat_completions(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsWrite>,
+    ApiJson(body): ApiJson<ChatCompletionRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let refuse = |field: &'static str, message: &str| ApiError::Invalid {
+        field,
+        message: message.into(),
+    };
+    if body.stream == Some(true) {
+        return Err(refuse(
+            "stream",
+            "streaming is not served; send stream: false",
+        ));
+    }
+    if body.n.is_some_and(|n| n != 1) {
+        return Err(refuse("n", "only one choice is served"));
+    }
+    if body
+        .response_format
+        .as_ref()
+        .is_some_and(|f| f.kind != "text")
+    {
+        return Err(refuse(
+            "response_format",
+            "only {\"type\": \"text\"} is served: the embedded model cannot be held to JSON",
+        ));
+    }
+    if body
+        .presence_penalty
+        .is_some_and(|p| !(-2.0..=2.0).contains(&p))
+    {
+        return Err(refuse("presence_penalty", "must be between -2 and 2"));
+    }
+    let mut messages = Vec::with_capacity(body.messages.len());
+    for m in body.messages {
+        let content = match m.content {
+            MessageContent::Text(t) => t,
+            MessageContent::Parts(parts) => {
+                if parts.iter().any(|p| p.kind != "text") {
+                    return Err(refuse("messages", "only text parts are served"));
+                }
+                parts
+                    .into_iter()
+                    .map(|p| p.text)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+        };
+        messages.push((m.role, content));
+    }
+    let answer = app
+        .core
+        .intelligence()
+        .chat(
+            &scope,
+            ChatRequest {
+                model: body.model,
+                messages,
+                max_tokens: body.max_completion_tokens.or(body.max_tokens),
+                temperature: body.temperature,
+                top_p: body.top_p,
+                seed: body.seed,
+                stop: body.stop.map(Strings::into_vec).unwrap_or_default(),
+                frequency_penalty: body.frequency_penalty,
+            },
+        )
+        .await?;
+    Ok(ApiJson(ChatCompletion {
+        id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
+        object: "chat.completion",
+        created: chrono::Utc::now().timestamp(),
+        model: answer.model,
+        choices: vec![ChatChoice {
+            index: 0,
+            message: AssistantMessage {
+                role: "assistant",
+                content: answer.text,
+            },
+            finish_reason: answer.finish_reason,
+        }],
+        usage: Usage {
+            prompt_tokens: answer.prompt_tokens,
+            completion_tokens: Some(answer.completion_tokens),
+            total_tokens: answer
+                .prompt_tokens
+                .saturating_add(answer.completion_tokens),
+        },
+    }))
+}
+
+/// OpenAI-compatible embeddings from the embedded model (API keys with `meetings:write`): unit
+/// vectors as sentence-transformers makes them, as floats or base64. Nothing is stored.
+#[utoipa::path(post, path = "/v1/embeddings", tag = "intelligence", request_body = EmbeddingsRequest, security(("api_key" = []), ("session" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "One embedding per input, in order", body = EmbeddingList), (status = 404, description = "The endpoint is turned off (`intelligence.openai_endpoint`)", body = crate::error::ErrorBody), (status = 409, description = "The embedding model is not installed, or intelligence is off", body = crate::error::ErrorBody), (status = 422, description = "Another model, other dimensions, an unknown encoding, or inputs out of range", body = crate::error::ErrorBody)))]
+pub async fn embeddings(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsWrite>,
+    ApiJson(body): ApiJson<EmbeddingsRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let base64 = match body.encoding_format.as_deref() {
+        None | Some("float") => false,
+        Some("base64") => true,
+        Some(_) => {
+            return Err(ApiError::Invalid {
+                field: "encoding_format",
+                message: "must be float or base64".into(),
+            });
+        }
+    };
+    let answer = app
+        .core
+        .intelligence()
+        .embeddings(&scope, &body.model, body.input.into_vec())
+        .await?;
+    if let Some(d) = body.dimensions
+        && answer
+            .vectors
+            .first()
+            .is_some_and(|v| v.len() != d as usize)
+    {
+        return Err(ApiError::Invalid {
+            field: "dimensions",
+            message: "the model's vectors cannot be shortened; leave dimensions out".into(),
+        });
+    }
+    let data = answer
+        .vectors
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| Embedding {
+            object: "embedding",
+            index: u32::try_from(i).unwrap_or(u32::MAX),
+            embedding: if base64 {
+                use base64::Engine as _;
+                let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                Vector::Base64(base64::engine::general_purpose::STANDARD.encode(bytes))
+            } else {
+                Vector::Floats(v)
+            },
+        })
+        .collect();
+    Ok(ApiJson(EmbeddingList {
+        object: "list",
+        data,
+        model: answer.model,
+        usage: Usage {
+            prompt_tokens: answer.tokens,
+            completion_tokens: None,
+            total_tokens: answer.tokens,
+        },
     }))
 }

@@ -141,3 +141,183 @@ mod tests {
         );
     }
 }
+
+/// `POST /v1/chat/completions`, as the OpenAI API has it (text only; one choice; no streaming).
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"model": "smollm2-135m-instruct", "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 32}))]
+pub struct ChatCompletionRequest {
+    /// The served model's name (`GET /api/v1/processors` lists it): `smollm2-135m-instruct`
+    /// unless `intelligence.chat_model` names another.
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    /// At most 2048; default 256.
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    /// The same as `max_tokens` (the newer name).
+    #[serde(default)]
+    pub max_completion_tokens: Option<u32>,
+    /// 0 (the default): greedy; up to 2.
+    #[serde(default)]
+    pub temperature: Option<f32>,
+    #[serde(default)]
+    pub top_p: Option<f32>,
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// A string or up to 4 strings.
+    #[serde(default)]
+    pub stop: Option<Strings>,
+    /// Only `false` (streaming is not served).
+    #[serde(default)]
+    pub stream: Option<bool>,
+    /// Only 1.
+    #[serde(default)]
+    pub n: Option<u32>,
+    #[serde(default)]
+    pub frequency_penalty: Option<f32>,
+    /// Accepted, -2 to 2, and not applied.
+    #[serde(default)]
+    pub presence_penalty: Option<f32>,
+    /// Only `{"type": "text"}` (a 135M model cannot be held to a JSON schema).
+    #[serde(default)]
+    pub response_format: Option<ResponseFormatSpec>,
+    /// Accepted and ignored.
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+/// One message: its content a string, or a list of `{"type": "text", "text": …}` parts.
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatMessage {
+    /// `system`, `developer`, `user` or `assistant`.
+    pub role: String,
+    pub content: MessageContent,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// The answer of `POST /v1/chat/completions`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChatCompletion {
+    /// `chatcmpl-…`
+    pub id: String,
+    /// `chat.completion`
+    pub object: &'static str,
+    /// Unix seconds.
+    pub created: i64,
+    pub model: String,
+    pub choices: Vec<ChatChoice>,
+    pub usage: Usage,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChatChoice {
+    pub index: u32,
+    pub message: AssistantMessage,
+    /// `stop` or `length`.
+    pub finish_reason: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssistantMessage {
+    /// `assistant`
+    pub role: &'static str,
+    pub content: String,
+}
+
+/// Tokens counted by the model's own tokenizer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Usage {
+    pub prompt_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completion_tokens: Option<u32>,
+    pub total_tokens: u32,
+}
+
+/// `POST /v1/embeddings`, as the OpenAI API has it.
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"model": "all-minilm-l6-v2", "input": ["The budget is due on Friday."]}))]
+pub struct EmbeddingsRequest {
+    /// A string or a list of up to 512 strings (token arrays are not accepted).
+    pub input: Strings,
+    /// `all-minilm-l6-v2` unless `intelligence.embedding_model` names another folder.
+    pub model: String,
+    /// `float` (the default) or `base64` (little-endian float32, as OpenAI's SDKs ask for).
+    #[serde(default)]
+    pub encoding_format: Option<String>,
+    /// Only the model's own (384).
+    #[serde(default)]
+    pub dimensions: Option<u32>,
+    #[serde(default)]
+    pub user: Option<String>,
+}
+
+/// The answer of `POST /v1/embeddings`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EmbeddingList {
+    /// `list`
+    pub object: &'static str,
+    pub data: Vec<Embedding>,
+    pub model: String,
+    pub usage: Usage,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Embedding {
+    /// `embedding`
+    pub object: &'static str,
+    pub index: u32,
+    /// A list of floats, or a base64 string with `encoding_format: "base64"`.
+    pub embedding: Vector,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Strings {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Strings {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            Strings::One(s) => vec![s],
+            Strings::Many(v) => v,
+        }
+    }
+}
+
+/// A message's content: text, or text parts.
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum MessageContent {
+    Text(String),
+    Parts(Vec<ContentPart>),
+}
+
+/// A part of a message: only `{"type": "text", "text": …}`.
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContentPart {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: String,
+}
+
+/// `response_format`: only `text` is served.
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+pub struct ResponseFormatSpec {
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// An embedding: floats, or base64 of little-endian float32s.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Vector {
+    Floats(Vec<f32>),
+    Base64(String),
+}

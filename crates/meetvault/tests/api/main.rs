@@ -33,6 +33,7 @@ mod headers;
 mod helpers;
 mod hosts;
 mod intelligence;
+mod intelligence_serve;
 mod jobs;
 mod lifecycle;
 mod live;

@@ -51,6 +51,18 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
         Class::Perm("meetings:read"),
         false,
     ),
+    (
+        "POST",
+        "/v1/chat/completions",
+        Class::Perm("meetings:write"),
+        false,
+    ),
+    (
+        "POST",
+        "/v1/embeddings",
+        Class::Perm("meetings:write"),
+        false,
+    ),
     ("GET", "/healthz", Class::Public, false),
     ("GET", "/readyz", Class::Public, false),
     ("GET", "/metrics", Class::Public, false),

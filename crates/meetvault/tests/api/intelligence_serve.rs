@@ -1,0 +1,203 @@
+//! meetvault as a private model server: OpenAI's own Python SDK (PyPI `openai`, pinned by
+//! `scripts/openai-sdk.sh`) calls `POST /v1/chat/completions` and `POST /v1/embeddings` with
+//! an API key, as existing code would; the embeddings it gets back are sentence-transformers'
+//! (the fixture the intel crate holds the engine to), and what the endpoint does not serve is
+//! refused in a way the SDK reports.
+
+use std::process::Command;
+
+use meetvault_test_support::media::{chat_model_dir, embedding_model_dir};
+use meetvault_test_support::{Cred, TestApp, json_str};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+fn sdk_python() -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new("bash")
+        .arg(root.join("scripts/openai-sdk.sh"))
+        .output()
+        .expect("running scripts/openai-sdk.sh");
+    assert!(
+        out.status.success(),
+        "OpenAI's Python SDK could not be installed (scripts/openai-sdk.sh needs PyPI): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Runs `program` with the SDK, `input` as JSON on stdin; its JSON on stdout.
+fn sdk(program: &str, input: Value) -> Value {
+    use std::io::Write as _;
+    let mut child = Command::new(sdk_python())
+        .arg("-c")
+        .arg(program)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the SDK program failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+const PROGRAM: &str = r#"
+import sys, json, openai
+req = json.load(sys.stdin)
+client = openai.OpenAI(base_url=req["base_url"], api_key=req["key"], max_retries=0)
+out = {}
+chat = client.chat.completions.create(
+    model="smollm2-135m-instruct",
+    messages=[{"role": "system", "content": "You answer in one short sentence."},
+              {"role": "user", "content": "What is the capital of France?"}],
+    max_tokens=24, temperature=0, seed=7)
+out["chat"] = chat.model_dump()
+# The SDK asks for base64 by default and decodes it.
+emb = client.embeddings.create(model="all-minilm-l6-v2", input=req["sentences"])
+out["embeddings"] = [d.embedding for d in emb.data]
+out["embedding_usage"] = emb.usage.model_dump()
+floats = client.embeddings.create(model="all-minilm-l6-v2", input=req["sentences"][0], encoding_format="float")
+out["float"] = floats.data[0].embedding
+errors = {}
+for name, call in [
+    ("model", lambda: client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])),
+    ("stream", lambda: client.chat.completions.create(model="smollm2-135m-instruct", messages=[{"role": "user", "content": "hi"}], stream=True)),
+    ("json", lambda: client.chat.completions.create(model="smollm2-135m-instruct", messages=[{"role": "user", "content": "hi"}], response_format={"type": "json_object"})),
+    ("dimensions", lambda: client.embeddings.create(model="all-minilm-l6-v2", input="hi", dimensions=64)),
+]:
+    try:
+        call()
+        errors[name] = None
+    except openai.APIStatusError as e:
+        errors[name] = e.status_code
+out["errors"] = errors
+try:
+    openai.OpenAI(base_url=req["base_url"], api_key=req["read_key"], max_retries=0).embeddings.create(model="all-minilm-l6-v2", input="hi")
+    out["read_only"] = None
+except openai.APIStatusError as e:
+    out["read_only"] = e.status_code
+print(json.dumps(out))
+"#;
+
+#[tokio::test]
+async fn openais_sdk_gets_completions_and_sentence_transformers_embeddings_from_meetvault() {
+    chat_model_dir();
+    embedding_model_dir();
+    let app = TestApp::spawn_with(|c| c.auth.open_registration = true).await;
+    let owner = app.register("models@example.com", "Models").await;
+    let oc = Cred::Session(owner.clone());
+    let mut keys = Vec::new();
+    for perms in [
+        json!(["meetings:read", "meetings:write"]),
+        json!(["meetings:read"]),
+    ] {
+        let r = app
+            .send(
+                &oc,
+                Method::POST,
+                "/api/v1/api-keys",
+                Some(json!({"name": "sdk", "permissions": perms})),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        keys.push(json_str(r, "key").await);
+    }
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../intel/tests/fixtures/minilm-reference.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    // OpenAI refuses empty inputs, and so does meetvault: the fixture's empty sentence is left
+    // out (the intel crate's own test covers it).
+    let kept: Vec<usize> = (0..reference["sentences"].as_array().unwrap().len())
+        .filter(|&i| !reference["sentences"][i].as_str().unwrap().is_empty())
+        .collect();
+    let sentences: Vec<Value> = kept
+        .iter()
+        .map(|&i| reference["sentences"][i].clone())
+        .collect();
+    let url = app.url("/v1");
+    let out = tokio::task::spawn_blocking(move || {
+        sdk(
+            PROGRAM,
+            json!({"base_url": url, "key": keys[0], "read_key": keys[1], "sentences": sentences}),
+        )
+    })
+    .await
+    .unwrap();
+
+    let chat = &out["chat"];
+    assert_eq!(chat["object"], "chat.completion", "{chat}");
+    assert_eq!(chat["model"], "smollm2-135m-instruct");
+    let answer = chat["choices"][0]["message"]["content"].as_str().unwrap();
+    assert!(answer.contains("Paris"), "{chat}");
+    assert!(["stop", "length"].contains(&chat["choices"][0]["finish_reason"].as_str().unwrap()));
+    let usage = &chat["usage"];
+    assert!(usage["prompt_tokens"].as_u64().unwrap() > 10);
+    assert_eq!(
+        usage["total_tokens"].as_u64().unwrap(),
+        usage["prompt_tokens"].as_u64().unwrap() + usage["completion_tokens"].as_u64().unwrap()
+    );
+
+    // Every vector is sentence-transformers' own, through the SDK's base64 decoding too.
+    let expected: Vec<Value> = kept
+        .iter()
+        .map(|&i| reference["embeddings"][i].clone())
+        .collect();
+    let got = out["embeddings"].as_array().unwrap();
+    assert_eq!(got.len(), expected.len());
+    let cosine = |a: &Value, b: &Value| -> f64 {
+        a.as_array()
+            .unwrap()
+            .iter()
+            .zip(b.as_array().unwrap())
+            .map(|(x, y)| x.as_f64().unwrap() * y.as_f64().unwrap())
+            .sum()
+    };
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!(g.as_array().unwrap().len(), 384);
+        let c = cosine(g, e);
+        assert!(c > 0.9999, "cosine with sentence-transformers {c}");
+    }
+    assert!(cosine(&out["float"], &expected[0]) > 0.9999);
+    assert!(out["embedding_usage"]["prompt_tokens"].as_u64().unwrap() > 20);
+
+    // What is not served is refused, and the SDK says so with the status.
+    assert_eq!(
+        out["errors"],
+        json!({"model": 422, "stream": 422, "json": 422, "dimensions": 422})
+    );
+    assert_eq!(out["read_only"], 403, "a key without meetings:write");
+}
+
+#[tokio::test]
+async fn the_model_endpoints_can_be_turned_off() {
+    let app = TestApp::spawn_with(|c| {
+        c.auth.open_registration = true;
+        c.intelligence.openai_endpoint = false;
+    })
+    .await;
+    let owner = app.register("off@example.com", "Off").await;
+    let r = app
+        .send(
+            &Cred::Session(owner),
+            Method::POST,
+            "/v1/embeddings",
+            Some(json!({"model": "all-minilm-l6-v2", "input": "hi"})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
