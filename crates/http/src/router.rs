@@ -140,6 +140,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::intel::search))
         .routes(routes!(routes::intel::ask))
         .routes(routes!(routes::intel::processors))
+        .routes(routes!(
+            routes::intel::get_intelligence_settings,
+            routes::intel::put_intelligence_settings
+        ))
         .routes(routes!(routes::intel::chat_completions))
         .routes(routes!(routes::intel::embeddings))
         .routes(routes!(routes::encryption::status))

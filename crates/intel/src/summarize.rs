@@ -284,7 +284,8 @@ fn script(lines: &[Line<'_>]) -> String {
         .join("\n")
 }
 
-const OVERVIEW_PROMPT: &str = "You summarise meeting transcripts. Write two or three plain sentences saying what the meeting was about and what was agreed. Do not invent names, numbers or dates.";
+/// What a model is asked to write an overview with (the embedded one, or a remote provider).
+pub const OVERVIEW_PROMPT: &str = "You summarise meeting transcripts. Write two or three plain sentences saying what the meeting was about and what was agreed. Do not invent names, numbers or dates.";
 
 /// A short overview of the meeting by `model`: the transcript in parts that fit its context
 /// (each part summarised), then one summary of the parts.

@@ -132,3 +132,25 @@ impl Database {
         })
     }
 }
+
+impl Database {
+    /// The org's intelligence settings (JSON), if it set any.
+    pub async fn org_intelligence(&self, org_id: Uuid) -> Result<Option<String>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_scalar::<_, Option<String>>(
+            "SELECT intelligence FROM orgs WHERE id = $1",
+        ).bind(org_id).fetch_optional(pool).await?.flatten()))
+    }
+
+    /// Sets (or, with `None`, clears) the org's intelligence settings.
+    pub async fn put_org_intelligence(
+        &self,
+        org_id: Uuid,
+        settings: Option<&str>,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE orgs SET intelligence = $2 WHERE id = $1")
+                .bind(org_id).bind(settings).execute(pool).await?;
+            Ok(())
+        })
+    }
+}

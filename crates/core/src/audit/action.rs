@@ -67,6 +67,7 @@ actions! {
     MemberRemove => "member.remove",
     MemberRoleChange => "member.role_change",
     OrgClose => "org.close",
+    IntelligenceUpdate => "intelligence.update",
     OrgErase => "org.erase",
     OrgReopen => "org.reopen",
     OrgUpdate => "org.update",

@@ -14,11 +14,13 @@ use meetvault_store::intel::IntelRow;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::remote::ChatProvider;
 use super::search::{IndexedPassage, seal_index};
 use super::{ActionItem, EMBEDDED, RULES, Stored, SummaryContent, SummaryPoint, seal_summary};
 use crate::events::{DomainEvent, SummaryReady, outbox_event};
 use crate::ids::JobId;
 use crate::{Core, CoreError};
+use meetvault_config::PiiRedaction;
 
 /// The job kind of a meeting's summary.
 pub const KIND: &str = "summarize";
@@ -87,10 +89,20 @@ impl Core {
             ));
         }
         let models = &self.inner.intel;
-        let chat = models.chat().await;
+        let settings = self.intel_settings(org).await.map_err(core_to_job)?;
+        let remote = settings.provider == ChatProvider::Openai;
+        // What a model reads is redacted first: before a remote one by default, before every
+        // one with `all`.
+        let redact = match settings
+            .pii_redaction
+            .unwrap_or(self.config().intelligence.pii_redaction)
+        {
+            PiiRedaction::Off => false,
+            PiiRedaction::Remote => remote,
+            PiiRedaction::All => true,
+        };
+        let chat = if remote { None } else { models.chat().await };
         let embedder = models.embedder().await;
-        let redact_all =
-            self.config().intelligence.pii_redaction == meetvault_config::PiiRedaction::All;
         let passages: Vec<IndexedPassage> = segments
             .iter()
             .map(|s| IndexedPassage {
@@ -101,7 +113,7 @@ impl Core {
             })
             .collect();
         let work_passages = passages.clone();
-        let (content, mapping, segment, by_model) = models
+        let (mut content, mapping, segment, by_model, read) = models
             .run(move || -> Result<_, meetvault_intel::IntelError> {
                 // What the models read: the transcript, redacted first when asked.
                 let mut mapping = Mapping::new();
@@ -109,7 +121,7 @@ impl Core {
                 let texts: Vec<String> = work_passages
                     .iter()
                     .map(|p| {
-                        if redact_all {
+                        if redact {
                             mapping.redact(&detector, &p.text)
                         } else {
                             p.text.clone()
@@ -166,13 +178,46 @@ impl Core {
                     (!mapping.is_empty()).then_some(mapping),
                     segment,
                     s.overview_by_model,
+                    texts,
                 ))
             })
             .await
             .map_err(core_to_job)?
             .map_err(|e| JobError::Permanent(format!("the summary could not be made: {e}")))?;
-        // `embedded` only when the model's overview passed the faithfulness check.
-        let generated_by = if by_model { EMBEDDED } else { RULES };
+        // `embedded` (or the remote model) only when its overview passed the faithfulness check.
+        let mut generated_by = if by_model {
+            EMBEDDED.to_owned()
+        } else {
+            RULES.to_owned()
+        };
+        if remote {
+            let lines: Vec<Line<'_>> = passages
+                .iter()
+                .zip(&read)
+                .map(|(p, t)| Line {
+                    speaker: &p.speaker,
+                    start_ms: p.start_ms,
+                    text: t,
+                })
+                .collect();
+            let script = remote_script(&lines);
+            let written = self
+                .remote_overview(org, &settings, summarize::OVERVIEW_PROMPT, &script)
+                .await
+                .map_err(|e| match e {
+                    CoreError::Unavailable(what) => {
+                        JobError::Retryable(format!("{what} could not be reached"))
+                    }
+                    CoreError::Conflict(m) | CoreError::Invalid { message: m, .. } => {
+                        JobError::Permanent(m)
+                    }
+                    other => core_to_job(other),
+                })?;
+            if let Some(text) = written.filter(|t| summarize::faithful(t, &lines)) {
+                content.overview = text;
+                generated_by = format!("openai:{}", settings.model.as_deref().unwrap_or("model"));
+            }
+        }
         let action_items = u32::try_from(content.action_items.len()).unwrap_or(u32::MAX);
         let summary = seal_summary(
             &keys,
@@ -191,7 +236,7 @@ impl Core {
             org,
             &DomainEvent::SummaryReady(SummaryReady {
                 meeting_id: row.id.into(),
-                generated_by: generated_by.into(),
+                generated_by: generated_by.clone(),
                 action_items,
             }),
             None,
@@ -204,7 +249,7 @@ impl Core {
                     meeting_id: row.id,
                     org_id: org,
                     summary: Some(summary),
-                    generated_by: Some(generated_by.into()),
+                    generated_by: Some(generated_by),
                     generated_at: Some(now),
                     edited_at: None,
                     edited_by: None,
@@ -222,6 +267,21 @@ impl Core {
         self.events().wake(row.id);
         Ok(())
     }
+}
+
+/// The transcript as a remote model reads it (`Speaker: text` lines), cut to a size every
+/// current chat model's context holds.
+fn remote_script(lines: &[Line<'_>]) -> String {
+    const MAX: usize = 48_000;
+    let mut out = String::new();
+    for l in lines {
+        let line = format!("{}: {}\n", l.speaker, l.text);
+        if out.len() + line.len() > MAX {
+            break;
+        }
+        out.push_str(&line);
+    }
+    out
 }
 
 fn retry(e: impl std::fmt::Display) -> JobError {

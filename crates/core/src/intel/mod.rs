@@ -11,6 +11,7 @@
 
 mod job;
 mod models;
+mod remote;
 mod search;
 mod serve;
 
@@ -27,8 +28,10 @@ use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
 pub use job::{KIND as SUMMARY_JOB_KIND, SummarizeHandler};
+pub use meetvault_config::PiiRedaction;
 pub use meetvault_intel::analytics::Analytics;
 pub(crate) use models::IntelModels;
+pub use remote::{ChatProvider, IntelSettings};
 pub use search::{Answer, AskQuery, Citation, SearchHit, SearchQuery};
 pub use serve::{ChatAnswer, ChatRequest, EmbeddingsAnswer};
 
@@ -372,8 +375,13 @@ impl Intelligence<'_> {
 
     /// The processors that may see meeting content on this server, with where data goes and
     /// what they keep (the trust page reads this).
-    pub fn processors(self, _scope: &Scope<MeetingsRead>) -> Vec<ProcessorView> {
+    pub async fn processors(
+        self,
+        scope: &Scope<MeetingsRead>,
+    ) -> Result<Vec<ProcessorView>, CoreError> {
         let c = self.core.config();
+        let settings = self.core.intel_settings(scope.org_id().uuid()).await?;
+        let remote = settings.provider == ChatProvider::Openai;
         let models = &self.core.inner.intel;
         let (chat, embed) = models.installed();
         let here = "this server (in process)".to_owned();
@@ -395,8 +403,33 @@ impl Intelligence<'_> {
                 purpose: "summaries (the overview; action items and decisions are found by rules)",
                 location: here.clone(),
                 retention: "nothing kept by the model; the summary is stored sealed under the meeting's key and deleted with its transcript",
-                active: chat,
+                active: chat && !remote,
             });
+            if remote {
+                let at = settings
+                    .base_url
+                    .as_ref()
+                    .map(|u| {
+                        format!("{}://{}", u.scheme(), u.host_str().unwrap_or_default())
+                            + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
+                    })
+                    .unwrap_or_default();
+                let redacted = settings
+                    .pii_redaction
+                    .unwrap_or(c.intelligence.pii_redaction)
+                    != PiiRedaction::Off;
+                out.push(ProcessorView {
+                    name: settings.model.clone().unwrap_or_default(),
+                    purpose: if redacted {
+                        "summaries (the overview), from the transcript with personal data redacted first"
+                    } else {
+                        "summaries (the overview), from the transcript as spoken (redaction is off)"
+                    },
+                    location: format!("{at} (the org's OpenAI-compatible provider)"),
+                    retention: "as the provider's own terms say; meetvault keeps only the summary, sealed under the meeting's key",
+                    active: true,
+                });
+            }
             out.push(ProcessorView {
                 name: "all-minilm-l6-v2".into(),
                 purpose: "search and questions (sentence embeddings)",
@@ -412,7 +445,7 @@ impl Intelligence<'_> {
             retention: "as the provider's own terms say; meetvault sends the audio only",
             active: c.transcription.default_provider != meetvault_config::TranscriptionProvider::Local,
         });
-        out
+        Ok(out)
     }
 }
 

@@ -16,8 +16,8 @@ use crate::middleware::security_headers::user_content;
 use crate::state::AppState;
 use crate::wire::errors::{AuthErrors, JsonBodyErrors};
 use crate::wire::intel::{
-    Analytics, AskAnswer, AskRequest, ProcessorList, SearchRequest, SearchResults, Summary,
-    SummaryEdit, SummaryQueued,
+    Analytics, AskAnswer, AskRequest, IntelligenceSettings, ProcessorList, SearchRequest,
+    SearchResults, Summary, SummaryEdit, SummaryQueued,
 };
 use crate::wire::openai::{
     AssistantMessage, ChatChoice, ChatCompletion, ChatCompletionRequest, Embedding, EmbeddingList,
@@ -162,6 +162,7 @@ pub async fn processors(
             .core
             .intelligence()
             .processors(&scope)
+            .await?
             .into_iter()
             .map(Into::into)
             .collect(),
@@ -324,4 +325,33 @@ pub async fn embeddings(
             total_tokens: answer.tokens,
         },
     }))
+}
+
+/// The org's meeting-intelligence settings: who writes overviews and when PII is redacted.
+#[utoipa::path(get, path = "/api/v1/org/intelligence", tag = "intelligence", security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The settings", body = IntelligenceSettings)))]
+pub async fn get_intelligence_settings(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+) -> Result<impl IntoResponse, ApiError> {
+    let s = app.core.intelligence().settings(&scope).await?;
+    Ok(ApiJson(IntelligenceSettings::from(s)))
+}
+
+/// Replaces the org's meeting-intelligence settings. A remote provider (`openai`) needs its
+/// base URL (checked against the outbound rules) and model; its API key is one of the caller's
+/// stored secrets, used on their behalf. Audited as `intelligence.update`.
+#[utoipa::path(put, path = "/api/v1/org/intelligence", tag = "intelligence", request_body = IntelligenceSettings, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Stored", body = IntelligenceSettings), (status = 422, description = "Invalid: a refused URL, a missing model, an unknown secret", body = crate::error::ErrorBody)))]
+pub async fn put_intelligence_settings(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+    ApiJson(body): ApiJson<IntelligenceSettings>,
+) -> Result<impl IntoResponse, ApiError> {
+    let s = app
+        .core
+        .intelligence()
+        .put_settings(&scope, body.into())
+        .await?;
+    Ok(ApiJson(IntelligenceSettings::from(s)))
 }

@@ -455,3 +455,93 @@ impl From<core::ProcessorView> for Processor {
         }
     }
 }
+
+/// Who writes summaries' overviews.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatProvider {
+    /// The embedded model, in process.
+    Embedded,
+    /// Any OpenAI-compatible `/chat/completions` server.
+    Openai,
+}
+
+/// PII redaction before a model reads a transcript.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PiiRedaction {
+    Off,
+    Remote,
+    All,
+}
+
+/// The org's meeting-intelligence settings.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"provider": "openai", "base_url": "https://llm.internal.example/v1", "model": "llama3.1:8b", "secret": "llm-key", "pii_redaction": "remote"}))]
+pub struct IntelligenceSettings {
+    /// Default `embedded`.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub provider: Option<ChatProvider>,
+    /// The server's base URL, before `/chat/completions`; must pass the outbound rules.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, required = true)]
+    pub base_url: Option<url::Url>,
+    #[serde(default)]
+    #[schema(required = true)]
+    pub model: Option<String>,
+    /// The name of your stored secret (`PUT /api/v1/me/secrets/{name}`) holding the API key:
+    /// it is used on your behalf.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub secret: Option<String>,
+    /// Unset: the server's `intelligence.pii_redaction`.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub pii_redaction: Option<PiiRedaction>,
+    /// Set by the server: who named the secret.
+    #[serde(default, skip_deserializing)]
+    #[schema(value_type = Option<ids::UserId>, required = true, read_only)]
+    pub configured_by: Option<meetvault_core::ids::UserId>,
+}
+
+impl From<core::IntelSettings> for IntelligenceSettings {
+    fn from(s: core::IntelSettings) -> Self {
+        Self {
+            provider: Some(match s.provider {
+                core::ChatProvider::Embedded => ChatProvider::Embedded,
+                core::ChatProvider::Openai => ChatProvider::Openai,
+            }),
+            base_url: s.base_url,
+            model: s.model,
+            secret: s.secret,
+            pii_redaction: s.pii_redaction.map(|p| match p {
+                meetvault_core::intel::PiiRedaction::Off => PiiRedaction::Off,
+                meetvault_core::intel::PiiRedaction::Remote => PiiRedaction::Remote,
+                meetvault_core::intel::PiiRedaction::All => PiiRedaction::All,
+            }),
+            configured_by: s.configured_by,
+        }
+    }
+}
+
+impl From<IntelligenceSettings> for core::IntelSettings {
+    fn from(s: IntelligenceSettings) -> Self {
+        Self {
+            provider: match s.provider {
+                Some(ChatProvider::Openai) => core::ChatProvider::Openai,
+                _ => core::ChatProvider::Embedded,
+            },
+            base_url: s.base_url,
+            model: s.model,
+            secret: s.secret,
+            configured_by: None,
+            pii_redaction: s.pii_redaction.map(|p| match p {
+                PiiRedaction::Off => meetvault_core::intel::PiiRedaction::Off,
+                PiiRedaction::Remote => meetvault_core::intel::PiiRedaction::Remote,
+                PiiRedaction::All => meetvault_core::intel::PiiRedaction::All,
+            }),
+        }
+    }
+}

@@ -201,3 +201,123 @@ async fn the_model_endpoints_can_be_turned_off() {
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_orgs_remote_provider_is_another_meetvault_and_reads_only_redacted_text() {
+    chat_model_dir();
+    embedding_model_dir();
+    // The provider: a second meetvault on loopback, serving its embedded chat model.
+    let remote = TestApp::spawn_with(|c| c.auth.open_registration = true).await;
+    let provider_owner = remote.register("provider@example.com", "Provider").await;
+    let (key, _) = remote.api_key(&provider_owner, &["meetings:write"]).await;
+    let host = remote.addr.to_string();
+    let app = TestApp::spawn_with(|c| {
+        c.auth.open_registration = true;
+        c.intelligence.auto = true;
+        c.outbound.allow_hosts = vec![host];
+    })
+    .await;
+    let owner = app.register("client@example.com", "Client").await;
+    let oc = Cred::Session(owner.clone());
+    let put = |body: Value| {
+        let app = &app;
+        let oc = oc.clone();
+        async move {
+            app.send(&oc, Method::PUT, "/api/v1/org/intelligence", Some(body))
+                .await
+        }
+    };
+    let r = app
+        .send(
+            &oc,
+            Method::PUT,
+            "/api/v1/me/secrets/llm",
+            Some(json!({"value": key})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let base = format!("{}/v1", remote.base_url);
+    // Refused: a URL the outbound rules do not allow, no model, a secret the caller lacks.
+    for body in [
+        json!({"provider": "openai", "base_url": "http://10.1.2.3/v1", "model": "m"}),
+        json!({"provider": "openai", "base_url": base}),
+        json!({"provider": "openai", "base_url": base, "model": "smollm2-135m-instruct", "secret": "nope"}),
+    ] {
+        let r = put(body).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let r = put(json!({"provider": "openai", "base_url": base, "model": "smollm2-135m-instruct", "secret": "llm"})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let set: Value = r.json().await.unwrap();
+    assert_eq!(set["configured_by"], owner.user_id.as_str(), "{set}");
+    assert!(!set.to_string().contains(&key), "the key is never shown");
+    let r = app.send(&oc, Method::GET, "/api/v1/processors", None).await;
+    let procs: Value = r.json().await.unwrap();
+    assert!(
+        procs.to_string().contains(&remote.addr.to_string()),
+        "{procs}"
+    );
+
+    let id = crate::transcription::meeting(&app, &owner, json!({"title": "Contracts"})).await;
+    let segments = json!({"segments": [
+        {"start_ms": 0, "end_ms": 4000, "speaker": "Ana", "text": "Let's finish the contract review today."},
+        {"start_ms": 5000, "end_ms": 9000, "speaker": "Ben", "text": "I'll email the signed contract to dana.reyes@northwind.example by Friday."},
+    ]});
+    let r = app
+        .send(
+            &oc,
+            Method::POST,
+            &format!("/api/v1/meetings/{id}/transcript"),
+            Some(segments),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let started = std::time::Instant::now();
+    let summary: Value = loop {
+        let r = app
+            .send(
+                &oc,
+                Method::GET,
+                &format!("/api/v1/meetings/{id}/summary"),
+                None,
+            )
+            .await;
+        if r.status() == StatusCode::OK {
+            break r.json().await.unwrap();
+        }
+        assert!(started.elapsed().as_secs() < 180, "no summary");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    };
+    // The overview came from the remote model when it passed the faithfulness check.
+    assert!(
+        ["openai:smollm2-135m-instruct", "rules"]
+            .contains(&summary["generated_by"].as_str().unwrap()),
+        "{summary}"
+    );
+    let metrics = remote.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(r#"meetvault_http_requests_total{method="POST",route="/v1/chat/completions",status="200"} 1"#),
+        "the provider answered once: {metrics}"
+    );
+    // The models read the transcript redacted (by default, before a remote provider): the
+    // owner reads it restored, an admin reads the placeholder.
+    assert!(
+        summary.to_string().contains("dana.reyes@northwind.example"),
+        "{summary}"
+    );
+    let admin = app.user_with_role(&owner, "admin").await;
+    let r = app
+        .send(
+            &Cred::Session(admin),
+            Method::GET,
+            &format!("/api/v1/meetings/{id}/summary"),
+            None,
+        )
+        .await;
+    let theirs: Value = r.json().await.unwrap();
+    assert_eq!(theirs["redacted"], true, "{theirs}");
+    assert!(
+        theirs.to_string().contains("[EMAIL_1]") && !theirs.to_string().contains("dana.reyes"),
+        "{theirs}"
+    );
+}

@@ -378,6 +378,7 @@ fn body(method: &str, path: &str) -> Option<Value> {
         "/v1/chat/completions" => json!({"model": "smollm2-135m-instruct",
             "messages": [{"role": "user", "content": "probe"}], "max_tokens": 1}),
         "/v1/embeddings" => json!({"model": "all-minilm-l6-v2", "input": "probe"}),
+        "/api/v1/org/intelligence" => json!({"provider": "embedded"}),
         p if p.ends_with("/summary") => json!({"overview": "probe"}),
         "/api/v1/invitations" => json!({"email": "probe@example.com", "role": "viewer"}),
         p if p.starts_with("/api/v1/members/") => json!({"role": "member"}),

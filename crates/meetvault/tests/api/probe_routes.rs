@@ -63,6 +63,18 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
         Class::Perm("meetings:write"),
         false,
     ),
+    (
+        "GET",
+        "/api/v1/org/intelligence",
+        Class::Perm("org:manage"),
+        false,
+    ),
+    (
+        "PUT",
+        "/api/v1/org/intelligence",
+        Class::Perm("org:manage"),
+        false,
+    ),
     ("GET", "/healthz", Class::Public, false),
     ("GET", "/readyz", Class::Public, false),
     ("GET", "/metrics", Class::Public, false),

@@ -21,3 +21,8 @@ CREATE TABLE meeting_intel (
     source_segments BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX meeting_intel_org ON meeting_intel (org_id);
+
+-- The org's meeting-intelligence settings as JSON (the provider that writes overviews — the
+-- embedded model, or an OpenAI-compatible server with the configuring user's stored key —
+-- and PII redaction); none: the server's `[intelligence]` defaults.
+ALTER TABLE orgs ADD COLUMN intelligence TEXT;
