@@ -21,8 +21,18 @@ pub struct IntelModels {
     context: usize,
     chat: OnceCell<Option<Arc<ChatModel>>>,
     embedder: OnceCell<Option<Arc<Embedder>>>,
+    /// Summary jobs (minutes each for a long meeting).
     permits: Arc<Semaphore>,
+    /// Requests a caller waits for (a search's query vector, a question, the model
+    /// endpoints): their own permit, so they never queue behind a summary job; they share the
+    /// CPU with it instead.
+    interactive: Arc<Semaphore>,
+    /// Places in the interactive waiting line; a request finding none gets 429.
+    waiting: Arc<Semaphore>,
 }
+
+/// Interactive requests that may wait for the model at once (beyond the one running).
+const WAITING_LINE: usize = 8;
 
 impl IntelModels {
     pub(crate) fn new(config: &meetvault_config::Config) -> Self {
@@ -37,6 +47,8 @@ impl IntelModels {
                     .unwrap_or(1)
                     .max(1),
             )),
+            interactive: Arc::new(Semaphore::new(1)),
+            waiting: Arc::new(Semaphore::new(WAITING_LINE)),
         }
     }
 
@@ -108,6 +120,28 @@ impl IntelModels {
     ) -> Result<T, CoreError> {
         let _permit = self
             .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(CoreError::internal)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(CoreError::internal)
+    }
+
+    /// Runs a caller's CPU work on the interactive permit (not behind summary jobs); 429 when
+    /// the waiting line is full.
+    pub(crate) async fn run_interactive<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, CoreError> {
+        let Ok(_place) = self.waiting.clone().try_acquire_owned() else {
+            return Err(CoreError::RateLimited {
+                retry_after_secs: 2,
+            });
+        };
+        let _permit = self
+            .interactive
             .clone()
             .acquire_owned()
             .await

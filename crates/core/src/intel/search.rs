@@ -233,7 +233,7 @@ impl Core {
         let v = self
             .inner
             .intel
-            .run(move || embedder.embed(&[text.as_str()]))
+            .run_interactive(move || embedder.embed(&[text.as_str()]))
             .await?
             .map_err(CoreError::internal)?;
         Ok(v.into_iter().next())

@@ -158,7 +158,7 @@ impl Intelligence<'_> {
             stop: req.stop.clone(),
         };
         let done = models
-            .run(move || model.complete(&messages, &sampling, |_| true))
+            .run_interactive(move || model.complete(&messages, &sampling, |_| true))
             .await?
             .map_err(|e| match e {
                 meetvault_intel::IntelError::Input(m) => CoreError::invalid("messages", m),
@@ -211,7 +211,7 @@ impl Intelligence<'_> {
             ));
         };
         let (vectors, tokens) = models
-            .run(move || -> meetvault_intel::Result<_> {
+            .run_interactive(move || -> meetvault_intel::Result<_> {
                 let mut tokens = 0usize;
                 let mut vectors = Vec::with_capacity(inputs.len());
                 for batch in inputs.chunks(32) {

@@ -1,7 +1,8 @@
 //! Stops a request that runs longer than `server.request_timeout_secs` with 503 `timeout`,
 //! except the routes whose work grows with what the caller sends and that have limits of their
 //! own: recording uploads (`recordings.max_bytes`, `recordings.max_duration_secs`) and the
-//! OpenAI-compatible transcription endpoint (its file limit and the engine's waiting line).
+//! OpenAI-compatible transcription and chat endpoints (a file limit, or `max_tokens`, and the
+//! engine's waiting line).
 //! Those two are not unbounded in time either: a body that sends nothing for
 //! `server.body_idle_timeout_secs` is stopped with 408 (see `meetvault_core::intake`).
 
@@ -33,10 +34,12 @@ pub async fn timeout(
     }
 }
 
-/// Uploads and synchronous transcription: bounded by size and duration, not by the clock.
+/// Uploads, synchronous transcription and chat completions: bounded by size, duration or
+/// tokens, not by the clock.
 fn long_running(method: &axum::http::Method, path: &str) -> bool {
     method == axum::http::Method::POST
         && (path == "/v1/audio/transcriptions"
             || path == "/v1/audio/translations"
+            || path == "/v1/chat/completions"
             || (path.starts_with("/api/v1/meetings/") && path.ends_with("/recordings")))
 }

@@ -124,7 +124,7 @@ pub async fn analytics(
 /// Searches the meetings the caller may open, by words and by meaning, with filters; results
 /// are passages with their speaker, time and highlighted words.
 #[utoipa::path(post, path = "/api/v1/search", tag = "intelligence", request_body = SearchRequest, security(("session" = []), ("api_key" = [])),
-    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "The best passages first", body = SearchResults), (status = 404, description = "No such meeting (with `meeting_id`)", body = crate::error::ErrorBody), (status = 409, description = "Intelligence is off", body = crate::error::ErrorBody), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "The best passages first", body = SearchResults), (status = 404, description = "No such meeting (with `meeting_id`)", body = crate::error::ErrorBody), (status = 409, description = "Intelligence is off", body = crate::error::ErrorBody), (status = 422, description = "Invalid", body = crate::error::ErrorBody), (status = 429, description = "The model's waiting line is full; retry after `Retry-After`", body = crate::error::ErrorBody)))]
 pub async fn search(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsRead>,
@@ -139,7 +139,7 @@ pub async fn search(
 /// Answers a question from the meetings the caller may open (one meeting, a workspace, a date
 /// range), citing the passages it rests on — or says it was not found.
 #[utoipa::path(post, path = "/api/v1/ask", tag = "intelligence", request_body = AskRequest, security(("session" = []), ("api_key" = [])),
-    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "The answer and its citations, or found: false", body = AskAnswer), (status = 404, description = "No such meeting (with `meeting_id`)", body = crate::error::ErrorBody), (status = 409, description = "Intelligence is off, or the embedding model is not installed", body = crate::error::ErrorBody), (status = 422, description = "Invalid", body = crate::error::ErrorBody)))]
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "The answer and its citations, or found: false", body = AskAnswer), (status = 404, description = "No such meeting (with `meeting_id`)", body = crate::error::ErrorBody), (status = 409, description = "Intelligence is off, or the embedding model is not installed", body = crate::error::ErrorBody), (status = 422, description = "Invalid", body = crate::error::ErrorBody), (status = 429, description = "The model's waiting line is full; retry after `Retry-After`", body = crate::error::ErrorBody)))]
 pub async fn ask(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsRead>,
@@ -172,7 +172,7 @@ pub async fn processors(
 /// OpenAI-compatible chat completions from the embedded chat model (API keys with
 /// `meetings:write`): text in, text out, one choice, no streaming. Nothing is stored.
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "intelligence", request_body = ChatCompletionRequest, security(("api_key" = []), ("session" = [])),
-    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "The completion", body = ChatCompletion), (status = 404, description = "The endpoint is turned off (`intelligence.openai_endpoint`)", body = crate::error::ErrorBody), (status = 409, description = "The chat model is not installed, or intelligence is off", body = crate::error::ErrorBody), (status = 422, description = "Another model, streaming, n > 1, a response format other than text, or a value out of range", body = crate::error::ErrorBody)))]
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "The completion", body = ChatCompletion), (status = 404, description = "The endpoint is turned off (`intelligence.openai_endpoint`)", body = crate::error::ErrorBody), (status = 409, description = "The chat model is not installed, or intelligence is off", body = crate::error::ErrorBody), (status = 422, description = "Another model, streaming, n > 1, a response format other than text, or a value out of range", body = crate::error::ErrorBody), (status = 429, description = "The model's waiting line is full; retry after `Retry-After`", body = crate::error::ErrorBody)))]
 pub async fn chat_completions(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsWrite>,
@@ -267,7 +267,7 @@ pub async fn chat_completions(
 /// OpenAI-compatible embeddings from the embedded model (API keys with `meetings:write`): unit
 /// vectors as sentence-transformers makes them, as floats or base64. Nothing is stored.
 #[utoipa::path(post, path = "/v1/embeddings", tag = "intelligence", request_body = EmbeddingsRequest, security(("api_key" = []), ("session" = [])),
-    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "One embedding per input, in order", body = EmbeddingList), (status = 404, description = "The endpoint is turned off (`intelligence.openai_endpoint`)", body = crate::error::ErrorBody), (status = 409, description = "The embedding model is not installed, or intelligence is off", body = crate::error::ErrorBody), (status = 422, description = "Another model, other dimensions, an unknown encoding, or inputs out of range", body = crate::error::ErrorBody)))]
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "One embedding per input, in order", body = EmbeddingList), (status = 404, description = "The endpoint is turned off (`intelligence.openai_endpoint`)", body = crate::error::ErrorBody), (status = 409, description = "The embedding model is not installed, or intelligence is off", body = crate::error::ErrorBody), (status = 422, description = "Another model, other dimensions, an unknown encoding, or inputs out of range", body = crate::error::ErrorBody), (status = 429, description = "The model's waiting line is full; retry after `Retry-After`", body = crate::error::ErrorBody)))]
 pub async fn embeddings(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsWrite>,
