@@ -70,7 +70,46 @@ pub enum DomainEvent {
     /// A meeting's summary and action items were made (or made again); `GET
     /// /meetings/{id}/summary` has them. Ids only.
     SummaryReady(SummaryReady),
+    /// The rolling summary of a bot's meeting as it goes on: the action items and decisions
+    /// heard live so far (provisional, like live segments). Content sealed.
+    LiveSummary(LiveSummaryRef, LiveSummaryContent),
 }
+
+/// Where a rolling summary belongs (plain).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveSummaryRef {
+    pub bot_id: BotId,
+    pub meeting_id: MeetingId,
+    /// Live segments it was made from.
+    pub segments: u32,
+}
+
+/// A rolling summary's content (sealed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveSummaryContent {
+    pub action_items: Vec<LiveActionItem>,
+    pub decisions: Vec<LiveDecision>,
+}
+
+/// An action item heard live.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveActionItem {
+    pub task: String,
+    pub owner: Option<String>,
+    pub due: Option<String>,
+    pub start_ms: u64,
+}
+
+/// A decision heard live.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveDecision {
+    pub text: String,
+    pub speaker: String,
+    pub start_ms: u64,
+}
+
+/// The kind of [`DomainEvent::LiveSummary`].
+pub(crate) const LIVE_SUMMARY: &str = "summary.live";
 
 /// A summary was stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -222,6 +261,7 @@ impl DomainEvent {
             Self::FilesReady(_) => "recording.files_ready",
             Self::DeletionRequestChanged(_) => DELETION_REQUEST_CHANGED,
             Self::SummaryReady(_) => "summary.ready",
+            Self::LiveSummary(..) => LIVE_SUMMARY,
         }
     }
 
@@ -240,6 +280,7 @@ impl DomainEvent {
             Self::FilesReady(f) => Some(f.meeting_id),
             Self::DeletionRequestChanged(_) => None,
             Self::SummaryReady(r) => Some(r.meeting_id),
+            Self::LiveSummary(r, _) => Some(r.meeting_id),
         }
     }
 
@@ -271,6 +312,9 @@ impl DomainEvent {
             Self::FilesReady(f) => serde_json::to_string(f)?,
             Self::DeletionRequestChanged(d) => serde_json::to_string(d)?,
             Self::SummaryReady(r) => serde_json::to_string(r)?,
+            Self::LiveSummary(r, c) => {
+                return Ok((serde_json::to_string(r)?, Some(serde_json::to_vec(c)?)));
+            }
             Self::LiveSegment(t, w) => {
                 return Ok((serde_json::to_string(t)?, Some(serde_json::to_vec(w)?)));
             }
@@ -341,6 +385,15 @@ impl DomainEvent {
             }
             "recording.files_ready" => Self::FilesReady(serde_json::from_str(data).map_err(bad)?),
             "summary.ready" => Self::SummaryReady(serde_json::from_str(data).map_err(bad)?),
+            LIVE_SUMMARY => {
+                let content = content.ok_or_else(|| {
+                    CoreError::Integrity(format!("outbox event {} has no content", row.seq))
+                })?;
+                Self::LiveSummary(
+                    serde_json::from_str(data).map_err(bad)?,
+                    serde_json::from_slice(content).map_err(bad)?,
+                )
+            }
             DELETION_REQUEST_CHANGED => {
                 Self::DeletionRequestChanged(serde_json::from_str(data).map_err(bad)?)
             }
@@ -435,6 +488,13 @@ pub enum MeetingEvent {
     MeetingUpdated,
     /// The meeting's summary was made; `GET /meetings/{id}/summary` has it.
     SummaryUpdated { generated_by: String },
+    /// The rolling summary of the meeting's bot (provisional).
+    LiveSummary {
+        bot_id: BotId,
+        segments: u32,
+        action_items: Vec<LiveActionItem>,
+        decisions: Vec<LiveDecision>,
+    },
     RecordingStored {
         recording_id: RecordingId,
         duration_ms: Option<i64>,
@@ -490,6 +550,12 @@ impl MeetingEvent {
             DomainEvent::MeetingUpdated(_) => Self::MeetingUpdated,
             DomainEvent::SummaryReady(r) => Self::SummaryUpdated {
                 generated_by: r.generated_by,
+            },
+            DomainEvent::LiveSummary(r, c) => Self::LiveSummary {
+                bot_id: r.bot_id,
+                segments: r.segments,
+                action_items: c.action_items,
+                decisions: c.decisions,
             },
             DomainEvent::RecordingStored(r) => Self::RecordingStored {
                 recording_id: r.recording_id,

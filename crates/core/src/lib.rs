@@ -76,6 +76,8 @@ struct Inner {
     bots: bots::BotHub,
     /// Live transcribers of bots' tracks (in memory: a restart loses only live text).
     live: bots::LiveHub,
+    /// Rolling summaries of bots' meetings (in memory, like live text).
+    live_summaries: bots::RollingSummaries,
     /// Bots' tracks streaming into their destinations: one step at a time per track.
     bucket_streams: destinations::Streams,
     /// Outbound email (`[email]`): SMTP, or the log in development.
@@ -187,6 +189,7 @@ impl Core {
                 destination_client,
                 bots,
                 live: bots::LiveHub::default(),
+                live_summaries: bots::RollingSummaries::default(),
                 bucket_streams: destinations::Streams::default(),
                 mailer,
             }),

@@ -62,6 +62,8 @@ impl Core {
             self.inner.bots.launcher().stop(id);
         }
         let then_end = (t.to() == BotState::PostProcessing).then(|| t.sub_code().cloned());
+        // The meeting is over for this bot: its rolling summary is no longer kept here.
+        self.inner.live_summaries.forget_meeting(bot.meeting_id);
         self.spawn_bot_processing(bot.clone(), then_end);
     }
 

@@ -18,6 +18,9 @@
 //! Each transcriber has at most one request waiting for the engine, so the shared waiting
 //! list is bounded by the transcribers.
 
+mod summary;
+pub(crate) use summary::RollingSummaries;
+
 use std::collections::{HashMap, VecDeque};
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -220,14 +223,23 @@ impl Core {
         let Some(row) = self.db().bot_by_id(bot).await? else {
             return Ok(0);
         };
+        // The rolling summary quoted them too: their lines leave it, and its earlier versions
+        // leave the stream.
+        self.inner
+            .live_summaries
+            .forget_track(row.meeting_id, bot, track);
         const PAGE: i64 = 500;
-        let (mut after, mut ids) = (0, Vec::new());
+        let (mut after, mut ids, mut summaries) = (0, Vec::new(), Vec::new());
         loop {
             let rows = self
                 .db()
                 .events_after(row.org_id, Some(row.meeting_id), after, PAGE)
                 .await?;
             for r in &rows {
+                if r.kind == crate::events::LIVE_SUMMARY {
+                    summaries.push(r.id);
+                    continue;
+                }
                 if r.kind != LIVE_SEGMENT {
                     continue;
                 }
@@ -244,6 +256,7 @@ impl Core {
                 _ => break,
             }
         }
+        self.db().delete_events(row.org_id, &summaries).await?;
         Ok(self.db().delete_events(row.org_id, &ids).await?)
     }
 
@@ -342,6 +355,10 @@ impl Core {
             return Ok(());
         };
         let speaker = self.live_speaker(ctx, &keys).await?;
+        let heard: Vec<(i64, String)> = segments
+            .iter()
+            .map(|s| (batch.to_track_ms(s.start, false), s.text.clone()))
+            .collect();
         let events = segments
             .into_iter()
             .map(|s| {
@@ -368,7 +385,19 @@ impl Core {
         if ctx.stop.load(Ordering::SeqCst) {
             return Ok(());
         }
-        self.append_events(ctx.meeting, &events).await
+        self.append_events(ctx.meeting, &events).await?;
+        self.roll_live_summary(
+            summary::Heard1 {
+                org: ctx.org,
+                meeting: ctx.meeting,
+                bot: ctx.bot,
+                track: &ctx.track,
+                speaker: &speaker,
+                segments: heard,
+            },
+            (key, kref),
+        )
+        .await
     }
 
     /// What the engine hears in `pcm`: queued with every other track's waiting audio, and run

@@ -43,7 +43,7 @@ use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
 pub use consent::{ConsentPolicy, default_consent};
-pub(crate) use live::LiveHub;
+pub(crate) use live::{LiveHub, RollingSummaries};
 pub(crate) use orchestrator::LaunchHandler;
 pub use orchestrator::{BotHub, LaunchRequest, Launcher, LocalProcessLauncher};
 pub use reports::{BotEvent, ChatSeen, Diagnosis, Reports, SpeakersSeen, TrackSeen};

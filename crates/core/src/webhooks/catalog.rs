@@ -237,6 +237,8 @@ pub fn messages(event: &DomainEvent) -> Vec<Message> {
                           "recording_id": t.recording_id, "start_ms": t.start_ms, "end_ms": t.end_ms }),
             content: Some(json!({ "speaker": w.speaker, "text": w.text })),
         }],
+        // Provisional, on the meeting's stream only; `summary.ready` follows the final transcript.
+        DomainEvent::LiveSummary(..) => Vec::new(),
         DomainEvent::SummaryReady(r) => vec![message(
             "summary.ready",
             meeting,

@@ -51,6 +51,17 @@ pub enum StreamEvent {
         /// The processor that made it (`embedded`, `rules`).
         generated_by: String,
     },
+    /// The rolling summary of the meeting's bot while the meeting goes on: the action items
+    /// and decisions heard live so far (provisional; sent when they change). The summary of
+    /// the final transcript follows as `summary_updated`.
+    LiveSummary {
+        #[schema(value_type = ids::BotId)]
+        bot_id: BotId,
+        /// Live segments it was made from.
+        segments: u32,
+        action_items: Vec<super::intel::ActionItem>,
+        decisions: Vec<super::intel::SummaryPoint>,
+    },
     /// A recording was stored.
     RecordingStored {
         #[schema(value_type = ids::RecordingId)]
@@ -119,6 +130,7 @@ impl StreamEvent {
             Self::TranscriptUpdated { .. } => "transcript_updated",
             Self::MeetingUpdated => "meeting_updated",
             Self::SummaryUpdated { .. } => "summary_updated",
+            Self::LiveSummary { .. } => "live_summary",
             Self::RecordingStored { .. } => "recording_stored",
             Self::BotState { .. } => "bot_state",
             Self::BotParticipantOptedOut { .. } => "bot_participant_opted_out",
@@ -164,6 +176,33 @@ impl From<MeetingEvent> for StreamEvent {
             }
             MeetingEvent::MeetingUpdated => Self::MeetingUpdated,
             MeetingEvent::SummaryUpdated { generated_by } => Self::SummaryUpdated { generated_by },
+            MeetingEvent::LiveSummary {
+                bot_id,
+                segments,
+                action_items,
+                decisions,
+            } => Self::LiveSummary {
+                bot_id,
+                segments,
+                action_items: action_items
+                    .into_iter()
+                    .map(|a| super::intel::ActionItem {
+                        task: a.task,
+                        owner: a.owner,
+                        due: a.due,
+                        start_ms: Some(a.start_ms),
+                        done: false,
+                    })
+                    .collect(),
+                decisions: decisions
+                    .into_iter()
+                    .map(|d| super::intel::SummaryPoint {
+                        text: d.text,
+                        speaker: Some(d.speaker),
+                        start_ms: Some(d.start_ms),
+                    })
+                    .collect(),
+            },
             MeetingEvent::RecordingStored {
                 recording_id,
                 duration_ms,

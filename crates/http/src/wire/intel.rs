@@ -75,21 +75,25 @@ pub struct Summary {
     pub redacted: bool,
 }
 
-fn point(p: core::SummaryPoint) -> SummaryPoint {
-    SummaryPoint {
-        text: p.text,
-        speaker: p.speaker,
-        start_ms: p.start_ms,
+impl From<core::SummaryPoint> for SummaryPoint {
+    fn from(p: core::SummaryPoint) -> Self {
+        Self {
+            text: p.text,
+            speaker: p.speaker,
+            start_ms: p.start_ms,
+        }
     }
 }
 
-fn item(a: core::ActionItem) -> ActionItem {
-    ActionItem {
-        task: a.task,
-        owner: a.owner,
-        due: a.due,
-        start_ms: a.start_ms,
-        done: a.done,
+impl From<core::ActionItem> for ActionItem {
+    fn from(a: core::ActionItem) -> Self {
+        Self {
+            task: a.task,
+            owner: a.owner,
+            due: a.due,
+            start_ms: a.start_ms,
+            done: a.done,
+        }
     }
 }
 
@@ -98,9 +102,9 @@ impl From<core::SummaryView> for Summary {
         Self {
             meeting_id: v.meeting_id,
             overview: v.summary.overview,
-            key_points: v.summary.key_points.into_iter().map(point).collect(),
-            decisions: v.summary.decisions.into_iter().map(point).collect(),
-            action_items: v.summary.action_items.into_iter().map(item).collect(),
+            key_points: v.summary.key_points.into_iter().map(Into::into).collect(),
+            decisions: v.summary.decisions.into_iter().map(Into::into).collect(),
+            action_items: v.summary.action_items.into_iter().map(Into::into).collect(),
             generated_by: v.generated_by,
             generated_at: v.generated_at,
             edited_at: v.edited_at,

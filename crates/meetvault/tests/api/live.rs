@@ -601,3 +601,71 @@ async fn a_long_transcription_job_does_not_hold_up_live_segments() {
     crate::transcription::wait_job(&app, &owner, &job, Duration::from_secs(300)).await;
     stop(&app, &cred, &bot).await;
 }
+
+#[tokio::test]
+async fn the_rolling_summary_shows_an_action_item_live_and_forgets_an_opted_out_speaker() {
+    let _one = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), |_| {}).await;
+    let owner = app.register("rolling@example.com", "Rolling").await;
+    let cred = Cred::Session(owner.clone());
+    let bot = bot_in_meeting(
+        &app,
+        &cred,
+        dir.path(),
+        "https://meet.google.com/rol-lsum-bot",
+    )
+    .await;
+    let summaries: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let into = summaries.clone();
+    app.on_events(&owner.cookie, &bot.meeting, "live_summary", move |data| {
+        into.lock().unwrap().push(data);
+    })
+    .await;
+    let mut track = vec![0i16; RATE];
+    track.extend(spoken(
+        dir.path(),
+        "I will send the revised budget to finance on Friday.",
+        "en-us",
+        "rolling",
+    ));
+    track.resize((track.len() + 3 * RATE).div_ceil(CHUNK) * CHUNK, 0);
+    for (k, pcm) in track.chunks(CHUNK).enumerate() {
+        post_chunk(&app, &bot, "t2", k, pcm).await;
+    }
+    let start = Instant::now();
+    let first = loop {
+        if let Some(s) = summaries.lock().unwrap().first().cloned() {
+            break s;
+        }
+        assert!(start.elapsed() < 2 * LATENCY, "no live summary");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(first["bot_id"], bot.id.as_str(), "{first}");
+    let item = &first["action_items"][0];
+    assert!(item["task"].as_str().unwrap().contains("budget"), "{first}");
+    assert_eq!(item["owner"], "Bob Example", "{first}");
+    assert!(item["start_ms"].as_u64().unwrap() >= 500, "{first}");
+
+    // The speaker opts out: their rolling summaries leave the stream's history with their
+    // live segments.
+    let dropped = app
+        .core()
+        .drop_live_track_for_tests(bot.id.parse::<BotId>().unwrap(), "t2")
+        .await
+        .unwrap();
+    assert!(dropped >= 1, "its live segments: {dropped}");
+    let later: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let into = later.clone();
+    app.on_events(&owner.cookie, &bot.meeting, "live_summary", move |data| {
+        into.lock().unwrap().push(data);
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        later.lock().unwrap().is_empty(),
+        "{:?}",
+        later.lock().unwrap()
+    );
+    stop(&app, &cred, &bot).await;
+}
