@@ -82,8 +82,12 @@ impl Database {
     pub async fn insert_bot_chat(&self, row: &BotChatRow) -> Result<bool, StoreError> {
         with_pool!(self, pool => {
             let done = sqlx::query(
+                // `at` is kept after the bot's last message (reports in one millisecond keep
+                // the order they arrived in; ids are random and cannot break the tie).
                 "INSERT INTO bot_chat_messages (id, org_id, bot_id, dedupe_key, sender_id, sender, body, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (bot_id, dedupe_key) DO NOTHING",
+                 SELECT $1, $2, $3, $4, $5, $6, $7, CASE WHEN $8 > prev.m THEN $8 ELSE prev.m + 1 END \
+                 FROM (SELECT COALESCE(MAX(at), -1) AS m FROM bot_chat_messages WHERE bot_id = $3) prev \
+                 WHERE true ON CONFLICT (bot_id, dedupe_key) DO NOTHING",
             )
             .bind(row.id).bind(row.org_id).bind(row.bot_id).bind(&row.dedupe_key)
             .bind(&row.sender_id).bind(&row.sender).bind(&row.body).bind(row.at)
@@ -120,7 +124,10 @@ impl Database {
     pub async fn insert_bot_speakers(&self, row: &BotSpeakersRow) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query(
-                "INSERT INTO bot_speaker_changes (id, org_id, bot_id, participant_ids, at) VALUES ($1, $2, $3, $4, $5)",
+                // After the bot's last change, as chat messages are.
+                "INSERT INTO bot_speaker_changes (id, org_id, bot_id, participant_ids, at) \
+                 SELECT $1, $2, $3, $4, CASE WHEN $5 > prev.m THEN $5 ELSE prev.m + 1 END \
+                 FROM (SELECT COALESCE(MAX(at), -1) AS m FROM bot_speaker_changes WHERE bot_id = $3) prev",
             )
             .bind(row.id).bind(row.org_id).bind(row.bot_id).bind(&row.participant_ids).bind(row.at)
             .execute(pool).await?;
