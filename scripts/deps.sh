@@ -76,6 +76,7 @@ fi
 # (crates/meetvault/tests/api/webhooks.rs).
 "$(dirname "$0")/standardwebhooks.sh" >/dev/null
 "$(dirname "$0")/openai-sdk.sh" >/dev/null
+"$(dirname "$0")/pdf-tools.sh" >/dev/null  # pdftotext, reportlab, fpdf2: crates/intel/tests/docs_pdf.rs
 # A second S3 API server (npm: s3rver), beside moto, for the customer's-bucket tests.
 "$(dirname "$0")/s3rver.sh" >/dev/null
 # The Kubernetes schemas the bot launcher's pods, secrets and Role are held to

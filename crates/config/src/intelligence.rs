@@ -37,9 +37,20 @@ pub struct IntelligenceConfig {
     /// PII redaction before a model reads a transcript: `off`, `remote` (before any remote
     /// provider: the default) or `all` (before the embedded models too).
     pub pii_redaction: PiiRedaction,
+    /// The operator's own PII patterns, redacted beside the built-in kinds: each a placeholder
+    /// name (capitals, digits, `_`) and a regular expression (Rust `regex` syntax).
+    pub pii_patterns: Vec<PiiPattern>,
     /// Serve the embedded models as OpenAI-compatible `POST /v1/chat/completions` and `POST
     /// /v1/embeddings` (API keys with `meetings:write`).
     pub openai_endpoint: bool,
+    /// The largest document (a pre-read: PDF, Markdown, HTML, text) one may attach to a
+    /// meeting, in bytes.
+    pub document_max_bytes: u64,
+    /// Documents one meeting holds at most.
+    pub documents_per_meeting: u32,
+    /// Hours an ephemeral document (the default) is kept when its meeting does not end
+    /// sooner: the meeting's end (its bot done) deletes it, and so does this.
+    pub document_hours: u32,
 }
 
 impl Default for IntelligenceConfig {
@@ -52,9 +63,22 @@ impl Default for IntelligenceConfig {
             context_tokens: 2048,
             concurrency: 1,
             pii_redaction: PiiRedaction::Remote,
+            pii_patterns: Vec::new(),
             openai_endpoint: true,
+            document_max_bytes: 20 * 1024 * 1024,
+            documents_per_meeting: 20,
+            document_hours: 24,
         }
     }
+}
+
+/// One operator PII pattern (`[[intelligence.pii_patterns]]`): `name` becomes the placeholder
+/// (`[EMPLOYEE_ID_1]`); checked when the server starts.
+#[derive(Debug, Clone, Serialize, Deserialize, Eq, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PiiPattern {
+    pub name: String,
+    pub pattern: String,
 }
 
 /// When emails, phone numbers, card numbers… are replaced by typed placeholders.
@@ -82,6 +106,24 @@ pub(crate) fn validate(c: &IntelligenceConfig) -> Result<(), ConfigError> {
     }
     if !(1..=16).contains(&c.concurrency) {
         return invalid("intelligence.concurrency", "must be between 1 and 16");
+    }
+    if !(1024..=1 << 30).contains(&c.document_max_bytes) {
+        return invalid(
+            "intelligence.document_max_bytes",
+            "must be between 1024 and 1073741824",
+        );
+    }
+    if !(1..=1000).contains(&c.documents_per_meeting) {
+        return invalid(
+            "intelligence.documents_per_meeting",
+            "must be between 1 and 1000",
+        );
+    }
+    if !(1..=8760).contains(&c.document_hours) {
+        return invalid(
+            "intelligence.document_hours",
+            "must be between 1 and 8760 (a year)",
+        );
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ use url::Url;
 pub use bot::{BotConfig, BotLauncher};
 pub use email::{EmailConfig, SmtpSecurity, SmtpServer};
 pub use intelligence::{
-    CHAT_MODEL_FOLDER, EMBEDDING_MODEL_FOLDER, IntelligenceConfig, PiiRedaction,
+    CHAT_MODEL_FOLDER, EMBEDDING_MODEL_FOLDER, IntelligenceConfig, PiiPattern, PiiRedaction,
 };
 pub use kubernetes::{
     KubernetesConfig, PullPolicy, RESERVED_LABEL_PREFIXES, TaintEffect, Toleration,

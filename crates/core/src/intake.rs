@@ -118,6 +118,28 @@ impl Intake {
     }
 }
 
+/// Reads a whole body into memory: at most `max` bytes (`TooLarge` past it), no silence
+/// longer than `idle` (`BodyStalled`), a broken-off body `BadBody`.
+pub(crate) async fn read_all<S>(body: S, max: u64, idle: Duration) -> Result<Vec<u8>, CoreError>
+where
+    S: Stream<Item = Result<Bytes, std::io::Error>> + Send,
+{
+    let (intake, stream) = Intake::watch(body, max, idle);
+    let mut stream = Box::pin(stream);
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(c) => out.extend_from_slice(&c),
+            Err(_) => {
+                return Err(intake.fault().unwrap_or_else(|| {
+                    CoreError::BadBody("the request body broke off before its end".into())
+                }));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// What to tell the caller of a body that could not be read: the reader's own words when it
 /// marks the body as malformed (`InvalidData`, e.g. bad multipart framing), else a plain note.
 fn broken(e: &std::io::Error) -> String {

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod instance;
 pub mod intake;
 pub mod intel;
+pub mod intel_settings;
 pub mod lifecycle;
 mod media;
 pub mod meetings;
@@ -135,7 +136,7 @@ impl Core {
             },
         );
         let engine = transcription::LocalEngine::new(&config);
-        let intel = intel::IntelModels::new(&config);
+        let intel = intel::IntelModels::new(&config)?;
         let outbound = meetvault_outbound::Policy::new(&config.outbound.allow_hosts);
         let outbound_client = meetvault_outbound::Client::new(
             outbound.clone(),

@@ -187,6 +187,11 @@ pub const TABLES: &[Classified] = &[
         "meeting deletion; retention (transcripts): the summary and search index go with the transcript",
     ),
     c(
+        "meeting_documents",
+        Class::Ephemeral,
+        "the meeting's end (its bot done) or intelligence.document_hours after attaching; one attached with keep: retention (transcripts); meeting deletion",
+    ),
+    c(
         "recordings",
         Class::Retained(Part::Recordings),
         "meeting deletion; retention (recordings: the blob, the row stays until the meeting goes); the local copy after delivery",

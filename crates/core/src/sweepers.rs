@@ -295,6 +295,11 @@ impl Core {
                     Ok(n) => tracing::info!(pruned = n, "pruned old webhook deliveries"),
                     Err(e) => tracing::warn!(error = %e, "pruning webhook deliveries"),
                 }
+                match core.purge_expired_documents().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "deleted expired meeting documents"),
+                    Err(e) => tracing::warn!(error = %e, "deleting expired meeting documents"),
+                }
                 match core.retire_bot_webhooks().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(

@@ -89,7 +89,7 @@ pub enum ApiError {
     Unavailable(String),
     /// An uploaded file that cannot be used: `code` is specific (`audio_corrupt`,
     /// `audio_truncated`, `audio_empty`, `audio_too_long`; `audio_unsupported` and
-    /// `audio_no_audio_track` answer 415).
+    /// `audio_no_audio_track` answer 415; so does `document_unsupported`).
     #[error("{message}")]
     BadMedia { code: &'static str, message: String },
     /// Zero-access content while its owner has no unlocked session.
@@ -139,7 +139,7 @@ impl ApiError {
             Self::BodyTimeout { .. } => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::BadMedia {
-                code: code @ ("audio_unsupported" | "audio_no_audio_track"),
+                code: code @ ("audio_unsupported" | "audio_no_audio_track" | "document_unsupported"),
                 ..
             } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, code),
             Self::BadMedia { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),

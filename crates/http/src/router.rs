@@ -136,6 +136,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
             routes::intel::regenerate_summary,
             routes::intel::edit_summary
         ))
+        .routes(routes!(
+            routes::documents::attach_document,
+            routes::documents::list_documents
+        ))
+        .routes(routes!(routes::documents::delete_document))
         .routes(routes!(routes::intel::analytics))
         .routes(routes!(routes::intel::search))
         .routes(routes!(routes::intel::ask))
@@ -143,6 +148,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(
             routes::intel::get_intelligence_settings,
             routes::intel::put_intelligence_settings
+        ))
+        .routes(routes!(
+            routes::intel::get_workspace_intelligence,
+            routes::intel::put_workspace_intelligence
         ))
         .routes(routes!(routes::intel::chat_completions))
         .routes(routes!(routes::intel::embeddings))

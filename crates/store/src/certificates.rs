@@ -65,6 +65,9 @@ pub struct MeetingInventory {
     /// Summaries and search index segments made from its transcript (migration 0022).
     #[serde(default)]
     pub summaries: i64,
+    /// Documents attached to it (migration 0023).
+    #[serde(default)]
+    pub documents: i64,
     pub key_versions: Vec<i32>,
 }
 
@@ -174,7 +177,7 @@ impl Database {
         meeting_id: Uuid,
     ) -> Result<MeetingInventory, StoreError> {
         const BOTS: &str = "SELECT id FROM bots WHERE org_id = $1 AND meeting_id = $2";
-        let counts: [(&str, String); 15] = [
+        let counts: [(&str, String); 16] = [
             ("participants", "SELECT COUNT(*) FROM meeting_participants WHERE org_id = $1 AND meeting_id = $2".into()),
             ("segments", "SELECT COUNT(*) FROM transcript_segments WHERE org_id = $1 AND meeting_id = $2".into()),
             ("recordings", "SELECT COUNT(*) FROM recordings WHERE org_id = $1 AND meeting_id = $2".into()),
@@ -194,6 +197,7 @@ impl Database {
             ("streamed_uploads", "SELECT COUNT(*) FROM bucket_uploads WHERE org_id = $1 AND meeting_id = $2 AND state = 'completed'".into()),
             ("outbox_events", "SELECT COUNT(*) FROM outbox_events WHERE org_id = $1 AND resource_id = $2".into()),
             ("summaries", "SELECT COUNT(*) FROM meeting_intel WHERE org_id = $1 AND meeting_id = $2".into()),
+            ("documents", "SELECT COUNT(*) FROM meeting_documents WHERE org_id = $1 AND meeting_id = $2".into()),
             ("deliveries_before_ledger", "SELECT CAST(COALESCE(MAX(deliveries_before_ledger), 0) AS BIGINT) FROM meetings WHERE org_id = $1 AND id = $2".into()),
         ];
         let mut inv = MeetingInventory::default();
@@ -215,6 +219,7 @@ impl Database {
                     "streamed_uploads" => &mut inv.streamed_uploads,
                     "deliveries_before_ledger" => &mut inv.deliveries_before_ledger,
                     "summaries" => &mut inv.summaries,
+                    "documents" => &mut inv.documents,
                     _ => &mut inv.outbox_events,
                 };
                 *slot = n;

@@ -105,7 +105,8 @@ impl Database {
         ).bind(org_id).bind(meeting_id).execute(pool).await?.rows_affected()))
     }
 
-    /// The meetings a search may load, newest first: those with an index segment, confined
+    /// The meetings a search may load, newest first: those with an index segment or an
+    /// attached document, confined
     /// like the meeting list (`org_id`, `workspace_id`, `within`, `from`/`to` on
     /// `created_at`; `before` and `limit` as there). The caller opens each one's keys.
     pub async fn indexed_meetings(&self, q: &MeetingQuery) -> Result<Vec<MeetingRow>, StoreError> {
@@ -115,7 +116,8 @@ impl Database {
              AND ($2 IS NULL OR workspace_id = $2) \
              AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at < $4) \
              AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)){within} \
-             AND id IN (SELECT meeting_id FROM meeting_intel WHERE org_id = $1 AND search_index IS NOT NULL) \
+             AND (id IN (SELECT meeting_id FROM meeting_intel WHERE org_id = $1 AND search_index IS NOT NULL) \
+             OR id IN (SELECT meeting_id FROM meeting_documents WHERE org_id = $1)) \
              ORDER BY created_at DESC, id DESC LIMIT $7"
         );
         let (after_at, after_id) = match q.before {
@@ -152,5 +154,38 @@ impl Database {
                 .bind(org_id).bind(settings).execute(pool).await?;
             Ok(())
         })
+    }
+
+    /// A workspace's intelligence settings (JSON), if it set any.
+    pub async fn workspace_intelligence(
+        &self,
+        org_id: Uuid,
+        workspace_id: Uuid,
+    ) -> Result<Option<String>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_scalar::<_, Option<String>>(
+            "SELECT intelligence FROM workspaces WHERE org_id = $1 AND id = $2",
+        ).bind(org_id).bind(workspace_id).fetch_optional(pool).await?.flatten()))
+    }
+
+    /// Sets (or clears) a workspace's intelligence settings; false when there is no such
+    /// workspace.
+    pub async fn put_workspace_intelligence(
+        &self,
+        org_id: Uuid,
+        workspace_id: Uuid,
+        settings: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query(
+            "UPDATE workspaces SET intelligence = $3 WHERE org_id = $1 AND id = $2",
+        ).bind(org_id).bind(workspace_id).bind(settings).execute(pool).await?.rows_affected() == 1))
+    }
+
+    /// Every distinct intelligence setting stored below the org (its workspaces' and its
+    /// meetings'): the processors list names each remote provider among them.
+    pub async fn scoped_intelligence(&self, org_id: Uuid) -> Result<Vec<String>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_scalar::<_, String>(
+            "SELECT DISTINCT intelligence FROM workspaces WHERE org_id = $1 AND intelligence IS NOT NULL \
+             UNION SELECT DISTINCT intelligence FROM meetings WHERE org_id = $1 AND intelligence IS NOT NULL",
+        ).bind(org_id).fetch_all(pool).await?))
     }
 }

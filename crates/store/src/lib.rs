@@ -9,6 +9,7 @@ pub mod bots;
 pub mod certificates;
 mod db;
 pub mod destinations;
+pub mod documents;
 pub mod erasure;
 mod error;
 pub mod fs_perms;

@@ -120,6 +120,16 @@ pub(crate) const SQLITE: Embedded = &[
         "meeting_intel",
         include_str!("../migrations/sqlite/0022_meeting_intel.sql"),
     ),
+    (
+        23,
+        "meeting_documents",
+        include_str!("../migrations/sqlite/0023_meeting_documents.sql"),
+    ),
+    (
+        24,
+        "intelligence_scopes",
+        include_str!("../migrations/sqlite/0024_intelligence_scopes.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -232,6 +242,16 @@ pub(crate) const POSTGRES: Embedded = &[
         22,
         "meeting_intel",
         include_str!("../migrations/postgres/0022_meeting_intel.sql"),
+    ),
+    (
+        23,
+        "meeting_documents",
+        include_str!("../migrations/postgres/0023_meeting_documents.sql"),
+    ),
+    (
+        24,
+        "intelligence_scopes",
+        include_str!("../migrations/postgres/0024_intelligence_scopes.sql"),
     ),
 ];
 

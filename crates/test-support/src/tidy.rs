@@ -142,9 +142,10 @@ mod tests {
         (
             "crates/core/src/bots/live.rs",
             "db().meeting(",
-            1,
+            2,
             "live transcription of a bot's audio: the system, acting for no caller (the bot's \
-             own meeting: its language and glossary)",
+             own meeting: its language and glossary, and whether its transcript is stored \
+             redacted)",
         ),
         (
             "crates/core/src/webhooks/dispatch.rs",
@@ -250,6 +251,10 @@ mod tests {
         (
             "begin_retention_purge_for_tests",
             "the `test-access` feature only: a retention purge cut off after its first step",
+        ),
+        (
+            "purge_expired_documents_for_tests",
+            "the `test-access` feature only (the sweeper calls the crate-private one)",
         ),
         (
             "begin_deletion_request_completion_for_tests",

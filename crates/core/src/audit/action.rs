@@ -52,6 +52,8 @@ actions! {
     DestinationCreate => "destination.create",
     DestinationDelete => "destination.delete",
     DestinationUpdate => "destination.update",
+    DocumentAttach => "document.attach",
+    DocumentDelete => "document.delete",
     EncryptionOrgKmsKey => "encryption.org_kms_key",
     EncryptionUnlock => "encryption.unlock",
     EncryptionZeroAccessDisabled => "encryption.zero_access_disabled",

@@ -85,6 +85,11 @@ impl Core {
                 tracing::error!(bot = %id, error = %e, "ending a bot after post-processing failed");
             }
             core.inner.bots.processing.done(bot.id);
+            // The meeting is over: its ephemeral documents go (the sweeper's expiry is the
+            // backstop if this is cut off).
+            if let Err(e) = core.end_meeting_documents(bot.org_id, bot.meeting_id).await {
+                tracing::warn!(bot = %id, error = %e, "deleting an ended meeting's documents");
+            }
             // A delivery that finished while this ran left the chunks (and, before the bot
             // ended, the copies) for now.
             if let Err(e) = core

@@ -343,9 +343,18 @@ impl Core {
         if ctx.stop.load(Ordering::SeqCst) {
             return Ok(());
         }
-        let segments = heard?;
+        let mut segments = heard?;
         if segments.is_empty() {
             return Ok(());
+        }
+        // A meeting whose transcripts are stored redacted hears them redacted live too.
+        let Some(row) = self.db().meeting(ctx.org, ctx.meeting).await? else {
+            return Ok(());
+        };
+        if let Some(d) = self.transcript_redactor(&row).await? {
+            for s in &mut segments {
+                s.text = meetvault_intel::pii::Mapping::new().redact(&d, &s.text);
+            }
         }
         let keys = self
             .meeting_read_keys(ctx.org, ctx.meeting, ctx.owner)

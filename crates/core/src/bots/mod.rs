@@ -17,6 +17,7 @@ mod checks;
 mod consent;
 mod finish;
 mod live;
+mod options;
 mod orchestrator;
 mod reports;
 mod runtime;
@@ -30,7 +31,7 @@ use meetvault_config::TranscriptionProvider;
 use meetvault_crypto::envelope;
 use meetvault_store::bots::{BotCommandRow, BotQuery, BotRow, StateChange};
 use meetvault_store::vault::MeetingRow;
-use serde::{Deserialize, Serialize};
+
 use uuid::Uuid;
 
 use crate::access::proof::{BotsWrite, MeetingsRead, WorkspaceScoped};
@@ -44,6 +45,7 @@ use crate::{Core, CoreError};
 
 pub use consent::{ConsentPolicy, default_consent};
 pub(crate) use live::{LiveHub, RollingSummaries};
+pub use options::{AutomaticLeave, BotOptions, RecordingOptions};
 pub(crate) use orchestrator::LaunchHandler;
 pub use orchestrator::{BotHub, LaunchRequest, Launcher, LocalProcessLauncher};
 pub use reports::{BotEvent, ChatSeen, Diagnosis, Reports, SpeakersSeen, TrackSeen};
@@ -52,79 +54,6 @@ pub use state::{BotState, IllegalTransition, SubCode, Transition};
 
 /// The phrase a participant types to be excluded.
 pub const DEFAULT_OPT_OUT: &str = "/optout";
-
-/// What a bot records.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordingOptions {
-    /// One track per speaker (default on).
-    pub per_speaker: bool,
-    /// One mixed track (default off).
-    pub mixed: bool,
-    /// Keep meetvault's own copy of the recordings once they reached the bot's destination
-    /// (default off: the local copy is deleted when they are delivered and transcribed). On,
-    /// and with no `retention.recordings` window, the recordings are kept `forever` (within
-    /// the org's maximum).
-    #[serde(default)]
-    pub keep_local_copy: bool,
-}
-
-impl Default for RecordingOptions {
-    fn default() -> Self {
-        Self {
-            per_speaker: true,
-            mixed: false,
-            keep_local_copy: false,
-        }
-    }
-}
-
-/// When a bot leaves by itself (seconds).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AutomaticLeave {
-    pub waiting_room_timeout_secs: u64,
-    pub no_one_joined_timeout_secs: Option<u64>,
-    pub everyone_left_timeout_secs: Option<u64>,
-    pub silence_timeout_secs: Option<u64>,
-    pub max_duration_secs: Option<u64>,
-}
-
-impl Default for AutomaticLeave {
-    fn default() -> Self {
-        Self {
-            waiting_room_timeout_secs: 900,
-            no_one_joined_timeout_secs: None,
-            everyone_left_timeout_secs: None,
-            silence_timeout_secs: None,
-            max_duration_secs: None,
-        }
-    }
-}
-
-/// A bot's settings as stored (plain JSON: none of it is content).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BotOptions {
-    pub platform: String,
-    pub language: Option<String>,
-    pub provider: Option<TranscriptionProvider>,
-    pub recording: RecordingOptions,
-    /// The consent message, resolved when the bot was sent (request, workspace, org, default).
-    pub consent_message: Option<String>,
-    /// Whether the bot posts it (a policy may require it).
-    #[serde(default = "yes")]
-    pub post_consent: bool,
-    /// The opt-out phrase, resolved like the message.
-    #[serde(default)]
-    pub opt_out_phrase: Option<String>,
-    pub automatic_leave: AutomaticLeave,
-    /// Where its recordings go when it ends (else its workspace's default destination, else
-    /// the org's).
-    #[serde(default)]
-    pub destination_id: Option<crate::ids::DestinationId>,
-}
-
-fn yes() -> bool {
-    true
-}
 
 /// A bot to send.
 #[derive(Debug, Clone, Default)]
@@ -151,6 +80,8 @@ pub struct NewBot {
     pub destination_id: Option<crate::ids::DestinationId>,
     /// Its meeting's own retention windows (within the org's maxima); unset parts inherit.
     pub retention: crate::lifecycle::Windows,
+    /// Its meeting's own intelligence settings (provider, prompt, PII redaction).
+    pub intelligence: Option<crate::intel_settings::IntelSettings>,
 }
 
 /// A bot's own webhook endpoint; its secret only in the creation answer.
@@ -463,6 +394,8 @@ impl Bots<'_> {
         core.apply_consent(org, workspace, new, &mut options)
             .await?;
         core.check_meeting_retention(org, &new.retention).await?;
+        let intelligence =
+            (core.meeting_intel_json(org, scope.user_id(), new.intelligence.clone())).await?;
         // Keeping the local copy keeps the recordings until a window says otherwise.
         let mut retention = new.retention;
         if options.recording.keep_local_copy && retention.recordings.is_none() {
@@ -522,6 +455,7 @@ impl Bots<'_> {
             transcription: serde_json::to_string(&transcription).map_err(CoreError::internal)?,
             updated_at: None,
             glossary: None,
+            intelligence,
         };
         let metadata = serde_json::to_vec(&new.metadata).map_err(CoreError::internal)?;
         let now_ms = now.timestamp_millis();

@@ -6,19 +6,20 @@
 //! meeting's key, and stores them with a `summary.ready` event in one transaction. Idempotent:
 //! a re-run replaces what an earlier run stored.
 
-use meetvault_intel::pii::{Detector, Mapping};
+use meetvault_intel::pii::Mapping;
 use meetvault_intel::search::Segment;
+use meetvault_intel::structured;
 use meetvault_intel::summarize::{self, Line};
 use meetvault_jobs::{Handler, Job, JobContext, JobError, NewJob};
 use meetvault_store::intel::IntelRow;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::remote::ChatProvider;
 use super::search::{IndexedPassage, seal_index};
 use super::{ActionItem, EMBEDDED, RULES, Stored, SummaryContent, SummaryPoint, seal_summary};
 use crate::events::{DomainEvent, SummaryReady, outbox_event};
 use crate::ids::JobId;
+use crate::intel_settings::IntelSettings;
 use crate::{Core, CoreError};
 use meetvault_config::PiiRedaction;
 
@@ -31,16 +32,22 @@ const EMBED_BATCH: usize = 32;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Payload {
     meeting: Uuid,
+    /// A regeneration's own settings (another provider or prompt), over the meeting's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    settings: Option<IntelSettings>,
 }
 
 impl Core {
-    /// Queues a meeting's summary (a waiting identical job is reused).
+    /// Queues a meeting's summary (a waiting identical job is reused); `settings`, checked
+    /// already, go over the meeting's for this run only.
     pub(crate) async fn enqueue_summary(
         &self,
         org: Uuid,
         meeting: Uuid,
+        settings: Option<IntelSettings>,
     ) -> Result<JobId, CoreError> {
-        let payload = serde_json::to_value(Payload { meeting }).map_err(CoreError::internal)?;
+        let payload =
+            serde_json::to_value(Payload { meeting, settings }).map_err(CoreError::internal)?;
         let id = self
             .queue()
             .enqueue(NewJob {
@@ -63,7 +70,7 @@ impl Core {
     ) -> Result<(), CoreError> {
         let c = &self.config().intelligence;
         if c.enabled && c.auto {
-            self.enqueue_summary(org, meeting).await?;
+            self.enqueue_summary(org, meeting, None).await?;
         }
         Ok(())
     }
@@ -89,14 +96,18 @@ impl Core {
             ));
         }
         let models = &self.inner.intel;
-        let settings = self.intel_settings(org).await.map_err(core_to_job)?;
-        let remote = settings.provider == ChatProvider::Openai;
+        let settings = self
+            .meeting_intel_settings(&row)
+            .await
+            .map_err(core_to_job)?;
+        let settings = match &p.settings {
+            Some(run) => run.over(&settings),
+            None => settings,
+        };
+        let remote = settings.remote();
         // What a model reads is redacted first: before a remote one by default, before every
         // one with `all`.
-        let redact = match settings
-            .pii_redaction
-            .unwrap_or(self.config().intelligence.pii_redaction)
-        {
+        let redact = match self.pii_mode(&settings) {
             PiiRedaction::Off => false,
             PiiRedaction::Remote => remote,
             PiiRedaction::All => true,
@@ -113,11 +124,11 @@ impl Core {
             })
             .collect();
         let work_passages = passages.clone();
+        let detector = models.detector();
         let (mut content, mapping, segment, by_model, read) = models
             .run(move || -> Result<_, meetvault_intel::IntelError> {
                 // What the models read: the transcript, redacted first when asked.
                 let mut mapping = Mapping::new();
-                let detector = Detector::default();
                 let texts: Vec<String> = work_passages
                     .iter()
                     .map(|p| {
@@ -152,26 +163,11 @@ impl Core {
                 // Keywords index what was said (no model reads them); vectors what the model read.
                 let plain: Vec<&str> = work_passages.iter().map(|p| p.text.as_str()).collect();
                 let segment = Segment::build(&plain, vectors.as_deref());
-                let point = |c: &summarize::Cited| SummaryPoint {
-                    text: c.text.clone(),
-                    speaker: Some(c.speaker.clone()),
-                    start_ms: Some(c.start_ms),
-                };
                 let content = SummaryContent {
                     overview: s.overview.clone(),
                     key_points: s.key_points.iter().map(point).collect(),
                     decisions: s.decisions.iter().map(point).collect(),
-                    action_items: s
-                        .action_items
-                        .iter()
-                        .map(|a| ActionItem {
-                            task: a.task.clone(),
-                            owner: a.owner.clone(),
-                            due: a.due.clone(),
-                            start_ms: Some(a.start_ms),
-                            done: false,
-                        })
-                        .collect(),
+                    action_items: s.action_items.iter().map(item).collect(),
                 };
                 Ok((
                     content,
@@ -200,21 +196,63 @@ impl Core {
                     text: t,
                 })
                 .collect();
-            let script = remote_script(&lines);
-            let written = self
-                .remote_overview(org, &settings, summarize::OVERVIEW_PROMPT, &script)
+            let system = match &settings.prompt {
+                Some(p) => format!("{} For the overview: {p}", structured::SYSTEM_PROMPT),
+                None => structured::SYSTEM_PROMPT.to_owned(),
+            };
+            let script = structured::numbered(&lines, REMOTE_SCRIPT_BYTES);
+            // Unreachable: retried. Refused (a 4xx, a bad setting): the summary is kept as
+            // the embedded path made it, and says so (`generated_by`).
+            let written = match self
+                .remote_summary(
+                    org,
+                    &settings,
+                    &system,
+                    &script,
+                    Some(structured::response_format()),
+                )
                 .await
-                .map_err(|e| match e {
-                    CoreError::Unavailable(what) => {
-                        JobError::Retryable(format!("{what} could not be reached"))
+            {
+                Ok(w) => w,
+                Err(CoreError::Unavailable(what)) => {
+                    return Err(JobError::Retryable(format!("{what} could not be reached")));
+                }
+                Err(CoreError::Conflict(m) | CoreError::Invalid { message: m, .. }) => {
+                    tracing::warn!(meeting = %row.id, reason = %m, "the remote provider refused; the summary is the embedded path's");
+                    None
+                }
+                Err(other) => return Err(core_to_job(other)),
+            };
+            // A JSON draft is held to the transcript section by section; prose is an overview.
+            let by_remote = match written.as_deref().map(|w| (w, structured::parse(w))) {
+                Some((_, Some(draft))) => {
+                    let c = structured::check(draft, &lines);
+                    let mut used = false;
+                    if let Some(o) = c.overview {
+                        content.overview = o;
+                        used = true;
                     }
-                    CoreError::Conflict(m) | CoreError::Invalid { message: m, .. } => {
-                        JobError::Permanent(m)
+                    if !c.key_points.is_empty() {
+                        content.key_points = c.key_points.iter().map(point).collect();
+                        used = true;
                     }
-                    other => core_to_job(other),
-                })?;
-            if let Some(text) = written.filter(|t| summarize::faithful(t, &lines)) {
-                content.overview = text;
+                    if !c.decisions.is_empty() {
+                        content.decisions = c.decisions.iter().map(point).collect();
+                        used = true;
+                    }
+                    if !c.action_items.is_empty() {
+                        content.action_items = c.action_items.iter().map(item).collect();
+                        used = true;
+                    }
+                    used
+                }
+                Some((text, None)) if summarize::faithful(text, &lines) => {
+                    content.overview = text.trim().to_owned();
+                    true
+                }
+                _ => false,
+            };
+            if by_remote {
                 generated_by = format!("openai:{}", settings.model.as_deref().unwrap_or("model"));
             }
         }
@@ -269,19 +307,26 @@ impl Core {
     }
 }
 
-/// The transcript as a remote model reads it (`Speaker: text` lines), cut to a size every
-/// current chat model's context holds.
-fn remote_script(lines: &[Line<'_>]) -> String {
-    const MAX: usize = 48_000;
-    let mut out = String::new();
-    for l in lines {
-        let line = format!("{}: {}\n", l.speaker, l.text);
-        if out.len() + line.len() > MAX {
-            break;
-        }
-        out.push_str(&line);
+/// The most transcript a remote model reads (whole lines), a size every current chat model's
+/// context holds.
+const REMOTE_SCRIPT_BYTES: usize = 48_000;
+
+fn point(c: &summarize::Cited) -> SummaryPoint {
+    SummaryPoint {
+        text: c.text.clone(),
+        speaker: Some(c.speaker.clone()),
+        start_ms: Some(c.start_ms),
     }
-    out
+}
+
+fn item(a: &summarize::ActionItem) -> ActionItem {
+    ActionItem {
+        task: a.task.clone(),
+        owner: a.owner.clone(),
+        due: a.due.clone(),
+        start_ms: Some(a.start_ms),
+        done: false,
+    }
 }
 
 fn retry(e: impl std::fmt::Display) -> JobError {

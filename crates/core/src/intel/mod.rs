@@ -9,11 +9,13 @@
 //! of each meeting the caller could open, so the index is never a plaintext copy of meetings
 //! and a shredded meeting drops out of search with its keys.
 
+mod docs;
 mod job;
 mod models;
 mod remote;
 mod search;
 mod serve;
+mod settings;
 
 use chrono::{DateTime, TimeZone, Utc};
 use meetvault_intel::pii::Mapping;
@@ -27,12 +29,13 @@ use crate::ids::{JobId, MeetingId};
 use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
+pub use crate::intel_settings::{ChatProvider, IntelSettings};
+pub use docs::{DocumentUpload, DocumentView};
 pub use job::{KIND as SUMMARY_JOB_KIND, SummarizeHandler};
 pub use meetvault_config::PiiRedaction;
 pub use meetvault_intel::analytics::Analytics;
 pub(crate) use models::IntelModels;
-pub use remote::{ChatProvider, IntelSettings};
-pub use search::{Answer, AskQuery, Citation, SearchHit, SearchQuery};
+pub use search::{Answer, AskQuery, Citation, DocumentRef, PassageSource, SearchHit, SearchQuery};
 pub use serve::{ChatAnswer, ChatRequest, EmbeddingsAnswer};
 
 /// The processor name of summaries made by rules and centrality alone (no chat model).
@@ -204,11 +207,14 @@ impl Intelligence<'_> {
         })
     }
 
-    /// Queues the summary (and search index) to be made again from the current transcript.
+    /// Queues the summary (and search index) to be made again from the current transcript;
+    /// `settings` (another provider, another prompt) go over the meeting's for this run only,
+    /// checked as the caller sets them (a secret named must be the caller's).
     pub async fn regenerate(
         self,
         scope: &Scope<MeetingsWrite>,
         meeting: MeetingId,
+        settings: Option<IntelSettings>,
     ) -> Result<JobId, CoreError> {
         self.core.check_intelligence()?;
         let row = self.core.meeting_row(scope, meeting).await?;
@@ -226,7 +232,18 @@ impl Intelligence<'_> {
                     .into(),
             ));
         }
-        let job = self.core.enqueue_summary(row.org_id, row.id).await?;
+        let settings = match settings.filter(|s| !s.is_empty()) {
+            Some(s) => Some(
+                self.core
+                    .check_intel_settings(row.org_id, scope.user_id(), s)
+                    .await?,
+            ),
+            None => None,
+        };
+        let job = self
+            .core
+            .enqueue_summary(row.org_id, row.id, settings)
+            .await?;
         self.core
             .audit(Event::by(scope, AuditAction::SummaryGenerate).resource(row.id))
             .await?;
@@ -380,8 +397,25 @@ impl Intelligence<'_> {
         scope: &Scope<MeetingsRead>,
     ) -> Result<Vec<ProcessorView>, CoreError> {
         let c = self.core.config();
-        let settings = self.core.intel_settings(scope.org_id().uuid()).await?;
-        let remote = settings.provider == ChatProvider::Openai;
+        let org = scope.org_id().uuid();
+        let settings = self.core.intel_settings(org).await?;
+        let remote = settings.remote();
+        // Every remote provider configured at any level: the org's, then its workspaces' and
+        // meetings' own (each once).
+        let mut remotes = vec![(settings.clone(), "the org's OpenAI-compatible provider")];
+        for json in self.core.db().scoped_intelligence(org).await? {
+            if let Ok(s) = serde_json::from_str::<IntelSettings>(&json)
+                && s.remote()
+                && !remotes
+                    .iter()
+                    .any(|(r, _)| r.base_url == s.base_url && r.model == s.model)
+            {
+                remotes.push((
+                    s,
+                    "an OpenAI-compatible provider a workspace or meeting chose",
+                ));
+            }
+        }
         let models = &self.core.inner.intel;
         let (chat, embed) = models.installed();
         let here = "this server (in process)".to_owned();
@@ -405,7 +439,7 @@ impl Intelligence<'_> {
                 retention: "nothing kept by the model; the summary is stored sealed under the meeting's key and deleted with its transcript",
                 active: chat && !remote,
             });
-            if remote {
+            for (settings, whose) in remotes.iter().filter(|(s, _)| s.remote()) {
                 let at = settings
                     .base_url
                     .as_ref()
@@ -414,10 +448,7 @@ impl Intelligence<'_> {
                             + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
                     })
                     .unwrap_or_default();
-                let redacted = settings
-                    .pii_redaction
-                    .unwrap_or(c.intelligence.pii_redaction)
-                    != PiiRedaction::Off;
+                let redacted = self.core.pii_mode(settings) != PiiRedaction::Off;
                 out.push(ProcessorView {
                     name: settings.model.clone().unwrap_or_default(),
                     purpose: if redacted {
@@ -425,7 +456,7 @@ impl Intelligence<'_> {
                     } else {
                         "summaries (the overview), from the transcript as spoken (redaction is off)"
                     },
-                    location: format!("{at} (the org's OpenAI-compatible provider)"),
+                    location: format!("{at} ({whose})"),
                     retention: "as the provider's own terms say; meetvault keeps only the summary, sealed under the meeting's key",
                     active: true,
                 });

@@ -29,14 +29,28 @@ pub struct IntelModels {
     interactive: Arc<Semaphore>,
     /// Places in the interactive waiting line; a request finding none gets 429.
     waiting: Arc<Semaphore>,
+    /// The PII detectors: the built-in kinds and `intelligence.pii_patterns`.
+    detector: Arc<meetvault_intel::pii::Detector>,
 }
 
 /// Interactive requests that may wait for the model at once (beyond the one running).
 const WAITING_LINE: usize = 8;
 
 impl IntelModels {
-    pub(crate) fn new(config: &meetvault_config::Config) -> Self {
-        Self {
+    /// Fails when an operator PII pattern is refused (the message names it).
+    pub(crate) fn new(config: &meetvault_config::Config) -> Result<Self, CoreError> {
+        let custom: Vec<meetvault_intel::pii::CustomPattern> = config
+            .intelligence
+            .pii_patterns
+            .iter()
+            .map(|p| meetvault_intel::pii::CustomPattern {
+                name: p.name.clone(),
+                pattern: p.pattern.clone(),
+            })
+            .collect();
+        let detector = meetvault_intel::pii::Detector::new(&custom)
+            .map_err(|e| CoreError::invalid("intelligence.pii_patterns", e.to_string()))?;
+        Ok(Self {
             chat_path: config.chat_model_path(),
             embed_dir: config.embedding_model_dir(),
             context: usize::try_from(config.intelligence.context_tokens).unwrap_or(2048),
@@ -49,7 +63,13 @@ impl IntelModels {
             )),
             interactive: Arc::new(Semaphore::new(1)),
             waiting: Arc::new(Semaphore::new(WAITING_LINE)),
-        }
+            detector: Arc::new(detector),
+        })
+    }
+
+    /// The PII detectors (built-in kinds and the operator's patterns).
+    pub(crate) fn detector(&self) -> Arc<meetvault_intel::pii::Detector> {
+        self.detector.clone()
     }
 
     /// The chat model, or `None` when it is not installed or does not load.
@@ -174,5 +194,31 @@ impl IntelModels {
             .and_then(|p| p.file_name())
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "chat model".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_operator_pattern_that_is_refused_stops_the_start_naming_it() {
+        let mut config = meetvault_config::Config::default();
+        config.intelligence.pii_patterns = vec![meetvault_config::PiiPattern {
+            name: "EMAIL".into(),
+            pattern: "x+".into(),
+        }];
+        let e = super::IntelModels::new(&config).unwrap_err().to_string();
+        assert!(
+            e.contains("intelligence.pii_patterns") && e.contains("EMAIL"),
+            "{e}"
+        );
+        config.intelligence.pii_patterns[0] = meetvault_config::PiiPattern {
+            name: "TICKET".into(),
+            pattern: "(unclosed".into(),
+        };
+        assert!(super::IntelModels::new(&config).is_err());
+        config.intelligence.pii_patterns[0].pattern = "TCK-[0-9]{4}".into();
+        let m = super::IntelModels::new(&config).unwrap();
+        let mut map = meetvault_intel::pii::Mapping::new();
+        assert_eq!(map.redact(&m.detector(), "see TCK-1234"), "see [TICKET_1]");
     }
 }

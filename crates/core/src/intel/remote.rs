@@ -1,81 +1,67 @@
-//! The org's meeting-intelligence settings (`GET`/`PUT /api/v1/org/intelligence`): which
-//! provider writes summaries' overviews — the embedded model, or any OpenAI-compatible
-//! `/chat/completions` (Ollama, vLLM, llama.cpp's server, OpenAI, Azure OpenAI, another
-//! meetvault) with the configuring user's stored API key, used only on their behalf — and when
-//! PII is redacted before a model reads a transcript. The remote call goes through the
+//! A remote provider: any OpenAI-compatible `/chat/completions` (Ollama, vLLM, llama.cpp's
+//! server, OpenAI, Azure OpenAI, another meetvault) with the configuring user's stored API
+//! key, used only on their behalf (`settings.rs` says which). The call goes through the
 //! outbound client (the URL checked again and its name pinned at every connection), and its
 //! answer is read tolerantly (a JSON body with `choices[0].message.content`, or plain text).
 
-use meetvault_config::PiiRedaction;
-use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::Intelligence;
-use crate::access::Scope;
-use crate::access::proof::OrgManage;
-use crate::audit::{AuditAction, Event};
-use crate::ids::{OrgId, UserId};
+use crate::ids::OrgId;
+use crate::intel_settings::IntelSettings;
 use crate::{Core, CoreError};
-
-/// Who writes overviews.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ChatProvider {
-    /// SmolLM2 (or the configured GGUF) in this process.
-    #[default]
-    Embedded,
-    /// Any OpenAI-compatible chat completions server.
-    Openai,
-}
-
-/// An org's settings; absent fields take the server's `[intelligence]` defaults.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntelSettings {
-    #[serde(default)]
-    pub provider: ChatProvider,
-    /// The server's base URL, ending before `/chat/completions` (`https://api.openai.com/v1`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_url: Option<Url>,
-    /// The remote model's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// The name of the configuring user's stored secret holding the API key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-    /// Set by the server: who named `secret` (the key is theirs, used on their behalf).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configured_by: Option<UserId>,
-    /// Unset: the server's `intelligence.pii_redaction`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pii_redaction: Option<PiiRedaction>,
-}
 
 /// The most an overview from a remote model may be.
 const MAX_REMOTE_ANSWER: usize = 64 * 1024;
+/// Tokens a remote model may write: a whole summary as JSON, or an overview in prose.
+const STRUCTURED_TOKENS: u32 = 1024;
+const PROSE_TOKENS: u32 = 300;
 
 impl Core {
-    /// The org's settings (the defaults when it set none, or what it stored no longer parses).
-    pub(crate) async fn intel_settings(&self, org: uuid::Uuid) -> Result<IntelSettings, CoreError> {
-        Ok(self
-            .db()
-            .org_intelligence(org)
-            .await?
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default())
-    }
-
-    /// Asks the org's remote provider for an overview of `transcript` (already redacted when
-    /// the settings say so): `Ok(None)` when it answered nothing usable.
-    pub(crate) async fn remote_overview(
+    /// Asks the remote provider for a summary of `transcript` (already redacted when the
+    /// settings say so): with `response_format` (a JSON schema) when given; a server that
+    /// refuses it (400 or 422) is asked once more without it. `Ok(None)` when it answered
+    /// nothing usable.
+    pub(crate) async fn remote_summary(
         &self,
         org: uuid::Uuid,
         settings: &IntelSettings,
         system: &str,
         transcript: &str,
+        response_format: Option<serde_json::Value>,
+    ) -> Result<Option<String>, CoreError> {
+        let tokens = if response_format.is_some() {
+            STRUCTURED_TOKENS
+        } else {
+            PROSE_TOKENS
+        };
+        self.remote_chat(
+            org,
+            settings,
+            system,
+            &format!("Transcript:\n{transcript}\n\nSummary:"),
+            response_format,
+            tokens,
+        )
+        .await
+    }
+
+    /// One chat completion from the remote provider: `system` and `user` messages, at most
+    /// `max_tokens`, `response_format` when given (dropped, and the answer limited to prose's
+    /// length, when the server refuses it with 400 or 422). `Ok(None)` when it answered
+    /// nothing usable; `Unavailable` when it could not be reached (or failed, 5xx or 429);
+    /// `Conflict` when it refused.
+    pub(crate) async fn remote_chat(
+        &self,
+        org: uuid::Uuid,
+        settings: &IntelSettings,
+        system: &str,
+        user: &str,
+        response_format: Option<serde_json::Value>,
+        max_tokens: u32,
     ) -> Result<Option<String>, CoreError> {
         let (Some(base), Some(model)) = (&settings.base_url, &settings.model) else {
             return Err(CoreError::Conflict(
-                "the org's intelligence provider openai needs base_url and model".into(),
+                "the intelligence provider openai needs base_url and model".into(),
             ));
         };
         let key = match (&settings.secret, settings.configured_by) {
@@ -96,47 +82,78 @@ impl Core {
             base.as_str().trim_end_matches('/')
         ))
         .map_err(|e| CoreError::invalid("base_url", e.to_string()))?;
-        let http = self.outbound_client();
-        let mut request = http
-            .request(reqwest::Method::POST, url)
-            .map_err(|e| CoreError::Conflict(format!("the provider URL is refused: {e}")))?
-            .json(&serde_json::json!({
-                "model": model,
-                "messages": [
-                    {"role": "system", "content": system},
-                    {"role": "user", "content": format!("Transcript:\n{transcript}\n\nSummary:")},
-                ],
-                "max_tokens": 300,
-                "temperature": 0,
-            }));
-        if let Some(key) = &key {
-            let mut value =
-                reqwest::header::HeaderValue::from_str(&format!("Bearer {}", key.as_str()))
-                    .map_err(|_| {
-                        CoreError::Conflict("the stored API key is not a valid header value".into())
-                    })?;
-            value.set_sensitive(true);
-            request = request.header(reqwest::header::AUTHORIZATION, value);
+        let mut body = serde_json::json!({
+            "model": model,
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": user},
+            ],
+            "max_tokens": max_tokens,
+            "temperature": 0,
+        });
+        let structured = response_format.is_some();
+        if let Some(format) = response_format {
+            body["response_format"] = format;
         }
-        let response = http.send(request).await.map_err(|e| {
-            tracing::warn!(error = %e, "the intelligence provider could not be reached");
-            CoreError::Unavailable("the org's intelligence provider")
-        })?;
-        let status = response.status();
-        let body = http.read_body(response).await.map_err(|e| {
-            tracing::warn!(error = %e, "the intelligence provider's answer was not read");
-            CoreError::Unavailable("the org's intelligence provider")
-        })?;
+        let http = self.outbound_client();
+        let send = |body: serde_json::Value| {
+            let url = url.clone();
+            let key = key.clone();
+            async move {
+                let mut request = http
+                    .request(reqwest::Method::POST, url)
+                    .map_err(|e| CoreError::Conflict(format!("the provider URL is refused: {e}")))?
+                    .json(&body);
+                if let Some(key) = &key {
+                    let mut value =
+                        reqwest::header::HeaderValue::from_str(&format!("Bearer {}", key.as_str()))
+                            .map_err(|_| {
+                                CoreError::Conflict(
+                                    "the stored API key is not a valid header value".into(),
+                                )
+                            })?;
+                    value.set_sensitive(true);
+                    request = request.header(reqwest::header::AUTHORIZATION, value);
+                }
+                let response = http.send(request).await.map_err(|e| {
+                    tracing::warn!(error = %e, "the intelligence provider could not be reached");
+                    CoreError::Unavailable("the intelligence provider")
+                })?;
+                let status = response.status();
+                let body = http.read_body(response).await.map_err(|e| {
+                    tracing::warn!(error = %e, "the intelligence provider's answer was not read");
+                    CoreError::Unavailable("the intelligence provider")
+                })?;
+                Ok::<_, CoreError>((status, body))
+            }
+        };
+        let (mut status, mut answer) = send(body.clone()).await?;
+        if structured && matches!(status.as_u16(), 400 | 422) {
+            tracing::info!(
+                status = status.as_u16(),
+                "the intelligence provider refused a JSON schema; asking again without one"
+            );
+            if let Some(map) = body.as_object_mut() {
+                map.remove("response_format");
+                // Without a schema it writes prose: an overview, not a whole summary.
+                map.insert("max_tokens".into(), PROSE_TOKENS.into());
+            }
+            (status, answer) = send(body).await?;
+        }
+        if status.is_server_error() || status.as_u16() == 429 {
+            tracing::warn!(status = status.as_u16(), "the intelligence provider failed");
+            return Err(CoreError::Unavailable("the intelligence provider"));
+        }
         if !status.is_success() {
             tracing::warn!(
                 status = status.as_u16(),
                 "the intelligence provider refused"
             );
             return Err(CoreError::Conflict(format!(
-                "the org's intelligence provider answered {status}"
+                "the intelligence provider answered {status}"
             )));
         }
-        Ok(read_answer(&body))
+        Ok(read_answer(&answer))
     }
 }
 
@@ -163,67 +180,6 @@ pub(crate) fn read_answer(body: &[u8]) -> Option<String> {
     };
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_owned())
-}
-
-impl Intelligence<'_> {
-    /// The org's settings.
-    pub async fn settings(self, scope: &Scope<OrgManage>) -> Result<IntelSettings, CoreError> {
-        self.core.intel_settings(scope.org_id().uuid()).await
-    }
-
-    /// Replaces the org's settings; a remote provider's URL must pass the outbound rules and
-    /// its secret must be the caller's own.
-    pub async fn put_settings(
-        self,
-        scope: &Scope<OrgManage>,
-        settings: IntelSettings,
-    ) -> Result<IntelSettings, CoreError> {
-        let mut s = IntelSettings {
-            configured_by: None,
-            ..settings
-        };
-        if let Some(url) = &s.base_url {
-            self.core
-                .outbound()
-                .check_url(url)
-                .map_err(|e| CoreError::invalid("base_url", e.to_string()))?;
-        }
-        if let Some(m) = &s.model {
-            crate::vault::check_text("model", m, 200)?;
-        }
-        if s.provider == ChatProvider::Openai && (s.base_url.is_none() || s.model.is_none()) {
-            return Err(CoreError::invalid(
-                "base_url",
-                "provider openai needs base_url and model",
-            ));
-        }
-        if let Some(name) = &s.secret {
-            let exists = self
-                .core
-                .db()
-                .user_secrets(scope.org_id().uuid(), scope.user_id().uuid())
-                .await?
-                .iter()
-                .any(|r| r.name == *name);
-            if !exists {
-                return Err(CoreError::invalid(
-                    "secret",
-                    "you have no stored secret of that name: store the provider's API key first \
-                     with PUT /api/v1/me/secrets/{name}",
-                ));
-            }
-            s.configured_by = Some(scope.user_id());
-        }
-        let json = serde_json::to_string(&s).map_err(CoreError::internal)?;
-        self.core
-            .db()
-            .put_org_intelligence(scope.org_id().uuid(), Some(&json))
-            .await?;
-        self.core
-            .audit(Event::by(scope, AuditAction::IntelligenceUpdate))
-            .await?;
-        Ok(s)
-    }
 }
 
 #[cfg(test)]

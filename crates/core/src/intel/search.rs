@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::Intelligence;
 use crate::access::proof::MeetingsRead;
 use crate::access::{Reach, Scope};
-use crate::ids::{MeetingId, WorkspaceId};
+use crate::ids::{DocumentId, MeetingId, WorkspaceId};
 use crate::vault::{MeetingKeys, bind};
 use crate::{Core, CoreError};
 
@@ -43,8 +43,29 @@ pub(crate) fn seal_index(
     passages: &[IndexedPassage],
     segment: &Segment,
 ) -> Result<Vec<u8>, CoreError> {
+    seal_passages(
+        keys,
+        org,
+        ("meeting_intel", meeting, "search_index"),
+        passages,
+        segment,
+    )
+}
+
+/// Where sealed passages live: table, row id and field (the ciphertext's binding).
+pub(crate) type Place = (&'static str, Uuid, &'static str);
+
+/// Seals passages of any kind with their index segment: a little-endian `u32` length, the
+/// passages as JSON, then the segment's bytes (`Segment::encode`).
+pub(crate) fn seal_passages<T: Serialize>(
+    keys: &MeetingKeys,
+    org: Uuid,
+    (table, id, field): Place,
+    passages: &[T],
+    segment: &Segment,
+) -> Result<Vec<u8>, CoreError> {
     let (kref, key) = keys.newest().ok_or(CoreError::NotFound("meeting"))?;
-    let json = serde_json::to_vec(passages).map_err(CoreError::internal)?;
+    let json = zeroize::Zeroizing::new(serde_json::to_vec(passages).map_err(CoreError::internal)?);
     let mut plain = zeroize::Zeroizing::new(Vec::with_capacity(4 + json.len()));
     plain.extend_from_slice(&u32::try_from(json.len()).unwrap_or(u32::MAX).to_le_bytes());
     plain.extend_from_slice(&json);
@@ -52,19 +73,20 @@ pub(crate) fn seal_index(
     Ok(meetvault_crypto::envelope::encrypt(
         key,
         kref,
-        &bind(org, "meeting_intel", meeting, "search_index"),
+        &bind(org, table, id, field),
         &plain,
     ))
 }
 
-fn open_index(
+/// Opens what [`seal_passages`] sealed.
+pub(crate) fn open_passages<T: serde::de::DeserializeOwned>(
     keys: &MeetingKeys,
     org: Uuid,
-    meeting: Uuid,
+    (table, id, field): Place,
     ct: &[u8],
-) -> Result<(Vec<IndexedPassage>, Segment), CoreError> {
-    let plain = keys.bytes(org, "meeting_intel", meeting, "search_index", ct)?;
-    let bad = || CoreError::Integrity("meeting_intel.search_index is not an index".into());
+) -> Result<(Vec<T>, Segment), CoreError> {
+    let plain = keys.bytes(org, table, id, field, ct)?;
+    let bad = || CoreError::Integrity(format!("{table}.{field} is not an index"));
     let len = u32::from_le_bytes(
         plain
             .get(..4)
@@ -73,7 +95,7 @@ fn open_index(
             .map_err(|_| bad())?,
     ) as usize;
     let json = plain.get(4..4 + len).ok_or_else(bad)?;
-    let passages: Vec<IndexedPassage> = serde_json::from_slice(json).map_err(|_| bad())?;
+    let passages: Vec<T> = serde_json::from_slice(json).map_err(|_| bad())?;
     let segment = Segment::decode(&plain[4 + len..]).ok_or_else(bad)?;
     if segment.passages() != passages.len() {
         return Err(bad());
@@ -88,7 +110,7 @@ pub struct SearchQuery {
     /// One meeting only.
     pub meeting_id: Option<MeetingId>,
     pub workspace_id: Option<WorkspaceId>,
-    /// Passages of this speaker only (case-insensitive).
+    /// Passages of this speaker only (case-insensitive; documents are left out).
     pub speaker: Option<String>,
     /// Meetings created in `[from, to)`.
     pub from: Option<DateTime<Utc>>,
@@ -96,15 +118,31 @@ pub struct SearchQuery {
     pub limit: Option<u32>,
 }
 
+/// The document a passage came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRef {
+    pub id: DocumentId,
+    pub name: String,
+    /// Where the chunk starts in the document's text (characters).
+    pub offset: u64,
+}
+
+/// Where a passage was found: a transcript segment (speaker and time) or a document chunk.
+#[derive(Debug, Clone)]
+pub struct PassageSource {
+    pub meeting_id: MeetingId,
+    pub meeting_title: String,
+    pub speaker: Option<String>,
+    pub start_ms: Option<u64>,
+    pub end_ms: Option<u64>,
+    pub document: Option<DocumentRef>,
+    pub text: String,
+}
+
 /// A passage found.
 #[derive(Debug, Clone)]
 pub struct SearchHit {
-    pub meeting_id: MeetingId,
-    pub meeting_title: String,
-    pub speaker: String,
-    pub start_ms: u64,
-    pub end_ms: u64,
-    pub text: String,
+    pub source: PassageSource,
     /// Byte ranges of `text` matching the query's words.
     pub highlights: Vec<(usize, usize)>,
     pub score: f32,
@@ -124,15 +162,7 @@ pub struct AskQuery {
 }
 
 /// A passage an answer rests on.
-#[derive(Debug, Clone)]
-pub struct Citation {
-    pub meeting_id: MeetingId,
-    pub meeting_title: String,
-    pub speaker: String,
-    pub start_ms: u64,
-    pub end_ms: u64,
-    pub text: String,
-}
+pub type Citation = PassageSource;
 
 /// An answer, or "not found in your meetings".
 #[derive(Debug, Clone)]
@@ -145,14 +175,67 @@ pub struct Answer {
     pub citations: Vec<Citation>,
 }
 
-/// What one query opened: each meeting's id, title, passages and segment.
+/// One opened index segment's passages: a meeting's transcript or one of its documents.
+enum Passages {
+    Transcript(Vec<IndexedPassage>),
+    Document {
+        id: DocumentId,
+        name: String,
+        chunks: Vec<super::docs::DocChunk>,
+    },
+}
+
+/// What one query opened: per segment, its meeting's id and title and its passages.
 struct Opened {
-    meetings: Vec<(MeetingId, String, Vec<IndexedPassage>)>,
+    sources: Vec<(MeetingId, String, Passages)>,
     segments: Vec<Segment>,
 }
 
+impl Opened {
+    fn source(&self, segment: usize, passage: usize) -> Option<PassageSource> {
+        let (meeting_id, title, passages) = self.sources.get(segment)?;
+        let mut s = PassageSource {
+            meeting_id: *meeting_id,
+            meeting_title: title.clone(),
+            speaker: None,
+            start_ms: None,
+            end_ms: None,
+            document: None,
+            text: String::new(),
+        };
+        match passages {
+            Passages::Transcript(list) => {
+                let p = list.get(passage)?;
+                s.speaker = Some(p.speaker.clone());
+                s.start_ms = Some(p.start_ms);
+                s.end_ms = Some(p.end_ms);
+                s.text = p.text.clone();
+            }
+            Passages::Document { id, name, chunks } => {
+                let c = chunks.get(passage)?;
+                s.document = Some(DocumentRef {
+                    id: *id,
+                    name: name.clone(),
+                    offset: c.start as u64,
+                });
+                s.text = c.text.clone();
+            }
+        }
+        Some(s)
+    }
+
+    /// The speaker of a transcript passage (`None` for a document's).
+    fn speaker(&self, segment: usize, passage: usize) -> Option<&str> {
+        match &self.sources.get(segment)?.2 {
+            Passages::Transcript(list) => list.get(passage).map(|p| p.speaker.as_str()),
+            Passages::Document { .. } => None,
+        }
+    }
+}
+
 impl Core {
-    /// Opens the index of every meeting `scope` may read within the filters.
+    /// Opens the index of every meeting `scope` may read within the filters, and of each of
+    /// their documents.
     async fn open_indexes(
         &self,
         scope: &Scope<MeetingsRead>,
@@ -187,8 +270,12 @@ impl Core {
                     .await?
             }
         };
+        let with_documents = self
+            .db()
+            .meetings_with_documents(scope.org_id().uuid())
+            .await?;
         let mut opened = Opened {
-            meetings: Vec::new(),
+            sources: Vec::new(),
             segments: Vec::new(),
         };
         for row in rows {
@@ -199,27 +286,63 @@ impl Core {
                 Err(CoreError::ZeroAccessOwnerOnly | CoreError::Locked) => continue,
                 Err(e) => return Err(e),
             };
-            let Some(intel) = self.db().meeting_intel(row.org_id, row.id).await? else {
-                continue;
-            };
-            let Some(ct) = &intel.search_index else {
-                continue;
-            };
-            let (passages, segment) = match open_index(&keys, row.org_id, row.id, ct) {
-                Ok(v) => v,
-                Err(CoreError::Integrity(what)) => {
-                    tracing::warn!(meeting = %row.id, %what, "a search index was skipped");
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
             let title = keys
                 .text(row.org_id, "meetings", row.id, "title", &row.title)
                 .unwrap_or_default();
-            opened
-                .meetings
-                .push((MeetingId::from(row.id), title, passages));
-            opened.segments.push(segment);
+            let id = MeetingId::from(row.id);
+            let intel = self.db().meeting_intel(row.org_id, row.id).await?;
+            if let Some(ct) = intel.as_ref().and_then(|i| i.search_index.as_ref()) {
+                match open_passages::<IndexedPassage>(
+                    &keys,
+                    row.org_id,
+                    ("meeting_intel", row.id, "search_index"),
+                    ct,
+                ) {
+                    Ok((passages, segment)) => {
+                        opened
+                            .sources
+                            .push((id, title.clone(), Passages::Transcript(passages)));
+                        opened.segments.push(segment);
+                    }
+                    Err(CoreError::Integrity(what)) => {
+                        tracing::warn!(meeting = %row.id, %what, "a search index was skipped");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if !with_documents.contains(&row.id) {
+                continue;
+            }
+            for (doc, ct) in self
+                .db()
+                .meeting_document_contents(row.org_id, row.id)
+                .await?
+            {
+                let opened_doc = super::docs::open_content(&keys, row.org_id, doc.id, &ct)
+                    .and_then(|(chunks, segment)| {
+                        let name =
+                            keys.text(row.org_id, "meeting_documents", doc.id, "name", &doc.name)?;
+                        Ok((name, chunks, segment))
+                    });
+                match opened_doc {
+                    Ok((name, chunks, segment)) => {
+                        opened.sources.push((
+                            id,
+                            title.clone(),
+                            Passages::Document {
+                                id: DocumentId::from(doc.id),
+                                name,
+                                chunks,
+                            },
+                        ));
+                        opened.segments.push(segment);
+                    }
+                    Err(CoreError::Integrity(what)) => {
+                        tracing::warn!(document = %doc.id, %what, "a document's index was skipped");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         }
         Ok(opened)
     }
@@ -240,6 +363,55 @@ impl Core {
     }
 }
 
+impl Intelligence<'_> {
+    /// A remote provider's answer over the excerpts, redacted first unless redaction is off
+    /// and restored after (the caller may read every passage it cites); `None` when it could
+    /// not be had (the answer is then quoted).
+    async fn remote_answer(
+        self,
+        org: uuid::Uuid,
+        settings: &crate::intel_settings::IntelSettings,
+        question: &str,
+        passages: &[ask::Passage],
+    ) -> Option<String> {
+        let redact = self.core.pii_mode(settings) != meetvault_config::PiiRedaction::Off;
+        let detector = self.core.inner.intel.detector();
+        let mut mapping = meetvault_intel::pii::Mapping::new();
+        let mut hide = |t: &str| {
+            if redact {
+                mapping.redact(&detector, t)
+            } else {
+                t.to_owned()
+            }
+        };
+        let question_sent = hide(question);
+        let sent: Vec<ask::Passage> = passages
+            .iter()
+            .map(|p| ask::Passage {
+                key: p.key.clone(),
+                speaker: p.speaker.clone(),
+                start_ms: p.start_ms,
+                text: hide(&p.text),
+            })
+            .collect();
+        let user = format!(
+            "Question: {question_sent}\n\nExcerpts:\n{}",
+            ask::excerpts(&sent)
+        );
+        match self
+            .core
+            .remote_chat(org, settings, ask::ANSWER_PROMPT, &user, None, 300)
+            .await
+        {
+            Ok(answer) => answer.map(|a| mapping.restore(&a)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the remote provider did not answer; the answer is quoted");
+                None
+            }
+        }
+    }
+}
+
 fn check_query(field: &'static str, text: &str) -> Result<String, CoreError> {
     let t = text.trim();
     if t.is_empty() {
@@ -250,7 +422,7 @@ fn check_query(field: &'static str, text: &str) -> Result<String, CoreError> {
 }
 
 impl Intelligence<'_> {
-    /// Keyword and semantic search across the meetings `scope` may open.
+    /// Keyword and semantic search across the meetings `scope` may open and their documents.
     pub async fn search(
         self,
         scope: &Scope<MeetingsRead>,
@@ -280,25 +452,18 @@ impl Intelligence<'_> {
             MIN_SIMILARITY,
             |si, p| match &speaker {
                 None => true,
-                Some(want) => opened.meetings[si]
-                    .2
-                    .get(p)
-                    .is_some_and(|x| x.speaker.to_lowercase() == *want),
+                Some(want) => opened
+                    .speaker(si, p)
+                    .is_some_and(|x| x.to_lowercase() == *want),
             },
         );
         Ok(hits
             .into_iter()
             .filter_map(|h| {
-                let (id, title, passages) = opened.meetings.get(h.segment)?;
-                let p = passages.get(h.passage)?;
+                let source = opened.source(h.segment, h.passage)?;
                 Some(SearchHit {
-                    meeting_id: *id,
-                    meeting_title: title.clone(),
-                    speaker: p.speaker.clone(),
-                    start_ms: p.start_ms,
-                    end_ms: p.end_ms,
-                    highlights: search::highlights(&p.text, &query),
-                    text: p.text.clone(),
+                    highlights: search::highlights(&source.text, &query),
+                    source,
                     score: h.score,
                     keyword: h.keyword_rank.is_some(),
                     semantic: h.semantic_rank.is_some(),
@@ -307,8 +472,8 @@ impl Intelligence<'_> {
             .collect())
     }
 
-    /// Answers a question from the meetings `scope` may open, citing the passages it rests
-    /// on — or says it was not found.
+    /// Answers a question from the meetings `scope` may open (and their documents), citing
+    /// the passages it rests on — or says it was not found.
     pub async fn ask(self, scope: &Scope<MeetingsRead>, q: &AskQuery) -> Result<Answer, CoreError> {
         self.core.check_intelligence()?;
         let question = check_query("question", &q.question)?;
@@ -330,28 +495,43 @@ impl Intelligence<'_> {
         let passages: Vec<ask::Passage> = relevant
             .iter()
             .filter_map(|h| {
-                let (id, title, passages) = opened.meetings.get(h.segment)?;
-                let p = passages.get(h.passage)?;
+                let source = opened.source(h.segment, h.passage)?;
                 let key = cited.len().to_string();
-                cited.push(Citation {
-                    meeting_id: *id,
-                    meeting_title: title.clone(),
-                    speaker: p.speaker.clone(),
-                    start_ms: p.start_ms,
-                    end_ms: p.end_ms,
-                    text: p.text.clone(),
-                });
-                Some(ask::Passage {
+                let passage = ask::Passage {
                     key,
-                    speaker: Some(p.speaker.clone()),
-                    start_ms: Some(p.start_ms),
-                    text: p.text.clone(),
-                })
+                    speaker: source.speaker.clone(),
+                    start_ms: source.start_ms,
+                    text: source.text.clone(),
+                };
+                cited.push(source);
+                Some(passage)
             })
             .collect();
         // The embedded 135M model cannot be trusted to restate facts: the answer is the cited
-        // passages themselves.
-        Ok(match ask::answer(&question, &passages, None) {
+        // passages themselves. A remote provider writes one, which must cite them.
+        let settings = match q.meeting_id {
+            Some(id) => {
+                let row = self.core.meeting_row(scope, id).await?;
+                self.core.meeting_intel_settings(&row).await?
+            }
+            None => {
+                self.core
+                    .workspace_intel_settings(
+                        scope.org_id().uuid(),
+                        q.workspace_id.map(WorkspaceId::uuid),
+                    )
+                    .await?
+            }
+        };
+        let written = if settings.remote() && !passages.is_empty() {
+            self.remote_answer(scope.org_id().uuid(), &settings, &question, &passages)
+                .await
+        } else {
+            None
+        };
+        let mut generate = |_: &str, _: &str| written.clone();
+        let generate: Option<ask::Generate<'_>> = written.is_some().then_some(&mut generate as _);
+        Ok(match ask::answer(&question, &passages, generate) {
             ask::Answer::NotFound => Answer {
                 found: false,
                 text: None,

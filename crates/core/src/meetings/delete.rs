@@ -342,6 +342,12 @@ impl Core {
                 method: shred_rows.into(),
             },
             Deleted {
+                kind: "documents".into(),
+                count: n(inv.documents),
+                bytes: None,
+                method: shred_rows.into(),
+            },
+            Deleted {
                 kind: "recordings".into(),
                 count: n(inv.recordings - inv.recordings_local_deleted),
                 bytes: Some(n(inv.recording_bytes)),

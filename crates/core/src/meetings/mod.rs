@@ -159,6 +159,8 @@ pub struct MeetingView {
     pub started_at: Option<DateTime<Utc>>,
     pub language: Option<String>,
     pub transcription: TranscriptionSettings,
+    /// The meeting's own intelligence settings (empty: it inherits its workspace's and org's).
+    pub intelligence: crate::intel_settings::IntelSettings,
     /// Names and jargon the transcriber is prompted with (sealed like the title).
     pub glossary: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -196,6 +198,8 @@ pub struct NewMeeting {
     pub started_at: Option<DateTime<Utc>>,
     pub language: Option<String>,
     pub transcription: TranscriptionSettings,
+    /// Its own intelligence settings (provider, prompt, redaction), over its workspace's.
+    pub intelligence: Option<crate::intel_settings::IntelSettings>,
     /// Names and jargon to spell the meeting's way (Whisper's initial prompt).
     pub glossary: Option<String>,
 }
@@ -210,6 +214,8 @@ pub struct MeetingPatch {
     pub started_at: Option<Option<DateTime<Utc>>>,
     pub language: Option<Option<String>>,
     pub transcription: Option<TranscriptionSettings>,
+    /// Replaces its own intelligence settings (empty: inherit again).
+    pub intelligence: Option<crate::intel_settings::IntelSettings>,
     pub glossary: Option<Option<String>>,
 }
 
@@ -463,6 +469,10 @@ impl Meetings<'_> {
             .settle_transcription(scope, owner, &new.transcription)
             .await?;
         let workspace = self.core.workspace_of(scope, new.workspace_id).await?;
+        let intelligence = self
+            .core
+            .meeting_intel_json(org, scope.user_id(), new.intelligence.clone())
+            .await?;
         let id = Uuid::new_v4();
         let (kref, key) = self.core.meeting_write_key(org, id, owner).await?;
         let row = MeetingRow {
@@ -489,6 +499,7 @@ impl Meetings<'_> {
                     g.as_bytes(),
                 )
             }),
+            intelligence,
         };
         let rows = encrypt_participants(&key, kref, org, id, &new.participants);
         let created = outbox_event(org, &DomainEvent::MeetingCreated(meeting_ref(&row)), None)?;
@@ -547,6 +558,11 @@ impl Meetings<'_> {
             started_at: row.started_at,
             language: row.language.clone(),
             transcription: TranscriptionSettings::parse(&row.transcription),
+            intelligence: row
+                .intelligence
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok())
+                .unwrap_or_default(),
             glossary,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -649,6 +665,18 @@ impl Meetings<'_> {
             ),
             None => None,
         };
+        if let Some(i) = &patch.intelligence {
+            if i.secret.is_some() && scope.user_id().uuid() != row.owner_id {
+                return Err(CoreError::invalid(
+                    "intelligence.secret",
+                    "only the meeting's owner may name a secret: the key is theirs and is used on their behalf",
+                ));
+            }
+            row.intelligence = self
+                .core
+                .meeting_intel_json(org, scope.user_id(), Some(i.clone()))
+                .await?;
+        }
         if let Some(ws) = patch.workspace_id {
             row.workspace_id = self.core.workspace_of(scope, Some(ws)).await?;
         }

@@ -60,6 +60,13 @@ pub struct SegmentView {
     pub words: Vec<Word>,
 }
 
+/// Replaces a segment's personal data by typed placeholders for good (no mapping is kept) and
+/// drops its timed words, which would spell the values out again.
+fn redact_segment(detector: &meetvault_intel::pii::Detector, s: &mut TrackSegment) {
+    s.text = meetvault_intel::pii::Mapping::new().redact(detector, &s.text);
+    s.words.clear();
+}
+
 fn seal(
     key: &SymmetricKey,
     kref: KeyRef,
@@ -172,11 +179,12 @@ impl Transcripts<'_> {
             .meeting_write_key(org, row.id, row.owner_id)
             .await?;
         let first = self.core.db().next_segment_position(org, row.id).await?;
+        let redactor = self.core.transcript_redactor(&row).await?;
         let rows: Vec<SegmentRow> = segments
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let seg = TrackSegment {
+                let mut seg = TrackSegment {
                     start_ms: s.start_ms,
                     end_ms: s.end_ms,
                     speaker: s.speaker.clone(),
@@ -186,6 +194,9 @@ impl Transcripts<'_> {
                     language: None,
                     words: Vec::new(),
                 };
+                if let Some(d) = &redactor {
+                    redact_segment(d, &mut seg);
+                }
                 let position = first.saturating_add(i32::try_from(i).unwrap_or(i32::MAX));
                 seal(&key, kref, &row, position, None, &seg)
             })
@@ -206,11 +217,15 @@ impl Core {
     ) -> Result<(), CoreError> {
         let org = row.org_id;
         let (kref, key) = self.meeting_write_key(org, row.id, row.owner_id).await?;
+        let redactor = self.transcript_redactor(row).await?;
         let rows: Vec<SegmentRow> = segments
             .iter()
             .enumerate()
             .map(|(i, s)| {
                 let mut s = s.clone();
+                if let Some(d) = &redactor {
+                    redact_segment(d, &mut s);
+                }
                 s.speaker = s.speaker.chars().take(200).collect();
                 s.text = s
                     .text

@@ -565,6 +565,9 @@ impl Core {
                 {}
                 // What was made from the transcript goes with it.
                 self.db().delete_meeting_intel(org, meeting).await?;
+                self.db()
+                    .delete_meeting_documents(org, meeting, false)
+                    .await?;
             }
             _ => {
                 if let Some(bot) = draft.bot_id {
@@ -675,6 +678,14 @@ impl Core {
                     d.push(Deleted {
                         kind: "summaries_and_search_index".into(),
                         count: n(inv.summaries),
+                        bytes: None,
+                        method: "row_delete".into(),
+                    });
+                }
+                if inv.documents > 0 {
+                    d.push(Deleted {
+                        kind: "documents".into(),
+                        count: n(inv.documents),
                         bytes: None,
                         method: "row_delete".into(),
                     });

@@ -76,16 +76,29 @@ pub async fn get_summary(
     .map_err(ApiError::internal)
 }
 
-/// Makes the summary again from the current transcript (and the meeting's search index).
-#[utoipa::path(post, path = "/api/v1/meetings/{id}/summary", tag = "intelligence", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), security(("session" = []), ("api_key" = [])),
-    responses(AuthErrors, (status = 202, description = "Queued", body = SummaryQueued), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 409, description = "No transcript yet, or intelligence is off", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+/// Makes the summary again from the current transcript (and the meeting's search index). An
+/// optional body names settings for this run only — another provider, another prompt
+/// template, another redaction — over the meeting's; a secret it names must be the caller's.
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/summary", tag = "intelligence", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), request_body(content = Option<IntelligenceSettings>, description = "Optional: this run's settings"), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 202, description = "Queued", body = SummaryQueued), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 409, description = "No transcript yet, or intelligence is off", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid settings (the field is named)", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
 pub async fn regenerate_summary(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsWrite>,
     Path(id): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    let job_id = app.core.intelligence().regenerate(&scope, id).await?;
+    let settings = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(crate::json::parse::<IntelligenceSettings>(&body)?.into())
+    };
+    let job_id = app
+        .core
+        .intelligence()
+        .regenerate(&scope, id, settings)
+        .await?;
     Ok((StatusCode::ACCEPTED, ApiJson(SummaryQueued { job_id })))
 }
 
@@ -334,7 +347,8 @@ pub async fn get_intelligence_settings(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::OrgManage>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let s = app.core.intelligence().settings(&scope).await?;
+    let mut s = app.core.intelligence().settings(&scope, None).await?;
+    s.provider.get_or_insert_default();
     Ok(ApiJson(IntelligenceSettings::from(s)))
 }
 
@@ -348,10 +362,44 @@ pub async fn put_intelligence_settings(
     Auth(scope, ..): Auth<perm::OrgManage>,
     ApiJson(body): ApiJson<IntelligenceSettings>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let mut s = app
+        .core
+        .intelligence()
+        .put_settings(&scope, None, body.into())
+        .await?;
+    s.provider.get_or_insert_default();
+    Ok(ApiJson(IntelligenceSettings::from(s)))
+}
+
+/// A workspace's own meeting-intelligence settings (null fields inherit the org's).
+#[utoipa::path(get, path = "/api/v1/workspaces/{id}/intelligence", tag = "intelligence", params(("id" = crate::wire::ids::WorkspaceId, Path, description = "The workspace")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The workspace's settings", body = IntelligenceSettings), (status = 404, description = "No such workspace", body = crate::error::ErrorBody)))]
+pub async fn get_workspace_intelligence(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let ws = parse_id::<meetvault_core::ids::WorkspaceId>(&id)?;
+    let s = app.core.intelligence().settings(&scope, Some(ws)).await?;
+    Ok(ApiJson(IntelligenceSettings::from(s)))
+}
+
+/// Replaces a workspace's own meeting-intelligence settings (all null: it inherits the
+/// org's again); checked as the org's. Audited as `intelligence.update`.
+#[utoipa::path(put, path = "/api/v1/workspaces/{id}/intelligence", tag = "intelligence", request_body = IntelligenceSettings, params(("id" = crate::wire::ids::WorkspaceId, Path, description = "The workspace")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Stored", body = IntelligenceSettings), (status = 404, description = "No such workspace", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid: a refused URL, a missing model, an unknown secret", body = crate::error::ErrorBody)))]
+pub async fn put_workspace_intelligence(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<IntelligenceSettings>,
+) -> Result<impl IntoResponse, ApiError> {
+    let ws = parse_id::<meetvault_core::ids::WorkspaceId>(&id)?;
     let s = app
         .core
         .intelligence()
-        .put_settings(&scope, body.into())
+        .put_settings(&scope, Some(ws), body.into())
         .await?;
     Ok(ApiJson(IntelligenceSettings::from(s)))
 }

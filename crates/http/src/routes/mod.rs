@@ -7,6 +7,7 @@ pub mod bot_protocol;
 pub mod bots;
 pub mod certificates;
 pub mod destinations;
+pub mod documents;
 pub mod encryption;
 pub mod health;
 pub mod instance;

@@ -165,6 +165,10 @@ pub struct NewBot {
     /// `recording.keep_local_copy` with no `recordings` window keeps them `forever`.
     #[serde(default)]
     pub retention: super::retention::RetentionWindows,
+    /// Its meeting's own intelligence settings (provider, prompt template, PII redaction);
+    /// absent fields inherit the workspace's and org's.
+    #[serde(default)]
+    pub intelligence: Option<crate::wire::intel::IntelligenceSettings>,
 }
 
 impl From<NewBot> for core::NewBot {
@@ -189,6 +193,7 @@ impl From<NewBot> for core::NewBot {
             webhook_url: b.webhook_url,
             destination_id: b.destination_id,
             retention: b.retention.into(),
+            intelligence: b.intelligence.map(Into::into),
         }
     }
 }

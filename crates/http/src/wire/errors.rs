@@ -110,6 +110,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ),
     ("audio_unsupported", 415, "Not a supported audio format."),
     (
+        "document_unsupported",
+        415,
+        "A document that is not PDF, Markdown, HTML or plain text.",
+    ),
+    (
         "audio_no_audio_track",
         415,
         "The file holds no audio track.",
@@ -136,6 +141,26 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "audio_too_long",
         422,
         "The audio is longer than `recordings.max_duration_secs`.",
+    ),
+    (
+        "document_unreadable",
+        422,
+        "The document is not a valid file of its type (the message says why).",
+    ),
+    (
+        "document_encrypted",
+        422,
+        "A password-protected PDF: attach one without a password.",
+    ),
+    (
+        "document_no_text",
+        422,
+        "The document holds no text (a scan: no OCR is done).",
+    ),
+    (
+        "document_too_large",
+        422,
+        "The document's text is longer than meetvault extracts (the message says the limit).",
     ),
     (
         "content_locked",
@@ -307,6 +332,11 @@ mod tests {
                 "audio_too_long",
                 "audio_unsupported",
                 "audio_no_audio_track",
+                "document_unsupported",
+                "document_unreadable",
+                "document_encrypted",
+                "document_no_text",
+                "document_too_large",
             ]
             .map(|code| ApiError::BadMedia {
                 code,

@@ -53,6 +53,7 @@ id_schema!(SupportKeyId, ids::SupportKeyId, "support key");
 id_schema!(InvitationId, ids::InvitationId, "invitation");
 id_schema!(MeetingId, ids::MeetingId, "meeting");
 id_schema!(RecordingId, ids::RecordingId, "recording");
+id_schema!(DocumentId, ids::DocumentId, "document");
 id_schema!(JobId, ids::JobId, "job");
 id_schema!(BotId, ids::BotId, "bot");
 id_schema!(WebhookId, ids::WebhookId, "webhook endpoint");

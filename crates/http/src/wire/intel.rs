@@ -1,8 +1,9 @@
 //! Meeting intelligence on the wire: a meeting's summary and its edit, analytics, search
-//! across meetings, questions with their citations, and the processors that see content.
+//! across meetings, questions with their citations, documents attached to a meeting, and the
+//! processors that see content.
 
 use chrono::{DateTime, Utc};
-use meetvault_core::ids::{JobId, MeetingId, WorkspaceId};
+use meetvault_core::ids::{DocumentId, JobId, MeetingId, WorkspaceId};
 use meetvault_core::intel as core;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -276,15 +277,42 @@ pub struct Highlight {
     pub end: usize,
 }
 
-/// A passage found.
+/// The document a passage came from.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DocumentSource {
+    #[schema(value_type = ids::DocumentId)]
+    pub id: DocumentId,
+    pub name: String,
+    /// Where the passage starts in the document's text (characters).
+    pub offset: u64,
+}
+
+impl From<core::DocumentRef> for DocumentSource {
+    fn from(d: core::DocumentRef) -> Self {
+        Self {
+            id: d.id,
+            name: d.name,
+            offset: d.offset,
+        }
+    }
+}
+
+/// A passage found: a transcript segment (speaker and time) or a chunk of an attached
+/// document (`document`; no speaker or time).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SearchHit {
     #[schema(value_type = ids::MeetingId)]
     pub meeting_id: MeetingId,
     pub meeting_title: String,
-    pub speaker: String,
-    pub start_ms: u64,
-    pub end_ms: u64,
+    #[schema(required = true)]
+    pub speaker: Option<String>,
+    #[schema(required = true)]
+    pub start_ms: Option<u64>,
+    #[schema(required = true)]
+    pub end_ms: Option<u64>,
+    /// The document it came from; null for a transcript segment.
+    #[schema(required = true)]
+    pub document: Option<DocumentSource>,
     pub text: String,
     pub highlights: Vec<Highlight>,
     /// The fused rank score (reciprocal-rank fusion; higher is better).
@@ -308,13 +336,15 @@ impl From<core::SearchHit> for SearchHit {
         if h.semantic {
             matched_by.push("semantic".into());
         }
+        let p = h.source;
         Self {
-            meeting_id: h.meeting_id,
-            meeting_title: h.meeting_title,
-            speaker: h.speaker,
-            start_ms: h.start_ms,
-            end_ms: h.end_ms,
-            text: h.text,
+            meeting_id: p.meeting_id,
+            meeting_title: p.meeting_title,
+            speaker: p.speaker,
+            start_ms: p.start_ms,
+            end_ms: p.end_ms,
+            document: p.document.map(DocumentSource::from),
+            text: p.text,
             highlights: h
                 .highlights
                 .into_iter()
@@ -377,9 +407,15 @@ pub struct Citation {
     #[schema(value_type = ids::MeetingId)]
     pub meeting_id: MeetingId,
     pub meeting_title: String,
-    pub speaker: String,
-    pub start_ms: u64,
-    pub end_ms: u64,
+    #[schema(required = true)]
+    pub speaker: Option<String>,
+    #[schema(required = true)]
+    pub start_ms: Option<u64>,
+    #[schema(required = true)]
+    pub end_ms: Option<u64>,
+    /// The document it came from; null for a transcript segment.
+    #[schema(required = true)]
+    pub document: Option<DocumentSource>,
     pub text: String,
 }
 
@@ -390,7 +426,7 @@ pub struct Citation {
     "answer": "Ben: \u{201c}I'll send the revised budget to finance by Friday.\u{201d}",
     "method": "quoted",
     "message": null,
-    "citations": [{"meeting_id": "mtg_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f", "meeting_title": "Budget review", "speaker": "Ben", "start_ms": 312000, "end_ms": 316000, "text": "I'll send the revised budget to finance by Friday."}]
+    "citations": [{"meeting_id": "mtg_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f", "meeting_title": "Budget review", "speaker": "Ben", "start_ms": 312000, "end_ms": 316000, "document": null, "text": "I'll send the revised budget to finance by Friday."}]
 }))]
 pub struct AskAnswer {
     pub found: bool,
@@ -422,6 +458,7 @@ impl From<core::Answer> for AskAnswer {
                     speaker: c.speaker,
                     start_ms: c.start_ms,
                     end_ms: c.end_ms,
+                    document: c.document.map(DocumentSource::from),
                     text: c.text,
                 })
                 .collect(),
@@ -479,12 +516,15 @@ pub enum PiiRedaction {
     All,
 }
 
-/// The org's meeting-intelligence settings.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// Meeting-intelligence settings: the org's, a workspace's, a meeting's (or a bot's), or one
+/// regeneration's. An absent (null) field inherits from the level above (meeting → workspace
+/// → org → the server's `[intelligence]`); a level that names `provider` brings its
+/// `base_url`, `model` and `secret` with it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"provider": "openai", "base_url": "https://llm.internal.example/v1", "model": "llama3.1:8b", "secret": "llm-key", "pii_redaction": "remote"}))]
+#[schema(example = json!({"provider": "openai", "base_url": "https://llm.internal.example/v1", "model": "llama3.1:8b", "secret": "llm-key", "pii_redaction": "remote", "prompt": null, "redacted_transcripts": null, "configured_by": "usr_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f"}))]
 pub struct IntelligenceSettings {
-    /// Default `embedded`.
+    /// Who writes overviews; null inherits (the org's default: `embedded`).
     #[serde(default)]
     #[schema(required = true)]
     pub provider: Option<ChatProvider>,
@@ -500,10 +540,20 @@ pub struct IntelligenceSettings {
     #[serde(default)]
     #[schema(required = true)]
     pub secret: Option<String>,
-    /// Unset: the server's `intelligence.pii_redaction`.
+    /// Null inherits (the server's `intelligence.pii_redaction`).
     #[serde(default)]
     #[schema(required = true)]
     pub pii_redaction: Option<PiiRedaction>,
+    /// The instruction a remote provider's overview is written to (a prompt template, at most
+    /// 2,000 characters) instead of the built-in one; the embedded 135M model keeps its own.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub prompt: Option<String>,
+    /// Store transcripts with personal data replaced by typed placeholders and no way back
+    /// (the values never reach storage); null inherits, false at the top.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub redacted_transcripts: Option<bool>,
     /// Set by the server: who named the secret.
     #[serde(default, skip_deserializing)]
     #[schema(value_type = Option<ids::UserId>, required = true, read_only)]
@@ -513,7 +563,7 @@ pub struct IntelligenceSettings {
 impl From<core::IntelSettings> for IntelligenceSettings {
     fn from(s: core::IntelSettings) -> Self {
         Self {
-            provider: Some(match s.provider {
+            provider: s.provider.map(|p| match p {
                 core::ChatProvider::Embedded => ChatProvider::Embedded,
                 core::ChatProvider::Openai => ChatProvider::Openai,
             }),
@@ -525,6 +575,8 @@ impl From<core::IntelSettings> for IntelligenceSettings {
                 meetvault_core::intel::PiiRedaction::Remote => PiiRedaction::Remote,
                 meetvault_core::intel::PiiRedaction::All => PiiRedaction::All,
             }),
+            prompt: s.prompt,
+            redacted_transcripts: s.redacted_transcripts,
             configured_by: s.configured_by,
         }
     }
@@ -533,10 +585,10 @@ impl From<core::IntelSettings> for IntelligenceSettings {
 impl From<IntelligenceSettings> for core::IntelSettings {
     fn from(s: IntelligenceSettings) -> Self {
         Self {
-            provider: match s.provider {
-                Some(ChatProvider::Openai) => core::ChatProvider::Openai,
-                _ => core::ChatProvider::Embedded,
-            },
+            provider: s.provider.map(|p| match p {
+                ChatProvider::Openai => core::ChatProvider::Openai,
+                ChatProvider::Embedded => core::ChatProvider::Embedded,
+            }),
             base_url: s.base_url,
             model: s.model,
             secret: s.secret,
@@ -546,6 +598,69 @@ impl From<IntelligenceSettings> for core::IntelSettings {
                 PiiRedaction::Remote => meetvault_core::intel::PiiRedaction::Remote,
                 PiiRedaction::All => meetvault_core::intel::PiiRedaction::All,
             }),
+            prompt: s.prompt,
+            redacted_transcripts: s.redacted_transcripts,
+        }
+    }
+}
+
+/// A document attached to a meeting: its text was extracted, chunked and indexed; the file
+/// itself is not kept.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "doc_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f", "meeting_id": "mtg_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f",
+    "name": "Q3 budget pre-read.pdf", "media_type": "application/pdf", "size_bytes": 48213,
+    "chars": 9120, "chunks": 9, "ephemeral": true, "expires_at": "2026-12-05T10:00:00Z",
+    "created_at": "2026-12-04T10:00:00Z"
+}))]
+pub struct Document {
+    #[schema(value_type = ids::DocumentId)]
+    pub id: DocumentId,
+    #[schema(value_type = ids::MeetingId)]
+    pub meeting_id: MeetingId,
+    pub name: String,
+    /// `application/pdf`, `text/markdown`, `text/html` or `text/plain`.
+    pub media_type: String,
+    /// The uploaded file's size.
+    pub size_bytes: u64,
+    /// Characters of extracted text, and the chunks they were cut into.
+    pub chars: u64,
+    pub chunks: u64,
+    /// Deleted when the meeting ends (its bot done) or at `expires_at`, whichever is first;
+    /// false: attached with `keep`, it goes with the transcript.
+    pub ephemeral: bool,
+    #[schema(required = true)]
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<core::DocumentView> for Document {
+    fn from(d: core::DocumentView) -> Self {
+        Self {
+            id: d.id,
+            meeting_id: d.meeting_id,
+            name: d.name,
+            media_type: d.media_type,
+            size_bytes: d.size_bytes,
+            chars: d.chars,
+            chunks: d.chunks,
+            ephemeral: d.expires_at.is_some(),
+            expires_at: d.expires_at,
+            created_at: d.created_at,
+        }
+    }
+}
+
+/// A meeting's documents, oldest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DocumentList {
+    pub documents: Vec<Document>,
+}
+
+impl From<Vec<core::DocumentView>> for DocumentList {
+    fn from(v: Vec<core::DocumentView>) -> Self {
+        Self {
+            documents: v.into_iter().map(Document::from).collect(),
         }
     }
 }

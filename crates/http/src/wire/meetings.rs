@@ -127,6 +127,7 @@ pub struct Participant {
     "started_at": "2026-11-24T09:00:00Z",
     "language": "en",
     "transcription": {"provider": "local"},
+    "intelligence": {"provider": null, "base_url": null, "model": null, "secret": null, "pii_redaction": null, "prompt": null, "redacted_transcripts": null, "configured_by": null},
     "created_at": "2026-11-24T08:55:12.123456Z",
     "updated_at": null
 }))]
@@ -145,6 +146,9 @@ pub struct Meeting {
     #[schema(required = true)]
     pub language: Option<String>,
     pub transcription: TranscriptionSettings,
+    /// The meeting's own intelligence settings (null fields inherit its workspace's and
+    /// org's).
+    pub intelligence: crate::wire::intel::IntelligenceSettings,
     /// Names and jargon the transcriber is prompted with (stored encrypted); null: none.
     #[schema(required = true)]
     pub glossary: Option<String>,
@@ -171,6 +175,7 @@ impl From<core::MeetingView> for Meeting {
             started_at: m.started_at,
             language: m.language,
             transcription: m.transcription.into(),
+            intelligence: m.intelligence.into(),
             glossary: m.glossary,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -266,6 +271,10 @@ pub struct NewMeeting {
     pub language: Option<String>,
     #[serde(default)]
     pub transcription: TranscriptionSettings,
+    /// Its own intelligence settings (provider, prompt template, PII redaction); absent
+    /// fields inherit its workspace's and org's. A secret named must be the caller's.
+    #[serde(default)]
+    pub intelligence: Option<crate::wire::intel::IntelligenceSettings>,
     /// Names and jargon to spell the meeting's way ("Anja Schröder, meetvault, SIEM"): the
     /// transcriber is prompted with them after the org's glossary. Stored encrypted; at most
     /// 1000 characters and one prompt window of the model's tokens.
@@ -282,6 +291,7 @@ impl From<NewMeeting> for core::NewMeeting {
             started_at: m.started_at,
             language: m.language,
             transcription: m.transcription.into(),
+            intelligence: m.intelligence.map(Into::into),
             glossary: m.glossary,
         }
     }
@@ -307,6 +317,10 @@ pub struct MeetingPatch {
     pub language: Option<Option<String>>,
     #[serde(default)]
     pub transcription: Option<TranscriptionSettings>,
+    /// Replaces its own intelligence settings (all null: inherit again); only its owner may
+    /// name a secret.
+    #[serde(default)]
+    pub intelligence: Option<crate::wire::intel::IntelligenceSettings>,
     #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     pub glossary: Option<Option<String>>,
@@ -323,6 +337,7 @@ impl From<MeetingPatch> for core::MeetingPatch {
             started_at: p.started_at,
             language: p.language,
             transcription: p.transcription.map(Into::into),
+            intelligence: p.intelligence.map(Into::into),
             glossary: p.glossary,
         }
     }

@@ -60,6 +60,7 @@ async fn a_bot_is_sent_listed_read_and_cancelled_and_its_meeting_stream_shows_it
     let later = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
     let mut body = bot_body("https://meet.google.com/abc-defg-hij");
     body["join_at"] = json!(later);
+    body["intelligence"] = json!({"pii_redaction": "all", "prompt": "List the decisions first."});
     let first = send_bot(&app, &cred, body).await;
     assert_eq!(first["state"], "scheduled");
     assert_eq!(first["platform"], "google-meet");
@@ -85,7 +86,12 @@ async fn a_bot_is_sent_listed_read_and_cancelled_and_its_meeting_stream_shows_it
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.json::<Value>().await.unwrap()["title"], "Notetaker");
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(m["title"], "Notetaker");
+    // Its intelligence settings are its meeting's own.
+    assert_eq!(m["intelligence"]["pii_redaction"], "all", "{m}");
+    assert_eq!(m["intelligence"]["prompt"], "List the decisions first.");
+    assert_eq!(m["intelligence"]["provider"], Value::Null);
     let second = send_bot(
         &app,
         &cred,
@@ -230,6 +236,14 @@ async fn each_invalid_field_is_named_and_hostile_meeting_urls_are_refused() {
         (
             json!({"automatic_leave": {"silence_timeout_secs": 0}}),
             "automatic_leave.silence_timeout_secs",
+        ),
+        (
+            json!({"intelligence": {"prompt": " "}}),
+            "intelligence.prompt",
+        ),
+        (
+            json!({"intelligence": {"provider": "openai", "base_url": "http://10.0.0.1/v1", "model": "m"}}),
+            "intelligence.base_url",
         ),
         (json!({"metadata": {"bad key!": "v"}}), "metadata"),
         (json!({"metadata": Value::Object(many)}), "metadata"),

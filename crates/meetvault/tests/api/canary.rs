@@ -1,6 +1,7 @@
 //! The encryption canary: unique strings put into every kind of content (meeting title,
 //! participant name and email, transcript text, an integration token, a recording, and what
-//! meeting intelligence makes of the transcript: summary, action items, search index) appear in
+//! meeting intelligence makes of the transcript: summary, action items, search index; a
+//! document attached to the meeting: its name, text, chunks and vectors) appear in
 //! plaintext nowhere at rest — not in the SQLite file and its WAL, a `pg_dump`, the blob files
 //! or S3 objects — nor in the server's debug log, with either master-key provider.
 
@@ -133,6 +134,9 @@ const CANARY_HEARD: &str = "marmalade";
 const CANARY_SPEAKER: &str = "Canaryspeaker Vqkz";
 /// Said as a commitment, so it becomes an action item of the summary.
 const CANARY_ACTION: &str = "canaryactionzq";
+/// A document attached to the meeting: its name and its text.
+const CANARY_DOC_NAME: &str = "canary-docname-61be";
+const CANARY_DOC: &str = "canarydocqv3f9a";
 const CANARY_ACTION_LINE: &str = "I'll send the canaryactionzq report to finance by Friday.";
 
 async fn canary(provider: &str) {
@@ -274,6 +278,38 @@ async fn canary(provider: &str) {
             .contains(CANARY_ACTION),
         "{hits}"
     );
+    // A document attached to the meeting: its name, text, chunks and vectors are sealed too.
+    let r = c
+        .req(
+            Method::POST,
+            &format!("/api/v1/meetings/{id}/documents?name={CANARY_DOC_NAME}&keep=true"),
+        )
+        .header("content-type", "text/markdown")
+        .body(format!(
+            "# Pre-read\n\nThe {CANARY_DOC} plan covers the vendor contract renewal in detail.\n"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let hits: Value = c
+        .req(Method::POST, "/api/v1/search")
+        .json(&json!({"query": CANARY_DOC}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        hits["hits"][0]["document"]["name"], CANARY_DOC_NAME,
+        "{hits}"
+    );
     let path = format!(
         "/api/v1/meetings/{id}/recordings/{}",
         rec["id"].as_str().unwrap()
@@ -388,6 +424,8 @@ async fn canary(provider: &str) {
         CANARY_HEARD,
         CANARY_SPEAKER,
         CANARY_ACTION,
+        CANARY_DOC_NAME,
+        CANARY_DOC,
     ] {
         for (name, bytes) in &storage {
             assert!(

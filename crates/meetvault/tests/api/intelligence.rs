@@ -626,3 +626,114 @@ async fn with_redaction_before_every_model_only_the_owner_sees_personal_data() {
     assert!(!theirs.to_string().contains("dana.reyes"), "{theirs}");
     assert!(theirs.to_string().contains("[EMAIL_1]"), "{theirs}");
 }
+
+#[tokio::test]
+async fn a_workspace_that_stores_transcripts_redacted_never_stores_the_values() {
+    let app = app(|c| {
+        c.intelligence.pii_patterns = vec![meetvault_config::PiiPattern {
+            name: "EMPLOYEE_ID".into(),
+            pattern: "EMP-[0-9]{6}".into(),
+        }];
+    })
+    .await;
+    let owner = app.register("owner@example.com", "Acme").await;
+    let oc = Cred::Session(owner.clone());
+    let (_, ws) = post(&app, &oc, "/api/v1/workspaces", json!({"name": "HR"})).await;
+    let ws = ws["id"].as_str().unwrap().to_owned();
+    let r = app
+        .send(
+            &oc,
+            Method::PUT,
+            &format!("/api/v1/workspaces/{ws}/intelligence"),
+            Some(json!({"redacted_transcripts": true})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let got: Value = r.json().await.unwrap();
+    assert_eq!(got["redacted_transcripts"], true, "{got}");
+    assert_eq!(
+        got["provider"],
+        Value::Null,
+        "it inherits the org's provider"
+    );
+    let hr = meeting(
+        &app,
+        &owner,
+        json!({"title": "Onboarding", "workspace_id": ws}),
+    )
+    .await;
+    let elsewhere = meeting(&app, &owner, json!({"title": "Sales"})).await;
+    let lines = [
+        (
+            "Ana",
+            "Send the offer to mira.k@example.org and file it under EMP-204871.",
+        ),
+        ("Ben", "Her card 4111 1111 1111 1111 pays the deposit."),
+    ];
+    import(&app, &oc, &hr, &lines).await;
+    import(&app, &oc, &elsewhere, &lines).await;
+    let transcript = |id: String| {
+        let app = &app;
+        let oc = oc.clone();
+        async move {
+            app.send(
+                &oc,
+                Method::GET,
+                &format!("/api/v1/meetings/{id}/transcript"),
+                None,
+            )
+            .await
+            .text()
+            .await
+            .unwrap()
+        }
+    };
+    let t = transcript(hr.clone()).await;
+    for value in ["mira.k@example.org", "EMP-204871", "4111 1111 1111 1111"] {
+        assert!(!t.contains(value), "{value} stored: {t}");
+    }
+    for placeholder in ["[EMAIL_1]", "[EMPLOYEE_ID_1]", "[CARD_1]"] {
+        assert!(t.contains(placeholder), "{placeholder}: {t}");
+    }
+    // Nothing restores it, not even for the owner; the summary was made from it.
+    let s = summary(&app, &oc, &hr, Duration::from_secs(180)).await;
+    assert!(!s.to_string().contains("mira.k@example.org"), "{s}");
+    // A meeting elsewhere keeps its words.
+    assert!(transcript(elsewhere).await.contains("mira.k@example.org"));
+    // A meeting may turn it off for itself; a bad setting is refused.
+    let r = app
+        .send(
+            &oc,
+            Method::PATCH,
+            &format!("/api/v1/meetings/{hr}"),
+            Some(json!({"intelligence": {"redacted_transcripts": false}})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(m["intelligence"]["redacted_transcripts"], false, "{m}");
+    import(
+        &app,
+        &oc,
+        &hr,
+        &[("Ana", "Call me at mira.k@example.org later.")],
+    )
+    .await;
+    assert!(transcript(hr.clone()).await.contains("mira.k@example.org"));
+    for bad in [
+        json!({"intelligence": {"prompt": "  "}}),
+        json!({"intelligence": {"model": "gpt"}}),
+        json!({"intelligence": {"provider": "openai"}}),
+        json!({"intelligence": {"provider": "magic"}}),
+    ] {
+        let r = app
+            .send(
+                &oc,
+                Method::PATCH,
+                &format!("/api/v1/meetings/{hr}"),
+                Some(bad.clone()),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+}

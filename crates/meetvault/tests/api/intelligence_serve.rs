@@ -320,4 +320,193 @@ async fn an_orgs_remote_provider_is_another_meetvault_and_reads_only_redacted_te
         theirs.to_string().contains("[EMAIL_1]") && !theirs.to_string().contains("dana.reyes"),
         "{theirs}"
     );
+
+    // A workspace that keeps to the embedded model: its meetings never reach the provider.
+    let calls = || async {
+        let m = remote.get("/metrics").await.text().await.unwrap();
+        m.lines()
+            .find(|l| l.starts_with(r#"meetvault_http_requests_total{method="POST",route="/v1/chat/completions",status="200"}"#))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // A question is answered by the provider too (it must cite the excerpts it was given, or
+    // the passages are quoted), from excerpts redacted first.
+    let asked = calls().await;
+    let r = app
+        .send(
+            &oc,
+            Method::POST,
+            "/api/v1/ask",
+            Some(json!({"question": "Who will email the signed contract?", "meeting_id": id})),
+        )
+        .await;
+    let a: Value = r.json().await.unwrap();
+    assert_eq!(a["found"], true, "{a}");
+    assert!(
+        ["generated", "quoted"].contains(&a["method"].as_str().unwrap()),
+        "{a}"
+    );
+    assert!(
+        a["citations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["speaker"] == "Ben"),
+        "{a}"
+    );
+    assert_eq!(calls().await, asked + 1, "the provider was asked");
+    let (_, ws) = {
+        let r = app
+            .send(
+                &oc,
+                Method::POST,
+                "/api/v1/workspaces",
+                Some(json!({"name": "Legal"})),
+            )
+            .await;
+        (r.status(), r.json::<Value>().await.unwrap())
+    };
+    let ws = ws["id"].as_str().unwrap().to_owned();
+    let r = app
+        .send(
+            &oc,
+            Method::PUT,
+            &format!("/api/v1/workspaces/{ws}/intelligence"),
+            Some(json!({"provider": "embedded"})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let wait_summary = |id: String, after: Option<String>| {
+        let app = &app;
+        let oc = oc.clone();
+        async move {
+            let started = std::time::Instant::now();
+            loop {
+                let r = app
+                    .send(
+                        &oc,
+                        Method::GET,
+                        &format!("/api/v1/meetings/{id}/summary"),
+                        None,
+                    )
+                    .await;
+                if r.status() == StatusCode::OK {
+                    let v: Value = r.json().await.unwrap();
+                    if after.as_deref() != v["generated_at"].as_str() {
+                        return v;
+                    }
+                }
+                assert!(started.elapsed().as_secs() < 180, "no summary");
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+        }
+    };
+    let lines = json!({"segments": [
+        {"start_ms": 0, "end_ms": 4000, "speaker": "Ana", "text": "The merger filing is due on the thirtieth."},
+        {"start_ms": 5000, "end_ms": 9000, "speaker": "Eli", "text": "I'll send the antitrust notice to counsel tomorrow."},
+    ]});
+    let quiet =
+        crate::transcription::meeting(&app, &owner, json!({"title": "Merger", "workspace_id": ws}))
+            .await;
+    app.send(
+        &oc,
+        Method::POST,
+        &format!("/api/v1/meetings/{quiet}/transcript"),
+        Some(lines.clone()),
+    )
+    .await;
+    let before = calls().await;
+    let s = wait_summary(quiet.clone(), None).await;
+    assert_ne!(
+        s["generated_by"].as_str().unwrap(),
+        "openai:smollm2-135m-instruct",
+        "{s}"
+    );
+    assert_eq!(
+        calls().await,
+        before,
+        "the workspace's meetings stay on this server"
+    );
+    // …but a meeting there may name the provider itself, and a regeneration may name another
+    // prompt: each reaches the provider once more.
+    let own = crate::transcription::meeting(&app, &owner, json!({"title": "Filing", "workspace_id": ws,
+        "intelligence": {"provider": "openai", "base_url": base, "model": "smollm2-135m-instruct", "secret": "llm"}})).await;
+    app.send(
+        &oc,
+        Method::POST,
+        &format!("/api/v1/meetings/{own}/transcript"),
+        Some(lines.clone()),
+    )
+    .await;
+    let first = wait_summary(own.clone(), None).await;
+    assert_eq!(calls().await, before + 1, "{first}");
+    let r = app
+        .send(&oc, Method::POST, &format!("/api/v1/meetings/{quiet}/summary"),
+            Some(json!({"provider": "openai", "base_url": base, "model": "smollm2-135m-instruct", "secret": "llm",
+                "prompt": "Summarize the meeting in one sentence for a lawyer."})))
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    wait_summary(quiet.clone(), s["generated_at"].as_str().map(str::to_owned)).await;
+    assert_eq!(calls().await, before + 2);
+    // A provider that refuses (an unknown model) leaves the embedded path's summary in place.
+    let r = app
+        .send(&oc, Method::POST, &format!("/api/v1/meetings/{own}/summary"),
+            Some(json!({"provider": "openai", "base_url": base, "model": "no-such-model", "secret": "llm"})))
+        .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let fell_back = wait_summary(
+        own.clone(),
+        first["generated_at"].as_str().map(str::to_owned),
+    )
+    .await;
+    assert!(
+        !fell_back["generated_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("openai:"),
+        "{fell_back}"
+    );
+    assert!(
+        !fell_back["action_items"].as_array().unwrap().is_empty(),
+        "{fell_back}"
+    );
+    // Refused settings: another's secret, a provider without its model, unknown fields.
+    let admin = app.user_with_role(&owner, "admin").await;
+    for (cred, body) in [
+        (
+            Cred::Session(admin.clone()),
+            json!({"provider": "openai", "base_url": base, "model": "m", "secret": "llm"}),
+        ),
+        (oc.clone(), json!({"provider": "openai", "base_url": base})),
+        (oc.clone(), json!({"temperature": 2})),
+    ] {
+        let r = app
+            .send(
+                &cred,
+                Method::POST,
+                &format!("/api/v1/meetings/{own}/summary"),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    // The processors list names the provider once, whichever level chose it.
+    let procs: Value = app
+        .send(&oc, Method::GET, "/api/v1/processors", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let named = procs["processors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["location"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&remote.addr.to_string())
+        })
+        .count();
+    assert_eq!(named, 1, "{procs}");
 }

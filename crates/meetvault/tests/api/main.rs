@@ -20,6 +20,7 @@ mod destinations_copies;
 mod destinations_delete;
 mod destinations_s3rver;
 mod destinations_stream;
+mod documents;
 mod email;
 mod encryption;
 mod enumeration;

@@ -338,6 +338,7 @@ fn fill(path: &str, f: &Fixture) -> String {
         .replace("{delivery}", &f.delivery_id)
         .replace("{name}", "probe-secret")
         .replace("{token}", "mvi_notarealtoken")
+        .replace("{document_id}", "doc_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f")
 }
 
 /// A body the route would accept from a caller allowed to use it.
@@ -379,6 +380,8 @@ fn body(method: &str, path: &str) -> Option<Value> {
             "messages": [{"role": "user", "content": "probe"}], "max_tokens": 1}),
         "/v1/embeddings" => json!({"model": "all-minilm-l6-v2", "input": "probe"}),
         "/api/v1/org/intelligence" => json!({"provider": "embedded"}),
+        p if p.ends_with("/intelligence") => json!({"pii_redaction": "all"}),
+        p if p.ends_with("/summary") && method == "POST" => json!({"pii_redaction": "all"}),
         p if p.ends_with("/summary") => json!({"overview": "probe"}),
         "/api/v1/invitations" => json!({"email": "probe@example.com", "role": "viewer"}),
         p if p.starts_with("/api/v1/members/") => json!({"role": "member"}),

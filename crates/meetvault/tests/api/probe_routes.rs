@@ -33,6 +33,36 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
         true,
     ),
     (
+        "POST",
+        "/api/v1/meetings/{id}/documents",
+        Class::Perm("meetings:write"),
+        true,
+    ),
+    (
+        "GET",
+        "/api/v1/meetings/{id}/documents",
+        Class::Perm("meetings:read"),
+        true,
+    ),
+    (
+        "DELETE",
+        "/api/v1/meetings/{id}/documents/{document_id}",
+        Class::Perm("meetings:write"),
+        true,
+    ),
+    (
+        "GET",
+        "/api/v1/workspaces/{id}/intelligence",
+        Class::Perm("org:manage"),
+        true,
+    ),
+    (
+        "PUT",
+        "/api/v1/workspaces/{id}/intelligence",
+        Class::Perm("org:manage"),
+        true,
+    ),
+    (
         "GET",
         "/api/v1/meetings/{id}/analytics",
         Class::Perm("meetings:read"),

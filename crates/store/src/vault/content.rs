@@ -23,6 +23,8 @@ pub struct MeetingRow {
     pub updated_at: Option<DateTime<Utc>>,
     /// The glossary the transcriber is prompted with, sealed; none when unset.
     pub glossary: Option<Vec<u8>>,
+    /// The meeting's own intelligence settings as JSON; none inherits (migration 0024).
+    pub intelligence: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -92,7 +94,7 @@ pub struct UserSecretRow {
     pub updated_at: DateTime<Utc>,
 }
 
-pub(crate) const MEETING_COLUMNS: &str = "id, org_id, workspace_id, owner_id, title, created_at, started_at, language, transcription, updated_at, glossary";
+pub(crate) const MEETING_COLUMNS: &str = "id, org_id, workspace_id, owner_id, title, created_at, started_at, language, transcription, updated_at, glossary, intelligence";
 
 /// Inserts a `MeetingRow` in the transaction `$tx` (inside `with_pool!`, so either backend):
 /// the one INSERT of a meeting, for a meeting of its own and for a bot's.
@@ -100,7 +102,7 @@ macro_rules! insert_meeting_row {
     ($tx:ident, $meeting:expr) => {{
         let meeting: &$crate::vault::MeetingRow = $meeting;
         sqlx::query(&format!(
-            "INSERT INTO meetings ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO meetings ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             $crate::vault::MEETING_COLUMNS
         ))
         .bind(meeting.id)
@@ -114,6 +116,7 @@ macro_rules! insert_meeting_row {
         .bind(&meeting.transcription)
         .bind(meeting.updated_at)
         .bind(&meeting.glossary)
+        .bind(&meeting.intelligence)
         .execute(&mut *$tx)
         .await?;
     }};
@@ -243,11 +246,11 @@ impl Database {
             let mut tx = pool.begin().await?;
             let done = sqlx::query(
                 "UPDATE meetings SET workspace_id = $1, title = $2, started_at = $3, language = $4, transcription = $5, \
-                 updated_at = $6, glossary = $7 WHERE org_id = $8 AND id = $9",
+                 updated_at = $6, glossary = $7, intelligence = $10 WHERE org_id = $8 AND id = $9",
             )
             .bind(meeting.workspace_id).bind(&meeting.title).bind(meeting.started_at).bind(&meeting.language)
             .bind(&meeting.transcription).bind(meeting.updated_at).bind(&meeting.glossary)
-            .bind(meeting.org_id).bind(meeting.id)
+            .bind(meeting.org_id).bind(meeting.id).bind(&meeting.intelligence)
             .execute(&mut *tx).await?;
             if let Some(participants) = participants {
                 sqlx::query("DELETE FROM meeting_participants WHERE org_id = $1 AND meeting_id = $2")
