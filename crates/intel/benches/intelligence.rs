@@ -2,9 +2,14 @@
 //! llama.cpp): chat-model prompt and generation tokens per second, embeddings per second, the
 //! summary of a one-hour transcript, search latency over 1,000 meetings, and the action items
 //! of the evaluation set (bench/intelligence-eval.json) against their gold lists.
-//!   cargo bench -p meetvault-intel --bench intelligence -- MODELS_DIR EVAL_JSON
+//! With `--remote BASE_URL MODEL`, the same evaluation with a remote OpenAI-compatible model
+//! writing structured summaries and answers (`remote.rs`).
+//!   cargo bench -p meetvault-intel --bench intelligence -- MODELS_DIR EVAL_JSON [--remote URL MODEL]
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "intelligence/remote.rs"]
+mod remote;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -13,7 +18,7 @@ use meetvault_intel::ask::{Answer, Passage, answer, relevant};
 use meetvault_intel::embed::Embedder;
 use meetvault_intel::llm::{ChatModel, Message, Sampling};
 use meetvault_intel::search::{Segment, search};
-use meetvault_intel::summarize::{Line, action_items, summarize};
+use meetvault_intel::summarize::{ActionItem, Line, action_items, summarize};
 
 const TOPICS: &[&str] = &[
     "the billing migration needs the new invoice schema before we can switch traffic",
@@ -54,6 +59,13 @@ fn main() {
         .iter()
         .position(|a| a == "--prompt-out")
         .map(|i| PathBuf::from(args.drain(i..i + 2).nth(1).expect("--prompt-out FILE")));
+    let remote = args.iter().position(|a| a == "--remote").map(|i| {
+        let mut v = args.drain(i..i + 3).skip(1);
+        (
+            v.next().expect("--remote BASE_URL MODEL"),
+            v.next().expect("--remote BASE_URL MODEL"),
+        )
+    });
     let models = PathBuf::from(
         args.first()
             .expect("usage: intelligence MODELS_DIR [EVAL_JSON] [--prompt-out FILE]"),
@@ -69,6 +81,9 @@ fn main() {
     if let Some(eval) = &eval {
         action_item_eval(eval);
         question_eval(eval, &embedder);
+        if let Some((base, model)) = &remote {
+            remote::eval(eval, &embedder, base, model);
+        }
     }
 
     // Prompt processing: a transcript of about 512 tokens; generation: 64 tokens, no stops.
@@ -282,8 +297,32 @@ struct Gold {
     task: String,
 }
 
-/// Action items found against the gold list: a match has the same owner (or both none) and
-/// shares at least half of the gold task's words.
+/// How many of `gold` the items match: the same owner (or both none) and at least half of the
+/// gold task's words, each item matching once.
+fn matched(items: &[ActionItem], gold: &[Gold]) -> usize {
+    let mut used = vec![false; items.len()];
+    let mut tp = 0;
+    for g in gold {
+        let gw: Vec<String> = g
+            .task
+            .to_lowercase()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let hit = items.iter().enumerate().position(|(i, a)| {
+            let aw = a.task.to_lowercase();
+            let shared = gw.iter().filter(|w| aw.contains(w.as_str())).count();
+            !used[i] && a.owner == g.owner && shared * 2 >= gw.len()
+        });
+        if let Some(i) = hit {
+            used[i] = true;
+            tp += 1;
+        }
+    }
+    tp
+}
+
+/// Action items found against the gold list ([`matched`]).
 fn action_item_eval(path: &PathBuf) {
     let meetings: Vec<Meeting> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let (mut tp, mut found, mut gold) = (0, 0, 0);
@@ -304,24 +343,7 @@ fn action_item_eval(path: &PathBuf) {
         let items = action_items(&lines, &speakers);
         found += items.len();
         gold += m.action_items.len();
-        let mut used = vec![false; items.len()];
-        for g in &m.action_items {
-            let gw: Vec<String> = g
-                .task
-                .to_lowercase()
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect();
-            let hit = items.iter().enumerate().position(|(i, a)| {
-                let aw = a.task.to_lowercase();
-                let shared = gw.iter().filter(|w| aw.contains(w.as_str())).count();
-                !used[i] && a.owner == g.owner && shared * 2 >= gw.len()
-            });
-            if let Some(i) = hit {
-                used[i] = true;
-                tp += 1;
-            }
-        }
+        tp += matched(&items, &m.action_items);
     }
     println!("action_items_gold\t{gold}");
     println!("action_items_found\t{found}");

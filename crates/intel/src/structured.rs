@@ -50,12 +50,23 @@ pub fn schema() -> Value {
     })
 }
 
-/// `response_format` asking for [`schema`].
+/// `response_format` asking for [`schema`] as OpenAI's structured outputs do (OpenAI, vLLM,
+/// llama.cpp's own server, Ollama's OpenAI endpoint).
 pub fn response_format() -> Value {
     json!({
         "type": "json_schema",
         "json_schema": {"name": "meeting_summary", "strict": true, "schema": schema()}
     })
+}
+
+/// The ways to ask for [`schema`], in the order to try them: OpenAI's `json_schema`, then
+/// `json_object` with a `schema` beside it (llama-cpp-python's server, which refuses the
+/// first). A server that refuses both is asked for prose.
+pub fn response_formats() -> Vec<Value> {
+    vec![
+        response_format(),
+        json!({"type": "json_object", "schema": schema()}),
+    ]
 }
 
 /// The transcript as the model reads it: `[n] Speaker: text`, numbered from 1, cut to

@@ -209,7 +209,7 @@ impl Core {
                     &settings,
                     &system,
                     &script,
-                    Some(structured::response_format()),
+                    structured::response_formats(),
                 )
                 .await
             {

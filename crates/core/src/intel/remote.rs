@@ -18,45 +18,45 @@ const PROSE_TOKENS: u32 = 300;
 
 impl Core {
     /// Asks the remote provider for a summary of `transcript` (already redacted when the
-    /// settings say so): with `response_format` (a JSON schema) when given; a server that
-    /// refuses it (400 or 422) is asked once more without it. `Ok(None)` when it answered
-    /// nothing usable.
+    /// settings say so) in one of `formats` (JSON schemas, tried in order), or in prose from a
+    /// server that refuses them all. `Ok(None)` when it answered nothing usable.
     pub(crate) async fn remote_summary(
         &self,
         org: uuid::Uuid,
         settings: &IntelSettings,
         system: &str,
         transcript: &str,
-        response_format: Option<serde_json::Value>,
+        formats: Vec<serde_json::Value>,
     ) -> Result<Option<String>, CoreError> {
-        let tokens = if response_format.is_some() {
-            STRUCTURED_TOKENS
-        } else {
+        let tokens = if formats.is_empty() {
             PROSE_TOKENS
+        } else {
+            STRUCTURED_TOKENS
         };
         self.remote_chat(
             org,
             settings,
             system,
             &format!("Transcript:\n{transcript}\n\nSummary:"),
-            response_format,
+            formats,
             tokens,
         )
         .await
     }
 
     /// One chat completion from the remote provider: `system` and `user` messages, at most
-    /// `max_tokens`, `response_format` when given (dropped, and the answer limited to prose's
-    /// length, when the server refuses it with 400 or 422). `Ok(None)` when it answered
-    /// nothing usable; `Unavailable` when it could not be reached (or failed, 5xx or 429);
-    /// `Conflict` when it refused.
+    /// `max_tokens`, in the first of `formats` (`response_format` values) the server takes:
+    /// one it answers with 400, 422 or 500 is taken as not understood and the next is tried,
+    /// then none (prose, at most prose's length). `Ok(None)` when it answered nothing
+    /// usable; `Unavailable` when it could not be reached (or failed, 5xx or 429); `Conflict`
+    /// when it refused.
     pub(crate) async fn remote_chat(
         &self,
         org: uuid::Uuid,
         settings: &IntelSettings,
         system: &str,
         user: &str,
-        response_format: Option<serde_json::Value>,
+        formats: Vec<serde_json::Value>,
         max_tokens: u32,
     ) -> Result<Option<String>, CoreError> {
         let (Some(base), Some(model)) = (&settings.base_url, &settings.model) else {
@@ -91,10 +91,6 @@ impl Core {
             "max_tokens": max_tokens,
             "temperature": 0,
         });
-        let structured = response_format.is_some();
-        if let Some(format) = response_format {
-            body["response_format"] = format;
-        }
         let http = self.outbound_client();
         let send = |body: serde_json::Value| {
             let url = url.clone();
@@ -127,18 +123,29 @@ impl Core {
                 Ok::<_, CoreError>((status, body))
             }
         };
+        let mut formats = formats.into_iter();
+        if let Some(first) = formats.next() {
+            body["response_format"] = first;
+        }
         let (mut status, mut answer) = send(body.clone()).await?;
-        if structured && matches!(status.as_u16(), 400 | 422) {
+        // A server that does not understand a response format says so with 400 or 422 (or,
+        // llama-cpp-python's, 500): the next is tried, then prose.
+        while body.get("response_format").is_some() && matches!(status.as_u16(), 400 | 422 | 500) {
             tracing::info!(
                 status = status.as_u16(),
-                "the intelligence provider refused a JSON schema; asking again without one"
+                "the intelligence provider refused a response format; trying the next"
             );
-            if let Some(map) = body.as_object_mut() {
-                map.remove("response_format");
-                // Without a schema it writes prose: an overview, not a whole summary.
-                map.insert("max_tokens".into(), PROSE_TOKENS.into());
+            match formats.next() {
+                Some(next) => body["response_format"] = next,
+                None => {
+                    if let Some(map) = body.as_object_mut() {
+                        map.remove("response_format");
+                        // Without a schema it writes prose: an overview, not a whole summary.
+                        map.insert("max_tokens".into(), PROSE_TOKENS.min(max_tokens).into());
+                    }
+                }
             }
-            (status, answer) = send(body).await?;
+            (status, answer) = send(body.clone()).await?;
         }
         if status.is_server_error() || status.as_u16() == 429 {
             tracing::warn!(status = status.as_u16(), "the intelligence provider failed");

@@ -400,7 +400,7 @@ impl Intelligence<'_> {
         );
         match self
             .core
-            .remote_chat(org, settings, ask::ANSWER_PROMPT, &user, None, 300)
+            .remote_chat(org, settings, ask::ANSWER_PROMPT, &user, Vec::new(), 300)
             .await
         {
             Ok(answer) => answer.map(|a| mapping.restore(&a)),

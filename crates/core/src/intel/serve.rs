@@ -30,6 +30,8 @@ pub struct ChatRequest {
     pub seed: Option<u64>,
     pub stop: Vec<String>,
     pub frequency_penalty: Option<f32>,
+    /// A JSON schema the answer is held to (structured outputs); greedy.
+    pub schema: Option<serde_json::Value>,
 }
 
 /// The answer.
@@ -157,8 +159,16 @@ impl Intelligence<'_> {
             repeat_penalty: 1.0 + penalty.max(0.0) / 2.0,
             stop: req.stop.clone(),
         };
+        if let Some(schema) = &req.schema {
+            meetvault_intel::llm::check_schema(schema)
+                .map_err(|m| CoreError::invalid("response_format", m))?;
+        }
+        let schema = req.schema.clone();
         let done = models
-            .run_interactive(move || model.complete(&messages, &sampling, |_| true))
+            .run_interactive(move || match &schema {
+                Some(schema) => model.complete_json(&messages, schema, sampling.max_tokens),
+                None => model.complete(&messages, &sampling, |_| true),
+            })
             .await?
             .map_err(|e| match e {
                 meetvault_intel::IntelError::Input(m) => CoreError::invalid("messages", m),

@@ -183,9 +183,10 @@ pub async fn processors(
 }
 
 /// OpenAI-compatible chat completions from the embedded chat model (API keys with
-/// `meetings:write`): text in, text out, one choice, no streaming. Nothing is stored.
+/// `meetings:write`): text in; text out, or JSON held to a schema (`response_format`
+/// `json_schema`); one choice, no streaming. Nothing is stored.
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "intelligence", request_body = ChatCompletionRequest, security(("api_key" = []), ("session" = [])),
-    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "The completion", body = ChatCompletion), (status = 404, description = "The endpoint is turned off (`intelligence.openai_endpoint`)", body = crate::error::ErrorBody), (status = 409, description = "The chat model is not installed, or intelligence is off", body = crate::error::ErrorBody), (status = 422, description = "Another model, streaming, n > 1, a response format other than text, or a value out of range", body = crate::error::ErrorBody), (status = 429, description = "The model's waiting line is full; retry after `Retry-After`", body = crate::error::ErrorBody)))]
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "The completion", body = ChatCompletion), (status = 404, description = "The endpoint is turned off (`intelligence.openai_endpoint`)", body = crate::error::ErrorBody), (status = 409, description = "The chat model is not installed, or intelligence is off", body = crate::error::ErrorBody), (status = 422, description = "Another model, streaming, n > 1, JSON without a schema, a schema keyword not served, or a value out of range", body = crate::error::ErrorBody), (status = 429, description = "The model's waiting line is full; retry after `Retry-After`", body = crate::error::ErrorBody)))]
 pub async fn chat_completions(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::MeetingsWrite>,
@@ -204,16 +205,21 @@ pub async fn chat_completions(
     if body.n.is_some_and(|n| n != 1) {
         return Err(refuse("n", "only one choice is served"));
     }
-    if body
-        .response_format
-        .as_ref()
-        .is_some_and(|f| f.kind != "text")
-    {
-        return Err(refuse(
-            "response_format",
-            "only {\"type\": \"text\"} is served: the embedded model cannot be held to JSON",
-        ));
-    }
+    let schema = match body.response_format.clone() {
+        None => None,
+        Some(f) => match (f.kind.as_str(), f.json_schema, f.schema) {
+            ("text", None, None) => None,
+            ("json_schema", Some(spec), None) => Some(spec.schema),
+            ("json_object", None, Some(schema)) => Some(schema),
+            _ => {
+                return Err(refuse(
+                    "response_format",
+                    "serve {\"type\": \"text\"}, {\"type\": \"json_schema\", \"json_schema\": {\"schema\": …}} \
+                     or {\"type\": \"json_object\", \"schema\": …}: free-form JSON without a schema is not served",
+                ));
+            }
+        },
+    };
     if body
         .presence_penalty
         .is_some_and(|p| !(-2.0..=2.0).contains(&p))
@@ -251,6 +257,7 @@ pub async fn chat_completions(
                 seed: body.seed,
                 stop: body.stop.map(Strings::into_vec).unwrap_or_default(),
                 frequency_penalty: body.frequency_penalty,
+                schema,
             },
         )
         .await?;

@@ -178,7 +178,7 @@ pub struct ChatCompletionRequest {
     /// Accepted, -2 to 2, and not applied.
     #[serde(default)]
     pub presence_penalty: Option<f32>,
-    /// Only `{"type": "text"}` (a 135M model cannot be held to a JSON schema).
+    /// `{"type": "text"}`, or a JSON schema the answer is held to.
     #[serde(default)]
     pub response_format: Option<ResponseFormatSpec>,
     /// Accepted and ignored.
@@ -307,11 +307,32 @@ pub struct ContentPart {
     pub text: String,
 }
 
-/// `response_format`: only `text` is served.
+/// `response_format`: `text`; `json_schema` with `json_schema.schema` (OpenAI's structured
+/// outputs); or `json_object` with a `schema` beside it (llama.cpp's form). A schema is
+/// followed token by token: the answer always parses and matches it.
 #[derive(Debug, Clone, serde::Deserialize, ToSchema)]
 pub struct ResponseFormatSpec {
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(default)]
+    pub json_schema: Option<JsonSchemaSpec>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub schema: Option<serde_json::Value>,
+}
+
+/// OpenAI's `response_format.json_schema`.
+#[derive(Debug, Clone, serde::Deserialize, ToSchema)]
+pub struct JsonSchemaSpec {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[schema(value_type = Object)]
+    pub schema: serde_json::Value,
+    /// Accepted: every schema served is followed strictly.
+    #[serde(default)]
+    pub strict: Option<bool>,
 }
 
 /// An embedding: floats, or base64 of little-endian float32s.

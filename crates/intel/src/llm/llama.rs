@@ -302,3 +302,14 @@ fn repeat_kv(x: &Tensor, rep: usize) -> candle_core::Result<Tensor> {
 pub(crate) fn argmax(logits: &Tensor) -> Result<u32> {
     Ok(logits.argmax(D::Minus1)?.to_scalar::<u32>()?)
 }
+
+/// The index of the largest value (the first of equals).
+pub(crate) fn argmax_slice(logits: &[f32]) -> u32 {
+    let mut best = (0, f32::NEG_INFINITY);
+    for (i, &v) in logits.iter().enumerate() {
+        if v > best.1 {
+            best = (i, v);
+        }
+    }
+    u32::try_from(best.0).unwrap_or(0)
+}

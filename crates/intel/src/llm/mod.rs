@@ -6,9 +6,11 @@
 //! turns messages into a prompt with the model's chat format (ChatML, or Llama 3's headers),
 //! runs the prompt in chunks, then samples greedily (the default: the same answer every time)
 //! or with temperature and top-p from a seed, until a stop token, a stop string or the token
-//! limit. Text is handed to a callback as it is produced, for streaming. One model serves many
+//! limit. Text is handed to a callback as it is produced, for streaming. `complete_json` holds
+//! an answer to a JSON schema token by token (`json.rs`). One model serves many
 //! conversations at once: the weights are shared, each call has its own cache.
 
+mod json;
 mod llama;
 mod tokenizer;
 
@@ -18,6 +20,7 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::{D, Tensor};
 use serde::{Deserialize, Serialize};
 
+pub use json::check_schema;
 pub use llama::Shape;
 pub use tokenizer::ChatTokenizer;
 
@@ -144,6 +147,8 @@ pub struct ChatModel {
     tokenizer: ChatTokenizer,
     format: Format,
     stops: Vec<u32>,
+    /// Each token's text, decoded alone (made on first use: answers held to a schema).
+    vocab: std::sync::OnceLock<Vec<String>>,
 }
 
 impl ChatModel {
@@ -201,6 +206,22 @@ impl ChatModel {
             tokenizer,
             format,
             stops,
+            vocab: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Each token's text, decoded alone ("\u{fffd}" where a token is part of a character).
+    fn vocab(&self) -> &[String] {
+        self.vocab.get_or_init(|| {
+            let n = self.model.shape.vocab;
+            (0..n)
+                .map(|id| {
+                    u32::try_from(id)
+                        .ok()
+                        .and_then(|id| self.tokenizer.decode(&[id]).ok())
+                        .unwrap_or_default()
+                })
+                .collect()
         })
     }
 

@@ -282,3 +282,63 @@ fn a_transcript_past_the_context_is_summarised_in_parts() {
     assert_eq!(s.decisions.len(), 15);
     assert_eq!(s.key_points.len(), 5);
 }
+
+#[test]
+fn answers_held_to_a_schema_always_parse_and_match_it() {
+    use meetvault_intel::structured::{Draft, schema};
+    let m = model();
+    let messages = [
+        Message::system(meetvault_intel::structured::SYSTEM_PROMPT),
+        Message::user(
+            "Transcript:\n[1] Ana: The vendor quote came in high.\n[2] Ben: I'll send the revised budget to finance by Friday.\n\nSummary:",
+        ),
+    ];
+    for max in [600, 40, 3] {
+        let done = m.complete_json(&messages, &schema(), max).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&done.text)
+            .unwrap_or_else(|e| panic!("max_tokens {max}: {e}: {}", done.text));
+        // Every section (serde_json keeps maps sorted by key).
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["action_items", "decisions", "key_points", "overview"],
+            "{v}"
+        );
+        let draft: Draft = serde_json::from_value(v.clone()).unwrap();
+        for item in &draft.action_items {
+            assert!(!item.task.contains('"'), "{v}");
+        }
+        if max < 100 {
+            assert_eq!(done.finish, Finish::Length, "{max}: {v}");
+        }
+    }
+    // Enums, nullables, booleans and integers are the schema's, whatever the model prefers.
+    let schema = serde_json::json!({"type": "object", "properties": {
+        "mood": {"enum": ["calm", "tense"]},
+        "owner": {"type": ["string", "null"], "maxLength": 20},
+        "urgent": {"type": "boolean"},
+        "count": {"type": "integer"},
+        "tags": {"type": "array", "items": {"type": "string", "maxLength": 12}, "maxItems": 3}
+    }});
+    let done = m.complete_json(&messages, &schema, 200).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&done.text).unwrap();
+    assert!(
+        ["calm", "tense"].contains(&v["mood"].as_str().unwrap()),
+        "{v}"
+    );
+    assert!(
+        v["owner"].is_null() || v["owner"].as_str().unwrap().chars().count() <= 20,
+        "{v}"
+    );
+    assert!(v["urgent"].is_boolean() && v["count"].is_u64(), "{v}");
+    let tags = v["tags"].as_array().unwrap();
+    assert!(
+        tags.len() <= 3
+            && tags
+                .iter()
+                .all(|t| t.as_str().unwrap().chars().count() <= 12),
+        "{v}"
+    );
+    let refused = m.complete_json(&messages, &serde_json::json!({"$ref": "#/x"}), 10);
+    assert!(refused.unwrap_err().to_string().contains("$ref"));
+}

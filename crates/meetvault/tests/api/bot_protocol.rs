@@ -373,6 +373,18 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
         r.json::<Value>().await.unwrap(),
         json!({"commands": [{"type": "send_chat", "text": "Hello from the API"}]})
     );
+    // A pre-read attached to its meeting goes when the meeting ends; one kept stays.
+    for query in ["name=agenda.md", "name=contract.md&keep=true"] {
+        let r = app
+            .send_bytes(
+                &cred,
+                &format!("/api/v1/meetings/{meeting}/documents?{query}"),
+                "text/markdown",
+                b"# Agenda\n\nThe renewal terms and the launch date.".to_vec(),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "{query}");
+    }
     // A long-poll already waiting is woken by the leave.
     let poll = {
         let url = app.url(&format!("/internal/v1/bots/{id}/commands"));
@@ -452,6 +464,34 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
 
     // What it captured became a recording of its meeting, labelled with the participant.
     let list = recordings(&app, &cred, &meeting, 1).await;
+    let started = std::time::Instant::now();
+    loop {
+        let docs: Value = app
+            .send(
+                &cred,
+                Method::GET,
+                &format!("/api/v1/meetings/{meeting}/documents"),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let names: Vec<&str> = docs["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap())
+            .collect();
+        if names == ["contract.md"] {
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the ephemeral document outlived the meeting: {names:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert_eq!(list[0]["speaker"], "Alice Example");
     let rec = list[0]["id"].as_str().unwrap();
     let r = app

@@ -68,11 +68,36 @@ out["embeddings"] = [d.embedding for d in emb.data]
 out["embedding_usage"] = emb.usage.model_dump()
 floats = client.embeddings.create(model="all-minilm-l6-v2", input=req["sentences"][0], encoding_format="float")
 out["float"] = floats.data[0].embedding
+# Structured outputs: the SDK turns a pydantic model into a strict JSON schema and parses the
+# answer back into it; a raw schema's answer parses even when max_tokens cuts it short.
+from pydantic import BaseModel
+class Note(BaseModel):
+    title: str
+    topics: list[str]
+    decided: bool
+    attendees: int
+parsed = client.chat.completions.parse(
+    model="smollm2-135m-instruct",
+    messages=[{"role": "system", "content": "Describe the meeting as JSON."},
+              {"role": "user", "content": "Ana and Ben met to agree the budget; they agreed it."}],
+    response_format=Note, max_tokens=200)
+out["parsed"] = parsed.choices[0].message.parsed.model_dump()
+out["parsed_finish"] = parsed.choices[0].finish_reason
+for tokens in (400, 25):
+    raw = client.chat.completions.create(
+        model="smollm2-135m-instruct",
+        messages=[{"role": "system", "content": "Summarise the transcript as JSON."},
+                  {"role": "user", "content": "[1] Ana: The quote is high.\n[2] Ben: I'll send the budget to finance by Friday."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "summary", "strict": True, "schema": req["schema"]}},
+        max_tokens=tokens)
+    out[f"raw_{tokens}"] = json.loads(raw.choices[0].message.content)
+    out[f"raw_{tokens}_finish"] = raw.choices[0].finish_reason
 errors = {}
 for name, call in [
     ("model", lambda: client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])),
     ("stream", lambda: client.chat.completions.create(model="smollm2-135m-instruct", messages=[{"role": "user", "content": "hi"}], stream=True)),
     ("json", lambda: client.chat.completions.create(model="smollm2-135m-instruct", messages=[{"role": "user", "content": "hi"}], response_format={"type": "json_object"})),
+    ("ref", lambda: client.chat.completions.create(model="smollm2-135m-instruct", messages=[{"role": "user", "content": "hi"}], response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {"$ref": "other.json"}}})),
     ("dimensions", lambda: client.embeddings.create(model="all-minilm-l6-v2", input="hi", dimensions=64)),
 ]:
     try:
@@ -133,7 +158,8 @@ async fn openais_sdk_gets_completions_and_sentence_transformers_embeddings_from_
     let out = tokio::task::spawn_blocking(move || {
         sdk(
             PROGRAM,
-            json!({"base_url": url, "key": keys[0], "read_key": keys[1], "sentences": sentences}),
+            json!({"base_url": url, "key": keys[0], "read_key": keys[1], "sentences": sentences,
+                "schema": meetvault_intel::structured::schema()}),
         )
     })
     .await
@@ -175,10 +201,34 @@ async fn openais_sdk_gets_completions_and_sentence_transformers_embeddings_from_
     assert!(cosine(&out["float"], &expected[0]) > 0.9999);
     assert!(out["embedding_usage"]["prompt_tokens"].as_u64().unwrap() > 20);
 
+    // Answers held to a schema: pydantic (through the SDK) parsed one; the summary schema's
+    // answer has every section, even cut short by max_tokens.
+    let note = &out["parsed"];
+    assert!(
+        note["title"].is_string() && note["topics"].is_array(),
+        "{note}"
+    );
+    assert!(
+        note["decided"].is_boolean() && note["attendees"].is_u64(),
+        "{note}"
+    );
+    for (key, finish) in [("raw_400", None), ("raw_25", Some("length"))] {
+        let raw = &out[key];
+        let draft: meetvault_intel::structured::Draft =
+            serde_json::from_value(raw.clone()).unwrap_or_else(|e| panic!("{key}: {e}: {raw}"));
+        assert!(
+            raw["action_items"].is_array() && raw["overview"].is_string(),
+            "{raw}"
+        );
+        if let Some(f) = finish {
+            assert_eq!(out[format!("{key}_finish")], f, "{raw}");
+        }
+        drop(draft);
+    }
     // What is not served is refused, and the SDK says so with the status.
     assert_eq!(
         out["errors"],
-        json!({"model": 422, "stream": 422, "json": 422, "dimensions": 422})
+        json!({"model": 422, "stream": 422, "json": 422, "ref": 422, "dimensions": 422})
     );
     assert_eq!(out["read_only"], 403, "a key without meetings:write");
 }
