@@ -496,17 +496,18 @@ async fn a_long_transcription_job_does_not_hold_up_live_segments() {
     let app = app(dir.path(), |c| c.transcription.auto = true).await;
     let owner = app.register("live-job@example.com", "Job").await;
     let cred = Cred::Session(owner.clone());
-    // About thirteen minutes of speech: a job that runs well past the live part (six and a
+    // About twenty-six minutes of speech: a job that runs well past the live part (six and a
     // half minutes ran ~27 s here, and once ended before the live part, with other tests
-    // sharing the engine).
+    // sharing the engine; thirteen minutes once ran 22 s and ended first too). The job need
+    // not finish: the app and its workers go when the test ends.
     let long = dir.path().join("long.wav");
     ffmpeg(
         &crate::speech::single_speaker().0,
         &long,
         &[
             "-filter_complex",
-            "[0:a]asplit=12[a][b][c][d][e][f][g][h][i][j][k][l];\
-             [a][b][c][d][e][f][g][h][i][j][k][l]concat=n=12:v=0:a=1",
+            "[0:a]asplit=24[a][b][c][d][e][f][g][h][i][j][k][l][m][n][o][p][q][r][s][t][u][v][w][x];\
+             [a][b][c][d][e][f][g][h][i][j][k][l][m][n][o][p][q][r][s][t][u][v][w][x]concat=n=24:v=0:a=1",
             "-ar",
             "16000",
             "-ac",
