@@ -241,6 +241,22 @@ struct Question {
     lines: Vec<usize>,
 }
 
+/// The passages a question finds in a meeting's segment (search, then relevance), as the
+/// server's `ask` retrieves them.
+fn retrieve(m: &Meeting, seg: &Segment, question: &str, embedder: &Embedder) -> Vec<Passage> {
+    let qv = embedder.embed(&[question]).unwrap().pop().unwrap();
+    let hits = search(&[seg], question, Some(&qv), 5, 0.0, |_, _| true);
+    relevant(&hits, 3)
+        .iter()
+        .map(|h| Passage {
+            key: h.passage.to_string(),
+            speaker: Some(m.lines[h.passage].0.clone()),
+            start_ms: None,
+            text: m.lines[h.passage].1.clone(),
+        })
+        .collect()
+}
+
 /// Questions asked of each meeting (search, relevance, a quoted answer): answer support (the
 /// first citation is a line that answers) and "not found" on the unanswerable ones.
 fn question_eval(path: &PathBuf, embedder: &Embedder) {
@@ -251,17 +267,7 @@ fn question_eval(path: &PathBuf, embedder: &Embedder) {
         let vectors = embedder.embed(&texts).unwrap();
         let seg = Segment::build(&texts, Some(&vectors));
         for q in &m.questions {
-            let qv = embedder.embed(&[q.q.as_str()]).unwrap().pop().unwrap();
-            let hits = search(&[&seg], &q.q, Some(&qv), 5, 0.0, |_, _| true);
-            let passages: Vec<Passage> = relevant(&hits, 3)
-                .iter()
-                .map(|h| Passage {
-                    key: h.passage.to_string(),
-                    speaker: Some(m.lines[h.passage].0.clone()),
-                    start_ms: None,
-                    text: m.lines[h.passage].1.clone(),
-                })
-                .collect();
+            let passages = retrieve(m, &seg, &q.q, embedder);
             let a = answer(&q.q, &passages, None);
             if q.lines.is_empty() {
                 unanswerable += 1;

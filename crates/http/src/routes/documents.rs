@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use futures::TryStreamExt;
 use meetvault_core::ids::{DocumentId, MeetingId};
@@ -52,23 +52,10 @@ pub async fn attach_document(
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    let limit = app.core.config().intelligence.document_max_bytes;
-    if let Some(length) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        && length > limit
-    {
-        return Err(ApiError::PayloadTooLarge {
-            limit: usize::try_from(limit).unwrap_or(usize::MAX),
-        });
-    }
+    super::refuse_declared_length(&headers, app.core.config().intelligence.document_max_bytes)?;
     let upload = DocumentUpload {
         name: q.name.unwrap_or_else(|| "document".to_owned()),
-        media_type: headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        media_type: super::content_type(&headers),
         keep: q.keep.unwrap_or(false),
     };
     let stream = body.into_data_stream().map_err(std::io::Error::other);

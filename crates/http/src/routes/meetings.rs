@@ -251,21 +251,8 @@ pub async fn upload_recording(
     body: Body,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let limit = app.core.config().recordings.max_bytes;
-    if let Some(length) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        && length > limit
-    {
-        return Err(ApiError::PayloadTooLarge {
-            limit: usize::try_from(limit).unwrap_or(usize::MAX),
-        });
-    }
+    let content_type = super::content_type(&headers);
+    super::refuse_declared_length(&headers, app.core.config().recordings.max_bytes)?;
     let opts = UploadOptions {
         content_type,
         speaker: q.speaker,

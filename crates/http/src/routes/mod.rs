@@ -43,6 +43,33 @@ impl FromRequestParts<AppState> for Meta {
     }
 }
 
+/// A streamed upload's `Content-Type`, when it sent one that is text.
+pub(crate) fn content_type(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Refuses (413) a streamed upload whose declared `Content-Length` is over `limit` before a
+/// byte of it is read; an undeclared length is counted as it streams.
+pub(crate) fn refuse_declared_length(
+    headers: &axum::http::HeaderMap,
+    limit: u64,
+) -> Result<(), ApiError> {
+    if let Some(length) = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && length > limit
+    {
+        return Err(ApiError::PayloadTooLarge {
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        });
+    }
+    Ok(())
+}
+
 /// Parses a typed id from a path segment: the wrong kind of id is a clear 400.
 pub fn parse_id<T: std::str::FromStr<Err = meetvault_core::ids::IdError>>(
     raw: &str,

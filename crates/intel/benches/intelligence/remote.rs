@@ -12,14 +12,14 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use meetvault_intel::ask::{ANSWER_PROMPT, Answer, Method, Passage, answer, relevant};
+use meetvault_intel::ask::{ANSWER_PROMPT, Answer, Method, answer};
 use meetvault_intel::embed::Embedder;
-use meetvault_intel::search::{Segment, search};
+use meetvault_intel::search::Segment;
 use meetvault_intel::structured;
 use meetvault_intel::summarize::Line;
 use serde_json::{Value, json};
 
-use super::{Meeting, matched};
+use super::{Meeting, matched, retrieve};
 
 /// A POST of JSON to `http://127.0.0.1:PORT/…` (loopback only), the answer's JSON body.
 fn post(url: &str, body: &Value) -> Result<Value, String> {
@@ -179,17 +179,7 @@ pub fn eval(path: &PathBuf, embedder: &Embedder, base: &str, model: &str) {
         let vectors = embedder.embed(&texts).unwrap();
         let seg = Segment::build(&texts, Some(&vectors));
         for q in &m.questions {
-            let qv = embedder.embed(&[q.q.as_str()]).unwrap().pop().unwrap();
-            let hits = search(&[&seg], &q.q, Some(&qv), 5, 0.0, |_, _| true);
-            let passages: Vec<Passage> = relevant(&hits, 3)
-                .iter()
-                .map(|h| Passage {
-                    key: h.passage.to_string(),
-                    speaker: Some(m.lines[h.passage].0.clone()),
-                    start_ms: None,
-                    text: m.lines[h.passage].1.clone(),
-                })
-                .collect();
+            let passages = retrieve(m, &seg, &q.q, embedder);
             let mut model_answer = |question: &str, ex: &str| {
                 chat(
                     base,
