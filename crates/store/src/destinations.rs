@@ -242,6 +242,19 @@ impl Database {
             .bind(org_id).bind(bot_id).fetch_all(pool).await?))
     }
 
+    /// Forgets an aborted upload, so its track (the mixed recording, after an opt-out) can
+    /// start another; false if it is not aborted.
+    pub async fn delete_aborted_bucket_upload(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query(
+            "DELETE FROM bucket_uploads WHERE org_id = $1 AND id = $2 AND state = 'aborted'",
+        )
+        .bind(org_id).bind(id).execute(pool).await?.rows_affected() == 1))
+    }
+
     /// Uploads still `creating` or `open` last touched before `before` (the sweeper's).
     pub async fn unfinished_bucket_uploads(
         &self,

@@ -4,8 +4,10 @@
 //! chunks are joined, in order and with their gaps as silence, into a WAV recording of the
 //! bot's meeting labelled with the participant the track was mapped to, and transcribed if
 //! `transcription.auto` is on. A track whose participant opted out is deleted
-//! ([`Core::forget_bot_track`]) and never becomes a recording. Meanwhile each stored chunk also
-//! goes to live transcription (`live.rs`).
+//! ([`Core::forget_bot_track`]) and never becomes a recording. A mixed recording, if asked
+//! for, sums every track on the meeting's clock (`mix.rs`). Meanwhile each stored chunk also
+//! goes to live transcription (`live.rs`) and, with a destination, streams into the
+//! customer's bucket (`destinations/stream.rs`, the mix `destinations/mixed.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -142,6 +144,7 @@ impl Core {
         if stored {
             self.feed_live(bot, track, start_ms, live);
             self.stream_track(bot, track);
+            self.stream_mix(bot);
         } else {
             // A repeated chunk: the first copy stays.
             self.delete_blob(&blob_key).await;
@@ -177,11 +180,16 @@ impl Core {
         // what streamed of it into the customer's bucket.
         self.drop_live_track(bot.id, track).await?;
         self.abort_track_upload(bot, track).await?;
-        for chunk in self
+        let chunks = self
             .db()
             .audio_chunks_of_track(bot.org_id, bot.id, track)
-            .await?
-        {
+            .await?;
+        if !chunks.is_empty() {
+            // The mix streamed so far may hold them: aborted, and started again without them
+            // by the next chunk (`destinations/mixed.rs`).
+            self.abort_track_upload(bot, super::MIXED).await?;
+        }
+        for chunk in chunks {
             // A blob that cannot be deleted now is queued for the blob sweeper's retries.
             self.delete_blob(&BlobKey::parse(&chunk.blob_key)?).await;
             self.db()
@@ -191,27 +199,26 @@ impl Core {
         Ok(())
     }
 
-    /// Every track of a bot as 16 kHz PCM bytes, chunks in order with gaps as silence; the
-    /// tracks of participants who opted out are not among them.
+    /// Every track of a bot as 16 kHz PCM bytes, chunks in order with gaps as silence, and
+    /// where its chunks sit on the mixed timeline; the tracks of participants who opted out
+    /// are not among them.
     pub(crate) async fn bot_track_audio(
         &self,
         bot: &BotRow,
         skip: &BTreeSet<String>,
-    ) -> Result<BTreeMap<String, Vec<u8>>, CoreError> {
+    ) -> Result<(BTreeMap<String, Vec<u8>>, super::Timeline), CoreError> {
         let keys = self
             .meeting_read_keys(bot.org_id, bot.meeting_id, bot.owner_id)
             .await?;
+        let timeline = super::Timeline::of(self.db().audio_chunks(bot.org_id, bot.id).await?, skip);
         let mut tracks: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        for chunk in self.db().audio_chunks(bot.org_id, bot.id).await? {
-            if skip.contains(&chunk.track) {
-                continue;
-            }
-            let pcm = self.open_audio_chunk(&keys, &chunk).await?;
-            let out = tracks.entry(chunk.track.clone()).or_default();
-            out.resize(out.len() + gap_bytes(out.len(), chunk.start_ms), 0);
+        for placed in &timeline.chunks {
+            let pcm = self.open_audio_chunk(&keys, &placed.row).await?;
+            let out = tracks.entry(placed.row.track.clone()).or_default();
+            out.resize(placed.track_offset, 0);
             out.extend_from_slice(&pcm);
         }
-        Ok(tracks)
+        Ok((tracks, timeline))
     }
 
     /// Turns what a bot captured into recordings of its meeting (one per track, labelled with
@@ -230,7 +237,7 @@ impl Core {
             self.forget_bot_track(bot, &t.track).await?;
             opted_out.insert(t.track.clone());
         }
-        let tracks = self.bot_track_audio(bot, &opted_out).await?;
+        let (tracks, timeline) = self.bot_track_audio(bot, &opted_out).await?;
         if tracks.is_empty() {
             return Ok(());
         }
@@ -253,26 +260,32 @@ impl Core {
             })
             .collect();
         let options: super::BotOptions = serde_json::from_str(&bot.options).unwrap_or_default();
+        // A track (or the mix) that streamed into a bucket becomes the recording its upload
+        // names.
+        let streamed: BTreeMap<String, Uuid> = self
+            .db()
+            .bucket_uploads_of_bot(bot.org_id, bot.id)
+            .await?
+            .into_iter()
+            .map(|u| (u.track, u.id))
+            .collect();
+        let stored: BTreeSet<Uuid> = self
+            .db()
+            .recordings(bot.org_id, bot.meeting_id)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
         if options.recording.mixed {
-            self.store_bot_recording(bot, "mixed", &mix(tracks.values()), None)
-                .await?;
+            let id = streamed.get(super::MIXED).copied();
+            if !id.is_some_and(|id| stored.contains(&id)) {
+                let mixed = timeline.mix(0, timeline.len(), |p| {
+                    tracks.get(&p.row.track)?.get(p.track_range())
+                });
+                self.store_bot_recording(bot, "mixed", &mixed, id).await?;
+            }
         }
         if options.recording.per_speaker {
-            // A track that streamed into a bucket becomes the recording its upload names.
-            let streamed: BTreeMap<String, Uuid> = self
-                .db()
-                .bucket_uploads_of_bot(bot.org_id, bot.id)
-                .await?
-                .into_iter()
-                .map(|u| (u.track, u.id))
-                .collect();
-            let stored: BTreeSet<Uuid> = self
-                .db()
-                .recordings(bot.org_id, bot.meeting_id)
-                .await?
-                .into_iter()
-                .map(|r| r.id)
-                .collect();
             for (track, pcm) in tracks {
                 let id = streamed.get(&track).copied();
                 if id.is_some_and(|id| stored.contains(&id)) {
@@ -369,26 +382,6 @@ impl Core {
         }
         Ok(())
     }
-}
-
-/// The tracks summed sample by sample (they share the meeting's time origin), saturating.
-fn mix<'a>(tracks: impl Iterator<Item = &'a Vec<u8>>) -> Vec<u8> {
-    let mut sum: Vec<i32> = Vec::new();
-    for pcm in tracks {
-        if sum.len() < pcm.len() / 2 {
-            sum.resize(pcm.len() / 2, 0);
-        }
-        for (acc, s) in sum.iter_mut().zip(pcm.chunks_exact(2)) {
-            *acc += i32::from(i16::from_le_bytes([s[0], s[1]]));
-        }
-    }
-    sum.into_iter()
-        .flat_map(|v| {
-            i16::try_from(v.clamp(i32::from(i16::MIN), i32::from(i16::MAX)))
-                .unwrap_or_default()
-                .to_le_bytes()
-        })
-        .collect()
 }
 
 /// A canonical 44-byte-header WAV of 16 kHz mono 16-bit PCM.

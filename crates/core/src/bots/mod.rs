@@ -17,6 +17,8 @@ mod checks;
 mod consent;
 mod finish;
 mod live;
+mod mix;
+pub(crate) use mix::{MIXED, Timeline};
 mod options;
 mod orchestrator;
 mod reports;

@@ -52,6 +52,9 @@ pub enum BotCommand {
 }
 
 /// Track keys and participant ids: short, printable, no path characters.
+/// The latest a chunk may start on the bot's audio clock (ms): a day.
+const MAX_START_MS: i64 = 24 * 3600 * 1000;
+
 pub(crate) fn check_key(field: &'static str, value: &str) -> Result<(), CoreError> {
     let ok = (1..=128).contains(&value.len())
         && value
@@ -212,6 +215,14 @@ impl BotRuntime<'_> {
             return Err(CoreError::invalid(
                 "seq",
                 "seq and start_ms must not be negative",
+            ));
+        }
+        if start_ms > MAX_START_MS {
+            // The mixed recording places a chunk at its start: a wild clock must not make it
+            // days long.
+            return Err(CoreError::invalid(
+                "start_ms",
+                "must be within 24 hours of the bot's audio clock",
             ));
         }
         if pcm.is_empty() || !pcm.len().is_multiple_of(2) {

@@ -31,6 +31,7 @@ use crate::{Core, CoreError};
 
 mod deliver;
 mod erase;
+mod mixed;
 mod stream;
 
 pub(crate) use deliver::DeliverHandler;

@@ -32,7 +32,7 @@ use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use super::{Destinations, bucket_error, join, short};
-use crate::bots::TrackUpload;
+use crate::bots::{MIXED, TrackUpload};
 use crate::events::DeliveredFile;
 use crate::ids::{MeetingId, RecordingId};
 use crate::vault::{MeetingKeys, bind};
@@ -41,29 +41,56 @@ use crate::{Core, CoreError};
 /// A streamed part: S3's minimum, and a whole number of age chunks (80).
 pub(crate) const PART: usize = 5 << 20;
 /// A WAV's header (16 kHz mono 16-bit PCM): the offset of a track's first sample.
-const WAV_HEADER: i64 = 44;
+pub(super) const WAV_HEADER: i64 = 44;
 /// How long after a failure the next part is tried (the bot records on meanwhile).
-const RETRY_AFTER_MS: i64 = 10_000;
+pub(super) const RETRY_AFTER_MS: i64 = 10_000;
 /// An upload still open this long after its last part, its bot done, is aborted.
 const ABANDONED_AFTER_MS: i64 = 6 * 3600 * 1000;
 
 /// One part in the bucket.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct SentPart {
+pub(super) struct SentPart {
     n: usize,
     etag: String,
     sha256: String,
 }
 
+/// An open upload being sent to: its bucket and key, S3's id for it, its parts so far, the
+/// meeting's keys (to open chunks) and the age payload key (with a recipient).
+pub(super) struct Sending {
+    pub(super) bucket: meetvault_store::BlobStore,
+    key: BlobKey,
+    upload_id: String,
+    parts: Vec<SentPart>,
+    pub(super) keys: MeetingKeys,
+    age_key: Option<zeroize::Zeroizing<[u8; 32]>>,
+}
+
+impl std::fmt::Debug for Sending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sending")
+            .field("key", &self.key)
+            .field("parts", &self.parts.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// A track's lock: held by a streaming step, an abort or the finish.
 type TrackLock = Arc<tokio::sync::Mutex<()>>;
 
-/// One streaming step at a time per track on this instance.
+/// One streaming step at a time per track on this instance, and the mix's pacing.
 #[derive(Debug, Default)]
-pub(crate) struct Streams(Mutex<HashMap<(Uuid, String), TrackLock>>);
+pub(crate) struct Streams(
+    Mutex<HashMap<(Uuid, String), TrackLock>>,
+    Mutex<HashMap<Uuid, super::mixed::Pace>>,
+);
 
 impl Streams {
-    fn lock_for(&self, bot: Uuid, track: &str) -> TrackLock {
+    pub(super) fn pace(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, super::mixed::Pace>> {
+        self.1.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn lock_for(&self, bot: Uuid, track: &str) -> TrackLock {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -72,20 +99,23 @@ impl Streams {
             .clone()
     }
 
-    fn forget(&self, bot: Uuid, track: &str) {
+    pub(super) fn forget(&self, bot: Uuid, track: &str) {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&(bot, track.to_owned()));
+        if track == MIXED {
+            self.pace().remove(&bot);
+        }
     }
 }
 
-fn parts_of(row: &BucketUploadRow) -> Result<Vec<SentPart>, CoreError> {
+pub(super) fn parts_of(row: &BucketUploadRow) -> Result<Vec<SentPart>, CoreError> {
     serde_json::from_str(&row.parts)
         .map_err(|e| CoreError::Integrity(format!("bucket upload parts: {e}")))
 }
 
-fn offset(n: i64) -> usize {
+pub(super) fn offset(n: i64) -> usize {
     usize::try_from(n).unwrap_or(0)
 }
 
@@ -152,36 +182,16 @@ impl Core {
                 None => return Ok(()),
             },
         };
-        let dest = Destinations { core: self };
-        let bucket = match dest.bucket_of(org, up.destination_id).await {
-            Ok(b) => b,
-            Err(e) => return self.upload_failed(&mut up, short(&e.to_string())).await,
+        let Some(mut sending) = self.open_upload(bot, &mut up).await? else {
+            return Ok(());
         };
-        let key = BlobKey::parse(&up.object_key)?;
-        if up.upload_id.is_none() {
-            match bucket.create_multipart(&key).await {
-                Ok(id) => {
-                    up.upload_id = Some(id);
-                    up.state = "open".into();
-                    up.updated_at = meetvault_jobs::now_ms();
-                    self.db().update_bucket_upload(&up).await?;
-                }
-                Err(e) => return self.upload_failed(&mut up, bucket_error(&e)).await,
-            }
-        }
-        let upload_id = up.upload_id.clone().unwrap_or_default();
-        let keys = self
-            .meeting_read_keys(org, bot.meeting_id, bot.owner_id)
-            .await?;
-        let age_key = self.upload_age_key(&keys, &up)?;
-        let mut parts = parts_of(&up)?;
         // WAV bytes from `up.sent` on.
         let mut buf: Vec<u8> = Vec::with_capacity(2 * PART);
         let mut pos = offset(up.resume_base);
         for c in &chunks {
             let start = pos;
             let gap = crate::bots::gap_bytes(start - WAV_HEADER as usize, c.start_ms);
-            let pcm = self.open_audio_chunk(&keys, c).await?;
+            let pcm = self.open_audio_chunk(&sending.keys, c).await?;
             pos = start + gap + pcm.len();
             let sent = offset(up.sent);
             let skip = sent.saturating_sub(start);
@@ -193,51 +203,127 @@ impl Core {
             }
             while buf.len() > PART {
                 let plain: Vec<u8> = buf.drain(..PART).collect();
-                let at = offset(up.sent);
-                let body = match &age_key {
-                    Some(k) => {
-                        age::Encryptor::resume(None, k, (at / age::CHUNK) as u64).push_more(&plain)
-                    }
-                    None => plain,
-                };
-                let sha = hex::encode(Sha256::digest(&body));
-                let n = at / PART + 1;
-                let etag = match bucket
-                    .put_part(&key, &upload_id, n, Bytes::from(body))
-                    .await
+                // Once sent, the next part starts inside this chunk (the buffer still holds
+                // its end).
+                let resume = (c.seq, i64::try_from(start).unwrap_or(i64::MAX));
+                if !self
+                    .send_part(&mut sending, &mut up, plain, Some(resume))
+                    .await?
                 {
-                    Ok(etag) => etag,
-                    Err(e) => return self.upload_failed(&mut up, bucket_error(&e)).await,
-                };
-                parts.push(SentPart {
-                    n,
-                    etag,
-                    sha256: sha,
-                });
-                up.parts = serde_json::to_string(&parts).map_err(CoreError::internal)?;
-                up.sent = i64::try_from(at + PART).unwrap_or(i64::MAX);
-                // The next part starts inside this chunk (the buffer still holds its end).
-                up.resume_seq = c.seq;
-                up.resume_base = i64::try_from(start).unwrap_or(i64::MAX);
-                up.error = None;
-                up.error_at = None;
-                up.updated_at = meetvault_jobs::now_ms();
-                self.db().update_bucket_upload(&up).await?;
+                    return Ok(());
+                }
             }
         }
         Ok(())
     }
 
+    /// The upload's bucket, its multipart upload created if it was not yet, and its age key;
+    /// none (the failure kept on the row) if the bucket cannot be reached.
+    pub(super) async fn open_upload(
+        &self,
+        bot: &BotRow,
+        up: &mut BucketUploadRow,
+    ) -> Result<Option<Sending>, CoreError> {
+        let bucket = match (Destinations { core: self })
+            .bucket_of(up.org_id, up.destination_id)
+            .await
+        {
+            Ok(b) => b,
+            Err(e) => {
+                self.upload_failed(up, short(&e.to_string())).await?;
+                return Ok(None);
+            }
+        };
+        let key = BlobKey::parse(&up.object_key)?;
+        if up.upload_id.is_none() {
+            match bucket.create_multipart(&key).await {
+                Ok(id) => {
+                    up.upload_id = Some(id);
+                    up.state = "open".into();
+                    up.updated_at = meetvault_jobs::now_ms();
+                    self.db().update_bucket_upload(up).await?;
+                }
+                Err(e) => {
+                    self.upload_failed(up, bucket_error(&e)).await?;
+                    return Ok(None);
+                }
+            }
+        }
+        let keys = self
+            .meeting_read_keys(up.org_id, bot.meeting_id, bot.owner_id)
+            .await?;
+        Ok(Some(Sending {
+            age_key: self.upload_age_key(&keys, up)?,
+            parts: parts_of(up)?,
+            upload_id: up.upload_id.clone().unwrap_or_default(),
+            bucket,
+            key,
+            keys,
+        }))
+    }
+
+    /// Sends `plain` (a whole part, from `up.sent` on) and writes it down with where the next
+    /// part starts (`resume`: its chunk and that chunk's offset); false (the failure kept on
+    /// the row, nothing else changed) if the bucket refused it.
+    pub(super) async fn send_part(
+        &self,
+        s: &mut Sending,
+        up: &mut BucketUploadRow,
+        plain: Vec<u8>,
+        resume: Option<(i64, i64)>,
+    ) -> Result<bool, CoreError> {
+        let at = offset(up.sent);
+        let body = match &s.age_key {
+            Some(k) => age::Encryptor::resume(None, k, (at / age::CHUNK) as u64).push_more(&plain),
+            None => plain,
+        };
+        let sha = hex::encode(Sha256::digest(&body));
+        let n = at / PART + 1;
+        let etag = match s
+            .bucket
+            .put_part(&s.key, &s.upload_id, n, Bytes::from(body))
+            .await
+        {
+            Ok(etag) => etag,
+            Err(e) => {
+                self.upload_failed(up, bucket_error(&e)).await?;
+                return Ok(false);
+            }
+        };
+        s.parts.push(SentPart {
+            n,
+            etag,
+            sha256: sha,
+        });
+        up.parts = serde_json::to_string(&s.parts).map_err(CoreError::internal)?;
+        up.sent = i64::try_from(at + PART).unwrap_or(i64::MAX);
+        if let Some((seq, base)) = resume {
+            up.resume_seq = seq;
+            up.resume_base = base;
+        }
+        up.error = None;
+        up.error_at = None;
+        up.updated_at = meetvault_jobs::now_ms();
+        self.db().update_bucket_upload(up).await?;
+        Ok(true)
+    }
+
     /// A row for the track's upload (its recording id, key and age state chosen now); none
-    /// when the bot has no destination or keeps no per-speaker recordings.
-    async fn new_track_upload(
+    /// when the bot has no destination or keeps no such recording (per-speaker, or for
+    /// [`MIXED`] the mix).
+    pub(super) async fn new_track_upload(
         &self,
         bot: &BotRow,
         track: &str,
     ) -> Result<Option<BucketUploadRow>, CoreError> {
         let options: crate::bots::BotOptions =
             serde_json::from_str(&bot.options).unwrap_or_default();
-        if !options.recording.per_speaker {
+        let wanted = if track == MIXED {
+            options.recording.mixed
+        } else {
+            options.recording.per_speaker
+        };
+        if !wanted {
             return Ok(None);
         }
         let Some(dest_id) = self.bot_destination(bot).await? else {
@@ -323,7 +409,7 @@ impl Core {
     }
 
     /// Keeps the failure on the row (shown on the bot); the bot records on.
-    async fn upload_failed(
+    pub(super) async fn upload_failed(
         &self,
         up: &mut BucketUploadRow,
         error: String,

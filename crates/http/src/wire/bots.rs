@@ -397,6 +397,7 @@ pub struct Bot {
 /// becomes, part by part as it is captured; part 1 (with the header) goes when it ends.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BotUpload {
+    /// The track; `*mixed` for the mixed recording (every track summed).
     pub track: String,
     #[schema(value_type = ids::DestinationId)]
     pub destination_id: meetvault_core::ids::DestinationId,

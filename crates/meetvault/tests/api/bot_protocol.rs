@@ -329,6 +329,19 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
         .await,
         StatusCode::UNPROCESSABLE_ENTITY
     );
+    // A chunk a day and a second into the meeting: a wild clock, refused (the mix would place
+    // it there).
+    assert_eq!(
+        post_audio(
+            &app,
+            &token,
+            &id,
+            "track=t1&seq=2&start_ms=86401000",
+            a.clone()
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     // Stored sealed: no blob holds the PCM in clear.
     let probe = &a[3200..3264];
     let blobs = app.blobs().list("orgs/").await.unwrap();

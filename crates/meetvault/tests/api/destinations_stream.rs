@@ -20,12 +20,12 @@ use crate::bots::{bot_body, send_bot, wait_bot};
 use crate::webhooks::{call, create};
 
 /// A part of a streamed file (the server's; S3's minimum).
-const PART: usize = 5 << 20;
+pub(crate) const PART: usize = 5 << 20;
 /// Seconds of audio per chunk the stand-in bot sends (160 kB of 16 kHz PCM).
-const CHUNK_SECS: i64 = 5;
+pub(crate) const CHUNK_SECS: i64 = 5;
 
 /// Five seconds of a track's PCM, different for every (seed, seq).
-fn pcm(seed: u32, seq: i64) -> Vec<u8> {
+pub(crate) fn pcm(seed: u32, seq: i64) -> Vec<u8> {
     (0..16_000 * CHUNK_SECS as u32)
         .flat_map(|i| {
             let x = i

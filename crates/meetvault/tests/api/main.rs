@@ -18,6 +18,7 @@ mod deletion_requests_rules;
 mod destinations;
 mod destinations_copies;
 mod destinations_delete;
+mod destinations_mixed;
 mod destinations_s3rver;
 mod destinations_stream;
 mod documents;
