@@ -79,6 +79,11 @@ fi
 "$(dirname "$0")/pdf-tools.sh" >/dev/null  # pdftotext, reportlab, fpdf2: crates/intel/tests/docs_pdf.rs
 # A second S3 API server (npm: s3rver), beside moto, for the customer's-bucket tests.
 "$(dirname "$0")/s3rver.sh" >/dev/null
+# Single sign-on's peers: npm's jose and oidc-provider (a certified OpenID Provider) for the
+# OpenID Connect relying party (crates/oidc/tests), pysaml2 with xmlsec1 as the SAML IdP
+# (crates/saml/tests).
+"$(dirname "$0")/oidc-tools.sh" >/dev/null
+"$(dirname "$0")/saml-tools.sh" >/dev/null
 # The Kubernetes schemas the bot launcher's pods, secrets and Role are held to
 # (crates/k8s/tests/schema.rs).
 "$(dirname "$0")/kubernetes-validate.sh" >/dev/null
