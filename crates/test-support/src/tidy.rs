@@ -26,6 +26,7 @@ mod tests {
         // Sign-in and calendar protocols, without I/O of their own (core wires them).
         ("meetvault-oidc", &[]),
         ("meetvault-saml", &[]),
+        ("meetvault-calendar", &[]),
         ("meetvault-testmeet", &[]),
         ("meetvault-recipe", &[]),
         ("meetvault-jobs", &["meetvault-store"]),
