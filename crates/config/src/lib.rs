@@ -10,6 +10,7 @@ mod load;
 mod media;
 mod retention;
 mod secret;
+mod sso;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ pub use media::{
 };
 pub use retention::{MAX_DAYS as MAX_RETENTION_DAYS, RetentionConfig, Window};
 pub use secret::{DatabaseKind, DatabaseUrl, REDACTED, Secret, lenient_string};
+pub use sso::{OidcKind, OidcProviderConfig, SsoConfig};
 
 /// The annotated example file printed by `meetvault config example`; a test keeps it in step with
 /// the defaults.
@@ -63,6 +65,7 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub email: EmailConfig,
     pub intelligence: IntelligenceConfig,
+    pub sso: SsoConfig,
 }
 
 impl Default for Config {
@@ -88,6 +91,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             email: EmailConfig::default(),
             intelligence: IntelligenceConfig::default(),
+            sso: SsoConfig::default(),
         }
     }
 }
@@ -325,6 +329,7 @@ impl Config {
         }
         media::validate(&self.recordings, &self.transcription, &self.jobs)?;
         intelligence::validate(&self.intelligence)?;
+        sso::validate(&self.sso, self.server.public_url.as_ref())?;
         bot::validate(&self.bot)?;
         email::validate(&self.email)?;
         for (i, contact) in self.security_txt.contact.iter().enumerate() {

@@ -22,6 +22,7 @@ pub mod lifecycle;
 mod media;
 pub mod meetings;
 pub mod org;
+pub mod org_sso;
 pub mod requests;
 pub mod retention;
 mod secrets;
@@ -81,6 +82,8 @@ struct Inner {
     live_summaries: bots::RollingSummaries,
     /// Bots' tracks streaming into their destinations: one step at a time per track.
     bucket_streams: destinations::Streams,
+    /// Sign-in providers' discovery documents and keys.
+    sso_cache: auth::SsoCache,
     /// Outbound email (`[email]`): SMTP, or the log in development.
     mailer: email::Mailer,
 }
@@ -192,6 +195,7 @@ impl Core {
                 live: bots::LiveHub::default(),
                 live_summaries: bots::RollingSummaries::default(),
                 bucket_streams: destinations::Streams::default(),
+                sso_cache: auth::SsoCache::default(),
                 mailer,
             }),
         })

@@ -126,6 +126,13 @@ pub const TABLES: &[Classified] = &[
         "an admin; with the user or org",
     ),
     c("sessions", ACCOUNT, "logout, expiry, revocation"),
+    c("org_sso", ACCOUNT, "an admin's change; with the org"),
+    c("sso_domains", ACCOUNT, "an admin's change; with the org"),
+    c(
+        "sso_identities",
+        ACCOUNT,
+        "with the account (account erasure, member removal) or the org",
+    ),
     c("api_keys", ACCOUNT, "revocation; with the org"),
     c("support_keys", ACCOUNT, "revocation, expiry; with the org"),
     c(

@@ -67,6 +67,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::auth::register))
         .routes(routes!(routes::auth::login))
         .routes(routes!(routes::auth::logout))
+        .routes(routes!(routes::sso::providers))
+        .routes(routes!(routes::sso::start))
+        .routes(routes!(routes::sso::callback))
         .routes(routes!(routes::auth::me, routes::auth::erase_me))
         .routes(routes!(routes::auth::sessions))
         .routes(routes!(routes::auth::revoke_session))
@@ -84,6 +87,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(routes::keys::revoke_support_key))
         .routes(routes!(routes::org::get_org, routes::org::patch_org))
+        .routes(routes!(routes::sso::get_org_sso, routes::sso::put_org_sso))
         .routes(routes!(routes::org::list_members))
         .routes(routes!(
             routes::org::patch_member,

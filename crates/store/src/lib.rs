@@ -21,6 +21,7 @@ mod migrations;
 pub mod outbox;
 pub mod requests;
 pub mod retention;
+pub mod sso;
 pub mod vault;
 pub mod webhooks;
 

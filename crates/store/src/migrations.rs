@@ -130,6 +130,7 @@ pub(crate) const SQLITE: Embedded = &[
         "intelligence_scopes",
         include_str!("../migrations/sqlite/0024_intelligence_scopes.sql"),
     ),
+    (25, "sso", include_str!("../migrations/sqlite/0025_sso.sql")),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -252,6 +253,11 @@ pub(crate) const POSTGRES: Embedded = &[
         24,
         "intelligence_scopes",
         include_str!("../migrations/postgres/0024_intelligence_scopes.sql"),
+    ),
+    (
+        25,
+        "sso",
+        include_str!("../migrations/postgres/0025_sso.sql"),
     ),
 ];
 

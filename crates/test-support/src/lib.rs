@@ -10,6 +10,7 @@
 mod accounts;
 pub mod browser;
 mod events;
+pub mod idp;
 pub mod media;
 pub mod netns;
 pub mod receiver;

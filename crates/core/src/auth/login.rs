@@ -230,6 +230,15 @@ impl super::Identity<'_> {
             }
         };
 
+        // An org that requires single sign-on refuses its members' passwords (the refusal is
+        // audited; an owner's break-glass login too).
+        if let Err(e) = self.core.check_sso_required(&user, &req.meta).await {
+            self.core
+                .audit_login_failure(Some(&user), &email, &req.meta, "sso_required")
+                .await?;
+            return Err(e);
+        }
+
         if user.totp_enabled {
             let reason = self.core.second_factor(&user, &req).await?;
             if let Some(reason) = reason {

@@ -6,6 +6,7 @@ pub(crate) mod account;
 mod keys;
 mod login;
 mod mfa;
+mod sso;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -24,6 +25,8 @@ pub use keys::{
 };
 pub use login::{LoginOutcome, LoginRequest};
 pub use mfa::{TotpEnabled, TotpEnrolment};
+pub(crate) use sso::SsoCache;
+pub use sso::{SsoProviderView, SsoSignedIn, SsoStart};
 
 /// A normalized email address: trimmed, lowercased, one `@` with text on both sides.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,6 +22,7 @@ pub mod privacy;
 pub mod requests;
 pub mod retention;
 pub mod security_txt;
+pub mod sso;
 pub mod transcription;
 pub mod webhooks;
 

@@ -56,6 +56,7 @@ mod refusals;
 mod retention;
 mod shutdown;
 mod speech;
+mod sso;
 mod streaming;
 mod tls;
 mod transcription;

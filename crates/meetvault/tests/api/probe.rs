@@ -353,6 +353,7 @@ fn body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/support-keys" => json!({"note": "probe", "expires_in_hours": 1}),
         "/api/v1/api-keys" => json!({"name": "probe", "permissions": ["audit:read"]}),
         "/api/v1/org" => json!({"name": "Renamed"}),
+        "/api/v1/org/sso" => json!({"domains": [], "jit": false}),
         "/api/v1/org/encryption" => json!({"kms_key_id": null}),
         "/api/v1/meetings" => json!({"title": "Probe"}),
         "/api/v1/webhooks" => json!({"url": "http://127.0.0.1:9/probe"}),

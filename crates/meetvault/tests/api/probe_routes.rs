@@ -119,6 +119,14 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
     ("GET", "/api/v1/instance", Class::Public, false),
     ("POST", "/api/v1/auth/register", Class::Public, false),
     ("POST", "/api/v1/auth/login", Class::Public, false),
+    ("GET", "/api/v1/auth/sso", Class::Public, false),
+    ("GET", "/api/v1/auth/sso/{id}/start", Class::Public, false),
+    (
+        "GET",
+        "/api/v1/auth/sso/{id}/callback",
+        Class::Public,
+        false,
+    ),
     (
         "POST",
         "/api/v1/invitations/{token}/accept",
@@ -296,6 +304,8 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
     ),
     ("GET", "/api/v1/org", Class::Perm("org:manage"), false),
     ("PATCH", "/api/v1/org", Class::Perm("org:manage"), false),
+    ("GET", "/api/v1/org/sso", Class::Perm("org:manage"), false),
+    ("PUT", "/api/v1/org/sso", Class::Perm("org:manage"), false),
     (
         "GET",
         "/api/v1/members",

@@ -4,6 +4,7 @@
 //   OIDC_NODE_DIR   where scripts/oidc-tools.sh installed the packages
 //   PORT            port to listen on (0: any free one)
 //   CLIENT_ID, CLIENT_SECRET, REDIRECT_URI   the one registered client (client_secret_basic)
+//   ACCOUNTS        optional JSON {login: {email, email_verified, name}} replacing the defaults
 // Accounts: `ada` (email verified) and `bob` (email not verified); any password.
 // Signs with the first of two RSA keys; both are published (a rotation in progress).
 // Prints `READY <port>` on stdout once it accepts connections.
@@ -20,7 +21,7 @@ for (const name of ['CLIENT_ID', 'CLIENT_SECRET', 'REDIRECT_URI']) {
   }
 }
 
-const accounts = {
+const accounts = process.env.ACCOUNTS ? JSON.parse(process.env.ACCOUNTS) : {
   ada: { email: 'ada@example.com', email_verified: true, name: 'Ada Lovelace' },
   bob: { email: 'bob@example.com', email_verified: false, name: 'Bob Unverified' },
 };

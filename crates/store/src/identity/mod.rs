@@ -68,5 +68,7 @@ macro_rules! insert_user {
     }};
 }
 
+pub(crate) use insert_user;
+
 mod accounts;
 mod credentials;

@@ -1,0 +1,131 @@
+//! Single sign-on: the OpenID Connect providers people may sign in with (`[[sso.oidc]]`),
+//! instance-wide. Each org then says which email domains of its own go to it, with what role,
+//! and whether its members must use them (the org's SSO settings, in the database). Parsing
+//! only: the flow lives in `core::auth::sso`, the protocol in `meetvault-oidc`.
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::{ConfigError, Secret};
+
+/// `[sso]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SsoConfig {
+    /// The OpenID Connect providers (Google, Microsoft Entra ID, or any issuer).
+    pub oidc: Vec<OidcProviderConfig>,
+}
+
+/// What kind of issuer a provider is: its `iss` rules differ.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OidcKind {
+    /// Any issuer, by its discovery document (`{issuer}/.well-known/openid-configuration`).
+    #[default]
+    Generic,
+    /// Google (`https://accounts.google.com`).
+    Google,
+    /// Microsoft Entra ID: `tenant` is a tenant id (single-tenant), or `organizations` /
+    /// `common` (any work account; the token's own tenant is checked against its issuer).
+    Entra,
+}
+
+/// `[[sso.oidc]]`: one provider, registered at the provider with the redirect URI
+/// `{server.public_url}/api/v1/auth/sso/{id}/callback`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcProviderConfig {
+    /// Its name in URLs: lowercase letters, digits and `-` (e.g. `google`).
+    pub id: String,
+    /// What the sign-in button says (e.g. `Google`).
+    pub name: String,
+    #[serde(default)]
+    pub kind: OidcKind,
+    /// The issuer (generic: required; Google: implied; Entra: from `tenant`).
+    #[serde(default)]
+    pub issuer: Option<Url>,
+    /// Entra ID's tenant: a tenant id, `organizations` or `common`.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
+impl OidcProviderConfig {
+    /// The issuer its discovery document is fetched from.
+    pub fn issuer_url(&self) -> Result<Url, ConfigError> {
+        let parsed = |s: &str| {
+            Url::parse(s).map_err(|_| ConfigError::Invalid {
+                key: format!("sso.oidc.{}.tenant", self.id),
+                message: "must make a valid issuer URL".into(),
+            })
+        };
+        match self.kind {
+            OidcKind::Generic => self.issuer.clone().ok_or_else(|| ConfigError::Invalid {
+                key: format!("sso.oidc.{}.issuer", self.id),
+                message: "is required for a generic provider".into(),
+            }),
+            OidcKind::Google => parsed("https://accounts.google.com"),
+            OidcKind::Entra => {
+                let tenant = self.tenant.as_deref().unwrap_or("organizations");
+                parsed(&format!("https://login.microsoftonline.com/{tenant}/v2.0"))
+            }
+        }
+    }
+}
+
+pub(crate) fn validate(sso: &SsoConfig, public_url: Option<&Url>) -> Result<(), ConfigError> {
+    let invalid = |key: String, message: &str| {
+        Err(ConfigError::Invalid {
+            key,
+            message: message.to_owned(),
+        })
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &sso.oidc {
+        let ok_id = (1..=40).contains(&p.id.len())
+            && p.id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok_id {
+            return invalid(
+                "sso.oidc.id".into(),
+                "must be 1–40 lowercase letters, digits or `-`",
+            );
+        }
+        if !seen.insert(p.id.clone()) {
+            return invalid(format!("sso.oidc.{}", p.id), "is named twice");
+        }
+        if p.name.trim().is_empty() || p.client_id.trim().is_empty() {
+            return invalid(format!("sso.oidc.{}", p.id), "needs a name and a client_id");
+        }
+        if p.client_secret.expose().is_empty() {
+            return invalid(
+                format!("sso.oidc.{}.client_secret", p.id),
+                "must not be empty",
+            );
+        }
+        if p.kind == OidcKind::Entra
+            && let Some(t) = &p.tenant
+            && !t
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        {
+            return invalid(
+                format!("sso.oidc.{}.tenant", p.id),
+                "must be a tenant id, `organizations` or `common`",
+            );
+        }
+        let issuer = p.issuer_url()?;
+        if !matches!(issuer.scheme(), "https" | "http") {
+            return invalid(format!("sso.oidc.{}.issuer", p.id), "must be an https URL");
+        }
+    }
+    if !sso.oidc.is_empty() && public_url.is_none() {
+        return invalid(
+            "server.public_url".into(),
+            "is required with [[sso.oidc]] providers: the provider redirects the browser back to it",
+        );
+    }
+    Ok(())
+}

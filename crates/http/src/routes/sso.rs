@@ -1,0 +1,162 @@
+//! Single sign-on (OpenID Connect): the providers offered, the redirect to one, its callback,
+//! and an org's SSO settings. The login cookie (`__Host-mv_sso` over HTTPS) binds the sign-in
+//! to the browser that started it; it is HttpOnly, SameSite=Lax (the provider's redirect back
+//! is a top-level navigation) and lives ten minutes.
+
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use meetvault_core::org_sso::SsoSettingsInput;
+
+use crate::auth::{Auth, cookie, is_https, perm, set_cookie};
+use crate::state::AppState;
+use crate::wire::errors::{AuthErrors, JsonBodyErrors};
+use crate::wire::sso::{OrgSso, OrgSsoBody, SsoProvider, SsoProviderList, SsoStartQuery};
+use crate::{ApiError, ApiJson};
+
+use super::Meta;
+
+/// How long a started sign-in may take (seconds).
+const LOGIN_COOKIE_SECS: u64 = 600;
+
+fn login_cookie_name(app: &AppState) -> &'static str {
+    if is_https(app.core.config()) {
+        "__Host-mv_sso"
+    } else {
+        "mv_sso"
+    }
+}
+
+/// The providers people may sign in with.
+#[utoipa::path(get, path = "/api/v1/auth/sso", tag = "auth",
+    responses((status = 200, description = "The providers", body = SsoProviderList)))]
+pub async fn providers(State(app): State<AppState>) -> impl IntoResponse {
+    ApiJson(SsoProviderList {
+        data: app
+            .core
+            .identity()
+            .sso_providers()
+            .into_iter()
+            .map(SsoProvider::from)
+            .collect(),
+    })
+}
+
+/// Starts a sign-in: redirects the browser to the provider, with the login cookie set.
+#[utoipa::path(get, path = "/api/v1/auth/sso/{id}/start", tag = "auth",
+    params(("id" = String, Path, description = "The provider"), SsoStartQuery),
+    responses(
+        (status = 303, description = "To the provider"),
+        (status = 404, description = "No such provider", body = crate::error::ErrorBody),
+        (status = 422, description = "return_to is not a path here", body = crate::error::ErrorBody),
+        (status = 503, description = "The provider cannot be reached", body = crate::error::ErrorBody),
+    ))]
+pub async fn start(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<SsoStartQuery>,
+) -> Result<Response, ApiError> {
+    let started = app
+        .core
+        .identity()
+        .sso_start(&id, q.return_to.as_deref())
+        .await?;
+    let login = set_cookie(
+        login_cookie_name(&app),
+        started.browser_secret.expose(),
+        LOGIN_COOKIE_SECS,
+    );
+    Ok((
+        StatusCode::SEE_OTHER,
+        AppendHeaders([
+            (header::LOCATION, started.url),
+            (header::SET_COOKIE, login),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ]),
+    )
+        .into_response())
+}
+
+/// Where the provider sends the browser back: signs in (the session cookie set) and
+/// redirects to the path the sign-in started for.
+#[utoipa::path(get, path = "/api/v1/auth/sso/{id}/callback", tag = "auth",
+    params(("id" = String, Path, description = "The provider")),
+    responses(
+        (status = 303, description = "Signed in: to the page it started from"),
+        (status = 403, description = "Refused (the message says why and what to do)", body = crate::error::ErrorBody),
+        (status = 404, description = "No such provider", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many attempts", body = crate::error::ErrorBody),
+        (status = 503, description = "The provider cannot be reached", body = crate::error::ErrorBody),
+    ))]
+pub async fn callback(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let pairs: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let browser = cookie(&headers, login_cookie_name(&app));
+    let signed_in = app
+        .core
+        .identity()
+        .sso_finish(&id, &pairs, browser.as_deref(), meta)
+        .await?;
+    let mut response =
+        super::auth::session_response(&app, signed_in.outcome, StatusCode::SEE_OTHER)?;
+    let h = response.headers_mut();
+    h.insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&signed_in.return_to)
+            .map_err(|_| ApiError::internal("return_to"))?,
+    );
+    h.append(
+        header::SET_COOKIE,
+        header::HeaderValue::from_str(&set_cookie(login_cookie_name(&app), "", 0))
+            .map_err(|_| ApiError::internal("cookie"))?,
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+/// The organization's single sign-on settings.
+#[utoipa::path(get, path = "/api/v1/org/sso", tag = "org", security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The settings", body = OrgSso)))]
+pub async fn get_org_sso(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(OrgSso::from(app.core.org().sso(&scope).await?)))
+}
+
+/// Replaces the organization's single sign-on settings.
+#[utoipa::path(put, path = "/api/v1/org/sso", tag = "org", request_body = OrgSsoBody, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors,
+        (status = 200, description = "Saved", body = OrgSso),
+        (status = 409, description = "A domain signs in to another organization", body = crate::error::ErrorBody),
+    ))]
+pub async fn put_org_sso(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+    ApiJson(body): ApiJson<OrgSsoBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let default_role = match &body.default_role {
+        Some(r) => meetvault_core::org::parse_role("default_role", r)?,
+        None => meetvault_core::access::Role::Member,
+    };
+    let input = SsoSettingsInput {
+        domains: body.domains,
+        jit: body.jit,
+        default_role,
+        require_sso: body.require_sso,
+    };
+    Ok(ApiJson(OrgSso::from(
+        app.core.org().set_sso(&scope, &input).await?,
+    )))
+}

@@ -1,0 +1,78 @@
+//! Single sign-on bodies: the providers offered, and an org's SSO settings.
+
+use meetvault_core::auth::SsoProviderView;
+use meetvault_core::org_sso::SsoSettings;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// A provider people may sign in with: send the browser to
+/// `/api/v1/auth/sso/{id}/start`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SsoProvider {
+    pub id: String,
+    pub name: String,
+}
+
+impl From<SsoProviderView> for SsoProvider {
+    fn from(p: SsoProviderView) -> Self {
+        Self {
+            id: p.id,
+            name: p.name,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SsoProviderList {
+    pub data: Vec<SsoProvider>,
+}
+
+/// Where to go once signed in.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SsoStartQuery {
+    /// A path on this site (default `/`).
+    pub return_to: Option<String>,
+}
+
+/// An org's single sign-on settings.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrgSso {
+    /// Email domains whose people sign in to this org through a provider.
+    pub domains: Vec<String>,
+    /// A first sign-in from one of the domains makes an account (just in time).
+    pub jit: bool,
+    /// The role such an account gets.
+    #[schema(value_type = crate::wire::org::Role)]
+    pub default_role: String,
+    /// Members must sign in through a provider (owners keep an audited password path).
+    pub require_sso: bool,
+    /// The providers this instance offers (their ids).
+    pub providers: Vec<String>,
+}
+
+impl From<SsoSettings> for OrgSso {
+    fn from(s: SsoSettings) -> Self {
+        Self {
+            domains: s.domains,
+            jit: s.jit,
+            default_role: s.default_role.as_str().to_owned(),
+            require_sso: s.require_sso,
+            providers: s.providers,
+        }
+    }
+}
+
+/// The settings to save (all of them).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgSsoBody {
+    #[serde(default)]
+    pub domains: Vec<String>,
+    #[serde(default)]
+    pub jit: bool,
+    #[schema(value_type = Option<crate::wire::org::Role>)]
+    pub default_role: Option<String>,
+    #[serde(default)]
+    pub require_sso: bool,
+}

@@ -1,0 +1,334 @@
+//! Signing in with a real OpenID Provider (npm's `oidc-provider` on 127.0.0.1, reached
+//! through the outbound allow-list): the backend redirect with a browser-bound state, the code
+//! exchanged by the server, the ID token verified; just-in-time accounts for an org's domain,
+//! a verified email linking an existing account, and every refusal — an unverified email, an
+//! unknown person, a callback in another browser or without its cookie, a replayed code —
+//! audited and saying what to do; an org that requires SSO refuses its members' passwords but
+//! lets an owner in through the audited break-glass path.
+
+use meetvault_test_support::idp::{Browser, OidcProvider};
+use meetvault_test_support::{Cred, PASSWORD, Session, TestApp};
+use reqwest::Url;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const PUBLIC: &str = "https://vault.example.test";
+const CALLBACK: &str = "https://vault.example.test/api/v1/auth/sso/acme-idp/callback";
+const LOGIN_COOKIE: &str = "__Host-mv_sso";
+const SESSION_COOKIE: &str = "__Host-mv_session";
+
+async fn setup() -> (TestApp, OidcProvider, Session) {
+    let accounts = json!({
+        "ada": {"email": "ada@acme.example", "email_verified": true, "name": "Ada Lovelace"},
+        "owner": {"email": "owner@acme.example", "email_verified": true, "name": "Olga Owner"},
+        "eve": {"email": "eve@acme.example", "email_verified": false, "name": "Eve Unverified"},
+        "stranger": {"email": "sam@elsewhere.example", "email_verified": true, "name": "Sam"},
+    });
+    let idp = OidcProvider::start("meetvault", "idp-client-secret-value", CALLBACK, &accounts);
+    let issuer = idp.issuer.clone();
+    let app = TestApp::spawn_with(|c| {
+        c.server.public_url = Some(PUBLIC.parse().unwrap());
+        c.server.allowed_hosts = vec!["127.0.0.1".into()];
+        c.outbound.allow_hosts = vec!["127.0.0.1/32".into()];
+        c.sso.oidc = vec![meetvault_config::OidcProviderConfig {
+            id: "acme-idp".into(),
+            name: "Acme IdP".into(),
+            kind: meetvault_config::OidcKind::Generic,
+            issuer: Some(issuer.parse().unwrap()),
+            tenant: None,
+            client_id: "meetvault".into(),
+            client_secret: meetvault_config::Secret::new("idp-client-secret-value"),
+        }];
+    })
+    .await;
+    let owner = app.register("owner@acme.example", "Acme").await;
+    (app, idp, owner)
+}
+
+/// The callback the provider sent the browser to, at this test's server.
+fn at_app(app: &TestApp, callback: &Url) -> Url {
+    let path = callback.as_str().strip_prefix(PUBLIC).unwrap();
+    Url::parse(&app.url(path)).unwrap()
+}
+
+/// Starts a sign-in in `browser` and signs in at the provider as `account`: the callback
+/// URL (not yet visited).
+async fn to_callback(app: &TestApp, browser: &mut Browser, account: &str) -> Url {
+    let start =
+        Url::parse(&app.url("/api/v1/auth/sso/acme-idp/start?return_to=/meetings")).unwrap();
+    let page = browser.get(&start).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let login = page
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with(LOGIN_COOKIE))
+        .expect("the login cookie");
+    assert!(
+        login.contains("HttpOnly") && login.contains("Secure") && login.contains("SameSite=Lax")
+    );
+    let authorize = page.location.unwrap();
+    assert!(
+        authorize
+            .as_str()
+            .starts_with(&format!("{}/", &app_issuer(&authorize)))
+    );
+    let q: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    for p in ["state", "nonce", "code_challenge"] {
+        assert!(q.iter().any(|(k, _)| k == p), "{p} missing: {authorize}");
+    }
+    assert!(q.contains(&("code_challenge_method".into(), "S256".into())));
+    assert!(
+        !authorize.as_str().contains("idp-client-secret-value"),
+        "the client secret reached the browser"
+    );
+    let back = browser
+        .sign_in_at_provider(&authorize, account, CALLBACK)
+        .await;
+    at_app(app, &back)
+}
+
+fn app_issuer(u: &Url) -> String {
+    format!("{}://{}", u.scheme(), u.host_str().unwrap())
+        + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
+}
+
+/// A whole sign-in as `account`: the callback's answer, and the browser.
+async fn sign_in(app: &TestApp, account: &str) -> (meetvault_test_support::idp::Page, Browser) {
+    let mut browser = Browser::new();
+    let callback = to_callback(app, &mut browser, account).await;
+    let page = browser.get(&callback).await;
+    (page, browser)
+}
+
+async fn me(app: &TestApp, browser: &Browser) -> Value {
+    let cookie = browser.cookie(SESSION_COOKIE).expect("a session cookie");
+    let r = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<Value>().await.unwrap()["user"].clone()
+}
+
+async fn audit_actions(app: &TestApp, owner: &Session, action: &str) -> Vec<Value> {
+    let v: Value = app
+        .send(
+            &Cred::Session(owner.clone()),
+            Method::GET,
+            &format!("/api/v1/audit?action={action}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    v["entries"].as_array().unwrap().clone()
+}
+
+async fn put_sso(app: &TestApp, owner: &Session, body: Value) -> (StatusCode, Value) {
+    let r = app
+        .send(
+            &Cred::Session(owner.clone()),
+            Method::PUT,
+            "/api/v1/org/sso",
+            Some(body),
+        )
+        .await;
+    (r.status(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn people_sign_in_with_the_companys_provider_and_every_refusal_says_what_to_do() {
+    let (app, _idp, owner) = setup().await;
+    let listed: Value = app.get("/api/v1/auth/sso").await.json().await.unwrap();
+    assert_eq!(
+        listed["data"],
+        json!([{"id": "acme-idp", "name": "Acme IdP"}])
+    );
+
+    // Nobody of the domain has an account yet and the org has claimed nothing: refused.
+    let (page, _) = sign_in(&app, "ada").await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(
+        page.body.contains("ask your organization's admin"),
+        "{}",
+        page.body
+    );
+
+    // A domain no member has an address at cannot be claimed; the owner's own can.
+    let (status, body) = put_sso(
+        &app,
+        &owner,
+        json!({"domains": ["elsewhere.example"], "jit": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = put_sso(&app, &owner, json!({"domains": ["owner"], "jit": true})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = put_sso(
+        &app,
+        &owner,
+        json!({"domains": ["acme.example"], "jit": true, "default_role": "owner"}),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "owner just in time: {body}"
+    );
+    let (status, body) = put_sso(
+        &app,
+        &owner,
+        json!({"domains": ["ACME.example."], "jit": true, "default_role": "viewer"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["domains"], json!(["acme.example"]));
+    assert_eq!(body["providers"], json!(["acme-idp"]));
+
+    // Ada's first sign-in makes her account (a viewer), then sends her where she started.
+    let (page, browser) = sign_in(&app, "ada").await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.location.unwrap().path(), "/meetings");
+    assert!(
+        page.set_cookies
+            .iter()
+            .any(|c| c.starts_with(&format!("{LOGIN_COOKIE}=;"))),
+        "the login cookie is cleared: {:?}",
+        page.set_cookies
+    );
+    let ada = me(&app, &browser).await;
+    assert_eq!(ada["email"], "ada@acme.example");
+    assert_eq!(ada["name"], "Ada Lovelace");
+    assert_eq!(ada["role"], "viewer");
+    assert_eq!(ada["org_id"], owner.org_id.as_str());
+    // Her second is the same account.
+    let (page, browser) = sign_in(&app, "ada").await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(me(&app, &browser).await["id"], ada["id"]);
+
+    // The owner's verified email links the provider to the existing account.
+    let (page, browser) = sign_in(&app, "owner").await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(me(&app, &browser).await["id"], owner.user_id.as_str());
+
+    // An email the provider did not verify links and makes nothing.
+    let (page, _) = sign_in(&app, "eve").await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(page.body.contains("verified"), "{}", page.body);
+    let (page, _) = sign_in(&app, "stranger").await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(
+        page.body
+            .contains("no meetvault account uses sam@elsewhere.example"),
+        "{}",
+        page.body
+    );
+
+    // A callback arriving in another browser (login CSRF) or without the cookie is refused.
+    let mut victim = Browser::new();
+    let mut attacker = Browser::new();
+    let callback = to_callback(&app, &mut attacker, "ada").await;
+    let started = Url::parse(&app.url("/api/v1/auth/sso/acme-idp/start")).unwrap();
+    assert_eq!(victim.get(&started).await.status, 303);
+    let page = victim.get(&callback).await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(page.body.contains("another browser"), "{}", page.body);
+    let page = Browser::new().get(&callback).await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(page.body.contains("cookie is missing"), "{}", page.body);
+    // The same callback in the right browser works once; a replay of its code does not.
+    let page = attacker.get(&callback).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = attacker.get(&callback).await;
+    assert_eq!(page.status, 403, "a replayed code: {}", page.body);
+    assert!(!page.body.contains("idp-client-secret-value"));
+
+    // A tampered state, and a return_to that leaves the site.
+    let mut tampered = callback.clone();
+    let pairs: Vec<(String, String)> = callback
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "state" {
+                format!("x{}", &v[1..])
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    tampered.query_pairs_mut().clear().extend_pairs(pairs);
+    assert_eq!(attacker.get(&tampered).await.status, 403);
+    let away =
+        Url::parse(&app.url("/api/v1/auth/sso/acme-idp/start?return_to=//evil.example/")).unwrap();
+    assert_eq!(Browser::new().get(&away).await.status, 422);
+    let unknown = Url::parse(&app.url("/api/v1/auth/sso/nobody/start")).unwrap();
+    assert_eq!(Browser::new().get(&unknown).await.status, 404);
+
+    // All of it is in the audit log.
+    assert_eq!(
+        audit_actions(&app, &owner, "auth.sso_provision")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(audit_actions(&app, &owner, "auth.sso_link").await.len(), 1);
+    let logins = audit_actions(&app, &owner, "auth.sso_login").await;
+    assert!(
+        logins.iter().filter(|e| e["outcome"] == "success").count() >= 4,
+        "{logins:#?}"
+    );
+    assert_eq!(audit_actions(&app, &owner, "org.sso_update").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_org_that_requires_sso_refuses_member_passwords_and_audits_the_owners_break_glass() {
+    let (app, _idp, owner) = setup().await;
+    let member = app.user_with_role(&owner, "member").await;
+    assert_eq!(
+        app.login(&member.email, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    let (status, body) = put_sso(
+        &app,
+        &owner,
+        json!({"domains": ["acme.example"], "require_sso": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["require_sso"], true);
+
+    let r = app.login(&member.email, PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("single sign-on"), "{text}");
+    // A wrong password still says only that (nothing about SSO to a guesser).
+    let r = app.login(&member.email, "wrong password entirely 99").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // The owner's password still works — audited as a break-glass login.
+    assert_eq!(
+        app.login("owner@acme.example", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    let glass = audit_actions(&app, &owner, "auth.break_glass").await;
+    assert_eq!(glass.len(), 1, "{glass:#?}");
+    let refused: Vec<Value> = audit_actions(&app, &owner, "auth.login")
+        .await
+        .into_iter()
+        .filter(|e| e["reason"] == "sso_required")
+        .collect();
+    assert_eq!(refused.len(), 1);
+    // And the member signs in through the provider instead? Their email is not the
+    // provider's: the provider's own accounts sign in (the owner here).
+    let (page, _) = sign_in(&app, "owner").await;
+    assert_eq!(page.status, 303, "{}", page.body);
+
+    // A viewer cannot change the settings.
+    let viewer = app.user_with_role(&owner, "viewer").await;
+    let (status, _) = put_sso(&app, &viewer, json!({"require_sso": false})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
