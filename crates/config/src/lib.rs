@@ -34,7 +34,7 @@ pub use media::{
 };
 pub use retention::{MAX_DAYS as MAX_RETENTION_DAYS, RetentionConfig, Window};
 pub use secret::{DatabaseKind, DatabaseUrl, REDACTED, Secret, lenient_string};
-pub use sso::{OidcKind, OidcProviderConfig, SsoConfig};
+pub use sso::{OidcKind, OidcProviderConfig, SsoConfig, SsoDomainConfig};
 
 /// The annotated example file printed by `meetvault config example`; a test keeps it in step with
 /// the defaults.

@@ -14,6 +14,19 @@ use crate::{ConfigError, Secret};
 pub struct SsoConfig {
     /// The OpenID Connect providers (Google, Microsoft Entra ID, or any issuer).
     pub oidc: Vec<OidcProviderConfig>,
+    /// Email domains the operator vouches belong to an org: people of these domains signing
+    /// in through a provider are that org's (linked, or made just in time if the org turned
+    /// it on). Org admins cannot claim a domain themselves: meetvault does not verify the
+    /// addresses people register or are invited with.
+    pub domains: Vec<SsoDomainConfig>,
+}
+
+/// `[[sso.domains]]`: one domain and the org (`org_…`) it signs in to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoDomainConfig {
+    pub domain: String,
+    pub org: String,
 }
 
 /// What kind of issuer a provider is: its `iss` rules differ.
@@ -119,6 +132,29 @@ pub(crate) fn validate(sso: &SsoConfig, public_url: Option<&Url>) -> Result<(), 
         let issuer = p.issuer_url()?;
         if !matches!(issuer.scheme(), "https" | "http") {
             return invalid(format!("sso.oidc.{}.issuer", p.id), "must be an https URL");
+        }
+    }
+    let mut domains = std::collections::BTreeSet::new();
+    for d in &sso.domains {
+        let name = d.domain.trim().trim_end_matches('.').to_ascii_lowercase();
+        let ok = name.contains('.')
+            && name.split('.').all(|l| {
+                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !ok || name != d.domain {
+            return invalid(
+                "sso.domains.domain".into(),
+                "must be a lowercase domain name like acme.com",
+            );
+        }
+        if !domains.insert(name) {
+            return invalid(format!("sso.domains.{}", d.domain), "is named twice");
+        }
+        if !d.org.starts_with("org_") {
+            return invalid(
+                format!("sso.domains.{}.org", d.domain),
+                "must be an org id (org_…)",
+            );
         }
     }
     if !sso.oidc.is_empty() && public_url.is_none() {

@@ -127,7 +127,12 @@ pub const TABLES: &[Classified] = &[
     ),
     c("sessions", ACCOUNT, "logout, expiry, revocation"),
     c("org_sso", ACCOUNT, "an admin's change; with the org"),
-    c("sso_domains", ACCOUNT, "an admin's change; with the org"),
+    c("org_saml", ACCOUNT, "an admin's removal; with the org"),
+    c(
+        "saml_assertions",
+        Class::Kept("a replay guard: assertion ids and expiry times, no personal data"),
+        "the next sign-in after the assertion expires; with the org",
+    ),
     c(
         "sso_identities",
         ACCOUNT,

@@ -73,7 +73,10 @@ pub fn parse_role(field: &'static str, text: &str) -> Result<Role, CoreError> {
 
 /// A role is granted (to a member, in a workspace, or by invitation) only by a caller that holds
 /// every permission it carries: a narrow key with `members:manage` cannot make an admin.
-fn check_grantable(held: crate::access::Permissions, role: Role) -> Result<(), CoreError> {
+pub(crate) fn check_grantable(
+    held: crate::access::Permissions,
+    role: Role,
+) -> Result<(), CoreError> {
     if let Some(p) = role.permissions().iter().find(|p| !held.contains(*p)) {
         return Err(CoreError::NotAllowed(format!(
             "the `{role}` role includes `{p}`, which the credential making this request does not hold, so it cannot grant it"

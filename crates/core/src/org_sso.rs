@@ -1,11 +1,11 @@
-//! An org's single sign-on settings (`GET/PUT /api/v1/org/sso`, `org:manage`): its email
-//! domains (people of these domains signing in through a provider belong to it), whether a
-//! first sign-in makes an account (just-in-time, with `default_role`), and whether its members
-//! must sign in through a provider. A domain is claimed by one org only, and only if one of
-//! its members already has an address there (an invitation accepted proves someone reads
-//! mail at that domain); the owner role is never given just in time.
+//! An org's single sign-on settings (`GET/PUT /api/v1/org/sso`, `org:manage`): whether a
+//! first sign-in makes an account (just-in-time, with `default_role`, which the caller must be
+//! able to grant; never owner), and whether its members must sign in through a provider. Its
+//! email domains are the operator's word (`[[sso.domains]]`), shown here: meetvault does not
+//! verify the addresses people register or are invited with, so an org cannot claim a domain
+//! by itself. Also the org's SAML identity provider (`…/sso/saml`).
 
-use meetvault_store::sso::{OrgSsoRow, PutSso};
+use meetvault_store::sso::OrgSsoRow;
 
 use crate::CoreError;
 use crate::access::proof::OrgManage;
@@ -27,32 +27,9 @@ pub struct SsoSettings {
 /// The settings to save (all of them).
 #[derive(Debug, Clone)]
 pub struct SsoSettingsInput {
-    pub domains: Vec<String>,
     pub jit: bool,
     pub default_role: Role,
     pub require_sso: bool,
-}
-
-fn parse_domain(raw: &str) -> Result<String, CoreError> {
-    let d = raw.trim().trim_end_matches('.').to_ascii_lowercase();
-    let ok = (3..=253).contains(&d.len())
-        && d.contains('.')
-        && d.split('.').all(|label| {
-            (1..=63).contains(&label.len())
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        });
-    if ok {
-        Ok(d)
-    } else {
-        Err(CoreError::invalid(
-            "domains",
-            format!("{raw:.80} is not a domain name (like acme.com)"),
-        ))
-    }
 }
 
 impl Org<'_> {
@@ -60,7 +37,7 @@ impl Org<'_> {
         let org = scope.org_id().uuid();
         let row = self.core.db().org_sso(org).await?;
         Ok(SsoSettings {
-            domains: self.core.db().org_sso_domains(org).await?,
+            domains: self.core.sso_domains_of(org),
             jit: row.as_ref().is_some_and(|r| r.jit),
             default_role: match &row {
                 Some(r) => crate::auth::parse_role(&r.default_role)?,
@@ -84,34 +61,7 @@ impl Org<'_> {
         input: &SsoSettingsInput,
     ) -> Result<SsoSettings, CoreError> {
         let org = scope.org_id().uuid();
-        if input.domains.len() > 20 {
-            return Err(CoreError::invalid("domains", "at most 20"));
-        }
-        let mut domains = input
-            .domains
-            .iter()
-            .map(|d| parse_domain(d))
-            .collect::<Result<Vec<_>, _>>()?;
-        domains.sort();
-        domains.dedup();
-        let members: Vec<String> = self
-            .core
-            .db()
-            .users(org)
-            .await?
-            .into_iter()
-            .filter_map(|u| {
-                u.email
-                    .rsplit_once('@')
-                    .map(|(_, d)| d.to_ascii_lowercase())
-            })
-            .collect();
-        if let Some(d) = domains.iter().find(|d| !members.contains(d)) {
-            return Err(CoreError::invalid(
-                "domains",
-                format!("no member of this organization has an address at {d}: invite one first"),
-            ));
-        }
+        crate::org::check_grantable(scope.org_permissions(), input.default_role)?;
         if input.default_role == Role::Owner {
             return Err(CoreError::invalid(
                 "default_role",
@@ -130,14 +80,116 @@ impl Org<'_> {
             require_sso: input.require_sso,
             updated_at: meetvault_jobs::now_ms(),
         };
-        if let PutSso::DomainTaken(d) = self.core.db().put_org_sso(&row, &domains).await? {
-            return Err(CoreError::Conflict(format!(
-                "{d} signs in to another organization"
-            )));
-        }
+        self.core.db().put_org_sso(&row).await?;
         self.core
             .audit(Event::by(scope, AuditAction::OrgSsoUpdate).resource(scope.org_id()))
             .await?;
         self.sso(scope).await
+    }
+}
+
+/// An org's SAML sign-in, as set up: its IdP (from the imported metadata) and what to give the
+/// IdP about meetvault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamlSettings {
+    pub idp_entity_id: String,
+    pub idp_sso_url: Option<String>,
+    /// meetvault's entity id for this org, which is also where its metadata is served.
+    pub sp_entity_id: String,
+    /// Where the IdP posts its responses (HTTP-POST binding).
+    pub sp_acs_url: String,
+    /// Where people of this org start a SAML sign-in.
+    pub start_url: String,
+}
+
+/// The largest IdP metadata document taken.
+const MAX_METADATA: usize = 256 * 1024;
+
+impl Org<'_> {
+    fn saml_view(
+        self,
+        org: crate::ids::OrgId,
+        idp: &meetvault_saml::IdpMetadata,
+    ) -> Result<SamlSettings, CoreError> {
+        let sp = self.core.saml_sp(org)?;
+        let start_url = sp
+            .acs_url
+            .strip_suffix("/acs")
+            .map(|base| format!("{base}/start"))
+            .unwrap_or_default();
+        Ok(SamlSettings {
+            idp_entity_id: idp.entity_id.clone(),
+            idp_sso_url: idp.sso_redirect_url.clone(),
+            sp_entity_id: sp.entity_id,
+            sp_acs_url: sp.acs_url,
+            start_url,
+        })
+    }
+
+    pub async fn saml(self, scope: &Scope<OrgManage>) -> Result<SamlSettings, CoreError> {
+        let idp = self.core.saml_idp(scope.org_id()).await?;
+        self.saml_view(scope.org_id(), &idp)
+    }
+
+    /// Imports the IdP's metadata (replacing any earlier one): it must name an IdP with an
+    /// HTTP-Redirect sign-in URL and at least one usable signing key.
+    pub async fn set_saml(
+        self,
+        scope: &Scope<OrgManage>,
+        metadata_xml: &str,
+    ) -> Result<SamlSettings, CoreError> {
+        if metadata_xml.len() > MAX_METADATA {
+            return Err(CoreError::invalid("idp_metadata", "larger than 256 KiB"));
+        }
+        let idp = meetvault_saml::IdpMetadata::parse(metadata_xml)
+            .map_err(|e| CoreError::invalid("idp_metadata", e.to_string()))?;
+        if idp.sso_redirect_url.is_none() {
+            return Err(CoreError::invalid(
+                "idp_metadata",
+                "the IdP has no SingleSignOnService for the HTTP-Redirect binding",
+            ));
+        }
+        let view = self.saml_view(scope.org_id(), &idp)?;
+        self.core
+            .db()
+            .put_org_saml(
+                scope.org_id().uuid(),
+                metadata_xml,
+                meetvault_jobs::now_ms(),
+            )
+            .await?;
+        self.core
+            .audit(
+                Event::by(scope, AuditAction::OrgSsoUpdate)
+                    .resource(format!("{}/saml", scope.org_id())),
+            )
+            .await?;
+        Ok(view)
+    }
+
+    pub async fn delete_saml(self, scope: &Scope<OrgManage>) -> Result<(), CoreError> {
+        if !self
+            .core
+            .db()
+            .delete_org_saml(scope.org_id().uuid())
+            .await?
+        {
+            return Err(CoreError::NotFound("SAML sign-in for this organization"));
+        }
+        self.core
+            .audit(
+                Event::by(scope, AuditAction::OrgSsoUpdate)
+                    .resource(format!("{}/saml", scope.org_id())),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+impl crate::auth::Identity<'_> {
+    /// meetvault's SP metadata for `org`, if it set up SAML sign-in.
+    pub async fn saml_sp_metadata(self, org: crate::ids::OrgId) -> Result<String, CoreError> {
+        self.core.saml_idp(org).await?;
+        Ok(self.core.saml_sp(org)?.sp_metadata_xml())
     }
 }

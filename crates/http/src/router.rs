@@ -70,6 +70,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::sso::providers))
         .routes(routes!(routes::sso::start))
         .routes(routes!(routes::sso::callback))
+        .routes(routes!(routes::saml::metadata))
+        .routes(routes!(routes::saml::start))
+        .routes(routes!(routes::saml::acs))
         .routes(routes!(routes::auth::me, routes::auth::erase_me))
         .routes(routes!(routes::auth::sessions))
         .routes(routes!(routes::auth::revoke_session))
@@ -88,6 +91,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::keys::revoke_support_key))
         .routes(routes!(routes::org::get_org, routes::org::patch_org))
         .routes(routes!(routes::sso::get_org_sso, routes::sso::put_org_sso))
+        .routes(routes!(
+            routes::saml::get_org_saml,
+            routes::saml::put_org_saml,
+            routes::saml::delete_org_saml
+        ))
         .routes(routes!(routes::org::list_members))
         .routes(routes!(
             routes::org::patch_member,

@@ -131,6 +131,11 @@ pub(crate) const SQLITE: Embedded = &[
         include_str!("../migrations/sqlite/0024_intelligence_scopes.sql"),
     ),
     (25, "sso", include_str!("../migrations/sqlite/0025_sso.sql")),
+    (
+        26,
+        "saml",
+        include_str!("../migrations/sqlite/0026_saml.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -258,6 +263,11 @@ pub(crate) const POSTGRES: Embedded = &[
         25,
         "sso",
         include_str!("../migrations/postgres/0025_sso.sql"),
+    ),
+    (
+        26,
+        "saml",
+        include_str!("../migrations/postgres/0026_saml.sql"),
     ),
 ];
 

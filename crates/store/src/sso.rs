@@ -1,5 +1,5 @@
-//! Single sign-on rows (migration 0025): an org's SSO settings and email domains, and the
-//! provider identities linked to accounts. Domains are lowercase; a domain belongs to one org.
+//! Single sign-on rows (migrations 0025, 0026): an org's SSO settings, the provider identities
+//! linked to accounts, an org's SAML IdP metadata and the SAML assertions already used.
 
 use uuid::Uuid;
 
@@ -25,14 +25,6 @@ pub struct SsoIdentityRow {
     pub last_login_at: i64,
 }
 
-/// What saving an org's SSO settings did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PutSso {
-    Saved,
-    /// This domain belongs to another org: nothing was changed.
-    DomainTaken(String),
-}
-
 impl Database {
     pub async fn org_sso(&self, org_id: Uuid) -> Result<Option<OrgSsoRow>, StoreError> {
         with_pool!(self, pool => Ok(sqlx::query_as::<_, OrgSsoRow>(
@@ -40,43 +32,9 @@ impl Database {
         ).bind(org_id).fetch_optional(pool).await?))
     }
 
-    pub async fn org_sso_domains(&self, org_id: Uuid) -> Result<Vec<String>, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query_scalar(
-            "SELECT domain FROM sso_domains WHERE org_id = $1 ORDER BY domain",
-        ).bind(org_id).fetch_all(pool).await?))
-    }
-
-    /// The org that signs in people of `domain`, if one does.
-    pub async fn org_for_sso_domain(&self, domain: &str) -> Result<Option<Uuid>, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query_scalar(
-            "SELECT org_id FROM sso_domains WHERE domain = $1",
-        ).bind(domain).fetch_optional(pool).await?))
-    }
-
-    /// Replaces an org's settings and domains in one transaction, unless a domain is
-    /// another org's.
-    pub async fn put_org_sso(
-        &self,
-        row: &OrgSsoRow,
-        domains: &[String],
-    ) -> Result<PutSso, StoreError> {
+    /// Saves an org's settings.
+    pub async fn put_org_sso(&self, row: &OrgSsoRow) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            for d in domains {
-                let owner: Option<Uuid> = sqlx::query_scalar(
-                    "SELECT org_id FROM sso_domains WHERE domain = $1",
-                ).bind(d).fetch_optional(&mut *tx).await?;
-                if owner.is_some_and(|o| o != row.org_id) {
-                    return Ok(PutSso::DomainTaken(d.clone()));
-                }
-            }
-            sqlx::query("DELETE FROM sso_domains WHERE org_id = $1")
-                .bind(row.org_id).execute(&mut *tx).await?;
-            for d in domains {
-                // A concurrent claim by another org fails here (primary key), not silently.
-                sqlx::query("INSERT INTO sso_domains (domain, org_id) VALUES ($1, $2)")
-                    .bind(d).bind(row.org_id).execute(&mut *tx).await?;
-            }
             sqlx::query(
                 "INSERT INTO org_sso (org_id, jit, default_role, require_sso, updated_at) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id) DO UPDATE SET jit = excluded.jit, \
@@ -84,9 +42,8 @@ impl Database {
                  updated_at = excluded.updated_at",
             )
             .bind(row.org_id).bind(row.jit).bind(&row.default_role).bind(row.require_sso)
-            .bind(row.updated_at).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(PutSso::Saved)
+            .bind(row.updated_at).execute(pool).await?;
+            Ok(())
         })
     }
 
@@ -161,6 +118,51 @@ impl Database {
             .execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(true)
+        })
+    }
+
+    /// An org's SAML IdP metadata (XML), if it set one.
+    pub async fn org_saml(&self, org_id: Uuid) -> Result<Option<String>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_scalar(
+            "SELECT idp_metadata FROM org_saml WHERE org_id = $1",
+        ).bind(org_id).fetch_optional(pool).await?))
+    }
+
+    pub async fn put_org_saml(&self, org_id: Uuid, xml: &str, at: i64) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO org_saml (org_id, idp_metadata, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (org_id) DO UPDATE SET idp_metadata = excluded.idp_metadata, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(org_id).bind(xml).bind(at).execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    pub async fn delete_org_saml(&self, org_id: Uuid) -> Result<bool, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query("DELETE FROM org_saml WHERE org_id = $1")
+            .bind(org_id).execute(pool).await?.rows_affected() == 1))
+    }
+
+    /// Records a used assertion until `expires_at` (expired ones are forgotten now); false if
+    /// it was used before: a replay.
+    pub async fn use_saml_assertion(
+        &self,
+        org_id: Uuid,
+        assertion_id: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM saml_assertions WHERE expires_at < $1")
+                .bind(now).execute(pool).await?;
+            Ok(sqlx::query(
+                "INSERT INTO saml_assertions (assertion_id, org_id, expires_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (assertion_id) DO NOTHING",
+            )
+            .bind(assertion_id).bind(org_id).bind(expires_at)
+            .execute(pool).await?.rows_affected() == 1)
         })
     }
 }

@@ -232,12 +232,15 @@ impl super::Identity<'_> {
 
         // An org that requires single sign-on refuses its members' passwords (the refusal is
         // audited; an owner's break-glass login too).
-        if let Err(e) = self.core.check_sso_required(&user, &req.meta).await {
-            self.core
-                .audit_login_failure(Some(&user), &email, &req.meta, "sso_required")
-                .await?;
-            return Err(e);
-        }
+        let break_glass = match self.core.check_sso_required(&user).await {
+            Ok(b) => b,
+            Err(e) => {
+                self.core
+                    .audit_login_failure(Some(&user), &email, &req.meta, "sso_required")
+                    .await?;
+                return Err(e);
+            }
+        };
 
         if user.totp_enabled {
             let reason = self.core.second_factor(&user, &req).await?;
@@ -265,6 +268,18 @@ impl super::Identity<'_> {
         }
 
         let outcome = self.core.start_session(&user, &req.meta).await?;
+        if break_glass {
+            let id = UserId::from(user.id);
+            let event = Event::about(
+                AuditAction::AuthBreakGlass,
+                crate::access::Actor::User(id),
+                user.org_id.into(),
+                id,
+                &req.meta,
+                None,
+            );
+            self.core.audit(event.resource(outcome.session_id)).await?;
+        }
         // A zero-access user's key is unwrapped now, while the password is in hand, and kept in
         // memory for this session only.
         self.core

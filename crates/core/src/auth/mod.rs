@@ -6,6 +6,7 @@ pub(crate) mod account;
 mod keys;
 mod login;
 mod mfa;
+mod saml;
 mod sso;
 
 use std::net::IpAddr;
@@ -25,6 +26,7 @@ pub use keys::{
 };
 pub use login::{LoginOutcome, LoginRequest};
 pub use mfa::{TotpEnabled, TotpEnrolment};
+pub use saml::SamlStart;
 pub(crate) use sso::SsoCache;
 pub use sso::{SsoProviderView, SsoSignedIn, SsoStart};
 

@@ -85,6 +85,32 @@ fn now_secs() -> u64 {
 }
 
 impl Core {
+    /// The org the operator says `domain` belongs to (`[[sso.domains]]`).
+    pub(crate) fn sso_domain_org(&self, domain: &str) -> Option<Uuid> {
+        self.config()
+            .sso
+            .domains
+            .iter()
+            .find(|d| d.domain == domain)
+            .and_then(|d| d.org.parse::<crate::ids::OrgId>().ok())
+            .map(|o| o.uuid())
+    }
+
+    /// The email domains that sign in to `org`.
+    pub(crate) fn sso_domains_of(&self, org: Uuid) -> Vec<String> {
+        self.config()
+            .sso
+            .domains
+            .iter()
+            .filter(|d| {
+                d.org
+                    .parse::<crate::ids::OrgId>()
+                    .is_ok_and(|o| o.uuid() == org)
+            })
+            .map(|d| d.domain.clone())
+            .collect()
+    }
+
     fn sso_provider(&self, id: &str) -> Result<&OidcProviderConfig, CoreError> {
         self.config()
             .sso
@@ -95,7 +121,7 @@ impl Core {
     }
 
     /// The key that signs login states: derived from the server's CSRF key for this purpose.
-    fn sso_state_key(&self) -> StateKey {
+    pub(super) fn sso_state_key(&self) -> StateKey {
         StateKey::new(meetvault_crypto::keys::hmac_sha256(
             &self.keys().csrf,
             b"meetvault sso login state v1",
@@ -206,7 +232,7 @@ impl Core {
         }
     }
 
-    async fn audit_sso_refusal(
+    pub(super) async fn audit_sso_refusal(
         &self,
         provider: &str,
         reason: &'static str,
@@ -264,7 +290,31 @@ impl Core {
             created_at: now,
             last_login_at: now,
         };
+        let domain = email
+            .as_str()
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_owned())
+            .unwrap_or_default();
+        let domain_org = self.sso_domain_org(&domain);
         if let Some(user) = self.db().user_by_email(email.as_str()).await? {
+            // Linked only inside the org the operator says the domain is: meetvault never
+            // verified this account's address, so elsewhere a provider's word is not enough.
+            // An owner's or a two-factor account is never linked without them.
+            let refusal = if domain_org != Some(user.org_id) {
+                Some("not_domain_org")
+            } else if user.totp_enabled || super::parse_role(&user.role)? == Role::Owner {
+                Some("protected_account")
+            } else {
+                None
+            };
+            if let Some(reason) = refusal {
+                self.audit_sso_refusal(provider, reason, Some(email.as_str()), Some(&user), meta)
+                    .await?;
+                return Err(refused(
+                    "an account with this email already exists and cannot be linked to this \
+                     provider automatically: sign in with your password",
+                ));
+            }
             self.db().link_sso_identity(&identity(&user)).await?;
             let id = UserId::from(user.id);
             let event = Event::about(
@@ -279,12 +329,7 @@ impl Core {
                 .await?;
             return Ok(user);
         }
-        let domain = email
-            .as_str()
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_owned())
-            .unwrap_or_default();
-        let settings = match self.db().org_for_sso_domain(&domain).await? {
+        let settings = match domain_org {
             Some(org) => self.db().org_sso(org).await?,
             None => None,
         };
@@ -297,8 +342,33 @@ impl Core {
                 email.as_str()
             )));
         };
-        let name = claims
-            .name()
+        self.provision_sso_account(
+            provider,
+            claims.subject(),
+            &email,
+            claims.name(),
+            &settings.default_role,
+            settings.org_id.into(),
+            meta,
+        )
+        .await
+    }
+
+    /// Makes the account of a first sign-in (just in time) in `org`, with its identity at
+    /// `provider`, and audits it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn provision_sso_account(
+        &self,
+        provider: &str,
+        subject: &str,
+        email: &EmailAddress,
+        name: Option<&str>,
+        role: &str,
+        org: crate::ids::OrgId,
+        meta: &RequestMeta,
+    ) -> Result<UserRow, CoreError> {
+        let now = Utc::now().timestamp_millis();
+        let name = name
             .map(|n| {
                 n.chars()
                     .filter(|c| !c.is_control())
@@ -321,21 +391,25 @@ impl Core {
             .map_err(CoreError::internal)?;
         let user = UserRow {
             id: Uuid::new_v4(),
-            org_id: settings.org_id,
+            org_id: org.uuid(),
             email: email.as_str().to_owned(),
             name,
             password_hash: hash,
-            role: settings.default_role.clone(),
+            role: role.to_owned(),
             totp_secret: None,
             totp_enabled: false,
             totp_last_step: None,
             created_at: Utc::now(),
         };
-        if !self
-            .db()
-            .provision_sso_user(&user, &identity(&user))
-            .await?
-        {
+        let identity = SsoIdentityRow {
+            provider: provider.to_owned(),
+            subject: subject.to_owned(),
+            org_id: user.org_id,
+            user_id: user.id,
+            created_at: now,
+            last_login_at: now,
+        };
+        if !self.db().provision_sso_user(&user, &identity).await? {
             return Err(CoreError::Conflict(
                 "an account with this email was just made; sign in again".into(),
             ));
@@ -354,31 +428,43 @@ impl Core {
         Ok(user)
     }
 
-    /// A password login of a member of an org that requires SSO: refused, but for an owner
-    /// (break-glass, audited).
-    pub(crate) async fn check_sso_required(
+    /// Starts the session of a sign-in through `provider` and audits it.
+    pub(super) async fn signed_in(
         &self,
-        user: &UserRow,
+        user: UserRow,
+        provider: &str,
+        return_to: &ReturnTo,
         meta: &RequestMeta,
-    ) -> Result<(), CoreError> {
+    ) -> Result<SsoSignedIn, CoreError> {
+        let outcome = self.start_session(&user, meta).await?;
+        let id = UserId::from(user.id);
+        let mut event = Event::about(
+            AuditAction::AuthSsoLogin,
+            Actor::User(id),
+            user.org_id.into(),
+            id,
+            meta,
+            None,
+        );
+        event.resource = Some(format!("sso/{provider}"));
+        self.audit(event).await?;
+        Ok(SsoSignedIn {
+            outcome,
+            return_to: return_to.as_str().to_owned(),
+        })
+    }
+
+    /// A password login of a member of an org that requires SSO: refused, but for an owner
+    /// (break-glass: true, for the caller to audit once the login succeeds).
+    pub(crate) async fn check_sso_required(&self, user: &UserRow) -> Result<bool, CoreError> {
         let Some(settings) = self.db().org_sso(user.org_id).await? else {
-            return Ok(());
+            return Ok(false);
         };
         if !settings.require_sso {
-            return Ok(());
+            return Ok(false);
         }
         if super::parse_role(&user.role)? == Role::Owner {
-            let id = UserId::from(user.id);
-            let event = Event::about(
-                AuditAction::AuthBreakGlass,
-                Actor::User(id),
-                user.org_id.into(),
-                id,
-                meta,
-                None,
-            );
-            self.audit(event).await?;
-            return Ok(());
+            return Ok(true);
         }
         Err(refused(
             "your organization signs in with single sign-on: use its sign-in button instead of a password",
@@ -525,21 +611,8 @@ impl super::Identity<'_> {
             }
         };
         let user = core.sso_account(&p.id, &claims, &meta).await?;
-        let outcome = core.start_session(&user, &meta).await?;
-        let id = UserId::from(user.id);
-        let event = Event::about(
-            AuditAction::AuthSsoLogin,
-            Actor::User(id),
-            user.org_id.into(),
-            id,
-            &meta,
-            None,
-        );
-        core.audit(event.resource(outcome.session_id)).await?;
-        Ok(SsoSignedIn {
-            outcome,
-            return_to: finished.login_state.return_to().as_str().to_owned(),
-        })
+        core.signed_in(user, &p.id, finished.login_state.return_to(), &meta)
+            .await
     }
 
     async fn sso_exchange(
@@ -579,7 +652,10 @@ impl super::Identity<'_> {
                 tracing::warn!(provider = %p.id, error = %e, "the sign-in provider refused the code");
                 core.audit_sso_refusal(&p.id, "code_refused", None, None, meta)
                     .await?;
-                Err(refused(&format!("{e}")))
+                Err(refused(
+                    "the provider did not accept this sign-in (it may have been used already); \
+                     start again",
+                ))
             }
         }
     }

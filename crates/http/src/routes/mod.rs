@@ -21,6 +21,7 @@ pub mod org;
 pub mod privacy;
 pub mod requests;
 pub mod retention;
+pub mod saml;
 pub mod security_txt;
 pub mod sso;
 pub mod transcription;

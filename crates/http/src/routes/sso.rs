@@ -105,8 +105,18 @@ pub async fn callback(
         .identity()
         .sso_finish(&id, &pairs, browser.as_deref(), meta)
         .await?;
+    signed_in_response(&app, signed_in, login_cookie_name(&app))
+}
+
+/// The session cookies of a finished sign-in, a redirect to where it started, and the login
+/// cookie `login_cookie` cleared.
+pub(crate) fn signed_in_response(
+    app: &AppState,
+    signed_in: meetvault_core::auth::SsoSignedIn,
+    login_cookie: &str,
+) -> Result<Response, ApiError> {
     let mut response =
-        super::auth::session_response(&app, signed_in.outcome, StatusCode::SEE_OTHER)?;
+        super::auth::session_response(app, signed_in.outcome, StatusCode::SEE_OTHER)?;
     let h = response.headers_mut();
     h.insert(
         header::LOCATION,
@@ -115,7 +125,7 @@ pub async fn callback(
     );
     h.append(
         header::SET_COOKIE,
-        header::HeaderValue::from_str(&set_cookie(login_cookie_name(&app), "", 0))
+        header::HeaderValue::from_str(&set_cookie(login_cookie, "", 0))
             .map_err(|_| ApiError::internal("cookie"))?,
     );
     h.insert(
@@ -139,7 +149,6 @@ pub async fn get_org_sso(
 #[utoipa::path(put, path = "/api/v1/org/sso", tag = "org", request_body = OrgSsoBody, security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, JsonBodyErrors,
         (status = 200, description = "Saved", body = OrgSso),
-        (status = 409, description = "A domain signs in to another organization", body = crate::error::ErrorBody),
     ))]
 pub async fn put_org_sso(
     State(app): State<AppState>,
@@ -151,7 +160,6 @@ pub async fn put_org_sso(
         None => meetvault_core::access::Role::Member,
     };
     let input = SsoSettingsInput {
-        domains: body.domains,
         jit: body.jit,
         default_role,
         require_sso: body.require_sso,

@@ -1,7 +1,7 @@
 //! Single sign-on bodies: the providers offered, and an org's SSO settings.
 
 use meetvault_core::auth::SsoProviderView;
-use meetvault_core::org_sso::SsoSettings;
+use meetvault_core::org_sso::{SamlSettings, SsoSettings};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -38,7 +38,8 @@ pub struct SsoStartQuery {
 /// An org's single sign-on settings.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OrgSso {
-    /// Email domains whose people sign in to this org through a provider.
+    /// Email domains whose people sign in to this org through a provider (the operator's
+    /// `[[sso.domains]]`).
     pub domains: Vec<String>,
     /// A first sign-in from one of the domains makes an account (just in time).
     pub jit: bool,
@@ -68,11 +69,41 @@ impl From<SsoSettings> for OrgSso {
 #[serde(deny_unknown_fields)]
 pub struct OrgSsoBody {
     #[serde(default)]
-    pub domains: Vec<String>,
-    #[serde(default)]
     pub jit: bool,
     #[schema(value_type = Option<crate::wire::org::Role>)]
     pub default_role: Option<String>,
     #[serde(default)]
     pub require_sso: bool,
+}
+
+/// An org's SAML sign-in: its IdP, and what to give the IdP about meetvault.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrgSaml {
+    pub idp_entity_id: String,
+    pub idp_sso_url: Option<String>,
+    /// meetvault's entity id for this org; its SP metadata is served there.
+    pub sp_entity_id: String,
+    /// The assertion consumer the IdP posts to (HTTP-POST).
+    pub sp_acs_url: String,
+    /// Where people of this org start a SAML sign-in.
+    pub start_url: String,
+}
+
+impl From<SamlSettings> for OrgSaml {
+    fn from(s: SamlSettings) -> Self {
+        Self {
+            idp_entity_id: s.idp_entity_id,
+            idp_sso_url: s.idp_sso_url,
+            sp_entity_id: s.sp_entity_id,
+            sp_acs_url: s.sp_acs_url,
+            start_url: s.start_url,
+        }
+    }
+}
+
+/// The IdP's metadata (an EntityDescriptor, XML).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgSamlBody {
+    pub idp_metadata: String,
 }

@@ -54,6 +54,7 @@ mod recipe_cli;
 mod recordings;
 mod refusals;
 mod retention;
+mod saml;
 mod shutdown;
 mod speech;
 mod sso;

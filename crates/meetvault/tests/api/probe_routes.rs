@@ -123,6 +123,14 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
     ("GET", "/api/v1/auth/sso/{id}/start", Class::Public, false),
     (
         "GET",
+        "/api/v1/auth/saml/{org}/metadata",
+        Class::Public,
+        false,
+    ),
+    ("GET", "/api/v1/auth/saml/{org}/start", Class::Public, false),
+    ("POST", "/api/v1/auth/saml/{org}/acs", Class::Public, false),
+    (
+        "GET",
         "/api/v1/auth/sso/{id}/callback",
         Class::Public,
         false,
@@ -306,6 +314,24 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
     ("PATCH", "/api/v1/org", Class::Perm("org:manage"), false),
     ("GET", "/api/v1/org/sso", Class::Perm("org:manage"), false),
     ("PUT", "/api/v1/org/sso", Class::Perm("org:manage"), false),
+    (
+        "GET",
+        "/api/v1/org/sso/saml",
+        Class::Perm("org:manage"),
+        false,
+    ),
+    (
+        "PUT",
+        "/api/v1/org/sso/saml",
+        Class::Perm("org:manage"),
+        false,
+    ),
+    (
+        "DELETE",
+        "/api/v1/org/sso/saml",
+        Class::Perm("org:manage"),
+        false,
+    ),
     (
         "GET",
         "/api/v1/members",

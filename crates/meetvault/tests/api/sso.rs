@@ -1,10 +1,11 @@
 //! Signing in with a real OpenID Provider (npm's `oidc-provider` on 127.0.0.1, reached
 //! through the outbound allow-list): the backend redirect with a browser-bound state, the code
-//! exchanged by the server, the ID token verified; just-in-time accounts for an org's domain,
-//! a verified email linking an existing account, and every refusal — an unverified email, an
-//! unknown person, a callback in another browser or without its cookie, a replayed code —
-//! audited and saying what to do; an org that requires SSO refuses its members' passwords but
-//! lets an owner in through the audited break-glass path.
+//! exchanged by the server, the ID token verified; just-in-time accounts for the domain the
+//! operator gave an org, a verified email linking an existing member of that org, and every
+//! refusal — an unverified email, an unknown person, an owner or an account of another org
+//! with the same address (never linked), a callback in another browser or without its
+//! cookie, a replayed code — audited and saying what to do; an org that requires SSO refuses
+//! its members' passwords but lets an owner in through the audited break-glass path.
 
 use meetvault_test_support::idp::{Browser, OidcProvider};
 use meetvault_test_support::{Cred, PASSWORD, Session, TestApp};
@@ -21,12 +22,15 @@ async fn setup() -> (TestApp, OidcProvider, Session) {
     let accounts = json!({
         "ada": {"email": "ada@acme.example", "email_verified": true, "name": "Ada Lovelace"},
         "owner": {"email": "owner@acme.example", "email_verified": true, "name": "Olga Owner"},
+        "mia": {"email": "mia@acme.example", "email_verified": true, "name": "Mia Member"},
+        "planted": {"email": "planted@acme.example", "email_verified": true, "name": "Planted"},
         "eve": {"email": "eve@acme.example", "email_verified": false, "name": "Eve Unverified"},
         "stranger": {"email": "sam@elsewhere.example", "email_verified": true, "name": "Sam"},
     });
     let idp = OidcProvider::start("meetvault", "idp-client-secret-value", CALLBACK, &accounts);
     let issuer = idp.issuer.clone();
-    let app = TestApp::spawn_with(|c| {
+    let first = TestApp::spawn_with(|c| {
+        c.auth.open_registration = true;
         c.server.public_url = Some(PUBLIC.parse().unwrap());
         c.server.allowed_hosts = vec!["127.0.0.1".into()];
         c.outbound.allow_hosts = vec!["127.0.0.1/32".into()];
@@ -41,8 +45,44 @@ async fn setup() -> (TestApp, OidcProvider, Session) {
         }];
     })
     .await;
-    let owner = app.register("owner@acme.example", "Acme").await;
+    let owner = first.register("owner@acme.example", "Acme").await;
+    // The operator vouches acme.example is Acme's (a restart with the setting).
+    let org = owner.org_id.clone();
+    let app = first
+        .spawn_sibling(|c| {
+            c.sso.domains = vec![meetvault_config::SsoDomainConfig {
+                domain: "acme.example".into(),
+                org,
+            }]
+        })
+        .await;
+    first.shutdown().await.unwrap();
     (app, idp, owner)
+}
+
+/// Invites `email` into `by`'s org as a member and accepts it with a password.
+async fn member(app: &TestApp, by: &Session, email: &str) {
+    let r = app
+        .send(
+            &Cred::Session(by.clone()),
+            Method::POST,
+            "/api/v1/invitations",
+            Some(json!({"email": email, "role": "member"})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let token = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/invitations/{token}/accept")))
+        .json(&json!({"name": "Invited", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
 }
 
 /// The callback the provider sent the browser to, at this test's server.
@@ -149,7 +189,7 @@ async fn people_sign_in_with_the_companys_provider_and_every_refusal_says_what_t
         json!([{"id": "acme-idp", "name": "Acme IdP"}])
     );
 
-    // Nobody of the domain has an account yet and the org has claimed nothing: refused.
+    // Nobody of the domain has an account yet and the org makes none at first sign-in.
     let (page, _) = sign_in(&app, "ada").await;
     assert_eq!(page.status, 403, "{}", page.body);
     assert!(
@@ -158,33 +198,23 @@ async fn people_sign_in_with_the_companys_provider_and_every_refusal_says_what_t
         page.body
     );
 
-    // A domain no member has an address at cannot be claimed; the owner's own can.
+    // Domains are the operator's, not an admin's to claim; the owner role is never given
+    // just in time.
     let (status, body) = put_sso(
         &app,
         &owner,
-        json!({"domains": ["elsewhere.example"], "jit": true}),
+        json!({"domains": ["evil.example"], "jit": true}),
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (status, body) = put_sso(&app, &owner, json!({"domains": ["owner"], "jit": true})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (status, body) = put_sso(
-        &app,
-        &owner,
-        json!({"domains": ["acme.example"], "jit": true, "default_role": "owner"}),
-    )
-    .await;
+    let (status, body) = put_sso(&app, &owner, json!({"jit": true, "default_role": "owner"})).await;
     assert_eq!(
         status,
         StatusCode::UNPROCESSABLE_ENTITY,
         "owner just in time: {body}"
     );
-    let (status, body) = put_sso(
-        &app,
-        &owner,
-        json!({"domains": ["ACME.example."], "jit": true, "default_role": "viewer"}),
-    )
-    .await;
+    let (status, body) =
+        put_sso(&app, &owner, json!({"jit": true, "default_role": "viewer"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["domains"], json!(["acme.example"]));
     assert_eq!(body["providers"], json!(["acme-idp"]));
@@ -210,10 +240,26 @@ async fn people_sign_in_with_the_companys_provider_and_every_refusal_says_what_t
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(me(&app, &browser).await["id"], ada["id"]);
 
-    // The owner's verified email links the provider to the existing account.
-    let (page, browser) = sign_in(&app, "owner").await;
+    // A member's verified email links the provider to their existing account.
+    member(&app, &owner, "mia@acme.example").await;
+    let (page, browser) = sign_in(&app, "mia").await;
     assert_eq!(page.status, 303, "{}", page.body);
-    assert_eq!(me(&app, &browser).await["id"], owner.user_id.as_str());
+    assert_eq!(me(&app, &browser).await["email"], "mia@acme.example");
+    // An owner's account is never linked by email alone.
+    let (page, _) = sign_in(&app, "owner").await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(
+        page.body.contains("sign in with your password"),
+        "{}",
+        page.body
+    );
+    // Nor is an account another org made with an address of this domain (its address was
+    // never verified): the provider's person does not land in that org.
+    let mallory = app.register("mallory@evil.example", "Evil").await;
+    member(&app, &mallory, "planted@acme.example").await;
+    let (page, _) = sign_in(&app, "planted").await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(page.body.contains("cannot be linked"), "{}", page.body);
 
     // An email the provider did not verify links and makes nothing.
     let (page, _) = sign_in(&app, "eve").await;
@@ -240,12 +286,17 @@ async fn people_sign_in_with_the_companys_provider_and_every_refusal_says_what_t
     let page = Browser::new().get(&callback).await;
     assert_eq!(page.status, 403, "{}", page.body);
     assert!(page.body.contains("cookie is missing"), "{}", page.body);
-    // The same callback in the right browser works once; a replay of its code does not.
+    // The same callback in the right browser works once, and clears the login cookie; a
+    // replay of its code, even with that cookie put back, does not.
+    let login = attacker.cookie(LOGIN_COOKIE).unwrap().to_owned();
     let page = attacker.get(&callback).await;
     assert_eq!(page.status, 303, "{}", page.body);
+    assert!(attacker.cookie(LOGIN_COOKIE).is_none());
+    attacker.set_cookie(LOGIN_COOKIE, &login);
     let page = attacker.get(&callback).await;
     assert_eq!(page.status, 403, "a replayed code: {}", page.body);
     assert!(!page.body.contains("idp-client-secret-value"));
+    assert!(page.body.contains("used already"), "{}", page.body);
 
     // A tampered state, and a return_to that leaves the site.
     let mut tampered = callback.clone();
@@ -282,6 +333,11 @@ async fn people_sign_in_with_the_companys_provider_and_every_refusal_says_what_t
         "{logins:#?}"
     );
     assert_eq!(audit_actions(&app, &owner, "org.sso_update").await.len(), 1);
+    let refusals = audit_actions(&app, &owner, "auth.sso_login").await;
+    assert!(
+        refusals.iter().any(|e| e["reason"] == "protected_account"),
+        "{refusals:#?}"
+    );
 }
 
 #[tokio::test]
@@ -292,12 +348,7 @@ async fn an_org_that_requires_sso_refuses_member_passwords_and_audits_the_owners
         app.login(&member.email, PASSWORD).await.status(),
         StatusCode::OK
     );
-    let (status, body) = put_sso(
-        &app,
-        &owner,
-        json!({"domains": ["acme.example"], "require_sso": true}),
-    )
-    .await;
+    let (status, body) = put_sso(&app, &owner, json!({"require_sso": true})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["require_sso"], true);
 
@@ -322,10 +373,14 @@ async fn an_org_that_requires_sso_refuses_member_passwords_and_audits_the_owners
         .filter(|e| e["reason"] == "sso_required")
         .collect();
     assert_eq!(refused.len(), 1);
-    // And the member signs in through the provider instead? Their email is not the
-    // provider's: the provider's own accounts sign in (the owner here).
-    let (page, _) = sign_in(&app, "owner").await;
-    assert_eq!(page.status, 303, "{}", page.body);
+    // A crafted callback's own words are never shown.
+    let crafted = Url::parse(&app.url(
+        "/api/v1/auth/sso/acme-idp/callback?error=access_denied&error_description=Call+support+at+555&state=x",
+    ))
+    .unwrap();
+    let page = Browser::new().get(&crafted).await;
+    assert_eq!(page.status, 403);
+    assert!(!page.body.contains("555"), "{}", page.body);
 
     // A viewer cannot change the settings.
     let viewer = app.user_with_role(&owner, "viewer").await;

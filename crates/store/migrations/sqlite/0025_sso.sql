@@ -1,7 +1,6 @@
--- Single sign-on (OpenID Connect). An org's settings: which email domains of its own sign in
--- to it (a domain belongs to one org), the role a person signing in for the first time gets
--- (just-in-time provisioning), and whether its members must sign in through a provider
--- (owners keep an audited password path).
+-- Single sign-on. An org's settings (its email domains are the operator's configuration): the
+-- role a person signing in for the first time gets (just-in-time provisioning), and whether
+-- its members must sign in through a provider (owners keep an audited password path).
 CREATE TABLE org_sso (
     org_id       BLOB PRIMARY KEY REFERENCES orgs (id) ON DELETE CASCADE,
     jit          INTEGER NOT NULL DEFAULT 0,
@@ -9,13 +8,8 @@ CREATE TABLE org_sso (
     require_sso  INTEGER NOT NULL DEFAULT 0,
     updated_at   BIGINT NOT NULL
 );
-CREATE TABLE sso_domains (
-    domain TEXT PRIMARY KEY,
-    org_id BLOB NOT NULL REFERENCES orgs (id) ON DELETE CASCADE
-);
-CREATE INDEX sso_domains_org ON sso_domains (org_id);
 -- An account's identities at the providers: (provider, subject) is the provider's stable id
--- for the person; the email is what it said when the identity was linked.
+-- for the person.
 CREATE TABLE sso_identities (
     provider      TEXT NOT NULL,
     subject       TEXT NOT NULL,
