@@ -108,14 +108,36 @@ impl Database {
             if taken > 0 {
                 return Ok(false);
             }
-            crate::identity::insert_user!(tx, user);
-            sqlx::query(
+            let made = sqlx::query(
+                "INSERT INTO users (id, org_id, email, name, password_hash, role, totp_enabled, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(user.id).bind(user.org_id).bind(&user.email).bind(&user.name)
+            .bind(&user.password_hash).bind(&user.role).bind(user.totp_enabled).bind(user.created_at)
+            .execute(&mut *tx).await;
+            match made {
+                Ok(_) => {}
+                // Two first sign-ins of one email at once: the other made it.
+                Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+                    return Ok(false);
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let linked = sqlx::query(
                 "INSERT INTO sso_identities (provider, subject, org_id, user_id, created_at, last_login_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&identity.provider).bind(&identity.subject).bind(identity.org_id)
             .bind(identity.user_id).bind(identity.created_at).bind(identity.last_login_at)
-            .execute(&mut *tx).await?;
+            .execute(&mut *tx).await;
+            match linked {
+                Ok(_) => {}
+                // The same person signing in twice at once: the other sign-in made it.
+                Err(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {
+                    return Ok(false);
+                }
+                Err(e) => return Err(e.into()),
+            }
             tx.commit().await?;
             Ok(true)
         })

@@ -83,6 +83,9 @@ pub enum Limited {
     Invitation,
     /// A participant's deletion request (per IP and per email address).
     DeletionRequest,
+    /// A provider's callback or a SAML response (per IP): six times the login budget, counted
+    /// before any work (a token exchange) is done.
+    SsoCallback,
 }
 
 impl Limited {
@@ -96,6 +99,7 @@ impl Limited {
             Self::Recovery => "recovery",
             Self::Invitation => "invite",
             Self::DeletionRequest => "deletion_request",
+            Self::SsoCallback => "sso_callback",
         }
     }
 }
@@ -110,6 +114,10 @@ impl Core {
             Limited::DeletionRequest => {
                 Quota::per_period(r.deletion_requests_per_hour, Duration::from_secs(3600))
             }
+            Limited::SsoCallback => Quota::per_period(
+                r.attempts.saturating_mul(6),
+                Duration::from_secs(r.period_secs),
+            ),
             Limited::Login
             | Limited::Register
             | Limited::PasswordChange

@@ -229,8 +229,8 @@ impl super::Identity<'_> {
     }
 
     /// Finishes a SAML sign-in at the assertion consumer: `saml_response` is the posted
-    /// `SAMLResponse`, `cookie` the login cookie. A refused one counts against the address's
-    /// login budget.
+    /// `SAMLResponse`, `cookie` the login cookie. Every response counts against the address's
+    /// budget (`Limited::SsoCallback`), before any work.
     pub async fn saml_finish(
         self,
         org: OrgId,
@@ -238,17 +238,11 @@ impl super::Identity<'_> {
         cookie: Option<&str>,
         meta: RequestMeta,
     ) -> Result<SsoSignedIn, CoreError> {
-        let ip = meta.ip;
-        match self
-            .saml_finish_inner(org, saml_response, cookie, meta)
+        self.core
+            .count_attempt(Limited::SsoCallback, meta.ip, None)
+            .await?;
+        self.saml_finish_inner(org, saml_response, cookie, meta)
             .await
-        {
-            Err(e @ CoreError::NotAllowed(_)) => {
-                self.core.count_attempt(Limited::Login, ip, None).await?;
-                Err(e)
-            }
-            other => other,
-        }
     }
 
     async fn saml_finish_inner(

@@ -40,6 +40,8 @@ use crate::{Core, CoreError};
 
 /// How long a provider's discovery document and keys are kept.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
+/// The least time between two fetches of a provider's keys for an unknown key id.
+const REFETCH_COOLDOWN: Duration = Duration::from_secs(60);
 /// The largest discovery, JWKS or token response read.
 const MAX_RESPONSE: usize = 256 * 1024;
 
@@ -178,10 +180,17 @@ impl Core {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&p.id)
-            && m.fetched.elapsed() < METADATA_TTL
-            && !fresh_keys
         {
-            return Ok(m.clone());
+            // Keys are fetched again for an unknown key id at most once a minute: a token
+            // naming random ids cannot make us hammer the provider.
+            let fresh_enough = if fresh_keys {
+                m.fetched.elapsed() < REFETCH_COOLDOWN
+            } else {
+                m.fetched.elapsed() < METADATA_TTL
+            };
+            if fresh_enough {
+                return Ok(m.clone());
+            }
         }
         let issuer = p
             .issuer_url()
@@ -512,8 +521,8 @@ impl super::Identity<'_> {
     }
 
     /// Finishes a sign-in at the callback: `query` is the redirect's, `browser_secret` the
-    /// login cookie (if the browser sent it). A refused one counts against the address's
-    /// login budget (and answers 429 once it is spent).
+    /// login cookie (if the browser sent it). Every callback counts against the address's
+    /// budget (`Limited::SsoCallback`), before any work.
     pub async fn sso_finish(
         self,
         id: &str,
@@ -521,14 +530,10 @@ impl super::Identity<'_> {
         browser_secret: Option<&str>,
         meta: RequestMeta,
     ) -> Result<SsoSignedIn, CoreError> {
-        let ip = meta.ip;
-        match self.finish(id, query, browser_secret, meta).await {
-            Err(e @ CoreError::NotAllowed(_)) => {
-                self.core.count_attempt(Limited::Login, ip, None).await?;
-                Err(e)
-            }
-            other => other,
-        }
+        self.core
+            .count_attempt(Limited::SsoCallback, meta.ip, None)
+            .await?;
+        self.finish(id, query, browser_secret, meta).await
     }
 
     async fn finish(

@@ -382,6 +382,15 @@ async fn an_org_that_requires_sso_refuses_member_passwords_and_audits_the_owners
     assert_eq!(page.status, 403);
     assert!(!page.body.contains("555"), "{}", page.body);
 
+    // Callbacks are counted before any work: a flood of them from one address is cut off
+    // (six times the login budget: 60 in 300 s here).
+    let mut codes = Vec::new();
+    for _ in 0..62 {
+        codes.push(Browser::new().get(&crafted).await.status);
+    }
+    assert!(codes[..58].iter().all(|c| *c == 403), "{codes:?}");
+    assert_eq!(codes.last(), Some(&429), "{codes:?}");
+
     // A viewer cannot change the settings.
     let viewer = app.user_with_role(&owner, "viewer").await;
     let (status, _) = put_sso(&app, &viewer, json!({"require_sso": false})).await;

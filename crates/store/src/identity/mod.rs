@@ -68,7 +68,5 @@ macro_rules! insert_user {
     }};
 }
 
-pub(crate) use insert_user;
-
 mod accounts;
 mod credentials;
