@@ -19,13 +19,11 @@ use chrono::Utc;
 use meetvault_oidc::{LoginState, ReturnTo, SecretString};
 use meetvault_saml::{AttributeMap, AuthnRequest, IdpMetadata, SpConfig, Validation};
 use meetvault_store::identity::UserRow;
-use meetvault_store::sso::SsoIdentityRow;
 
 use super::sso::SsoSignedIn;
 use super::{EmailAddress, Limited};
-use crate::access::{Actor, RequestMeta, Role};
-use crate::audit::{AuditAction, Event};
-use crate::ids::{OrgId, UserId};
+use crate::access::{RequestMeta, Role};
+use crate::ids::OrgId;
 use crate::{Core, CoreError};
 
 /// A started SAML sign-in: send the browser to `url`, with `cookie` as its login cookie.
@@ -123,48 +121,10 @@ impl Core {
                  sign-in domains: an admin adds the domain under the organization's SSO settings",
             ));
         }
-        let identity = |user: &UserRow| SsoIdentityRow {
-            provider: provider.clone(),
-            subject: name_id.to_owned(),
-            org_id: user.org_id,
-            user_id: user.id,
-            created_at: now,
-            last_login_at: now,
-        };
         if let Some(user) = self.db().user_by_email(email.as_str()).await? {
-            if user.totp_enabled || super::parse_role(&user.role)? == Role::Owner {
-                self.audit_sso_refusal(
-                    &provider,
-                    "protected_account",
-                    Some(email.as_str()),
-                    Some(&user),
-                    meta,
-                )
-                .await?;
-                return Err(refused(
-                    "an account with this email already exists and cannot be linked to this \
-                     identity provider automatically: sign in with your password",
-                ));
-            }
-            if user.org_id != org.uuid() {
-                self.audit_sso_refusal(&provider, "other_org", Some(email.as_str()), None, meta)
-                    .await?;
-                return Err(refused(
-                    "this email's account belongs to another organization: sign in there",
-                ));
-            }
-            self.db().link_sso_identity(&identity(&user)).await?;
-            let id = UserId::from(user.id);
-            let event = Event::about(
-                AuditAction::AuthSsoLink,
-                Actor::User(id),
-                org,
-                id,
-                meta,
-                Some(email.as_str()),
-            );
-            self.audit(event.resource(provider.clone())).await?;
-            return Ok(user);
+            return self
+                .link_sso_account(&provider, name_id, user, Some(org.uuid()), &email, meta)
+                .await;
         }
         let settings = self.db().org_sso(org.uuid()).await?;
         let Some(settings) = settings.filter(|s| s.jit) else {

@@ -291,14 +291,6 @@ impl Core {
                  verify it with the provider (or ask its administrator), then try again",
             ));
         };
-        let identity = |user: &UserRow| SsoIdentityRow {
-            provider: provider.to_owned(),
-            subject: claims.subject().to_owned(),
-            org_id: user.org_id,
-            user_id: user.id,
-            created_at: now,
-            last_login_at: now,
-        };
         let domain = email
             .as_str()
             .rsplit_once('@')
@@ -306,37 +298,9 @@ impl Core {
             .unwrap_or_default();
         let domain_org = self.sso_domain_org(&domain);
         if let Some(user) = self.db().user_by_email(email.as_str()).await? {
-            // Linked only inside the org the operator says the domain is: meetvault never
-            // verified this account's address, so elsewhere a provider's word is not enough.
-            // An owner's or a two-factor account is never linked without them.
-            let refusal = if domain_org != Some(user.org_id) {
-                Some("not_domain_org")
-            } else if user.totp_enabled || super::parse_role(&user.role)? == Role::Owner {
-                Some("protected_account")
-            } else {
-                None
-            };
-            if let Some(reason) = refusal {
-                self.audit_sso_refusal(provider, reason, Some(email.as_str()), Some(&user), meta)
-                    .await?;
-                return Err(refused(
-                    "an account with this email already exists and cannot be linked to this \
-                     provider automatically: sign in with your password",
-                ));
-            }
-            self.db().link_sso_identity(&identity(&user)).await?;
-            let id = UserId::from(user.id);
-            let event = Event::about(
-                AuditAction::AuthSsoLink,
-                Actor::User(id),
-                user.org_id.into(),
-                id,
-                meta,
-                Some(email.as_str()),
-            );
-            self.audit(event.resource(format!("sso/{provider}")))
-                .await?;
-            return Ok(user);
+            return self
+                .link_sso_account(provider, claims.subject(), user, domain_org, &email, meta)
+                .await;
         }
         let settings = match domain_org {
             Some(org) => self.db().org_sso(org).await?,
@@ -423,9 +387,66 @@ impl Core {
                 "an account with this email was just made; sign in again".into(),
             ));
         }
+        self.audit_sso_account(AuditAction::AuthSsoProvision, &user, email, provider, meta)
+            .await?;
+        Ok(user)
+    }
+
+    /// Links `user` (found by `email`) to `provider`'s `subject`, audited — only if it is an
+    /// account of `org` (the org the email's domain signs in to) and neither an owner's nor
+    /// one with a second factor: meetvault never verified its address, so a provider's word
+    /// is not enough for those (refused, audited).
+    pub(super) async fn link_sso_account(
+        &self,
+        provider: &str,
+        subject: &str,
+        user: UserRow,
+        org: Option<Uuid>,
+        email: &EmailAddress,
+        meta: &RequestMeta,
+    ) -> Result<UserRow, CoreError> {
+        let refusal = if org != Some(user.org_id) {
+            Some("not_domain_org")
+        } else if user.totp_enabled || super::parse_role(&user.role)? == Role::Owner {
+            Some("protected_account")
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            self.audit_sso_refusal(provider, reason, Some(email.as_str()), Some(&user), meta)
+                .await?;
+            return Err(refused(
+                "an account with this email already exists and cannot be linked to this \
+                 provider automatically: sign in with your password",
+            ));
+        }
+        let now = Utc::now().timestamp_millis();
+        self.db()
+            .link_sso_identity(&SsoIdentityRow {
+                provider: provider.to_owned(),
+                subject: subject.to_owned(),
+                org_id: user.org_id,
+                user_id: user.id,
+                created_at: now,
+                last_login_at: now,
+            })
+            .await?;
+        self.audit_sso_account(AuditAction::AuthSsoLink, &user, email, provider, meta)
+            .await?;
+        Ok(user)
+    }
+
+    async fn audit_sso_account(
+        &self,
+        action: AuditAction,
+        user: &UserRow,
+        email: &EmailAddress,
+        provider: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), CoreError> {
         let id = UserId::from(user.id);
         let event = Event::about(
-            AuditAction::AuthSsoProvision,
+            action,
             Actor::User(id),
             user.org_id.into(),
             id,
@@ -434,7 +455,7 @@ impl Core {
         );
         self.audit(event.resource(format!("sso/{provider}")))
             .await?;
-        Ok(user)
+        Ok(())
     }
 
     /// Starts the session of a sign-in through `provider` and audits it.

@@ -11,7 +11,7 @@ use meetvault_core::ids::OrgId;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Auth, cookie, is_https, perm};
+use crate::auth::{Auth, cookie, perm};
 use crate::state::AppState;
 use crate::wire::errors::{AuthErrors, JsonBodyErrors};
 use crate::wire::sso::{OrgSaml, OrgSamlBody, SsoStartQuery};
@@ -19,12 +19,8 @@ use crate::{ApiError, ApiJson};
 
 use super::{Meta, parse_id};
 
-fn login_cookie_name(app: &AppState) -> &'static str {
-    if is_https(app.core.config()) {
-        "__Host-mv_saml"
-    } else {
-        "mv_saml"
-    }
+fn login_cookie_name(app: &AppState) -> String {
+    super::sso::host_cookie(app, "mv_saml")
 }
 
 /// meetvault's SAML service-provider metadata for the org (give it to the IdP).
@@ -110,13 +106,13 @@ pub async fn acs(
     Form(form): Form<AcsForm>,
 ) -> Result<Response, ApiError> {
     let org = parse_id::<OrgId>(&org)?;
-    let login = cookie(&headers, login_cookie_name(&app));
+    let login = cookie(&headers, &login_cookie_name(&app));
     let signed_in = app
         .core
         .identity()
         .saml_finish(org, &form.saml_response, login.as_deref(), meta)
         .await?;
-    super::sso::signed_in_response(&app, signed_in, login_cookie_name(&app))
+    super::sso::signed_in_response(&app, signed_in, &login_cookie_name(&app))
 }
 
 /// The organization's SAML sign-in.

@@ -19,12 +19,17 @@ use super::Meta;
 /// How long a started sign-in may take (seconds).
 const LOGIN_COOKIE_SECS: u64 = 600;
 
-fn login_cookie_name(app: &AppState) -> &'static str {
+/// A login cookie's name: `__Host-{name}` over HTTPS.
+pub(crate) fn host_cookie(app: &AppState, name: &'static str) -> String {
     if is_https(app.core.config()) {
-        "__Host-mv_sso"
+        format!("__Host-{name}")
     } else {
-        "mv_sso"
+        name.to_owned()
     }
+}
+
+fn login_cookie_name(app: &AppState) -> String {
+    host_cookie(app, "mv_sso")
 }
 
 /// The providers people may sign in with.
@@ -62,7 +67,7 @@ pub async fn start(
         .sso_start(&id, q.return_to.as_deref())
         .await?;
     let login = set_cookie(
-        login_cookie_name(&app),
+        &login_cookie_name(&app),
         started.browser_secret.expose(),
         LOGIN_COOKIE_SECS,
     );
@@ -99,13 +104,13 @@ pub async fn callback(
         url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
             .into_owned()
             .collect();
-    let browser = cookie(&headers, login_cookie_name(&app));
+    let browser = cookie(&headers, &login_cookie_name(&app));
     let signed_in = app
         .core
         .identity()
         .sso_finish(&id, &pairs, browser.as_deref(), meta)
         .await?;
-    signed_in_response(&app, signed_in, login_cookie_name(&app))
+    signed_in_response(&app, signed_in, &login_cookie_name(&app))
 }
 
 /// The session cookies of a finished sign-in, a redirect to where it started, and the login

@@ -13,7 +13,7 @@ use meetvault_test_support::{Cred, Session, TestApp};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
 
-const PUBLIC: &str = "https://vault.example.test";
+use crate::sso::PUBLIC;
 const LOGIN_COOKIE: &str = "__Host-mv_saml";
 const SESSION_COOKIE: &str = "__Host-mv_session";
 
@@ -59,23 +59,7 @@ fn idp(dir: &Path, args: &[&str]) -> String {
 }
 
 async fn setup() -> (TestApp, Session, tempfile::TempDir) {
-    let first = TestApp::spawn_with(|c| {
-        c.auth.open_registration = true;
-        c.server.public_url = Some(PUBLIC.parse().unwrap());
-        c.server.allowed_hosts = vec!["127.0.0.1".into()];
-    })
-    .await;
-    let owner = first.register("owner@acme.example", "Acme").await;
-    let org = owner.org_id.clone();
-    let app = first
-        .spawn_sibling(|c| {
-            c.sso.domains = vec![meetvault_config::SsoDomainConfig {
-                domain: "acme.example".into(),
-                org,
-            }]
-        })
-        .await;
-    first.shutdown().await.unwrap();
+    let (app, owner) = crate::sso::acme(|_| {}).await;
     let dir = tempfile::tempdir().unwrap();
     idp(dir.path(), &["metadata"]);
     (app, owner, dir)

@@ -13,7 +13,7 @@ use reqwest::Url;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const PUBLIC: &str = "https://vault.example.test";
+pub(crate) const PUBLIC: &str = "https://vault.example.test";
 const CALLBACK: &str = "https://vault.example.test/api/v1/auth/sso/acme-idp/callback";
 const LOGIN_COOKIE: &str = "__Host-mv_sso";
 const SESSION_COOKIE: &str = "__Host-mv_session";
@@ -29,10 +29,7 @@ async fn setup() -> (TestApp, OidcProvider, Session) {
     });
     let idp = OidcProvider::start("meetvault", "idp-client-secret-value", CALLBACK, &accounts);
     let issuer = idp.issuer.clone();
-    let first = TestApp::spawn_with(|c| {
-        c.auth.open_registration = true;
-        c.server.public_url = Some(PUBLIC.parse().unwrap());
-        c.server.allowed_hosts = vec!["127.0.0.1".into()];
+    let (app, owner) = acme(|c| {
         c.outbound.allow_hosts = vec!["127.0.0.1/32".into()];
         c.sso.oidc = vec![meetvault_config::OidcProviderConfig {
             id: "acme-idp".into(),
@@ -45,8 +42,21 @@ async fn setup() -> (TestApp, OidcProvider, Session) {
         }];
     })
     .await;
+    (app, idp, owner)
+}
+
+/// An instance at [`PUBLIC`] (open registration, `adjust` applied) whose first org, Acme
+/// (owner@acme.example), the operator gave the domain acme.example — set with a restart, as
+/// the org's id is known only once it exists.
+pub(crate) async fn acme(adjust: impl FnOnce(&mut meetvault_config::Config)) -> (TestApp, Session) {
+    let first = TestApp::spawn_with(|c| {
+        c.auth.open_registration = true;
+        c.server.public_url = Some(PUBLIC.parse().unwrap());
+        c.server.allowed_hosts = vec!["127.0.0.1".into()];
+        adjust(c);
+    })
+    .await;
     let owner = first.register("owner@acme.example", "Acme").await;
-    // The operator vouches acme.example is Acme's (a restart with the setting).
     let org = owner.org_id.clone();
     let app = first
         .spawn_sibling(|c| {
@@ -57,7 +67,7 @@ async fn setup() -> (TestApp, OidcProvider, Session) {
         })
         .await;
     first.shutdown().await.unwrap();
-    (app, idp, owner)
+    (app, owner)
 }
 
 /// Invites `email` into `by`'s org as a member and accepts it with a password.
