@@ -60,6 +60,10 @@ pub struct OidcProviderConfig {
     /// Entra ID's tenant: a tenant id, `organizations` or `common`.
     #[serde(default)]
     pub tenant: Option<String>,
+    /// Entra ID with `organizations`/`common`: the tenant ids whose people may sign in (empty:
+    /// any work tenant — and, with `common`, personal Microsoft accounts too).
+    #[serde(default)]
+    pub allowed_tenants: Vec<String>,
     pub client_id: String,
     pub client_secret: Secret,
 }

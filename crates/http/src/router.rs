@@ -70,6 +70,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::sso::providers))
         .routes(routes!(routes::sso::start))
         .routes(routes!(routes::sso::callback))
+        .routes(routes!(routes::sso::identities))
+        .routes(routes!(routes::sso::unlink_identity))
         .routes(routes!(routes::saml::metadata))
         .routes(routes!(routes::saml::start))
         .routes(routes!(routes::saml::acs))

@@ -187,4 +187,16 @@ impl Database {
             .execute(pool).await?.rows_affected() == 1)
         })
     }
+
+    /// Unlinks a user's identities at `provider`; how many went.
+    pub async fn delete_sso_identities(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+        provider: &str,
+    ) -> Result<u64, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query(
+            "DELETE FROM sso_identities WHERE org_id = $1 AND user_id = $2 AND provider = $3",
+        ).bind(org_id).bind(user_id).bind(provider).execute(pool).await?.rows_affected()))
+    }
 }

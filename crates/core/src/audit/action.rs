@@ -41,6 +41,7 @@ actions! {
     AuthSsoLink => "auth.sso_link",
     AuthSsoLogin => "auth.sso_login",
     AuthSsoProvision => "auth.sso_provision",
+    AuthSsoUnlink => "auth.sso_unlink",
     BotCancel => "bot.cancel",
     BotChat => "bot.chat",
     BotConsentPolicy => "bot.consent_policy",

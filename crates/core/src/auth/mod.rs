@@ -28,7 +28,7 @@ pub use login::{LoginOutcome, LoginRequest};
 pub use mfa::{TotpEnabled, TotpEnrolment};
 pub use saml::SamlStart;
 pub(crate) use sso::SsoCache;
-pub use sso::{SsoProviderView, SsoSignedIn, SsoStart};
+pub use sso::{LinkedIdentity, SsoProviderView, SsoSignedIn, SsoStart};
 
 /// A normalized email address: trimmed, lowercased, one `@` with text on both sides.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{TimeZone as _, Utc};
 use meetvault_config::{OidcKind, OidcProviderConfig};
 use meetvault_oidc::{
     AuthorizationRequest, CallbackError, ClientAuth, Discovery, Expectations, IdClaims,
@@ -69,6 +69,16 @@ pub struct SsoProviderView {
 pub struct SsoStart {
     pub url: String,
     pub browser_secret: SecretString,
+}
+
+/// One of the caller's identities at a provider (`provider` is an OIDC provider's id, or
+/// `saml:{org}`).
+#[derive(Debug, Clone)]
+pub struct LinkedIdentity {
+    pub provider: String,
+    pub subject: String,
+    pub linked_at: chrono::DateTime<Utc>,
+    pub last_sign_in_at: chrono::DateTime<Utc>,
 }
 
 /// A finished sign-in: the session, and the path to send the browser to.
@@ -235,7 +245,9 @@ impl Core {
             OidcKind::Generic => discovery.issuer_rule().clone(),
             OidcKind::Google => IssuerRule::google(),
             OidcKind::Entra => match p.tenant.as_deref() {
-                None | Some("organizations" | "common") => IssuerRule::entra_multi_tenant(None),
+                None | Some("organizations" | "common") => IssuerRule::entra_multi_tenant(
+                    (!p.allowed_tenants.is_empty()).then(|| p.allowed_tenants.clone()),
+                ),
                 Some(t) => IssuerRule::entra_single_tenant(t),
             },
         }
@@ -503,6 +515,48 @@ impl Core {
 }
 
 impl super::Identity<'_> {
+    /// The caller's linked identities.
+    pub async fn linked_identities(
+        self,
+        scope: &crate::access::Scope<crate::access::proof::OwnAccount>,
+    ) -> Result<Vec<LinkedIdentity>, CoreError> {
+        let at = |ms: i64| Utc.timestamp_millis_opt(ms).single().unwrap_or_default();
+        Ok(self
+            .core
+            .db()
+            .sso_identities_of(scope.org_id().uuid(), scope.user_id().uuid())
+            .await?
+            .into_iter()
+            .map(|r| LinkedIdentity {
+                provider: r.provider,
+                subject: r.subject,
+                linked_at: at(r.created_at),
+                last_sign_in_at: at(r.last_login_at),
+            })
+            .collect())
+    }
+
+    /// Unlinks the caller's identities at `provider` (audited): that provider signs in to
+    /// this account again only by the rules of a first sign-in.
+    pub async fn unlink_identity(
+        self,
+        scope: &crate::access::Scope<crate::access::proof::OwnAccount>,
+        provider: &str,
+    ) -> Result<(), CoreError> {
+        let gone = self
+            .core
+            .db()
+            .delete_sso_identities(scope.org_id().uuid(), scope.user_id().uuid(), provider)
+            .await?;
+        if gone == 0 {
+            return Err(CoreError::NotFound("linked identity"));
+        }
+        self.core
+            .audit(Event::by(scope, AuditAction::AuthSsoUnlink).resource(format!("sso/{provider}")))
+            .await?;
+        Ok(())
+    }
+
     /// The providers people may sign in with.
     pub fn sso_providers(self) -> Vec<SsoProviderView> {
         self.core

@@ -8,10 +8,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use meetvault_core::org_sso::SsoSettingsInput;
 
-use crate::auth::{Auth, cookie, is_https, perm, set_cookie};
+use crate::auth::{Auth, OwnAccount, cookie, is_https, perm, set_cookie};
 use crate::state::AppState;
 use crate::wire::errors::{AuthErrors, JsonBodyErrors};
-use crate::wire::sso::{OrgSso, OrgSsoBody, SsoProvider, SsoProviderList, SsoStartQuery};
+use crate::wire::sso::{
+    Identity, IdentityList, OrgSso, OrgSsoBody, SsoProvider, SsoProviderList, SsoStartQuery,
+};
 use crate::{ApiError, ApiJson};
 
 use super::Meta;
@@ -172,4 +174,42 @@ pub async fn put_org_sso(
     Ok(ApiJson(OrgSso::from(
         app.core.org().set_sso(&scope, &input).await?,
     )))
+}
+
+/// The caller's identities at sign-in providers.
+#[utoipa::path(get, path = "/api/v1/me/identities", tag = "auth", security(("session" = [])),
+    responses(AuthErrors, (status = 200, description = "Linked identities", body = IdentityList)))]
+pub async fn identities(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<OwnAccount>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(IdentityList {
+        data: app
+            .core
+            .identity()
+            .linked_identities(&scope)
+            .await?
+            .into_iter()
+            .map(Identity::from)
+            .collect(),
+    }))
+}
+
+/// Unlinks the caller's identity at a provider.
+#[utoipa::path(delete, path = "/api/v1/me/identities/{provider}", tag = "auth", security(("session" = [])),
+    params(("provider" = String, Path, description = "An OIDC provider's id, or saml:{org}")),
+    responses(AuthErrors,
+        (status = 204, description = "Unlinked"),
+        (status = 404, description = "No identity of yours at that provider", body = crate::error::ErrorBody),
+    ))]
+pub async fn unlink_identity(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<OwnAccount>,
+    Path(provider): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    app.core
+        .identity()
+        .unlink_identity(&scope, &provider)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

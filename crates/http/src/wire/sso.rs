@@ -1,6 +1,6 @@
 //! Single sign-on bodies: the providers offered, and an org's SSO settings.
 
-use meetvault_core::auth::SsoProviderView;
+use meetvault_core::auth::{LinkedIdentity, SsoProviderView};
 use meetvault_core::org_sso::{SamlSettings, SsoSettings};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -106,4 +106,31 @@ impl From<SamlSettings> for OrgSaml {
 #[serde(deny_unknown_fields)]
 pub struct OrgSamlBody {
     pub idp_metadata: String,
+}
+
+/// One of the caller's identities at a provider.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Identity {
+    /// An OIDC provider's id, or `saml:{org}`.
+    pub provider: String,
+    /// The provider's stable id for the person.
+    pub subject: String,
+    pub linked_at: chrono::DateTime<chrono::Utc>,
+    pub last_sign_in_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<LinkedIdentity> for Identity {
+    fn from(i: LinkedIdentity) -> Self {
+        Self {
+            provider: i.provider,
+            subject: i.subject,
+            linked_at: i.linked_at,
+            last_sign_in_at: i.last_sign_in_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IdentityList {
+    pub data: Vec<Identity>,
 }

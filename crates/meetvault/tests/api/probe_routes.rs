@@ -274,6 +274,13 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
     ),
     ("POST", "/api/v1/auth/logout", Class::OwnAccount, false),
     ("GET", "/api/v1/auth/sessions", Class::OwnAccount, false),
+    ("GET", "/api/v1/me/identities", Class::OwnAccount, false),
+    (
+        "DELETE",
+        "/api/v1/me/identities/{provider}",
+        Class::OwnAccount,
+        false,
+    ),
     (
         "DELETE",
         "/api/v1/auth/sessions/{id}",

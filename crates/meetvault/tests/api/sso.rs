@@ -37,6 +37,7 @@ async fn setup() -> (TestApp, OidcProvider, Session) {
             kind: meetvault_config::OidcKind::Generic,
             issuer: Some(issuer.parse().unwrap()),
             tenant: None,
+            allowed_tenants: Vec::new(),
             client_id: "meetvault".into(),
             client_secret: meetvault_config::Secret::new("idp-client-secret-value"),
         }];
@@ -249,6 +250,59 @@ async fn people_sign_in_with_the_companys_provider_and_every_refusal_says_what_t
     let (page, browser) = sign_in(&app, "ada").await;
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(me(&app, &browser).await["id"], ada["id"]);
+    // She sees the identity linked to her account, and can unlink it (audited).
+    let created: Value = serde_json::from_str(&page.body).unwrap();
+    let ada_session = Session {
+        cookie: format!(
+            "{SESSION_COOKIE}={}",
+            browser.cookie(SESSION_COOKIE).unwrap()
+        ),
+        csrf: created["csrf_token"].as_str().unwrap().to_owned(),
+        user_id: created["user"]["id"].as_str().unwrap().to_owned(),
+        org_id: created["user"]["org_id"].as_str().unwrap().to_owned(),
+        email: "ada@acme.example".into(),
+        session_id: created["session_id"].as_str().unwrap().to_owned(),
+    };
+    let ada_cred = Cred::Session(ada_session);
+    let listed: Value = app
+        .send(&ada_cred, Method::GET, "/api/v1/me/identities", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["data"][0]["provider"], "acme-idp");
+    assert_eq!(listed["data"][0]["subject"], "ada");
+    let r = app
+        .send(
+            &ada_cred,
+            Method::DELETE,
+            "/api/v1/me/identities/acme-idp",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app
+        .send(
+            &ada_cred,
+            Method::DELETE,
+            "/api/v1/me/identities/acme-idp",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let listed: Value = app
+        .send(&ada_cred, Method::GET, "/api/v1/me/identities", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"], json!([]));
+    // Unlinked, her next sign-in goes by the first-sign-in rules: her verified address in
+    // her org's domain links it again.
+    let (page, browser) = sign_in(&app, "ada").await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(me(&app, &browser).await["id"], ada["id"]);
 
     // A member's verified email links the provider to their existing account.
     member(&app, &owner, "mia@acme.example").await;
@@ -336,7 +390,12 @@ async fn people_sign_in_with_the_companys_provider_and_every_refusal_says_what_t
             .len(),
         1
     );
-    assert_eq!(audit_actions(&app, &owner, "auth.sso_link").await.len(), 1);
+    // Mia's link, and Ada's again after she unlinked.
+    assert_eq!(audit_actions(&app, &owner, "auth.sso_link").await.len(), 2);
+    assert_eq!(
+        audit_actions(&app, &owner, "auth.sso_unlink").await.len(),
+        1
+    );
     let logins = audit_actions(&app, &owner, "auth.sso_login").await;
     assert!(
         logins.iter().filter(|e| e["outcome"] == "success").count() >= 4,
