@@ -16,7 +16,8 @@ pub const MAX_SHORT_TEXT_BYTES: usize = 1024;
 pub const MAX_ATTENDEES: usize = 500;
 
 /// When an event starts or ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EventTime {
     /// A point in time, with the IANA (or Windows) time zone name the provider gave, if any.
     At {
@@ -40,7 +41,8 @@ impl EventTime {
 }
 
 /// The event's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EventStatus {
     /// Confirmed.
     Confirmed,
@@ -51,7 +53,8 @@ pub enum EventStatus {
 }
 
 /// An attendee's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ResponseStatus {
     /// Not answered yet.
     NeedsAction,
@@ -64,7 +67,7 @@ pub enum ResponseStatus {
 }
 
 /// One attendee.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Attendee {
     /// The address, as sent (compare case-insensitively).
     pub email: String,
@@ -106,7 +109,7 @@ impl fmt::Debug for Attendee {
 }
 
 /// A calendar event (one instance: recurring series come expanded).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     /// The provider's id of this event or instance.
     pub id: String,

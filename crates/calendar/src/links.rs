@@ -8,7 +8,8 @@
 use url::{Host, Url};
 
 /// The platforms we can join.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Platform {
     /// Google Meet.
     GoogleMeet,
@@ -19,7 +20,7 @@ pub enum Platform {
 }
 
 /// A recognised meeting link.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConferenceLink {
     /// The platform.
     pub platform: Platform,

@@ -10,6 +10,7 @@ mod load;
 mod media;
 mod retention;
 mod secret;
+mod calendar;
 mod sso;
 
 use std::net::SocketAddr;
@@ -34,6 +35,7 @@ pub use media::{
 };
 pub use retention::{MAX_DAYS as MAX_RETENTION_DAYS, RetentionConfig, Window};
 pub use secret::{DatabaseKind, DatabaseUrl, REDACTED, Secret, lenient_string};
+pub use calendar::{CalendarConfig, GoogleCalendarConfig, MicrosoftCalendarConfig};
 pub use sso::{OidcKind, OidcProviderConfig, SsoConfig, SsoDomainConfig};
 
 /// The annotated example file printed by `meetvault config example`; a test keeps it in step with
@@ -66,6 +68,7 @@ pub struct Config {
     pub email: EmailConfig,
     pub intelligence: IntelligenceConfig,
     pub sso: SsoConfig,
+    pub calendar: CalendarConfig,
 }
 
 impl Default for Config {
@@ -92,6 +95,7 @@ impl Default for Config {
             email: EmailConfig::default(),
             intelligence: IntelligenceConfig::default(),
             sso: SsoConfig::default(),
+            calendar: CalendarConfig::default(),
         }
     }
 }
@@ -330,6 +334,7 @@ impl Config {
         media::validate(&self.recordings, &self.transcription, &self.jobs)?;
         intelligence::validate(&self.intelligence)?;
         sso::validate(&self.sso, self.server.public_url.as_ref())?;
+        calendar::validate(&self.calendar, self.server.public_url.as_ref())?;
         bot::validate(&self.bot)?;
         email::validate(&self.email)?;
         for (i, contact) in self.security_txt.contact.iter().enumerate() {

@@ -9,7 +9,7 @@ use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::{ApiKeyId, OrgId, SessionId, SupportKeyId, UserId, WorkspaceId};
+use crate::ids::{ApiKeyId, CalendarId, OrgId, SessionId, SupportKeyId, UserId, WorkspaceId};
 
 /// One thing a caller may be allowed to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -203,6 +203,8 @@ pub enum Actor {
     User(UserId),
     ApiKey(ApiKeyId),
     Support(SupportKeyId),
+    /// A person's calendar connection scheduling bots for them.
+    Calendar(CalendarId),
     System,
     Anonymous,
 }
@@ -213,6 +215,7 @@ impl fmt::Display for Actor {
             Self::User(id) => write!(f, "{id}"),
             Self::ApiKey(id) => write!(f, "{id}"),
             Self::Support(id) => write!(f, "{id}"),
+            Self::Calendar(id) => write!(f, "{id}"),
             Self::System => f.write_str("system"),
             Self::Anonymous => f.write_str("anonymous"),
         }
@@ -225,6 +228,9 @@ pub enum Credential {
     Session(SessionId),
     ApiKey(ApiKeyId),
     Support(SupportKeyId),
+    /// Background work for a calendar connection: its person's permissions, capped to sending
+    /// bots into the connection's workspace.
+    Calendar(CalendarId),
 }
 
 /// Where a request came from, for the audit log and rate limits.
@@ -297,6 +303,7 @@ impl Principal {
             Credential::Session(_) => Actor::User(self.user_id),
             Credential::ApiKey(id) => Actor::ApiKey(id),
             Credential::Support(id) => Actor::Support(id),
+            Credential::Calendar(id) => Actor::Calendar(id),
         }
     }
 
@@ -353,7 +360,9 @@ impl Principal {
             }
             Requirement::OwnAccount => match self.credential {
                 Credential::Session(_) => Ok(Scope::new(self)),
-                Credential::ApiKey(_) | Credential::Support(_) => Err(Denied::SessionRequired),
+                Credential::ApiKey(_) | Credential::Support(_) | Credential::Calendar(_) => {
+                    Err(Denied::SessionRequired)
+                }
             },
             Requirement::AnyCaller => Ok(Scope::new(self)),
         }
@@ -470,7 +479,7 @@ impl<P: Proof> Scope<P> {
     pub fn session_id(&self) -> Option<SessionId> {
         match self.credential {
             Credential::Session(id) => Some(id),
-            Credential::ApiKey(_) | Credential::Support(_) => None,
+            Credential::ApiKey(_) | Credential::Support(_) | Credential::Calendar(_) => None,
         }
     }
     pub fn meta(&self) -> &RequestMeta {

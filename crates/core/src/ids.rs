@@ -91,6 +91,12 @@ typed_id!(DocumentId, "doc", "document");
 typed_id!(JobId, "job", "job");
 typed_id!(BotId, "bot", "bot");
 typed_id!(WebhookId, "whk", "webhook");
+typed_id!(
+    /// A person's calendar connection (it sends bots on their behalf).
+    CalendarId,
+    "cal",
+    "calendar connection"
+);
 typed_id!(DeliveryId, "dlv", "webhook delivery");
 typed_id!(DestinationId, "dst", "destination");
 typed_id!(CertificateId, "crt", "certificate");

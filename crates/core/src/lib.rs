@@ -5,6 +5,7 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod bots;
+pub mod calendar;
 pub mod certificates;
 pub mod destinations;
 pub mod email;
@@ -289,6 +290,7 @@ impl Core {
         self.spawn_sweepers();
         self.spawn_bot_orchestrator();
         self.spawn_webhooks(owner);
+        self.spawn_calendar_poller();
         meetvault_jobs::Workers::start(
             &self.inner.queue,
             owner,
@@ -297,6 +299,7 @@ impl Core {
                 Arc::new(bots::LaunchHandler { core: self.clone() }),
                 Arc::new(destinations::DeliverHandler { core: self.clone() }),
                 Arc::new(intel::SummarizeHandler::new(self.clone())),
+                Arc::new(calendar::SyncHandler { core: self.clone() }),
             ],
         )
     }

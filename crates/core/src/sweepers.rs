@@ -320,7 +320,7 @@ impl Core {
     }
 }
 
-fn spawn_every<F, Fut>(inner: Weak<Inner>, every: Duration, work: F)
+pub(crate) fn spawn_every<F, Fut>(inner: Weak<Inner>, every: Duration, work: F)
 where
     F: Fn(Core) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,

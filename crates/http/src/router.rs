@@ -43,6 +43,7 @@ use crate::wire::document::Completion;
         (name = "meetings", description = "Meetings, their recordings and transcripts, and their live events"),
         (name = "intelligence", description = "Summaries and action items, speaker analytics, search and questions across meetings, and the processors that see meeting content"),
         (name = "bots", description = "Meeting bots: send one to a meeting, its state and timeline, make it leave"),
+        (name = "calendar", description = "Calendars: connect Google or Microsoft 365, auto-join rules, the events and the bots they schedule"),
         (name = "jobs", description = "Background jobs (transcription)"),
         (name = "transcription", description = "The OpenAI-compatible transcription endpoint"),
         (name = "encryption", description = "The caller's encryption, zero-access mode, stored secrets and the org's KMS key"),
@@ -193,6 +194,26 @@ fn api_routes() -> OpenApiRouter<AppState> {
             routes::bots::put_workspace_consent
         ))
         .routes(routes!(routes::bots::get_bot_diagnosis))
+        .routes(routes!(routes::calendar::providers))
+        .routes(routes!(
+            routes::calendar::list_connections,
+            routes::calendar::connect
+        ))
+        .routes(routes!(routes::calendar::callback))
+        .routes(routes!(routes::calendar::disconnect))
+        .routes(routes!(routes::calendar::sync_now))
+        .routes(routes!(
+            routes::calendar::get_rules,
+            routes::calendar::put_rules
+        ))
+        .routes(routes!(
+            routes::calendar::get_workspace_rules,
+            routes::calendar::put_workspace_rules
+        ))
+        .routes(routes!(routes::calendar::events))
+        .routes(routes!(routes::calendar::put_choice))
+        .routes(routes!(routes::calendar::push_google))
+        .routes(routes!(routes::calendar::push_microsoft))
         .routes(routes!(
             routes::webhooks::create_webhook,
             routes::webhooks::list_webhooks

@@ -284,6 +284,35 @@ impl Database {
         })
     }
 
+    /// Moves a bot's join time (and its meeting's start), if it is still waiting to launch.
+    pub async fn reschedule_bot(
+        &self,
+        org_id: Uuid,
+        bot_id: Uuid,
+        join_at: Option<i64>,
+        starts_at: chrono::DateTime<chrono::Utc>,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE bots SET join_at = $3, updated_at = $4 \
+                 WHERE org_id = $1 AND id = $2 AND state = 'scheduled' AND launched_at IS NULL",
+            )
+            .bind(org_id).bind(bot_id).bind(join_at).bind(at).execute(&mut *tx).await?;
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "UPDATE meetings SET started_at = $3 WHERE org_id = $1 \
+                 AND id = (SELECT meeting_id FROM bots WHERE org_id = $1 AND id = $2)",
+            )
+            .bind(org_id).bind(bot_id).bind(starts_at).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
     /// Notes that what the bot captured became recordings.
     pub async fn bot_audio_processed(
         &self,

@@ -6,6 +6,7 @@ mod audit;
 mod blob;
 pub mod bot_reports;
 pub mod bots;
+pub mod calendar;
 pub mod certificates;
 mod db;
 pub mod destinations;

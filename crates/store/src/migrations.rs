@@ -136,6 +136,11 @@ pub(crate) const SQLITE: Embedded = &[
         "saml",
         include_str!("../migrations/sqlite/0026_saml.sql"),
     ),
+    (
+        27,
+        "calendar",
+        include_str!("../migrations/sqlite/0027_calendar.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -268,6 +273,11 @@ pub(crate) const POSTGRES: Embedded = &[
         26,
         "saml",
         include_str!("../migrations/postgres/0026_saml.sql"),
+    ),
+    (
+        27,
+        "calendar",
+        include_str!("../migrations/postgres/0027_calendar.sql"),
     ),
 ];
 

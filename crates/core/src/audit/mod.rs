@@ -121,6 +121,12 @@ impl Event {
         e
     }
 
+    /// Why, or which kind (a short fixed word).
+    pub fn reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
     pub fn resource(mut self, resource: impl ToString) -> Self {
         self.resource = Some(resource.to_string());
         self

@@ -307,6 +307,7 @@ impl Identity<'_> {
                     .ok_or(CoreError::Unauthenticated)?;
                 self.core.support_key_principal(&row, meta, now).await?
             }
+            Credential::Calendar(id) => self.core.calendar_principal(org, id).await?,
         };
         Ok(principal.authorize::<P>()?)
     }

@@ -62,6 +62,8 @@ pub const DEFAULT_OPT_OUT: &str = "/optout";
 pub struct NewBot {
     pub meeting_url: String,
     pub bot_name: String,
+    /// The meeting's title; unset: the bot's name.
+    pub title: Option<String>,
     /// When to join; now when absent.
     pub join_at: Option<DateTime<Utc>>,
     pub workspace_id: Option<WorkspaceId>,
@@ -289,6 +291,30 @@ impl Core {
         Ok(true)
     }
 
+    /// Wakes the orchestrator at `at` (Unix ms) for a scheduled bot: a durable job, so the
+    /// wake-up survives restarts.
+    pub(crate) async fn enqueue_bot_launch(
+        &self,
+        org: Uuid,
+        bot: Uuid,
+        at: i64,
+    ) -> Result<(), CoreError> {
+        let meeting = self.db().bot(org, bot).await?.map(|b| b.meeting_id);
+        self.queue()
+            .enqueue_at(
+                meetvault_jobs::NewJob {
+                    org_id: Some(org),
+                    kind: orchestrator::LAUNCH_JOB,
+                    payload: serde_json::json!({ "bot_id": BotId::from(bot) }),
+                    resource_id: meeting,
+                },
+                at,
+            )
+            .await
+            .map_err(crate::jobs_error)?;
+        Ok(())
+    }
+
     /// Moves a bot by the table from whatever state it is in now (re-read), retrying once if
     /// it moved meanwhile.
     pub(crate) async fn move_bot(
@@ -450,7 +476,12 @@ impl Bots<'_> {
             org_id: org,
             workspace_id: workspace,
             owner_id: owner,
-            title: seal("meetings", meeting_id, "title", name.as_bytes()),
+            title: seal(
+                "meetings",
+                meeting_id,
+                "title",
+                new.title.as_deref().map_or(name, str::trim).as_bytes(),
+            ),
             created_at: now,
             started_at: new.join_at,
             language: options.language.clone(),
@@ -525,18 +556,7 @@ impl Bots<'_> {
         if let Some(at) = row.join_at
             && at > now_ms
         {
-            core.queue()
-                .enqueue_at(
-                    meetvault_jobs::NewJob {
-                        org_id: Some(org),
-                        kind: orchestrator::LAUNCH_JOB,
-                        payload: serde_json::json!({ "bot_id": BotId::from(id) }),
-                        resource_id: Some(meeting_id),
-                    },
-                    at,
-                )
-                .await
-                .map_err(crate::jobs_error)?;
+            core.enqueue_bot_launch(org, id, at).await?;
         }
         core.inner.bots.poke();
         let mut view = self.view(scope, &row, &meeting).await?;

@@ -135,6 +135,8 @@ pub async fn me(
             meetvault_core::access::Credential::Session(_) => CredentialKind::Session,
             meetvault_core::access::Credential::ApiKey(_) => CredentialKind::ApiKey,
             meetvault_core::access::Credential::Support(_) => CredentialKind::SupportKey,
+            // Never a request's credential: calendar syncs run in the background.
+            meetvault_core::access::Credential::Calendar(_) => CredentialKind::ApiKey,
         },
     }))
 }

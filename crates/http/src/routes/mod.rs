@@ -23,6 +23,7 @@ pub mod requests;
 pub mod retention;
 pub mod saml;
 pub mod security_txt;
+pub mod calendar;
 pub mod sso;
 pub mod transcription;
 pub mod webhooks;

@@ -176,6 +176,7 @@ impl From<NewBot> for core::NewBot {
         Self {
             meeting_url: b.meeting_url,
             bot_name: b.bot_name,
+            title: None,
             join_at: b.join_at,
             workspace_id: b.workspace_id,
             language: b.transcription.language,

@@ -57,6 +57,7 @@ id_schema!(DocumentId, ids::DocumentId, "document");
 id_schema!(JobId, ids::JobId, "job");
 id_schema!(BotId, ids::BotId, "bot");
 id_schema!(WebhookId, ids::WebhookId, "webhook endpoint");
+id_schema!(CalendarId, ids::CalendarId, "calendar connection");
 id_schema!(DeliveryId, ids::DeliveryId, "webhook delivery");
 id_schema!(DestinationId, ids::DestinationId, "destination");
 id_schema!(CertificateId, ids::CertificateId, "deletion certificate");

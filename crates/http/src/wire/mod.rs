@@ -24,6 +24,7 @@ pub mod org;
 pub mod recordings;
 pub mod requests;
 pub mod retention;
+pub mod calendar;
 pub mod sso;
 pub mod transcripts;
 pub mod webhooks;
