@@ -97,7 +97,10 @@ pub(crate) fn validate(c: &CalendarConfig, public_url: Option<&Url>) -> Result<(
         return invalid("calendar.lookahead_days", "must be between 1 and 90");
     }
     if c.join_early_secs > 900 {
-        return invalid("calendar.join_early_secs", "must be at most 900 (15 minutes)");
+        return invalid(
+            "calendar.join_early_secs",
+            "must be at most 900 (15 minutes)",
+        );
     }
     let configured = c.google.is_some() || c.microsoft.is_some();
     if configured && public_url.is_none() {
@@ -128,8 +131,7 @@ pub(crate) fn validate(c: &CalendarConfig, public_url: Option<&Url>) -> Result<(
         let t = &m.tenant;
         let ok = !t.is_empty()
             && t.len() <= 253
-            && t
-                .bytes()
+            && t.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
             && !t.starts_with('.')
             && !t.contains("..");

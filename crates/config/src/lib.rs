@@ -3,6 +3,7 @@
 //! Pure data and validation: no I/O beyond reading the config file and `_FILE` secrets.
 
 mod bot;
+mod calendar;
 mod email;
 mod intelligence;
 mod kubernetes;
@@ -10,7 +11,6 @@ mod load;
 mod media;
 mod retention;
 mod secret;
-mod calendar;
 mod sso;
 
 use std::net::SocketAddr;
@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use bot::{BotConfig, BotLauncher};
+pub use calendar::{CalendarConfig, GoogleCalendarConfig, MicrosoftCalendarConfig};
 pub use email::{EmailConfig, SmtpSecurity, SmtpServer};
 pub use intelligence::{
     CHAT_MODEL_FOLDER, EMBEDDING_MODEL_FOLDER, IntelligenceConfig, PiiPattern, PiiRedaction,
@@ -35,7 +36,6 @@ pub use media::{
 };
 pub use retention::{MAX_DAYS as MAX_RETENTION_DAYS, RetentionConfig, Window};
 pub use secret::{DatabaseKind, DatabaseUrl, REDACTED, Secret, lenient_string};
-pub use calendar::{CalendarConfig, GoogleCalendarConfig, MicrosoftCalendarConfig};
 pub use sso::{OidcKind, OidcProviderConfig, SsoConfig, SsoDomainConfig};
 
 /// The annotated example file printed by `meetvault config example`; a test keeps it in step with

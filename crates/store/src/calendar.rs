@@ -55,8 +55,7 @@ pub struct CalendarBotRow {
 const CONNECTION: &str = "id, org_id, user_id, workspace_id, provider, tokens, cursor, status, \
      error, last_sync_at, next_sync_at, channel_id, channel_resource, channel_expires_at, \
      created_at, updated_at";
-const EVENT: &str =
-    "connection_id, event_id, org_id, workspace_id, data, start_at, end_at, bot_key, record, \
+const EVENT: &str = "connection_id, event_id, org_id, workspace_id, data, start_at, end_at, bot_key, record, \
      reason, updated_at";
 
 impl Database {
@@ -143,7 +142,12 @@ impl Database {
     }
 
     /// Asks for a sync at `at` at the latest (a push notification, a rule change).
-    pub async fn calendar_sync_soon(&self, org_id: Uuid, id: Uuid, at: i64) -> Result<(), StoreError> {
+    pub async fn calendar_sync_soon(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        at: i64,
+    ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query("UPDATE calendar_connections SET next_sync_at = $3 WHERE org_id = $1 AND id = $2 AND next_sync_at > $3")
                 .bind(org_id).bind(id).bind(at).execute(pool).await?;
@@ -151,17 +155,28 @@ impl Database {
         })
     }
 
-    /// Every active connection of the org (a workspace's rules changed).
-    pub async fn calendar_sync_org_soon(&self, org_id: Uuid, at: i64) -> Result<(), StoreError> {
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE calendar_connections SET next_sync_at = $2 WHERE org_id = $1 AND next_sync_at > $2")
-                .bind(org_id).bind(at).execute(pool).await?;
-            Ok(())
-        })
+    /// Rules changed: the next sync of these connections (a person's, or a workspace's) reads
+    /// the whole window again, so every event is decided anew; at `at` at the latest.
+    pub async fn calendar_resync(
+        &self,
+        org_id: Uuid,
+        user_id: Option<Uuid>,
+        workspace_id: Option<Uuid>,
+        at: i64,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_scalar::<_, Uuid>(
+            "UPDATE calendar_connections SET cursor = NULL, next_sync_at = $4 \
+             WHERE org_id = $1 AND ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR workspace_id = $3) \
+             AND status = 'active' RETURNING id",
+        ).bind(org_id).bind(user_id).bind(workspace_id).bind(at).fetch_all(pool).await?))
     }
 
     /// Deletes a connection with its events and choices; false if it was gone.
-    pub async fn delete_calendar_connection(&self, org_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
+    pub async fn delete_calendar_connection(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+    ) -> Result<bool, StoreError> {
         with_pool!(self, pool => Ok(sqlx::query(
             "DELETE FROM calendar_connections WHERE org_id = $1 AND id = $2",
         ).bind(org_id).bind(id).execute(pool).await?.rows_affected() == 1))
@@ -320,7 +335,11 @@ impl Database {
             .bind(before).execute(pool).await?.rows_affected()))
     }
 
-    pub async fn calendar_user_rules(&self, org_id: Uuid, user_id: Uuid) -> Result<Option<String>, StoreError> {
+    pub async fn calendar_user_rules(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<Option<String>, StoreError> {
         with_pool!(self, pool => Ok(sqlx::query_scalar::<_, String>(
             "SELECT rules FROM calendar_user_rules WHERE org_id = $1 AND user_id = $2",
         ).bind(org_id).bind(user_id).fetch_optional(pool).await?))

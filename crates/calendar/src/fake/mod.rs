@@ -254,6 +254,16 @@ impl FakeProviders {
         }
     }
 
+    /// How many grants of `kind` are revoked (by the revocation endpoint or
+    /// [`revoke_grants`](Self::revoke_grants)).
+    pub fn revoked_grants(&self, kind: ProviderKind) -> usize {
+        self.state()
+            .grants
+            .values()
+            .filter(|g| g.kind == kind && g.revoked)
+            .count()
+    }
+
     /// Invalidates every sync token / delta token of `kind` issued so far.
     pub fn expire_sync_state(&self, kind: ProviderKind) {
         let mut state = self.state();

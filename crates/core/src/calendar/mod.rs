@@ -416,9 +416,8 @@ impl Core {
 fn view(row: &CalendarConnectionRow) -> Result<ConnectionView, CoreError> {
     Ok(ConnectionView {
         id: row.id.into(),
-        provider: parse_kind(&row.provider).ok_or_else(|| {
-            CoreError::Integrity(format!("calendar provider {:?}", row.provider))
-        })?,
+        provider: parse_kind(&row.provider)
+            .ok_or_else(|| CoreError::Integrity(format!("calendar provider {:?}", row.provider)))?,
         workspace_id: row.workspace_id.into(),
         status: row.status.clone(),
         error: row.error.clone(),
@@ -553,7 +552,9 @@ impl Calendars<'_> {
                 .collect();
             return Err(CoreError::invalid(
                 "error",
-                format!("the calendar provider did not grant access ({code}); connect again and allow calendar access"),
+                format!(
+                    "the calendar provider did not grant access ({code}); connect again and allow calendar access"
+                ),
             ));
         }
         let (Some(code), Some(state)) = (get("code"), get("state")) else {
@@ -575,7 +576,10 @@ impl Calendars<'_> {
             parts.next().and_then(|w| Uuid::parse_str(w).ok()),
             parts.next(),
         ) else {
-            return Err(CoreError::invalid("state", "is not a calendar connect; connect again"));
+            return Err(CoreError::invalid(
+                "state",
+                "is not a calendar connect; connect again",
+            ));
         };
         let org = scope.org_id().uuid();
         if login.org() != Some(org.simple().to_string().as_str()) || user != scope.user_id().uuid()
@@ -660,7 +664,11 @@ impl Calendars<'_> {
     /// Disconnects: stops the push channel, revokes the grant at the provider (Google; Graph
     /// has no revocation of delegated tokens, the person removes the app in their account),
     /// deletes the tokens and events, cancels the bots nobody else's calendar wants, audits.
-    pub async fn disconnect(self, scope: &Scope<BotsWrite>, id: CalendarId) -> Result<(), CoreError> {
+    pub async fn disconnect(
+        self,
+        scope: &Scope<BotsWrite>,
+        id: CalendarId,
+    ) -> Result<(), CoreError> {
         let core = self.core;
         let row = core.own_connection(scope, id).await?;
         core.forget_calendar_connection(&row, true).await?;
@@ -701,11 +709,13 @@ impl Calendars<'_> {
             .db()
             .put_calendar_user_rules(org, user, &text, now)
             .await?;
-        for c in self.core.db().calendar_connections_of(org, user).await? {
-            self.core.db().calendar_sync_soon(org, c.id, now).await?;
-            if c.status == "active" {
-                self.core.enqueue_calendar_sync(org, c.id).await?;
-            }
+        for id in self
+            .core
+            .db()
+            .calendar_resync(org, Some(user), None, now)
+            .await?
+        {
+            self.core.enqueue_calendar_sync(org, id).await?;
         }
         self.core
             .audit(Event::by(scope, AuditAction::CalendarRules).resource("calendar/rules"))
@@ -720,10 +730,13 @@ impl Calendars<'_> {
     ) -> Result<WorkspaceRules, CoreError> {
         let org = scope.org_id().uuid();
         self.core.check_workspace(org, workspace).await?;
-        self.core.calendar_workspace_rules(org, workspace.uuid()).await
+        self.core
+            .calendar_workspace_rules(org, workspace.uuid())
+            .await
     }
 
-    /// Replaces a workspace's rules (org admins); every calendar of the org is read again soon.
+    /// Replaces a workspace's rules (org admins); the calendars sending bots there are read again
+    /// at once.
     pub async fn set_workspace_rules(
         self,
         scope: &Scope<crate::access::proof::OrgManage>,
@@ -740,7 +753,14 @@ impl Calendars<'_> {
             .db()
             .put_calendar_workspace_rules(org, workspace.uuid(), &text, now)
             .await?;
-        self.core.db().calendar_sync_org_soon(org, now).await?;
+        for id in self
+            .core
+            .db()
+            .calendar_resync(org, None, Some(workspace.uuid()), now)
+            .await?
+        {
+            self.core.enqueue_calendar_sync(org, id).await?;
+        }
         self.core
             .audit(Event::by(scope, AuditAction::CalendarRules).resource(workspace))
             .await?;
@@ -776,7 +796,9 @@ impl Calendars<'_> {
                     title: event.title,
                     start: ms(row.start_at),
                     end: ms(row.end_at),
-                    platform: event.conference.map(|l| schedule::platform_str(l.platform).to_owned()),
+                    platform: event
+                        .conference
+                        .map(|l| schedule::platform_str(l.platform).to_owned()),
                     record: row.record,
                     reason: row.reason,
                     bot_id,
@@ -883,17 +905,23 @@ impl Core {
             && let Ok(provider) = self.calendar_provider(kind)
         {
             let http = net::OutboundHttp(self.outbound_client());
-            self.stop_calendar_push(&http, &provider, &tokens, row).await;
-            if revoke
-                && let Err(e) = oauth::revoke(&http, &provider, &tokens).await
-            {
+            self.stop_calendar_push(&http, &provider, &tokens, row)
+                .await;
+            if revoke && let Err(e) = oauth::revoke(&http, &provider, &tokens).await {
                 tracing::warn!(provider = %row.provider, error = %e, "revoking a calendar grant failed");
             }
         }
         let events = self.db().calendar_events(row.org_id, row.id).await?;
-        self.db().delete_calendar_connection(row.org_id, row.id).await?;
+        self.db()
+            .delete_calendar_connection(row.org_id, row.id)
+            .await?;
         let keys: Vec<String> = events.into_iter().filter_map(|e| e.bot_key).collect();
-        self.reconcile_calendar_keys(row.org_id, row.workspace_id, &keys, crate::access::Actor::Calendar(row.id.into()))
-            .await
+        self.reconcile_calendar_keys(
+            row.org_id,
+            row.workspace_id,
+            &keys,
+            crate::access::Actor::Calendar(row.id.into()),
+        )
+        .await
     }
 }

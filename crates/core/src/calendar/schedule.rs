@@ -175,7 +175,8 @@ impl Core {
         if record && end <= now {
             (record, reason) = (false, "ended");
         }
-        let bot_key = dedupe_key(&event).map(|k| self.calendar_bot_key(conn.org_id, conn.workspace_id, &k));
+        let bot_key =
+            dedupe_key(&event).map(|k| self.calendar_bot_key(conn.org_id, conn.workspace_id, &k));
         let link = event.conference.as_ref().map(|c| c.key.clone());
         event.description.clear();
         let mut row = CalendarEventRow {
@@ -212,7 +213,11 @@ impl Core {
         key: &SymmetricKey,
         event_id: &str,
     ) -> Result<Option<(CalendarEventRow, Option<String>)>, CoreError> {
-        match self.db().calendar_event(conn.org_id, conn.id, event_id).await? {
+        match self
+            .db()
+            .calendar_event(conn.org_id, conn.id, event_id)
+            .await?
+        {
             Some(row) => {
                 let link = open_event(key, &row)?.conference.map(|c| c.key);
                 Ok(Some((row, link)))
@@ -266,8 +271,14 @@ impl Core {
             }
         }
         let keys: Vec<String> = keys.into_iter().collect();
-        self.reconcile_calendar_keys_named(conn.org_id, conn.workspace_id, &keys, actor, &decider.bot_name)
-            .await
+        self.reconcile_calendar_keys_named(
+            conn.org_id,
+            conn.workspace_id,
+            &keys,
+            actor,
+            &decider.bot_name,
+        )
+        .await
     }
 
     /// A moved meeting: its bot, if it still waits and nobody else's calendar holds the old
@@ -280,7 +291,11 @@ impl Core {
         new: &CalendarEventRow,
     ) -> Result<(), CoreError> {
         let (org, ws) = (conn.org_id, conn.workspace_id);
-        if self.db().calendar_key_wanted(org, ws, from).await?.is_some()
+        if self
+            .db()
+            .calendar_key_wanted(org, ws, from)
+            .await?
+            .is_some()
             || self.db().calendar_bot(org, ws, to).await?.is_some()
         {
             return Ok(());
@@ -351,9 +366,7 @@ impl Core {
                 }
                 (None, Some(claim)) => {
                     self.cancel_calendar_bot(org, claim.bot_id, actor).await?;
-                    self.db()
-                        .release_calendar_bot(org, workspace, key)
-                        .await?;
+                    self.db().release_calendar_bot(org, workspace, key).await?;
                 }
                 _ => {}
             }
@@ -391,7 +404,11 @@ impl Core {
         let new = NewBot {
             meeting_url: link.url.to_string(),
             bot_name: bot_name.to_owned(),
-            title: Some(if title.is_empty() { "Meeting".into() } else { title.chars().take(200).collect() }),
+            title: Some(if title.is_empty() {
+                "Meeting".into()
+            } else {
+                title.chars().take(200).collect()
+            }),
             join_at: self.calendar_join_at(start).map(super::ms),
             workspace_id: Some(workspace.into()),
             post_consent: true,
@@ -420,7 +437,12 @@ impl Core {
 
     /// Cancels a calendar's bot while it still waits to join; one already in its meeting
     /// stays (the person ends it from the meeting or the API).
-    async fn cancel_calendar_bot(&self, org: Uuid, bot: Uuid, actor: Actor) -> Result<(), CoreError> {
+    async fn cancel_calendar_bot(
+        &self,
+        org: Uuid,
+        bot: Uuid,
+        actor: Actor,
+    ) -> Result<(), CoreError> {
         let Some(row) = self.db().bot(org, bot).await? else {
             return Ok(());
         };
@@ -448,7 +470,11 @@ impl Core {
         event_id: &str,
     ) -> Result<(), CoreError> {
         let key = self.user_key(conn.org_id, conn.user_id).await?;
-        let Some(row) = self.db().calendar_event(conn.org_id, conn.id, event_id).await? else {
+        let Some(row) = self
+            .db()
+            .calendar_event(conn.org_id, conn.id, event_id)
+            .await?
+        else {
             return Ok(());
         };
         let mut event = open_event(&key, &row)?;

@@ -90,7 +90,11 @@ impl Core {
         let lease = format!("calendar:{}", id.simple());
         let holder = Uuid::new_v4().simple().to_string();
         let now = Utc::now().timestamp_millis();
-        if !self.db().take_lease(&lease, &holder, now, now + LEASE_MS).await? {
+        if !self
+            .db()
+            .take_lease(&lease, &holder, now, now + LEASE_MS)
+            .await?
+        {
             // Another sync runs; it reads whatever changed meanwhile or the next one will.
             self.db().calendar_sync_soon(org, id, now + 30_000).await?;
             return Ok(());
@@ -109,8 +113,9 @@ impl Core {
         if conn.status != "active" {
             return Ok(());
         }
-        let kind = parse_kind(&conn.provider)
-            .ok_or_else(|| CoreError::Integrity(format!("calendar provider {:?}", conn.provider)))?;
+        let kind = parse_kind(&conn.provider).ok_or_else(|| {
+            CoreError::Integrity(format!("calendar provider {:?}", conn.provider))
+        })?;
         let now = Utc::now();
         conn.next_sync_at = now.timestamp_millis() + self.calendar_interval_ms();
         let provider = match self.calendar_provider(kind) {
@@ -139,9 +144,8 @@ impl Core {
                 .map_err(fail)?
             {
                 tokens = fresh;
-                conn.tokens = Core::seal_tokens(&key, &conn, &tokens).map_err(|_| {
-                    CalendarError::Invalid("sealing refreshed tokens")
-                })?;
+                conn.tokens = Core::seal_tokens(&key, &conn, &tokens)
+                    .map_err(|_| CalendarError::Invalid("sealing refreshed tokens"))?;
                 self.db()
                     .update_calendar_connection(&conn)
                     .await
@@ -222,7 +226,10 @@ impl Core {
                 // A full sync: what it did not return is gone from the window.
                 for row in self.db().calendar_events(org, conn.id).await? {
                     if !seen.contains(&row.event_id) {
-                        applied.push(self.remove_calendar_event(&conn, &key, &row.event_id).await?);
+                        applied.push(
+                            self.remove_calendar_event(&conn, &key, &row.event_id)
+                                .await?,
+                        );
                     }
                 }
             }
@@ -300,10 +307,14 @@ impl Core {
             return;
         }
         let every = Duration::from_secs(self.config().calendar.poll_interval_secs.clamp(1, 30));
-        crate::sweepers::spawn_every(std::sync::Arc::downgrade(&self.inner), every, |core| async move {
-            if let Err(e) = core.queue_due_calendar_syncs().await {
-                tracing::warn!(error = %e, "queueing calendar syncs failed");
-            }
-        });
+        crate::sweepers::spawn_every(
+            std::sync::Arc::downgrade(&self.inner),
+            every,
+            |core| async move {
+                if let Err(e) = core.queue_due_calendar_syncs().await {
+                    tracing::warn!(error = %e, "queueing calendar syncs failed");
+                }
+            },
+        );
     }
 }

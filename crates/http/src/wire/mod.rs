@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod bots;
+pub mod calendar;
 pub mod certificates;
 pub mod contract;
 pub mod destinations;
@@ -24,7 +25,6 @@ pub mod org;
 pub mod recordings;
 pub mod requests;
 pub mod retention;
-pub mod calendar;
 pub mod sso;
 pub mod transcripts;
 pub mod webhooks;

@@ -9,6 +9,7 @@ mod blobs;
 mod bot_protocol;
 mod bot_reports;
 mod bots;
+mod calendar;
 mod canary;
 mod certificates;
 mod cli;
