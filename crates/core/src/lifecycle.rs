@@ -138,6 +138,36 @@ pub const TABLES: &[Classified] = &[
         ACCOUNT,
         "with the account (account erasure, member removal) or the org",
     ),
+    c(
+        "calendar_connections",
+        ACCOUNT,
+        "disconnect; with the account or org (its tokens are sealed under the person's key)",
+    ),
+    c(
+        "calendar_events",
+        Class::Kept("a calendar's window: the listed event fields, sealed under the person's key"),
+        "the full sync that no longer sees it (a day or so after it ends); disconnect; a revoked grant; with the account",
+    ),
+    c(
+        "calendar_choices",
+        ACCOUNT,
+        "the full sync after its event left the window; disconnect; with the account",
+    ),
+    c(
+        "calendar_bots",
+        Class::Kept("which bot serves which meeting: an HMAC of its identity, ids and a time"),
+        "two days after the meeting starts; with the org",
+    ),
+    c(
+        "calendar_user_rules",
+        CONFIG,
+        "the person's change; with the account",
+    ),
+    c(
+        "calendar_workspace_rules",
+        CONFIG,
+        "an admin's change; with the workspace or org",
+    ),
     c("api_keys", ACCOUNT, "revocation; with the org"),
     c("support_keys", ACCOUNT, "revocation, expiry; with the org"),
     c(

@@ -246,6 +246,17 @@ impl Database {
         ).bind(org_id).bind(workspace_id).bind(bot_key).fetch_optional(pool).await?))
     }
 
+    /// Forgets choices whose event left the connection's window.
+    pub async fn prune_calendar_choices(&self, connection_id: Uuid) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "DELETE FROM calendar_choices WHERE connection_id = $1 AND event_id NOT IN \
+                 (SELECT event_id FROM calendar_events WHERE connection_id = $1)",
+            ).bind(connection_id).execute(pool).await?;
+            Ok(())
+        })
+    }
+
     pub async fn calendar_choice(
         &self,
         connection_id: Uuid,

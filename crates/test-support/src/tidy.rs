@@ -273,6 +273,7 @@ mod tests {
         ("api_keys", "service"),
         ("meetings", "service"),
         ("bots", "service"),
+        ("calendars", "service"),
         ("bot_runtime", "service"),
         ("recordings", "service"),
         ("transcripts", "service"),

@@ -10,6 +10,7 @@ use meetvault_calendar::graph::push as mpush;
 use meetvault_calendar::{Http, Provider, ProviderKind, PushSecret, Tokens};
 use meetvault_store::calendar::CalendarConnectionRow;
 
+use super::Calendars;
 use crate::{Core, CoreError};
 
 /// Channels are renewed when less than this is left.
@@ -169,7 +170,7 @@ impl Core {
 
     /// `POST /api/v1/calendar/push/google`: Google's headers; refused unless the channel token
     /// is ours and the channel and resource are a live connection's.
-    pub async fn calendar_push_google(&self, headers: &http::HeaderMap) -> Result<(), CoreError> {
+    async fn calendar_push_google(&self, headers: &http::HeaderMap) -> Result<(), CoreError> {
         let refused = || CoreError::NotAllowed("not a notification of a channel of ours".into());
         let notice = gpush::verify_notification(headers, &self.calendar_push_secret())
             .map_err(|_| refused())?;
@@ -193,7 +194,7 @@ impl Core {
     /// derived for its subscription's connection. A lifecycle notice (reauthorization, removed
     /// subscription, missed notifications) drops the subscription so the sync opens a new one
     /// and reads everything.
-    pub async fn calendar_push_microsoft(
+    async fn calendar_push_microsoft(
         &self,
         query: Option<&str>,
         body: &[u8],
@@ -233,5 +234,21 @@ impl Core {
                 "not a notification of a subscription of ours".into(),
             ))
         }
+    }
+}
+
+impl Calendars<'_> {
+    /// Google's push notification (its headers): a sync soon, or refused.
+    pub async fn push_google(self, headers: &http::HeaderMap) -> Result<(), CoreError> {
+        self.core.calendar_push_google(headers).await
+    }
+
+    /// Graph's validation handshake or notification batch.
+    pub async fn push_microsoft(
+        self,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> Result<GraphPushReply, CoreError> {
+        self.core.calendar_push_microsoft(query, body).await
     }
 }

@@ -179,6 +179,8 @@ impl Core {
         let decider = self.calendar_decider(&conn).await?;
         let mut cursor = cursor;
         let mut refreshed = false;
+        // A full sync may span several calls: what it returned, across them.
+        let mut full: Option<std::collections::BTreeSet<String>> = None;
         // A long calendar comes in several bounded rounds; each is applied before the next.
         for _ in 0..20 {
             let result = match meetvault_calendar::sync(
@@ -206,23 +208,26 @@ impl Core {
                 Err(e) => return self.calendar_sync_failed(conn, e).await,
             };
             let mut applied = Vec::new();
-            let mut seen = std::collections::BTreeSet::new();
+            if result.reset {
+                full = Some(std::collections::BTreeSet::new());
+            }
             for change in result.changes {
                 match change {
                     Change::Upsert(event) => {
-                        seen.insert(event.id.clone());
+                        if let Some(seen) = &mut full {
+                            seen.insert(event.id.clone());
+                        }
                         applied.push(
                             self.store_calendar_event(&conn, &key, &decider, *event, Utc::now())
                                 .await?,
                         );
                     }
                     Change::Removed(event_id) => {
-                        seen.insert(event_id.clone());
                         applied.push(self.remove_calendar_event(&conn, &key, &event_id).await?);
                     }
                 }
             }
-            if result.reset && result.complete {
+            if let (Some(seen), true) = (&full, result.complete) {
                 // A full sync: what it did not return is gone from the window.
                 for row in self.db().calendar_events(org, conn.id).await? {
                     if !seen.contains(&row.event_id) {
@@ -235,6 +240,9 @@ impl Core {
             }
             self.schedule_calendar_changes(&conn, &applied, &decider)
                 .await?;
+            if full.is_some() && result.complete {
+                self.db().prune_calendar_choices(conn.id).await?;
+            }
             let plain = zeroize::Zeroizing::new(
                 serde_json::to_vec(&result.cursor).map_err(CoreError::internal)?,
             );

@@ -291,7 +291,7 @@ pub async fn push_google(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    app.core.calendar_push_google(&headers).await?;
+    app.core.calendars().push_google(&headers).await?;
     Ok(StatusCode::OK)
 }
 
@@ -312,7 +312,8 @@ pub async fn push_microsoft(
 ) -> Result<Response, ApiError> {
     match app
         .core
-        .calendar_push_microsoft(query.as_deref(), &body)
+        .calendars()
+        .push_microsoft(query.as_deref(), &body)
         .await?
     {
         GraphPushReply::Validation(token) => Ok((

@@ -324,6 +324,9 @@ fn fill(path: &str, f: &Fixture) -> String {
     } else if path.starts_with("/api/v1/deletion-requests/") {
         // None exists in org A (a real one needs an emailed token); refused before the lookup.
         "dreq_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f".to_owned()
+    } else if path.starts_with("/api/v1/calendar/connections/") {
+        // None exists (a real one needs a provider's consent); another org finds nothing.
+        "cal_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f".to_owned()
     } else if path.starts_with("/api/v1/destinations/") {
         // None exists (a real one needs a bucket); every probe is refused before the lookup,
         // and another org's owner finds nothing.
@@ -339,6 +342,7 @@ fn fill(path: &str, f: &Fixture) -> String {
         .replace("{name}", "probe-secret")
         .replace("{token}", "mvi_notarealtoken")
         .replace("{document_id}", "doc_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f")
+        .replace("{event_id}", "probe-event")
 }
 
 /// A body the route would accept from a caller allowed to use it.
@@ -354,6 +358,10 @@ fn body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/api-keys" => json!({"name": "probe", "permissions": ["audit:read"]}),
         "/api/v1/org" => json!({"name": "Renamed"}),
         "/api/v1/org/sso" => json!({"jit": false}),
+        "/api/v1/calendar/connections" => json!({"provider": "google"}),
+        "/api/v1/calendar/rules" => json!({"never_keywords": ["probe"]}),
+        "/api/v1/workspaces/{id}/calendar-rules" => json!({"mode": "all"}),
+        p if p.ends_with("/choice") => json!({"choice": "never"}),
         "/api/v1/org/sso/saml" => json!({"idp_metadata": "<EntityDescriptor/>"}),
         "/api/v1/org/encryption" => json!({"kms_key_id": null}),
         "/api/v1/meetings" => json!({"title": "Probe"}),
