@@ -91,6 +91,61 @@ impl OidcProviderConfig {
     }
 }
 
+impl OidcProviderConfig {
+    /// Checks one provider on its own (ids, names, secrets, tenant and issuer); an org's own
+    /// provider is held to the same rules.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: String, message: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                message: message.to_owned(),
+            })
+        };
+        let ok_id = (1..=40).contains(&self.id.len())
+            && self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok_id {
+            return invalid(
+                "sso.oidc.id".into(),
+                "must be 1–40 lowercase letters, digits or `-`",
+            );
+        }
+        if self.name.trim().is_empty() || self.client_id.trim().is_empty() {
+            return invalid(
+                format!("sso.oidc.{}", self.id),
+                "needs a name and a client_id",
+            );
+        }
+        if self.client_secret.expose().is_empty() {
+            return invalid(
+                format!("sso.oidc.{}.client_secret", self.id),
+                "must not be empty",
+            );
+        }
+        if self.kind == OidcKind::Entra
+            && let Some(t) = &self.tenant
+            && !t
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        {
+            return invalid(
+                format!("sso.oidc.{}.tenant", self.id),
+                "must be a tenant id, `organizations` or `common`",
+            );
+        }
+        let issuer = self.issuer_url()?;
+        if !matches!(issuer.scheme(), "https" | "http") {
+            return invalid(
+                format!("sso.oidc.{}.issuer", self.id),
+                "must be an https URL",
+            );
+        }
+        Ok(())
+    }
+}
+
 pub(crate) fn validate(sso: &SsoConfig, public_url: Option<&Url>) -> Result<(), ConfigError> {
     let invalid = |key: String, message: &str| {
         Err(ConfigError::Invalid {
@@ -100,42 +155,15 @@ pub(crate) fn validate(sso: &SsoConfig, public_url: Option<&Url>) -> Result<(), 
     };
     let mut seen = std::collections::BTreeSet::new();
     for p in &sso.oidc {
-        let ok_id = (1..=40).contains(&p.id.len())
-            && p.id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !ok_id {
+        p.validate()?;
+        if p.id.starts_with("org-") {
             return invalid(
-                "sso.oidc.id".into(),
-                "must be 1–40 lowercase letters, digits or `-`",
+                format!("sso.oidc.{}", p.id),
+                "ids starting with `org-` name organizations' own providers",
             );
         }
         if !seen.insert(p.id.clone()) {
             return invalid(format!("sso.oidc.{}", p.id), "is named twice");
-        }
-        if p.name.trim().is_empty() || p.client_id.trim().is_empty() {
-            return invalid(format!("sso.oidc.{}", p.id), "needs a name and a client_id");
-        }
-        if p.client_secret.expose().is_empty() {
-            return invalid(
-                format!("sso.oidc.{}.client_secret", p.id),
-                "must not be empty",
-            );
-        }
-        if p.kind == OidcKind::Entra
-            && let Some(t) = &p.tenant
-            && !t
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        {
-            return invalid(
-                format!("sso.oidc.{}.tenant", p.id),
-                "must be a tenant id, `organizations` or `common`",
-            );
-        }
-        let issuer = p.issuer_url()?;
-        if !matches!(issuer.scheme(), "https" | "http") {
-            return invalid(format!("sso.oidc.{}.issuer", p.id), "must be an https URL");
         }
     }
     let mut domains = std::collections::BTreeSet::new();

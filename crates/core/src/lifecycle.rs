@@ -128,6 +128,7 @@ pub const TABLES: &[Classified] = &[
     c("sessions", ACCOUNT, "logout, expiry, revocation"),
     c("org_sso", ACCOUNT, "an admin's change; with the org"),
     c("org_saml", ACCOUNT, "an admin's removal; with the org"),
+    c("org_oidc", ACCOUNT, "an admin's removal; with the org"),
     c(
         "saml_assertions",
         Class::Kept("a replay guard: assertion ids and expiry times, no personal data"),

@@ -95,6 +95,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::org::get_org, routes::org::patch_org))
         .routes(routes!(routes::sso::get_org_sso, routes::sso::put_org_sso))
         .routes(routes!(
+            routes::sso::get_org_oidc,
+            routes::sso::put_org_oidc,
+            routes::sso::delete_org_oidc
+        ))
+        .routes(routes!(
             routes::saml::get_org_saml,
             routes::saml::put_org_saml,
             routes::saml::delete_org_saml

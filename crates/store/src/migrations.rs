@@ -141,6 +141,11 @@ pub(crate) const SQLITE: Embedded = &[
         "calendar",
         include_str!("../migrations/sqlite/0027_calendar.sql"),
     ),
+    (
+        28,
+        "org_oidc",
+        include_str!("../migrations/sqlite/0028_org_oidc.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -278,6 +283,11 @@ pub(crate) const POSTGRES: Embedded = &[
         27,
         "calendar",
         include_str!("../migrations/postgres/0027_calendar.sql"),
+    ),
+    (
+        28,
+        "org_oidc",
+        include_str!("../migrations/postgres/0028_org_oidc.sql"),
     ),
 ];
 

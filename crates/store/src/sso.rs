@@ -1,5 +1,6 @@
-//! Single sign-on rows (migrations 0025, 0026): an org's SSO settings, the provider identities
-//! linked to accounts, an org's SAML IdP metadata and the SAML assertions already used.
+//! Single sign-on rows (migrations 0025, 0026, 0028): an org's SSO settings, the provider
+//! identities linked to accounts, an org's SAML IdP metadata and the SAML assertions already
+//! used, and an org's own OpenID Connect provider.
 
 use uuid::Uuid;
 
@@ -198,5 +199,52 @@ impl Database {
         with_pool!(self, pool => Ok(sqlx::query(
             "DELETE FROM sso_identities WHERE org_id = $1 AND user_id = $2 AND provider = $3",
         ).bind(org_id).bind(user_id).bind(provider).execute(pool).await?.rows_affected()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OrgOidcRow {
+    pub org_id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub issuer: Option<String>,
+    pub tenant: Option<String>,
+    /// A JSON array of tenant ids.
+    pub allowed_tenants: String,
+    pub client_id: String,
+    /// Sealed under the org's key by core.
+    pub client_secret: Vec<u8>,
+    pub updated_at: i64,
+}
+
+impl Database {
+    pub async fn org_oidc(&self, org_id: Uuid) -> Result<Option<OrgOidcRow>, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, OrgOidcRow>(
+            "SELECT org_id, name, kind, issuer, tenant, allowed_tenants, client_id, client_secret, \
+             updated_at FROM org_oidc WHERE org_id = $1",
+        ).bind(org_id).fetch_optional(pool).await?))
+    }
+
+    pub async fn put_org_oidc(&self, row: &OrgOidcRow) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO org_oidc (org_id, name, kind, issuer, tenant, allowed_tenants, client_id, \
+                 client_secret, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
+                 issuer = excluded.issuer, tenant = excluded.tenant, \
+                 allowed_tenants = excluded.allowed_tenants, client_id = excluded.client_id, \
+                 client_secret = excluded.client_secret, updated_at = excluded.updated_at",
+            )
+            .bind(row.org_id).bind(&row.name).bind(&row.kind).bind(&row.issuer).bind(&row.tenant)
+            .bind(&row.allowed_tenants).bind(&row.client_id).bind(&row.client_secret)
+            .bind(row.updated_at).execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    /// Removes an org's own provider; false if it had none.
+    pub async fn delete_org_oidc(&self, org_id: Uuid) -> Result<bool, StoreError> {
+        with_pool!(self, pool => Ok(sqlx::query("DELETE FROM org_oidc WHERE org_id = $1")
+            .bind(org_id).execute(pool).await?.rows_affected() == 1))
     }
 }

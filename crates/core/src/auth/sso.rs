@@ -57,6 +57,13 @@ struct Metadata {
 #[derive(Debug, Default)]
 pub(crate) struct SsoCache(Mutex<HashMap<String, Metadata>>);
 
+impl SsoCache {
+    /// Forgets a provider's discovery and keys (an org changed or removed its provider).
+    pub(crate) fn forget(&self, id: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+}
+
 /// A provider people may sign in with (`GET /api/v1/auth/sso`).
 #[derive(Debug, Clone)]
 pub struct SsoProviderView {
@@ -121,15 +128,6 @@ impl Core {
             })
             .map(|d| d.domain.clone())
             .collect()
-    }
-
-    fn sso_provider(&self, id: &str) -> Result<&OidcProviderConfig, CoreError> {
-        self.config()
-            .sso
-            .oidc
-            .iter()
-            .find(|p| p.id == id)
-            .ok_or(CoreError::NotFound("sign-in provider"))
     }
 
     /// The key that signs login states: derived from the server's CSRF key for this purpose.
@@ -279,6 +277,7 @@ impl Core {
     async fn sso_account(
         &self,
         provider: &str,
+        provider_org: Option<Uuid>,
         claims: &IdClaims,
         meta: &RequestMeta,
     ) -> Result<UserRow, CoreError> {
@@ -309,6 +308,16 @@ impl Core {
             .map(|(_, d)| d.to_owned())
             .unwrap_or_default();
         let domain_org = self.sso_domain_org(&domain);
+        // An org's own provider vouches for that org's domains only.
+        if provider_org.is_some() && domain_org != provider_org {
+            self.audit_sso_refusal(provider, "foreign_domain", Some(email.as_str()), None, meta)
+                .await?;
+            return Err(refused(
+                "this organization's sign-in provider cannot sign in addresses outside the \
+                 organization's sign-in domains: sign in with your password, or through your own \
+                 organization's provider",
+            ));
+        }
         if let Some(user) = self.db().user_by_email(email.as_str()).await? {
             return self
                 .link_sso_account(provider, claims.subject(), user, domain_org, &email, meta)
@@ -573,7 +582,8 @@ impl super::Identity<'_> {
 
     /// Starts a sign-in with provider `id`, coming back to `return_to` (a path here).
     pub async fn sso_start(self, id: &str, return_to: Option<&str>) -> Result<SsoStart, CoreError> {
-        let p = self.core.sso_provider(id)?;
+        let (p, _) = self.core.sso_provider(id).await?;
+        let p = &p;
         let return_to = ReturnTo::parse(return_to.unwrap_or("/")).map_err(|_| {
             CoreError::invalid("return_to", "must be a path on this site, like /meetings")
         })?;
@@ -619,7 +629,8 @@ impl super::Identity<'_> {
         meta: RequestMeta,
     ) -> Result<SsoSignedIn, CoreError> {
         let core = self.core;
-        let p = core.sso_provider(id)?;
+        let (p, provider_org) = core.sso_provider(id).await?;
+        let p = &p;
         let m = core.sso_metadata(p, false).await?;
         let rule = Core::issuer_rule(p, &m.discovery);
         let params = match parse_callback(
@@ -690,7 +701,9 @@ impl super::Identity<'_> {
                 ));
             }
         };
-        let user = core.sso_account(&p.id, &claims, &meta).await?;
+        let user = core
+            .sso_account(&p.id, provider_org, &claims, &meta)
+            .await?;
         core.signed_in(user, &p.id, finished.login_state.return_to(), &meta)
             .await
     }

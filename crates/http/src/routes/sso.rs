@@ -6,13 +6,14 @@
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
-use meetvault_core::org_sso::SsoSettingsInput;
+use meetvault_core::org_sso::{OidcInput, SsoSettingsInput};
 
 use crate::auth::{Auth, OwnAccount, cookie, is_https, perm, set_cookie};
 use crate::state::AppState;
 use crate::wire::errors::{AuthErrors, JsonBodyErrors};
 use crate::wire::sso::{
-    Identity, IdentityList, OrgSso, OrgSsoBody, SsoProvider, SsoProviderList, SsoStartQuery,
+    Identity, IdentityList, OrgOidc, OrgOidcBody, OrgSso, OrgSsoBody, SsoProvider, SsoProviderList,
+    SsoStartQuery,
 };
 use crate::{ApiError, ApiJson};
 
@@ -211,5 +212,63 @@ pub async fn unlink_identity(
         .identity()
         .unlink_identity(&scope, &provider)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The organization's own OpenID Connect provider.
+#[utoipa::path(get, path = "/api/v1/org/sso/oidc", tag = "org", security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors,
+        (status = 200, description = "Set up", body = OrgOidc),
+        (status = 404, description = "Not set up", body = crate::error::ErrorBody),
+    ))]
+pub async fn get_org_oidc(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(OrgOidc::from(app.core.org().oidc(&scope).await?)))
+}
+
+/// Saves the organization's own OpenID Connect provider (its own client registration; the
+/// secret sealed under the org's key). It signs in the org's people only, for the org's
+/// email domains.
+#[utoipa::path(put, path = "/api/v1/org/sso/oidc", tag = "org", request_body = OrgOidcBody, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "Saved", body = OrgOidc)))]
+pub async fn put_org_oidc(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+    ApiJson(body): ApiJson<OrgOidcBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let kind =
+        serde_json::from_value(serde_json::Value::String(body.kind.clone())).map_err(|_| {
+            ApiError::from(meetvault_core::CoreError::invalid(
+                "kind",
+                "must be generic, google or entra",
+            ))
+        })?;
+    let input = OidcInput {
+        name: body.name,
+        kind,
+        issuer: body.issuer,
+        tenant: body.tenant,
+        allowed_tenants: body.allowed_tenants,
+        client_id: body.client_id,
+        client_secret: body.client_secret.map(meetvault_config::Secret::new),
+    };
+    Ok(ApiJson(OrgOidc::from(
+        app.core.org().set_oidc(&scope, &input).await?,
+    )))
+}
+
+/// Removes the organization's own OpenID Connect provider.
+#[utoipa::path(delete, path = "/api/v1/org/sso/oidc", tag = "org", security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors,
+        (status = 204, description = "Removed"),
+        (status = 404, description = "Not set up", body = crate::error::ErrorBody),
+    ))]
+pub async fn delete_org_oidc(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+) -> Result<StatusCode, ApiError> {
+    app.core.org().delete_oidc(&scope).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -134,3 +134,72 @@ impl From<LinkedIdentity> for Identity {
 pub struct IdentityList {
     pub data: Vec<Identity>,
 }
+
+/// An org's own OpenID Connect provider (its secret is never shown).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrgOidc {
+    /// Its id in sign-in URLs (`org-…`).
+    pub provider_id: String,
+    pub name: String,
+    /// `generic`, `google` or `entra`.
+    pub kind: String,
+    pub issuer: Option<String>,
+    pub tenant: Option<String>,
+    pub allowed_tenants: Vec<String>,
+    pub client_id: String,
+    /// Register this redirect URI at the provider.
+    pub redirect_uri: String,
+    /// Where the org's people start a sign-in.
+    pub start_url: String,
+}
+
+impl From<meetvault_core::org_sso::OidcSettings> for OrgOidc {
+    fn from(s: meetvault_core::org_sso::OidcSettings) -> Self {
+        Self {
+            provider_id: s.provider_id,
+            name: s.name,
+            kind: serde_json::to_value(s.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            issuer: s.issuer,
+            tenant: s.tenant,
+            allowed_tenants: s.allowed_tenants,
+            client_id: s.client_id,
+            redirect_uri: s.redirect_uri,
+            start_url: s.start_url,
+        }
+    }
+}
+
+/// An org's own OpenID Connect provider to save.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgOidcBody {
+    /// What the sign-in button says.
+    pub name: String,
+    /// `generic` (with `issuer`), `google`, or `entra` (with `tenant`).
+    #[serde(default = "generic")]
+    pub kind: String,
+    pub issuer: Option<String>,
+    pub tenant: Option<String>,
+    #[serde(default)]
+    pub allowed_tenants: Vec<String>,
+    pub client_id: String,
+    /// Required the first time; left out, the stored one is kept.
+    pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for OrgOidcBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrgOidcBody")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn generic() -> String {
+    "generic".to_owned()
+}

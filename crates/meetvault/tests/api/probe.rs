@@ -363,6 +363,9 @@ fn body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/workspaces/{id}/calendar-rules" => json!({"mode": "all"}),
         p if p.ends_with("/choice") => json!({"choice": "never"}),
         "/api/v1/org/sso/saml" => json!({"idp_metadata": "<EntityDescriptor/>"}),
+        "/api/v1/org/sso/oidc" => {
+            json!({"name": "p", "issuer": "https://idp.invalid", "client_id": "p", "client_secret": "p"})
+        }
         "/api/v1/org/encryption" => json!({"kms_key_id": null}),
         "/api/v1/meetings" => json!({"title": "Probe"}),
         "/api/v1/webhooks" => json!({"url": "http://127.0.0.1:9/probe"}),

@@ -320,6 +320,24 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
     ("GET", "/api/v1/org", Class::Perm("org:manage"), false),
     ("PATCH", "/api/v1/org", Class::Perm("org:manage"), false),
     ("GET", "/api/v1/org/sso", Class::Perm("org:manage"), false),
+    (
+        "GET",
+        "/api/v1/org/sso/oidc",
+        Class::Perm("org:manage"),
+        false,
+    ),
+    (
+        "PUT",
+        "/api/v1/org/sso/oidc",
+        Class::Perm("org:manage"),
+        false,
+    ),
+    (
+        "DELETE",
+        "/api/v1/org/sso/oidc",
+        Class::Perm("org:manage"),
+        false,
+    ),
     ("PUT", "/api/v1/org/sso", Class::Perm("org:manage"), false),
     (
         "GET",

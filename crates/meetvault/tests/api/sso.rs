@@ -105,8 +105,19 @@ fn at_app(app: &TestApp, callback: &Url) -> Url {
 /// Starts a sign-in in `browser` and signs in at the provider as `account`: the callback
 /// URL (not yet visited).
 async fn to_callback(app: &TestApp, browser: &mut Browser, account: &str) -> Url {
+    to_callback_at(app, browser, account, "acme-idp", CALLBACK).await
+}
+
+/// [`to_callback`] at provider `id`, whose callback is `callback`.
+async fn to_callback_at(
+    app: &TestApp,
+    browser: &mut Browser,
+    account: &str,
+    id: &str,
+    callback: &str,
+) -> Url {
     let start =
-        Url::parse(&app.url("/api/v1/auth/sso/acme-idp/start?return_to=/meetings")).unwrap();
+        Url::parse(&app.url(&format!("/api/v1/auth/sso/{id}/start?return_to=/meetings"))).unwrap();
     let page = browser.get(&start).await;
     assert_eq!(page.status, 303, "{}", page.body);
     let login = page
@@ -133,7 +144,7 @@ async fn to_callback(app: &TestApp, browser: &mut Browser, account: &str) -> Url
         "the client secret reached the browser"
     );
     let back = browser
-        .sign_in_at_provider(&authorize, account, CALLBACK)
+        .sign_in_at_provider(&authorize, account, callback)
         .await;
     at_app(app, &back)
 }
@@ -464,4 +475,105 @@ async fn an_org_that_requires_sso_refuses_member_passwords_and_audits_the_owners
     let viewer = app.user_with_role(&owner, "viewer").await;
     let (status, _) = put_sso(&app, &viewer, json!({"require_sso": false})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_org_signs_its_people_in_through_its_own_provider_for_its_domains_only() {
+    let (app, owner) = acme(|c| c.outbound.allow_hosts = vec!["127.0.0.1/32".into()]).await;
+    let id = format!("org-{}", owner.org_id.strip_prefix("org_").unwrap());
+    let callback = format!("{PUBLIC}/api/v1/auth/sso/{id}/callback");
+    let accounts = json!({
+        "ada": {"email": "ada@acme.example", "email_verified": true, "name": "Ada Lovelace"},
+        "stranger": {"email": "sam@elsewhere.example", "email_verified": true, "name": "Sam"},
+    });
+    let idp = OidcProvider::start("acme-own", "own-client-secret-value", &callback, &accounts);
+    let put = |body: Value| {
+        let app = &app;
+        let owner = owner.clone();
+        async move {
+            let r = app
+                .send(
+                    &Cred::Session(owner),
+                    Method::PUT,
+                    "/api/v1/org/sso/oidc",
+                    Some(body),
+                )
+                .await;
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    // The first save needs its secret; a bad kind or issuer is named.
+    let (status, _) =
+        put(json!({"name": "Acme IdP", "issuer": idp.issuer, "client_id": "acme-own"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = put(json!({"name": "Acme IdP", "kind": "okta", "issuer": idp.issuer, "client_id": "acme-own", "client_secret": "x"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = put(json!({"name": "Acme IdP", "issuer": "ftp://idp.example", "client_id": "acme-own", "client_secret": "x"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = put(json!({
+        "name": "Acme IdP", "issuer": idp.issuer, "client_id": "acme-own",
+        "client_secret": "own-client-secret-value",
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!body.contains("own-client-secret-value"), "{body}");
+    let saved: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(saved["provider_id"], id.as_str());
+    assert_eq!(saved["redirect_uri"], callback.as_str());
+    // Saved again without the secret: the stored one is kept.
+    let (status, _) =
+        put(json!({"name": "Acme sign-in", "issuer": idp.issuer, "client_id": "acme-own"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let r = app
+        .send(
+            &Cred::Session(owner.clone()),
+            Method::GET,
+            "/api/v1/org/sso/oidc",
+            None,
+        )
+        .await;
+    let got: Value = r.json().await.unwrap();
+    assert_eq!(got["name"], "Acme sign-in");
+    // Not offered on everyone's sign-in page: the org hands out its start URL.
+    let listed: Value = app.get("/api/v1/auth/sso").await.json().await.unwrap();
+    assert!(!listed.to_string().contains(&id));
+    put_sso(&app, &owner, json!({"jit": true, "default_role": "member"})).await;
+
+    // Ada of acme.example signs in and gets an account in the org.
+    let mut browser = Browser::new();
+    let back = to_callback_at(&app, &mut browser, "ada", &id, &callback).await;
+    let page = browser.get(&back).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let ada = me(&app, &browser).await;
+    assert_eq!(ada["email"], "ada@acme.example");
+    assert_eq!(ada["org_id"], owner.org_id.as_str());
+    assert_eq!(
+        audit_actions(&app, &owner, "auth.sso_provision")
+            .await
+            .len(),
+        1
+    );
+    // Someone of another domain is refused, though the provider vouches for them.
+    let mut browser = Browser::new();
+    let back = to_callback_at(&app, &mut browser, "stranger", &id, &callback).await;
+    let page = browser.get(&back).await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(page.body.contains("sign-in domains"), "{}", page.body);
+    // Another org's provider id, and a removed one, are unknown.
+    let r = app
+        .get(&format!("/api/v1/auth/sso/org-{}/start", "0".repeat(32)))
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = app
+        .send(
+            &Cred::Session(owner.clone()),
+            Method::DELETE,
+            "/api/v1/org/sso/oidc",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app.get(&format!("/api/v1/auth/sso/{id}/start")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(audit_actions(&app, &owner, "org.sso_update").await.len(), 4);
 }
