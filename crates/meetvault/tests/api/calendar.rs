@@ -548,6 +548,20 @@ async fn colleagues_share_one_bot_push_notifications_sync_and_a_revoked_grant_en
     target.send(app.addr).unwrap();
     let member = app.user_with_role(&owner, "member").await;
 
+    // Consent travels with the calendar's bots: the workspace's policy decides the message.
+    let ws = get(&app, &owner, "/api/v1/workspaces").await["workspaces"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .send(
+            &s(&owner),
+            Method::PUT,
+            &format!("/api/v1/workspaces/{ws}/bot-consent"),
+            Some(json!({"required": true, "message": "Acme records this call; type /optout to leave it out."})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
     let owner_conn = connect(&app, &fake, &owner, "google").await;
     let member_conn = connect(&app, &fake, &member, "microsoft").await;
 
@@ -558,6 +572,12 @@ async fn colleagues_share_one_bot_push_notifications_sync_and_a_revoked_grant_en
     assert_eq!(shared_owner["bot_id"], shared_member["bot_id"]);
     let all = bots(&app, &owner).await;
     assert_eq!(all.len(), 3, "{all:#?}");
+    let b = bot(&app, &owner, shared_owner["bot_id"].as_str().unwrap()).await;
+    assert_eq!(
+        b["consent_message"],
+        "Acme records this call; type /optout to leave it out."
+    );
+    assert_eq!(b["post_consent"], true);
 
     // Push channels: a Google watch channel and a Graph subscription (validated by Graph's
     // handshake through this instance's endpoint).
