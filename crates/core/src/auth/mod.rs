@@ -27,8 +27,8 @@ pub use keys::{
 pub use login::{LoginOutcome, LoginRequest};
 pub use mfa::{TotpEnabled, TotpEnrolment};
 pub use saml::SamlStart;
-pub(crate) use sso::SsoCache;
 pub use sso::{LinkedIdentity, SsoProviderView, SsoSignedIn, SsoStart};
+pub(crate) use sso::{SsoCache, now_secs};
 
 /// A normalized email address: trimmed, lowercased, one `@` with text on both sides.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,7 +20,7 @@ use meetvault_oidc::{LoginState, ReturnTo, SecretString};
 use meetvault_saml::{AttributeMap, AuthnRequest, IdpMetadata, SpConfig, Validation};
 use meetvault_store::identity::UserRow;
 
-use super::sso::SsoSignedIn;
+use super::sso::{SsoSignedIn, now_secs, refused};
 use super::{EmailAddress, Limited};
 use crate::access::{RequestMeta, Role};
 use crate::ids::OrgId;
@@ -31,14 +31,6 @@ use crate::{Core, CoreError};
 pub struct SamlStart {
     pub url: String,
     pub cookie: SecretString,
-}
-
-fn refused(message: &str) -> CoreError {
-    CoreError::NotAllowed(message.to_owned())
-}
-
-fn now_secs() -> u64 {
-    u64::try_from(Utc::now().timestamp()).unwrap_or(0)
 }
 
 impl Core {

@@ -95,11 +95,13 @@ pub struct SsoSignedIn {
     pub return_to: String,
 }
 
-fn refused(message: &str) -> CoreError {
+/// A refusal whose message tells the person what to do.
+pub(super) fn refused(message: &str) -> CoreError {
     CoreError::NotAllowed(message.to_owned())
 }
 
-fn now_secs() -> u64 {
+/// Unix seconds now (signed states count in them).
+pub(crate) fn now_secs() -> u64 {
     u64::try_from(Utc::now().timestamp()).unwrap_or(0)
 }
 

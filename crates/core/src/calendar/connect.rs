@@ -13,12 +13,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    CONNECT_TTL_SECS, Calendars, ConnectStart, ConnectionView, kind_str, net, now_secs, parse_kind,
-    view,
+    CONNECT_TTL_SECS, Calendars, ConnectStart, ConnectionView, kind_str, net, parse_kind, view,
 };
 use crate::access::Scope;
 use crate::access::proof::BotsWrite;
 use crate::audit::{AuditAction, Event};
+use crate::auth::now_secs;
 use crate::ids::{CalendarId, WorkspaceId};
 use crate::vault::{bind, key_ref};
 use crate::{Core, CoreError};

@@ -201,10 +201,6 @@ fn ms(t: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(t).single().unwrap_or_default()
 }
 
-fn now_secs() -> u64 {
-    u64::try_from(Utc::now().timestamp()).unwrap_or(0)
-}
-
 impl Core {
     /// A calendar connection's background credential: its person, now, capped to sending bots
     /// into (and reading) the connection's workspace.

@@ -133,15 +133,7 @@ pub async fn callback(
         .calendars()
         .connect_finish(&scope, &pairs, browser.as_deref())
         .await?;
-    Ok((
-        StatusCode::SEE_OTHER,
-        AppendHeaders([
-            (header::LOCATION, return_to),
-            (header::SET_COOKIE, set_cookie(&name, "", 0)),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ]),
-    )
-        .into_response())
+    Ok(super::sso::see_other(return_to, set_cookie(&name, "", 0)))
 }
 
 /// Disconnects a calendar: its push channel stopped, its grant revoked at the provider, its

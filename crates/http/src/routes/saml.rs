@@ -6,7 +6,7 @@
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{AppendHeaders, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use meetvault_core::ids::OrgId;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -62,20 +62,14 @@ pub async fn start(
         .identity()
         .saml_start(org, q.return_to.as_deref())
         .await?;
+    // SameSite=None: the IdP's response comes back as a cross-site POST.
     let login = format!(
-        "{}={}; HttpOnly; Secure; SameSite=None; Path=/; Max-Age=600",
+        "{}={}; HttpOnly; Secure; SameSite=None; Path=/; Max-Age={}",
         login_cookie_name(&app),
-        started.cookie.expose()
+        started.cookie.expose(),
+        super::sso::LOGIN_COOKIE_SECS
     );
-    Ok((
-        StatusCode::SEE_OTHER,
-        AppendHeaders([
-            (header::LOCATION, started.url),
-            (header::SET_COOKIE, login),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ]),
-    )
-        .into_response())
+    Ok(super::sso::see_other(started.url, login))
 }
 
 /// What the IdP posts (HTTP-POST binding).

@@ -20,7 +20,7 @@ use crate::{ApiError, ApiJson};
 use super::Meta;
 
 /// How long a started sign-in may take (seconds).
-const LOGIN_COOKIE_SECS: u64 = 600;
+pub(crate) const LOGIN_COOKIE_SECS: u64 = 600;
 
 /// A login cookie's name: `__Host-{name}` over HTTPS.
 pub(crate) fn host_cookie(app: &AppState, name: &'static str) -> String {
@@ -74,15 +74,21 @@ pub async fn start(
         started.browser_secret.expose(),
         LOGIN_COOKIE_SECS,
     );
-    Ok((
+    Ok(see_other(started.url, login))
+}
+
+/// A 303 to `location` that sets (or clears) `cookie`, never cached: the redirects of a
+/// sign-in's or a connect's two legs.
+pub(crate) fn see_other(location: String, cookie: String) -> Response {
+    (
         StatusCode::SEE_OTHER,
         AppendHeaders([
-            (header::LOCATION, started.url),
-            (header::SET_COOKIE, login),
+            (header::LOCATION, location),
+            (header::SET_COOKIE, cookie),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ]),
     )
-        .into_response())
+        .into_response()
 }
 
 /// Where the provider sends the browser back: signs in (the session cookie set) and
