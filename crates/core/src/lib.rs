@@ -29,6 +29,7 @@ pub mod retention;
 mod secrets;
 mod sweepers;
 pub mod transcription;
+pub mod trust;
 pub mod vault;
 pub mod webhooks;
 

@@ -65,6 +65,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::openapi::openapi_json))
         .routes(routes!(routes::security_txt::security_txt))
         .routes(routes!(routes::instance::get_instance))
+        .routes(routes!(routes::trust::json))
         .routes(routes!(routes::auth::register))
         .routes(routes!(routes::auth::login))
         .routes(routes!(routes::auth::logout))
@@ -285,7 +286,8 @@ pub fn app(state: AppState) -> Result<Router, serde_json::Error> {
     finish(
         router
             .merge(routes::bot_protocol::routes())
-            .merge(routes::privacy::routes()),
+            .merge(routes::privacy::routes())
+            .merge(routes::trust::routes()),
         state,
     )
 }

@@ -141,6 +141,31 @@ impl Database {
         .execute(pool).await?.rows_affected() == 1))
     }
 
+    /// Sets only when the connection is next due (the poller: a full-row write could undo
+    /// what a running sync stored meanwhile).
+    pub async fn set_calendar_next_sync(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE calendar_connections SET next_sync_at = $3 WHERE org_id = $1 AND id = $2")
+                .bind(org_id).bind(id).bind(at).execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    /// Marks the push channel as due for renewal (a Graph lifecycle notice), touching nothing
+    /// else.
+    pub async fn expire_calendar_channel(&self, org_id: Uuid, id: Uuid) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE calendar_connections SET channel_expires_at = 0 WHERE org_id = $1 AND id = $2")
+                .bind(org_id).bind(id).execute(pool).await?;
+            Ok(())
+        })
+    }
+
     /// Asks for a sync at `at` at the latest (a push notification, a rule change).
     pub async fn calendar_sync_soon(
         &self,

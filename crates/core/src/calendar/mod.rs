@@ -250,17 +250,29 @@ impl Core {
             .ok_or(CoreError::NotFound("calendar connection"))
     }
 
-    pub(crate) async fn enqueue_calendar_sync(&self, org: Uuid, id: Uuid) -> Result<(), CoreError> {
-        self.queue()
-            .enqueue(meetvault_jobs::NewJob {
-                org_id: Some(org),
-                kind: SYNC_JOB,
-                payload: serde_json::json!({ "connection_id": CalendarId::from(id) }),
-                resource_id: Some(id),
-            })
-            .await
-            .map_err(crate::jobs_error)?;
+    /// Queues a sync of the connection now, or at `at` (Unix ms).
+    pub(crate) async fn enqueue_calendar_sync_at(
+        &self,
+        org: Uuid,
+        id: Uuid,
+        at: Option<i64>,
+    ) -> Result<(), CoreError> {
+        let job = meetvault_jobs::NewJob {
+            org_id: Some(org),
+            kind: SYNC_JOB,
+            payload: serde_json::json!({ "connection_id": CalendarId::from(id) }),
+            resource_id: Some(id),
+        };
+        match at {
+            Some(at) => self.queue().enqueue_at(job, at).await,
+            None => self.queue().enqueue(job).await,
+        }
+        .map_err(crate::jobs_error)?;
         Ok(())
+    }
+
+    pub(crate) async fn enqueue_calendar_sync(&self, org: Uuid, id: Uuid) -> Result<(), CoreError> {
+        self.enqueue_calendar_sync_at(org, id, None).await
     }
 }
 

@@ -209,7 +209,7 @@ impl Core {
         let secret = self.calendar_push_secret();
         let mut any = false;
         for n in notes {
-            let Some(mut conn) = self
+            let Some(conn) = self
                 .db()
                 .calendar_connection_by_channel(&n.subscription_id)
                 .await?
@@ -222,8 +222,9 @@ impl Core {
             }
             any = true;
             if n.lifecycle.is_some() {
-                conn.channel_expires_at = Some(0);
-                self.db().update_calendar_connection(&conn).await?;
+                self.db()
+                    .expire_calendar_channel(conn.org_id, conn.id)
+                    .await?;
             }
             self.calendar_pushed(&conn).await?;
         }

@@ -71,9 +71,9 @@ impl Core {
         let due = self.db().calendar_connections_due(now, 100).await?;
         for c in &due {
             // Pushed back first, so the next tick does not queue it again.
-            let mut row = c.clone();
-            row.next_sync_at = now + interval;
-            self.db().update_calendar_connection(&row).await?;
+            self.db()
+                .set_calendar_next_sync(c.org_id, c.id, now + interval)
+                .await?;
             self.enqueue_calendar_sync(c.org_id, c.id).await?;
         }
         Ok(due.len())
@@ -95,8 +95,10 @@ impl Core {
             .take_lease(&lease, &holder, now, now + LEASE_MS)
             .await?
         {
-            // Another sync runs; it reads whatever changed meanwhile or the next one will.
-            self.db().calendar_sync_soon(org, id, now + 30_000).await?;
+            // Another sync runs and may have read the calendar before what woke this one: try
+            // again once it is done (a job of its own, which the running sync cannot undo).
+            self.enqueue_calendar_sync_at(org, id, Some(now + 30_000))
+                .await?;
             return Ok(());
         }
         let result = self.sync_calendar_held(org, id).await;

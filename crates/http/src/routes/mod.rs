@@ -26,6 +26,7 @@ pub mod saml;
 pub mod security_txt;
 pub mod sso;
 pub mod transcription;
+pub mod trust;
 pub mod webhooks;
 
 use axum::extract::FromRequestParts;

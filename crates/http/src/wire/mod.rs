@@ -27,6 +27,7 @@ pub mod requests;
 pub mod retention;
 pub mod sso;
 pub mod transcripts;
+pub mod trust;
 pub mod webhooks;
 
 /// A body of one list, `{"<field>": [...]}`, built from a `Vec` of core's views.

@@ -120,6 +120,7 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
     ("POST", "/api/v1/auth/register", Class::Public, false),
     ("POST", "/api/v1/auth/login", Class::Public, false),
     ("GET", "/api/v1/auth/sso", Class::Public, false),
+    ("GET", "/api/v1/trust", Class::Public, false),
     ("GET", "/api/v1/auth/sso/{id}/start", Class::Public, false),
     (
         "GET",

@@ -10,7 +10,7 @@ use meetvault_test_support::{TestApp, self_signed_cert};
 
 use crate::headers::assert_security_headers;
 
-async fn tls_app(dir: &std::path::Path, public_url: Option<&str>) -> (TestApp, Vec<u8>) {
+pub(crate) async fn tls_app(dir: &std::path::Path, public_url: Option<&str>) -> (TestApp, Vec<u8>) {
     let (cert_file, key_file, cert_pem) = self_signed_cert(dir);
     let app = TestApp::spawn_with(|c| {
         c.server.tls = Some(TlsConfig {
@@ -24,7 +24,7 @@ async fn tls_app(dir: &std::path::Path, public_url: Option<&str>) -> (TestApp, V
     (app, cert_pem)
 }
 
-fn client(cert_pem: &[u8], version: reqwest::tls::Version) -> reqwest::Client {
+pub(crate) fn client(cert_pem: &[u8], version: reqwest::tls::Version) -> reqwest::Client {
     reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(cert_pem).unwrap())
         .min_tls_version(version)
