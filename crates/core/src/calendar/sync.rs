@@ -139,25 +139,16 @@ impl Core {
         };
         let http = net::OutboundHttp(self.outbound_client());
         let mut tokens = Core::open_tokens(&key, &conn)?;
-        let fail = |e: CalendarError| e;
-        let outcome: Result<(), CalendarError> = async {
-            if let Some(fresh) = oauth::refresh_if_needed(&http, &provider, &tokens, now)
-                .await
-                .map_err(fail)?
-            {
+        // Refreshed before use when near expiry; stored at once (Microsoft rotates refresh
+        // tokens, so the new one must not be lost to a later failure).
+        match oauth::refresh_if_needed(&http, &provider, &tokens, now).await {
+            Ok(Some(fresh)) => {
                 tokens = fresh;
-                conn.tokens = Core::seal_tokens(&key, &conn, &tokens)
-                    .map_err(|_| CalendarError::Invalid("sealing refreshed tokens"))?;
-                self.db()
-                    .update_calendar_connection(&conn)
-                    .await
-                    .map_err(|_| CalendarError::Invalid("storing refreshed tokens"))?;
+                conn.tokens = Core::seal_tokens(&key, &conn, &tokens)?;
+                self.db().update_calendar_connection(&conn).await?;
             }
-            Ok(())
-        }
-        .await;
-        if let Err(e) = outcome {
-            return self.calendar_sync_failed(conn, e).await;
+            Ok(None) => {}
+            Err(e) => return self.calendar_sync_failed(conn, e).await,
         }
         let cursor = match &conn.cursor {
             Some(sealed) => {
@@ -202,6 +193,7 @@ impl Core {
                         Ok(fresh) => {
                             tokens = fresh;
                             conn.tokens = Core::seal_tokens(&key, &conn, &tokens)?;
+                            self.db().update_calendar_connection(&conn).await?;
                             continue;
                         }
                         Err(e) => return self.calendar_sync_failed(conn, e).await,
@@ -254,6 +246,8 @@ impl Core {
                 &bind(org, "calendar_connections", conn.id, "cursor"),
                 &plain,
             ));
+            // Stored per round: a crash re-reads at most the round it was in.
+            self.db().update_calendar_connection(&conn).await?;
             let complete = result.complete;
             cursor = Some(result.cursor);
             if complete {
