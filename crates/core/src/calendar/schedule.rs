@@ -79,7 +79,6 @@ pub(crate) struct Decider {
     email: String,
     auto_join: bool,
     rules: Rules,
-    bot_name: String,
 }
 
 /// One stored event before and after a change.
@@ -127,7 +126,6 @@ impl Core {
                 never_domains,
                 own_domains,
             },
-            bot_name: DEFAULT_BOT_NAME.to_owned(),
         })
     }
 
@@ -249,7 +247,6 @@ impl Core {
         &self,
         conn: &CalendarConnectionRow,
         applied: &[Applied],
-        decider: &Decider,
     ) -> Result<(), CoreError> {
         let actor = Actor::Calendar(conn.id.into());
         let mut keys = BTreeSet::new();
@@ -271,14 +268,8 @@ impl Core {
             }
         }
         let keys: Vec<String> = keys.into_iter().collect();
-        self.reconcile_calendar_keys_named(
-            conn.org_id,
-            conn.workspace_id,
-            &keys,
-            actor,
-            &decider.bot_name,
-        )
-        .await
+        self.reconcile_calendar_keys(conn.org_id, conn.workspace_id, &keys, actor)
+            .await
     }
 
     /// A moved meeting: its bot, if it still waits and nobody else's calendar holds the old
@@ -338,18 +329,6 @@ impl Core {
         keys: &[String],
         actor: Actor,
     ) -> Result<(), CoreError> {
-        self.reconcile_calendar_keys_named(org, workspace, keys, actor, DEFAULT_BOT_NAME)
-            .await
-    }
-
-    async fn reconcile_calendar_keys_named(
-        &self,
-        org: Uuid,
-        workspace: Uuid,
-        keys: &[String],
-        actor: Actor,
-        bot_name: &str,
-    ) -> Result<(), CoreError> {
         for key in keys {
             let wanted = self.db().calendar_key_wanted(org, workspace, key).await?;
             let have = self.db().calendar_bot(org, workspace, key).await?;
@@ -358,7 +337,7 @@ impl Core {
                     // One meeting failing (a person who may no longer send bots, a locked key)
                     // must not stop the others.
                     if let Err(e) = self
-                        .schedule_calendar_bot(org, workspace, key, conn, &event, bot_name)
+                        .schedule_calendar_bot(org, workspace, key, conn, &event)
                         .await
                     {
                         tracing::warn!(error = %e, "a calendar could not schedule a bot");
@@ -381,7 +360,6 @@ impl Core {
         key: &str,
         conn_id: Uuid,
         event_id: &str,
-        bot_name: &str,
     ) -> Result<(), CoreError> {
         let conn = self
             .db()
@@ -403,7 +381,7 @@ impl Core {
         let title = event.title.trim();
         let new = NewBot {
             meeting_url: link.url.to_string(),
-            bot_name: bot_name.to_owned(),
+            bot_name: DEFAULT_BOT_NAME.to_owned(),
             title: Some(if title.is_empty() {
                 "Meeting".into()
             } else {
@@ -483,7 +461,6 @@ impl Core {
         let applied = self
             .store_calendar_event(conn, &key, &decider, event, Utc::now())
             .await?;
-        self.schedule_calendar_changes(conn, &[applied], &decider)
-            .await
+        self.schedule_calendar_changes(conn, &[applied]).await
     }
 }

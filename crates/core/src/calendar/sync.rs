@@ -232,8 +232,7 @@ impl Core {
                     }
                 }
             }
-            self.schedule_calendar_changes(&conn, &applied, &decider)
-                .await?;
+            self.schedule_calendar_changes(&conn, &applied).await?;
             if full.is_some() && result.complete {
                 self.db().prune_calendar_choices(conn.id).await?;
             }
