@@ -79,6 +79,8 @@ fi
 "$(dirname "$0")/pdf-tools.sh" >/dev/null  # pdftotext, reportlab, fpdf2: crates/intel/tests/docs_pdf.rs
 # A second S3 API server (npm: s3rver), beside moto, for the customer's-bucket tests.
 "$(dirname "$0")/s3rver.sh" >/dev/null
+# Deque's axe-core (npm), which the dashboard's pages are held to in the browser tests.
+"$(dirname "$0")/axe-core.sh" >/dev/null
 # Single sign-on's peers: npm's jose and oidc-provider (a certified OpenID Provider) for the
 # OpenID Connect relying party (crates/oidc/tests), pysaml2 with xmlsec1 as the SAML IdP
 # (crates/saml/tests).

@@ -46,16 +46,34 @@ impl<P: Proof> FromRequestParts<AppState> for Auth<P> {
         match principal.authorize::<P>() {
             Ok(scope) => Ok(Self(scope)),
             Err(denied) => {
-                let reason = match denied {
-                    Denied::Missing(_) => "forbidden",
-                    Denied::MfaEnrollmentRequired => "mfa_enrollment_required",
-                    Denied::SessionRequired => "session_required",
-                    Denied::OrgClosed(_) => "org_closed",
-                };
-                audit_refused(parts, state, Some(&principal), reason).await?;
+                audit_refused(parts, state, Some(&principal), denied_reason(&denied)).await?;
                 Err(denied.into())
             }
         }
+    }
+}
+
+/// The audit log's word for a refusal.
+pub(crate) fn denied_reason(denied: &Denied) -> &'static str {
+    match denied {
+        Denied::Missing(_) => "forbidden",
+        Denied::MfaEnrollmentRequired => "mfa_enrollment_required",
+        Denied::SessionRequired => "session_required",
+        Denied::OrgClosed(_) => "org_closed",
+    }
+}
+
+/// The authenticated caller, not yet authorized for anything: for the dashboard's pages, which
+/// ask one caller for several proofs (a section shown only to those who hold one) and audit a
+/// refused page themselves.
+#[derive(Debug)]
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        authenticate(parts, state).await.map(Self)
     }
 }
 

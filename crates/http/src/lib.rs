@@ -3,6 +3,7 @@
 //! handlers are thin and call `meetvault-core`.
 
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 mod json;
 pub mod middleware;

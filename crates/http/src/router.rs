@@ -287,7 +287,8 @@ pub fn app(state: AppState) -> Result<Router, serde_json::Error> {
         router
             .merge(routes::bot_protocol::routes())
             .merge(routes::privacy::routes())
-            .merge(routes::trust::routes()),
+            .merge(routes::trust::routes())
+            .merge(crate::dashboard::routes()),
         state,
     )
 }

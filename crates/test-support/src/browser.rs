@@ -315,7 +315,18 @@ impl Page {
     pub async fn wait_for(&self, what: &str, expression: &str, limit: Duration) -> Value {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            let value = self.evaluate(expression).await;
+            // A page that navigates meanwhile (a form sent, a reload) is asked again.
+            let value = self
+                .cdp
+                .try_call(
+                    Some(&self.session),
+                    "Runtime.evaluate",
+                    json!({"expression": expression, "awaitPromise": true, "returnByValue": true}),
+                )
+                .await
+                .ok()
+                .filter(|out| out.get("exceptionDetails").is_none())
+                .map_or(Value::Null, |out| out["result"]["value"].clone());
             let truthy = match &value {
                 Value::Null => false,
                 Value::Bool(b) => *b,
@@ -337,6 +348,114 @@ impl Page {
     /// Sends any protocol command to this page's session and returns its result.
     pub async fn call(&self, method: &str, params: Value) -> Value {
         self.cdp.call(Some(&self.session), method, params).await
+    }
+
+    /// From now on, collects what the page's console and the browser's log say (CSP
+    /// violations are logged there as errors of source `security`, exceptions as
+    /// `exception: …`): one line each, as `LEVEL SOURCE: text`.
+    pub async fn watch_console(&self) -> Console {
+        let console = Console::default();
+        let (lines, mut events, session) = (
+            console.0.clone(),
+            self.cdp.events.subscribe(),
+            self.session.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                let event = match events.recv().await {
+                    Ok(event) => event,
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                if event["sessionId"] != session.as_str() {
+                    continue;
+                }
+                let p = &event["params"];
+                let line = match event["method"].as_str() {
+                    Some("Log.entryAdded") => format!(
+                        "{} {}: {}",
+                        p["entry"]["level"].as_str().unwrap_or("?"),
+                        p["entry"]["source"].as_str().unwrap_or("?"),
+                        p["entry"]["text"].as_str().unwrap_or("")
+                    ),
+                    Some("Runtime.consoleAPICalled") => format!(
+                        "{} console: {}",
+                        p["type"].as_str().unwrap_or("?"),
+                        p["args"]
+                    ),
+                    Some("Runtime.exceptionThrown") => {
+                        format!("error exception: {}", p["exceptionDetails"])
+                    }
+                    _ => continue,
+                };
+                lines.lock().unwrap().push(line);
+            }
+        });
+        self.call("Log.enable", json!({})).await;
+        self.call("Runtime.enable", json!({})).await;
+        console
+    }
+
+    /// Chooses `files` in the file input `selector` selects (as a person picking them would).
+    pub async fn set_files(&self, selector: &str, files: &[&Path]) {
+        let document = self.call("DOM.getDocument", json!({})).await;
+        let node = self
+            .call(
+                "DOM.querySelector",
+                json!({"nodeId": document["root"]["nodeId"], "selector": selector}),
+            )
+            .await;
+        assert_ne!(node["nodeId"], json!(0), "no element matches {selector}");
+        let files: Vec<String> = files.iter().map(|f| path_str(f).to_owned()).collect();
+        self.call(
+            "DOM.setFileInputFiles",
+            json!({"nodeId": node["nodeId"], "files": files}),
+        )
+        .await;
+    }
+
+    /// Saves a PNG of the whole page (not only the viewport) to `path`.
+    pub async fn screenshot(&self, path: &Path) {
+        use base64::Engine as _;
+        let shot = self
+            .call(
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": true}),
+            )
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().expect("screenshot data"))
+            .expect("screenshot base64");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(path, png).unwrap();
+    }
+
+    /// Emulates a viewport of `width`×`height` CSS pixels at `scale` device pixels each
+    /// (a 1280 px window at 200 % zoom is 640 CSS pixels wide at scale 2).
+    pub async fn viewport(&self, width: u32, height: u32, scale: f64) {
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": scale, "mobile": width < 500}),
+        )
+        .await;
+    }
+}
+
+/// What a page's console and the browser's log said, collected by [`Page::watch_console`].
+#[derive(Debug, Clone, Default)]
+pub struct Console(Arc<Mutex<Vec<String>>>);
+
+impl Console {
+    /// Every line so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Forgets what was said so far (between pages).
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
     }
 }
 
@@ -390,6 +509,19 @@ impl Cdp {
     /// Sends `method` (to a page's `session`, or to the browser) and returns its result; a
     /// protocol error, a closed browser or a timeout fails the test.
     async fn call(&self, session: Option<&str>, method: &str, params: Value) -> Value {
+        self.try_call(session, method, params)
+            .await
+            .unwrap_or_else(|error| panic!("{method} failed: {error}"))
+    }
+
+    /// [`Cdp::call`], with the protocol's error as an `Err` (a page navigating away while a
+    /// command runs in it answers one).
+    async fn try_call(
+        &self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, Value> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut message = json!({"id": id, "method": method, "params": params});
         if let Some(session) = session {
@@ -413,9 +545,9 @@ impl Cdp {
             Err(_) => panic!("the browser did not answer {method} in {TIMEOUT:?}"),
         };
         if let Some(error) = reply.get("error") {
-            panic!("{method} failed: {error}");
+            return Err(error.clone());
         }
-        reply["result"].clone()
+        Ok(reply["result"].clone())
     }
 }
 

@@ -22,6 +22,10 @@ pub const USER_CONTENT_POLICY: &str =
 /// but the page's own stylesheet (by hash), and its forms post only back here.
 pub const FORM_PAGE_POLICY: &str = "default-src 'none'; style-src 'sha256-yLPCUZgj0G1kIlBcJ1NdtevtqIQeK2FgUeKFhSycIno='; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// The dashboard pages' Content-Security-Policy: scripts, styles, media and API calls from
+/// this origin only; no inline script or style, no `eval`, no frames, forms post only here.
+pub const DASHBOARD_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
 pub const HEADERS: &[(&str, &str)] = &[
     (
         "strict-transport-security",
@@ -46,7 +50,9 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     // stricter, or a form page's, which lets its own stylesheet load and its forms post here.
     let user_content = headers
         .get(header::CONTENT_SECURITY_POLICY)
-        .is_some_and(|v| v == USER_CONTENT_POLICY || v == FORM_PAGE_POLICY);
+        .is_some_and(|v| {
+            v == USER_CONTENT_POLICY || v == FORM_PAGE_POLICY || v == DASHBOARD_POLICY
+        });
     for (name, value) in HEADERS {
         if user_content && *name == "content-security-policy" {
             continue;

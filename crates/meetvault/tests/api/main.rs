@@ -15,6 +15,8 @@ mod canary;
 mod certificates;
 mod cli;
 mod cli_transcribe;
+mod dashboard;
+mod dashboard_browser;
 mod deletion_requests;
 mod deletion_requests_rules;
 mod destinations;

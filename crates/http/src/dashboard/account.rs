@@ -1,0 +1,239 @@
+//! Settings: `/settings` (the caller's account: password, two-factor authentication, sessions,
+//! API keys) and `/settings/members` (members and invitations, for those who manage them).
+//! Every change is a form sent to the API route it names.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::Uri;
+use axum::response::Response;
+use axum::routing::get;
+
+use super::{PageError, gate, need, shell, when};
+use crate::ApiError;
+use crate::auth::{Caller, OwnAccount, perm};
+use crate::routes::privacy::esc;
+use crate::state::AppState;
+use crate::wire::auth::{SessionList, User};
+use crate::wire::keys::ApiKeyList;
+use crate::wire::org::{InvitationList, MemberList};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/settings", get(settings))
+        .route("/settings/members", get(members))
+}
+
+/// The permissions a key may hold, with what each allows.
+const PERMISSIONS: &[(&str, &str)] = &[
+    ("meetings:read", "read meetings, recordings and transcripts"),
+    ("meetings:write", "create meetings and upload recordings"),
+    ("meetings:delete", "delete meetings"),
+    ("bots:write", "send and stop bots"),
+    ("webhooks:manage", "manage webhooks"),
+    ("audit:read", "read the audit log"),
+];
+
+const SETTINGS_NAV: &str = "<nav aria-label=\"Settings\" class=\"subnav\"><ul>\
+    <li><a href=\"/settings\">Your account</a></li><li><a href=\"/settings/members\">Members</a></li>\
+    <li><a href=\"/certificates\">Deletion certificates</a></li><li><a href=\"/trust\">Trust page</a></li></ul></nav>";
+
+async fn settings(
+    State(app): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    uri: Uri,
+) -> Result<Response, PageError> {
+    let principal = gate(caller, &uri)?;
+    let scope = need::<OwnAccount>(&app, &principal, &uri).await?;
+    let me = User::from(app.core.identity().me(&principal.whoami()).await?);
+    let sessions = SessionList::from(app.core.identity().sessions(&scope).await?);
+    let mut body = String::from(SETTINGS_NAV);
+    body.push_str(&format!(
+        "<section aria-labelledby=\"me-h\"><h2 id=\"me-h\">Your account</h2><dl>\
+         <dt>Name</dt><dd>{}</dd><dt>Email</dt><dd>{}</dd><dt>Role</dt><dd>{}</dd></dl></section>",
+        esc(&me.name),
+        esc(&me.email),
+        esc(&me.role)
+    ));
+    body.push_str(
+        "<section aria-labelledby=\"pw-h\"><h2 id=\"pw-h\">Password</h2>\
+         <form data-api=\"/api/v1/auth/password\" data-done=\"Password changed; your other sessions were ended.\">\
+         <p class=\"form-error\" role=\"alert\" hidden></p><p class=\"form-done\" role=\"status\"></p>\
+         <label for=\"current_password\">Current password</label><input id=\"current_password\" name=\"current_password\" type=\"password\" autocomplete=\"current-password\" required>\
+         <label for=\"new_password\">New password</label><input id=\"new_password\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" minlength=\"12\" required>\
+         <button type=\"submit\">Change password</button></form></section>",
+    );
+    body.push_str(&two_factor(me.mfa_enabled));
+    body.push_str(&sessions_section(&sessions));
+    // Only for those who may manage keys (not audited as a refusal for the others).
+    if let Ok(keys_scope) = principal.authorize::<perm::KeysManage>() {
+        let keys = ApiKeyList::from(app.core.api_keys().list(&keys_scope).await?);
+        body.push_str(&api_keys(&keys));
+    }
+    Ok(shell("/settings", "Settings", &body))
+}
+
+fn two_factor(enabled: bool) -> String {
+    if enabled {
+        return "<section aria-labelledby=\"mfa-h\"><h2 id=\"mfa-h\">Two-factor authentication</h2>\
+             <p class=\"ok\">On: signing in asks for your authenticator app's code.</p>\
+             <form data-api=\"/api/v1/auth/mfa/totp\" data-method=\"DELETE\" data-next=\"reload\">\
+             <p class=\"form-error\" role=\"alert\" hidden></p>\
+             <label for=\"off-code\">Current code (to turn it off)</label><input id=\"off-code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
+             <button type=\"submit\">Turn off</button></form></section>"
+            .to_owned();
+    }
+    "<section aria-labelledby=\"mfa-h\"><h2 id=\"mfa-h\">Two-factor authentication</h2>\
+     <p>Off. Turn it on to ask for a code from an authenticator app at each sign-in.</p>\
+     <form data-api=\"/api/v1/auth/mfa/totp\">\
+     <p class=\"form-error\" role=\"alert\" hidden></p>\
+     <div class=\"shown\" hidden><p>Add this key to your authenticator app (or open the link on your phone):</p>\
+     <p><code data-shown=\"secret\"></code></p><p><code data-shown=\"otpauth_uri\"></code></p></div>\
+     <button type=\"submit\">Start</button></form>\
+     <form data-api=\"/api/v1/auth/mfa/totp/confirm\">\
+     <p class=\"form-error\" role=\"alert\" hidden></p>\
+     <label for=\"totp-code\">Then the app's current code</label><input id=\"totp-code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
+     <div class=\"shown\" hidden><p><strong>Two-factor authentication is on.</strong> Keep these recovery codes \
+     somewhere safe; each signs you in once without the app. They are shown only now.</p>\
+     <pre data-shown=\"recovery_codes\"></pre></div>\
+     <button type=\"submit\">Turn on</button></form></section>"
+        .to_owned()
+}
+
+fn sessions_section(sessions: &SessionList) -> String {
+    let mut rows = String::new();
+    for s in &sessions.sessions {
+        let action = if s.current {
+            "This session".to_owned()
+        } else {
+            format!(
+                "<form data-api=\"/api/v1/auth/sessions/{}\" data-method=\"DELETE\" data-next=\"reload\">\
+                 <button type=\"submit\">End</button></form>",
+                s.id
+            )
+        };
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+            esc(s.user_agent.as_deref().unwrap_or("unknown")),
+            esc(s.ip.as_deref().unwrap_or("")),
+            when(&s.created_at),
+            when(&s.last_seen_at),
+        ));
+    }
+    format!(
+        "<section aria-labelledby=\"sess-h\"><h2 id=\"sess-h\">Sessions</h2><div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Table (scrolls sideways)\"><table>\
+         <thead><tr><th scope=\"col\">Browser</th><th scope=\"col\">Address</th><th scope=\"col\">Signed in</th>\
+         <th scope=\"col\">Last seen</th><th scope=\"col\"><span class=\"visually-hidden\">Action</span></th></tr></thead>\
+         <tbody>{rows}</tbody></table></div></section>"
+    )
+}
+
+fn api_keys(keys: &ApiKeyList) -> String {
+    let mut boxes = String::new();
+    for (i, (name, what)) in PERMISSIONS.iter().enumerate() {
+        let checked = if *name == "meetings:read" {
+            " checked"
+        } else {
+            ""
+        };
+        boxes.push_str(&format!(
+            "<div class=\"check\"><input type=\"checkbox\" id=\"perm-{i}\" name=\"permissions\" value=\"{name}\" data-list{checked}>\
+             <label for=\"perm-{i}\"><code>{name}</code>: {what}</label></div>"
+        ));
+    }
+    let mut rows = String::new();
+    for k in keys.api_keys.iter().filter(|k| k.revoked_at.is_none()) {
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>\
+             <form data-api=\"/api/v1/api-keys/{}\" data-method=\"DELETE\" data-next=\"reload\" \
+             data-confirm=\"Revoke this key? Programs using it stop working at once.\">\
+             <button type=\"submit\">Revoke</button></form></td></tr>",
+            esc(&k.name),
+            esc(&k.prefix),
+            esc(&k.permissions.join(", ")),
+            k.last_used_at
+                .as_ref()
+                .map(when)
+                .unwrap_or_else(|| "never".to_owned()),
+            k.id
+        ));
+    }
+    let table = if rows.is_empty() {
+        "<p>No API keys.</p>".to_owned()
+    } else {
+        format!(
+            "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Table (scrolls sideways)\"><table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Starts with</th>\
+             <th scope=\"col\">Permissions</th><th scope=\"col\">Last used</th><th scope=\"col\">\
+             <span class=\"visually-hidden\">Action</span></th></tr></thead><tbody>{rows}</tbody></table></div>"
+        )
+    };
+    format!(
+        "<section aria-labelledby=\"keys-h\"><h2 id=\"keys-h\">API keys</h2>{table}\
+         <form data-api=\"/api/v1/api-keys\">\
+         <p class=\"form-error\" role=\"alert\" hidden></p>\
+         <label for=\"key-name\">New key's name</label><input id=\"key-name\" name=\"name\" required>\
+         <fieldset><legend>It may</legend>{boxes}</fieldset>\
+         <div class=\"shown\" hidden><p><strong>Your new key, shown only this once.</strong> Copy it now; \
+         send it as <code>Authorization: Bearer …</code>.</p><p><code class=\"secret\" data-shown=\"key\"></code></p></div>\
+         <button type=\"submit\">Create key</button></form></section>"
+    )
+}
+
+async fn members(
+    State(app): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    uri: Uri,
+) -> Result<Response, PageError> {
+    let principal = gate(caller, &uri)?;
+    let scope = need::<perm::MembersManage>(&app, &principal, &uri).await?;
+    let members = MemberList::from(app.core.org().members(&scope).await?);
+    let invitations = InvitationList::from(app.core.org().invitations(&scope).await?);
+    let mut body = String::from(SETTINGS_NAV);
+    let mut rows = String::new();
+    for m in &members.members {
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&m.name),
+            esc(&m.email),
+            esc(&m.role),
+            if m.mfa_enabled { "on" } else { "off" }
+        ));
+    }
+    body.push_str(&format!(
+        "<section aria-labelledby=\"mem-h\"><h2 id=\"mem-h\">Members</h2><div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Table (scrolls sideways)\"><table>\
+         <thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Role</th>\
+         <th scope=\"col\">Two-factor</th></tr></thead><tbody>{rows}</tbody></table></div></section>"
+    ));
+    let mut pending = String::new();
+    for i in invitations
+        .invitations
+        .iter()
+        .filter(|i| i.accepted_at.is_none() && i.revoked_at.is_none())
+    {
+        pending.push_str(&format!(
+            "<li>{} as {} — until {} <form class=\"inline\" data-api=\"/api/v1/invitations/{}\" data-method=\"DELETE\" data-next=\"reload\">\
+             <button type=\"submit\">Revoke</button></form></li>",
+            esc(&i.email),
+            esc(&i.role),
+            when(&i.expires_at),
+            i.id
+        ));
+    }
+    if !pending.is_empty() {
+        pending = format!("<h3>Waiting to be accepted</h3><ul>{pending}</ul>");
+    }
+    body.push_str(&format!(
+        "<section aria-labelledby=\"inv-h\"><h2 id=\"inv-h\">Invite someone</h2>{pending}\
+         <form data-api=\"/api/v1/invitations\">\
+         <p class=\"form-error\" role=\"alert\" hidden></p>\
+         <label for=\"inv-email\">Email</label><input id=\"inv-email\" name=\"email\" type=\"email\" required>\
+         <label for=\"inv-role\">Role</label><select id=\"inv-role\" name=\"role\">\
+         <option value=\"member\">Member: records and reads meetings</option>\
+         <option value=\"viewer\">Viewer: reads meetings</option>\
+         <option value=\"admin\">Admin: manages members and settings</option>\
+         <option value=\"billing\">Billing</option></select>\
+         <div class=\"shown\" hidden><p><strong>Send them this link</strong> (shown only now; it works once):</p>\
+         <p><code class=\"secret\" data-shown=\"token\" data-prefix=\"/invitations/accept#token=\"></code></p></div>\
+         <button type=\"submit\">Create invitation</button></form></section>"
+    ));
+    Ok(shell("/settings", "Members", &body))
+}

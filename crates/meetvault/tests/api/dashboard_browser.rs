@@ -1,0 +1,407 @@
+//! The dashboard in a real browser: headless Chromium (Debian's), in a network namespace that
+//! reaches only the app, driven over the DevTools protocol as a person would use it — sign up,
+//! a meeting from one recording per speaker with progress, playing and seeking, the transcript,
+//! an SRT export, an API key, an invited member who then signs in, deleting the meeting and
+//! opening its certificate, verifying the audit log. On every page: axe-core (npm, Deque) finds
+//! no serious or critical violation, nothing overflows at 360 px wide or at 200 % zoom, and the
+//! console shows no Content-Security-Policy violation. Screenshots of each page are saved under
+//! `target/screenshots/dashboard/` (printed) for a person to look at.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use meetvault_test_support::browser::{Browser, BrowserOptions, Console, Netns, Page};
+use meetvault_test_support::{Cred, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::speech;
+
+const PASSWORD: &str = "a long passphrase of ours";
+
+struct Ui {
+    tab: Page,
+    console: Console,
+    app: TestApp,
+    shots: PathBuf,
+    axe: String,
+}
+
+/// A JavaScript string literal.
+fn js(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+impl Ui {
+    async fn open(&self, path: &str) {
+        self.tab.navigate(&self.app.url(path)).await;
+    }
+
+    async fn fill(&self, selector: &str, value: &str) {
+        let done = self
+            .tab
+            .evaluate(&format!(
+                "(() => {{ const e = document.querySelector({}); if (!e) return false; e.value = {}; \
+                 e.dispatchEvent(new Event('input', {{bubbles: true}})); return true; }})()",
+                js(selector),
+                js(value)
+            ))
+            .await;
+        assert_eq!(done, Value::Bool(true), "no field {selector}");
+    }
+
+    async fn click(&self, selector: &str) {
+        let done = self
+            .tab
+            .evaluate(&format!(
+                "(() => {{ const e = document.querySelector({}); if (!e) return false; e.click(); return true; }})()",
+                js(selector)
+            ))
+            .await;
+        assert_eq!(done, Value::Bool(true), "nothing to click at {selector}");
+    }
+
+    async fn wait_path(&self, prefix: &str) -> String {
+        let found = self
+            .tab
+            .wait_for(
+                &format!("a page under {prefix}"),
+                &format!(
+                    "document.readyState === 'complete' && location.pathname.startsWith({}) && location.pathname",
+                    js(prefix)
+                ),
+                Duration::from_secs(20),
+            )
+            .await;
+        found.as_str().unwrap().to_owned()
+    }
+
+    async fn text(&self) -> String {
+        self.tab
+            .evaluate("document.body.innerText")
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The page as it stands: a screenshot, axe-core, 360 px and 200 % zoom, the console.
+    async fn check(&self, name: &str) {
+        self.tab
+            .screenshot(&self.shots.join(format!("{name}.png")))
+            .await;
+        let loaded = self
+            .tab
+            .evaluate(&format!("{};\ntypeof axe", self.axe))
+            .await;
+        assert_eq!(loaded, "object", "axe-core did not load on {name}");
+        let violations = self
+            .tab
+            .evaluate(
+                "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations\
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')\
+                 .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', ')))",
+            )
+            .await;
+        assert_eq!(violations, Value::Array(vec![]), "axe-core on {name}");
+        for (width, height, scale, what) in [
+            (360, 740, 1.0, "360 px wide"),
+            (640, 450, 2.0, "200 % zoom"),
+        ] {
+            self.tab.viewport(width, height, scale).await;
+            if width == 360 {
+                self.tab
+                    .screenshot(&self.shots.join(format!("{name}-360px.png")))
+                    .await;
+            }
+            // The widest elements that stick out, to name in a failure.
+            let overflow = self
+                .tab
+                .evaluate(
+                    "(() => { const w = document.documentElement.clientWidth;                      if (document.documentElement.scrollWidth <= w) return null;                      return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 1)                      .slice(0, 4)\
+                     .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)); })()",
+                )
+                .await;
+            assert!(
+                overflow.is_null(),
+                "{name} overflows sideways at {what}: {overflow}"
+            );
+        }
+        self.tab.viewport(1280, 900, 1.0).await;
+        let csp: Vec<String> = self
+            .console
+            .lines()
+            .into_iter()
+            .filter(|l| l.contains("Content Security Policy") || l.starts_with("error security"))
+            .collect();
+        assert!(csp.is_empty(), "CSP violations on {name}: {csp:#?}");
+        let errors: Vec<String> = self
+            .console
+            .lines()
+            .into_iter()
+            .filter(|l| l.contains("exception"))
+            .collect();
+        assert!(errors.is_empty(), "script errors on {name}: {errors:#?}");
+    }
+
+    async fn sign_in(&self, email: &str) {
+        self.open("/login").await;
+        self.fill("#email", email).await;
+        self.fill("#password", PASSWORD).await;
+        self.click("form[data-api='/api/v1/auth/login'] button[type=submit]")
+            .await;
+        self.wait_path("/meetings").await;
+    }
+
+    async fn sign_out(&self) {
+        self.click("form[data-api='/api/v1/auth/logout'] button")
+            .await;
+        self.wait_path("/login").await;
+    }
+}
+
+/// Three speakers' tracks, each named for its speaker (the dashboard names a track by its file).
+fn tracks() -> Vec<PathBuf> {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dashboard-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (tracks, _) = speech::three_tracks();
+    tracks
+        .iter()
+        .map(|(label, wav)| {
+            let named = dir.join(format!("{label}.wav"));
+            std::fs::copy(wav, &named).unwrap();
+            named
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_user_does_everything_in_the_browser() {
+    let app = crate::transcription::app().await;
+    let axe_path = std::env::var("AXE_CORE_JS").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/meetvault-tools/axe-core/node_modules/axe-core/axe.min.js",
+            std::env::var("HOME").unwrap()
+        )
+    });
+    let axe = std::fs::read_to_string(&axe_path)
+        .unwrap_or_else(|e| panic!("axe-core is not at {axe_path} ({e}): run scripts/axe-core.sh"));
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots/dashboard");
+    println!("dashboard screenshots: {}", shots.display());
+    let netns = Netns::new(&[app.addr]).await;
+    let browser = Browser::launch_in(
+        &netns,
+        BrowserOptions::default().flag("--autoplay-policy=no-user-gesture-required"),
+    )
+    .await;
+    let tab = browser.new_page().await;
+    let console = tab.watch_console().await;
+    tab.viewport(1280, 900, 1.0).await;
+    let ui = Ui {
+        tab,
+        console,
+        app,
+        shots,
+        axe,
+    };
+
+    // Signed out, a page sends the browser to sign in, then back.
+    ui.open("/meetings").await;
+    assert_eq!(ui.wait_path("/login").await, "/login");
+    ui.check("login").await;
+    ui.click("a[href='/signup']").await;
+    ui.wait_path("/signup").await;
+    ui.check("signup").await;
+    // A bad password is refused in words, and nothing is created.
+    ui.fill("#name", "Ada Lovelace").await;
+    ui.fill("#email", "ada@example.com").await;
+    ui.fill("#org_name", "Analytical Engines").await;
+    ui.fill("#password", "short").await;
+    ui.tab
+        .evaluate("document.querySelector('#password').removeAttribute('minlength')")
+        .await;
+    ui.click("form button[type=submit]").await;
+    let error = ui
+        .tab
+        .wait_for(
+            "the refusal",
+            "(() => { const e = document.querySelector('.form-error'); return !e.hidden && e.textContent; })()",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(error.as_str().unwrap().contains("password"), "{error}");
+    ui.fill("#password", PASSWORD).await;
+    ui.click("form button[type=submit]").await;
+    ui.wait_path("/meetings").await;
+    ui.check("meetings-empty").await;
+
+    // A meeting from one file per speaker, uploaded with progress.
+    let files = tracks();
+    ui.click("details.panel summary").await;
+    ui.fill("#title", "Standup").await;
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    ui.tab.set_files("#tracks", &refs).await;
+    ui.click("form[data-upload] button[type=submit]").await;
+    let path = ui.wait_path("/meetings/mtg_").await;
+    // Live progress from the event stream, then the page reloads itself with the transcript.
+    ui.tab
+        .wait_for(
+            "the transcription jobs",
+            "document.querySelectorAll('.jobs [data-job]').length === 3",
+            Duration::from_secs(30),
+        )
+        .await;
+    ui.tab
+        .wait_for(
+            "the finished transcript",
+            "[...document.querySelectorAll('.jobs .state')].every(s => s.textContent === 'Done') \
+             && document.querySelectorAll('[data-transcript] li[data-start]').length >= 5",
+            Duration::from_secs(240),
+        )
+        .await;
+    let page = ui.text().await;
+    for speaker in ["Alice", "Bob", "Carol"] {
+        assert!(page.contains(&format!("{speaker} (their track)")), "{page}");
+    }
+    ui.check("meeting").await;
+
+    // Play from a line: its recording seeks there and the line is marked as the current one.
+    let (start, current) = {
+        ui.click("[data-transcript] li:nth-child(3) button.seek")
+            .await;
+        let start = ui
+            .tab
+            .evaluate(
+                "+document.querySelector('[data-transcript] li:nth-child(3)').dataset.start / 1000",
+            )
+            .await
+            .as_f64()
+            .unwrap();
+        let current = ui
+            .tab
+            .wait_for(
+                "the seek",
+                "(() => { const a = [...document.querySelectorAll('audio')].find(a => a.currentTime > 0); \
+                 const li = document.querySelector('[data-transcript] li[aria-current]'); \
+                 return a && li ? [a.currentTime, +li.dataset.start / 1000] : null; })()",
+                Duration::from_secs(10),
+            )
+            .await;
+        (start, current)
+    };
+    let at = current[0].as_f64().unwrap();
+    assert!(
+        (start..start + 3.0).contains(&at),
+        "seeked to {at} s for a line at {start} s"
+    );
+    assert_eq!(current[1].as_f64().unwrap(), start);
+
+    // The SRT export, through the page's own link (with the session).
+    let srt = ui
+        .tab
+        .evaluate(
+            "fetch(document.querySelector('a[href*=\"format=srt\"]').href).then(r => r.text())",
+        )
+        .await;
+    let srt = srt.as_str().unwrap();
+    assert!(srt.contains(" --> ") && srt.contains("Alice"), "{srt}");
+
+    // An API key, shown once, that works.
+    ui.open("/settings").await;
+    ui.check("settings").await;
+    ui.fill("#key-name", "CI").await;
+    ui.click("form[data-api='/api/v1/api-keys'] button[type=submit]")
+        .await;
+    let key = ui
+        .tab
+        .wait_for(
+            "the new key",
+            "document.querySelector('[data-shown=key]').textContent",
+            Duration::from_secs(10),
+        )
+        .await;
+    let key = key.as_str().unwrap().to_owned();
+    assert!(key.starts_with("mvk_"), "{key}");
+    let r = ui
+        .app
+        .send(
+            &Cred::Bearer(key.clone()),
+            Method::GET,
+            "/api/v1/meetings",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // An invitation; the invited person joins from its link, then signs in again.
+    ui.open("/settings/members").await;
+    ui.check("members").await;
+    ui.fill("#inv-email", "mia@example.com").await;
+    ui.click("form[data-api='/api/v1/invitations'] button[type=submit]")
+        .await;
+    let link = ui
+        .tab
+        .wait_for(
+            "the invitation link",
+            "document.querySelector('[data-shown=token]').textContent",
+            Duration::from_secs(10),
+        )
+        .await;
+    let link = link.as_str().unwrap().to_owned();
+    assert!(link.contains("/invitations/accept#token=mvi_"), "{link}");
+    ui.sign_out().await;
+    ui.tab.navigate(&link).await;
+    ui.wait_path("/invitations/accept").await;
+    ui.check("accept-invitation").await;
+    ui.fill("#name", "Mia").await;
+    ui.fill("#password", PASSWORD).await;
+    ui.click("form button[type=submit]").await;
+    ui.wait_path("/meetings").await;
+    ui.sign_out().await;
+    ui.sign_in("mia@example.com").await;
+    assert!(
+        ui.text().await.contains("Standup"),
+        "Mia sees the org's meeting"
+    );
+    ui.sign_out().await;
+
+    // Deleting the meeting shows its certificate, which verifies.
+    ui.sign_in("ada@example.com").await;
+    ui.open(&path).await;
+    ui.tab.evaluate("window.confirm = () => true").await;
+    ui.click("section.danger button[type=submit]").await;
+    ui.wait_path("/certificates/").await;
+    ui.tab
+        .wait_for(
+            "the verdict",
+            "document.body.innerText.includes('This certificate verifies')",
+            Duration::from_secs(10),
+        )
+        .await;
+    ui.check("certificate").await;
+    ui.open(&path).await;
+    assert!(ui.text().await.contains("This page cannot be shown"));
+
+    // The audit log verifies, and says what happened.
+    ui.open("/audit").await;
+    ui.click("form[action='/audit'] button[type=submit]").await;
+    ui.tab
+        .wait_for(
+            "the verification",
+            "document.body.innerText.includes('Verified:')",
+            Duration::from_secs(20),
+        )
+        .await;
+    let audit = ui.text().await;
+    for action in ["meeting.delete", "api_key.create", "invitation.accept"] {
+        assert!(
+            audit.contains(action),
+            "{action} missing from the audit page"
+        );
+    }
+    ui.check("audit").await;
+    ui.open("/certificates").await;
+    ui.check("certificates").await;
+    drop(browser);
+}
