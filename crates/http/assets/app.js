@@ -63,11 +63,23 @@
         } else {
           body[el.name] = el.checked;
         }
+      } else if (el.value !== '' && el.type === 'datetime-local') {
+        // The browser's local time, as the API's RFC 3339.
+        body[el.name] = new Date(el.value).toISOString();
       } else if (el.value !== '') {
         body[el.name] = el.type === 'number' ? Number(el.value) : el.value;
       }
     }
     return body;
+  }
+
+  // A form whose body is the API's JSON as written in its textarea.
+  function parsed(form) {
+    try {
+      return JSON.parse(form.elements.namedItem('body').value);
+    } catch (e) {
+      throw new ApiError('That is not valid JSON: ' + e.message);
+    }
   }
 
   function upload(url, file, speaker, bar) {
@@ -150,7 +162,7 @@
           return encodeURIComponent(el ? el.value.trim() : '');
         });
         const method = (form.dataset.method || 'POST').toUpperCase();
-        const body = fields(form, used);
+        const body = form.dataset.body === 'json' ? parsed(form) : fields(form, used);
         const send = method !== 'DELETE' || Object.keys(body).length > 0;
         result = await call(method, url, send ? body : undefined);
       }
@@ -159,6 +171,11 @@
       if (done) done.textContent = form.dataset.done || 'Done.';
       const next = form.dataset.next;
       if (next === 'reload') location.reload();
+      else if (next && next.startsWith('@')) {
+        // A page elsewhere the answer names (a calendar provider's consent page).
+        const away = String(dig(result, next.slice(1)) || '');
+        if (/^https?:\/\//.test(away)) location.assign(away);
+      }
       else if (next) location.assign(fill(next, result));
     } catch (e) {
       let message = e.message;
@@ -322,6 +339,13 @@
     source.addEventListener('summary_updated', () => settle('The summary is ready; reload the page to read it.'));
     source.addEventListener('recording_stored', () => settle('A recording was stored; reload the page to play it.'));
     source.addEventListener('closed', () => source.close());
+    // A page that only shows a state (a bot's) is drawn again when it changes.
+    for (const name of (box.dataset.reloadOn || '').split(' ').filter(Boolean)) {
+      source.addEventListener(name, () => {
+        source.close();
+        location.reload();
+      });
+    }
   }
 
   document.addEventListener('DOMContentLoaded', () => {

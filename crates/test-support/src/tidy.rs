@@ -23,6 +23,8 @@ mod tests {
         ("meetvault-bot", &["meetvault-audio", "meetvault-recipe"]),
         ("meetvault-stt", &["meetvault-outbound"]),
         ("meetvault-outbound", &[]),
+        // Meetings as PDF: plain borrowed strings in, bytes out.
+        ("meetvault-pdf", &[]),
         // Sign-in and calendar protocols, without I/O of their own (core wires them).
         ("meetvault-oidc", &[]),
         ("meetvault-saml", &[]),
@@ -46,6 +48,7 @@ mod tests {
                 "meetvault-kms",
                 "meetvault-oidc",
                 "meetvault-outbound",
+                "meetvault-pdf",
                 "meetvault-ratelimit",
                 "meetvault-recipe",
                 "meetvault-saml",

@@ -12,6 +12,7 @@
 mod docs;
 mod job;
 mod models;
+mod pdf;
 mod remote;
 mod search;
 mod serve;

@@ -8,9 +8,14 @@ use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
 
+use meetvault_core::access::Scope;
+use serde_json::Value;
+
+use super::organization::{answer, json_editor};
 use super::{PageError, gate, need, shell, when};
 use crate::ApiError;
-use crate::auth::{Caller, OwnAccount, perm};
+use crate::auth::{Auth, Caller, OwnAccount, perm};
+use crate::routes;
 use crate::routes::privacy::esc;
 use crate::state::AppState;
 use crate::wire::auth::{SessionList, User};
@@ -33,8 +38,9 @@ const PERMISSIONS: &[(&str, &str)] = &[
     ("audit:read", "read the audit log"),
 ];
 
-const SETTINGS_NAV: &str = "<nav aria-label=\"Settings\" class=\"subnav\"><ul>\
+pub(crate) const SETTINGS_NAV: &str = "<nav aria-label=\"Settings\" class=\"subnav\"><ul>\
     <li><a href=\"/settings\">Your account</a></li><li><a href=\"/settings/members\">Members</a></li>\
+    <li><a href=\"/settings/organization\">Organization</a></li>\
     <li><a href=\"/certificates\">Deletion certificates</a></li><li><a href=\"/trust\">Trust page</a></li></ul></nav>";
 
 async fn settings(
@@ -63,7 +69,13 @@ async fn settings(
          <button type=\"submit\">Change password</button></form></section>",
     );
     body.push_str(&two_factor(me.mfa_enabled));
+    let encryption =
+        answer(routes::encryption::status(State(app.clone()), Auth(scope.clone())).await).await?;
+    body.push_str(&zero_access(&encryption));
     body.push_str(&sessions_section(&sessions));
+    if let Ok(bots) = principal.authorize::<perm::BotsWrite>() {
+        body.push_str(&calendars(&app, bots).await?);
+    }
     // Only for those who may manage keys (not audited as a refusal for the others).
     if let Ok(keys_scope) = principal.authorize::<perm::KeysManage>() {
         let keys = ApiKeyList::from(app.core.api_keys().list(&keys_scope).await?);
@@ -97,6 +109,108 @@ fn two_factor(enabled: bool) -> String {
      <pre data-shown=\"recovery_codes\"></pre></div>\
      <button type=\"submit\">Turn on</button></form></section>"
         .to_owned()
+}
+
+/// Zero-access mode, with what it costs said in words before it is turned on.
+fn zero_access(status: &Value) -> String {
+    let on = status["mode"] == "zero_access";
+    let mut out = String::from(
+        "<section aria-labelledby=\"za-h\"><h2 id=\"za-h\">Zero-access encryption</h2>",
+    );
+    if on {
+        out.push_str(if status["unlocked"] == Value::Bool(true) {
+            "<p class=\"ok\">On, and unlocked in this session.</p>"
+        } else {
+            "<p>On, and locked: your meetings cannot be read until you unlock them with your password.</p>\
+             <form data-api=\"/api/v1/me/encryption/unlock\" data-next=\"reload\"><p class=\"form-error\" role=\"alert\" hidden></p>\
+             <label for=\"za-unlock\">Password</label><input id=\"za-unlock\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+             <button type=\"submit\">Unlock</button></form>"
+        });
+        out.push_str(
+            "<form data-api=\"/api/v1/me/encryption/zero-access/disable\" data-next=\"reload\" \
+             data-confirm=\"Turn zero-access mode off? Your organization's key will be able to open your meetings again.\">\
+             <p class=\"form-error\" role=\"alert\" hidden></p>\
+             <label for=\"za-off\">Password (to turn it off)</label><input id=\"za-off\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+             <button type=\"submit\">Turn off</button></form>",
+        );
+    } else {
+        out.push_str(
+            "<p>Off: your meetings are encrypted under keys your organization's key opens.</p>\
+             <div class=\"warning\" role=\"note\"><p><strong>Before you turn it on:</strong> your meetings will be \
+             encrypted under a key that only your password — or the recovery key you get now — opens. \
+             <strong>If you lose both, nobody can recover them: not your administrator, not the operator, not us.</strong> \
+             While you are signed out, nothing (no summary, no delivery, no search) can read them. \
+             Calendars cannot be connected to a zero-access account.</p></div>\
+             <form data-api=\"/api/v1/me/encryption/zero-access\" data-confirm=\"Turn on zero-access mode? Keep the recovery key you will be shown.\">\
+             <p class=\"form-error\" role=\"alert\" hidden></p>\
+             <label for=\"za-on\">Password</label><input id=\"za-on\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+             <div class=\"shown\" hidden><p><strong>Your recovery key, shown only this once.</strong> Write it down and keep it apart from your password:</p>\
+             <p><code class=\"secret\" data-shown=\"recovery_key\"></code></p><p data-shown=\"warning\"></p>\
+             <p><a href=\"/settings\">I have kept it</a></p></div>\
+             <button type=\"submit\">Turn on zero-access mode</button></form>",
+        );
+    }
+    out.push_str("</section>");
+    out
+}
+
+/// The caller's calendars: connected ones, a button per configured provider, the rules.
+async fn calendars(app: &AppState, scope: Scope<perm::BotsWrite>) -> Result<String, PageError> {
+    let providers = answer(Ok::<_, ApiError>(
+        routes::calendar::providers(State(app.clone()), Auth(scope.clone())).await,
+    ))
+    .await?;
+    let providers: Vec<&Value> = providers["data"].as_array().into_iter().flatten().collect();
+    if providers.is_empty() {
+        return Ok(String::new());
+    }
+    let connections =
+        answer(routes::calendar::list_connections(State(app.clone()), Auth(scope.clone())).await)
+            .await?;
+    let mut out =
+        String::from("<section aria-labelledby=\"cal-h\"><h2 id=\"cal-h\">Calendars</h2>");
+    let mut list = String::new();
+    for c in connections["data"].as_array().into_iter().flatten() {
+        let id = esc(c["id"].as_str().unwrap_or(""));
+        list.push_str(&format!(
+            "<li>{} — {}{} <form class=\"inline\" data-api=\"/api/v1/calendar/connections/{id}\" data-method=\"DELETE\" \
+             data-next=\"reload\" data-confirm=\"Disconnect this calendar? Its scheduled bots are cancelled.\">\
+             <button type=\"submit\">Disconnect</button></form></li>",
+            esc(c["provider"].as_str().unwrap_or("")),
+            esc(c["status"].as_str().unwrap_or("")),
+            c["error"].as_str().map(|e| format!(" ({})", esc(e))).unwrap_or_default(),
+        ));
+    }
+    if !list.is_empty() {
+        out.push_str(&format!("<ul>{list}</ul>"));
+    }
+    for p in providers {
+        let name = p["provider"].as_str().unwrap_or("");
+        let label = match name {
+            "google" => "Google Calendar",
+            "microsoft" => "Microsoft 365",
+            other => other,
+        };
+        out.push_str(&format!(
+            "<form data-api=\"/api/v1/calendar/connections\" data-next=\"@authorization_url\">\
+             <input type=\"hidden\" name=\"provider\" value=\"{}\"><input type=\"hidden\" name=\"return_to\" value=\"/settings\">\
+             <p class=\"form-error\" role=\"alert\" hidden></p><button type=\"submit\">Connect {}</button></form>",
+            esc(name),
+            esc(label)
+        ));
+    }
+    out.push_str("</section>");
+    let rules = answer(routes::calendar::get_rules(State(app.clone()), Auth(scope)).await).await?;
+    out.push_str(&json_editor(
+        "rules",
+        "Which calendar meetings get a bot",
+        "Your auto-join rules: all meetings with a conference link, only ones you organise, only ones \
+         with people from outside, never ones with a keyword or domain.",
+        "/api/v1/calendar/rules",
+        "PUT",
+        &rules,
+    ));
+    Ok(out)
 }
 
 fn sessions_section(sessions: &SessionList) -> String {
@@ -190,18 +304,30 @@ async fn members(
     let mut body = String::from(SETTINGS_NAV);
     let mut rows = String::new();
     for m in &members.members {
+        let mut roles = String::new();
+        for r in ["owner", "admin", "member", "viewer", "billing"] {
+            let selected = if m.role == r { " selected" } else { "" };
+            roles.push_str(&format!("<option value=\"{r}\"{selected}>{r}</option>"));
+        }
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&m.name),
-            esc(&m.email),
-            esc(&m.role),
-            if m.mfa_enabled { "on" } else { "off" }
+            "<tr><td>{name}</td><td>{email}</td><td><form class=\"inline-edit\" data-api=\"/api/v1/members/{id}\" \
+             data-method=\"PATCH\" data-done=\"Saved.\"><label class=\"visually-hidden\" for=\"role-{id}\">Role of {name}</label>\
+             <select id=\"role-{id}\" name=\"role\">{roles}</select> <button type=\"submit\">Change</button>\
+             <p class=\"form-error\" role=\"alert\" hidden></p><p class=\"form-done\" role=\"status\"></p></form></td>\
+             <td>{mfa}</td><td><form data-api=\"/api/v1/members/{id}\" data-method=\"DELETE\" data-next=\"reload\" \
+             data-confirm=\"Remove {name} from the organization?\"><p class=\"form-error\" role=\"alert\" hidden></p>\
+             <button type=\"submit\">Remove</button></form></td></tr>",
+            id = m.id,
+            name = esc(&m.name),
+            email = esc(&m.email),
+            mfa = if m.mfa_enabled { "on" } else { "off" },
         ));
     }
     body.push_str(&format!(
         "<section aria-labelledby=\"mem-h\"><h2 id=\"mem-h\">Members</h2><div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Table (scrolls sideways)\"><table>\
          <thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Role</th>\
-         <th scope=\"col\">Two-factor</th></tr></thead><tbody>{rows}</tbody></table></div></section>"
+         <th scope=\"col\">Two-factor</th><th scope=\"col\"><span class=\"visually-hidden\">Action</span></th></tr></thead>\
+         <tbody>{rows}</tbody></table></div></section>"
     ));
     let mut pending = String::new();
     for i in invitations

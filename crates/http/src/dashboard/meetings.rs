@@ -421,6 +421,7 @@ fn exports(id: MeetingId, has_summary: bool) -> String {
         ("vtt", "WebVTT"),
         ("md", "Markdown"),
         ("txt", "Plain text"),
+        ("pdf", "PDF (with the summary)"),
     ] {
         links.push_str(&format!(
             "<li><a href=\"/api/v1/meetings/{id}/transcript?format={format}\" download>{label}</a></li>"

@@ -15,7 +15,9 @@
 mod account;
 pub mod assets;
 mod audit;
+mod bots;
 mod meetings;
+mod organization;
 mod signin;
 
 use axum::Router;
@@ -40,6 +42,8 @@ pub fn routes() -> Router<AppState> {
         .merge(meetings::routes())
         .merge(account::routes())
         .merge(audit::routes())
+        .merge(bots::routes())
+        .merge(organization::routes())
 }
 
 async fn home() -> Redirect {
@@ -49,6 +53,7 @@ async fn home() -> Redirect {
 /// The main navigation: (path, label).
 const NAV: &[(&str, &str)] = &[
     ("/meetings", "Meetings"),
+    ("/bots", "Bots"),
     ("/audit", "Audit log"),
     ("/settings", "Settings"),
 ];

@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login))
         .route("/signup", get(signup))
         .route("/invitations/accept", get(accept))
+        .route("/recover", get(recover))
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,7 +60,9 @@ async fn login(State(app): State<AppState>, Query(q): Query<NextQuery>) -> Respo
          <input id=\"totp_code\" name=\"totp_code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" pattern=\"[0-9]{{6}}\">\
          <label for=\"recovery_code\">Or one of your recovery codes</label>\
          <input id=\"recovery_code\" name=\"recovery_code\" autocomplete=\"off\"></fieldset>\
-         <button type=\"submit\">Sign in</button></form>{signup}",
+         <button type=\"submit\">Sign in</button></form>{signup}\
+         <p class=\"note\">Forgot the password of a zero-access account? <a href=\"/recover\">Use your recovery key</a>. \
+         (For other accounts, ask your organization's owner.)</p>",
         next = esc(next),
     );
     bare(StatusCode::OK, "Sign in", &body)
@@ -79,6 +82,21 @@ async fn signup() -> Response {
          <button type=\"submit\">Create account</button></form>\
          <p>Already have an account? <a href=\"/login\">Sign in</a>.</p>";
     bare(StatusCode::OK, "Create your account", body)
+}
+
+/// A zero-access account's way back: the recovery key sets a new password (and is replaced).
+async fn recover() -> Response {
+    let body = "<p>Your recovery key opens your encrypted meetings without your password. Enter it with \
+         a new password; you get a new recovery key (the old one stops working) and every session ends.</p>\
+         <form data-api=\"/api/v1/auth/recover\">\
+         <p class=\"form-error\" role=\"alert\" hidden></p>\
+         <label for=\"email\">Email</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required>\
+         <label for=\"recovery_key\">Recovery key</label><input id=\"recovery_key\" name=\"recovery_key\" autocomplete=\"off\" required>\
+         <label for=\"new_password\">New password</label><input id=\"new_password\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" minlength=\"12\" required>\
+         <div class=\"shown\" hidden><p><strong>Done. Your new recovery key, shown only this once:</strong></p>\
+         <p><code class=\"secret\" data-shown=\"recovery_key\"></code></p><p><a href=\"/login\">Sign in</a></p></div>\
+         <button type=\"submit\">Set the new password</button></form>";
+    bare(StatusCode::OK, "Recover your account", body)
 }
 
 async fn accept() -> Response {

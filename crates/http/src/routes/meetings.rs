@@ -157,7 +157,8 @@ pub async fn add_segments(
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct TranscriptQuery {
-    /// Absent: the segments as JSON; or an export: `json` (a document), `srt`, `vtt`, `md`, `txt`.
+    /// Absent: the segments as JSON; or an export: `json` (a document), `srt`, `vtt`, `md`,
+    /// `txt`, or `pdf` (with the summary and action items).
     #[param(value_type = Option<TranscriptFormat>, inline)]
     pub format: Option<String>,
     /// With `format=srt` or `vtt`: karaoke cues from the segments' timed words (WebVTT: a
@@ -167,11 +168,11 @@ pub struct TranscriptQuery {
 }
 
 /// The transcript, decrypted and merged by time across tracks; or an export (SRT, WebVTT,
-/// Markdown, text, JSON document) with `?format=`, each export audited and sent as a sandboxed
+/// Markdown, text, JSON document, PDF) with `?format=`, each export audited and sent as a sandboxed
 /// attachment.
 #[utoipa::path(get, path = "/api/v1/meetings/{id}/transcript", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting"), TranscriptQuery), security(("session" = []), ("api_key" = [])),
     responses(AuthErrors, (status = 200, description = "The segments; with `?format=`, the export as an attachment",
-            content((Transcript = "application/json"), (String = "application/x-subrip"), (String = "text/vtt"), (String = "text/markdown"), (String = "text/plain"))),
+            content((Transcript = "application/json"), (String = "application/x-subrip"), (String = "text/vtt"), (String = "text/markdown"), (String = "text/plain"), (crate::wire::Binary = "application/pdf"))),
         (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "Unknown format", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
 pub async fn transcript(
     State(app): State<AppState>,
@@ -180,6 +181,22 @@ pub async fn transcript(
     Query(q): Query<TranscriptQuery>,
 ) -> Result<Response, ApiError> {
     let id = parse_id::<MeetingId>(&id)?;
+    if q.format.as_deref() == Some("pdf") {
+        if q.karaoke.is_some() {
+            return Err(ApiError::Invalid {
+                field: "karaoke",
+                message: "karaoke cues are made only for format srt or vtt".into(),
+            });
+        }
+        let pdf = app.core.intelligence().pdf(&scope, id).await?;
+        return user_content(
+            Response::builder(),
+            "application/pdf",
+            &format!("meeting-{id}.pdf"),
+        )
+        .body(Body::from(pdf))
+        .map_err(ApiError::internal);
+    }
     let Some(format) = q.format else {
         if q.karaoke.is_some() {
             return Err(ApiError::Invalid {

@@ -128,6 +128,9 @@ pub enum TranscriptFormat {
     Vtt,
     Md,
     Txt,
+    /// The meeting as a PDF: the summary and action items when there are any, then the
+    /// transcript (`meetvault_pdf`).
+    Pdf,
 }
 
 #[cfg(test)]
@@ -146,7 +149,8 @@ mod tests {
             .iter()
             .filter_map(|v| v.as_str())
             .collect();
-        let exports: Vec<&str> = ExportFormat::ALL.iter().map(|f| f.as_str()).collect();
+        let mut exports: Vec<&str> = ExportFormat::ALL.iter().map(|f| f.as_str()).collect();
+        exports.push("pdf");
         assert_eq!(named, exports);
     }
 }

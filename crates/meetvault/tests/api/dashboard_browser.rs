@@ -61,19 +61,27 @@ impl Ui {
         assert_eq!(done, Value::Bool(true), "nothing to click at {selector}");
     }
 
+    /// Waits for a page under `prefix`; a form's error shown meanwhile fails at once, naming it.
     async fn wait_path(&self, prefix: &str) -> String {
         let found = self
             .tab
             .wait_for(
                 &format!("a page under {prefix}"),
                 &format!(
-                    "document.readyState === 'complete' && location.pathname.startsWith({}) && location.pathname",
+                    "(() => {{ const e = [...document.querySelectorAll('.form-error')].find(e => !e.hidden && e.textContent); \
+                     if (e) return 'error: ' + e.textContent; \
+                     return document.readyState === 'complete' && location.pathname.startsWith({}) && location.pathname; }})()",
                     js(prefix)
                 ),
                 Duration::from_secs(20),
             )
             .await;
-        found.as_str().unwrap().to_owned()
+        let found = found.as_str().unwrap().to_owned();
+        assert!(
+            !found.starts_with("error: "),
+            "waiting for {prefix}, the form said {found}"
+        );
+        found
     }
 
     async fn text(&self) -> String {
@@ -176,35 +184,187 @@ fn tracks() -> Vec<PathBuf> {
         .collect()
 }
 
+impl Ui {
+    /// A browser in a namespace that reaches only `app`, its console watched.
+    async fn start(app: TestApp) -> (Ui, Browser) {
+        let axe_path = std::env::var("AXE_CORE_JS").unwrap_or_else(|_| {
+            format!(
+                "{}/.cache/meetvault-tools/axe-core/node_modules/axe-core/axe.min.js",
+                std::env::var("HOME").unwrap()
+            )
+        });
+        let axe = std::fs::read_to_string(&axe_path).unwrap_or_else(|e| {
+            panic!("axe-core is not at {axe_path} ({e}): run scripts/axe-core.sh")
+        });
+        let shots =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots/dashboard");
+        println!("dashboard screenshots: {}", shots.display());
+        let netns = Netns::new(&[app.addr]).await;
+        let browser = Browser::launch_in(
+            &netns,
+            BrowserOptions::default().flag("--autoplay-policy=no-user-gesture-required"),
+        )
+        .await;
+        let tab = browser.new_page().await;
+        let console = tab.watch_console().await;
+        tab.viewport(1280, 900, 1.0).await;
+        (
+            Ui {
+                tab,
+                console,
+                app,
+                shots,
+                axe,
+            },
+            browser,
+        )
+    }
+
+    async fn sign_up(&self, name: &str, email: &str, org: &str) {
+        self.open("/signup").await;
+        self.fill("#name", name).await;
+        self.fill("#email", email).await;
+        self.fill("#org_name", org).await;
+        self.fill("#password", PASSWORD).await;
+        self.click("form button[type=submit]").await;
+        self.wait_path("/meetings").await;
+    }
+
+    /// Waits for what `form`'s answer shows once (`[data-shown=field]`); the form's error
+    /// shown instead fails at once, naming it.
+    async fn shown(&self, form: &str, field: &str) -> String {
+        let said = self
+            .tab
+            .wait_for(
+                &format!("{field} shown by {form}"),
+                &format!(
+                    "(() => {{ const f = document.querySelector({}); if (!f) return null; \
+                     const e = f.querySelector('.form-error'); if (e && !e.hidden && e.textContent) return 'error: ' + e.textContent; \
+                     const v = f.querySelector('[data-shown={field}]'); return v && v.textContent; }})()",
+                    js(form)
+                ),
+                Duration::from_secs(10),
+            )
+            .await;
+        let said = said.as_str().unwrap().to_owned();
+        assert!(!said.starts_with("error: "), "{form}: {said}");
+        said
+    }
+
+    /// Waits for the form's own "done" or error line and returns it.
+    async fn outcome(&self, form: &str) -> String {
+        let said = self
+            .tab
+            .wait_for(
+                &format!("the outcome of {form}"),
+                &format!(
+                    "(() => {{ const f = document.querySelector({}); if (!f) return null; \
+                     const e = f.querySelector('.form-error'); if (e && !e.hidden && e.textContent) return 'error: ' + e.textContent; \
+                     const d = f.querySelector('.form-done'); return d && d.textContent; }})()",
+                    js(form)
+                ),
+                Duration::from_secs(10),
+            )
+            .await;
+        said.as_str().unwrap().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn bots_settings_and_recovery_pages_work_in_the_browser() {
+    // Webhooks may point at loopback here (nothing listens there: deliveries just fail).
+    let app = TestApp::spawn_with(|c| c.outbound.allow_hosts = vec!["127.0.0.1/32".into()]).await;
+    let (ui, _browser) = Ui::start(app).await;
+    ui.open("/recover").await;
+    ui.check("recover").await;
+    ui.sign_up("Grace Hopper", "grace@example.com", "Compilers")
+        .await;
+
+    // A bot scheduled for later, then cancelled from its page.
+    ui.open("/bots").await;
+    ui.check("bots").await;
+    ui.fill("#meeting_url", "https://meet.google.com/abc-defg-hij")
+        .await;
+    let day = (chrono::Utc::now() + chrono::Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string();
+    ui.fill("#join_at", &format!("{day}T10:30")).await;
+    ui.click("form[data-api='/api/v1/bots'] button[type=submit]")
+        .await;
+    let bot = ui.wait_path("/bots/bot_").await;
+    let page = ui.text().await;
+    assert!(page.contains("scheduled") && page.contains(&day), "{page}");
+    ui.check("bot").await;
+    ui.tab.evaluate("window.confirm = () => true").await;
+    ui.click("form[data-method=DELETE] button[type=submit]")
+        .await;
+    ui.tab
+        .wait_for(
+            "the cancelled bot",
+            "document.readyState === 'complete' && !document.querySelector('form[data-method=DELETE]')",
+            Duration::from_secs(10),
+        )
+        .await;
+    let page = ui.text().await;
+    assert!(!page.contains("Cancel"), "{bot}: {page}");
+
+    // Personal settings say what zero-access costs before it is turned on.
+    ui.open("/settings").await;
+    assert!(ui.text().await.contains("nobody can recover them"));
+
+    // Organization settings: a policy saved as the API takes it, a webhook whose secret is
+    // shown once, a bad JSON refused in words.
+    ui.open("/settings/organization").await;
+    ui.check("organization").await;
+    // Each policy as shown saves as it is (the page shows what the API takes).
+    for path in [
+        "/api/v1/retention",
+        "/api/v1/bot-consent",
+        "/api/v1/org/intelligence",
+        "/api/v1/org/sso",
+    ] {
+        let form = format!("form[data-api='{path}']");
+        ui.click(&format!("{form} button[type=submit]")).await;
+        assert_eq!(ui.outcome(&form).await, "Saved.", "{path}");
+    }
+    ui.fill("#consent-json", "{ not json").await;
+    ui.click("form[data-api='/api/v1/bot-consent'] button[type=submit]")
+        .await;
+    let said = ui.outcome("form[data-api='/api/v1/bot-consent']").await;
+    assert!(said.starts_with("error: That is not valid JSON"), "{said}");
+    ui.fill("#ws-new", "Sales").await;
+    ui.click("form[data-api='/api/v1/workspaces'] button[type=submit]")
+        .await;
+    ui.tab
+        .wait_for(
+            "the new workspace",
+            "document.readyState === 'complete' && [...document.querySelectorAll('ul.plain input[name=name]')].some(i => i.value === 'Sales')",
+            Duration::from_secs(10),
+        )
+        .await;
+    ui.fill("#wh-url", "http://127.0.0.1:9/meetvault").await;
+    ui.click("form[data-api='/api/v1/webhooks'] button[type=submit]")
+        .await;
+    let secret = ui
+        .shown("form[data-api='/api/v1/webhooks']", "secret")
+        .await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    ui.open("/settings/organization").await;
+    ui.click("a[href^='/settings/webhooks/']").await;
+    ui.wait_path("/settings/webhooks/").await;
+    ui.check("webhook").await;
+    ui.click("form[data-api$='/test'] button[type=submit]")
+        .await;
+    assert_eq!(
+        ui.outcome("form[data-api$='/test']").await,
+        "A test message was queued."
+    );
+}
+
 #[tokio::test]
 async fn a_new_user_does_everything_in_the_browser() {
     let app = crate::transcription::app().await;
-    let axe_path = std::env::var("AXE_CORE_JS").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/meetvault-tools/axe-core/node_modules/axe-core/axe.min.js",
-            std::env::var("HOME").unwrap()
-        )
-    });
-    let axe = std::fs::read_to_string(&axe_path)
-        .unwrap_or_else(|e| panic!("axe-core is not at {axe_path} ({e}): run scripts/axe-core.sh"));
-    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots/dashboard");
-    println!("dashboard screenshots: {}", shots.display());
-    let netns = Netns::new(&[app.addr]).await;
-    let browser = Browser::launch_in(
-        &netns,
-        BrowserOptions::default().flag("--autoplay-policy=no-user-gesture-required"),
-    )
-    .await;
-    let tab = browser.new_page().await;
-    let console = tab.watch_console().await;
-    tab.viewport(1280, 900, 1.0).await;
-    let ui = Ui {
-        tab,
-        console,
-        app,
-        shots,
-        axe,
-    };
+    let (ui, browser) = Ui::start(app).await;
 
     // Signed out, a page sends the browser to sign in, then back.
     ui.open("/meetings").await;
@@ -306,6 +466,14 @@ async fn a_new_user_does_everything_in_the_browser() {
         .await;
     let srt = srt.as_str().unwrap();
     assert!(srt.contains(" --> ") && srt.contains("Alice"), "{srt}");
+    let pdf = ui
+        .tab
+        .evaluate(
+            "fetch(document.querySelector('a[href*=\"format=pdf\"]').href).then(r => r.arrayBuffer())\
+             .then(b => String.fromCharCode(...new Uint8Array(b.slice(0, 5))))",
+        )
+        .await;
+    assert_eq!(pdf, "%PDF-");
 
     // An API key, shown once, that works.
     ui.open("/settings").await;
@@ -313,15 +481,7 @@ async fn a_new_user_does_everything_in_the_browser() {
     ui.fill("#key-name", "CI").await;
     ui.click("form[data-api='/api/v1/api-keys'] button[type=submit]")
         .await;
-    let key = ui
-        .tab
-        .wait_for(
-            "the new key",
-            "document.querySelector('[data-shown=key]').textContent",
-            Duration::from_secs(10),
-        )
-        .await;
-    let key = key.as_str().unwrap().to_owned();
+    let key = ui.shown("form[data-api='/api/v1/api-keys']", "key").await;
     assert!(key.starts_with("mvk_"), "{key}");
     let r = ui
         .app
@@ -341,14 +501,8 @@ async fn a_new_user_does_everything_in_the_browser() {
     ui.click("form[data-api='/api/v1/invitations'] button[type=submit]")
         .await;
     let link = ui
-        .tab
-        .wait_for(
-            "the invitation link",
-            "document.querySelector('[data-shown=token]').textContent",
-            Duration::from_secs(10),
-        )
+        .shown("form[data-api='/api/v1/invitations']", "token")
         .await;
-    let link = link.as_str().unwrap().to_owned();
     assert!(link.contains("/invitations/accept#token=mvi_"), "{link}");
     ui.sign_out().await;
     ui.tab.navigate(&link).await;

@@ -50,6 +50,7 @@ mod observability;
 mod openai;
 mod outbox;
 mod owners;
+mod pdf_export;
 mod probe;
 mod probe_routes;
 mod provider_keys;
