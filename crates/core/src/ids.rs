@@ -87,6 +87,7 @@ typed_id!(SupportKeyId, "sup", "support key");
 typed_id!(InvitationId, "inv", "invitation");
 typed_id!(MeetingId, "mtg", "meeting");
 typed_id!(RecordingId, "rec", "recording");
+typed_id!(SegmentId, "seg", "transcript segment");
 typed_id!(DocumentId, "doc", "document");
 typed_id!(JobId, "job", "job");
 typed_id!(BotId, "bot", "bot");

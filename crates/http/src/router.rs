@@ -147,6 +147,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
             routes::meetings::add_segments,
             routes::meetings::transcript
         ))
+        .routes(routes!(routes::meetings::edit_segment))
+        .routes(routes!(routes::meetings::rename_speaker))
         .routes(routes!(
             routes::meetings::upload_recording,
             routes::meetings::list_recordings

@@ -5,6 +5,7 @@
 
 mod delete;
 pub(crate) use delete::KIND as DELETION_KIND;
+mod edit;
 mod recordings;
 mod transcript;
 
@@ -27,6 +28,7 @@ use crate::ids::{MeetingId, UserId, WorkspaceId};
 use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
+pub use edit::SegmentEdit;
 pub use recordings::{Delivered, RecordingView, Recordings, UploadOptions};
 pub(crate) use recordings::{recordings_hint, upload_hint};
 pub(crate) use transcript::export_segments;

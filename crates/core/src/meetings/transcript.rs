@@ -12,7 +12,7 @@ use crate::access::Scope;
 use crate::access::proof::{MeetingsRead, MeetingsWrite};
 use crate::audit::AuditAction;
 use crate::audit::Event;
-use crate::ids::{MeetingId, RecordingId};
+use crate::ids::{MeetingId, RecordingId, SegmentId};
 use crate::vault::{bind, check_text};
 use crate::{Core, CoreError};
 
@@ -45,6 +45,7 @@ pub struct TrackSegment {
 
 #[derive(Debug, Clone)]
 pub struct SegmentView {
+    pub id: SegmentId,
     pub start_ms: i64,
     pub end_ms: i64,
     pub speaker: String,
@@ -300,6 +301,7 @@ impl Core {
             .iter()
             .map(|s| {
                 Ok(SegmentView {
+                    id: SegmentId::from(s.id),
                     start_ms: s.start_ms,
                     end_ms: s.end_ms,
                     speaker: keys.text(

@@ -269,7 +269,8 @@ async fn meeting(
     if let Some(s) = &summary {
         body.push_str(&summary_section(s));
     }
-    body.push_str(&transcript_section(&transcript));
+    let editable = principal.authorize::<perm::MeetingsWrite>().is_ok();
+    body.push_str(&transcript_section(id, &transcript, editable));
     body.push_str(&exports(id, summary.is_some()));
     body.push_str(&format!(
         "<section aria-labelledby=\"delete-h\" class=\"danger\"><h2 id=\"delete-h\">Delete</h2>\
@@ -374,36 +375,72 @@ fn summary_section(s: &Summary) -> String {
     out
 }
 
-fn transcript_section(t: &Transcript) -> String {
+/// The transcript; for those who may change the meeting, a speaker's rename and each line's
+/// correction (forms sent to the API's `speakers/rename` and `PATCH …/transcript/{segment}`).
+fn transcript_section(id: MeetingId, t: &Transcript, editable: bool) -> String {
     let mut out = String::from("<section aria-labelledby=\"tr-h\"><h2 id=\"tr-h\">Transcript</h2>");
     if t.segments.is_empty() {
         out.push_str("<p class=\"empty\">No transcript yet. It appears here as it is made.</p>");
     }
+    let mut speakers: Vec<&str> = t.segments.iter().map(|s| s.speaker.as_str()).collect();
+    speakers.sort_unstable();
+    speakers.dedup();
+    if editable && !speakers.is_empty() {
+        let options: String = speakers
+            .iter()
+            .map(|s| format!("<option value=\"{0}\">{0}</option>", esc(s)))
+            .collect();
+        out.push_str(&format!(
+            "<details class=\"panel\"><summary>Rename a speaker</summary>\
+             <form data-api=\"/api/v1/meetings/{id}/speakers/rename\" data-next=\"reload\">\
+             <p class=\"form-error\" role=\"alert\" hidden></p>\
+             <label for=\"rename-from\">Speaker</label><select id=\"rename-from\" name=\"from\">{options}</select>\
+             <label for=\"rename-to\">New name</label><input id=\"rename-to\" name=\"to\" required maxlength=\"200\">\
+             <button type=\"submit\">Rename everywhere</button></form></details>"
+        ));
+    }
     out.push_str("<ol class=\"transcript\" data-transcript>");
     for s in &t.segments {
+        let edit = editable.then(|| {
+            format!(
+                "<details class=\"edit\"><summary>Correct<span class=\"visually-hidden\"> the line at {t}</span></summary>\
+                 <form data-api=\"/api/v1/meetings/{id}/transcript/{seg}\" data-method=\"PATCH\" data-next=\"reload\">\
+                 <p class=\"form-error\" role=\"alert\" hidden></p>\
+                 <label for=\"sp-{seg}\">Speaker</label><input id=\"sp-{seg}\" name=\"speaker\" value=\"{speaker}\" required maxlength=\"200\">\
+                 <label for=\"tx-{seg}\">Text</label><textarea id=\"tx-{seg}\" name=\"text\" rows=\"3\">{text}</textarea>\
+                 <button type=\"submit\">Save</button></form></details>",
+                t = clock(s.start_ms),
+                seg = s.id,
+                speaker = esc(&s.speaker),
+                text = esc(&s.text),
+            )
+        });
         out.push_str(&line(
             s.start_ms,
             s.end_ms,
             s.recording_id.map(|r| r.to_string()),
             &s.speaker,
             &s.text,
+            edit.as_deref().unwrap_or(""),
         ));
     }
     out.push_str("</ol></section>");
     out
 }
 
-/// One transcript line: its time is a button that plays the recording from there.
+/// One transcript line: its time is a button that plays the recording from there; `extra`
+/// (its correction form) follows the text.
 pub(crate) fn line(
     start_ms: i64,
     end_ms: i64,
     recording: Option<String>,
     speaker: &str,
     text: &str,
+    extra: &str,
 ) -> String {
     format!(
         "<li data-start=\"{start_ms}\" data-end=\"{end_ms}\"{rec}><button type=\"button\" class=\"seek\" \
-         aria-label=\"Play from {t}\">{t}</button> <span class=\"speaker\">{}</span> <span class=\"text\">{}</span></li>",
+         aria-label=\"Play from {t}\">{t}</button> <span class=\"speaker\">{}</span> <span class=\"text\">{}</span>{extra}</li>",
         esc(speaker),
         esc(text),
         t = clock(start_ms),

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, TryStreamExt};
-use meetvault_core::ids::{MeetingId, RecordingId, WorkspaceId};
+use meetvault_core::ids::{MeetingId, RecordingId, SegmentId, WorkspaceId};
 use meetvault_core::meetings::{ListMeetings, UploadOptions};
 use meetvault_stt::ExportFormat;
 use serde::Deserialize;
@@ -18,7 +18,10 @@ use crate::state::AppState;
 use crate::wire::errors::{AuthErrors, JsonBodyErrors};
 use crate::wire::meetings::{Meeting, MeetingPage, MeetingPatch, NewMeeting};
 use crate::wire::recordings::{Recording, RecordingList};
-use crate::wire::transcripts::{SegmentsBody, SegmentsStored, Transcript, TranscriptFormat};
+use crate::wire::transcripts::{
+    Segment, SegmentPatch, SegmentsBody, SegmentsStored, SpeakerRename, SpeakerRenamed, Transcript,
+    TranscriptFormat,
+};
 use crate::{ApiError, ApiJson};
 
 use super::parse_id;
@@ -234,6 +237,45 @@ pub async fn transcript(
     )
     .body(Body::from(text))
     .map_err(ApiError::internal)
+}
+
+/// Corrects one segment's speaker or text (sealed again under the meeting's key; an edited text
+/// drops its timed words); audited as `transcript.edit`. Re-transcribing its track replaces it.
+#[utoipa::path(patch, path = "/api/v1/meetings/{id}/transcript/{segment_id}", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting"), ("segment_id" = crate::wire::ids::SegmentId, Path, description = "The segment")), request_body = SegmentPatch, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "The segment as now stored", body = Segment), (status = 404, description = "No such meeting or segment", body = crate::error::ErrorBody), (status = 422, description = "Invalid (the field is named)", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+pub async fn edit_segment(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsWrite>,
+    Path((id, segment)): Path<(String, String)>,
+    ApiJson(body): ApiJson<SegmentPatch>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    let segment = parse_id::<SegmentId>(&segment)?;
+    let view = app
+        .core
+        .transcripts()
+        .edit_segment(&scope, id, segment, &body.into())
+        .await?;
+    Ok(ApiJson(Segment::from(view)))
+}
+
+/// Renames a speaker in every segment of the meeting (an exact match of `from`); audited as
+/// `transcript.speaker_rename`.
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/speakers/rename", tag = "meetings", params(("id" = crate::wire::ids::MeetingId, Path, description = "The meeting")), request_body = SpeakerRename, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 200, description = "How many segments changed", body = SpeakerRenamed), (status = 404, description = "No such meeting", body = crate::error::ErrorBody), (status = 422, description = "Invalid (the field is named)", body = crate::error::ErrorBody), (status = 423, description = "Locked by zero-access encryption", body = crate::error::ErrorBody)))]
+pub async fn rename_speaker(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MeetingsWrite>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SpeakerRename>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_id::<MeetingId>(&id)?;
+    let renamed = app
+        .core
+        .transcripts()
+        .rename_speaker(&scope, id, &body.from, &body.to)
+        .await?;
+    Ok(ApiJson(SpeakerRenamed { renamed }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

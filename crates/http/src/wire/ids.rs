@@ -53,6 +53,7 @@ id_schema!(SupportKeyId, ids::SupportKeyId, "support key");
 id_schema!(InvitationId, ids::InvitationId, "invitation");
 id_schema!(MeetingId, ids::MeetingId, "meeting");
 id_schema!(RecordingId, ids::RecordingId, "recording");
+id_schema!(SegmentId, ids::SegmentId, "transcript segment");
 id_schema!(DocumentId, ids::DocumentId, "document");
 id_schema!(JobId, ids::JobId, "job");
 id_schema!(BotId, ids::BotId, "bot");

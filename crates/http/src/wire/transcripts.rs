@@ -1,8 +1,8 @@
 //! Transcripts on the wire: segments as read back (merged by time across tracks), segments to
 //! import, and what an import stored. Exports (SRT, WebVTT, Markdown, text) are text bodies.
 
-use meetvault_core::ids::RecordingId;
-use meetvault_core::meetings::{NewSegment as CoreNewSegment, SegmentView};
+use meetvault_core::ids::{RecordingId, SegmentId};
+use meetvault_core::meetings::{NewSegment as CoreNewSegment, SegmentEdit, SegmentView};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -11,6 +11,9 @@ use super::{ids, list_of};
 /// One timed, speaker-attributed stretch of the transcript.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Segment {
+    /// Names the segment to correct (`PATCH /meetings/{id}/transcript/{segment_id}`).
+    #[schema(value_type = ids::SegmentId)]
+    pub id: SegmentId,
     pub start_ms: i64,
     pub end_ms: i64,
     pub speaker: String,
@@ -61,6 +64,7 @@ impl From<meetvault_stt::Word> for Word {
 impl From<SegmentView> for Segment {
     fn from(s: SegmentView) -> Self {
         Self {
+            id: s.id,
             start_ms: s.start_ms,
             end_ms: s.end_ms,
             speaker: s.speaker,
@@ -77,11 +81,48 @@ impl From<SegmentView> for Segment {
 list_of!(
     /// A meeting's transcript: every track's segments, merged by time.
     #[schema(example = json!({"segments": [{
-        "start_ms": 0, "end_ms": 2400, "speaker": "Alice", "text": "Good morning, everyone.",
+        "id": "seg_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f", "start_ms": 0, "end_ms": 2400, "speaker": "Alice", "text": "Good morning, everyone.",
         "recording_id": "rec_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f", "avg_logprob": -0.21, "no_speech_prob": 0.01
     }]}))]
     Transcript { segments: Vec<Segment> } from SegmentView
 );
+
+/// A correction of one segment: its speaker, its text, or both.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "We ship on Friday, not Thursday."}))]
+pub struct SegmentPatch {
+    /// 1–200 characters.
+    pub speaker: Option<String>,
+    /// Up to 20 000 characters; the segment's timed words are dropped (they no longer match).
+    pub text: Option<String>,
+}
+
+impl From<SegmentPatch> for SegmentEdit {
+    fn from(p: SegmentPatch) -> Self {
+        Self {
+            speaker: p.speaker,
+            text: p.text,
+        }
+    }
+}
+
+/// A speaker's new name, in every segment of the meeting.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"from": "SPEAKER_1", "to": "Ada Lovelace"}))]
+pub struct SpeakerRename {
+    /// The name as the transcript has it now (exactly).
+    pub from: String,
+    /// 1–200 characters.
+    pub to: String,
+}
+
+/// How many segments a rename changed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SpeakerRenamed {
+    pub renamed: usize,
+}
 
 /// A segment to import.
 #[derive(Debug, Clone, Deserialize, ToSchema)]

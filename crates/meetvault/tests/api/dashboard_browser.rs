@@ -457,6 +457,39 @@ async fn a_new_user_does_everything_in_the_browser() {
     );
     assert_eq!(current[1].as_f64().unwrap(), start);
 
+    // A speaker renamed everywhere, then one line corrected.
+    ui.click("details.panel summary").await;
+    ui.tab
+        .evaluate("document.querySelector('#rename-from').value = 'Alice'")
+        .await;
+    ui.fill("#rename-to", "Alice Smith").await;
+    ui.click("form[data-api$='/speakers/rename'] button[type=submit]")
+        .await;
+    ui.tab
+        .wait_for(
+            "the renamed speaker",
+            "document.readyState === 'complete' && [...document.querySelectorAll('[data-transcript] .speaker')].some(s => s.textContent === 'Alice Smith')",
+            Duration::from_secs(10),
+        )
+        .await;
+    ui.click("[data-transcript] li:first-child details.edit summary")
+        .await;
+    ui.fill(
+        "[data-transcript] li:first-child textarea",
+        "The meeting started late: the projector failed.",
+    )
+    .await;
+    ui.click("[data-transcript] li:first-child form button[type=submit]")
+        .await;
+    ui.tab
+        .wait_for(
+            "the corrected line",
+            "document.readyState === 'complete' && document.querySelector('[data-transcript] li:first-child .text').textContent === 'The meeting started late: the projector failed.'",
+            Duration::from_secs(10),
+        )
+        .await;
+    ui.check("meeting-corrected").await;
+
     // The SRT export, through the page's own link (with the session).
     let srt = ui
         .tab

@@ -65,6 +65,7 @@ mod speech;
 mod sso;
 mod streaming;
 mod tls;
+mod transcript_edit;
 mod transcription;
 mod trust;
 mod webhook_cli;

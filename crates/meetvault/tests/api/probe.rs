@@ -342,6 +342,7 @@ fn fill(path: &str, f: &Fixture) -> String {
         .replace("{name}", "probe-secret")
         .replace("{token}", "mvi_notarealtoken")
         .replace("{document_id}", "doc_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f")
+        .replace("{segment_id}", "seg_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f")
         .replace("{event_id}", "probe-event")
 }
 
@@ -358,6 +359,8 @@ fn body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/api-keys" => json!({"name": "probe", "permissions": ["audit:read"]}),
         "/api/v1/org" => json!({"name": "Renamed"}),
         "/api/v1/org/sso" => json!({"jit": false}),
+        "/api/v1/meetings/{id}/transcript/{segment_id}" => json!({"text": "probe"}),
+        "/api/v1/meetings/{id}/speakers/rename" => json!({"from": "Nobody", "to": "Someone"}),
         "/api/v1/calendar/connections" => json!({"provider": "google"}),
         "/api/v1/calendar/rules" => json!({"never_keywords": ["probe"]}),
         "/api/v1/workspaces/{id}/calendar-rules" => json!({"mode": "all"}),

@@ -223,6 +223,18 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
         true,
     ),
     (
+        "PATCH",
+        "/api/v1/meetings/{id}/transcript/{segment_id}",
+        Class::Perm("meetings:write"),
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/meetings/{id}/speakers/rename",
+        Class::Perm("meetings:write"),
+        true,
+    ),
+    (
         "POST",
         "/api/v1/meetings/{id}/recordings",
         Class::Perm("meetings:write"),

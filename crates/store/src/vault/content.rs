@@ -321,6 +321,49 @@ impl Database {
         })
     }
 
+    /// Changes one segment's sealed speaker and/or text (`None`: kept); a changed text drops
+    /// the timed words, which no longer match it. False when the meeting has no such segment.
+    pub async fn update_segment(
+        &self,
+        org_id: Uuid,
+        meeting_id: Uuid,
+        id: Uuid,
+        speaker: Option<&[u8]>,
+        text: Option<&[u8]>,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let done = sqlx::query(
+                "UPDATE transcript_segments SET speaker = COALESCE($4, speaker), text = COALESCE($5, text), \
+                 words = CASE WHEN $5 IS NULL THEN words ELSE NULL END \
+                 WHERE org_id = $1 AND meeting_id = $2 AND id = $3",
+            )
+            .bind(org_id).bind(meeting_id).bind(id).bind(speaker).bind(text)
+            .execute(pool).await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Sets the sealed speaker of each `(segment, speaker)` of a meeting, in one transaction.
+    pub async fn set_segment_speakers(
+        &self,
+        org_id: Uuid,
+        meeting_id: Uuid,
+        speakers: &[(Uuid, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (id, speaker) in speakers {
+                sqlx::query(
+                    "UPDATE transcript_segments SET speaker = $4 WHERE org_id = $1 AND meeting_id = $2 AND id = $3",
+                )
+                .bind(org_id).bind(meeting_id).bind(id).bind(speaker)
+                .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
     /// The next free segment position of a meeting.
     pub async fn next_segment_position(
         &self,
