@@ -312,6 +312,53 @@ async fn bots_settings_and_recovery_pages_work_in_the_browser() {
     ui.open("/settings").await;
     assert!(ui.text().await.contains("nobody can recover them"));
 
+    // Two-factor authentication: turned on from the page, then asked for at sign-in, where a
+    // recovery code stands in for the app.
+    ui.click("form[data-api='/api/v1/auth/mfa/totp'] button[type=submit]")
+        .await;
+    let secret = ui
+        .shown("form[data-api='/api/v1/auth/mfa/totp']", "secret")
+        .await;
+    let secret = meetvault_auth::totp::TotpSecret::from_base32(&secret).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    ui.fill("#totp-code", &meetvault_auth::totp::code_at(&secret, now))
+        .await;
+    ui.click("form[data-api='/api/v1/auth/mfa/totp/confirm'] button[type=submit]")
+        .await;
+    let codes = ui
+        .shown(
+            "form[data-api='/api/v1/auth/mfa/totp/confirm']",
+            "recovery_codes",
+        )
+        .await;
+    let recovery = codes.lines().next().unwrap().to_owned();
+    ui.sign_out().await;
+    ui.open("/login").await;
+    ui.fill("#email", "grace@example.com").await;
+    ui.fill("#password", PASSWORD).await;
+    ui.click("form[data-api='/api/v1/auth/login'] button[type=submit]")
+        .await;
+    let asked = ui
+        .tab
+        .wait_for(
+            "the second factor",
+            "(() => { const e = document.querySelector('.form-error'); return !document.querySelector('.mfa').hidden && !e.hidden && e.textContent; })()",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(
+        asked.as_str().unwrap().contains("authenticator app"),
+        "{asked}"
+    );
+    ui.check("login-second-factor").await;
+    ui.fill("#recovery_code", &recovery).await;
+    ui.click("form[data-api='/api/v1/auth/login'] button[type=submit]")
+        .await;
+    ui.wait_path("/meetings").await;
+
     // Organization settings: a policy saved as the API takes it, a webhook whose secret is
     // shown once, a bad JSON refused in words.
     ui.open("/settings/organization").await;
