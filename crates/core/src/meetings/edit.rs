@@ -108,8 +108,9 @@ impl Transcripts<'_> {
             .ok_or(CoreError::NotFound("transcript segment"))
     }
 
-    /// Renames a speaker in every segment of the meeting (exact name); answers how many
-    /// segments changed (none is not an error: the name may be gone already).
+    /// Renames a speaker in every segment of the meeting (exact name), and the label of their
+    /// track (so a track transcribed again keeps the new name); answers how many segments
+    /// changed (none is not an error: the name may be gone already).
     pub async fn rename_speaker(
         self,
         scope: &Scope<MeetingsWrite>,
@@ -128,26 +129,29 @@ impl Transcripts<'_> {
             .core
             .meeting_write_key(org, row.id, row.owner_id)
             .await?;
+        let seal = |table: &'static str, id: uuid::Uuid| {
+            let ct = envelope::encrypt(&key, kref, &bind(org, table, id, "speaker"), to.as_bytes());
+            (id, ct)
+        };
         let changed: Vec<(uuid::Uuid, Vec<u8>)> = self
             .core
             .segments_with(&row, &keys)
             .await?
             .into_iter()
             .filter(|s| s.speaker == from)
-            .map(|s| {
-                let id = s.id.uuid();
-                let ct = envelope::encrypt(
-                    &key,
-                    kref,
-                    &bind(org, "transcript_segments", id, "speaker"),
-                    to.as_bytes(),
-                );
-                (id, ct)
-            })
+            .map(|s| seal("transcript_segments", s.id.uuid()))
             .collect();
+        let mut tracks = Vec::new();
+        for r in self.core.db().recordings(org, row.id).await? {
+            if let Some(ct) = &r.speaker
+                && keys.text(org, "recordings", r.id, "speaker", ct)? == from
+            {
+                tracks.push(seal("recordings", r.id));
+            }
+        }
         self.core
             .db()
-            .set_segment_speakers(org, row.id, &changed)
+            .set_speakers(org, row.id, &changed, &tracks)
             .await?;
         self.core
             .audit(Event::by(scope, AuditAction::TranscriptSpeakerRename).resource(row.id))

@@ -515,7 +515,8 @@ async fn a_new_user_does_everything_in_the_browser() {
     ui.tab
         .wait_for(
             "the renamed speaker",
-            "document.readyState === 'complete' && [...document.querySelectorAll('[data-transcript] .speaker')].some(s => s.textContent === 'Alice Smith')",
+            "document.readyState === 'complete' && [...document.querySelectorAll('[data-transcript] .speaker')].some(s => s.textContent === 'Alice Smith') \
+             && document.body.innerText.includes('Alice Smith (their track)')",
             Duration::from_secs(10),
         )
         .await;

@@ -343,20 +343,29 @@ impl Database {
         })
     }
 
-    /// Sets the sealed speaker of each `(segment, speaker)` of a meeting, in one transaction.
-    pub async fn set_segment_speakers(
+    /// Sets the sealed speaker of each `(segment, speaker)` and each `(recording, label)` of a
+    /// meeting, in one transaction.
+    pub async fn set_speakers(
         &self,
         org_id: Uuid,
         meeting_id: Uuid,
-        speakers: &[(Uuid, Vec<u8>)],
+        segments: &[(Uuid, Vec<u8>)],
+        recordings: &[(Uuid, Vec<u8>)],
     ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for (id, speaker) in speakers {
+            for (id, speaker) in segments {
                 sqlx::query(
                     "UPDATE transcript_segments SET speaker = $4 WHERE org_id = $1 AND meeting_id = $2 AND id = $3",
                 )
                 .bind(org_id).bind(meeting_id).bind(id).bind(speaker)
+                .execute(&mut *tx).await?;
+            }
+            for (id, label) in recordings {
+                sqlx::query(
+                    "UPDATE recordings SET speaker = $4 WHERE org_id = $1 AND meeting_id = $2 AND id = $3",
+                )
+                .bind(org_id).bind(meeting_id).bind(id).bind(label)
                 .execute(&mut *tx).await?;
             }
             tx.commit().await?;
