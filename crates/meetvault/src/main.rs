@@ -395,6 +395,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "listening"
     );
+    // Where a person opens the dashboard: the public URL when one is set, else this listener.
+    let dashboard = match &config.server.public_url {
+        Some(url) => url.to_string(),
+        None => format!("{}://{}/", server.scheme(), server.local_addr()),
+    };
+    tracing::info!(url = %dashboard, "the dashboard: open this URL in a browser");
     let workers = core.start_workers(&format!("pid{}", std::process::id()));
     let hooks = core.clone();
     server

@@ -414,6 +414,37 @@ impl Page {
         .await;
     }
 
+    /// Presses a key as a keyboard would (`Tab`, `Shift+Tab`, `Enter`, `Space`, `Escape`):
+    /// focus moves, buttons activate and forms submit as they do for a person.
+    pub async fn press(&self, key: &str) {
+        let (shift, key) = match key.strip_prefix("Shift+") {
+            Some(k) => (true, k),
+            None => (false, key),
+        };
+        let (code, vk, text) = match key {
+            "Tab" => ("Tab", 9, ""),
+            "Enter" => ("Enter", 13, "\r"),
+            "Space" => ("Space", 32, " "),
+            "Escape" => ("Escape", 27, ""),
+            other => panic!("press: no key {other}"),
+        };
+        let name = if key == "Space" { " " } else { key };
+        let modifiers = if shift { 8 } else { 0 };
+        for kind in ["keyDown", "keyUp"] {
+            let mut event = json!({"type": kind, "key": name, "code": code, "modifiers": modifiers,
+                "windowsVirtualKeyCode": vk, "nativeVirtualKeyCode": vk});
+            if kind == "keyDown" && !text.is_empty() {
+                event["text"] = json!(text);
+            }
+            self.call("Input.dispatchKeyEvent", event).await;
+        }
+    }
+
+    /// Types `text` into whatever has the focus.
+    pub async fn type_text(&self, text: &str) {
+        self.call("Input.insertText", json!({"text": text})).await;
+    }
+
     /// Saves a PNG of the whole page (not only the viewport) to `path`.
     pub async fn screenshot(&self, path: &Path) {
         use base64::Engine as _;

@@ -406,6 +406,38 @@ async fn bots_settings_and_recovery_pages_work_in_the_browser() {
         ui.outcome("form[data-api$='/test']").await,
         "A test message was queued."
     );
+
+    // Keyboard only: the first Tab reaches "Skip to content", and a person signs in with Tab,
+    // typing and Enter.
+    ui.sign_out().await;
+    ui.tab.press("Tab").await;
+    let first = ui.tab.evaluate("document.activeElement.textContent").await;
+    assert_eq!(first, "Skip to content");
+    for _ in 0..10 {
+        if ui.tab.evaluate("document.activeElement.id").await == "email" {
+            break;
+        }
+        ui.tab.press("Tab").await;
+    }
+    assert_eq!(ui.tab.evaluate("document.activeElement.id").await, "email");
+    ui.tab.type_text("grace@example.com").await;
+    ui.tab.press("Tab").await;
+    assert_eq!(
+        ui.tab.evaluate("document.activeElement.id").await,
+        "password"
+    );
+    ui.tab.type_text(PASSWORD).await;
+    ui.tab.press("Enter").await;
+    let asked = ui
+        .tab
+        .wait_for(
+            "the second factor, asked of a keyboard user",
+            "!document.querySelector('.mfa').hidden && document.activeElement.id",
+            Duration::from_secs(10),
+        )
+        .await;
+    // The code field has the focus at once: the person types on.
+    assert_eq!(asked, "totp_code");
 }
 
 #[tokio::test]
@@ -503,6 +535,19 @@ async fn a_new_user_does_everything_in_the_browser() {
         "seeked to {at} s for a line at {start} s"
     );
     assert_eq!(current[1].as_f64().unwrap(), start);
+
+    // With the keyboard: a line's time, focused and Enter, plays from there.
+    ui.tab
+        .evaluate("document.querySelector('[data-transcript] li:nth-child(2) button.seek').focus()")
+        .await;
+    ui.tab.press("Enter").await;
+    ui.tab
+        .wait_for(
+            "the line chosen by keyboard",
+            "document.querySelector('[data-transcript] li:nth-child(2)').hasAttribute('aria-current')",
+            Duration::from_secs(10),
+        )
+        .await;
 
     // A speaker renamed everywhere, then one line corrected.
     ui.click("details.panel summary").await;
