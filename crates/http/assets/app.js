@@ -82,9 +82,9 @@
     }
   }
 
-  function upload(url, file, speaker, bar) {
+  function upload(url, file, speaker, bar, nameParam) {
     return new Promise((resolve, reject) => {
-      const q = new URLSearchParams({ filename: file.name });
+      const q = new URLSearchParams({ [nameParam]: file.name });
       if (speaker) q.set('speaker', speaker);
       const x = new XMLHttpRequest();
       x.open('POST', url + '?' + q.toString());
@@ -116,7 +116,8 @@
     const box = form.querySelector('.uploads');
     for (const input of all('input[type=file][data-file]', form)) {
       for (const file of input.files) {
-        const speaker = input.dataset.file === 'speaker' ? file.name.replace(/\.[^.]*$/, '') : '';
+        const kind = input.dataset.file;
+        const speaker = kind === 'speaker' ? file.name.replace(/\.[^.]*$/, '') : '';
         const row = make('div', 'upload');
         const bar = make('progress');
         bar.max = file.size || 1;
@@ -125,7 +126,7 @@
         bar.setAttribute('aria-label', 'Uploading ' + file.name);
         row.append(label, bar);
         if (box) box.append(row);
-        await upload(url, file, speaker, bar);
+        await upload(url, file, speaker, bar, kind === 'document' ? 'name' : 'filename');
         label.textContent += ' — uploaded';
       }
     }

@@ -271,6 +271,7 @@ async fn meeting(
     }
     let editable = principal.authorize::<perm::MeetingsWrite>().is_ok();
     body.push_str(&transcript_section(id, &transcript, editable));
+    body.push_str(&super::meeting_tools::sections(&app, &principal, &m, summary.as_ref()).await?);
     body.push_str(&exports(id, summary.is_some()));
     body.push_str(&format!(
         "<section aria-labelledby=\"delete-h\" class=\"danger\"><h2 id=\"delete-h\">Delete</h2>\

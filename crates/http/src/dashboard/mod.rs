@@ -16,6 +16,7 @@ mod account;
 pub mod assets;
 mod audit;
 mod bots;
+mod meeting_tools;
 mod meetings;
 mod organization;
 mod signin;

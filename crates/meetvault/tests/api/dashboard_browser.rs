@@ -582,6 +582,24 @@ async fn a_new_user_does_everything_in_the_browser() {
         )
         .await;
     ui.check("meeting-corrected").await;
+    // Who spoke how much (no model needed), and the title changed from the page.
+    let who = ui.text().await;
+    assert!(
+        who.contains("Who spoke") && who.contains("Alice Smith"),
+        "{who}"
+    );
+    ui.click("details.panel:not(:has(form[data-api$='/rename'])) summary")
+        .await;
+    ui.fill("#m-title", "Standup, Thursday").await;
+    ui.click("form[data-method=PATCH][data-api^='/api/v1/meetings/mtg_']:not([data-api*='/transcript/']) button[type=submit]")
+        .await;
+    ui.tab
+        .wait_for(
+            "the new title",
+            "document.readyState === 'complete' && document.querySelector('h1').textContent === 'Standup, Thursday'",
+            Duration::from_secs(10),
+        )
+        .await;
 
     // The SRT export, through the page's own link (with the session).
     let srt = ui
