@@ -76,6 +76,7 @@ async fn settings(
     if let Ok(bots) = principal.authorize::<perm::BotsWrite>() {
         body.push_str(&calendars(&app, bots).await?);
     }
+    body.push_str(&super::account_more::sections(&app, scope.clone()).await?);
     // Only for those who may manage keys (not audited as a refusal for the others).
     if let Ok(keys_scope) = principal.authorize::<perm::KeysManage>() {
         let keys = ApiKeyList::from(app.core.api_keys().list(&keys_scope).await?);

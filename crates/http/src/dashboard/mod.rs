@@ -13,6 +13,7 @@
 //! other host).
 
 mod account;
+mod account_more;
 pub mod assets;
 mod audit;
 mod bots;

@@ -438,6 +438,49 @@ async fn bots_settings_and_recovery_pages_work_in_the_browser() {
         .await;
     // The code field has the focus at once: the person types on.
     assert_eq!(asked, "totp_code");
+    ui.fill("#recovery_code", codes.lines().nth(1).unwrap())
+        .await;
+    ui.tab.press("Enter").await;
+    ui.wait_path("/meetings").await;
+
+    // A support key shown once, a provider secret stored (its value never shown again).
+    ui.open("/settings").await;
+    ui.fill("#sup-note", "Import problem").await;
+    ui.click("form[data-api='/api/v1/support-keys'] button[type=submit]")
+        .await;
+    let support = ui
+        .shown("form[data-api='/api/v1/support-keys']", "key")
+        .await;
+    assert!(support.starts_with("mvs_"), "{support}");
+    ui.fill("#sec-name", "openai").await;
+    ui.fill("#sec-value", "sk-not-a-real-key-0123456789").await;
+    ui.click("form[data-api='/api/v1/me/secrets/{name}'] button[type=submit]")
+        .await;
+    ui.tab
+        .wait_for(
+            "the stored secret",
+            "document.readyState === 'complete' && document.body.innerText.includes('Provider secrets') \
+             && [...document.querySelectorAll('code')].some(c => c.textContent === 'openai')",
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(!ui.text().await.contains("sk-not-a-real-key"));
+
+    // Erasing the account ends on its certificate, which verifies.
+    ui.fill("#erase-pw", PASSWORD).await;
+    ui.tab.evaluate("window.confirm = () => true").await;
+    ui.click("form[data-api='/api/v1/me'] button[type=submit]")
+        .await;
+    ui.wait_path("/certificates/").await;
+    ui.tab
+        .wait_for(
+            "the account's certificate",
+            "document.body.innerText.includes('This certificate verifies')",
+            Duration::from_secs(10),
+        )
+        .await;
+    ui.open("/settings").await;
+    ui.wait_path("/login").await;
 }
 
 #[tokio::test]
