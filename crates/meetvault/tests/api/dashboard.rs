@@ -153,7 +153,9 @@ async fn pages_are_strictly_confined_and_show_user_text_as_text() {
     // …while their settings page simply has no API-key section (they cannot manage keys).
     let r = page(&app, Some(&viewer.cookie), "/settings").await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(!r.text().await.unwrap().contains("API keys"));
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"pw-h\""), "{html}");
+    assert!(!html.contains("id=\"keys-h\"") && !html.contains("data-api=\"/api/v1/api-keys\""));
     // A meeting that does not exist is a 404 page.
     let r = page(
         &app,
