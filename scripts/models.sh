@@ -114,9 +114,13 @@ def flat_name(name, where):
     return name
 
 def copy(src, dest):
-    with open(dest, "wb") as f:
-        while chunk := src.read(1 << 20):
-            f.write(chunk)
+    """Streams src into dest: a path (created) or a file already open for writing."""
+    if isinstance(dest, (str, pathlib.PurePath)):
+        with open(dest, "wb") as f:
+            copy(src, f)
+        return
+    while chunk := src.read(1 << 20):
+        dest.write(chunk)
 
 for wheel in wheels:
     with zipfile.ZipFile(wheel) as z:

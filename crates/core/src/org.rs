@@ -399,6 +399,33 @@ impl Org<'_> {
         Ok(workspace_view(row))
     }
 
+    /// Who has a role in a workspace, and which (members without one there act with their org
+    /// role only).
+    pub async fn workspace_members(
+        self,
+        scope: &Scope<MembersManage>,
+        ws: WorkspaceId,
+    ) -> Result<Vec<(UserId, Role)>, CoreError> {
+        let org = scope.org_id().uuid();
+        self.core
+            .db()
+            .workspace(org, ws.uuid())
+            .await?
+            .ok_or(CoreError::NotFound("workspace"))?;
+        self.core
+            .db()
+            .workspace_members(org, ws.uuid())
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok((
+                    UserId::from(row.user_id),
+                    crate::auth::parse_role(&row.role)?,
+                ))
+            })
+            .collect()
+    }
+
     /// Sets (or with `None` removes) a member's role in a workspace.
     pub async fn set_workspace_role(
         self,

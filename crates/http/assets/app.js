@@ -50,8 +50,9 @@
     return data || {};
   }
 
-  // A form's fields as a JSON body: empty fields are left out, checkboxes are booleans (or,
-  // with data-list, the list of the checked values), number inputs are numbers.
+  // A form's fields as a JSON body: empty fields are left out (sent as null with data-null),
+  // checkboxes are booleans (or, with data-list, the list of the checked values), number
+  // inputs are numbers, data-json values are JSON (true, false).
   function fields(form, used) {
     const body = {};
     for (const el of form.elements) {
@@ -63,11 +64,14 @@
         } else {
           body[el.name] = el.checked;
         }
+      } else if (el.value === '' && el.hasAttribute('data-null')) {
+        body[el.name] = null;
       } else if (el.value !== '' && el.type === 'datetime-local') {
         // The browser's local time, as the API's RFC 3339.
         body[el.name] = new Date(el.value).toISOString();
       } else if (el.value !== '') {
-        body[el.name] = el.type === 'number' ? Number(el.value) : el.value;
+        body[el.name] = el.type === 'number' ? Number(el.value)
+          : el.hasAttribute('data-json') ? JSON.parse(el.value) : el.value;
       }
     }
     return body;

@@ -116,6 +116,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
             routes::org::create_workspace
         ))
         .routes(routes!(routes::org::patch_workspace))
+        .routes(routes!(routes::org::list_workspace_members))
         .routes(routes!(routes::org::put_workspace_member))
         .routes(routes!(
             routes::org::create_invitation,
@@ -188,7 +189,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
             routes::encryption::put_secret,
             routes::encryption::delete_secret
         ))
-        .routes(routes!(routes::encryption::set_org_kms))
+        .routes(routes!(
+            routes::encryption::get_org_encryption,
+            routes::encryption::set_org_kms
+        ))
         .routes(routes!(routes::bots::create_bot, routes::bots::list_bots))
         .routes(routes!(routes::bots::get_bot, routes::bots::delete_bot))
         .routes(routes!(routes::bots::leave_bot))

@@ -373,6 +373,16 @@ impl super::Encryption<'_> {
         Ok(orgs)
     }
 
+    /// Whether this server can use an org's own KMS key (`[keys.aws_kms]` is configured), and
+    /// the key the org brought, if any.
+    pub async fn org_kms_key(
+        self,
+        scope: &Scope<OrgManage>,
+    ) -> Result<(bool, Option<String>), CoreError> {
+        let key = self.core.db().org_kms_key(scope.org_id().uuid()).await?;
+        Ok((self.core.vault().kms.is_some(), key))
+    }
+
     /// Brings (or, with `None`, gives back) the org's own KMS key: the key is tried first, then
     /// every org key version is re-wrapped under it. Owner only (checked by the caller's scope).
     pub async fn set_org_kms_key(

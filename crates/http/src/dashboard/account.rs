@@ -77,6 +77,7 @@ async fn settings(
         body.push_str(&calendars(&app, bots).await?);
     }
     body.push_str(&super::account_more::sections(&app, scope.clone()).await?);
+    body.push_str(&super::org_admin::closure(&app, &principal).await?);
     // Only for those who may manage keys (not audited as a refusal for the others).
     if let Ok(keys_scope) = principal.authorize::<perm::KeysManage>() {
         let keys = ApiKeyList::from(app.core.api_keys().list(&keys_scope).await?);
@@ -176,7 +177,10 @@ async fn calendars(app: &AppState, scope: Scope<perm::BotsWrite>) -> Result<Stri
         list.push_str(&format!(
             "<li>{} — {}{} <form class=\"inline\" data-api=\"/api/v1/calendar/connections/{id}\" data-method=\"DELETE\" \
              data-next=\"reload\" data-confirm=\"Disconnect this calendar? Its scheduled bots are cancelled.\">\
-             <button type=\"submit\">Disconnect</button></form></li>",
+             <button type=\"submit\">Disconnect</button></form> <form class=\"inline\" \
+             data-api=\"/api/v1/calendar/connections/{id}/sync\" data-done=\"Reading it now.\">\
+             <button type=\"submit\">Read it now</button><p class=\"form-error\" role=\"alert\" hidden></p>\
+             <p class=\"form-done\" role=\"status\"></p></form></li>",
             esc(c["provider"].as_str().unwrap_or("")),
             esc(c["status"].as_str().unwrap_or("")),
             c["error"].as_str().map(|e| format!(" ({})", esc(e))).unwrap_or_default(),
@@ -201,6 +205,7 @@ async fn calendars(app: &AppState, scope: Scope<perm::BotsWrite>) -> Result<Stri
         ));
     }
     out.push_str("</section>");
+    out.push_str(&super::account_more::calendar_events(app, scope.clone()).await?);
     let rules = answer(routes::calendar::get_rules(State(app.clone()), Auth(scope)).await).await?;
     out.push_str(&json_editor(
         "rules",
@@ -321,7 +326,17 @@ async fn members(
             id = m.id,
             name = esc(&m.name),
             email = esc(&m.email),
-            mfa = if m.mfa_enabled { "on" } else { "off" },
+            mfa = if m.mfa_enabled {
+                format!(
+                    "on <form class=\"inline\" data-api=\"/api/v1/members/{}/mfa\" data-method=\"DELETE\" data-next=\"reload\" \
+                     data-confirm=\"Turn off {}'s two-factor authentication (they lost their device)? They are signed out everywhere and can set it up again.\">\
+                     <p class=\"form-error\" role=\"alert\" hidden></p><button type=\"submit\">Reset</button></form>",
+                    m.id,
+                    esc(&m.name)
+                )
+            } else {
+                "off".to_owned()
+            },
         ));
     }
     body.push_str(&format!(

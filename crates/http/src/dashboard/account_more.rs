@@ -5,9 +5,9 @@
 
 use axum::extract::State;
 use meetvault_core::access::Scope;
-use meetvault_core::access::proof::OwnAccount;
+use meetvault_core::access::proof::{BotsWrite, OwnAccount};
 
-use super::PageError;
+use super::{PageError, table};
 use super::organization::answer;
 use crate::auth::Auth;
 use crate::routes;
@@ -21,9 +21,33 @@ pub(crate) async fn sections(
     let keys =
         answer(routes::keys::list_support_keys(State(app.clone()), Auth(scope.clone())).await)
             .await?;
-    let secrets =
-        answer(routes::encryption::list_secrets(State(app.clone()), Auth(scope)).await).await?;
+    let secrets = answer(
+        routes::encryption::list_secrets(State(app.clone()), Auth(scope.clone())).await,
+    )
+    .await?;
+    let identities =
+        answer(routes::sso::identities(State(app.clone()), Auth(scope)).await).await?;
     let mut out = String::new();
+
+    let mut linked = String::new();
+    for i in identities["data"].as_array().into_iter().flatten() {
+        let provider = esc(i["provider"].as_str().unwrap_or(""));
+        linked.push_str(&format!(
+            "<tr><td><code>{provider}</code></td><td>{}</td><td>{}</td><td>\
+             <form data-api=\"/api/v1/me/identities/{provider}\" data-method=\"DELETE\" data-next=\"reload\" \
+             data-confirm=\"Unlink this sign-in? You then sign in with your password.\">\
+             <p class=\"form-error\" role=\"alert\" hidden></p><button type=\"submit\">Unlink</button></form></td></tr>",
+            esc(i["linked_at"].as_str().unwrap_or("")),
+            esc(i["last_sign_in_at"].as_str().unwrap_or("")),
+        ));
+    }
+    if !linked.is_empty() {
+        out.push_str(&format!(
+            "<section aria-labelledby=\"ids-h\"><h2 id=\"ids-h\">Single sign-on</h2>\
+             <p>The sign-in providers you have signed in with.</p>{}</section>",
+            table("Linked sign-ins", &["Provider", "Linked", "Last sign-in", ""], &linked)
+        ));
+    }
 
     let mut rows = String::new();
     for k in keys["support_keys"].as_array().into_iter().flatten() {
@@ -83,4 +107,59 @@ pub(crate) async fn sections(
          <button type=\"submit\" class=\"danger\">Erase my account</button></form></section>",
     );
     Ok(out)
+}
+
+/// The events of the caller's calendars in the sync window: whether a bot records each and
+/// why, and the caller's own choice for it (always, never, or the rules).
+pub(crate) async fn calendar_events(
+    app: &AppState,
+    scope: Scope<BotsWrite>,
+) -> Result<String, PageError> {
+    let events = answer(routes::calendar::events(State(app.clone()), Auth(scope)).await).await?;
+    let mut rows = String::new();
+    for (i, e) in events["data"].as_array().into_iter().flatten().enumerate() {
+        let choice = e["choice"].as_str().unwrap_or("");
+        let mut options = String::new();
+        for (value, label) in [
+            ("", "as the rules say"),
+            ("always", "always record"),
+            ("never", "never record"),
+        ] {
+            let selected = if value == choice { " selected" } else { "" };
+            options.push_str(&format!("<option value=\"{value}\"{selected}>{label}</option>"));
+        }
+        let bot = e["bot_id"]
+            .as_str()
+            .map(|b| format!(" (<a href=\"/bots/{b}\">its bot</a>)", b = esc(b)))
+            .unwrap_or_default();
+        rows.push_str(&format!(
+            "<tr><td>{title}</td><td>{start}</td><td>{platform}</td><td>{record}: {reason}{bot}</td><td>\
+             <form class=\"inline-edit\" data-api=\"/api/v1/calendar/connections/{conn}/events/{event}/choice\" \
+             data-method=\"PUT\" data-next=\"reload\"><label class=\"visually-hidden\" for=\"choice-{i}\">Your choice for {title}</label>\
+             <select id=\"choice-{i}\" name=\"choice\" data-null>{options}</select> <button type=\"submit\">Set</button>\
+             <p class=\"form-error\" role=\"alert\" hidden></p></form></td></tr>",
+            title = esc(e["title"].as_str().unwrap_or("")),
+            start = esc(e["start"].as_str().unwrap_or("")),
+            platform = esc(e["platform"].as_str().unwrap_or("no link")),
+            record = if e["record"] == serde_json::Value::Bool(true) {
+                "recorded"
+            } else {
+                "not recorded"
+            },
+            reason = esc(&e["reason"].as_str().unwrap_or("").replace('_', " ")),
+            conn = esc(e["connection_id"].as_str().unwrap_or("")),
+            event = esc(&super::segment(e["event_id"].as_str().unwrap_or(""))),
+        ));
+    }
+    if rows.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(format!(
+        "<section aria-labelledby=\"ev-h\"><h2 id=\"ev-h\">Coming up in your calendars</h2>{}</section>",
+        table(
+            "Calendar events",
+            &["Meeting", "Starts", "Where", "A bot", "Your choice"],
+            &rows
+        )
+    ))
 }

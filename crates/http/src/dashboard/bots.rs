@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/bots", get(list))
         .route("/bots/{id}", get(bot))
+        .route("/bots/{id}/diagnosis.png", get(diagnosis_png))
 }
 
 /// The states in which a bot is past leaving (nothing more to ask of it).
@@ -216,5 +217,49 @@ async fn bot(
             "<section aria-labelledby=\"chat-h\"><h2 id=\"chat-h\">Chat</h2><ul class=\"timeline\">{chat}</ul></section>"
         ));
     }
+    match app.core.bots().diagnosis(&scope, id).await {
+        Ok(d) => body.push_str(&format!(
+            "<section aria-labelledby=\"diag-h\"><h2 id=\"diag-h\">What the bot saw when it gave up</h2>\
+             <p>{} (<time>{}</time>): the meeting page did not show what the bot expected. \
+             <a href=\"/api/v1/bots/{id}/diagnosis\">The page's DOM and screenshot</a> (JSON) help fix it.</p>{}</section>",
+            esc(&d.reason),
+            when(&d.at),
+            if d.screenshot_png.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<img class=\"shot\" src=\"/bots/{id}/diagnosis.png\" alt=\"The meeting page as the bot saw it\">"
+                )
+            },
+        )),
+        // None stored (the usual case), or sealed under zero-access encryption.
+        Err(meetvault_core::CoreError::NotFound(_) | meetvault_core::CoreError::Locked) => {}
+        Err(e) => return Err(e.into()),
+    }
     Ok(shell("/bots", &format!("Bot {}", b.bot_name), &body))
+}
+
+/// The screenshot a bot took when it gave up on a page, as an image for the bot's page.
+async fn diagnosis_png(
+    State(app): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    use axum::response::IntoResponse;
+    use base64::Engine;
+    let principal = gate(caller, &uri)?;
+    let scope = need::<perm::MeetingsRead>(&app, &principal, &uri).await?;
+    let d = app.core.bots().diagnosis(&scope, parse_id::<BotId>(&id)?).await?;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(d.screenshot_png.as_bytes())
+        .map_err(ApiError::internal)?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/png"),
+            (axum::http::header::CACHE_CONTROL, "private, no-store"),
+        ],
+        png,
+    )
+        .into_response())
 }

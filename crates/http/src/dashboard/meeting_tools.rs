@@ -8,7 +8,7 @@ use meetvault_core::access::Principal;
 use meetvault_core::ids::MeetingId;
 use serde_json::{Value, json};
 
-use super::PageError;
+use super::{PageError, table};
 use super::organization::{answer, json_editor};
 use crate::auth::{Auth, perm};
 use crate::routes;
@@ -72,6 +72,7 @@ pub(crate) async fn sections(
         .await?;
         out.push_str(&documents(id, &docs, writer.is_some()));
     }
+    out.push_str(&keeping(app, principal, id, writer.is_some()).await?);
     if writer.is_some() {
         out.push_str(&format!(
             "<section aria-labelledby=\"sumtools-h\"><h2 id=\"sumtools-h\">The summary</h2>\
@@ -115,10 +116,18 @@ fn analytics(a: &Value) -> String {
         return String::new();
     }
     format!(
-        "<section aria-labelledby=\"an-h\"><h2 id=\"an-h\">Who spoke</h2>\
-         <div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Speakers (scrolls sideways)\"><table>\
-         <thead><tr><th scope=\"col\">Speaker</th><th scope=\"col\">Talk time</th><th scope=\"col\">Words a minute</th>\
-         <th scope=\"col\">Questions</th><th scope=\"col\">Interruptions</th></tr></thead><tbody>{rows}</tbody></table></div></section>"
+        "<section aria-labelledby=\"an-h\"><h2 id=\"an-h\">Who spoke</h2>{}</section>",
+        table(
+            "Speakers",
+            &[
+                "Speaker",
+                "Talk time",
+                "Words a minute",
+                "Questions",
+                "Interruptions"
+            ],
+            &rows
+        )
     )
 }
 
@@ -166,4 +175,82 @@ fn documents(id: MeetingId, docs: &Value, writable: bool) -> String {
     }
     out.push_str("</section>");
     out
+}
+
+/// How long each part of the meeting is kept (and when it goes), and — for those who may
+/// change the meeting — transcribing it again and sending it to the organization's bucket.
+async fn keeping(
+    app: &AppState,
+    principal: &Principal,
+    id: MeetingId,
+    writable: bool,
+) -> Result<String, PageError> {
+    let mut out = String::from(
+        "<section aria-labelledby=\"keep-h\"><h2 id=\"keep-h\">Kept, and sent</h2>",
+    );
+    if let Ok(scope) = principal.authorize::<perm::MeetingsRead>() {
+        let r = answer(
+            routes::retention::meeting_retention(State(app.clone()), Auth(scope), Path(id.to_string()))
+                .await,
+        )
+        .await?;
+        let mut rows = String::new();
+        for p in r["parts"].as_array().into_iter().flatten() {
+            let part = p["part"].as_str().unwrap_or("");
+            let fate = if p["held"] != Value::Bool(true) {
+                "nothing held".to_owned()
+            } else if let Some(at) = p["delete_at"].as_str() {
+                format!("deleted after {}", esc(at))
+            } else if let Some(w) = p["waiting"].as_str() {
+                format!("the clock starts after {}", esc(w))
+            } else {
+                "kept until deleted by hand".to_owned()
+            };
+            let last = p["certificate_id"]
+                .as_str()
+                .map(|c| format!(" (<a href=\"/certificates/{c}\">last deletion</a>)", c = esc(c)))
+                .unwrap_or_default();
+            rows.push_str(&format!(
+                "<tr><td>{}</td><td>{fate}{last}</td><td>{}</td></tr>",
+                esc(&part.replace('_', " ")),
+                esc(p["source"].as_str().unwrap_or("")),
+            ));
+        }
+        out.push_str(&table("Retention", &["Part", "What happens", "Set by"], &rows));
+    }
+    if writable {
+        let destinations = match principal.authorize::<perm::OrgManage>() {
+            Ok(scope) => answer(
+                routes::destinations::list_destinations(State(app.clone()), Auth(scope)).await,
+            )
+            .await
+            .ok(),
+            Err(_) => None,
+        };
+        let mut options = String::from("<option value=\"\">the default destination</option>");
+        for d in destinations
+            .as_ref()
+            .and_then(|d| d["destinations"].as_array())
+            .into_iter()
+            .flatten()
+        {
+            options.push_str(&format!(
+                "<option value=\"{}\">{}</option>",
+                esc(d["id"].as_str().unwrap_or("")),
+                esc(d["name"].as_str().unwrap_or(""))
+            ));
+        }
+        out.push_str(&format!(
+            "<form data-api=\"/api/v1/meetings/{id}/deliver\" data-done=\"Queued: the recordings are being sent.\">\
+             <p class=\"form-error\" role=\"alert\" hidden></p><p class=\"form-done\" role=\"status\"></p>\
+             <label for=\"deliver-to\">Send the recordings to</label>\
+             <select id=\"deliver-to\" name=\"destination_id\" data-null>{options}</select>\
+             <button type=\"submit\">Send</button></form>\
+             <form data-api=\"/api/v1/meetings/{id}/transcribe\" data-next=\"reload\" \
+             data-confirm=\"Transcribe the recordings again? The new transcript replaces this one, with its corrections.\">\
+             <p class=\"form-error\" role=\"alert\" hidden></p><button type=\"submit\">Transcribe again</button></form>"
+        ));
+    }
+    out.push_str("</section>");
+    Ok(out)
 }

@@ -19,8 +19,11 @@ mod audit;
 mod bots;
 mod meeting_tools;
 mod meetings;
+mod org_admin;
 mod organization;
+mod privacy_requests;
 mod signin;
+mod workspace;
 
 use axum::Router;
 use axum::http::{StatusCode, Uri, header};
@@ -46,6 +49,8 @@ pub fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(bots::routes())
         .merge(organization::routes())
+        .merge(workspace::routes())
+        .merge(privacy_requests::routes())
 }
 
 async fn home() -> Redirect {
@@ -221,6 +226,38 @@ pub(crate) fn percent(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// A table that scrolls sideways on a narrow screen (and can be reached by keyboard to do so):
+/// `headers` as column heads (an empty one is an action column, named for screen readers only),
+/// `rows` its `<tr>`s.
+pub(crate) fn table(label: &str, headers: &[&str], rows: &str) -> String {
+    let mut head = String::new();
+    for h in headers {
+        if h.is_empty() {
+            head.push_str("<th scope=\"col\"><span class=\"visually-hidden\">Action</span></th>");
+        } else {
+            head.push_str(&format!("<th scope=\"col\">{h}</th>"));
+        }
+    }
+    format!(
+        "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"{} (scrolls sideways)\"><table>\
+         <thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>",
+        esc(label)
+    )
+}
+
+/// Percent-encodes one path segment (everything but RFC 3986's unreserved characters).
+pub(crate) fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// A duration in milliseconds as `m:ss` or `h:mm:ss`.
 pub(crate) fn clock(ms: i64) -> String {
     let s = ms.max(0) / 1000;
@@ -257,6 +294,12 @@ mod tests {
             assert_eq!(local_path(Some(bad)), "/meetings", "{bad:?}");
         }
         assert_eq!(local_path(None), "/meetings");
+    }
+
+    #[test]
+    fn path_segments_are_encoded_whole() {
+        assert_eq!(segment("abc_1-2.3~"), "abc_1-2.3~");
+        assert_eq!(segment("a b/c+d=é"), "a%20b%2Fc%2Bd%3D%C3%A9");
     }
 
     #[test]

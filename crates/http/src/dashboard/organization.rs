@@ -59,7 +59,7 @@ pub(crate) fn json_editor(
 }
 
 /// `v` without the fields an answer shows but a change does not take (who set it, when).
-fn without(mut v: Value, read_only: &[&str]) -> Value {
+pub(crate) fn without(mut v: Value, read_only: &[&str]) -> Value {
     if let Some(o) = v.as_object_mut() {
         for k in read_only {
             o.remove(*k);
@@ -94,8 +94,8 @@ async fn organization(
             rows.push_str(&format!(
                 "<li><form class=\"inline-edit\" data-api=\"/api/v1/workspaces/{id}\" data-method=\"PATCH\" data-done=\"Renamed.\">\
                  <label for=\"ws-{id}\">Workspace <code>{id}</code></label><input id=\"ws-{id}\" name=\"name\" value=\"{name}\" required>\
-                 <button type=\"submit\">Rename</button><p class=\"form-error\" role=\"alert\" hidden></p>\
-                 <p class=\"form-done\" role=\"status\"></p></form></li>",
+                 <button type=\"submit\">Rename</button> <a href=\"/settings/workspaces/{id}\">Its members and policies</a>\
+                 <p class=\"form-error\" role=\"alert\" hidden></p><p class=\"form-done\" role=\"status\"></p></form></li>",
                 id = esc(s(w, "id")),
                 name = esc(s(w, "name")),
             ));
@@ -152,23 +152,7 @@ async fn organization(
         ));
     }
     if let Some(scope) = &org {
-        let dests = answer(
-            routes::destinations::list_destinations(State(app.clone()), Auth(scope.clone())).await,
-        )
-        .await?;
-        body.push_str(&json_editor(
-            "dest",
-            "Destinations (your own bucket)",
-            "Where recordings and transcripts are delivered. The list below is what is configured; to add one, \
-             send its settings (see docs/delivery.md) — credentials are stored sealed and never shown again.",
-            "/api/v1/destinations",
-            "POST",
-            &serde_json::json!({"name": "Archive", "endpoint": "https://s3.eu-central-1.amazonaws.com", "region": "eu-central-1", "bucket": "", "prefix": "meetvault", "access_key_id": "", "secret_access_key": "", "is_default": true}),
-        ));
-        body.push_str(&format!(
-            "<details><summary>Configured destinations</summary><pre>{}</pre></details>",
-            esc(&serde_json::to_string_pretty(&dests).unwrap_or_default())
-        ));
+        body.push_str(&super::org_admin::destinations(&app, scope).await?);
         let retention = answer(
             routes::retention::get_retention(
                 State(app.clone()),
@@ -225,8 +209,7 @@ async fn organization(
             "Single sign-on",
             "Whether people from your email domains get an account at their first sign-in, with \
              which role, and whether members must sign in with single sign-on (owners keep a \
-             password for emergencies, and its use is audited). Your own OpenID Connect or SAML \
-             provider: <code>PUT /api/v1/org/sso/oidc</code> or <code>/saml</code> (docs/sso.md).",
+             password for emergencies, and its use is audited). Your own provider is set below.",
             "/api/v1/org/sso",
             "PUT",
             &without(sso.clone(), &["domains", "providers"]),
@@ -249,6 +232,16 @@ async fn organization(
             list("domains"),
             list("providers")
         ));
+    }
+    body.push_str(&super::org_admin::processors(&app, &principal).await?);
+    if let Some(scope) = &org {
+        body.push_str(&super::org_admin::own_provider(&app, scope).await?);
+        body.push_str(&super::org_admin::encryption(&app, scope).await?);
+        body.push_str(
+            "<section aria-labelledby=\"dsr-h\"><h2 id=\"dsr-h\">Deletion requests</h2>\
+             <p>What people who were in your meetings asked to have erased: \
+             <a href=\"/settings/privacy-requests\">the requests</a>.</p></section>",
+        );
     }
     Ok(shell("/settings", "Organization settings", &body))
 }

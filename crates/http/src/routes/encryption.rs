@@ -10,7 +10,7 @@ use crate::auth::{Auth, OwnAccount, perm};
 use crate::state::AppState;
 use crate::wire::auth::PasswordConfirm;
 use crate::wire::encryption::{
-    EncryptionMode, EncryptionStatus, OrgKmsBody, RecoverBody, RecoveryKeyIssued, Secret,
+    EncryptionMode, EncryptionStatus, OrgEncryption, OrgKmsBody, RecoverBody, RecoveryKeyIssued, Secret,
     SecretBody, SecretList, ZeroAccessEnabled,
 };
 use crate::wire::errors::{AuthErrors, JsonBodyErrors};
@@ -140,6 +140,20 @@ pub async fn delete_secret(
 ) -> Result<StatusCode, ApiError> {
     app.core.secrets().delete(&scope, &name).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The org's key arrangement: whether it may bring its own KMS key here, and which it brought.
+#[utoipa::path(get, path = "/api/v1/org/encryption", tag = "encryption", security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "The arrangement", body = OrgEncryption)))]
+pub async fn get_org_encryption(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::OrgManage>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (kms_available, kms_key_id) = app.core.encryption().org_kms_key(&scope).await?;
+    Ok(ApiJson(OrgEncryption {
+        kms_available,
+        kms_key_id,
+    }))
 }
 
 /// Brings the org's own KMS key (per-tenant KMS): the org key is re-wrapped under it.

@@ -13,7 +13,8 @@ use crate::wire::auth::{SessionCreated, User};
 use crate::wire::errors::{AuthErrors, JsonBodyErrors};
 use crate::wire::org::{
     AcceptBody, CloseBody, InvitationBody, InvitationCreated, InvitationList, MemberList, NameBody,
-    Org, OrgClosureBody, OrgPatch, RoleBody, Workspace, WorkspaceList, WorkspaceRoleBody,
+    Org, OrgClosureBody, OrgPatch, RoleBody, Workspace, WorkspaceList, WorkspaceMember,
+    WorkspaceMemberList, WorkspaceRoleBody,
 };
 use crate::{ApiError, ApiJson};
 
@@ -145,6 +146,30 @@ pub async fn patch_workspace(
             .rename_workspace(&scope, parse_id::<WorkspaceId>(&id)?, &body.name)
             .await?,
     )))
+}
+
+/// Who has a role in a workspace, and which.
+#[utoipa::path(get, path = "/api/v1/workspaces/{id}/members", tag = "org", params(("id" = crate::wire::ids::WorkspaceId, Path, description = "The workspace")), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "Its members' roles", body = WorkspaceMemberList), (status = 404, description = "No such workspace", body = crate::error::ErrorBody)))]
+pub async fn list_workspace_members(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::MembersManage>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let members = app
+        .core
+        .org()
+        .workspace_members(&scope, parse_id::<WorkspaceId>(&id)?)
+        .await?;
+    Ok(ApiJson(WorkspaceMemberList {
+        members: members
+            .into_iter()
+            .map(|(user_id, role)| WorkspaceMember {
+                user_id,
+                role: role.to_string(),
+            })
+            .collect(),
+    }))
 }
 
 /// Sets or removes a member's role in a workspace.

@@ -110,3 +110,13 @@ pub struct OrgKmsBody {
     #[schema(required = true)]
     pub kms_key_id: Option<String>,
 }
+
+/// The org's key arrangement: whether an org may bring its own KMS key here, and the one it
+/// brought.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgEncryption {
+    /// `[keys.aws_kms]` is configured on this server.
+    pub kms_available: bool,
+    /// The org's own KMS key (id, alias or ARN); null: the server's master key wraps it.
+    pub kms_key_id: Option<String>,
+}

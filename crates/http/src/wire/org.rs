@@ -198,6 +198,21 @@ pub struct RoleBody {
     pub role: String,
 }
 
+/// One member's role in a workspace.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkspaceMember {
+    #[schema(value_type = ids::UserId)]
+    pub user_id: meetvault_core::ids::UserId,
+    #[schema(value_type = Role)]
+    pub role: String,
+}
+
+/// Who has a role in a workspace (the others act there with their org role only).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkspaceMemberList {
+    pub members: Vec<WorkspaceMember>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceRoleBody {

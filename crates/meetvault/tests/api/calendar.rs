@@ -283,6 +283,25 @@ async fn a_google_calendar_schedules_moves_and_cancels_bots_by_the_rules() {
     assert_eq!(event(&evs, "Vendor pitch")["reason"], "declined");
     assert!(event(&evs, "Vendor pitch")["bot_id"].is_null());
     assert_eq!(event(&evs, "Private 1:1 with Alice")["platform"], "zoom");
+    // The settings page lists the same events, each with the choice form the API takes.
+    let page = app
+        .client
+        .get(app.url("/settings"))
+        .header("cookie", &owner.cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<td>Design review</td>") && page.contains("no conference link"),
+        "{page}"
+    );
+    assert!(page.contains(&format!(
+        "data-api=\"/api/v1/calendar/connections/{id}/events/{}/choice\"",
+        review_ev["event_id"].as_str().unwrap()
+    )));
     let weekly: Vec<&Value> = evs.iter().filter(|e| e["title"] == "Weekly sync").collect();
     assert_eq!(weekly.len(), 3);
     assert!(

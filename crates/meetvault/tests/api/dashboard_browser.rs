@@ -17,27 +17,27 @@ use serde_json::Value;
 
 use crate::speech;
 
-const PASSWORD: &str = "a long passphrase of ours";
+pub(crate) const PASSWORD: &str = "a long passphrase of ours";
 
-struct Ui {
-    tab: Page,
+pub(crate) struct Ui {
+    pub(crate) tab: Page,
     console: Console,
-    app: TestApp,
+    pub(crate) app: TestApp,
     shots: PathBuf,
     axe: String,
 }
 
 /// A JavaScript string literal.
-fn js(s: &str) -> String {
+pub(crate) fn js(s: &str) -> String {
     serde_json::to_string(s).unwrap()
 }
 
 impl Ui {
-    async fn open(&self, path: &str) {
+    pub(crate) async fn open(&self, path: &str) {
         self.tab.navigate(&self.app.url(path)).await;
     }
 
-    async fn fill(&self, selector: &str, value: &str) {
+    pub(crate) async fn fill(&self, selector: &str, value: &str) {
         let done = self
             .tab
             .evaluate(&format!(
@@ -50,7 +50,7 @@ impl Ui {
         assert_eq!(done, Value::Bool(true), "no field {selector}");
     }
 
-    async fn click(&self, selector: &str) {
+    pub(crate) async fn click(&self, selector: &str) {
         let done = self
             .tab
             .evaluate(&format!(
@@ -62,7 +62,7 @@ impl Ui {
     }
 
     /// Waits for a page under `prefix`; a form's error shown meanwhile fails at once, naming it.
-    async fn wait_path(&self, prefix: &str) -> String {
+    pub(crate) async fn wait_path(&self, prefix: &str) -> String {
         let found = self
             .tab
             .wait_for(
@@ -84,7 +84,7 @@ impl Ui {
         found
     }
 
-    async fn text(&self) -> String {
+    pub(crate) async fn text(&self) -> String {
         self.tab
             .evaluate("document.body.innerText")
             .await
@@ -94,7 +94,7 @@ impl Ui {
     }
 
     /// The page as it stands: a screenshot, axe-core, 360 px and 200 % zoom, the console.
-    async fn check(&self, name: &str) {
+    pub(crate) async fn check(&self, name: &str) {
         self.tab
             .screenshot(&self.shots.join(format!("{name}.png")))
             .await;
@@ -152,16 +152,20 @@ impl Ui {
         assert!(errors.is_empty(), "script errors on {name}: {errors:#?}");
     }
 
-    async fn sign_in(&self, email: &str) {
+    pub(crate) async fn sign_in(&self, email: &str) {
+        self.sign_in_with(email, PASSWORD).await;
+    }
+
+    pub(crate) async fn sign_in_with(&self, email: &str, password: &str) {
         self.open("/login").await;
         self.fill("#email", email).await;
-        self.fill("#password", PASSWORD).await;
+        self.fill("#password", password).await;
         self.click("form[data-api='/api/v1/auth/login'] button[type=submit]")
             .await;
         self.wait_path("/meetings").await;
     }
 
-    async fn sign_out(&self) {
+    pub(crate) async fn sign_out(&self) {
         self.click("form[data-api='/api/v1/auth/logout'] button")
             .await;
         self.wait_path("/login").await;
@@ -186,7 +190,7 @@ fn tracks() -> Vec<PathBuf> {
 
 impl Ui {
     /// A browser in a namespace that reaches only `app`, its console watched.
-    async fn start(app: TestApp) -> (Ui, Browser) {
+    pub(crate) async fn start(app: TestApp) -> (Ui, Browser) {
         let axe_path = std::env::var("AXE_CORE_JS").unwrap_or_else(|_| {
             format!(
                 "{}/.cache/meetvault-tools/axe-core/node_modules/axe-core/axe.min.js",
@@ -220,7 +224,7 @@ impl Ui {
         )
     }
 
-    async fn sign_up(&self, name: &str, email: &str, org: &str) {
+    pub(crate) async fn sign_up(&self, name: &str, email: &str, org: &str) {
         self.open("/signup").await;
         self.fill("#name", name).await;
         self.fill("#email", email).await;
@@ -232,7 +236,7 @@ impl Ui {
 
     /// Waits for what `form`'s answer shows once (`[data-shown=field]`); the form's error
     /// shown instead fails at once, naming it.
-    async fn shown(&self, form: &str, field: &str) -> String {
+    pub(crate) async fn shown(&self, form: &str, field: &str) -> String {
         let said = self
             .tab
             .wait_for(
@@ -252,7 +256,7 @@ impl Ui {
     }
 
     /// Waits for the form's own "done" or error line and returns it.
-    async fn outcome(&self, form: &str) -> String {
+    pub(crate) async fn outcome(&self, form: &str) -> String {
         let said = self
             .tab
             .wait_for(

@@ -16,6 +16,7 @@ mod certificates;
 mod cli;
 mod cli_transcribe;
 mod dashboard;
+mod dashboard_admin;
 mod dashboard_browser;
 mod deletion_requests;
 mod deletion_requests_rules;

@@ -280,6 +280,12 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
         false,
     ),
     (
+        "GET",
+        "/api/v1/org/encryption",
+        Class::Perm("org:manage"),
+        false,
+    ),
+    (
         "PUT",
         "/api/v1/org/encryption",
         Class::Perm("org:manage"),
@@ -410,6 +416,12 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
         "PATCH",
         "/api/v1/workspaces/{id}",
         Class::Perm("org:manage"),
+        true,
+    ),
+    (
+        "GET",
+        "/api/v1/workspaces/{id}/members",
+        Class::Perm("members:manage"),
         true,
     ),
     (
