@@ -7,8 +7,8 @@ use axum::extract::State;
 use meetvault_core::access::Scope;
 use meetvault_core::access::proof::{BotsWrite, OwnAccount};
 
-use super::{PageError, table};
 use super::organization::answer;
+use super::{PageError, table};
 use crate::auth::Auth;
 use crate::routes;
 use crate::routes::privacy::esc;
@@ -21,12 +21,10 @@ pub(crate) async fn sections(
     let keys =
         answer(routes::keys::list_support_keys(State(app.clone()), Auth(scope.clone())).await)
             .await?;
-    let secrets = answer(
-        routes::encryption::list_secrets(State(app.clone()), Auth(scope.clone())).await,
-    )
-    .await?;
-    let identities =
-        answer(routes::sso::identities(State(app.clone()), Auth(scope)).await).await?;
+    let secrets =
+        answer(routes::encryption::list_secrets(State(app.clone()), Auth(scope.clone())).await)
+            .await?;
+    let identities = answer(routes::sso::identities(State(app.clone()), Auth(scope)).await).await?;
     let mut out = String::new();
 
     let mut linked = String::new();
@@ -45,7 +43,11 @@ pub(crate) async fn sections(
         out.push_str(&format!(
             "<section aria-labelledby=\"ids-h\"><h2 id=\"ids-h\">Single sign-on</h2>\
              <p>The sign-in providers you have signed in with.</p>{}</section>",
-            table("Linked sign-ins", &["Provider", "Linked", "Last sign-in", ""], &linked)
+            table(
+                "Linked sign-ins",
+                &["Provider", "Linked", "Last sign-in", ""],
+                &linked
+            )
         ));
     }
 
@@ -126,7 +128,9 @@ pub(crate) async fn calendar_events(
             ("never", "never record"),
         ] {
             let selected = if value == choice { " selected" } else { "" };
-            options.push_str(&format!("<option value=\"{value}\"{selected}>{label}</option>"));
+            options.push_str(&format!(
+                "<option value=\"{value}\"{selected}>{label}</option>"
+            ));
         }
         let bot = e["bot_id"]
             .as_str()

@@ -250,7 +250,11 @@ async fn diagnosis_png(
     use base64::Engine;
     let principal = gate(caller, &uri)?;
     let scope = need::<perm::MeetingsRead>(&app, &principal, &uri).await?;
-    let d = app.core.bots().diagnosis(&scope, parse_id::<BotId>(&id)?).await?;
+    let d = app
+        .core
+        .bots()
+        .diagnosis(&scope, parse_id::<BotId>(&id)?)
+        .await?;
     let png = base64::engine::general_purpose::STANDARD
         .decode(d.screenshot_png.as_bytes())
         .map_err(ApiError::internal)?;

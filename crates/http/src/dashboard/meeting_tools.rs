@@ -8,8 +8,8 @@ use meetvault_core::access::Principal;
 use meetvault_core::ids::MeetingId;
 use serde_json::{Value, json};
 
-use super::{PageError, table};
 use super::organization::{answer, json_editor};
+use super::{PageError, table};
 use crate::auth::{Auth, perm};
 use crate::routes;
 use crate::routes::privacy::esc;
@@ -185,13 +185,16 @@ async fn keeping(
     id: MeetingId,
     writable: bool,
 ) -> Result<String, PageError> {
-    let mut out = String::from(
-        "<section aria-labelledby=\"keep-h\"><h2 id=\"keep-h\">Kept, and sent</h2>",
-    );
+    let mut out =
+        String::from("<section aria-labelledby=\"keep-h\"><h2 id=\"keep-h\">Kept, and sent</h2>");
     if let Ok(scope) = principal.authorize::<perm::MeetingsRead>() {
         let r = answer(
-            routes::retention::meeting_retention(State(app.clone()), Auth(scope), Path(id.to_string()))
-                .await,
+            routes::retention::meeting_retention(
+                State(app.clone()),
+                Auth(scope),
+                Path(id.to_string()),
+            )
+            .await,
         )
         .await?;
         let mut rows = String::new();
@@ -208,7 +211,12 @@ async fn keeping(
             };
             let last = p["certificate_id"]
                 .as_str()
-                .map(|c| format!(" (<a href=\"/certificates/{c}\">last deletion</a>)", c = esc(c)))
+                .map(|c| {
+                    format!(
+                        " (<a href=\"/certificates/{c}\">last deletion</a>)",
+                        c = esc(c)
+                    )
+                })
                 .unwrap_or_default();
             rows.push_str(&format!(
                 "<tr><td>{}</td><td>{fate}{last}</td><td>{}</td></tr>",
@@ -216,7 +224,11 @@ async fn keeping(
                 esc(p["source"].as_str().unwrap_or("")),
             ));
         }
-        out.push_str(&table("Retention", &["Part", "What happens", "Set by"], &rows));
+        out.push_str(&table(
+            "Retention",
+            &["Part", "What happens", "Set by"],
+            &rows,
+        ));
     }
     if writable {
         let destinations = match principal.authorize::<perm::OrgManage>() {

@@ -5,8 +5,8 @@
 //! API's handlers, changed through the API's routes.
 
 use axum::extract::State;
-use meetvault_core::access::{Principal, Role, Scope};
 use meetvault_core::access::proof::OrgManage;
+use meetvault_core::access::{Principal, Role, Scope};
 use serde_json::{Value, json};
 
 use super::organization::{answer, json_editor, without};
@@ -78,7 +78,9 @@ pub(crate) async fn destinations(
         "<section aria-labelledby=\"dests-h\"><h2 id=\"dests-h\">Destinations (your own bucket)</h2>",
     );
     if rows.is_empty() {
-        out.push_str("<p>No destinations: recordings and transcripts stay on this server only.</p>");
+        out.push_str(
+            "<p>No destinations: recordings and transcripts stay on this server only.</p>",
+        );
     } else {
         out.push_str(&table(
             "Destinations",
@@ -99,7 +101,7 @@ pub(crate) async fn destinations(
         "dest",
         "Add a destination",
         "Its settings as the API takes them (docs/delivery.md): the credentials are stored sealed \
-         and never shown again; meetvault writes a test object before it saves.",
+         and never shown again; meetvault proves the bucket takes writes before it saves.",
         "/api/v1/destinations",
         "POST",
         &json!({"name": "Archive", "endpoint": "https://s3.eu-central-1.amazonaws.com", "region": "eu-central-1", "bucket": "", "prefix": "meetvault", "access_key_id": "", "secret_access_key": "", "is_default": true}),
@@ -258,10 +260,8 @@ pub(crate) async fn closure(app: &AppState, principal: &Principal) -> Result<Str
     if principal.role() != Role::Owner {
         return Ok(String::new());
     }
-    let c = answer(
-        routes::org::org_closure(State(app.clone()), Auth(principal.whoami())).await,
-    )
-    .await?;
+    let c = answer(routes::org::org_closure(State(app.clone()), Auth(principal.whoami())).await)
+        .await?;
     let inner = if c["closed"] == Value::Bool(true) {
         format!(
             "<p><strong>The organization is closed</strong> (since {}); everything in it is erased at {}.</p>\

@@ -92,7 +92,13 @@ async fn list(
     } else {
         table(
             "Deletion requests",
-            &["Who", "Email", "Which meeting (their words)", "State", "Confirmed"],
+            &[
+                "Who",
+                "Email",
+                "Which meeting (their words)",
+                "State",
+                "Confirmed",
+            ],
             &rows,
         )
     };

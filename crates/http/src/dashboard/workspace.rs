@@ -164,27 +164,31 @@ fn members_section(ws: WorkspaceId, everyone: &MemberList, roles: &Value) -> Str
             .and_then(|r| r["role"].as_str())
             .unwrap_or("");
         let mut options = format!(
-            "<option value=\"\"{}>none (their organization role: {})</option>",
+            "<option value=\"\"{}>none</option>",
             if current.is_empty() { " selected" } else { "" },
-            esc(&m.role)
         );
         for r in WORKSPACE_ROLES {
             let selected = if *r == current { " selected" } else { "" };
             options.push_str(&format!("<option value=\"{r}\"{selected}>{r}</option>"));
         }
         rows.push_str(&format!(
-            "<tr><td>{name}</td><td>{email}</td><td><form class=\"inline-edit\" \
+            "<tr><td>{name}</td><td>{email}</td><td>{role}</td><td><form class=\"inline-edit\" \
              data-api=\"/api/v1/workspaces/{ws}/members/{id}\" data-method=\"PUT\" data-done=\"Saved.\">\
              <label class=\"visually-hidden\" for=\"wrole-{id}\">Role of {name} in this workspace</label>\
              <select id=\"wrole-{id}\" name=\"role\" data-null>{options}</select> <button type=\"submit\">Set</button>\
              <p class=\"form-error\" role=\"alert\" hidden></p><p class=\"form-done\" role=\"status\"></p></form></td></tr>",
             name = esc(&m.name),
             email = esc(&m.email),
+            role = esc(&m.role),
         ));
     }
     format!(
         "<section aria-labelledby=\"wmem-h\"><h2 id=\"wmem-h\">Who works here</h2>\
          <p>A role here adds to (never lowers) what someone's organization role lets them do in this workspace.</p>{}</section>",
-        table("Members", &["Name", "Email", "Role here"], &rows)
+        table(
+            "Members",
+            &["Name", "Email", "Organization role", "Role here"],
+            &rows
+        )
     )
 }

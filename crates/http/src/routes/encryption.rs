@@ -10,8 +10,8 @@ use crate::auth::{Auth, OwnAccount, perm};
 use crate::state::AppState;
 use crate::wire::auth::PasswordConfirm;
 use crate::wire::encryption::{
-    EncryptionMode, EncryptionStatus, OrgEncryption, OrgKmsBody, RecoverBody, RecoveryKeyIssued, Secret,
-    SecretBody, SecretList, ZeroAccessEnabled,
+    EncryptionMode, EncryptionStatus, OrgEncryption, OrgKmsBody, RecoverBody, RecoveryKeyIssued,
+    Secret, SecretBody, SecretList, ZeroAccessEnabled,
 };
 use crate::wire::errors::{AuthErrors, JsonBodyErrors};
 use crate::{ApiError, ApiJson};

@@ -62,7 +62,10 @@ async fn admin_pages_show_what_the_api_holds_and_name_its_routes() {
     );
     let (status, page) = html(&app, &owner.cookie, &format!("/settings/workspaces/{ws}")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(page.contains("Workspace: Sales &lt;b&gt;team&lt;/b&gt;"), "{page}");
+    assert!(
+        page.contains("Workspace: Sales &lt;b&gt;team&lt;/b&gt;"),
+        "{page}"
+    );
     assert!(page.contains(&format!(
         "data-api=\"/api/v1/workspaces/{ws}/members/{}\"",
         member.user_id
@@ -83,7 +86,14 @@ async fn admin_pages_show_what_the_api_holds_and_name_its_routes() {
     let other = app.register("other@elsewhere.example", "Elsewhere").await;
     let (status, _) = html(&app, &other.cookie, &format!("/settings/workspaces/{ws}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = send(&app, &Cred::Session(other.clone()), Method::GET, &members, None).await;
+    let (status, _) = send(
+        &app,
+        &Cred::Session(other.clone()),
+        Method::GET,
+        &members,
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = html(&app, &owner.cookie, "/settings/workspaces/nope").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -219,7 +229,10 @@ async fn an_admin_runs_the_organization_in_the_browser() {
     );
     // A role set, then taken away again (the empty choice is sent as null).
     for (role, want) in [
-        ("viewer", json!([{"user_id": member.user_id, "role": "viewer"}])),
+        (
+            "viewer",
+            json!([{"user_id": member.user_id, "role": "viewer"}]),
+        ),
         ("", json!([])),
     ] {
         ui.fill(&format!("#wrole-{}", member.user_id), role).await;
@@ -275,12 +288,18 @@ async fn an_admin_runs_the_organization_in_the_browser() {
     let mut told = Vec::new();
     for _ in 0..3 {
         told.push(sink.wait_for("alice@example.org", MAIL_WAIT).await.body());
-        if told.last().unwrap().contains("We hold no recording of that meeting.") {
+        if told
+            .last()
+            .unwrap()
+            .contains("We hold no recording of that meeting.")
+        {
             break;
         }
     }
     assert!(
-        told.last().unwrap().contains("We hold no recording of that meeting."),
+        told.last()
+            .unwrap()
+            .contains("We hold no recording of that meeting."),
         "{told:#?}"
     );
 

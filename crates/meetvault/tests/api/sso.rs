@@ -578,3 +578,59 @@ async fn an_org_signs_its_people_in_through_its_own_provider_for_its_domains_onl
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(audit_actions(&app, &owner, "org.sso_update").await.len(), 4);
 }
+
+/// The dashboard's sign-in page offers the provider as a button; following it (as a browser
+/// does: the link, the provider's pages, the callback) signs the person in and lands on the
+/// page they asked for, now shown to them.
+#[tokio::test]
+async fn the_dashboards_sign_in_button_signs_people_in_and_back_to_their_page() {
+    let (app, _idp, owner) = setup().await;
+    let (status, body) =
+        put_sso(&app, &owner, json!({"jit": true, "default_role": "member"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut browser = Browser::new();
+    // Asking for a page signed out: to the sign-in page, which comes back to it.
+    let asked = browser
+        .get(&Url::parse(&app.url("/settings")).unwrap())
+        .await;
+    assert_eq!(asked.status, 303);
+    let login_page = asked.location.unwrap();
+    assert_eq!(login_page.as_str(), app.url("/login?next=%2Fsettings"));
+    let page = browser.get(&login_page).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(">Sign in with Acme IdP</a>"),
+        "{}",
+        page.body
+    );
+    let at = page.body.find("href=\"/api/v1/auth/sso/").unwrap() + "href=\"".len();
+    let href = &page.body[at..at + page.body[at..].find('"').unwrap()];
+    assert_eq!(
+        href,
+        "/api/v1/auth/sso/acme-idp/start?return_to=%2Fsettings"
+    );
+    let start = browser.get(&login_page.join(href).unwrap()).await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    let back = browser
+        .sign_in_at_provider(&start.location.unwrap(), "mia", CALLBACK)
+        .await;
+    let page = browser.get(&at_app(&app, &back)).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let landed = page.location.unwrap();
+    assert_eq!(landed.path(), "/settings");
+    let settings = browser.get(&landed).await;
+    assert_eq!(settings.status, 200, "{}", settings.body);
+    assert!(
+        settings.body.contains("mia@acme.example") && settings.body.contains("Sign out"),
+        "{}",
+        settings.body
+    );
+    // Her linked sign-in is listed on that page, with the way to unlink it.
+    assert!(
+        settings
+            .body
+            .contains("data-api=\"/api/v1/me/identities/acme-idp\" data-method=\"DELETE\""),
+        "{}",
+        settings.body
+    );
+}
