@@ -12,7 +12,7 @@ use meetvault_core::access::Scope;
 use serde_json::Value;
 
 use super::organization::{answer, json_editor};
-use super::{PageError, gate, need, shell, when};
+use super::{PageError, gate, need, shell, table, when};
 use crate::ApiError;
 use crate::auth::{Auth, Caller, OwnAccount, perm};
 use crate::routes;
@@ -240,10 +240,12 @@ fn sessions_section(sessions: &SessionList) -> String {
         ));
     }
     format!(
-        "<section aria-labelledby=\"sess-h\"><h2 id=\"sess-h\">Sessions</h2><div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Table (scrolls sideways)\"><table>\
-         <thead><tr><th scope=\"col\">Browser</th><th scope=\"col\">Address</th><th scope=\"col\">Signed in</th>\
-         <th scope=\"col\">Last seen</th><th scope=\"col\"><span class=\"visually-hidden\">Action</span></th></tr></thead>\
-         <tbody>{rows}</tbody></table></div></section>"
+        "<section aria-labelledby=\"sess-h\"><h2 id=\"sess-h\">Sessions</h2>{}</section>",
+        table(
+            "Sessions",
+            &["Browser", "Address", "Signed in", "Last seen", ""],
+            &rows
+        )
     )
 }
 
@@ -280,10 +282,10 @@ fn api_keys(keys: &ApiKeyList) -> String {
     let table = if rows.is_empty() {
         "<p>No API keys.</p>".to_owned()
     } else {
-        format!(
-            "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Table (scrolls sideways)\"><table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Starts with</th>\
-             <th scope=\"col\">Permissions</th><th scope=\"col\">Last used</th><th scope=\"col\">\
-             <span class=\"visually-hidden\">Action</span></th></tr></thead><tbody>{rows}</tbody></table></div>"
+        table(
+            "API keys",
+            &["Name", "Starts with", "Permissions", "Last used", ""],
+            &rows,
         )
     };
     format!(
@@ -340,10 +342,12 @@ async fn members(
         ));
     }
     body.push_str(&format!(
-        "<section aria-labelledby=\"mem-h\"><h2 id=\"mem-h\">Members</h2><div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Table (scrolls sideways)\"><table>\
-         <thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Email</th><th scope=\"col\">Role</th>\
-         <th scope=\"col\">Two-factor</th><th scope=\"col\"><span class=\"visually-hidden\">Action</span></th></tr></thead>\
-         <tbody>{rows}</tbody></table></div></section>"
+        "<section aria-labelledby=\"mem-h\"><h2 id=\"mem-h\">Members</h2>{}</section>",
+        table(
+            "Members",
+            &["Name", "Email", "Role", "Two-factor", ""],
+            &rows
+        )
     ));
     let mut pending = String::new();
     for i in invitations

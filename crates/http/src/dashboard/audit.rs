@@ -137,10 +137,10 @@ async fn audit(
                     .unwrap_or_default(),
             ));
         }
-        body.push_str(&format!(
-            "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Table (scrolls sideways)\"><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Time</th>\
-             <th scope=\"col\">Action</th><th scope=\"col\">Who</th><th scope=\"col\">What</th>\
-             <th scope=\"col\">Outcome</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        body.push_str(&super::table(
+            "Audit entries",
+            &["#", "Time", "Action", "Who", "What", "Outcome"],
+            &rows,
         ));
         if entries.len() == 100
             && let Some(last) = entries.last()

@@ -88,10 +88,10 @@ async fn list(
                 created = when(&b.created_at),
             ));
         }
-        body.push_str(&format!(
-            "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Bots (scrolls sideways)\"><table>\
-             <thead><tr><th scope=\"col\">Bot</th><th scope=\"col\">State</th><th scope=\"col\">Joins</th>\
-             <th scope=\"col\">Meeting</th><th scope=\"col\">Sent</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        body.push_str(&super::table(
+            "Bots",
+            &["Bot", "State", "Joins", "Meeting", "Sent"],
+            &rows,
         ));
         if let Some(c) = &page.next_cursor {
             body.push_str(&format!(

@@ -245,6 +245,11 @@ pub(crate) fn table(label: &str, headers: &[&str], rows: &str) -> String {
     )
 }
 
+/// `v[k]` as text ("" when absent or not a string): a field of an API answer read as JSON.
+pub(crate) fn s<'a>(v: &'a serde_json::Value, k: &str) -> &'a str {
+    v[k].as_str().unwrap_or("")
+}
+
 /// Percent-encodes one path segment (everything but RFC 3986's unreserved characters).
 pub(crate) fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -10,16 +10,12 @@ use meetvault_core::access::{Principal, Role, Scope};
 use serde_json::{Value, json};
 
 use super::organization::{answer, json_editor, without};
-use super::{PageError, table};
+use super::{PageError, s, table};
 use crate::ApiError;
 use crate::auth::{Auth, perm};
 use crate::routes;
 use crate::routes::privacy::esc;
 use crate::state::AppState;
-
-fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v[k].as_str().unwrap_or("")
-}
 
 /// A one-button form: `label` sends `method` to `path` (after `confirm`, if any), then reloads.
 fn button(path: &str, method: &str, label: &str, confirm: Option<&str>) -> String {

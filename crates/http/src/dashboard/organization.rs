@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
 
-use super::{PageError, gate, need, shell};
+use super::{PageError, gate, need, s, shell, table};
 use crate::ApiError;
 use crate::auth::{Auth, Caller, perm};
 use crate::routes;
@@ -66,10 +66,6 @@ pub(crate) fn without(mut v: Value, read_only: &[&str]) -> Value {
         }
     }
     v
-}
-
-fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v[k].as_str().unwrap_or("")
 }
 
 async fn organization(
@@ -134,11 +130,7 @@ async fn organization(
         let table = if rows.is_empty() {
             "<p>No webhook endpoints.</p>".to_owned()
         } else {
-            format!(
-                "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Webhooks (scrolls sideways)\"><table>\
-                 <thead><tr><th scope=\"col\">Endpoint</th><th scope=\"col\">Events</th><th scope=\"col\">State</th></tr></thead>\
-                 <tbody>{rows}</tbody></table></div>"
-            )
+            table("Webhooks", &["Endpoint", "Events", "State"], &rows)
         };
         body.push_str(&format!(
             "<section aria-labelledby=\"wh-h\"><h2 id=\"wh-h\">Webhooks</h2>{table}\
@@ -289,11 +281,10 @@ async fn webhook(
     let table = if rows.is_empty() {
         "<p>Nothing delivered yet.</p>".to_owned()
     } else {
-        format!(
-            "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Deliveries (scrolls sideways)\"><table>\
-             <thead><tr><th scope=\"col\">Event</th><th scope=\"col\">State</th><th scope=\"col\">Attempts</th>\
-             <th scope=\"col\">Queued</th><th scope=\"col\"><span class=\"visually-hidden\">Action</span></th></tr></thead>\
-             <tbody>{rows}</tbody></table></div>"
+        table(
+            "Deliveries",
+            &["Event", "State", "Attempts", "Queued", ""],
+            &rows,
         )
     };
     let body = format!(

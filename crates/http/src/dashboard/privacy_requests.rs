@@ -9,10 +9,10 @@ use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::organization::{answer, json_editor};
-use super::{PageError, gate, need, percent, shell, table};
+use super::{PageError, gate, need, percent, s, shell, table};
 use crate::ApiError;
 use crate::auth::{Auth, Caller, perm};
 use crate::routes;
@@ -32,10 +32,6 @@ const STATES: &[(&str, &str)] = &[
     ("completed", "Completed"),
     ("rejected", "Rejected"),
 ];
-
-fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v[k].as_str().unwrap_or("")
-}
 
 #[derive(Deserialize)]
 struct Filter {
