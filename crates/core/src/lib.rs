@@ -42,6 +42,8 @@ use meetvault_store::{BlobStore, Database, KeyMaterial, keyfile};
 
 use crate::audit::{AuditSigner, RefusalLog};
 pub use error::CoreError;
+/// Counts a future's database queries (the HTTP layer's per-request metric).
+pub use meetvault_store::stats::count_queries;
 pub use secrets::ServerKeys;
 
 /// Everything the services need, opened once at start. Cheap to clone.

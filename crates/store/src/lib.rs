@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod requests;
 pub mod retention;
 pub mod sso;
+pub mod stats;
 pub mod vault;
 pub mod webhooks;
 

@@ -225,35 +225,30 @@ impl Core {
         credential_expires_at: Option<DateTime<Utc>>,
         meta: RequestMeta,
     ) -> Result<Principal, CoreError> {
-        // A credential whose user is gone (removed from the org) no longer authenticates.
+        // A credential whose user is gone (removed from the org) no longer authenticates. One
+        // statement: the user, their org and their workspace roles, read fresh on every
+        // request (a demotion applies on the next one).
         let user = self
             .db()
-            .user(org_id, user_id)
+            .principal_row(org_id, user_id)
             .await?
             .ok_or(CoreError::Unauthenticated)?;
         let role = parse_role(&user.role)?;
-        let org = self
-            .db()
-            .org(user.org_id)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
-        let workspace_roles = self
-            .db()
-            .workspace_roles(user.org_id, user.id)
-            .await?
+        let workspace_roles = user
+            .workspace_roles()?
             .into_iter()
-            .filter_map(|m| Role::parse(&m.role).map(|r| (WorkspaceId::from(m.workspace_id), r)))
+            .filter_map(|(ws, r)| Role::parse(r).map(|r| (WorkspaceId::from(ws), r)))
             .collect();
         Ok(Principal {
             org_id: OrgId::from(user.org_id),
-            user_id: UserId::from(user.id),
+            user_id: UserId::from(user.user_id),
             role,
             credential,
             meta,
-            mfa_enrollment_required: org.require_mfa
+            mfa_enrollment_required: user.require_mfa
                 && !user.totp_enabled
                 && matches!(credential, Credential::Session(_)),
-            org_erase_at: org.erase_at,
+            org_erase_at: user.erase_at,
             org_permissions: role.permissions(),
             workspace_roles,
             credential_permissions,

@@ -606,12 +606,11 @@ impl Meetings<'_> {
             })
             .await?;
         let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+        let page = &rows[..rows.len().min(usize::try_from(limit).unwrap_or(usize::MAX))];
+        let keys = self.core.meeting_keys_for_page(scope, page).await?;
         let mut meetings = Vec::new();
-        for row in rows
-            .iter()
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        {
-            let title = match self.core.meeting_keys_for(scope, row).await {
+        for (row, keys) in page.iter().zip(keys) {
+            let title = match keys {
                 Ok(keys) => Some(keys.text(row.org_id, "meetings", row.id, "title", &row.title)?),
                 // Zero-access: the owner is away, or the caller is not the owner.
                 Err(CoreError::Locked | CoreError::ZeroAccessOwnerOnly) => None,

@@ -535,6 +535,79 @@ impl Core {
         }
         Ok(MeetingKeys::new(meeting, keys))
     }
+
+    /// [`meeting_keys_for`](Self::meeting_keys_for) for a page of meetings at a fixed cost: one
+    /// statement for every meeting's key versions, one for their owners' key rows, each owner's
+    /// key opened once. Per meeting, its keys or why they stay shut (`Locked`,
+    /// `ZeroAccessOwnerOnly`); a failure to read at all is the whole call's.
+    pub(crate) async fn meeting_keys_for_page<P: crate::access::proof::WorkspaceScoped>(
+        &self,
+        scope: &crate::access::Scope<P>,
+        rows: &[meetvault_store::vault::MeetingRow],
+    ) -> Result<Vec<Result<MeetingKeys, CoreError>>, CoreError> {
+        let org = scope.org_id().uuid();
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut owners: Vec<Uuid> = rows.iter().map(|r| r.owner_id).collect();
+        owners.sort_unstable();
+        owners.dedup();
+        let mut key_rows: HashMap<Uuid, Vec<MeetingKeyRow>> = HashMap::new();
+        for row in self.db().meeting_keys_of(org, &ids).await? {
+            key_rows.entry(row.meeting_id).or_default().push(row);
+        }
+        let owner_rows: HashMap<Uuid, UserKeyRow> = self
+            .db()
+            .user_keys_of(org, &owners)
+            .await?
+            .into_iter()
+            .map(|r| (r.user_id, r))
+            .collect();
+        // Each owner's key, opened once: `None` while a zero-access owner is away.
+        let mut opened: HashMap<Uuid, Option<Arc<SymmetricKey>>> = HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let owner_row = owner_rows.get(&row.owner_id);
+            if scope.user_id().uuid() != row.owner_id
+                && owner_row.is_some_and(|k| k.mode == "zero_access")
+            {
+                out.push(Err(CoreError::ZeroAccessOwnerOnly));
+                continue;
+            }
+            let Some(versions) = key_rows.get(&row.id) else {
+                out.push(Ok(MeetingKeys::empty(row.id)));
+                continue;
+            };
+            let Some(owner_row) = owner_row else {
+                // Keys without their owner's key row: the one-meeting path says why.
+                out.push(self.meeting_read_keys(org, row.id, row.owner_id).await);
+                continue;
+            };
+            let user_key = match opened.get(&row.owner_id) {
+                Some(key) => key.clone(),
+                None => {
+                    let key = match self.open_user_key(owner_row).await {
+                        Ok(key) => Some(key),
+                        Err(CoreError::Locked) => None,
+                        Err(e) => return Err(e),
+                    };
+                    opened.insert(row.owner_id, key.clone());
+                    key
+                }
+            };
+            let Some(user_key) = user_key else {
+                out.push(Err(CoreError::Locked));
+                continue;
+            };
+            let mut keys = Vec::with_capacity(versions.len());
+            for v in versions {
+                keys.push((
+                    key_ref(row.id, v.version),
+                    self.open_meeting_key(owner_row, &user_key, v)?,
+                ));
+            }
+            out.push(Ok(MeetingKeys::new(row.id, keys)));
+        }
+        Ok(out)
+    }
 }
 
 /// Encryption at rest as operators and users manage it (`core.encryption()`): the org's

@@ -1,4 +1,5 @@
-//! Prometheus metrics: request count and latency histogram by method, route template and status.
+//! Prometheus metrics: request count, latency histogram and the database queries each request
+//! made (`meetvault_core::count_queries`), by method, route template and status.
 //! Labels use the matched route (`/api/v1/meetings/{id}`), never the raw path, so ids and
 //! probes cannot blow up the series count.
 
@@ -28,7 +29,12 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<HttpLabels, Counter>,
     latency: Histograms,
+    queries: Histograms,
 }
+
+const QUERY_BUCKETS: [f64; 12] = [
+    0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0, 64.0, 128.0,
+];
 
 const LATENCY_BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -49,10 +55,18 @@ impl Metrics {
             "Time to answer an HTTP request, by method, route and status",
             latency.clone(),
         );
+        let queries: Histograms = Family::new_with_constructor(|| Histogram::new(QUERY_BUCKETS));
+        registry.register(
+            "http_request_db_queries",
+            "Database queries an HTTP request made (a write transaction counts once), by method, \
+             route and status",
+            queries.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
+            queries,
         }
     }
 
@@ -63,9 +77,12 @@ impl Metrics {
         Ok(out)
     }
 
-    fn observe(&self, labels: HttpLabels, seconds: f64) {
+    fn observe(&self, labels: HttpLabels, seconds: f64, queries: u32) {
         self.requests.get_or_create(&labels).inc();
         self.latency.get_or_create(&labels).observe(seconds);
+        self.queries
+            .get_or_create(&labels)
+            .observe(f64::from(queries));
     }
 }
 
@@ -83,7 +100,7 @@ pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next:
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
     let started = Instant::now();
-    let response = next.run(request).await;
+    let (response, queries) = meetvault_core::count_queries(next.run(request)).await;
     metrics.observe(
         HttpLabels {
             method,
@@ -91,6 +108,7 @@ pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next:
             status: response.status().as_u16(),
         },
         started.elapsed().as_secs_f64(),
+        queries,
     );
     response
 }

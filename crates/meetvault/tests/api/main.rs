@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod api_cost;
 mod audit;
 mod blobs;
 mod bot_protocol;

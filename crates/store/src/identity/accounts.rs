@@ -15,6 +15,39 @@ pub struct OrgRow {
     pub erase_at: Option<i64>,
 }
 
+/// A caller's standing (see `Database::principal_row`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PrincipalRow {
+    pub user_id: Uuid,
+    pub org_id: Uuid,
+    pub role: String,
+    pub totp_enabled: bool,
+    pub require_mfa: bool,
+    pub erase_at: Option<i64>,
+    /// `workspace:role` pairs, comma-separated (the id as hex on SQLite, hyphenated on
+    /// PostgreSQL); none without any.
+    pub workspace_roles: Option<String>,
+}
+
+impl PrincipalRow {
+    /// The workspace roles as (workspace, role) pairs.
+    pub fn workspace_roles(&self) -> Result<Vec<(Uuid, &str)>, StoreError> {
+        let Some(list) = self.workspace_roles.as_deref() else {
+            return Ok(Vec::new());
+        };
+        list.split(',')
+            .map(|pair| {
+                let (id, role) = pair
+                    .split_once(':')
+                    .ok_or_else(|| StoreError::Corrupt(format!("workspace role entry {pair:?}")))?;
+                let id = Uuid::parse_str(id)
+                    .map_err(|_| StoreError::Corrupt(format!("workspace id {id:?}")))?;
+                Ok((id, role))
+            })
+            .collect()
+    }
+}
+
 /// A user. `password_hash` is a PHC string; `totp_secret` is sealed by the caller.
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRow {
@@ -78,7 +111,8 @@ pub enum OwnerGuarded {
 /// (sessions, meetings, audit entries) be inserted meanwhile. Under READ COMMITTED the statement
 /// after the lock takes a new snapshot, so it sees what the previous holder committed.
 macro_rules! owner_guarded {
-    ($db:expr, $org:expr, $user:expr, $statement:expr) => {
+    ($db:expr, $org:expr, $user:expr, $statement:expr) => {{
+        $crate::stats::note_query();
         match $db {
             Database::Sqlite(pool) => {
                 let mut conn = pool.acquire().await?;
@@ -95,7 +129,7 @@ macro_rules! owner_guarded {
                 outcome
             }
         }
-    };
+    }};
     (@run $conn:expr, $org:expr, $user:expr, $statement:expr) => {{
         if $statement.execute(&mut *$conn).await?.rows_affected() > 0 {
             Ok(OwnerGuarded::Done)
@@ -320,6 +354,25 @@ impl Database {
         with_pool!(self, pool => Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM recovery_codes WHERE org_id = $1 AND user_id = $2 AND used_at IS NULL",
         ).bind(org_id).bind(user_id).fetch_one(pool).await?))
+    }
+
+    /// What a request's caller is, in one statement: the user's role and second factor, the
+    /// org's MFA rule and closure, and the user's workspace roles.
+    pub async fn principal_row(
+        &self,
+        org_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<Option<PrincipalRow>, StoreError> {
+        let roles = match self {
+            Database::Sqlite(_) => "group_concat(hex(w.workspace_id) || ':' || w.role, ',')",
+            Database::Postgres(_) => "string_agg(w.workspace_id::text || ':' || w.role, ',')",
+        };
+        let sql = format!(
+            "SELECT u.id AS user_id, u.org_id, u.role, u.totp_enabled, o.require_mfa, o.erase_at, \
+             (SELECT {roles} FROM workspace_members w WHERE w.org_id = u.org_id AND w.user_id = u.id) \
+             AS workspace_roles FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.org_id = $1 AND u.id = $2"
+        );
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, PrincipalRow>(&sql).bind(org_id).bind(user_id).fetch_optional(pool).await?))
     }
 
     pub async fn org(&self, org_id: Uuid) -> Result<Option<OrgRow>, StoreError> {

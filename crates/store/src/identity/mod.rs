@@ -3,18 +3,19 @@
 //! `org_id` it is confined to; the only unscoped reads are lookups by a credential (a session
 //! token hash, a key's lookup prefix, an email at login), which is how a tenant is found at all.
 
-pub use accounts::{OrgRow, OwnerGuarded, UserRow, WorkspaceMemberRow, WorkspaceRow};
+pub use accounts::{OrgRow, OwnerGuarded, PrincipalRow, UserRow, WorkspaceMemberRow, WorkspaceRow};
 pub use credentials::{ApiKeyRow, InvitationRow, SessionRow, SupportKeyRow};
 
 /// Runs one body against whichever pool is configured. SQL is written once with `$n`
 /// placeholders (both SQLite and PostgreSQL accept them) and the body is compiled per backend.
 macro_rules! with_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
+    ($db:expr, $pool:ident => $body:expr) => {{
+        $crate::stats::note_query();
         match $db {
             $crate::Database::Sqlite($pool) => $body,
             $crate::Database::Postgres($pool) => $body,
         }
-    };
+    }};
 }
 pub(crate) use with_pool;
 
@@ -22,7 +23,8 @@ pub(crate) use with_pool;
 /// SQLite by `BEGIN IMMEDIATE` (its single writer lock, taken before the first read), PostgreSQL
 /// by a transaction-scoped advisory lock. The body runs on `$tx` and must commit.
 macro_rules! with_write_tx {
-    ($db:expr, $lock:expr, $tx:ident => $body:expr) => {
+    ($db:expr, $lock:expr, $tx:ident => $body:expr) => {{
+        $crate::stats::note_query();
         match $db {
             $crate::Database::Sqlite(pool) => {
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -37,7 +39,7 @@ macro_rules! with_write_tx {
                 $body
             }
         }
-    };
+    }};
 }
 
 pub(crate) use with_write_tx;

@@ -144,6 +144,30 @@ impl Database {
         with_pool!(self, pool => Ok(sqlx::query_as::<_, UserKeyRow>(&sql).bind(org_id).bind(user_id).fetch_optional(pool).await?))
     }
 
+    /// The key rows of each of `user_ids` that has one (one statement, for a page of meetings'
+    /// owners).
+    pub async fn user_keys_of(
+        &self,
+        org_id: Uuid,
+        user_ids: &[Uuid],
+    ) -> Result<Vec<UserKeyRow>, StoreError> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (0..user_ids.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT {USER_KEY_COLUMNS} FROM user_keys WHERE org_id = $1 AND user_id IN ({})",
+            list.join(", ")
+        );
+        with_pool!(self, pool => {
+            let mut query = sqlx::query_as::<_, UserKeyRow>(&sql).bind(org_id);
+            for id in user_ids {
+                query = query.bind(*id);
+            }
+            Ok(query.fetch_all(pool).await?)
+        })
+    }
+
     /// The org's user keys wrapped by an org key older than `version` (for org-key rotation).
     pub async fn user_keys_before(
         &self,
@@ -209,6 +233,33 @@ impl Database {
         with_pool!(self, pool => Ok(sqlx::query_as::<_, MeetingKeyRow>(&sql).bind(org_id).bind(meeting_id).fetch_all(pool).await?))
     }
 
+    /// Every key version of each of `meeting_ids` (one statement, for a page of meetings),
+    /// ordered by meeting and version.
+    pub async fn meeting_keys_of(
+        &self,
+        org_id: Uuid,
+        meeting_ids: &[Uuid],
+    ) -> Result<Vec<MeetingKeyRow>, StoreError> {
+        if meeting_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (0..meeting_ids.len())
+            .map(|i| format!("${}", i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT {MEETING_KEY_COLUMNS} FROM meeting_keys WHERE org_id = $1 AND meeting_id IN ({}) \
+             ORDER BY meeting_id, version",
+            list.join(", ")
+        );
+        with_pool!(self, pool => {
+            let mut query = sqlx::query_as::<_, MeetingKeyRow>(&sql).bind(org_id);
+            for id in meeting_ids {
+                query = query.bind(*id);
+            }
+            Ok(query.fetch_all(pool).await?)
+        })
+    }
+
     /// Adds a key version to a meeting: the next version number, chosen inside the insert so two
     /// writers cannot take the same one. Returns the version.
     pub async fn add_meeting_key(&self, row: &MeetingKeyRow) -> Result<i32, StoreError> {
@@ -245,6 +296,7 @@ impl Database {
         org_id: Uuid,
         meeting_id: Uuid,
     ) -> Result<u64, StoreError> {
+        crate::stats::note_query();
         match self {
             Database::Sqlite(pool) => {
                 let done =
