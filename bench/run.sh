@@ -1,44 +1,54 @@
 #!/usr/bin/env bash
-# HTTP throughput and latency of a release build, measured with wrk (64 connections, 10 s each)
-# on /healthz (no I/O) and /api/v1/instance (a database round trip on SQLite), and printed as a
-# table with the database route's ratio to /healthz from the same run.
-#   bench/run.sh [--duration SECS] [--connections N]
+# The API's hot path on a release build, measured with wrk (2 threads) against the bare HTTP
+# stack in the same run: /healthz (no I/O), /api/v1/instance (one read, no auth), and
+# authenticated reads with an API key — GET /api/v1/me, one meeting, a 20-item meeting list.
+# Prints requests/s, p50, p99, the ratio to /healthz and the database queries per request
+# (the server's own meetvault_http_request_db_queries), on SQLite and — with --postgres — on
+# PostgreSQL (scripts/services.sh starts one on loopback unless TEST_POSTGRES_URL is set).
+#   bench/run.sh [--duration SECS] [--connections N] [--postgres]   (BENCH_BIN=path: that binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=10
 CONNECTIONS=64
+POSTGRES=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) DURATION=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
-    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    --postgres) POSTGRES=1; shift ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
 scripts/deps.sh wrk
-echo "building release binary..." >&2
-cargo build --release --locked -q -p meetvault
-BIN=$(realpath "${CARGO_TARGET_DIR:-target}/release/meetvault")
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$(realpath "$BENCH_BIN")  # a binary already built (e.g. to try this script quickly)
+else
+  echo "building release binary..." >&2
+  cargo build --release --locked -q -p meetvault
+  BIN=$(realpath "${CARGO_TARGET_DIR:-target}/release/meetvault")
+fi
 
 work=$(mktemp -d)
-trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-addr=127.0.0.1:$port
-# Request logs at info would measure log writing, not serving: warnings only.
-(cd "$work" && exec "$BIN" serve --listen "$addr" --log-level warn >"$work/log" 2>&1) &
-server_pid=$!
-for _ in $(seq 1 200); do
-  curl -fsS -o /dev/null "http://$addr/healthz" 2>/dev/null && break
-  sleep 0.05
-done
-curl -fsS -o /dev/null "http://$addr/api/v1/instance" || { echo "the server did not start:" >&2; cat "$work/log" >&2; exit 1; }
+server_pid=""
+services_dir=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$services_dir" ]; then scripts/services.sh stop "$services_dir" >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
-measure() {  # path -> "rps p50 p99"
+measure() {  # connections path [header] -> "rps p50 p99"
   local out
-  out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://$addr$1")
-  if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "non-2xx answers on $1" >&2; exit 1; fi
+  if [ -n "${3:-}" ]; then
+    out=$(wrk -t2 -c"$1" -d"${DURATION}s" --latency -H "$3" "http://$addr$2")
+  else
+    out=$(wrk -t2 -c"$1" -d"${DURATION}s" --latency "http://$addr$2")
+  fi
+  if echo "$out" | grep -q "Non-2xx"; then echo "$out" >&2; echo "non-2xx answers on $2" >&2; exit 1; fi
   local rps p50 p99
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
@@ -46,13 +56,73 @@ measure() {  # path -> "rps p50 p99"
   echo "$rps $p50 $p99"
 }
 
-wrk -t2 -c"$CONNECTIONS" -d2s "http://$addr/healthz" >/dev/null  # warm-up
-read -r h_rps h_p50 h_p99 < <(measure /healthz)
-read -r d_rps d_p50 d_p99 < <(measure /api/v1/instance)
+queries() {  # route template -> mean database queries per request (from the server's metrics)
+  curl -fsS "http://$addr/metrics" | awk -v r="route=\"$1\"" '
+    index($0, "meetvault_http_request_db_queries_sum{") == 1 && index($0, r) && index($0, "status=\"200\"") { s += $2 }
+    index($0, "meetvault_http_request_db_queries_count{") == 1 && index($0, r) && index($0, "status=\"200\"") { c += $2 }
+    END { if (c > 0) printf "%.1f", s / c; else printf "-" }'
+}
 
-echo
-echo "meetvault $("$BIN" --version | cut -d' ' -f2), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s, SQLite"
-printf '%-20s %12s %10s %10s\n' route "requests/s" p50 p99
-printf '%-20s %12s %10s %10s\n' /healthz "$h_rps" "$h_p50" "$h_p99"
-printf '%-20s %12s %10s %10s\n' /api/v1/instance "$d_rps" "$d_p50" "$d_p99"
-awk -v d="$d_rps" -v h="$h_rps" 'BEGIN { printf "database route / healthz throughput: %.2f\n", d / h }'
+run() {  # label [database url]
+  local label=$1 url=${2:-} data
+  data=$(mktemp -d -p "$work")
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  addr=127.0.0.1:$port
+  local args=(serve --listen "$addr" --log-level warn --data-dir "$data")
+  if [ -n "$url" ]; then args+=(--database-url "$url"); fi
+  # Request logs at info would measure log writing, not serving: warnings only.
+  (cd "$data" && exec "$BIN" "${args[@]}" >"$data/log" 2>&1) &
+  server_pid=$!
+  for _ in $(seq 1 400); do
+    curl -fsS -o /dev/null "http://$addr/healthz" 2>/dev/null && break
+    sleep 0.05
+  done
+  curl -fsS -o /dev/null "http://$addr/api/v1/instance" || { echo "the server did not start:" >&2; cat "$data/log" >&2; exit 1; }
+  local key meeting
+  read -r key meeting < <(python3 bench/hotpath_setup.py "http://$addr" 25)
+  local auth="Authorization: Bearer $key"
+
+  wrk -t2 -c"$CONNECTIONS" -d2s "http://$addr/healthz" >/dev/null  # warm-up
+  local rows=() h_rps
+  read -r h_rps h_p50 h_p99 < <(measure "$CONNECTIONS" /healthz)
+  rows+=("/healthz|$CONNECTIONS|$h_rps|$h_p50|$h_p99|-")
+  local spec c path route header rps p50 p99
+  for spec in \
+    "16|/api/v1/instance|/api/v1/instance|" \
+    "16|/api/v1/me|/api/v1/me|$auth" \
+    "$CONNECTIONS|/api/v1/me|/api/v1/me|$auth" \
+    "$CONNECTIONS|/api/v1/meetings/$meeting|/api/v1/meetings/{id}|$auth" \
+    "$CONNECTIONS|/api/v1/meetings?limit=20|/api/v1/meetings|$auth"; do
+    IFS='|' read -r c path route header <<<"$spec"
+    read -r rps p50 p99 < <(measure "$c" "$path" "$header")
+    rows+=("$route${path#"${path%%\?*}"}|$c|$rps|$p50|$p99|$(queries "$route")")
+  done
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+
+  echo
+  echo "meetvault $("$BIN" --version | cut -d' ' -f2), $(nproc) cores, wrk -t2 -d${DURATION}s, $label"
+  printf '%-34s %5s %12s %9s %9s %9s %8s\n' route conns "requests/s" p50 p99 ratio queries
+  local row
+  for row in "${rows[@]}"; do
+    IFS='|' read -r route c rps p50 p99 q <<<"$row"
+    printf '%-34s %5s %12s %9s %9s %9s %8s\n' "$route" "$c" "$rps" "$p50" "$p99" \
+      "$(awk -v d="$rps" -v h="$h_rps" 'BEGIN { printf "%.3f", d / h }')" "$q"
+  done
+}
+
+run SQLite
+if [ "$POSTGRES" = 1 ]; then
+  pg=${TEST_POSTGRES_URL:-}
+  if [ -z "$pg" ]; then
+    scripts/services.sh start >"$work/services.env"
+    # shellcheck disable=SC1091
+    . "$work/services.env"
+    services_dir=$SERVICES_DIR
+    pg=$TEST_POSTGRES_URL
+  fi
+  db="bench_$$"
+  psql "$pg" -qc "CREATE DATABASE $db" >/dev/null
+  run PostgreSQL "${pg%/*}/$db"
+  psql "$pg" -qc "DROP DATABASE $db WITH (FORCE)" >/dev/null
+fi
