@@ -1,7 +1,8 @@
 //! The API's hot path, counted: every request's database queries are exported per route
 //! (`meetvault_http_request_db_queries`), and a meeting list costs the same number of queries
 //! whatever its page size and however many owners its meetings have — no query per meeting.
-//! The counts per route are printed (bench/README.md records them).
+//! The counts per route are printed (bench/README.md records them). And whatever the hot path
+//! keeps, a change on one instance applies on the next request another instance serves.
 
 use meetvault_test_support::{Cred, TestApp};
 use reqwest::{Method, StatusCode};
@@ -103,4 +104,113 @@ async fn a_meeting_list_costs_the_same_queries_at_any_page_size() {
         "GET /api/v1/meetings/{{id}}: {meeting} queries"
     );
     assert!(one <= 5.0, "GET /api/v1/meetings: {one} queries");
+}
+
+/// Whatever the hot path keeps, a change made on one instance applies on the very next request
+/// served by another that shares the database: a revoked key, a demotion, a removed member, a
+/// changed password (which ends the member's other sessions).
+#[tokio::test]
+async fn a_change_on_one_instance_applies_on_the_next_request_of_another() {
+    let a = TestApp::spawn().await;
+    let b = a.spawn_sibling(|_| {}).await;
+    let owner = a.register("owner@two.example", "Two").await;
+    let admin = a.user_with_role(&owner, "admin").await;
+    let by_owner = Cred::Session(owner.clone());
+    let (key, key_id) = a.api_key(&owner, &["meetings:read"]).await;
+    let key = Cred::Bearer(key);
+    // Each credential used on B first, so anything B keeps is warm.
+    for _ in 0..2 {
+        assert_eq!(
+            b.send(&key, Method::GET, "/api/v1/meetings", None)
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        let r = b
+            .send(
+                &Cred::Session(admin.clone()),
+                Method::GET,
+                "/api/v1/members",
+                None,
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    // The key revoked on A: refused on B at once.
+    let r = a
+        .send(
+            &by_owner,
+            Method::DELETE,
+            &format!("/api/v1/api-keys/{key_id}"),
+            None,
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let r = b.send(&key, Method::GET, "/api/v1/meetings", None).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The admin demoted on A: B refuses what only an admin may do, on the next request.
+    let r = a
+        .send(
+            &by_owner,
+            Method::PATCH,
+            &format!("/api/v1/members/{}", admin.user_id),
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = b
+        .send(
+            &Cred::Session(admin.clone()),
+            Method::GET,
+            "/api/v1/members",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The owner's password changed on A with another session open: that session ends on B.
+    let other = a
+        .client
+        .post(a.url("/api/v1/auth/login"))
+        .json(&json!({"email": "owner@two.example", "password": meetvault_test_support::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let other = a.session_from(other, "owner@two.example").await;
+    let r = b
+        .send(
+            &Cred::Session(other.clone()),
+            Method::GET,
+            "/api/v1/me",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = a
+        .send(
+            &by_owner,
+            Method::POST,
+            "/api/v1/auth/password",
+            Some(json!({"current_password": meetvault_test_support::PASSWORD,
+                        "new_password": "an entirely new passphrase 77"})),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let r = b
+        .send(&Cred::Session(other), Method::GET, "/api/v1/me", None)
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The demoted admin removed on A: their session is refused on B.
+    let r = a
+        .send(
+            &by_owner,
+            Method::DELETE,
+            &format!("/api/v1/members/{}", admin.user_id),
+            None,
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let r = b
+        .send(&Cred::Session(admin), Method::GET, "/api/v1/me", None)
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
