@@ -730,11 +730,15 @@ async fn a_new_user_does_everything_in_the_browser() {
 
     // The audit log verifies, and says what happened.
     ui.open("/audit").await;
+    // The filter sent (a new page): read only once that page has loaded whole — the old one
+    // marked, so it is never taken for the new one, nor a half-parsed new one for the whole.
+    ui.tab.evaluate("window.beforeFilter = true").await;
     ui.click("form[action='/audit'] button[type=submit]").await;
     ui.tab
         .wait_for(
             "the verification",
-            "document.body.innerText.includes('Verified:')",
+            "!window.beforeFilter && document.readyState === 'complete' \
+             && document.body.innerText.includes('Verified:')",
             Duration::from_secs(20),
         )
         .await;
@@ -742,7 +746,7 @@ async fn a_new_user_does_everything_in_the_browser() {
     for action in ["meeting.delete", "api_key.create", "invitation.accept"] {
         assert!(
             audit.contains(action),
-            "{action} missing from the audit page"
+            "{action} missing from the audit page:\n{audit}"
         );
     }
     ui.check("audit").await;
