@@ -372,6 +372,21 @@ impl Org<'_> {
         Ok(workspace_view(row))
     }
 
+    /// One of the org's workspaces.
+    pub async fn workspace(
+        self,
+        scope: &Scope<OrgManage>,
+        id: WorkspaceId,
+    ) -> Result<WorkspaceView, CoreError> {
+        let row = self
+            .core
+            .db()
+            .workspace(scope.org_id().uuid(), id.uuid())
+            .await?
+            .ok_or(CoreError::NotFound("workspace"))?;
+        Ok(workspace_view(row))
+    }
+
     pub async fn rename_workspace(
         self,
         scope: &Scope<OrgManage>,

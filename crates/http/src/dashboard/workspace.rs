@@ -36,18 +36,7 @@ async fn workspace(
     let principal = gate(caller, &uri)?;
     let scope = need::<perm::OrgManage>(&app, &principal, &uri).await?;
     let ws: WorkspaceId = routes::parse_id(&id)?;
-    let list =
-        answer(routes::org::list_workspaces(State(app.clone()), Auth(scope.clone())).await).await?;
-    let name = list["workspaces"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|w| w["id"].as_str() == Some(&ws.to_string()))
-        .and_then(|w| w["name"].as_str())
-        .map(str::to_owned)
-        .ok_or(ApiError::from(meetvault_core::CoreError::NotFound(
-            "workspace",
-        )))?;
+    let name = app.core.org().workspace(&scope, ws).await?.name;
     let mut body = format!(
         "{}<p><a href=\"/settings/organization\">All workspaces</a> · <code>{ws}</code></p>",
         super::account::SETTINGS_NAV
@@ -98,12 +87,11 @@ async fn workspace(
         "<details><summary>In effect here (with the organization's and the defaults)</summary><pre>{}</pre></details>",
         esc(&serde_json::to_string_pretty(&retention["effective"]).unwrap_or_default())
     ));
-    let path = Path(ws.to_string());
     let consent = answer(
         routes::bots::get_workspace_consent(
             State(app.clone()),
             Auth(scope.clone()),
-            Path(path.0.clone()),
+            Path(ws.to_string()),
         )
         .await,
     )
@@ -121,7 +109,7 @@ async fn workspace(
         routes::calendar::get_workspace_rules(
             State(app.clone()),
             Auth(scope.clone()),
-            Path(path.0.clone()),
+            Path(ws.to_string()),
         )
         .await,
     )
@@ -136,7 +124,12 @@ async fn workspace(
         &rules,
     ));
     let intel = answer(
-        routes::intel::get_workspace_intelligence(State(app.clone()), Auth(scope), path).await,
+        routes::intel::get_workspace_intelligence(
+            State(app.clone()),
+            Auth(scope),
+            Path(ws.to_string()),
+        )
+        .await,
     )
     .await?;
     body.push_str(&json_editor(

@@ -502,16 +502,6 @@ impl Database {
         })
     }
 
-    pub async fn workspace_roles(
-        &self,
-        org_id: Uuid,
-        user_id: Uuid,
-    ) -> Result<Vec<WorkspaceMemberRow>, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query_as::<_, WorkspaceMemberRow>(
-            "SELECT workspace_id, user_id, role FROM workspace_members WHERE org_id = $1 AND user_id = $2",
-        ).bind(org_id).bind(user_id).fetch_all(pool).await?))
-    }
-
     pub async fn workspace_members(
         &self,
         org_id: Uuid,
