@@ -245,7 +245,9 @@ async fn two_senders_are_captured_as_two_faithful_tracks() {
              by half second (local lag, correlation): {windows:?}"
         );
         let error = (captured_span as f64 - source_span as f64).abs();
-        if *stretched <= reference.len() as f64 / 1000.0 {
+        // Even a few samples stretched mid-track (a 3.5 ms shift, CI) decorrelate speech as a
+        // whole, so only a track played exactly as sent is judged whole.
+        if *stretched < 1.0 && stats.discontinuities == 0 {
             // WebRTC played the audio as sent: the capture must be the source itself.
             assert!(
                 correlation >= 0.9,

@@ -424,10 +424,7 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
         )
         .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let commands = tokio::time::timeout(Duration::from_secs(5), poll)
-        .await
-        .unwrap()
-        .unwrap();
+    let commands = tokio::time::timeout(WAIT, poll).await.unwrap().unwrap();
     assert_eq!(
         commands,
         json!({"commands": [{"type": "leave", "sub_code": "left_by_api"}]})
@@ -522,7 +519,7 @@ async fn the_internal_protocol_takes_only_the_bots_own_token_checks_transitions_
 
     // The post-meeting purge: with nothing to deliver, the captured chunks (the audio the
     // recording was made from) are gone once the recording is made, rows and blobs.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + WAIT;
     let (org_uuid, bot_uuid) = uid_of(&app, &id).await;
     loop {
         let blobs = app.blobs().list("").await.unwrap();
