@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use meetvault_auth::token::{API_KEY, SUPPORT_KEY, Token};
-use meetvault_store::identity::{ApiKeyRow, SupportKeyRow};
+use meetvault_store::identity::{ApiKeyRow, PrincipalRow, SupportKeyRow};
 use uuid::Uuid;
 
 use super::{Limited, parse_role};
@@ -83,6 +83,17 @@ impl Core {
         meta: RequestMeta,
         now: DateTime<Utc>,
     ) -> Result<Principal, CoreError> {
+        let caller = self.db().principal_row(row.org_id, row.created_by).await?;
+        Self::api_key_principal_of(row, caller, meta, now)
+    }
+
+    /// `api_key_principal` with the creator's standing already read (beside the key).
+    fn api_key_principal_of(
+        row: &ApiKeyRow,
+        caller: Option<PrincipalRow>,
+        meta: RequestMeta,
+        now: DateTime<Utc>,
+    ) -> Result<Principal, CoreError> {
         if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
             return Err(CoreError::Unauthenticated);
         }
@@ -92,15 +103,14 @@ impl Core {
                     "API key holds unknown permission `{bad}`"
                 )))
             })?;
-        self.principal_for(
-            (row.org_id, row.created_by),
+        Self::principal_of(
+            caller,
             Credential::ApiKey(row.id.into()),
             permissions,
             row.workspace_id.map(WorkspaceId::from),
             row.expires_at,
             meta,
         )
-        .await
     }
 
     /// The principal of a stored support key that is neither revoked nor expired: read-only,
@@ -208,12 +218,12 @@ impl super::Identity<'_> {
             Ok(token) => self
                 .core
                 .db()
-                .api_key_by_lookup(token.lookup())
+                .api_key_with_caller(token.lookup())
                 .await?
                 .map(|row| (token, row)),
             Err(_) => None,
         };
-        let Some((token, row)) = found else {
+        let Some((token, (row, caller))) = found else {
             self.core
                 .audit_refusal(key_refused("bad_key", None, &meta))
                 .await?;
@@ -241,7 +251,7 @@ impl super::Identity<'_> {
                 .await?;
             return Err(CoreError::Unauthenticated);
         }
-        let principal = self.core.api_key_principal(&row, meta, now).await?;
+        let principal = Core::api_key_principal_of(&row, caller, meta, now)?;
         if super::due_for_touch(row.last_used_at, now) {
             self.core.db().touch_api_key(row.id, now).await?;
         }

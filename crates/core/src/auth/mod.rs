@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use meetvault_ratelimit::{Decision, Quota};
-use meetvault_store::identity::UserRow;
+use meetvault_store::identity::{PrincipalRow, UserRow};
 
 use crate::access::{Credential, Permissions, Principal, RequestMeta, Role};
 use crate::ids::{OrgId, UserId, WorkspaceId};
@@ -225,14 +225,31 @@ impl Core {
         credential_expires_at: Option<DateTime<Utc>>,
         meta: RequestMeta,
     ) -> Result<Principal, CoreError> {
-        // A credential whose user is gone (removed from the org) no longer authenticates. One
-        // statement: the user, their org and their workspace roles, read fresh on every
+        // One statement: the user, their org and their workspace roles, read fresh on every
         // request (a demotion applies on the next one).
-        let user = self
-            .db()
-            .principal_row(org_id, user_id)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
+        let user = self.db().principal_row(org_id, user_id).await?;
+        Self::principal_of(
+            user,
+            credential,
+            credential_permissions,
+            credential_workspace,
+            credential_expires_at,
+            meta,
+        )
+    }
+
+    /// The principal of a caller whose standing was read (`principal_row`, or beside their
+    /// credential). A credential whose user is gone (removed from the org) no longer
+    /// authenticates.
+    pub(crate) fn principal_of(
+        user: Option<PrincipalRow>,
+        credential: Credential,
+        credential_permissions: Permissions,
+        credential_workspace: Option<WorkspaceId>,
+        credential_expires_at: Option<DateTime<Utc>>,
+        meta: RequestMeta,
+    ) -> Result<Principal, CoreError> {
+        let user = user.ok_or(CoreError::Unauthenticated)?;
         let role = parse_role(&user.role)?;
         let workspace_roles = user
             .workspace_roles()?

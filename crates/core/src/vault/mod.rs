@@ -520,11 +520,18 @@ impl Core {
         meeting: Uuid,
         owner: Uuid,
     ) -> Result<MeetingKeys, CoreError> {
-        let rows = self.db().meeting_keys(org, meeting).await?;
+        // One statement for the owner's key and the meeting's; a meeting with keys always has
+        // an owner with one (it wrapped them).
+        let Some((owner_row, rows)) = self
+            .db()
+            .owner_key_with_meeting_keys(org, owner, meeting)
+            .await?
+        else {
+            return Ok(MeetingKeys::empty(meeting));
+        };
         if rows.is_empty() {
             return Ok(MeetingKeys::empty(meeting));
         }
-        let owner_row = self.user_key_row(org, owner).await?;
         let user_key = self.open_user_key(&owner_row).await?;
         let mut keys = Vec::with_capacity(rows.len());
         for row in &rows {

@@ -96,19 +96,19 @@ async fn a_meeting_list_costs_the_same_queries_at_any_page_size() {
     assert!(one > 0.0, "the count is taken");
     assert_eq!(one, fifty, "a page of 50 costs what a page of 1 does");
     // Pinned, so a new query on the hot path is a decision (update bench/README.md with it):
-    // the key, the caller (user, org and workspace roles in one statement), then the route's
+    // the key with its caller (user, org and workspace roles: one statement), then the route's
     // own reads.
-    assert!(me <= 3.0, "GET /api/v1/me: {me} queries");
+    assert!(me <= 2.0, "GET /api/v1/me: {me} queries");
     assert!(
-        meeting <= 6.0,
+        meeting <= 4.0,
         "GET /api/v1/meetings/{{id}}: {meeting} queries"
     );
-    assert!(one <= 5.0, "GET /api/v1/meetings: {one} queries");
+    assert!(one <= 4.0, "GET /api/v1/meetings: {one} queries");
 }
 
 /// Whatever the hot path keeps, a change made on one instance applies on the very next request
 /// served by another that shares the database: a revoked key, a demotion, a removed member, a
-/// changed password (which ends the member's other sessions).
+/// changed password (which ends the member's other sessions), a two-factor reset.
 #[tokio::test]
 async fn a_change_on_one_instance_applies_on_the_next_request_of_another() {
     let a = TestApp::spawn().await;
@@ -197,6 +197,30 @@ async fn a_change_on_one_instance_applies_on_the_next_request_of_another() {
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     let r = b
         .send(&Cred::Session(other), Method::GET, "/api/v1/me", None)
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // A member's two-factor reset on A (a lost device): their session ends on B.
+    let member = a.user_with_role(&owner, "member").await;
+    let r = b
+        .send(
+            &Cred::Session(member.clone()),
+            Method::GET,
+            "/api/v1/me",
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = a
+        .send(
+            &by_owner,
+            Method::DELETE,
+            &format!("/api/v1/members/{}/mfa", member.user_id),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = b
+        .send(&Cred::Session(member), Method::GET, "/api/v1/me", None)
         .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // The demoted admin removed on A: their session is refused on B.

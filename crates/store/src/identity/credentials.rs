@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::UserRow;
+use super::{PrincipalRow, UserRow};
 use crate::{Database, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -36,6 +36,19 @@ pub struct ApiKeyRow {
     pub last_used_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// An API key row with its creator's standing (`Database::api_key_with_caller`).
+#[derive(sqlx::FromRow)]
+struct KeyWithCaller {
+    #[sqlx(flatten)]
+    key: ApiKeyRow,
+    caller_id: Option<Uuid>,
+    caller_role: Option<String>,
+    caller_totp_enabled: Option<bool>,
+    caller_require_mfa: Option<bool>,
+    caller_erase_at: Option<i64>,
+    caller_workspace_roles: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -174,10 +187,54 @@ impl Database {
         })
     }
 
-    /// The key a bearer token's lookup prefix names (revocation and expiry are the caller's to judge).
-    pub async fn api_key_by_lookup(&self, lookup: &str) -> Result<Option<ApiKeyRow>, StoreError> {
-        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE lookup = $1");
-        with_pool!(self, pool => Ok(sqlx::query_as::<_, ApiKeyRow>(&sql).bind(lookup).fetch_optional(pool).await?))
+    /// The key a bearer token's lookup prefix names and, in the same statement, its creator's
+    /// standing (the `PrincipalRow` of `principal_row`; none once they left the org): the hot
+    /// path's one read per authenticated request.
+    pub async fn api_key_with_caller(
+        &self,
+        lookup: &str,
+    ) -> Result<Option<(ApiKeyRow, Option<PrincipalRow>)>, StoreError> {
+        let roles = match self {
+            Database::Sqlite(_) => "group_concat(hex(w.workspace_id) || ':' || w.role, ',')",
+            Database::Postgres(_) => "string_agg(w.workspace_id::text || ':' || w.role, ',')",
+        };
+        let columns = API_KEY_COLUMNS
+            .split(',')
+            .map(|c| format!("k.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns}, u.id AS caller_id, u.role AS caller_role, \
+             u.totp_enabled AS caller_totp_enabled, o.require_mfa AS caller_require_mfa, \
+             o.erase_at AS caller_erase_at, \
+             (SELECT {roles} FROM workspace_members w WHERE w.org_id = u.org_id AND w.user_id = u.id) \
+             AS caller_workspace_roles \
+             FROM api_keys k LEFT JOIN users u ON u.org_id = k.org_id AND u.id = k.created_by \
+             LEFT JOIN orgs o ON o.id = u.org_id WHERE k.lookup = $1"
+        );
+        let row = with_pool!(self, pool => sqlx::query_as::<_, KeyWithCaller>(&sql).bind(lookup).fetch_optional(pool).await?);
+        Ok(row.map(|r| {
+            let caller = match (
+                r.caller_id,
+                r.caller_role,
+                r.caller_totp_enabled,
+                r.caller_require_mfa,
+            ) {
+                (Some(user_id), Some(role), Some(totp_enabled), Some(require_mfa)) => {
+                    Some(PrincipalRow {
+                        user_id,
+                        org_id: r.key.org_id,
+                        role,
+                        totp_enabled,
+                        require_mfa,
+                        erase_at: r.caller_erase_at,
+                        workspace_roles: r.caller_workspace_roles,
+                    })
+                }
+                _ => None,
+            };
+            (r.key, caller)
+        }))
     }
 
     /// An API key by id, within its org (revocation and expiry are the caller's to judge).

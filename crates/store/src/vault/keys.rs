@@ -52,6 +52,18 @@ pub struct MeetingKeyRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// A user key row beside one version of a meeting's key (`owner_key_with_meeting_keys`).
+#[derive(sqlx::FromRow)]
+struct OwnerKeyAndMeetingKey {
+    #[sqlx(flatten)]
+    owner: UserKeyRow,
+    m_version: Option<i32>,
+    m_owner_id: Option<Uuid>,
+    m_wrap: Option<String>,
+    m_wrapped: Option<Vec<u8>>,
+    m_created_at: Option<DateTime<Utc>>,
+}
+
 const ORG_KEY_COLUMNS: &str =
     "org_id, version, kek_provider, kek_key_id, kek_version, wrapped, created_at";
 const USER_KEY_COLUMNS: &str = "user_id, org_id, mode, org_key_version, org_wrapped, password_wrapped, \
@@ -142,6 +154,56 @@ impl Database {
         let sql =
             format!("SELECT {USER_KEY_COLUMNS} FROM user_keys WHERE org_id = $1 AND user_id = $2");
         with_pool!(self, pool => Ok(sqlx::query_as::<_, UserKeyRow>(&sql).bind(org_id).bind(user_id).fetch_optional(pool).await?))
+    }
+
+    /// A meeting's owner's key row and, in the same statement, every key version of the
+    /// meeting (ordered by version): what reading one meeting needs. `None` when the owner has
+    /// no key row yet.
+    pub async fn owner_key_with_meeting_keys(
+        &self,
+        org_id: Uuid,
+        owner_id: Uuid,
+        meeting_id: Uuid,
+    ) -> Result<Option<(UserKeyRow, Vec<MeetingKeyRow>)>, StoreError> {
+        let columns = USER_KEY_COLUMNS
+            .split(',')
+            .map(|c| format!("u.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns}, m.version AS m_version, m.owner_id AS m_owner_id, m.wrap AS m_wrap, \
+             m.wrapped AS m_wrapped, m.created_at AS m_created_at FROM user_keys u \
+             LEFT JOIN meeting_keys m ON m.org_id = u.org_id AND m.meeting_id = $3 \
+             WHERE u.org_id = $1 AND u.user_id = $2 ORDER BY m.version"
+        );
+        let rows = with_pool!(self, pool => sqlx::query_as::<_, OwnerKeyAndMeetingKey>(&sql)
+            .bind(org_id).bind(owner_id).bind(meeting_id).fetch_all(pool).await?);
+        let mut rows = rows.into_iter();
+        let Some(first) = rows.next() else {
+            return Ok(None);
+        };
+        let mut keys = Vec::new();
+        let owner = first.owner.clone();
+        for r in std::iter::once(first).chain(rows) {
+            if let (Some(version), Some(owner_id), Some(wrap), Some(wrapped), Some(created_at)) = (
+                r.m_version,
+                r.m_owner_id,
+                r.m_wrap,
+                r.m_wrapped,
+                r.m_created_at,
+            ) {
+                keys.push(MeetingKeyRow {
+                    meeting_id,
+                    version,
+                    org_id,
+                    owner_id,
+                    wrap,
+                    wrapped,
+                    created_at,
+                });
+            }
+        }
+        Ok(Some((owner, keys)))
     }
 
     /// The key rows of each of `user_ids` that has one (one statement, for a page of meetings'
