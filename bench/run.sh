@@ -3,8 +3,10 @@
 # stack in the same run: /healthz (no I/O), /api/v1/instance (one read, no auth), and
 # authenticated reads with an API key — GET /api/v1/me, one meeting, a 20-item meeting list.
 # Prints requests/s, p50, p99, the ratio to /healthz and the database queries per request
-# (the server's own meetvault_http_request_db_queries), on SQLite and — with --postgres — on
-# PostgreSQL (scripts/services.sh starts one on loopback unless TEST_POSTGRES_URL is set).
+# (the server's own meetvault_http_request_db_queries), then the p99 of /me and one meeting
+# while 50 Argon2id logins are in flight (bench/login_storm.py) beside their quiet p99, on
+# SQLite and — with --postgres — on PostgreSQL (scripts/services.sh starts one on loopback
+# unless TEST_POSTGRES_URL is set).
 #   bench/run.sh [--duration SECS] [--connections N] [--postgres]   (BENCH_BIN=path: that binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +19,7 @@ while [ $# -gt 0 ]; do
     --duration) DURATION=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     --postgres) POSTGRES=1; shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -72,7 +74,8 @@ run() {  # label [database url]
   local args=(serve --listen "$addr" --log-level warn --data-dir "$data")
   if [ -n "$url" ]; then args+=(--database-url "$url"); fi
   # Request logs at info would measure log writing, not serving: warnings only.
-  (cd "$data" && exec "$BIN" "${args[@]}" >"$data/log" 2>&1) &
+  # Rate limits raised so the login storm below hashes every attempt (a refused one costs nothing).
+  (cd "$data" && MEETVAULT_RATE_LIMIT__ATTEMPTS=1000000 exec ${BENCH_ENV:-} "$BIN" "${args[@]}" >"$data/log" 2>&1) &
   server_pid=$!
   for _ in $(seq 1 400); do
     curl -fsS -o /dev/null "http://$addr/healthz" 2>/dev/null && break
@@ -98,6 +101,19 @@ run() {  # label [database url]
     read -r rps p50 p99 < <(measure "$c" "$path" "$header")
     rows+=("$route${path#"${path%%\?*}"}|$c|$rps|$p50|$p99|$(queries "$route")")
   done
+  # The login storm: 16-connection reads quiet, then with 50 Argon2id logins in flight.
+  local storm=() quiet loud logins
+  for spec in "/api/v1/me|/api/v1/me" "/api/v1/meetings/$meeting|/api/v1/meetings/{id}"; do
+    IFS='|' read -r path route <<<"$spec"
+    read -r _ _ quiet < <(measure 16 "$path" "$auth")
+    python3 bench/login_storm.py "http://$addr" "$((DURATION + 2))" 50 >"$data/storm" &
+    local storm_pid=$!
+    sleep 1
+    read -r rps _ loud < <(measure 16 "$path" "$auth")
+    wait "$storm_pid"
+    read -r logins _ _ <"$data/storm"
+    storm+=("$route|$quiet|$loud|$rps|$logins")
+  done
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 
   echo
@@ -108,6 +124,15 @@ run() {  # label [database url]
     IFS='|' read -r route c rps p50 p99 q <<<"$row"
     printf '%-34s %5s %12s %9s %9s %9s %8s\n' "$route" "$c" "$rps" "$p50" "$p99" \
       "$(awk -v d="$rps" -v h="$h_rps" 'BEGIN { printf "%.3f", d / h }')" "$q"
+  done
+  echo
+  echo "during a login storm (50 Argon2id logins in flight, $(nproc) cores), 16 connections:"
+  printf '%-34s %10s %10s %8s %12s %8s\n' route "quiet p99" "storm p99" ratio "requests/s" logins
+  for row in "${storm[@]}"; do
+    IFS='|' read -r route quiet loud rps logins <<<"$row"
+    printf '%-34s %10s %10s %8s %12s %8s\n' "$route" "$quiet" "$loud" \
+      "$(awk -v q="$quiet" -v l="$loud" 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 } BEGIN { printf "%.2f", ms(l) / ms(q) }')" \
+      "$rps" "$logins"
   done
 }
 

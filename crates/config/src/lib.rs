@@ -548,7 +548,9 @@ pub struct AuthConfig {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
-    /// Password hashes computed at once; more wait, so a login storm cannot starve the server.
+    /// Password hashes computed at once (on their own threads, niced); more wait, so a login
+    /// storm slows logins, not the API. One (about 50 logins a second) keeps a core for
+    /// everything else on a small server (bench/run.sh measures the storm).
     pub password_hash_concurrency: usize,
 }
 
@@ -561,7 +563,7 @@ impl Default for AuthConfig {
             argon2_memory_kib: 19456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
-            password_hash_concurrency: 2,
+            password_hash_concurrency: 1,
         }
     }
 }

@@ -1,9 +1,9 @@
-//! Argon2id hashing and verification on tokio's blocking pool, bounded by a semaphore, with
-//! a dummy hash so unknown accounts cost the same as wrong passwords.
+//! Argon2id hashing and verification on threads of their own at a lower CPU priority, bounded
+//! by a semaphore, with a dummy hash so unknown accounts cost the same as wrong passwords.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -14,6 +14,11 @@ use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
 
 use super::NewPassword;
+
+/// The niceness of the hashing threads (Linux, per thread): under a login storm the scheduler
+/// gives the threads serving every other request about ten times their share of a core, so
+/// a flood of password attempts slows logins, not the API (bench/run.sh measures it).
+pub const HASH_NICENESS: i32 = 10;
 
 const SALT_BYTES: usize = 16;
 const OUTPUT_BYTES: usize = 32;
@@ -83,8 +88,8 @@ pub enum HashError {
     MalformedHash(String),
     #[error("argon2 failed: {0}")]
     Argon2(String),
-    #[error("password hashing task did not finish: {0}")]
-    Join(#[from] tokio::task::JoinError),
+    #[error("password hashing panicked")]
+    Panicked,
     #[error("password hashing semaphore closed")]
     Closed,
 }
@@ -97,9 +102,10 @@ pub struct Verification {
     pub needs_rehash: bool,
 }
 
-/// Argon2id hashing on tokio's blocking pool behind a semaphore of `max_concurrent` permits,
-/// so a login storm queues instead of starving the runtime or exhausting memory
-/// (each hash holds `memory_kib` for its duration). Cheap to clone.
+/// Argon2id hashing on `max_concurrent` threads of its own (at [`HASH_NICENESS`]) behind a
+/// semaphore of as many permits, so a login storm queues instead of starving the runtime or
+/// exhausting memory (each hash holds `memory_kib` for its duration). Cheap to clone; the
+/// threads end when the last clone is dropped.
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<Inner>,
@@ -109,6 +115,8 @@ struct Inner {
     params: Argon2Params,
     argon2: Argon2<'static>,
     permits: Arc<Semaphore>,
+    /// Work for the hashing threads (at most `max_concurrent` queued: the permits bound it).
+    jobs: mpsc::Sender<Job>,
     max_concurrent: usize,
     dummy_hash: String,
     dummy_verifications: AtomicU64,
@@ -141,6 +149,7 @@ impl PasswordHasher {
                 params,
                 argon2,
                 permits: Arc::new(Semaphore::new(max_concurrent)),
+                jobs: hashing_threads(max_concurrent)?,
                 max_concurrent,
                 dummy_hash,
                 dummy_verifications: AtomicU64::new(0),
@@ -245,15 +254,52 @@ impl PasswordHasher {
             .await
             .map_err(|_| HashError::Closed)?;
         let inner = Arc::clone(&self.inner);
-        // The permit moves into the blocking task: if the caller's future is dropped, the
-        // Argon2 run still holds its slot until it really ends.
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let _counted = InFlight::enter(&inner);
-            work(&inner)
-        })
-        .await?
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        // The permit moves into the job: if the caller's future is dropped, the Argon2 run
+        // still holds its slot until it really ends.
+        self.inner
+            .jobs
+            .send(Box::new(move || {
+                let result = {
+                    let _permit = permit;
+                    let _counted = InFlight::enter(&inner);
+                    work(&inner)
+                };
+                let _ = answer.send(result);
+            }))
+            .map_err(|_| HashError::Closed)?;
+        answered.await.map_err(|_| HashError::Panicked)?
     }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Starts `count` hashing threads at [`HASH_NICENESS`] taking jobs from one queue; they end
+/// once its sender is dropped. A job that panics ends only itself (its caller gets
+/// `Panicked`).
+fn hashing_threads(count: usize) -> Result<mpsc::Sender<Job>, HashError> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
+    for n in 0..count {
+        let queue = Arc::clone(&queue);
+        std::thread::Builder::new()
+            .name(format!("argon2-{n}"))
+            .spawn(move || {
+                // Best effort: where niceness cannot be raised the threads still run, at the
+                // runtime's priority.
+                let _ = rustix::process::setpriority_process(None, HASH_NICENESS);
+                loop {
+                    let job = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = job else { return };
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            })
+            .map_err(|e| HashError::Argon2(format!("no hashing thread: {e}")))?;
+    }
+    Ok(jobs)
 }
 
 /// Counts a running Argon2 computation; decrements on drop so a panic cannot leak a count.
@@ -509,5 +555,34 @@ mod tests {
             assert!(weak.validate().is_err(), "{weak:?}");
         }
         assert!(PasswordHasher::new(CHEAP, 0).is_err());
+    }
+
+    /// Hashing runs on its own threads, niced, whatever thread asked; a job that panics
+    /// answers `Panicked` and the threads go on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashing_runs_niced_and_survives_a_panic() {
+        let hasher = PasswordHasher::new(CHEAP, 2).unwrap();
+        let runtime = rustix::process::getpriority_process(None).unwrap();
+        for _ in 0..4 {
+            let (name, nice) = hasher
+                .run_blocking(|_| {
+                    Ok((
+                        std::thread::current().name().map(str::to_owned),
+                        rustix::process::getpriority_process(None).unwrap(),
+                    ))
+                })
+                .await
+                .unwrap();
+            assert!(name.unwrap().starts_with("argon2-"));
+            assert_eq!(nice, HASH_NICENESS.max(runtime));
+        }
+        assert_eq!(rustix::process::getpriority_process(None).unwrap(), runtime);
+        let panicked = hasher
+            .run_blocking::<(), _>(|_| panic!("a job that panics"))
+            .await;
+        assert!(matches!(panicked, Err(HashError::Panicked)), "{panicked:?}");
+        let phc = hasher.hash(&new_password("kq8#vLm2pX9z")).await.unwrap();
+        assert!(hasher.verify("kq8#vLm2pX9z", Some(&phc)).await.unwrap().ok);
+        assert_eq!(hasher.in_flight(), 0);
     }
 }
