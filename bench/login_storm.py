@@ -28,6 +28,8 @@ def login(base, i):
     except urllib.error.HTTPError as e:
         e.read()
         return e.code
+    except OSError as e:  # refused, reset: counted, and the run fails below
+        return type(e).__name__
 
 
 def main():

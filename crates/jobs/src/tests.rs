@@ -311,7 +311,7 @@ async fn cancel(db: &Database, id: Uuid) {
     let sql = format!(
         "UPDATE jobs SET state = 'cancelled', lease_owner = NULL WHERE id = {}",
         match db {
-            Database::Sqlite(_) => format!("x'{}'", id.simple()),
+            Database::Sqlite(..) => format!("x'{}'", id.simple()),
             Database::Postgres(_) => format!("'{id}'"),
         }
     );

@@ -234,7 +234,7 @@ async fn burst(app: &TestApp, orgs: &[Org], events: usize, tag: &str) -> Result<
 /// `SELECT COUNT(*) …` on the app's database.
 async fn count(db: &Database, sql: &str) -> Result<i64> {
     Ok(match db {
-        Database::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await?,
+        Database::Sqlite(pool, ..) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await?,
         Database::Postgres(pool) => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await?,
     })
 }

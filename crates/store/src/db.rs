@@ -16,7 +16,8 @@ use crate::{StoreError, fs_perms, migrations};
 /// A connection pool to whichever backend is configured. Cheap to clone.
 #[derive(Debug, Clone)]
 pub enum Database {
-    Sqlite(SqlitePool),
+    /// The pool, and the hot path's own read-only connections (`reader`).
+    Sqlite(SqlitePool, std::sync::Arc<crate::reader::Readers>),
     Postgres(PgPool),
 }
 
@@ -60,7 +61,13 @@ impl Database {
                         fs_perms::private_file(&p)?;
                     }
                 }
-                Ok(Self::Sqlite(pool))
+                // Read-only connections of the hot path (`reader`) on the same file; an
+                // in-memory database (one per connection) reads through sqlx alone.
+                let in_memory =
+                    path.as_os_str() == ":memory:" || url.expose().contains("mode=memory");
+                let file = (!in_memory).then(|| std::fs::canonicalize(&path).unwrap_or(path));
+                let readers = crate::reader::Readers::new(file);
+                Ok(Self::Sqlite(pool, std::sync::Arc::new(readers)))
             }
             DatabaseKind::Postgres => {
                 let options = PgConnectOptions::from_str(url.expose())?;
@@ -74,9 +81,17 @@ impl Database {
         }
     }
 
+    /// The hot path's own SQLite connections, when they are there (`reader`).
+    pub(crate) fn reader(&self) -> Option<&crate::reader::Readers> {
+        match self {
+            Self::Sqlite(_, readers) if readers.on() => Some(readers),
+            _ => None,
+        }
+    }
+
     pub fn kind(&self) -> DatabaseKind {
         match self {
-            Self::Sqlite(_) => DatabaseKind::Sqlite,
+            Self::Sqlite(..) => DatabaseKind::Sqlite,
             Self::Postgres(_) => DatabaseKind::Postgres,
         }
     }
@@ -85,12 +100,12 @@ impl Database {
     pub async fn migrate(&self) -> Result<usize, StoreError> {
         let applied_before = self.applied_migrations().await?;
         let list = match self {
-            Self::Sqlite(_) => migrations::SQLITE,
+            Self::Sqlite(..) => migrations::SQLITE,
             Self::Postgres(_) => migrations::POSTGRES,
         };
         let migrator = migrations::migrator(list).await?;
         match self {
-            Self::Sqlite(pool) => migrator.run(pool).await?,
+            Self::Sqlite(pool, ..) => migrator.run(pool).await?,
             Self::Postgres(pool) => migrator.run(pool).await?,
         }
         Ok(self.applied_migrations().await? - applied_before)
@@ -99,7 +114,7 @@ impl Database {
     /// How many migrations the database records as applied (0 for a new database).
     pub async fn applied_migrations(&self) -> Result<usize, StoreError> {
         let exists = match self {
-            Self::Sqlite(pool) => sqlx::query(
+            Self::Sqlite(pool, ..) => sqlx::query(
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
             )
             .fetch_one(pool)
@@ -118,7 +133,7 @@ impl Database {
         }
         let sql = "SELECT COUNT(*) FROM _sqlx_migrations WHERE success";
         let n = match self {
-            Self::Sqlite(pool) => sqlx::query(sql)
+            Self::Sqlite(pool, ..) => sqlx::query(sql)
                 .fetch_one(pool)
                 .await?
                 .try_get::<i64, _>(0)?,
@@ -133,7 +148,7 @@ impl Database {
     /// A round trip to the database, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
-            Self::Sqlite(pool) => {
+            Self::Sqlite(pool, ..) => {
                 sqlx::query("SELECT 1").execute(pool).await?;
             }
             Self::Postgres(pool) => {
@@ -157,7 +172,7 @@ impl Database {
     async fn read_instance(&self) -> Result<Option<InstanceRow>, StoreError> {
         let sql = "SELECT instance_id, created_at FROM instance WHERE singleton = 1";
         match self {
-            Self::Sqlite(pool) => {
+            Self::Sqlite(pool, ..) => {
                 let Some(row) = sqlx::query(sql).fetch_optional(pool).await? else {
                     return Ok(None);
                 };
@@ -185,7 +200,7 @@ impl Database {
         let new_id = Uuid::new_v4();
         let now = Utc::now();
         match self {
-            Self::Sqlite(pool) => {
+            Self::Sqlite(pool, ..) => {
                 sqlx::query(
                     "INSERT INTO instance (singleton, instance_id, created_at) VALUES (1, ?, ?) \
                      ON CONFLICT (singleton) DO NOTHING",
@@ -212,7 +227,7 @@ impl Database {
     /// Closes every pooled connection (used at shutdown so SQLite checkpoints its WAL).
     pub async fn close(&self) {
         match self {
-            Self::Sqlite(pool) => pool.close().await,
+            Self::Sqlite(pool, ..) => pool.close().await,
             Self::Postgres(pool) => pool.close().await,
         }
     }

@@ -4,6 +4,9 @@
 pub enum StoreError {
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    /// A hot-path read on SQLite's own connections (`reader`).
+    #[error("database error")]
+    Read(#[from] rusqlite::Error),
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("blob store error")]

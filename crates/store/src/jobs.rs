@@ -135,7 +135,7 @@ impl Database {
              AND ((state = 'queued' AND run_at <= $3) OR (state = 'running' AND lease_until < $3)) \
              ORDER BY run_at, created_at LIMIT 1";
         let lock = match self {
-            Database::Sqlite(_) => "",
+            Database::Sqlite(..) => "",
             Database::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         };
         let sql = format!(

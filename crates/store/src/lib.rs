@@ -20,6 +20,7 @@ mod jobs;
 pub mod keyfile;
 mod migrations;
 pub mod outbox;
+mod reader;
 pub mod requests;
 pub mod retention;
 pub mod sso;

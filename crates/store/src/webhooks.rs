@@ -317,7 +317,7 @@ impl Database {
              AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.state = 'pending') \
              ORDER BY e.next_at LIMIT 1";
         let lock = match self {
-            Database::Sqlite(_) => "",
+            Database::Sqlite(..) => "",
             Database::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         };
         let sql = format!(

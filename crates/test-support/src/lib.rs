@@ -240,7 +240,7 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> DatabaseUrl {
 /// Runs raw SQL against the app's database (to break it on purpose, or to inspect it).
 pub async fn execute(db: &Database, sql: &str) {
     match db {
-        Database::Sqlite(pool) => {
+        Database::Sqlite(pool, ..) => {
             sqlx::raw_sql(sql).execute(pool).await.unwrap();
         }
         Database::Postgres(pool) => {

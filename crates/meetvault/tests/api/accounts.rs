@@ -115,7 +115,7 @@ async fn the_session_cookie_has_every_protective_attribute_and_host_prefix_over_
         .trim_start_matches("mv_session=");
     assert_eq!(token.len(), 43, "256 bits, base64url");
     let stored: i64 = match app.db() {
-        meetvault_store::Database::Sqlite(p) => {
+        meetvault_store::Database::Sqlite(p, ..) => {
             sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE token_hash = $1")
                 .bind(token)
                 .fetch_one(p)

@@ -58,7 +58,9 @@ async fn updates_and_deletes_are_refused_and_tampering_after_dropping_the_trigge
     };
     for sql in [update, delete] {
         let refused = match app.db() {
-            meetvault_store::Database::Sqlite(p) => sqlx::raw_sql(sql).execute(p).await.is_err(),
+            meetvault_store::Database::Sqlite(p, ..) => {
+                sqlx::raw_sql(sql).execute(p).await.is_err()
+            }
             meetvault_store::Database::Postgres(p) => sqlx::raw_sql(sql).execute(p).await.is_err(),
         };
         assert!(refused, "`{sql}` must be refused by a trigger");

@@ -399,7 +399,7 @@ async fn an_altered_row_is_caught_and_issued_certificates_cannot_change() {
         altered.replace('\'', "''")
     );
     let delete_refused = match app.db() {
-        meetvault_store::Database::Sqlite(p) => sqlx::raw_sql("DELETE FROM certificates")
+        meetvault_store::Database::Sqlite(p, ..) => sqlx::raw_sql("DELETE FROM certificates")
             .execute(p)
             .await
             .is_err(),
@@ -411,7 +411,7 @@ async fn an_altered_row_is_caught_and_issued_certificates_cannot_change() {
     assert!(delete_refused, "a certificate was withdrawn");
     // The trigger refuses it; someone with the database's own rights drops the trigger first.
     let (refused, dropped) = match app.db() {
-        meetvault_store::Database::Sqlite(p) => (
+        meetvault_store::Database::Sqlite(p, ..) => (
             sqlx::raw_sql(&update).execute(p).await.is_err(),
             sqlx::raw_sql(&format!(
                 "DROP TRIGGER certificates_issued_no_update; {update}"

@@ -48,7 +48,9 @@ pub(crate) async fn send(
 
 pub(crate) async fn count(app: &TestApp, sql: &str) -> i64 {
     match app.db() {
-        meetvault_store::Database::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        meetvault_store::Database::Sqlite(p, ..) => {
+            sqlx::query_scalar(sql).fetch_one(p).await.unwrap()
+        }
         meetvault_store::Database::Postgres(p) => {
             sqlx::query_scalar(sql).fetch_one(p).await.unwrap()
         }
@@ -276,7 +278,7 @@ async fn a_participant_asks_confirms_by_email_and_is_erased_from_the_meeting_wit
         1
     );
     let raw: Vec<u8> = match app.db() {
-        meetvault_store::Database::Sqlite(p) => {
+        meetvault_store::Database::Sqlite(p, ..) => {
             sqlx::query_scalar("SELECT details FROM deletion_requests")
                 .fetch_one(p)
                 .await

@@ -460,7 +460,7 @@ async fn ephemeral_documents_expire_kept_ones_go_with_the_meeting() {
     );
     let id = uuid::Uuid::parse_str(eph["id"].as_str().unwrap().trim_start_matches("doc_")).unwrap();
     let lit = match app.db() {
-        meetvault_store::Database::Sqlite(_) => format!("X'{}'", id.simple()),
+        meetvault_store::Database::Sqlite(..) => format!("X'{}'", id.simple()),
         meetvault_store::Database::Postgres(_) => format!("'{id}'"),
     };
     meetvault_test_support::execute(

@@ -233,14 +233,14 @@ async fn zero_access_content_needs_the_password_or_the_recovery_key() {
 
 pub(crate) fn id_lit(db: &meetvault_store::Database, id: uuid::Uuid) -> String {
     match db {
-        meetvault_store::Database::Sqlite(_) => format!("X'{}'", id.simple()),
+        meetvault_store::Database::Sqlite(..) => format!("X'{}'", id.simple()),
         meetvault_store::Database::Postgres(_) => format!("'{id}'::uuid"),
     }
 }
 
 pub(crate) fn bytes_lit(db: &meetvault_store::Database, bytes: &[u8]) -> String {
     match db {
-        meetvault_store::Database::Sqlite(_) => format!("X'{}'", hex::encode(bytes)),
+        meetvault_store::Database::Sqlite(..) => format!("X'{}'", hex::encode(bytes)),
         meetvault_store::Database::Postgres(_) => format!("'\\x{}'::bytea", hex::encode(bytes)),
     }
 }

@@ -28,7 +28,9 @@ async fn erase(app: &TestApp, cred: &Cred, password: &str) -> (StatusCode, Value
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
     match app.db() {
-        meetvault_store::Database::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+        meetvault_store::Database::Sqlite(p, ..) => {
+            sqlx::query_scalar(sql).fetch_one(p).await.unwrap()
+        }
         meetvault_store::Database::Postgres(p) => {
             sqlx::query_scalar(sql).fetch_one(p).await.unwrap()
         }
@@ -417,7 +419,7 @@ async fn a_closed_org_is_shut_for_its_grace_period_can_reopen_and_is_erased_when
         id_lit(app.db(), org)
     );
     let cert_id: Uuid = match app.db() {
-        meetvault_store::Database::Sqlite(p) => {
+        meetvault_store::Database::Sqlite(p, ..) => {
             sqlx::query_scalar(&sql).fetch_one(p).await.unwrap()
         }
         meetvault_store::Database::Postgres(p) => {

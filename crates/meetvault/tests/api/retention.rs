@@ -44,7 +44,7 @@ pub(crate) async fn rows(app: &TestApp, table: &str, column: &str, id: Uuid) -> 
         id_lit(app.db(), id)
     );
     match app.db() {
-        meetvault_store::Database::Sqlite(p) => {
+        meetvault_store::Database::Sqlite(p, ..) => {
             sqlx::query_scalar(&sql).fetch_one(p).await.unwrap()
         }
         meetvault_store::Database::Postgres(p) => {

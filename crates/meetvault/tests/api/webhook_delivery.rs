@@ -622,7 +622,7 @@ async fn finished_deliveries_leave_the_log_after_its_retention() {
     // Its attempts went with it.
     let count = "SELECT COUNT(*) FROM webhook_attempts";
     let attempts: i64 = match app.db() {
-        meetvault_store::Database::Sqlite(p) => sqlx::query_scalar(count).fetch_one(p).await,
+        meetvault_store::Database::Sqlite(p, ..) => sqlx::query_scalar(count).fetch_one(p).await,
         meetvault_store::Database::Postgres(p) => sqlx::query_scalar(count).fetch_one(p).await,
     }
     .unwrap();

@@ -3,6 +3,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use rusqlite::Row;
+
+use crate::reader::{self, FromReader};
 use crate::{Database, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -114,7 +117,7 @@ macro_rules! owner_guarded {
     ($db:expr, $org:expr, $user:expr, $statement:expr) => {{
         $crate::stats::note_query();
         match $db {
-            Database::Sqlite(pool) => {
+            Database::Sqlite(pool, ..) => {
                 let mut conn = pool.acquire().await?;
                 owner_guarded!(@run &mut *conn, $org, $user, $statement)
             }
@@ -151,6 +154,24 @@ macro_rules! owner_guarded {
 
 const USER_COLUMNS: &str = "id, org_id, email, name, password_hash, role, totp_secret, \
                             totp_enabled, totp_last_step, created_at";
+
+impl FromReader for UserRow {
+    const WIDTH: usize = 10;
+    fn at(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: reader::uuid(r, i)?,
+            org_id: reader::uuid(r, i + 1)?,
+            email: r.get(i + 2)?,
+            name: r.get(i + 3)?,
+            password_hash: r.get(i + 4)?,
+            role: r.get(i + 5)?,
+            totp_secret: r.get(i + 6)?,
+            totp_enabled: r.get(i + 7)?,
+            totp_last_step: r.get(i + 8)?,
+            created_at: reader::time(r, i + 9)?,
+        })
+    }
+}
 
 impl Database {
     /// Creates an organization, its first user (the owner) and its default workspace in one
@@ -218,6 +239,9 @@ impl Database {
 
     pub async fn user(&self, org_id: Uuid, user_id: Uuid) -> Result<Option<UserRow>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 AND id = $2");
+        if let Some(reader) = self.reader() {
+            return reader.row(&sql, vec![reader::id(org_id), reader::id(user_id)]);
+        }
         with_pool!(self, pool => Ok(sqlx::query_as::<_, UserRow>(&sql).bind(org_id).bind(user_id).fetch_optional(pool).await?))
     }
 
@@ -364,7 +388,7 @@ impl Database {
         user_id: Uuid,
     ) -> Result<Option<PrincipalRow>, StoreError> {
         let roles = match self {
-            Database::Sqlite(_) => "group_concat(hex(w.workspace_id) || ':' || w.role, ',')",
+            Database::Sqlite(..) => "group_concat(hex(w.workspace_id) || ':' || w.role, ',')",
             Database::Postgres(_) => "string_agg(w.workspace_id::text || ':' || w.role, ',')",
         };
         let sql = format!(

@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use rusqlite::Row;
+
 use super::{PrincipalRow, UserRow};
+use crate::reader::{self, FromReader};
 use crate::{Database, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -36,6 +39,43 @@ pub struct ApiKeyRow {
     pub last_used_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl FromReader for ApiKeyRow {
+    const WIDTH: usize = 13;
+    fn at(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: reader::uuid(r, i)?,
+            org_id: reader::uuid(r, i + 1)?,
+            created_by: reader::uuid(r, i + 2)?,
+            workspace_id: reader::opt_uuid(r, i + 3)?,
+            name: r.get(i + 4)?,
+            lookup: r.get(i + 5)?,
+            mac: r.get(i + 6)?,
+            pepper_version: r.get(i + 7)?,
+            permissions: r.get(i + 8)?,
+            created_at: reader::time(r, i + 9)?,
+            last_used_at: reader::opt_time(r, i + 10)?,
+            expires_at: reader::opt_time(r, i + 11)?,
+            revoked_at: reader::opt_time(r, i + 12)?,
+        })
+    }
+}
+
+impl FromReader for KeyWithCaller {
+    const WIDTH: usize = ApiKeyRow::WIDTH + 6;
+    fn at(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        let c = i + ApiKeyRow::WIDTH;
+        Ok(Self {
+            key: ApiKeyRow::at(r, i)?,
+            caller_id: reader::opt_uuid(r, c)?,
+            caller_role: r.get(c + 1)?,
+            caller_totp_enabled: r.get(c + 2)?,
+            caller_require_mfa: r.get(c + 3)?,
+            caller_erase_at: r.get(c + 4)?,
+            caller_workspace_roles: r.get(c + 5)?,
+        })
+    }
 }
 
 /// An API key row with its creator's standing (`Database::api_key_with_caller`).
@@ -195,7 +235,7 @@ impl Database {
         lookup: &str,
     ) -> Result<Option<(ApiKeyRow, Option<PrincipalRow>)>, StoreError> {
         let roles = match self {
-            Database::Sqlite(_) => "group_concat(hex(w.workspace_id) || ':' || w.role, ',')",
+            Database::Sqlite(..) => "group_concat(hex(w.workspace_id) || ':' || w.role, ',')",
             Database::Postgres(_) => "string_agg(w.workspace_id::text || ':' || w.role, ',')",
         };
         let columns = API_KEY_COLUMNS
@@ -212,7 +252,12 @@ impl Database {
              FROM api_keys k LEFT JOIN users u ON u.org_id = k.org_id AND u.id = k.created_by \
              LEFT JOIN orgs o ON o.id = u.org_id WHERE k.lookup = $1"
         );
-        let row = with_pool!(self, pool => sqlx::query_as::<_, KeyWithCaller>(&sql).bind(lookup).fetch_optional(pool).await?);
+        let row = match self.reader() {
+            Some(reader) => reader.row::<KeyWithCaller>(&sql, vec![lookup.to_owned().into()])?,
+            None => {
+                with_pool!(self, pool => sqlx::query_as::<_, KeyWithCaller>(&sql).bind(lookup).fetch_optional(pool).await?)
+            }
+        };
         Ok(row.map(|r| {
             let caller = match (
                 r.caller_id,

@@ -12,7 +12,7 @@ macro_rules! with_pool {
     ($db:expr, $pool:ident => $body:expr) => {{
         $crate::stats::note_query();
         match $db {
-            $crate::Database::Sqlite($pool) => $body,
+            $crate::Database::Sqlite($pool, ..) => $body,
             $crate::Database::Postgres($pool) => $body,
         }
     }};
@@ -26,7 +26,7 @@ macro_rules! with_write_tx {
     ($db:expr, $lock:expr, $tx:ident => $body:expr) => {{
         $crate::stats::note_query();
         match $db {
-            $crate::Database::Sqlite(pool) => {
+            $crate::Database::Sqlite(pool, ..) => {
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 $body
             }

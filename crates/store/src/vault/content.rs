@@ -1,10 +1,12 @@
 //! Encrypted content rows. Every `Vec<u8>` content column is an envelope made by the caller.
 
 use chrono::{DateTime, Utc};
+use rusqlite::Row;
 use uuid::Uuid;
 
 use crate::identity::with_pool;
 use crate::outbox::{NewEvent, append_event};
+use crate::reader::{self, FromReader};
 use crate::{Database, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -95,6 +97,40 @@ pub struct UserSecretRow {
 }
 
 pub(crate) const MEETING_COLUMNS: &str = "id, org_id, workspace_id, owner_id, title, created_at, started_at, language, transcription, updated_at, glossary, intelligence";
+
+impl FromReader for MeetingRow {
+    const WIDTH: usize = 12;
+    fn at(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: reader::uuid(r, i)?,
+            org_id: reader::uuid(r, i + 1)?,
+            workspace_id: reader::uuid(r, i + 2)?,
+            owner_id: reader::uuid(r, i + 3)?,
+            title: r.get(i + 4)?,
+            created_at: reader::time(r, i + 5)?,
+            started_at: reader::opt_time(r, i + 6)?,
+            language: r.get(i + 7)?,
+            transcription: r.get(i + 8)?,
+            updated_at: reader::opt_time(r, i + 9)?,
+            glossary: r.get(i + 10)?,
+            intelligence: r.get(i + 11)?,
+        })
+    }
+}
+
+impl FromReader for ParticipantRow {
+    const WIDTH: usize = 6;
+    fn at(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: reader::uuid(r, i)?,
+            org_id: reader::uuid(r, i + 1)?,
+            meeting_id: reader::uuid(r, i + 2)?,
+            position: r.get(i + 3)?,
+            name: r.get(i + 4)?,
+            email: r.get(i + 5)?,
+        })
+    }
+}
 
 /// Inserts a `MeetingRow` in the transaction `$tx` (inside `with_pool!`, so either backend):
 /// the one INSERT of a meeting, for a meeting of its own and for a bot's.
@@ -204,9 +240,11 @@ impl Database {
         org_id: Uuid,
         meeting_id: Uuid,
     ) -> Result<Option<MeetingRow>, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query_as::<_, MeetingRow>(&format!(
-            "SELECT {MEETING_COLUMNS} FROM meetings WHERE org_id = $1 AND id = $2",
-        )).bind(org_id).bind(meeting_id).fetch_optional(pool).await?))
+        let sql = format!("SELECT {MEETING_COLUMNS} FROM meetings WHERE org_id = $1 AND id = $2");
+        if let Some(reader) = self.reader() {
+            return reader.row(&sql, vec![reader::id(org_id), reader::id(meeting_id)]);
+        }
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, MeetingRow>(&sql).bind(org_id).bind(meeting_id).fetch_optional(pool).await?))
     }
 
     /// A page of an org's meetings, newest first: those created before the cursor
@@ -224,6 +262,19 @@ impl Database {
             Some((at, id)) => (Some(at), Some(id)),
             None => (None, None),
         };
+        if let Some(reader) = self.reader() {
+            let mut params = vec![
+                reader::id(q.org_id),
+                reader::opt_id(q.workspace_id),
+                reader::opt_at(q.from),
+                reader::opt_at(q.to),
+                reader::opt_at(after_at),
+                reader::opt_id(after_id),
+                q.limit.into(),
+            ];
+            params.extend(q.within.iter().flatten().map(|ws| reader::id(*ws)));
+            return reader.rows(&sql, params);
+        }
         with_pool!(self, pool => {
             let mut query = sqlx::query_as::<_, MeetingRow>(&sql)
                 .bind(q.org_id).bind(q.workspace_id).bind(q.from).bind(q.to).bind(after_at).bind(after_id).bind(q.limit);
@@ -303,10 +354,12 @@ impl Database {
         org_id: Uuid,
         meeting_id: Uuid,
     ) -> Result<Vec<ParticipantRow>, StoreError> {
-        with_pool!(self, pool => Ok(sqlx::query_as::<_, ParticipantRow>(
-            "SELECT id, org_id, meeting_id, position, name, email FROM meeting_participants \
-             WHERE org_id = $1 AND meeting_id = $2 ORDER BY position",
-        ).bind(org_id).bind(meeting_id).fetch_all(pool).await?))
+        let sql = "SELECT id, org_id, meeting_id, position, name, email FROM meeting_participants \
+                   WHERE org_id = $1 AND meeting_id = $2 ORDER BY position";
+        if let Some(reader) = self.reader() {
+            return reader.rows(sql, vec![reader::id(org_id), reader::id(meeting_id)]);
+        }
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, ParticipantRow>(sql).bind(org_id).bind(meeting_id).fetch_all(pool).await?))
     }
 
     /// Appends transcript segments in one transaction.

@@ -1,9 +1,11 @@
 //! The key hierarchy's rows. Wrapped keys only; which key wraps which is recorded beside each.
 
 use chrono::{DateTime, Utc};
+use rusqlite::Row;
 use uuid::Uuid;
 
 use crate::identity::with_pool;
+use crate::reader::{self, FromReader};
 use crate::{Database, StoreError};
 
 /// An org key version, wrapped by a master key (the instance's or the org's own KMS key).
@@ -62,6 +64,58 @@ struct OwnerKeyAndMeetingKey {
     m_wrap: Option<String>,
     m_wrapped: Option<Vec<u8>>,
     m_created_at: Option<DateTime<Utc>>,
+}
+
+impl FromReader for UserKeyRow {
+    const WIDTH: usize = 14;
+    fn at(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        Ok(Self {
+            user_id: reader::uuid(r, i)?,
+            org_id: reader::uuid(r, i + 1)?,
+            mode: r.get(i + 2)?,
+            org_key_version: r.get(i + 3)?,
+            org_wrapped: r.get(i + 4)?,
+            password_wrapped: r.get(i + 5)?,
+            kdf_memory_kib: r.get(i + 6)?,
+            kdf_iterations: r.get(i + 7)?,
+            kdf_parallelism: r.get(i + 8)?,
+            kdf_salt: r.get(i + 9)?,
+            recovery_wrapped: r.get(i + 10)?,
+            public_key: r.get(i + 11)?,
+            secret_key_wrapped: r.get(i + 12)?,
+            updated_at: reader::time(r, i + 13)?,
+        })
+    }
+}
+
+impl FromReader for MeetingKeyRow {
+    const WIDTH: usize = 7;
+    fn at(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        Ok(Self {
+            meeting_id: reader::uuid(r, i)?,
+            version: r.get(i + 1)?,
+            org_id: reader::uuid(r, i + 2)?,
+            owner_id: reader::uuid(r, i + 3)?,
+            wrap: r.get(i + 4)?,
+            wrapped: r.get(i + 5)?,
+            created_at: reader::time(r, i + 6)?,
+        })
+    }
+}
+
+impl FromReader for OwnerKeyAndMeetingKey {
+    const WIDTH: usize = UserKeyRow::WIDTH + 5;
+    fn at(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        let m = i + UserKeyRow::WIDTH;
+        Ok(Self {
+            owner: UserKeyRow::at(r, i)?,
+            m_version: r.get(m)?,
+            m_owner_id: reader::opt_uuid(r, m + 1)?,
+            m_wrap: r.get(m + 2)?,
+            m_wrapped: r.get(m + 3)?,
+            m_created_at: reader::opt_time(r, m + 4)?,
+        })
+    }
 }
 
 const ORG_KEY_COLUMNS: &str =
@@ -176,8 +230,18 @@ impl Database {
              LEFT JOIN meeting_keys m ON m.org_id = u.org_id AND m.meeting_id = $3 \
              WHERE u.org_id = $1 AND u.user_id = $2 ORDER BY m.version"
         );
-        let rows = with_pool!(self, pool => sqlx::query_as::<_, OwnerKeyAndMeetingKey>(&sql)
-            .bind(org_id).bind(owner_id).bind(meeting_id).fetch_all(pool).await?);
+        let rows = match self.reader() {
+            Some(reader) => reader.rows::<OwnerKeyAndMeetingKey>(
+                &sql,
+                vec![
+                    reader::id(org_id),
+                    reader::id(owner_id),
+                    reader::id(meeting_id),
+                ],
+            )?,
+            None => with_pool!(self, pool => sqlx::query_as::<_, OwnerKeyAndMeetingKey>(&sql)
+                .bind(org_id).bind(owner_id).bind(meeting_id).fetch_all(pool).await?),
+        };
         let mut rows = rows.into_iter();
         let Some(first) = rows.next() else {
             return Ok(None);
@@ -221,6 +285,10 @@ impl Database {
             "SELECT {USER_KEY_COLUMNS} FROM user_keys WHERE org_id = $1 AND user_id IN ({})",
             list.join(", ")
         );
+        if let Some(reader) = self.reader() {
+            let params = std::iter::once(org_id).chain(user_ids.iter().copied());
+            return reader.rows(&sql, params.map(reader::id).collect());
+        }
         with_pool!(self, pool => {
             let mut query = sqlx::query_as::<_, UserKeyRow>(&sql).bind(org_id);
             for id in user_ids {
@@ -313,6 +381,10 @@ impl Database {
              ORDER BY meeting_id, version",
             list.join(", ")
         );
+        if let Some(reader) = self.reader() {
+            let params = std::iter::once(org_id).chain(meeting_ids.iter().copied());
+            return reader.rows(&sql, params.map(reader::id).collect());
+        }
         with_pool!(self, pool => {
             let mut query = sqlx::query_as::<_, MeetingKeyRow>(&sql).bind(org_id);
             for id in meeting_ids {
@@ -360,7 +432,7 @@ impl Database {
     ) -> Result<u64, StoreError> {
         crate::stats::note_query();
         match self {
-            Database::Sqlite(pool) => {
+            Database::Sqlite(pool, ..) => {
                 let done =
                     sqlx::query("DELETE FROM meeting_keys WHERE org_id = $1 AND meeting_id = $2")
                         .bind(org_id)

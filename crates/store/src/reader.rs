@@ -1,0 +1,223 @@
+//! The hot path's reads on SQLite, run on the calling thread over read-only connections of
+//! their own (rusqlite, on the same SQLite library sqlx links).
+//!
+//! sqlx's SQLite driver runs each connection on a worker thread and hands every statement and
+//! every row across a channel: a point read costs several thread wake-ups, which the profile
+//! of an authenticated request showed as half of all CPU (bench/README.md). A read here is
+//! a few microseconds of SQLite on the thread that asked — the credential, the caller and a
+//! meeting's keys, each one indexed statement — so nothing crosses threads. Only reads that
+//! are short and bounded belong here (an index lookup, a page of at most a few hundred rows):
+//! the calling thread is a runtime worker, and it is busy for the length of the statement.
+//!
+//! The connections are opened read-only (`query_only` too) in WAL mode, so they see what was
+//! committed when the statement began, exactly like a read through the pool, never block a
+//! writer and are never blocked by one. Values are decoded the way sqlx encoded them (a UUID
+//! is a 16-byte blob, a time RFC 3339 text, a boolean 0 or 1).
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, Row};
+use uuid::Uuid;
+
+use crate::StoreError;
+
+/// Idle connections kept for reuse; more are opened while more threads read at once, and
+/// closed when they come back to a full list.
+const IDLE: usize = 8;
+
+/// Read-only connections to one SQLite file, checked out for one statement at a time. Without
+/// a path (an in-memory database, or a test comparing with sqlx) the store reads through sqlx.
+pub struct Readers {
+    path: Option<PathBuf>,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// A row type the reader decodes by position, in the order of its `…_COLUMNS` list.
+pub(crate) trait FromReader: Sized {
+    /// How many columns it takes.
+    const WIDTH: usize;
+    /// Decodes the row's columns from `at` on.
+    fn at(row: &Row<'_>, at: usize) -> rusqlite::Result<Self>;
+}
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Readers {
+    pub(crate) fn new(path: Option<PathBuf>) -> Self {
+        Self {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Whether reads go through these connections (a file database).
+    pub(crate) fn on(&self) -> bool {
+        self.path.is_some()
+    }
+
+    fn open(&self) -> Result<Connection, StoreError> {
+        let Some(path) = &self.path else {
+            return Err(StoreError::Corrupt("no file for the reader".into()));
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(read_error)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(read_error)?;
+        conn.pragma_update(None, "query_only", true)
+            .map_err(read_error)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+
+    /// Runs `read` on an idle connection (or a new one) on this thread.
+    pub(crate) fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        crate::stats::note_query();
+        let conn = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match conn {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        let out = read(&conn).map_err(read_error);
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < IDLE
+        {
+            idle.push(conn);
+        }
+        out
+    }
+}
+
+impl Readers {
+    /// Every row `sql` (with `$n` placeholders) answers for `params`.
+    pub(crate) fn rows<T: FromReader>(
+        &self,
+        sql: &str,
+        params: Vec<Value>,
+    ) -> Result<Vec<T>, StoreError> {
+        let sql = placeholders(sql);
+        self.read(|c| {
+            let mut statement = c.prepare_cached(&sql)?;
+            let rows = statement.query_map(rusqlite::params_from_iter(params), |r| T::at(r, 0))?;
+            rows.collect()
+        })
+    }
+
+    /// The first row `sql` answers for `params`, if any.
+    pub(crate) fn row<T: FromReader>(
+        &self,
+        sql: &str,
+        params: Vec<Value>,
+    ) -> Result<Option<T>, StoreError> {
+        let sql = placeholders(sql);
+        self.read(|c| {
+            let mut statement = c.prepare_cached(&sql)?;
+            let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+            rows.next()?.map(|r| T::at(r, 0)).transpose()
+        })
+    }
+}
+
+/// Parameters, encoded as sqlx encodes them for SQLite.
+pub(crate) fn id(id: Uuid) -> Value {
+    Value::Blob(id.as_bytes().to_vec())
+}
+
+pub(crate) fn opt_id(id: Option<Uuid>) -> Value {
+    id.map_or(Value::Null, self::id)
+}
+
+pub(crate) fn at(t: DateTime<Utc>) -> Value {
+    Value::Text(t.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+}
+
+pub(crate) fn opt_at(t: Option<DateTime<Utc>>) -> Value {
+    t.map_or(Value::Null, at)
+}
+
+fn read_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Read(e)
+}
+
+/// A UUID column (sqlx writes them as 16-byte blobs).
+pub(crate) fn uuid(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
+    let bytes: Vec<u8> = row.get(i)?;
+    Uuid::from_slice(&bytes).map_err(|e| conversion(i, e))
+}
+
+pub(crate) fn opt_uuid(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Uuid>> {
+    let bytes: Option<Vec<u8>> = row.get(i)?;
+    bytes
+        .map(|b| Uuid::from_slice(&b).map_err(|e| conversion(i, e)))
+        .transpose()
+}
+
+/// A time column (sqlx writes RFC 3339; SQLite's own `datetime()` writes `YYYY-MM-DD HH:MM:SS`).
+pub(crate) fn time(row: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let text: String = row.get(i)?;
+    parse_time(&text).ok_or_else(|| conversion(i, BadTime(text)))
+}
+
+pub(crate) fn opt_time(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let text: Option<String> = row.get(i)?;
+    text.map(|t| parse_time(&t).ok_or_else(|| conversion(i, BadTime(t))))
+        .transpose()
+}
+
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+#[derive(Debug)]
+struct BadTime(String);
+
+impl std::fmt::Display for BadTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not a time: {:?}", self.0)
+    }
+}
+
+impl std::error::Error for BadTime {}
+
+fn conversion(i: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(e))
+}
+
+/// `$1, $2, …` placeholders, as the store writes them, for rusqlite (which reads `?N`).
+fn placeholders(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
