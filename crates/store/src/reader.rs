@@ -112,11 +112,15 @@ impl Readers {
         sql: &str,
         params: Vec<Value>,
     ) -> Result<Vec<T>, StoreError> {
-        let sql = placeholders(sql);
         self.read(|c| {
-            let mut statement = c.prepare_cached(&sql)?;
-            let rows = statement.query_map(rusqlite::params_from_iter(params), |r| T::at(r, 0))?;
-            rows.collect()
+            let mut statement = c.prepare_cached(sql)?;
+            bind(&mut statement, params)?;
+            let mut rows = statement.raw_query();
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(T::at(row, 0)?);
+            }
+            Ok(out)
         })
     }
 
@@ -126,13 +130,43 @@ impl Readers {
         sql: &str,
         params: Vec<Value>,
     ) -> Result<Option<T>, StoreError> {
-        let sql = placeholders(sql);
         self.read(|c| {
-            let mut statement = c.prepare_cached(&sql)?;
-            let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+            let mut statement = c.prepare_cached(sql)?;
+            bind(&mut statement, params)?;
+            let mut rows = statement.raw_query();
             rows.next()?.map(|r| T::at(r, 0)).transpose()
         })
     }
+}
+
+/// Binds `params` to `$1`, `$2`, … — SQLite's own named parameters, so the SQL is the one sqlx
+/// runs (a name may come back, or first appear after a later one). Every parameter of the
+/// statement must be given: one left out would be NULL, silently.
+fn bind(statement: &mut rusqlite::Statement<'_>, params: Vec<Value>) -> rusqlite::Result<()> {
+    const NAMES: [&str; 12] = [
+        "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12",
+    ];
+    if statement.parameter_count() != params.len() {
+        return Err(rusqlite::Error::InvalidParameterCount(
+            params.len(),
+            statement.parameter_count(),
+        ));
+    }
+    for (i, value) in params.into_iter().enumerate() {
+        let long;
+        let name = match NAMES.get(i) {
+            Some(name) => *name,
+            None => {
+                long = format!("${}", i + 1);
+                long.as_str()
+            }
+        };
+        let index = statement
+            .parameter_index(name)?
+            .ok_or_else(|| rusqlite::Error::InvalidParameterName(name.to_owned()))?;
+        statement.raw_bind_parameter(index, value)?;
+    }
+    Ok(())
 }
 
 /// Parameters, encoded as sqlx encodes them for SQLite.
@@ -203,20 +237,6 @@ impl std::error::Error for BadTime {}
 
 fn conversion(i: usize, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(e))
-}
-
-/// `$1, $2, …` placeholders, as the store writes them, for rusqlite (which reads `?N`).
-fn placeholders(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push('?');
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::identity::{ApiKeyRow, OrgRow, UserRow, WorkspaceRow};
 use crate::vault::{MeetingKeyRow, MeetingQuery, MeetingRow, ParticipantRow, UserKeyRow};
 
 #[test]
-fn times_in_both_of_sqlites_spellings_parse_and_placeholders_convert() {
+fn times_in_both_of_sqlites_spellings_parse() {
     let t = parse_time("2026-12-05T14:04:04.123456789+00:00").unwrap();
     assert_eq!(t.timestamp_nanos_opt(), Some(1_796_479_444_123_456_789));
     assert_eq!(
@@ -21,10 +21,40 @@ fn times_in_both_of_sqlites_spellings_parse_and_placeholders_convert() {
         1_796_479_444
     );
     assert!(parse_time("yesterday").is_none());
-    assert_eq!(
-        placeholders("SELECT a FROM t WHERE x = $1 AND y IN ($2, $10) AND z = '$'"),
-        "SELECT a FROM t WHERE x = ?1 AND y IN (?2, ?10) AND z = '$'"
+}
+
+/// `$n` binds by name: a name that comes back, or first appears after a later one, gets its
+/// own value; a parameter left out is an error, never a NULL.
+#[test]
+fn parameters_bind_by_name_and_all_must_be_given() {
+    let c = rusqlite::Connection::open_in_memory().unwrap();
+    let mut s = c
+        .prepare("SELECT $3 || '-' || $1 || '-' || $2 || '-' || $1")
+        .unwrap();
+    bind(
+        &mut s,
+        vec![
+            "a".to_owned().into(),
+            "b".to_owned().into(),
+            "c".to_owned().into(),
+        ],
+    )
+    .unwrap();
+    let mut rows = s.raw_query();
+    let got: String = rows.next().unwrap().unwrap().get(0).unwrap();
+    assert_eq!(got, "c-a-b-a");
+    drop(rows);
+    let err = bind(&mut s, vec!["a".to_owned().into()]).unwrap_err();
+    assert!(
+        matches!(err, rusqlite::Error::InvalidParameterCount(1, 3)),
+        "{err}"
     );
+    let many: Vec<String> = (1..=14).map(|i| format!("${i}")).collect();
+    let mut s = c.prepare(&format!("SELECT {}", many.join(" + "))).unwrap();
+    bind(&mut s, (1..=14i64).map(Value::from).collect()).unwrap();
+    let mut rows = s.raw_query();
+    let sum: i64 = rows.next().unwrap().unwrap().get(0).unwrap();
+    assert_eq!(sum, 105);
 }
 
 fn time(secs: i64, nanos: u32) -> DateTime<Utc> {
