@@ -16,8 +16,8 @@ use zeroize::Zeroizing;
 use super::NewPassword;
 
 /// The niceness of the hashing threads (Linux, per thread): under a login storm the scheduler
-/// gives the threads serving every other request about ten times their share of a core, so
-/// a flood of password attempts slows logins, not the API (bench/run.sh measures it).
+/// gives a thread serving any other request about 68 times a hashing thread's share of a core,
+/// so a flood of password attempts slows logins, not the API (bench/run.sh measures it).
 pub const HASH_NICENESS: i32 = 19;
 
 const SALT_BYTES: usize = 16;
