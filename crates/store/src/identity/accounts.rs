@@ -32,6 +32,21 @@ pub struct PrincipalRow {
     pub workspace_roles: Option<String>,
 }
 
+impl FromReader for PrincipalRow {
+    const WIDTH: usize = 7;
+    fn at(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        Ok(Self {
+            user_id: reader::uuid(r, i)?,
+            org_id: reader::uuid(r, i + 1)?,
+            role: r.get(i + 2)?,
+            totp_enabled: r.get(i + 3)?,
+            require_mfa: r.get(i + 4)?,
+            erase_at: r.get(i + 5)?,
+            workspace_roles: r.get(i + 6)?,
+        })
+    }
+}
+
 impl PrincipalRow {
     /// The workspace roles as (workspace, role) pairs.
     pub fn workspace_roles(&self) -> Result<Vec<(Uuid, &str)>, StoreError> {
@@ -396,6 +411,9 @@ impl Database {
              (SELECT {roles} FROM workspace_members w WHERE w.org_id = u.org_id AND w.user_id = u.id) \
              AS workspace_roles FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.org_id = $1 AND u.id = $2"
         );
+        if let Some(reader) = self.reader() {
+            return reader.row(&sql, vec![reader::id(org_id), reader::id(user_id)]);
+        }
         with_pool!(self, pool => Ok(sqlx::query_as::<_, PrincipalRow>(&sql).bind(org_id).bind(user_id).fetch_optional(pool).await?))
     }
 

@@ -125,6 +125,22 @@ pub struct InvitationRow {
 
 const SESSION_COLUMNS: &str =
     "id, org_id, user_id, created_at, last_seen_at, expires_at, ip, user_agent";
+
+impl FromReader for SessionRow {
+    const WIDTH: usize = 8;
+    fn at(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: reader::uuid(r, i)?,
+            org_id: reader::uuid(r, i + 1)?,
+            user_id: reader::uuid(r, i + 2)?,
+            created_at: reader::time(r, i + 3)?,
+            last_seen_at: reader::time(r, i + 4)?,
+            expires_at: reader::time(r, i + 5)?,
+            ip: r.get(i + 6)?,
+            user_agent: r.get(i + 7)?,
+        })
+    }
+}
 const API_KEY_COLUMNS: &str = "id, org_id, created_by, workspace_id, name, lookup, mac, pepper_version, \
                                permissions, created_at, last_used_at, expires_at, revoked_at";
 const SUPPORT_KEY_COLUMNS: &str = "id, org_id, user_id, note, lookup, mac, pepper_version, created_at, \
@@ -155,6 +171,9 @@ impl Database {
         token_hash: &str,
     ) -> Result<Option<SessionRow>, StoreError> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1");
+        if let Some(reader) = self.reader() {
+            return reader.row(&sql, vec![token_hash.to_owned().into()]);
+        }
         with_pool!(self, pool => Ok(sqlx::query_as::<_, SessionRow>(&sql).bind(token_hash).fetch_optional(pool).await?))
     }
 

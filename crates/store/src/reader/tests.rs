@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::Database;
-use crate::identity::{ApiKeyRow, OrgRow, UserRow, WorkspaceRow};
+use crate::identity::{ApiKeyRow, OrgRow, SessionRow, UserRow, WorkspaceRow};
 use crate::vault::{MeetingKeyRow, MeetingQuery, MeetingRow, ParticipantRow, UserKeyRow};
 
 #[test]
@@ -178,6 +178,40 @@ async fn every_hot_read_answers_what_sqlx_answers() {
     assert_eq!(
         db.user(org.id, owner.id).await.unwrap(),
         sqlx.user(org.id, owner.id).await.unwrap()
+    );
+    // The caller's standing (a workspace role) and sessions, with and without their client.
+    let standing = db.principal_row(org.id, owner.id).await.unwrap();
+    assert_eq!(
+        standing,
+        sqlx.principal_row(org.id, owner.id).await.unwrap()
+    );
+    assert_eq!(
+        standing.unwrap().workspace_roles().unwrap(),
+        [(other_ws.id, "viewer")]
+    );
+    assert_eq!(
+        db.principal_row(org.id, Uuid::new_v4()).await.unwrap(),
+        None
+    );
+    for (hash, client) in [("a".repeat(64), true), ("b".repeat(64), false)] {
+        let session = SessionRow {
+            id: Uuid::new_v4(),
+            org_id: org.id,
+            user_id: owner.id,
+            created_at: time(10, 10),
+            last_seen_at: time(20, 999),
+            expires_at: time(604_800, 0),
+            ip: client.then(|| "203.0.113.9".into()),
+            user_agent: client.then(|| "Mozilla/5.0".into()),
+        };
+        db.insert_session(&session, &hash).await.unwrap();
+        let read = db.session_by_token_hash(&hash).await.unwrap();
+        assert_eq!(read, sqlx.session_by_token_hash(&hash).await.unwrap());
+        assert_eq!(read, Some(session));
+    }
+    assert_eq!(
+        db.session_by_token_hash(&"c".repeat(64)).await.unwrap(),
+        None
     );
     assert!(db.user(org.id, owner.id).await.unwrap().is_some());
     assert_eq!(db.user(org.id, Uuid::new_v4()).await.unwrap(), None);
