@@ -10,7 +10,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::webhooks::{
-    WAIT, app_with, call, create, deliveries, delivery_until, new_meeting, types, webhook_until,
+    WAIT, app_with, call, create, deliveries, delivery_until, get_until, new_meeting, types,
+    webhook_until,
 };
 
 #[tokio::test]
@@ -131,13 +132,10 @@ async fn a_receiver_that_answers_410_or_fails_for_days_is_disabled_and_its_owner
         v["disabled_reason"].as_str().unwrap().contains("failed"),
         "{v:#}"
     );
-    let (_, audit) = call(
-        &app,
-        &owner,
-        Method::GET,
-        "/api/v1/audit?action=webhook.disabled",
-        None,
-    )
+    // The audit entry is appended just after the endpoint's state commits: wait for both.
+    let audit = get_until(&app, &owner, "/api/v1/audit?action=webhook.disabled", |a| {
+        a["entries"].as_array().is_some_and(|e| e.len() >= 2)
+    })
     .await;
     let entries = audit["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 2, "{audit:#}");

@@ -92,7 +92,12 @@ pub(crate) async fn deliveries(app: &TestApp, s: &Session, hook: &str) -> Vec<Va
 }
 
 /// Polls `GET path` (which must answer 200) until `done` holds; panics after 20 s.
-async fn get_until(app: &TestApp, s: &Session, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn get_until(
+    app: &TestApp,
+    s: &Session,
+    path: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let (status, v) = call(app, s, Method::GET, path, None).await;
