@@ -29,6 +29,8 @@ mod tests {
         ("meetvault-oidc", &[]),
         ("meetvault-saml", &[]),
         ("meetvault-calendar", &[]),
+        // Integrations' requests; the calendar crate's `Http` door and secret string.
+        ("meetvault-integrations", &["meetvault-calendar"]),
         ("meetvault-testmeet", &[]),
         ("meetvault-recipe", &[]),
         ("meetvault-jobs", &["meetvault-store"]),
@@ -43,6 +45,7 @@ mod tests {
                 "meetvault-config",
                 "meetvault-audio",
                 "meetvault-crypto",
+                "meetvault-integrations",
                 "meetvault-intel",
                 "meetvault-jobs",
                 "meetvault-kms",

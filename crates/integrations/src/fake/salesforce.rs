@@ -1,0 +1,9 @@
+//! The salesforce fake: not built yet.
+
+use axum::Router;
+
+use super::Shared;
+
+pub(crate) fn routes(r: Router<Shared>) -> Router<Shared> {
+    r
+}
