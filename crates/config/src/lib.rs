@@ -5,6 +5,7 @@
 mod bot;
 mod calendar;
 mod email;
+mod integrations;
 mod intelligence;
 mod kubernetes;
 mod load;
@@ -22,6 +23,7 @@ use url::Url;
 pub use bot::{BotConfig, BotLauncher};
 pub use calendar::{CalendarConfig, GoogleCalendarConfig, MicrosoftCalendarConfig};
 pub use email::{EmailConfig, SmtpSecurity, SmtpServer};
+pub use integrations::{IntegrationOAuthApp, IntegrationsConfig};
 pub use intelligence::{
     CHAT_MODEL_FOLDER, EMBEDDING_MODEL_FOLDER, IntelligenceConfig, PiiPattern, PiiRedaction,
 };
@@ -69,6 +71,7 @@ pub struct Config {
     pub intelligence: IntelligenceConfig,
     pub sso: SsoConfig,
     pub calendar: CalendarConfig,
+    pub integrations: IntegrationsConfig,
 }
 
 impl Default for Config {
@@ -96,6 +99,7 @@ impl Default for Config {
             intelligence: IntelligenceConfig::default(),
             sso: SsoConfig::default(),
             calendar: CalendarConfig::default(),
+            integrations: IntegrationsConfig::default(),
         }
     }
 }
@@ -335,6 +339,7 @@ impl Config {
         intelligence::validate(&self.intelligence)?;
         sso::validate(&self.sso, self.server.public_url.as_ref())?;
         calendar::validate(&self.calendar, self.server.public_url.as_ref())?;
+        integrations::validate(&self.integrations)?;
         bot::validate(&self.bot)?;
         email::validate(&self.email)?;
         for (i, contact) in self.security_txt.contact.iter().enumerate() {

@@ -24,10 +24,12 @@ pub enum Permission {
     KeysManage,
     BillingRead,
     OrgManage,
+    IntegrationsManage,
+    ApprovalsDecide,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 12] = [
         Self::MeetingsRead,
         Self::MeetingsWrite,
         Self::MeetingsDelete,
@@ -38,6 +40,8 @@ impl Permission {
         Self::KeysManage,
         Self::BillingRead,
         Self::OrgManage,
+        Self::IntegrationsManage,
+        Self::ApprovalsDecide,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +56,8 @@ impl Permission {
             Self::KeysManage => "keys:manage",
             Self::BillingRead => "billing:read",
             Self::OrgManage => "org:manage",
+            Self::IntegrationsManage => "integrations:manage",
+            Self::ApprovalsDecide => "approvals:decide",
         }
     }
 
@@ -680,6 +686,8 @@ mod tests {
             org_level::<proof::KeysManage>(),
             org_level::<proof::BillingRead>(),
             org_level::<proof::OrgManage>(),
+            org_level::<proof::IntegrationsManage>(),
+            org_level::<proof::ApprovalsDecide>(),
         ];
         let expected = Permission::ALL.map(|p| (p, p.workspace_scoped()));
         assert_eq!(proofs, expected);

@@ -102,6 +102,13 @@ typed_id!(DeliveryId, "dlv", "webhook delivery");
 typed_id!(DestinationId, "dst", "destination");
 typed_id!(CertificateId, "crt", "certificate");
 typed_id!(DeletionRequestId, "dreq", "deletion request");
+typed_id!(IntegrationId, "int", "integration");
+typed_id!(
+    /// One summary or action item proposed to an integration.
+    IntegrationItemId,
+    "itm",
+    "integration item"
+);
 
 #[cfg(test)]
 mod tests {

@@ -17,6 +17,7 @@ mod glossary;
 pub mod ids;
 pub mod instance;
 pub mod intake;
+pub mod integrations;
 pub mod intel;
 pub mod intel_settings;
 pub mod lifecycle;
@@ -294,6 +295,7 @@ impl Core {
         self.spawn_bot_orchestrator();
         self.spawn_webhooks(owner);
         self.spawn_calendar_poller();
+        self.spawn_integrations();
         meetvault_jobs::Workers::start(
             &self.inner.queue,
             owner,
@@ -303,6 +305,8 @@ impl Core {
                 Arc::new(destinations::DeliverHandler { core: self.clone() }),
                 Arc::new(intel::SummarizeHandler::new(self.clone())),
                 Arc::new(calendar::SyncHandler { core: self.clone() }),
+                Arc::new(integrations::ProposeHandler { core: self.clone() }),
+                Arc::new(integrations::SendHandler { core: self.clone() }),
             ],
         )
     }
@@ -386,6 +390,12 @@ impl Core {
     /// Webhook endpoints, their deliveries and log, redelivery and tests (`webhooks/`).
     pub fn webhooks(&self) -> webhooks::Webhooks<'_> {
         webhooks::Webhooks { core: self }
+    }
+
+    /// Connections to Slack, Notion, Drive, Linear, Jira, HubSpot and Salesforce, the
+    /// approval queue and the delivery logs (`integrations/`).
+    pub fn integrations(&self) -> integrations::Integrations<'_> {
+        integrations::Integrations { core: self }
     }
 
     /// Meeting event streams: head, resumption, pages, wake-ups (`events.rs`).

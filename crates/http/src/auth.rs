@@ -24,8 +24,8 @@ use crate::state::AppState;
 /// `access::proof` markers).
 pub mod perm {
     pub use meetvault_core::access::proof::{
-        AuditRead, BillingRead, BotsWrite, KeysManage, MeetingsDelete, MeetingsRead, MeetingsWrite,
-        MembersManage, OrgManage, WebhooksManage,
+        ApprovalsDecide, AuditRead, BillingRead, BotsWrite, IntegrationsManage, KeysManage,
+        MeetingsDelete, MeetingsRead, MeetingsWrite, MembersManage, OrgManage, WebhooksManage,
     };
 }
 /// Any authenticated caller.

@@ -52,6 +52,7 @@ use crate::wire::document::Completion;
         (name = "deletion-requests", description = "Participants ask an organization to erase what its meetings hold of them, without an account; owners and admins complete or reject"),
         (name = "retention", description = "How long each part of a meeting is kept, and when each will be deleted"),
         (name = "webhooks", description = "Webhook endpoints (Standard Webhooks), their delivery log, redelivery and tests"),
+        (name = "integrations", description = "Slack, Notion, Google Drive, Linear, Jira, HubSpot and Salesforce: connections, delivery logs, and approval before anything reaches a CRM or tracker"),
     )
 )]
 struct ApiDoc;
@@ -240,6 +241,23 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::webhooks::get_delivery))
         .routes(routes!(routes::webhooks::redeliver))
         .routes(routes!(routes::webhooks::test_webhook))
+        .routes(routes!(
+            routes::integrations::create_integration,
+            routes::integrations::list_integrations
+        ))
+        .routes(routes!(
+            routes::integrations::get_integration,
+            routes::integrations::patch_integration,
+            routes::integrations::delete_integration
+        ))
+        .routes(routes!(routes::integrations::integration_deliveries))
+        .routes(routes!(routes::integrations::list_approvals))
+        .routes(routes!(
+            routes::integrations::get_approval,
+            routes::integrations::edit_approval
+        ))
+        .routes(routes!(routes::integrations::approve))
+        .routes(routes!(routes::integrations::reject))
         .routes(routes!(
             routes::destinations::create_destination,
             routes::destinations::list_destinations

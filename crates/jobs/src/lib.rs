@@ -38,6 +38,10 @@ pub enum JobError {
     /// Worth another attempt (a provider was unreachable, the database was busy).
     #[error("{0}")]
     Retryable(String),
+    /// Worth another attempt, but not before the given wait (a provider's `Retry-After`, a
+    /// rate limit of our own).
+    #[error("{0}")]
+    RetryAfter(String, Duration),
     /// Retrying cannot help (the input is bad, the meeting is gone): dead-letter now.
     #[error("{0}")]
     Permanent(String),
@@ -381,6 +385,13 @@ async fn run_one(
         Err(JobError::Retryable(e)) => Some(JobEnd::Retry {
             error: e,
             run_at: now + ms(queue.backoff(job.attempts)),
+        }),
+        Err(JobError::RetryAfter(e, _)) if job.attempts >= job.max_attempts => {
+            Some(JobEnd::Dead(e))
+        }
+        Err(JobError::RetryAfter(e, after)) => Some(JobEnd::Retry {
+            error: e,
+            run_at: now + ms((*after).max(Duration::from_millis(100))),
         }),
     };
     match &result {

@@ -15,6 +15,7 @@ pub mod erasure;
 mod error;
 pub mod fs_perms;
 pub mod identity;
+pub mod integrations;
 pub mod intel;
 mod jobs;
 pub mod keyfile;

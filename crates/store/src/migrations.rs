@@ -146,6 +146,11 @@ pub(crate) const SQLITE: Embedded = &[
         "org_oidc",
         include_str!("../migrations/sqlite/0028_org_oidc.sql"),
     ),
+    (
+        29,
+        "integrations",
+        include_str!("../migrations/sqlite/0029_integrations.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -288,6 +293,11 @@ pub(crate) const POSTGRES: Embedded = &[
         28,
         "org_oidc",
         include_str!("../migrations/postgres/0028_org_oidc.sql"),
+    ),
+    (
+        29,
+        "integrations",
+        include_str!("../migrations/postgres/0029_integrations.sql"),
     ),
 ];
 

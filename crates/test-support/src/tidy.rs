@@ -293,6 +293,7 @@ mod tests {
         ("encryption", "service"),
         ("secrets", "service"),
         ("webhooks", "service"),
+        ("integrations", "service"),
         ("destinations", "service"),
         ("certificates", "service"),
         ("deletion_requests", "service"),

@@ -60,6 +60,10 @@ proofs! {
     BillingRead;
     /// `org:manage`: settings, workspaces, the org's KMS key.
     OrgManage;
+    /// `integrations:manage`: connections to Slack, Notion, Drive, Linear, Jira, HubSpot, Salesforce.
+    IntegrationsManage;
+    /// `approvals:decide`: approve, edit or reject what waits to go to a CRM or tracker.
+    ApprovalsDecide;
 }
 
 /// The caller's own account (sessions, password, MFA, support keys, zero-access, secrets):

@@ -12,7 +12,7 @@
 //! stops sending them.
 
 mod connect;
-mod net;
+pub(crate) mod net;
 mod push;
 mod schedule;
 mod sync;

@@ -79,8 +79,8 @@ pub struct SummaryContent {
 /// The sealed document: the summary, and — when the transcript was redacted before a model
 /// read it — the placeholders' values, restored for the meeting's owner only.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Stored {
-    summary: SummaryContent,
+pub(crate) struct Stored {
+    pub(crate) summary: SummaryContent,
     #[serde(default)]
     mapping: Option<Mapping>,
 }
@@ -142,7 +142,7 @@ impl Core {
     }
 
     /// A meeting's stored summary, opened with `keys`; `None` when none was made.
-    fn open_summary(
+    pub(crate) fn open_summary(
         &self,
         row: &meetvault_store::intel::IntelRow,
         keys: &crate::vault::MeetingKeys,

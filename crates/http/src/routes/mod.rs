@@ -12,6 +12,7 @@ pub mod documents;
 pub mod encryption;
 pub mod health;
 pub mod instance;
+pub mod integrations;
 pub mod intel;
 pub mod keys;
 pub mod meetings;

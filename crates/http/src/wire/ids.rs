@@ -67,6 +67,12 @@ id_schema!(
     ids::DeletionRequestId,
     "deletion request"
 );
+id_schema!(IntegrationId, ids::IntegrationId, "integration");
+id_schema!(
+    IntegrationItemId,
+    ids::IntegrationItemId,
+    "integration item (an approval)"
+);
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,7 @@ pub mod encryption;
 pub mod errors;
 pub mod events;
 pub mod ids;
+pub mod integrations;
 pub mod intel;
 pub mod jobs;
 pub mod keys;
