@@ -3,6 +3,9 @@
 //! 429 with Retry-After, an idempotent retry after a lost answer, OAuth expiry and refresh,
 //! and hostile text travelling only as JSON property values.
 
+// common.rs's `http()` unwraps outside a test function, which clippy's allow-unwrap-in-tests
+// does not cover.
+#[allow(clippy::unwrap_used)]
 mod common;
 
 use std::time::Duration;
