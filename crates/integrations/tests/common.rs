@@ -1,6 +1,6 @@
 //! Shared by the provider tests: items to send and a plain client for loopback.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use chrono::NaiveDate;
 use meetvault_integrations::{Item, ReqwestHttp, Summary, Task};
