@@ -5,6 +5,7 @@
 
 // Test code: clippy.toml allows unwrap in #[test] functions only, not in helpers (ours and
 // common.rs's `http()`), which are test code all the same.
+
 #![allow(clippy::unwrap_used)]
 
 mod common;

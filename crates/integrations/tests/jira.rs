@@ -5,7 +5,6 @@
 //! project refuses, errors (401, 400, 429 with Retry-After, 5xx), OAuth expiry and refresh.
 
 // common.rs's `http()` unwraps outside a test function, which clippy's test allowance misses.
-#[allow(clippy::unwrap_used)]
 mod common;
 
 use std::time::Duration;

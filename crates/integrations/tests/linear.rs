@@ -4,7 +4,6 @@
 //! `RATELIMITED`, an unknown team), 429 with Retry-After, OAuth expiry and refresh.
 
 // common.rs's `http()` unwraps outside a test function, which clippy's test allowance misses.
-#[allow(clippy::unwrap_used)]
 mod common;
 
 use std::time::Duration;

@@ -5,7 +5,6 @@
 
 // common.rs's `http()` unwraps outside a test function, which clippy's allow-unwrap-in-tests
 // does not cover.
-#[allow(clippy::unwrap_used)]
 mod common;
 
 use std::time::Duration;
