@@ -27,6 +27,7 @@ pub struct IntegrationRow {
     pub credential_kind: String,
     pub credential_hint: String,
     pub credential_set_at: i64,
+    pub credential_expires_at: Option<i64>,
     pub account: String,
     pub on_summary: bool,
     pub on_action_items: bool,
@@ -41,7 +42,7 @@ pub struct IntegrationRow {
 }
 
 const COLUMNS: &str = "id, org_id, workspace_id, user_id, kind, name, target, credential, \
-    credential_kind, credential_hint, credential_set_at, account, on_summary, on_action_items, \
+    credential_kind, credential_hint, credential_set_at, credential_expires_at, account, on_summary, on_action_items, \
     approval, redact_pii, enabled, status, status_reason, created_by, created_at, updated_at";
 
 /// One proposed item.
@@ -115,6 +116,7 @@ pub struct CredentialChange {
     pub credential: Vec<u8>,
     pub credential_kind: String,
     pub credential_hint: String,
+    pub expires_at: Option<i64>,
     pub account: String,
     pub at: i64,
 }
@@ -125,14 +127,15 @@ impl Database {
     pub async fn insert_integration(&self, r: &IntegrationRow) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO integrations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
         );
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(&sql)
                 .bind(r.id).bind(r.org_id).bind(r.workspace_id).bind(r.user_id).bind(&r.kind)
                 .bind(&r.name).bind(&r.target).bind(&r.credential).bind(&r.credential_kind)
-                .bind(&r.credential_hint).bind(r.credential_set_at).bind(&r.account)
+                .bind(&r.credential_hint).bind(r.credential_set_at).bind(r.credential_expires_at)
+                .bind(&r.account)
                 .bind(r.on_summary).bind(r.on_action_items).bind(r.approval).bind(r.redact_pii)
                 .bind(r.enabled).bind(&r.status).bind(&r.status_reason).bind(r.created_by)
                 .bind(r.created_at).bind(r.updated_at)
@@ -198,11 +201,12 @@ impl Database {
             "UPDATE integrations SET credential = $3, credential_kind = $4, credential_hint = $5, \
              account = $6, credential_set_at = CASE WHEN $7 THEN $8 ELSE credential_set_at END, \
              status = CASE WHEN $7 THEN 'active' ELSE status END, \
-             status_reason = CASE WHEN $7 THEN NULL ELSE status_reason END, updated_at = $8 \
+             status_reason = CASE WHEN $7 THEN NULL ELSE status_reason END, updated_at = $8, \
+             credential_expires_at = $9 \
              WHERE org_id = $1 AND id = $2",
         )
         .bind(org_id).bind(id).bind(&c.credential).bind(&c.credential_kind)
-        .bind(&c.credential_hint).bind(&c.account).bind(reconnect).bind(c.at)
+        .bind(&c.credential_hint).bind(&c.account).bind(reconnect).bind(c.at).bind(c.expires_at)
         .execute(pool).await?.rows_affected() == 1))
     }
 

@@ -32,7 +32,9 @@ pub use model::{
     AttemptView, Decision, DeliveryLog, IntegrationPatch, IntegrationView, ItemView, NewCredential,
     NewIntegration,
 };
-use model::{Stored, accepts, check_name, credential_hint, credential_kind, target_of};
+use model::{
+    Stored, accepts, check_name, credential_expiry, credential_hint, credential_kind, target_of,
+};
 pub use propose::PROPOSE_KIND;
 pub(crate) use propose::ProposeHandler;
 pub use send::SEND_KIND;
@@ -127,6 +129,7 @@ impl Integrations<'_> {
             credential_kind: credential_kind(&credential).to_owned(),
             credential_hint: credential_hint(&credential),
             credential_set_at: now,
+            credential_expires_at: credential_expiry(&credential),
             account,
             on_summary,
             on_action_items,
@@ -202,6 +205,7 @@ impl Integrations<'_> {
                 credential: self.seal(org, row.id, &credential).await?,
                 credential_kind: credential_kind(&credential).to_owned(),
                 credential_hint: credential_hint(&credential),
+                expires_at: credential_expiry(&credential),
                 account,
                 at: now,
             };
@@ -502,11 +506,14 @@ impl Integrations<'_> {
 
     /// The URLs resolved against the outbound rules, then the provider's cheapest call.
     async fn check(self, target: &Target, credential: &Credential) -> Result<String, CoreError> {
-        self.core
-            .outbound()
-            .resolve(&target.base_url)
-            .await
-            .map_err(|e| CoreError::invalid("base_url", e.to_string()))?;
+        // A Slack incoming webhook is its own URL; everything else goes to the API base.
+        if !matches!(credential, Credential::WebhookUrl(_)) {
+            self.core
+                .outbound()
+                .resolve(&target.base_url)
+                .await
+                .map_err(|e| CoreError::invalid("base_url", e.to_string()))?;
+        }
         if let Credential::WebhookUrl(u) = credential {
             let url = url::Url::parse(u.expose())
                 .map_err(|_| CoreError::invalid("credential.webhook_url", "is not a URL"))?;
@@ -630,6 +637,7 @@ fn view(row: &IntegrationRow) -> Result<IntegrationView, CoreError> {
         credential_kind: row.credential_kind.clone(),
         credential_hint: row.credential_hint.clone(),
         credential_set_at: ms(row.credential_set_at),
+        credential_expires_at: row.credential_expires_at.map(ms),
         account: row.account.clone(),
         on_summary: row.on_summary,
         on_action_items: row.on_action_items,

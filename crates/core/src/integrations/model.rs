@@ -137,6 +137,8 @@ pub struct IntegrationView {
     pub credential_kind: String,
     pub credential_hint: String,
     pub credential_set_at: DateTime<Utc>,
+    /// When an OAuth access token expires (refreshed before it does).
+    pub credential_expires_at: Option<DateTime<Utc>>,
     /// Who the credential belongs to, as the provider said when it was checked.
     pub account: String,
     pub on_summary: bool,
@@ -298,6 +300,14 @@ pub(crate) fn credential_kind(c: &Credential) -> &'static str {
         Credential::Token(_) => "token",
         Credential::Basic { .. } => "basic",
         Credential::OAuth(_) => "oauth",
+    }
+}
+
+/// When an OAuth credential's access token expires.
+pub(crate) fn credential_expiry(c: &Credential) -> Option<i64> {
+    match c {
+        Credential::OAuth(t) => Some(t.expires_at.timestamp_millis()),
+        _ => None,
     }
 }
 

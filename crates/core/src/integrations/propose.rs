@@ -164,7 +164,9 @@ impl Core {
         Ok(())
     }
 
-    /// What `c` receives of a meeting's summary, each with its dedupe key.
+    /// What `c` receives of a meeting's summary, each with its dedupe key (the meeting and the
+/// summary, or the meeting and the action item's words: a regenerated summary proposes only
+/// what is new).
     async fn build_items(
         &self,
         org: Uuid,
@@ -211,7 +213,7 @@ impl Core {
         let mut out = Vec::new();
         if c.on_summary && kind.takes_summaries() {
             out.push((
-                "summary".to_owned(),
+                format!("{meeting}:summary"),
                 Item::Summary(Summary {
                     title: bounded_title(&redact(&title)),
                     markdown: redact(&markdown(&summary)),
@@ -252,7 +254,7 @@ impl Core {
                 notes.push_str(&moment);
                 let digest = sha2::Sha256::digest(a.task.trim().to_lowercase().as_bytes());
                 out.push((
-                    format!("task:{}", &hex::encode(digest)[..24]),
+                    format!("{meeting}:task:{}", &hex::encode(digest)[..24]),
                     Item::Task(Task {
                         title: bounded_title(&redact(&a.task)),
                         notes,

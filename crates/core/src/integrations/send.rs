@@ -18,7 +18,7 @@ use meetvault_ratelimit::{Decision, Quota};
 use meetvault_store::integrations::{AttemptRow, IntegrationRow, ItemOutcome, ItemRow};
 use uuid::Uuid;
 
-use super::model::{credential_hint, credential_kind};
+use super::model::{credential_expiry, credential_hint, credential_kind};
 use super::propose::to_job;
 use super::{kind_of, target_row};
 use crate::access::Actor;
@@ -310,6 +310,7 @@ impl Core {
             credential: sealed,
             credential_kind: credential_kind(&fresh).to_owned(),
             credential_hint: credential_hint(&fresh),
+            expires_at: credential_expiry(&fresh),
             account: c.account.clone(),
             at: now(),
         };

@@ -256,6 +256,8 @@ pub struct CredentialSummary {
     /// `…` + the last four characters (`…` alone for short secrets).
     pub hint: String,
     pub set_at: DateTime<Utc>,
+    /// When an OAuth access token expires; meetvault refreshes it before then.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A connection.
@@ -304,6 +306,7 @@ impl From<IntegrationView> for Integration {
                 kind: v.credential_kind,
                 hint: v.credential_hint,
                 set_at: v.credential_set_at,
+                expires_at: v.credential_expires_at,
             },
             account: v.account,
             on_summary: v.on_summary,

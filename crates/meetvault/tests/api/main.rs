@@ -40,6 +40,7 @@ mod grants;
 mod headers;
 mod helpers;
 mod hosts;
+mod integrations;
 mod intelligence;
 mod intelligence_serve;
 mod jobs;

@@ -327,6 +327,11 @@ fn fill(path: &str, f: &Fixture) -> String {
     } else if path.starts_with("/api/v1/calendar/connections/") {
         // None exists (a real one needs a provider's consent); another org finds nothing.
         "cal_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f".to_owned()
+    } else if path.starts_with("/api/v1/integrations/") {
+        // None exists in org A (a real one needs a provider); another org finds nothing.
+        "int_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f".to_owned()
+    } else if path.starts_with("/api/v1/approvals/") {
+        "itm_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f".to_owned()
     } else if path.starts_with("/api/v1/destinations/") {
         // None exists (a real one needs a bucket); every probe is refused before the lookup,
         // and another org's owner finds nothing.
@@ -373,6 +378,11 @@ fn body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/meetings" => json!({"title": "Probe"}),
         "/api/v1/webhooks" => json!({"url": "http://127.0.0.1:9/probe"}),
         "/api/v1/webhooks/{id}" => json!({"description": "probe"}),
+        "/api/v1/integrations" => json!({"provider": "slack",
+            "credential": {"type": "webhook_url", "url": "http://127.0.0.1:9/probe"}}),
+        "/api/v1/integrations/{id}" => json!({"name": "probe"}),
+        "/api/v1/approvals/{id}" => json!({"content": {"type": "task", "title": "probe",
+            "notes": "probe", "link": "https://meetvault.example/m"}}),
         "/api/v1/destinations" => {
             json!({"name": "p", "endpoint": "http://127.0.0.1:9", "bucket": "probe-bucket", "path_style": true, "access_key_id": "AKIAPROBE", "secret_access_key": "probe"})
         }

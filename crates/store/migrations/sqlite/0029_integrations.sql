@@ -19,6 +19,8 @@ CREATE TABLE integrations (
     credential_kind    TEXT NOT NULL,
     credential_hint    TEXT NOT NULL,
     credential_set_at  BIGINT NOT NULL,
+    -- When an OAuth access token expires (it is refreshed before).
+    credential_expires_at BIGINT,
     account            TEXT NOT NULL,
     on_summary         INTEGER NOT NULL,
     on_action_items    INTEGER NOT NULL,
