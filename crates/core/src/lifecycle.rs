@@ -290,6 +290,28 @@ pub const TABLES: &[Classified] = &[
         "an admin; a bot's own when the bot is done",
     ),
     c(
+        "integrations",
+        CONFIG,
+        "disconnect (the credential with it); with the org",
+    ),
+    c(
+        "integration_cursor",
+        Class::Kept("one cursor per org"),
+        "with the org",
+    ),
+    c(
+        "integration_items",
+        Class::Retained(Part::Transcripts),
+        "meeting deletion (cascade; the payload is sealed under the meeting's key); retention \
+         (transcripts) and a participant's erasure: what was made of the transcript goes with it; \
+         disconnect",
+    ),
+    c(
+        "integration_attempts",
+        Class::Kept("the delivery log: outcomes, latency, bounded provider errors"),
+        "with their item",
+    ),
+    c(
         "webhook_cursor",
         Class::Kept("one cursor per org"),
         "with the org",

@@ -408,6 +408,27 @@ impl Database {
         })
     }
 
+    /// Deletes a meeting's items and their attempts (its transcript went: what was made of it
+    /// goes too); idempotent. Returns how many items went.
+    pub async fn delete_integration_items_of_meeting(
+        &self,
+        org_id: Uuid,
+        meeting_id: Uuid,
+    ) -> Result<u64, StoreError> {
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "DELETE FROM integration_attempts WHERE org_id = $1 AND item_id IN \
+                 (SELECT id FROM integration_items WHERE org_id = $1 AND meeting_id = $2)",
+            )
+            .bind(org_id).bind(meeting_id).execute(&mut *tx).await?;
+            let n = sqlx::query("DELETE FROM integration_items WHERE org_id = $1 AND meeting_id = $2")
+                .bind(org_id).bind(meeting_id).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok(n)
+        })
+    }
+
     /// A connection's attempts, newest first, at most `limit`.
     pub async fn integration_attempts(
         &self,

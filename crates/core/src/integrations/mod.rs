@@ -570,6 +570,19 @@ impl Core {
         Ok(stored.to_credential())
     }
 
+    /// Whether `owner` keeps their content under zero-access encryption.
+    pub(crate) async fn zero_access_owner(
+        &self,
+        org: Uuid,
+        owner: Uuid,
+    ) -> Result<bool, CoreError> {
+        Ok(self
+            .db()
+            .user_key(org, owner)
+            .await?
+            .is_some_and(|k| k.mode == "zero_access"))
+    }
+
     /// Seals what an item sends under its meeting's key.
     pub(crate) async fn seal_item(
         &self,
@@ -593,13 +606,17 @@ impl Core {
         ))
     }
 
-    /// Opens what an item sends (its meeting's key; gone with the meeting).
+    /// Opens what an item sends (its meeting's key; gone with the meeting). A zero-access
+    /// owner's content is theirs alone: it never leaves through an integration.
     pub(crate) async fn open_item(&self, row: &ItemRow) -> Result<Item, CoreError> {
         let m = self
             .db()
             .meeting(row.org_id, row.meeting_id)
             .await?
             .ok_or(CoreError::NotFound("meeting"))?;
+        if self.zero_access_owner(row.org_id, m.owner_id).await? {
+            return Err(CoreError::ZeroAccessOwnerOnly);
+        }
         let keys = self.meeting_read_keys(row.org_id, m.id, m.owner_id).await?;
         let json = keys.bytes(
             row.org_id,

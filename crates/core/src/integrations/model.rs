@@ -318,18 +318,20 @@ pub(crate) fn credential_hint(c: &Credential) -> String {
 
 /// Which credentials a provider takes.
 pub(crate) fn accepts(kind: Kind, c: &Credential) -> bool {
-    match (kind, c) {
-        (Kind::Slack, Credential::WebhookUrl(_) | Credential::Token(_)) => true,
-        (Kind::Jira, Credential::Basic { .. } | Credential::Token(_) | Credential::OAuth(_)) => {
-            true
-        }
-        (Kind::GoogleDrive | Kind::Salesforce, Credential::OAuth(_)) => true,
+    matches!(
+        (kind, c),
         (
-            Kind::Notion | Kind::Linear | Kind::Hubspot,
-            Credential::Token(_) | Credential::OAuth(_),
-        ) => true,
-        _ => false,
-    }
+            Kind::Slack,
+            Credential::WebhookUrl(_) | Credential::Token(_)
+        ) | (
+            Kind::Jira,
+            Credential::Basic { .. } | Credential::Token(_) | Credential::OAuth(_)
+        ) | (Kind::GoogleDrive | Kind::Salesforce, Credential::OAuth(_))
+            | (
+                Kind::Notion | Kind::Linear | Kind::Hubspot,
+                Credential::Token(_) | Credential::OAuth(_)
+            )
+    )
 }
 
 /// The target a new connection describes, checked.

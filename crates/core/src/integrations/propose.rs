@@ -165,8 +165,8 @@ impl Core {
     }
 
     /// What `c` receives of a meeting's summary, each with its dedupe key (the meeting and the
-/// summary, or the meeting and the action item's words: a regenerated summary proposes only
-/// what is new).
+    /// summary, or the meeting and the action item's words: a regenerated summary proposes only
+    /// what is new).
     async fn build_items(
         &self,
         org: Uuid,
@@ -179,6 +179,10 @@ impl Core {
             .meeting(org, meeting)
             .await?
             .ok_or(CoreError::NotFound("meeting"))?;
+        if self.zero_access_owner(org, m.owner_id).await? {
+            // Zero-access content is its owner's alone: nothing of it is proposed.
+            return Ok(Vec::new());
+        }
         let keys = self.meeting_read_keys(org, m.id, m.owner_id).await?;
         let Some(intel) = self.db().meeting_intel(org, m.id).await? else {
             return Err(CoreError::NotFound("summary"));

@@ -89,8 +89,13 @@ impl Core {
             Err(CoreError::Locked) => return Err(to_job(CoreError::Locked)),
             Err(e) => {
                 tracing::info!(error = %e, "an integration item can no longer be opened; marked failed");
+                let why = if matches!(e, CoreError::ZeroAccessOwnerOnly) {
+                    "its meeting's owner turned on zero-access encryption"
+                } else {
+                    "its meeting was deleted"
+                };
                 self.db()
-                    .fail_integration_item(org, id, "its meeting was deleted", now())
+                    .fail_integration_item(org, id, why, now())
                     .await
                     .map_err(retry)?;
                 return Ok(());

@@ -490,6 +490,9 @@ impl Core {
                 .await?;
             // The summary and search index quoted the participant: they go, and are made
             // again from what remains of the transcript.
+            self.db()
+                .delete_integration_items_of_meeting(org, part.meeting_id)
+                .await?;
             if self.db().delete_meeting_intel(org, part.meeting_id).await? > 0 {
                 self.summary_after_transcript(org, part.meeting_id).await?;
             }

@@ -566,6 +566,9 @@ impl Core {
                 // What was made from the transcript goes with it.
                 self.db().delete_meeting_intel(org, meeting).await?;
                 self.db()
+                    .delete_integration_items_of_meeting(org, meeting)
+                    .await?;
+                self.db()
                     .delete_meeting_documents(org, meeting, false)
                     .await?;
             }

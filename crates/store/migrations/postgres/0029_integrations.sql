@@ -50,7 +50,7 @@ CREATE TABLE integration_items (
     id              UUID PRIMARY KEY,
     org_id          UUID NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
     integration_id  UUID NOT NULL REFERENCES integrations (id) ON DELETE CASCADE,
-    meeting_id      UUID NOT NULL,
+    meeting_id      UUID NOT NULL REFERENCES meetings (id) ON DELETE CASCADE,
     kind            TEXT NOT NULL CHECK (kind IN ('summary', 'task')),
     dedupe          TEXT NOT NULL,
     title           TEXT NOT NULL,
