@@ -42,6 +42,10 @@ pub enum JobError {
     /// rate limit of our own).
     #[error("{0}")]
     RetryAfter(String, Duration),
+    /// Not now, and not a failure: run again after the wait without spending an attempt (a
+    /// wait of our own, such as a tenant's rate limit).
+    #[error("{0}")]
+    Defer(String, Duration),
     /// Retrying cannot help (the input is bad, the meeting is gone): dead-letter now.
     #[error("{0}")]
     Permanent(String),
@@ -391,6 +395,10 @@ async fn run_one(
         }
         Err(JobError::RetryAfter(e, after)) => Some(JobEnd::Retry {
             error: e,
+            run_at: now + ms((*after).max(Duration::from_millis(100))),
+        }),
+        Err(JobError::Defer(reason, after)) => Some(JobEnd::Defer {
+            reason,
             run_at: now + ms((*after).max(Duration::from_millis(100))),
         }),
     };

@@ -339,3 +339,61 @@ async fn backoff_doubles_up_to_the_cap() {
         );
     }
 }
+
+/// Defers five times (more than `max_attempts`), then asks for a retry after 300 ms, then
+/// succeeds.
+#[derive(Debug, Default)]
+struct Waiter {
+    runs: Mutex<Vec<(i32, std::time::Instant)>>,
+}
+
+#[async_trait::async_trait]
+impl Handler for Waiter {
+    fn kind(&self) -> &'static str {
+        "waiter"
+    }
+    fn concurrency(&self) -> usize {
+        1
+    }
+    async fn run(&self, _job: &Job, ctx: &JobContext) -> Result<(), JobError> {
+        let n = {
+            let mut runs = self.runs.lock().unwrap();
+            runs.push((ctx.attempt(), std::time::Instant::now()));
+            runs.len()
+        };
+        match n {
+            1..=5 => Err(JobError::Defer(
+                "our own limit".into(),
+                Duration::from_millis(50),
+            )),
+            6 => Err(JobError::RetryAfter(
+                "the provider asked".into(),
+                Duration::from_millis(300),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_deferred_job_spends_no_attempt_and_a_retry_after_waits_as_asked() {
+    let d = database().await;
+    let queue = Queue::new(d.db.clone(), fast());
+    let handler = Arc::new(Waiter::default());
+    let workers = Workers::start(&queue, "test", vec![handler.clone()]);
+    let id = queue.enqueue(job("waiter", 1)).await.unwrap();
+    let done = wait_for(&d.db, id, "succeeded").await;
+    workers.shutdown().await;
+    let runs = handler.runs.lock().unwrap().clone();
+    let attempts: Vec<i32> = runs.iter().map(|r| r.0).collect();
+    assert_eq!(
+        attempts,
+        vec![1, 1, 1, 1, 1, 1, 2],
+        "deferrals are not attempts"
+    );
+    assert_eq!(done.attempts, 2);
+    assert!(
+        runs[6].1 - runs[5].1 >= Duration::from_millis(300),
+        "retried before it was asked to"
+    );
+}

@@ -55,7 +55,6 @@ pub struct ItemRow {
     /// `summary` or `task`.
     pub kind: String,
     pub dedupe: String,
-    pub title: String,
     /// `awaiting_approval`, `queued`, `sent`, `rejected` or `failed`.
     pub state: String,
     pub payload: Vec<u8>,
@@ -70,7 +69,7 @@ pub struct ItemRow {
     pub updated_at: i64,
 }
 
-const ITEM_COLUMNS: &str = "id, org_id, integration_id, meeting_id, kind, dedupe, title, state, \
+const ITEM_COLUMNS: &str = "id, org_id, integration_id, meeting_id, kind, dedupe, state, \
     payload, attempts, last_error, external_id, external_url, decided_by, decided_at, edited, \
     created_at, updated_at";
 
@@ -269,7 +268,7 @@ impl Database {
     pub async fn propose_integration_items(&self, items: &[ItemRow]) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO integration_items ({ITEM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-             $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+             $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
              ON CONFLICT (integration_id, dedupe) DO NOTHING"
         );
         with_pool!(self, pool => {
@@ -277,7 +276,7 @@ impl Database {
             for i in items {
                 sqlx::query(&sql)
                     .bind(i.id).bind(i.org_id).bind(i.integration_id).bind(i.meeting_id)
-                    .bind(&i.kind).bind(&i.dedupe).bind(&i.title).bind(&i.state).bind(&i.payload)
+                    .bind(&i.kind).bind(&i.dedupe).bind(&i.state).bind(&i.payload)
                     .bind(i.attempts).bind(&i.last_error).bind(&i.external_id)
                     .bind(&i.external_url).bind(i.decided_by).bind(i.decided_at).bind(i.edited)
                     .bind(i.created_at).bind(i.updated_at)
@@ -324,18 +323,17 @@ impl Database {
         org_id: Uuid,
         id: Uuid,
         state: &str,
-        payload: Option<(&[u8], &str)>,
+        payload: Option<&[u8]>,
         by: Uuid,
         at: i64,
     ) -> Result<bool, StoreError> {
-        let (payload, title) = payload.unzip();
         with_pool!(self, pool => Ok(sqlx::query(
             "UPDATE integration_items SET state = $3, payload = COALESCE($4, payload), \
-             title = COALESCE($5, title), edited = edited OR $4 IS NOT NULL, decided_by = $6, \
-             decided_at = $7, updated_at = $7 \
+             edited = edited OR $4 IS NOT NULL, decided_by = $5, \
+             decided_at = $6, updated_at = $6 \
              WHERE org_id = $1 AND id = $2 AND state = 'awaiting_approval'",
         )
-        .bind(org_id).bind(id).bind(state).bind(payload).bind(title).bind(by).bind(at)
+        .bind(org_id).bind(id).bind(state).bind(payload).bind(by).bind(at)
         .execute(pool).await?.rows_affected() == 1))
     }
 
@@ -345,14 +343,13 @@ impl Database {
         org_id: Uuid,
         id: Uuid,
         payload: &[u8],
-        title: &str,
         at: i64,
     ) -> Result<bool, StoreError> {
         with_pool!(self, pool => Ok(sqlx::query(
-            "UPDATE integration_items SET payload = $3, title = $4, edited = TRUE, updated_at = $5 \
+            "UPDATE integration_items SET payload = $3, edited = TRUE, updated_at = $4 \
              WHERE org_id = $1 AND id = $2 AND state = 'awaiting_approval'",
         )
-        .bind(org_id).bind(id).bind(payload).bind(title).bind(at)
+        .bind(org_id).bind(id).bind(payload).bind(at)
         .execute(pool).await?.rows_affected() == 1))
     }
 

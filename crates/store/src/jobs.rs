@@ -222,6 +222,14 @@ impl Database {
                 Some(error),
                 Some(run_at),
             ),
+            JobEnd::Defer { reason, run_at } => (
+                "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, last_error = $4, \
+                 run_at = $5, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+                 updated_at = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running' \
+                 RETURNING {COLUMNS}",
+                Some(reason),
+                Some(run_at),
+            ),
             JobEnd::Release => (
                 "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, run_at = $1, \
                  attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $1 \
@@ -323,6 +331,15 @@ impl Database {
 pub enum JobEnd<'a> {
     Succeeded,
     Dead(&'a str),
-    Retry { error: &'a str, run_at: i64 },
+    Retry {
+        error: &'a str,
+        run_at: i64,
+    },
+    /// Back in the queue at `run_at` without spending the attempt (a wait of our own, such as
+    /// a tenant's rate limit).
+    Defer {
+        reason: &'a str,
+        run_at: i64,
+    },
     Release,
 }

@@ -370,7 +370,7 @@ impl Integrations<'_> {
         if !self
             .core
             .db()
-            .edit_integration_item(org, row.id, &sealed, item.title(), meetvault_jobs::now_ms())
+            .edit_integration_item(org, row.id, &sealed, meetvault_jobs::now_ms())
             .await?
         {
             return Err(CoreError::Conflict(format!(
@@ -407,8 +407,7 @@ impl Integrations<'_> {
             Decision::Approve => "queued",
             Decision::Reject => "rejected",
         };
-        let title = edit.as_ref().map(|i| i.title().to_owned());
-        let payload = sealed.as_deref().zip(title.as_deref());
+        let payload = sealed.as_deref();
         if !self
             .core
             .db()
@@ -675,7 +674,7 @@ fn item_view(r: &ItemRow, kind: Kind, item: Option<Item>) -> ItemView {
         kind,
         meeting_id: r.meeting_id.into(),
         state: r.state.clone(),
-        title: r.title.clone(),
+        title: item.as_ref().map(|i| i.title().to_owned()),
         item,
         attempts: r.attempts,
         last_error: r.last_error.clone(),

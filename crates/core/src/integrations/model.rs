@@ -161,7 +161,8 @@ pub struct ItemView {
     pub kind: Kind,
     pub meeting_id: MeetingId,
     pub state: String,
-    pub title: String,
+    /// The item's title, when its content was opened.
+    pub title: Option<String>,
     /// What is sent; `None` when it can no longer be opened (the meeting was deleted) or the
     /// list leaves content out.
     pub item: Option<Item>,

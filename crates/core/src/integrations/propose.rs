@@ -132,7 +132,6 @@ impl Core {
                     Item::Task(_) => "task".into(),
                 },
                 dedupe,
-                title: item.title().to_owned(),
                 state: if c.approval {
                     "awaiting_approval"
                 } else {

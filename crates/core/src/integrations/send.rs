@@ -77,8 +77,9 @@ impl Core {
         match self.limiter().check(&key, quota).await {
             Ok(Decision::Allowed) => {}
             Ok(Decision::Limited { retry_after }) => {
-                return Err(JobError::RetryAfter(
-                    "this org's rate limit at the provider".into(),
+                // Our own wait: no attempt is spent and none is logged.
+                return Err(JobError::Defer(
+                    "waiting for this org's rate limit at the provider".into(),
                     retry_after,
                 ));
             }

@@ -414,7 +414,8 @@ pub struct IntegrationItem {
     pub meeting_id: MeetingId,
     /// `awaiting_approval`, `queued`, `sent`, `rejected` or `failed`.
     pub state: String,
-    pub title: String,
+    /// With the content only (titles are content: never stored in the clear).
+    pub title: Option<String>,
     /// What is sent (in the approval queue; absent in the delivery log, or when its meeting
     /// was deleted).
     pub content: Option<ItemContent>,

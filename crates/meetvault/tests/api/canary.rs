@@ -1,7 +1,8 @@
 //! The encryption canary: unique strings put into every kind of content (meeting title,
 //! participant name and email, transcript text, an integration token, a recording, and what
 //! meeting intelligence makes of the transcript: summary, action items, search index; a
-//! document attached to the meeting: its name, text, chunks and vectors) appear in
+//! document attached to the meeting: its name, text, chunks and vectors; a Slack connection's
+//! bot token and the summary it posted) appear in
 //! plaintext nowhere at rest — not in the SQLite file and its WAL, a `pg_dump`, the blob files
 //! or S3 objects — nor in the server's debug log, with either master-key provider.
 
@@ -163,6 +164,15 @@ async fn canary(provider: &str) {
             embed.to_str().unwrap().to_owned(),
         ),
     ];
+    // Slack, on loopback: the summary is posted with a bot token that must appear nowhere.
+    let slack = meetvault_integrations::fake::Fake::start(meetvault_integrations::Kind::Slack)
+        .await
+        .unwrap();
+    env.push((
+        "MEETVAULT_OUTBOUND__ALLOW_HOSTS".into(),
+        r#"["127.0.0.1/32"]"#.into(),
+    ));
+    env.push(("MEETVAULT_INTEGRATIONS__POLL_MS".into(), "100".into()));
     let prefix = format!("canary-{}", uuid::Uuid::new_v4().simple());
     let s3 = services::blob_backend() == BlobBackendChoice::S3;
     env.extend(blobs_env(&prefix).await);
@@ -181,6 +191,17 @@ async fn canary(provider: &str) {
     let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let server = ServerProcess::start(dir.path(), &env_refs);
     let c = Client::register(&server.url(""), "canary-owner@example.com").await;
+    let r = c
+        .req(Method::POST, "/api/v1/integrations")
+        .json(
+            &json!({"provider": "slack", "base_url": slack.url("api/").as_str(),
+            "destination": "C0123", "credential": {"type": "token",
+            "token": meetvault_integrations::fake::TOKEN}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
 
     let r = c
         .req(Method::POST, "/api/v1/meetings")
@@ -407,6 +428,15 @@ async fn canary(provider: &str) {
     );
 
     // …and appears nowhere at rest or in the log.
+    // The summary reached Slack (so the token was used, and the item stored sealed).
+    let start = std::time::Instant::now();
+    while slack.created().is_empty() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "the summary never reached Slack"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     drop(server.log());
     let storage = storage_bytes(dir.path(), &db, s3.then_some(prefix.as_str())).await;
     assert!(
@@ -426,6 +456,7 @@ async fn canary(provider: &str) {
         CANARY_ACTION,
         CANARY_DOC_NAME,
         CANARY_DOC,
+        meetvault_integrations::fake::TOKEN,
     ] {
         for (name, bytes) in &storage {
             assert!(

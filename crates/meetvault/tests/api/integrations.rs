@@ -655,3 +655,53 @@ async fn internal_urls_are_refused_at_registration_and_at_delivery_and_bad_input
         "an internal URL was contacted at delivery"
     );
 }
+
+#[tokio::test]
+async fn one_orgs_burst_waits_for_its_own_rate_limit_and_not_another_orgs() {
+    let linear = Fake::start(Kind::Linear).await.unwrap();
+    // One request a minute per org and provider: each org's first issue goes at once, its
+    // second waits for its own bucket; the other org is not held up by the first.
+    let app = app_with(&[], |c| {
+        c.integrations.requests_per_minute = 1;
+        c.auth.open_registration = true;
+    })
+    .await;
+    let mut orgs = Vec::new();
+    for (email, org) in [("a@example.com", "Org A"), ("b@example.com", "Org B")] {
+        let owner = app.register(email, org).await;
+        let c = connect(
+            &app,
+            &owner,
+            json!({"provider": "linear", "base_url": linear.base_url().as_str(), "destination": LINEAR_TEAM,
+                   "approval": false, "credential": {"type": "token", "token": TOKEN}}),
+        )
+        .await;
+        orgs.push((owner, c["id"].as_str().unwrap().to_owned()));
+    }
+    for (owner, _) in &orgs {
+        finished_meeting(&app, owner, "Budget review", None).await;
+    }
+    until("one issue per org", || linear.created().len() == 2).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(linear.created().len(), 2, "a bucket was shared or skipped");
+    for (owner, id) in &orgs {
+        let (_, log) = call(
+            &app,
+            owner,
+            Method::GET,
+            &format!("/api/v1/integrations/{id}/deliveries"),
+            None,
+        )
+        .await;
+        let mut states: Vec<&str> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["state"].as_str().unwrap())
+            .collect();
+        states.sort_unstable();
+        assert_eq!(states, ["queued", "sent"], "{log:#}");
+        // The wait is ours, not the provider's: no attempt was spent on it.
+        assert_eq!(log["attempts"].as_array().unwrap().len(), 1, "{log:#}");
+    }
+}

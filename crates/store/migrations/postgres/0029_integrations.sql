@@ -44,7 +44,7 @@ CREATE TABLE integration_cursor (
 
 -- One thing to send: a summary, or one action item. `dedupe` makes a proposal once per
 -- connection (a regenerated summary proposes only what is new). The payload is exactly what
--- is sent, an envelope under the meeting's key (shredded with the meeting). `external_id` is
+-- is sent, an envelope under the meeting's key (no title or other content in the clear) (shredded with the meeting). `external_id` is
 -- the provider's id once sent; a retry looks for the item's key at the provider first.
 CREATE TABLE integration_items (
     id              UUID PRIMARY KEY,
@@ -53,7 +53,6 @@ CREATE TABLE integration_items (
     meeting_id      UUID NOT NULL REFERENCES meetings (id) ON DELETE CASCADE,
     kind            TEXT NOT NULL CHECK (kind IN ('summary', 'task')),
     dedupe          TEXT NOT NULL,
-    title           TEXT NOT NULL,
     -- 'awaiting_approval', 'queued', 'sent', 'rejected', 'failed'.
     state           TEXT NOT NULL,
     payload         BYTEA NOT NULL,

@@ -53,7 +53,6 @@ CREATE TABLE integration_items (
     meeting_id      BLOB NOT NULL REFERENCES meetings (id) ON DELETE CASCADE,
     kind            TEXT NOT NULL CHECK (kind IN ('summary', 'task')),
     dedupe          TEXT NOT NULL,
-    title           TEXT NOT NULL,
     -- 'awaiting_approval', 'queued', 'sent', 'rejected', 'failed'.
     state           TEXT NOT NULL,
     payload         BLOB NOT NULL,
