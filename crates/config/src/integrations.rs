@@ -57,6 +57,13 @@ pub struct IntegrationOAuthApp {
     /// The provider's token endpoint (Google `https://oauth2.googleapis.com/token`, Salesforce
     /// `https://login.salesforce.com/services/oauth2/token`, …).
     pub token_url: Url,
+    /// The consent page users are sent to when they connect (default: the provider's
+    /// published one). Redirect URI to register: `{server.public_url}/api/v1/integrations/oauth/callback`.
+    #[serde(default)]
+    pub authorize_url: Option<Url>,
+    /// The scopes asked for (default: the least meetvault needs, docs/integrations.md).
+    #[serde(default)]
+    pub scopes: Option<String>,
 }
 
 pub(crate) fn validate(c: &IntegrationsConfig) -> Result<(), ConfigError> {
@@ -73,11 +80,19 @@ pub(crate) fn validate(c: &IntegrationsConfig) -> Result<(), ConfigError> {
                 message: format!("not a provider; one of {}", OAUTH_PROVIDERS.join(", ")),
             });
         }
-        if app.token_url.scheme() != "https" && app.token_url.host_str() != Some("127.0.0.1") {
-            return Err(ConfigError::Invalid {
-                key: format!("integrations.oauth.{name}.token_url"),
-                message: "must be an https URL".into(),
-            });
+        for (field, url) in [
+            ("token_url", Some(&app.token_url)),
+            ("authorize_url", app.authorize_url.as_ref()),
+        ] {
+            if let Some(url) = url
+                && url.scheme() != "https"
+                && url.host_str() != Some("127.0.0.1")
+            {
+                return Err(ConfigError::Invalid {
+                    key: format!("integrations.oauth.{name}.{field}"),
+                    message: "must be an https URL".into(),
+                });
+            }
         }
     }
     Ok(())

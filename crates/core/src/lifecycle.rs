@@ -295,6 +295,11 @@ pub const TABLES: &[Classified] = &[
         "disconnect (the credential with it); with the org",
     ),
     c(
+        "integration_oauth_states",
+        Class::Ephemeral,
+        "the callback (once); expired ones by the next start",
+    ),
+    c(
         "integration_cursor",
         Class::Kept("one cursor per org"),
         "with the org",

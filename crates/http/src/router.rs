@@ -251,6 +251,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
             routes::integrations::delete_integration
         ))
         .routes(routes!(routes::integrations::integration_deliveries))
+        .routes(routes!(routes::integrations::start_oauth))
+        .routes(routes!(routes::integrations::oauth_callback))
         .routes(routes!(routes::integrations::list_approvals))
         .routes(routes!(
             routes::integrations::get_approval,

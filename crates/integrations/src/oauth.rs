@@ -16,7 +16,9 @@ use url::Url;
 
 use crate::call;
 use crate::error::IntegrationError;
+use crate::target::{Credential, Kind};
 use crate::{Http, HttpRequest, SecretString};
+pub use meetvault_calendar::PkceVerifier;
 
 /// Tokens are refreshed this long before they expire.
 pub const REFRESH_MARGIN: TimeDelta = TimeDelta::minutes(5);
@@ -113,5 +115,156 @@ pub async fn refresh(
             .map_or_else(|| tokens.refresh_token.clone(), SecretString::new),
         expires_at: Utc::now() + TimeDelta::seconds(expires_in),
         instance_url: answer.instance_url.or_else(|| tokens.instance_url.clone()),
+    })
+}
+
+/// The operator's OAuth app at one provider, for connecting by consent.
+#[derive(Clone)]
+pub struct ConnectApp {
+    /// Where the user consents.
+    pub authorize_url: Url,
+    /// The token endpoint.
+    pub token_url: Url,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// `{server.public_url}/api/v1/integrations/oauth/callback`, as registered at the provider.
+    pub redirect_uri: Url,
+    /// What to ask for (see [`default_scopes`]).
+    pub scopes: String,
+}
+
+impl fmt::Debug for ConnectApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectApp")
+            .field("authorize_url", &self.authorize_url.host_str())
+            .field("client_id", &self.client_id)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Each provider's published consent page.
+pub fn default_authorize_url(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Slack => "https://slack.com/oauth/v2/authorize",
+        Kind::Notion => "https://api.notion.com/v1/oauth/authorize",
+        Kind::GoogleDrive => "https://accounts.google.com/o/oauth2/v2/auth",
+        Kind::Linear => "https://linear.app/oauth/authorize",
+        Kind::Jira => "https://auth.atlassian.com/authorize",
+        Kind::Hubspot => "https://app.hubspot.com/oauth/authorize",
+        Kind::Salesforce => "https://login.salesforce.com/services/oauth2/authorize",
+    }
+}
+
+/// The least each provider needs (docs/integrations.md says why).
+pub fn default_scopes(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Slack => "chat:write,channels:history,groups:history",
+        Kind::Notion => "",
+        Kind::GoogleDrive => "https://www.googleapis.com/auth/drive.file",
+        Kind::Linear => "read,write",
+        Kind::Jira => "write:jira-work read:jira-work read:jira-user offline_access",
+        Kind::Hubspot => {
+            "crm.objects.contacts.read crm.objects.contacts.write crm.objects.owners.read"
+        }
+        Kind::Salesforce => "api refresh_token",
+    }
+}
+
+/// The URL to send the user to: the code flow with PKCE (S256) and the provider's own
+/// parameters for a refresh token (Google's `access_type=offline&prompt=consent`, Atlassian's
+/// `audience`, Notion's `owner=user`).
+pub fn authorization_url(
+    kind: Kind,
+    app: &ConnectApp,
+    state: &str,
+    verifier: &PkceVerifier,
+) -> Url {
+    let mut url = app.authorize_url.clone();
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("client_id", &app.client_id)
+            .append_pair("redirect_uri", app.redirect_uri.as_str())
+            .append_pair("response_type", "code")
+            .append_pair("state", state)
+            .append_pair("code_challenge", &verifier.challenge())
+            .append_pair("code_challenge_method", "S256");
+        if !app.scopes.is_empty() {
+            q.append_pair("scope", &app.scopes);
+        }
+        match kind {
+            Kind::GoogleDrive => {
+                q.append_pair("access_type", "offline")
+                    .append_pair("prompt", "consent");
+            }
+            Kind::Jira => {
+                q.append_pair("audience", "api.atlassian.com")
+                    .append_pair("prompt", "consent");
+            }
+            Kind::Notion => {
+                q.append_pair("owner", "user");
+            }
+            _ => {}
+        }
+    }
+    url
+}
+
+/// Trades the callback's code for a credential: OAuth tokens when the provider hands out a
+/// refresh token, else the (long-lived) access token itself (Slack's bot token, Notion's).
+/// Notion authenticates the client with HTTP Basic and a JSON body; the others take the
+/// client's credentials in the form (RFC 6749 §2.3.1). A refused code is `Rejected`.
+pub async fn exchange_code(
+    http: &dyn Http,
+    kind: Kind,
+    app: &ConnectApp,
+    code: &str,
+    verifier: &PkceVerifier,
+) -> Result<Credential, IntegrationError> {
+    let req = if kind == Kind::Notion {
+        call::basic(
+            Method::POST,
+            app.token_url.clone(),
+            &app.client_id,
+            &app.client_secret,
+        )
+        .json(&serde_json::json!({
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": app.redirect_uri.as_str(),
+        }))
+    } else {
+        HttpRequest::new(Method::POST, app.token_url.clone()).form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", app.redirect_uri.as_str()),
+            ("client_id", &app.client_id),
+            ("client_secret", app.client_secret.expose()),
+            ("code_verifier", verifier.expose()),
+        ])
+    };
+    let resp = http.send(req).await?;
+    let v = call::json_of(resp)?;
+    // Slack answers errors with 200 and `ok: false`.
+    if v["ok"] == false {
+        return Err(IntegrationError::Rejected {
+            status: 200,
+            message: call::bounded(v["error"].as_str().unwrap_or("refused"), 80),
+        });
+    }
+    let answer: TokenAnswer = serde_json::from_value(v).map_err(|_| {
+        IntegrationError::Unavailable("the token endpoint's answer has no access_token".into())
+    })?;
+    Ok(match answer.refresh_token {
+        Some(refresh) => {
+            let expires_in = answer.expires_in.unwrap_or(3600).clamp(60, 366 * 86_400);
+            Credential::OAuth(OAuthTokens {
+                access_token: SecretString::new(answer.access_token),
+                refresh_token: SecretString::new(refresh),
+                expires_at: Utc::now() + TimeDelta::seconds(expires_in),
+                instance_url: answer.instance_url,
+            })
+        }
+        None => Credential::Token(SecretString::new(answer.access_token)),
     })
 }

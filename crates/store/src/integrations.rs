@@ -120,7 +120,59 @@ pub struct CredentialChange {
     pub at: i64,
 }
 
+/// A connection waiting for its provider's consent.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OAuthStateRow {
+    pub id: Uuid,
+    pub state_hash: String,
+    pub org_id: Uuid,
+    pub user_id: Uuid,
+    pub kind: String,
+    /// JSON: the connection's settings.
+    pub settings: String,
+    pub verifier: Vec<u8>,
+    pub expires_at: i64,
+}
+
+const STATE_COLUMNS: &str = "id, state_hash, org_id, user_id, kind, settings, verifier, expires_at";
+
 impl Database {
+    /// Stores a consent in progress (and clears the expired ones).
+    pub async fn insert_integration_oauth_state(
+        &self,
+        r: &OAuthStateRow,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO integration_oauth_states ({STATE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        );
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM integration_oauth_states WHERE expires_at < $1")
+                .bind(now).execute(&mut *tx).await?;
+            sqlx::query(&sql)
+                .bind(r.id).bind(&r.state_hash).bind(r.org_id).bind(r.user_id).bind(&r.kind)
+                .bind(&r.settings).bind(&r.verifier).bind(r.expires_at)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Takes a consent in progress by its state's hash: it can be taken once.
+    pub async fn take_integration_oauth_state(
+        &self,
+        org_id: Uuid,
+        state_hash: &str,
+    ) -> Result<Option<OAuthStateRow>, StoreError> {
+        let sql = format!(
+            "DELETE FROM integration_oauth_states WHERE org_id = $1 AND state_hash = $2 \
+             RETURNING {STATE_COLUMNS}"
+        );
+        with_pool!(self, pool => Ok(sqlx::query_as::<_, OAuthStateRow>(&sql)
+            .bind(org_id).bind(state_hash).fetch_optional(pool).await?))
+    }
+
     /// Adds a connection and starts its org's cursor at the outbox's end: a new connection
     /// hears only of meetings summarized from now on.
     pub async fn insert_integration(&self, r: &IntegrationRow) -> Result<(), StoreError> {

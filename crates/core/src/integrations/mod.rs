@@ -10,6 +10,7 @@
 //! meeting's `summary.ready` into items per connection (waiting for approval on CRMs and
 //! trackers by default); `send.rs` sends them, durably and idempotently.
 
+mod connect;
 pub mod model;
 mod propose;
 mod send;
@@ -82,30 +83,23 @@ impl Integrations<'_> {
         scope: &Scope<IntegrationsManage>,
         n: NewIntegration,
     ) -> Result<IntegrationView, CoreError> {
+        let credential = n
+            .credential
+            .clone()
+            .ok_or_else(|| CoreError::invalid("credential", "is required"))?
+            .into_credential()?;
+        self.create_with(scope, n, credential).await
+    }
+
+    async fn create_with(
+        self,
+        scope: &Scope<IntegrationsManage>,
+        n: NewIntegration,
+        credential: Credential,
+    ) -> Result<IntegrationView, CoreError> {
         let org = scope.org_id().uuid();
-        let kind = Kind::parse(n.kind.trim()).ok_or_else(|| {
-            CoreError::invalid(
-                "kind",
-                "must be one of slack, notion, google_drive, linear, jira, hubspot, salesforce",
-            )
-        })?;
-        let target = target_of(&n, kind)?;
+        let (kind, target) = self.settings_of(org, &n).await?;
         let name = check_name(n.name.as_deref().unwrap_or(kind.as_str()))?;
-        if let Some(w) = n.workspace_id {
-            self.check_workspace(org, w).await?;
-        }
-        if let Some(u) = n.user_id {
-            if n.workspace_id.is_some() {
-                return Err(CoreError::invalid(
-                    "user_id",
-                    "a connection is for a workspace or a person, not both",
-                ));
-            }
-            if self.core.db().user(org, u.uuid()).await?.is_none() {
-                return Err(CoreError::invalid("user_id", "no such member in this org"));
-            }
-        }
-        let credential = n.credential.clone().into_credential()?;
         if !accepts(kind, &credential) {
             return Err(CoreError::invalid(
                 "credential",
@@ -467,6 +461,33 @@ impl Integrations<'_> {
         self.core
             .seal_item(row.org_id, row.meeting_id, row.id, item)
             .await
+    }
+
+    /// The provider and target a new connection names, with its scope checked.
+    async fn settings_of(self, org: Uuid, n: &NewIntegration) -> Result<(Kind, Target), CoreError> {
+        let kind = Kind::parse(n.kind.trim()).ok_or_else(|| {
+            CoreError::invalid(
+                "kind",
+                "must be one of slack, notion, google_drive, linear, jira, hubspot, salesforce",
+            )
+        })?;
+        let target = target_of(n, kind)?;
+        check_name(n.name.as_deref().unwrap_or(kind.as_str()))?;
+        if let Some(w) = n.workspace_id {
+            self.check_workspace(org, w).await?;
+        }
+        if let Some(u) = n.user_id {
+            if n.workspace_id.is_some() {
+                return Err(CoreError::invalid(
+                    "user_id",
+                    "a connection is for a workspace or a person, not both",
+                ));
+            }
+            if self.core.db().user(org, u.uuid()).await?.is_none() {
+                return Err(CoreError::invalid("user_id", "no such member in this org"));
+            }
+        }
+        Ok((kind, target))
     }
 
     async fn item(self, org: Uuid, id: IntegrationItemId) -> Result<(ItemRow, Kind), CoreError> {

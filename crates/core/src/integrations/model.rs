@@ -94,7 +94,8 @@ pub struct NewIntegration {
     pub issue_type: Option<String>,
     pub jira_deployment: Option<JiraDeployment>,
     pub external_id_field: Option<String>,
-    pub credential: NewCredential,
+    /// Required here; absent when connecting by consent (`Integrations::start_oauth`).
+    pub credential: Option<NewCredential>,
     /// Post each summary (default: for providers that take summaries).
     pub on_summary: Option<bool>,
     /// Create an issue or task per action item (default: for trackers and CRMs).
@@ -104,6 +105,64 @@ pub struct NewIntegration {
     /// Replace personal data (emails, phone numbers, card numbers…) with placeholders before
     /// sending (default on).
     pub redact_pii: Option<bool>,
+}
+
+/// A connection waiting for its provider's consent: its settings (stored with the `state`
+/// until the callback; configuration, no content or secret).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Pending {
+    pub kind: String,
+    pub name: Option<String>,
+    pub workspace_id: Option<uuid::Uuid>,
+    pub user_id: Option<uuid::Uuid>,
+    pub base_url: Option<String>,
+    pub destination: Option<String>,
+    pub issue_type: Option<String>,
+    pub jira_deployment: Option<JiraDeployment>,
+    pub external_id_field: Option<String>,
+    pub on_summary: Option<bool>,
+    pub on_action_items: Option<bool>,
+    pub approval: Option<bool>,
+    pub redact_pii: Option<bool>,
+}
+
+impl Pending {
+    pub(crate) fn of(n: &NewIntegration) -> Self {
+        Self {
+            kind: n.kind.clone(),
+            name: n.name.clone(),
+            workspace_id: n.workspace_id.map(|w| w.0),
+            user_id: n.user_id.map(UserId::uuid),
+            base_url: n.base_url.clone(),
+            destination: n.destination.clone(),
+            issue_type: n.issue_type.clone(),
+            jira_deployment: n.jira_deployment,
+            external_id_field: n.external_id_field.clone(),
+            on_summary: n.on_summary,
+            on_action_items: n.on_action_items,
+            approval: n.approval,
+            redact_pii: n.redact_pii,
+        }
+    }
+
+    pub(crate) fn into_new(self) -> NewIntegration {
+        NewIntegration {
+            kind: self.kind,
+            name: self.name,
+            workspace_id: self.workspace_id.map(WorkspaceId),
+            user_id: self.user_id.map(UserId),
+            base_url: self.base_url,
+            destination: self.destination,
+            issue_type: self.issue_type,
+            jira_deployment: self.jira_deployment,
+            external_id_field: self.external_id_field,
+            credential: None,
+            on_summary: self.on_summary,
+            on_action_items: self.on_action_items,
+            approval: self.approval,
+            redact_pii: self.redact_pii,
+        }
+    }
 }
 
 /// A change to a connection; `None` leaves a field as it is.

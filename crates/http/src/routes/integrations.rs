@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::wire::errors::{AuthErrors, JsonBodyErrors};
 use crate::wire::integrations::{
     ApprovalDecision, ApprovalEdit, ApprovalList, Integration, IntegrationItem, IntegrationList,
-    IntegrationLog, IntegrationPatch, NewIntegration,
+    IntegrationLog, IntegrationPatch, NewIntegration, OAuthStart, OAuthStarted,
 };
 use crate::{ApiError, ApiJson};
 
@@ -194,6 +194,57 @@ pub async fn reject(
         app.core
             .integrations()
             .decide(&scope, id, Decision::Reject, None)
+            .await?,
+    )))
+}
+
+/// Starts connecting by consent (OAuth 2.0 with PKCE, the operator's app in
+/// `[integrations.oauth.<provider>]`): send the person to `authorization_url`; the provider
+/// brings them back to the callback.
+#[utoipa::path(post, path = "/api/v1/integrations/oauth", tag = "integrations", request_body = OAuthStart, security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, JsonBodyErrors, (status = 201, description = "Where to send the person", body = OAuthStarted), (status = 409, description = "No OAuth app for this provider, or no server.public_url", body = crate::error::ErrorBody), (status = 422, description = "Invalid settings (the field is named)", body = crate::error::ErrorBody)))]
+pub async fn start_oauth(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::IntegrationsManage>,
+    ApiJson(body): ApiJson<OAuthStart>,
+) -> Result<impl IntoResponse, ApiError> {
+    let url = app
+        .core
+        .integrations()
+        .start_oauth(&scope, body.into())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(OAuthStarted {
+            authorization_url: url,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CallbackQuery {
+    /// The `state` from the start.
+    pub state: String,
+    /// The authorization code (absent when the person declined).
+    pub code: Option<String>,
+    /// The provider's error (`access_denied`…).
+    pub error: Option<String>,
+}
+
+/// Where the provider brings the person back: the code is traded for tokens and the
+/// connection is made (checked like any other). The state is good once, for ten minutes, for
+/// the person who started.
+#[utoipa::path(get, path = "/api/v1/integrations/oauth/callback", tag = "integrations", params(CallbackQuery), security(("session" = []), ("api_key" = [])),
+    responses(AuthErrors, (status = 200, description = "Connected", body = Integration), (status = 409, description = "No OAuth app for this provider", body = crate::error::ErrorBody), (status = 422, description = "An unknown, used or expired state, a declined consent, or a code or credential the provider refused", body = crate::error::ErrorBody)))]
+pub async fn oauth_callback(
+    State(app): State<AppState>,
+    Auth(scope, ..): Auth<perm::IntegrationsManage>,
+    Query(q): Query<CallbackQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(ApiJson(Integration::from(
+        app.core
+            .integrations()
+            .finish_oauth(&scope, &q.state, q.code.as_deref(), q.error.as_deref())
             .await?,
     )))
 }

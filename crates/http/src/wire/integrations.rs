@@ -196,7 +196,7 @@ impl From<NewIntegration> for core::NewIntegration {
             issue_type: n.issue_type,
             jira_deployment: n.jira_deployment.map(Into::into),
             external_id_field: n.external_id_field,
-            credential: n.credential.into(),
+            credential: Some(n.credential.into()),
             on_summary: n.on_summary,
             on_action_items: n.on_action_items,
             approval: n.approval,
@@ -512,4 +512,68 @@ impl From<CoreLog> for IntegrationLog {
             attempts: l.attempts.into_iter().map(Into::into).collect(),
         }
     }
+}
+
+/// A connection to make by consent: everything but the credential, which the provider's
+/// consent gives.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"provider": "google_drive", "destination": "1FolderAbc", "workspace_id": "wsp_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f"}))]
+pub struct OAuthStart {
+    pub provider: Provider,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<ids::WorkspaceId>)]
+    pub workspace_id: Option<WorkspaceId>,
+    #[serde(default)]
+    #[schema(value_type = Option<ids::UserId>)]
+    pub user_id: Option<UserId>,
+    /// As for a new connection (Salesforce's comes from the token answer).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub destination: Option<String>,
+    #[serde(default)]
+    pub issue_type: Option<String>,
+    #[serde(default)]
+    pub jira_deployment: Option<JiraKind>,
+    #[serde(default)]
+    pub external_id_field: Option<String>,
+    #[serde(default)]
+    pub on_summary: Option<bool>,
+    #[serde(default)]
+    pub on_action_items: Option<bool>,
+    #[serde(default)]
+    pub approval: Option<bool>,
+    #[serde(default)]
+    pub redact_pii: Option<bool>,
+}
+
+impl From<OAuthStart> for core::NewIntegration {
+    fn from(n: OAuthStart) -> Self {
+        Self {
+            kind: n.provider.as_str().to_owned(),
+            name: n.name,
+            workspace_id: n.workspace_id,
+            user_id: n.user_id,
+            base_url: n.base_url,
+            destination: n.destination,
+            issue_type: n.issue_type,
+            jira_deployment: n.jira_deployment.map(Into::into),
+            external_id_field: n.external_id_field,
+            credential: None,
+            on_summary: n.on_summary,
+            on_action_items: n.on_action_items,
+            approval: n.approval,
+            redact_pii: n.redact_pii,
+        }
+    }
+}
+
+/// Where to send the person: the provider's consent page. It comes back to
+/// `/api/v1/integrations/oauth/callback` within ten minutes.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OAuthStarted {
+    pub authorization_url: String,
 }

@@ -32,7 +32,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use chrono::{TimeDelta, Utc};
 use serde_json::{Value, json};
 use url::Url;
@@ -119,6 +119,8 @@ pub(crate) struct FakeState {
     pub next_id: u64,
     /// Provider-specific extra state.
     pub extra: HashMap<String, Value>,
+    /// Authorization codes handed out: (code, redirect URI, PKCE challenge).
+    pub codes: Vec<(String, String, String)>,
 }
 
 impl FakeState {
@@ -199,7 +201,12 @@ impl Fake {
             page_size: 2,
             ..FakeState::default()
         })));
-        let routes = Router::new().route("/oauth/token", post(token));
+        let mut routes = Router::new()
+            .route("/oauth/token", post(token))
+            .route("/oauth/authorize", get(authorize));
+        if kind == Kind::Notion {
+            routes = routes.route("/v1/oauth/token", post(notion_token));
+        }
         let routes = match kind {
             Kind::Slack => slack::routes(routes),
             Kind::Notion => notion::routes(routes),
@@ -368,6 +375,37 @@ impl Fake {
         id
     }
 
+    /// Follows an authorization URL like a user who agrees: the `code` and `state` the consent
+    /// page sends back to the redirect URI (not followed).
+    pub async fn consent(&self, authorization_url: &str) -> Result<(String, String), String> {
+        use crate::Http as _;
+        let url = Url::parse(authorization_url).map_err(|e| e.to_string())?;
+        let http = crate::ReqwestHttp::new().map_err(|e| e.to_string())?;
+        let resp = http
+            .send(crate::HttpRequest::new(http::Method::GET, url))
+            .await
+            .map_err(|e| e.to_string())?;
+        let location = resp
+            .headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                format!(
+                    "no redirect ({}): {}",
+                    resp.status,
+                    String::from_utf8_lossy(&resp.body)
+                )
+            })?;
+        let back = Url::parse(location).map_err(|e| e.to_string())?;
+        let get = |k: &str| {
+            back.query_pairs()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        Ok((get("code"), get("state")))
+    }
+
     /// Sets the page size of list and search answers (2 by default).
     pub fn set_page_size(&self, n: usize) {
         self.state().page_size = n.max(1);
@@ -428,9 +466,114 @@ async fn record(State(shared): State<Shared>, req: Request, next: Next) -> Respo
     resp
 }
 
-/// The OAuth 2.0 token endpoint (refresh-token grant), shared by every fake: the client must
-/// authenticate, a known refresh token gets a new access token (and, like HubSpot, Jira and
-/// Linear, a rotated refresh token except at Google and Salesforce, which keep it).
+/// The consent page, as a user who always agrees: checks the client and the request, hands
+/// out a single-use code bound to the redirect URI and the PKCE challenge, and redirects back
+/// with it and the `state`.
+async fn authorize(
+    State(shared): State<Shared>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    let mut s = shared.lock();
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    if get("client_id") != CLIENT_ID || get("response_type") != "code" {
+        return answer(400, json!({"error": "invalid_request"}));
+    }
+    let notion = s.kind == Some(Kind::Notion);
+    if !notion && (get("code_challenge").is_empty() || get("code_challenge_method") != "S256") {
+        return answer(
+            400,
+            json!({"error": "invalid_request", "error_description": "PKCE S256 is required"}),
+        );
+    }
+    let redirect = get("redirect_uri");
+    let Ok(mut back) = Url::parse(&redirect) else {
+        return answer(400, json!({"error": "invalid_request"}));
+    };
+    let code = format!("code-{}", s.id());
+    // Notion's OAuth has no PKCE: a challenge sent there is ignored.
+    let challenge = if notion {
+        String::new()
+    } else {
+        get("code_challenge")
+    };
+    s.codes.push((code.clone(), redirect, challenge));
+    back.query_pairs_mut()
+        .append_pair("code", &code)
+        .append_pair("state", &get("state"));
+    let mut resp = answer(302, json!({}));
+    if let Ok(v) = back.as_str().parse() {
+        resp.headers_mut().insert("location", v);
+    }
+    resp
+}
+
+/// The tokens a code is worth: a long-lived token at Slack and Notion (no refresh), an access
+/// and refresh token elsewhere (Salesforce with its `instance_url` and no `expires_in`).
+fn granted(s: &mut FakeState) -> Value {
+    let n = s.id();
+    match s.kind {
+        Some(Kind::Slack) => json!({"ok": true, "access_token": TOKEN, "token_type": "bot",
+            "scope": "chat:write,channels:history,groups:history", "team": {"id": "T0001", "name": "Acme"}}),
+        Some(Kind::Notion) => json!({"access_token": TOKEN, "token_type": "bearer",
+            "bot_id": "b0t", "workspace_name": "Acme"}),
+        kind => {
+            let access = format!("at-{n}-CANARY");
+            let refresh = format!("rt-{n}-CANARY");
+            s.access_tokens.push(access.clone());
+            s.refresh_tokens.push(refresh.clone());
+            if kind == Some(Kind::Salesforce) {
+                json!({"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+                       "instance_url": s.base.trim_end_matches('/')})
+            } else {
+                json!({"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+                       "expires_in": 3600})
+            }
+        }
+    }
+}
+
+/// Redeems a code once, for the redirect URI it was given to and (when a challenge was sent)
+/// the verifier that matches it; `Err` is `invalid_grant`.
+fn redeem(s: &mut FakeState, code: &str, redirect: &str, verifier: Option<&str>) -> Result<(), ()> {
+    let Some(at) = s.codes.iter().position(|(c, _, _)| c == code) else {
+        return Err(());
+    };
+    let (_, uri, challenge) = s.codes.remove(at);
+    let pkce_ok = challenge.is_empty()
+        || verifier.is_some_and(|v| meetvault_calendar::oauth::challenge_of(v) == challenge);
+    if uri != redirect || !pkce_ok {
+        return Err(());
+    }
+    Ok(())
+}
+
+/// Notion's token endpoint: HTTP Basic client authentication and a JSON body.
+async fn notion_token(State(shared): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    use base64::Engine as _;
+    let expected =
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    if headers.get("authorization").and_then(|v| v.to_str().ok())
+        != Some(format!("Basic {expected}").as_str())
+    {
+        return answer(401, json!({"error": "invalid_client"}));
+    }
+    let v: Value = serde_json::from_str(&body).unwrap_or_default();
+    if v["grant_type"] != "authorization_code" {
+        return answer(400, json!({"error": "unsupported_grant_type"}));
+    }
+    let mut s = shared.lock();
+    let code = v["code"].as_str().unwrap_or_default();
+    let redirect = v["redirect_uri"].as_str().unwrap_or_default();
+    if redeem(&mut s, code, redirect, None).is_err() {
+        return answer(400, json!({"error": "invalid_grant"}));
+    }
+    answer(200, granted(&mut s))
+}
+
+/// The OAuth 2.0 token endpoint, shared by every fake: the client must authenticate; a code
+/// from the consent page (with its PKCE verifier) gets tokens; a known refresh token gets a new
+/// access token (and, like HubSpot, Jira and Linear, a rotated refresh token except at Google
+/// and Salesforce, which keep it).
 async fn token(
     State(shared): State<Shared>,
     axum::Form(form): axum::Form<HashMap<String, String>>,
@@ -440,6 +583,14 @@ async fn token(
         || form.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET)
     {
         return answer(401, json!({"error": "invalid_client"}));
+    }
+    if form.get("grant_type").map(String::as_str) == Some("authorization_code") {
+        let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+        let verifier = form.get("code_verifier").map(String::as_str);
+        if redeem(&mut s, get("code"), get("redirect_uri"), verifier).is_err() {
+            return answer(400, json!({"error": "invalid_grant"}));
+        }
+        return answer(200, granted(&mut s));
     }
     if form.get("grant_type").map(String::as_str) != Some("refresh_token") {
         return answer(400, json!({"error": "unsupported_grant_type"}));

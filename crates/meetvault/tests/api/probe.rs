@@ -381,6 +381,7 @@ fn body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/integrations" => json!({"provider": "slack",
             "credential": {"type": "webhook_url", "url": "http://127.0.0.1:9/probe"}}),
         "/api/v1/integrations/{id}" => json!({"name": "probe"}),
+        "/api/v1/integrations/oauth" => json!({"provider": "google_drive", "destination": "probe"}),
         "/api/v1/approvals/{id}" => json!({"content": {"type": "task", "title": "probe",
             "notes": "probe", "link": "https://meetvault.example/m"}}),
         "/api/v1/destinations" => {

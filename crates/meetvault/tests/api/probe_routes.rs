@@ -749,6 +749,18 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
         true,
     ),
     (
+        "POST",
+        "/api/v1/integrations/oauth",
+        Class::Perm("integrations:manage"),
+        false,
+    ),
+    (
+        "GET",
+        "/api/v1/integrations/oauth/callback",
+        Class::Perm("integrations:manage"),
+        false,
+    ),
+    (
         "GET",
         "/api/v1/integrations/{id}/deliveries",
         Class::Perm("integrations:manage"),

@@ -84,3 +84,17 @@ CREATE TABLE integration_attempts (
 );
 CREATE INDEX integration_attempts_item ON integration_attempts (item_id, at);
 CREATE INDEX integration_attempts_integration ON integration_attempts (integration_id, at);
+
+-- A connection waiting for its provider's consent: its settings, the PKCE verifier (sealed
+-- under the org's key) and who started it, found by a hash of the `state` until the callback
+-- takes it (once) or it expires (ten minutes; the next start clears expired ones).
+CREATE TABLE integration_oauth_states (
+    id          BLOB PRIMARY KEY,
+    state_hash  TEXT NOT NULL UNIQUE,
+    org_id      BLOB NOT NULL REFERENCES orgs (id) ON DELETE CASCADE,
+    user_id     BLOB NOT NULL,
+    kind        TEXT NOT NULL,
+    settings    TEXT NOT NULL,
+    verifier    BLOB NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
