@@ -2,6 +2,8 @@
 //! traded once for the verifier that matches its challenge, long-lived tokens where the
 //! provider has no refresh, and the refresh grant.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::http;
