@@ -41,6 +41,7 @@ mod headers;
 mod helpers;
 mod hosts;
 mod integrations;
+mod integrations_connect;
 mod intelligence;
 mod intelligence_serve;
 mod jobs;
