@@ -10,7 +10,9 @@ use meetvault_test_support::{Cred, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-pub(crate) const WAIT: Duration = Duration::from_secs(20);
+/// How long a bot test waits for a state: generous, because CI's PostgreSQL + S3 phase runs
+/// the bot, moto and the server on two busy cores (an opt-out's abort waited past 20 s there).
+pub(crate) const WAIT: Duration = Duration::from_secs(45);
 
 pub(crate) fn bot_body(url: &str) -> Value {
     json!({"meeting_url": url, "bot_name": "Notetaker", "metadata": {"crm_id": "42"}})
