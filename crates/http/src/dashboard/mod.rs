@@ -17,6 +17,7 @@ mod account_more;
 pub mod assets;
 mod audit;
 mod bots;
+mod integrations;
 mod meeting_tools;
 mod meetings;
 mod org_admin;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .merge(organization::routes())
         .merge(workspace::routes())
         .merge(privacy_requests::routes())
+        .merge(integrations::routes())
 }
 
 async fn home() -> Redirect {

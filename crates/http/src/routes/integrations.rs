@@ -3,8 +3,8 @@
 //! edit, approve, reject.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use meetvault_core::ids::{IntegrationId, IntegrationItemId};
 use meetvault_core::integrations::Decision;
 use serde::Deserialize;
@@ -233,18 +233,58 @@ pub struct CallbackQuery {
 
 /// Where the provider brings the person back: the code is traded for tokens and the
 /// connection is made (checked like any other). The state is good once, for ten minutes, for
-/// the person who started.
+/// the person who started. A browser (a navigation asking for HTML) is sent on to the
+/// dashboard's integrations page: `?connected={id}`, or `?failed={why}` with one word of a
+/// fixed list (`state`, `declined`, `refused`), never the provider's own text.
 #[utoipa::path(get, path = "/api/v1/integrations/oauth/callback", tag = "integrations", params(CallbackQuery), security(("session" = []), ("api_key" = [])),
-    responses(AuthErrors, (status = 200, description = "Connected", body = Integration), (status = 409, description = "No OAuth app for this provider", body = crate::error::ErrorBody), (status = 422, description = "An unknown, used or expired state, a declined consent, or a code or credential the provider refused", body = crate::error::ErrorBody)))]
+    responses(AuthErrors, (status = 200, description = "Connected", body = Integration), (status = 303, description = "A browser: on to the dashboard's integrations page, saying what happened"), (status = 409, description = "No OAuth app for this provider", body = crate::error::ErrorBody), (status = 422, description = "An unknown, used or expired state, a declined consent, or a code or credential the provider refused", body = crate::error::ErrorBody)))]
 pub async fn oauth_callback(
     State(app): State<AppState>,
     Auth(scope, ..): Auth<perm::IntegrationsManage>,
+    headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
-) -> Result<impl IntoResponse, ApiError> {
-    Ok(ApiJson(Integration::from(
-        app.core
-            .integrations()
-            .finish_oauth(&scope, &q.state, q.code.as_deref(), q.error.as_deref())
-            .await?,
-    )))
+) -> Result<Response, ApiError> {
+    let done = app
+        .core
+        .integrations()
+        .finish_oauth(&scope, &q.state, q.code.as_deref(), q.error.as_deref())
+        .await;
+    if !browser_navigation(&headers) {
+        return Ok(ApiJson(Integration::from(done?)).into_response());
+    }
+    let to = match done {
+        Ok(view) => format!(
+            "/settings/integrations?connected={}",
+            Integration::from(view).id
+        ),
+        Err(e) => {
+            let why = match ApiError::from(e) {
+                ApiError::Invalid { field: "state", .. } => "state",
+                ApiError::Invalid { field: "error", .. } => "declined",
+                ApiError::Invalid { .. } | ApiError::Conflict(_) => "refused",
+                other => return Err(other),
+            };
+            format!("/settings/integrations?failed={why}")
+        }
+    };
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, to),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+    )
+        .into_response())
+}
+
+/// A top-level navigation by a browser (not a script's or a program's request).
+fn browser_navigation(headers: &HeaderMap) -> bool {
+    let navigate = headers
+        .get("sec-fetch-mode")
+        .is_some_and(|v| v.as_bytes() == b"navigate");
+    let html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    navigate || html
 }

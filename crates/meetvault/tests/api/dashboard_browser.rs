@@ -191,6 +191,12 @@ fn tracks() -> Vec<PathBuf> {
 impl Ui {
     /// A browser in a namespace that reaches only `app`, its console watched.
     pub(crate) async fn start(app: TestApp) -> (Ui, Browser) {
+        Self::start_with(app, &[]).await
+    }
+
+    /// A browser in a namespace that reaches `app` and `also` (a provider's fake), its console
+    /// watched.
+    pub(crate) async fn start_with(app: TestApp, also: &[std::net::SocketAddr]) -> (Ui, Browser) {
         let axe_path = std::env::var("AXE_CORE_JS").unwrap_or_else(|_| {
             format!(
                 "{}/.cache/meetvault-tools/axe-core/node_modules/axe-core/axe.min.js",
@@ -203,7 +209,9 @@ impl Ui {
         let shots =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots/dashboard");
         println!("dashboard screenshots: {}", shots.display());
-        let netns = Netns::new(&[app.addr]).await;
+        let mut reach = vec![app.addr];
+        reach.extend_from_slice(also);
+        let netns = Netns::new(&reach).await;
         let browser = Browser::launch_in(
             &netns,
             BrowserOptions::default().flag("--autoplay-policy=no-user-gesture-required"),

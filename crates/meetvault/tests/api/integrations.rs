@@ -20,7 +20,7 @@ use crate::webhooks::call;
 /// Generous: a summary job can take tens of seconds on a busy two-core machine.
 const WAIT: Duration = Duration::from_secs(120);
 pub(crate) const NOTION_PARENT: &str = "0f1e2d3c-4b5a-4968-8776-655443322110";
-const LINEAR_TEAM: &str = "9cfb482a-81e3-4154-b5b9-2c805e70a02d";
+pub(crate) const LINEAR_TEAM: &str = "9cfb482a-81e3-4154-b5b9-2c805e70a02d";
 
 /// An app that summarizes stored transcripts by rule (no models installed here), reads the
 /// outbox often, may reach loopback, and refreshes OAuth tokens at the given fakes.
@@ -63,7 +63,7 @@ pub(crate) async fn app_with(
 
 /// A meeting with three participants and a transcript whose summary has action items for Ben
 /// and Cara; returns its id.
-async fn finished_meeting(
+pub(crate) async fn finished_meeting(
     app: &TestApp,
     owner: &Session,
     title: &str,
@@ -112,7 +112,7 @@ async fn finished_meeting(
     id
 }
 
-async fn connect(app: &TestApp, owner: &Session, body: Value) -> Value {
+pub(crate) async fn connect(app: &TestApp, owner: &Session, body: Value) -> Value {
     let (status, v) = call(app, owner, Method::POST, "/api/v1/integrations", Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{v:#}");
     v
@@ -130,7 +130,7 @@ async fn until<F: Fn() -> bool>(what: &str, done: F) {
     }
 }
 
-async fn approvals(app: &TestApp, s: &Session, want: usize) -> Vec<Value> {
+pub(crate) async fn approvals(app: &TestApp, s: &Session, want: usize) -> Vec<Value> {
     let start = Instant::now();
     loop {
         let (status, v) = call(app, s, Method::GET, "/api/v1/approvals", None).await;

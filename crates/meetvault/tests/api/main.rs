@@ -19,6 +19,7 @@ mod cli_transcribe;
 mod dashboard;
 mod dashboard_admin;
 mod dashboard_browser;
+mod dashboard_integrations;
 mod deletion_requests;
 mod deletion_requests_rules;
 mod destinations;
