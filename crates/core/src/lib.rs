@@ -43,6 +43,7 @@ use meetvault_store::{BlobStore, Database, KeyMaterial, keyfile};
 
 use crate::audit::{AuditSigner, RefusalLog};
 pub use error::CoreError;
+pub use meetvault_store::one_snapshot;
 /// Counts a future's database queries (the HTTP layer's per-request metric).
 pub use meetvault_store::stats::count_queries;
 pub use secrets::ServerKeys;

@@ -35,3 +35,4 @@ pub use db::{Database, InstanceRow};
 pub use error::StoreError;
 pub use jobs::{JobEnd, JobRow, JobState};
 pub use keyfile::KeyMaterial;
+pub use reader::one_snapshot;

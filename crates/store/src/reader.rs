@@ -13,10 +13,18 @@
 //! committed when the statement began, exactly like a read through the pool, never block a
 //! writer and are never blocked by one. Values are decoded the way sqlx encoded them (a UUID
 //! is a 16-byte blob, a time RFC 3339 text, a boolean 0 or 1).
+//!
+//! Inside [`one_snapshot`] (the HTTP layer wraps each GET and HEAD in it) the reads share one
+//! connection and one read transaction: the request sees one snapshot, taken at its first read,
+//! and SQLite's WAL read lock — a mutex every connection to the file shares, which two runtime
+//! threads contended on four times per request — is taken once. Only for requests that do not
+//! write: a snapshot would not see the request's own writes (they go through sqlx).
 
+use std::cell::RefCell;
+use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use rusqlite::types::Value;
@@ -33,7 +41,45 @@ const IDLE: usize = 8;
 /// a path (an in-memory database, or a test comparing with sqlx) the store reads through sqlx.
 pub struct Readers {
     path: Option<PathBuf>,
-    idle: Mutex<Vec<Connection>>,
+    idle: Arc<Mutex<Vec<Connection>>>,
+}
+
+tokio::task_local! {
+    static SNAPSHOT: RefCell<Option<Held>>;
+}
+
+/// The connection a snapshot reads on, its read transaction open; given back (the transaction
+/// ended) when the snapshot ends, however it ends.
+struct Held {
+    path: PathBuf,
+    idle: Arc<Mutex<Vec<Connection>>>,
+    conn: Option<Connection>,
+    begun: Instant,
+}
+
+/// How old a snapshot may grow: a read after that starts a fresh one (a slow request never
+/// reads a view older than this, nor holds back a checkpoint longer by reading).
+const SNAPSHOT_MAX_AGE: Duration = Duration::from_secs(1);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        // A connection whose transaction does not end cleanly is closed, not reused.
+        if conn.execute_batch("COMMIT").is_ok()
+            && let Ok(mut idle) = self.idle.lock()
+            && idle.len() < IDLE
+        {
+            idle.push(conn);
+        }
+    }
+}
+
+/// Runs `work` with its reads through the reader in one read transaction (one snapshot, taken
+/// at the first read; ended when `work` ends or is dropped). For work that does not write.
+pub async fn one_snapshot<F: Future>(work: F) -> F::Output {
+    SNAPSHOT.scope(RefCell::new(None), work).await
 }
 
 /// A row type the reader decodes by position, in the order of its `…_COLUMNS` list.
@@ -56,7 +102,7 @@ impl Readers {
     pub(crate) fn new(path: Option<PathBuf>) -> Self {
         Self {
             path,
-            idle: Mutex::new(Vec::new()),
+            idle: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -84,17 +130,29 @@ impl Readers {
         Ok(conn)
     }
 
-    /// Runs `read` on an idle connection (or a new one) on this thread.
-    pub(crate) fn read<T>(
+    fn checkout(&self) -> Result<Connection, StoreError> {
+        let conn = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        match conn {
+            Some(conn) => Ok(conn),
+            None => self.open(),
+        }
+    }
+
+    /// Runs `read` on this thread: in the snapshot of the work it is part of, if any
+    /// ([`one_snapshot`]), else on an idle connection (or a new one).
+    pub(crate) fn read<T, F: FnOnce(&Connection) -> rusqlite::Result<T>>(
         &self,
-        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        read: F,
     ) -> Result<T, StoreError> {
         crate::stats::note_query();
-        let conn = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let conn = match conn {
-            Some(conn) => conn,
-            None => self.open()?,
+        let mut read = Some(read);
+        if let Ok(Some(out)) = SNAPSHOT.try_with(|slot| self.in_snapshot(slot, &mut read)) {
+            return out;
+        }
+        let Some(read) = read.take() else {
+            return Err(StoreError::Corrupt("a read ran twice".into()));
         };
+        let conn = self.checkout()?;
         let out = read(&conn).map_err(read_error);
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < IDLE
@@ -106,6 +164,46 @@ impl Readers {
 }
 
 impl Readers {
+    /// `read` in the snapshot held in `slot` (opened by this first read); `None` (and `read`
+    /// left) when the snapshot is another database's or already in use.
+    fn in_snapshot<T, F: FnOnce(&Connection) -> rusqlite::Result<T>>(
+        &self,
+        slot: &RefCell<Option<Held>>,
+        read: &mut Option<F>,
+    ) -> Option<Result<T, StoreError>> {
+        let path = self.path.as_ref()?;
+        let mut slot = slot.try_borrow_mut().ok()?;
+        if slot
+            .as_ref()
+            .is_some_and(|h| &h.path == path && h.begun.elapsed() > SNAPSHOT_MAX_AGE)
+        {
+            // Ended (and its connection given back) by `Held`'s drop; a fresh one below.
+            *slot = None;
+        }
+        if slot.is_none() {
+            let conn = match self.checkout() {
+                Ok(conn) => conn,
+                Err(e) => return Some(Err(e)),
+            };
+            if let Err(e) = conn.execute_batch("BEGIN") {
+                return Some(Err(read_error(e)));
+            }
+            *slot = Some(Held {
+                path: path.clone(),
+                idle: self.idle.clone(),
+                conn: Some(conn),
+                begun: Instant::now(),
+            });
+        }
+        let held = slot.as_ref()?;
+        if &held.path != path {
+            return None;
+        }
+        let conn = held.conn.as_ref()?;
+        let read = read.take()?;
+        Some(read(conn).map_err(read_error))
+    }
+
     /// Every row `sql` (with `$n` placeholders) answers for `params`.
     pub(crate) fn rows<T: FromReader>(
         &self,

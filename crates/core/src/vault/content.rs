@@ -3,6 +3,8 @@
 //! individually under its meeting's or user's key, bound to (org, table, row, field). Meetings,
 //! transcripts and recordings themselves live in `crate::meetings`.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
@@ -25,11 +27,11 @@ use crate::{Core, CoreError};
 #[derive(Debug)]
 pub struct MeetingKeys {
     meeting: Uuid,
-    keys: Vec<(KeyRef, SymmetricKey)>,
+    keys: Vec<(KeyRef, Arc<SymmetricKey>)>,
 }
 
 impl MeetingKeys {
-    pub(crate) fn new(meeting: Uuid, keys: Vec<(KeyRef, SymmetricKey)>) -> Self {
+    pub(crate) fn new(meeting: Uuid, keys: Vec<(KeyRef, Arc<SymmetricKey>)>) -> Self {
         Self { meeting, keys }
     }
     pub(crate) fn empty(meeting: Uuid) -> Self {
@@ -50,7 +52,7 @@ impl MeetingKeys {
         self.keys
             .iter()
             .max_by_key(|(r, _)| r.version)
-            .map(|(r, k)| (*r, k))
+            .map(|(r, k)| (*r, &**k))
     }
 
     pub(crate) fn find(&self, wanted: KeyRef) -> Result<&SymmetricKey, CoreError> {
@@ -62,7 +64,7 @@ impl MeetingKeys {
         self.keys
             .iter()
             .find(|(r, _)| *r == wanted)
-            .map(|(_, k)| k)
+            .map(|(_, k)| &**k)
             .ok_or_else(|| {
                 CoreError::Integrity(format!(
                     "meeting key version {} no longer exists (shredded)",

@@ -17,6 +17,7 @@
 //! session's life.
 
 mod content;
+mod key_cache;
 mod master;
 mod zero_access;
 
@@ -48,6 +49,9 @@ pub struct Vault {
     master: Arc<dyn Kek>,
     kms: Option<meetvault_kms::AwsKms>,
     org_keys: Mutex<HashMap<(Uuid, i32), Arc<SymmetricKey>>>,
+    /// Org-mode user keys and the meeting keys under them, opened recently ([`key_cache`]).
+    user_keys: key_cache::KeyCache,
+    meeting_keys: key_cache::KeyCache,
     unlocked: Mutex<HashMap<Uuid, Unlocked>>,
 }
 
@@ -93,6 +97,8 @@ impl Vault {
             master,
             kms,
             org_keys: Mutex::default(),
+            user_keys: key_cache::KeyCache::default(),
+            meeting_keys: key_cache::KeyCache::default(),
             unlocked: Mutex::default(),
         }
     }
@@ -117,6 +123,24 @@ impl Vault {
         if let Ok(mut cache) = self.org_keys.lock() {
             cache.retain(|(o, _), _| *o != org);
         }
+        self.user_keys.forget_org(org);
+        self.meeting_keys.forget_org(org);
+    }
+
+    /// Drops a meeting's keys held here (it was shredded: no instance can look them up again,
+    /// since the rows they are found by are gone; this instance also lets go of the bytes now).
+    pub(crate) fn forget_meeting_keys(&self, org: Uuid, meeting: Uuid) {
+        self.meeting_keys.forget(org, meeting);
+    }
+
+    /// Drops a user's key held here (their mode changed).
+    pub(crate) fn forget_user_key(&self, org: Uuid, user: Uuid) {
+        self.user_keys.forget(org, user);
+    }
+
+    /// How many unwrapped user and meeting keys this instance holds (for tests).
+    pub fn cached_key_count(&self) -> (usize, usize) {
+        (self.user_keys.len(), self.meeting_keys.len())
     }
 
     pub(crate) fn unlock(
@@ -360,14 +384,21 @@ impl Core {
                     "user key row has no org wrapping".into(),
                 ));
             };
+            let cache = &self.vault().user_keys;
+            if let Some(key) = cache.get(row.org_id, row.user_id, version, wrapped) {
+                return Ok(key);
+            }
             let org_key = self.org_key_version(row.org_id, version).await?;
-            let key = envelope::unwrap_key(
-                &org_key,
-                &bind(row.org_id, "user_keys", row.user_id, "key"),
-                wrapped,
-            )
-            .map_err(integrity("user key"))?;
-            return Ok(Arc::new(key));
+            let key = Arc::new(
+                envelope::unwrap_key(
+                    &org_key,
+                    &bind(row.org_id, "user_keys", row.user_id, "key"),
+                    wrapped,
+                )
+                .map_err(integrity("user key"))?,
+            );
+            cache.put(row.org_id, row.user_id, version, wrapped, key.clone());
+            return Ok(key);
         }
         let live: Vec<Uuid> = self
             .db()
@@ -532,15 +563,60 @@ impl Core {
         if rows.is_empty() {
             return Ok(MeetingKeys::empty(meeting));
         }
+        if let Some(keys) = self.cached_meeting_keys(&owner_row, &rows) {
+            return Ok(MeetingKeys::new(meeting, keys));
+        }
         let user_key = self.open_user_key(&owner_row).await?;
         let mut keys = Vec::with_capacity(rows.len());
         for row in &rows {
             keys.push((
                 key_ref(meeting, row.version),
-                self.open_meeting_key(&owner_row, &user_key, row)?,
+                self.open_meeting_key_cached(&owner_row, &user_key, row)?,
             ));
         }
         Ok(MeetingKeys::new(meeting, keys))
+    }
+
+    /// Every version of a meeting's key from the cache, found by the rows just read; `None` if
+    /// any is missing, or the owner is not in org mode (zero-access keys are never cached).
+    fn cached_meeting_keys(
+        &self,
+        owner: &UserKeyRow,
+        rows: &[MeetingKeyRow],
+    ) -> Option<Vec<(KeyRef, Arc<SymmetricKey>)>> {
+        if owner.mode != "org" {
+            return None;
+        }
+        let cache = &self.vault().meeting_keys;
+        rows.iter()
+            .map(|r| {
+                (r.wrap == "user")
+                    .then(|| cache.get(r.org_id, r.meeting_id, r.version, &r.wrapped))
+                    .flatten()
+                    .map(|k| (key_ref(r.meeting_id, r.version), k))
+            })
+            .collect()
+    }
+
+    /// [`open_meeting_key`](Self::open_meeting_key), held in the cache when its owner is in
+    /// org mode and it is wrapped under their key.
+    fn open_meeting_key_cached(
+        &self,
+        owner: &UserKeyRow,
+        user_key: &SymmetricKey,
+        row: &MeetingKeyRow,
+    ) -> Result<Arc<SymmetricKey>, CoreError> {
+        let key = Arc::new(self.open_meeting_key(owner, user_key, row)?);
+        if owner.mode == "org" && row.wrap == "user" {
+            self.vault().meeting_keys.put(
+                row.org_id,
+                row.meeting_id,
+                row.version,
+                &row.wrapped,
+                key.clone(),
+            );
+        }
+        Ok(key)
     }
 
     /// [`meeting_keys_for`](Self::meeting_keys_for) for a page of meetings at a fixed cost: one
@@ -588,6 +664,10 @@ impl Core {
                 out.push(self.meeting_read_keys(org, row.id, row.owner_id).await);
                 continue;
             };
+            if let Some(keys) = self.cached_meeting_keys(owner_row, versions) {
+                out.push(Ok(MeetingKeys::new(row.id, keys)));
+                continue;
+            }
             let user_key = match opened.get(&row.owner_id) {
                 Some(key) => key.clone(),
                 None => {
@@ -608,7 +688,7 @@ impl Core {
             for v in versions {
                 keys.push((
                     key_ref(row.id, v.version),
-                    self.open_meeting_key(owner_row, &user_key, v)?,
+                    self.open_meeting_key_cached(owner_row, &user_key, v)?,
                 ));
             }
             out.push(Ok(MeetingKeys::new(row.id, keys)));
@@ -633,11 +713,15 @@ impl Encryption<'_> {
         org: OrgId,
         meeting: MeetingId,
     ) -> Result<u64, CoreError> {
-        Ok(self
+        let destroyed = self
             .core
             .db()
             .destroy_meeting_keys(org.uuid(), meeting.uuid())
-            .await?)
+            .await?;
+        self.core
+            .vault()
+            .forget_meeting_keys(org.uuid(), meeting.uuid());
+        Ok(destroyed)
     }
 }
 

@@ -378,6 +378,8 @@ impl super::Encryption<'_> {
                 "your encryption settings changed meanwhile; try again".into(),
             ));
         }
+        // Its cached copy can no longer be found (the row is not in org mode); let go of it.
+        self.core.vault().forget_user_key(org, user);
         self.core
             .unlock_session(org, user, session.uuid(), key)
             .await?;

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::organization::{answer, without};
-use super::{PageError, gate, need, s, segment, shell, table};
+use super::{PageError, button, gate, need, s, segment, shell, table};
 use crate::ApiError;
 use crate::auth::{Auth, Caller, perm};
 use crate::routes;
@@ -228,17 +228,6 @@ fn token_form() -> String {
     )
 }
 
-/// A one-button form sending `method` to `path`, then going to `next`.
-fn button(path: &str, method: &str, label: &str, next: &str, confirm: Option<&str>) -> String {
-    let confirm = confirm
-        .map(|c| format!(" data-confirm=\"{}\"", esc(c)))
-        .unwrap_or_default();
-    format!(
-        "<form class=\"inline\" data-api=\"{path}\" data-method=\"{method}\" data-next=\"{next}\"{confirm}>\
-         <p class=\"form-error\" role=\"alert\" hidden></p><button type=\"submit\">{label}</button></form>"
-    )
-}
-
 async fn one(
     State(app): State<AppState>,
     caller: Result<Caller, ApiError>,
@@ -420,13 +409,7 @@ async fn approvals(
         .await,
     )
     .await?;
-    let mut options = String::new();
-    for (value, label) in STATES {
-        let selected = if state == *value { " selected" } else { "" };
-        options.push_str(&format!(
-            "<option value=\"{value}\"{selected}>{label}</option>"
-        ));
-    }
+    let options = super::options(STATES, &state);
     let mut body = format!(
         "{}<p>Before a summary or an action item goes to a CRM or a tracker, an approver sees \
          exactly what would be sent, and may change it first. Nothing is sent for a rejected item.</p>\

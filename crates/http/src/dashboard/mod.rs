@@ -247,6 +247,34 @@ pub(crate) fn table(label: &str, headers: &[&str], rows: &str) -> String {
     )
 }
 
+/// A one-button form: `label` sends `method` to `path` (after `confirm`, if any), then goes to
+/// `next` (`reload`, or a path).
+pub(crate) fn button(
+    path: &str,
+    method: &str,
+    label: &str,
+    next: &str,
+    confirm: Option<&str>,
+) -> String {
+    let confirm = confirm
+        .map(|c| format!(" data-confirm=\"{}\"", esc(c)))
+        .unwrap_or_default();
+    format!(
+        "<form class=\"inline\" data-api=\"{path}\" data-method=\"{method}\" data-next=\"{next}\"{confirm}>\
+         <p class=\"form-error\" role=\"alert\" hidden></p><button type=\"submit\">{label}</button></form>"
+    )
+}
+
+/// A select's options, `(value, label)` each, the one whose value is `selected` chosen.
+pub(crate) fn options(choices: &[(&str, &str)], selected: &str) -> String {
+    let mut out = String::new();
+    for (value, label) in choices {
+        let mark = if *value == selected { " selected" } else { "" };
+        out.push_str(&format!("<option value=\"{value}\"{mark}>{label}</option>"));
+    }
+    out
+}
+
 /// `v[k]` as text ("" when absent or not a string): a field of an API answer read as JSON.
 pub(crate) fn s<'a>(v: &'a serde_json::Value, k: &str) -> &'a str {
     v[k].as_str().unwrap_or("")

@@ -17,15 +17,9 @@ use crate::routes;
 use crate::routes::privacy::esc;
 use crate::state::AppState;
 
-/// A one-button form: `label` sends `method` to `path` (after `confirm`, if any), then reloads.
+/// A one-button form that reloads the page after.
 fn button(path: &str, method: &str, label: &str, confirm: Option<&str>) -> String {
-    let confirm = confirm
-        .map(|c| format!(" data-confirm=\"{}\"", esc(c)))
-        .unwrap_or_default();
-    format!(
-        "<form class=\"inline\" data-api=\"{path}\" data-method=\"{method}\" data-next=\"reload\"{confirm}>\
-         <p class=\"form-error\" role=\"alert\" hidden></p><button type=\"submit\">{label}</button></form>"
-    )
+    super::button(path, method, label, "reload", confirm)
 }
 
 /// The destinations: a table of what is configured, and the API's body to add one.

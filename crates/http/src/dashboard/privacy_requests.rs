@@ -59,17 +59,7 @@ async fn list(
         .await,
     )
     .await?;
-    let mut options = String::new();
-    for (value, label) in STATES {
-        let selected = if state.as_deref().unwrap_or("") == *value {
-            " selected"
-        } else {
-            ""
-        };
-        options.push_str(&format!(
-            "<option value=\"{value}\"{selected}>{label}</option>"
-        ));
-    }
+    let options = super::options(STATES, state.as_deref().unwrap_or(""));
     let mut rows = String::new();
     for r in page["requests"].as_array().into_iter().flatten() {
         rows.push_str(&format!(

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -100,7 +101,16 @@ pub async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next:
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
     let started = Instant::now();
-    let (response, queries) = meetvault_core::count_queries(next.run(request)).await;
+    // A request that does not write reads one snapshot (on SQLite: one read transaction for
+    // all of its reads, not one per statement — the store's reader says why). Not the bots'
+    // protocol, whose command poll waits for seconds between reads.
+    let reads_only = matches!(*request.method(), Method::GET | Method::HEAD)
+        && !request.uri().path().starts_with("/internal/");
+    let (response, queries) = if reads_only {
+        meetvault_core::count_queries(meetvault_core::one_snapshot(next.run(request))).await
+    } else {
+        meetvault_core::count_queries(next.run(request)).await
+    };
     metrics.observe(
         HttpLabels {
             method,

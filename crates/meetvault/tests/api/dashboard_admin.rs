@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::dashboard_browser::Ui;
 use crate::deletion_requests::{MAIL_WAIT, send, submission, token_in, with_mail};
 
-async fn html(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+pub(crate) async fn html(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
     let r = app
         .client
         .get(app.url(path))

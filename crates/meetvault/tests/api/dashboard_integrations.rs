@@ -14,6 +14,7 @@ use meetvault_test_support::{Cred, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::dashboard_admin::html;
 use crate::dashboard_browser::Ui;
 use crate::deletion_requests::send;
 use crate::integrations::{LINEAR_TEAM, app_with, approvals, connect, finished_meeting};
@@ -47,16 +48,7 @@ async fn integration_pages_show_the_api_and_the_callback_brings_a_browser_back()
     let member = app.user_with_role(&owner, "member").await;
     let page = |cookie: String, path: &'static str| {
         let app = &app;
-        async move {
-            let r = app
-                .client
-                .get(app.url(path))
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.text().await.unwrap())
-        }
+        async move { html(app, &cookie, path).await }
     };
     // Nothing yet; the consent form offers exactly the providers with an OAuth app.
     let (status, html) = page(owner.cookie.clone(), "/settings/integrations").await;

@@ -46,6 +46,7 @@ mod integrations_connect;
 mod intelligence;
 mod intelligence_serve;
 mod jobs;
+mod key_cache;
 mod lifecycle;
 mod live;
 mod logging;

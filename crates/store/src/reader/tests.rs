@@ -357,3 +357,85 @@ async fn every_hot_read_answers_what_sqlx_answers() {
     let tie = usize::from(meetings[2].id < newest.id);
     assert_eq!(counts, [4, 2, 3, 1, 0, 3, 1, 2 + tie], "the filters filter");
 }
+
+/// Inside `one_snapshot` every read sees the database as it was at the first one (a write
+/// committed meanwhile through sqlx is not seen); after it, the next read sees the write; the
+/// connection comes back to the idle list with its transaction ended — also when the work is
+/// dropped half-way — so a checkpoint is never held back by a finished request.
+#[tokio::test]
+async fn a_snapshot_is_one_read_transaction_ended_with_its_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = meetvault_config::DatabaseUrl::sqlite_file(&dir.path().join("s.db"));
+    let db = Database::connect(&url, None).await.unwrap();
+    db.migrate().await.unwrap();
+    let Database::Sqlite(pool, _) = &db else {
+        unreachable!()
+    };
+    let reader = db.reader().unwrap();
+    let count = || -> i64 {
+        reader
+            .read(|c| c.query_row("SELECT count(*) FROM orgs", [], |r| r.get(0)))
+            .unwrap()
+    };
+    let add = || async {
+        sqlx::query("INSERT INTO orgs (id, name, require_mfa, created_at) VALUES ($1, 'o', 0, $2)")
+            .bind(Uuid::new_v4())
+            .bind(Utc::now())
+            .execute(pool)
+            .await
+            .unwrap();
+    };
+    assert_eq!(count(), 0);
+    let (inside, again) = one_snapshot(async {
+        let first = count();
+        add().await;
+        (first, count())
+    })
+    .await;
+    assert_eq!((inside, again), (0, 0), "one snapshot for the whole work");
+
+    assert_eq!(count(), 1, "a read after the work sees the write");
+    // Without a snapshot, each read sees what is committed when it starts.
+    add().await;
+    assert_eq!(count(), 2);
+    assert!(!reader.idle.lock().unwrap().is_empty());
+
+    // Work dropped after its first read: its transaction ends with it.
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let other = db.clone();
+    let work = tokio::spawn(one_snapshot(async move {
+        assert_eq!(count_in(&other), 2);
+        let _ = tx.send(());
+        std::future::pending::<()>().await;
+    }));
+    rx.await.unwrap();
+    work.abort();
+    let _ = work.await;
+    // A full checkpoint completes only if no reader holds a snapshot (busy = 0).
+    add().await;
+    let (busy,): (i64,) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        busy, 0,
+        "a dropped snapshot still held its read transaction"
+    );
+
+    // A snapshot older than its limit is not read from: the next read takes a fresh one.
+    let (first, later) = one_snapshot(async {
+        let first = count();
+        add().await;
+        tokio::time::sleep(SNAPSHOT_MAX_AGE + std::time::Duration::from_millis(50)).await;
+        (first, count())
+    })
+    .await;
+    assert_eq!(later, first + 1);
+}
+
+fn count_in(db: &Database) -> i64 {
+    db.reader()
+        .unwrap()
+        .read(|c| c.query_row("SELECT count(*) FROM orgs", [], |r| r.get(0)))
+        .unwrap()
+}
