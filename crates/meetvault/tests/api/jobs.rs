@@ -45,7 +45,8 @@ async fn a_transcription_survives_sigkill_of_the_server_and_completes_once() {
         .as_str()
         .unwrap()
         .to_owned();
-    let (path, text) = speech::single_speaker();
+    // Over three minutes: the engine is seen part-way (progress past 5 %) before it ends.
+    let (path, text) = speech::long_single_speaker();
     let r = c
         .req(
             Method::POST,

@@ -90,6 +90,23 @@ pub fn single_speaker() -> &'static (PathBuf, String) {
     })
 }
 
+/// The single speaker's reading three times over (over three minutes): long enough that a
+/// transcription job is seen part-way through even on a fast machine. (WAV path, text.)
+pub fn long_single_speaker() -> &'static (PathBuf, String) {
+    static LONG: OnceLock<(PathBuf, String)> = OnceLock::new();
+    LONG.get_or_init(|| {
+        let (one, text) = single_speaker();
+        let samples = read_wav(one);
+        let mut all = Vec::with_capacity(samples.len() * 3);
+        for _ in 0..3 {
+            all.extend_from_slice(&samples);
+        }
+        let path = dir().join("single-long.wav");
+        write_wav(&path, &all);
+        (path, [text.as_str(); 3].join(" "))
+    })
+}
+
 /// A turn of the multi-track recording.
 #[derive(Debug, Clone)]
 pub struct Turn {
