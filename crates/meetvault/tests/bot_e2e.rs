@@ -211,15 +211,48 @@ fn text_where(segments: &[Value], keep: impl Fn(&Value) -> bool) -> String {
         .join(" ")
 }
 
-/// The share of `sentence`'s words (4+ letters) that `heard` contains.
+/// The share of `sentence`'s words (4+ letters) that `heard` holds: a word counts when some
+/// stretch of the heard letters (spaces and punctuation dropped) is within a quarter of its
+/// letters of it, so Whisper's "a proved" for "approved" counts and a 4-letter word must be
+/// exact. (On a CI run's recordings no word of one sentence came within that of another's.)
 fn words_found(sentence: &str, heard: &str) -> f64 {
-    let heard = heard.to_lowercase();
-    let words: Vec<String> = sentence
+    let heard: Vec<char> = heard
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect();
+    let words: Vec<Vec<char>> = sentence
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() >= 4)
-        .map(str::to_lowercase)
+        .map(|w| w.to_lowercase().chars().collect())
         .collect();
-    words.iter().filter(|w| heard.contains(w.as_str())).count() as f64 / words.len() as f64
+    let near = |w: &Vec<char>| closest_stretch(w, &heard) <= w.len() / 4;
+    words.iter().filter(|w| near(w)).count() as f64 / words.len() as f64
+}
+
+/// The fewest edits that turn `word` into some stretch of `text` (Sellers' algorithm).
+fn closest_stretch(word: &[char], text: &[char]) -> usize {
+    let mut prev = vec![0; text.len() + 1];
+    for (i, c) in word.iter().enumerate() {
+        let mut cur = vec![i + 1; text.len() + 1];
+        for (j, t) in text.iter().enumerate() {
+            cur[j + 1] = (prev[j + 1] + 1)
+                .min(cur[j] + 1)
+                .min(prev[j] + usize::from(c != t));
+        }
+        prev = cur;
+    }
+    prev.into_iter().min().unwrap_or(word.len())
+}
+
+#[test]
+fn a_word_is_found_through_a_mishearing_but_not_in_another_sentence() {
+    let heard = "In a Proved. The Merget Thermalite House Project in a Proved.";
+    assert!((words_found(SPEAKERS[0].2, heard) - 0.5).abs() < 1e-9);
+    assert_eq!(words_found(SPEAKERS[1].2, heard), 0.0);
+    assert_eq!(words_found(SPEAKERS[2].2, heard), 0.0);
+    assert_eq!(words_found("call week", "a cell and a weak"), 0.0);
+    assert_eq!(words_found("Monday", "monday"), 1.0);
 }
 
 /// Processes in `netns` whose command line shows the bot's own Chromium (its profile is
@@ -383,6 +416,12 @@ async fn a_bot_joins_testmeet_records_three_speakers_and_attributes_each_sentenc
         );
     }
     eprintln!("timeline: {:#}", ended["transitions"]);
+    // What the chat showed reached the server (its consent message among it).
+    let chat = ended["chat"].as_array().cloned().unwrap_or_default();
+    assert!(
+        chat.iter().any(|m| m["text"] == CONSENT),
+        "the chat the bot saw: {chat:#?}"
+    );
     no_bot_chromium(&s.netns).await;
 
     // Each speaker's recording, transcribed: every sentence under the one who said it.

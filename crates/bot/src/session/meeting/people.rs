@@ -11,6 +11,21 @@ use super::{Meeting, Participant, Track};
 use crate::TrackKey;
 use crate::session::{BotEvent, Reporter};
 
+/// A chat message's dedupe key as the server takes it (1–128 of letters, digits and `_-.:@`):
+/// the page's key when it already is one, else `h:` and 32 hex digits of its SHA-256 (a
+/// recipe's key joins attributes with `|`; the fallback is JSON of sender and text).
+pub(crate) fn chat_key(raw: &str) -> String {
+    let plain = (1..=128).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'@'));
+    if plain {
+        return raw.to_owned();
+    }
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(raw.as_bytes());
+    format!("h:{}", hex::encode(&digest[..16]))
+}
+
 impl<R: Reporter> Meeting<R> {
     pub(super) async fn update_participants(&mut self, list: &Value) {
         let Some(list) = list.as_array() else {
@@ -156,7 +171,7 @@ impl<R: Reporter> Meeting<R> {
         }
         self.reporter
             .event(BotEvent::ChatMessage {
-                id: id.to_owned(),
+                id: chat_key(id),
                 sender,
                 sender_id,
                 text,
@@ -184,5 +199,24 @@ impl<R: Reporter> Meeting<R> {
                 participant_id: participant,
             })
             .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chat_key;
+
+    #[test]
+    fn a_chat_key_is_always_one_the_server_takes_and_stays_distinct() {
+        assert_eq!(chat_key("p1:1733"), "p1:1733");
+        let joined = chat_key("p1|1733412345678");
+        let json = chat_key(r#"["Ada","hello, there"]#1"#);
+        let long = chat_key(&"x".repeat(129));
+        for k in [&joined, &json, &long] {
+            assert!(k.starts_with("h:") && k.len() == 34, "{k}");
+        }
+        assert_ne!(joined, chat_key("p1|1733412345679"));
+        assert_eq!(json, chat_key(r#"["Ada","hello, there"]#1"#));
+        assert_ne!(chat_key(""), "");
     }
 }
