@@ -39,6 +39,10 @@ pub const SUPPORT_KEY: TokenPrefix = TokenPrefix("mvs");
 pub const INVITATION: TokenPrefix = TokenPrefix("mvi");
 /// A meeting bot's own token (the internal bot protocol), valid for one bot until it ends.
 pub const BOT_TOKEN: TokenPrefix = TokenPrefix("mvb");
+/// A voice-intake widget's signing secret: the HS256 key its site signs visitor tokens with.
+pub const WIDGET_SECRET: TokenPrefix = TokenPrefix("mvw");
+/// A widget visitor's session (held by their browser while they record).
+pub const WIDGET_SESSION: TokenPrefix = TokenPrefix("mvv");
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
@@ -189,7 +193,14 @@ mod tests {
 
     #[test]
     fn generated_tokens_round_trip() {
-        for prefix in [API_KEY, SUPPORT_KEY, INVITATION, BOT_TOKEN] {
+        for prefix in [
+            API_KEY,
+            SUPPORT_KEY,
+            INVITATION,
+            BOT_TOKEN,
+            WIDGET_SECRET,
+            WIDGET_SESSION,
+        ] {
             let token = Token::generate(prefix);
             let text = token.expose();
             assert_eq!(text.len(), prefix.as_str().len() + 1 + 38);

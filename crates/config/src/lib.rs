@@ -13,6 +13,7 @@ mod media;
 mod retention;
 mod secret;
 mod sso;
+mod widgets;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ pub use media::{
 pub use retention::{MAX_DAYS as MAX_RETENTION_DAYS, RetentionConfig, Window};
 pub use secret::{DatabaseKind, DatabaseUrl, REDACTED, Secret, lenient_string};
 pub use sso::{OidcKind, OidcProviderConfig, SsoConfig, SsoDomainConfig};
+pub use widgets::WidgetsConfig;
 
 /// The annotated example file printed by `meetvault config example`; a test keeps it in step with
 /// the defaults.
@@ -72,6 +74,7 @@ pub struct Config {
     pub sso: SsoConfig,
     pub calendar: CalendarConfig,
     pub integrations: IntegrationsConfig,
+    pub widgets: WidgetsConfig,
 }
 
 impl Default for Config {
@@ -100,6 +103,7 @@ impl Default for Config {
             sso: SsoConfig::default(),
             calendar: CalendarConfig::default(),
             integrations: IntegrationsConfig::default(),
+            widgets: WidgetsConfig::default(),
         }
     }
 }
@@ -340,6 +344,7 @@ impl Config {
         sso::validate(&self.sso, self.server.public_url.as_ref())?;
         calendar::validate(&self.calendar, self.server.public_url.as_ref())?;
         integrations::validate(&self.integrations)?;
+        widgets::validate(&self.widgets)?;
         bot::validate(&self.bot)?;
         email::validate(&self.email)?;
         for (i, contact) in self.security_txt.contact.iter().enumerate() {

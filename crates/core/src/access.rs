@@ -26,10 +26,11 @@ pub enum Permission {
     OrgManage,
     IntegrationsManage,
     ApprovalsDecide,
+    WidgetsManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Self::MeetingsRead,
         Self::MeetingsWrite,
         Self::MeetingsDelete,
@@ -42,6 +43,7 @@ impl Permission {
         Self::OrgManage,
         Self::IntegrationsManage,
         Self::ApprovalsDecide,
+        Self::WidgetsManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +60,7 @@ impl Permission {
             Self::OrgManage => "org:manage",
             Self::IntegrationsManage => "integrations:manage",
             Self::ApprovalsDecide => "approvals:decide",
+            Self::WidgetsManage => "widgets:manage",
         }
     }
 

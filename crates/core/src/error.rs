@@ -41,6 +41,13 @@ pub enum CoreError {
         field: &'static str,
         message: String,
     },
+    /// A bearer token a visitor's browser presented (a widget session, a signed visitor
+    /// identity) that does not hold: why is logged, never said.
+    #[error("invalid token")]
+    InvalidToken,
+    /// A visitor's request from a site the widget does not allow.
+    #[error("this site is not allowed to use the widget")]
+    OriginNotAllowed,
     #[error("too many attempts")]
     RateLimited { retry_after_secs: u64 },
     /// The audit entry (or the log) is newer than the latest signed checkpoint; the writer

@@ -109,6 +109,12 @@ typed_id!(
     "itm",
     "integration item"
 );
+typed_id!(
+    /// A voice-intake widget embedded on a customer's site.
+    WidgetId,
+    "wgt",
+    "widget"
+);
 
 #[cfg(test)]
 mod tests {

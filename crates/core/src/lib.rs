@@ -33,6 +33,7 @@ pub mod transcription;
 pub mod trust;
 pub mod vault;
 pub mod webhooks;
+pub mod widgets;
 
 use std::sync::Arc;
 
@@ -308,6 +309,7 @@ impl Core {
                 Arc::new(calendar::SyncHandler { core: self.clone() }),
                 Arc::new(integrations::ProposeHandler { core: self.clone() }),
                 Arc::new(integrations::SendHandler { core: self.clone() }),
+                Arc::new(widgets::SubmitHandler { core: self.clone() }),
             ],
         )
     }
@@ -397,6 +399,11 @@ impl Core {
     /// approval queue and the delivery logs (`integrations/`).
     pub fn integrations(&self) -> integrations::Integrations<'_> {
         integrations::Integrations { core: self }
+    }
+
+    /// Voice-intake widgets: managed with `widgets:manage`; their visitors' sessions.
+    pub fn widgets(&self) -> widgets::Widgets<'_> {
+        widgets::Widgets { core: self }
     }
 
     /// Meeting event streams: head, resumption, pages, wake-ups (`events.rs`).

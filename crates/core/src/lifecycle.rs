@@ -295,6 +295,22 @@ pub const TABLES: &[Classified] = &[
         "disconnect (the credential with it); with the org",
     ),
     c(
+        "widgets",
+        CONFIG,
+        "an admin (its sessions with it); with the org",
+    ),
+    c(
+        "widget_sessions",
+        Class::Ephemeral,
+        "submission (its sealed chunks with it); unsubmitted, at expiry by the sweeper",
+    ),
+    c(
+        "widget_submissions",
+        Class::Retained(Part::Meeting),
+        "meeting deletion (cascade; the visitor's claims are sealed under the meeting's key); \
+         retention, with its meeting",
+    ),
+    c(
         "integration_oauth_states",
         Class::Ephemeral,
         "the callback (once); expired ones by the next start",
@@ -380,6 +396,11 @@ pub const BLOB_PREFIXES: &[Classified] = &[
         "orgs/*/meetings/*/bots/*/diagnosis",
         Class::Ephemeral,
         "meeting deletion; retention (bot data)",
+    ),
+    c(
+        "orgs/*/widget_sessions/*/*",
+        Class::Ephemeral,
+        "submission (joined into the recording); unsubmitted, at the session's expiry",
     ),
     c(
         "tmp/transcriptions/*",

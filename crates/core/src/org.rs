@@ -86,6 +86,21 @@ pub(crate) fn check_grantable(
 }
 
 impl Core {
+    /// A `workspace_id` field that must name one of `org`'s workspaces (a 422 naming it).
+    pub(crate) async fn check_workspace_field(
+        &self,
+        org: Uuid,
+        w: crate::ids::WorkspaceId,
+    ) -> Result<(), CoreError> {
+        if self.db().workspace(org, w.0).await?.is_none() {
+            return Err(CoreError::invalid(
+                "workspace_id",
+                "no such workspace in this org",
+            ));
+        }
+        Ok(())
+    }
+
     async fn caller_role<P: Proof>(&self, scope: &Scope<P>) -> Result<Role, CoreError> {
         crate::auth::parse_role(&self.own_user(scope).await?.role)
     }

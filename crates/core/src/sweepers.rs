@@ -221,6 +221,12 @@ impl Core {
         self.retire_bot_webhooks().await
     }
 
+    /// The `test-access` door to the sweep of expired widget sessions (every 30 seconds).
+    #[cfg(feature = "test-access")]
+    pub async fn sweep_widget_sessions_for_tests(&self) -> Result<usize, crate::CoreError> {
+        crate::widgets::sweep_expired_sessions(self).await
+    }
+
     /// Starts the sweepers; they stop when the last handle to this core is dropped.
     pub(crate) fn spawn_sweepers(&self) {
         // The retention sweep runs on one instance at a time: the holder of its lease (an hour
@@ -307,6 +313,11 @@ impl Core {
                         "deleted bots' webhook endpoints they no longer need"
                     ),
                     Err(e) => tracing::warn!(error = %e, "retiring bots' webhook endpoints"),
+                }
+                match crate::widgets::sweep_expired_sessions(&core).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "deleted expired widget sessions"),
+                    Err(e) => tracing::warn!(error = %e, "deleting expired widget sessions"),
                 }
                 match core.sweep_track_uploads().await {
                     Ok(0) => {}

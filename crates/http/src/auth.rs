@@ -26,6 +26,7 @@ pub mod perm {
     pub use meetvault_core::access::proof::{
         ApprovalsDecide, AuditRead, BillingRead, BotsWrite, IntegrationsManage, KeysManage,
         MeetingsDelete, MeetingsRead, MeetingsWrite, MembersManage, OrgManage, WebhooksManage,
+        WidgetsManage,
     };
 }
 /// Any authenticated caller.

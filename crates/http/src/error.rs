@@ -48,6 +48,10 @@ pub enum ApiError {
     /// No valid credential on a protected route.
     #[error("sign in first: send the session cookie or `Authorization: Bearer mvk_…`")]
     Unauthenticated,
+    /// A visitor's bearer token (a widget session, a signed identity) that does not hold; why
+    /// is never said.
+    #[error("invalid token")]
+    InvalidToken,
     #[error("the email or password is incorrect")]
     InvalidCredentials,
     #[error("this account uses two-factor authentication: send `totp_code` (or a `recovery_code`)")]
@@ -126,6 +130,7 @@ impl ApiError {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::InvalidToken => (StatusCode::UNAUTHORIZED, "invalid_token"),
             Self::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Self::MfaRequired => (StatusCode::UNAUTHORIZED, "mfa_required"),
             Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
@@ -157,6 +162,13 @@ impl From<CoreError> for ApiError {
             CoreError::Storage(_) | CoreError::Internal(_) => Self::Internal(Box::new(e)),
             CoreError::Unauthenticated => Self::Unauthenticated,
             CoreError::InvalidCredentials => Self::InvalidCredentials,
+            CoreError::InvalidToken => Self::InvalidToken,
+            CoreError::OriginNotAllowed => Self::Forbidden {
+                code: "origin_not_allowed",
+                message: "this site is not allowed to use the widget: add its origin to the \
+                          widget's allowed_origins"
+                    .to_owned(),
+            },
             CoreError::MfaRequired => Self::MfaRequired,
             CoreError::Forbidden(denied) => denied.into(),
             CoreError::NotAllowed(message) => Self::Forbidden {

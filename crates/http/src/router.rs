@@ -52,6 +52,7 @@ use crate::wire::document::Completion;
         (name = "deletion-requests", description = "Participants ask an organization to erase what its meetings hold of them, without an account; owners and admins complete or reject"),
         (name = "retention", description = "How long each part of a meeting is kept, and when each will be deleted"),
         (name = "webhooks", description = "Webhook endpoints (Standard Webhooks), their delivery log, redelivery and tests"),
+        (name = "widgets", description = "Voice-intake widgets: what a customer embeds on their site, and what its visitors' browsers call"),
         (name = "integrations", description = "Slack, Notion, Google Drive, Linear, Jira, HubSpot and Salesforce: connections, delivery logs, and approval before anything reaches a CRM or tracker"),
     )
 )]
@@ -261,6 +262,20 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::integrations::approve))
         .routes(routes!(routes::integrations::reject))
         .routes(routes!(
+            routes::widgets::create_widget,
+            routes::widgets::list_widgets
+        ))
+        .routes(routes!(
+            routes::widgets::get_widget,
+            routes::widgets::patch_widget,
+            routes::widgets::delete_widget
+        ))
+        .routes(routes!(routes::widgets::rotate_widget_secret))
+        .routes(routes!(routes::widget_public::widget_config))
+        .routes(routes!(routes::widget_public::open_session))
+        .routes(routes!(routes::widget_public::put_chunk))
+        .routes(routes!(routes::widget_public::submit))
+        .routes(routes!(
             routes::destinations::create_destination,
             routes::destinations::list_destinations
         ))
@@ -314,6 +329,7 @@ pub fn app(state: AppState) -> Result<Router, serde_json::Error> {
             .merge(routes::bot_protocol::routes())
             .merge(routes::privacy::routes())
             .merge(routes::trust::routes())
+            .merge(routes::widget_public::routes())
             .merge(crate::dashboard::routes()),
         state,
     )

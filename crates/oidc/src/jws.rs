@@ -1,6 +1,7 @@
-//! The compact JWS container of an ID token: size bound, three segments (five would be a JWE),
-//! the protected header, and the algorithms we verify. Never takes a key from the token:
-//! `jwk`, `jku`, `x5u` and `x5c` headers are ignored, the key always comes from our [`Jwks`].
+//! The compact JWS container of an ID token (and, through [`split_raw`], of a visitor token):
+//! three segments (five would be a JWE), the protected header, and the algorithms we verify.
+//! Never takes a key from the token: `jwk`, `jku`, `x5u` and `x5c` headers are ignored, the key
+//! always comes from our [`Jwks`].
 //!
 //! [`Jwks`]: crate::Jwks
 
@@ -63,7 +64,18 @@ pub(crate) enum SplitError {
     Malformed(&'static str),
 }
 
-pub(crate) fn split(token: &str) -> Result<CompactJws<'_>, SplitError> {
+/// The three parts of a compact JWS, base64url-decoded but not interpreted, with the signing
+/// input kept as it was received. The header is still JSON text and the signature may be empty:
+/// callers decide what to make of both.
+pub(crate) struct RawJws<'a> {
+    pub header: Vec<u8>,
+    pub signing_input: &'a [u8],
+    pub payload: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// Splits a compact JWS into its three decoded parts. Five parts (four dots) is a JWE.
+pub(crate) fn split_raw(token: &str) -> Result<RawJws<'_>, SplitError> {
     let dots = token.bytes().filter(|&b| b == b'.').count();
     if dots == 4 {
         return Err(SplitError::Encrypted);
@@ -75,23 +87,34 @@ pub(crate) fn split(token: &str) -> Result<CompactJws<'_>, SplitError> {
     if dots != 2 {
         return Err(SplitError::Malformed("a compact JWS has three parts"));
     }
-    let header_bytes = decode(h).ok_or(SplitError::Malformed("the header is not base64url"))?;
+    let header = decode(h).ok_or(SplitError::Malformed("the header is not base64url"))?;
     let payload = decode(p).ok_or(SplitError::Malformed("the payload is not base64url"))?;
     let signature = decode(s).ok_or(SplitError::Malformed("the signature is not base64url"))?;
-    if signature.is_empty() {
-        return Err(SplitError::Malformed("the signature is empty"));
-    }
-    let header: Header = serde_json::from_slice(&header_bytes)
-        .map_err(|_| SplitError::Malformed("the header is not a JSON object with an alg"))?;
-    if header.enc.is_some() {
-        return Err(SplitError::Encrypted);
-    }
     let signing_input = &token.as_bytes()[..h.len() + 1 + p.len()];
-    Ok(CompactJws {
+    Ok(RawJws {
         header,
         signing_input,
         payload,
         signature,
+    })
+}
+
+/// Splits a compact JWS and reads its header, refusing an empty signature and an `enc` header.
+pub(crate) fn split(token: &str) -> Result<CompactJws<'_>, SplitError> {
+    let raw = split_raw(token)?;
+    if raw.signature.is_empty() {
+        return Err(SplitError::Malformed("the signature is empty"));
+    }
+    let header: Header = serde_json::from_slice(&raw.header)
+        .map_err(|_| SplitError::Malformed("the header is not a JSON object with an alg"))?;
+    if header.enc.is_some() {
+        return Err(SplitError::Encrypted);
+    }
+    Ok(CompactJws {
+        header,
+        signing_input: raw.signing_input,
+        payload: raw.payload,
+        signature: raw.signature,
     })
 }
 

@@ -13,6 +13,8 @@
 //!   verifier are derived, so the server stores nothing between login start and callback.
 //! - [`AuthorizationRequest`], [`parse_callback`], [`TokenRequest`] and [`TokenResponse`]: the
 //!   messages of the flow.
+//! - [`visitor`]: the embeddable widget's optional visitor identity token, an HS256 JWT the
+//!   customer's website signs with the widget's secret ([`visitor::verify_visitor_token`]).
 //!
 //! What it must never do:
 //!
@@ -21,7 +23,9 @@
 //! - Trust a key from the token itself. The `jwk`, `jku`, `x5u` and `x5c` headers are never
 //!   read: the key always comes from the provider's JWKS, chosen by `kid`, and it must be of
 //!   the type the token's `alg` needs (so an RSA public key can never become an HMAC secret).
-//! - Accept `alg: none`, HMAC algorithms, encrypted tokens (JWE) or `crit` extensions.
+//! - Accept `alg: none`, HMAC algorithms, encrypted tokens (JWE) or `crit` extensions in an ID
+//!   token. A visitor token is the one HMAC token, HS256 only, keyed by the widget's secret and
+//!   nothing else.
 //! - Print secrets: the client secret, the state key, the browser secret, the PKCE verifier,
 //!   codes and tokens print as `[redacted]` in `Debug`, are wiped when dropped, and never appear
 //!   in error messages.
@@ -37,9 +41,11 @@ mod oauth_error;
 mod pkce;
 mod secret;
 mod state;
+mod strict_json;
 #[cfg(test)]
 mod test_signer;
 mod token;
+pub mod visitor;
 
 pub use authorize::{AuthorizationRequest, BASE_SCOPES, Prompt};
 pub use callback::{CallbackError, CallbackParams, MAX_CODE_LEN, parse_callback};

@@ -109,6 +109,18 @@ impl Signer {
     }
 }
 
+/// `base` with `changes` applied, claim by claim; a `null` change removes the claim.
+pub(crate) fn changed(mut base: Value, changes: Value) -> Value {
+    for (k, v) in changes.as_object().unwrap() {
+        if v.is_null() {
+            base.as_object_mut().unwrap().remove(k);
+        } else {
+            base[k] = v.clone();
+        }
+    }
+    base
+}
+
 pub(crate) fn jwks(signers: &[&Signer]) -> Jwks {
     let keys: Vec<Value> = signers.iter().map(|s| s.jwk()).collect();
     Jwks::parse(json!({ "keys": keys }).to_string().as_bytes()).unwrap()

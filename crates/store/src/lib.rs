@@ -28,6 +28,7 @@ pub mod sso;
 pub mod stats;
 pub mod vault;
 pub mod webhooks;
+pub mod widgets;
 
 pub use audit::{AuditFilter, AuditRow, CheckpointRow};
 pub use blob::{BlobKey, BlobMeta, BlobStore, BlobStream};

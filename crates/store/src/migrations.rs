@@ -151,6 +151,11 @@ pub(crate) const SQLITE: Embedded = &[
         "integrations",
         include_str!("../migrations/sqlite/0029_integrations.sql"),
     ),
+    (
+        30,
+        "widgets",
+        include_str!("../migrations/sqlite/0030_widgets.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -298,6 +303,11 @@ pub(crate) const POSTGRES: Embedded = &[
         29,
         "integrations",
         include_str!("../migrations/postgres/0029_integrations.sql"),
+    ),
+    (
+        30,
+        "widgets",
+        include_str!("../migrations/postgres/0030_widgets.sql"),
     ),
 ];
 

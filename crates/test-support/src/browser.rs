@@ -222,6 +222,11 @@ impl Browser {
         page
     }
 
+    /// Sends a protocol command to the browser itself (`Browser.setPermission`, …).
+    pub async fn call(&self, method: &str, params: Value) -> Value {
+        self.cdp.call(None, method, params).await
+    }
+
     /// Chromium's own output so far (for a failure message).
     pub fn log(&self) -> String {
         read_log(self.dir.path())

@@ -127,6 +127,13 @@ mod tests {
              hear of a summarized meeting (its workspace and owner), and its summary's key",
         ),
         (
+            "crates/core/src/widgets/visitor.rs",
+            "db().meeting(",
+            1,
+            "the widget submission job (no caller: a visitor): whether the meeting its id was \
+             fixed for at submission exists yet (a retry after a crash makes it once)",
+        ),
+        (
             "crates/core/src/vault/content.rs",
             "db().meeting(",
             1,
@@ -259,6 +266,10 @@ mod tests {
             "the `test-access` feature only (the opt-out path calls the crate-private one)",
         ),
         (
+            "sweep_widget_sessions_for_tests",
+            "the `test-access` feature only (the sweeper calls the crate-private one)",
+        ),
+        (
             "retire_bot_webhooks_for_tests",
             "the `test-access` feature only (the sweeper calls the crate-private one)",
         ),
@@ -315,6 +326,7 @@ mod tests {
         ("secrets", "service"),
         ("webhooks", "service"),
         ("integrations", "service"),
+        ("widgets", "service"),
         ("destinations", "service"),
         ("certificates", "service"),
         ("deletion_requests", "service"),

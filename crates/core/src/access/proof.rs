@@ -64,6 +64,8 @@ proofs! {
     IntegrationsManage;
     /// `approvals:decide`: approve, edit or reject what waits to go to a CRM or tracker.
     ApprovalsDecide;
+    /// `widgets:manage`: the voice-intake widgets embedded on the org's sites.
+    WidgetsManage;
 }
 
 /// The caller's own account (sessions, password, MFA, support keys, zero-access, secrets):

@@ -139,6 +139,7 @@ fn every_permission_has_its_proof_and_the_workspace_scoped_ones_say_so() {
         org_level::<proof::OrgManage>(),
         org_level::<proof::IntegrationsManage>(),
         org_level::<proof::ApprovalsDecide>(),
+        org_level::<proof::WidgetsManage>(),
     ];
     let expected = Permission::ALL.map(|p| (p, p.workspace_scoped()));
     assert_eq!(proofs, expected);

@@ -489,6 +489,7 @@ impl Bots<'_> {
             updated_at: None,
             glossary: None,
             intelligence,
+            widget_id: None,
         };
         let metadata = serde_json::to_vec(&new.metadata).map_err(CoreError::internal)?;
         let now_ms = now.timestamp_millis();

@@ -24,7 +24,7 @@ use crate::access::Scope;
 use crate::access::proof::{ApprovalsDecide, IntegrationsManage};
 use crate::audit::{AuditAction, Event};
 use crate::calendar::net::OutboundHttp;
-use crate::ids::{IntegrationId, IntegrationItemId, UserId, WorkspaceId};
+use crate::ids::{IntegrationId, IntegrationItemId, UserId};
 use crate::vault::bind;
 use crate::{Core, CoreError};
 pub use meetvault_integrations::target::JiraDeployment;
@@ -474,7 +474,7 @@ impl Integrations<'_> {
         let target = target_of(n, kind)?;
         check_name(n.name.as_deref().unwrap_or(kind.as_str()))?;
         if let Some(w) = n.workspace_id {
-            self.check_workspace(org, w).await?;
+            self.core.check_workspace_field(org, w).await?;
         }
         if let Some(u) = n.user_id {
             if n.workspace_id.is_some() {
@@ -512,16 +512,6 @@ impl Integrations<'_> {
             .integration(org, id.uuid())
             .await?
             .ok_or(CoreError::NotFound("integration"))
-    }
-
-    async fn check_workspace(self, org: Uuid, w: WorkspaceId) -> Result<(), CoreError> {
-        if self.core.db().workspace(org, w.0).await?.is_none() {
-            return Err(CoreError::invalid(
-                "workspace_id",
-                "no such workspace in this org",
-            ));
-        }
-        Ok(())
     }
 
     /// The URLs resolved against the outbound rules, then the provider's cheapest call.

@@ -69,7 +69,7 @@ impl Core {
         meeting: Uuid,
     ) -> Result<(), CoreError> {
         let c = &self.config().intelligence;
-        if c.enabled && c.auto {
+        if c.enabled && (c.auto || self.widget_wants_summary(org, meeting).await?) {
             self.enqueue_summary(org, meeting, None).await?;
         }
         Ok(())

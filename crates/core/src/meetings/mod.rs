@@ -165,8 +165,31 @@ pub struct MeetingView {
     pub intelligence: crate::intel_settings::IntelSettings,
     /// Names and jargon the transcriber is prompted with (sealed like the title).
     pub glossary: Option<String>,
+    /// The widget whose visitor submitted it, and their verified identity.
+    pub widget: Option<WidgetSource>,
     pub created_at: DateTime<Utc>,
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// A meeting a widget's visitor submitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WidgetSource {
+    /// None once the widget was deleted.
+    pub widget_id: Option<crate::ids::WidgetId>,
+    /// The identity the visitor's signed token proved; none when they gave none.
+    pub visitor: Option<VisitorView>,
+}
+
+/// The verified visitor identity stored with a submission's meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitorView {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// When the server verified the token (Unix ms).
+    pub verified_at: i64,
 }
 
 /// One row of a meeting list. `title` is absent (and `locked` true) when the meeting belongs
@@ -502,6 +525,7 @@ impl Meetings<'_> {
                 )
             }),
             intelligence,
+            widget_id: None,
         };
         let rows = encrypt_participants(&key, kref, org, id, &new.participants);
         let created = outbox_event(org, &DomainEvent::MeetingCreated(meeting_ref(&row)), None)?;
@@ -566,6 +590,11 @@ impl Meetings<'_> {
                 .and_then(|j| serde_json::from_str(j).ok())
                 .unwrap_or_default(),
             glossary,
+            // Only a widget's meeting costs the extra read.
+            widget: match row.widget_id {
+                Some(_) => self.core.widget_source(row, &keys).await?,
+                None => None,
+            },
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

@@ -90,6 +90,126 @@ pub struct UploadOptions {
 }
 
 impl Core {
+    /// [`Recordings::put`]'s work for a meeting already found (an upload, or a widget's
+    /// submission): the stream sealed under the meeting's key, checked by decoding it once,
+    /// its row and `recording.stored` event, its transcription queued as `opts` says.
+    pub(crate) async fn store_recording<S>(
+        &self,
+        row: &MeetingRow,
+        opts: &UploadOptions,
+        body: S,
+    ) -> Result<RecordingView, CoreError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send,
+    {
+        let declared = opts
+            .content_type
+            .clone()
+            .unwrap_or_else(|| OCTET_STREAM.mime.into());
+        if declared.len() > 200 || declared.chars().any(|c| c.is_control()) {
+            return Err(CoreError::invalid("content-type", "is not a media type"));
+        }
+        let speaker = match opts.speaker.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => {
+                check_text("speaker", s, 200)?;
+                Some(s.to_owned())
+            }
+        };
+        let org = row.org_id;
+        let id = Uuid::new_v4();
+        let (kref, key) = self.meeting_write_key(org, row.id, row.owner_id).await?;
+        let binding = bind(org, "recordings", id, "blob");
+        let (encryptor, header) = StreamEncryptor::new(&key, kref, &binding);
+        let blob_key = BlobKey::parse(&format!("orgs/{org}/meetings/{}/recordings/{id}", row.id))?;
+        let (intake, body) = crate::intake::Intake::watch(
+            body,
+            self.config().recordings.max_bytes,
+            self.body_idle_timeout(),
+        );
+        let stored = match self
+            .blobs()
+            .put_stream(&blob_key, encrypt_stream(encryptor, header, body))
+            .await
+        {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.delete_blob(&blob_key).await;
+                return Err(intake.blame(e));
+            }
+        };
+        let plain = intake.size();
+        // Decode it once, from the encrypted blob, to refuse what cannot be transcribed.
+        let info = match self
+            .probe_recording(
+                &blob_key,
+                &binding,
+                &key,
+                stored,
+                opts.filename.as_deref(),
+                &declared,
+            )
+            .await
+        {
+            Ok(info) => info,
+            Err(e) => {
+                self.delete_blob(&blob_key).await;
+                return Err(e);
+            }
+        };
+        let recording = RecordingRow {
+            id,
+            org_id: org,
+            meeting_id: row.id,
+            blob_key: blob_key.as_str().to_owned(),
+            size: i64::try_from(plain).unwrap_or(i64::MAX),
+            stored_size: i64::try_from(stored).unwrap_or(i64::MAX),
+            content_type: info.media_type().mime.to_owned(),
+            created_at: Utc::now(),
+            speaker: speaker.as_ref().map(|s| {
+                envelope::encrypt(
+                    &key,
+                    kref,
+                    &bind(org, "recordings", id, "speaker"),
+                    s.as_bytes(),
+                )
+            }),
+            duration_ms: Some((info.duration_secs * 1000.0).round() as i64),
+            codec: Some(format!("{}/{}", info.container, info.codec)),
+            transcribed_at: None,
+            delivered_at: None,
+            delivered_to: None,
+            delivered_key: None,
+            local_deleted_at: None,
+        };
+        let stored_event = crate::events::outbox_event(
+            org,
+            &crate::events::DomainEvent::RecordingStored(crate::events::RecordingStored {
+                meeting_id: row.id.into(),
+                recording_id: id.into(),
+                duration_ms: recording.duration_ms,
+            }),
+            None,
+        )?;
+        if let Err(e) = self
+            .db()
+            .insert_recording(&recording, &[stored_event])
+            .await
+        {
+            self.delete_blob(&blob_key).await;
+            return Err(e.into());
+        }
+        self.events().wake(row.id);
+        let mut view = RecordingView {
+            speaker,
+            ..recording_view(row, recording, None)?
+        };
+        if opts.transcribe.unwrap_or(self.config().transcription.auto) {
+            view.job_id = Some(self.enqueue_transcription(org, row.id, id).await?);
+        }
+        Ok(view)
+    }
+
     /// Decodes a stored recording without keeping the audio: format, duration, and whether it
     /// is whole.
     async fn probe_recording(
@@ -166,6 +286,36 @@ impl Core {
     }
 }
 
+fn recording_view(
+    row: &MeetingRow,
+    r: RecordingRow,
+    keys: Option<&crate::vault::MeetingKeys>,
+) -> Result<RecordingView, CoreError> {
+    let speaker = match (&r.speaker, keys) {
+        (Some(ct), Some(keys)) => Some(keys.text(row.org_id, "recordings", r.id, "speaker", ct)?),
+        _ => None,
+    };
+    Ok(RecordingView {
+        id: r.id.into(),
+        size: r.size,
+        content_type: MediaType::allowed(&r.content_type).mime,
+        speaker,
+        duration_ms: r.duration_ms,
+        codec: r.codec,
+        created_at: r.created_at,
+        job_id: None,
+        delivered: match (r.delivered_to, r.delivered_key, r.delivered_at) {
+            (Some(to), Some(key), Some(at)) => Some(Delivered {
+                destination_id: to.into(),
+                key,
+                at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
+            }),
+            _ => None,
+        },
+        local_copy_deleted_at: r.local_deleted_at.and_then(DateTime::from_timestamp_millis),
+    })
+}
+
 /// Recordings (`core.recordings()`): a meeting's recorded tracks, streamed in encrypted and
 /// checked by decoding, listed, and read back (whole or by byte range).
 #[derive(Debug, Clone, Copy)]
@@ -174,39 +324,6 @@ pub struct Recordings<'a> {
 }
 
 impl Recordings<'_> {
-    fn recording_view(
-        self,
-        row: &MeetingRow,
-        r: RecordingRow,
-        keys: Option<&crate::vault::MeetingKeys>,
-    ) -> Result<RecordingView, CoreError> {
-        let speaker = match (&r.speaker, keys) {
-            (Some(ct), Some(keys)) => {
-                Some(keys.text(row.org_id, "recordings", r.id, "speaker", ct)?)
-            }
-            _ => None,
-        };
-        Ok(RecordingView {
-            id: r.id.into(),
-            size: r.size,
-            content_type: MediaType::allowed(&r.content_type).mime,
-            speaker,
-            duration_ms: r.duration_ms,
-            codec: r.codec,
-            created_at: r.created_at,
-            job_id: None,
-            delivered: match (r.delivered_to, r.delivered_key, r.delivered_at) {
-                (Some(to), Some(key), Some(at)) => Some(Delivered {
-                    destination_id: to.into(),
-                    key,
-                    at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
-                }),
-                _ => None,
-            },
-            local_copy_deleted_at: r.local_deleted_at.and_then(DateTime::from_timestamp_millis),
-        })
-    }
-
     /// Stores a recording from a stream, encrypting segment by segment (bounded memory: the
     /// plaintext never reaches the blob store or the disk), then decodes it once to check it.
     /// A refused or failed upload leaves no row and no blob.
@@ -221,123 +338,10 @@ impl Recordings<'_> {
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send,
     {
         let row = self.core.meeting_row(scope, meeting).await?;
-        let declared = opts
-            .content_type
-            .clone()
-            .unwrap_or_else(|| OCTET_STREAM.mime.into());
-        if declared.len() > 200 || declared.chars().any(|c| c.is_control()) {
-            return Err(CoreError::invalid("content-type", "is not a media type"));
-        }
-        let speaker = match opts.speaker.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(s) => {
-                check_text("speaker", s, 200)?;
-                Some(s.to_owned())
-            }
-        };
-        let org = row.org_id;
-        let id = Uuid::new_v4();
-        let (kref, key) = self
-            .core
-            .meeting_write_key(org, row.id, row.owner_id)
-            .await?;
-        let binding = bind(org, "recordings", id, "blob");
-        let (encryptor, header) = StreamEncryptor::new(&key, kref, &binding);
-        let blob_key = BlobKey::parse(&format!("orgs/{org}/meetings/{}/recordings/{id}", row.id))?;
-        let (intake, body) = crate::intake::Intake::watch(
-            body,
-            self.core.config().recordings.max_bytes,
-            self.core.body_idle_timeout(),
-        );
-        let stored = match self
-            .core
-            .blobs()
-            .put_stream(&blob_key, encrypt_stream(encryptor, header, body))
-            .await
-        {
-            Ok(stored) => stored,
-            Err(e) => {
-                self.core.delete_blob(&blob_key).await;
-                return Err(intake.blame(e));
-            }
-        };
-        let plain = intake.size();
-        // Decode it once, from the encrypted blob, to refuse what cannot be transcribed.
-        let info = match self
-            .core
-            .probe_recording(
-                &blob_key,
-                &binding,
-                &key,
-                stored,
-                opts.filename.as_deref(),
-                &declared,
-            )
-            .await
-        {
-            Ok(info) => info,
-            Err(e) => {
-                self.core.delete_blob(&blob_key).await;
-                return Err(e);
-            }
-        };
-        let recording = RecordingRow {
-            id,
-            org_id: org,
-            meeting_id: row.id,
-            blob_key: blob_key.as_str().to_owned(),
-            size: i64::try_from(plain).unwrap_or(i64::MAX),
-            stored_size: i64::try_from(stored).unwrap_or(i64::MAX),
-            content_type: info.media_type().mime.to_owned(),
-            created_at: Utc::now(),
-            speaker: speaker.as_ref().map(|s| {
-                envelope::encrypt(
-                    &key,
-                    kref,
-                    &bind(org, "recordings", id, "speaker"),
-                    s.as_bytes(),
-                )
-            }),
-            duration_ms: Some((info.duration_secs * 1000.0).round() as i64),
-            codec: Some(format!("{}/{}", info.container, info.codec)),
-            transcribed_at: None,
-            delivered_at: None,
-            delivered_to: None,
-            delivered_key: None,
-            local_deleted_at: None,
-        };
-        let stored_event = crate::events::outbox_event(
-            org,
-            &crate::events::DomainEvent::RecordingStored(crate::events::RecordingStored {
-                meeting_id: row.id.into(),
-                recording_id: id.into(),
-                duration_ms: recording.duration_ms,
-            }),
-            None,
-        )?;
-        if let Err(e) = self
-            .core
-            .db()
-            .insert_recording(&recording, &[stored_event])
-            .await
-        {
-            self.core.delete_blob(&blob_key).await;
-            return Err(e.into());
-        }
-        self.core.events().wake(row.id);
+        let view = self.core.store_recording(&row, opts, body).await?;
         self.core
-            .audit(Event::by(scope, AuditAction::RecordingUpload).resource(id))
+            .audit(Event::by(scope, AuditAction::RecordingUpload).resource(view.id))
             .await?;
-        let mut view = RecordingView {
-            speaker,
-            ..self.recording_view(&row, recording, None)?
-        };
-        if opts
-            .transcribe
-            .unwrap_or(self.core.config().transcription.auto)
-        {
-            view.job_id = Some(self.core.enqueue_transcription(org, row.id, id).await?);
-        }
         Ok(view)
     }
 
@@ -353,7 +357,7 @@ impl Recordings<'_> {
             .recordings(row.org_id, row.id)
             .await?
             .into_iter()
-            .map(|r| self.recording_view(&row, r, Some(&keys)))
+            .map(|r| recording_view(&row, r, Some(&keys)))
             .collect()
     }
 
@@ -372,7 +376,7 @@ impl Recordings<'_> {
             .await?
             .ok_or(CoreError::NotFound("recording"))?;
         let keys = self.core.meeting_keys_for(scope, &row).await?;
-        self.recording_view(&row, rec, Some(&keys))
+        recording_view(&row, rec, Some(&keys))
     }
 
     /// Reads a recording, whole or the plaintext byte `range`: only the segments covering the
@@ -419,7 +423,7 @@ impl Recordings<'_> {
         };
         let plain_start = span.first_segment * stream::SEGMENT_LEN as u64 + span.skip as u64;
         let rec_id = rec.id;
-        let view = self.recording_view(&row, rec, Some(&keys))?;
+        let view = recording_view(&row, rec, Some(&keys))?;
         self.core
             .audit(Event::by(scope, AuditAction::RecordingRead).resource(rec_id))
             .await?;

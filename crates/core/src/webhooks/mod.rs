@@ -35,7 +35,7 @@ use zeroize::Zeroizing;
 use crate::access::Scope;
 use crate::access::proof::WebhooksManage;
 use crate::audit::{AuditAction, Event};
-use crate::ids::{DeliveryId, WebhookId, WorkspaceId};
+use crate::ids::{DeliveryId, WebhookId};
 use crate::{Core, CoreError};
 
 /// Longest URL and description accepted.
@@ -91,7 +91,7 @@ impl Webhooks<'_> {
         let event_types = check_types(&new.event_types)?;
         let description = check_description(new.description.as_deref().unwrap_or(""))?;
         if let Some(w) = new.workspace_id {
-            self.check_workspace(org, w).await?;
+            self.core.check_workspace_field(org, w).await?;
         }
         let (row, secret) = self
             .insert(
@@ -235,7 +235,7 @@ impl Webhooks<'_> {
         };
         let workspace_id = match patch.workspace_id {
             Some(Some(w)) => {
-                self.check_workspace(row.org_id, w).await?;
+                self.core.check_workspace_field(row.org_id, w).await?;
                 Some(w.0)
             }
             Some(None) => None,
@@ -493,16 +493,6 @@ impl Webhooks<'_> {
             .await
             .map_err(|e| CoreError::invalid("url", e.to_string()))?;
         Ok(url)
-    }
-
-    async fn check_workspace(self, org: Uuid, w: WorkspaceId) -> Result<(), CoreError> {
-        if self.core.db().workspace(org, w.0).await?.is_none() {
-            return Err(CoreError::invalid(
-                "workspace_id",
-                "no such workspace in this org",
-            ));
-        }
-        Ok(())
     }
 
     async fn seal_secret(

@@ -53,8 +53,15 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         .is_some_and(|v| {
             v == USER_CONTENT_POLICY || v == FORM_PAGE_POLICY || v == DASHBOARD_POLICY
         });
+    // A widget's answer to an allowed origin's page may be read by that page.
+    let cross_origin = headers
+        .get("cross-origin-resource-policy")
+        .is_some_and(|v| v == "cross-origin");
     for (name, value) in HEADERS {
         if user_content && *name == "content-security-policy" {
+            continue;
+        }
+        if cross_origin && *name == "cross-origin-resource-policy" {
             continue;
         }
         headers.insert(

@@ -29,6 +29,8 @@ pub mod sso;
 pub mod transcription;
 pub mod trust;
 pub mod webhooks;
+pub mod widget_public;
+pub mod widgets;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

@@ -73,6 +73,7 @@ id_schema!(
     ids::IntegrationItemId,
     "integration item (an approval)"
 );
+id_schema!(WidgetId, ids::WidgetId, "voice-intake widget");
 
 #[cfg(test)]
 mod tests {

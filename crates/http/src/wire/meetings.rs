@@ -152,6 +152,9 @@ pub struct Meeting {
     /// Names and jargon the transcriber is prompted with (stored encrypted); null: none.
     #[schema(required = true)]
     pub glossary: Option<String>,
+    /// The widget whose visitor submitted it (null for any other meeting).
+    #[schema(required = true)]
+    pub widget: Option<crate::wire::widgets::MeetingWidget>,
     pub created_at: DateTime<Utc>,
     #[schema(required = true)]
     pub updated_at: Option<DateTime<Utc>>,
@@ -177,6 +180,7 @@ impl From<core::MeetingView> for Meeting {
             transcription: m.transcription.into(),
             intelligence: m.intelligence.into(),
             glossary: m.glossary,
+            widget: m.widget.map(Into::into),
             created_at: m.created_at,
             updated_at: m.updated_at,
         }

@@ -30,6 +30,7 @@ pub mod sso;
 pub mod transcripts;
 pub mod trust;
 pub mod webhooks;
+pub mod widgets;
 
 /// A body of one list, `{"<field>": [...]}`, built from a `Vec` of core's views.
 macro_rules! list_of {

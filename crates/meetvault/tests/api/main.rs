@@ -77,6 +77,8 @@ mod trust;
 mod webhook_cli;
 mod webhook_delivery;
 mod webhooks;
+mod widget_browser;
+mod widgets;
 mod word_timestamps;
 mod workspace_access;
 mod xss;

@@ -330,6 +330,9 @@ fn fill(path: &str, f: &Fixture) -> String {
     } else if path.starts_with("/api/v1/integrations/") {
         // None exists in org A (a real one needs a provider); another org finds nothing.
         "int_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f".to_owned()
+    } else if path.starts_with("/api/v1/widgets/") {
+        // None exists in org A (tests/api/widgets.rs makes real ones); another org finds nothing.
+        "wgt_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f".to_owned()
     } else if path.starts_with("/api/v1/approvals/") {
         "itm_0192f1c4a6e87c3d9b5e2f1a0c4d6e8f".to_owned()
     } else if path.starts_with("/api/v1/destinations/") {
@@ -381,6 +384,8 @@ fn body(method: &str, path: &str) -> Option<Value> {
         "/api/v1/integrations" => json!({"provider": "slack",
             "credential": {"type": "webhook_url", "url": "http://127.0.0.1:9/probe"}}),
         "/api/v1/integrations/{id}" => json!({"name": "probe"}),
+        "/api/v1/widgets" => json!({"name": "probe", "allowed_origins": ["https://probe.example"]}),
+        "/api/v1/widgets/{id}" => json!({"name": "probe"}),
         "/api/v1/integrations/oauth" => json!({"provider": "google_drive", "destination": "probe"}),
         "/api/v1/approvals/{id}" => json!({"content": {"type": "task", "title": "probe",
             "notes": "probe", "link": "https://meetvault.example/m"}}),

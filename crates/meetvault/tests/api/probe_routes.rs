@@ -471,6 +471,67 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
     ("POST", "/api/v1/deletion-requests", Class::Public, false),
     (
         "POST",
+        "/api/v1/widgets",
+        Class::Perm("widgets:manage"),
+        false,
+    ),
+    (
+        "GET",
+        "/api/v1/widgets",
+        Class::Perm("widgets:manage"),
+        false,
+    ),
+    (
+        "GET",
+        "/api/v1/widgets/{id}",
+        Class::Perm("widgets:manage"),
+        true,
+    ),
+    (
+        "PATCH",
+        "/api/v1/widgets/{id}",
+        Class::Perm("widgets:manage"),
+        true,
+    ),
+    (
+        "DELETE",
+        "/api/v1/widgets/{id}",
+        Class::Perm("widgets:manage"),
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/widgets/{id}/rotate-secret",
+        Class::Perm("widgets:manage"),
+        true,
+    ),
+    // A visitor's browser: the widget's origins and a session token, never an account.
+    (
+        "GET",
+        "/widget/v1/widgets/{id}/config",
+        Class::Public,
+        false,
+    ),
+    (
+        "POST",
+        "/widget/v1/widgets/{id}/sessions",
+        Class::Public,
+        false,
+    ),
+    (
+        "PUT",
+        "/widget/v1/widgets/{id}/chunks/{seq}",
+        Class::Public,
+        false,
+    ),
+    (
+        "POST",
+        "/widget/v1/widgets/{id}/submit",
+        Class::Public,
+        false,
+    ),
+    (
+        "POST",
         "/api/v1/deletion-requests/confirm",
         Class::Public,
         false,

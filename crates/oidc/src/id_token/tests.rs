@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::issuer::entra_issuer;
 use crate::jws::encode;
-use crate::test_signer::{Signer, jwks};
+use crate::test_signer::{Signer, changed, jwks};
 
 const NOW: u64 = 1_700_000_000;
 const ISS: &str = "https://op.example";
@@ -25,15 +25,7 @@ fn claims() -> Value {
 }
 
 fn with(changes: Value) -> Value {
-    let mut c = claims();
-    for (k, v) in changes.as_object().unwrap() {
-        if v.is_null() {
-            c.as_object_mut().unwrap().remove(k);
-        } else {
-            c[k] = v.clone();
-        }
-    }
-    c
+    changed(claims(), changes)
 }
 
 fn check(claims: Value) -> Result<IdClaims, IdTokenError> {

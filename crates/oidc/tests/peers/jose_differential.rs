@@ -4,7 +4,7 @@
 use meetvault_oidc::{Expectations, IdTokenError, IssuerRule, Jwks, verify_id_token};
 use serde_json::Value;
 
-use crate::node::node_script;
+use crate::node::{node_script, stdout_of};
 
 struct Signed {
     now: u64,
@@ -13,16 +13,8 @@ struct Signed {
 }
 
 fn sign_with_jose() -> Signed {
-    let output = node_script("node/jose-sign.mjs")
-        .output()
-        .expect("run node");
-    assert!(
-        output.status.success(),
-        "jose-sign.mjs failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&output.stdout).expect("jose-sign.mjs prints JSON");
+    let stdout = stdout_of(node_script("node/jose-sign.mjs"), "jose-sign.mjs");
+    let doc: Value = serde_json::from_slice(&stdout).expect("jose-sign.mjs prints JSON");
     let jwks = Jwks::parse(doc["jwks"].to_string().as_bytes()).expect("jose's JWKS parses");
     Signed {
         now: doc["now"].as_u64().unwrap(),

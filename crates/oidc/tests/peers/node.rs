@@ -62,3 +62,18 @@ pub fn node_script(relative: &str) -> Command {
     command.arg(script).env("OIDC_NODE_DIR", node_dir());
     command
 }
+
+/// Runs a script's `command` to the end and returns what it printed; fails with its stderr if
+/// it fails.
+pub fn stdout_of(mut command: Command, what: &str) -> Vec<u8> {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node for {what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}

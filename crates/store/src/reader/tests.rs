@@ -108,6 +108,7 @@ fn meeting(org: Uuid, ws: Uuid, owner: Uuid, at: DateTime<Utc>, full: bool) -> M
         updated_at: full.then(|| at + Duration::hours(1)),
         glossary: full.then(|| vec![3; 12]),
         intelligence: full.then(|| "{\"summary\":true}".into()),
+        widget_id: full.then(Uuid::new_v4),
     }
 }
 

@@ -27,6 +27,8 @@ pub struct MeetingRow {
     pub glossary: Option<Vec<u8>>,
     /// The meeting's own intelligence settings as JSON; none inherits (migration 0024).
     pub intelligence: Option<String>,
+    /// The widget whose visitor submitted it (migration 0030).
+    pub widget_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -96,10 +98,10 @@ pub struct UserSecretRow {
     pub updated_at: DateTime<Utc>,
 }
 
-pub(crate) const MEETING_COLUMNS: &str = "id, org_id, workspace_id, owner_id, title, created_at, started_at, language, transcription, updated_at, glossary, intelligence";
+pub(crate) const MEETING_COLUMNS: &str = "id, org_id, workspace_id, owner_id, title, created_at, started_at, language, transcription, updated_at, glossary, intelligence, widget_id";
 
 impl FromReader for MeetingRow {
-    const WIDTH: usize = 12;
+    const WIDTH: usize = 13;
     fn at(r: &Row<'_>, i: usize) -> rusqlite::Result<Self> {
         Ok(Self {
             id: reader::uuid(r, i)?,
@@ -114,6 +116,7 @@ impl FromReader for MeetingRow {
             updated_at: reader::opt_time(r, i + 9)?,
             glossary: r.get(i + 10)?,
             intelligence: r.get(i + 11)?,
+            widget_id: reader::opt_uuid(r, i + 12)?,
         })
     }
 }
@@ -138,7 +141,7 @@ macro_rules! insert_meeting_row {
     ($tx:ident, $meeting:expr) => {{
         let meeting: &$crate::vault::MeetingRow = $meeting;
         sqlx::query(&format!(
-            "INSERT INTO meetings ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO meetings ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             $crate::vault::MEETING_COLUMNS
         ))
         .bind(meeting.id)
@@ -153,6 +156,7 @@ macro_rules! insert_meeting_row {
         .bind(meeting.updated_at)
         .bind(&meeting.glossary)
         .bind(&meeting.intelligence)
+        .bind(meeting.widget_id)
         .execute(&mut *$tx)
         .await?;
     }};
