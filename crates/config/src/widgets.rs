@@ -13,6 +13,8 @@ pub struct WidgetsConfig {
     pub sessions_per_ip_hour: u32,
     /// Recordings one IP address may submit per hour.
     pub submissions_per_ip_hour: u32,
+    /// Recordings one organization's widgets may take per hour, from every address together.
+    pub submissions_per_org_hour: u32,
     /// How long a visitor's session stays open for chunks and its submission (seconds); an
     /// unsubmitted one is deleted with its chunks after that.
     pub session_ttl_secs: u64,
@@ -27,6 +29,7 @@ impl Default for WidgetsConfig {
         Self {
             sessions_per_ip_hour: 30,
             submissions_per_ip_hour: 60,
+            submissions_per_org_hour: 1000,
             session_ttl_secs: 3600,
             max_chunk_bytes: 1024 * 1024,
             max_seconds: 600,
@@ -37,6 +40,7 @@ impl Default for WidgetsConfig {
 pub(crate) fn validate(c: &WidgetsConfig) -> Result<(), ConfigError> {
     let zero = c.sessions_per_ip_hour == 0
         || c.submissions_per_ip_hour == 0
+        || c.submissions_per_org_hour == 0
         || c.session_ttl_secs == 0
         || c.max_chunk_bytes < 4096
         || c.max_seconds == 0;

@@ -13,7 +13,15 @@
   'use strict';
   const script = document.currentScript;
   if (!script || !script.dataset.widget) return;
-  const api = new URL(script.src).origin;
+  // The server's address, with the path it is served under (`…/meetvault/widget/v1.js`).
+  const src = new URL(script.src);
+  const api = src.origin + src.pathname.replace(/\/widget\/v1\.js$/, '');
+  // What it calls, taken now: a page script that runs later and replaces `fetch` or the
+  // recorder cannot see the session or the audio through them.
+  const fetchNow = window.fetch.bind(window);
+  const Recorder = window.MediaRecorder;
+  const devices = navigator.mediaDevices;
+  const getUserMedia = devices && devices.getUserMedia ? devices.getUserMedia.bind(devices) : null;
   const widgetId = script.dataset.widget;
   const visitorToken = script.dataset.visitorToken || null;
   const targetSelector = script.dataset.target || null;
@@ -89,7 +97,7 @@ button[hidden], [hidden] { display: none !important; }
     const headers = {};
     if (token) headers.authorization = 'Bearer ' + token;
     if (body !== undefined && !(body instanceof Blob)) headers['content-type'] = 'application/json';
-    const response = await fetch(api + path, {
+    const response = await fetchNow(api + path, {
       method,
       headers,
       body: body === undefined ? undefined : body instanceof Blob ? body : JSON.stringify(body),
@@ -171,7 +179,7 @@ button[hidden], [hidden] { display: none !important; }
 
   function mimeType() {
     for (const t of ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/webm']) {
-      if (window.MediaRecorder && MediaRecorder.isTypeSupported(t)) return t;
+      if (Recorder && Recorder.isTypeSupported(t)) return t;
     }
     return '';
   }
@@ -182,7 +190,8 @@ button[hidden], [hidden] { display: none !important; }
     say('Waiting for your permission to use the microphone…');
     try {
       // Only now, after the visitor pressed the button: the browser's own prompt.
-      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      if (!getUserMedia || !Recorder) throw Object.assign(new Error('unsupported'), { name: 'NotSupportedError' });
+      stream = await getUserMedia({ audio: true });
     } catch (e) {
       record.disabled = false;
       record.textContent = 'Try again';
@@ -210,7 +219,7 @@ button[hidden], [hidden] { display: none !important; }
     seq = 0;
     failed = null;
     queue = Promise.resolve(true);
-    recorder = new MediaRecorder(stream, { mimeType: mimeType(), audioBitsPerSecond: 32000 });
+    recorder = new Recorder(stream, { mimeType: mimeType(), audioBitsPerSecond: 32000 });
     recorder.addEventListener('dataavailable', (event) => {
       if (!event.data || event.data.size === 0) return;
       const position = seq++;

@@ -218,8 +218,9 @@ impl Database {
             .bind(org_id).bind(id).fetch_optional(pool).await?))
     }
 
-    /// Counts chunk `seq` of `bytes` bytes: only if it is the next one, the session is open
-    /// and the total stays within `max_bytes`. False otherwise (nothing changes).
+    /// Reserves position `seq` for a chunk of `bytes` bytes, before its blob is written: only
+    /// if it is the next one, the session is open and the total stays within `max_bytes`, so
+    /// of two uploads of one position only one writes. False otherwise (nothing changes).
     pub async fn widget_chunk_added(
         &self,
         org_id: Uuid,
@@ -240,20 +241,43 @@ impl Database {
         })
     }
 
-    /// `open` → `submitted`, naming the meeting it becomes; false when it was not open.
+    /// Gives back position `seq` when its chunk's blob could not be written (only while
+    /// nothing came after it).
+    pub async fn widget_chunk_unreserve(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        seq: i32,
+        bytes: i64,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE widget_sessions SET chunks = chunks - 1, bytes = bytes - $4 \
+                 WHERE org_id = $1 AND id = $2 AND chunks = $3 + 1 AND state = 'open'",
+            )
+            .bind(org_id).bind(id).bind(seq).bind(bytes)
+            .execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    /// `open` → `submitted`, naming the meeting it becomes and how long the submission job
+    /// has (`expires_at`); false when it was not open, held no chunk, or expired by `now`.
     pub async fn submit_widget_session(
         &self,
         org_id: Uuid,
         id: Uuid,
         meeting_id: Uuid,
         expires_at: i64,
+        now: i64,
     ) -> Result<bool, StoreError> {
         with_pool!(self, pool => {
             let done = sqlx::query(
                 "UPDATE widget_sessions SET state = 'submitted', meeting_id = $3, \
-                 expires_at = $4 WHERE org_id = $1 AND id = $2 AND state = 'open' AND chunks > 0",
+                 expires_at = $4 WHERE org_id = $1 AND id = $2 AND state = 'open' AND chunks > 0 \
+                 AND expires_at >= $5",
             )
-            .bind(org_id).bind(id).bind(meeting_id).bind(expires_at)
+            .bind(org_id).bind(id).bind(meeting_id).bind(expires_at).bind(now)
             .execute(pool).await?;
             Ok(done.rows_affected() == 1)
         })
@@ -267,19 +291,37 @@ impl Database {
         })
     }
 
-    /// Up to `limit` open sessions past their expiry (the sweeper deletes their chunks, then
-    /// them). A submitted session is the submission job's to finish, whatever its expiry.
+    /// Up to `limit` sessions past their expiry: open ones never submitted, and submitted ones
+    /// whose job did not finish in its time (the sweeper claims each, then deletes its chunks).
     pub async fn expired_widget_sessions(
         &self,
         now: i64,
         limit: i64,
     ) -> Result<Vec<WidgetSessionRow>, StoreError> {
         let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM widget_sessions WHERE state = 'open' AND expires_at < $1 \
+            "SELECT {SESSION_COLUMNS} FROM widget_sessions WHERE expires_at < $1 \
              ORDER BY expires_at LIMIT $2"
         );
         with_pool!(self, pool => Ok(sqlx::query_as::<_, WidgetSessionRow>(&sql)
             .bind(now).bind(limit).fetch_all(pool).await?))
+    }
+
+    /// Deletes a session if it is still past its expiry at `now`: true for the one caller that
+    /// then deletes its chunks (a submission that won the race keeps them).
+    pub async fn claim_expired_widget_session(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, pool => {
+            let done = sqlx::query(
+                "DELETE FROM widget_sessions WHERE org_id = $1 AND id = $2 AND expires_at < $3",
+            )
+            .bind(org_id).bind(id).bind(now)
+            .execute(pool).await?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// Records what a submission became (a repeat of the same meeting changes nothing).

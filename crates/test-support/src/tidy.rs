@@ -129,9 +129,10 @@ mod tests {
         (
             "crates/core/src/widgets/visitor.rs",
             "db().meeting(",
-            1,
+            2,
             "the widget submission job (no caller: a visitor): whether the meeting its id was \
-             fixed for at submission exists yet (a retry after a crash makes it once)",
+             fixed for at submission exists yet (a retry after a crash, or a second run, makes it \
+             once and never shreds the other's keys)",
         ),
         (
             "crates/core/src/vault/content.rs",

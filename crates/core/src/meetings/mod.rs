@@ -174,7 +174,7 @@ pub struct MeetingView {
 /// A meeting a widget's visitor submitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WidgetSource {
-    /// None once the widget was deleted.
+    /// The widget (which may since have been deleted).
     pub widget_id: Option<crate::ids::WidgetId>,
     /// The identity the visitor's signed token proved; none when they gave none.
     pub visitor: Option<VisitorView>,

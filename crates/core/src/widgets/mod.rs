@@ -107,15 +107,26 @@ pub struct WidgetView {
     pub settings: WidgetSettings,
     pub retention: Windows,
     pub enabled: bool,
+    /// The `<script>` tag to paste into a page (none until `server.public_url` is set: the
+    /// page must load the script from this server's public address).
+    pub snippet: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 /// A widget with its signing secret, shown this once.
-#[derive(Debug)]
 pub struct WidgetWithSecret {
     pub widget: WidgetView,
     pub secret: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for WidgetWithSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WidgetWithSecret")
+            .field("widget", &self.widget)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
 }
 
 /// The widgets service.
@@ -152,6 +163,14 @@ pub(crate) fn check_origin(raw: &str) -> Result<String, CoreError> {
         return Err(bad("has a path, query or fragment"));
     }
     Ok(url.origin().ascii_serialization())
+}
+
+/// The tag that embeds widget `id` from the server at `public_url` (which may have a path).
+fn snippet(public_url: &Url, id: WidgetId) -> String {
+    format!(
+        "<script src=\"{}/widget/v1.js\" data-widget=\"{id}\" async></script>",
+        public_url.as_str().trim_end_matches('/')
+    )
 }
 
 fn check_origins(list: &[String]) -> Result<Vec<String>, CoreError> {
@@ -203,6 +222,17 @@ fn check_privacy_url(raw: &str) -> Result<Url, CoreError> {
 }
 
 impl Core {
+    /// `v` with its embed snippet, from `server.public_url`.
+    fn with_snippet(&self, mut v: WidgetView) -> WidgetView {
+        v.snippet = self
+            .config()
+            .server
+            .public_url
+            .as_ref()
+            .map(|u| snippet(u, v.id));
+        v
+    }
+
     fn check_max_seconds(&self, s: u32) -> Result<u32, CoreError> {
         let cap = self.config().widgets.max_seconds;
         if s == 0 || s > cap {
@@ -292,7 +322,7 @@ impl Widgets<'_> {
         core.audit(Event::by(scope, AuditAction::WidgetCreate).resource(WidgetId::from(id)))
             .await?;
         Ok(WidgetWithSecret {
-            widget: view(&row)?,
+            widget: core.with_snippet(view(&row)?),
             secret: Zeroizing::new(secret.expose().to_owned()),
         })
     }
@@ -300,7 +330,9 @@ impl Widgets<'_> {
     /// The org's widgets, oldest first.
     pub async fn list(self, scope: &Scope<WidgetsManage>) -> Result<Vec<WidgetView>, CoreError> {
         let rows = self.core.db().widgets(scope.org_id().uuid()).await?;
-        rows.iter().map(view).collect()
+        rows.iter()
+            .map(|r| view(r).map(|v| self.core.with_snippet(v)))
+            .collect()
     }
 
     pub async fn get(
@@ -308,7 +340,7 @@ impl Widgets<'_> {
         scope: &Scope<WidgetsManage>,
         id: WidgetId,
     ) -> Result<WidgetView, CoreError> {
-        view(&self.row(scope, id).await?)
+        Ok(self.core.with_snippet(view(&self.row(scope, id).await?)?))
     }
 
     /// Changes a widget; what is absent stays.
@@ -464,6 +496,7 @@ pub(crate) fn view(row: &WidgetRow) -> Result<WidgetView, CoreError> {
             None => Windows::default(),
         },
         enabled: row.enabled,
+        snippet: None,
         created_at: time(row.created_at),
         updated_at: time(row.updated_at),
     })
@@ -471,7 +504,32 @@ pub(crate) fn view(row: &WidgetRow) -> Result<WidgetView, CoreError> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_origin;
+    use super::{check_origin, snippet};
+
+    #[test]
+    fn the_snippet_loads_the_script_from_the_public_url() {
+        let id = crate::ids::WidgetId::from(uuid::Uuid::nil());
+        for (url, src) in [
+            (
+                "https://mv.example.com",
+                "https://mv.example.com/widget/v1.js",
+            ),
+            (
+                "https://mv.example.com/",
+                "https://mv.example.com/widget/v1.js",
+            ),
+            (
+                "https://example.com/meetvault/",
+                "https://example.com/meetvault/widget/v1.js",
+            ),
+        ] {
+            let s = snippet(&url.parse().unwrap(), id);
+            assert_eq!(
+                s,
+                format!("<script src=\"{src}\" data-widget=\"{id}\" async></script>")
+            );
+        }
+    }
 
     #[test]
     fn an_origin_is_exact_https_or_loopback_http() {

@@ -57,7 +57,6 @@ pub struct PublicWidget {
 }
 
 /// A session, as its browser is told once.
-#[derive(Debug)]
 pub struct SessionOpened {
     pub token: Zeroizing<String>,
     pub expires_at: DateTime<Utc>,
@@ -65,6 +64,15 @@ pub struct SessionOpened {
     pub max_chunk_bytes: u64,
     /// Whether a visitor token was given and verified.
     pub identified: bool,
+}
+
+impl std::fmt::Debug for SessionOpened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionOpened")
+            .field("token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 fn chunk_key(org: Uuid, session: Uuid, seq: i64) -> Result<BlobKey, CoreError> {
@@ -216,28 +224,39 @@ impl Widgets<'_> {
             ));
         }
         let org = session.org_id;
-        let seq = i64::from(seq);
-        let sealed = core
-            .seal_org_field(
-                org,
-                "widget_sessions",
-                chunk_row(session.id, seq),
-                "chunk",
-                &audio,
-            )
-            .await?;
-        core.blobs()
-            .put(&chunk_key(org, session.id, seq)?, Bytes::from(sealed))
-            .await?;
-        let counted = core
+        // The position first: of two uploads of it, only the one that reserved it writes (and
+        // nothing is written once the session is submitted or gone).
+        if !core
             .db()
             .widget_chunk_added(org, session.id, session.chunks, size, cap)
-            .await?;
-        if !counted {
-            // Another upload of this position won the race: its blob is the one kept.
+            .await?
+        {
             return Err(CoreError::Conflict(
                 "this chunk was received already; send the next one".into(),
             ));
+        }
+        let pos = i64::from(seq);
+        let stored = async {
+            let sealed = core
+                .seal_org_field(
+                    org,
+                    "widget_sessions",
+                    chunk_row(session.id, pos),
+                    "chunk",
+                    &audio,
+                )
+                .await?;
+            core.blobs()
+                .put(&chunk_key(org, session.id, pos)?, Bytes::from(sealed))
+                .await?;
+            Ok::<_, CoreError>(())
+        }
+        .await;
+        if let Err(e) = stored {
+            core.db()
+                .widget_chunk_unreserve(org, session.id, session.chunks, size)
+                .await?;
+            return Err(e);
         }
         Ok(expected + 1)
     }
@@ -260,17 +279,35 @@ impl Widgets<'_> {
             ));
         }
         if session.state == "open" {
-            core.visitor_budget(
-                "widget_submissions",
-                ip,
-                core.config().widgets.submissions_per_ip_hour,
+            let c = &core.config().widgets;
+            core.visitor_budget("widget_submissions", ip, c.submissions_per_ip_hour)
+                .await?;
+            // The org's own share: visitors from many addresses cannot spend this server's
+            // transcription (nor the org's summary provider) beyond it.
+            core.hourly_budget(
+                &format!("widget_submissions_org:{}", session.org_id),
+                c.submissions_per_org_hour,
             )
             .await?;
-            // The job's to finish from here, whatever the session's expiry.
-            let keep = meetvault_jobs::now_ms() + 7 * 24 * 3_600_000;
-            core.db()
-                .submit_widget_session(session.org_id, session.id, Uuid::new_v4(), keep)
+            // The job's to finish from here: it has a week (then the sweeper deletes what is
+            // left, had it failed all along).
+            let now = meetvault_jobs::now_ms();
+            let keep = now + 7 * 24 * 3_600_000;
+            let submitted = core
+                .db()
+                .submit_widget_session(session.org_id, session.id, Uuid::new_v4(), keep, now)
                 .await?;
+            if !submitted {
+                // Another submission of it won (then it is queued as below), or it expired.
+                let now_submitted = core
+                    .db()
+                    .widget_session(session.org_id, session.id)
+                    .await?
+                    .is_some_and(|s| s.state == "submitted");
+                if !now_submitted {
+                    return Err(CoreError::InvalidToken);
+                }
+            }
             let mut e = Event::new(
                 AuditAction::WidgetSubmission,
                 Actor::Anonymous,
@@ -278,7 +315,9 @@ impl Widgets<'_> {
             );
             e.org_id = Some(session.org_id.into());
             e.resource = Some(id.to_string());
-            core.audit(e).await?;
+            if submitted {
+                core.audit(e).await?;
+            }
         }
         core.queue()
             .enqueue(NewJob {
@@ -335,9 +374,26 @@ impl Core {
         ip: Option<IpAddr>,
         per_hour: u32,
     ) -> Result<(), CoreError> {
-        let who = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        // An IPv6 visitor holds a /64 at least: counted as one address.
+        let who = match ip {
+            Some(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+            Some(IpAddr::V6(v6)) => v6
+                .to_ipv4_mapped()
+                .map_or_else(String::new, |v4| v4.to_string()),
+            Some(ip) => ip.to_string(),
+            None => "unknown".to_owned(),
+        };
+        self.hourly_budget(&format!("{what}:{who}"), per_hour).await
+    }
+
+    /// Counts one request against `key`'s `per_hour` (a burst of that many, then evenly
+    /// spread).
+    async fn hourly_budget(&self, key: &str, per_hour: u32) -> Result<(), CoreError> {
         let quota = Quota::per_period(per_hour, Duration::from_secs(3600));
-        match self.limiter().check(&format!("{what}:{who}"), quota).await {
+        match self.limiter().check(key, quota).await {
             Ok(Decision::Allowed) => Ok(()),
             Ok(limited) => Err(CoreError::RateLimited {
                 retry_after_secs: limited.retry_after_secs(),
@@ -482,10 +538,19 @@ impl Core {
                 .await?;
             audio.extend_from_slice(&plain);
         }
+        let whole = i64::try_from(audio.len()).is_ok_and(|n| n == session.bytes);
         let audio = Bytes::from(audio);
-        // Checked before anything is made of it: audio that does not decode, or runs longer
-        // than the widget allows, is dropped with its session.
-        if let Err(e) = check_audio(audio.clone(), s.max_seconds).await {
+        // Checked before anything is made of it: chunks that do not add up to what was
+        // counted, audio that does not decode or runs longer than the widget allows, are
+        // dropped with their session.
+        let usable = if whole {
+            check_audio(audio.clone(), s.max_seconds).await
+        } else {
+            Err(CoreError::Integrity(
+                "widget chunks differ from what was counted".into(),
+            ))
+        };
+        if let Err(e) = usable {
             tracing::info!(error = %e, "a widget submission was not usable audio; dropped");
             let mut entry = Event::new(
                 AuditAction::WidgetSubmission,
@@ -497,36 +562,6 @@ impl Core {
             self.audit(entry.reason("unusable_audio")).await?;
             return self.forget_widget_session(&session).await;
         }
-        let meeting = match self.db().meeting(org, meeting_id).await? {
-            Some(m) => m,
-            None => {
-                self.widget_meeting(&widget, &session, meeting_id, &s)
-                    .await?
-            }
-        };
-        if self.db().recordings(org, meeting_id).await?.is_empty() {
-            let opts = UploadOptions {
-                content_type: None,
-                speaker: Some(VISITOR.into()),
-                filename: None,
-                transcribe: Some(true),
-            };
-            let body = futures::stream::once(async move { Ok::<_, std::io::Error>(audio) });
-            self.store_recording(&meeting, &opts, body).await?;
-        }
-        self.forget_widget_session(&session).await
-    }
-
-    /// A submission's meeting: in the widget's workspace, owned by its creator, titled with the
-    /// widget's name (and the visitor's verified name), one participant, the widget's retention.
-    async fn widget_meeting(
-        &self,
-        widget: &WidgetRow,
-        session: &WidgetSessionRow,
-        id: Uuid,
-        s: &super::WidgetSettings,
-    ) -> Result<MeetingRow, CoreError> {
-        let org = widget.org_id;
         let visitor: Option<VisitorView> = match &session.visitor {
             Some(sealed) => {
                 let plain = self
@@ -539,6 +574,47 @@ impl Core {
             }
             None => None,
         };
+        // Each step is done once, whichever run of this job (a retry after a crash, or two
+        // at once) gets to it: the meeting's id was fixed at submission.
+        let meeting = match self.db().meeting(org, meeting_id).await? {
+            Some(m) => m,
+            None => {
+                self.widget_meeting(&widget, &session, meeting_id, visitor.as_ref())
+                    .await?
+            }
+        };
+        self.settle_widget_meeting(&widget, &meeting, visitor.as_ref(), &s)
+            .await?;
+        let recordings = self.db().recordings(org, meeting_id).await?;
+        if recordings.is_empty() {
+            let opts = UploadOptions {
+                content_type: None,
+                speaker: Some(VISITOR.into()),
+                filename: None,
+                transcribe: Some(true),
+            };
+            let body = futures::stream::once(async move { Ok::<_, std::io::Error>(audio) });
+            self.store_recording(&meeting, &opts, body).await?;
+        } else {
+            // Stored by a run cut off before its transcription was queued (a waiting job
+            // is reused).
+            for r in recordings.iter().filter(|r| r.transcribed_at.is_none()) {
+                self.enqueue_transcription(org, meeting_id, r.id).await?;
+            }
+        }
+        self.forget_widget_session(&session).await
+    }
+
+    /// A submission's meeting: in the widget's workspace, owned by its creator, titled with the
+    /// widget's name (and the visitor's verified name), one participant.
+    async fn widget_meeting(
+        &self,
+        widget: &WidgetRow,
+        session: &WidgetSessionRow,
+        id: Uuid,
+        visitor: Option<&VisitorView>,
+    ) -> Result<MeetingRow, CoreError> {
+        let org = widget.org_id;
         let who = visitor
             .as_ref()
             .and_then(|v| v.name.clone().or_else(|| v.email.clone()))
@@ -557,9 +633,13 @@ impl Core {
             created_at: Utc::now(),
             started_at: DateTime::from_timestamp_millis(session.created_at),
             language: None,
-            transcription:
-                serde_json::to_string(&crate::meetings::TranscriptionSettings::default())
-                    .map_err(CoreError::internal)?,
+            // Transcribed here, whatever the server's default provider: a visitor's voice
+            // leaves for no one's account.
+            transcription: serde_json::to_string(&crate::meetings::TranscriptionSettings {
+                provider: Some(meetvault_config::TranscriptionProvider::Local),
+                ..Default::default()
+            })
+            .map_err(CoreError::internal)?,
             updated_at: None,
             glossary: None,
             intelligence: None,
@@ -573,7 +653,6 @@ impl Core {
             position: 0,
             name: seal("meeting_participants", pid, "name", who.as_bytes()),
             email: visitor
-                .as_ref()
                 .and_then(|v| v.email.as_ref())
                 .map(|e| seal("meeting_participants", pid, "email", e.as_bytes())),
         };
@@ -590,15 +669,43 @@ impl Core {
             .insert_meeting(&row, &[participant], &[created])
             .await
         {
-            self.encryption()
-                .shred_meeting_keys(org.into(), id.into())
-                .await?;
+            // Another run made it meanwhile: its keys are the meeting's, not to be shredded.
+            if self.db().meeting(org, id).await?.is_none() {
+                self.encryption()
+                    .shred_meeting_keys(org.into(), id.into())
+                    .await?;
+            }
             return Err(e.into());
         }
-        let claims = match &visitor {
+        self.events().wake(id);
+        let mut entry = Event::new(AuditAction::MeetingCreate, Actor::System, Outcome::Success);
+        entry.org_id = Some(org.into());
+        entry.resource = Some(crate::ids::MeetingId::from(id).to_string());
+        self.audit(entry).await?;
+        Ok(row)
+    }
+
+    /// What a submission's meeting holds beside its rows (each write repeatable): the
+    /// visitor's verified claims sealed under the meeting's key, whether a summary follows,
+    /// and the widget's retention.
+    async fn settle_widget_meeting(
+        &self,
+        widget: &WidgetRow,
+        meeting: &MeetingRow,
+        visitor: Option<&VisitorView>,
+        s: &super::WidgetSettings,
+    ) -> Result<(), CoreError> {
+        let (org, id) = (meeting.org_id, meeting.id);
+        let claims = match visitor {
             Some(v) => {
+                let (kref, key) = self.meeting_write_key(org, id, meeting.owner_id).await?;
                 let json = Zeroizing::new(serde_json::to_vec(v).map_err(CoreError::internal)?);
-                Some(seal("widget_submissions", id, "visitor", &json))
+                Some(envelope::encrypt(
+                    &key,
+                    kref,
+                    &bind(org, "widget_submissions", id, "visitor"),
+                    &json,
+                ))
             }
             None => None,
         };
@@ -615,12 +722,7 @@ impl Core {
         if let Some(r) = &widget.retention {
             self.db().set_meeting_retention(org, id, Some(r)).await?;
         }
-        self.events().wake(id);
-        let mut entry = Event::new(AuditAction::MeetingCreate, Actor::System, Outcome::Success);
-        entry.org_id = Some(org.into());
-        entry.resource = Some(crate::ids::MeetingId::from(id).to_string());
-        self.audit(entry).await?;
-        Ok(row)
+        Ok(())
     }
 }
 
@@ -631,7 +733,7 @@ async fn check_audio(audio: Bytes, max_seconds: u32) -> Result<(), CoreError> {
         max_duration_secs: f64::from(max_seconds) + 5.0,
     };
     tokio::task::spawn_blocking(move || {
-        let source = std::io::Cursor::new(audio.to_vec());
+        let source = std::io::Cursor::new(audio);
         meetvault_audio::decode(
             source,
             &crate::meetings::upload_hint(None),
@@ -647,14 +749,22 @@ async fn check_audio(audio: Bytes, max_seconds: u32) -> Result<(), CoreError> {
 
 /// Deletes open sessions past their expiry with their chunks (a sweeper's turn).
 pub(crate) async fn sweep_expired_sessions(core: &Core) -> Result<usize, CoreError> {
-    let expired = core
-        .db()
-        .expired_widget_sessions(meetvault_jobs::now_ms(), 500)
-        .await?;
-    for s in &expired {
-        core.forget_widget_session(s).await?;
+    let now = meetvault_jobs::now_ms();
+    let mut swept = 0;
+    for s in core.db().expired_widget_sessions(now, 500).await? {
+        // Claimed first: a submission that won the race keeps its chunks.
+        if core
+            .db()
+            .claim_expired_widget_session(s.org_id, s.id, now)
+            .await?
+        {
+            for seq in 0..=i64::from(s.chunks) {
+                core.delete_blob(&chunk_key(s.org_id, s.id, seq)?).await;
+            }
+            swept += 1;
+        }
     }
-    Ok(expired.len())
+    Ok(swept)
 }
 
 /// Runs `widget.submit` jobs.

@@ -173,7 +173,7 @@ pub async fn put_chunk(
 /// privately (at most `widgets.submissions_per_ip_hour` per address). Repeating it changes
 /// nothing. `Authorization: Bearer mvv_…`: the session's token.
 #[utoipa::path(post, path = "/widget/v1/widgets/{id}/submit", tag = "widgets", params(("id" = crate::wire::ids::WidgetId, Path, description = "The widget")),
-    responses((status = 202, description = "Received", body = WidgetSubmitted), (status = 401, description = "No valid session token", body = crate::error::ErrorBody), (status = 403, description = "The page's origin is not allowed", body = crate::error::ErrorBody), (status = 422, description = "Nothing was recorded", body = crate::error::ErrorBody), (status = 429, description = "Too many submissions from this address; `Retry-After` says when", body = crate::error::ErrorBody)))]
+    responses((status = 202, description = "Received", body = WidgetSubmitted), (status = 401, description = "No valid session token", body = crate::error::ErrorBody), (status = 403, description = "The page's origin is not allowed", body = crate::error::ErrorBody), (status = 422, description = "Nothing was recorded", body = crate::error::ErrorBody), (status = 429, description = "Too many submissions from this address, or to this organization's widgets; `Retry-After` says when", body = crate::error::ErrorBody)))]
 pub async fn submit(
     State(app): State<AppState>,
     Path(id): Path<String>,

@@ -176,6 +176,10 @@ pub struct Widget {
     pub require_identity: bool,
     pub retention: RetentionWindows,
     pub enabled: bool,
+    /// The `<script>` tag to paste into your page; null until the operator sets
+    /// `server.public_url` (the page loads the script from there).
+    #[schema(required = true)]
+    pub snippet: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -196,6 +200,7 @@ impl From<WidgetView> for Widget {
             require_identity: w.settings.require_identity,
             retention: w.retention.into(),
             enabled: w.enabled,
+            snippet: w.snippet,
             created_at: w.created_at,
             updated_at: w.updated_at,
         }
@@ -204,7 +209,7 @@ impl From<WidgetView> for Widget {
 
 /// A widget with its signing secret, shown this once: the HS256 key your site signs visitor
 /// tokens with (`aud` = the widget's id).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct WidgetCreated {
     pub widget: Widget,
     /// `mvw_…`: keep it on your server; it is not shown again.
@@ -300,7 +305,7 @@ impl From<PublicWidget> for WidgetConfig {
 }
 
 /// A visitor's new session.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWidgetSession {
     /// An HS256 JWT your site signed with the widget's secret: `sub` (required), `email`,
@@ -311,7 +316,7 @@ pub struct NewWidgetSession {
 }
 
 /// A session, for the visitor's browser only.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct WidgetSessionCreated {
     /// `mvv_…`: `Authorization: Bearer` for the chunks and the submission.
     pub session_token: String,
@@ -346,4 +351,22 @@ pub struct WidgetChunkAccepted {
 pub struct WidgetSubmitted {
     /// `received`.
     pub status: &'static str,
+}
+
+impl std::fmt::Debug for WidgetCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WidgetCreated([redacted])")
+    }
+}
+
+impl std::fmt::Debug for NewWidgetSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewWidgetSession([redacted])")
+    }
+}
+
+impl std::fmt::Debug for WidgetSessionCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WidgetSessionCreated([redacted])")
+    }
 }

@@ -428,8 +428,14 @@ async fn visitor_tokens_are_verified_and_sessions_are_limited_per_address() {
 
 /// `text` spoken by espeak-ng, as WebM/Opus (what browsers record).
 fn webm(text: &str) -> Vec<u8> {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("widget-{}", std::process::id()));
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "widget-{}-{:x}",
+        std::process::id(),
+        h.finish()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let wav = dir.join("note.wav");
     speak(text, "en-us", &wav);
@@ -671,6 +677,43 @@ async fn what_is_not_audio_abandoned_or_deleted_with_its_widget_leaves_nothing()
     let (_, page) = call(&app, &owner, Method::GET, "/api/v1/meetings", None).await;
     assert_eq!(page["meetings"].as_array().unwrap().len(), 0, "{page}");
 
+    // Two uploads of one position at once: one is counted, and its bytes are what is stored.
+    let s = token(open(&app, &id, None).await.json().await.unwrap());
+    let (small, large) = tokio::join!(
+        put_chunk(&app, &id, &s, 0, vec![1; 100]),
+        put_chunk(&app, &id, &s, 0, vec![2; 5000])
+    );
+    let mut statuses = [small.0, large.0];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    let counted = count(&app, "SELECT bytes FROM widget_sessions").await;
+    let stored: Vec<u64> = app
+        .blobs()
+        .list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|b| b.key.contains("widget_sessions"))
+        .map(|b| b.size)
+        .collect();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let winner = if small.0 == StatusCode::OK { 100 } else { 5000 };
+    assert_eq!(counted, winner);
+    assert!(
+        stored[0] >= winner as u64 && stored[0] < winner as u64 + 200,
+        "the counted chunk is the stored one: {stored:?} for {winner}"
+    );
+    assert_eq!(
+        app.core().sweep_widget_sessions_for_tests().await.unwrap(),
+        0
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        app.core().sweep_widget_sessions_for_tests().await.unwrap(),
+        1
+    );
+    assert_eq!(leftovers(&app).await, (0, 0));
+
     // Abandoned: expired, refused, swept with its chunks.
     let s = token(open(&app, &id, None).await.json().await.unwrap());
     let (status, _) = put_chunk(&app, &id, &s, 0, vec![1; 100]).await;
@@ -713,4 +756,32 @@ async fn what_is_not_audio_abandoned_or_deleted_with_its_widget_leaves_nothing()
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(leftovers(&app).await, (0, 0));
+}
+
+#[tokio::test]
+async fn an_orgs_widgets_take_at_most_their_hourly_share_of_submissions() {
+    let app = TestApp::spawn_with(|c| c.widgets.submissions_per_org_hour = 1).await;
+    let owner = app.register("owner@example.com", "Acme").await;
+    let (id, _) = widget(&app, &owner, json!({})).await;
+    let (_, v) = call(
+        &app,
+        &owner,
+        Method::GET,
+        &format!("/api/v1/widgets/{id}"),
+        None,
+    )
+    .await;
+    assert!(v["snippet"].is_null(), "no public URL, no snippet: {v}");
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let r: Value = open(&app, &id, None).await.json().await.unwrap();
+        let s = r["session_token"].as_str().unwrap().to_owned();
+        let (status, _) = put_chunk(&app, &id, &s, 0, webm("A short note.")).await;
+        assert_eq!(status, StatusCode::OK);
+        answers.push(submit(&app, &id, &s).await);
+    }
+    assert_eq!(
+        answers,
+        [StatusCode::ACCEPTED, StatusCode::TOO_MANY_REQUESTS]
+    );
 }
