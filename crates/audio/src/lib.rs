@@ -64,6 +64,7 @@
 //! and it is tested for level, alias rejection, exact length and chunking invariance.
 
 mod error;
+mod growing;
 mod media_type;
 mod mono;
 mod opus;
@@ -76,6 +77,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 pub use error::AudioError;
+pub use growing::{Feeder, GrowingSource, growing};
 pub use media_type::{MediaType, OCTET_STREAM};
 pub use resample::Resampler;
 pub use symphonia::core::io::{MediaSource, ReadOnlySource};

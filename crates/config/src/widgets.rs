@@ -22,6 +22,9 @@ pub struct WidgetsConfig {
     pub max_chunk_bytes: u64,
     /// The longest recording any widget may allow (seconds).
     pub max_seconds: u32,
+    /// Visitors this instance transcribes live at once (widgets with `live_transcript`); the
+    /// next ones record as usual and see their transcript only in the meeting. 0: none.
+    pub live_sessions: u32,
 }
 
 impl Default for WidgetsConfig {
@@ -33,6 +36,7 @@ impl Default for WidgetsConfig {
             session_ttl_secs: 3600,
             max_chunk_bytes: 1024 * 1024,
             max_seconds: 600,
+            live_sessions: 4,
         }
     }
 }

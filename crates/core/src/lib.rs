@@ -87,6 +87,8 @@ struct Inner {
     live: bots::LiveHub,
     /// Rolling summaries of bots' meetings (in memory, like live text).
     live_summaries: bots::RollingSummaries,
+    /// Live transcripts of widget visitors' recordings (in memory, like live text).
+    widget_live: widgets::LiveHub,
     /// Bots' tracks streaming into their destinations: one step at a time per track.
     bucket_streams: destinations::Streams,
     /// Sign-in providers' discovery documents and keys.
@@ -201,6 +203,7 @@ impl Core {
                 bots,
                 live: bots::LiveHub::default(),
                 live_summaries: bots::RollingSummaries::default(),
+                widget_live: widgets::LiveHub::default(),
                 bucket_streams: destinations::Streams::default(),
                 sso_cache: auth::SsoCache::default(),
                 mailer,

@@ -8,7 +8,8 @@
 // element), sends nothing with credentials, defines one global (`Meetvault`), and asks for the
 // microphone only when the visitor presses the record button, after the consent text is shown.
 // Audio is recorded in the browser (Opus in WebM, or Ogg) and uploaded in one-second chunks as
-// it is recorded, so a dropped connection loses little.
+// it is recorded, so a dropped connection loses little. For a widget with `live_transcript`,
+// the visitor sees what the server heard while talking (polled once a second).
 (() => {
   'use strict';
   const script = document.currentScript;
@@ -48,6 +49,8 @@ button[hidden], [hidden] { display: none !important; }
 .live { display: inline-flex; align-items: center; gap: 8px; font-weight: 600; color: #b3261e; }
 .dot { width: 10px; height: 10px; border-radius: 50%; background: #b3261e; }
 .error { color: #b3261e; }
+.transcript { margin: 10px 0 0; padding: 8px 10px; border-radius: 6px; background: #f3f5f8;
+  color: #1c1f23; font-size: 14px; max-height: 160px; overflow-y: auto; white-space: pre-wrap; }
 `;
 
   /** An element with attributes and children (text is always a text node, never HTML). */
@@ -79,7 +82,8 @@ button[hidden], [hidden] { display: none !important; }
   const record = el('button', { type: 'button', class: 'record' }, 'Record a message');
   const stop = el('button', { type: 'button', class: 'stop secondary', hidden: true }, 'Stop and send');
   const status = el('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
-  const box = el('section', { class: 'mv', 'aria-labelledby': 'title' }, title, prompt, consent, record, stop, status);
+  const transcript = el('p', { class: 'transcript', 'aria-live': 'polite', 'aria-label': 'What we heard so far', hidden: true });
+  const box = el('section', { class: 'mv', 'aria-labelledby': 'title' }, title, prompt, consent, record, stop, status, transcript);
   root.append(box);
 
   function say(text, kind) {
@@ -154,6 +158,42 @@ button[hidden], [hidden] { display: none !important; }
   let failed = null;
   let started = 0;
   let ticker = null;
+  let poller = null;
+
+  /** Shows the live transcript of the session `token` names until the server says it is done
+   * (or `patience` polls went by after the recording was sent). */
+  function follow(token) {
+    let next = 0;
+    let busy = false;
+    let left = Infinity;
+    transcript.replaceChildren();
+    transcript.hidden = false;
+    const poll = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const r = await call('GET', base + '/live?after=' + next, undefined, token);
+        if (r.status !== 200 || !r.json.live) return stopFollowing();
+        for (const line of r.json.lines) {
+          transcript.append((transcript.textContent ? ' ' : '') + line.text);
+        }
+        transcript.scrollTop = transcript.scrollHeight;
+        next = r.json.next;
+        if (r.json.done || --left <= 0) stopFollowing();
+      } catch (_) {
+        // A dropped poll: the next one asks again from the same line.
+      } finally {
+        busy = false;
+      }
+    };
+    poller = { timer: setInterval(poll, 1000), sent: () => { left = 60; } };
+  }
+
+  function stopFollowing() {
+    if (poller) clearInterval(poller.timer);
+    poller = null;
+    if (!transcript.textContent) transcript.hidden = true;
+  }
 
   /** Sends one chunk, retrying a dropped connection or a server error three times. */
   async function send(blob, position) {
@@ -216,6 +256,9 @@ button[hidden], [hidden] { display: none !important; }
       return;
     }
     session = opened.json.session_token;
+    stopFollowing();
+    transcript.hidden = true;
+    if (opened.json.live) follow(session);
     seq = 0;
     failed = null;
     queue = Promise.resolve(true);
@@ -248,6 +291,8 @@ button[hidden], [hidden] { display: none !important; }
   }
 
   async function finish() {
+    // The last words are still being transcribed: a minute more of polls at most.
+    if (poller) poller.sent();
     say('Sending…');
     const ok = await queue;
     if (!ok || seq === 0) {

@@ -275,6 +275,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::widget_public::open_session))
         .routes(routes!(routes::widget_public::put_chunk))
         .routes(routes!(routes::widget_public::submit))
+        .routes(routes!(routes::widget_public::live))
         .routes(routes!(
             routes::destinations::create_destination,
             routes::destinations::list_destinations

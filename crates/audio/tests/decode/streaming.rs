@@ -71,3 +71,89 @@ fn a_twenty_minute_recording_streams_in_small_chunks() {
     );
     assert!(chunks > 2_000, "{chunks} chunks");
 }
+
+/// A recording decoded while it is uploaded: half of it fed, its audio so far must come out
+/// before the rest arrives, and the whole must decode exactly as the finished file does.
+fn decodes_while_it_grows(name: &str) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, mpsc};
+    use std::time::{Duration, Instant};
+
+    let path = crate::fixtures::fixture(name);
+    let (whole, _) = meetvault_audio::decode_file(&path, &crate::fixtures::limits()).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let (feeder, source) = meetvault_audio::growing(Duration::from_secs(30));
+    let heard = Arc::new(AtomicUsize::new(0));
+    let (done_tx, done_rx) = mpsc::channel();
+    let counter = heard.clone();
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let r = decode(
+            source,
+            &Hint::default(),
+            &crate::fixtures::limits(),
+            &mut |c| {
+                out.extend_from_slice(c);
+                counter.store(out.len(), Ordering::SeqCst);
+            },
+        );
+        let _ = done_tx.send((r, out));
+    });
+    // Uneven pieces, as MediaRecorder's one-second chunks cut a stream at any byte.
+    let half = bytes.len() / 2;
+    for piece in bytes[..half].chunks(997) {
+        assert!(feeder.push(piece.to_vec()));
+    }
+    let waited = Instant::now();
+    while heard.load(Ordering::SeqCst) == 0 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "{name}: nothing decoded from the first half until the rest arrived"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let early = heard.load(Ordering::SeqCst);
+    for piece in bytes[half..].chunks(1531) {
+        feeder.push(piece.to_vec());
+    }
+    drop(feeder);
+    let (r, out) = done_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    let info = r.unwrap();
+    assert_eq!(info.codec, "opus", "{info:?}");
+    assert_eq!(
+        out.len(),
+        whole.len(),
+        "{name}: the grown stream decodes to its whole"
+    );
+    assert!(out.iter().zip(&whole).all(|(a, b)| (a - b).abs() < 1e-6));
+    assert!(
+        early < whole.len(),
+        "{name}: {early} of {} before the end",
+        whole.len()
+    );
+}
+
+#[test]
+fn a_live_webm_decodes_while_it_grows() {
+    decodes_while_it_grows("speech-live.webm");
+}
+
+#[test]
+fn an_ogg_opus_decodes_while_it_grows() {
+    decodes_while_it_grows("speech.opus");
+}
+
+#[test]
+fn a_growing_source_ends_when_idle() {
+    let (feeder, source) = meetvault_audio::growing(std::time::Duration::from_millis(50));
+    feeder.push(b"not audio at all".to_vec());
+    // The writer is still there but sends nothing: the read ends, and decoding with it.
+    let r = decode(
+        source,
+        &Hint::default(),
+        &crate::fixtures::limits(),
+        &mut |_| {},
+    );
+    assert!(r.is_err());
+    drop(feeder);
+}

@@ -412,7 +412,7 @@ impl Core {
     /// What the engine hears in `pcm`: queued with every other track's waiting audio, and run
     /// by whichever waiting track gets a live permit first, with every request that can share
     /// its window (see the module docs).
-    async fn live_infer(
+    pub(crate) async fn live_infer(
         &self,
         stop: &Arc<AtomicBool>,
         opts: meetvault_whisper::DecodeOptions,

@@ -7,9 +7,13 @@
 //! Its signing secret (HS256, for visitor identity tokens) is sealed under the org's key and
 //! shown once, at creation or rotation. The visitor's side is `visitor.rs`.
 
+mod budget;
+mod live;
 mod visitor;
 
 pub use crate::meetings::{VisitorView, WidgetSource};
+pub(crate) use live::LiveHub;
+pub use live::{LiveLine, LiveTranscript};
 pub(crate) use visitor::sweep_expired_sessions;
 pub use visitor::{PublicWidget, SessionOpened, SubmitHandler};
 
@@ -59,6 +63,10 @@ pub struct WidgetSettings {
     pub on_submit: OnSubmit,
     /// Sessions without a valid signed visitor token are refused.
     pub require_identity: bool,
+    /// The visitor sees the transcript while talking (transcribed here as the audio arrives;
+    /// the meeting's transcript is still made from the whole recording).
+    #[serde(default)]
+    pub live_transcript: bool,
 }
 
 /// A new widget; absent texts take the defaults.
@@ -76,6 +84,7 @@ pub struct NewWidget {
     pub max_seconds: Option<u32>,
     pub on_submit: Option<OnSubmit>,
     pub require_identity: Option<bool>,
+    pub live_transcript: Option<bool>,
     pub retention: Windows,
     pub enabled: Option<bool>,
 }
@@ -93,6 +102,7 @@ pub struct WidgetPatch {
     pub max_seconds: Option<u32>,
     pub on_submit: Option<OnSubmit>,
     pub require_identity: Option<bool>,
+    pub live_transcript: Option<bool>,
     pub retention: Option<Windows>,
     pub enabled: Option<bool>,
 }
@@ -284,6 +294,7 @@ impl Widgets<'_> {
             max_seconds: core.check_max_seconds(new.max_seconds.unwrap_or(120))?,
             on_submit: new.on_submit.unwrap_or_default(),
             require_identity: new.require_identity.unwrap_or(false),
+            live_transcript: new.live_transcript.unwrap_or(false),
         };
         core.check_meeting_retention(org, &new.retention).await?;
         let workspace = match new.workspace_id {
@@ -378,6 +389,9 @@ impl Widgets<'_> {
         }
         if let Some(r) = patch.require_identity {
             s.require_identity = r;
+        }
+        if let Some(l) = patch.live_transcript {
+            s.live_transcript = l;
         }
         let retention = patch.retention.unwrap_or(old.retention);
         core.check_meeting_retention(org, &retention).await?;

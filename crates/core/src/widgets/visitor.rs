@@ -8,7 +8,6 @@
 //! No IP address is stored; unsubmitted sessions are deleted with their chunks at expiry.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -16,7 +15,6 @@ use futures::TryStreamExt as _;
 use meetvault_auth::token::{self, Token};
 use meetvault_crypto::envelope;
 use meetvault_jobs::{Job, JobContext, JobError, NewJob};
-use meetvault_ratelimit::{Decision, Quota};
 use meetvault_store::BlobKey;
 use meetvault_store::vault::{MeetingRow, ParticipantRow};
 use meetvault_store::widgets::{WidgetRow, WidgetSessionRow, WidgetSubmissionRow};
@@ -54,6 +52,7 @@ pub struct PublicWidget {
     pub max_seconds: u32,
     pub max_chunk_bytes: u64,
     pub require_identity: bool,
+    pub live_transcript: bool,
 }
 
 /// A session, as its browser is told once.
@@ -64,6 +63,9 @@ pub struct SessionOpened {
     pub max_chunk_bytes: u64,
     /// Whether a visitor token was given and verified.
     pub identified: bool,
+    /// Whether the visitor sees the transcript while talking (`GET …/live`): the widget asks
+    /// for it, and this instance has a live transcriber free.
+    pub live: bool,
 }
 
 impl std::fmt::Debug for SessionOpened {
@@ -110,6 +112,7 @@ impl Widgets<'_> {
                 max_seconds: v.settings.max_seconds,
                 max_chunk_bytes: self.core.config().widgets.max_chunk_bytes,
                 require_identity: v.settings.require_identity,
+                live_transcript: v.settings.live_transcript,
             },
             v.allowed_origins,
         ))
@@ -176,7 +179,9 @@ impl Widgets<'_> {
             expires_at: now + ttl,
         };
         core.db().insert_widget_session(&session).await?;
+        let live = s.live_transcript && core.start_widget_live(row.org_id, sid, s.max_seconds);
         Ok(SessionOpened {
+            live,
             token: Zeroizing::new(token.expose().to_owned()),
             expires_at: DateTime::from_timestamp_millis(session.expires_at).unwrap_or_default(),
             max_seconds: s.max_seconds,
@@ -258,6 +263,7 @@ impl Widgets<'_> {
                 .await?;
             return Err(e);
         }
+        core.feed_widget_live(session.id, seq, &audio);
         Ok(expected + 1)
     }
 
@@ -272,6 +278,7 @@ impl Widgets<'_> {
     ) -> Result<(), CoreError> {
         let core = self.core;
         let (_, session) = self.session(id, origin, bearer).await?;
+        core.end_widget_live(session.id);
         if session.chunks == 0 {
             return Err(CoreError::invalid(
                 "chunks",
@@ -332,7 +339,7 @@ impl Widgets<'_> {
     }
 
     /// The live session `bearer` names, of widget `id`, asked for from an allowed origin.
-    async fn session(
+    pub(super) async fn session(
         self,
         id: WidgetId,
         origin: Option<&str>,
@@ -366,45 +373,6 @@ fn check_allowed(row: &WidgetRow, origin: Option<&str>) -> Result<(), CoreError>
 }
 
 impl Core {
-    /// Counts one request of `what` from `ip` against `per_hour` (a burst of that many, then
-    /// evenly spread).
-    async fn visitor_budget(
-        &self,
-        what: &str,
-        ip: Option<IpAddr>,
-        per_hour: u32,
-    ) -> Result<(), CoreError> {
-        // An IPv6 visitor holds a /64 at least: counted as one address.
-        let who = match ip {
-            Some(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-            Some(IpAddr::V6(v6)) => v6
-                .to_ipv4_mapped()
-                .map_or_else(String::new, |v4| v4.to_string()),
-            Some(ip) => ip.to_string(),
-            None => "unknown".to_owned(),
-        };
-        self.hourly_budget(&format!("{what}:{who}"), per_hour).await
-    }
-
-    /// Counts one request against `key`'s `per_hour` (a burst of that many, then evenly
-    /// spread).
-    async fn hourly_budget(&self, key: &str, per_hour: u32) -> Result<(), CoreError> {
-        let quota = Quota::per_period(per_hour, Duration::from_secs(3600));
-        match self.limiter().check(key, quota).await {
-            Ok(Decision::Allowed) => Ok(()),
-            Ok(limited) => Err(CoreError::RateLimited {
-                retry_after_secs: limited.retry_after_secs(),
-            }),
-            Err(e) => {
-                tracing::warn!(error = %e, "the rate limiter is unavailable; a visitor was refused");
-                Err(CoreError::Unavailable("the rate limiter"))
-            }
-        }
-    }
-
     /// Verifies a visitor token against the widget's secret (audience: the widget's id); why
     /// one fails is logged, never answered.
     async fn verify_visitor(
@@ -439,6 +407,7 @@ impl Core {
     /// Deletes a session's chunks (and one past them, where a lost race may have left one),
     /// then the session.
     async fn forget_widget_session(&self, s: &WidgetSessionRow) -> Result<(), CoreError> {
+        self.forget_widget_live(s.id);
         for seq in 0..=i64::from(s.chunks) {
             self.delete_blob(&chunk_key(s.org_id, s.id, seq)?).await;
         }
@@ -758,6 +727,7 @@ pub(crate) async fn sweep_expired_sessions(core: &Core) -> Result<usize, CoreErr
             .claim_expired_widget_session(s.org_id, s.id, now)
             .await?
         {
+            core.forget_widget_live(s.id);
             for seq in 0..=i64::from(s.chunks) {
                 core.delete_blob(&chunk_key(s.org_id, s.id, seq)?).await;
             }

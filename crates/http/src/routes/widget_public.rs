@@ -7,7 +7,7 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::options;
@@ -16,7 +16,8 @@ use meetvault_core::ids::WidgetId;
 use crate::state::AppState;
 use crate::wire::errors::JsonBodyErrors;
 use crate::wire::widgets::{
-    NewWidgetSession, WidgetChunkAccepted, WidgetConfig, WidgetSessionCreated, WidgetSubmitted,
+    LiveQuery, NewWidgetSession, WidgetChunkAccepted, WidgetConfig, WidgetLiveTranscript,
+    WidgetSessionCreated, WidgetSubmitted,
 };
 use crate::{ApiError, ApiJson};
 
@@ -201,6 +202,41 @@ pub async fn submit(
     answer(cors, result)
 }
 
+/// The transcript of the session's recording so far, while the visitor talks (for a widget
+/// with `live_transcript`): poll it with the last answer's `next` until `done`. Held in the
+/// server's memory only, for this session's token, and forgotten two minutes after the
+/// recording ends. `Authorization: Bearer mvv_…`: the session's token.
+#[utoipa::path(get, path = "/widget/v1/widgets/{id}/live", tag = "widgets", params(("id" = crate::wire::ids::WidgetId, Path, description = "The widget"), LiveQuery),
+    responses((status = 200, description = "The lines so far", body = WidgetLiveTranscript), (status = 400, description = "A malformed query", body = crate::error::ErrorBody), (status = 401, description = "No valid session token", body = crate::error::ErrorBody), (status = 403, description = "The page's origin is not allowed", body = crate::error::ErrorBody)))]
+pub async fn live(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<LiveQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let origin = origin(&headers);
+    let Ok(id) = parse_id::<WidgetId>(&id) else {
+        return answer(None, Err(ApiError::NotFound("widget not found".into())));
+    };
+    let cors = allowed(&app, id, origin.as_deref()).await;
+    let result = async {
+        let Query(q) = query.map_err(|_| {
+            ApiError::BadRequest(
+                "`after` is the number of lines already seen (the last answer's `next`)".into(),
+            )
+        })?;
+        let token = bearer(&headers)?;
+        let t = app
+            .core
+            .widgets()
+            .live_transcript(id, origin.as_deref(), &token, q.after.unwrap_or(0))
+            .await?;
+        Ok(ApiJson(WidgetLiveTranscript::from(t)).into_response())
+    }
+    .await;
+    answer(cors, result)
+}
+
 /// The CORS preflight of the routes above: allowed only for the widget's origins.
 async fn preflight(
     State(app): State<AppState>,
@@ -264,4 +300,5 @@ pub fn routes() -> Router<AppState> {
         .route("/widget/v1/widgets/{id}/sessions", options(preflight))
         .route("/widget/v1/widgets/{id}/chunks/{seq}", options(preflight))
         .route("/widget/v1/widgets/{id}/submit", options(preflight))
+        .route("/widget/v1/widgets/{id}/live", options(preflight))
 }

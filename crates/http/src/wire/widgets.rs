@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use meetvault_core::ids::{WidgetId, WorkspaceId};
 use meetvault_core::widgets::{
-    self as core, OnSubmit, PublicWidget, SessionOpened, VisitorView, WidgetSource, WidgetView,
-    WidgetWithSecret,
+    self as core, LiveTranscript, OnSubmit, PublicWidget, SessionOpened, VisitorView, WidgetSource,
+    WidgetView, WidgetWithSecret,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::ids;
 use super::list_of;
@@ -76,6 +76,9 @@ pub struct NewWidget {
     /// Refuse visitors without a valid signed visitor token (default false).
     #[serde(default)]
     pub require_identity: Option<bool>,
+    /// Show the visitor the transcript while they talk (default false).
+    #[serde(default)]
+    pub live_transcript: Option<bool>,
     /// The submissions' retention (none: the workspace's policy).
     #[serde(default)]
     pub retention: RetentionWindows,
@@ -96,6 +99,7 @@ impl From<NewWidget> for core::NewWidget {
             max_seconds: n.max_seconds,
             on_submit: n.on_submit.map(Into::into),
             require_identity: n.require_identity,
+            live_transcript: n.live_transcript,
             retention: n.retention.into(),
             enabled: n.enabled,
         }
@@ -130,6 +134,9 @@ pub struct WidgetPatch {
     pub on_submit: Option<WidgetOnSubmit>,
     #[serde(default)]
     pub require_identity: Option<bool>,
+    /// Show the visitor the transcript while they talk (default false).
+    #[serde(default)]
+    pub live_transcript: Option<bool>,
     /// Replaces the windows (for submissions from now on).
     #[serde(default)]
     pub retention: Option<RetentionWindows>,
@@ -150,6 +157,7 @@ impl From<WidgetPatch> for core::WidgetPatch {
             max_seconds: p.max_seconds,
             on_submit: p.on_submit.map(Into::into),
             require_identity: p.require_identity,
+            live_transcript: p.live_transcript,
             retention: p.retention.map(Into::into),
             enabled: p.enabled,
         }
@@ -174,6 +182,7 @@ pub struct Widget {
     pub max_seconds: u32,
     pub on_submit: WidgetOnSubmit,
     pub require_identity: bool,
+    pub live_transcript: bool,
     pub retention: RetentionWindows,
     pub enabled: bool,
     /// The `<script>` tag to paste into your page; null until the operator sets
@@ -198,6 +207,7 @@ impl From<WidgetView> for Widget {
             max_seconds: w.settings.max_seconds,
             on_submit: w.settings.on_submit.into(),
             require_identity: w.settings.require_identity,
+            live_transcript: w.settings.live_transcript,
             retention: w.retention.into(),
             enabled: w.enabled,
             snippet: w.snippet,
@@ -287,6 +297,7 @@ pub struct WidgetConfig {
     pub max_seconds: u32,
     pub max_chunk_bytes: u64,
     pub require_identity: bool,
+    pub live_transcript: bool,
 }
 
 impl From<PublicWidget> for WidgetConfig {
@@ -300,6 +311,7 @@ impl From<PublicWidget> for WidgetConfig {
             max_seconds: p.max_seconds,
             max_chunk_bytes: p.max_chunk_bytes,
             require_identity: p.require_identity,
+            live_transcript: p.live_transcript,
         }
     }
 }
@@ -325,6 +337,9 @@ pub struct WidgetSessionCreated {
     pub max_chunk_bytes: u64,
     /// Whether a visitor token was given and verified.
     pub identified: bool,
+    /// Whether `GET …/live` shows the transcript while the visitor talks (the widget has
+    /// `live_transcript` on and the server a live transcriber free).
+    pub live: bool,
 }
 
 impl From<SessionOpened> for WidgetSessionCreated {
@@ -335,6 +350,7 @@ impl From<SessionOpened> for WidgetSessionCreated {
             max_seconds: s.max_seconds,
             max_chunk_bytes: s.max_chunk_bytes,
             identified: s.identified,
+            live: s.live,
         }
     }
 }
@@ -351,6 +367,58 @@ pub struct WidgetChunkAccepted {
 pub struct WidgetSubmitted {
     /// `received`.
     pub status: &'static str,
+}
+
+/// Which live lines to read.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LiveQuery {
+    /// Lines already seen (the last answer's `next`); default 0.
+    #[serde(default)]
+    pub after: Option<usize>,
+}
+
+/// A line the visitor said, as transcribed live: ms from the recording's start.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WidgetLiveLine {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub text: String,
+}
+
+/// The live transcript of a session's recording, so far.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WidgetLiveTranscript {
+    /// False when this server does not transcribe the session live (the widget does not ask
+    /// for it, every live transcriber was busy, or the session was opened on another
+    /// instance): the transcript is then only in the meeting.
+    pub live: bool,
+    /// The lines after `after`, in order (a line, once given, never changes).
+    pub lines: Vec<WidgetLiveLine>,
+    /// The next poll's `after`.
+    pub next: usize,
+    /// The recording was submitted and all of it transcribed: nothing more will come.
+    pub done: bool,
+}
+
+impl From<LiveTranscript> for WidgetLiveTranscript {
+    fn from(t: LiveTranscript) -> Self {
+        Self {
+            live: t.live,
+            lines: t
+                .lines
+                .into_iter()
+                .map(|l| WidgetLiveLine {
+                    start_ms: l.start_ms,
+                    end_ms: l.end_ms,
+                    text: l.text,
+                })
+                .collect(),
+            next: t.next,
+            done: t.done,
+        }
+    }
 }
 
 impl std::fmt::Debug for WidgetCreated {

@@ -78,6 +78,7 @@ mod webhook_cli;
 mod webhook_delivery;
 mod webhooks;
 mod widget_browser;
+mod widget_live;
 mod widgets;
 mod word_timestamps;
 mod workspace_access;

@@ -530,6 +530,7 @@ pub(crate) const ROUTES: &[(&str, &str, Class, bool)] = &[
         Class::Public,
         false,
     ),
+    ("GET", "/widget/v1/widgets/{id}/live", Class::Public, false),
     (
         "POST",
         "/api/v1/deletion-requests/confirm",

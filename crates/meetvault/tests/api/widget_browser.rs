@@ -5,8 +5,8 @@
 //! none of the page's cookies or storage and adds one global. With the microphone allowed
 //! through the browser's permission (DevTools' `Browser.setPermission`, no flag that skips the
 //! prompt), Chromium's fake microphone speaks an espeak-ng sentence, the visitor records and
-//! sends it, and the owner reads its transcript; with the permission denied, the widget says so
-//! and opens no session.
+//! sends it, reading what was heard while talking (the widget's live transcript), and the owner
+//! reads its transcript; with the permission denied, the widget says so and opens no session.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -268,7 +268,7 @@ async fn owner_widget(app: &TestApp, origin: &str) -> (Session, String) {
             "/api/v1/widgets",
             Some(json!({"name": "Shop help", "allowed_origins": [origin],
                 "greeting": "Talk to our shop", "privacy_url": "https://shop.example/privacy",
-                "max_seconds": 60})),
+                "max_seconds": 60, "live_transcript": true})),
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -352,7 +352,9 @@ async fn a_visitor_records_a_voice_note_on_a_hostile_page_under_a_strict_policy(
         .await;
     click(&tab, "button.record").await;
     wait_text(&tab, ".status", "Recording", Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_secs(7)).await;
+    // While the visitor talks, the widget shows what was heard.
+    let live = wait_text(&tab, ".transcript", "order", Duration::from_secs(40)).await;
+    println!("the widget showed, live: {live:?}");
     click(&tab, "button.stop").await;
     wait_text(&tab, ".status", "received", Duration::from_secs(30)).await;
 

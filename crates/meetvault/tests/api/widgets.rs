@@ -20,8 +20,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-const SITE: &str = "http://127.0.0.1:8123";
-const ELSEWHERE: &str = "https://evil.example";
+pub(crate) const SITE: &str = "http://127.0.0.1:8123";
+pub(crate) const ELSEWHERE: &str = "https://evil.example";
 
 async fn call(
     app: &TestApp,
@@ -42,7 +42,7 @@ async fn call(
 }
 
 /// A widget allowing `SITE`: (id, secret).
-async fn widget(app: &TestApp, s: &Session, extra: Value) -> (String, String) {
+pub(crate) async fn widget(app: &TestApp, s: &Session, extra: Value) -> (String, String) {
     let mut body = json!({"name": "Support line", "allowed_origins": [SITE],
         "privacy_url": "https://www.example.com/privacy"});
     for (k, v) in extra.as_object().unwrap() {
@@ -57,7 +57,7 @@ async fn widget(app: &TestApp, s: &Session, extra: Value) -> (String, String) {
 }
 
 /// A visitor's request from `origin`.
-fn visitor(
+pub(crate) fn visitor(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -70,7 +70,7 @@ fn visitor(
     r
 }
 
-async fn open(app: &TestApp, id: &str, token: Option<&str>) -> reqwest::Response {
+pub(crate) async fn open(app: &TestApp, id: &str, token: Option<&str>) -> reqwest::Response {
     let body = match token {
         Some(t) => json!({"visitor_token": t}),
         None => json!({}),
@@ -444,7 +444,7 @@ fn webm(text: &str) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
-async fn put_chunk(
+pub(crate) async fn put_chunk(
     app: &TestApp,
     id: &str,
     token: &str,
@@ -467,7 +467,7 @@ async fn put_chunk(
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn submit(app: &TestApp, id: &str, token: &str) -> StatusCode {
+pub(crate) async fn submit(app: &TestApp, id: &str, token: &str) -> StatusCode {
     visitor(
         app,
         Method::POST,
