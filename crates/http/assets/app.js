@@ -69,6 +69,9 @@
       } else if (el.value !== '' && el.type === 'datetime-local') {
         // The browser's local time, as the API's RFC 3339.
         body[el.name] = new Date(el.value).toISOString();
+      } else if (el.hasAttribute('data-lines')) {
+        // One item a line (origins, say): a list, blank lines left out.
+        body[el.name] = el.value.split('\n').map((l) => l.trim()).filter(Boolean);
       } else if (el.value !== '') {
         body[el.name] = el.type === 'number' ? Number(el.value)
           : el.hasAttribute('data-json') ? JSON.parse(el.value) : el.value;

@@ -42,6 +42,7 @@ pub(crate) const SETTINGS_NAV: &str = "<nav aria-label=\"Settings\" class=\"subn
     <li><a href=\"/settings\">Your account</a></li><li><a href=\"/settings/members\">Members</a></li>\
     <li><a href=\"/settings/organization\">Organization</a></li>\
     <li><a href=\"/settings/integrations\">Integrations</a></li><li><a href=\"/settings/approvals\">Approvals</a></li>\
+    <li><a href=\"/settings/widgets\">Widgets</a></li>\
     <li><a href=\"/certificates\">Deletion certificates</a></li><li><a href=\"/trust\">Trust page</a></li></ul></nav>";
 
 async fn settings(

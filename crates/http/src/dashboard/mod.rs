@@ -24,6 +24,7 @@ mod org_admin;
 mod organization;
 mod privacy_requests;
 mod signin;
+mod widgets;
 mod workspace;
 
 use axum::Router;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(workspace::routes())
         .merge(privacy_requests::routes())
         .merge(integrations::routes())
+        .merge(widgets::routes())
 }
 
 async fn home() -> Redirect {

@@ -252,7 +252,7 @@ impl Ui {
                 &format!(
                     "(() => {{ const f = document.querySelector({}); if (!f) return null; \
                      const e = f.querySelector('.form-error'); if (e && !e.hidden && e.textContent) return 'error: ' + e.textContent; \
-                     const v = f.querySelector('[data-shown={field}]'); return v && v.textContent; }})()",
+                     const v = f.querySelector('[data-shown=\"{field}\"]'); return v && v.textContent; }})()",
                     js(form)
                 ),
                 Duration::from_secs(10),

@@ -28,7 +28,7 @@ fn addr_of(fake: &Fake) -> SocketAddr {
 
 /// A loopback port nothing listens on now (the app's, known before it starts, so its public
 /// URL can be its own address).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

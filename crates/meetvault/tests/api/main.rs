@@ -20,6 +20,7 @@ mod dashboard;
 mod dashboard_admin;
 mod dashboard_browser;
 mod dashboard_integrations;
+mod dashboard_widgets;
 mod deletion_requests;
 mod deletion_requests_rules;
 mod destinations;
