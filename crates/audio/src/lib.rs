@@ -19,7 +19,8 @@
 //!
 //! Memory is bounded by one packet, the resampler's short history and the demuxer's own state;
 //! a multi-hour recording streams through. [`decode_to_vec`] collects the output, which is
-//! bounded by [`Limits::max_duration_secs`].
+//! bounded by [`Limits::max_duration_secs`]. A recording still being written (a browser's
+//! chunks, uploaded as they are recorded) is decoded as it grows through [`growing`].
 //!
 //! # Validation
 //!
