@@ -234,6 +234,15 @@ impl Core {
         }
     }
 
+    /// Forgets the live transcripts that ended [`LINGER`] ago (a sweeper's turn: an abandoned
+    /// recording's lines do not wait for the next visitor to be dropped).
+    pub(super) fn prune_widget_live(&self) {
+        self.inner
+            .widget_live
+            .lock()
+            .retain(|_, s| !s.finished_long_ago());
+    }
+
     /// Stops and forgets session `sid`'s live transcript (the session is deleted).
     pub(super) fn forget_widget_live(&self, sid: Uuid) {
         if let Some(session) = self.inner.widget_live.lock().remove(&sid) {

@@ -718,6 +718,7 @@ async fn check_audio(audio: Bytes, max_seconds: u32) -> Result<(), CoreError> {
 
 /// Deletes open sessions past their expiry with their chunks (a sweeper's turn).
 pub(crate) async fn sweep_expired_sessions(core: &Core) -> Result<usize, CoreError> {
+    core.prune_widget_live();
     let now = meetvault_jobs::now_ms();
     let mut swept = 0;
     for s in core.db().expired_widget_sessions(now, 500).await? {
