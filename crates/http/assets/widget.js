@@ -168,29 +168,37 @@ button[hidden], [hidden] { display: none !important; }
     let left = Infinity;
     transcript.replaceChildren();
     transcript.hidden = false;
+    const mine = { sent: () => { left = 60; } };
     const poll = async () => {
       if (busy) return;
       busy = true;
       try {
         const r = await call('GET', base + '/live?after=' + next, undefined, token);
-        if (r.status !== 200 || !r.json.live) return stopFollowing();
+        // A poll of a recording the visitor has since left behind changes nothing.
+        if (poller !== mine) return;
+        if (r.status === 429 || r.status >= 500) return;
+        if (r.status !== 200 || !r.json.live) return stopFollowing(mine);
         for (const line of r.json.lines) {
           transcript.append((transcript.textContent ? ' ' : '') + line.text);
         }
         transcript.scrollTop = transcript.scrollHeight;
         next = r.json.next;
-        if (r.json.done || --left <= 0) stopFollowing();
+        if (r.json.done) stopFollowing(mine);
       } catch (_) {
         // A dropped poll: the next one asks again from the same line.
       } finally {
         busy = false;
+        if (poller === mine && --left <= 0) stopFollowing(mine);
       }
     };
-    poller = { timer: setInterval(poll, 1000), sent: () => { left = 60; } };
+    mine.timer = setInterval(poll, 1000);
+    poller = mine;
   }
 
-  function stopFollowing() {
-    if (poller) clearInterval(poller.timer);
+  /** Stops following `which` (any recording's, when not given). */
+  function stopFollowing(which) {
+    if (!poller || (which && poller !== which)) return;
+    clearInterval(poller.timer);
     poller = null;
     if (!transcript.textContent) transcript.hidden = true;
   }

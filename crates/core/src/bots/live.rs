@@ -7,7 +7,8 @@
 //! transcript is made from the stored chunks when the bot ends, so a restart loses only live
 //! state. Whisper's cost is mostly its encoder, the same for a 30-s window as for a 3-s
 //! utterance: so what waits for the engine goes together — a track's waiting utterances, and
-//! the waiting requests of every track with the same language and prompt, joined with a second
+//! the waiting requests of every track of the same org with the same language and prompt (never
+//! another org's: a word near a join could be given back to the wrong request), joined with a second
 //! of silence between them, timed word by word, and each word given back to the request it
 //! was said in. A busy machine (three bots' speakers at once) runs fewer, fuller windows
 //! instead of falling behind; an idle one runs each utterance alone.
@@ -81,6 +82,9 @@ pub(crate) struct LiveHub {
 
 /// One track's audio waiting for the engine, and where its pieces go.
 struct Request {
+    /// Whose audio it is: only one party's requests share a window (words are given back by
+    /// their timestamps, which can drift across a join).
+    party: Uuid,
     opts: meetvault_whisper::DecodeOptions,
     pcm: Vec<f32>,
     stop: Arc<AtomicBool>,
@@ -90,7 +94,8 @@ struct Request {
 impl Request {
     /// Whether two requests can share a window: the same language and prompt.
     fn joins(&self, other: &Request) -> bool {
-        self.opts.language == other.opts.language
+        self.party == other.party
+            && self.opts.language == other.opts.language
             && self.opts.initial_prompt == other.opts.initial_prompt
     }
 }
@@ -339,7 +344,9 @@ impl Core {
             Some(o) => o.clone(),
             None => opts.insert(self.live_options(ctx).await?).clone(),
         };
-        let heard = self.live_infer(&ctx.stop, opts, batch.pcm.clone()).await;
+        let heard = self
+            .live_infer(ctx.org, &ctx.stop, opts, batch.pcm.clone())
+            .await;
         if ctx.stop.load(Ordering::SeqCst) {
             return Ok(());
         }
@@ -414,12 +421,14 @@ impl Core {
     /// its window (see the module docs).
     pub(crate) async fn live_infer(
         &self,
+        party: Uuid,
         stop: &Arc<AtomicBool>,
         opts: meetvault_whisper::DecodeOptions,
         pcm: Vec<f32>,
     ) -> Result<Vec<Piece>, CoreError> {
         let (reply, mut heard) = oneshot::channel();
         self.inner.live.queue().push_back(Request {
+            party,
             opts,
             pcm,
             stop: stop.clone(),

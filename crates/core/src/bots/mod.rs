@@ -53,7 +53,7 @@ pub use orchestrator::{BotHub, LaunchRequest, Launcher, LocalProcessLauncher};
 pub use reports::{BotEvent, ChatSeen, Diagnosis, Reports, SpeakersSeen, TrackSeen};
 pub use runtime::{BotCommand, BotRuntime, BotSession, BotSpec};
 pub use state::{BotState, IllegalTransition, SubCode, Transition};
-pub(crate) use utterances::{Batch, RATE, Segmenter};
+pub(crate) use utterances::{Batch, RATE, Segmenter, Utterance};
 
 /// The phrase a participant types to be excluded.
 pub const DEFAULT_OPT_OUT: &str = "/optout";

@@ -8,6 +8,21 @@ use meetvault_ratelimit::{Decision, Quota};
 
 use crate::{Core, CoreError};
 
+/// The address a visitor is counted by: an IPv6 visitor holds a /64 at least, counted as one.
+pub(super) fn visitor_key(ip: Option<IpAddr>) -> String {
+    match ip {
+        Some(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(String::new, |v4| v4.to_string()),
+        Some(ip) => ip.to_string(),
+        None => "unknown".to_owned(),
+    }
+}
+
 impl Core {
     /// Counts one request of `what` from `ip` against `per_hour` (a burst of that many, then
     /// evenly spread).
@@ -17,18 +32,7 @@ impl Core {
         ip: Option<IpAddr>,
         per_hour: u32,
     ) -> Result<(), CoreError> {
-        // An IPv6 visitor holds a /64 at least: counted as one address.
-        let who = match ip {
-            Some(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-            Some(IpAddr::V6(v6)) => v6
-                .to_ipv4_mapped()
-                .map_or_else(String::new, |v4| v4.to_string()),
-            Some(ip) => ip.to_string(),
-            None => "unknown".to_owned(),
-        };
+        let who = visitor_key(ip);
         self.hourly_budget(&format!("{what}:{who}"), per_hour).await
     }
 

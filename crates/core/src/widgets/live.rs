@@ -3,16 +3,20 @@
 //! one WebM or Ogg stream); each, once sealed and stored, is also appended here, in order, to
 //! the session's growing stream, which a blocking thread decodes as it grows
 //! (`meetvault_audio::growing`). The audio goes through the bots' live path: utterances found
-//! at pauses (`bots::Segmenter`), each transcribed once on the live permits, ahead of jobs.
-//! The lines are held in memory only, for the visitor's own session token, and forgotten
-//! [`LINGER`] after the recording ends (or with the session): what is kept is the meeting the
-//! submission becomes, transcribed from the whole recording.
+//! at pauses (`bots::Segmenter`), each transcribed once on the live permits, ahead of jobs —
+//! never in one window with anyone else's audio. The lines are held in memory only, for the
+//! visitor's own session token, and forgotten [`LINGER`] after the recording ends (or with the
+//! widget): what is kept is the meeting the submission becomes, transcribed from the whole
+//! recording.
 //!
-//! Bounded: at most `widgets.live_sessions` visitors at once on an instance (the next ones
-//! record as usual, without a live transcript), the session's own byte cap on what is fed,
-//! and an input that sends nothing for [`IDLE`] ends. A session's chunks and its polls must
-//! reach the instance that opened it: behind a load balancer without session affinity, the
-//! widget simply shows no live text.
+//! Bounded, since anyone may open a session: at most `widgets.live_sessions` recordings at once
+//! on an instance and one per visitor address (the next record as usual, without a live
+//! transcript); audio is transcribed no faster than it could have been spoken ([`AHEAD`] of the
+//! clock at most, then the live transcript ends), at most [`BACKLOG_SECS`] of it waits for the
+//! engine, and a recording ends by the clock at the widget's longest length (plus
+//! [`GRACE`]), or after [`IDLE`] without a chunk. A session's chunks and its polls must reach
+//! the instance that opened it: behind a load balancer without session affinity, the widget
+//! simply shows no live text.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +37,14 @@ use crate::{Core, CoreError};
 const IDLE: Duration = Duration::from_secs(120);
 /// How long the lines stay for the visitor's last polls after the recording ends.
 pub(crate) const LINGER: Duration = Duration::from_secs(120);
+/// How far the audio may run ahead of the time since the session opened (chunks in flight,
+/// a clock's skew) before it is taken for audio sent faster than anyone speaks.
+const AHEAD: Duration = Duration::from_secs(15);
+/// Past the widget's longest recording by this much, the recording has ended.
+const GRACE: Duration = Duration::from_secs(30);
+/// The most audio waiting for the engine (seconds); beyond it utterances are not transcribed
+/// live (the meeting's transcript has them all the same).
+const BACKLOG_SECS: usize = 30;
 /// Decoded audio handed to the transcriber at a time (half a second, s16le).
 const PIECE_BYTES: usize = RATE;
 
@@ -81,7 +93,22 @@ impl LiveHub {
     }
 }
 
+/// Who a live session is for, as its opening named it.
+pub(super) struct Opening<'a> {
+    pub org: Uuid,
+    pub sid: Uuid,
+    pub widget: Uuid,
+    /// The session token's SHA-256 (hex): polls are answered after the session's row is gone.
+    pub token_hash: &'a str,
+    /// The visitor's address key (memory only, as the rate limiter's).
+    pub who: String,
+    pub max_seconds: u32,
+}
+
 struct Session {
+    widget: Uuid,
+    token_hash: String,
+    who: String,
     feed: Mutex<Feed>,
     lines: Mutex<Vec<LiveLine>>,
     done: Mutex<Option<Instant>>,
@@ -106,9 +133,8 @@ impl Feed {
         if seq < self.next || self.feeder.is_none() {
             return Vec::new();
         }
-        if self.early.len() >= MAX_EARLY {
-            self.feeder = None;
-            self.early.clear();
+        if seq != self.next && self.early.len() >= MAX_EARLY {
+            self.end();
             return Vec::new();
         }
         self.early.insert(seq, bytes.to_vec());
@@ -119,11 +145,31 @@ impl Feed {
         }
         due
     }
+
+    /// Ends the stream: the decoder reads what it was given, then stops.
+    fn end(&mut self) {
+        self.feeder = None;
+        self.early.clear();
+    }
 }
 
 impl Session {
+    fn finished(&self) -> bool {
+        lock(&self.done).is_some()
+    }
+
     fn finished_long_ago(&self) -> bool {
         lock(&self.done).is_some_and(|at| at.elapsed() >= LINGER)
+    }
+
+    fn transcript(&self, after: usize) -> LiveTranscript {
+        let lines = lock(&self.lines);
+        LiveTranscript {
+            live: true,
+            lines: lines.iter().skip(after).cloned().collect(),
+            next: lines.len(),
+            done: self.finished(),
+        }
     }
 }
 
@@ -133,6 +179,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl super::Widgets<'_> {
     /// The live transcript of the session `bearer` names: its lines after the first `after`.
+    /// Answered from memory while this instance holds it (also after the submission's job
+    /// deleted the session's row), else from the session's row (`live: false`).
     pub async fn live_transcript(
         self,
         id: WidgetId,
@@ -141,15 +189,31 @@ impl super::Widgets<'_> {
         after: usize,
     ) -> Result<LiveTranscript, CoreError> {
         let core = self.core;
-        let (_, session) = self.session(id, origin, bearer).await?;
-        Ok(core.widget_live(session.id, after))
+        let row = self.enabled(id).await?;
+        super::visitor::check_allowed(&row, origin)?;
+        let token =
+            meetvault_auth::token::Token::parse(meetvault_auth::token::WIDGET_SESSION, bearer)
+                .map_err(|_| CoreError::InvalidToken)?;
+        let hash = meetvault_auth::token::sha256_hex(token.expose());
+        let held = core
+            .inner
+            .widget_live
+            .lock()
+            .values()
+            .find(|s| s.widget == row.id && s.token_hash == hash)
+            .cloned();
+        if let Some(session) = held {
+            return Ok(session.transcript(after));
+        }
+        self.session(id, origin, bearer).await?;
+        Ok(LiveTranscript::default())
     }
 }
 
 impl Core {
-    /// Starts the live transcript of session `sid` (of `org`), when this instance has room;
-    /// answers whether it did.
-    pub(super) fn start_widget_live(&self, org: Uuid, sid: Uuid, max_seconds: u32) -> bool {
+    /// Starts the live transcript of a session, when this instance has room and the visitor
+    /// has no other live recording; answers whether it did.
+    pub(super) fn start_widget_live(&self, o: Opening<'_>) -> bool {
         let room = usize::try_from(self.config().widgets.live_sessions).unwrap_or(0);
         if !self.config().transcription.live || room == 0 {
             return false;
@@ -157,14 +221,16 @@ impl Core {
         let hub = &self.inner.widget_live;
         let mut sessions = hub.lock();
         sessions.retain(|_, s| !s.finished_long_ago());
-        if sessions.len() >= room {
-            tracing::info!(
-                "every live widget transcriber is busy: this visitor records without one"
-            );
+        let running: Vec<&Arc<Session>> = sessions.values().filter(|s| !s.finished()).collect();
+        if running.len() >= room || running.iter().any(|s| s.who == o.who) {
+            tracing::info!("no live widget transcriber for this visitor: they record without one");
             return false;
         }
         let (feeder, source) = meetvault_audio::growing(IDLE);
         let session = Arc::new(Session {
+            widget: o.widget,
+            token_hash: o.token_hash.to_owned(),
+            who: o.who,
             feed: Mutex::new(Feed {
                 next: 0,
                 early: BTreeMap::new(),
@@ -174,11 +240,12 @@ impl Core {
             done: Mutex::default(),
             stop: Arc::default(),
         });
-        let (tx, rx) = mpsc::channel::<Vec<u8>>(64);
+        let (tx, rx) = mpsc::channel::<Vec<u8>>(8);
         let limits = Limits {
-            max_duration_secs: f64::from(max_seconds) + 5.0,
+            max_duration_secs: f64::from(o.max_seconds) + 5.0,
         };
         // The decoder blocks on the stream; its output goes to the transcriber in pieces.
+        // When the transcriber is gone it drops the stream, so this ends with what it has.
         tokio::task::spawn_blocking(move || {
             let mut piece = Vec::with_capacity(PIECE_BYTES);
             let decoded = meetvault_audio::decode(source, &Hint::default(), &limits, &mut |c| {
@@ -194,15 +261,16 @@ impl Core {
                 let _ = tx.blocking_send(piece);
             }
             if let Err(e) = decoded {
-                // A recording cut short is how a live one ends; anything else is said once.
+                // A recording cut short is how a live one ends.
                 tracing::debug!(error = %e, "a live widget recording stopped decoding");
             }
         });
+        let until = Instant::now() + Duration::from_secs(u64::from(o.max_seconds)) + GRACE;
         tokio::spawn(
             self.clone()
-                .transcribe_widget_live(org, session.clone(), rx),
+                .transcribe_widget_live(o.org, o.sid, session.clone(), rx, until),
         );
-        sessions.insert(sid, session);
+        sessions.insert(o.sid, session);
         true
     }
 
@@ -217,20 +285,17 @@ impl Core {
             let alive = feed.feeder.as_ref().is_some_and(|f| f.push(bytes));
             if !alive {
                 // The decoder gave up (not audio it can read): nothing more is live.
-                feed.feeder = None;
-                feed.early.clear();
+                feed.end();
                 return;
             }
         }
     }
 
     /// Ends session `sid`'s live stream (the recording was submitted): what was said is
-    /// transcribed to its end.
+    /// transcribed to its end, and the lines stay for [`LINGER`].
     pub(super) fn end_widget_live(&self, sid: Uuid) {
         if let Some(session) = self.inner.widget_live.get(sid) {
-            let mut feed = lock(&session.feed);
-            feed.feeder = None;
-            feed.early.clear();
+            lock(&session.feed).end();
         }
     }
 
@@ -243,54 +308,71 @@ impl Core {
             .retain(|_, s| !s.finished_long_ago());
     }
 
-    /// Stops and forgets session `sid`'s live transcript (the session is deleted).
+    /// Stops and forgets session `sid`'s live transcript (its widget is deleted, or it
+    /// expired).
     pub(super) fn forget_widget_live(&self, sid: Uuid) {
         if let Some(session) = self.inner.widget_live.lock().remove(&sid) {
             session.stop.store(true, Ordering::SeqCst);
-            lock(&session.feed).feeder = None;
+            lock(&session.feed).end();
         }
     }
 
-    /// Session `sid`'s live lines after the first `after`.
-    pub(super) fn widget_live(&self, sid: Uuid, after: usize) -> LiveTranscript {
-        let Some(session) = self.inner.widget_live.get(sid) else {
-            return LiveTranscript::default();
-        };
-        let lines = lock(&session.lines);
-        LiveTranscript {
-            live: true,
-            lines: lines.iter().skip(after).cloned().collect(),
-            next: lines.len(),
-            done: lock(&session.done).is_some(),
-        }
-    }
-
-    /// A session's transcriber: decoded audio in, utterances found, each batch transcribed.
+    /// A session's transcriber: decoded audio in, utterances found, each batch transcribed;
+    /// it ends with the stream, at `until`, or when the audio outruns the clock.
     async fn transcribe_widget_live(
         self,
         org: Uuid,
+        sid: Uuid,
         session: Arc<Session>,
         mut rx: mpsc::Receiver<Vec<u8>>,
+        until: Instant,
     ) {
+        let opened = Instant::now();
         let mut seg = Segmenter::default();
         let mut queue = VecDeque::new();
         let mut heard: i64 = 0;
         let mut opts = None;
+        // Takes a piece of audio; false when it runs ahead of what anyone could have said.
         let mut push = |seg: &mut Segmenter, pcm: Vec<u8>, queue: &mut VecDeque<_>| {
-            queue.extend(seg.push(heard * 1000 / RATE as i64, &pcm));
+            let ms = heard * 1000 / RATE as i64;
             heard += (pcm.len() / 2) as i64;
+            let waiting: usize = queue
+                .iter()
+                .map(|u: &crate::bots::Utterance| u.pcm.len())
+                .sum();
+            for u in seg.push(ms, &pcm) {
+                if waiting + u.pcm.len() > BACKLOG_SECS * RATE {
+                    tracing::info!(
+                        "a live widget transcriber is behind: an utterance is not transcribed live"
+                    );
+                } else {
+                    queue.push_back(u);
+                }
+            }
+            let ahead = Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+            ahead <= opened.elapsed() + AHEAD
         };
+        let mut ended = false;
         loop {
             if session.stop.load(Ordering::SeqCst) {
                 break;
             }
-            while let Ok(pcm) = rx.try_recv() {
-                push(&mut seg, pcm, &mut queue);
+            while !ended && let Ok(pcm) = rx.try_recv() {
+                if !push(&mut seg, pcm, &mut queue) {
+                    tracing::info!(
+                        "a widget recording arrived faster than speech: its live transcript ends"
+                    );
+                    session.stop.store(true, Ordering::SeqCst);
+                    break;
+                }
+            }
+            if session.stop.load(Ordering::SeqCst) {
+                break;
             }
             if !queue.is_empty() {
                 let batch = Batch::take(&mut queue);
                 match self
-                    .transcribe_widget_batch(org, &session, &mut opts, batch)
+                    .transcribe_widget_batch(org, sid, &session, &mut opts, batch)
                     .await
                 {
                     Ok(()) => {}
@@ -299,22 +381,35 @@ impl Core {
                 }
                 continue;
             }
-            match rx.recv().await {
-                Some(pcm) => push(&mut seg, pcm, &mut queue),
-                None => {
-                    queue.extend(seg.flush());
-                    if queue.is_empty() {
-                        break;
+            if ended {
+                break;
+            }
+            match tokio::time::timeout_at(until.into(), rx.recv()).await {
+                Ok(Some(pcm)) => {
+                    if !push(&mut seg, pcm, &mut queue) {
+                        tracing::info!(
+                            "a widget recording arrived faster than speech: its live transcript ends"
+                        );
+                        session.stop.store(true, Ordering::SeqCst);
                     }
+                }
+                // The stream ended (submitted, idle, undecodable), or the clock did.
+                Ok(None) | Err(_) => {
+                    queue.extend(seg.flush());
+                    ended = true;
                 }
             }
         }
+        // The decoder stops with what it was given; the lines stay for the visitor.
+        lock(&session.feed).end();
+        drop(rx);
         *lock(&session.done) = Some(Instant::now());
     }
 
     async fn transcribe_widget_batch(
         &self,
         org: Uuid,
+        sid: Uuid,
         session: &Session,
         opts: &mut Option<meetvault_whisper::DecodeOptions>,
         batch: Batch,
@@ -323,9 +418,13 @@ impl Core {
             Some(o) => o.clone(),
             None => opts.insert(self.widget_live_options(org).await?).clone(),
         };
+        // The session is its own party: its audio shares a window with no one's.
         let pieces = self
-            .live_infer(&session.stop, opts, batch.pcm.clone())
+            .live_infer(sid, &session.stop, opts, batch.pcm.clone())
             .await?;
+        if session.stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         let mut lines = lock(&session.lines);
         for p in pieces {
             let start_ms = batch.to_track_ms(p.start, false);
@@ -385,8 +484,13 @@ mod tests {
         for seq in 1..=MAX_EARLY as u32 {
             assert!(f.accept(seq, b"x").is_empty());
         }
-        assert!(f.accept(MAX_EARLY as u32 + 1, b"x").is_empty());
-        assert!(f.feeder.is_none(), "the stream ended");
-        assert!(f.accept(0, b"x").is_empty(), "and takes nothing more");
+        // The one they wait for lets them all through.
+        assert_eq!(f.accept(0, b"x").len(), MAX_EARLY + 1);
+        for seq in 10..10 + MAX_EARLY as u32 {
+            assert!(f.accept(seq, b"x").is_empty());
+        }
+        assert!(f.accept(30, b"x").is_empty());
+        assert!(f.feeder.is_none(), "too many waiting: the stream ended");
+        assert!(f.accept(9, b"x").is_empty(), "and takes nothing more");
     }
 }

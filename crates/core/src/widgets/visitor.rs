@@ -118,7 +118,7 @@ impl Widgets<'_> {
         ))
     }
 
-    async fn enabled(self, id: WidgetId) -> Result<WidgetRow, CoreError> {
+    pub(super) async fn enabled(self, id: WidgetId) -> Result<WidgetRow, CoreError> {
         self.core
             .db()
             .public_widget(id.uuid())
@@ -179,7 +179,15 @@ impl Widgets<'_> {
             expires_at: now + ttl,
         };
         core.db().insert_widget_session(&session).await?;
-        let live = s.live_transcript && core.start_widget_live(row.org_id, sid, s.max_seconds);
+        let live = s.live_transcript
+            && core.start_widget_live(super::live::Opening {
+                org: row.org_id,
+                sid,
+                widget: row.id,
+                token_hash: &session.token_hash,
+                who: super::budget::visitor_key(ip),
+                max_seconds: s.max_seconds,
+            });
         Ok(SessionOpened {
             live,
             token: Zeroizing::new(token.expose().to_owned()),
@@ -364,7 +372,7 @@ impl Widgets<'_> {
 }
 
 /// `origin` must be one the widget allows (browsers send it on every cross-origin request).
-fn check_allowed(row: &WidgetRow, origin: Option<&str>) -> Result<(), CoreError> {
+pub(super) fn check_allowed(row: &WidgetRow, origin: Option<&str>) -> Result<(), CoreError> {
     let allowed: Vec<String> = serde_json::from_str(&row.allowed_origins).unwrap_or_default();
     match origin {
         Some(o) if allowed.iter().any(|a| a == o) => Ok(()),
@@ -407,7 +415,6 @@ impl Core {
     /// Deletes a session's chunks (and one past them, where a lost race may have left one),
     /// then the session.
     async fn forget_widget_session(&self, s: &WidgetSessionRow) -> Result<(), CoreError> {
-        self.forget_widget_live(s.id);
         for seq in 0..=i64::from(s.chunks) {
             self.delete_blob(&chunk_key(s.org_id, s.id, seq)?).await;
         }
@@ -418,6 +425,7 @@ impl Core {
     /// Every session of a widget being deleted, with its chunks.
     pub(super) async fn forget_widget_sessions(&self, w: &WidgetRow) -> Result<(), CoreError> {
         for s in self.db().widget_sessions_of(w.org_id, w.id).await? {
+            self.forget_widget_live(s.id);
             self.forget_widget_session(&s).await?;
         }
         Ok(())

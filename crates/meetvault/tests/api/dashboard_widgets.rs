@@ -2,7 +2,7 @@
 //! no CSP violation): an admin creates a widget through the form (the origins one a line) and
 //! is shown its secret and snippet once, opens its page (the snippet and the host page's
 //! policy), changes its settings (a text cleared, live transcript turned off), makes a new
-//! secret (shown once) and deletes it.
+//! secret (shown once) and deletes it; hostile texts are shown as text.
 
 use std::net::SocketAddr;
 
@@ -160,4 +160,32 @@ async fn widget_pages_manage_widgets_in_the_browser() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Texts are shown as text, never as markup.
+    let hostile = "<img src=x onerror=alert(1)>\"'";
+    let (status, v) = send(
+        &ui.app,
+        &me,
+        Method::POST,
+        "/api/v1/widgets",
+        Some(
+            json!({"name": hostile, "greeting": hostile, "prompt": hostile,
+            "allowed_origins": ["https://www.example.com"]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let id = v["widget"]["id"].as_str().unwrap();
+    for path in [
+        "/settings/widgets".to_owned(),
+        format!("/settings/widgets/{id}"),
+    ] {
+        let (status, page) = html(&ui.app, &owner.cookie, &path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!page.contains("<img src=x"), "{path}: {page}");
+        assert!(
+            page.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{path}"
+        );
+    }
 }

@@ -12,15 +12,23 @@ use meetvault_test_support::media::{ffmpeg, speak};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::widgets::{ELSEWHERE, SITE, open, put_chunk, submit, visitor, widget};
+use crate::widgets::{ELSEWHERE, SITE, call, open, put_chunk, submit, visitor, widget};
 
 const FIRST: &str = "My package arrived broken yesterday.";
 const SECOND: &str = "Please send a replacement to my office.";
 
 /// The two sentences with two seconds of silence between them, as a live WebM.
 fn recording() -> Vec<u8> {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("widget-live-{}", std::process::id()));
+    recording_padded(None)
+}
+
+/// The same, padded with silence to `secs` when given.
+fn recording_padded(secs: Option<u32>) -> Vec<u8> {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "widget-live-{}-{}",
+        std::process::id(),
+        secs.unwrap_or(0)
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let (a, b) = (dir.join("a.wav"), dir.join("b.wav"));
     speak(FIRST, "en-us", &a);
@@ -33,7 +41,12 @@ fn recording() -> Vec<u8> {
             "-i",
             b.to_str().unwrap(),
             "-filter_complex",
-            "[0:a]apad=pad_dur=2[p];[p][1:a]concat=n=2:v=0:a=1",
+            &match secs {
+                Some(s) => format!(
+                    "[0:a]apad=pad_dur=2[p];[p][1:a]concat=n=2:v=0:a=1[c];[c]apad=whole_dur={s}"
+                ),
+                None => "[0:a]apad=pad_dur=2[p];[p][1:a]concat=n=2:v=0:a=1".to_owned(),
+            },
             "-c:a",
             "libopus",
             "-b:a",
@@ -186,9 +199,71 @@ async fn a_visitor_reads_what_was_heard_while_talking() {
         })
         .unwrap();
     assert!(second["start_ms"].as_i64().unwrap() > 3_000, "{lines:?}");
-    // Asking again from the start gives the same lines.
+    // Asking again from the start gives the same lines — also once the submission's job has
+    // made the meeting (and deleted the session's row): they stay a while for the visitor.
     let (_, again) = live(&app, &id, &token, "0").await;
     assert_eq!(again["lines"].as_array().unwrap(), &lines);
+    let start = Instant::now();
+    loop {
+        let (_, page) = call(&app, &owner, Method::GET, "/api/v1/meetings", None).await;
+        if let Some(m) = page["meetings"].as_array().unwrap().first() {
+            let path = format!("/api/v1/meetings/{}/transcript", m["id"].as_str().unwrap());
+            let (_, t) = call(&app, &owner, Method::GET, &path, None).await;
+            if t["segments"].as_array().is_some_and(|s| !s.is_empty()) {
+                break;
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "no meeting");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (status, again) = live(&app, &id, &token, "0").await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["done"], true);
+    assert_eq!(again["lines"].as_array().unwrap(), &lines);
+
+    // The widget deleted: nothing of it answers.
+    let (status, _) = call(
+        &app,
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/widgets/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = live(&app, &id, &token, "0").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn audio_sent_faster_than_speech_ends_the_live_transcript() {
+    let app = TestApp::spawn().await;
+    let owner = app.register("owner@example.com", "Acme").await;
+    let (id, _) = widget(
+        &app,
+        &owner,
+        json!({"live_transcript": true, "max_seconds": 120}),
+    )
+    .await;
+    let r: Value = open(&app, &id, None).await.json().await.unwrap();
+    assert_eq!(r["live"], true, "{r}");
+    let token = r["session_token"].as_str().unwrap().to_owned();
+    // One live recording per address at a time.
+    let r: Value = open(&app, &id, None).await.json().await.unwrap();
+    assert_eq!(r["live"], false, "{r}");
+    // A minute of audio in a moment: no one speaks that fast. It is stored (the meeting will
+    // have it) but the live transcript ends without waiting for the submission.
+    let audio = recording_padded(Some(60));
+    for (seq, piece) in audio.chunks(64 * 1024).enumerate() {
+        let (status, v) = put_chunk(&app, &id, &token, seq as u32, piece.to_vec()).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    let mut lines = Vec::new();
+    let last = heard_until(&app, &id, &token, &mut lines, |_, v| v["done"] == true).await;
+    assert_eq!(last["live"], true);
+    // Finished, it no longer counts: the same address gets a live transcript again.
+    let r: Value = open(&app, &id, None).await.json().await.unwrap();
+    assert_eq!(r["live"], true, "{r}");
 }
 
 #[tokio::test]

@@ -23,7 +23,7 @@ use sha2::Sha256;
 pub(crate) const SITE: &str = "http://127.0.0.1:8123";
 pub(crate) const ELSEWHERE: &str = "https://evil.example";
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     s: &Session,
     method: Method,
