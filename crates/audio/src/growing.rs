@@ -1,11 +1,13 @@
 //! A source read while it is still being written: a recording that arrives in pieces (a
 //! browser's MediaRecorder chunks, uploaded one by one), decoded as each piece comes. Reads
 //! block until the next piece, and the end is the writer's: dropping the [`Feeder`] (or
-//! `idle` with nothing new) ends the stream. Not seekable, no length: the decoders read it
+//! `idle` with nothing new) ends the stream once what was sent is read; a [`Stopper`] (the
+//! reader's consumer giving up) ends it at once, what was sent and not read dropped. Not seekable, no length: the decoders read it
 //! front to back, as a live WebM or Ogg is meant to be read.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::sync::{Mutex, mpsc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use symphonia::core::io::MediaSource;
@@ -23,9 +25,20 @@ impl Feeder {
     }
 }
 
+/// Ends a [`GrowingSource`] at its next read.
+#[derive(Debug, Clone)]
+pub struct Stopper(Arc<AtomicBool>);
+
+impl Stopper {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 /// The reader's end, handed to [`crate::decode`].
 #[derive(Debug)]
 pub struct GrowingSource {
+    stopped: Arc<AtomicBool>,
     // In a mutex only to be `Sync`, as symphonia's sources must be; one reader locks it.
     rx: Mutex<mpsc::Receiver<Vec<u8>>>,
     piece: Vec<u8>,
@@ -40,6 +53,7 @@ pub fn growing(idle: Duration) -> (Feeder, GrowingSource) {
     (
         Feeder { tx },
         GrowingSource {
+            stopped: Arc::default(),
             rx: Mutex::new(rx),
             piece: Vec::new(),
             at: 0,
@@ -48,8 +62,18 @@ pub fn growing(idle: Duration) -> (Feeder, GrowingSource) {
     )
 }
 
+impl GrowingSource {
+    /// What ends this source at its next read (whatever was sent and not read yet).
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.stopped.clone())
+    }
+}
+
 impl Read for GrowingSource {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stopped.load(Ordering::SeqCst) {
+            return Ok(0);
+        }
         while self.at >= self.piece.len() {
             let rx = self.rx.lock().unwrap_or_else(|p| p.into_inner());
             let next = rx.recv_timeout(self.idle);

@@ -78,7 +78,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 pub use error::AudioError;
-pub use growing::{Feeder, GrowingSource, growing};
+pub use growing::{Feeder, GrowingSource, Stopper, growing};
 pub use media_type::{MediaType, OCTET_STREAM};
 pub use resample::Resampler;
 pub use symphonia::core::io::{MediaSource, ReadOnlySource};

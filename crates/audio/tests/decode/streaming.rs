@@ -144,6 +144,20 @@ fn an_ogg_opus_decodes_while_it_grows() {
 }
 
 #[test]
+fn a_stopped_growing_source_ends_at_once() {
+    use std::io::Read;
+    let (feeder, mut source) = meetvault_audio::growing(std::time::Duration::from_secs(60));
+    feeder.push(vec![1; 10]);
+    feeder.push(vec![2; 10]);
+    let mut buf = [0u8; 4];
+    assert_eq!(source.read(&mut buf).unwrap(), 4);
+    source.stopper().stop();
+    // Neither the rest of the piece nor the next one is read, and the writer is still there.
+    assert_eq!(source.read(&mut buf).unwrap(), 0);
+    drop(feeder);
+}
+
+#[test]
 fn a_growing_source_ends_when_idle() {
     let (feeder, source) = meetvault_audio::growing(std::time::Duration::from_millis(50));
     feeder.push(b"not audio at all".to_vec());

@@ -595,3 +595,35 @@ fn window_log(began: Instant, audio_ms: usize, requests: usize) -> impl Drop {
     }
     Log(began, audio_ms, requests)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(party: Uuid, secs: usize) -> Request {
+        let (reply, _) = oneshot::channel();
+        Request {
+            party,
+            opts: meetvault_whisper::DecodeOptions::default(),
+            pcm: vec![0.0; secs * RATE],
+            stop: Arc::default(),
+            reply,
+        }
+    }
+
+    #[test]
+    fn a_window_holds_one_partys_audio_only() {
+        let hub = LiveHub::default();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        for party in [a, b, a, b] {
+            hub.queue().push_back(request(party, 2));
+        }
+        let first = hub.take_window();
+        assert_eq!(first.len(), 2);
+        assert!(first.iter().all(|r| r.party == a));
+        let second = hub.take_window();
+        assert_eq!(second.len(), 2);
+        assert!(second.iter().all(|r| r.party == b));
+        assert!(hub.take_window().is_empty());
+    }
+}

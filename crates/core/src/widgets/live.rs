@@ -28,13 +28,14 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::bots::{Batch, RATE, Segmenter};
+use crate::bots::{Batch, RATE, Segmenter, Utterance};
 use crate::ids::WidgetId;
 use crate::transcription::decode_options;
 use crate::{Core, CoreError};
 
-/// A recording that receives nothing this long has ended (its visitor left).
-const IDLE: Duration = Duration::from_secs(120);
+/// A recording that receives nothing this long has ended (its visitor left, or an upload
+/// failed for good): a browser sends a chunk a second, and retries one for about 7 s.
+const IDLE: Duration = Duration::from_secs(30);
 /// How long the lines stay for the visitor's last polls after the recording ends.
 pub(crate) const LINGER: Duration = Duration::from_secs(120);
 /// How far the audio may run ahead of the time since the session opened (chunks in flight,
@@ -173,6 +174,32 @@ impl Session {
     }
 }
 
+/// Marks its session done when dropped (its transcriber ended, however), and ends its stream:
+/// the decoder reads what it was given, then stops. The lines stay for the visitor.
+struct Done(Arc<Session>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        lock(&self.0.feed).end();
+        *lock(&self.0.done) = Some(Instant::now());
+    }
+}
+
+/// Queues utterances for the engine while at most [`BACKLOG_SECS`] of audio waits.
+fn enqueue(queue: &mut VecDeque<Utterance>, found: Vec<Utterance>) {
+    let mut waiting: usize = queue.iter().map(|u| u.pcm.len()).sum();
+    for u in found {
+        if waiting + u.pcm.len() > BACKLOG_SECS * RATE {
+            tracing::info!(
+                "a live widget transcriber is behind: an utterance is not transcribed live"
+            );
+            continue;
+        }
+        waiting += u.pcm.len();
+        queue.push_back(u);
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -227,6 +254,7 @@ impl Core {
             return false;
         }
         let (feeder, source) = meetvault_audio::growing(IDLE);
+        let stopper = source.stopper();
         let session = Arc::new(Session {
             widget: o.widget,
             token_hash: o.token_hash.to_owned(),
@@ -253,8 +281,11 @@ impl Core {
                     let v = (s.clamp(-1.0, 1.0) * 32767.0) as i16;
                     piece.extend_from_slice(&v.to_le_bytes());
                 }
-                if piece.len() >= PIECE_BYTES {
-                    let _ = tx.blocking_send(std::mem::take(&mut piece));
+                if piece.len() >= PIECE_BYTES
+                    && tx.blocking_send(std::mem::take(&mut piece)).is_err()
+                {
+                    // The transcriber is gone: nothing more is read.
+                    stopper.stop();
                 }
             });
             if !piece.is_empty() {
@@ -308,8 +339,25 @@ impl Core {
             .retain(|_, s| !s.finished_long_ago());
     }
 
-    /// Stops and forgets session `sid`'s live transcript (its widget is deleted, or it
-    /// expired).
+    /// Stops and forgets the live transcripts of a widget being deleted (also those whose
+    /// session's row the submission job has already deleted).
+    pub(super) fn forget_widget_live_of(&self, widget: Uuid) {
+        let gone: Vec<Arc<Session>> = {
+            let mut sessions = self.inner.widget_live.lock();
+            let ids: Vec<Uuid> = sessions
+                .iter()
+                .filter(|(_, s)| s.widget == widget)
+                .map(|(id, _)| *id)
+                .collect();
+            ids.iter().filter_map(|id| sessions.remove(id)).collect()
+        };
+        for session in gone {
+            session.stop.store(true, Ordering::SeqCst);
+            lock(&session.feed).end();
+        }
+    }
+
+    /// Stops and forgets session `sid`'s live transcript (it expired).
     pub(super) fn forget_widget_live(&self, sid: Uuid) {
         if let Some(session) = self.inner.widget_live.lock().remove(&sid) {
             session.stop.store(true, Ordering::SeqCst);
@@ -327,6 +375,8 @@ impl Core {
         mut rx: mpsc::Receiver<Vec<u8>>,
         until: Instant,
     ) {
+        // However this ends (a panic too), the session is done and its decoder stops.
+        let _done = Done(session.clone());
         let opened = Instant::now();
         let mut seg = Segmenter::default();
         let mut queue = VecDeque::new();
@@ -336,19 +386,7 @@ impl Core {
         let mut push = |seg: &mut Segmenter, pcm: Vec<u8>, queue: &mut VecDeque<_>| {
             let ms = heard * 1000 / RATE as i64;
             heard += (pcm.len() / 2) as i64;
-            let waiting: usize = queue
-                .iter()
-                .map(|u: &crate::bots::Utterance| u.pcm.len())
-                .sum();
-            for u in seg.push(ms, &pcm) {
-                if waiting + u.pcm.len() > BACKLOG_SECS * RATE {
-                    tracing::info!(
-                        "a live widget transcriber is behind: an utterance is not transcribed live"
-                    );
-                } else {
-                    queue.push_back(u);
-                }
-            }
+            enqueue(queue, seg.push(ms, &pcm));
             let ahead = Duration::from_millis(u64::try_from(ms).unwrap_or(0));
             ahead <= opened.elapsed() + AHEAD
         };
@@ -393,17 +431,16 @@ impl Core {
                         session.stop.store(true, Ordering::SeqCst);
                     }
                 }
-                // The stream ended (submitted, idle, undecodable), or the clock did.
+                // The stream ended (submitted, idle, undecodable), or the clock did: what
+                // was said is finished, and nothing more is taken.
                 Ok(None) | Err(_) => {
-                    queue.extend(seg.flush());
+                    lock(&session.feed).end();
+                    rx.close();
+                    enqueue(&mut queue, seg.flush());
                     ended = true;
                 }
             }
         }
-        // The decoder stops with what it was given; the lines stay for the visitor.
-        lock(&session.feed).end();
-        drop(rx);
-        *lock(&session.done) = Some(Instant::now());
     }
 
     async fn transcribe_widget_batch(

@@ -424,8 +424,8 @@ impl Core {
 
     /// Every session of a widget being deleted, with its chunks.
     pub(super) async fn forget_widget_sessions(&self, w: &WidgetRow) -> Result<(), CoreError> {
+        self.forget_widget_live_of(w.id);
         for s in self.db().widget_sessions_of(w.org_id, w.id).await? {
-            self.forget_widget_live(s.id);
             self.forget_widget_session(&s).await?;
         }
         Ok(())

@@ -84,9 +84,14 @@ impl Ui {
         found
     }
 
+    /// The page's text, once a page is there (a navigation or reload may be under way).
     pub(crate) async fn text(&self) -> String {
         self.tab
-            .evaluate("document.body.innerText")
+            .wait_for(
+                "the page's text",
+                "document.body && document.readyState === 'complete' && document.body.innerText",
+                Duration::from_secs(10),
+            )
             .await
             .as_str()
             .unwrap()

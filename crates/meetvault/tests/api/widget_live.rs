@@ -111,14 +111,32 @@ fn text(lines: &[Value]) -> String {
 
 #[tokio::test]
 async fn a_visitor_reads_what_was_heard_while_talking() {
-    let app = TestApp::spawn_with(|c| c.widgets.live_sessions = 1).await;
+    let app = TestApp::spawn_with(|c| {
+        c.widgets.live_sessions = 1;
+        c.server.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
     let owner = app.register("owner@example.com", "Acme").await;
     let (id, _) = widget(&app, &owner, json!({"live_transcript": true})).await;
     let r: Value = open(&app, &id, None).await.json().await.unwrap();
     assert_eq!(r["live"], true, "{r}");
     let token = r["session_token"].as_str().unwrap().to_owned();
-    // The one live transcriber is taken: the next visitor records without one.
-    let r: Value = open(&app, &id, None).await.json().await.unwrap();
+    // The one live transcriber is taken: the next visitor (from another address) records
+    // without one.
+    let r: Value = visitor(
+        &app,
+        Method::POST,
+        &format!("/widget/v1/widgets/{id}/sessions"),
+        Some(SITE),
+    )
+    .header("x-forwarded-for", "203.0.113.9")
+    .json(&json!({}))
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     assert_eq!(r["live"], false, "{r}");
     let other = r["session_token"].as_str().unwrap().to_owned();
     let (status, v) = live(&app, &id, &other, "0").await;
@@ -258,9 +276,16 @@ async fn audio_sent_faster_than_speech_ends_the_live_transcript() {
         let (status, v) = put_chunk(&app, &id, &token, seq as u32, piece.to_vec()).await;
         assert_eq!(status, StatusCode::OK, "{v}");
     }
+    let sent = Instant::now();
     let mut lines = Vec::new();
     let last = heard_until(&app, &id, &token, &mut lines, |_, v| v["done"] == true).await;
     assert_eq!(last["live"], true);
+    // Ended for running ahead of the clock, not for going quiet (30 s) or the length (150 s).
+    assert!(
+        sent.elapsed() < Duration::from_secs(20),
+        "done only after {:?}",
+        sent.elapsed()
+    );
     // Finished, it no longer counts: the same address gets a live transcript again.
     let r: Value = open(&app, &id, None).await.json().await.unwrap();
     assert_eq!(r["live"], true, "{r}");
